@@ -1,0 +1,183 @@
+//! Events: what changed, as receivers see it.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::model::{DeployOperation, DeployRequest, Target, Workflow};
+use crate::states::{DeployState, OperationState, Severity, WorkflowState};
+
+/// One detected change. Serialized as the `data` of a webhook and stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable: the same transition of the same resource always gets the same id.
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub organization: String,
+    pub database: String,
+    pub severity: Severity,
+    #[serde(with = "time::serde::rfc3339")]
+    pub observed_at: OffsetDateTime,
+}
+
+/// The five event types, each with its own data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    #[serde(rename = "workflow.state_changed")]
+    WorkflowStateChanged {
+        previous_state: Option<WorkflowState>,
+        state: WorkflowState,
+        workflow: Workflow,
+    },
+    #[serde(rename = "workflow.errors_changed")]
+    WorkflowErrorsChanged {
+        errors: Option<String>,
+        previous_errors: Option<String>,
+        workflow: Workflow,
+    },
+    #[serde(rename = "deploy_request.state_changed")]
+    DeployRequestStateChanged {
+        previous_state: Option<DeployState>,
+        state: DeployState,
+        deploy_request: DeployRequest,
+    },
+    #[serde(rename = "deploy_operation.state_changed")]
+    DeployOperationStateChanged {
+        previous_state: Option<OperationState>,
+        state: OperationState,
+        deploy_request_number: u64,
+        operation: DeployOperation,
+    },
+    #[serde(rename = "deploy_operation.errors_changed")]
+    DeployOperationErrorsChanged {
+        errors: Option<String>,
+        previous_errors: Option<String>,
+        deploy_request_number: u64,
+        operation: DeployOperation,
+    },
+}
+
+/// Every event type, for validating route globs and for documentation.
+pub const EVENT_TYPES: &[&str] = &[
+    "workflow.state_changed",
+    "workflow.errors_changed",
+    "deploy_request.state_changed",
+    "deploy_operation.state_changed",
+    "deploy_operation.errors_changed",
+];
+
+impl EventKind {
+    /// The event type as receivers see it, e.g. `workflow.state_changed`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::WorkflowStateChanged { .. } => EVENT_TYPES[0],
+            Self::WorkflowErrorsChanged { .. } => EVENT_TYPES[1],
+            Self::DeployRequestStateChanged { .. } => EVENT_TYPES[2],
+            Self::DeployOperationStateChanged { .. } => EVENT_TYPES[3],
+            Self::DeployOperationErrorsChanged { .. } => EVENT_TYPES[4],
+        }
+    }
+
+    /// The state the resource is in now: the new state of a state change, the unchanged state
+    /// of an errors change. Routes filter on it.
+    pub fn state(&self) -> &str {
+        match self {
+            Self::WorkflowStateChanged { state, .. } => state.as_str(),
+            Self::WorkflowErrorsChanged { workflow, .. } => workflow.state.as_str(),
+            Self::DeployRequestStateChanged { state, .. } => state.as_str(),
+            Self::DeployOperationStateChanged { state, .. } => state.as_str(),
+            Self::DeployOperationErrorsChanged { operation, .. } => operation.state.as_str(),
+        }
+    }
+
+    /// The state before a state change, as text; `None` for a new resource or an errors change.
+    pub fn previous_state(&self) -> Option<&str> {
+        match self {
+            Self::WorkflowStateChanged { previous_state, .. } => {
+                previous_state.as_ref().map(WorkflowState::as_str)
+            }
+            Self::DeployRequestStateChanged { previous_state, .. } => {
+                previous_state.as_ref().map(DeployState::as_str)
+            }
+            Self::DeployOperationStateChanged { previous_state, .. } => {
+                previous_state.as_ref().map(OperationState::as_str)
+            }
+            Self::WorkflowErrorsChanged { .. } | Self::DeployOperationErrorsChanged { .. } => None,
+        }
+    }
+
+    /// The error text the event carries, if any.
+    pub fn errors(&self) -> Option<&str> {
+        match self {
+            Self::WorkflowStateChanged { workflow, .. }
+            | Self::WorkflowErrorsChanged { workflow, .. } => workflow.workflow_errors.as_deref(),
+            Self::DeployOperationStateChanged { operation, .. }
+            | Self::DeployOperationErrorsChanged { operation, .. } => {
+                operation.deploy_errors.as_deref()
+            }
+            Self::DeployRequestStateChanged { .. } => None,
+        }
+    }
+}
+
+impl Event {
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+
+    pub fn target(&self) -> Target {
+        Target::new(&self.organization, &self.database)
+    }
+}
+
+/// The id of the `sequence`-th event of one resource. It depends only on what the event is,
+/// never on when it was seen, so a poll that is repeated after a crash yields the same id and
+/// receivers can de-duplicate on it.
+pub(crate) fn event_id(target: &Target, kind: &EventKind, resource: &str, sequence: u64) -> String {
+    let change = match kind {
+        EventKind::WorkflowErrorsChanged {
+            errors,
+            previous_errors,
+            ..
+        }
+        | EventKind::DeployOperationErrorsChanged {
+            errors,
+            previous_errors,
+            ..
+        } => [previous_errors.as_deref(), errors.as_deref()],
+        _ => [kind.previous_state(), Some(kind.state())],
+    };
+    let mut hasher = Sha256::new();
+    for part in [
+        target.organization.as_str(),
+        target.database.as_str(),
+        kind.type_name(),
+        resource,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(sequence.to_be_bytes());
+    for value in change {
+        match value {
+            Some(text) => {
+                hasher.update([1]);
+                hasher.update(text.as_bytes());
+            }
+            None => hasher.update([0]),
+        }
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(4 + 32);
+    id.push_str("evt_");
+    for byte in &digest[..16] {
+        // Writing to a String cannot fail.
+        let _ = write!(id, "{byte:02x}");
+    }
+    id
+}

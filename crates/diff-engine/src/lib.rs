@@ -1,0 +1,23 @@
+//! pswatch's pure core: the domain types and the diff.
+//!
+//! `diff(previous, observation, now)` turns what a poll saw into the next state to remember and
+//! the events to deliver. Nothing here does I/O, reads a clock or fails: the time is passed in,
+//! and odd data comes back as [`Anomaly`] values beside the result.
+
+mod diff;
+mod event;
+mod model;
+mod plan;
+mod states;
+
+pub use diff::{diff, Anomaly, Diff, DiffOptions};
+pub use event::{Event, EventKind, EVENT_TYPES};
+pub use model::{
+    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, SeenDeployRequest,
+    SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
+};
+pub use plan::needs_operations;
+pub use states::{DeployState, OperationState, Severity, WorkflowState};
+
+#[cfg(test)]
+mod tests;
