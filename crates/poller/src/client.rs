@@ -1,0 +1,314 @@
+//! The HTTP side: one GET with a timeout, its retries, and pagination.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::api::{self, ApiErrorBody, DecodeError, Page};
+use crate::error::PollError;
+
+/// A PlanetScale service token. Its `Debug` shows the id only; the token never leaves this
+/// type but in the `Authorization` header.
+#[derive(Clone)]
+pub struct ServiceToken {
+    id: String,
+    token: String,
+}
+
+impl ServiceToken {
+    pub fn new(id: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            token: token.into(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn header(&self) -> Result<HeaderValue, PollError> {
+        // `id:token`, exactly as PlanetScale's own Go client sends it.
+        let mut value = HeaderValue::from_str(&format!("{}:{}", self.id, self.token))
+            .map_err(|_| PollError::InvalidToken)?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    /// The token itself, for tests and secret scanning only.
+    pub fn expose_secret(&self) -> &str {
+        &self.token
+    }
+}
+
+impl fmt::Debug for ServiceToken {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ServiceToken")
+            .field("id", &self.id)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How the client talks to the API.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The base URL, `https://api.planetscale.com/v1` in production.
+    pub api_url: Url,
+    pub token: ServiceToken,
+    /// Limit for one request, connection to last byte.
+    pub timeout: Duration,
+    /// Retries of one request after a timeout, a 5xx or a 429.
+    pub max_retries: u32,
+    /// The first retry's delay; each further one doubles it.
+    pub retry_base_delay: Duration,
+    /// The longest `Retry-After` honoured within one poll; a longer one fails the request.
+    pub max_retry_after: Duration,
+    /// The most pages followed of one list.
+    pub page_cap: u32,
+}
+
+impl ClientConfig {
+    pub fn new(api_url: Url, token: ServiceToken) -> Self {
+        Self {
+            api_url,
+            token,
+            timeout: Duration::from_secs(20),
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(60),
+            page_cap: 50,
+        }
+    }
+}
+
+/// A PlanetScale API client. Cheap to clone; clones share the connection pool and counters.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    requests: Arc<AtomicU64>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Self, PollError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("pswatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| PollError::Transport {
+                resource: "the HTTP client".into(),
+                message: error.to_string(),
+            })?;
+        config.token.header()?;
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+            requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The URL of `segments` under the base URL, each segment escaped.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.config.api_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Fetches every page of a list, following `next_page` up to the page cap.
+    pub(crate) async fn get_all<T, D>(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+        convert: impl Fn(D) -> Result<T, DecodeError> + Copy,
+    ) -> Result<Vec<T>, PollError>
+    where
+        D: serde::de::DeserializeOwned,
+    {
+        let mut items = Vec::new();
+        let mut page = 1u64;
+        for _ in 0..self.config.page_cap {
+            let mut page_url = url.clone();
+            page_url
+                .query_pairs_mut()
+                .extend_pairs(query)
+                .append_pair("page", &page.to_string())
+                .append_pair("per_page", "100");
+            let body = self.get(&page_url).await?;
+            let Page {
+                items: page_items,
+                next_page,
+            } = api::decode_page(&body, convert).map_err(|error| PollError::Decode {
+                resource: resource(&url),
+                message: error.0,
+            })?;
+            items.extend(page_items);
+            match next_page {
+                // A server that points back at a page already read would loop forever.
+                Some(next) if next > page => page = next,
+                Some(next) => {
+                    return Err(PollError::Decode {
+                        resource: resource(&url),
+                        message: format!("next_page {next} does not follow page {page}"),
+                    })
+                }
+                None => return Ok(items),
+            }
+        }
+        Err(PollError::TooManyPages {
+            resource: resource(&url),
+            cap: self.config.page_cap,
+        })
+    }
+
+    /// Fetches one resource.
+    pub(crate) async fn get_one<T, D>(
+        &self,
+        url: Url,
+        convert: impl Fn(D) -> Result<T, DecodeError>,
+    ) -> Result<T, PollError>
+    where
+        D: serde::de::DeserializeOwned,
+    {
+        let body = self.get(&url).await?;
+        api::decode_one(&body, convert).map_err(|error| PollError::Decode {
+            resource: resource(&url),
+            message: error.0,
+        })
+    }
+
+    /// One GET, retried after timeouts, 5xx and 429 with exponential backoff (or the server's
+    /// `Retry-After`), up to `max_retries` times.
+    async fn get(&self, url: &Url) -> Result<Vec<u8>, PollError> {
+        let mut attempt = 0;
+        loop {
+            let error = match self.get_once(url).await {
+                Ok(body) => return Ok(body),
+                Err(error) => error,
+            };
+            if !error.is_transient() || attempt >= self.config.max_retries {
+                return Err(error);
+            }
+            let backoff = self.config.retry_base_delay * 2u32.saturating_pow(attempt);
+            let delay = match &error {
+                PollError::RateLimited {
+                    retry_after: Some(retry_after),
+                    ..
+                } if *retry_after > self.config.max_retry_after => return Err(error),
+                PollError::RateLimited {
+                    retry_after: Some(retry_after),
+                    ..
+                } => *retry_after,
+                _ => backoff,
+            };
+            tracing::debug!(url = %url, %error, attempt, ?delay, "retrying PlanetScale request");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn get_once(&self, url: &Url) -> Result<Vec<u8>, PollError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .get(url.clone())
+            .header(AUTHORIZATION, self.config.token.header()?)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| self.transport_error(url, &error))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.transport_error(url, &error))?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        let resource = resource(url);
+        let detail = ApiErrorBody::parse(&body).message;
+        Err(match status {
+            StatusCode::UNAUTHORIZED => PollError::Unauthorized {
+                resource,
+                token_id: self.config.token.id().to_owned(),
+            },
+            StatusCode::FORBIDDEN => PollError::Forbidden {
+                resource,
+                token_id: self.config.token.id().to_owned(),
+            },
+            StatusCode::NOT_FOUND => PollError::NotFound { resource },
+            StatusCode::TOO_MANY_REQUESTS => PollError::RateLimited {
+                resource,
+                retry_after,
+            },
+            _ => PollError::Status {
+                resource,
+                status: status.as_u16(),
+                detail,
+            },
+        })
+    }
+
+    fn transport_error(&self, url: &Url, error: &reqwest::Error) -> PollError {
+        if error.is_timeout() {
+            PollError::Timeout {
+                resource: resource(url),
+                timeout: self.config.timeout,
+            }
+        } else {
+            PollError::Transport {
+                resource: resource(url),
+                message: error_chain(error),
+            }
+        }
+    }
+}
+
+/// The path of a URL, which names the resource without host noise (and never holds a secret).
+fn resource(url: &Url) -> String {
+    url.path().to_owned()
+}
+
+/// An error and its causes on one line; reqwest's own message alone says little.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Reads a `Retry-After` value: seconds, or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}

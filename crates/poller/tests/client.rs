@@ -1,0 +1,352 @@
+//! The client against a wiremock stand-in of the API.
+
+use std::time::Duration;
+
+use diff_engine::{DeployState, OperationState, Target, TargetState, WorkflowState};
+use poller::{Client, ClientConfig, PollError, ServiceToken};
+use serde_json::{json, Value};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const DB: &str = "/v1/organizations/acme/databases/commerce";
+
+fn client(server: &MockServer) -> Client {
+    let mut config = ClientConfig::new(
+        format!("{}/v1", server.uri()).parse().expect("url"),
+        ServiceToken::new("tok-id", "s3cr3t-token"),
+    );
+    config.timeout = Duration::from_millis(500);
+    config.retry_base_delay = Duration::from_millis(10);
+    config.page_cap = 5;
+    Client::new(config).expect("client")
+}
+
+fn list(data: Value, next_page: Option<u64>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "type": "list", "current_page": 1, "next_page": next_page,
+        "next_page_url": null, "prev_page": null, "prev_page_url": null, "data": data,
+    }))
+}
+
+fn workflow(number: u64, state: &str) -> Value {
+    json!({"id": format!("wf{number}"), "number": number, "name": format!("move-{number}"), "state": state,
+           "undocumented": {"nested": true}, "cutover_at": null})
+}
+
+fn target() -> Target {
+    Target::new("acme", "commerce")
+}
+
+async fn empty_deploy_requests(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests")))
+        .respond_with(list(json!([]), None))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn sends_the_service_token_and_follows_pages() {
+    let server = MockServer::start().await;
+    for (page, next) in [("1", Some(2)), ("2", Some(3)), ("3", None)] {
+        let number: u64 = page.parse().expect("number");
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .and(header("authorization", "tok-id:s3cr3t-token"))
+            .and(query_param("per_page", "100"))
+            .and(query_param("page", page))
+            .respond_with(list(json!([workflow(number, "running")]), next))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests")))
+        .and(query_param("state", "open"))
+        .and(header("authorization", "tok-id:s3cr3t-token"))
+        .respond_with(list(json!([]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let observation = client.observe(&target(), None).await.expect("observes");
+    let numbers: Vec<u64> = observation.workflows.iter().map(|w| w.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(client.requests_sent(), 4);
+}
+
+#[tokio::test]
+async fn retries_server_errors_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([workflow(1, "copying")]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    empty_deploy_requests(&server).await;
+    let observation = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect("observes");
+    assert_eq!(observation.workflows[0].state, WorkflowState::Copying);
+}
+
+#[tokio::test]
+async fn honours_retry_after_on_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    empty_deploy_requests(&server).await;
+    let started = std::time::Instant::now();
+    client(&server)
+        .observe(&target(), None)
+        .await
+        .expect("observes");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn retries_timeouts_and_gives_up_after_the_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([]), None).set_delay(Duration::from_secs(2)))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect_err("times out");
+    assert!(matches!(error, PollError::Timeout { .. }), "{error}");
+    assert!(error
+        .to_string()
+        .contains("/organizations/acme/databases/commerce/workflows"));
+}
+
+#[tokio::test]
+async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
+    let cases = [
+        (401, "rejected service token tok-id (HTTP 401)"),
+        (403, "may not read"),
+        (404, "was deleted or renamed, or the token cannot see it"),
+        (422, "HTTP 422"),
+    ];
+    for (status, expected) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_json(json!({"code": "x", "message": "from the API"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let error = client(&server)
+            .observe(&target(), None)
+            .await
+            .expect_err("fails");
+        let text = error.to_string();
+        assert!(text.contains(expected), "{status}: {text}");
+        assert!(!text.contains("s3cr3t-token"), "{text}");
+        assert!(!error.is_transient());
+    }
+}
+
+#[tokio::test]
+async fn a_pagination_that_never_ends_is_cut_off() {
+    let server = MockServer::start().await;
+    for page in 1..=5u64 {
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .and(query_param("page", page.to_string()))
+            .respond_with(list(json!([workflow(page, "running")]), Some(page + 1)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let error = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect_err("capped");
+    assert!(
+        matches!(error, PollError::TooManyPages { cap: 5, .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn fetches_operations_only_while_deploying_and_closed_requests_by_number() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([]), None))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests")))
+        .respond_with(list(
+            json!([
+                {"id": "d7", "number": 7, "state": "open", "deployment_state": "in_progress", "html_url": "https://app/7"},
+                {"id": "d8", "number": 8, "state": "open", "deployment_state": "ready"},
+            ]),
+            None,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests/7/operations")))
+        .respond_with(list(
+            json!([{"id": "op1", "state": "error", "table_name": "orders", "deploy_errors": "Duplicate entry", "eta_seconds": 3}]),
+            None,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests/8/operations")))
+        .respond_with(list(json!([]), None))
+        .expect(0)
+        .mount(&server)
+        .await;
+    // #5 was deploying and left the open list: fetched by number, with its final operations.
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests/5")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "d5", "number": 5, "state": "closed", "deployment_state": "complete"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests/5/operations")))
+        .respond_with(list(json!([{"id": "op9", "state": "complete"}]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // #4 is gone altogether.
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/deploy-requests/4")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"code": "not_found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let mut previous = TargetState::default();
+    for (number, state) in [(4, DeployState::Ready), (5, DeployState::InProgress)] {
+        previous.deploy_requests.insert(
+            number,
+            diff_engine::SeenDeployRequest {
+                deployment_state: state,
+                events: 0,
+                operations: Default::default(),
+            },
+        );
+    }
+    let observation = client(&server)
+        .observe(&target(), Some(&previous))
+        .await
+        .expect("observes");
+    let summary: Vec<(u64, Option<usize>)> = observation
+        .deploy_requests
+        .iter()
+        .map(|observed| {
+            (
+                observed.deploy_request.number,
+                observed.operations.as_ref().map(Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [(7, Some(1)), (8, None), (5, Some(1))]);
+    let operation = &observation.deploy_requests[0]
+        .operations
+        .as_ref()
+        .expect("ops")[0];
+    assert_eq!(operation.state, OperationState::Error);
+    assert_eq!(operation.deploy_errors.as_deref(), Some("Duplicate entry"));
+    assert_eq!(observation.vanished_deploy_requests, [4]);
+}
+
+#[tokio::test]
+async fn a_malformed_body_fails_the_poll_with_a_clear_error() {
+    for body in ["", "{\"data\": [{\"id\": 1}]}", "{\"truncated\": ["] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let error = client(&server)
+            .observe(&target(), None)
+            .await
+            .expect_err("fails");
+        assert!(matches!(error, PollError::Decode { .. }), "{body}: {error}");
+        assert!(error.to_string().contains("/workflows"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn discovers_databases_with_their_kind() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/organizations/acme/databases"))
+        .respond_with(list(
+            json!([{"name": "commerce", "kind": "mysql", "state": "ready"},
+                   {"name": "analytics", "kind": "postgresql"},
+                   {"name": "legacy"}]),
+            None,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let databases = client(&server).list_databases("acme").await.expect("lists");
+    let mysql: Vec<_> = databases
+        .iter()
+        .filter(|d| d.is_mysql())
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(mysql, ["commerce", "legacy"]);
+}
+
+#[test]
+fn retry_after_reads_seconds_and_dates() {
+    assert_eq!(poller::parse_retry_after("7"), Some(Duration::from_secs(7)));
+    assert_eq!(
+        poller::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(poller::parse_retry_after("soon"), None);
+}
+
+#[test]
+fn the_token_never_shows_in_debug_output() {
+    let token = ServiceToken::new("tok-id", "s3cr3t-token");
+    let text = format!("{token:?}");
+    assert!(
+        text.contains("tok-id") && !text.contains("s3cr3t"),
+        "{text}"
+    );
+}
