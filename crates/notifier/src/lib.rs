@@ -1,1 +1,26 @@
+//! pswatch's notifier: channels, routing rules, message rendering and delivery.
+//!
+//! Rendering ([`render`]) and routing ([`Router`]) are pure; [`Notifier::deliver`] is the thin
+//! async layer that sends one event through one channel and classifies a failure
+//! ([`Verdict`]) where it is born.
 
+mod channel;
+mod deliver;
+pub mod render;
+mod route;
+mod secret;
+mod sign;
+#[cfg(test)]
+mod testing;
+
+pub use channel::{Channel, ChannelKind, EmailChannel};
+pub use deliver::{
+    classify_status, parse_retry_after, smtp_transport, ChannelError, DeliveryError, Notifier,
+    Verdict, DELIVERY_TIMEOUT,
+};
+pub use route::{glob_set, GlobError, Route, Router};
+pub use secret::{Secret, SecretError, WebhookSecret};
+pub use sign::sign;
+
+/// Re-exported so that callers build mailboxes with the same type.
+pub use lettre::message::Mailbox;

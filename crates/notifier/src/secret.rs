@@ -1,0 +1,71 @@
+//! Values that must never reach a log line, an error message or the store.
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+/// A secret string (a Slack webhook URL, an SMTP URL with a password). `Debug` and `Display`
+/// print `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("<redacted>")
+    }
+}
+
+/// A Standard Webhooks signing secret: `whsec_` followed by the base64 of the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret {
+    key: Vec<u8>,
+}
+
+/// Why a webhook secret was refused. The message never repeats the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("must start with \"whsec_\" followed by base64 (as Standard Webhooks secrets do)")]
+    MissingPrefix,
+    #[error("the part after \"whsec_\" is not valid base64")]
+    NotBase64,
+    #[error("the key is {0} bytes; use at least 24 random bytes (32 recommended)")]
+    TooShort(usize),
+}
+
+impl WebhookSecret {
+    /// Parses `whsec_<base64>`.
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        let encoded = text
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or(SecretError::MissingPrefix)?;
+        let key = STANDARD
+            .decode(encoded)
+            .map_err(|_| SecretError::NotBase64)?;
+        if key.len() < 24 {
+            return Err(SecretError::TooShort(key.len()));
+        }
+        Ok(Self { key })
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("WebhookSecret(<redacted>)")
+    }
+}
