@@ -1,0 +1,153 @@
+//! Delivery to Slack and webhook receivers played by wiremock.
+
+use std::time::Duration;
+
+use diff_engine::{Event, EventKind, Severity, Workflow, WorkflowState};
+use notifier::{Channel, ChannelKind, Notifier, Secret, Verdict, WebhookSecret};
+use serde_json::Value;
+use time::macros::datetime;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn event() -> Event {
+    Event {
+        id: "evt_5f1c".into(),
+        kind: EventKind::WorkflowStateChanged {
+            previous_state: Some(WorkflowState::SwitchedPrimaries),
+            state: WorkflowState::Cutover,
+            workflow: Workflow {
+                id: "wf1".into(),
+                number: 3,
+                name: "move-customers".into(),
+                state: WorkflowState::Cutover,
+                workflow_errors: None,
+                source_keyspace: None,
+                target_keyspace: None,
+                branch: None,
+                actor: None,
+                cutover_by: None,
+                updated_at: None,
+            },
+        },
+        organization: "acme".into(),
+        database: "commerce".into(),
+        severity: Severity::Info,
+        observed_at: datetime!(2026-11-23 12:00 UTC),
+    }
+}
+
+fn notifier(server: &MockServer) -> Notifier {
+    Notifier::new(&[
+        Channel {
+            name: "ops-slack".into(),
+            kind: ChannelKind::Slack {
+                webhook_url: Secret::new(format!("{}/services/T000/B000/XXXXSECRET", server.uri())),
+            },
+        },
+        Channel {
+            name: "audit".into(),
+            kind: ChannelKind::Webhook {
+                url: format!("{}/hooks/pswatch", server.uri()).parse().expect("url"),
+                secret: WebhookSecret::parse(SECRET).expect("secret"),
+            },
+        },
+    ])
+    .expect("notifier")
+}
+
+#[tokio::test]
+async fn webhooks_carry_standard_headers_and_a_verifiable_signature() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/pswatch"))
+        .and(header("content-type", "application/json"))
+        .and(header("webhook-id", "evt_5f1c"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    notifier(&server).deliver("audit", &event()).await.expect("delivered");
+
+    let requests = server.received_requests().await.expect("recorded");
+    let request = &requests[0];
+    let verifier = standardwebhooks::Webhook::new(SECRET).expect("verifier");
+    let mut headers = reqwest::header::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        let value = request.headers.get(name).expect(name).to_str().expect("ascii");
+        headers.insert(name, value.parse().expect("header"));
+    }
+    verifier.verify(&request.body, &headers).expect("signature verifies");
+    let body: Value = serde_json::from_slice(&request.body).expect("json");
+    assert_eq!(body["type"], "workflow.state_changed");
+    assert_eq!(body["timestamp"], "2026-11-23T12:00:00Z");
+    assert_eq!(body["data"]["id"], "evt_5f1c");
+    assert_eq!(body["data"]["previous_state"], "switched_primaries");
+    assert_eq!(body["data"]["state"], "cutover");
+}
+
+#[tokio::test]
+async fn slack_gets_blocks_and_a_fallback_text() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/T000/B000/XXXXSECRET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    notifier(&server).deliver("ops-slack", &event()).await.expect("delivered");
+    let requests = server.received_requests().await.expect("recorded");
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
+    assert!(body["text"].as_str().expect("text").contains("switched_primaries -> cutover"));
+    assert_eq!(body["blocks"][0]["type"], "header");
+}
+
+#[tokio::test]
+async fn failures_get_a_verdict_and_never_show_the_slack_url() {
+    let cases = [
+        (503, Verdict::Transient),
+        (429, Verdict::Transient),
+        (400, Verdict::Permanent),
+        (404, Verdict::Permanent),
+        (410, Verdict::Gone),
+    ];
+    for (status, verdict) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status).insert_header("retry-after", "7"))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let notifier = notifier(&server);
+        for channel in ["ops-slack", "audit"] {
+            let error = notifier.deliver(channel, &event()).await.expect_err("fails");
+            assert_eq!(error.verdict, verdict, "{status} {channel}");
+            assert_eq!(error.retry_after, Some(Duration::from_secs(7)));
+            let text = error.to_string();
+            assert!(text.contains(&format!("HTTP {status}")), "{text}");
+            assert!(text.contains(channel), "{text}");
+            assert!(!text.contains("XXXXSECRET"), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_receiver_is_transient_and_secret_free() {
+    // Bind and drop a listener to find a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let notifier = Notifier::new(&[Channel {
+        name: "ops-slack".into(),
+        kind: ChannelKind::Slack {
+            webhook_url: Secret::new(format!("http://127.0.0.1:{port}/services/T000/B000/XXXXSECRET")),
+        },
+    }])
+    .expect("notifier");
+    let error = notifier.deliver("ops-slack", &event()).await.expect_err("fails");
+    assert_eq!(error.verdict, Verdict::Transient);
+    assert!(!error.to_string().contains("XXXXSECRET"), "{error}");
+}
