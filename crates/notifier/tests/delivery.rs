@@ -49,7 +49,9 @@ fn notifier(server: &MockServer) -> Notifier {
         Channel {
             name: "audit".into(),
             kind: ChannelKind::Webhook {
-                url: format!("{}/hooks/pswatch", server.uri()).parse().expect("url"),
+                url: format!("{}/hooks/pswatch", server.uri())
+                    .parse()
+                    .expect("url"),
                 secret: WebhookSecret::parse(SECRET).expect("secret"),
             },
         },
@@ -68,17 +70,27 @@ async fn webhooks_carry_standard_headers_and_a_verifiable_signature() {
         .expect(1)
         .mount(&server)
         .await;
-    notifier(&server).deliver("audit", &event()).await.expect("delivered");
+    notifier(&server)
+        .deliver("audit", &event())
+        .await
+        .expect("delivered");
 
     let requests = server.received_requests().await.expect("recorded");
     let request = &requests[0];
     let verifier = standardwebhooks::Webhook::new(SECRET).expect("verifier");
     let mut headers = reqwest::header::HeaderMap::new();
     for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
-        let value = request.headers.get(name).expect(name).to_str().expect("ascii");
+        let value = request
+            .headers
+            .get(name)
+            .expect(name)
+            .to_str()
+            .expect("ascii");
         headers.insert(name, value.parse().expect("header"));
     }
-    verifier.verify(&request.body, &headers).expect("signature verifies");
+    verifier
+        .verify(&request.body, &headers)
+        .expect("signature verifies");
     let body: Value = serde_json::from_slice(&request.body).expect("json");
     assert_eq!(body["type"], "workflow.state_changed");
     assert_eq!(body["timestamp"], "2026-11-23T12:00:00Z");
@@ -96,10 +108,16 @@ async fn slack_gets_blocks_and_a_fallback_text() {
         .expect(1)
         .mount(&server)
         .await;
-    notifier(&server).deliver("ops-slack", &event()).await.expect("delivered");
+    notifier(&server)
+        .deliver("ops-slack", &event())
+        .await
+        .expect("delivered");
     let requests = server.received_requests().await.expect("recorded");
     let body: Value = serde_json::from_slice(&requests[0].body).expect("json");
-    assert!(body["text"].as_str().expect("text").contains("switched_primaries -> cutover"));
+    assert!(body["text"]
+        .as_str()
+        .expect("text")
+        .contains("switched_primaries -> cutover"));
     assert_eq!(body["blocks"][0]["type"], "header");
 }
 
@@ -121,7 +139,10 @@ async fn failures_get_a_verdict_and_never_show_the_slack_url() {
             .await;
         let notifier = notifier(&server);
         for channel in ["ops-slack", "audit"] {
-            let error = notifier.deliver(channel, &event()).await.expect_err("fails");
+            let error = notifier
+                .deliver(channel, &event())
+                .await
+                .expect_err("fails");
             assert_eq!(error.verdict, verdict, "{status} {channel}");
             assert_eq!(error.retry_after, Some(Duration::from_secs(7)));
             let text = error.to_string();
@@ -143,11 +164,16 @@ async fn an_unreachable_receiver_is_transient_and_secret_free() {
     let notifier = Notifier::new(&[Channel {
         name: "ops-slack".into(),
         kind: ChannelKind::Slack {
-            webhook_url: Secret::new(format!("http://127.0.0.1:{port}/services/T000/B000/XXXXSECRET")),
+            webhook_url: Secret::new(format!(
+                "http://127.0.0.1:{port}/services/T000/B000/XXXXSECRET"
+            )),
         },
     }])
     .expect("notifier");
-    let error = notifier.deliver("ops-slack", &event()).await.expect_err("fails");
+    let error = notifier
+        .deliver("ops-slack", &event())
+        .await
+        .expect_err("fails");
     assert_eq!(error.verdict, Verdict::Transient);
     assert!(!error.to_string().contains("XXXXSECRET"), "{error}");
 }

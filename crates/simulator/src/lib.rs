@@ -1,1 +1,15 @@
+//! A stand-in for the PlanetScale API that plays scenarios.
+//!
+//! [`Simulator`] serves the API's paths (databases, workflows, deploy requests and their
+//! operations) in the shapes of PlanetScale's OpenAPI pages, with the list envelope and
+//! `page`/`per_page` pagination, over a [`World`] that tests change with
+//! [`Simulator::update`] and scenarios change with [`Simulator::play`]. The demo, the
+//! end-to-end tests and the benchmarks all use it.
 
+mod scenario;
+mod server;
+mod world;
+
+pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
+pub use server::{Simulator, SimulatorHandle};
+pub use world::{Database, Organization, SimDeployRequest, SimOperation, SimWorkflow, World};

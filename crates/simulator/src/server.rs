@@ -1,0 +1,357 @@
+//! The HTTP side: PlanetScale's paths, auth and pagination over a shared [`World`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::world::World;
+
+#[derive(Clone)]
+struct Shared {
+    world: Arc<Mutex<World>>,
+    /// The exact `Authorization` header accepted; `None` accepts any.
+    authorization: Option<Arc<str>>,
+    requests: Arc<AtomicU64>,
+}
+
+fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
+    // A panic while holding the lock leaves a world that is still consistent enough to serve.
+    world
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Changes a running simulator's world; cheap to clone.
+#[derive(Clone)]
+pub struct SimulatorHandle {
+    world: Arc<Mutex<World>>,
+}
+
+impl SimulatorHandle {
+    /// Changes the world; the next request sees the change.
+    pub fn update<T>(&self, change: impl FnOnce(&mut World) -> T) -> T {
+        change(&mut lock(&self.world))
+    }
+}
+
+/// A running simulator on a loopback port. Dropping it stops the server.
+pub struct Simulator {
+    address: SocketAddr,
+    shared: Shared,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Simulator {
+    /// Starts serving `world` on `127.0.0.1` at an unused port. With `authorization`, requests
+    /// must carry exactly that `Authorization` header (`id:token`).
+    pub async fn start(world: World, authorization: Option<String>) -> std::io::Result<Self> {
+        Self::start_on(
+            "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
+            world,
+            authorization,
+        )
+        .await
+    }
+
+    /// Starts serving on `address`.
+    pub async fn start_on(
+        address: SocketAddr,
+        world: World,
+        authorization: Option<String>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
+        let address = listener.local_addr()?;
+        let shared = Shared {
+            world: Arc::new(Mutex::new(world)),
+            authorization: authorization.map(Arc::from),
+            requests: Arc::new(AtomicU64::new(0)),
+        };
+        let database = "/v1/organizations/{organization}/databases/{database}";
+        let app = Router::new()
+            .route(
+                "/v1/organizations/{organization}/databases",
+                get(list_databases),
+            )
+            .route(&format!("{database}/workflows"), get(list_workflows))
+            .route(
+                &format!("{database}/workflows/{{number}}"),
+                get(get_workflow),
+            )
+            .route(
+                &format!("{database}/deploy-requests"),
+                get(list_deploy_requests),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}"),
+                get(get_deploy_request),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/operations"),
+                get(list_operations),
+            )
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "Not Found") })
+            .with_state(shared.clone());
+        let (shutdown, stopped) = oneshot::channel();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "simulator stopped");
+            }
+        });
+        Ok(Self {
+            address,
+            shared,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The API base URL to give pswatch, e.g. `http://127.0.0.1:40123/v1`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/v1", self.address)
+    }
+
+    /// Changes the world; the next request sees the change.
+    pub fn update<T>(&self, change: impl FnOnce(&mut World) -> T) -> T {
+        change(&mut lock(&self.shared.world))
+    }
+
+    /// A handle that changes the world from another task.
+    pub fn handle(&self) -> SimulatorHandle {
+        SimulatorHandle {
+            world: Arc::clone(&self.shared.world),
+        }
+    }
+
+    /// API requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"code": code, "message": message}))).into_response()
+}
+
+/// Counts the request and checks its token.
+fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let Some(expected) = &shared.authorization else {
+        return Ok(());
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    if given == Some(&**expected) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The access token is invalid or expired",
+        ))
+    }
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "Not Found")
+}
+
+/// One page of `items` in the API's list envelope.
+fn page(items: Vec<Value>, query: &HashMap<String, String>) -> Response {
+    let number = |key: &str, default: usize| {
+        query
+            .get(key)
+            .and_then(|value| value.parse::<usize>().ok())
+            .filter(|value| *value > 0)
+            .unwrap_or(default)
+    };
+    let per_page = number("per_page", 25).min(100);
+    let current = number("page", 1);
+    let total = items.len();
+    let total_pages = total.div_ceil(per_page).max(1);
+    let data: Vec<Value> = items
+        .into_iter()
+        .skip((current - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    let next = (current < total_pages).then_some(current + 1);
+    let previous = (current > 1).then_some(current - 1);
+    Json(json!({
+        "type": "list",
+        "current_page": current,
+        "next_page": next,
+        "next_page_url": next.map(|next| format!("?page={next}")),
+        "prev_page": previous,
+        "prev_page_url": previous.map(|previous| format!("?page={previous}")),
+        "total_count": total,
+        "total_pages": total_pages,
+        "data": data,
+    }))
+    .into_response()
+}
+
+async fn list_databases(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(organization): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(org) = world.organizations.get(&organization) else {
+        return not_found();
+    };
+    let items = org
+        .databases
+        .iter()
+        .map(|(name, database)| {
+            json!({"id": format!("db-{name}"), "type": "Database", "name": name, "kind": database.kind, "state": "ready"})
+        })
+        .collect();
+    page(items, &query)
+}
+
+async fn list_workflows(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = world.database(&organization, &database) else {
+        return not_found();
+    };
+    let items = database
+        .workflows
+        .iter()
+        .map(|workflow| workflow.to_json())
+        .collect();
+    page(items, &query)
+}
+
+async fn get_workflow(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database, number)): Path<(String, String, u64)>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    world
+        .database(&organization, &database)
+        .and_then(|database| {
+            database
+                .workflows
+                .iter()
+                .find(|workflow| workflow.number == number)
+        })
+        .map_or_else(not_found, |workflow| {
+            Json(workflow.to_json()).into_response()
+        })
+}
+
+async fn list_deploy_requests(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = world.database(&organization, &database_name) else {
+        return not_found();
+    };
+    let wanted = query.get("state");
+    let items = database
+        .deploy_requests
+        .iter()
+        .filter(|request| wanted.is_none_or(|state| *state == request.state))
+        .map(|request| request.to_json(&organization, &database_name))
+        .collect();
+    page(items, &query)
+}
+
+async fn get_deploy_request(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, number)): Path<(String, String, u64)>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    world
+        .database(&organization, &database_name)
+        .and_then(|database| {
+            database
+                .deploy_requests
+                .iter()
+                .find(|request| request.number == number)
+        })
+        .map_or_else(not_found, |request| {
+            Json(request.to_json(&organization, &database_name)).into_response()
+        })
+}
+
+async fn list_operations(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database, number)): Path<(String, String, u64)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit(&shared, &headers) {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(request) = world
+        .database(&organization, &database)
+        .and_then(|database| {
+            database
+                .deploy_requests
+                .iter()
+                .find(|request| request.number == number)
+        })
+    else {
+        return not_found();
+    };
+    let items = request
+        .operations
+        .iter()
+        .map(|operation| operation.to_json())
+        .collect();
+    page(items, &query)
+}
