@@ -1,1 +1,217 @@
-fn main() {}
+//! pswatch: watches PlanetScale workflows, deploy requests and deploy operations, and alerts
+//! Slack, email and signed webhooks when they change state.
+
+mod config;
+mod demo;
+mod engine;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pswatch",
+    version,
+    about = "Watches PlanetScale workflows and deploy requests and alerts Slack, email and webhooks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "PSWATCH_CONFIG",
+        value_name = "FILE"
+    )]
+    config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service until SIGINT or SIGTERM.
+    Run(ConfigArg),
+    /// Poll every target once, deliver what that produces, and exit: 0 when everything was
+    /// polled and the outbox is empty, 1 when a target could not be polled, 2 when deliveries
+    /// remain pending.
+    Once(ConfigArg),
+    /// Validate the configuration and report every problem.
+    Check(ConfigArg),
+    /// Watch a built-in simulator play a MoveTables workflow and a failing deploy request; needs
+    /// no account. With -c, also send to that file's channels, routed by its routes.
+    Demo {
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Time between two changes of the scenario.
+        #[arg(long, default_value = "1500ms", value_parser = parse_duration)]
+        step: std::time::Duration,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    config::duration(text)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Demo { .. }) {
+        "warn"
+    } else {
+        "info"
+    };
+    init_logging(default_level);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check(ConfigArg { config }) => check(&config),
+        Command::Run(ConfigArg { config }) => {
+            let engine = open_engine(&config)?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(stop_on_signal(shutdown.clone()));
+            engine::run(engine, shutdown).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Once(ConfigArg { config }) => once(&config).await,
+        Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<config::Config> {
+    Ok(config::load(path, &config::process_environment)?)
+}
+
+fn open_engine(path: &Path) -> anyhow::Result<Arc<Engine>> {
+    let config = load(path)?;
+    let store = store::Store::open(&config.state_path).with_context(|| {
+        format!(
+            "opening the state store set by state.path in {}",
+            path.display()
+        )
+    })?;
+    Ok(Arc::new(Engine::new(config, store)?))
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    match config::load(path, &config::process_environment) {
+        Ok(config) => {
+            println!(
+                "{} is valid: {} watch entr{}, {} channel{}; state in {}",
+                path.display(),
+                config.watches.len(),
+                if config.watches.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                },
+                config.channels.len(),
+                if config.channels.len() == 1 { "" } else { "s" },
+                config.state_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn once(path: &Path) -> anyhow::Result<ExitCode> {
+    let engine = open_engine(path)?;
+    let mut poll_failed = false;
+    let (targets, failures) = engine.targets().await;
+    for (organization, error) in failures {
+        tracing::error!(organization, %error, "cannot list the organization's databases");
+        poll_failed = true;
+    }
+    let mut events = 0;
+    for target in &targets {
+        match engine.poll(target).await {
+            Ok(report) => events += report.events,
+            Err(error) => {
+                tracing::error!(target_db = %target, %error, "poll failed; the state is unchanged");
+                poll_failed = true;
+            }
+        }
+    }
+    let report = engine.deliver_pending().await?;
+    engine.store.flush().await?;
+    tracing::info!(
+        targets = targets.len(),
+        events,
+        delivered = report.delivered,
+        failed = report.failed,
+        pending = report.pending,
+        "once: done"
+    );
+    Ok(if report.pending > 0 {
+        ExitCode::from(2)
+    } else if poll_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM; stop pswatch with SIGINT");
+                    let _ = interrupt.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("signal received");
+    shutdown.cancel();
+}

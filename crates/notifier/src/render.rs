@@ -116,9 +116,14 @@ fn timestamp(event: &Event) -> String {
 
 /// The console channel's line for one event.
 pub fn console_line(event: &Event) -> String {
+    let seconds =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     let mut line = format!(
         "{} {:<8} {}",
-        timestamp(event),
+        event
+            .observed_at
+            .format(&seconds)
+            .unwrap_or_else(|_| timestamp(event)),
         event.severity.as_str(),
         headline(event)
     );

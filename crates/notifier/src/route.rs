@@ -77,6 +77,11 @@ impl Router {
         Self { routes }
     }
 
+    /// Adds a route after the others.
+    pub fn push(&mut self, route: Route) {
+        self.routes.push(route);
+    }
+
     /// The channels `event` goes to, each once, in the order the routes name them.
     pub fn channels_for(&self, event: &Event) -> Vec<String> {
         let mut channels: Vec<String> = Vec::new();

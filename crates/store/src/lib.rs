@@ -68,10 +68,11 @@ pub struct NewDelivery {
     pub event: Event,
 }
 
+/// The envelope of every record. The record is nested rather than flattened: serde's flatten
+/// buffers the content and loses integer map keys on the way back.
 #[derive(Serialize, Deserialize)]
 struct Versioned<T> {
     v: u32,
-    #[serde(flatten)]
     record: T,
 }
 

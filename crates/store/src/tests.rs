@@ -11,6 +11,23 @@ fn target() -> Target {
 
 fn state(workflow_state: WorkflowState) -> TargetState {
     let mut state = TargetState::default();
+    let mut operations = std::collections::BTreeMap::new();
+    operations.insert(
+        "op-1".to_string(),
+        diff_engine::SeenOperation {
+            state: diff_engine::OperationState::Error,
+            deploy_errors: Some("Duplicate entry".into()),
+            events: 1,
+        },
+    );
+    state.deploy_requests.insert(
+        7,
+        diff_engine::SeenDeployRequest {
+            deployment_state: diff_engine::DeployState::InProgress,
+            events: 3,
+            operations,
+        },
+    );
     state.workflows.insert(
         "wf-1".into(),
         SeenWorkflow {
@@ -179,7 +196,8 @@ fn records_carry_their_version_and_other_versions_are_refused() {
     });
     let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(json["v"], FORMAT_VERSION);
-    let future = br#"{"v": 2, "target": {"organization": "a", "database": "b"}, "state": {}}"#;
+    let future =
+        br#"{"v": 2, "record": {"target": {"organization": "a", "database": "b"}, "state": {}}}"#;
     let error = decode::<StateRecord>("state", future)
         .err()
         .expect("refused");

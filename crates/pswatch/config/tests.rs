@@ -1,0 +1,266 @@
+use super::*;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn environment(name: &str) -> Option<String> {
+    match name {
+        "PLANETSCALE_SERVICE_TOKEN_ID" => Some("tok-id".into()),
+        "PLANETSCALE_SERVICE_TOKEN" => Some("pscale_tkn_s3cr3t".into()),
+        "SLACK_WEBHOOK_URL" => Some("https://hooks.slack.com/services/T0/B0/SLACKSECRET".into()),
+        "PSWATCH_WEBHOOK_SECRET" => Some(SECRET.into()),
+        "SMTP_PASSWORD" => Some("smtp-pa55".into()),
+        _ => None,
+    }
+}
+
+const VALID: &str = r#"
+[planetscale]
+service_token_id = "${PLANETSCALE_SERVICE_TOKEN_ID}"
+service_token = "${PLANETSCALE_SERVICE_TOKEN}"
+
+[state]
+path = "/tmp/pswatch-state"
+
+[poll]
+interval = "30s"
+active_interval = "5s"
+
+[[watch]]
+organization = "acme"
+databases = ["commerce", "users"]
+
+[[watch]]
+organization = "globex"
+
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "${SLACK_WEBHOOK_URL}"
+
+[[channels]]
+name = "dba-mail"
+type = "email"
+smtp_url = "smtp://pswatch:${SMTP_PASSWORD}@127.0.0.1:1025"
+from = "pswatch <pswatch@example.com>"
+to = ["dba@example.com"]
+
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "https://hooks.example.com/pswatch"
+secret = "${PSWATCH_WEBHOOK_SECRET}"
+
+[[routes]]
+channels = ["ops-slack", "audit"]
+events = ["*"]
+
+[[routes]]
+channels = ["dba-mail"]
+events = ["workflow.state_changed", "deploy_request.state_changed"]
+states = ["cutover", "completed", "error", "complete", "complete_error"]
+databases = ["commerce"]
+"#;
+
+#[test]
+fn a_valid_file_gives_a_typed_config() {
+    let config = parse(VALID, &environment).expect("valid");
+    assert_eq!(
+        config.planetscale.api_url.as_str(),
+        "https://api.planetscale.com/v1"
+    );
+    assert_eq!(config.planetscale.token.id(), "tok-id");
+    assert_eq!(config.poll.interval, Duration::from_secs(30));
+    assert_eq!(config.watches[1].databases, None);
+    assert_eq!(config.channels.len(), 3);
+    assert_eq!(config.state_path, PathBuf::from("/tmp/pswatch-state"));
+}
+
+#[test]
+fn the_shipped_examples_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["config/example.toml", "config/demo.toml"] {
+        let path = root.join(name);
+        let text = std::fs::read_to_string(&path).expect("example exists");
+        if let Err(problems) = parse(&text, &environment) {
+            panic!("{name}: {problems:?}");
+        }
+    }
+}
+
+/// Runs `mutate` on the valid file and checks that the problems name these keys.
+#[track_caller]
+fn check(replace: &str, with: &str, expected: &[(&str, &str)]) {
+    assert!(VALID.contains(replace), "{replace}");
+    let text = VALID.replacen(replace, with, 1);
+    let problems = parse(&text, &environment).expect_err("invalid");
+    for (key, fragment) in expected {
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.key == *key && problem.message.contains(fragment)),
+            "expected {key}: …{fragment}… in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    for problem in &problems {
+        for secret in ["pscale_tkn_s3cr3t", "SLACKSECRET", "MfKQ9r8G", "smtp-pa55"] {
+            assert!(!problem.to_string().contains(secret), "{problem}");
+        }
+    }
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    check(
+        "service_token = \"${PLANETSCALE_SERVICE_TOKEN}\"",
+        "service_token = \"${NOT_SET_ANYWHERE}\"",
+        &[(
+            "planetscale.service_token",
+            "environment variable NOT_SET_ANYWHERE is not set",
+        )],
+    );
+    check(
+        "interval = \"30s\"",
+        "interval = \"soon\"",
+        &[("poll.interval", "not a duration")],
+    );
+    check(
+        "active_interval = \"5s\"",
+        "active_interval = \"1ms\"",
+        &[("poll.active_interval", "minimum")],
+    );
+    check(
+        "name = \"dba-mail\"",
+        "name = \"ops-slack\"",
+        &[("channels[1].name", "unique")],
+    );
+    check(
+        "channels = [\"dba-mail\"]",
+        "channels = [\"dba-mial\"]",
+        &[(
+            "routes[1].channels[0]",
+            "\"dba-mial\" is not the name of a channel",
+        )],
+    );
+    check(
+        "url = \"https://hooks.example.com/pswatch\"",
+        "url = \"not a url\"",
+        &[("channels[2].url", "not a valid URL")],
+    );
+    check(
+        "secret = \"${PSWATCH_WEBHOOK_SECRET}\"",
+        "secret = \"whsec_***\"",
+        &[("channels[2].secret", "not valid base64")],
+    );
+    check(
+        "to = [\"dba@example.com\"]",
+        "to = [\"dba-at-example\"]",
+        &[("channels[1].to[0]", "not an email address")],
+    );
+    check(
+        "to = [\"dba@example.com\"]",
+        "to = []",
+        &[("channels[1].to", "at least one recipient")],
+    );
+    check(
+        "from = \"pswatch <pswatch@example.com>\"",
+        "",
+        &[("channels[1].from", "is missing")],
+    );
+    check(
+        "smtp_url = \"smtp://pswatch:${SMTP_PASSWORD}@127.0.0.1:1025\"",
+        "smtp_url = \"http://127.0.0.1\"",
+        &[("channels[1].smtp_url", "smtp://")],
+    );
+    check(
+        "type = \"slack\"",
+        "type = \"teams\"",
+        &[
+            ("channels[0].type", "not a channel type"),
+            ("routes[0].channels[0]", "not the name"),
+        ],
+    );
+    check(
+        "webhook_url = \"${SLACK_WEBHOOK_URL}\"",
+        "webhook_url = \"${SLACK_WEBHOOK_URL}\"\nsecret = \"x\"",
+        &[("channels[0].secret", "not a key of a slack channel")],
+    );
+    check(
+        "events = [\"*\"]",
+        "events = [\"workflow.[\"]",
+        &[("routes[0].events", "not a valid glob")],
+    );
+    check(
+        "events = [\"*\"]",
+        "events = [\"branch.*\"]",
+        &[("routes[0].events", "matches no event type")],
+    );
+    check(
+        "organization = \"globex\"",
+        "organization = \"acme\"",
+        &[("watch[1].organization", "watched twice")],
+    );
+    // Several problems at once are all reported.
+    check(
+        "interval = \"30s\"",
+        "interval = \"x\"\nnotify_on_baseline_errors = true",
+        &[("poll.interval", "not a duration")],
+    );
+}
+
+#[test]
+fn structure_errors_name_the_line() {
+    let problems = parse(
+        &VALID.replace("[poll]", "[poll]\nintervall = \"3s\""),
+        &environment,
+    )
+    .expect_err("unknown key");
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].message.contains("unknown field `intervall`"),
+        "{problems:?}"
+    );
+    assert!(problems[0].key.starts_with("line "), "{problems:?}");
+    let problems = parse("[planetscale\n", &environment).expect_err("syntax");
+    assert!(problems[0].key.starts_with("line "), "{problems:?}");
+}
+
+#[test]
+fn missing_sections_are_named() {
+    let problems = parse("", &environment).expect_err("empty");
+    let keys: Vec<&str> = problems
+        .iter()
+        .map(|problem| problem.key.as_str())
+        .collect();
+    assert_eq!(keys, ["planetscale", "watch", "channels"]);
+}
+
+#[test]
+fn interpolation_handles_escapes_and_bad_names() {
+    let mut problems = Vec::new();
+    let mut value = "a $${literal} $5 ${PSWATCH_WEBHOOK_SECRET}".to_string();
+    interpolate("k", &mut value, &environment, &mut problems);
+    assert_eq!(value, format!("a ${{literal}} $5 {SECRET}"));
+    for bad in ["${", "${1A}", "${A-B}", "${}"] {
+        let mut value = bad.to_string();
+        interpolate("k", &mut value, &environment, &mut problems);
+    }
+    assert_eq!(problems.len(), 4, "{problems:?}");
+}
+
+#[test]
+fn no_input_makes_it_panic() {
+    // Every prefix of a valid file, and some noise: errors, never panics.
+    for end in (0..VALID.len()).filter(|end| VALID.is_char_boundary(*end)) {
+        let _ = parse(&VALID[..end], &environment);
+    }
+    for text in [
+        "\0\0\0",
+        "[[watch]]\norganization = 5",
+        "channels = 3",
+        "[[routes]]\nchannels = [[]]",
+        "${",
+    ] {
+        let _ = parse(text, &environment);
+    }
+}

@@ -1,0 +1,149 @@
+//! `pswatch demo`: the whole pipeline against the built-in simulator, no account needed.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use notifier::{glob_set, Channel, ChannelKind, Route, Router};
+use poller::ServiceToken;
+use simulator::{Simulator, Step};
+
+use crate::config::{self, Config, PlanetScale, Poll, Watch};
+use crate::engine::Engine;
+
+const DEMO_TOKEN_ID: &str = "demo-token-id";
+const DEMO_TOKEN: &str = "demo-token";
+/// Time allowed after the last step for the last poll and deliveries.
+const SETTLE_TIME: Duration = Duration::from_secs(20);
+
+pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::Result<ExitCode> {
+    let (mut channels, mut router) = match config_path {
+        Some(path) => config::load_channels(path, &config::process_environment)?,
+        None => (Vec::new(), Router::default()),
+    };
+    // The demo always prints to the terminal, unless the file already has a console channel.
+    if !channels
+        .iter()
+        .any(|channel| matches!(channel.kind, ChannelKind::Console))
+    {
+        channels.push(Channel {
+            name: "demo-console".into(),
+            kind: ChannelKind::Console,
+        });
+        router.push(Route::new(
+            vec!["demo-console".into()],
+            glob_set(&["*".to_string()])?,
+            None,
+            None,
+            None,
+        ));
+    }
+
+    let scenario = simulator::demo(step);
+    let scenario_length = scenario.duration();
+    let simulator = Simulator::start(
+        scenario.world,
+        Some(format!("{DEMO_TOKEN_ID}:{DEMO_TOKEN}")),
+    )
+    .await
+    .context("starting the simulator")?;
+    let state = tempfile::tempdir().context("creating a temporary state directory")?;
+    let poll_every = (step / 3).max(Duration::from_millis(100));
+    let config = Config {
+        planetscale: PlanetScale {
+            api_url: simulator.api_url().parse()?,
+            token: ServiceToken::new(DEMO_TOKEN_ID, DEMO_TOKEN),
+            timeout: Duration::from_secs(5),
+        },
+        state_path: state.path().to_owned(),
+        poll: Poll {
+            interval: poll_every,
+            active_interval: poll_every,
+            notify_on_baseline_errors: false,
+        },
+        watches: vec![Watch {
+            organization: simulator::DEMO_ORGANIZATION.into(),
+            databases: None,
+        }],
+        channels,
+        router,
+    };
+    let store = store::Store::open(state.path())?;
+    let engine = Arc::new(Engine::new(config, store)?);
+
+    eprintln!(
+        "pswatch demo: a simulated PlanetScale API is serving on {}",
+        simulator.api_url()
+    );
+    let (targets, failures) = engine.targets().await;
+    if let Some((organization, error)) = failures.into_iter().next() {
+        anyhow::bail!("cannot list the databases of {organization}: {error}");
+    }
+    let names: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    eprintln!(
+        "watching {} (every {:?}); the first poll records a baseline and reports nothing",
+        names.join(", "),
+        poll_every
+    );
+    for target in &targets {
+        engine.poll(target).await?;
+    }
+
+    let steps = scenario
+        .steps
+        .into_iter()
+        .map(|step| {
+            let description = step.description.clone();
+            let change = step.change;
+            Step {
+                at: step.at,
+                description: step.description,
+                change: Box::new(move |world| {
+                    eprintln!("  [simulator] {description}");
+                    change(world);
+                }),
+            }
+        })
+        .collect();
+    let player = simulator.play(steps);
+    let deadline = tokio::time::Instant::now() + scenario_length + SETTLE_TIME;
+    let mut events = 0;
+    let mut delivered = 0;
+    let mut failed_polls = 0;
+    loop {
+        tokio::time::sleep(poll_every).await;
+        let scenario_over = player.is_finished();
+        for target in &targets {
+            match engine.poll(target).await {
+                Ok(report) => events += report.events,
+                Err(error) => {
+                    failed_polls += 1;
+                    eprintln!("poll of {target} failed: {error}");
+                }
+            }
+        }
+        let report = engine.deliver_pending().await?;
+        delivered += report.delivered;
+        if scenario_over && report.pending == 0 {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            eprintln!(
+                "{} deliveries could not be made (see the warnings above); the demo stops here",
+                report.pending
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    eprintln!(
+        "demo finished: {events} transitions detected, {delivered} notifications delivered, {} API requests",
+        simulator.requests()
+    );
+    if failed_polls > 0 {
+        eprintln!("{failed_polls} polls failed (see above)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
