@@ -201,8 +201,9 @@ pub(crate) fn load_channels(
     };
     let mut raw = deserialize(&text).map_err(fail)?;
     let mut problems = Vec::new();
+    let declared = declared_channels(&raw.channels);
     let channels = channels(&mut raw.channels, environment, &mut problems);
-    let router = routes(&mut raw.routes, &channels, environment, &mut problems);
+    let router = routes(&mut raw.routes, &declared, environment, &mut problems);
     if problems.is_empty() {
         Ok((channels, router))
     } else {
@@ -253,8 +254,9 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
     };
     let poll = poll(raw.poll.take().unwrap_or_default(), &mut problems);
     let watches = watches(&mut raw.watch, environment, &mut problems);
+    let declared = declared_channels(&raw.channels);
     let channels = channels(&mut raw.channels, environment, &mut problems);
-    let router = routes(&mut raw.routes, &channels, environment, &mut problems);
+    let router = routes(&mut raw.routes, &declared, environment, &mut problems);
     if raw.channels.is_empty() {
         problem(
             &mut problems,
@@ -791,9 +793,17 @@ fn globs(key: &str, patterns: &[String], problems: &mut Vec<Problem>) -> Option<
         .ok()
 }
 
+/// The channel names the file declares, valid or not, so that a route naming a channel with
+/// its own problem is not reported a second time.
+fn declared_channels(raw: &[RawChannel]) -> BTreeSet<String> {
+    raw.iter()
+        .filter_map(|channel| channel.name.clone())
+        .collect()
+}
+
 fn routes(
     raw: &mut [RawRoute],
-    channels: &[Channel],
+    channels: &BTreeSet<String>,
     environment: Environment<'_>,
     problems: &mut Vec<Problem>,
 ) -> Router {
@@ -812,7 +822,7 @@ fn routes(
             }
         };
         for (position, channel) in route_channels.iter().enumerate() {
-            if !channels.iter().any(|known| &known.name == channel) {
+            if !channels.contains(channel) {
                 problem(
                     problems,
                     format!("{key}.channels[{position}]"),

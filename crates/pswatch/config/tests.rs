@@ -132,7 +132,13 @@ fn every_problem_is_reported_with_its_key() {
     check(
         "name = \"dba-mail\"",
         "name = \"ops-slack\"",
-        &[("channels[1].name", "unique")],
+        &[
+            ("channels[1].name", "unique"),
+            (
+                "routes[1].channels[0]",
+                "\"dba-mail\" is not the name of a channel",
+            ),
+        ],
     );
     check(
         "channels = [\"dba-mail\"]",
@@ -175,10 +181,7 @@ fn every_problem_is_reported_with_its_key() {
     check(
         "type = \"slack\"",
         "type = \"teams\"",
-        &[
-            ("channels[0].type", "not a channel type"),
-            ("routes[0].channels[0]", "not the name"),
-        ],
+        &[("channels[0].type", "not a channel type")],
     );
     check(
         "webhook_url = \"${SLACK_WEBHOOK_URL}\"",

@@ -1,0 +1,160 @@
+//! Email delivery through a real SMTP server process (aiosmtpd) on loopback, with the received
+//! message parsed.
+
+mod support;
+
+use std::time::Duration;
+
+use diff_engine::{Event, EventKind, Severity, Workflow, WorkflowState};
+use mail_parser::{MessageParser, MimeHeaders as _};
+use notifier::{Channel, ChannelKind, EmailChannel, Notifier, Secret, Verdict};
+use support::SmtpSink;
+
+fn event() -> Event {
+    Event {
+        id: "evt_9a7b".into(),
+        kind: EventKind::WorkflowStateChanged {
+            previous_state: Some(WorkflowState::SwitchedPrimaries),
+            state: WorkflowState::Cutover,
+            workflow: Workflow {
+                id: "wf3".into(),
+                number: 3,
+                name: "move-customers".into(),
+                state: WorkflowState::Cutover,
+                workflow_errors: None,
+                source_keyspace: Some("commerce".into()),
+                target_keyspace: Some("customers".into()),
+                branch: Some("main".into()),
+                actor: None,
+                cutover_by: Some("Grace Hopper".into()),
+                updated_at: None,
+            },
+        },
+        organization: "acme".into(),
+        database: "commerce".into(),
+        severity: Severity::Info,
+        observed_at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+fn email_notifier(smtp_url: String, to: &[&str]) -> Notifier {
+    Notifier::new(&[Channel {
+        name: "dba-mail".into(),
+        kind: ChannelKind::Email(EmailChannel {
+            smtp_url: Secret::new(smtp_url),
+            from: "pswatch <pswatch@example.com>".parse().expect("from"),
+            to: to.iter().map(|to| to.parse().expect("to")).collect(),
+        }),
+    }])
+    .expect("notifier")
+}
+
+#[tokio::test]
+async fn a_multipart_email_reaches_a_real_smtp_server() {
+    let sink = SmtpSink::start();
+    let notifier = email_notifier(
+        format!("smtp://127.0.0.1:{}", sink.port),
+        &["dba@example.com", "Ops <ops@example.com>"],
+    );
+    notifier
+        .deliver("dba-mail", &event())
+        .await
+        .expect("delivered");
+
+    let messages = sink.wait_for(1, Duration::from_secs(5));
+    assert_eq!(messages.len(), 1);
+    let message = MessageParser::default()
+        .parse(&messages[0])
+        .expect("parses");
+    assert_eq!(
+        message.subject(),
+        Some("[pswatch] acme/commerce workflow #3 move-customers: switched_primaries -> cutover")
+    );
+    let from = message.from().and_then(|from| from.first()).expect("from");
+    assert_eq!(from.address(), Some("pswatch@example.com"));
+    let to: Vec<_> = message
+        .to()
+        .expect("to")
+        .iter()
+        .filter_map(|address| address.address())
+        .collect();
+    assert_eq!(to, ["dba@example.com", "ops@example.com"]);
+    assert_eq!(message.message_id(), Some("evt_9a7b.dba-mail@pswatch"));
+    let text = message.body_text(0).expect("text part");
+    assert!(text.contains("Cut over by: Grace Hopper"), "{text}");
+    assert!(
+        text.contains("https://app.planetscale.com/acme/commerce/workflows"),
+        "{text}"
+    );
+    let html = message.body_html(0).expect("html part");
+    assert!(
+        html.contains(
+            "<h2>acme/commerce workflow #3 move-customers: switched_primaries -&gt; cutover</h2>"
+        ),
+        "{html}"
+    );
+    let content_type = message.content_type().expect("content type");
+    assert_eq!(content_type.ctype(), "multipart");
+    assert_eq!(content_type.subtype(), Some("alternative"));
+}
+
+#[tokio::test]
+async fn smtp_answers_decide_the_verdict() {
+    let sink = SmtpSink::start();
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let permanent = email_notifier(url.clone(), &["reject-permanent@example.com"]);
+    let error = permanent
+        .deliver("dba-mail", &event())
+        .await
+        .expect_err("550");
+    assert_eq!(error.verdict, Verdict::Permanent, "{error}");
+    let transient = email_notifier(url, &["reject-transient@example.com"]);
+    let error = transient
+        .deliver("dba-mail", &event())
+        .await
+        .expect_err("451");
+    assert_eq!(error.verdict, Verdict::Transient, "{error}");
+    assert!(error.to_string().contains("dba-mail"), "{error}");
+    assert!(sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn authenticates_and_never_shows_the_password() {
+    let sink = SmtpSink::with_auth("pswatch:smtp-pa55word");
+    let good = email_notifier(
+        format!("smtp://pswatch:smtp-pa55word@127.0.0.1:{}", sink.port),
+        &["dba@example.com"],
+    );
+    good.deliver("dba-mail", &event())
+        .await
+        .expect("delivered with auth");
+    let messages = sink.wait_for(1, Duration::from_secs(5));
+    assert!(String::from_utf8_lossy(&messages[0]).contains("X-Sink-Authenticated: yes"));
+
+    // A refusal after authenticating names the channel, never the credentials.
+    let refused = email_notifier(
+        format!("smtp://pswatch:smtp-pa55word@127.0.0.1:{}", sink.port),
+        &["reject-permanent@example.com"],
+    );
+    let error = refused
+        .deliver("dba-mail", &event())
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("dba-mail"), "{error}");
+    assert!(!error.to_string().contains("pa55word"), "{error}");
+}
+
+#[tokio::test]
+async fn an_smtp_server_that_is_down_is_transient() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let notifier = email_notifier(format!("smtp://127.0.0.1:{port}"), &["dba@example.com"]);
+    let error = notifier
+        .deliver("dba-mail", &event())
+        .await
+        .expect_err("down");
+    assert_eq!(error.verdict, Verdict::Transient, "{error}");
+}
