@@ -1,0 +1,458 @@
+//! The binary end to end: `pswatch once` against the simulator, delivering to a Slack and a
+//! webhook receiver (wiremock) and a real SMTP server.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
+use support::SmtpSink;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SLACK_PATH: &str = "/services/T0001/B0001/slacksecretpath";
+
+fn pswatch(args: &[&str], config: &Path, environment: &[(&str, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pswatch"))
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run pswatch")
+}
+
+fn world() -> World {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database.workflows.push(SimWorkflow {
+        number: 3,
+        name: "move-customers".into(),
+        state: "switched_primaries".into(),
+        workflow_errors: None,
+        source_keyspace: "commerce".into(),
+        target_keyspace: "customers".into(),
+        cutover_by: None,
+    });
+    database.deploy_requests.push(SimDeployRequest {
+        number: 7,
+        state: "open".into(),
+        deployment_state: "in_progress".into(),
+        branch: "add-order-ref".into(),
+        into_branch: "main".into(),
+        operations: vec![SimOperation {
+            id: "op-orders".into(),
+            keyspace_name: "commerce".into(),
+            table_name: "orders".into(),
+            state: "in_progress".into(),
+            deploy_errors: None,
+            ddl_statement: "ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)".into(),
+        }],
+    });
+    world
+}
+
+fn config(state: &Path, api_url: &str, receivers: &MockServer, smtp_port: u16) -> String {
+    format!(
+        r#"
+[planetscale]
+api_url = "{api_url}"
+service_token_id = "${{TEST_TOKEN_ID}}"
+service_token = "${{TEST_TOKEN}}"
+
+[state]
+path = "{state}"
+
+[[watch]]
+organization = "acme"
+
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "${{TEST_SLACK_URL}}"
+
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receivers}/hooks/pswatch"
+secret = "${{TEST_WEBHOOK_SECRET}}"
+
+[[channels]]
+name = "dba-mail"
+type = "email"
+smtp_url = "smtp://127.0.0.1:{smtp_port}"
+from = "pswatch <pswatch@example.com>"
+to = ["dba@example.com"]
+
+[[routes]]
+channels = ["ops-slack", "audit"]
+events = ["*"]
+
+[[routes]]
+channels = ["dba-mail"]
+events = ["workflow.state_changed", "deploy_request.state_changed"]
+states = ["cutover", "completed", "error", "complete", "complete_error"]
+"#,
+        state = state.display(),
+        receivers = receivers.uri(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_delivers_each_transition_once_to_every_routed_channel() {
+    let simulator = Simulator::start(world(), Some("tok-id:pscale_tkn_t0ps3cret".into()))
+        .await
+        .expect("simulator");
+    let receivers = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&receivers)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/pswatch"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receivers)
+        .await;
+    let smtp = SmtpSink::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config_path = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config_path,
+        config(
+            &directory.path().join("state"),
+            &simulator.api_url(),
+            &receivers,
+            smtp.port,
+        ),
+    )
+    .expect("write config");
+    let environment = [
+        ("TEST_TOKEN_ID", "tok-id".to_string()),
+        ("TEST_TOKEN", "pscale_tkn_t0ps3cret".to_string()),
+        ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receivers.uri())),
+        ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
+    ];
+    let run_once = || async {
+        let config_path = config_path.clone();
+        let environment = environment.clone();
+        tokio::task::spawn_blocking(move || pswatch(&["once"], &config_path, &environment))
+            .await
+            .expect("join")
+    };
+
+    let check = pswatch(&["check"], &config_path, &environment);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // The first poll is a silent baseline.
+    let output = run_once().await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(receivers
+        .received_requests()
+        .await
+        .expect("recorded")
+        .is_empty());
+
+    // Three transitions while pswatch is not running.
+    simulator.update(|world| {
+        let database = world.database_mut("acme", "commerce");
+        database.workflow_mut(3).expect("workflow").state = "cutover".into();
+        let request = database.deploy_request_mut(7).expect("deploy request");
+        request.deployment_state = "error".into();
+        let operation = request.operation_mut("orders").expect("operation");
+        operation.state = "error".into();
+        operation.deploy_errors = Some("Duplicate entry 'A-1042' for key 'orders.idx_ref'".into());
+    });
+    let output = run_once().await;
+    let logs = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "{logs}");
+
+    let requests = receivers.received_requests().await.expect("recorded");
+    let webhooks: Vec<_> = requests
+        .iter()
+        .filter(|request| request.url.path() == "/hooks/pswatch")
+        .collect();
+    let slack: Vec<_> = requests
+        .iter()
+        .filter(|request| request.url.path() == SLACK_PATH)
+        .collect();
+
+    // The webhook: one signed request per event, each with its own id.
+    let verifier = standardwebhooks::Webhook::new(SECRET).expect("verifier");
+    let mut seen = Vec::new();
+    for request in &webhooks {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+            let value = request
+                .headers
+                .get(name)
+                .expect(name)
+                .to_str()
+                .expect("ascii");
+            headers.insert(name, value.parse().expect("header"));
+        }
+        verifier
+            .verify(&request.body, &headers)
+            .expect("signature verifies");
+        let body: Value = serde_json::from_slice(&request.body).expect("json");
+        assert_eq!(
+            body["data"]["id"],
+            headers["webhook-id"].to_str().expect("id")
+        );
+        seen.push(format!(
+            "{} {} -> {}",
+            body["type"].as_str().expect("type"),
+            body["data"]["previous_state"].as_str().unwrap_or("null"),
+            body["data"]["state"].as_str().expect("state"),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            "workflow.state_changed switched_primaries -> cutover",
+            "deploy_operation.state_changed in_progress -> error",
+            "deploy_request.state_changed in_progress -> error",
+        ]
+    );
+    let ids: BTreeSet<_> = webhooks
+        .iter()
+        .map(|request| {
+            request.headers["webhook-id"]
+                .to_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+
+    // Slack: one message per event.
+    let texts: Vec<String> = slack
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("json");
+            body["text"].as_str().expect("text").to_owned()
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "acme/commerce workflow #3 move-customers: switched_primaries -> cutover",
+            "acme/commerce deploy request #7 table orders: in_progress -> error",
+            "acme/commerce deploy request #7: in_progress -> error",
+        ]
+    );
+
+    // Email: the route selects the workflow's cutover and the deploy request's error.
+    let messages = smtp.wait_for(2, Duration::from_secs(5));
+    let subjects: Vec<String> = messages
+        .iter()
+        .map(|raw| {
+            mail_parser::MessageParser::default()
+                .parse(raw)
+                .and_then(|message| message.subject().map(str::to_owned))
+                .expect("subject")
+        })
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "[pswatch] acme/commerce workflow #3 move-customers: switched_primaries -> cutover",
+            "[pswatch] acme/commerce deploy request #7: in_progress -> error",
+        ]
+    );
+
+    // Nothing changed: nothing is sent again.
+    let output = run_once().await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        receivers.received_requests().await.expect("recorded").len(),
+        requests.len()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(smtp.messages().len(), 2);
+
+    // Debug logs name things but never the secrets.
+    for secret in [
+        "pscale_tkn_t0ps3cret",
+        "slacksecretpath",
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
+    let simulator = Simulator::start(world(), None).await.expect("simulator");
+    let receivers = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&receivers)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receivers)
+        .await;
+    let smtp = SmtpSink::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config_path = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config_path,
+        config(
+            &directory.path().join("state"),
+            &simulator.api_url(),
+            &receivers,
+            smtp.port,
+        ),
+    )
+    .expect("write config");
+    let environment = [
+        ("TEST_TOKEN_ID", "tok-id".to_string()),
+        ("TEST_TOKEN", "tok".to_string()),
+        ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receivers.uri())),
+        ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
+    ];
+    let run_once = |config_path: std::path::PathBuf, environment: [(&'static str, String); 4]| {
+        tokio::task::spawn_blocking(move || pswatch(&["once"], &config_path, &environment))
+    };
+    let output = run_once(config_path.clone(), environment.clone())
+        .await
+        .expect("join");
+    assert!(output.status.success());
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "cutover".into();
+    });
+    // Slack and the webhook both answer 503 once: the event stays pending, exit code 2.
+    let output = run_once(config_path.clone(), environment.clone())
+        .await
+        .expect("join");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The next run delivers what was left, without a new transition.
+    let output = run_once(config_path.clone(), environment.clone())
+        .await
+        .expect("join");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let requests = receivers.received_requests().await.expect("recorded");
+    let ok_ids: Vec<_> = requests
+        .iter()
+        .filter(|request| request.url.path() == "/hooks/pswatch")
+        .map(|request| {
+            request.headers["webhook-id"]
+                .to_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ok_ids.len(), 2, "one failed attempt and one retry");
+    assert_eq!(ok_ids[0], ok_ids[1], "a retry keeps its webhook-id");
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(5)).len(), 1);
+}
+
+#[test]
+fn check_reports_every_problem_and_exits_non_zero() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config_path = directory.path().join("bad.toml");
+    std::fs::write(
+        &config_path,
+        r#"
+[planetscale]
+service_token_id = "${UNSET_TOKEN_ID_FOR_TEST}"
+service_token = "x"
+[poll]
+interval = "often"
+[[watch]]
+organization = "acme"
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "https://hooks.example.com"
+secret = "not-a-secret"
+[[routes]]
+channels = ["audit", "nowhere"]
+"#,
+    )
+    .expect("write");
+    let output = pswatch(&["check"], &config_path, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "4 problems",
+        "planetscale.service_token_id: environment variable UNSET_TOKEN_ID_FOR_TEST is not set",
+        "poll.interval: \"often\" is not a duration",
+        "channels[0].secret: must start with \"whsec_\"",
+        "routes[0].channels[1]: \"nowhere\" is not the name of a channel",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    let missing = pswatch(&["check"], &directory.path().join("absent.toml"), &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read it"));
+}
+
+#[test]
+fn the_demo_plays_the_scenario_and_exits() {
+    let output = Command::new(env!("CARGO_BIN_EXE_pswatch"))
+        .args(["demo", "--step", "300ms"])
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    for expected in [
+        "workflow #2 move-customers: new: pending",
+        "workflow #2 move-customers: pending -> copying",
+        "workflow #2 move-customers: copying -> running",
+        "workflow #2 move-customers: running -> switched_replicas",
+        "workflow #2 move-customers: switched_replicas -> switched_primaries",
+        "workflow #2 move-customers: switched_primaries -> cutover",
+        "workflow #2 move-customers: cutover -> completed",
+        "deploy request #7 table orders: in_progress -> error | error: Duplicate entry",
+        "deploy request #7: in_progress -> error",
+    ] {
+        assert_eq!(
+            lines.iter().filter(|line| line.contains(expected)).count(),
+            1,
+            "{expected:?} once in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("move-legacy"),
+        "the baseline is silent:\n{stdout}"
+    );
+}
