@@ -158,24 +158,24 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
-/// Counts the request and checks its token.
-fn admit(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// Counts the request and checks its token; `false` means it must be refused.
+fn admit(shared: &Shared, headers: &HeaderMap) -> bool {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let Some(expected) = &shared.authorization else {
-        return Ok(());
+        return true;
     };
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    if given == Some(&**expected) {
-        Ok(())
-    } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The access token is invalid or expired",
-        ))
-    }
+    given == Some(&**expected)
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "The access token is invalid or expired",
+    )
 }
 
 fn not_found() -> Response {
@@ -222,8 +222,8 @@ async fn list_databases(
     Path(organization): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     let Some(org) = world.organizations.get(&organization) else {
@@ -245,8 +245,8 @@ async fn list_workflows(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     let Some(database) = world.database(&organization, &database) else {
@@ -265,8 +265,8 @@ async fn get_workflow(
     headers: HeaderMap,
     Path((organization, database, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     world
@@ -288,8 +288,8 @@ async fn list_deploy_requests(
     Path((organization, database_name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     let Some(database) = world.database(&organization, &database_name) else {
@@ -310,8 +310,8 @@ async fn get_deploy_request(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     world
@@ -333,8 +333,8 @@ async fn list_operations(
     Path((organization, database, number)): Path<(String, String, u64)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit(&shared, &headers) {
-        return response;
+    if !admit(&shared, &headers) {
+        return unauthorized();
     }
     let world = lock(&shared.world);
     let Some(request) = world
