@@ -241,10 +241,16 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
         .watches
         .iter()
         .any(|watch| watch.databases.is_none());
+    let mut discovery_failures = 0u32;
     loop {
-        let (targets, failures) = engine.targets().await;
+        let (targets, failures) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            listed = engine.targets() => listed,
+        };
+        let mut unlisted = Vec::new();
         for (organization, error) in failures {
             tracing::error!(organization, %error, "cannot list the organization's databases");
+            unlisted.push(organization);
         }
         let new: Vec<Target> = targets
             .iter()
@@ -267,24 +273,35 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             ));
             watched.insert(target, token);
         }
-        // A database that disappeared from a discovered organization is no longer polled.
+        // A database no longer listed by its organization is no longer polled; one of an
+        // organization that could not be listed this time stays watched.
         watched.retain(|target, token| {
-            let keep = targets.contains(target);
+            let keep = targets.contains(target) || unlisted.contains(&target.organization);
             if !keep {
                 tracing::info!(target_db = %target, "no longer listed; stopped watching");
                 token.cancel();
             }
             keep
         });
-        if watched.is_empty() && !discovers {
-            anyhow::bail!("nothing to watch");
-        }
         if !discovers {
             break;
         }
+        // A failed listing is tried again soon, backing off; a good one every ten minutes.
+        let wait = if unlisted.is_empty() {
+            discovery_failures = 0;
+            DISCOVERY_INTERVAL
+        } else {
+            discovery_failures += 1;
+            engine
+                .config
+                .poll
+                .interval
+                .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
+                .min(DISCOVERY_INTERVAL)
+        };
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(DISCOVERY_INTERVAL) => {}
+            () = tokio::time::sleep(wait) => {}
         }
     }
     shutdown.cancelled().await;
