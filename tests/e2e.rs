@@ -456,3 +456,82 @@ fn the_demo_plays_the_scenario_and_exits() {
         "the baseline is silent:\n{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_also_sends_to_the_channels_of_a_file() {
+    let receivers = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/pswatch"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receivers)
+        .await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config_path = directory.path().join("pswatch.toml");
+    // Only channels and routes are read: the unset token variables do not matter to the demo.
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+[planetscale]
+service_token_id = "${{UNSET_TOKEN_ID_FOR_DEMO}}"
+service_token = "${{UNSET_TOKEN_FOR_DEMO}}"
+
+[[watch]]
+organization = "acme"
+
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{}/hooks/pswatch"
+secret = "{SECRET}"
+
+[[routes]]
+channels = ["audit"]
+events = ["workflow.*"]
+"#,
+            receivers.uri()
+        ),
+    )
+    .expect("write config");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_pswatch"))
+            .args(["demo", "--step", "200ms", "-c"])
+            .arg(&config_path)
+            .output()
+            .expect("run the demo")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("deploy request #7: in_progress -> error"),
+        "the console still prints everything:\n{stdout}"
+    );
+    let states: Vec<String> = receivers
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("json");
+            body["data"]["state"].as_str().expect("state").to_owned()
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "pending",
+            "copying",
+            "running",
+            "switched_replicas",
+            "switched_primaries",
+            "cutover",
+            "completed"
+        ]
+    );
+}

@@ -267,3 +267,22 @@ fn no_input_makes_it_panic() {
         let _ = parse(text, &environment);
     }
 }
+
+#[test]
+fn smtp_urls_of_every_documented_form_are_accepted() {
+    for smtp_url in [
+        "smtp://127.0.0.1:1025",
+        "smtp://mail.example.com:587?tls=required",
+        "smtps://pswatch:${SMTP_PASSWORD}@smtp.example.com:465",
+        "smtps://smtp.example.com",
+    ] {
+        let text = VALID.replacen(
+            "smtp://pswatch:${SMTP_PASSWORD}@127.0.0.1:1025",
+            smtp_url,
+            1,
+        );
+        if let Err(problems) = parse(&text, &environment) {
+            panic!("{smtp_url}: {problems:?}");
+        }
+    }
+}
