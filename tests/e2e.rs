@@ -16,6 +16,51 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SLACK_PATH: &str = "/services/T0001/B0001/slacksecretpath";
+const TOKEN: &str = "pscale_tkn_t0ps3cret";
+
+/// A configuration file for the receivers and the environment that completes it.
+struct Setup {
+    _directory: tempfile::TempDir,
+    config_path: std::path::PathBuf,
+    environment: Vec<(&'static str, String)>,
+}
+
+impl Setup {
+    fn new(simulator: &Simulator, receivers: &MockServer, smtp: &SmtpSink) -> Self {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let config_path = directory.path().join("pswatch.toml");
+        std::fs::write(
+            &config_path,
+            config(
+                &directory.path().join("state"),
+                &simulator.api_url(),
+                receivers,
+                smtp.port,
+            ),
+        )
+        .expect("write config");
+        let environment = vec![
+            ("TEST_TOKEN_ID", "tok-id".to_string()),
+            ("TEST_TOKEN", TOKEN.to_string()),
+            ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receivers.uri())),
+            ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
+        ];
+        Self {
+            _directory: directory,
+            config_path,
+            environment,
+        }
+    }
+
+    /// Runs `pswatch once` off the async runtime, so the in-process receivers keep serving.
+    async fn once(&self) -> Output {
+        let config_path = self.config_path.clone();
+        let environment = self.environment.clone();
+        tokio::task::spawn_blocking(move || pswatch(&["once"], &config_path, &environment))
+            .await
+            .expect("join")
+    }
+}
 
 fn pswatch(args: &[&str], config: &Path, environment: &[(&str, String)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pswatch"))
@@ -106,7 +151,7 @@ states = ["cutover", "completed", "error", "complete", "complete_error"]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn once_delivers_each_transition_once_to_every_routed_channel() {
-    let simulator = Simulator::start(world(), Some("tok-id:pscale_tkn_t0ps3cret".into()))
+    let simulator = Simulator::start(world(), Some(format!("tok-id:{TOKEN}")))
         .await
         .expect("simulator");
     let receivers = MockServer::start().await;
@@ -121,33 +166,9 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
         .mount(&receivers)
         .await;
     let smtp = SmtpSink::start();
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config_path = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &config_path,
-        config(
-            &directory.path().join("state"),
-            &simulator.api_url(),
-            &receivers,
-            smtp.port,
-        ),
-    )
-    .expect("write config");
-    let environment = [
-        ("TEST_TOKEN_ID", "tok-id".to_string()),
-        ("TEST_TOKEN", "pscale_tkn_t0ps3cret".to_string()),
-        ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receivers.uri())),
-        ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
-    ];
-    let run_once = || async {
-        let config_path = config_path.clone();
-        let environment = environment.clone();
-        tokio::task::spawn_blocking(move || pswatch(&["once"], &config_path, &environment))
-            .await
-            .expect("join")
-    };
+    let setup = Setup::new(&simulator, &receivers, &smtp);
 
-    let check = pswatch(&["check"], &config_path, &environment);
+    let check = pswatch(&["check"], &setup.config_path, &setup.environment);
     assert!(
         check.status.success(),
         "{}",
@@ -155,7 +176,7 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
     );
 
     // The first poll is a silent baseline.
-    let output = run_once().await;
+    let output = setup.once().await;
     assert!(
         output.status.success(),
         "{}",
@@ -177,7 +198,7 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
         operation.state = "error".into();
         operation.deploy_errors = Some("Duplicate entry 'A-1042' for key 'orders.idx_ref'".into());
     });
-    let output = run_once().await;
+    let output = setup.once().await;
     let logs = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(output.status.success(), "{logs}");
 
@@ -276,7 +297,7 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
     );
 
     // Nothing changed: nothing is sent again.
-    let output = run_once().await;
+    let output = setup.once().await;
     assert!(
         output.status.success(),
         "{}",
@@ -301,7 +322,9 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
-    let simulator = Simulator::start(world(), None).await.expect("simulator");
+    let simulator = Simulator::start(world(), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
     let receivers = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
@@ -313,30 +336,8 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
         .mount(&receivers)
         .await;
     let smtp = SmtpSink::start();
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config_path = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &config_path,
-        config(
-            &directory.path().join("state"),
-            &simulator.api_url(),
-            &receivers,
-            smtp.port,
-        ),
-    )
-    .expect("write config");
-    let environment = [
-        ("TEST_TOKEN_ID", "tok-id".to_string()),
-        ("TEST_TOKEN", "tok".to_string()),
-        ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receivers.uri())),
-        ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
-    ];
-    let run_once = |config_path: std::path::PathBuf, environment: [(&'static str, String); 4]| {
-        tokio::task::spawn_blocking(move || pswatch(&["once"], &config_path, &environment))
-    };
-    let output = run_once(config_path.clone(), environment.clone())
-        .await
-        .expect("join");
+    let setup = Setup::new(&simulator, &receivers, &smtp);
+    let output = setup.once().await;
     assert!(output.status.success());
     simulator.update(|world| {
         world
@@ -346,9 +347,7 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
             .state = "cutover".into();
     });
     // Slack and the webhook both answer 503 once: the event stays pending, exit code 2.
-    let output = run_once(config_path.clone(), environment.clone())
-        .await
-        .expect("join");
+    let output = setup.once().await;
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -356,9 +355,7 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
         String::from_utf8_lossy(&output.stderr)
     );
     // The next run delivers what was left, without a new transition.
-    let output = run_once(config_path.clone(), environment.clone())
-        .await
-        .expect("join");
+    let output = setup.once().await;
     assert!(
         output.status.success(),
         "{}",
