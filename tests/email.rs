@@ -38,14 +38,14 @@ fn event() -> Event {
 }
 
 fn email_notifier(smtp_url: String, to: &[&str]) -> Notifier {
-    Notifier::new(&[Channel {
-        name: "dba-mail".into(),
-        kind: ChannelKind::Email(EmailChannel {
+    Notifier::new(&[Channel::new(
+        "dba-mail",
+        ChannelKind::Email(EmailChannel {
             smtp_url: Secret::new(smtp_url),
             from: "pswatch <pswatch@example.com>".parse().expect("from"),
             to: to.iter().map(|to| to.parse().expect("to")).collect(),
         }),
-    }])
+    )])
     .expect("notifier")
 }
 
@@ -57,7 +57,7 @@ async fn a_multipart_email_reaches_a_real_smtp_server() {
         &["dba@example.com", "Ops <ops@example.com>"],
     );
     notifier
-        .deliver("dba-mail", &event())
+        .deliver("dba-mail", &[event()])
         .await
         .expect("delivered");
 
@@ -104,13 +104,13 @@ async fn smtp_answers_decide_the_verdict() {
     let url = format!("smtp://127.0.0.1:{}", sink.port);
     let permanent = email_notifier(url.clone(), &["reject-permanent@example.com"]);
     let error = permanent
-        .deliver("dba-mail", &event())
+        .deliver("dba-mail", &[event()])
         .await
         .expect_err("550");
     assert_eq!(error.verdict, Verdict::Permanent, "{error}");
     let transient = email_notifier(url, &["reject-transient@example.com"]);
     let error = transient
-        .deliver("dba-mail", &event())
+        .deliver("dba-mail", &[event()])
         .await
         .expect_err("451");
     assert_eq!(error.verdict, Verdict::Transient, "{error}");
@@ -125,7 +125,7 @@ async fn authenticates_and_never_shows_the_password() {
         format!("smtp://pswatch:smtp-pa55word@127.0.0.1:{}", sink.port),
         &["dba@example.com"],
     );
-    good.deliver("dba-mail", &event())
+    good.deliver("dba-mail", &[event()])
         .await
         .expect("delivered with auth");
     let messages = sink.wait_for(1, Duration::from_secs(5));
@@ -137,7 +137,7 @@ async fn authenticates_and_never_shows_the_password() {
         &["reject-permanent@example.com"],
     );
     let error = refused
-        .deliver("dba-mail", &event())
+        .deliver("dba-mail", &[event()])
         .await
         .expect_err("refused");
     assert!(error.to_string().contains("dba-mail"), "{error}");
@@ -153,7 +153,7 @@ async fn an_smtp_server_that_is_down_is_transient() {
         .port();
     let notifier = email_notifier(format!("smtp://127.0.0.1:{port}"), &["dba@example.com"]);
     let error = notifier
-        .deliver("dba-mail", &event())
+        .deliver("dba-mail", &[event()])
         .await
         .expect_err("down");
     assert_eq!(error.verdict, Verdict::Transient, "{error}");

@@ -155,6 +155,8 @@ struct RawChannel {
     to: Option<Vec<String>>,
     url: Option<String>,
     secret: Option<String>,
+    max_age: Option<String>,
+    min_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -754,8 +756,24 @@ fn channels(
             }
             _ => Some(ChannelKind::Console),
         };
+        let max_age = raw.max_age.take();
+        let min_interval = raw.min_interval.take();
         if let Some(kind) = kind {
-            channels.push(Channel { name, kind });
+            let mut channel = Channel::new(name, kind);
+            if let Some(text) = max_age {
+                match duration(&text) {
+                    Ok(max_age) if max_age >= Duration::from_secs(1) => channel.max_age = max_age,
+                    Ok(_) => problem(problems, format!("{key}.max_age"), "must be at least 1s"),
+                    Err(message) => problem(problems, format!("{key}.max_age"), message),
+                }
+            }
+            if let Some(text) = min_interval {
+                match duration(&text) {
+                    Ok(min_interval) => channel.min_interval = min_interval,
+                    Err(message) => problem(problems, format!("{key}.min_interval"), message),
+                }
+            }
+            channels.push(channel);
         }
     }
     channels

@@ -28,10 +28,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         .iter()
         .any(|channel| matches!(channel.kind, ChannelKind::Console))
     {
-        channels.push(Channel {
-            name: "demo-console".into(),
-            kind: ChannelKind::Console,
-        });
+        channels.push(Channel::new("demo-console", ChannelKind::Console));
         router.push(Route::new(
             vec!["demo-console".into()],
             glob_set(&["*".to_string()])?,
@@ -124,7 +121,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
                 }
             }
         }
-        let report = engine.deliver_pending().await?;
+        let report = engine.deliver_due().await?;
         delivered += report.delivered;
         if scenario_over && report.pending == 0 {
             break;

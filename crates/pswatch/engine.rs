@@ -3,14 +3,14 @@
 //! [`Engine::poll`] and [`Engine::deliver_pending`] are the two steps; `pswatch once` calls
 //! each once, [`run`] loops them until shutdown, and the demo drives them on its own clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use diff_engine::{diff, DiffOptions, Target};
-use notifier::Notifier;
+use notifier::{Channel, Decision, Notifier, RetryPolicy, Verdict};
 use poller::{Client, ClientConfig, PollError};
-use store::{NewDelivery, Store, StoreError};
+use store::{DisabledChannel, NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -23,9 +23,8 @@ use crate::config::{Config, Watch};
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 /// The longest wait between two polls of a failing target.
 const MAX_POLL_BACKOFF: Duration = Duration::from_secs(600);
-/// The first and the longest wait before retrying failed deliveries.
+/// The wait before reading the outbox again after the store failed.
 const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
-const MAX_DELIVERY_RETRY: Duration = Duration::from_secs(300);
 /// How long shutdown waits for polls and deliveries in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -42,7 +41,8 @@ pub(crate) enum PollFailure {
 #[derive(Debug, Clone)]
 pub(crate) struct PollReport {
     pub(crate) events: usize,
-    pub(crate) deliveries: usize,
+    /// The channels that got new outbox entries.
+    pub(crate) channels: BTreeSet<String>,
     /// Whether something of the target is in motion, so it deserves the shorter interval.
     pub(crate) in_motion: bool,
 }
@@ -51,7 +51,10 @@ pub(crate) struct PollReport {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeliveryReport {
     pub(crate) delivered: usize,
+    /// Attempts that failed and were rescheduled.
     pub(crate) failed: usize,
+    /// Groups of entries given up (moved to the dead letters).
+    pub(crate) given_up: usize,
     /// Entries still in the outbox after the pass.
     pub(crate) pending: usize,
 }
@@ -146,7 +149,10 @@ impl Engine {
         }
         let report = PollReport {
             events: result.events.len(),
-            deliveries: deliveries.len(),
+            channels: deliveries
+                .iter()
+                .map(|delivery| delivery.channel.clone())
+                .collect(),
             in_motion: result.next.in_motion(),
         };
         self.store
@@ -155,28 +161,145 @@ impl Engine {
         Ok(report)
     }
 
-    /// One pass over the outbox: each channel's entries in detection order, concurrently across
-    /// channels. An entry is removed only after its receiver accepted it; at a channel's first
-    /// failure the rest of that channel waits for the next pass, so nothing overtakes it.
-    pub(crate) async fn deliver_pending(self: &Arc<Self>) -> Result<DeliveryReport, StoreError> {
-        let mut by_channel: BTreeMap<String, Vec<store::OutboxEntry>> = BTreeMap::new();
-        for entry in self.store.outbox()? {
-            by_channel
-                .entry(entry.channel.clone())
-                .or_default()
-                .push(entry);
+    /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
+    /// configuration changed since is enabled again.
+    async fn is_disabled(&self, channel: &Channel) -> Result<bool, StoreError> {
+        let Some(disabled) = self.store.disabled_channel(&channel.name)? else {
+            return Ok(false);
+        };
+        if disabled.fingerprint == channel.fingerprint() {
+            return Ok(true);
         }
+        tracing::info!(channel = %channel.name, "the channel was reconfigured since its receiver said it was gone; enabled again");
+        self.store.enable_channel(&channel.name).await?;
+        Ok(false)
+    }
+
+    /// Moves outbox entries of channels that are no longer configured to the dead letters,
+    /// where `pswatch outbox` shows them and can put them back.
+    pub(crate) async fn bury_unconfigured(&self) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        for entry in self.store.outbox()? {
+            if self.notifier.channel(&entry.channel).is_none() {
+                tracing::warn!(channel = %entry.channel, event_id = %entry.event.id,
+                    "the channel is no longer configured; the delivery becomes a dead letter");
+                self.store
+                    .bury(
+                        &[entry.id],
+                        "the channel is not configured",
+                        "the channel is no longer configured",
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Attempts the oldest pending delivery of `channel` if it is due: for Slack, email and
+    /// the console together with the entries of the same poll that follow it, as one message.
+    /// Entries are removed once accepted; a failure is rescheduled by the channel's retry
+    /// policy or, when permanent or too old, moved to the dead letters.
+    pub(crate) async fn deliver_next(&self, channel_name: &str) -> Result<Step, StoreError> {
+        let Some(channel) = self.notifier.channel(channel_name) else {
+            return Ok(Step::Idle);
+        };
+        if self.is_disabled(channel).await? {
+            return Ok(Step::Disabled);
+        }
+        let entries = self.store.outbox_for(channel_name)?;
+        let Some(head) = entries.first() else {
+            return Ok(Step::Idle);
+        };
+        let now = OffsetDateTime::now_utc();
+        if !head.is_due(now) {
+            return Ok(Step::NotDueUntil(head.next_attempt_at.unwrap_or(now)));
+        }
+        let group: Vec<&store::OutboxEntry> = if channel.kind.groups_events() {
+            entries
+                .iter()
+                .take_while(|entry| entry.poll == head.poll && entry.is_due(now))
+                .collect()
+        } else {
+            vec![head]
+        };
+        let ids: Vec<u64> = group.iter().map(|entry| entry.id).collect();
+        let events: Vec<diff_engine::Event> =
+            group.iter().map(|entry| entry.event.clone()).collect();
+        let error = match self.notifier.deliver(channel_name, &events).await {
+            Ok(()) => {
+                self.store.complete(&ids).await?;
+                for event in &events {
+                    tracing::info!(channel = channel_name, event_id = %event.id, "delivered");
+                }
+                return Ok(Step::Delivered(ids.len()));
+            }
+            Err(error) => error,
+        };
+        let policy = RetryPolicy {
+            max_age: channel.max_age,
+            ..RetryPolicy::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        let failures = head.attempts.saturating_add(1);
+        match policy.decide(head.created_at, failures, &error, now, fastrand::f64()) {
+            Decision::RetryAt(at) => {
+                self.store.reschedule(&ids, &error.message, at).await?;
+                tracing::warn!(channel = channel_name, event_id = %head.event.id, attempts = failures,
+                    retry_at = %at, %error, "delivery failed; it will be retried");
+                Ok(Step::RetryAt(at))
+            }
+            Decision::GiveUp(reason) => {
+                self.store.bury(&ids, &error.message, &reason, now).await?;
+                tracing::error!(channel = channel_name, event_id = %head.event.id, attempts = failures,
+                    %error, %reason, "delivery given up; it is now a dead letter (pswatch outbox list)");
+                if error.verdict == Verdict::Gone {
+                    tracing::error!(channel = channel_name, "CRITICAL: the receiver answered HTTP 410 Gone; the channel is disabled until its configuration changes");
+                    self.store
+                        .disable_channel(
+                            channel_name,
+                            &DisabledChannel {
+                                fingerprint: channel.fingerprint(),
+                                disabled_at: now,
+                                reason: error.message.clone(),
+                            },
+                        )
+                        .await?;
+                }
+                Ok(Step::GaveUp)
+            }
+        }
+    }
+
+    /// Delivers every due entry of every channel, channels concurrently, each in detection
+    /// order, stopping at a channel's first entry that is not due or was rescheduled.
+    pub(crate) async fn deliver_due(self: &Arc<Self>) -> Result<DeliveryReport, StoreError> {
         let mut workers = tokio::task::JoinSet::new();
-        for (channel, entries) in by_channel {
+        for channel in self.notifier.channel_names() {
             let engine = Arc::clone(self);
-            workers.spawn(async move { engine.deliver_channel(&channel, entries).await });
+            let channel = channel.to_owned();
+            workers.spawn(async move {
+                let mut report = DeliveryReport::default();
+                loop {
+                    match engine.deliver_next(&channel).await? {
+                        Step::Delivered(count) => report.delivered += count,
+                        Step::GaveUp => report.given_up += 1,
+                        Step::RetryAt(_) => {
+                            report.failed += 1;
+                            return Ok::<_, StoreError>(report);
+                        }
+                        Step::Idle | Step::NotDueUntil(_) | Step::Disabled => return Ok(report),
+                    }
+                }
+            });
         }
         let mut report = DeliveryReport::default();
         while let Some(joined) = workers.join_next().await {
             match joined {
-                Ok(Ok((delivered, failed))) => {
-                    report.delivered += delivered;
-                    report.failed += failed;
+                Ok(Ok(channel)) => {
+                    report.delivered += channel.delivered;
+                    report.failed += channel.failed;
+                    report.given_up += channel.given_up;
                 }
                 Ok(Err(error)) => return Err(error),
                 Err(error) => tracing::error!(%error, "a delivery worker failed"),
@@ -185,30 +308,23 @@ impl Engine {
         report.pending = self.store.outbox_len();
         Ok(report)
     }
+}
 
-    async fn deliver_channel(
-        &self,
-        channel: &str,
-        entries: Vec<store::OutboxEntry>,
-    ) -> Result<(usize, usize), StoreError> {
-        let mut delivered = 0;
-        for entry in entries {
-            match self.notifier.deliver(channel, &entry.event).await {
-                Ok(()) => {
-                    self.store.complete_delivery(entry.id).await?;
-                    delivered += 1;
-                    tracing::debug!(channel, event_id = %entry.event.id, "delivered");
-                }
-                Err(error) => {
-                    let entry = self.store.record_failure(entry.id, &error.message).await?;
-                    tracing::warn!(channel, event_id = %entry.event.id, attempts = entry.attempts,
-                        transient = error.is_transient(), %error, "delivery failed; it stays in the outbox");
-                    return Ok((delivered, 1));
-                }
-            }
-        }
-        Ok((delivered, 0))
-    }
+/// What one delivery step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing pending for the channel.
+    Idle,
+    /// The oldest entry waits for its next attempt.
+    NotDueUntil(OffsetDateTime),
+    /// This many entries were accepted.
+    Delivered(usize),
+    /// The attempt failed and is rescheduled.
+    RetryAt(OffsetDateTime),
+    /// The attempt failed for good; the entries are dead letters.
+    GaveUp,
+    /// The channel's receiver said it is gone.
+    Disabled,
 }
 
 /// The delay before the next poll of a target after `failures` failures in a row.
@@ -228,12 +344,20 @@ fn poll_backoff(interval: Duration, failures: u32, error: &PollFailure) -> Durat
 /// a task delivering the outbox, and for `["*"]` watches a task discovering new databases.
 pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
-    let wake_delivery = Arc::new(Notify::new());
-    tracker.spawn(deliver_loop(
-        Arc::clone(&engine),
-        shutdown.child_token(),
-        Arc::clone(&wake_delivery),
-    ));
+    engine.bury_unconfigured().await?;
+    // One delivery worker per channel, so a slow or failing receiver holds up only itself.
+    let mut wakes = HashMap::new();
+    for channel in engine.notifier.channel_names() {
+        let wake = Arc::new(Notify::new());
+        tracker.spawn(channel_worker(
+            Arc::clone(&engine),
+            channel.to_owned(),
+            shutdown.child_token(),
+            Arc::clone(&wake),
+        ));
+        wakes.insert(channel.to_owned(), wake);
+    }
+    let wakes = Arc::new(wakes);
 
     let mut watched: HashMap<Target, CancellationToken> = HashMap::new();
     let discovers = engine
@@ -268,7 +392,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
                 Arc::clone(&engine),
                 target.clone(),
                 token.clone(),
-                Arc::clone(&wake_delivery),
+                Arc::clone(&wakes),
                 delay,
             ));
             watched.insert(target, token);
@@ -322,7 +446,7 @@ async fn watch_target(
     engine: Arc<Engine>,
     target: Target,
     shutdown: CancellationToken,
-    wake_delivery: Arc<Notify>,
+    wakes: Arc<HashMap<String, Arc<Notify>>>,
     initial_delay: Duration,
 ) {
     let poll = engine.config.poll;
@@ -337,8 +461,10 @@ async fn watch_target(
         delay = match engine.poll(&target).instrument(span).await {
             Ok(report) => {
                 failures = 0;
-                if report.deliveries > 0 {
-                    wake_delivery.notify_one();
+                for channel in &report.channels {
+                    if let Some(wake) = wakes.get(channel) {
+                        wake.notify_one();
+                    }
                 }
                 if report.in_motion {
                     poll.active_interval
@@ -356,35 +482,42 @@ async fn watch_target(
     }
 }
 
-async fn deliver_loop(engine: Arc<Engine>, shutdown: CancellationToken, wake: Arc<Notify>) {
-    let mut retry = FIRST_DELIVERY_RETRY;
-    // Deliver whatever a previous run left in the outbox right away.
-    let mut delay = Duration::ZERO;
+/// Delivers one channel's outbox until shutdown: each entry when it is due, in detection
+/// order, sleeping until the next one is due or a poll adds one.
+async fn channel_worker(
+    engine: Arc<Engine>,
+    channel: String,
+    shutdown: CancellationToken,
+    wake: Arc<Notify>,
+) {
     loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = wake.notified() => {}
-            () = tokio::time::sleep(delay) => {}
+        if shutdown.is_cancelled() {
+            return;
         }
-        match engine.deliver_pending().await {
-            Ok(report) if report.failed > 0 => {
-                delay = retry;
-                retry = (retry * 2).min(MAX_DELIVERY_RETRY);
-            }
-            Ok(report) => {
-                retry = FIRST_DELIVERY_RETRY;
-                // Nothing failed: sleep until woken, checking now and then for pending entries.
-                delay = if report.pending > 0 {
-                    Duration::ZERO
-                } else {
-                    MAX_DELIVERY_RETRY
-                };
+        let wait = match engine.deliver_next(&channel).await {
+            Ok(Step::Delivered(_) | Step::GaveUp) => continue,
+            Ok(Step::Idle | Step::Disabled) => None,
+            Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {
+                let left = at - OffsetDateTime::now_utc();
+                Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
             }
             Err(error) => {
-                tracing::error!(%error, "cannot read or update the outbox");
-                delay = retry;
-                retry = (retry * 2).min(MAX_DELIVERY_RETRY);
+                tracing::error!(channel, %error, "cannot read or update the outbox");
+                Some(FIRST_DELIVERY_RETRY)
             }
+        };
+        // A poll that adds an entry for this channel wakes the worker, so a new event never
+        // waits for a timer.
+        match wait {
+            Some(wait) => tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            },
+            None => tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = wake.notified() => {}
+            },
         }
     }
 }

@@ -169,17 +169,20 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let report = engine.deliver_pending().await?;
+    engine.bury_unconfigured().await?;
+    let report = engine.deliver_due().await?;
     engine.store.flush().await?;
     tracing::info!(
         targets = targets.len(),
         events,
         delivered = report.delivered,
         failed = report.failed,
+        given_up = report.given_up,
         pending = report.pending,
         "once: done"
     );
-    Ok(if report.pending > 0 {
+    // Deliveries left for later, or given up in this run, are worth a non-zero exit.
+    Ok(if report.pending > 0 || report.given_up > 0 {
         ExitCode::from(2)
     } else if poll_failed {
         ExitCode::from(1)

@@ -1,8 +1,12 @@
 //! Channels: where messages go, as typed values built from the configuration.
 
+use std::time::Duration;
+
 use lettre::message::Mailbox;
+use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::retry::DEFAULT_MAX_AGE;
 use crate::secret::{Secret, WebhookSecret};
 
 /// One configured channel.
@@ -10,6 +14,54 @@ use crate::secret::{Secret, WebhookSecret};
 pub struct Channel {
     pub name: String,
     pub kind: ChannelKind,
+    /// How long entries are retried before they become dead letters.
+    pub max_age: Duration,
+    /// The least time between two messages to the same receiver (for Slack, per webhook URL).
+    pub min_interval: Duration,
+}
+
+impl Channel {
+    /// A channel with the defaults of its type: a maximum age of 24 h, and at most one message
+    /// a second to a Slack webhook, as Slack asks.
+    pub fn new(name: impl Into<String>, kind: ChannelKind) -> Self {
+        let min_interval = match kind {
+            ChannelKind::Slack { .. } => Duration::from_secs(1),
+            _ => Duration::ZERO,
+        };
+        Self {
+            name: name.into(),
+            kind,
+            max_age: DEFAULT_MAX_AGE,
+            min_interval,
+        }
+    }
+
+    /// A digest of what the channel sends to, so that a channel disabled after HTTP 410 comes
+    /// back when it is reconfigured. Not reversible: the digest of a random secret tells nothing.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.kind.type_name().as_bytes());
+        match &self.kind {
+            ChannelKind::Slack { webhook_url } => hasher.update(webhook_url.expose().as_bytes()),
+            ChannelKind::Email(email) => {
+                hasher.update(email.smtp_url.expose().as_bytes());
+                for to in &email.to {
+                    hasher.update(to.to_string().as_bytes());
+                }
+            }
+            ChannelKind::Webhook { url, secret } => {
+                hasher.update(url.as_str().as_bytes());
+                hasher.update(secret.key());
+            }
+            ChannelKind::Console => {}
+        }
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +85,12 @@ pub struct EmailChannel {
 }
 
 impl ChannelKind {
+    /// Whether the events of one poll go out as one message (Slack, email, console) rather than
+    /// one request each (webhooks, where each event keeps its own `webhook-id`).
+    pub fn groups_events(&self) -> bool {
+        !matches!(self, Self::Webhook { .. })
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Slack { .. } => "slack",

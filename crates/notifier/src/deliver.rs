@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diff_engine::Event;
@@ -91,10 +92,19 @@ enum Sender {
     Console,
 }
 
+/// The last send to one receiver, shared by the channels that send to it.
+type Pacer = Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>;
+
+struct Configured {
+    channel: Channel,
+    sender: Sender,
+    pacer: Pacer,
+}
+
 /// Sends events through the configured channels.
 pub struct Notifier {
     http: reqwest::Client,
-    senders: HashMap<String, Sender>,
+    senders: HashMap<String, Configured>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -132,7 +142,14 @@ impl Notifier {
                 message: format!("cannot build the HTTP client: {error}"),
             })?;
         let mut senders = HashMap::new();
+        // Slack's one message a second applies per webhook URL, whichever channel uses it.
+        let mut pacers: HashMap<String, Pacer> = HashMap::new();
         for channel in channels {
+            let pace_key = match &channel.kind {
+                ChannelKind::Slack { webhook_url } => format!("slack {}", webhook_url.expose()),
+                _ => format!("channel {}", channel.name),
+            };
+            let pacer = Arc::clone(pacers.entry(pace_key).or_default());
             let sender = match &channel.kind {
                 ChannelKind::Slack { webhook_url } => Sender::Slack {
                     webhook_url: webhook_url.clone(),
@@ -148,27 +165,75 @@ impl Notifier {
                 },
                 ChannelKind::Console => Sender::Console,
             };
-            senders.insert(channel.name.clone(), sender);
+            senders.insert(
+                channel.name.clone(),
+                Configured {
+                    channel: channel.clone(),
+                    sender,
+                    pacer,
+                },
+            );
         }
         Ok(Self { http, senders })
     }
 
-    /// Whether a channel of that name exists.
-    pub fn has_channel(&self, channel: &str) -> bool {
-        self.senders.contains_key(channel)
+    /// The configured channel of that name.
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.senders.get(name).map(|configured| &configured.channel)
     }
 
-    /// Sends `event` through `channel`. `Ok` means the receiver accepted it.
-    pub async fn deliver(&self, channel: &str, event: &Event) -> Result<(), DeliveryError> {
-        let sender = self.senders.get(channel).ok_or_else(|| {
+    /// The names of the configured channels.
+    pub fn channel_names(&self) -> impl Iterator<Item = &str> {
+        self.senders.keys().map(String::as_str)
+    }
+
+    /// Sends `events` through `channel` as one message (Slack, email, console) or one request
+    /// each (webhook). `Ok` means the receiver accepted all of them. Waits first if the
+    /// channel's `min_interval` has not passed since the last message to the same receiver.
+    pub async fn deliver(&self, channel: &str, events: &[Event]) -> Result<(), DeliveryError> {
+        let configured = self.senders.get(channel).ok_or_else(|| {
             DeliveryError::new(
                 Verdict::Permanent,
                 format!("channel {channel:?} is not configured (any more)"),
             )
         })?;
+        if let Sender::Webhook { .. } = configured.sender {
+            for event in events {
+                self.paced(configured, channel, std::slice::from_ref(event))
+                    .await?;
+            }
+            return Ok(());
+        }
+        self.paced(configured, channel, events).await
+    }
+
+    async fn paced(
+        &self,
+        configured: &Configured,
+        channel: &str,
+        events: &[Event],
+    ) -> Result<(), DeliveryError> {
+        let mut last = configured.pacer.lock().await;
+        if let Some(last) = *last {
+            tokio::time::sleep_until(last + configured.channel.min_interval).await;
+        }
+        let result = self.send(&configured.sender, channel, events).await;
+        *last = Some(tokio::time::Instant::now());
+        result
+    }
+
+    async fn send(
+        &self,
+        sender: &Sender,
+        channel: &str,
+        events: &[Event],
+    ) -> Result<(), DeliveryError> {
+        let Some(event) = events.first() else {
+            return Ok(());
+        };
         match sender {
             Sender::Slack { webhook_url } => {
-                let body = render::slack_message(std::slice::from_ref(event));
+                let body = render::slack_message(events);
                 let request = self.http.post(webhook_url.expose()).json(&body);
                 self.send_http(channel, "Slack webhook", request).await
             }
@@ -190,11 +255,12 @@ impl Notifier {
                 transport,
                 from,
                 to,
-            } => send_email(channel, transport, from, to, event).await,
+            } => send_email(channel, transport, from, to, events).await,
             Sender::Console => {
-                let line = render::console_line(event);
                 let mut stdout = std::io::stdout().lock();
-                writeln!(stdout, "{line}")
+                events
+                    .iter()
+                    .try_for_each(|event| writeln!(stdout, "{}", render::console_line(event)))
                     .and_then(|()| stdout.flush())
                     .map_err(|error| {
                         DeliveryError::new(
@@ -254,9 +320,12 @@ async fn send_email(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     to: &[Mailbox],
-    event: &Event,
+    events: &[Event],
 ) -> Result<(), DeliveryError> {
-    let content = render::email(std::slice::from_ref(event));
+    let Some(event) = events.first() else {
+        return Ok(());
+    };
+    let content = render::email(events);
     let mut builder = Message::builder()
         .from(from.clone())
         .subject(content.subject)

@@ -7,6 +7,7 @@
 mod channel;
 mod deliver;
 pub mod render;
+mod retry;
 mod route;
 mod secret;
 mod sign;
@@ -18,6 +19,7 @@ pub use deliver::{
     classify_status, parse_retry_after, smtp_transport, ChannelError, DeliveryError, Notifier,
     Verdict, DELIVERY_TIMEOUT,
 };
+pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Route, Router};
 pub use secret::{Secret, SecretError, WebhookSecret};
 pub use sign::sign;

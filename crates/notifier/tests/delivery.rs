@@ -40,21 +40,21 @@ fn event() -> Event {
 
 fn notifier(server: &MockServer) -> Notifier {
     Notifier::new(&[
-        Channel {
-            name: "ops-slack".into(),
-            kind: ChannelKind::Slack {
+        Channel::new(
+            "ops-slack",
+            ChannelKind::Slack {
                 webhook_url: Secret::new(format!("{}/services/T000/B000/XXXXSECRET", server.uri())),
             },
-        },
-        Channel {
-            name: "audit".into(),
-            kind: ChannelKind::Webhook {
+        ),
+        Channel::new(
+            "audit",
+            ChannelKind::Webhook {
                 url: format!("{}/hooks/pswatch", server.uri())
                     .parse()
                     .expect("url"),
                 secret: WebhookSecret::parse(SECRET).expect("secret"),
             },
-        },
+        ),
     ])
     .expect("notifier")
 }
@@ -71,7 +71,7 @@ async fn webhooks_carry_standard_headers_and_a_verifiable_signature() {
         .mount(&server)
         .await;
     notifier(&server)
-        .deliver("audit", &event())
+        .deliver("audit", &[event()])
         .await
         .expect("delivered");
 
@@ -109,7 +109,7 @@ async fn slack_gets_blocks_and_a_fallback_text() {
         .mount(&server)
         .await;
     notifier(&server)
-        .deliver("ops-slack", &event())
+        .deliver("ops-slack", &[event()])
         .await
         .expect("delivered");
     let requests = server.received_requests().await.expect("recorded");
@@ -140,7 +140,7 @@ async fn failures_get_a_verdict_and_never_show_the_slack_url() {
         let notifier = notifier(&server);
         for channel in ["ops-slack", "audit"] {
             let error = notifier
-                .deliver(channel, &event())
+                .deliver(channel, &[event()])
                 .await
                 .expect_err("fails");
             assert_eq!(error.verdict, verdict, "{status} {channel}");
@@ -161,17 +161,17 @@ async fn an_unreachable_receiver_is_transient_and_secret_free() {
         .local_addr()
         .expect("addr")
         .port();
-    let notifier = Notifier::new(&[Channel {
-        name: "ops-slack".into(),
-        kind: ChannelKind::Slack {
+    let notifier = Notifier::new(&[Channel::new(
+        "ops-slack",
+        ChannelKind::Slack {
             webhook_url: Secret::new(format!(
                 "http://127.0.0.1:{port}/services/T000/B000/XXXXSECRET"
             )),
         },
-    }])
+    )])
     .expect("notifier");
     let error = notifier
-        .deliver("ops-slack", &event())
+        .deliver("ops-slack", &[event()])
         .await
         .expect_err("fails");
     assert_eq!(error.verdict, Verdict::Transient);

@@ -1,11 +1,15 @@
 //! The only crate that knows bytes on disk.
 //!
-//! One sled tree holds two kinds of records, each as versioned JSON:
+//! One sled tree holds four kinds of records, each as versioned JSON:
 //!
 //! - `state/{organization}/{database}`: the [`TargetState`] last seen of a target;
 //! - `outbox/{sequence}`: one [`OutboxEntry`] per (event, channel) still to deliver, keyed by a
 //!   sequence that grows with detection order, so iterating the outbox yields events in the
-//!   order they were detected.
+//!   order they were detected; each entry keeps its attempts and next attempt time, so a
+//!   restart neither resets nor hammers;
+//! - `dead/{sequence}`: [`DeadLetter`]s, entries that failed for good or outlived their maximum
+//!   age, with the last error; they keep their sequence, so one put back takes its old place;
+//! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone.
 //!
 //! [`Store::commit_poll`] writes a target's next state and its new outbox entries in one atomic
 //! batch and flushes it before returning, so nothing is sent that a crash could forget, and no
@@ -23,10 +27,12 @@ pub const FORMAT_VERSION: u32 = 1;
 
 const STATE_PREFIX: &[u8] = b"state\0";
 const OUTBOX_PREFIX: &[u8] = b"outbox\0";
+const DEAD_PREFIX: &[u8] = b"dead\0";
+const CHANNEL_PREFIX: &[u8] = b"channel\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the state store at {path}: {source}")]
+    #[error("cannot open the state store at {path}: {source} (only one pswatch process may use a state directory at a time)")]
     Open {
         path: PathBuf,
         #[source]
@@ -42,7 +48,7 @@ pub enum StoreError {
     },
     #[error("a stored {what} record has format version {found}; this pswatch reads version {FORMAT_VERSION}; use the pswatch version that wrote it, or move the state directory aside")]
     UnsupportedVersion { what: &'static str, found: u32 },
-    #[error("no outbox entry {0}")]
+    #[error("no outbox entry or dead letter with id {0}")]
     NoSuchEntry(u64),
 }
 
@@ -59,6 +65,41 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the next attempt is due; `None` means now.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// The poll that detected the event: entries of one poll for one channel may go out as one
+    /// message.
+    #[serde(default)]
+    pub poll: u64,
+}
+
+impl OutboxEntry {
+    /// Whether the entry may be attempted at `now`.
+    pub fn is_due(&self, now: OffsetDateTime) -> bool {
+        self.next_attempt_at.is_none_or(|at| at <= now)
+    }
+}
+
+/// An entry that will not be attempted again unless a person puts it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub entry: OutboxEntry,
+    #[serde(with = "time::serde::rfc3339")]
+    pub died_at: OffsetDateTime,
+    /// Why it was given up.
+    pub reason: String,
+}
+
+/// A channel whose receiver answered that it is gone (HTTP 410). It stays disabled while its
+/// configuration keeps the same fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisabledChannel {
+    /// A digest of the channel's configuration at the time; never the configuration itself.
+    pub fingerprint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub disabled_at: OffsetDateTime,
+    pub reason: String,
 }
 
 /// A delivery to add to the outbox with a poll's state.
@@ -160,16 +201,20 @@ impl Store {
             }),
         );
         let mut entries = Vec::with_capacity(deliveries.len());
+        let mut poll = None;
         for delivery in deliveries {
+            let id = self.db.generate_id()?;
             let entry = OutboxEntry {
-                id: self.db.generate_id()?,
+                id,
                 channel: delivery.channel,
                 event: delivery.event,
                 attempts: 0,
                 last_error: None,
                 created_at: now,
+                next_attempt_at: None,
+                poll: *poll.get_or_insert(id),
             };
-            batch.insert(outbox_key(entry.id).to_vec(), encode(&entry));
+            batch.insert(key(OUTBOX_PREFIX, entry.id), encode(&entry));
             entries.push(entry);
         }
         self.tree.apply_batch(batch)?;
@@ -179,13 +224,16 @@ impl Store {
 
     /// Every pending outbox entry, in detection order.
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.tree
-            .scan_prefix(OUTBOX_PREFIX)
-            .map(|item| {
-                let (_, bytes) = item?;
-                decode::<OutboxEntry>("outbox", &bytes)
-            })
-            .collect()
+        self.scan(OUTBOX_PREFIX, "outbox")
+    }
+
+    /// The pending entries of one channel, in detection order.
+    pub fn outbox_for(&self, channel: &str) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .outbox()?
+            .into_iter()
+            .filter(|entry| entry.channel == channel)
+            .collect())
     }
 
     /// How many deliveries are pending.
@@ -193,23 +241,160 @@ impl Store {
         self.tree.scan_prefix(OUTBOX_PREFIX).count()
     }
 
-    /// Removes an entry once its receiver accepted it.
-    pub async fn complete_delivery(&self, id: u64) -> Result<(), StoreError> {
-        self.tree.remove(outbox_key(id))?;
+    /// Every dead letter, in detection order.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.scan(DEAD_PREFIX, "dead letter")
+    }
+
+    /// How many dead letters there are.
+    pub fn dead_letters_len(&self) -> usize {
+        self.tree.scan_prefix(DEAD_PREFIX).count()
+    }
+
+    fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (_, bytes) = item?;
+                decode::<T>(what, &bytes)
+            })
+            .collect()
+    }
+
+    fn entry(&self, id: u64) -> Result<OutboxEntry, StoreError> {
+        let bytes = self
+            .tree
+            .get(key(OUTBOX_PREFIX, id))?
+            .ok_or(StoreError::NoSuchEntry(id))?;
+        decode("outbox", &bytes)
+    }
+
+    /// Removes entries once their receiver accepted them.
+    pub async fn complete(&self, ids: &[u64]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for id in ids {
+            batch.remove(key(OUTBOX_PREFIX, *id).to_vec());
+        }
+        self.tree.apply_batch(batch)?;
         self.db.flush_async().await?;
         Ok(())
     }
 
-    /// Records a failed attempt; the entry stays for the next one.
-    pub async fn record_failure(&self, id: u64, error: &str) -> Result<OutboxEntry, StoreError> {
-        let key = outbox_key(id);
-        let bytes = self.tree.get(key)?.ok_or(StoreError::NoSuchEntry(id))?;
-        let mut entry = decode::<OutboxEntry>("outbox", &bytes)?;
-        entry.attempts = entry.attempts.saturating_add(1);
-        entry.last_error = Some(error.to_owned());
-        self.tree.insert(key, encode(&entry))?;
+    /// Records a failed attempt of each entry and when to try again.
+    pub async fn reschedule(
+        &self,
+        ids: &[u64],
+        error: &str,
+        next_attempt_at: OffsetDateTime,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut entry = self.entry(*id)?;
+            entry.attempts = entry.attempts.saturating_add(1);
+            entry.last_error = Some(error.to_owned());
+            entry.next_attempt_at = Some(next_attempt_at);
+            batch.insert(key(OUTBOX_PREFIX, *id).to_vec(), encode(&entry));
+            entries.push(entry);
+        }
+        self.tree.apply_batch(batch)?;
         self.db.flush_async().await?;
-        Ok(entry)
+        Ok(entries)
+    }
+
+    /// Moves entries to the dead letters after a last failed attempt.
+    pub async fn bury(
+        &self,
+        ids: &[u64],
+        error: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for id in ids {
+            let mut entry = self.entry(*id)?;
+            entry.attempts = entry.attempts.saturating_add(1);
+            entry.last_error = Some(error.to_owned());
+            batch.remove(key(OUTBOX_PREFIX, *id).to_vec());
+            batch.insert(
+                key(DEAD_PREFIX, *id).to_vec(),
+                encode(&DeadLetter {
+                    entry,
+                    died_at: now,
+                    reason: reason.to_owned(),
+                }),
+            );
+        }
+        self.tree.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Puts dead letters back into the outbox, at their old place in detection order, with
+    /// their attempts reset. `None` puts back every one. Returns how many were put back.
+    pub async fn revive(&self, id: Option<u64>) -> Result<usize, StoreError> {
+        let letters = match id {
+            Some(id) => {
+                let bytes = self
+                    .tree
+                    .get(key(DEAD_PREFIX, id))?
+                    .ok_or(StoreError::NoSuchEntry(id))?;
+                vec![decode::<DeadLetter>("dead letter", &bytes)?]
+            }
+            None => self.dead_letters()?,
+        };
+        let mut batch = sled::Batch::default();
+        for letter in &letters {
+            let mut entry = letter.entry.clone();
+            entry.attempts = 0;
+            entry.next_attempt_at = None;
+            batch.remove(key(DEAD_PREFIX, entry.id).to_vec());
+            batch.insert(key(OUTBOX_PREFIX, entry.id).to_vec(), encode(&entry));
+        }
+        self.tree.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(letters.len())
+    }
+
+    /// Removes a pending entry or a dead letter for good.
+    pub async fn drop_entry(&self, id: u64) -> Result<(), StoreError> {
+        let pending = self.tree.remove(key(OUTBOX_PREFIX, id))?;
+        let dead = self.tree.remove(key(DEAD_PREFIX, id))?;
+        if pending.is_none() && dead.is_none() {
+            return Err(StoreError::NoSuchEntry(id));
+        }
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Records that a channel's receiver is gone.
+    pub async fn disable_channel(
+        &self,
+        name: &str,
+        disabled: &DisabledChannel,
+    ) -> Result<(), StoreError> {
+        self.tree.insert(channel_key(name), encode(disabled))?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The record of a disabled channel, if it is one.
+    pub fn disabled_channel(&self, name: &str) -> Result<Option<DisabledChannel>, StoreError> {
+        self.tree
+            .get(channel_key(name))?
+            .map(|bytes| decode("channel", &bytes))
+            .transpose()
+    }
+
+    /// Enables a channel again (its configuration changed).
+    pub async fn enable_channel(&self, name: &str) -> Result<(), StoreError> {
+        self.tree.remove(channel_key(name))?;
+        self.db.flush_async().await?;
+        Ok(())
     }
 
     /// Writes everything to disk.
@@ -227,10 +412,17 @@ fn state_key(target: &Target) -> Vec<u8> {
     key
 }
 
-fn outbox_key(id: u64) -> [u8; 15] {
-    let mut key = [0; 15];
-    key[..7].copy_from_slice(OUTBOX_PREFIX);
-    key[7..].copy_from_slice(&id.to_be_bytes());
+/// `prefix` and the big-endian id, so that keys sort in id order.
+fn key(prefix: &[u8], id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn channel_key(name: &str) -> Vec<u8> {
+    let mut key = CHANNEL_PREFIX.to_vec();
+    key.extend_from_slice(name.as_bytes());
     key
 }
 
