@@ -157,6 +157,7 @@ struct RawChannel {
     secret: Option<String>,
     max_age: Option<String>,
     min_interval: Option<String>,
+    retry_schedule: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -758,13 +759,44 @@ fn channels(
         };
         let max_age = raw.max_age.take();
         let min_interval = raw.min_interval.take();
+        let retry_schedule = raw.retry_schedule.take();
         if let Some(kind) = kind {
             let mut channel = Channel::new(name, kind);
             if let Some(text) = max_age {
                 match duration(&text) {
-                    Ok(max_age) if max_age >= Duration::from_secs(1) => channel.max_age = max_age,
+                    Ok(max_age) if max_age >= Duration::from_secs(1) => {
+                        channel.retry.max_age = max_age
+                    }
                     Ok(_) => problem(problems, format!("{key}.max_age"), "must be at least 1s"),
                     Err(message) => problem(problems, format!("{key}.max_age"), message),
+                }
+            }
+            if let Some(schedule) = retry_schedule {
+                if schedule.is_empty() {
+                    problem(
+                        problems,
+                        format!("{key}.retry_schedule"),
+                        "is empty; omit it for the default schedule",
+                    );
+                }
+                let mut delays = Vec::new();
+                for (position, text) in schedule.iter().enumerate() {
+                    match duration(text) {
+                        Ok(delay) if delay >= MIN_INTERVAL => delays.push(delay),
+                        Ok(_) => problem(
+                            problems,
+                            format!("{key}.retry_schedule[{position}]"),
+                            "must be at least 100ms",
+                        ),
+                        Err(message) => problem(
+                            problems,
+                            format!("{key}.retry_schedule[{position}]"),
+                            message,
+                        ),
+                    }
+                }
+                if !delays.is_empty() {
+                    channel.retry.schedule = delays;
                 }
             }
             if let Some(text) = min_interval {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diff_engine::{diff, DiffOptions, Target};
-use notifier::{Channel, Decision, Notifier, RetryPolicy, Verdict};
+use notifier::{Channel, Decision, Notifier, Verdict};
 use poller::{Client, ClientConfig, PollError};
 use store::{DisabledChannel, NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
@@ -236,10 +236,7 @@ impl Engine {
             }
             Err(error) => error,
         };
-        let policy = RetryPolicy {
-            max_age: channel.max_age,
-            ..RetryPolicy::default()
-        };
+        let policy = &channel.retry;
         let now = OffsetDateTime::now_utc();
         let failures = head.attempts.saturating_add(1);
         match policy.decide(head.created_at, failures, &error, now, fastrand::f64()) {

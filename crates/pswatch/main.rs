@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod engine;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +49,12 @@ enum Command {
     Once(ConfigArg),
     /// Validate the configuration and report every problem.
     Check(ConfigArg),
+    /// Show pending deliveries and dead letters, put dead letters back, or drop entries. Works
+    /// on the state directory, so stop a running pswatch first (sled allows one process).
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
     /// Watch a built-in simulator play a MoveTables workflow and a failing deploy request; needs
     /// no account. With -c, also send to that file's channels, routed by its routes.
     Demo {
@@ -56,6 +63,31 @@ enum Command {
         /// Time between two changes of the scenario.
         #[arg(long, default_value = "1500ms", value_parser = parse_duration)]
         step: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxAction {
+    /// List pending deliveries (channel, event, attempts, next attempt, last error) and dead
+    /// letters (with why they were given up).
+    List(ConfigArg),
+    /// Put a dead letter back into the outbox, or all of them with --all-dead.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The entry's id, as `outbox list` shows it.
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<u64>,
+        /// Put back every dead letter.
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Remove a pending entry or a dead letter for good.
+    Drop {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The entry's id, as `outbox list` shows it.
+        id: u64,
     },
 }
 
@@ -108,6 +140,22 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Once(ConfigArg { config }) => once(&config).await,
         Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
+        Command::Outbox { action } => {
+            let text = match action {
+                OutboxAction::List(ConfigArg { config }) => outbox::list(&open_store(&config)?)?,
+                OutboxAction::Retry { config, id, .. } => {
+                    outbox::retry(&open_store(&config.config)?, id).await?
+                }
+                OutboxAction::Drop { config, id } => {
+                    outbox::drop(&open_store(&config.config)?, id).await?
+                }
+            };
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -117,13 +165,21 @@ fn load(path: &Path) -> anyhow::Result<config::Config> {
 
 fn open_engine(path: &Path) -> anyhow::Result<Arc<Engine>> {
     let config = load(path)?;
-    let store = store::Store::open(&config.state_path).with_context(|| {
+    let store = open_store_of(&config, path)?;
+    Ok(Arc::new(Engine::new(config, store)?))
+}
+
+fn open_store_of(config: &config::Config, path: &Path) -> anyhow::Result<store::Store> {
+    store::Store::open(&config.state_path).with_context(|| {
         format!(
             "opening the state store set by state.path in {}",
             path.display()
         )
-    })?;
-    Ok(Arc::new(Engine::new(config, store)?))
+    })
+}
+
+fn open_store(path: &Path) -> anyhow::Result<store::Store> {
+    open_store_of(&load(path)?, path)
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

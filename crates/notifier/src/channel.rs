@@ -6,7 +6,7 @@ use lettre::message::Mailbox;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::retry::DEFAULT_MAX_AGE;
+use crate::retry::RetryPolicy;
 use crate::secret::{Secret, WebhookSecret};
 
 /// One configured channel.
@@ -14,14 +14,14 @@ use crate::secret::{Secret, WebhookSecret};
 pub struct Channel {
     pub name: String,
     pub kind: ChannelKind,
-    /// How long entries are retried before they become dead letters.
-    pub max_age: Duration,
+    /// When failed deliveries are retried, and for how long.
+    pub retry: RetryPolicy,
     /// The least time between two messages to the same receiver (for Slack, per webhook URL).
     pub min_interval: Duration,
 }
 
 impl Channel {
-    /// A channel with the defaults of its type: a maximum age of 24 h, and at most one message
+    /// A channel with the defaults of its type: the default retry policy, and at most one message
     /// a second to a Slack webhook, as Slack asks.
     pub fn new(name: impl Into<String>, kind: ChannelKind) -> Self {
         let min_interval = match kind {
@@ -31,7 +31,7 @@ impl Channel {
         Self {
             name: name.into(),
             kind,
-            max_age: DEFAULT_MAX_AGE,
+            retry: RetryPolicy::default(),
             min_interval,
         }
     }

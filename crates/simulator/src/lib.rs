@@ -11,5 +11,5 @@ mod server;
 mod world;
 
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
-pub use server::{Simulator, SimulatorHandle};
+pub use server::{Fault, Simulator, SimulatorHandle};
 pub use world::{Database, Organization, SimDeployRequest, SimOperation, SimWorkflow, World};

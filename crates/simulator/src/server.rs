@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,19 +17,68 @@ use tokio::sync::oneshot;
 
 use crate::world::World;
 
+/// A failure the simulator plays for one database's endpoints, for fault tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and an API error body, and a `Retry-After` if given.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+    },
+    /// Answer 200 with this body (truncated JSON, wrong types, nothing at all…).
+    Body(String),
+    /// Answer normally, after this long.
+    Delay(Duration),
+    /// Every page of a list claims there is a next one.
+    EndlessPages,
+}
+
 #[derive(Clone)]
 struct Shared {
     world: Arc<Mutex<World>>,
+    faults: Arc<Mutex<HashMap<String, Fault>>>,
+    requests_by_database: Arc<Mutex<HashMap<String, u64>>>,
     /// The exact `Authorization` header accepted; `None` accepts any.
     authorization: Option<Arc<str>>,
     requests: Arc<AtomicU64>,
 }
 
-fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
-    // A panic while holding the lock leaves a world that is still consistent enough to serve.
-    world
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves data that is still consistent enough to serve.
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Counts a request for `database` and plays its fault: `Err` is the response to send instead,
+/// `Ok(true)` asks for endless pages.
+async fn fault(shared: &Shared, database: &str) -> Result<bool, Response> {
+    *lock(&shared.requests_by_database)
+        .entry(database.to_owned())
+        .or_default() += 1;
+    let fault = lock(&shared.faults).get(database).cloned();
+    match fault {
+        None => Ok(false),
+        Some(Fault::EndlessPages) => Ok(true),
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            Ok(false)
+        }
+        Some(Fault::Body(body)) => Err((StatusCode::OK, body).into_response()),
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = error(status, "simulated", "a fault played by the simulator");
+            if let Some(retry_after) = retry_after.and_then(|value| value.parse().ok()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, retry_after);
+            }
+            Err(response)
+        }
+    }
 }
 
 /// Changes a running simulator's world; cheap to clone.
@@ -73,6 +123,8 @@ impl Simulator {
         let address = listener.local_addr()?;
         let shared = Shared {
             world: Arc::new(Mutex::new(world)),
+            faults: Arc::default(),
+            requests_by_database: Arc::default(),
             authorization: authorization.map(Arc::from),
             requests: Arc::new(AtomicU64::new(0)),
         };
@@ -144,6 +196,23 @@ impl Simulator {
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
     }
+
+    /// API requests served so far for one database's endpoints.
+    pub fn requests_for(&self, database: &str) -> u64 {
+        lock(&self.shared.requests_by_database)
+            .get(database)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Plays `fault` for every endpoint of `database` (in any organization) until cleared.
+    pub fn set_fault(&self, database: &str, fault: Option<Fault>) {
+        let mut faults = lock(&self.shared.faults);
+        match fault {
+            Some(fault) => faults.insert(database.to_owned(), fault),
+            None => faults.remove(database),
+        };
+    }
 }
 
 impl Drop for Simulator {
@@ -183,7 +252,7 @@ fn not_found() -> Response {
 }
 
 /// One page of `items` in the API's list envelope.
-fn page(items: Vec<Value>, query: &HashMap<String, String>) -> Response {
+fn page(items: Vec<Value>, query: &HashMap<String, String>, endless: bool) -> Response {
     let number = |key: &str, default: usize| {
         query
             .get(key)
@@ -200,7 +269,7 @@ fn page(items: Vec<Value>, query: &HashMap<String, String>) -> Response {
         .skip((current - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
-    let next = (current < total_pages).then_some(current + 1);
+    let next = (endless || current < total_pages).then_some(current + 1);
     let previous = (current > 1).then_some(current - 1);
     Json(json!({
         "type": "list",
@@ -236,7 +305,7 @@ async fn list_databases(
             json!({"id": format!("db-{name}"), "type": "Database", "name": name, "kind": database.kind, "state": "ready"})
         })
         .collect();
-    page(items, &query)
+    page(items, &query, false)
 }
 
 async fn list_workflows(
@@ -248,6 +317,10 @@ async fn list_workflows(
     if !admit(&shared, &headers) {
         return unauthorized();
     }
+    let endless = match fault(&shared, &database).await {
+        Ok(endless) => endless,
+        Err(response) => return response,
+    };
     let world = lock(&shared.world);
     let Some(database) = world.database(&organization, &database) else {
         return not_found();
@@ -257,7 +330,7 @@ async fn list_workflows(
         .iter()
         .map(|workflow| workflow.to_json())
         .collect();
-    page(items, &query)
+    page(items, &query, endless)
 }
 
 async fn get_workflow(
@@ -267,6 +340,9 @@ async fn get_workflow(
 ) -> Response {
     if !admit(&shared, &headers) {
         return unauthorized();
+    }
+    if let Err(response) = fault(&shared, &database).await {
+        return response;
     }
     let world = lock(&shared.world);
     world
@@ -291,6 +367,10 @@ async fn list_deploy_requests(
     if !admit(&shared, &headers) {
         return unauthorized();
     }
+    let endless = match fault(&shared, &database_name).await {
+        Ok(endless) => endless,
+        Err(response) => return response,
+    };
     let world = lock(&shared.world);
     let Some(database) = world.database(&organization, &database_name) else {
         return not_found();
@@ -302,7 +382,7 @@ async fn list_deploy_requests(
         .filter(|request| wanted.is_none_or(|state| *state == request.state))
         .map(|request| request.to_json(&organization, &database_name))
         .collect();
-    page(items, &query)
+    page(items, &query, endless)
 }
 
 async fn get_deploy_request(
@@ -312,6 +392,9 @@ async fn get_deploy_request(
 ) -> Response {
     if !admit(&shared, &headers) {
         return unauthorized();
+    }
+    if let Err(response) = fault(&shared, &database_name).await {
+        return response;
     }
     let world = lock(&shared.world);
     world
@@ -336,6 +419,10 @@ async fn list_operations(
     if !admit(&shared, &headers) {
         return unauthorized();
     }
+    let endless = match fault(&shared, &database).await {
+        Ok(endless) => endless,
+        Err(response) => return response,
+    };
     let world = lock(&shared.world);
     let Some(request) = world
         .database(&organization, &database)
@@ -353,5 +440,5 @@ async fn list_operations(
         .iter()
         .map(|operation| operation.to_json())
         .collect();
-    page(items, &query)
+    page(items, &query, endless)
 }

@@ -1,0 +1,96 @@
+//! `pswatch outbox`: shows pending deliveries and dead letters, puts dead letters back, drops
+//! entries.
+
+use std::fmt::Write as _;
+
+use store::{DeadLetter, OutboxEntry, Store};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn when(time: Option<OffsetDateTime>) -> String {
+    time.and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "now".into())
+}
+
+fn one_line(text: Option<&str>, limit: usize) -> String {
+    let text = text.unwrap_or("-").replace(['\n', '\r'], " ");
+    notifier::render::truncate(&text, limit).into_owned()
+}
+
+/// The listing of `pswatch outbox list`: pending entries, then dead letters.
+pub(crate) fn render_list(pending: &[OutboxEntry], dead: &[DeadLetter]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "pending deliveries: {}", pending.len());
+    if !pending.is_empty() {
+        let _ = writeln!(
+            text,
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}",
+            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"
+        );
+    }
+    for entry in pending {
+        let _ = writeln!(
+            text,
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}",
+            entry.id,
+            entry.channel,
+            entry.event.id,
+            entry.attempts,
+            when(entry.next_attempt_at),
+            one_line(entry.last_error.as_deref(), 160)
+        );
+        let _ = writeln!(
+            text,
+            "         {}",
+            notifier::render::headline(&entry.event)
+        );
+    }
+    let _ = writeln!(text, "dead letters: {}", dead.len());
+    if !dead.is_empty() {
+        let _ = writeln!(
+            text,
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}",
+            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "GIVEN UP", "REASON: LAST ERROR"
+        );
+    }
+    for letter in dead {
+        let entry = &letter.entry;
+        let _ = writeln!(
+            text,
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}: {}",
+            entry.id,
+            entry.channel,
+            entry.event.id,
+            entry.attempts,
+            when(Some(letter.died_at)),
+            letter.reason,
+            one_line(entry.last_error.as_deref(), 160)
+        );
+        let _ = writeln!(
+            text,
+            "         {}",
+            notifier::render::headline(&entry.event)
+        );
+    }
+    text
+}
+
+pub(crate) fn list(store: &Store) -> anyhow::Result<String> {
+    Ok(render_list(&store.outbox()?, &store.dead_letters()?))
+}
+
+/// Puts one dead letter, or all, back into the outbox.
+pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<String> {
+    let count = store.revive(id).await?;
+    Ok(format!(
+        "{count} dead letter{} put back into the outbox; a running or the next pswatch delivers {}",
+        if count == 1 { "" } else { "s" },
+        if count == 1 { "it" } else { "them" }
+    ))
+}
+
+/// Removes one entry, pending or dead, for good.
+pub(crate) async fn drop(store: &Store, id: u64) -> anyhow::Result<String> {
+    store.drop_entry(id).await?;
+    Ok(format!("entry {id} dropped"))
+}
