@@ -132,9 +132,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check(ConfigArg { config }) => check(&config),
         Command::Run(ConfigArg { config }) => {
+            // Listen for signals before anything else, so that a SIGTERM during start-up stops
+            // the service cleanly instead of killing it.
+            let shutdown = shutdown_on_signals().context("listening for SIGINT and SIGTERM")?;
             let engine = open_engine(&config)?;
-            let shutdown = CancellationToken::new();
-            tokio::spawn(stop_on_signal(shutdown.clone()));
             engine::run(engine, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -247,30 +248,32 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
+/// A token cancelled on SIGINT or SIGTERM. The handlers are installed before this returns.
+fn shutdown_on_signals() -> std::io::Result<CancellationToken> {
+    let shutdown = CancellationToken::new();
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::error!(%error, "cannot listen for SIGTERM; stop pswatch with SIGINT");
-                    let _ = interrupt.await;
-                    shutdown.cancel();
-                    return;
-                }
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
             };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
+            tracing::info!(signal = name, "signal received; shutting down");
+            token.cancel();
+        });
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("interrupt received; shutting down");
+            token.cancel();
+        });
     }
-    tracing::info!("signal received");
-    shutdown.cancel();
+    Ok(shutdown)
 }

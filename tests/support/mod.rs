@@ -111,3 +111,106 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+pub mod receiver;
+
+/// `pswatch run` as a child process, its output going to files.
+pub struct Service {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Service {
+    pub fn start(config: &Path, environment: &[(&str, String)], logs: &Path) -> Self {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stdout = logs.join(format!("run-{run}.stdout"));
+        let stderr = logs.join(format!("run-{run}.stderr"));
+        let child = Command::new(env!("CARGO_BIN_EXE_pswatch"))
+            .args(["run", "-c"])
+            .arg(config)
+            .envs(environment.iter().map(|(name, value)| (name, value)))
+            .env(
+                "RUST_LOG",
+                std::env::var("PSWATCH_TEST_LOG").unwrap_or_else(|_| "debug".into()),
+            )
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start pswatch run");
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits at most `timeout` for the exit; `None` if it did not exit.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Waits until the service's log contains `text`, at most `timeout`.
+    pub fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.stderr().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `pswatch ARGS -c CONFIG` to completion.
+pub fn pswatch(
+    args: &[&str],
+    config: &Path,
+    environment: &[(&str, String)],
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pswatch"))
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run pswatch")
+}

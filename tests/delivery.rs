@@ -1,0 +1,574 @@
+//! Delivery that loses nothing: receivers that fail, a process killed with SIGKILL, dead
+//! letters, a receiver that is gone, grouping, graceful shutdown. Each test runs the binary.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
+use support::receiver::{Receiver, Recorded};
+use support::{pswatch, Service};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const TOKEN: &str = "pscale_tkn_d3l1v3ry";
+const SLACK_PATH: &str = "/slack/T0/B0/sl4cks3cret";
+
+struct Setup {
+    directory: tempfile::TempDir,
+    config: PathBuf,
+    environment: Vec<(&'static str, String)>,
+}
+
+impl Setup {
+    fn new(simulator: &Simulator, receiver: &Receiver, webhook_path: &str) -> Self {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let config = directory.path().join("pswatch.toml");
+        let setup = Self {
+            config,
+            environment: vec![
+                ("TEST_TOKEN", TOKEN.to_string()),
+                ("TEST_SECRET", SECRET.to_string()),
+                ("TEST_SLACK_URL", format!("{}{SLACK_PATH}", receiver.url)),
+            ],
+            directory,
+        };
+        setup.write(simulator, receiver, webhook_path);
+        setup
+    }
+
+    fn write(&self, simulator: &Simulator, receiver: &Receiver, webhook_path: &str) {
+        let text = format!(
+            r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "${{TEST_TOKEN}}"
+timeout = "2s"
+
+[state]
+path = "{state}"
+
+[poll]
+interval = "200ms"
+active_interval = "200ms"
+
+[[watch]]
+organization = "acme"
+databases = ["commerce"]
+
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}{webhook_path}"
+secret = "${{TEST_SECRET}}"
+retry_schedule = ["300ms"]
+
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "${{TEST_SLACK_URL}}"
+retry_schedule = ["300ms"]
+min_interval = "100ms"
+
+[[routes]]
+channels = ["audit", "ops-slack"]
+"#,
+            api = simulator.api_url(),
+            state = self.state().display(),
+            receiver = receiver.url,
+        );
+        std::fs::write(&self.config, text).expect("write config");
+    }
+
+    fn state(&self) -> PathBuf {
+        self.directory.path().join("state")
+    }
+
+    fn logs(&self) -> &Path {
+        self.directory.path()
+    }
+
+    async fn run(&self, args: &'static [&'static str]) -> std::process::Output {
+        let config = self.config.clone();
+        let environment = self.environment.clone();
+        tokio::task::spawn_blocking(move || pswatch(args, &config, &environment))
+            .await
+            .expect("join")
+    }
+
+    fn service(&self) -> Service {
+        Service::start(&self.config, &self.environment, self.logs())
+    }
+}
+
+fn workflow_world(state: &str) -> World {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow {
+            number: 1,
+            name: "move-customers".into(),
+            state: state.into(),
+            workflow_errors: None,
+            source_keyspace: "commerce".into(),
+            target_keyspace: "customers".into(),
+            cutover_by: None,
+        });
+    world
+}
+
+fn set_workflow(simulator: &Simulator, state: &str) {
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(1)
+            .expect("workflow")
+            .state = state.into();
+    });
+}
+
+fn body(request: &Recorded) -> Value {
+    serde_json::from_slice(&request.body).expect("json body")
+}
+
+/// `previous -> state` of each accepted webhook, after checking its signature.
+fn webhook_transitions(requests: &[Recorded]) -> Vec<(String, String)> {
+    let verifier = standardwebhooks::Webhook::new(SECRET).expect("verifier");
+    requests
+        .iter()
+        .map(|request| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+                headers.insert(name, request.headers[name].parse().expect("header"));
+            }
+            verifier
+                .verify(&request.body, &headers)
+                .expect("signature verifies");
+            let body = body(request);
+            assert_eq!(
+                body["data"]["id"].as_str(),
+                Some(request.headers["webhook-id"].as_str())
+            );
+            (
+                body["data"]["previous_state"]
+                    .as_str()
+                    .unwrap_or("null")
+                    .to_owned(),
+                body["data"]["state"].as_str().expect("state").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Checks that the transitions chain from `first` to `last` with no gap and no repeat.
+#[track_caller]
+fn assert_chain(transitions: &[(String, String)], first: &str, last: &str) {
+    let mut expected_previous = first.to_owned();
+    for (previous, state) in transitions {
+        assert_eq!(
+            previous, &expected_previous,
+            "a gap or a repeat in {transitions:?}"
+        );
+        expected_previous = state.clone();
+    }
+    assert_eq!(expected_previous, last, "ends elsewhere: {transitions:?}");
+}
+
+/// The headlines of the Slack messages, first occurrence of each, in order of arrival.
+fn slack_transitions(requests: &[Recorded]) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    for request in requests
+        .iter()
+        .filter(|request| request.path == SLACK_PATH && request.status == 200)
+    {
+        let text = body(request)["text"].as_str().expect("text").to_owned();
+        for line in text.lines() {
+            if !seen.iter().any(|known: &String| known == line) {
+                seen.push(line.to_owned());
+            }
+        }
+    }
+    seen.iter()
+        .map(|line| {
+            let change = line.rsplit(": ").next().expect("change");
+            let (previous, state) = change.split_once(" -> ").expect("previous -> state");
+            (previous.to_owned(), state.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_and_restarted_with_a_failing_receiver_it_still_delivers_every_transition_once_in_order(
+) {
+    let simulator = Simulator::start(workflow_world("pending"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let baseline = setup.run(&["once"]).await;
+    assert!(
+        baseline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&baseline.stderr)
+    );
+
+    receiver.set_status(503);
+    let states = [
+        "copying",
+        "running",
+        "switched_replicas",
+        "switched_primaries",
+        "cutover",
+        "completed",
+    ];
+    // Kill moments (ms after start), varied so that kills land in polls, commits and deliveries.
+    let moments = [
+        (90, 150),
+        (300, 60),
+        (40, 200),
+        (500, 120),
+        (150, 30),
+        (700, 250),
+        (60, 90),
+        (250, 400),
+    ];
+    for (round, (before_change, after_change)) in moments.into_iter().enumerate() {
+        if round == 4 {
+            receiver.set_status(200);
+        }
+        let mut service = setup.service();
+        tokio::time::sleep(Duration::from_millis(before_change)).await;
+        if let Some(state) = states.get(round) {
+            set_workflow(&simulator, state);
+        }
+        tokio::time::sleep(Duration::from_millis(after_change)).await;
+        service.kill();
+        // Sometimes the workflow moves on while pswatch is down.
+        if round == 6 {
+            set_workflow(&simulator, "completed");
+        }
+    }
+
+    receiver.set_status(200);
+    let mut service = setup.service();
+    assert!(
+        service.wait_for_log("watching", Duration::from_secs(10)),
+        "{}",
+        service.stderr()
+    );
+    let done = receiver
+        .wait_until(Duration::from_secs(30), |requests| {
+            let accepted: Vec<Recorded> = requests
+                .iter()
+                .filter(|request| {
+                    request.path == "/hooks" && request.status == 200 && !request.duplicate
+                })
+                .cloned()
+                .collect();
+            webhook_transitions(&accepted)
+                .last()
+                .is_some_and(|(_, state)| state == "completed")
+                && slack_transitions(requests)
+                    .last()
+                    .is_some_and(|(_, state)| state == "completed")
+        })
+        .await;
+    let status = service.terminate(Duration::from_secs(25));
+    assert!(done, "not everything arrived; logs:\n{}", service.stderr());
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "SIGTERM did not stop it cleanly: {status:?}\n{}",
+        service.stderr()
+    );
+
+    let webhooks = webhook_transitions(&receiver.accepted("/hooks"));
+    assert_chain(&webhooks, "pending", "completed");
+    assert_chain(
+        &slack_transitions(&receiver.requests()),
+        "pending",
+        "completed",
+    );
+    let failures = receiver
+        .requests()
+        .iter()
+        .filter(|request| request.status == 503)
+        .count();
+    assert!(
+        failures > 0,
+        "the receiver never failed; the test proved nothing"
+    );
+
+    let outbox = setup.run(&["outbox", "list"]).await;
+    let listing = String::from_utf8_lossy(&outbox.stdout);
+    assert!(
+        listing.contains("pending deliveries: 0") && listing.contains("dead letters: 0"),
+        "{listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn states_skipped_while_down_are_one_transition_from_the_last_seen_state() {
+    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+    for state in ["stopped", "running", "switched_replicas", "cutover"] {
+        set_workflow(&simulator, state);
+    }
+    let output = setup.run(&["once"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        webhook_transitions(&receiver.accepted("/hooks")),
+        [("running".to_owned(), "cutover".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permanent_failures_become_dead_letters_that_can_be_listed_retried_and_dropped() {
+    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+
+    receiver.set_status(400);
+    set_workflow(&simulator, "switched_replicas");
+    let output = setup.run(&["once"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    assert!(listing.contains("dead letters: 2"), "{listing}");
+    assert!(
+        listing.contains("the receiver refused it for good"),
+        "{listing}"
+    );
+    assert!(listing.contains("HTTP 400"), "{listing}");
+    assert!(
+        listing.contains("acme/commerce workflow #1 move-customers: running -> switched_replicas"),
+        "{listing}"
+    );
+
+    // Put them back and deliver them.
+    receiver.set_status(200);
+    let retried = setup.run(&["outbox", "retry", "--all-dead"]).await;
+    assert!(String::from_utf8_lossy(&retried.stdout).contains("2 dead letters put back"));
+    let output = setup.run(&["once"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(receiver.accepted("/hooks").len(), 1);
+
+    // A dead letter can also be dropped for good.
+    receiver.set_status(422);
+    set_workflow(&simulator, "cutover");
+    assert_eq!(setup.run(&["once"]).await.status.code(), Some(2));
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    let id = listing
+        .lines()
+        .skip_while(|line| !line.starts_with("dead letters"))
+        .nth(2)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("an id")
+        .to_owned();
+    let dropped = setup_run_owned(&setup, vec!["outbox".into(), "drop".into(), id.clone()]).await;
+    assert!(String::from_utf8_lossy(&dropped.stdout).contains(&format!("entry {id} dropped")));
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    assert!(listing.contains("dead letters: 1"), "{listing}");
+    let missing = setup_run_owned(&setup, vec!["outbox".into(), "drop".into(), id]).await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no outbox entry or dead letter"));
+}
+
+async fn setup_run_owned(setup: &Setup, args: Vec<String>) -> std::process::Output {
+    let config = setup.config.clone();
+    let environment = setup.environment.clone();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        pswatch(&args, &config, &environment)
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_is_gone_disables_its_channel_until_it_is_reconfigured() {
+    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+
+    receiver.set_status_for("/hooks", Some(410));
+    set_workflow(&simulator, "switched_replicas");
+    let output = setup.run(&["once"]).await;
+    let logs = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(2), "{logs}");
+    assert!(
+        logs.contains("CRITICAL: the receiver answered HTTP 410 Gone"),
+        "{logs}"
+    );
+
+    // While disabled, the channel's new entries wait; Slack keeps receiving.
+    receiver.set_status_for("/hooks", None);
+    set_workflow(&simulator, "cutover");
+    let output = setup.run(&["once"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let to_hooks = |receiver: &Receiver| {
+        receiver
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/hooks"))
+            .count()
+    };
+    assert_eq!(to_hooks(&receiver), 1, "only the 410");
+    assert_eq!(slack_transitions(&receiver.requests()).len(), 2);
+
+    // A new URL is a reconfigured channel: it is enabled and its waiting entry goes out.
+    setup.write(&simulator, &receiver, "/hooks/v2");
+    let output = setup.run(&["once"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        webhook_transitions(&receiver.accepted("/hooks/v2")),
+        [("switched_replicas".to_owned(), "cutover".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twelve_operations_failing_together_make_one_slack_message_and_twelve_webhooks() {
+    let mut world = World::default();
+    let tables: Vec<String> = (1..=12)
+        .map(|number| format!("table_{number:02}"))
+        .collect();
+    world
+        .database_mut("acme", "commerce")
+        .deploy_requests
+        .push(SimDeployRequest {
+            number: 9,
+            state: "open".into(),
+            deployment_state: "in_progress".into(),
+            branch: "big-change".into(),
+            into_branch: "main".into(),
+            operations: tables
+                .iter()
+                .map(|table| SimOperation {
+                    id: format!("op-{table}"),
+                    keyspace_name: "commerce".into(),
+                    table_name: table.clone(),
+                    state: "in_progress".into(),
+                    deploy_errors: None,
+                    ddl_statement: format!("ALTER TABLE `{table}` ADD COLUMN `x` int"),
+                })
+                .collect(),
+        });
+    let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+    simulator.update(|world| {
+        let request = world
+            .database_mut("acme", "commerce")
+            .deploy_request_mut(9)
+            .expect("request");
+        for operation in &mut request.operations {
+            operation.state = "error".into();
+            operation.deploy_errors = Some(format!(
+                "Lock wait timeout exceeded on {}",
+                operation.table_name
+            ));
+        }
+    });
+    let output = setup.run(&["once"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let slack: Vec<Recorded> = receiver
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == SLACK_PATH)
+        .collect();
+    assert_eq!(slack.len(), 1, "one message for the poll");
+    let message = body(&slack[0]);
+    for table in &tables {
+        assert!(message["text"]
+            .as_str()
+            .expect("text")
+            .contains(&format!("table {table}: in_progress -> error")));
+    }
+    assert!(message["blocks"].as_array().expect("blocks").len() <= 50);
+    let hooks = receiver.accepted("/hooks");
+    let ids: std::collections::BTreeSet<&str> = hooks
+        .iter()
+        .map(|r| r.headers["webhook-id"].as_str())
+        .collect();
+    assert_eq!(
+        (hooks.len(), ids.len()),
+        (12, 12),
+        "one request per event, each with its own id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
+    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+    set_workflow(&simulator, "cutover");
+    receiver.set_delay(Duration::from_millis(1500));
+    let mut service = setup.service();
+    // Until the delivery is on its way, well before it finishes.
+    assert!(
+        service.wait_for_log("transition detected", Duration::from_secs(10)),
+        "{}",
+        service.stderr()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let status = service.terminate(Duration::from_secs(25));
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "{}",
+        service.stderr()
+    );
+    assert!(started.elapsed() < Duration::from_secs(25));
+    assert!(service.stderr().contains("stopped"), "{}", service.stderr());
+    assert_eq!(
+        receiver.accepted("/hooks").len(),
+        1,
+        "the delivery in flight was finished"
+    );
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    assert!(listing.contains("pending deliveries: 0"), "{listing}");
+}
