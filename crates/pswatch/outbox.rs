@@ -24,8 +24,8 @@ pub(crate) fn render_list(pending: &[OutboxEntry], dead: &[DeadLetter]) -> Strin
     if !pending.is_empty() {
         let _ = writeln!(
             text,
-            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}",
-            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} LAST ERROR",
+            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "NEXT ATTEMPT"
         );
     }
     for entry in pending {
@@ -49,8 +49,8 @@ pub(crate) fn render_list(pending: &[OutboxEntry], dead: &[DeadLetter]) -> Strin
     if !dead.is_empty() {
         let _ = writeln!(
             text,
-            "{:<8} {:<16} {:<40} {:>8}  {:<25} {}",
-            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "GIVEN UP", "REASON: LAST ERROR"
+            "{:<8} {:<16} {:<40} {:>8}  {:<25} REASON: LAST ERROR",
+            "ID", "CHANNEL", "EVENT", "ATTEMPTS", "GIVEN UP"
         );
     }
     for letter in dead {
