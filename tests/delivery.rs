@@ -255,7 +255,9 @@ async fn killed_and_restarted_with_a_failing_receiver_it_still_delivers_every_tr
     receiver.set_status(200);
     let mut service = setup.service();
     assert!(
-        service.wait_for_log("watching", Duration::from_secs(10)),
+        service
+            .wait_for_log("watching", Duration::from_secs(10))
+            .await,
         "{}",
         service.stderr()
     );
@@ -276,7 +278,7 @@ async fn killed_and_restarted_with_a_failing_receiver_it_still_delivers_every_tr
                     .is_some_and(|(_, state)| state == "completed")
         })
         .await;
-    let status = service.terminate(Duration::from_secs(25));
+    let status = service.terminate(Duration::from_secs(25)).await;
     assert!(done, "not everything arrived; logs:\n{}", service.stderr());
     assert!(
         status.is_some_and(|status| status.success()),
@@ -550,13 +552,15 @@ async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
     let mut service = setup.service();
     // Until the delivery is on its way, well before it finishes.
     assert!(
-        service.wait_for_log("transition detected", Duration::from_secs(10)),
+        service
+            .wait_for_log("transition detected", Duration::from_secs(10))
+            .await,
         "{}",
         service.stderr()
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
-    let status = service.terminate(Duration::from_secs(25));
+    let status = service.terminate(Duration::from_secs(25)).await;
     assert!(
         status.is_some_and(|status| status.success()),
         "{}",

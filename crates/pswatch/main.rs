@@ -6,6 +6,7 @@ mod demo;
 mod engine;
 mod outbox;
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -125,6 +126,8 @@ fn init_logging(default_level: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not for files and log collectors.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

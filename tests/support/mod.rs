@@ -133,7 +133,8 @@ impl Service {
             .envs(environment.iter().map(|(name, value)| (name, value)))
             .env(
                 "RUST_LOG",
-                std::env::var("PSWATCH_TEST_LOG").unwrap_or_else(|_| "debug".into()),
+                std::env::var("PSWATCH_TEST_LOG")
+                    .unwrap_or_else(|_| "info,pswatch=debug,poller=debug,notifier=debug".into()),
             )
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -157,7 +158,7 @@ impl Service {
     }
 
     /// SIGTERM, then waits at most `timeout` for the exit; `None` if it did not exit.
-    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+    pub async fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -166,19 +167,20 @@ impl Service {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         None
     }
 
-    /// Waits until the service's log contains `text`, at most `timeout`.
-    pub fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
+    /// Waits until the service's log contains `text`, at most `timeout`. Async, so that the
+    /// test's own servers keep serving meanwhile.
+    pub async fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if self.stderr().contains(text) {
                 return true;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         false
     }

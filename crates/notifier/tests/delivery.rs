@@ -177,3 +177,75 @@ async fn an_unreachable_receiver_is_transient_and_secret_free() {
     assert_eq!(error.verdict, Verdict::Transient);
     assert!(!error.to_string().contains("XXXXSECRET"), "{error}");
 }
+
+/// A Slack stand-in that answers 429 to a message less than a second after the previous one.
+struct RateLimitedSlack {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl wiremock::Respond for RateLimitedSlack {
+    fn respond(&self, _request: &wiremock::Request) -> ResponseTemplate {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = std::time::Instant::now();
+        let too_soon =
+            last.is_some_and(|last| now.duration_since(last) < Duration::from_millis(990));
+        *last = Some(now);
+        if too_soon {
+            ResponseTemplate::new(429).insert_header("retry-after", "1")
+        } else {
+            ResponseTemplate::new(200).set_body_string("ok")
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_thirty_reaches_slack_without_a_single_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(RateLimitedSlack {
+            last: std::sync::Mutex::new(None),
+        })
+        .expect(30)
+        .mount(&server)
+        .await;
+    let url = format!("{}/services/T000/B000/XXXXSECRET", server.uri());
+    // Two channels on the same webhook URL share Slack's limit.
+    let notifier = std::sync::Arc::new(
+        Notifier::new(&[
+            Channel::new(
+                "ops-slack",
+                ChannelKind::Slack {
+                    webhook_url: Secret::new(url.clone()),
+                },
+            ),
+            Channel::new(
+                "dba-slack",
+                ChannelKind::Slack {
+                    webhook_url: Secret::new(url),
+                },
+            ),
+        ])
+        .expect("notifier"),
+    );
+    let mut burst = tokio::task::JoinSet::new();
+    for number in 0..30 {
+        let notifier = std::sync::Arc::clone(&notifier);
+        let channel = if number % 2 == 0 {
+            "ops-slack"
+        } else {
+            "dba-slack"
+        };
+        burst.spawn(async move { notifier.deliver(channel, &[event()]).await });
+    }
+    // A 429 would have come back as a failed delivery.
+    while let Some(result) = burst.join_next().await {
+        result.expect("join").expect("no 429, no failure");
+    }
+    assert_eq!(
+        server.received_requests().await.expect("recorded").len(),
+        30
+    );
+}

@@ -1,0 +1,238 @@
+//! A failing PlanetScale API never fakes events: for each fault, one database of two fails
+//! while both change; the other is still watched and alerted, the failing one reports nothing,
+//! its errors name it, its polls back off, and once it recovers its change is reported from the
+//! state seen before the fault.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{Fault, SimWorkflow, Simulator, World};
+use support::receiver::Receiver;
+use support::Service;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn world() -> World {
+    let mut world = World::default();
+    for database in ["broken", "healthy"] {
+        world
+            .database_mut("acme", database)
+            .workflows
+            .push(SimWorkflow {
+                number: 1,
+                name: format!("move-{database}"),
+                state: "running".into(),
+                workflow_errors: None,
+                source_keyspace: "a".into(),
+                target_keyspace: "b".into(),
+                cutover_by: None,
+            });
+    }
+    world
+}
+
+fn cut_over(simulator: &Simulator, database: &str) {
+    simulator.update(|world| {
+        world
+            .database_mut("acme", database)
+            .workflow_mut(1)
+            .expect("workflow")
+            .state = "cutover".into();
+    });
+}
+
+/// `database previous->state` of each accepted webhook.
+fn delivered(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .accepted("/hooks")
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("json");
+            format!(
+                "{} {}->{}",
+                body["data"]["database"].as_str().expect("database"),
+                body["data"]["previous_state"].as_str().unwrap_or("null"),
+                body["data"]["state"].as_str().expect("state")
+            )
+        })
+        .collect()
+}
+
+async fn service_logged_failure(service: &Service, timeout: Duration) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        let logs = service.stderr();
+        if logs
+            .lines()
+            .any(|line| line.contains("poll failed") && line.contains("target_db=acme/broken"))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn check(name: &'static str, fault: Fault) {
+    let simulator = Simulator::start(world(), Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "tok"
+timeout = "1s"
+[state]
+path = "{state}"
+[poll]
+interval = "300ms"
+active_interval = "300ms"
+[[watch]]
+organization = "acme"
+databases = ["broken", "healthy"]
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}/hooks"
+secret = "{SECRET}"
+[[routes]]
+channels = ["audit"]
+"#,
+            api = simulator.api_url(),
+            state = directory.path().join("state").display(),
+            receiver = receiver.url,
+        ),
+    )
+    .expect("config");
+    let service = Service::start(&config, &[], directory.path());
+    for database in ["broken", "healthy"] {
+        let line = format!("baseline recorded target_db=acme/{database}");
+        assert!(
+            service.wait_for_log(&line, Duration::from_secs(10)).await,
+            "{name}: {}",
+            service.stderr()
+        );
+    }
+
+    simulator.set_fault("broken", Some(fault));
+    let requests_before = simulator.requests_for("broken");
+    cut_over(&simulator, "broken");
+    cut_over(&simulator, "healthy");
+    let healthy = receiver
+        .wait_until(Duration::from_secs(10), |_| {
+            delivered(&receiver).contains(&"healthy running->cutover".to_string())
+        })
+        .await;
+    assert!(
+        healthy,
+        "{name}: the healthy database was not alerted:\n{}",
+        service.stderr()
+    );
+    // Let the faulty one fail for a while: a timing-out poll takes its retries first.
+    let failed = service
+        .wait_for_log("target_db=acme/broken", Duration::from_secs(1))
+        .await
+        && service_logged_failure(&service, Duration::from_secs(20)).await;
+    assert!(
+        failed,
+        "{name}: no failure logged for acme/broken:\n{}",
+        service.stderr()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        delivered(&receiver),
+        ["healthy running->cutover"],
+        "{name}: a failing poll emitted events"
+    );
+    let logs = service.stderr();
+    let failures = logs
+        .lines()
+        .filter(|line| line.contains("poll failed") && line.contains("target_db=acme/broken"))
+        .count();
+    assert!(
+        failures >= 1,
+        "{name}: no failure logged for acme/broken:\n{logs}"
+    );
+    assert!(
+        logs.contains("/organizations/acme/databases/broken/"),
+        "{name}: the error does not name the resource:\n{logs}"
+    );
+    // Without backing off it would poll about every 300 ms: dozens of times in this window.
+    assert!(
+        failures <= 8,
+        "{name}: {failures} failed polls, no backoff:\n{logs}"
+    );
+    let requests = simulator.requests_for("broken") - requests_before;
+
+    simulator.set_fault("broken", None);
+    let recovered = receiver
+        .wait_until(Duration::from_secs(30), |_| {
+            delivered(&receiver).contains(&"broken running->cutover".to_string())
+        })
+        .await;
+    assert!(
+        recovered,
+        "{name}: no alert after recovery:\n{}",
+        service.stderr()
+    );
+    assert_eq!(
+        delivered(&receiver).len(),
+        2,
+        "{name}: {:?}",
+        delivered(&receiver)
+    );
+    eprintln!("{name}: {failures} failed polls, {requests} requests to the failing database");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_api_never_fakes_events() {
+    let status = |status: u16, retry_after: Option<&str>| Fault::Status {
+        status,
+        retry_after: retry_after.map(str::to_owned),
+    };
+    let faults = [
+        ("401", status(401, None)),
+        ("403", status(403, None)),
+        ("404 (database deleted or hidden)", status(404, None)),
+        ("429 with Retry-After", status(429, Some("1"))),
+        ("429 without Retry-After", status(429, None)),
+        ("500", status(500, None)),
+        ("502", status(502, None)),
+        ("503", status(503, None)),
+        ("timeout", Fault::Delay(Duration::from_secs(3))),
+        (
+            "truncated body",
+            Fault::Body(r#"{"type":"list","data":[{"id":"wf-1","number":1,"state":"runn"#.into()),
+        ),
+        (
+            "wrong field types",
+            Fault::Body(r#"{"type":"list","data":[{"id":1,"number":"one","state":5}]}"#.into()),
+        ),
+        ("empty body", Fault::Body(String::new())),
+        ("pagination that never ends", Fault::EndlessPages),
+    ];
+    // A few at a time: each runs a pswatch process, and a loaded machine makes timeouts lie.
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut checks = tokio::task::JoinSet::new();
+    for (name, fault) in faults {
+        let permits = std::sync::Arc::clone(&permits);
+        checks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore");
+            check(name, fault).await;
+        });
+    }
+    while let Some(result) = checks.join_next().await {
+        if let Err(error) = result {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
