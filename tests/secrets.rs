@@ -1,0 +1,255 @@
+//! Secrets never leak: a full scenario at the most verbose log level, with every receiver
+//! failing and a token the API refuses, and not one secret in the logs, the error messages, the
+//! `outbox list` output or the store's files.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use simulator::{SimWorkflow, Simulator, World};
+use support::receiver::Receiver;
+use support::{Service, SmtpSink};
+
+const TOKEN: &str = "pscale_tkn_Zq8sEcReTtOkEn";
+const WEBHOOK_KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SMTP_PASSWORD: &str = "smtp-Pa55w0rd-s3cret";
+const SLACK_SECRET_PATH: &str = "XoXbSlackSecretPath42";
+
+fn run(
+    args: &[&str],
+    config: &std::path::Path,
+    environment: &[(&str, String)],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run pswatch")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_logs_errors_listings_or_the_store() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow {
+            number: 1,
+            name: "move-customers".into(),
+            state: "running".into(),
+            workflow_errors: None,
+            source_keyspace: "a".into(),
+            target_keyspace: "b".into(),
+            cutover_by: None,
+        });
+    let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    receiver.set_status(503);
+    receiver.set_status_for("/services", Some(500));
+    let smtp = SmtpSink::with_auth(&format!("pswatch:{SMTP_PASSWORD}"));
+    let directory = tempfile::tempdir().expect("tempdir");
+    let state = directory.path().join("state");
+    let config = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "${{TEST_TOKEN}}"
+[state]
+path = "{state}"
+[poll]
+interval = "200ms"
+active_interval = "200ms"
+[[watch]]
+organization = "acme"
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}/hooks"
+secret = "${{TEST_WEBHOOK_SECRET}}"
+retry_schedule = ["200ms"]
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "${{TEST_SLACK_URL}}"
+retry_schedule = ["200ms"]
+[[channels]]
+name = "dba-mail"
+type = "email"
+smtp_url = "${{TEST_SMTP_URL}}"
+from = "pswatch <pswatch@example.com>"
+to = ["reject-transient@example.com"]
+retry_schedule = ["200ms"]
+[[routes]]
+channels = ["audit", "ops-slack", "dba-mail"]
+"#,
+            api = simulator.api_url(),
+            state = state.display(),
+            receiver = receiver.url,
+        ),
+    )
+    .expect("config");
+    let environment = vec![
+        ("TEST_TOKEN", TOKEN.to_string()),
+        ("TEST_WEBHOOK_SECRET", format!("whsec_{WEBHOOK_KEY}")),
+        (
+            "TEST_SLACK_URL",
+            format!("{}/services/T0/B0/{SLACK_SECRET_PATH}", receiver.url),
+        ),
+        (
+            "TEST_SMTP_URL",
+            format!("smtp://pswatch:{SMTP_PASSWORD}@127.0.0.1:{}", smtp.port),
+        ),
+    ];
+    let mut transcript = String::new();
+    fn record_into(transcript: &mut String, output: &std::process::Output) {
+        transcript.push_str(&String::from_utf8_lossy(&output.stdout));
+        transcript.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+
+    let config_for = config.clone();
+    let environment_for = environment.clone();
+    record_into(
+        &mut transcript,
+        &tokio::task::spawn_blocking(move || run(&["once"], &config_for, &environment_for))
+            .await
+            .expect("join"),
+    );
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(1)
+            .expect("workflow")
+            .state = "cutover".into();
+    });
+    let mut service = Service::start(&config, &environment, directory.path());
+    // Let every channel fail a few times.
+    let failed = receiver
+        .wait_until(Duration::from_secs(15), |requests| {
+            requests
+                .iter()
+                .filter(|request| request.path == "/hooks")
+                .count()
+                >= 3
+                && requests
+                    .iter()
+                    .filter(|request| request.path.starts_with("/services"))
+                    .count()
+                    >= 3
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    transcript.push_str(&service.stdout());
+    transcript.push_str(&service.stderr());
+    assert!(failed, "the receivers were not tried:\n{transcript}");
+    assert!(
+        stopped.is_some_and(|status| status.success()),
+        "{transcript}"
+    );
+
+    for args in [&["outbox", "list"][..], &["check"], &["once"]] {
+        let config_for = config.clone();
+        let environment_for = environment.clone();
+        let args: Vec<&'static str> = args.to_vec();
+        record_into(
+            &mut transcript,
+            &tokio::task::spawn_blocking(move || run(&args, &config_for, &environment_for))
+                .await
+                .expect("join"),
+        );
+    }
+    // A token the API refuses, and a configuration with problems around the secrets.
+    let mut refused = environment.clone();
+    refused[0].1 = format!("{TOKEN}-revoked");
+    let config_for = config.clone();
+    record_into(
+        &mut transcript,
+        &tokio::task::spawn_blocking(move || run(&["once"], &config_for, &refused))
+            .await
+            .expect("join"),
+    );
+    let mut broken = environment.clone();
+    broken[1].1 = format!("whsec{WEBHOOK_KEY}");
+    broken[2].1 = format!("not a url {SLACK_SECRET_PATH}");
+    broken[3].1 = format!("smtpx://pswatch:{SMTP_PASSWORD}@127.0.0.1");
+    let config_for = config.clone();
+    let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
+        .await
+        .expect("join");
+    assert_eq!(output.status.code(), Some(1));
+    record_into(&mut transcript, &output);
+
+    assert!(
+        transcript.contains("HTTP 503") && transcript.contains("HTTP 500"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("451"),
+        "the SMTP refusal is logged:\n{transcript}"
+    );
+    assert!(
+        transcript.contains("rejected service token tok-id"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("pending deliveries:"), "{transcript}");
+    assert!(
+        transcript.contains("TRACE"),
+        "the most verbose level was not on"
+    );
+
+    let plain_auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0pswatch\0{SMTP_PASSWORD}"));
+    let secrets = [
+        TOKEN,
+        WEBHOOK_KEY,
+        SMTP_PASSWORD,
+        SLACK_SECRET_PATH,
+        plain_auth.as_str(),
+    ];
+    for secret in secrets {
+        assert!(
+            !transcript.contains(secret),
+            "{secret} leaked into the output:\n{transcript}"
+        );
+    }
+    let mut files = 0;
+    let mut holds_events = false;
+    for entry in walk(&state) {
+        let bytes = std::fs::read(&entry).expect("read store file");
+        files += 1;
+        holds_events |= bytes.windows(7).any(|window| window == b"cutover");
+        for secret in secrets {
+            let found = bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes());
+            assert!(!found, "{secret} is stored in {}", entry.display());
+        }
+    }
+    assert!(
+        files > 0 && holds_events,
+        "the store's files do not hold the events; the scan proves nothing"
+    );
+}
+
+fn walk(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
