@@ -576,3 +576,28 @@ async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
     let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
     assert!(listing.contains("pending deliveries: 0"), "{listing}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_pauses_only_the_channel_that_got_it() {
+    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    assert!(setup.run(&["once"]).await.status.success());
+    receiver.set_status_for("/slack", Some(429));
+    set_workflow(&simulator, "cutover");
+    let output = setup.run(&["once"]).await;
+    assert_eq!(output.status.code(), Some(2), "Slack's entry waits");
+    assert_eq!(
+        receiver.accepted("/hooks").len(),
+        1,
+        "the webhook went out regardless"
+    );
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    assert!(
+        listing.contains("pending deliveries: 1") && listing.contains("ops-slack"),
+        "{listing}"
+    );
+    assert!(listing.contains("HTTP 429"), "{listing}");
+}
