@@ -103,6 +103,16 @@ channels = ["audit", "ops-slack"]
     }
 }
 
+/// A simulator serving `world`, a receiver, and a configuration watching the one for the other.
+async fn start(world: World) -> (Simulator, Receiver, Setup) {
+    let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    (simulator, receiver, setup)
+}
+
 fn workflow_world(state: &str) -> World {
     let mut world = World::default();
     world
@@ -203,11 +213,7 @@ fn slack_transitions(requests: &[Recorded]) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_and_restarted_with_a_failing_receiver_it_still_delivers_every_transition_once_in_order(
 ) {
-    let simulator = Simulator::start(workflow_world("pending"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("pending")).await;
     let baseline = setup.run(&["once"]).await;
     assert!(
         baseline.status.success(),
@@ -313,11 +319,7 @@ async fn killed_and_restarted_with_a_failing_receiver_it_still_delivers_every_tr
 
 #[tokio::test(flavor = "multi_thread")]
 async fn states_skipped_while_down_are_one_transition_from_the_last_seen_state() {
-    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
     assert!(setup.run(&["once"]).await.status.success());
     for state in ["stopped", "running", "switched_replicas", "cutover"] {
         set_workflow(&simulator, state);
@@ -336,11 +338,7 @@ async fn states_skipped_while_down_are_one_transition_from_the_last_seen_state()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn permanent_failures_become_dead_letters_that_can_be_listed_retried_and_dropped() {
-    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
     assert!(setup.run(&["once"]).await.status.success());
 
     receiver.set_status(400);
@@ -410,11 +408,7 @@ async fn setup_run_owned(setup: &Setup, args: Vec<String>) -> std::process::Outp
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_receiver_that_is_gone_disables_its_channel_until_it_is_reconfigured() {
-    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
     assert!(setup.run(&["once"]).await.status.success());
 
     receiver.set_status_for("/hooks", Some(410));
@@ -488,11 +482,7 @@ async fn twelve_operations_failing_together_make_one_slack_message_and_twelve_we
                 })
                 .collect(),
         });
-    let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(world).await;
     assert!(setup.run(&["once"]).await.status.success());
     simulator.update(|world| {
         let request = world
@@ -541,11 +531,7 @@ async fn twelve_operations_failing_together_make_one_slack_message_and_twelve_we
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
-    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
     assert!(setup.run(&["once"]).await.status.success());
     set_workflow(&simulator, "cutover");
     receiver.set_delay(Duration::from_millis(1500));
@@ -579,11 +565,7 @@ async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_pauses_only_the_channel_that_got_it() {
-    let simulator = Simulator::start(workflow_world("running"), Some(format!("tok-id:{TOKEN}")))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, "/hooks");
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
     assert!(setup.run(&["once"]).await.status.success());
     receiver.set_status_for("/slack", Some(429));
     set_workflow(&simulator, "cutover");

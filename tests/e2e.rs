@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
-use support::SmtpSink;
+use support::{pswatch, SmtpSink};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -60,17 +60,6 @@ impl Setup {
             .await
             .expect("join")
     }
-}
-
-fn pswatch(args: &[&str], config: &Path, environment: &[(&str, String)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pswatch"))
-        .args(args)
-        .arg("-c")
-        .arg(config)
-        .envs(environment.iter().map(|(name, value)| (name, value)))
-        .env("RUST_LOG", "debug")
-        .output()
-        .expect("run pswatch")
 }
 
 fn world() -> World {
