@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod engine;
 mod outbox;
+mod state;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,20 @@ enum Command {
     Once(ConfigArg),
     /// Validate the configuration and report every problem.
     Check(ConfigArg),
+    /// Send a clearly marked test message through each channel (or one) and report each result.
+    TestNotify {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Show or forget what pswatch remembers of the watched databases. Works on the state
+    /// directory, so stop a running pswatch first.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
     /// Show pending deliveries and dead letters, put dead letters back, or drop entries. Works
     /// on the state directory, so stop a running pswatch first (sled allows one process).
     Outbox {
@@ -64,6 +79,25 @@ enum Command {
         /// Time between two changes of the scenario.
         #[arg(long, default_value = "1500ms", value_parser = parse_duration)]
         step: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StateAction {
+    /// Print the last seen state of every database, or of one.
+    Show {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// ORGANIZATION/DATABASE
+        target: Option<String>,
+    },
+    /// Forget a database's state, so that its next poll records a new baseline (and reports
+    /// nothing).
+    Forget {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// ORGANIZATION/DATABASE
+        target: String,
     },
 }
 
@@ -144,6 +178,38 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Once(ConfigArg { config }) => once(&config).await,
         Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
+        Command::TestNotify { config, channel } => {
+            test_notify(&config.config, channel.as_deref()).await
+        }
+        Command::State { action } => {
+            let text = match action {
+                StateAction::Show { config, target } => {
+                    let store = open_store(&config.config)?;
+                    let mut states = store.target_states()?;
+                    if let Some(target) = target {
+                        let target = state::parse_target(&target)?;
+                        states.retain(|(known, _)| *known == target);
+                        if states.is_empty() {
+                            anyhow::bail!("nothing is remembered of {target}");
+                        }
+                    }
+                    state::render(&states)
+                }
+                StateAction::Forget { config, target } => {
+                    let target = state::parse_target(&target)?;
+                    if open_store(&config.config)?.forget_target(&target).await? {
+                        format!("forgot {target}; its next poll records a new baseline")
+                    } else {
+                        format!("nothing was remembered of {target}")
+                    }
+                }
+            };
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Outbox { action } => {
             let text = match action {
                 OutboxAction::List(ConfigArg { config }) => outbox::list(&open_store(&config)?)?,
@@ -184,6 +250,42 @@ fn open_store_of(config: &config::Config, path: &Path) -> anyhow::Result<store::
 
 fn open_store(path: &Path) -> anyhow::Result<store::Store> {
     open_store_of(&load(path)?, path)
+}
+
+/// Sends a test message through each channel (or one) and reports each result; exits 1 if any
+/// failed.
+async fn test_notify(path: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    let notifier = notifier::Notifier::new(&config.channels)?;
+    let mut names: Vec<&str> = config
+        .channels
+        .iter()
+        .map(|channel| channel.name.as_str())
+        .collect();
+    if let Some(only) = only {
+        if !names.contains(&only) {
+            anyhow::bail!(
+                "there is no channel named {only:?}; the channels are {}",
+                names.join(", ")
+            );
+        }
+        names.retain(|name| *name == only);
+    }
+    let mut failed = 0;
+    for name in names {
+        match notifier.deliver_test(name).await {
+            Ok(()) => eprintln!("{name}: ok, the receiver accepted the test message"),
+            Err(error) => {
+                failed += 1;
+                eprintln!("{name}: FAILED: {error}");
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

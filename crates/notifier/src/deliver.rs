@@ -76,6 +76,13 @@ pub struct ChannelError {
     pub message: String,
 }
 
+/// What one send carries.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    Events(&'a [Event]),
+    Test,
+}
+
 enum Sender {
     Slack {
         webhook_url: Secret,
@@ -199,25 +206,41 @@ impl Notifier {
         })?;
         if let Sender::Webhook { .. } = configured.sender {
             for event in events {
-                self.paced(configured, channel, std::slice::from_ref(event))
-                    .await?;
+                self.paced(
+                    configured,
+                    channel,
+                    Payload::Events(std::slice::from_ref(event)),
+                )
+                .await?;
             }
             return Ok(());
         }
-        self.paced(configured, channel, events).await
+        self.paced(configured, channel, Payload::Events(events))
+            .await
+    }
+
+    /// Sends a clearly marked test message through `channel`, paced like any other.
+    pub async fn deliver_test(&self, channel: &str) -> Result<(), DeliveryError> {
+        let configured = self.senders.get(channel).ok_or_else(|| {
+            DeliveryError::new(
+                Verdict::Permanent,
+                format!("channel {channel:?} is not configured"),
+            )
+        })?;
+        self.paced(configured, channel, Payload::Test).await
     }
 
     async fn paced(
         &self,
         configured: &Configured,
         channel: &str,
-        events: &[Event],
+        payload: Payload<'_>,
     ) -> Result<(), DeliveryError> {
         let mut last = configured.pacer.lock().await;
         if let Some(last) = *last {
             tokio::time::sleep_until(last + configured.channel.min_interval).await;
         }
-        let result = self.send(&configured.sender, channel, events).await;
+        let result = self.send(&configured.sender, channel, payload).await;
         *last = Some(tokio::time::Instant::now());
         result
     }
@@ -226,26 +249,34 @@ impl Notifier {
         &self,
         sender: &Sender,
         channel: &str,
-        events: &[Event],
+        payload: Payload<'_>,
     ) -> Result<(), DeliveryError> {
-        let Some(event) = events.first() else {
-            return Ok(());
-        };
+        let now = time::OffsetDateTime::now_utc();
         match sender {
             Sender::Slack { webhook_url } => {
-                let body = render::slack_message(events);
+                let body = match payload {
+                    Payload::Events(events) => render::slack_message(events),
+                    Payload::Test => render::test_slack(channel, now),
+                };
                 let request = self.http.post(webhook_url.expose()).json(&body);
                 self.send_http(channel, "Slack webhook", request).await
             }
             Sender::Webhook { url, secret } => {
-                let body = render::webhook_body(event);
-                let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-                let signature = sign(secret.key(), &event.id, timestamp, &body);
+                let (id, body) = match payload {
+                    Payload::Events([event, ..]) => (event.id.clone(), render::webhook_body(event)),
+                    Payload::Events([]) => return Ok(()),
+                    Payload::Test => (
+                        format!("test_{}", now.unix_timestamp_nanos()),
+                        render::test_webhook_body(channel, now),
+                    ),
+                };
+                let timestamp = now.unix_timestamp();
+                let signature = sign(secret.key(), &id, timestamp, &body);
                 let request = self
                     .http
                     .post(url.clone())
                     .header(CONTENT_TYPE, "application/json")
-                    .header("webhook-id", &event.id)
+                    .header("webhook-id", &id)
                     .header("webhook-timestamp", timestamp.to_string())
                     .header("webhook-signature", signature)
                     .body(body);
@@ -255,12 +286,30 @@ impl Notifier {
                 transport,
                 from,
                 to,
-            } => send_email(channel, transport, from, to, events).await,
+            } => {
+                let (content, message_id) = match payload {
+                    // Stable per event and channel, so a repeated delivery threads with the first.
+                    Payload::Events(events @ [event, ..]) => (
+                        render::email(events),
+                        format!("<{}.{channel}@pswatch>", event.id),
+                    ),
+                    Payload::Events([]) => return Ok(()),
+                    Payload::Test => (
+                        render::test_email(channel, now),
+                        format!("<test-{}.{channel}@pswatch>", now.unix_timestamp_nanos()),
+                    ),
+                };
+                send_email(channel, transport, from, to, content, message_id).await
+            }
             Sender::Console => {
+                let lines: Vec<String> = match payload {
+                    Payload::Events(events) => events.iter().map(render::console_line).collect(),
+                    Payload::Test => vec![render::test_console(channel, now)],
+                };
                 let mut stdout = std::io::stdout().lock();
-                events
+                lines
                     .iter()
-                    .try_for_each(|event| writeln!(stdout, "{}", render::console_line(event)))
+                    .try_for_each(|line| writeln!(stdout, "{line}"))
                     .and_then(|()| stdout.flush())
                     .map_err(|error| {
                         DeliveryError::new(
@@ -320,17 +369,13 @@ async fn send_email(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     to: &[Mailbox],
-    events: &[Event],
+    content: render::EmailContent,
+    message_id: String,
 ) -> Result<(), DeliveryError> {
-    let Some(event) = events.first() else {
-        return Ok(());
-    };
-    let content = render::email(events);
     let mut builder = Message::builder()
         .from(from.clone())
         .subject(content.subject)
-        // Stable per event and channel, so a repeated delivery threads with the first.
-        .message_id(Some(format!("<{}.{channel}@pswatch>", event.id)));
+        .message_id(Some(message_id));
     for recipient in to {
         builder = builder.to(recipient.clone());
     }

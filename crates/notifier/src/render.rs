@@ -387,6 +387,58 @@ pub fn webhook_body(event: &Event) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
+const TEST_NOTE: &str = "This is a test message from pswatch (pswatch test-notify). Alerts routed to this channel arrive like this.";
+
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&Rfc3339)
+        .unwrap_or_else(|_| time.unix_timestamp().to_string())
+}
+
+/// The Slack message of `pswatch test-notify`.
+pub fn test_slack(channel: &str, now: time::OffsetDateTime) -> Value {
+    json!({
+        "text": format!("pswatch test message for channel {channel}"),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "pswatch test message", "emoji": true}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("{TEST_NOTE}\n*Channel:* {}", slack_escape(channel))}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("test · {}", rfc3339(now))}]},
+        ],
+    })
+}
+
+/// The email of `pswatch test-notify`.
+pub fn test_email(channel: &str, now: time::OffsetDateTime) -> EmailContent {
+    EmailContent {
+        subject: format!("[pswatch] test message for channel {channel}"),
+        text: format!("{TEST_NOTE}\n\nChannel: {channel}\nSent: {}\n-- \nSent by pswatch\n", rfc3339(now)),
+        html: format!(
+            "<!DOCTYPE html><html><body style=\"font-family: sans-serif\"><h2>pswatch test message</h2><p>{}</p><p>Channel: {}<br>Sent: {}</p></body></html>",
+            html_escape(TEST_NOTE),
+            html_escape(channel),
+            rfc3339(now)
+        ),
+    }
+}
+
+/// The webhook body of `pswatch test-notify`: type `pswatch.test`, never an event type, so a
+/// receiver cannot mistake it for a transition.
+pub fn test_webhook_body(channel: &str, now: time::OffsetDateTime) -> Vec<u8> {
+    let body = json!({
+        "type": "pswatch.test",
+        "timestamp": rfc3339(now),
+        "data": {"channel": channel, "message": TEST_NOTE},
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The console line of `pswatch test-notify`.
+pub fn test_console(channel: &str, now: time::OffsetDateTime) -> String {
+    format!(
+        "{} test     pswatch test message for channel {channel}",
+        rfc3339(now)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,184 @@
+//! The operator commands: test-notify, state show and state forget.
+
+mod support;
+
+use serde_json::Value;
+use simulator::{SimWorkflow, Simulator, World};
+use support::receiver::Receiver;
+use support::{pswatch, SmtpSink};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn write_config(
+    directory: &std::path::Path,
+    api: &str,
+    receiver: &Receiver,
+    smtp_port: u16,
+) -> std::path::PathBuf {
+    let path = directory.join("pswatch.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "tok"
+[state]
+path = "{state}"
+[[watch]]
+organization = "acme"
+databases = ["commerce"]
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}/hooks"
+secret = "{SECRET}"
+[[channels]]
+name = "ops-slack"
+type = "slack"
+webhook_url = "{receiver}/slack/secret"
+[[channels]]
+name = "dba-mail"
+type = "email"
+smtp_url = "smtp://127.0.0.1:{smtp_port}"
+from = "pswatch <pswatch@example.com>"
+to = ["dba@example.com"]
+[[channels]]
+name = "stdout"
+type = "console"
+[[routes]]
+channels = ["audit", "ops-slack", "dba-mail", "stdout"]
+"#,
+            state = directory.join("state").display(),
+            receiver = receiver.url,
+        ),
+    )
+    .expect("config");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_notify_sends_a_marked_message_through_each_channel_and_reports_each() {
+    let receiver = Receiver::start().await;
+    let smtp = SmtpSink::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        directory.path(),
+        "http://127.0.0.1:9/v1",
+        &receiver,
+        smtp.port,
+    );
+    let config_for = config.clone();
+    let output = tokio::task::spawn_blocking(move || pswatch(&["test-notify"], &config_for, &[]))
+        .await
+        .expect("join");
+    let report = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "{report}");
+    for channel in ["audit", "ops-slack", "dba-mail", "stdout"] {
+        assert!(report.contains(&format!("{channel}: ok")), "{report}");
+    }
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("pswatch test message for channel stdout")
+    );
+
+    let hook = &receiver.accepted("/hooks")[0];
+    let body: Value = serde_json::from_slice(&hook.body).expect("json");
+    assert_eq!(body["type"], "pswatch.test", "never mistaken for an event");
+    let mut headers = reqwest::header::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, hook.headers[name].parse().expect("header"));
+    }
+    standardwebhooks::Webhook::new(SECRET)
+        .expect("verifier")
+        .verify(&hook.body, &headers)
+        .expect("signed");
+    let slack: Value =
+        serde_json::from_slice(&receiver.accepted("/slack/secret")[0].body).expect("json");
+    assert_eq!(slack["text"], "pswatch test message for channel ops-slack");
+    let mail = smtp.wait_for(1, std::time::Duration::from_secs(5));
+    let message = mail_parser::MessageParser::default()
+        .parse(&mail[0])
+        .expect("email");
+    assert_eq!(
+        message.subject(),
+        Some("[pswatch] test message for channel dba-mail")
+    );
+
+    // One channel, failing: reported, and the exit code says so.
+    receiver.set_status(500);
+    let config_for = config.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        pswatch(&["test-notify", "--channel", "audit"], &config_for, &[])
+    })
+    .await
+    .expect("join");
+    let report = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("audit: FAILED") && report.contains("HTTP 500"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("ops-slack"),
+        "only the named channel: {report}"
+    );
+    let unknown = pswatch(&["test-notify", "--channel", "nope"], &config, &[]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no channel named \"nope\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow {
+            number: 4,
+            name: "move-orders".into(),
+            state: "running".into(),
+            workflow_errors: None,
+            source_keyspace: "a".into(),
+            target_keyspace: "b".into(),
+            cutover_by: None,
+        });
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let receiver = Receiver::start().await;
+    let smtp = SmtpSink::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = write_config(directory.path(), &simulator.api_url(), &receiver, smtp.port);
+    let run = |args: &'static [&'static str]| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || pswatch(args, &config, &[]))
+    };
+    let empty = run(&["state", "show"]).await.expect("join");
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("no state yet"));
+    assert!(run(&["once"]).await.expect("join").status.success());
+    let shown = run(&["state", "show", "acme/commerce"])
+        .await
+        .expect("join");
+    let text = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(text.contains("acme/commerce (in motion)"), "{text}");
+    assert!(text.contains("workflow #4 move-orders: running"), "{text}");
+    let missing = run(&["state", "show", "acme/other"]).await.expect("join");
+    assert!(!missing.status.success());
+    let bad = run(&["state", "forget", "acme"]).await.expect("join");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not ORGANIZATION/DATABASE"));
+
+    let forgot = run(&["state", "forget", "acme/commerce"])
+        .await
+        .expect("join");
+    assert!(String::from_utf8_lossy(&forgot.stdout).contains("forgot acme/commerce"));
+    // The next poll is a new baseline: nothing is reported although the state changed.
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(4)
+            .expect("workflow")
+            .state = "cutover".into();
+    });
+    assert!(run(&["once"]).await.expect("join").status.success());
+    assert!(receiver.requests().is_empty());
+    let shown = run(&["state", "show"]).await.expect("join");
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("workflow #4 move-orders: cutover"));
+}
