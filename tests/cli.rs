@@ -182,3 +182,45 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
     let shown = run(&["state", "show"]).await.expect("join");
     assert!(String::from_utf8_lossy(&shown.stdout).contains("workflow #4 move-orders: cutover"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line() {
+    let simulator = Simulator::start(World::default(), None)
+        .await
+        .expect("simulator");
+    simulator.update(|world| {
+        world.database_mut("acme", "commerce");
+    });
+    let receiver = Receiver::start().await;
+    let smtp = SmtpSink::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = write_config(directory.path(), &simulator.api_url(), &receiver, smtp.port);
+    let text = std::fs::read_to_string(&config).expect("read")
+        + "\n[log]\nformat = \"json\"\nlevel = \"debug\"\n";
+    std::fs::write(&config, text).expect("write");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+            .args(["once", "-c"])
+            .arg(&config)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["fields"]["message"] == "baseline recorded"),
+        "{stderr}"
+    );
+    assert!(
+        lines.iter().any(|line| line["level"] == "DEBUG"),
+        "the level applies: {stderr}"
+    );
+}

@@ -72,6 +72,32 @@ pub(crate) struct Config {
     pub(crate) watches: Vec<Watch>,
     pub(crate) channels: Vec<Channel>,
     pub(crate) router: Router,
+    pub(crate) log: Log,
+}
+
+/// `[log]`: how pswatch writes its log (to standard error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Log {
+    pub(crate) format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,pswatch=debug`; `RUST_LOG` overrides it.
+    pub(crate) level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines, coloured at a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +137,14 @@ struct RawConfig {
     channels: Vec<RawChannel>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<String>,
+    level: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,6 +294,7 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
     let declared = declared_channels(&raw.channels);
     let channels = channels(&mut raw.channels, environment, &mut problems);
     let router = routes(&mut raw.routes, &declared, environment, &mut problems);
+    let log = log(raw.log.take().unwrap_or_default(), &mut problems);
     if raw.channels.is_empty() {
         problem(
             &mut problems,
@@ -281,6 +316,7 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
             watches,
             channels,
             router,
+            log,
         }),
         _ => Err(problems),
     }
@@ -472,6 +508,34 @@ fn planetscale(
         token: ServiceToken::new(token_id?, token?),
         timeout,
     })
+}
+
+fn log(raw: RawLog, problems: &mut Vec<Problem>) -> Log {
+    let mut log = Log::default();
+    match raw.format.as_deref() {
+        None | Some("pretty") => {}
+        Some("json") => log.format = LogFormat::Json,
+        Some(other) => problem(
+            problems,
+            "log.format",
+            format!("{other:?} is not a log format; use \"pretty\" or \"json\""),
+        ),
+    }
+    if let Some(level) = raw.level {
+        match tracing_subscriber::EnvFilter::try_new(&level) {
+            Ok(_) => log.level = level,
+            Err(error) => problem(problems, "log.level", format!("{level:?} is not a log filter such as \"info\" or \"info,pswatch=debug\": {error}")),
+        }
+    }
+    log
+}
+
+/// The `[log]` settings of the file at `path`, or the defaults if the file has problems (which
+/// loading it reports next).
+pub(crate) fn peek_log(path: &Path) -> Log {
+    load(path, &process_environment)
+        .map(|config| config.log)
+        .unwrap_or_default()
 }
 
 fn poll(raw: RawPoll, problems: &mut Vec<Problem>) -> Poll {

@@ -132,12 +132,19 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Demo { .. }) {
-        "warn"
-    } else {
-        "info"
+    let log = match &cli.command {
+        // The service's own log settings; a file with problems reports them right after.
+        Command::Run(ConfigArg { config }) | Command::Once(ConfigArg { config }) => {
+            config::peek_log(config)
+        }
+        // The demo's notifications are the show; keep the log to warnings.
+        Command::Demo { .. } => config::Log {
+            level: "warn".into(),
+            ..config::Log::default()
+        },
+        _ => config::Log::default(),
     };
-    init_logging(default_level);
+    init_logging(&log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -154,15 +161,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default_level: &str) {
+fn init_logging(log: &config::Log) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    match log.format {
         // Colours only for a person at a terminal, not for files and log collectors.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        config::LogFormat::Pretty => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        config::LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
 }
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {

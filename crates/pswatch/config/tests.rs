@@ -203,6 +203,14 @@ fn every_problem_is_reported_with_its_key() {
         "organization = \"acme\"",
         &[("watch[1].organization", "watched twice")],
     );
+    check(
+        "[poll]",
+        "[log]\nformat = \"xml\"\nlevel = \"info,[\"\n[poll]",
+        &[
+            ("log.format", "not a log format"),
+            ("log.level", "not a log filter"),
+        ],
+    );
     // Several problems at once are all reported.
     check(
         "interval = \"30s\"",
