@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::api::{self, ApiErrorBody, DecodeError, Page};
+use crate::budget::{Budget, Priority};
 use crate::error::PollError;
 
 /// A PlanetScale service token. Its `Debug` shows the id only; the token never leaves this
@@ -72,6 +73,8 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// The most pages followed of one list.
     pub page_cap: u32,
+    /// The request budget shared by all requests, if any.
+    pub budget: Option<Arc<Budget>>,
 }
 
 impl ClientConfig {
@@ -84,6 +87,7 @@ impl ClientConfig {
             retry_base_delay: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
             page_cap: 50,
+            budget: None,
         }
     }
 }
@@ -94,6 +98,7 @@ pub struct Client {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
     requests: Arc<AtomicU64>,
+    priority: Priority,
 }
 
 impl Client {
@@ -112,7 +117,21 @@ impl Client {
             http,
             config: Arc::new(config),
             requests: Arc::new(AtomicU64::new(0)),
+            priority: Priority::Low,
         })
+    }
+
+    /// The same client, spending the budget at `priority`.
+    pub fn with_priority(&self, priority: Priority) -> Self {
+        Self {
+            priority,
+            ..self.clone()
+        }
+    }
+
+    /// The shared request budget, if the client has one.
+    pub fn budget(&self) -> Option<&Arc<Budget>> {
+        self.config.budget.as_ref()
     }
 
     /// HTTP requests sent so far, retries included.
@@ -222,6 +241,9 @@ impl Client {
     }
 
     async fn get_once(&self, url: &Url) -> Result<Vec<u8>, PollError> {
+        if let Some(budget) = &self.config.budget {
+            budget.acquire(self.priority).await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
@@ -256,10 +278,16 @@ impl Client {
                 token_id: self.config.token.id().to_owned(),
             },
             StatusCode::NOT_FOUND => PollError::NotFound { resource },
-            StatusCode::TOO_MANY_REQUESTS => PollError::RateLimited {
-                resource,
-                retry_after,
-            },
+            StatusCode::TOO_MANY_REQUESTS => {
+                // Everything slows down, not just this request.
+                if let Some(budget) = &self.config.budget {
+                    budget.penalize(retry_after);
+                }
+                PollError::RateLimited {
+                    resource,
+                    retry_after,
+                }
+            }
             _ => PollError::Status {
                 resource,
                 status: status.as_u16(),

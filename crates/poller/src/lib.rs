@@ -7,6 +7,7 @@
 //! failure fails the whole observation: a partial one could read as "everything disappeared".
 
 mod api;
+mod budget;
 mod client;
 mod error;
 
@@ -15,6 +16,7 @@ use std::collections::BTreeSet;
 use diff_engine::{needs_operations, Observation, ObservedDeployRequest, Target, TargetState};
 
 pub use api::{Database, DecodeError};
+pub use budget::{Budget, BudgetUse, Priority};
 pub use client::{parse_retry_after, Client, ClientConfig, ServiceToken};
 pub use error::PollError;
 

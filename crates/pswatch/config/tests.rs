@@ -78,7 +78,11 @@ fn a_valid_file_gives_a_typed_config() {
 #[test]
 fn the_shipped_examples_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["config/example.toml", "config/demo.toml", "config/compose.toml"] {
+    for name in [
+        "config/example.toml",
+        "config/demo.toml",
+        "config/compose.toml",
+    ] {
         let path = root.join(name);
         let text = std::fs::read_to_string(&path).expect("example exists");
         if let Err(problems) = parse(&text, &environment) {

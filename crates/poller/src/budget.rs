@@ -1,0 +1,246 @@
+//! The API request budget shared by every request pswatch makes.
+//!
+//! PlanetScale allows 600 requests a minute per organization's tokens, shared with the team's
+//! other tools; pswatch keeps to a share of it. The budget is a sliding window: it remembers when
+//! each of the last `limit` requests was sent and lets a new one go only if fewer than `limit`
+//! went in the last `window`, so no 60-second window ever holds more than `limit` requests,
+//! from the first minute on (a token bucket that starts full would allow two minutes' worth in
+//! the first one).
+//!
+//! Requests of targets in motion go first: a low-priority request waits while a high-priority
+//! one is waiting. A 429 from the API pauses every request for its `Retry-After` (or 10 s) and
+//! halves the budget for two minutes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Which requests go first when the budget is short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// Targets with something in motion.
+    High,
+    /// Idle targets: stretched first when the budget cannot serve every interval.
+    #[default]
+    Low,
+}
+
+/// How long a 429 pauses everything when the API gives no `Retry-After`.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(10);
+/// How long the budget stays halved after a 429.
+const REDUCED_FOR: Duration = Duration::from_secs(120);
+
+#[derive(Debug)]
+struct Window {
+    sent: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+    reduced_until: Option<Instant>,
+}
+
+/// A shared request budget: at most `limit` requests in any `window`.
+#[derive(Debug)]
+pub struct Budget {
+    limit: u32,
+    window: Duration,
+    state: Mutex<Window>,
+    high_waiting: AtomicUsize,
+}
+
+/// A snapshot for status pages and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetUse {
+    /// Requests sent in the last window.
+    pub used: u32,
+    /// The limit now (halved for a while after a 429).
+    pub limit: u32,
+    /// Whether a 429 paused or reduced the budget.
+    pub throttled: bool,
+}
+
+impl Budget {
+    /// `requests_per_minute` requests in any 60 seconds.
+    pub fn per_minute(requests_per_minute: u32) -> Self {
+        Self::new(requests_per_minute, Duration::from_secs(60))
+    }
+
+    /// `limit` requests in any `window` (a shorter window scales time down, for benchmarks).
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: limit.max(1),
+            window,
+            state: Mutex::new(Window {
+                sent: VecDeque::new(),
+                paused_until: None,
+                reduced_until: None,
+            }),
+            high_waiting: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Window> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn current_limit(&self, state: &Window, now: Instant) -> u32 {
+        match state.reduced_until {
+            Some(until) if until > now => (self.limit / 2).max(1),
+            _ => self.limit,
+        }
+    }
+
+    /// Waits until a request may be sent, and counts it.
+    pub async fn acquire(&self, priority: Priority) {
+        if priority == Priority::High {
+            self.high_waiting.fetch_add(1, Ordering::SeqCst);
+        }
+        loop {
+            let wait = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                while state
+                    .sent
+                    .front()
+                    .is_some_and(|sent| *sent + self.window <= now)
+                {
+                    state.sent.pop_front();
+                }
+                let limit = self.current_limit(&state, now);
+                if let Some(until) = state.paused_until.filter(|until| *until > now) {
+                    until - now
+                } else if priority == Priority::Low && self.high_waiting.load(Ordering::SeqCst) > 0
+                {
+                    // Let the targets in motion go first.
+                    Duration::from_millis(20)
+                } else if (state.sent.len() as u64) < u64::from(limit) {
+                    state.sent.push_back(now);
+                    break;
+                } else {
+                    let excess = state.sent.len() - usize::try_from(limit).unwrap_or(usize::MAX);
+                    state
+                        .sent
+                        .get(excess)
+                        .map_or(Duration::from_millis(20), |sent| {
+                            (*sent + self.window).saturating_duration_since(now)
+                        })
+                        .max(Duration::from_millis(1))
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+        if priority == Priority::High {
+            self.high_waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The API answered 429: pause every request for `retry_after` (or 10 s) and halve the
+    /// budget for a while.
+    pub fn penalize(&self, retry_after: Option<Duration>) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
+        state.paused_until = Some(state.paused_until.map_or(until, |paused| paused.max(until)));
+        state.reduced_until = Some(now + REDUCED_FOR);
+    }
+
+    /// How much of the budget is in use.
+    pub fn usage(&self) -> BudgetUse {
+        let state = self.lock();
+        let now = Instant::now();
+        let used = state
+            .sent
+            .iter()
+            .filter(|sent| **sent + self.window > now)
+            .count();
+        BudgetUse {
+            used: u32::try_from(used).unwrap_or(u32::MAX),
+            limit: self.current_limit(&state, now),
+            throttled: state.paused_until.is_some_and(|until| until > now)
+                || state.reduced_until.is_some_and(|until| until > now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn no_window_ever_holds_more_than_the_limit() {
+        let budget = Budget::new(10, Duration::from_secs(60));
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..35 {
+            budget.acquire(Priority::Low).await;
+            sent.push(Instant::now() - start);
+        }
+        // The first ten go at once; each later one waits until the oldest leaves the window.
+        for (index, at) in sent.iter().enumerate() {
+            let in_window = sent
+                .iter()
+                .filter(|other| **other <= *at && *at - **other < Duration::from_secs(60))
+                .count();
+            assert!(
+                in_window <= 10,
+                "request {index} at {at:?} makes {in_window} in a minute"
+            );
+        }
+        assert_eq!(sent[10], Duration::from_secs(60));
+        assert_eq!(sent[34], Duration::from_secs(180));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_then_halves() {
+        let budget = Budget::new(10, Duration::from_secs(60));
+        budget.penalize(Some(Duration::from_secs(5)));
+        let start = Instant::now();
+        budget.acquire(Priority::High).await;
+        assert_eq!(Instant::now() - start, Duration::from_secs(5));
+        let usage = budget.usage();
+        assert_eq!((usage.used, usage.limit, usage.throttled), (1, 5, true));
+        for _ in 0..4 {
+            budget.acquire(Priority::High).await;
+        }
+        let before = Instant::now();
+        budget.acquire(Priority::High).await;
+        assert!(
+            Instant::now() - before >= Duration::from_secs(55),
+            "the halved limit holds"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn targets_in_motion_go_first() {
+        let budget = std::sync::Arc::new(Budget::new(1, Duration::from_secs(10)));
+        budget.acquire(Priority::Low).await;
+        let low = {
+            let budget = std::sync::Arc::clone(&budget);
+            tokio::spawn(async move {
+                budget.acquire(Priority::Low).await;
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let high = {
+            let budget = std::sync::Arc::clone(&budget);
+            tokio::spawn(async move {
+                budget.acquire(Priority::High).await;
+                Instant::now()
+            })
+        };
+        let (low, high) = (low.await.expect("low"), high.await.expect("high"));
+        assert!(high < low, "the high-priority request waited less");
+    }
+}
