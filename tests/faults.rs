@@ -127,8 +127,10 @@ channels = ["audit"]
     let requests_before = simulator.requests_for("broken");
     cut_over(&simulator, "broken");
     cut_over(&simulator, "healthy");
+    // A 429 pauses every request for a while (the rate limit is the organization's), so the
+    // healthy database may wait for the pause to end.
     let healthy = receiver
-        .wait_until(Duration::from_secs(10), |_| {
+        .wait_until(Duration::from_secs(30), |_| {
             delivered(&receiver).contains(&"healthy running->cutover".to_string())
         })
         .await;

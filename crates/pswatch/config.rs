@@ -105,7 +105,14 @@ pub(crate) struct PlanetScale {
     pub(crate) api_url: Url,
     pub(crate) token: ServiceToken,
     pub(crate) timeout: Duration,
+    /// The share of PlanetScale's rate limit pswatch may spend, in requests a minute.
+    pub(crate) requests_per_minute: u32,
 }
+
+/// PlanetScale's documented rate limit, requests a minute.
+pub(crate) const PLANETSCALE_RATE_LIMIT: u32 = 600;
+/// pswatch's default share of it: 80 %, leaving the rest to the team's other tools.
+pub(crate) const DEFAULT_REQUESTS_PER_MINUTE: u32 = PLANETSCALE_RATE_LIMIT * 4 / 5;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Poll {
@@ -154,6 +161,7 @@ struct RawPlanetScale {
     service_token_id: Option<String>,
     service_token: Option<String>,
     timeout: Option<String>,
+    requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -503,10 +511,23 @@ fn planetscale(
         Duration::from_secs(20),
         problems,
     );
+    let requests_per_minute = match raw.requests_per_minute.take() {
+        None => DEFAULT_REQUESTS_PER_MINUTE,
+        Some(0) => {
+            problem(
+                problems,
+                "planetscale.requests_per_minute",
+                "must be at least 1",
+            );
+            DEFAULT_REQUESTS_PER_MINUTE
+        }
+        Some(value) => value,
+    };
     Some(PlanetScale {
         api_url: api_url?,
         token: ServiceToken::new(token_id?, token?),
         timeout,
+        requests_per_minute,
     })
 }
 

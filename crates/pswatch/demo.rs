@@ -53,6 +53,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
             api_url: simulator.api_url().parse()?,
             token: ServiceToken::new(DEMO_TOKEN_ID, DEMO_TOKEN),
             timeout: Duration::from_secs(5),
+            requests_per_minute: config::DEFAULT_REQUESTS_PER_MINUTE,
         },
         state_path: state.path().to_owned(),
         poll: Poll {
@@ -86,7 +87,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         poll_every
     );
     for target in &targets {
-        engine.poll(target).await?;
+        engine.poll(target, poller::Priority::High).await?;
     }
 
     let steps = scenario
@@ -114,7 +115,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         tokio::time::sleep(poll_every).await;
         let scenario_over = player.is_finished();
         for target in &targets {
-            match engine.poll(target).await {
+            match engine.poll(target, poller::Priority::High).await {
                 Ok(report) => events += report.events,
                 Err(error) => {
                     failed_polls += 1;

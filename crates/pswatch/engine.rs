@@ -3,13 +3,13 @@
 //! [`Engine::poll`] and [`Engine::deliver_pending`] are the two steps; `pswatch once` calls
 //! each once, [`run`] loops them until shutdown, and the demo drives them on its own clock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use diff_engine::{diff, DiffOptions, Target};
 use notifier::{Channel, Decision, Notifier, Verdict};
-use poller::{Client, ClientConfig, PollError};
+use poller::{Budget, Client, ClientConfig, PollError, Priority};
 use store::{DisabledChannel, NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -40,6 +40,8 @@ pub(crate) enum PollFailure {
 /// What one successful poll did.
 #[derive(Debug, Clone)]
 pub(crate) struct PollReport {
+    /// API requests the poll made.
+    pub(crate) requests: u64,
     pub(crate) events: usize,
     /// The channels that got new outbox entries.
     pub(crate) channels: BTreeSet<String>,
@@ -65,6 +67,33 @@ pub(crate) struct Engine {
     pub(crate) client: Client,
     pub(crate) store: Store,
     pub(crate) notifier: Notifier,
+    /// What the scheduler knows of each target, for the status page.
+    pub(crate) status: std::sync::Mutex<SchedulerStatus>,
+}
+
+/// The scheduler's view, shared with the admin server.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct SchedulerStatus {
+    pub(crate) targets: BTreeMap<String, TargetStatus>,
+    /// Set while the budget cannot serve the configured intervals: what that means.
+    pub(crate) budget_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct TargetStatus {
+    /// Something of the target is in motion: polled at `active_interval`.
+    pub(crate) active: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) last_poll: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) last_success: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) next_poll: Option<OffsetDateTime>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) failures: u32,
+    pub(crate) auth_failure: bool,
+    /// API requests of the last poll.
+    pub(crate) requests_per_poll: u64,
 }
 
 impl Engine {
@@ -74,6 +103,9 @@ impl Engine {
             config.planetscale.token.clone(),
         );
         client_config.timeout = config.planetscale.timeout;
+        client_config.budget = Some(Arc::new(Budget::per_minute(
+            config.planetscale.requests_per_minute,
+        )));
         let client = Client::new(client_config)?;
         let notifier = Notifier::new(&config.channels)?;
         Ok(Self {
@@ -81,6 +113,7 @@ impl Engine {
             client,
             store,
             notifier,
+            status: std::sync::Mutex::new(SchedulerStatus::default()),
         })
     }
 
@@ -117,9 +150,16 @@ impl Engine {
     /// Polls `target` once: observe, diff against the stored state, and commit the next state
     /// with one outbox entry per routed (event, channel), flushed before returning. A failed
     /// observation changes nothing.
-    pub(crate) async fn poll(&self, target: &Target) -> Result<PollReport, PollFailure> {
+    pub(crate) async fn poll(
+        &self,
+        target: &Target,
+        priority: Priority,
+    ) -> Result<PollReport, PollFailure> {
         let previous = self.store.target_state(target)?;
-        let observation = self.client.observe(target, previous.as_ref()).await?;
+        let client = self.client.for_poll(priority);
+        let observed = client.observe(target, previous.as_ref()).await;
+        self.note_requests(target, client.poll_requests());
+        let observation = observed?;
         let now = OffsetDateTime::now_utc();
         let result = diff(
             target,
@@ -148,6 +188,7 @@ impl Engine {
             }));
         }
         let report = PollReport {
+            requests: client.poll_requests(),
             events: result.events.len(),
             channels: deliveries
                 .iter()
@@ -159,6 +200,19 @@ impl Engine {
             .commit_poll(target, &result.next, deliveries, now)
             .await?;
         Ok(report)
+    }
+
+    fn note_requests(&self, target: &Target, requests: u64) {
+        self.update_status(target, |status| status.requests_per_poll = requests);
+    }
+
+    /// Changes what the status page shows of `target`.
+    pub(crate) fn update_status(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(status.targets.entry(target.to_string()).or_default());
     }
 
     /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
@@ -337,8 +391,28 @@ fn poll_backoff(interval: Duration, failures: u32, error: &PollFailure) -> Durat
     }
 }
 
-/// Runs the service until `shutdown` is cancelled: a task per target polling at its interval,
-/// a task delivering the outbox, and for `["*"]` watches a task discovering new databases.
+/// How many polls run at once. Requests still pass the shared budget one by one.
+const CONCURRENT_POLLS: usize = 4;
+
+/// The scheduler's record of one target.
+struct Slot {
+    next_due: tokio::time::Instant,
+    active: bool,
+    in_flight: bool,
+    failures: u32,
+    /// API requests of the last poll (2 until one is known: workflows and deploy requests).
+    requests: u64,
+}
+
+/// Runs the service until `shutdown` is cancelled: one scheduler polling the targets within the
+/// API budget, one delivery worker per channel, and, for `["*"]` watches, discovery of new
+/// databases every ten minutes.
+///
+/// The scheduler polls targets in motion every `active_interval` and idle ones every
+/// `interval`, spreading the first polls over one interval. Every request passes the shared
+/// budget, targets in motion first; when the budget cannot serve every interval, idle targets
+/// wait their turn oldest-first (round robin) and so are polled less often, and the service
+/// says so once in its log and in `/api/status`.
 pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     engine.bury_unconfigured().await?;
@@ -354,128 +428,260 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
         ));
         wakes.insert(channel.to_owned(), wake);
     }
-    let wakes = Arc::new(wakes);
 
-    let mut watched: HashMap<Target, CancellationToken> = HashMap::new();
+    let poll = engine.config.poll;
     let discovers = engine
         .config
         .watches
         .iter()
         .any(|watch| watch.databases.is_none());
+    let mut slots: HashMap<Target, Slot> = HashMap::new();
+    let mut polls = tokio::task::JoinSet::new();
+    let mut next_discovery = tokio::time::Instant::now();
     let mut discovery_failures = 0u32;
+    let mut overloaded = false;
     loop {
-        let (targets, failures) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            listed = engine.targets() => listed,
-        };
-        let mut unlisted = Vec::new();
-        for (organization, error) in failures {
-            tracing::error!(organization, %error, "cannot list the organization's databases");
-            unlisted.push(organization);
+        let now = tokio::time::Instant::now();
+        if now >= next_discovery {
+            let (targets, failures) = tokio::select! {
+                () = shutdown.cancelled() => break,
+                listed = engine.targets() => listed,
+            };
+            let unlisted: Vec<String> = failures
+                .into_iter()
+                .map(|(organization, error)| {
+                    tracing::error!(organization, %error, "cannot list the organization's databases");
+                    organization
+                })
+                .collect();
+            add_targets(&engine, &mut slots, &targets, poll.interval);
+            // A database no longer listed by its organization is no longer polled; one of an
+            // organization that could not be listed this time stays watched.
+            slots.retain(|target, _| {
+                let keep = targets.contains(target) || unlisted.contains(&target.organization);
+                if !keep {
+                    tracing::info!(target_db = %target, "no longer listed; stopped watching");
+                }
+                keep
+            });
+            next_discovery = if !discovers {
+                now + Duration::from_secs(u64::from(u32::MAX))
+            } else if unlisted.is_empty() {
+                discovery_failures = 0;
+                now + DISCOVERY_INTERVAL
+            } else {
+                // A failed listing is tried again soon, backing off.
+                discovery_failures += 1;
+                now + poll
+                    .interval
+                    .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
+                    .min(DISCOVERY_INTERVAL)
+            };
         }
-        let new: Vec<Target> = targets
+
+        // Due targets, those in motion first, then the longest waiting.
+        let mut due: Vec<(&Target, &Slot)> = slots
             .iter()
-            .filter(|target| !watched.contains_key(target))
-            .cloned()
+            .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
             .collect();
-        // Spread the first polls over one interval instead of firing them all at once.
-        let spacing =
-            engine.config.poll.interval / u32::try_from(new.len().max(1)).unwrap_or(u32::MAX);
-        for (index, target) in new.into_iter().enumerate() {
-            tracing::info!(target_db = %target, "watching");
-            let token = shutdown.child_token();
-            let delay = spacing.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX));
-            tracker.spawn(watch_target(
-                Arc::clone(&engine),
-                target.clone(),
-                token.clone(),
-                Arc::clone(&wakes),
-                delay,
-            ));
-            watched.insert(target, token);
-        }
-        // A database no longer listed by its organization is no longer polled; one of an
-        // organization that could not be listed this time stays watched.
-        watched.retain(|target, token| {
-            let keep = targets.contains(target) || unlisted.contains(&target.organization);
-            if !keep {
-                tracing::info!(target_db = %target, "no longer listed; stopped watching");
-                token.cancel();
+        due.sort_by_key(|(_, slot)| (!slot.active, slot.next_due));
+        let starting: Vec<(Target, bool)> = due
+            .into_iter()
+            .take(CONCURRENT_POLLS.saturating_sub(polls.len()))
+            .map(|(target, slot)| (target.clone(), slot.active))
+            .collect();
+        for (target, active) in starting {
+            if let Some(slot) = slots.get_mut(&target) {
+                slot.in_flight = true;
             }
-            keep
-        });
-        if !discovers {
-            break;
+            let engine = Arc::clone(&engine);
+            let priority = if active {
+                Priority::High
+            } else {
+                Priority::Low
+            };
+            polls.spawn(async move {
+                let span = tracing::info_span!("poll", target_db = %target);
+                let result = engine.poll(&target, priority).instrument(span).await;
+                (target, result)
+            });
         }
-        // A failed listing is tried again soon, backing off; a good one every ten minutes.
-        let wait = if unlisted.is_empty() {
-            discovery_failures = 0;
-            DISCOVERY_INTERVAL
-        } else {
-            discovery_failures += 1;
-            engine
-                .config
-                .poll
-                .interval
-                .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
-                .min(DISCOVERY_INTERVAL)
-        };
+
+        let wake_at = slots
+            .values()
+            .filter(|slot| !slot.in_flight)
+            .map(|slot| slot.next_due)
+            .min()
+            .unwrap_or(next_discovery)
+            .min(next_discovery);
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(wait) => {}
+            Some(joined) = polls.join_next(), if !polls.is_empty() => {
+                let Ok((target, result)) = joined else { continue };
+                let Some(slot) = slots.get_mut(&target) else { continue };
+                finish_poll(&engine, &target, slot, result, &wakes);
+                let demand = demand_per_minute(&slots, poll.interval, poll.active_interval);
+                note_budget(&engine, demand, &mut overloaded);
+            }
+            () = tokio::time::sleep_until(wake_at) => {}
         }
     }
-    shutdown.cancelled().await;
+
     tracing::info!("shutting down: finishing polls and deliveries in flight");
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(grace = ?SHUTDOWN_GRACE, "tasks still running at the end of the grace period; their work stays in the outbox");
+    let drained = async {
+        while polls.join_next().await.is_some() {}
+        tracker.wait().await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
     }
     engine.store.flush().await?;
     tracing::info!(pending = engine.store.outbox_len(), "stopped");
     Ok(())
 }
 
-async fn watch_target(
-    engine: Arc<Engine>,
-    target: Target,
-    shutdown: CancellationToken,
-    wakes: Arc<HashMap<String, Arc<Notify>>>,
-    initial_delay: Duration,
+/// Adds newly listed targets. One remembered as in motion is due at once; the others are spread
+/// over one interval instead of all firing at start.
+fn add_targets(
+    engine: &Engine,
+    slots: &mut HashMap<Target, Slot>,
+    targets: &[Target],
+    interval: Duration,
+) {
+    let new: Vec<&Target> = targets
+        .iter()
+        .filter(|target| !slots.contains_key(*target))
+        .collect();
+    let spacing = interval / u32::try_from(new.len().max(1)).unwrap_or(u32::MAX);
+    let now = tokio::time::Instant::now();
+    for (index, target) in new.into_iter().enumerate() {
+        let active = engine
+            .store
+            .target_state(target)
+            .ok()
+            .flatten()
+            .is_some_and(|state| state.in_motion());
+        let delay = if active {
+            Duration::ZERO
+        } else {
+            spacing.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX))
+        };
+        tracing::info!(target_db = %target, active, "watching");
+        slots.insert(
+            target.clone(),
+            Slot {
+                next_due: now + delay,
+                active,
+                in_flight: false,
+                failures: 0,
+                requests: 2,
+            },
+        );
+    }
+}
+
+/// Records a finished poll and schedules the next one.
+fn finish_poll(
+    engine: &Engine,
+    target: &Target,
+    slot: &mut Slot,
+    result: Result<PollReport, PollFailure>,
+    wakes: &HashMap<String, Arc<Notify>>,
 ) {
     let poll = engine.config.poll;
-    let mut delay = initial_delay;
-    let mut failures = 0u32;
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(delay) => {}
+    let now = OffsetDateTime::now_utc();
+    slot.in_flight = false;
+    let delay = match result {
+        Ok(report) => {
+            slot.failures = 0;
+            slot.active = report.in_motion;
+            slot.requests = report.requests.max(1);
+            for channel in &report.channels {
+                if let Some(wake) = wakes.get(channel) {
+                    wake.notify_one();
+                }
+            }
+            engine.update_status(target, |status| {
+                status.active = report.in_motion;
+                status.last_poll = Some(now);
+                status.last_success = Some(now);
+                status.last_error = None;
+                status.failures = 0;
+                status.auth_failure = false;
+            });
+            if report.in_motion {
+                poll.active_interval
+            } else {
+                poll.interval
+            }
         }
-        let span = tracing::info_span!("poll", target_db = %target);
-        delay = match engine.poll(&target).instrument(span).await {
-            Ok(report) => {
-                failures = 0;
-                for channel in &report.channels {
-                    if let Some(wake) = wakes.get(channel) {
-                        wake.notify_one();
-                    }
-                }
-                if report.in_motion {
-                    poll.active_interval
-                } else {
-                    poll.interval
-                }
-            }
-            Err(error) => {
-                failures += 1;
-                let backoff = poll_backoff(poll.interval, failures, &error);
-                tracing::warn!(target_db = %target, %error, failures, retry_in = ?backoff, "poll failed; the state is unchanged");
-                backoff
-            }
-        };
+        Err(error) => {
+            slot.failures += 1;
+            let backoff = poll_backoff(poll.interval, slot.failures, &error);
+            tracing::warn!(target_db = %target, %error, failures = slot.failures, retry_in = ?backoff,
+                "poll failed; the state is unchanged");
+            let auth_failure = matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
+            engine.update_status(target, |status| {
+                status.last_poll = Some(now);
+                status.last_error = Some(error.to_string());
+                status.failures = slot.failures;
+                status.auth_failure = auth_failure;
+            });
+            backoff
+        }
+    };
+    slot.next_due = tokio::time::Instant::now() + delay;
+    engine.update_status(target, |status| status.next_poll = Some(now + delay));
+}
+
+/// The API requests a minute that the configured intervals would take.
+fn demand_per_minute(
+    slots: &HashMap<Target, Slot>,
+    interval: Duration,
+    active_interval: Duration,
+) -> f64 {
+    slots
+        .values()
+        .map(|slot| {
+            let every = if slot.active {
+                active_interval
+            } else {
+                interval
+            };
+            slot.requests as f64 * 60.0 / every.as_secs_f64().max(0.001)
+        })
+        .sum()
+}
+
+/// Says once, in the log and the status, when the budget cannot serve the configured intervals,
+/// and again when it can.
+fn note_budget(engine: &Engine, demand: f64, overloaded: &mut bool) {
+    let Some(budget) = engine.client.budget() else {
+        return;
+    };
+    let limit = f64::from(budget.limit());
+    let mut status = engine
+        .status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if demand > limit && !*overloaded {
+        *overloaded = true;
+        let note = format!(
+            "the configured intervals need about {demand:.0} API requests a minute but the budget \
+             (planetscale.requests_per_minute) is {limit:.0}: databases in motion keep their \
+             interval and idle ones are polled in turn, less often than `interval`"
+        );
+        tracing::warn!(demand = demand.round(), budget = limit, "{note}");
+        status.budget_note = Some(note);
+    } else if demand < limit * 0.9 && *overloaded {
+        *overloaded = false;
+        tracing::info!(
+            demand = demand.round(),
+            budget = limit,
+            "the budget serves the configured intervals again"
+        );
+        status.budget_note = None;
     }
 }
 

@@ -332,7 +332,7 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     }
     let mut events = 0;
     for target in &targets {
-        match engine.poll(target).await {
+        match engine.poll(target, poller::Priority::Low).await {
             Ok(report) => events += report.events,
             Err(error) => {
                 tracing::error!(target_db = %target, %error, "poll failed; the state is unchanged");

@@ -8,7 +8,7 @@
 //! the first one).
 //!
 //! Requests of targets in motion go first: a low-priority request waits while a high-priority
-//! one is waiting. A 429 from the API pauses every request for its `Retry-After` (or 10 s) and
+//! one is waiting. A 429 from the API pauses every request for its `Retry-After` (or 5 s) and
 //! halves the budget for two minutes.
 
 use std::collections::VecDeque;
@@ -29,7 +29,7 @@ pub enum Priority {
 }
 
 /// How long a 429 pauses everything when the API gives no `Retry-After`.
-const DEFAULT_PAUSE: Duration = Duration::from_secs(10);
+const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
 /// How long the budget stays halved after a 429.
 const REDUCED_FOR: Duration = Duration::from_secs(120);
 
@@ -145,7 +145,7 @@ impl Budget {
         }
     }
 
-    /// The API answered 429: pause every request for `retry_after` (or 10 s) and halve the
+    /// The API answered 429: pause every request for `retry_after` (or 5 s) and halve the
     /// budget for a while.
     pub fn penalize(&self, retry_after: Option<Duration>) {
         let mut state = self.lock();

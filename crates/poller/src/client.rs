@@ -98,6 +98,8 @@ pub struct Client {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
     requests: Arc<AtomicU64>,
+    /// Requests of this clone only (see [`Client::for_poll`]).
+    poll_requests: Arc<AtomicU64>,
     priority: Priority,
 }
 
@@ -117,16 +119,24 @@ impl Client {
             http,
             config: Arc::new(config),
             requests: Arc::new(AtomicU64::new(0)),
+            poll_requests: Arc::new(AtomicU64::new(0)),
             priority: Priority::Low,
         })
     }
 
-    /// The same client, spending the budget at `priority`.
-    pub fn with_priority(&self, priority: Priority) -> Self {
+    /// A client for one poll: it spends the shared budget at `priority` and counts its own
+    /// requests in [`Client::poll_requests`].
+    pub fn for_poll(&self, priority: Priority) -> Self {
         Self {
             priority,
+            poll_requests: Arc::new(AtomicU64::new(0)),
             ..self.clone()
         }
+    }
+
+    /// Requests sent by this client since [`Client::for_poll`] made it.
+    pub fn poll_requests(&self) -> u64 {
+        self.poll_requests.load(Ordering::Relaxed)
     }
 
     /// The shared request budget, if the client has one.
@@ -224,6 +234,11 @@ impl Client {
             }
             let backoff = self.config.retry_base_delay * 2u32.saturating_pow(attempt);
             let delay = match &error {
+                // A 429 without Retry-After is not retried within the poll: the shared budget
+                // pauses every request, and the scheduler backs this target off.
+                PollError::RateLimited {
+                    retry_after: None, ..
+                } => return Err(error),
                 PollError::RateLimited {
                     retry_after: Some(retry_after),
                     ..
@@ -245,6 +260,7 @@ impl Client {
             budget.acquire(self.priority).await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.poll_requests.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
             .get(url.clone())
