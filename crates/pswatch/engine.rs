@@ -479,17 +479,43 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             };
         }
 
-        // Due targets, those in motion first, then the longest waiting.
+        // Due targets, those in motion first, then the longest waiting. Targets in motion and
+        // idle ones have their own share of concurrent polls, so idle polls waiting for budget
+        // never hold up the active ones; and an idle poll starts only when the budget has room
+        // for it beside what is reserved for the active ones.
         let mut due: Vec<(&Target, &Slot)> = slots
             .iter()
             .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
             .collect();
         due.sort_by_key(|(_, slot)| (!slot.active, slot.next_due));
-        let starting: Vec<(Target, bool)> = due
-            .into_iter()
-            .take(CONCURRENT_POLLS.saturating_sub(polls.len()))
-            .map(|(target, slot)| (target.clone(), slot.active))
-            .collect();
+        let mut active_in_flight = slots
+            .values()
+            .filter(|slot| slot.in_flight && slot.active)
+            .count();
+        let mut idle_in_flight = slots
+            .values()
+            .filter(|slot| slot.in_flight && !slot.active)
+            .count();
+        let mut idle_room = engine
+            .client
+            .budget()
+            .map_or(u64::MAX, |budget| u64::from(budget.room(Priority::Low)));
+        let mut starting: Vec<(Target, bool)> = Vec::new();
+        let mut idle_blocked = false;
+        for (target, slot) in due {
+            if slot.active {
+                if active_in_flight < CONCURRENT_POLLS {
+                    active_in_flight += 1;
+                    starting.push((target.clone(), true));
+                }
+            } else if idle_in_flight < CONCURRENT_POLLS && idle_room >= slot.requests {
+                idle_in_flight += 1;
+                idle_room -= slot.requests;
+                starting.push((target.clone(), false));
+            } else {
+                idle_blocked = true;
+            }
+        }
         for (target, active) in starting {
             if let Some(slot) = slots.get_mut(&target) {
                 slot.in_flight = true;
@@ -500,28 +526,37 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             } else {
                 Priority::Low
             };
+            let cancelled = shutdown.clone();
             polls.spawn(async move {
                 let span = tracing::info_span!("poll", target_db = %target);
-                let result = engine.poll(&target, priority).instrument(span).await;
-                (target, result)
+                // A poll still waiting at shutdown is dropped: it has committed nothing.
+                tokio::select! {
+                    result = engine.poll(&target, priority).instrument(span) => Some((target, result)),
+                    () = cancelled.cancelled() => None,
+                }
             });
         }
 
-        let wake_at = slots
+        let mut wake_at = slots
             .values()
             .filter(|slot| !slot.in_flight)
             .map(|slot| slot.next_due)
             .min()
             .unwrap_or(next_discovery)
             .min(next_discovery);
+        if idle_blocked {
+            // Look again soon: the budget's window slides.
+            wake_at = wake_at.max(now + Duration::from_millis(250));
+        }
         tokio::select! {
             () = shutdown.cancelled() => break,
             Some(joined) = polls.join_next(), if !polls.is_empty() => {
-                let Ok((target, result)) = joined else { continue };
+                let Ok(Some((target, result))) = joined else { continue };
                 let Some(slot) = slots.get_mut(&target) else { continue };
                 finish_poll(&engine, &target, slot, result, &wakes);
                 let demand = demand_per_minute(&slots, poll.interval, poll.active_interval);
                 note_budget(&engine, demand, &mut overloaded);
+                reserve_for_active(&engine, &slots, poll.active_interval);
             }
             () = tokio::time::sleep_until(wake_at) => {}
         }
@@ -633,6 +668,22 @@ fn finish_poll(
     };
     slot.next_due = tokio::time::Instant::now() + delay;
     engine.update_status(target, |status| status.next_poll = Some(now + delay));
+}
+
+/// Keeps the part of the budget that the targets in motion need out of the idle ones' reach.
+fn reserve_for_active(engine: &Engine, slots: &HashMap<Target, Slot>, active_interval: Duration) {
+    let Some(budget) = engine.client.budget() else {
+        return;
+    };
+    let per_window: f64 = slots
+        .values()
+        .filter(|slot| slot.active)
+        .map(|slot| {
+            slot.requests as f64 * budget.window().as_secs_f64()
+                / active_interval.as_secs_f64().max(0.001)
+        })
+        .sum();
+    budget.reserve(per_window.ceil().min(f64::from(u32::MAX)) as u32);
 }
 
 /// The API requests a minute that the configured intervals would take.

@@ -8,11 +8,13 @@
 //! the first one).
 //!
 //! Requests of targets in motion go first: a low-priority request waits while a high-priority
-//! one is waiting. A 429 from the API pauses every request for its `Retry-After` (or 5 s) and
+//! one is waiting, and low-priority requests may not use the part of the window reserved for
+//! the targets in motion (see [`Budget::reserve`]), so idle targets can never spend the budget
+//! that the active ones will need. A 429 from the API pauses every request for its `Retry-After` (or 5 s) and
 //! halves the budget for two minutes.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,6 +49,8 @@ pub struct Budget {
     window: Duration,
     state: Mutex<Window>,
     high_waiting: AtomicUsize,
+    /// Requests per window kept for high-priority requests.
+    reserved: AtomicU32,
 }
 
 /// A snapshot for status pages and metrics.
@@ -61,9 +65,12 @@ pub struct BudgetUse {
 }
 
 impl Budget {
-    /// `requests_per_minute` requests in any 60 seconds.
+    /// `requests_per_minute` requests in any 60 seconds as the API counts them. The window is a
+    /// second longer than a minute: a request leaves when its permit is taken and arrives a
+    /// little later, and that delay varies, so without the margin the API could count one
+    /// request more in its minute than pswatch did in its own.
     pub fn per_minute(requests_per_minute: u32) -> Self {
-        Self::new(requests_per_minute, Duration::from_secs(60))
+        Self::new(requests_per_minute, Duration::from_secs(61))
     }
 
     /// `limit` requests in any `window` (a shorter window scales time down, for benchmarks).
@@ -77,6 +84,7 @@ impl Budget {
                 reduced_until: None,
             }),
             high_waiting: AtomicUsize::new(0),
+            reserved: AtomicU32::new(0),
         }
     }
 
@@ -86,6 +94,13 @@ impl Budget {
 
     pub fn window(&self) -> Duration {
         self.window
+    }
+
+    /// Keeps `requests` of every window for high-priority requests: what the targets in motion
+    /// need. Low-priority requests always keep at least a tenth of the limit, so idle targets
+    /// are stretched, never starved.
+    pub fn reserve(&self, requests: u32) {
+        self.reserved.store(requests, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, Window> {
@@ -117,7 +132,11 @@ impl Budget {
                 {
                     state.sent.pop_front();
                 }
-                let limit = self.current_limit(&state, now);
+                let mut limit = self.current_limit(&state, now);
+                if priority == Priority::Low {
+                    let reserved = self.reserved.load(Ordering::Relaxed);
+                    limit = limit.saturating_sub(reserved).max((limit / 10).max(1));
+                }
                 if let Some(until) = state.paused_until.filter(|until| *until > now) {
                     until - now
                 } else if priority == Priority::Low && self.high_waiting.load(Ordering::SeqCst) > 0
@@ -143,6 +162,26 @@ impl Budget {
         if priority == Priority::High {
             self.high_waiting.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// How many requests at `priority` the budget would let go right now.
+    pub fn room(&self, priority: Priority) -> u32 {
+        let state = self.lock();
+        let now = Instant::now();
+        if state.paused_until.is_some_and(|until| until > now) {
+            return 0;
+        }
+        let mut limit = self.current_limit(&state, now);
+        if priority == Priority::Low {
+            let reserved = self.reserved.load(Ordering::Relaxed);
+            limit = limit.saturating_sub(reserved).max((limit / 10).max(1));
+        }
+        let used = state
+            .sent
+            .iter()
+            .filter(|sent| **sent + self.window > now)
+            .count();
+        limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
     }
 
     /// The API answered 429: pause every request for `retry_after` (or 5 s) and halve the
@@ -218,6 +257,32 @@ mod tests {
         assert!(
             Instant::now() - before >= Duration::from_secs(55),
             "the halved limit holds"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_requests_leave_the_reserve_alone() {
+        let budget = Budget::new(10, Duration::from_secs(60));
+        budget.reserve(6);
+        let start = Instant::now();
+        for _ in 0..4 {
+            budget.acquire(Priority::Low).await;
+        }
+        assert_eq!(Instant::now(), start, "four fit beside the reserve");
+        for _ in 0..6 {
+            budget.acquire(Priority::High).await;
+        }
+        assert_eq!(
+            Instant::now(),
+            start,
+            "the reserve is there for the targets in motion"
+        );
+        budget.reserve(100);
+        budget.acquire(Priority::Low).await;
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(60),
+            "a tenth stays for idle ones"
         );
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -38,6 +38,8 @@ struct Shared {
     world: Arc<Mutex<World>>,
     faults: Arc<Mutex<HashMap<String, Fault>>>,
     requests_by_database: Arc<Mutex<HashMap<String, u64>>>,
+    /// When each request came, and for which database ("" for the databases list).
+    request_log: Arc<Mutex<Vec<(Instant, String)>>>,
     /// The exact `Authorization` header accepted; `None` accepts any.
     authorization: Option<Arc<str>>,
     requests: Arc<AtomicU64>,
@@ -56,6 +58,7 @@ async fn fault(shared: &Shared, database: &str) -> Result<bool, Response> {
     *lock(&shared.requests_by_database)
         .entry(database.to_owned())
         .or_default() += 1;
+    lock(&shared.request_log).push((Instant::now(), database.to_owned()));
     let fault = lock(&shared.faults).get(database).cloned();
     match fault {
         None => Ok(false),
@@ -125,6 +128,7 @@ impl Simulator {
             world: Arc::new(Mutex::new(world)),
             faults: Arc::default(),
             requests_by_database: Arc::default(),
+            request_log: Arc::default(),
             authorization: authorization.map(Arc::from),
             requests: Arc::new(AtomicU64::new(0)),
         };
@@ -203,6 +207,11 @@ impl Simulator {
             .get(database)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// When each request came so far, and for which database ("" for a databases list).
+    pub fn request_log(&self) -> Vec<(Instant, String)> {
+        lock(&self.shared.request_log).clone()
     }
 
     /// Plays `fault` for every endpoint of `database` (in any organization) until cleared.
@@ -294,6 +303,7 @@ async fn list_databases(
     if !admit(&shared, &headers) {
         return unauthorized();
     }
+    lock(&shared.request_log).push((Instant::now(), String::new()));
     let world = lock(&shared.world);
     let Some(org) = world.organizations.get(&organization) else {
         return not_found();
