@@ -73,7 +73,12 @@ pub(crate) struct Config {
     pub(crate) channels: Vec<Channel>,
     pub(crate) router: Router,
     pub(crate) log: Log,
+    /// Where the admin HTTP server listens; `None` when it is off.
+    pub(crate) admin_listen: Option<std::net::SocketAddr>,
 }
+
+/// The admin server's default address: loopback only.
+pub(crate) const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9184";
 
 /// `[log]`: how pswatch writes its log (to standard error).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +150,14 @@ struct RawConfig {
     #[serde(default)]
     routes: Vec<RawRoute>,
     log: Option<RawLog>,
+    admin: Option<RawAdmin>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    enabled: Option<bool>,
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +316,24 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
     let channels = channels(&mut raw.channels, environment, &mut problems);
     let router = routes(&mut raw.routes, &declared, environment, &mut problems);
     let log = log(raw.log.take().unwrap_or_default(), &mut problems);
+    let admin = raw.admin.take().unwrap_or_default();
+    let admin_listen = if admin.enabled == Some(false) {
+        None
+    } else {
+        let mut listen = admin.listen.unwrap_or_else(|| DEFAULT_ADMIN_LISTEN.into());
+        interpolate("admin.listen", &mut listen, environment, &mut problems);
+        match listen.parse() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problem(
+                    &mut problems,
+                    "admin.listen",
+                    format!("{listen:?} is not an address and port such as \"127.0.0.1:9184\""),
+                );
+                None
+            }
+        }
+    };
     if raw.channels.is_empty() {
         problem(
             &mut problems,
@@ -325,6 +356,7 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
             channels,
             router,
             log,
+            admin_listen,
         }),
         _ => Err(problems),
     }

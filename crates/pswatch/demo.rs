@@ -68,6 +68,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         channels,
         router,
         log: config::Log::default(),
+        admin_listen: None,
     };
     let store = store::Store::open(state.path())?;
     let engine = Arc::new(Engine::new(config, store)?);

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use diff_engine::{diff, DiffOptions, Target};
 use notifier::{Channel, Decision, Notifier, Verdict};
 use poller::{Budget, Client, ClientConfig, PollError, Priority};
@@ -18,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use crate::config::{Config, Watch};
+use crate::metrics::Metrics;
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
@@ -69,6 +71,7 @@ pub(crate) struct Engine {
     pub(crate) notifier: Notifier,
     /// What the scheduler knows of each target, for the status page.
     pub(crate) status: std::sync::Mutex<SchedulerStatus>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The scheduler's view, shared with the admin server.
@@ -106,6 +109,8 @@ impl Engine {
         client_config.budget = Some(Arc::new(Budget::per_minute(
             config.planetscale.requests_per_minute,
         )));
+        let metrics = Arc::new(Metrics::new());
+        client_config.observer = Some(Arc::clone(&metrics) as Arc<dyn poller::RequestObserver>);
         let client = Client::new(client_config)?;
         let notifier = Notifier::new(&config.channels)?;
         Ok(Self {
@@ -114,6 +119,7 @@ impl Engine {
             store,
             notifier,
             status: std::sync::Mutex::new(SchedulerStatus::default()),
+            metrics,
         })
     }
 
@@ -155,6 +161,28 @@ impl Engine {
         target: &Target,
         priority: Priority,
     ) -> Result<PollReport, PollFailure> {
+        let result = self.poll_once(target, priority).await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        let name = target.to_string();
+        self.metrics
+            .polls
+            .with_label_values(&[name.as_str(), outcome])
+            .inc();
+        if result.is_ok() {
+            let now = OffsetDateTime::now_utc().unix_timestamp() as f64;
+            self.metrics
+                .last_successful_poll
+                .with_label_values(&[name.as_str()])
+                .set(now);
+        }
+        result
+    }
+
+    async fn poll_once(
+        &self,
+        target: &Target,
+        priority: Priority,
+    ) -> Result<PollReport, PollFailure> {
         let previous = self.store.target_state(target)?;
         let client = self.client.for_poll(priority);
         let observed = client.observe(target, previous.as_ref()).await;
@@ -179,6 +207,10 @@ impl Engine {
         }
         let mut deliveries = Vec::new();
         for event in &result.events {
+            self.metrics
+                .events
+                .with_label_values(&[event.type_name()])
+                .inc();
             let channels = self.config.router.channels_for(event);
             tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
                 change = %notifier::render::change(event), channels = ?channels, "transition detected");
@@ -283,6 +315,12 @@ impl Engine {
         let error = match self.notifier.deliver(channel_name, &events).await {
             Ok(()) => {
                 self.store.complete(&ids).await?;
+                let latency = OffsetDateTime::now_utc() - head.created_at;
+                self.metrics.delivered(
+                    channel_name,
+                    ids.len(),
+                    Duration::try_from(latency).unwrap_or_default(),
+                );
                 for event in &events {
                     tracing::info!(channel = channel_name, event_id = %event.id, "delivered");
                 }
@@ -296,12 +334,20 @@ impl Engine {
         match policy.decide(head.created_at, failures, &error, now, fastrand::f64()) {
             Decision::RetryAt(at) => {
                 self.store.reschedule(&ids, &error.message, at).await?;
+                self.metrics
+                    .deliveries
+                    .with_label_values(&[channel_name, "retry"])
+                    .inc_by(ids.len() as u64);
                 tracing::warn!(channel = channel_name, event_id = %head.event.id, attempts = failures,
                     retry_at = %at, %error, "delivery failed; it will be retried");
                 Ok(Step::RetryAt(at))
             }
             Decision::GiveUp(reason) => {
                 self.store.bury(&ids, &error.message, &reason, now).await?;
+                self.metrics
+                    .deliveries
+                    .with_label_values(&[channel_name, "dead"])
+                    .inc_by(ids.len() as u64);
                 tracing::error!(channel = channel_name, event_id = %head.event.id, attempts = failures,
                     %error, %reason, "delivery given up; it is now a dead letter (pswatch outbox list)");
                 if error.verdict == Verdict::Gone {
@@ -415,6 +461,18 @@ struct Slot {
 /// says so once in its log and in `/api/status`.
 pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
+    if let Some(address) = engine.config.admin_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on admin.listen {address}; set another address, or admin.enabled = false"))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "admin server listening: /healthz /readyz /metrics /api/status");
+        tracker.spawn(crate::admin::serve(
+            Arc::clone(&engine),
+            listener,
+            shutdown.child_token(),
+        ));
+    }
     engine.bury_unconfigured().await?;
     // One delivery worker per channel, so a slow or failing receiver holds up only itself.
     let mut wakes = HashMap::new();

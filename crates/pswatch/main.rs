@@ -1,9 +1,11 @@
 //! pswatch: watches PlanetScale workflows, deploy requests and deploy operations, and alerts
 //! Slack, email and signed webhooks when they change state.
 
+mod admin;
 mod config;
 mod demo;
 mod engine;
+mod metrics;
 mod outbox;
 mod state;
 

@@ -57,6 +57,30 @@ impl fmt::Debug for ServiceToken {
     }
 }
 
+/// Told of every request the client sends, for metrics.
+pub trait RequestObserver: Send + Sync {
+    /// `endpoint` names the kind of request (`workflows`, `deploy_requests`, …); `status` is
+    /// `None` when no answer came (timeout, connection failure).
+    fn observed(&self, endpoint: &'static str, status: Option<u16>);
+}
+
+/// The kind of request a path is, for metrics.
+fn endpoint(url: &Url) -> &'static str {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    match segments.as_slice() {
+        [.., "databases"] => "databases",
+        [.., "workflows"] => "workflows",
+        [.., "workflows", _] => "workflow",
+        [.., "deploy-requests"] => "deploy_requests",
+        [.., "deploy-requests", _] => "deploy_request",
+        [.., "operations"] => "operations",
+        _ => "other",
+    }
+}
+
 /// How the client talks to the API.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -75,6 +99,14 @@ pub struct ClientConfig {
     pub page_cap: u32,
     /// The request budget shared by all requests, if any.
     pub budget: Option<Arc<Budget>>,
+    /// Told of every request, if set.
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl fmt::Debug for dyn RequestObserver {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("RequestObserver")
+    }
 }
 
 impl ClientConfig {
@@ -88,6 +120,7 @@ impl ClientConfig {
             max_retry_after: Duration::from_secs(60),
             page_cap: 50,
             budget: None,
+            observer: None,
         }
     }
 }
@@ -261,14 +294,22 @@ impl Client {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.poll_requests.fetch_add(1, Ordering::Relaxed);
-        let response = self
+        let sent = self
             .http
             .get(url.clone())
             .header(AUTHORIZATION, self.config.token.header()?)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
-            .await
-            .map_err(|error| self.transport_error(url, &error))?;
+            .await;
+        if let Some(observer) = &self.config.observer {
+            observer.observed(
+                endpoint(url),
+                sent.as_ref()
+                    .ok()
+                    .map(|response| response.status().as_u16()),
+            );
+        }
+        let response = sent.map_err(|error| self.transport_error(url, &error))?;
         let status = response.status();
         let retry_after = response
             .headers()

@@ -17,7 +17,7 @@ use diff_engine::{needs_operations, Observation, ObservedDeployRequest, Target, 
 
 pub use api::{Database, DecodeError};
 pub use budget::{Budget, BudgetUse, Priority};
-pub use client::{parse_retry_after, Client, ClientConfig, ServiceToken};
+pub use client::{parse_retry_after, Client, ClientConfig, RequestObserver, ServiceToken};
 pub use error::PollError;
 
 impl Client {

@@ -1,0 +1,198 @@
+//! The admin HTTP server: health, readiness, Prometheus metrics and a JSON status page.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+
+/// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
+/// service not ready.
+const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// Serves the admin endpoints on `listener` until `shutdown`.
+pub(crate) async fn serve(engine: Arc<Engine>, listener: TcpListener, shutdown: CancellationToken) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/status", get(status))
+        .with_state(engine);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the admin server stopped");
+    }
+}
+
+/// Why the service is not ready, if it is not: a token the API refuses, or a database whose
+/// polls have been failing for a while.
+pub(crate) fn not_ready_reasons(engine: &Engine, now: OffsetDateTime) -> Vec<String> {
+    let stale_after = STALE_AFTER.max(engine.config.poll.interval * 3);
+    let status = engine
+        .status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut reasons = Vec::new();
+    for (target, target_status) in &status.targets {
+        if target_status.auth_failure {
+            reasons.push(format!(
+                "{target}: the API refuses the service token: {}",
+                target_status.last_error.as_deref().unwrap_or("-")
+            ));
+        } else if target_status.failures > 0 {
+            let stale = target_status
+                .last_success
+                .is_none_or(|success| now - success > stale_after);
+            if stale {
+                reasons.push(format!(
+                    "{target}: no successful poll for over {}s: {}",
+                    stale_after.as_secs(),
+                    target_status.last_error.as_deref().unwrap_or("-")
+                ));
+            }
+        }
+    }
+    reasons
+}
+
+async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
+    let mut reasons = not_ready_reasons(&engine, OffsetDateTime::now_utc());
+    if let Err(error) = engine.store.outbox() {
+        reasons.push(format!("the state store cannot be read: {error}"));
+    }
+    if reasons.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "reasons": reasons})),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
+    let metrics = &engine.metrics;
+    metrics.outbox_pending.set(engine.store.outbox_len() as i64);
+    metrics
+        .dead_letters
+        .set(engine.store.dead_letters_len() as i64);
+    if let Some(budget) = engine.client.budget() {
+        let usage = budget.usage();
+        metrics.budget_used.set(i64::from(usage.used));
+        metrics.budget_limit.set(i64::from(usage.limit));
+    }
+    {
+        let status = engine
+            .status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        metrics.targets_in_motion.set(
+            status
+                .targets
+                .values()
+                .filter(|target| target.active)
+                .count() as i64,
+        );
+    }
+    for channel in &engine.config.channels {
+        let disabled = engine
+            .store
+            .disabled_channel(&channel.name)
+            .ok()
+            .flatten()
+            .is_some_and(|disabled| disabled.fingerprint == channel.fingerprint());
+        metrics
+            .disabled_channels
+            .with_label_values(&[channel.name.as_str()])
+            .set(i64::from(disabled));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+#[derive(Serialize)]
+struct InMotion {
+    workflows: Vec<Value>,
+    deploy_requests: Vec<Value>,
+}
+
+async fn status(State(engine): State<Arc<Engine>>) -> Response {
+    let scheduler = engine
+        .status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    let states = engine.store.target_states().unwrap_or_default();
+    let mut targets = Vec::new();
+    for (name, target_status) in &scheduler.targets {
+        let state = states
+            .iter()
+            .find(|(target, _)| target.to_string() == *name)
+            .map(|(_, state)| state);
+        let workflows: Vec<Value> = state
+            .into_iter()
+            .flat_map(|state| state.workflows.values())
+            .filter(|workflow| workflow.state.in_motion())
+            .map(|workflow| json!({"number": workflow.number, "name": workflow.name, "state": workflow.state, "errors": workflow.workflow_errors}))
+            .collect();
+        let deploy_requests: Vec<Value> = state
+            .into_iter()
+            .flat_map(|state| state.deploy_requests.iter())
+            .map(|(number, request)| {
+                let operations: Vec<Value> = request
+                    .operations
+                    .iter()
+                    .map(|(id, operation)| json!({"id": id, "state": operation.state, "errors": operation.deploy_errors}))
+                    .collect();
+                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "operations": operations})
+            })
+            .collect();
+        let mut entry = serde_json::to_value(target_status).unwrap_or_default();
+        if let Value::Object(map) = &mut entry {
+            map.insert("target".into(), json!(name));
+            map.insert(
+                "in_motion".into(),
+                json!(InMotion {
+                    workflows,
+                    deploy_requests
+                }),
+            );
+        }
+        targets.push(entry);
+    }
+    let outbox = engine.store.outbox().unwrap_or_default();
+    let mut by_channel = std::collections::BTreeMap::<String, usize>::new();
+    for entry in &outbox {
+        *by_channel.entry(entry.channel.clone()).or_default() += 1;
+    }
+    let budget = engine.client.budget().map(|budget| {
+        let usage = budget.usage();
+        json!({"used": usage.used, "limit": usage.limit, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
+    });
+    Json(json!({
+        "targets": targets,
+        "budget": budget,
+        "budget_note": scheduler.budget_note,
+        "outbox": {"pending": outbox.len(), "dead_letters": engine.store.dead_letters_len(), "pending_by_channel": by_channel},
+    }))
+    .into_response()
+}

@@ -1,0 +1,183 @@
+//! Prometheus metrics: what pswatch counts, and their text exposition.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+/// Every metric pswatch exports under `/metrics`.
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) polls: IntCounterVec,
+    pub(crate) api_requests: IntCounterVec,
+    pub(crate) budget_used: IntGauge,
+    pub(crate) budget_limit: IntGauge,
+    pub(crate) events: IntCounterVec,
+    pub(crate) deliveries: IntCounterVec,
+    pub(crate) outbox_pending: IntGauge,
+    pub(crate) dead_letters: IntGauge,
+    pub(crate) last_successful_poll: GaugeVec,
+    pub(crate) targets_in_motion: IntGauge,
+    pub(crate) delivery_latency: HistogramVec,
+    pub(crate) disabled_channels: IntGaugeVec,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    // Names are fixed and distinct, so registering cannot clash.
+    let _ = registry.register(Box::new(metric.clone()));
+    metric
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new();
+        // Metric definitions are constants: building them only fails on a malformed name.
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|error| unreachable!("{name}: {error}"))
+        };
+        let gauge = |name: &str, help: &str| {
+            IntGauge::new(name, help).unwrap_or_else(|error| unreachable!("{name}: {error}"))
+        };
+        Self {
+            polls: register(
+                &registry,
+                counter(
+                    "pswatch_polls_total",
+                    "Polls of a database, by outcome (ok, error).",
+                    &["target", "outcome"],
+                ),
+            ),
+            api_requests: register(
+                &registry,
+                counter(
+                    "pswatch_api_requests_total",
+                    "PlanetScale API requests, by endpoint and HTTP status (or error).",
+                    &["endpoint", "status"],
+                ),
+            ),
+            budget_used: register(
+                &registry,
+                gauge(
+                    "pswatch_api_budget_used",
+                    "API requests sent in the budget's current window.",
+                ),
+            ),
+            budget_limit: register(
+                &registry,
+                gauge(
+                    "pswatch_api_budget_limit",
+                    "API requests allowed per window (halved for a while after a 429).",
+                ),
+            ),
+            events: register(
+                &registry,
+                counter(
+                    "pswatch_events_total",
+                    "Transitions detected, by event type.",
+                    &["type"],
+                ),
+            ),
+            deliveries: register(
+                &registry,
+                counter(
+                    "pswatch_deliveries_total",
+                    "Delivery attempts, by channel and outcome (delivered, retry, dead).",
+                    &["channel", "outcome"],
+                ),
+            ),
+            outbox_pending: register(
+                &registry,
+                gauge(
+                    "pswatch_outbox_pending",
+                    "Deliveries waiting in the outbox.",
+                ),
+            ),
+            dead_letters: register(
+                &registry,
+                gauge(
+                    "pswatch_dead_letters",
+                    "Deliveries given up, waiting for a person (pswatch outbox list).",
+                ),
+            ),
+            last_successful_poll: register(
+                &registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "pswatch_last_successful_poll_timestamp_seconds",
+                        "When each database was last polled successfully, unix seconds.",
+                    ),
+                    &["target"],
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
+            ),
+            targets_in_motion: register(
+                &registry,
+                gauge(
+                    "pswatch_targets_in_motion",
+                    "Databases with a workflow or deploy request in motion.",
+                ),
+            ),
+            delivery_latency: register(
+                &registry,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "pswatch_detection_to_delivery_seconds",
+                        "Time from detecting a transition to its receiver accepting it.",
+                    )
+                    .buckets(vec![
+                        0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0,
+                        21600.0, 86400.0,
+                    ]),
+                    &["channel"],
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
+            ),
+            disabled_channels: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pswatch_channel_disabled",
+                        "1 while a channel is disabled because its receiver answered 410 Gone.",
+                    ),
+                    &["channel"],
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
+            ),
+            registry,
+        }
+    }
+
+    /// Records a delivery accepted `latency` after detection.
+    pub(crate) fn delivered(&self, channel: &str, count: usize, latency: Duration) {
+        self.deliveries
+            .with_label_values(&[channel, "delivered"])
+            .inc_by(count as u64);
+        for _ in 0..count {
+            self.delivery_latency
+                .with_label_values(&[channel])
+                .observe(latency.as_secs_f64());
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub(crate) fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "cannot encode the metrics");
+        }
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+/// Where PlanetScale API requests are counted: the poller reports each one here.
+impl poller::RequestObserver for Metrics {
+    fn observed(&self, endpoint: &'static str, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_owned(), |status| status.to_string());
+        self.api_requests
+            .with_label_values(&[endpoint, &status])
+            .inc();
+    }
+}

@@ -1,0 +1,263 @@
+//! The admin server of a running pswatch: health, readiness, Prometheus metrics (checked with a
+//! Prometheus text-format parser) and the JSON status.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{Fault, SimWorkflow, Simulator, World};
+use support::receiver::Receiver;
+use support::Service;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+fn sample<'a>(
+    samples: &'a [prometheus_parse::Sample],
+    metric: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'a prometheus_parse::Sample> {
+    samples.iter().find(|sample| {
+        sample.metric == metric
+            && labels
+                .iter()
+                .all(|(name, value)| sample.labels.get(name) == Some(*value))
+    })
+}
+
+fn value(sample: Option<&prometheus_parse::Sample>) -> f64 {
+    match sample.map(|sample| &sample.value) {
+        Some(
+            prometheus_parse::Value::Counter(value)
+            | prometheus_parse::Value::Gauge(value)
+            | prometheus_parse::Value::Untyped(value),
+        ) => *value,
+        other => panic!("no such sample: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_readiness_metrics_and_status() {
+    let mut world = World::default();
+    for database in ["commerce", "users"] {
+        world
+            .database_mut("acme", database)
+            .workflows
+            .push(SimWorkflow {
+                number: 1,
+                name: format!("move-{database}"),
+                state: "running".into(),
+                workflow_errors: None,
+                source_keyspace: "a".into(),
+                target_keyspace: "b".into(),
+                cutover_by: None,
+            });
+    }
+    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "tok"
+[state]
+path = "{state}"
+[poll]
+interval = "300ms"
+active_interval = "300ms"
+[admin]
+listen = "127.0.0.1:0"
+[[watch]]
+organization = "acme"
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}/hooks"
+secret = "{SECRET}"
+[[routes]]
+channels = ["audit"]
+"#,
+            api = simulator.api_url(),
+            state = directory.path().join("state").display(),
+            receiver = receiver.url,
+        ),
+    )
+    .expect("config");
+    let mut service = Service::start(&config, &[], directory.path());
+    assert!(
+        service
+            .wait_for_log("admin server listening", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let logs = service.stderr();
+    let address = logs
+        .lines()
+        .find(|line| line.contains("admin server listening"))
+        .and_then(|line| line.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("address")
+        .to_owned();
+    let base = format!("http://{address}");
+
+    assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".into()));
+    assert!(
+        service
+            .wait_for_log(
+                "baseline recorded target_db=acme/users",
+                Duration::from_secs(10)
+            )
+            .await
+    );
+    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(1)
+            .expect("workflow")
+            .state = "cutover".into();
+    });
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(10), |requests| !requests.is_empty())
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (status, text) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))
+        .expect("Prometheus text format");
+    let samples = &scrape.samples;
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_polls_total",
+            &[("target", "acme/commerce"), ("outcome", "ok")]
+        )) >= 2.0
+    );
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_api_requests_total",
+            &[("endpoint", "workflows"), ("status", "200")]
+        )) >= 2.0
+    );
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_api_requests_total",
+            &[("endpoint", "databases"), ("status", "200")]
+        )) >= 1.0
+    );
+    assert_eq!(
+        value(sample(
+            samples,
+            "pswatch_events_total",
+            &[("type", "workflow.state_changed")]
+        )),
+        1.0
+    );
+    assert_eq!(
+        value(sample(
+            samples,
+            "pswatch_deliveries_total",
+            &[("channel", "audit"), ("outcome", "delivered")]
+        )),
+        1.0
+    );
+    assert_eq!(
+        value(sample(samples, "pswatch_api_budget_limit", &[])),
+        480.0
+    );
+    assert!(value(sample(samples, "pswatch_api_budget_used", &[])) >= 4.0);
+    assert_eq!(value(sample(samples, "pswatch_outbox_pending", &[])), 0.0);
+    assert_eq!(value(sample(samples, "pswatch_dead_letters", &[])), 0.0);
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_last_successful_poll_timestamp_seconds",
+            &[("target", "acme/users")]
+        )) > 1.7e9
+    );
+    match sample(
+        samples,
+        "pswatch_detection_to_delivery_seconds",
+        &[("channel", "audit")],
+    )
+    .map(|sample| &sample.value)
+    {
+        Some(prometheus_parse::Value::Histogram(buckets)) => {
+            assert!(
+                buckets.iter().any(|bucket| bucket.count >= 1.0),
+                "{buckets:?}"
+            );
+        }
+        other => panic!("no latency histogram: {other:?}"),
+    }
+    assert!(
+        scrape.docs.contains_key("pswatch_outbox_pending"),
+        "HELP text present"
+    );
+
+    let (status, text) = get(&format!("{base}/api/status")).await;
+    assert_eq!(status, 200);
+    let status: Value = serde_json::from_str(&text).expect("json");
+    let targets = status["targets"].as_array().expect("targets");
+    let users = targets
+        .iter()
+        .find(|target| target["target"] == "acme/users")
+        .expect("users");
+    assert_eq!(users["active"], true);
+    assert_eq!(users["in_motion"]["workflows"][0]["state"], "running");
+    assert!(users["last_success"].is_string() && users["next_poll"].is_string());
+    assert_eq!(status["budget"]["limit"], 480);
+    assert_eq!(status["outbox"]["pending"], 0);
+
+    // A token the API refuses makes the service not ready, and says why.
+    simulator.set_fault(
+        "users",
+        Some(Fault::Status {
+            status: 401,
+            retry_after: None,
+        }),
+    );
+    let mut ready = 200;
+    let mut body = String::new();
+    for _ in 0..50 {
+        (ready, body) = get(&format!("{base}/readyz")).await;
+        if ready == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 503, "{body}");
+    assert!(
+        body.contains("acme/users: the API refuses the service token"),
+        "{body}"
+    );
+
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    assert!(
+        stopped.is_some_and(|status| status.success()),
+        "{}",
+        service.stderr()
+    );
+}
