@@ -101,15 +101,24 @@ pub(crate) struct TargetStatus {
 
 impl Engine {
     pub(crate) fn new(config: Config, store: Store) -> anyhow::Result<Self> {
+        let budget = Arc::new(Budget::per_minute(config.planetscale.requests_per_minute));
+        Self::with_shared(config, store, Arc::new(Metrics::new()), budget)
+    }
+
+    /// An engine that keeps the metrics and the request budget of the one before it, so that a
+    /// reload neither resets counters nor allows a second budget's worth of requests.
+    pub(crate) fn with_shared(
+        config: Config,
+        store: Store,
+        metrics: Arc<Metrics>,
+        budget: Arc<Budget>,
+    ) -> anyhow::Result<Self> {
         let mut client_config = ClientConfig::new(
             config.planetscale.api_url.clone(),
             config.planetscale.token.clone(),
         );
         client_config.timeout = config.planetscale.timeout;
-        client_config.budget = Some(Arc::new(Budget::per_minute(
-            config.planetscale.requests_per_minute,
-        )));
-        let metrics = Arc::new(Metrics::new());
+        client_config.budget = Some(budget);
         client_config.observer = Some(Arc::clone(&metrics) as Arc<dyn poller::RequestObserver>);
         let client = Client::new(client_config)?;
         let notifier = Notifier::new(&config.channels)?;

@@ -183,8 +183,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             // Listen for signals before anything else, so that a SIGTERM during start-up stops
             // the service cleanly instead of killing it.
             let shutdown = shutdown_on_signals().context("listening for SIGINT and SIGTERM")?;
-            let engine = open_engine(&config)?;
-            engine::run(engine, shutdown).await?;
+            let reloads = reload_signals().context("listening for SIGHUP")?;
+            run_service(&config, shutdown, reloads).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Once(ConfigArg { config }) => once(&config).await,
@@ -362,6 +362,84 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs the service; on each SIGHUP reads the configuration again and, if it is valid, restarts
+/// the pipeline with it (the store, the metrics and, unless its size changed, the request budget
+/// carry over). An invalid configuration is logged with every problem and the running one kept.
+async fn run_service(
+    path: &Path,
+    shutdown: CancellationToken,
+    mut reloads: tokio::sync::mpsc::UnboundedReceiver<()>,
+) -> anyhow::Result<()> {
+    let mut config = load(path)?;
+    let store = open_store_of(&config, path)?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let mut budget = Arc::new(poller::Budget::per_minute(
+        config.planetscale.requests_per_minute,
+    ));
+    loop {
+        let generation = shutdown.child_token();
+        let engine = Arc::new(Engine::with_shared(
+            config.clone(),
+            store.clone(),
+            Arc::clone(&metrics),
+            Arc::clone(&budget),
+        )?);
+        let mut running = tokio::spawn(engine::run(engine, generation.clone()));
+        let next = loop {
+            tokio::select! {
+                finished = &mut running => return finished.context("the service task failed")?,
+                Some(()) = reloads.recv() => {
+                    match config::load(path, &config::process_environment) {
+                        Ok(mut next) => {
+                            if next.state_path != config.state_path {
+                                tracing::warn!(kept = %config.state_path.display(), "state.path cannot change on reload; restart pswatch to move the store");
+                                next.state_path = config.state_path.clone();
+                            }
+                            break next;
+                        }
+                        Err(error) => {
+                            let problems: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
+                            tracing::error!(?problems, "configuration rejected on reload; the running one stays");
+                        }
+                    }
+                }
+            }
+        };
+        tracing::info!("configuration reloaded; restarting the pipeline with it");
+        generation.cancel();
+        running.await.context("the service task failed")??;
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        if next.planetscale.requests_per_minute != config.planetscale.requests_per_minute {
+            budget = Arc::new(poller::Budget::per_minute(
+                next.planetscale.requests_per_minute,
+            ));
+        }
+        config = next;
+    }
+}
+
+/// SIGHUP, as a stream of reload requests. The handler is installed before this returns.
+fn reload_signals() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    #[cfg(unix)]
+    {
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP received; reloading the configuration");
+                if sender.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(sender);
+    Ok(receiver)
 }
 
 /// A token cancelled on SIGINT or SIGTERM. The handlers are installed before this returns.

@@ -1,0 +1,175 @@
+//! SIGHUP reloads the configuration: an invalid one is rejected, logged and the old one kept; a
+//! valid one takes effect without losing state.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use simulator::{SimWorkflow, Simulator, World};
+use support::receiver::Receiver;
+use support::Service;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config(
+    api: &str,
+    state: &std::path::Path,
+    receiver: &str,
+    path: &str,
+    interval: &str,
+) -> String {
+    format!(
+        r#"
+[planetscale]
+api_url = "{api}"
+service_token_id = "tok-id"
+service_token = "tok"
+[state]
+path = "{state}"
+[poll]
+interval = "{interval}"
+active_interval = "{interval}"
+[admin]
+enabled = false
+[[watch]]
+organization = "acme"
+databases = ["commerce"]
+[[channels]]
+name = "audit"
+type = "webhook"
+url = "{receiver}{path}"
+secret = "{SECRET}"
+[[routes]]
+channels = ["audit"]
+"#,
+        state = state.display(),
+    )
+}
+
+fn set_state(simulator: &Simulator, state: &str) {
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(1)
+            .expect("workflow")
+            .state = state.into();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow {
+            number: 1,
+            name: "move".into(),
+            state: "running".into(),
+            workflow_errors: None,
+            source_keyspace: "a".into(),
+            target_keyspace: "b".into(),
+            cutover_by: None,
+        });
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let state = directory.path().join("state");
+    let path = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &path,
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks",
+            "200ms",
+        ),
+    )
+    .expect("write");
+    let service = Service::start(&path, &[], directory.path());
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let hangup = || {
+        Command::new("kill")
+            .args(["-HUP", &service.id().to_string()])
+            .status()
+            .expect("kill")
+    };
+
+    std::fs::write(
+        &path,
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks",
+            "soon",
+        ),
+    )
+    .expect("write");
+    hangup();
+    assert!(
+        service
+            .wait_for_log("configuration rejected on reload", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    assert!(
+        service.stderr().contains("poll.interval"),
+        "the problem is named: {}",
+        service.stderr()
+    );
+    set_state(&simulator, "switched_replicas");
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(10), |requests| requests
+                .iter()
+                .any(|r| r.path == "/hooks"))
+            .await,
+        "the old configuration keeps working: {}",
+        service.stderr()
+    );
+
+    std::fs::write(
+        &path,
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks/v2",
+            "200ms",
+        ),
+    )
+    .expect("write");
+    hangup();
+    assert!(
+        service
+            .wait_for_log("configuration reloaded", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    set_state(&simulator, "cutover");
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(10), |requests| requests
+                .iter()
+                .any(|r| r.path == "/hooks/v2"))
+            .await,
+        "the new channel URL is used: {}",
+        service.stderr()
+    );
+    // The state carried over: no new baseline, and the transition is from the last seen state.
+    let body: serde_json::Value =
+        serde_json::from_slice(&receiver.accepted("/hooks/v2")[0].body).expect("json");
+    assert_eq!(body["data"]["previous_state"], "switched_replicas");
+    assert_eq!(service.stderr().matches("baseline recorded").count(), 1);
+}
