@@ -52,6 +52,9 @@ path = "{state}"
 [poll]
 interval = "30s"
 active_interval = "5s"
+[admin]
+listen = "127.0.0.1:0"
+
 [[watch]]
 organization = "acme"
 [[channels]]

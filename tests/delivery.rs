@@ -54,6 +54,9 @@ path = "{state}"
 interval = "200ms"
 active_interval = "200ms"
 
+[admin]
+listen = "127.0.0.1:0"
+
 [[watch]]
 organization = "acme"
 databases = ["commerce"]

@@ -96,6 +96,9 @@ path = "{state}"
 [poll]
 interval = "300ms"
 active_interval = "300ms"
+[admin]
+listen = "127.0.0.1:0"
+
 [[watch]]
 organization = "acme"
 databases = ["broken", "healthy"]

@@ -69,6 +69,9 @@ path = "{state}"
 [poll]
 interval = "200ms"
 active_interval = "200ms"
+[admin]
+listen = "127.0.0.1:0"
+
 [[watch]]
 organization = "acme"
 [[channels]]
