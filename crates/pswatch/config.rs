@@ -112,6 +112,8 @@ pub(crate) struct PlanetScale {
     pub(crate) timeout: Duration,
     /// The share of PlanetScale's rate limit pswatch may spend, in requests a minute.
     pub(crate) requests_per_minute: u32,
+    /// The window `requests_per_minute` applies to: a minute, but for time-scaled simulations.
+    pub(crate) budget_window: Duration,
 }
 
 /// PlanetScale's documented rate limit, requests a minute.
@@ -175,6 +177,7 @@ struct RawPlanetScale {
     service_token: Option<String>,
     timeout: Option<String>,
     requests_per_minute: Option<u32>,
+    budget_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -555,11 +558,18 @@ fn planetscale(
         }
         Some(value) => value,
     };
+    let budget_window = duration_key(
+        "planetscale.budget_window",
+        raw.budget_window.take(),
+        Duration::from_secs(60),
+        problems,
+    );
     Some(PlanetScale {
         api_url: api_url?,
         token: ServiceToken::new(token_id?, token?),
         timeout,
         requests_per_minute,
+        budget_window,
     })
 }
 

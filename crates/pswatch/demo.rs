@@ -54,6 +54,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
             token: ServiceToken::new(DEMO_TOKEN_ID, DEMO_TOKEN),
             timeout: Duration::from_secs(5),
             requests_per_minute: config::DEFAULT_REQUESTS_PER_MINUTE,
+            budget_window: Duration::from_secs(60),
         },
         state_path: state.path().to_owned(),
         poll: Poll {

@@ -30,6 +30,15 @@ const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
 /// How long shutdown waits for polls and deliveries in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
+/// The request budget a configuration asks for. The window is a sixtieth longer than
+/// configured (a second a minute): a request leaves when its permit is taken and arrives a little
+/// later, so without that margin the API could count one request more in its window than
+/// pswatch did in its own.
+pub(crate) fn budget_of(config: &Config) -> Budget {
+    let window = config.planetscale.budget_window;
+    Budget::new(config.planetscale.requests_per_minute, window + window / 60)
+}
+
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PollFailure {
@@ -101,7 +110,7 @@ pub(crate) struct TargetStatus {
 
 impl Engine {
     pub(crate) fn new(config: Config, store: Store) -> anyhow::Result<Self> {
-        let budget = Arc::new(Budget::per_minute(config.planetscale.requests_per_minute));
+        let budget = Arc::new(budget_of(&config));
         Self::with_shared(config, store, Arc::new(Metrics::new()), budget)
     }
 

@@ -375,9 +375,7 @@ async fn run_service(
     let mut config = load(path)?;
     let store = open_store_of(&config, path)?;
     let metrics = Arc::new(metrics::Metrics::new());
-    let mut budget = Arc::new(poller::Budget::per_minute(
-        config.planetscale.requests_per_minute,
-    ));
+    let mut budget = Arc::new(engine::budget_of(&config));
     loop {
         let generation = shutdown.child_token();
         let engine = Arc::new(Engine::with_shared(
@@ -413,10 +411,14 @@ async fn run_service(
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        if next.planetscale.requests_per_minute != config.planetscale.requests_per_minute {
-            budget = Arc::new(poller::Budget::per_minute(
-                next.planetscale.requests_per_minute,
-            ));
+        if (
+            next.planetscale.requests_per_minute,
+            next.planetscale.budget_window,
+        ) != (
+            config.planetscale.requests_per_minute,
+            config.planetscale.budget_window,
+        ) {
+            budget = Arc::new(engine::budget_of(&next));
         }
         config = next;
     }

@@ -17,6 +17,14 @@ use tokio::sync::oneshot;
 
 use crate::world::World;
 
+/// The API's rate limit: answered with 429 beyond `limit` requests in any `window`.
+#[derive(Debug)]
+struct RateLimit {
+    limit: usize,
+    window: Duration,
+    arrivals: std::collections::VecDeque<Instant>,
+}
+
 /// A failure the simulator plays for one database's endpoints, for fault tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
@@ -40,6 +48,9 @@ struct Shared {
     requests_by_database: Arc<Mutex<HashMap<String, u64>>>,
     /// When each request came, and for which database ("" for the databases list).
     request_log: Arc<Mutex<Vec<(Instant, String)>>>,
+    /// PlanetScale's rate limit, if played: at most this many requests in this window.
+    rate_limit: Arc<Mutex<Option<RateLimit>>>,
+    rate_limited: Arc<AtomicU64>,
     /// The exact `Authorization` header accepted; `None` accepts any.
     authorization: Option<Arc<str>>,
     requests: Arc<AtomicU64>,
@@ -129,6 +140,8 @@ impl Simulator {
             faults: Arc::default(),
             requests_by_database: Arc::default(),
             request_log: Arc::default(),
+            rate_limit: Arc::default(),
+            rate_limited: Arc::default(),
             authorization: authorization.map(Arc::from),
             requests: Arc::new(AtomicU64::new(0)),
         };
@@ -209,6 +222,21 @@ impl Simulator {
             .unwrap_or(0)
     }
 
+    /// Answers 429 (without Retry-After, as PlanetScale documents none) to requests beyond
+    /// `limit` in any `window`; `None` lifts the limit.
+    pub fn set_rate_limit(&self, limit: Option<(usize, Duration)>) {
+        *lock(&self.shared.rate_limit) = limit.map(|(limit, window)| RateLimit {
+            limit,
+            window,
+            arrivals: std::collections::VecDeque::new(),
+        });
+    }
+
+    /// How many requests were answered 429 by the rate limit.
+    pub fn rate_limited(&self) -> u64 {
+        self.shared.rate_limited.load(Ordering::Relaxed)
+    }
+
     /// When each request came so far, and for which database ("" for a databases list).
     pub fn request_log(&self) -> Vec<(Instant, String)> {
         lock(&self.shared.request_log).clone()
@@ -236,16 +264,35 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
-/// Counts the request and checks its token; `false` means it must be refused.
-fn admit(shared: &Shared, headers: &HeaderMap) -> bool {
+/// Counts the request and checks the rate limit and the token; `Some` is the refusal to send.
+fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(limit) = lock(&shared.rate_limit).as_mut() {
+        let now = Instant::now();
+        while limit
+            .arrivals
+            .front()
+            .is_some_and(|arrival| *arrival + limit.window <= now)
+        {
+            limit.arrivals.pop_front();
+        }
+        if limit.arrivals.len() >= limit.limit {
+            shared.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Some(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "You have exceeded the API rate limit",
+            ));
+        }
+        limit.arrivals.push_back(now);
+    }
     let Some(expected) = &shared.authorization else {
-        return true;
+        return None;
     };
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    given == Some(&**expected)
+    (given != Some(&**expected)).then(unauthorized)
 }
 
 fn unauthorized() -> Response {
@@ -300,8 +347,8 @@ async fn list_databases(
     Path(organization): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     lock(&shared.request_log).push((Instant::now(), String::new()));
     let world = lock(&shared.world);
@@ -324,8 +371,8 @@ async fn list_workflows(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     let endless = match fault(&shared, &database).await {
         Ok(endless) => endless,
@@ -348,8 +395,8 @@ async fn get_workflow(
     headers: HeaderMap,
     Path((organization, database, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     if let Err(response) = fault(&shared, &database).await {
         return response;
@@ -374,8 +421,8 @@ async fn list_deploy_requests(
     Path((organization, database_name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     let endless = match fault(&shared, &database_name).await {
         Ok(endless) => endless,
@@ -400,8 +447,8 @@ async fn get_deploy_request(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     if let Err(response) = fault(&shared, &database_name).await {
         return response;
@@ -426,8 +473,8 @@ async fn list_operations(
     Path((organization, database, number)): Path<(String, String, u64)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !admit(&shared, &headers) {
-        return unauthorized();
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
     }
     let endless = match fault(&shared, &database).await {
         Ok(endless) => endless,
