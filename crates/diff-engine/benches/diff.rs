@@ -1,0 +1,120 @@
+//! How many resources a second the diff engine compares: one target with 1,000 workflows and
+//! 100 deploy requests of 10 operations each (2,100 resources), a tenth of them changed.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use diff_engine::{
+    diff, DeployOperation, DeployRequest, DeployState, DiffOptions, Observation,
+    ObservedDeployRequest, OperationState, Target, Workflow, WorkflowState,
+};
+use time::macros::datetime;
+
+const WORKFLOWS: u64 = 1_000;
+const DEPLOY_REQUESTS: u64 = 100;
+const OPERATIONS: u64 = 10;
+
+fn observation(changed: bool) -> Observation {
+    let workflows = (0..WORKFLOWS)
+        .map(|number| Workflow {
+            id: format!("wf-{number}"),
+            number,
+            name: format!("move-{number}"),
+            state: if changed && number % 10 == 0 {
+                WorkflowState::Cutover
+            } else {
+                WorkflowState::Running
+            },
+            workflow_errors: None,
+            source_keyspace: Some("commerce".into()),
+            target_keyspace: Some("customers".into()),
+            branch: Some("main".into()),
+            actor: Some("Ada".into()),
+            cutover_by: None,
+            updated_at: None,
+        })
+        .collect();
+    let deploy_requests = (0..DEPLOY_REQUESTS)
+        .map(|number| ObservedDeployRequest {
+            deploy_request: DeployRequest {
+                id: format!("dr-{number}"),
+                number,
+                state: "open".into(),
+                deployment_state: DeployState::InProgress,
+                branch: Some("change".into()),
+                into_branch: Some("main".into()),
+                html_url: None,
+                actor: None,
+                closed_by: None,
+            },
+            operations: Some(
+                (0..OPERATIONS)
+                    .map(|operation| DeployOperation {
+                        id: format!("op-{number}-{operation}"),
+                        state: if changed && operation == 0 {
+                            OperationState::Complete
+                        } else {
+                            OperationState::InProgress
+                        },
+                        keyspace_name: Some("commerce".into()),
+                        table_name: Some(format!("table_{operation}")),
+                        operation_name: None,
+                        ddl_statement: None,
+                        deploy_errors: None,
+                        deploy_error_docs_url: None,
+                        progress_percentage: Some(50.0),
+                    })
+                    .collect(),
+            ),
+        })
+        .collect();
+    Observation {
+        workflows,
+        deploy_requests,
+        vanished_deploy_requests: Vec::new(),
+    }
+}
+
+fn bench(criterion: &mut Criterion) {
+    let target = Target::new("acme", "commerce");
+    let now = datetime!(2026-11-23 12:00 UTC);
+    let previous = diff(
+        &target,
+        None,
+        &observation(false),
+        now,
+        DiffOptions::default(),
+    )
+    .next;
+    let changed = observation(true);
+    let unchanged = observation(false);
+    let resources = WORKFLOWS + DEPLOY_REQUESTS * (1 + OPERATIONS);
+    let mut group = criterion.benchmark_group("diff");
+    group.throughput(Throughput::Elements(resources));
+    group.bench_function("2100 resources, 10% changed", |bencher| {
+        bencher.iter(|| {
+            diff(
+                &target,
+                Some(black_box(&previous)),
+                black_box(&changed),
+                now,
+                DiffOptions::default(),
+            )
+        })
+    });
+    group.bench_function("2100 resources, unchanged", |bencher| {
+        bencher.iter(|| {
+            diff(
+                &target,
+                Some(black_box(&previous)),
+                black_box(&unchanged),
+                now,
+                DiffOptions::default(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
