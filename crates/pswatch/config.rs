@@ -23,7 +23,8 @@ pub(crate) const DEFAULT_API_URL: &str = "https://api.planetscale.com/v1";
 pub(crate) const DEFAULT_STATE_PATH: &str = "/var/lib/pswatch";
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_ACTIVE_INTERVAL: Duration = Duration::from_secs(5);
-const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// Intervals below this are mistakes (time-scaled simulations go down to it; see BENCHMARKS.md).
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// One thing wrong with a configuration, named by its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,7 +460,7 @@ fn duration_key(
             problem(
                 problems,
                 key,
-                format!("{text:?} is shorter than the minimum of 100ms"),
+                format!("{text:?} is shorter than the minimum of 10ms"),
             );
             default
         }
@@ -913,7 +914,7 @@ fn channels(
                         Ok(_) => problem(
                             problems,
                             format!("{key}.retry_schedule[{position}]"),
-                            "must be at least 100ms",
+                            "must be at least 10ms",
                         ),
                         Err(message) => problem(
                             problems,

@@ -246,6 +246,11 @@ impl Engine {
                 .collect(),
             in_motion: result.next.in_motion(),
         };
+        // A poll that changed nothing has nothing to write: skipping the commit spares a disk
+        // flush per poll, most polls of a quiet fleet.
+        if deliveries.is_empty() && previous.as_ref() == Some(&result.next) {
+            return Ok(report);
+        }
         self.store
             .commit_poll(target, &result.next, deliveries, now)
             .await?;
@@ -621,8 +626,14 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             .unwrap_or(next_discovery)
             .min(next_discovery);
         if idle_blocked {
-            // Look again soon: the budget's window slides.
-            wake_at = wake_at.max(now + Duration::from_millis(250));
+            // Look again soon: the budget's window slides. "Soon" is a small part of the window
+            // (250 ms of a minute), so that time-scaled runs keep the same proportions.
+            let recheck = engine
+                .client
+                .budget()
+                .map_or(Duration::from_millis(250), |budget| budget.window() / 240)
+                .clamp(Duration::from_millis(2), Duration::from_millis(250));
+            wake_at = wake_at.max(now + recheck);
         }
         tokio::select! {
             () = shutdown.cancelled() => break,

@@ -7,14 +7,13 @@
 //! from the first minute on (a token bucket that starts full would allow two minutes' worth in
 //! the first one).
 //!
-//! Requests of targets in motion go first: a low-priority request waits while a high-priority
-//! one is waiting, and low-priority requests may not use the part of the window reserved for
-//! the targets in motion (see [`Budget::reserve`]), so idle targets can never spend the budget
-//! that the active ones will need. A 429 from the API pauses every request for its `Retry-After` (or 5 s) and
+//! Requests of targets in motion go first: low-priority requests may not use the part of the
+//! window reserved for the targets in motion (see [`Budget::reserve`]), so idle targets can
+//! never spend the budget that the active ones will need. A 429 from the API pauses every request for its `Retry-After` (or 5 s) and
 //! halves the budget for two minutes.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -38,6 +37,8 @@ const REDUCED_FOR: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 struct Window {
     sent: VecDeque<Instant>,
+    /// The high-priority ones among `sent`.
+    sent_high: VecDeque<Instant>,
     paused_until: Option<Instant>,
     reduced_until: Option<Instant>,
 }
@@ -48,7 +49,6 @@ pub struct Budget {
     limit: u32,
     window: Duration,
     state: Mutex<Window>,
-    high_waiting: AtomicUsize,
     /// Requests per window kept for high-priority requests.
     reserved: AtomicU32,
 }
@@ -80,10 +80,10 @@ impl Budget {
             window,
             state: Mutex::new(Window {
                 sent: VecDeque::new(),
+                sent_high: VecDeque::new(),
                 paused_until: None,
                 reduced_until: None,
             }),
-            high_waiting: AtomicUsize::new(0),
             reserved: AtomicU32::new(0),
         }
     }
@@ -116,72 +116,74 @@ impl Budget {
         }
     }
 
+    /// Forgets the requests that left the window.
+    fn expire(&self, state: &mut Window, now: Instant) {
+        for sent in [&mut state.sent, &mut state.sent_high] {
+            while sent.front().is_some_and(|at| *at + self.window <= now) {
+                sent.pop_front();
+            }
+        }
+    }
+
+    /// How many requests at `priority` may go now. A high-priority one may use the whole limit;
+    /// a low-priority one may not use what is still reserved for the high-priority ones in this
+    /// window, but always has a tenth of the limit for itself.
+    fn allowance(&self, state: &Window, now: Instant, priority: Priority) -> u32 {
+        if state.paused_until.is_some_and(|until| until > now) {
+            return 0;
+        }
+        let limit = self.current_limit(state, now);
+        let count = |sent: &VecDeque<Instant>| u32::try_from(sent.len()).unwrap_or(u32::MAX);
+        let total = count(&state.sent);
+        let free = limit.saturating_sub(total);
+        if priority == Priority::High {
+            return free;
+        }
+        let high = count(&state.sent_high);
+        let outstanding = self.reserved.load(Ordering::Relaxed).saturating_sub(high);
+        let beside_reserve = limit.saturating_sub(outstanding).saturating_sub(total);
+        let own_tenth = (limit / 10).max(1).saturating_sub(total - high);
+        beside_reserve.max(own_tenth).min(free)
+    }
+
     /// Waits until a request may be sent, and counts it.
     pub async fn acquire(&self, priority: Priority) {
-        if priority == Priority::High {
-            self.high_waiting.fetch_add(1, Ordering::SeqCst);
-        }
         loop {
             let wait = {
                 let mut state = self.lock();
                 let now = Instant::now();
-                while state
+                self.expire(&mut state, now);
+                if self.allowance(&state, now, priority) > 0 {
+                    state.sent.push_back(now);
+                    if priority == Priority::High {
+                        state.sent_high.push_back(now);
+                    }
+                    break;
+                }
+                // Nothing changes before the pause ends or the oldest request leaves the window.
+                let pause = state
+                    .paused_until
+                    .filter(|until| *until > now)
+                    .map(|until| until - now);
+                let expiry = state
                     .sent
                     .front()
-                    .is_some_and(|sent| *sent + self.window <= now)
-                {
-                    state.sent.pop_front();
-                }
-                let mut limit = self.current_limit(&state, now);
-                if priority == Priority::Low {
-                    let reserved = self.reserved.load(Ordering::Relaxed);
-                    limit = limit.saturating_sub(reserved).max((limit / 10).max(1));
-                }
-                if let Some(until) = state.paused_until.filter(|until| *until > now) {
-                    until - now
-                } else if priority == Priority::Low && self.high_waiting.load(Ordering::SeqCst) > 0
-                {
-                    // Let the targets in motion go first.
-                    Duration::from_millis(20)
-                } else if (state.sent.len() as u64) < u64::from(limit) {
-                    state.sent.push_back(now);
-                    break;
-                } else {
-                    let excess = state.sent.len() - usize::try_from(limit).unwrap_or(usize::MAX);
-                    state
-                        .sent
-                        .get(excess)
-                        .map_or(Duration::from_millis(20), |sent| {
-                            (*sent + self.window).saturating_duration_since(now)
-                        })
-                        .max(Duration::from_millis(1))
-                }
+                    .map(|sent| (*sent + self.window).saturating_duration_since(now));
+                pause
+                    .or(expiry)
+                    .unwrap_or(Duration::from_millis(1))
+                    .max(Duration::from_millis(1))
             };
             tokio::time::sleep(wait).await;
-        }
-        if priority == Priority::High {
-            self.high_waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
     /// How many requests at `priority` the budget would let go right now.
     pub fn room(&self, priority: Priority) -> u32 {
-        let state = self.lock();
+        let mut state = self.lock();
         let now = Instant::now();
-        if state.paused_until.is_some_and(|until| until > now) {
-            return 0;
-        }
-        let mut limit = self.current_limit(&state, now);
-        if priority == Priority::Low {
-            let reserved = self.reserved.load(Ordering::Relaxed);
-            limit = limit.saturating_sub(reserved).max((limit / 10).max(1));
-        }
-        let used = state
-            .sent
-            .iter()
-            .filter(|sent| **sent + self.window > now)
-            .count();
-        limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
+        self.expire(&mut state, now);
+        self.allowance(&state, now, priority)
     }
 
     /// The API answered 429: pause every request for `retry_after` (or 5 s) and halve the
@@ -288,24 +290,23 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn targets_in_motion_go_first() {
-        let budget = std::sync::Arc::new(Budget::new(1, Duration::from_secs(10)));
+        let budget = Budget::new(3, Duration::from_secs(10));
+        budget.reserve(2);
+        let start = Instant::now();
         budget.acquire(Priority::Low).await;
-        let low = {
-            let budget = std::sync::Arc::clone(&budget);
-            tokio::spawn(async move {
-                budget.acquire(Priority::Low).await;
-                Instant::now()
-            })
-        };
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let high = {
-            let budget = std::sync::Arc::clone(&budget);
-            tokio::spawn(async move {
-                budget.acquire(Priority::High).await;
-                Instant::now()
-            })
-        };
-        let (low, high) = (low.await.expect("low"), high.await.expect("high"));
-        assert!(high < low, "the high-priority request waited less");
+        budget.acquire(Priority::High).await;
+        assert_eq!(Instant::now(), start, "room for both");
+        budget.acquire(Priority::High).await;
+        assert_eq!(
+            Instant::now(),
+            start,
+            "the reserve serves the target in motion at once"
+        );
+        budget.acquire(Priority::Low).await;
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(10),
+            "the idle one waits"
+        );
     }
 }
