@@ -121,15 +121,7 @@ fn is_active(index: usize) -> bool {
 }
 
 fn workflow(number: u64, state: &str) -> SimWorkflow {
-    SimWorkflow {
-        number,
-        name: format!("move-{number}"),
-        state: state.into(),
-        workflow_errors: None,
-        source_keyspace: "commerce".into(),
-        target_keyspace: "customers".into(),
-        cutover_by: None,
-    }
+    SimWorkflow::new(number, format!("move-{number}"), state)
 }
 
 /// Plays random changes for `seconds`: active workflows step through their states, and new

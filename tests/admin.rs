@@ -51,15 +51,7 @@ async fn health_readiness_metrics_and_status() {
         world
             .database_mut("acme", database)
             .workflows
-            .push(SimWorkflow {
-                number: 1,
-                name: format!("move-{database}"),
-                state: "running".into(),
-                workflow_errors: None,
-                source_keyspace: "a".into(),
-                target_keyspace: "b".into(),
-                cutover_by: None,
-            });
+            .push(SimWorkflow::new(1, format!("move-{database}"), "running"));
     }
     let simulator = Simulator::start(world, Some("tok-id:tok".into()))
         .await

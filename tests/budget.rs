@@ -19,20 +19,14 @@ async fn three_hundred_databases_stay_within_the_budget_and_the_active_ones_keep
     let mut world = World::default();
     for index in 0..DATABASES {
         let database = world.database_mut("acme", &format!("db{index:03}"));
-        database.workflows.push(SimWorkflow {
-            number: 1,
-            name: format!("move-{index}"),
-            state: if index < IN_MOTION {
-                "running"
-            } else {
-                "completed"
-            }
-            .into(),
-            workflow_errors: None,
-            source_keyspace: "a".into(),
-            target_keyspace: "b".into(),
-            cutover_by: None,
-        });
+        let state = if index < IN_MOTION {
+            "running"
+        } else {
+            "completed"
+        };
+        database
+            .workflows
+            .push(SimWorkflow::new(1, format!("move-{index}"), state));
     }
     let simulator = Simulator::start(world, Some("tok-id:tok".into()))
         .await

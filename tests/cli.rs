@@ -133,15 +133,7 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
     world
         .database_mut("acme", "commerce")
         .workflows
-        .push(SimWorkflow {
-            number: 4,
-            name: "move-orders".into(),
-            state: "running".into(),
-            workflow_errors: None,
-            source_keyspace: "a".into(),
-            target_keyspace: "b".into(),
-            cutover_by: None,
-        });
+        .push(SimWorkflow::new(4, "move-orders", "running"));
     let simulator = Simulator::start(world, None).await.expect("simulator");
     let receiver = Receiver::start().await;
     let smtp = SmtpSink::start();

@@ -121,15 +121,7 @@ fn workflow_world(state: &str) -> World {
     world
         .database_mut("acme", "commerce")
         .workflows
-        .push(SimWorkflow {
-            number: 1,
-            name: "move-customers".into(),
-            state: state.into(),
-            workflow_errors: None,
-            source_keyspace: "commerce".into(),
-            target_keyspace: "customers".into(),
-            cutover_by: None,
-        });
+        .push(SimWorkflow::new(1, "move-customers", state));
     world
 }
 

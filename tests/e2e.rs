@@ -65,15 +65,9 @@ impl Setup {
 fn world() -> World {
     let mut world = World::default();
     let database = world.database_mut("acme", "commerce");
-    database.workflows.push(SimWorkflow {
-        number: 3,
-        name: "move-customers".into(),
-        state: "switched_primaries".into(),
-        workflow_errors: None,
-        source_keyspace: "commerce".into(),
-        target_keyspace: "customers".into(),
-        cutover_by: None,
-    });
+    database
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "switched_primaries"));
     database.deploy_requests.push(SimDeployRequest {
         number: 7,
         state: "open".into(),

@@ -20,15 +20,7 @@ fn world() -> World {
         world
             .database_mut("acme", database)
             .workflows
-            .push(SimWorkflow {
-                number: 1,
-                name: format!("move-{database}"),
-                state: "running".into(),
-                workflow_errors: None,
-                source_keyspace: "a".into(),
-                target_keyspace: "b".into(),
-                cutover_by: None,
-            });
+            .push(SimWorkflow::new(1, format!("move-{database}"), "running"));
     }
     world
 }

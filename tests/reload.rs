@@ -63,15 +63,7 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
     world
         .database_mut("acme", "commerce")
         .workflows
-        .push(SimWorkflow {
-            number: 1,
-            name: "move".into(),
-            state: "running".into(),
-            workflow_errors: None,
-            source_keyspace: "a".into(),
-            target_keyspace: "b".into(),
-            cutover_by: None,
-        });
+        .push(SimWorkflow::new(1, "move", "running"));
     let simulator = Simulator::start(world, None).await.expect("simulator");
     let receiver = Receiver::start().await;
     let directory = tempfile::tempdir().expect("tempdir");

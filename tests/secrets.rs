@@ -37,15 +37,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     world
         .database_mut("acme", "commerce")
         .workflows
-        .push(SimWorkflow {
-            number: 1,
-            name: "move-customers".into(),
-            state: "running".into(),
-            workflow_errors: None,
-            source_keyspace: "a".into(),
-            target_keyspace: "b".into(),
-            cutover_by: None,
-        });
+        .push(SimWorkflow::new(1, "move-customers", "running"));
     let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
         .await
         .expect("simulator");

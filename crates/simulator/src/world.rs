@@ -83,6 +83,21 @@ impl World {
     }
 }
 
+impl SimWorkflow {
+    /// A MoveTables workflow from `commerce` to `customers` with no errors, not yet cut over.
+    pub fn new(number: u64, name: impl Into<String>, state: impl Into<String>) -> Self {
+        Self {
+            number,
+            name: name.into(),
+            state: state.into(),
+            workflow_errors: None,
+            source_keyspace: "commerce".into(),
+            target_keyspace: "customers".into(),
+            cutover_by: None,
+        }
+    }
+}
+
 impl Database {
     pub fn workflow_mut(&mut self, number: u64) -> Option<&mut SimWorkflow> {
         self.workflows

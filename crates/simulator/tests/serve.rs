@@ -19,15 +19,11 @@ async fn paginates_and_checks_the_token() {
     let mut world = World::default();
     let database = world.database_mut("acme", "commerce");
     for number in 1..=130 {
-        database.workflows.push(SimWorkflow {
+        database.workflows.push(SimWorkflow::new(
             number,
-            name: format!("move-{number}"),
-            state: "running".into(),
-            workflow_errors: None,
-            source_keyspace: "a".into(),
-            target_keyspace: "b".into(),
-            cutover_by: None,
-        });
+            format!("move-{number}"),
+            "running",
+        ));
     }
     let simulator = Simulator::start(world, Some("id:token".into()))
         .await
