@@ -144,13 +144,27 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the store in the directory `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+        // A handle dropped a moment ago may still hold the directory's lock while sled's
+        // background flusher finishes, so a held lock is waited for a little (up to a second)
+        // before it is reported.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new().path(path).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(error))
+                    if attempts < 50 && error.to_string().contains("could not acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: path.to_owned(),
+                        source,
+                    })
+                }
+            }
+        };
         let tree = db.open_tree("pswatch")?;
         Ok(Self { db, tree })
     }
