@@ -63,9 +63,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Counts a request for `database` and plays its fault: `Err` is the response to send instead,
-/// `Ok(true)` asks for endless pages.
-async fn fault(shared: &Shared, database: &str) -> Result<bool, Response> {
+/// Admits a request for one of `database`'s endpoints (rate limit, token), counts it and plays
+/// the database's fault: `Err` is the response to send instead, `Ok(true)` asks for endless
+/// pages.
+async fn admit_database(
+    shared: &Shared,
+    headers: &HeaderMap,
+    database: &str,
+) -> Result<bool, Response> {
+    if let Some(refused) = admit(shared, headers) {
+        return Err(refused);
+    }
     *lock(&shared.requests_by_database)
         .entry(database.to_owned())
         .or_default() += 1;
@@ -371,10 +379,7 @@ async fn list_workflows(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = admit(&shared, &headers) {
-        return refused;
-    }
-    let endless = match fault(&shared, &database).await {
+    let endless = match admit_database(&shared, &headers, &database).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };
@@ -395,10 +400,7 @@ async fn get_workflow(
     headers: HeaderMap,
     Path((organization, database, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Some(refused) = admit(&shared, &headers) {
-        return refused;
-    }
-    if let Err(response) = fault(&shared, &database).await {
+    if let Err(response) = admit_database(&shared, &headers, &database).await {
         return response;
     }
     let world = lock(&shared.world);
@@ -421,10 +423,7 @@ async fn list_deploy_requests(
     Path((organization, database_name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = admit(&shared, &headers) {
-        return refused;
-    }
-    let endless = match fault(&shared, &database_name).await {
+    let endless = match admit_database(&shared, &headers, &database_name).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };
@@ -447,10 +446,7 @@ async fn get_deploy_request(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Some(refused) = admit(&shared, &headers) {
-        return refused;
-    }
-    if let Err(response) = fault(&shared, &database_name).await {
+    if let Err(response) = admit_database(&shared, &headers, &database_name).await {
         return response;
     }
     let world = lock(&shared.world);
@@ -473,10 +469,7 @@ async fn list_operations(
     Path((organization, database, number)): Path<(String, String, u64)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = admit(&shared, &headers) {
-        return refused;
-    }
-    let endless = match fault(&shared, &database).await {
+    let endless = match admit_database(&shared, &headers, &database).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };
