@@ -43,9 +43,7 @@ fn observation(changed: bool) -> Observation {
                 deployment_state: DeployState::InProgress,
                 branch: Some("change".into()),
                 into_branch: Some("main".into()),
-                html_url: None,
-                actor: None,
-                closed_by: None,
+                ..DeployRequest::default()
             },
             operations: Some(
                 (0..OPERATIONS)
@@ -63,15 +61,17 @@ fn observation(changed: bool) -> Observation {
                         deploy_errors: None,
                         deploy_error_docs_url: None,
                         progress_percentage: Some(50.0),
+                        revert_errors: None,
                     })
                     .collect(),
             ),
+            ..ObservedDeployRequest::default()
         })
         .collect();
     Observation {
         workflows,
         deploy_requests,
-        vanished_deploy_requests: Vec::new(),
+        ..Observation::default()
     }
 }
 

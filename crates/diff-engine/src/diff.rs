@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 
 use crate::event::{event_id, Event, EventKind};
 use crate::model::{
-    DeployOperation, DeployRequest, Observation, SeenDeployRequest, SeenOperation, SeenWorkflow,
-    Target, TargetState, Workflow,
+    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase,
+    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
 };
-use crate::states::{OperationState, Severity};
+use crate::states::Severity;
 
 /// Choices that change what the diff reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub struct DiffOptions {
     /// On a target's first poll, report resources that are already in an error state instead of
     /// recording them silently.
     pub notify_on_baseline_errors: bool,
+    /// Report a deploy request going between `pending` and `ready`, which it does on every push
+    /// to its branch. Off by default: the new state is remembered silently.
+    pub notify_pending_ready: bool,
 }
 
 /// The result of one diff.
@@ -48,6 +51,29 @@ pub enum Anomaly {
         resource: String,
         state: String,
     },
+    /// A deploy request without `deployment_state` or `deployment.state`.
+    MissingState {
+        resource: String,
+    },
+    /// An item of a response that could not be read.
+    Unreadable {
+        what: String,
+        problem: String,
+    },
+}
+
+impl Anomaly {
+    /// A short name of the kind of anomaly, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DuplicateWorkflow { .. }
+            | Self::DuplicateDeployRequest { .. }
+            | Self::DuplicateOperation { .. } => "duplicate",
+            Self::UnknownState { .. } => "unknown_state",
+            Self::MissingState { .. } => "missing_state",
+            Self::Unreadable { .. } => "unreadable_item",
+        }
+    }
 }
 
 impl fmt::Display for Anomaly {
@@ -71,6 +97,14 @@ impl fmt::Display for Anomaly {
                 formatter,
                 "{resource} is in state {state:?}, which this version does not know; it is watched as any other"
             ),
+            Self::MissingState { resource } => write!(
+                formatter,
+                "{resource} has neither deployment_state nor deployment.state; its remembered state is kept"
+            ),
+            Self::Unreadable { what, problem } => write!(
+                formatter,
+                "{what} cannot be read ({problem}); it was skipped and what it describes keeps its remembered state"
+            ),
         }
     }
 }
@@ -80,6 +114,8 @@ impl fmt::Display for Anomaly {
 /// and reports nothing (but errors, when `options` asks for them). `now` stamps the events.
 ///
 /// States skipped between two polls are reported as one transition from the last seen state.
+/// A remembered resource the observation does not show keeps its state; only one the API said
+/// is gone (404 by number) is forgotten, silently.
 pub fn diff(
     target: &Target,
     previous: Option<&TargetState>,
@@ -94,7 +130,14 @@ pub fn diff(
         baseline: previous.is_none(),
         options,
         events: Vec::new(),
-        anomalies: Vec::new(),
+        anomalies: observation
+            .unreadable
+            .iter()
+            .map(|unreadable| Anomaly::Unreadable {
+                what: unreadable.what.clone(),
+                problem: unreadable.problem.clone(),
+            })
+            .collect(),
     };
     let previous = previous.unwrap_or(&empty);
     let mut next = TargetState::default();
@@ -217,6 +260,13 @@ impl Differ<'_> {
                 },
             );
         }
+        // A remembered workflow the observation does not show (a list that missed it, an item
+        // that could not be read) keeps its state, so its return is never announced as new.
+        for (id, seen) in &previous.workflows {
+            if !next.workflows.contains_key(id) && !observation.vanished_workflows.contains(id) {
+                next.workflows.insert(id.clone(), seen.clone());
+            }
+        }
     }
 
     fn deploy_requests(
@@ -225,7 +275,8 @@ impl Differ<'_> {
         observation: &Observation,
         next: &mut TargetState,
     ) {
-        let mut observed: Vec<_> = observation.deploy_requests.iter().collect();
+        let mut observed: Vec<&ObservedDeployRequest> =
+            observation.deploy_requests.iter().collect();
         observed.sort_by_key(|observed| observed.deploy_request.number);
         let mut covered = BTreeSet::new();
         for observed in observed {
@@ -236,22 +287,37 @@ impl Differ<'_> {
                 });
                 continue;
             }
-            self.note_unknown(
-                || format!("deploy request #{}", request.number),
-                request.deployment_state.is_known(),
-                request.deployment_state.as_str(),
-            );
+            if request.deployment_state.is_unknown() {
+                self.anomalies.push(Anomaly::MissingState {
+                    resource: format!("deploy request #{}", request.number),
+                });
+            } else {
+                self.note_unknown(
+                    || format!("deploy request #{}", request.number),
+                    request.deployment_state.is_known(),
+                    request.deployment_state.as_str(),
+                );
+            }
             let seen = previous.deploy_requests.get(&request.number);
             let mut sequence = seen.map_or(0, |seen| seen.events);
             let empty = BTreeMap::new();
-            let seen_operations = seen.map_or(&empty, |seen| &seen.operations);
             let first_operation_event = self.events.len();
-            let operations = match &observed.operations {
-                Some(operations) => self.operations(request.number, seen_operations, operations),
-                None => seen_operations.clone(),
-            };
+            let operations = self.operations(
+                request.number,
+                OperationPhase::Deploy,
+                seen.map_or(&empty, |seen| &seen.operations),
+                observed.operations.as_deref(),
+                observed.operations_partial,
+            );
+            let revert_operations = self.operations(
+                request.number,
+                OperationPhase::Revert,
+                seen.map_or(&empty, |seen| &seen.revert_operations),
+                observed.revert_operations.as_deref(),
+                observed.operations_partial,
+            );
             let events_before = self.events.len();
-            self.request_state(request, seen, &mut sequence);
+            let deployment_state = self.request_state(request, seen, &mut sequence);
             // For a known request the operations come first, so "table orders failed" reads
             // before "deploy request errored"; a new request is announced before its operations.
             if seen.is_none() && self.events.len() > events_before {
@@ -261,9 +327,13 @@ impl Differ<'_> {
                 next.deploy_requests.insert(
                     request.number,
                     SeenDeployRequest {
-                        deployment_state: request.deployment_state.clone(),
+                        deployment_state,
+                        auto_cutover: request
+                            .auto_cutover
+                            .or_else(|| seen.and_then(|seen| seen.auto_cutover)),
                         events: sequence,
                         operations,
+                        revert_operations,
                     },
                 );
             }
@@ -280,38 +350,76 @@ impl Differ<'_> {
         }
     }
 
+    /// Reports the request's state change, if there is one to report, and returns the state to
+    /// remember.
     fn request_state(
         &mut self,
         request: &DeployRequest,
         seen: Option<&SeenDeployRequest>,
         sequence: &mut u64,
-    ) {
+    ) -> crate::DeployState {
+        let state = &request.deployment_state;
+        // A state the API did not give is no transition: the remembered one stands.
+        if state.is_unknown() {
+            return seen.map_or_else(crate::DeployState::unknown, |seen| {
+                seen.deployment_state.clone()
+            });
+        }
         let previous_state = match seen {
-            None if self.report_new(request.deployment_state.is_error()) => None,
-            None => return,
-            Some(seen) if seen.deployment_state != request.deployment_state => {
-                Some(seen.deployment_state.clone())
+            // Never announced (first seen without a state): announced now, as new.
+            Some(seen) if seen.deployment_state.is_unknown() => None,
+            None if self.report_new(state.is_error()) => None,
+            None => return state.clone(),
+            Some(seen) if seen.deployment_state == *state => return state.clone(),
+            Some(seen)
+                if !self.options.notify_pending_ready
+                    && seen.deployment_state.is_pending_or_ready()
+                    && state.is_pending_or_ready() =>
+            {
+                return state.clone()
             }
-            Some(_) => return,
+            Some(seen) => Some(seen.deployment_state.clone()),
         };
         self.emit(
             &format!("deploy_request/{}", request.number),
             sequence,
-            request.deployment_state.severity(),
+            state.severity(),
             EventKind::DeployRequestStateChanged {
                 previous_state,
-                state: request.deployment_state.clone(),
+                state: state.clone(),
                 deploy_request: request.clone(),
             },
         );
+        state.clone()
     }
 
+    /// Diffs one phase's operations of a deploy request and returns what to remember of them.
+    /// `observed` is `None` when this poll did not see them: the remembered ones stand.
     fn operations(
         &mut self,
         deploy_request_number: u64,
+        phase: OperationPhase,
         seen_operations: &BTreeMap<String, SeenOperation>,
-        operations: &[DeployOperation],
+        observed: Option<&[DeployOperation]>,
+        partial: bool,
     ) -> BTreeMap<String, SeenOperation> {
+        let Some(operations) = observed else {
+            return seen_operations.clone();
+        };
+        // Remembered operations whose id this observation lacks: PlanetScale gives an operation
+        // a new id when it starts, so one of these may come back under a new id.
+        let observed_ids: BTreeSet<&str> = operations
+            .iter()
+            .map(|operation| operation.id.as_str())
+            .collect();
+        let mut unclaimed: Vec<(&String, &SeenOperation)> = seen_operations
+            .iter()
+            .filter(|(id, _)| !observed_ids.contains(id.as_str()))
+            .collect();
+        let noun = match phase {
+            OperationPhase::Deploy => "operation",
+            OperationPhase::Revert => "revert operation",
+        };
         let mut next = BTreeMap::new();
         for operation in operations {
             if next.contains_key(&operation.id) {
@@ -321,33 +429,40 @@ impl Differ<'_> {
                 });
                 continue;
             }
-            self.note_unknown(
-                || {
-                    format!(
-                        "operation {} of deploy request #{deploy_request_number}",
-                        operation.id
-                    )
-                },
-                operation.state.is_known(),
-                operation.state.as_str(),
-            );
-            let seen = seen_operations.get(&operation.id);
+            // PlanetScale documents no states for revert operations (`submit` and `complete`
+            // are seen), so only a forward operation's unknown state is odd.
+            if phase == OperationPhase::Deploy {
+                self.note_unknown(
+                    || {
+                        format!(
+                            "operation {} of deploy request #{deploy_request_number}",
+                            operation.id
+                        )
+                    },
+                    operation.state.is_known(),
+                    operation.state.as_str(),
+                );
+            }
+            let seen = seen_operations.get(&operation.id).or_else(|| {
+                let position = unclaimed
+                    .iter()
+                    .position(|(_, seen)| operation.matches(seen))?;
+                Some(unclaimed.swap_remove(position).1)
+            });
             let mut sequence = seen.map_or(0, |seen| seen.events);
             let resource = format!(
-                "deploy_request/{deploy_request_number}/operation/{}",
+                "deploy_request/{deploy_request_number}/{}/{}",
+                noun.replace(' ', "_"),
                 operation.id
             );
+            let errors = operation.errors(phase);
             let state_change = match seen {
                 // A new operation that has not started yet is no news; one first seen already
                 // running, done or failed is.
                 None if self.baseline => {
                     self.report_new(operation.state.is_error()).then_some(None)
                 }
-                None => (!matches!(
-                    operation.state,
-                    OperationState::Pending | OperationState::Queued
-                ))
-                .then_some(None),
+                None => (!operation.state.not_started()).then_some(None),
                 Some(seen) if seen.state != operation.state => Some(Some(seen.state.clone())),
                 Some(_) => None,
             };
@@ -355,25 +470,25 @@ impl Differ<'_> {
                 self.emit(
                     &resource,
                     &mut sequence,
-                    operation.state.severity(),
+                    operation.state.severity().max(errors_severity(errors)),
                     EventKind::DeployOperationStateChanged {
                         previous_state,
                         state: operation.state.clone(),
                         deploy_request_number,
+                        phase,
                         operation: operation.clone(),
                     },
                 );
-            } else if let Some(seen) =
-                seen.filter(|seen| seen.deploy_errors != operation.deploy_errors)
-            {
+            } else if let Some(seen) = seen.filter(|seen| seen.errors.as_deref() != errors) {
                 self.emit(
                     &resource,
                     &mut sequence,
-                    errors_severity(operation.deploy_errors.as_deref()),
+                    errors_severity(errors),
                     EventKind::DeployOperationErrorsChanged {
-                        errors: operation.deploy_errors.clone(),
-                        previous_errors: seen.deploy_errors.clone(),
+                        errors: errors.map(str::to_owned),
+                        previous_errors: seen.errors.clone(),
                         deploy_request_number,
+                        phase,
                         operation: operation.clone(),
                     },
                 );
@@ -382,10 +497,19 @@ impl Differ<'_> {
                 operation.id.clone(),
                 SeenOperation {
                     state: operation.state.clone(),
-                    deploy_errors: operation.deploy_errors.clone(),
+                    errors: errors.map(str::to_owned),
                     events: sequence,
+                    keyspace_name: operation.keyspace_name.clone(),
+                    table_name: operation.table_name.clone(),
+                    operation_name: operation.operation_name.clone(),
                 },
             );
+        }
+        // Operations that could not be read keep what was remembered of them.
+        if partial {
+            for (id, seen) in unclaimed {
+                next.entry(id.clone()).or_insert_with(|| seen.clone());
+            }
         }
         next
     }

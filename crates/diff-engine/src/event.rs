@@ -1,12 +1,13 @@
 //! Events: what changed, as receivers see it.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::model::{DeployOperation, DeployRequest, Target, Workflow};
+use crate::model::{DeployOperation, DeployRequest, OperationPhase, Target, Workflow};
 use crate::states::{DeployState, OperationState, Severity, WorkflowState};
 
 /// One detected change. Serialized as the `data` of a webhook and stored in the outbox.
@@ -50,6 +51,9 @@ pub enum EventKind {
         previous_state: Option<OperationState>,
         state: OperationState,
         deploy_request_number: u64,
+        /// `deploy` for the schema change, `revert` for an operation of its revert.
+        #[serde(default)]
+        phase: OperationPhase,
         operation: DeployOperation,
     },
     #[serde(rename = "deploy_operation.errors_changed")]
@@ -57,6 +61,8 @@ pub enum EventKind {
         errors: Option<String>,
         previous_errors: Option<String>,
         deploy_request_number: u64,
+        #[serde(default)]
+        phase: OperationPhase,
         operation: DeployOperation,
     },
 }
@@ -110,16 +116,32 @@ impl EventKind {
         }
     }
 
-    /// The error text the event carries, if any.
-    pub fn errors(&self) -> Option<&str> {
+    /// The error text the event carries, if any: a workflow's errors, an operation's errors
+    /// (of its phase), or why a deploy request failed validation.
+    pub fn errors(&self) -> Option<Cow<'_, str>> {
         match self {
             Self::WorkflowStateChanged { workflow, .. }
-            | Self::WorkflowErrorsChanged { workflow, .. } => workflow.workflow_errors.as_deref(),
-            Self::DeployOperationStateChanged { operation, .. }
-            | Self::DeployOperationErrorsChanged { operation, .. } => {
-                operation.deploy_errors.as_deref()
+            | Self::WorkflowErrorsChanged { workflow, .. } => {
+                workflow.workflow_errors.as_deref().map(Cow::Borrowed)
             }
-            Self::DeployRequestStateChanged { .. } => None,
+            Self::DeployOperationStateChanged {
+                operation, phase, ..
+            }
+            | Self::DeployOperationErrorsChanged {
+                operation, phase, ..
+            } => operation.errors(*phase).map(Cow::Borrowed),
+            Self::DeployRequestStateChanged { deploy_request, .. } => {
+                deploy_request.validation_errors().map(Cow::Owned)
+            }
+        }
+    }
+
+    /// The phase of an operation event; `None` for other events.
+    pub fn phase(&self) -> Option<OperationPhase> {
+        match self {
+            Self::DeployOperationStateChanged { phase, .. }
+            | Self::DeployOperationErrorsChanged { phase, .. } => Some(*phase),
+            _ => None,
         }
     }
 }

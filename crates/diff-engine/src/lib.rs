@@ -13,11 +13,11 @@ mod states;
 pub use diff::{diff, Anomaly, Diff, DiffOptions};
 pub use event::{Event, EventKind, EVENT_TYPES};
 pub use model::{
-    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, SeenDeployRequest,
-    SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
+    DeployOperation, DeployRequest, LintError, Observation, ObservedDeployRequest, OperationPhase,
+    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Unreadable, Workflow,
 };
 pub use plan::needs_operations;
-pub use states::{DeployState, OperationState, Severity, WorkflowState};
+pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};
 
 #[cfg(test)]
 mod tests;

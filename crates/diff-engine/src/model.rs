@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::states::{DeployState, OperationState, WorkflowState};
+use crate::states::{DeployState, Motion, OperationState, WorkflowState};
 
 /// One watched database: the unit that is polled, diffed and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,6 +56,8 @@ pub struct DeployRequest {
     pub number: u64,
     /// `open` or `closed`.
     pub state: String,
+    /// `deployment_state`, else `deployment.state`; [`DeployState::unknown`] when the API
+    /// gave neither.
     pub deployment_state: DeployState,
     pub branch: Option<String>,
     pub into_branch: Option<String>,
@@ -64,15 +66,63 @@ pub struct DeployRequest {
     pub actor: Option<String>,
     /// Display name of who closed it, when it is closed.
     pub closed_by: Option<String>,
+    /// `deployment.auto_cutover`: whether PlanetScale cuts over on its own once the deploy is
+    /// ready; `None` when the API did not say.
+    #[serde(default)]
+    pub auto_cutover: Option<bool>,
+    /// `deployment.lint_errors`: why validation failed.
+    #[serde(default)]
+    pub lint_errors: Vec<LintError>,
+    /// `deployment.deploy_check_errors`; blank text is stored as `None`.
+    #[serde(default)]
+    pub deploy_check_errors: Option<String>,
 }
 
 impl DeployRequest {
     pub fn is_open(&self) -> bool {
         self.state == "open"
     }
+
+    /// Why validation failed, one line per lint error and then the deploy check errors, or
+    /// `None` when the API names no reason.
+    pub fn validation_errors(&self) -> Option<String> {
+        let mut lines: Vec<String> = self
+            .lint_errors
+            .iter()
+            .filter_map(LintError::describe)
+            .collect();
+        lines.extend(self.deploy_check_errors.clone());
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
 }
 
-/// One per-table schema change of a deploy request.
+/// One schema lint error of a deployment (`deployment.lint_errors[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintError {
+    /// The code, such as `NO_UNIQUE_KEY`.
+    pub lint_error: Option<String>,
+    pub keyspace_name: Option<String>,
+    pub table_name: Option<String>,
+    /// What is wrong, in PlanetScale's words.
+    pub error_description: Option<String>,
+}
+
+impl LintError {
+    /// `table "Persons" has no unique key… (NO_UNIQUE_KEY)`, or the code alone.
+    fn describe(&self) -> Option<String> {
+        match (&self.error_description, &self.lint_error) {
+            (Some(description), Some(code)) => Some(format!("{description} ({code})")),
+            (Some(description), None) => Some(description.clone()),
+            (None, Some(code)) => Some(match &self.table_name {
+                Some(table) => format!("{code} on table {table}"),
+                None => code.clone(),
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// One per-table schema change of a deploy request, or of its revert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployOperation {
     pub id: String,
@@ -85,27 +135,118 @@ pub struct DeployOperation {
     pub deploy_errors: Option<String>,
     pub deploy_error_docs_url: Option<String>,
     pub progress_percentage: Option<f64>,
+    /// A revert operation's error text (`revert_errors`); absent on forward operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revert_errors: Option<String>,
 }
 
-/// What one successful poll of a target saw. A poll that failed or saw only part of the target
-/// produces no observation at all: an observation is always complete for what it covers.
+impl DeployOperation {
+    /// The error text that belongs to `phase`.
+    pub fn errors(&self, phase: OperationPhase) -> Option<&str> {
+        match phase {
+            OperationPhase::Deploy => self.deploy_errors.as_deref(),
+            OperationPhase::Revert => self.revert_errors.as_deref(),
+        }
+    }
+
+    /// What identifies the operation when PlanetScale gives it a new id (it does when a queued
+    /// operation starts): its keyspace, table and operation name. `None` without a table name.
+    fn identity(&self) -> Option<Identity<'_>> {
+        Some((
+            self.keyspace_name.as_deref(),
+            self.table_name.as_deref()?,
+            self.operation_name.as_deref(),
+        ))
+    }
+}
+
+/// Keyspace, table and operation name.
+pub(crate) type Identity<'a> = (Option<&'a str>, &'a str, Option<&'a str>);
+
+/// Whether an operation applies a deploy request's schema change or reverts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationPhase {
+    /// `deployment.deploy_operations[]`.
+    #[default]
+    Deploy,
+    /// `deployment.deployment_revert_request.deploy_revert_operations[]`.
+    Revert,
+}
+
+impl OperationPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Revert => "revert",
+        }
+    }
+}
+
+impl fmt::Display for OperationPhase {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Something of a response that could not be read: reported, and the resource it belongs to
+/// keeps its remembered state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// What it was, e.g. `item 3 of /v1/organizations/acme/databases/commerce/workflows`.
+    pub what: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// What one successful poll of a target saw. A poll that failed produces no observation at
+/// all; one that could not read some items says so in `unreadable`, and what those items were
+/// keeps its remembered state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observation {
-    /// Every workflow of the database.
+    /// The workflows of the database: those listed, and remembered ones missing from the list
+    /// that were fetched by number.
     pub workflows: Vec<Workflow>,
+    /// Ids of remembered workflows the API no longer knows (404 by number).
+    pub vanished_workflows: Vec<String>,
     /// The open deploy requests, plus the ones fetched by number because they left the open
     /// list since the last poll.
     pub deploy_requests: Vec<ObservedDeployRequest>,
     /// Deploy requests remembered as open that the API no longer knows (404 by number).
     pub vanished_deploy_requests: Vec<u64>,
+    /// Items of the responses that could not be read.
+    pub unreadable: Vec<Unreadable>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservedDeployRequest {
     pub deploy_request: DeployRequest,
-    /// `None` when this poll did not fetch the operations (the request is not deploying):
-    /// the remembered operations stay as they were.
+    /// The per-table operations; `None` when this poll did not see them (the response lacked
+    /// them and the request is not deploying): the remembered operations stay as they were.
     pub operations: Option<Vec<DeployOperation>>,
+    /// The operations of the deploy request's revert; `None` when the response did not say.
+    pub revert_operations: Option<Vec<DeployOperation>>,
+    /// Some operations could not be read: remembered ones missing here are kept as they were.
+    pub operations_partial: bool,
+}
+
+impl Default for DeployRequest {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            number: 0,
+            state: "open".into(),
+            deployment_state: DeployState::unknown(),
+            branch: None,
+            into_branch: None,
+            html_url: None,
+            actor: None,
+            closed_by: None,
+            auto_cutover: None,
+            lint_errors: Vec::new(),
+            deploy_check_errors: None,
+        }
+    }
 }
 
 /// What pswatch remembers of one target between polls: just enough to diff the next
@@ -119,15 +260,17 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    /// Whether anything of the target moves on its own, so it deserves the shorter interval.
-    pub fn in_motion(&self) -> bool {
-        self.workflows
+    /// How urgently the target deserves polling: the most urgent of its resources.
+    pub fn motion(&self) -> Motion {
+        let workflows = self
+            .workflows
             .values()
-            .any(|workflow| workflow.state.in_motion())
-            || self
-                .deploy_requests
-                .values()
-                .any(|request| request.deployment_state.is_deploying())
+            .map(|workflow| workflow.state.motion());
+        let deploy_requests = self.deploy_requests.values().map(SeenDeployRequest::motion);
+        workflows
+            .chain(deploy_requests)
+            .max()
+            .unwrap_or(Motion::Idle)
     }
 }
 
@@ -144,14 +287,51 @@ pub struct SeenWorkflow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenDeployRequest {
     pub deployment_state: DeployState,
+    /// `deployment.auto_cutover` as last seen.
+    #[serde(default)]
+    pub auto_cutover: Option<bool>,
     pub events: u64,
     /// By operation id.
     pub operations: BTreeMap<String, SeenOperation>,
+    /// The revert's operations, by id.
+    #[serde(default)]
+    pub revert_operations: BTreeMap<String, SeenOperation>,
+}
+
+impl SeenDeployRequest {
+    pub fn motion(&self) -> Motion {
+        self.deployment_state.motion(self.auto_cutover)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenOperation {
     pub state: OperationState,
-    pub deploy_errors: Option<String>,
+    /// The error text of its phase (`deploy_errors`, or `revert_errors` of a revert operation).
+    #[serde(alias = "deploy_errors")]
+    pub errors: Option<String>,
     pub events: u64,
+    /// Keyspace, table and operation name, to recognise the operation under a new id.
+    #[serde(default)]
+    pub keyspace_name: Option<String>,
+    #[serde(default)]
+    pub table_name: Option<String>,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+}
+
+impl SeenOperation {
+    pub(crate) fn identity(&self) -> Option<Identity<'_>> {
+        Some((
+            self.keyspace_name.as_deref(),
+            self.table_name.as_deref()?,
+            self.operation_name.as_deref(),
+        ))
+    }
+}
+
+impl DeployOperation {
+    pub(crate) fn matches(&self, seen: &SeenOperation) -> bool {
+        self.identity().is_some() && self.identity() == seen.identity()
+    }
 }

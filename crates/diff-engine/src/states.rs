@@ -153,40 +153,115 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A state PlanetScale added after this build: whether it sounds like a failure decides how
+/// loud it is, since a new `…_error` or `failed` state is one nobody should miss.
+fn unknown_severity(text: &str) -> Severity {
+    let text = text.to_ascii_lowercase();
+    if text.contains("error") || text.contains("fail") {
+        Severity::Critical
+    } else {
+        Severity::Info
+    }
+}
+
+/// How a resource's state bears on how often its database is polled.
+///
+/// Ordered from the least to the most urgent, so a database takes the `max` of its resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Motion {
+    /// Nothing moves: done, cancelled, failed, or nothing at all.
+    Idle,
+    /// Waits for a person (a cutover to click, a workflow to switch); it can wait for days, so
+    /// it is polled at `waiting_interval` and holds no budget reserve.
+    Waiting,
+    /// Moves on its own and may change any second: polled at `active_interval`.
+    Active,
+}
+
+impl Motion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Waiting => "waiting",
+            Self::Active => "active",
+        }
+    }
+}
+
+impl fmt::Display for Motion {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
 impl WorkflowState {
     pub fn severity(&self) -> Severity {
         match self {
             Self::Error => Severity::Critical,
             Self::Cancelled | Self::ReversedCutover => Severity::Warning,
+            Self::Other(text) => unknown_severity(text),
             _ => Severity::Info,
         }
     }
 
-    /// Whether the workflow still moves on its own or waits for a person: everything but its
-    /// end states. An errored workflow waits for a retry or a cancel, which a slower poll sees.
-    pub fn in_motion(&self) -> bool {
-        !matches!(
-            self,
-            Self::Completed | Self::Cancelled | Self::Error | Self::Other(_)
-        )
+    /// Whether the workflow moves on its own, waits for a person (PlanetScale's sharding
+    /// workflow reference: copy done and replicating, data verified, traffic switched, stopped,
+    /// cut over, cutover reversed) or is over. An errored workflow waits for a retry or a
+    /// cancel, which the idle interval sees.
+    pub fn motion(&self) -> Motion {
+        match self {
+            Self::Pending
+            | Self::Copying
+            | Self::VerifyingData
+            | Self::SwitchingReplicas
+            | Self::SwitchingPrimaries
+            | Self::ReversingTraffic
+            | Self::ReversingTrafficForCancel
+            | Self::CuttingOver
+            | Self::Cancelling => Motion::Active,
+            Self::Running
+            | Self::VerifiedData
+            | Self::SwitchedReplicas
+            | Self::SwitchedPrimaries
+            | Self::Stopped
+            | Self::Cutover
+            | Self::ReversedCutover => Motion::Waiting,
+            Self::Completed | Self::Cancelled | Self::Error | Self::Other(_) => Motion::Idle,
+        }
+    }
+
+    /// Whether the workflow is over: it cannot change any more.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled)
     }
 
     pub fn is_error(&self) -> bool {
-        matches!(self, Self::Error)
+        self.severity() == Severity::Critical
     }
 }
 
 impl DeployState {
+    /// A deploy request whose state the API did not say (neither `deployment_state` nor
+    /// `deployment.state`, or blank): watched, but never reported as a transition.
+    pub fn unknown() -> Self {
+        Self::Other(String::new())
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Self::Other(text) if text.is_empty())
+    }
+
     pub fn severity(&self) -> Severity {
         match self {
             Self::Error | Self::CompleteError | Self::CompleteRevertError => Severity::Critical,
             Self::Cancelled | Self::CompleteCancel | Self::CompleteRevert => Severity::Warning,
+            Self::Other(text) => unknown_severity(text),
             _ => Severity::Info,
         }
     }
 
-    /// Whether schema changes are being applied, so that per-table operations move and are
-    /// worth fetching.
+    /// Whether schema changes are being applied, so that per-table operations move.
     pub fn is_deploying(&self) -> bool {
         matches!(
             self,
@@ -202,6 +277,23 @@ impl DeployState {
         )
     }
 
+    /// Whether the deploy moves on its own. A deploy waiting for its cutover moves only when
+    /// someone clicks, unless `auto_cutover` is set; when the API did not say, it is taken to
+    /// move on its own, so that nothing is polled too slowly.
+    pub fn motion(&self, auto_cutover: Option<bool>) -> Motion {
+        match self {
+            Self::PendingCutover if auto_cutover == Some(false) => Motion::Waiting,
+            state if state.is_deploying() => Motion::Active,
+            _ => Motion::Idle,
+        }
+    }
+
+    /// `pending` and `ready` alternate while a deploy request is validated and on every push
+    /// to its branch.
+    pub fn is_pending_or_ready(&self) -> bool {
+        matches!(self, Self::Pending | Self::Ready)
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Critical
     }
@@ -212,12 +304,20 @@ impl OperationState {
         match self {
             Self::Error => Severity::Critical,
             Self::Cancelled => Severity::Warning,
+            Self::Other(text) => unknown_severity(text),
             _ => Severity::Info,
         }
     }
 
+    /// Whether the operation has not started: waiting in the queue, or (a revert operation)
+    /// submitted and waiting for someone to revert.
+    pub fn not_started(&self) -> bool {
+        matches!(self, Self::Pending | Self::Queued)
+            || matches!(self, Self::Other(text) if text == "submit")
+    }
+
     pub fn is_error(&self) -> bool {
-        matches!(self, Self::Error)
+        self.severity() == Severity::Critical
     }
 }
 
@@ -237,5 +337,47 @@ mod tests {
         let unknown: WorkflowState = serde_json::from_str("\"teleporting\"").unwrap();
         assert_eq!(unknown, WorkflowState::Other("teleporting".into()));
         assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"teleporting\"");
+    }
+
+    #[test]
+    fn unknown_states_that_sound_like_failures_are_critical() {
+        let cases = [
+            ("complete_revert_failed", Severity::Critical),
+            ("VALIDATION_ERROR", Severity::Critical),
+            ("teleporting", Severity::Info),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(WorkflowState::parse(text).severity(), expected, "{text}");
+            assert_eq!(DeployState::parse(text).severity(), expected, "{text}");
+            assert_eq!(OperationState::parse(text).severity(), expected, "{text}");
+        }
+        assert!(WorkflowState::parse("copy_failed").is_error());
+    }
+
+    #[test]
+    fn states_that_wait_for_a_person_are_waiting() {
+        for text in [
+            "running",
+            "verified_data",
+            "switched_replicas",
+            "switched_primaries",
+            "stopped",
+            "cutover",
+            "reversed_cutover",
+        ] {
+            assert_eq!(WorkflowState::parse(text).motion(), Motion::Waiting, "{text}");
+        }
+        for text in ["pending", "copying", "switching_replicas", "cutting_over"] {
+            assert_eq!(WorkflowState::parse(text).motion(), Motion::Active, "{text}");
+        }
+        for text in ["completed", "cancelled", "error"] {
+            assert_eq!(WorkflowState::parse(text).motion(), Motion::Idle, "{text}");
+        }
+        let pending_cutover = DeployState::PendingCutover;
+        assert_eq!(pending_cutover.motion(Some(false)), Motion::Waiting);
+        assert_eq!(pending_cutover.motion(Some(true)), Motion::Active);
+        assert_eq!(pending_cutover.motion(None), Motion::Active);
+        assert_eq!(DeployState::InProgress.motion(Some(false)), Motion::Active);
+        assert_eq!(DeployState::Ready.motion(None), Motion::Idle);
     }
 }

@@ -3,10 +3,15 @@
 //!
 //! - `wf3=running` a workflow (#3), `wf3=error!no~route` with error text `no route`;
 //! - `dr7=in_progress` an open deploy request, `dr7=complete/closed` a closed one;
-//! - `dr7=in_progress{a=complete,b=error!oops}` with its operations fetched;
-//! - `gone7` deploy request #7 vanished (404 by number).
+//! - `dr7=in_progress{a=complete,b=error!oops}` with its operations seen;
+//! - `{a@orders=pending}` operation id `a` on table `orders` (the table is the id otherwise);
+//! - `{~r=submit}` an operation of the deploy request's revert (`{~}` alone: no revert ops);
+//! - `dr7=error!bad~key` a deploy request whose validation failed with `bad key`;
+//! - `dr7=?` a deploy request without a state;
+//! - `gone7` deploy request #7 vanished (404 by number), `wfgone3` workflow #3 vanished.
 //!
-//! Each event prints as `type resource previous->state severity`.
+//! Each event prints as `type resource previous->state severity`, revert operations' resource
+//! as `dr7/~r`.
 
 use time::macros::datetime;
 
@@ -15,7 +20,11 @@ use crate::*;
 fn observation(text: &str) -> Observation {
     let mut observation = Observation::default();
     for token in text.split_whitespace() {
-        if let Some(number) = token.strip_prefix("gone") {
+        if let Some(number) = token.strip_prefix("wfgone") {
+            observation
+                .vanished_workflows
+                .push(format!("wf-id-{number}"));
+        } else if let Some(number) = token.strip_prefix("gone") {
             observation
                 .vanished_deploy_requests
                 .push(number.parse().expect("number"));
@@ -45,40 +54,61 @@ fn observation(text: &str) -> Observation {
                 Some((state, open)) => (state, open),
                 None => (head, "open"),
             };
-            let operations = operations.map(|operations| {
-                operations
-                    .split(',')
-                    .filter(|operation| !operation.is_empty())
-                    .map(|operation| {
-                        let (id, state) = operation.split_once('=').expect("op=state");
-                        let (state, errors) = split_errors(state);
-                        DeployOperation {
-                            id: id.to_owned(),
-                            state: OperationState::parse(state),
-                            keyspace_name: None,
-                            table_name: Some(id.to_owned()),
-                            operation_name: None,
-                            ddl_statement: None,
-                            deploy_errors: errors,
-                            deploy_error_docs_url: None,
-                            progress_percentage: None,
-                        }
-                    })
-                    .collect()
-            });
+            let mut forward = Vec::new();
+            let mut revert = Vec::new();
+            let mut revert_seen = false;
+            for operation in operations.iter().flat_map(|text| text.split(',')) {
+                if operation.is_empty() {
+                    continue;
+                }
+                let (is_revert, operation) = match operation.strip_prefix('~') {
+                    Some(rest) => {
+                        revert_seen = true;
+                        (true, rest)
+                    }
+                    None => (false, operation),
+                };
+                if operation.is_empty() {
+                    continue;
+                }
+                let (name, state) = operation.split_once('=').expect("op=state");
+                let (id, table) = name.split_once('@').unwrap_or((name, name));
+                let (state, errors) = split_errors(state);
+                let operation = DeployOperation {
+                    id: id.to_owned(),
+                    state: OperationState::parse(state),
+                    keyspace_name: Some("commerce".into()),
+                    table_name: Some(table.to_owned()),
+                    operation_name: Some("ALTER".into()),
+                    ddl_statement: None,
+                    deploy_errors: if is_revert { None } else { errors.clone() },
+                    deploy_error_docs_url: None,
+                    progress_percentage: None,
+                    revert_errors: if is_revert { errors } else { None },
+                };
+                if is_revert {
+                    revert.push(operation);
+                } else {
+                    forward.push(operation);
+                }
+            }
+            let (state, check_errors) = split_errors(deployment_state);
             observation.deploy_requests.push(ObservedDeployRequest {
                 deploy_request: DeployRequest {
                     id: format!("dr-id-{number}"),
                     number: number.parse().expect("number"),
                     state: open.to_owned(),
-                    deployment_state: DeployState::parse(deployment_state),
-                    branch: None,
-                    into_branch: None,
-                    html_url: None,
-                    actor: None,
-                    closed_by: None,
+                    deployment_state: if state == "?" {
+                        DeployState::unknown()
+                    } else {
+                        DeployState::parse(state)
+                    },
+                    deploy_check_errors: check_errors,
+                    ..DeployRequest::default()
                 },
-                operations,
+                operations: operations.map(|_| forward),
+                revert_operations: revert_seen.then_some(revert),
+                operations_partial: false,
             });
         } else {
             panic!("unknown token {token}");
@@ -134,9 +164,10 @@ fn describe(event: &Event) -> String {
             previous_state,
             state,
             deploy_request_number,
+            phase,
             operation,
         } => (
-            format!("dr{deploy_request_number}/{}", operation.id),
+            operation_name(*deploy_request_number, *phase, operation),
             format!(
                 "{}->{state}",
                 opt(previous_state.as_ref().map(|s| s.as_str()))
@@ -146,9 +177,10 @@ fn describe(event: &Event) -> String {
             errors,
             previous_errors,
             deploy_request_number,
+            phase,
             operation,
         } => (
-            format!("dr{deploy_request_number}/{}", operation.id),
+            operation_name(*deploy_request_number, *phase, operation),
             format!(
                 "{}->{}",
                 opt(previous_errors.as_deref()),
@@ -161,6 +193,13 @@ fn describe(event: &Event) -> String {
         event.type_name(),
         event.severity
     )
+}
+
+fn operation_name(number: u64, phase: OperationPhase, operation: &DeployOperation) -> String {
+    match phase {
+        OperationPhase::Deploy => format!("dr{number}/{}", operation.id),
+        OperationPhase::Revert => format!("dr{number}/~{}", operation.id),
+    }
 }
 
 fn opt(text: Option<&str>) -> &str {
@@ -211,6 +250,7 @@ fn baseline_reports_errors_when_asked() {
         &["wf1=running wf2=error!boom dr7=complete_error{a=error!x,b=complete}"],
         DiffOptions {
             notify_on_baseline_errors: true,
+            ..DiffOptions::default()
         },
     );
     assert_eq!(
@@ -265,8 +305,19 @@ fn workflow_transitions() {
             &["wf1=running", "wf1=error!boom"],
             &["workflow.state_changed wf1 running->error critical"],
         ),
-        // A workflow that leaves the list is forgotten silently.
+        // A workflow missing from one observation keeps its state: its return is no news.
         (&["wf1=running", ""], &[]),
+        (&["wf1=running", "", "wf1=running"], &[]),
+        (
+            &["wf1=running", "", "wf1=cutover"],
+            &["workflow.state_changed wf1 running->cutover info"],
+        ),
+        // One the API says is gone is forgotten silently; if it came back, it would be new.
+        (&["wf1=running", "wfgone1"], &[]),
+        (
+            &["wf1=running", "wfgone1", "wf1=running"],
+            &["workflow.state_changed wf1 null->running info"],
+        ),
         // An unknown state is watched like any other.
         (
             &["wf1=running", "wf1=teleporting"],
@@ -319,6 +370,33 @@ fn deploy_request_transitions() {
         (
             &["dr7=in_progress", "dr7=complete_error"],
             &["deploy_request.state_changed dr7 in_progress->complete_error critical"],
+        ),
+        // Validation failed: the reason travels with the event.
+        (
+            &["dr7=pending", "dr7=error!NO_UNIQUE_KEY~on~Persons"],
+            &["deploy_request.state_changed dr7 pending->error critical"],
+        ),
+        // pending and ready alternate on every push to the branch: no news by default.
+        (&["dr7=pending", "dr7=ready", "dr7=pending", "dr7=ready"], &[]),
+        (
+            &["dr7=pending", "dr7=ready", "dr7=queued"],
+            &["deploy_request.state_changed dr7 ready->queued info"],
+        ),
+        (
+            &["", "dr7=pending"],
+            &["deploy_request.state_changed dr7 null->pending info"],
+        ),
+        // A request without a state is no transition; its remembered state stands.
+        (&["dr7=ready", "dr7=?"], &[]),
+        (&["dr7=ready", "dr7=?", "dr7=ready"], &[]),
+        (
+            &["dr7=ready", "dr7=?", "dr7=queued"],
+            &["deploy_request.state_changed dr7 ready->queued info"],
+        ),
+        // One first seen without a state is announced once its state is known.
+        (
+            &["", "dr7=?", "dr7=ready"],
+            &["deploy_request.state_changed dr7 null->ready info"],
         ),
         // A vanished request is forgotten without an event.
         (&["dr7=ready", "gone7"], &[]),
@@ -389,10 +467,255 @@ fn deploy_operation_transitions() {
                 "deploy_operation.state_changed dr8/a null->in_progress info",
             ],
         ),
+        // An instant deploy that finished between two polls: the failing table is reported
+        // from the state it was last seen in.
+        (
+            &[
+                "dr7=ready{a=pending,b=pending}",
+                "dr7=complete_error{a=complete,b=error!Duplicate~entry}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/a pending->complete info",
+                "deploy_operation.state_changed dr7/b pending->error critical",
+                "deploy_request.state_changed dr7 ready->complete_error critical",
+            ],
+        ),
+        // PlanetScale gives an operation a new id when it starts: same keyspace, table and
+        // operation name, so it is the same operation.
+        (
+            &[
+                "dr7=queued{q1@orders=pending}",
+                "dr7=in_progress{s1@orders=in_progress}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/s1 pending->in_progress info",
+                "deploy_request.state_changed dr7 queued->in_progress info",
+            ],
+        ),
+        (
+            &[
+                "dr7=queued{q1@orders=pending}",
+                "dr7=in_progress{s1@orders=in_progress}",
+                "dr7=in_progress{s1@orders=in_progress}",
+            ],
+            &[],
+        ),
+        // A different table under a new id is a new operation.
+        (
+            &[
+                "dr7=in_progress{q1@orders=in_progress}",
+                "dr7=in_progress{q1@orders=in_progress,s2@invoices=complete}",
+            ],
+            &["deploy_operation.state_changed dr7/s2 null->complete info"],
+        ),
+        // An operation the response no longer lists is forgotten.
+        (
+            &[
+                "dr7=ready{a=pending,b=pending}",
+                "dr7=ready{a=pending}",
+                "dr7=in_progress{a=in_progress,b=in_progress}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/a pending->in_progress info",
+                "deploy_operation.state_changed dr7/b null->in_progress info",
+                "deploy_request.state_changed dr7 ready->in_progress info",
+            ],
+        ),
     ];
     for (polls, expected) in cases {
         check(polls, expected);
     }
+}
+
+#[test]
+fn revert_operations() {
+    let cases: &[(&[&str], &[&str])] = &[
+        // The revert request appears with the deploy: submitted operations are no news.
+        (
+            &[
+                "dr7=in_progress{a=in_progress}",
+                "dr7=complete_pending_revert{a=complete,~r=submit}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/a in_progress->complete info",
+                "deploy_request.state_changed dr7 in_progress->complete_pending_revert info",
+            ],
+        ),
+        (
+            &[
+                "dr7=complete_pending_revert{a=complete,~r=submit}",
+                "dr7=in_progress_revert{a=complete,~r=complete}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/~r submit->complete info",
+                "deploy_request.state_changed dr7 complete_pending_revert->in_progress_revert info",
+            ],
+        ),
+        // A failed revert comes with the table and the reason.
+        (
+            &[
+                "dr7=in_progress_revert{a=complete,~r=submit}",
+                "dr7=complete_revert_error{a=complete,~r=error!table~locked}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/~r submit->error critical",
+                "deploy_request.state_changed dr7 in_progress_revert->complete_revert_error critical",
+            ],
+        ),
+        (
+            &[
+                "dr7=in_progress_revert{~r=submit}",
+                "dr7=in_progress_revert{~r=submit!table~locked}",
+            ],
+            &["deploy_operation.errors_changed dr7/~r null->table locked critical"],
+        ),
+        // Reverted and closed: reported once, then forgotten.
+        (
+            &[
+                "dr7=in_progress_revert{a=complete,~r=submit}",
+                "dr7=complete_revert/closed{a=complete,~r=complete}",
+            ],
+            &[
+                "deploy_operation.state_changed dr7/~r submit->complete info",
+                "deploy_request.state_changed dr7 in_progress_revert->complete_revert warning",
+            ],
+        ),
+    ];
+    for (polls, expected) in cases {
+        check(polls, expected);
+    }
+}
+
+#[test]
+fn operation_events_say_their_phase_and_errors() {
+    let (_, state) = run(
+        &["dr7=in_progress_revert{~r=submit}"],
+        DiffOptions::default(),
+    );
+    let result = diff(
+        &target(),
+        Some(&state),
+        &observation("dr7=complete_revert_error{~r=failed!table~locked}"),
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    let json = serde_json::to_value(&result.events[0]).expect("serializes");
+    assert_eq!(json["type"], "deploy_operation.state_changed");
+    assert_eq!(json["phase"], "revert");
+    assert_eq!(json["state"], "failed");
+    assert_eq!(json["severity"], "critical");
+    assert_eq!(json["operation"]["table_name"], "r");
+    assert_eq!(json["operation"]["revert_errors"], "table locked");
+    assert_eq!(result.events[0].kind.errors().as_deref(), Some("table locked"));
+    // A forward operation says `deploy`, and an event stored before phases existed reads as one.
+    let (_, state) = run(&["dr7=in_progress{a=in_progress}"], DiffOptions::default());
+    let result = diff(
+        &target(),
+        Some(&state),
+        &observation("dr7=in_progress{a=complete}"),
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    let mut json = serde_json::to_value(&result.events[0]).expect("serializes");
+    assert_eq!(json["phase"], "deploy");
+    assert!(json["operation"].get("revert_errors").is_none());
+    json.as_object_mut().expect("object").remove("phase");
+    let back: Event = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(back.kind.phase(), Some(OperationPhase::Deploy));
+}
+
+#[test]
+fn validation_errors_travel_with_the_deploy_request() {
+    let (_, state) = run(&["dr7=pending"], DiffOptions::default());
+    let mut observation = observation("dr7=error");
+    let request = &mut observation.deploy_requests[0].deploy_request;
+    request.lint_errors = vec![LintError {
+        lint_error: Some("NO_UNIQUE_KEY".into()),
+        keyspace_name: Some("commerce".into()),
+        table_name: Some("Persons".into()),
+        error_description: Some("table \"Persons\" has no unique key".into()),
+    }];
+    request.deploy_check_errors = Some("schema check failed".into());
+    let result = diff(
+        &target(),
+        Some(&state),
+        &observation,
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    let event = &result.events[0];
+    assert_eq!(
+        event.kind.errors().as_deref(),
+        Some("table \"Persons\" has no unique key (NO_UNIQUE_KEY)\nschema check failed")
+    );
+    let json = serde_json::to_value(event).expect("serializes");
+    assert_eq!(
+        json["deploy_request"]["lint_errors"][0]["error_description"],
+        "table \"Persons\" has no unique key"
+    );
+    assert_eq!(
+        json["deploy_request"]["deploy_check_errors"],
+        "schema check failed"
+    );
+}
+
+#[test]
+fn pending_ready_bounces_are_reported_when_asked() {
+    let options = DiffOptions {
+        notify_pending_ready: true,
+        ..DiffOptions::default()
+    };
+    let (events, _) = run(&["dr7=pending", "dr7=ready", "dr7=pending"], options);
+    assert_eq!(
+        events[1..],
+        [
+            ["deploy_request.state_changed dr7 pending->ready info"],
+            ["deploy_request.state_changed dr7 ready->pending info"],
+        ]
+    );
+}
+
+#[test]
+fn operations_that_could_not_be_read_keep_their_state() {
+    let (_, state) = run(
+        &["dr7=in_progress{a=in_progress,b=in_progress}"],
+        DiffOptions::default(),
+    );
+    let mut partial = observation("dr7=in_progress{a=complete}");
+    partial.deploy_requests[0].operations_partial = true;
+    partial.unreadable.push(Unreadable {
+        what: "operation 2 of deploy request #7".into(),
+        problem: "`state` is missing".into(),
+    });
+    let result = diff(
+        &target(),
+        Some(&state),
+        &partial,
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    let events: Vec<String> = result.events.iter().map(describe).collect();
+    assert_eq!(
+        events,
+        ["deploy_operation.state_changed dr7/a in_progress->complete info"]
+    );
+    assert!(result.next.deploy_requests[&7].operations.contains_key("b"));
+    assert_eq!(result.anomalies.len(), 1);
+    assert_eq!(result.anomalies[0].kind(), "unreadable_item");
+    assert!(result.anomalies[0].to_string().contains("`state` is missing"));
+    // Back to readable: b's change is reported from its remembered state.
+    let result = diff(
+        &target(),
+        Some(&result.next),
+        &observation("dr7=in_progress{a=complete,b=error!oops}"),
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    let events: Vec<String> = result.events.iter().map(describe).collect();
+    assert_eq!(
+        events,
+        ["deploy_operation.state_changed dr7/b in_progress->error critical"]
+    );
 }
 
 #[test]
@@ -453,12 +776,43 @@ fn anomalies_are_reported_not_fatal() {
 
 #[test]
 fn motion_follows_states() {
-    let (_, state) = run(&["wf1=completed dr7=ready"], DiffOptions::default());
-    assert!(!state.in_motion());
-    let (_, state) = run(&["wf1=running"], DiffOptions::default());
-    assert!(state.in_motion());
-    let (_, state) = run(&["dr7=in_progress"], DiffOptions::default());
-    assert!(state.in_motion());
+    let motion = |text: &str| run(&[text], DiffOptions::default()).1.motion();
+    assert_eq!(motion("wf1=completed dr7=ready"), Motion::Idle);
+    assert_eq!(motion(""), Motion::Idle);
+    assert_eq!(motion("wf1=copying"), Motion::Active);
+    assert_eq!(motion("wf1=running"), Motion::Waiting);
+    assert_eq!(motion("wf1=cutover wf2=copying"), Motion::Active);
+    assert_eq!(motion("dr7=in_progress"), Motion::Active);
+    // pending_cutover waits for a click unless PlanetScale cuts over on its own.
+    let mut state = run(&["dr7=pending_cutover"], DiffOptions::default()).1;
+    assert_eq!(state.motion(), Motion::Active, "auto_cutover unknown");
+    if let Some(request) = state.deploy_requests.get_mut(&7) {
+        request.auto_cutover = Some(false);
+    }
+    assert_eq!(state.motion(), Motion::Waiting);
+    // auto_cutover is remembered from the deploy request.
+    let mut waiting = observation("dr7=pending_cutover");
+    waiting.deploy_requests[0].deploy_request.auto_cutover = Some(false);
+    let result = diff(
+        &target(),
+        None,
+        &waiting,
+        datetime!(2026-11-23 12:00 UTC),
+        DiffOptions::default(),
+    );
+    assert_eq!(result.next.motion(), Motion::Waiting);
+}
+
+#[test]
+fn states_stored_before_reverts_and_identities_still_read() {
+    let stored = r#"{"workflows":{},"deploy_requests":{"7":{"deployment_state":"in_progress","events":2,
+        "operations":{"op1":{"state":"in_progress","deploy_errors":"throttled","events":1}}}}}"#;
+    let state: TargetState = serde_json::from_str(stored).expect("reads");
+    let request = &state.deploy_requests[&7];
+    assert!(request.revert_operations.is_empty());
+    assert_eq!(request.auto_cutover, None);
+    assert_eq!(request.operations["op1"].errors.as_deref(), Some("throttled"));
+    assert_eq!(request.operations["op1"].table_name, None);
 }
 
 #[test]
