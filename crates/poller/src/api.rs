@@ -1,17 +1,22 @@
 //! The API's JSON shapes and their translation to domain types.
 //!
 //! Real responses differ from the OpenAPI pages: fields marked required are missing, strings
-//! are `null`, undocumented fields appear. So only what identifies a resource (id, number,
-//! state) is required here; everything else is optional and unknown fields are ignored.
+//! are `null`, numbers come as strings, error text comes as arrays, undocumented fields appear.
+//! So only what identifies a resource (id, number, state) is required here, and read leniently
+//! (a number may be a numeric string); everything else is optional, and a field of an
+//! unexpected type reads as absent. A list is read item by item: an item that cannot be read
+//! is set aside with what is wrong with it, and the rest of the page is used.
+//!
 //! Decoding is pure: bytes in, domain values or a [`DecodeError`] out.
 
 use diff_engine::{
-    DeployOperation, DeployRequest, DeployState, OperationState, Workflow, WorkflowState,
+    DeployOperation, DeployRequest, DeployState, LintError, OperationState, Workflow,
+    WorkflowState,
 };
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
-/// Why a response body could not be read.
+/// Why a response body, or an item of it, could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct DecodeError(pub String);
@@ -20,203 +25,391 @@ pub struct DecodeError(pub String);
 #[derive(Debug)]
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
+    /// Items that could not be read.
+    pub unreadable: Vec<UnreadableItem>,
     pub next_page: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct PageDto<T> {
-    data: Vec<T>,
-    #[serde(default)]
-    next_page: Option<u64>,
+/// An item of a list that could not be read, with what could be told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnreadableItem {
+    /// Its place in the whole list, from 1.
+    pub position: usize,
+    /// Its `id`, if that much was readable.
+    pub id: Option<String>,
+    /// Its `number`, if that much was readable.
+    pub number: Option<u64>,
+    pub problem: String,
 }
 
-/// Decodes one page of a list endpoint into domain values.
-pub(crate) fn decode_page<T, D>(
-    body: &[u8],
-    convert: impl Fn(D) -> Result<T, DecodeError>,
-) -> Result<Page<T>, DecodeError>
-where
-    D: DeserializeOwned,
-{
+/// Reads a body as JSON; an empty body or one that is not JSON is an error that shows how the
+/// body begins.
+fn json(body: &[u8]) -> Result<Value, DecodeError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError("the response body is empty".into()));
     }
-    let page: PageDto<D> =
-        serde_json::from_slice(body).map_err(|error| DecodeError(error.to_string()))?;
-    let items = page
-        .data
-        .into_iter()
-        .map(convert)
-        .collect::<Result<_, _>>()?;
+    serde_json::from_slice(body).map_err(|error| {
+        DecodeError(format!(
+            "the body is not the JSON expected ({error}); it begins {:?}",
+            snippet(body)
+        ))
+    })
+}
+
+/// The start of a body, on one line, for an error message.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const LIMIT: usize = 120;
+    let text = String::from_utf8_lossy(body);
+    let mut line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|character| !character.is_control())
+        .take(LIMIT + 1)
+        .collect();
+    if line.chars().count() > LIMIT {
+        line = line.chars().take(LIMIT).collect::<String>() + "…";
+    }
+    line
+}
+
+/// Decodes one page of a list endpoint: the envelope must be readable, its items are read one
+/// by one. `first_position` is the place of the page's first item in the whole list.
+pub(crate) fn decode_page<T>(
+    body: &[u8],
+    first_position: usize,
+    convert: impl Fn(&Value) -> Result<T, DecodeError>,
+) -> Result<Page<T>, DecodeError> {
+    let envelope = json(body)?;
+    let Some(envelope) = envelope.as_object() else {
+        return Err(DecodeError(format!(
+            "expected a list object with `data`, got {}",
+            kind(&envelope)
+        )));
+    };
+    let data = match envelope.get("data") {
+        Some(Value::Array(data)) => data,
+        Some(other) => {
+            return Err(DecodeError(format!(
+                "`data` is {}, not a list",
+                kind(other)
+            )))
+        }
+        None => return Err(DecodeError("the list has no `data`".into())),
+    };
+    let next_page = match envelope.get("next_page") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(lenient_number(value).ok_or_else(|| {
+            DecodeError(format!("`next_page` is {}, not a page number", kind(value)))
+        })?),
+    };
+    let mut items = Vec::with_capacity(data.len());
+    let mut unreadable = Vec::new();
+    for (index, item) in data.iter().enumerate() {
+        match convert(item) {
+            Ok(value) => items.push(value),
+            Err(error) => unreadable.push(UnreadableItem {
+                position: first_position + index,
+                id: item.get("id").and_then(lenient_id),
+                number: item.get("number").and_then(lenient_number),
+                problem: error.0,
+            }),
+        }
+    }
     Ok(Page {
         items,
-        next_page: page.next_page,
+        unreadable,
+        next_page,
     })
 }
 
 /// Decodes a single resource.
-pub(crate) fn decode_one<T, D>(
+pub(crate) fn decode_one<T>(
     body: &[u8],
-    convert: impl Fn(D) -> Result<T, DecodeError>,
-) -> Result<T, DecodeError>
-where
-    D: DeserializeOwned,
-{
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(DecodeError("the response body is empty".into()));
+    convert: impl Fn(&Value) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    convert(&json(body)?)
+}
+
+/// What a JSON value is, for messages: `a number (7)`, `text ("x")`, `a list`, ….
+fn kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(value) => format!("a boolean ({value})"),
+        Value::Number(value) => format!("a number ({value})"),
+        Value::String(value) => format!("text ({:?})", snippet(value.as_bytes())),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
     }
-    let dto: D = serde_json::from_slice(body).map_err(|error| DecodeError(error.to_string()))?;
-    convert(dto)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Named {
-    name: Option<String>,
+/// A whole number, or text that holds one.
+fn lenient_number(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Actor {
-    display_name: Option<String>,
+/// Non-blank text, or a whole number as text.
+fn lenient_id(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        Value::Number(number) if number.is_u64() || number.is_i64() => Some(number.to_string()),
+        _ => None,
+    }
 }
 
-fn name(named: Option<Named>) -> Option<String> {
-    named.and_then(|named| named.name)
+/// Error text, however it comes: text, a list of texts or objects (one line each), an object
+/// (its `message`, `error` or `description`, else its JSON). Blank means no error.
+fn lenient_errors(value: &Value) -> Option<String> {
+    fn line(value: &Value) -> Option<String> {
+        match value {
+            Value::Null => None,
+            Value::String(text) => Some(text.trim().to_owned()),
+            Value::Array(values) => {
+                let lines: Vec<String> = values.iter().filter_map(line).collect();
+                Some(lines.join("\n"))
+            }
+            Value::Object(object) => Some(
+                ["message", "error", "description", "error_description"]
+                    .iter()
+                    .find_map(|key| object.get(*key).and_then(Value::as_str))
+                    .map_or_else(|| value.to_string(), str::to_owned),
+            ),
+            other => Some(other.to_string()),
+        }
+        .filter(|text| !text.trim().is_empty())
+    }
+    line(value)
 }
 
-fn display_name(actor: Option<Actor>) -> Option<String> {
-    actor.and_then(|actor| actor.display_name)
+/// One JSON object of a response, read field by field.
+#[derive(Clone, Copy)]
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    fn of(value: &'a Value) -> Result<Self, DecodeError> {
+        value
+            .as_object()
+            .map(Fields)
+            .ok_or_else(|| DecodeError(format!("expected an object, got {}", kind(value))))
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.0.get(key).filter(|value| !value.is_null())
+    }
+
+    fn required<T>(
+        &self,
+        key: &str,
+        what: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Result<T, DecodeError> {
+        let value = self
+            .get(key)
+            .ok_or_else(|| DecodeError(format!("`{key}` is missing")))?;
+        read(value).ok_or_else(|| DecodeError(format!("`{key}` is {}, not {what}", kind(value))))
+    }
+
+    fn id(&self) -> Result<String, DecodeError> {
+        self.required("id", "an id", lenient_id)
+    }
+
+    fn number(&self) -> Result<u64, DecodeError> {
+        self.required("number", "a number", lenient_number)
+    }
+
+    fn state(&self, key: &str) -> Result<String, DecodeError> {
+        self.required(key, "a state", |value| value.as_str().map(str::to_owned))
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    fn errors(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(lenient_errors)
+    }
+
+    fn float(&self, key: &str) -> Option<f64> {
+        match self.get(key)? {
+            Value::Number(number) => number.as_f64(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(Value::as_bool)
+    }
+
+    fn object(&self, key: &str) -> Option<Fields<'a>> {
+        self.get(key).and_then(Value::as_object).map(Fields)
+    }
+
+    /// A list's objects; items that are not objects are left out.
+    fn objects(&self, key: &str) -> Option<Vec<Fields<'a>>> {
+        self.get(key)
+            .and_then(Value::as_array)
+            .map(|values| values.iter().filter_map(|value| Fields::of(value).ok()).collect())
+    }
+
+    /// The `name` of a nested object such as a keyspace, or plain text.
+    fn name_of(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Object(object) => object.get("name")?.as_str().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// The `display_name` of an actor.
+    fn display_name(&self, key: &str) -> Option<String> {
+        self.object(key)?.text("display_name")
+    }
 }
 
-/// Error text: blank text means no error.
-fn error_text(text: Option<String>) -> Option<String> {
-    text.filter(|text| !text.trim().is_empty())
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct WorkflowDto {
-    id: String,
-    number: u64,
-    state: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    workflow_errors: Option<String>,
-    #[serde(default)]
-    source_keyspace: Option<Named>,
-    #[serde(default)]
-    target_keyspace: Option<Named>,
-    #[serde(default)]
-    branch: Option<Named>,
-    #[serde(default)]
-    actor: Option<Actor>,
-    #[serde(default)]
-    cutover_by: Option<Actor>,
-    #[serde(default)]
-    updated_at: Option<String>,
-}
-
-pub(crate) fn workflow(dto: WorkflowDto) -> Result<Workflow, DecodeError> {
+pub(crate) fn workflow(value: &Value) -> Result<Workflow, DecodeError> {
+    let fields = Fields::of(value)?;
+    let number = fields.number()?;
     Ok(Workflow {
-        name: dto
-            .name
-            .unwrap_or_else(|| format!("workflow-{}", dto.number)),
-        id: dto.id,
-        number: dto.number,
-        state: WorkflowState::parse(&dto.state),
-        workflow_errors: error_text(dto.workflow_errors),
-        source_keyspace: name(dto.source_keyspace),
-        target_keyspace: name(dto.target_keyspace),
-        branch: name(dto.branch),
-        actor: display_name(dto.actor),
-        cutover_by: display_name(dto.cutover_by),
-        updated_at: dto.updated_at,
+        id: fields.id()?,
+        number,
+        name: fields
+            .text("name")
+            .unwrap_or_else(|| format!("workflow-{number}")),
+        state: WorkflowState::parse(&fields.state("state")?),
+        workflow_errors: fields.errors("workflow_errors"),
+        source_keyspace: fields.name_of("source_keyspace"),
+        target_keyspace: fields.name_of("target_keyspace"),
+        branch: fields.name_of("branch"),
+        actor: fields.display_name("actor"),
+        cutover_by: fields.display_name("cutover_by"),
+        updated_at: fields.text("updated_at"),
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Deployment {
-    state: Option<String>,
+/// A deploy request as one response gives it: the request, and its operations and revert
+/// operations when the response carries them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiDeployRequest {
+    pub request: DeployRequest,
+    /// `deployment.deploy_operations`, `None` when the response lacks it.
+    pub operations: Option<Vec<DeployOperation>>,
+    /// `deployment.deployment_revert_request.deploy_revert_operations`: empty when the revert
+    /// request is null, `None` when the response lacks the field.
+    pub revert_operations: Option<Vec<DeployOperation>>,
+    /// Operations that could not be read: (which list, position from 1, what is wrong).
+    pub unreadable_operations: Vec<(&'static str, usize, String)>,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct DeployRequestDto {
-    id: String,
-    number: u64,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    deployment_state: Option<String>,
-    #[serde(default)]
-    deployment: Option<Deployment>,
-    #[serde(default)]
-    branch: Option<String>,
-    #[serde(default)]
-    into_branch: Option<String>,
-    #[serde(default)]
-    html_url: Option<String>,
-    #[serde(default)]
-    actor: Option<Actor>,
-    #[serde(default)]
-    closed_by: Option<Actor>,
-}
-
-pub(crate) fn deploy_request(dto: DeployRequestDto) -> Result<DeployRequest, DecodeError> {
-    let deployment_state = dto
-        .deployment_state
-        .or_else(|| dto.deployment.and_then(|deployment| deployment.state))
-        .ok_or_else(|| {
-            DecodeError(format!(
-                "deploy request #{} has neither deployment_state nor deployment.state",
-                dto.number
-            ))
-        })?;
-    Ok(DeployRequest {
-        id: dto.id,
-        number: dto.number,
-        state: dto.state.unwrap_or_else(|| "open".into()),
-        deployment_state: DeployState::parse(&deployment_state),
-        branch: dto.branch,
-        into_branch: dto.into_branch,
-        html_url: dto.html_url,
-        actor: display_name(dto.actor),
-        closed_by: display_name(dto.closed_by),
+pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeError> {
+    let fields = Fields::of(value)?;
+    let number = fields.number()?;
+    let deployment = fields.object("deployment");
+    // `deployment_state` is the one to report (they can differ: `pending_cutover` beside an
+    // `in_progress` deployment), then `deployment.state`; neither is a state not known.
+    let deployment_state = fields
+        .text("deployment_state")
+        .or_else(|| deployment.and_then(|deployment| deployment.text("state")))
+        .filter(|state| !state.trim().is_empty())
+        .map_or_else(DeployState::unknown, |state| DeployState::parse(&state));
+    let mut unreadable_operations = Vec::new();
+    let mut operations_of = |list: &'static str,
+                              values: Option<&Value>,
+                              read: fn(&Value) -> Result<DeployOperation, DecodeError>| {
+        let values = values?.as_array()?;
+        let mut operations = Vec::with_capacity(values.len());
+        for (index, value) in values.iter().enumerate() {
+            match read(value) {
+                Ok(operation) => operations.push(operation),
+                Err(DecodeError(problem)) => unreadable_operations.push((list, index + 1, problem)),
+            }
+        }
+        Some(operations)
+    };
+    let operations = operations_of(
+        "deployment.deploy_operations",
+        deployment.and_then(|deployment| deployment.get("deploy_operations")),
+        deploy_operation,
+    );
+    let revert_operations = match deployment.map(|deployment| deployment.0.get("deployment_revert_request")) {
+        Some(Some(Value::Null)) => Some(Vec::new()),
+        Some(Some(revert)) => operations_of(
+            "deployment.deployment_revert_request.deploy_revert_operations",
+            revert.get("deploy_revert_operations"),
+            revert_operation,
+        ),
+        Some(None) | None => None,
+    };
+    let lint_errors = deployment
+        .and_then(|deployment| deployment.objects("lint_errors"))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|lint| LintError {
+            lint_error: lint.text("lint_error").filter(|code| !code.is_empty()),
+            keyspace_name: lint.text("keyspace_name").filter(|name| !name.is_empty()),
+            table_name: lint.text("table_name").filter(|name| !name.is_empty()),
+            error_description: lint.errors("error_description"),
+        })
+        .filter(|lint| lint.lint_error.is_some() || lint.error_description.is_some())
+        .collect();
+    let request = DeployRequest {
+        id: fields.id()?,
+        number,
+        state: fields.text("state").unwrap_or_else(|| "open".into()),
+        deployment_state,
+        branch: fields.name_of("branch"),
+        into_branch: fields.name_of("into_branch"),
+        html_url: fields.text("html_url"),
+        actor: fields.display_name("actor"),
+        closed_by: fields.display_name("closed_by"),
+        auto_cutover: deployment.and_then(|deployment| deployment.boolean("auto_cutover")),
+        lint_errors,
+        deploy_check_errors: deployment
+            .and_then(|deployment| deployment.errors("deploy_check_errors")),
+    };
+    Ok(ApiDeployRequest {
+        request,
+        operations,
+        revert_operations,
+        unreadable_operations,
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct DeployOperationDto {
-    id: String,
-    state: String,
-    #[serde(default)]
-    keyspace_name: Option<String>,
-    #[serde(default)]
-    table_name: Option<String>,
-    #[serde(default)]
-    operation_name: Option<String>,
-    #[serde(default)]
-    ddl_statement: Option<String>,
-    #[serde(default)]
-    deploy_errors: Option<String>,
-    #[serde(default)]
-    deploy_error_docs_url: Option<String>,
-    #[serde(default)]
-    progress_percentage: Option<f64>,
-}
-
-pub(crate) fn deploy_operation(dto: DeployOperationDto) -> Result<DeployOperation, DecodeError> {
+pub(crate) fn deploy_operation(value: &Value) -> Result<DeployOperation, DecodeError> {
+    let fields = Fields::of(value)?;
     Ok(DeployOperation {
-        id: dto.id,
-        state: OperationState::parse(&dto.state),
-        keyspace_name: dto.keyspace_name,
-        table_name: dto.table_name,
-        operation_name: dto.operation_name,
-        ddl_statement: dto.ddl_statement,
-        deploy_errors: error_text(dto.deploy_errors),
-        deploy_error_docs_url: dto.deploy_error_docs_url,
-        progress_percentage: dto.progress_percentage,
+        id: fields.id()?,
+        state: OperationState::parse(&fields.state("state")?),
+        keyspace_name: fields.text("keyspace_name"),
+        table_name: fields.text("table_name"),
+        operation_name: fields.text("operation_name"),
+        ddl_statement: fields.text("ddl_statement"),
+        deploy_errors: fields.errors("deploy_errors"),
+        deploy_error_docs_url: fields.text("deploy_error_docs_url"),
+        progress_percentage: fields.float("progress_percentage"),
+        revert_errors: None,
+    })
+}
+
+/// One of `deploy_revert_operations`: no keyspace, and `revert_errors` for its errors.
+fn revert_operation(value: &Value) -> Result<DeployOperation, DecodeError> {
+    let fields = Fields::of(value)?;
+    Ok(DeployOperation {
+        id: fields.id()?,
+        state: OperationState::parse(&fields.state("state")?),
+        keyspace_name: fields.text("keyspace_name"),
+        table_name: fields.text("table_name"),
+        operation_name: fields.text("operation_name"),
+        ddl_statement: fields.text("ddl_statement"),
+        deploy_errors: None,
+        deploy_error_docs_url: None,
+        progress_percentage: None,
+        revert_errors: fields.errors("revert_errors"),
     })
 }
 
@@ -235,17 +428,16 @@ impl Database {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct DatabaseDto {
-    name: String,
-    #[serde(default)]
-    kind: Option<String>,
-}
-
-pub(crate) fn database(dto: DatabaseDto) -> Result<Database, DecodeError> {
+pub(crate) fn database(value: &Value) -> Result<Database, DecodeError> {
+    let fields = Fields::of(value)?;
     Ok(Database {
-        name: dto.name,
-        kind: dto.kind.unwrap_or_else(|| "mysql".into()),
+        name: fields.required("name", "a name", |value| {
+            value
+                .as_str()
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+        })?,
+        kind: fields.text("kind").unwrap_or_else(|| "mysql".into()),
     })
 }
 
@@ -262,11 +454,33 @@ impl ApiErrorBody {
     pub(crate) fn parse(body: &[u8]) -> Self {
         serde_json::from_slice(body).unwrap_or_default()
     }
+
+    /// What to tell a person of an error answer: the API's message, else the start of a body
+    /// that is not the API's JSON (a proxy's HTML page, say), else nothing.
+    pub(crate) fn detail(body: &[u8]) -> Option<String> {
+        let parsed = Self::parse(body);
+        parsed
+            .message
+            .or(parsed.code)
+            .filter(|message| !message.trim().is_empty())
+            .or_else(|| {
+                let start = snippet(body);
+                let is_json = serde_json::from_slice::<Value>(body).is_ok();
+                (!is_json && !start.is_empty()).then_some(start)
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page<T>(
+        body: &[u8],
+        convert: impl Fn(&Value) -> Result<T, DecodeError>,
+    ) -> Result<Page<T>, DecodeError> {
+        decode_page(body, 1, convert)
+    }
 
     #[test]
     fn workflows_tolerate_missing_null_extra_and_unknown() {
@@ -275,8 +489,9 @@ mod tests {
              "workflow_errors":"","source_keyspace":{"name":"commerce"},"target_keyspace":null,
              "actor":{"id":"u","display_name":"Ada"},"brand_new_field":{"x":1}},
             {"id":"w2","number":4,"state":"hyperspace"}]}"#;
-        let page = decode_page(body, workflow).expect("decodes");
+        let page = page(body, workflow).expect("decodes");
         assert_eq!(page.next_page, None);
+        assert!(page.unreadable.is_empty());
         assert_eq!(page.items[0].state, WorkflowState::SwitchedPrimaries);
         assert_eq!(page.items[0].workflow_errors, None);
         assert_eq!(page.items[0].source_keyspace.as_deref(), Some("commerce"));
@@ -290,33 +505,160 @@ mod tests {
     }
 
     #[test]
-    fn deploy_requests_take_the_state_from_deployment_when_needed() {
-        let body = br#"{"data":[{"id":"d","number":7,"state":"open","deployment":{"state":"in_progress"}}],"next_page":2}"#;
-        let page = decode_page(body, deploy_request).expect("decodes");
-        assert_eq!(page.items[0].deployment_state, DeployState::InProgress);
+    fn numbers_as_text_and_errors_as_lists_are_read() {
+        let body = br#"{"data":[
+            {"id":"w1","number":"12","state":"error","workflow_errors":["copy failed","row 7"],
+             "name":["not","text"],"actor":"someone"},
+            {"id":9,"number":13,"state":"running","workflow_errors":{"message":"lag"}}],
+            "next_page":"2"}"#;
+        let page = page(body, workflow).expect("decodes");
+        assert!(page.unreadable.is_empty(), "{:?}", page.unreadable);
         assert_eq!(page.next_page, Some(2));
-        let missing = br#"{"data":[{"id":"d","number":7,"state":"open"}]}"#;
-        let error = decode_page(missing, deploy_request).expect_err("no state");
-        assert!(error.0.contains("#7"), "{error}");
+        assert_eq!(page.items[0].number, 12);
+        assert_eq!(
+            page.items[0].workflow_errors.as_deref(),
+            Some("copy failed\nrow 7")
+        );
+        // A field of the wrong type that identifies nothing reads as absent.
+        assert_eq!(page.items[0].name, "workflow-12");
+        assert_eq!(page.items[0].actor, None);
+        assert_eq!(page.items[1].id, "9");
+        assert_eq!(page.items[1].workflow_errors.as_deref(), Some("lag"));
+    }
+
+    #[test]
+    fn an_odd_item_is_set_aside_and_the_rest_of_the_page_used() {
+        let body = br#"{"data":[
+            {"id":"w1","number":1,"state":"running"},
+            {"id":"w2","state":"running"},
+            {"id":"w3","number":"three","state":"running"},
+            {"id":"w4","number":4,"state":["running"]},
+            "not an object",
+            {"id":"w6","number":6,"state":"copying"}]}"#;
+        let page = decode_page(body, 101, workflow).expect("decodes");
+        let numbers: Vec<u64> = page.items.iter().map(|w| w.number).collect();
+        assert_eq!(numbers, [1, 6]);
+        let problems: Vec<(usize, Option<&str>, Option<u64>, &str)> = page
+            .unreadable
+            .iter()
+            .map(|item| {
+                (
+                    item.position,
+                    item.id.as_deref(),
+                    item.number,
+                    item.problem.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (102, Some("w2"), None, "`number` is missing"),
+                (
+                    103,
+                    Some("w3"),
+                    None,
+                    "`number` is text (\"three\"), not a number"
+                ),
+                (104, Some("w4"), Some(4), "`state` is a list, not a state"),
+                (105, None, None, "expected an object, got text (\"not an object\")"),
+            ]
+        );
+    }
+
+    #[test]
+    fn deploy_requests_take_the_state_from_deployment_when_needed() {
+        let body = br#"{"data":[{"id":"d","number":7,"state":"open","deployment":{"state":"in_progress"}},
+                                {"id":"e","number":8,"state":"open"},
+                                {"id":"f","number":9,"deployment_state":""}],"next_page":2}"#;
+        let page = page(body, deploy_request).expect("decodes");
+        assert_eq!(page.items[0].request.deployment_state, DeployState::InProgress);
+        assert_eq!(page.next_page, Some(2));
+        assert!(page.items[1].request.deployment_state.is_unknown());
+        assert!(page.items[2].request.deployment_state.is_unknown());
+        // No deployment: nothing is said of operations or reverts.
+        assert_eq!(page.items[1].operations, None);
+        assert_eq!(page.items[1].revert_operations, None);
+    }
+
+    #[test]
+    fn deploy_request_operations_lint_errors_and_revert_come_with_it() {
+        let body = br#"{"id":"d","number":5,"state":"open","deployment_state":"complete_revert_error",
+            "deployment":{"state":"complete_revert_error","auto_cutover":false,
+              "deploy_check_errors":"","lint_errors":[
+                {"lint_error":"NO_UNIQUE_KEY","table_name":"Persons","error_description":"no unique key"},
+                {"lint_error":"","error_description":""}],
+              "deploy_operations":[
+                {"id":"op1","state":"complete","table_name":"Persons","keyspace_name":"ks","operation_name":"ALTER","deploy_errors":""},
+                {"id":"op2","table_name":"Orders"}],
+              "deployment_revert_request":{"id":"rv","deploy_revert_operations":[
+                {"id":"r1","state":"error","table_name":"Persons","operation_name":"ALTER","revert_errors":["table locked"]}]}}}"#;
+        let request = decode_one(body, deploy_request).expect("decodes");
+        assert_eq!(request.request.auto_cutover, Some(false));
+        assert_eq!(request.request.deploy_check_errors, None);
+        assert_eq!(request.request.lint_errors.len(), 1);
+        assert_eq!(
+            request.request.validation_errors().as_deref(),
+            Some("no unique key (NO_UNIQUE_KEY)")
+        );
+        let operations = request.operations.expect("operations");
+        assert_eq!(operations.len(), 1);
+        assert_eq!(operations[0].deploy_errors, None);
+        assert_eq!(
+            request.unreadable_operations,
+            [("deployment.deploy_operations", 2, "`state` is missing".to_owned())]
+        );
+        let reverts = request.revert_operations.expect("revert operations");
+        assert_eq!(reverts[0].state, OperationState::Error);
+        assert_eq!(reverts[0].revert_errors.as_deref(), Some("table locked"));
+        assert_eq!(reverts[0].deploy_errors, None);
+        let no_revert = br#"{"id":"d","number":5,"deployment":{"deployment_revert_request":null,"deploy_operations":[]}}"#;
+        let request = decode_one(no_revert, deploy_request).expect("decodes");
+        assert_eq!(request.revert_operations, Some(Vec::new()));
+        assert_eq!(request.operations, Some(Vec::new()));
     }
 
     #[test]
     fn malformed_bodies_are_errors_not_panics() {
-        for body in [
-            &b""[..],
-            b"   ",
-            b"{\"data\": [",
-            b"{\"data\": [{\"id\": 1, \"number\": 1, \"state\": \"running\"}]}",
-            b"{\"data\": [{\"id\": \"a\", \"number\": \"one\", \"state\": \"running\"}]}",
-            b"{\"data\": null}",
-            b"[]",
-            b"<html>502 Bad Gateway</html>",
+        for (body, expected) in [
+            (&b""[..], "empty"),
+            (b"   ", "empty"),
+            (b"{\"data\": [", "not the JSON expected"),
+            (b"{\"data\": null}", "`data` is null, not a list"),
+            (b"{\"data\": {}}", "`data` is an object"),
+            (b"[]", "expected a list object"),
+            (b"{}", "no `data`"),
+            (b"{\"data\": [], \"next_page\": \"later\"}", "`next_page`"),
+            (
+                b"<html>502 Bad Gateway</html>",
+                "it begins \"<html>502 Bad Gateway</html>\"",
+            ),
         ] {
+            let error = page(body, workflow).expect_err("fails");
             assert!(
-                decode_page(body, workflow).is_err(),
-                "{}",
+                error.0.contains(expected),
+                "{}: {error}",
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn error_details_are_the_message_or_a_snippet() {
+        assert_eq!(
+            ApiErrorBody::detail(br#"{"code":"not_found","message":"Not Found"}"#).as_deref(),
+            Some("Not Found")
+        );
+        assert_eq!(
+            ApiErrorBody::detail(b"<html>\n<body>upstream   timed out</body>\n</html>").as_deref(),
+            Some("<html> <body>upstream timed out</body> </html>")
+        );
+        assert_eq!(ApiErrorBody::detail(b"{}"), None);
+        assert_eq!(ApiErrorBody::detail(b""), None);
+        let long = "x".repeat(500);
+        assert_eq!(
+            ApiErrorBody::detail(long.as_bytes()).map(|text| text.chars().count()),
+            Some(121)
+        );
     }
 }

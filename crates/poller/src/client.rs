@@ -9,7 +9,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::api::{self, ApiErrorBody, DecodeError, Page};
+use serde_json::Value;
+
+use crate::api::{self, ApiErrorBody, DecodeError, Page, UnreadableItem};
 use crate::budget::{Budget, Priority};
 use crate::error::PollError;
 
@@ -77,6 +79,7 @@ fn endpoint(url: &Url) -> &'static str {
         [.., "deploy-requests"] => "deploy_requests",
         [.., "deploy-requests", _] => "deploy_request",
         [.., "operations"] => "operations",
+        [.., "organizations", _] => "organization",
         _ => "other",
     }
 }
@@ -123,6 +126,13 @@ impl ClientConfig {
             observer: None,
         }
     }
+}
+
+/// The readable items of a list, and those that could not be read.
+#[derive(Debug)]
+pub(crate) struct Listed<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<UnreadableItem>,
 }
 
 /// A PlanetScale API client. Cheap to clone; clones share the connection pool and counters.
@@ -191,17 +201,18 @@ impl Client {
         url
     }
 
-    /// Fetches every page of a list, following `next_page` up to the page cap.
-    pub(crate) async fn get_all<T, D>(
+    /// Fetches every page of a list, following `next_page` up to the page cap. Items that
+    /// cannot be read are set aside in [`Listed::unreadable`]; the rest are used.
+    pub(crate) async fn get_all<T>(
         &self,
         url: Url,
         query: &[(&str, &str)],
-        convert: impl Fn(D) -> Result<T, DecodeError> + Copy,
-    ) -> Result<Vec<T>, PollError>
-    where
-        D: serde::de::DeserializeOwned,
-    {
-        let mut items = Vec::new();
+        convert: impl Fn(&Value) -> Result<T, DecodeError> + Copy,
+    ) -> Result<Listed<T>, PollError> {
+        let mut listed = Listed {
+            items: Vec::new(),
+            unreadable: Vec::new(),
+        };
         let mut page = 1u64;
         for _ in 0..self.config.page_cap {
             let mut page_url = url.clone();
@@ -211,14 +222,19 @@ impl Client {
                 .append_pair("page", &page.to_string())
                 .append_pair("per_page", "100");
             let body = self.get(&page_url).await?;
+            let first_position = listed.items.len() + listed.unreadable.len() + 1;
             let Page {
-                items: page_items,
+                items,
+                unreadable,
                 next_page,
-            } = api::decode_page(&body, convert).map_err(|error| PollError::Decode {
-                resource: resource(&url),
-                message: error.0,
+            } = api::decode_page(&body, first_position, convert).map_err(|error| {
+                PollError::Decode {
+                    resource: resource(&url),
+                    message: error.0,
+                }
             })?;
-            items.extend(page_items);
+            listed.items.extend(items);
+            listed.unreadable.extend(unreadable);
             match next_page {
                 // A server that points back at a page already read would loop forever.
                 Some(next) if next > page => page = next,
@@ -228,7 +244,7 @@ impl Client {
                         message: format!("next_page {next} does not follow page {page}"),
                     })
                 }
-                None => return Ok(items),
+                None => return Ok(listed),
             }
         }
         Err(PollError::TooManyPages {
@@ -238,19 +254,21 @@ impl Client {
     }
 
     /// Fetches one resource.
-    pub(crate) async fn get_one<T, D>(
+    pub(crate) async fn get_one<T>(
         &self,
         url: Url,
-        convert: impl Fn(D) -> Result<T, DecodeError>,
-    ) -> Result<T, PollError>
-    where
-        D: serde::de::DeserializeOwned,
-    {
+        convert: impl Fn(&Value) -> Result<T, DecodeError>,
+    ) -> Result<T, PollError> {
         let body = self.get(&url).await?;
         api::decode_one(&body, convert).map_err(|error| PollError::Decode {
             resource: resource(&url),
             message: error.0,
         })
+    }
+
+    /// One GET whose answer matters only for its status.
+    pub(crate) async fn probe(&self, url: &Url) -> Result<(), PollError> {
+        self.get(url).await.map(drop)
     }
 
     /// One GET, retried after timeouts, 5xx and 429 with exponential backoff (or the server's
@@ -324,7 +342,7 @@ impl Client {
             return Ok(body.to_vec());
         }
         let resource = resource(url);
-        let detail = ApiErrorBody::parse(&body).message;
+        let detail = ApiErrorBody::detail(&body);
         Err(match status {
             StatusCode::UNAUTHORIZED => PollError::Unauthorized {
                 resource,
@@ -334,7 +352,10 @@ impl Client {
                 resource,
                 token_id: self.config.token.id().to_owned(),
             },
-            StatusCode::NOT_FOUND => PollError::NotFound { resource },
+            StatusCode::NOT_FOUND => PollError::NotFound {
+                resource,
+                token_id: self.config.token.id().to_owned(),
+            },
             StatusCode::TOO_MANY_REQUESTS => {
                 // Everything slows down, not just this request.
                 if let Some(budget) = &self.config.budget {
@@ -369,7 +390,7 @@ impl Client {
 }
 
 /// The path of a URL, which names the resource without host noise (and never holds a secret).
-fn resource(url: &Url) -> String {
+pub(crate) fn resource(url: &Url) -> String {
     url.path().to_owned()
 }
 
@@ -389,11 +410,16 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Reads a `Retry-After` value: seconds, or an HTTP date.
+/// Reads a `Retry-After` value: seconds (`7`, or with a fraction, `0.5`), or an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        // A day is more than any server means; a larger or odd value is not a delay.
+        return (seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
+            .then(|| Duration::from_secs_f64(seconds));
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(

@@ -10,8 +10,17 @@ pub enum PollError {
     Unauthorized { resource: String, token_id: String },
     #[error("service token {token_id} may not read {resource} (HTTP 403): grant it read_deploy_request and database read access in the organization's settings")]
     Forbidden { resource: String, token_id: String },
-    #[error("{resource} was not found (HTTP 404): the database was deleted or renamed, or the token cannot see it")]
-    NotFound { resource: String },
+    #[error("{resource} was not found (HTTP 404): it does not exist, or service token {token_id} cannot see it (check the name, and the token's access to the database)")]
+    NotFound { resource: String, token_id: String },
+    /// A 404 on a database's path, and the organization refused too: PlanetScale answers 404,
+    /// not 401, on database paths for a token that is wrong or lacks access.
+    #[error("PlanetScale answered 404 for {resource} and HTTP {organization_status} for organization {organization}: service token {token_id} is wrong, expired or has no access to {organization}; check service_token_id and service_token, and the token's access in the organization's settings")]
+    TokenRejected {
+        resource: String,
+        organization: String,
+        organization_status: u16,
+        token_id: String,
+    },
     #[error(
         "PlanetScale's rate limit was reached (HTTP 429) on {resource}{}",
         retry_after_text(retry_after)
@@ -53,6 +62,7 @@ impl PollError {
             | Self::Unauthorized { .. }
             | Self::Forbidden { .. }
             | Self::NotFound { .. }
+            | Self::TokenRejected { .. }
             | Self::Decode { .. }
             | Self::TooManyPages { .. } => false,
         }
@@ -62,7 +72,10 @@ impl PollError {
     pub fn is_auth_failure(&self) -> bool {
         matches!(
             self,
-            Self::InvalidToken | Self::Unauthorized { .. } | Self::Forbidden { .. }
+            Self::InvalidToken
+                | Self::Unauthorized { .. }
+                | Self::Forbidden { .. }
+                | Self::TokenRejected { .. }
         )
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diff_engine::{DeployState, OperationState, Target, TargetState, WorkflowState};
 use poller::{Client, ClientConfig, PollError, ServiceToken};
 use serde_json::{json, Value};
-use wiremock::matchers::{header, method, path, query_param};
+use wiremock::matchers::{header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const DB: &str = "/v1/organizations/acme/databases/commerce";
@@ -129,6 +129,35 @@ async fn honours_retry_after_on_429() {
 }
 
 #[tokio::test]
+async fn honours_a_decimal_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0.5"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    empty_deploy_requests(&server).await;
+    let started = std::time::Instant::now();
+    client(&server)
+        .observe(&target(), None)
+        .await
+        .expect("observes");
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn retries_timeouts_and_gives_up_after_the_limit() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -152,17 +181,25 @@ async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
     let cases = [
         (401, "rejected service token tok-id (HTTP 401)"),
         (403, "may not read"),
-        (404, "was deleted or renamed, or the token cannot see it"),
-        (422, "HTTP 422"),
+        (404, "does not exist, or service token tok-id cannot see it"),
+        (422, "HTTP 422 for /v1/organizations/acme/databases/commerce/workflows: from the API"),
     ];
     for (status, expected) in cases {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
+            .and(path_regex("/databases/commerce/"))
             .respond_with(
                 ResponseTemplate::new(status)
                     .set_body_json(json!({"code": "x", "message": "from the API"})),
             )
             .expect(1)
+            .mount(&server)
+            .await;
+        // The organization answers: a 404 is the database's, not the token's.
+        Mock::given(method("GET"))
+            .and(path("/v1/organizations/acme"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "o", "name": "acme"})))
+            .expect(u64::from(status == 404))
             .mount(&server)
             .await;
         let error = client(&server)
@@ -173,7 +210,65 @@ async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
         assert!(text.contains(expected), "{status}: {text}");
         assert!(!text.contains("s3cr3t-token"), "{text}");
         assert!(!error.is_transient());
+        assert_eq!(error.is_auth_failure(), matches!(status, 401 | 403), "{status}");
     }
+}
+
+/// PlanetScale answers 404, not 401, on database paths for a bad token: when the organization
+/// refuses too, the token is named as the problem.
+#[tokio::test]
+async fn a_404_that_the_organization_shares_is_a_token_problem() {
+    for organization_status in [401, 403, 404] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"code": "not_found", "message": "Not Found"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/organizations/acme"))
+            .respond_with(ResponseTemplate::new(organization_status).set_body_json(json!({"code": "unauthorized"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let error = client(&server)
+            .observe(&target(), None)
+            .await
+            .expect_err("fails");
+        assert!(
+            matches!(error, PollError::TokenRejected { organization_status: status, .. } if status == organization_status),
+            "{error}"
+        );
+        assert!(error.is_auth_failure());
+        let text = error.to_string();
+        assert!(text.contains("service token tok-id is wrong, expired or has no access to acme"), "{text}");
+        assert!(!text.contains("s3cr3t-token"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn an_error_page_that_is_not_json_is_quoted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(
+            ResponseTemplate::new(418)
+                .set_body_string("<html><body><h1>418</h1>\n  proxy says no</body></html>"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect_err("fails");
+    assert!(
+        error
+            .to_string()
+            .ends_with("HTTP 418 for /v1/organizations/acme/databases/commerce/workflows: <html><body><h1>418</h1> proxy says no</body></html>"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -198,8 +293,10 @@ async fn a_pagination_that_never_ends_is_cut_off() {
     );
 }
 
+/// A response without `deployment.deploy_operations` (an older or trimmed shape): the
+/// operations come from `…/operations`, only while deploying and once after.
 #[tokio::test]
-async fn fetches_operations_only_while_deploying_and_closed_requests_by_number() {
+async fn without_inline_operations_fetches_them_only_while_deploying() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("{DB}/workflows")))
@@ -261,8 +358,10 @@ async fn fetches_operations_only_while_deploying_and_closed_requests_by_number()
             number,
             diff_engine::SeenDeployRequest {
                 deployment_state: state,
+                auto_cutover: None,
                 events: 0,
                 operations: Default::default(),
+                revert_operations: Default::default(),
             },
         );
     }
@@ -292,7 +391,7 @@ async fn fetches_operations_only_while_deploying_and_closed_requests_by_number()
 
 #[tokio::test]
 async fn a_malformed_body_fails_the_poll_with_a_clear_error() {
-    for body in ["", "{\"data\": [{\"id\": 1}]}", "{\"truncated\": ["] {
+    for body in ["", "{\"data\": {\"id\": 1}}", "{\"truncated\": ["] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(200).set_body_string(body))
@@ -334,6 +433,12 @@ async fn discovers_databases_with_their_kind() {
 #[test]
 fn retry_after_reads_seconds_and_dates() {
     assert_eq!(poller::parse_retry_after("7"), Some(Duration::from_secs(7)));
+    assert_eq!(
+        poller::parse_retry_after(" 0.5 "),
+        Some(Duration::from_millis(500))
+    );
+    assert_eq!(poller::parse_retry_after("-1"), None);
+    assert_eq!(poller::parse_retry_after("NaN"), None);
     assert_eq!(
         poller::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
         Some(Duration::ZERO)
