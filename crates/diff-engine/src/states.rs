@@ -365,10 +365,18 @@ mod tests {
             "cutover",
             "reversed_cutover",
         ] {
-            assert_eq!(WorkflowState::parse(text).motion(), Motion::Waiting, "{text}");
+            assert_eq!(
+                WorkflowState::parse(text).motion(),
+                Motion::Waiting,
+                "{text}"
+            );
         }
         for text in ["pending", "copying", "switching_replicas", "cutting_over"] {
-            assert_eq!(WorkflowState::parse(text).motion(), Motion::Active, "{text}");
+            assert_eq!(
+                WorkflowState::parse(text).motion(),
+                Motion::Active,
+                "{text}"
+            );
         }
         for text in ["completed", "cancelled", "error"] {
             assert_eq!(WorkflowState::parse(text).motion(), Motion::Idle, "{text}");

@@ -377,7 +377,10 @@ fn deploy_request_transitions() {
             &["deploy_request.state_changed dr7 pending->error critical"],
         ),
         // pending and ready alternate on every push to the branch: no news by default.
-        (&["dr7=pending", "dr7=ready", "dr7=pending", "dr7=ready"], &[]),
+        (
+            &["dr7=pending", "dr7=ready", "dr7=pending", "dr7=ready"],
+            &[],
+        ),
         (
             &["dr7=pending", "dr7=ready", "dr7=queued"],
             &["deploy_request.state_changed dr7 ready->queued info"],
@@ -606,7 +609,10 @@ fn operation_events_say_their_phase_and_errors() {
     assert_eq!(json["severity"], "critical");
     assert_eq!(json["operation"]["table_name"], "r");
     assert_eq!(json["operation"]["revert_errors"], "table locked");
-    assert_eq!(result.events[0].kind.errors().as_deref(), Some("table locked"));
+    assert_eq!(
+        result.events[0].kind.errors().as_deref(),
+        Some("table locked")
+    );
     // A forward operation says `deploy`, and an event stored before phases existed reads as one.
     let (_, state) = run(&["dr7=in_progress{a=in_progress}"], DiffOptions::default());
     let result = diff(
@@ -702,7 +708,9 @@ fn operations_that_could_not_be_read_keep_their_state() {
     assert!(result.next.deploy_requests[&7].operations.contains_key("b"));
     assert_eq!(result.anomalies.len(), 1);
     assert_eq!(result.anomalies[0].kind(), "unreadable_item");
-    assert!(result.anomalies[0].to_string().contains("`state` is missing"));
+    assert!(result.anomalies[0]
+        .to_string()
+        .contains("`state` is missing"));
     // Back to readable: b's change is reported from its remembered state.
     let result = diff(
         &target(),
@@ -811,7 +819,10 @@ fn states_stored_before_reverts_and_identities_still_read() {
     let request = &state.deploy_requests[&7];
     assert!(request.revert_operations.is_empty());
     assert_eq!(request.auto_cutover, None);
-    assert_eq!(request.operations["op1"].errors.as_deref(), Some("throttled"));
+    assert_eq!(
+        request.operations["op1"].errors.as_deref(),
+        Some("throttled")
+    );
     assert_eq!(request.operations["op1"].table_name, None);
 }
 

@@ -10,8 +10,7 @@
 //! Decoding is pure: bytes in, domain values or a [`DecodeError`] out.
 
 use diff_engine::{
-    DeployOperation, DeployRequest, DeployState, LintError, OperationState, Workflow,
-    WorkflowState,
+    DeployOperation, DeployRequest, DeployState, LintError, OperationState, Workflow, WorkflowState,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -226,6 +225,20 @@ impl<'a> Fields<'a> {
         self.required(key, "a state", |value| value.as_str().map(str::to_owned))
     }
 
+    /// A state that may be missing (or blank), but is text when it is there.
+    fn optional_state(&self, key: &str) -> Result<Option<String>, DecodeError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => {
+                Ok(Some(text.clone()).filter(|text| !text.trim().is_empty()))
+            }
+            Some(other) => Err(DecodeError(format!(
+                "`{key}` is {}, not a state",
+                kind(other)
+            ))),
+        }
+    }
+
     fn text(&self, key: &str) -> Option<String> {
         self.get(key).and_then(Value::as_str).map(str::to_owned)
     }
@@ -252,9 +265,12 @@ impl<'a> Fields<'a> {
 
     /// A list's objects; items that are not objects are left out.
     fn objects(&self, key: &str) -> Option<Vec<Fields<'a>>> {
-        self.get(key)
-            .and_then(Value::as_array)
-            .map(|values| values.iter().filter_map(|value| Fields::of(value).ok()).collect())
+        self.get(key).and_then(Value::as_array).map(|values| {
+            values
+                .iter()
+                .filter_map(|value| Fields::of(value).ok())
+                .collect()
+        })
     }
 
     /// The `name` of a nested object such as a keyspace, or plain text.
@@ -312,39 +328,46 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
     let deployment = fields.object("deployment");
     // `deployment_state` is the one to report (they can differ: `pending_cutover` beside an
     // `in_progress` deployment), then `deployment.state`; neither is a state not known.
-    let deployment_state = fields
-        .text("deployment_state")
-        .or_else(|| deployment.and_then(|deployment| deployment.text("state")))
-        .filter(|state| !state.trim().is_empty())
-        .map_or_else(DeployState::unknown, |state| DeployState::parse(&state));
+    let deployment_state = match fields.optional_state("deployment_state")? {
+        Some(state) => Some(state),
+        None => deployment
+            .map(|deployment| deployment.optional_state("state"))
+            .transpose()?
+            .flatten(),
+    }
+    .map_or_else(DeployState::unknown, |state| DeployState::parse(&state));
     let mut unreadable_operations = Vec::new();
-    let mut operations_of = |list: &'static str,
-                              values: Option<&Value>,
-                              read: fn(&Value) -> Result<DeployOperation, DecodeError>| {
-        let values = values?.as_array()?;
-        let mut operations = Vec::with_capacity(values.len());
-        for (index, value) in values.iter().enumerate() {
-            match read(value) {
-                Ok(operation) => operations.push(operation),
-                Err(DecodeError(problem)) => unreadable_operations.push((list, index + 1, problem)),
+    let mut operations_of =
+        |list: &'static str,
+         values: Option<&Value>,
+         read: fn(&Value) -> Result<DeployOperation, DecodeError>| {
+            let values = values?.as_array()?;
+            let mut operations = Vec::with_capacity(values.len());
+            for (index, value) in values.iter().enumerate() {
+                match read(value) {
+                    Ok(operation) => operations.push(operation),
+                    Err(DecodeError(problem)) => {
+                        unreadable_operations.push((list, index + 1, problem))
+                    }
+                }
             }
-        }
-        Some(operations)
-    };
+            Some(operations)
+        };
     let operations = operations_of(
         "deployment.deploy_operations",
         deployment.and_then(|deployment| deployment.get("deploy_operations")),
         deploy_operation,
     );
-    let revert_operations = match deployment.map(|deployment| deployment.0.get("deployment_revert_request")) {
-        Some(Some(Value::Null)) => Some(Vec::new()),
-        Some(Some(revert)) => operations_of(
-            "deployment.deployment_revert_request.deploy_revert_operations",
-            revert.get("deploy_revert_operations"),
-            revert_operation,
-        ),
-        Some(None) | None => None,
-    };
+    let revert_operations =
+        match deployment.map(|deployment| deployment.0.get("deployment_revert_request")) {
+            Some(Some(Value::Null)) => Some(Vec::new()),
+            Some(Some(revert)) => operations_of(
+                "deployment.deployment_revert_request.deploy_revert_operations",
+                revert.get("deploy_revert_operations"),
+                revert_operation,
+            ),
+            Some(None) | None => None,
+        };
     let lint_errors = deployment
         .and_then(|deployment| deployment.objects("lint_errors"))
         .unwrap_or_default()
@@ -561,18 +584,27 @@ mod tests {
                     "`number` is text (\"three\"), not a number"
                 ),
                 (104, Some("w4"), Some(4), "`state` is a list, not a state"),
-                (105, None, None, "expected an object, got text (\"not an object\")"),
+                (
+                    105,
+                    None,
+                    None,
+                    "expected an object, got text (\"not an object\")"
+                ),
             ]
         );
     }
 
     #[test]
     fn deploy_requests_take_the_state_from_deployment_when_needed() {
-        let body = br#"{"data":[{"id":"d","number":7,"state":"open","deployment":{"state":"in_progress"}},
+        let body =
+            br#"{"data":[{"id":"d","number":7,"state":"open","deployment":{"state":"in_progress"}},
                                 {"id":"e","number":8,"state":"open"},
                                 {"id":"f","number":9,"deployment_state":""}],"next_page":2}"#;
         let page = page(body, deploy_request).expect("decodes");
-        assert_eq!(page.items[0].request.deployment_state, DeployState::InProgress);
+        assert_eq!(
+            page.items[0].request.deployment_state,
+            DeployState::InProgress
+        );
         assert_eq!(page.next_page, Some(2));
         assert!(page.items[1].request.deployment_state.is_unknown());
         assert!(page.items[2].request.deployment_state.is_unknown());
@@ -606,7 +638,11 @@ mod tests {
         assert_eq!(operations[0].deploy_errors, None);
         assert_eq!(
             request.unreadable_operations,
-            [("deployment.deploy_operations", 2, "`state` is missing".to_owned())]
+            [(
+                "deployment.deploy_operations",
+                2,
+                "`state` is missing".to_owned()
+            )]
         );
         let reverts = request.revert_operations.expect("revert operations");
         assert_eq!(reverts[0].state, OperationState::Error);

@@ -91,8 +91,7 @@ impl Client {
             if listed_ids.contains(id.as_str()) || seen.state.is_final() || unreadable_here {
                 continue;
             }
-            let url =
-                self.url(&[&database[..], &["workflows", &seen.number.to_string()]].concat());
+            let url = self.url(&[&database[..], &["workflows", &seen.number.to_string()]].concat());
             match self.get_one(url.clone(), api::workflow).await {
                 Ok(workflow) => observation.workflows.push(workflow),
                 Err(PollError::NotFound { .. }) => observation.vanished_workflows.push(id.clone()),
@@ -111,8 +110,7 @@ impl Client {
                 .map(|item| unreadable(&workflows_url, item)),
         );
 
-        let seen =
-            |number: u64| previous.deploy_requests.get(&number);
+        let seen = |number: u64| previous.deploy_requests.get(&number);
         let open_numbers: BTreeSet<u64> = open
             .items
             .iter()
@@ -151,9 +149,11 @@ impl Client {
                 Err(error) => return Err(error),
             }
         }
-        observation
-            .unreadable
-            .extend(open.unreadable.iter().map(|item| unreadable(&requests_url, item)));
+        observation.unreadable.extend(
+            open.unreadable
+                .iter()
+                .map(|item| unreadable(&requests_url, item)),
+        );
         Ok(observation)
     }
 
@@ -216,7 +216,9 @@ impl Client {
             ]
             .concat(),
         );
-        let listed = self.get_all(url.clone(), &[], api::deploy_operation).await?;
+        let listed = self
+            .get_all(url.clone(), &[], api::deploy_operation)
+            .await?;
         Ok((url, listed))
     }
 

@@ -182,7 +182,10 @@ async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
         (401, "rejected service token tok-id (HTTP 401)"),
         (403, "may not read"),
         (404, "does not exist, or service token tok-id cannot see it"),
-        (422, "HTTP 422 for /v1/organizations/acme/databases/commerce/workflows: from the API"),
+        (
+            422,
+            "HTTP 422 for /v1/organizations/acme/databases/commerce/workflows: from the API",
+        ),
     ];
     for (status, expected) in cases {
         let server = MockServer::start().await;
@@ -198,7 +201,9 @@ async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
         // The organization answers: a 404 is the database's, not the token's.
         Mock::given(method("GET"))
             .and(path("/v1/organizations/acme"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "o", "name": "acme"})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"id": "o", "name": "acme"})),
+            )
             .expect(u64::from(status == 404))
             .mount(&server)
             .await;
@@ -210,7 +215,11 @@ async fn auth_and_missing_resources_are_reported_as_what_they_mean() {
         assert!(text.contains(expected), "{status}: {text}");
         assert!(!text.contains("s3cr3t-token"), "{text}");
         assert!(!error.is_transient());
-        assert_eq!(error.is_auth_failure(), matches!(status, 401 | 403), "{status}");
+        assert_eq!(
+            error.is_auth_failure(),
+            matches!(status, 401 | 403),
+            "{status}"
+        );
     }
 }
 
@@ -222,13 +231,19 @@ async fn a_404_that_the_organization_shares_is_a_token_problem() {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(format!("{DB}/workflows")))
-            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"code": "not_found", "message": "Not Found"})))
+            .respond_with(
+                ResponseTemplate::new(404)
+                    .set_body_json(json!({"code": "not_found", "message": "Not Found"})),
+            )
             .expect(1)
             .mount(&server)
             .await;
         Mock::given(method("GET"))
             .and(path("/v1/organizations/acme"))
-            .respond_with(ResponseTemplate::new(organization_status).set_body_json(json!({"code": "unauthorized"})))
+            .respond_with(
+                ResponseTemplate::new(organization_status)
+                    .set_body_json(json!({"code": "unauthorized"})),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -242,7 +257,10 @@ async fn a_404_that_the_organization_shares_is_a_token_problem() {
         );
         assert!(error.is_auth_failure());
         let text = error.to_string();
-        assert!(text.contains("service token tok-id is wrong, expired or has no access to acme"), "{text}");
+        assert!(
+            text.contains("service token tok-id is wrong, expired or has no access to acme"),
+            "{text}"
+        );
         assert!(!text.contains("s3cr3t-token"), "{text}");
     }
 }
