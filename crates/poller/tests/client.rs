@@ -473,3 +473,68 @@ fn the_token_never_shows_in_debug_output() {
         "{text}"
     );
 }
+
+/// A remembered workflow the list misses is fetched by number before it is forgotten: found,
+/// it is observed; gone (404), it is reported vanished; one that is over is not fetched.
+#[tokio::test]
+async fn a_workflow_missing_from_the_list_is_fetched_by_number() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(list(json!([workflow(4, "copying")]), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    empty_deploy_requests(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows/1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(workflow(1, "switched_replicas")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows/3")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"code": "not_found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows/2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(workflow(2, "completed")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut previous = TargetState::default();
+    for (number, state) in [
+        (1, WorkflowState::Running),
+        (2, WorkflowState::Completed),
+        (3, WorkflowState::Running),
+        (4, WorkflowState::Pending),
+    ] {
+        previous.workflows.insert(
+            format!("wf{number}"),
+            diff_engine::SeenWorkflow {
+                number,
+                name: format!("move-{number}"),
+                state,
+                workflow_errors: None,
+                events: 1,
+            },
+        );
+    }
+    let observation = client(&server)
+        .observe(&target(), Some(&previous))
+        .await
+        .expect("observes");
+    let mut seen: Vec<(u64, String)> = observation
+        .workflows
+        .iter()
+        .map(|workflow| (workflow.number, workflow.state.to_string()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(1, "switched_replicas".into()), (4, "copying".into())]
+    );
+    assert_eq!(observation.vanished_workflows, ["wf3"]);
+}

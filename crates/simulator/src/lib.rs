@@ -1,7 +1,10 @@
 //! A stand-in for the PlanetScale API that plays scenarios.
 //!
-//! [`Simulator`] serves the API's paths (databases, workflows, deploy requests and their
-//! operations) in the shapes of PlanetScale's OpenAPI pages, with the list envelope and
+//! [`Simulator`] serves the API's paths (organizations, databases, workflows, deploy requests and
+//! their operations) in the shapes of PlanetScale's OpenAPI specification and webhook examples
+//! (operations, revert requests and lint errors inside each deploy request; an operation's id
+//! that changes when it starts; a bad token answered 404 on database paths), or in the sparser
+//! shape of the Go client's test responses ([`Shape`]), with the list envelope and
 //! `page`/`per_page` pagination, over a [`World`] that tests change with
 //! [`Simulator::update`] and scenarios change with [`Simulator::play`]. The demo, the
 //! end-to-end tests and the benchmarks all use it.
@@ -12,4 +15,7 @@ mod world;
 
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
 pub use server::{Fault, Simulator, SimulatorHandle};
-pub use world::{Database, Organization, SimDeployRequest, SimOperation, SimWorkflow, World};
+pub use world::{
+    Database, Organization, Shape, SimDeployRequest, SimLintError, SimOperation,
+    SimRevertOperation, SimWorkflow, World,
+};

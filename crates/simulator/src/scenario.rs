@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::server::Simulator;
-use crate::world::{SimDeployRequest, SimOperation, SimWorkflow, World};
+use crate::world::{SimDeployRequest, SimLintError, SimWorkflow, World};
 
 /// One timed change.
 pub struct Step {
@@ -49,23 +49,27 @@ pub const DEMO_ORGANIZATION: &str = "acme";
 pub const DEMO_DATABASE: &str = "commerce";
 
 /// The demo: a MoveTables workflow from `pending` through `copying`, `running`,
-/// `switched_replicas`, `switched_primaries` and `cutover` to `completed`, and a deploy request
-/// whose `orders` operation fails with a deploy error, one change every `step`.
+/// `switched_replicas`, `switched_primaries` and `cutover` to `completed`; a deploy request whose
+/// `orders` operation fails with a deploy error; one that fails validation with a lint error;
+/// and the revert of an earlier deploy that fails on its table. One change every `step`.
 pub fn demo(step: Duration) -> Scenario {
     let mut world = World::default();
+    let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
     // Already finished when watching starts: part of the baseline, never reported.
-    world
-        .database_mut(DEMO_ORGANIZATION, DEMO_DATABASE)
-        .workflows
-        .push(SimWorkflow {
-            number: 1,
-            name: "move-legacy".into(),
-            state: "completed".into(),
-            workflow_errors: None,
-            source_keyspace: "commerce".into(),
-            target_keyspace: "archive".into(),
-            cutover_by: Some("Ada Lovelace".into()),
-        });
+    database.workflows.push(SimWorkflow {
+        cutover_by: Some("Ada Lovelace".into()),
+        target_keyspace: "archive".into(),
+        ..SimWorkflow::new(1, "move-legacy", "completed")
+    });
+    // Deployed earlier and still revertible: part of the baseline too.
+    let mut deployed = SimDeployRequest {
+        branch: "drop-fax".into(),
+        ..SimDeployRequest::new(6, "complete_pending_revert")
+    }
+    .with_operation("op-customers", "customers", "complete");
+    deployed.operations[0].ddl_statement = "ALTER TABLE `customers` DROP COLUMN `fax`".into();
+    deployed.offer_revert();
+    database.deploy_requests.push(deployed);
     world.database_mut(DEMO_ORGANIZATION, "analytics").kind = "postgresql".into();
 
     let mut steps: Vec<Step> = Vec::new();
@@ -89,12 +93,21 @@ pub fn demo(step: Duration) -> Scenario {
             }
         })
     };
-    let request = |change: fn(&mut SimDeployRequest)| -> Box<dyn FnOnce(&mut World) + Send> {
+    let request =
+        |number: u64, change: fn(&mut SimDeployRequest)| -> Box<dyn FnOnce(&mut World) + Send> {
+            Box::new(move |world: &mut World| {
+                let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
+                if let Some(request) = database.deploy_request_mut(number) {
+                    change(request);
+                }
+            })
+        };
+    let both = |first: Box<dyn FnOnce(&mut World) + Send>,
+                second: Box<dyn FnOnce(&mut World) + Send>|
+     -> Box<dyn FnOnce(&mut World) + Send> {
         Box::new(move |world: &mut World| {
-            let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
-            if let Some(request) = database.deploy_request_mut(7) {
-                change(request);
-            }
+            first(world);
+            second(world);
         })
     };
 
@@ -104,61 +117,58 @@ pub fn demo(step: Duration) -> Scenario {
             world
                 .database_mut(DEMO_ORGANIZATION, DEMO_DATABASE)
                 .workflows
-                .push(SimWorkflow {
-                    number: 2,
-                    name: "move-customers".into(),
-                    state: "pending".into(),
-                    workflow_errors: None,
-                    source_keyspace: "commerce".into(),
-                    target_keyspace: "customers".into(),
-                    cutover_by: None,
-                });
+                .push(SimWorkflow::new(2, "move-customers", "pending"));
         }),
     );
-    next("workflow copies", workflow("copying"));
     next(
-        "deploy request #7 is opened",
+        "workflow copies; deploy request #8 is opened",
+        both(
+            workflow("copying"),
+            Box::new(|world: &mut World| {
+                world
+                    .database_mut(DEMO_ORGANIZATION, DEMO_DATABASE)
+                    .deploy_requests
+                    .push(SimDeployRequest {
+                        branch: "add-audit-log".into(),
+                        ..SimDeployRequest::new(8, "pending")
+                    });
+            }),
+        ),
+    );
+    next(
+        "deploy request #7 is opened; #8 fails validation",
         Box::new(|world: &mut World| {
-            let operation = |id: &str, table: &str, ddl: &str| SimOperation {
-                id: id.into(),
-                keyspace_name: "commerce".into(),
-                table_name: table.into(),
-                state: "pending".into(),
-                deploy_errors: None,
-                ddl_statement: ddl.into(),
-            };
-            world
-                .database_mut(DEMO_ORGANIZATION, DEMO_DATABASE)
-                .deploy_requests
-                .push(SimDeployRequest {
-                    number: 7,
-                    state: "open".into(),
-                    deployment_state: "ready".into(),
-                    branch: "add-order-ref".into(),
-                    into_branch: "main".into(),
-                    operations: vec![
-                        operation(
-                            "op-orders",
-                            "orders",
-                            "ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)",
-                        ),
-                        operation(
-                            "op-invoices",
-                            "invoices",
-                            "ALTER TABLE `invoices` ADD COLUMN `due_at` datetime",
-                        ),
-                    ],
+            let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
+            let mut opened = SimDeployRequest {
+                branch: "add-order-ref".into(),
+                ..SimDeployRequest::new(7, "ready")
+            }
+            .with_operation("op-orders", "orders", "pending")
+            .with_operation("op-invoices", "invoices", "pending");
+            opened.operations[0].ddl_statement =
+                "ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)".into();
+            opened.operations[1].ddl_statement =
+                "ALTER TABLE `invoices` ADD COLUMN `due_at` datetime".into();
+            database.deploy_requests.push(opened);
+            if let Some(request) = database.deploy_request_mut(8) {
+                request.deployment_state = "error".into();
+                request.lint_errors.push(SimLintError {
+                    lint_error: "NO_UNIQUE_KEY".into(),
+                    keyspace_name: "commerce".into(),
+                    table_name: "audit_log".into(),
+                    error_description: "table \"audit_log\" has no unique key: all tables must have at least one unique, not-null key".into(),
                 });
+            }
         }),
     );
     next("workflow runs", workflow("running"));
     next(
         "deploy request #7 is queued",
-        request(|request| request.deployment_state = "queued".into()),
+        request(7, |request| request.deployment_state = "queued".into()),
     );
     next(
         "deploy request #7 deploys",
-        request(|request| {
+        request(7, |request| {
             request.deployment_state = "in_progress".into();
             for operation in &mut request.operations {
                 operation.state = "in_progress".into();
@@ -167,8 +177,9 @@ pub fn demo(step: Duration) -> Scenario {
     );
     next("replicas are switched", workflow("switched_replicas"));
     next(
-        "invoices is done, orders fails",
-        request(|request| {
+        "invoices is done, orders fails: deploy request #7 fails",
+        request(7, |request| {
+            request.deployment_state = "complete_error".into();
             if let Some(operation) = request.operation_mut("invoices") {
                 operation.state = "complete".into();
             }
@@ -180,10 +191,26 @@ pub fn demo(step: Duration) -> Scenario {
         }),
     );
     next(
-        "deploy request #7 fails",
-        request(|request| request.deployment_state = "error".into()),
+        "deploy request #6 is reverted",
+        request(6, |request| {
+            request.deployment_state = "in_progress_revert".into()
+        }),
     );
-    next("primaries are switched", workflow("switched_primaries"));
+    next(
+        "primaries are switched; the revert of #6 fails on customers",
+        both(
+            workflow("switched_primaries"),
+            request(6, |request| {
+                request.deployment_state = "complete_revert_error".into();
+                if let Some(operation) = request.revert_operation_mut("customers") {
+                    operation.state = "error".into();
+                    operation.revert_errors = Some(
+                        "Lock wait timeout exceeded on `customers`; the revert was stopped".into(),
+                    );
+                }
+            }),
+        ),
+    );
     next("the workflow is cut over", workflow("cutover"));
     next("the workflow completes", workflow("completed"));
     Scenario { world, steps }

@@ -51,6 +51,8 @@ struct Shared {
     /// PlanetScale's rate limit, if played: at most this many requests in this window.
     rate_limit: Arc<Mutex<Option<RateLimit>>>,
     rate_limited: Arc<AtomicU64>,
+    /// Requests by kind of endpoint (`workflows`, `deploy_request`, `operations`, …).
+    requests_by_endpoint: Arc<Mutex<HashMap<&'static str, u64>>>,
     /// The exact `Authorization` header accepted; `None` accepts any.
     authorization: Option<Arc<str>>,
     requests: Arc<AtomicU64>,
@@ -65,14 +67,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Admits a request for one of `database`'s endpoints (rate limit, token), counts it and plays
 /// the database's fault: `Err` is the response to send instead, `Ok(true)` asks for endless
-/// pages.
+/// pages. Like PlanetScale, it answers a token it does not accept with 404 on database paths.
 async fn admit_database(
     shared: &Shared,
     headers: &HeaderMap,
+    endpoint: &'static str,
     database: &str,
 ) -> Result<bool, Response> {
+    *lock(&shared.requests_by_endpoint)
+        .entry(endpoint)
+        .or_default() += 1;
     if let Some(refused) = admit(shared, headers) {
-        return Err(refused);
+        return Err(if refused.status() == StatusCode::UNAUTHORIZED {
+            not_found()
+        } else {
+            refused
+        });
     }
     *lock(&shared.requests_by_database)
         .entry(database.to_owned())
@@ -150,11 +160,13 @@ impl Simulator {
             request_log: Arc::default(),
             rate_limit: Arc::default(),
             rate_limited: Arc::default(),
+            requests_by_endpoint: Arc::default(),
             authorization: authorization.map(Arc::from),
             requests: Arc::new(AtomicU64::new(0)),
         };
         let database = "/v1/organizations/{organization}/databases/{database}";
         let app = Router::new()
+            .route("/v1/organizations/{organization}", get(get_organization))
             .route(
                 "/v1/organizations/{organization}/databases",
                 get(list_databases),
@@ -220,6 +232,15 @@ impl Simulator {
     /// API requests served so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests so far to one kind of endpoint: `databases`, `organization`, `workflows`,
+    /// `workflow`, `deploy_requests`, `deploy_request` or `operations`.
+    pub fn requests_to(&self, endpoint: &str) -> u64 {
+        lock(&self.shared.requests_by_endpoint)
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// API requests served so far for one database's endpoints.
@@ -349,12 +370,41 @@ fn page(items: Vec<Value>, query: &HashMap<String, String>, endless: bool) -> Re
     .into_response()
 }
 
+async fn get_organization(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(organization): Path<String>,
+) -> Response {
+    *lock(&shared.requests_by_endpoint)
+        .entry("organization")
+        .or_default() += 1;
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let world = lock(&shared.world);
+    match world.organizations.get(&organization) {
+        Some(org) => Json(json!({
+            "id": format!("org-{organization}"),
+            "type": "Organization",
+            "name": organization,
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-01T00:00:00.000Z",
+            "database_count": org.databases.len(),
+        }))
+        .into_response(),
+        None => not_found(),
+    }
+}
+
 async fn list_databases(
     State(shared): State<Shared>,
     headers: HeaderMap,
     Path(organization): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    *lock(&shared.requests_by_endpoint)
+        .entry("databases")
+        .or_default() += 1;
     if let Some(refused) = admit(&shared, &headers) {
         return refused;
     }
@@ -379,7 +429,7 @@ async fn list_workflows(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, &database).await {
+    let endless = match admit_database(&shared, &headers, "workflows", &database).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };
@@ -390,7 +440,9 @@ async fn list_workflows(
     let items = database
         .workflows
         .iter()
-        .map(|workflow| workflow.to_json())
+        .filter(|workflow| !workflow.unlisted)
+        .map(|workflow| workflow.to_json(database.shape))
+        .chain(database.odd_workflow_items.iter().cloned())
         .collect();
     page(items, &query, endless)
 }
@@ -400,7 +452,7 @@ async fn get_workflow(
     headers: HeaderMap,
     Path((organization, database, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, &database).await {
+    if let Err(response) = admit_database(&shared, &headers, "workflow", &database).await {
         return response;
     }
     let world = lock(&shared.world);
@@ -411,10 +463,9 @@ async fn get_workflow(
                 .workflows
                 .iter()
                 .find(|workflow| workflow.number == number)
+                .map(|workflow| workflow.to_json(database.shape))
         })
-        .map_or_else(not_found, |workflow| {
-            Json(workflow.to_json()).into_response()
-        })
+        .map_or_else(not_found, |workflow| Json(workflow).into_response())
 }
 
 async fn list_deploy_requests(
@@ -423,7 +474,7 @@ async fn list_deploy_requests(
     Path((organization, database_name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, &database_name).await {
+    let endless = match admit_database(&shared, &headers, "deploy_requests", &database_name).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };
@@ -436,7 +487,8 @@ async fn list_deploy_requests(
         .deploy_requests
         .iter()
         .filter(|request| wanted.is_none_or(|state| *state == request.state))
-        .map(|request| request.to_json(&organization, &database_name))
+        .map(|request| request.to_json(&organization, &database_name, database.shape))
+        .chain(database.odd_deploy_request_items.iter().cloned())
         .collect();
     page(items, &query, endless)
 }
@@ -446,7 +498,8 @@ async fn get_deploy_request(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, &database_name).await {
+    if let Err(response) = admit_database(&shared, &headers, "deploy_request", &database_name).await
+    {
         return response;
     }
     let world = lock(&shared.world);
@@ -457,10 +510,9 @@ async fn get_deploy_request(
                 .deploy_requests
                 .iter()
                 .find(|request| request.number == number)
+                .map(|request| request.to_json(&organization, &database_name, database.shape))
         })
-        .map_or_else(not_found, |request| {
-            Json(request.to_json(&organization, &database_name)).into_response()
-        })
+        .map_or_else(not_found, |request| Json(request).into_response())
 }
 
 async fn list_operations(
@@ -469,7 +521,7 @@ async fn list_operations(
     Path((organization, database, number)): Path<(String, String, u64)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, &database).await {
+    let endless = match admit_database(&shared, &headers, "operations", &database).await {
         Ok(endless) => endless,
         Err(response) => return response,
     };

@@ -21,6 +21,25 @@ pub struct Database {
     pub kind: String,
     pub workflows: Vec<SimWorkflow>,
     pub deploy_requests: Vec<SimDeployRequest>,
+    /// The shape this database's responses take.
+    pub shape: Shape,
+    /// Raw items appended to every workflow list (malformed ones, for tests).
+    pub odd_workflow_items: Vec<Value>,
+    /// Raw items appended to every deploy request list.
+    pub odd_deploy_request_items: Vec<Value>,
+}
+
+/// How the simulator shapes a database's responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// As PlanetScale's OpenAPI specification and its webhook examples show them: a deploy
+    /// request carries its deployment with the operations, the revert request and lint errors.
+    #[default]
+    Specification,
+    /// As the responses in the official Go client's own tests: a deploy request without
+    /// `deployment` (so without operations), fields the specification marks required left
+    /// out or `null`, numbers as text. Operations come from `…/operations` only.
+    GoClient,
 }
 
 impl Default for Database {
@@ -29,6 +48,9 @@ impl Default for Database {
             kind: "mysql".into(),
             workflows: Vec::new(),
             deploy_requests: Vec::new(),
+            shape: Shape::default(),
+            odd_workflow_items: Vec::new(),
+            odd_deploy_request_items: Vec::new(),
         }
     }
 }
@@ -42,6 +64,9 @@ pub struct SimWorkflow {
     pub source_keyspace: String,
     pub target_keyspace: String,
     pub cutover_by: Option<String>,
+    /// Left out of the workflow list (as a list that shifted between pages would), but served
+    /// by number.
+    pub unlisted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -53,15 +78,47 @@ pub struct SimDeployRequest {
     pub branch: String,
     pub into_branch: String,
     pub operations: Vec<SimOperation>,
+    /// `deployment.auto_cutover`.
+    pub auto_cutover: bool,
+    /// `deployment.lint_errors`: why validation failed.
+    pub lint_errors: Vec<SimLintError>,
+    /// `deployment.deploy_check_errors`.
+    pub deploy_check_errors: Option<String>,
+    /// `deployment.deployment_revert_request`, once the deploy can be reverted.
+    pub revert: Option<Vec<SimRevertOperation>>,
+    /// Display name of who closed it.
+    pub closed_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SimOperation {
+    /// The operation's id once it has started. PlanetScale shows a queued operation under
+    /// another id (its webhook examples: `wo1m619ufrpc` queued, `krosesxjzl1p` once started),
+    /// and so does the simulator: `{id}-queued` while `pending` or `queued`.
     pub id: String,
     pub keyspace_name: String,
     pub table_name: String,
     pub state: String,
     pub deploy_errors: Option<String>,
+    pub ddl_statement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimLintError {
+    /// The code, such as `NO_UNIQUE_KEY`.
+    pub lint_error: String,
+    pub keyspace_name: String,
+    pub table_name: String,
+    pub error_description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimRevertOperation {
+    pub id: String,
+    pub table_name: String,
+    /// `submit` until reverted, then `complete` (PlanetScale documents no set).
+    pub state: String,
+    pub revert_errors: Option<String>,
     pub ddl_statement: String,
 }
 
@@ -94,6 +151,79 @@ impl SimWorkflow {
             source_keyspace: "commerce".into(),
             target_keyspace: "customers".into(),
             cutover_by: None,
+            unlisted: false,
+        }
+    }
+}
+
+impl SimDeployRequest {
+    /// An open deploy request from `change` into `main`, without operations.
+    pub fn new(number: u64, deployment_state: impl Into<String>) -> Self {
+        Self {
+            number,
+            state: "open".into(),
+            deployment_state: deployment_state.into(),
+            branch: "change".into(),
+            into_branch: "main".into(),
+            operations: Vec::new(),
+            auto_cutover: false,
+            lint_errors: Vec::new(),
+            deploy_check_errors: None,
+            revert: None,
+            closed_by: None,
+        }
+    }
+
+    /// Adds an `ALTER` of `table` in keyspace `commerce`.
+    pub fn with_operation(mut self, id: &str, table: &str, state: &str) -> Self {
+        self.operations.push(SimOperation::new(id, table, state));
+        self
+    }
+
+    /// The revert request PlanetScale adds once the deploy is done: one `submit`ted revert
+    /// operation per table.
+    pub fn offer_revert(&mut self) {
+        self.revert = Some(
+            self.operations
+                .iter()
+                .map(|operation| SimRevertOperation {
+                    id: format!("rv-{}", operation.id),
+                    table_name: operation.table_name.clone(),
+                    state: "submit".into(),
+                    revert_errors: None,
+                    ddl_statement: operation.ddl_statement.clone(),
+                })
+                .collect(),
+        );
+    }
+
+    pub fn revert_operation_mut(&mut self, table: &str) -> Option<&mut SimRevertOperation> {
+        self.revert
+            .iter_mut()
+            .flatten()
+            .find(|operation| operation.table_name == table)
+    }
+}
+
+impl SimOperation {
+    /// An `ALTER` of `table` in keyspace `commerce`.
+    pub fn new(id: &str, table: &str, state: &str) -> Self {
+        Self {
+            id: id.into(),
+            keyspace_name: "commerce".into(),
+            table_name: table.into(),
+            state: state.into(),
+            deploy_errors: None,
+            ddl_statement: format!("ALTER TABLE `{table}` ADD COLUMN `x` int"),
+        }
+    }
+
+    /// The id the API shows: another one while the operation waits to start.
+    pub fn api_id(&self) -> String {
+        if matches!(self.state.as_str(), "pending" | "queued") {
+            format!("{}-queued", self.id)
+        } else {
+            self.id.clone()
         }
     }
 }
@@ -133,7 +263,21 @@ fn named(name: &str) -> Value {
 /// JSON in the shapes of PlanetScale's OpenAPI pages (and the odd extra field, as the real API
 /// has).
 impl SimWorkflow {
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(&self, shape: Shape) -> Value {
+        if shape == Shape::GoClient {
+            return json!({
+                "id": format!("wf-{}", self.number),
+                "type": "Workflow",
+                "name": self.name,
+                "number": self.number.to_string(),
+                "state": self.state,
+                "workflow_errors": self.workflow_errors,
+                "created_at": TIMESTAMP,
+                "updated_at": null,
+                "source_keyspace": {"name": self.source_keyspace},
+                "target_keyspace": {"name": self.target_keyspace},
+            });
+        }
         json!({
             "id": format!("wf-{}", self.number),
             "type": "Workflow",
@@ -174,7 +318,79 @@ impl SimWorkflow {
 }
 
 impl SimDeployRequest {
-    pub fn to_json(&self, organization: &str, database: &str) -> Value {
+    pub fn to_json(&self, organization: &str, database: &str, shape: Shape) -> Value {
+        if shape == Shape::GoClient {
+            // The Go client's test responses: no deployment, nulls, a number as text.
+            return json!({
+                "id": format!("dr-{}", self.number),
+                "type": "DeployRequest",
+                "number": self.number.to_string(),
+                "branch": self.branch,
+                "into_branch": self.into_branch,
+                "approved": false,
+                "state": self.state,
+                "deployment_state": self.deployment_state,
+                "html_url": null,
+                "notes": null,
+                "created_at": TIMESTAMP,
+                "updated_at": TIMESTAMP,
+                "closed_at": null,
+            });
+        }
+        let revert = self.revert.as_ref().map(|operations| {
+            json!({
+                "id": format!("rv-{}", self.number),
+                "type": "DeploymentRevert",
+                "actor": actor("Grace Hopper"),
+                "cancelled_at": null,
+                "finished_at": null,
+                "waiting_period_end_at": TIMESTAMP,
+                "deploy_revert_operations": operations.iter().map(SimRevertOperation::to_json).collect::<Vec<_>>(),
+            })
+        });
+        let lint_errors: Vec<Value> = self.lint_errors.iter().map(SimLintError::to_json).collect();
+        // Like PlanetScale's pending_cutover example: the deployment itself stays in progress.
+        let deployment_state = match self.deployment_state.as_str() {
+            "pending_cutover" => "in_progress",
+            other => other,
+        };
+        let deployment = json!({
+            "id": format!("dep-{}", self.number),
+            "type": "Deployment",
+            "state": deployment_state,
+            "auto_cutover": self.auto_cutover,
+            "auto_delete_branch": false,
+            "into_branch": self.into_branch,
+            "deploy_request_number": self.number,
+            "deployable": self.lint_errors.is_empty(),
+            "cutover_expiring": false,
+            "preceding_deployments": [],
+            "deploy_operations": self.operations.iter().map(SimOperation::to_json).collect::<Vec<_>>(),
+            "deploy_operation_summaries": [],
+            "lint_errors": lint_errors,
+            "sequential_diff_dependencies": [],
+            "lookup_vindex_operations": [],
+            "deployment_revert_request": revert,
+            "deploy_check_errors": self.deploy_check_errors,
+            "actor": actor("Grace Hopper"),
+            "cutover_actor": null,
+            "cancelled_actor": null,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "cutover_at": null,
+            "finished_at": null,
+            "force_cutover_requested_at": null,
+            "queued_at": null,
+            "ready_to_cutover_at": null,
+            "started_at": null,
+            "submitted_at": null,
+            "schema_last_updated_at": TIMESTAMP,
+            "table_locked": false,
+            "instant_ddl": false,
+            "instant_ddl_eligible": false,
+            "queue_paused": false,
+            "queue_pause_reason": null,
+        });
         json!({
             "id": format!("dr-{}", self.number),
             "type": "DeployRequest",
@@ -182,14 +398,24 @@ impl SimDeployRequest {
             "state": self.state,
             "deployment_state": self.deployment_state,
             "branch": self.branch,
+            "branch_deleted": false,
+            "branch_deleted_by": null,
+            "branch_deleted_at": null,
             "into_branch": self.into_branch,
+            "into_branch_sharded": false,
+            "into_branch_shard_count": 0,
             "approved": true,
+            "num_comments": 0,
             "html_url": format!("https://app.planetscale.com/{organization}/{database}/deploy-requests/{}", self.number),
             "actor": actor("Grace Hopper"),
-            "closed_by": null,
+            "closed_by": self.closed_by.as_deref().map(actor),
+            "notes": "",
+            "html_body": "",
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
-            "deployment": {"id": format!("dep-{}", self.number), "state": self.deployment_state, "lint_errors": [], "deploy_check_errors": null},
+            "closed_at": if self.state == "closed" { json!(TIMESTAMP) } else { Value::Null },
+            "deployed_at": null,
+            "deployment": deployment,
         })
     }
 }
@@ -197,13 +423,18 @@ impl SimDeployRequest {
 impl SimOperation {
     pub fn to_json(&self) -> Value {
         json!({
-            "id": self.id,
+            "id": self.api_id(),
+            "type": "DeployOperation",
             "state": self.state,
             "keyspace_name": self.keyspace_name,
             "table_name": self.table_name,
             "operation_name": "ALTER",
-            "eta_seconds": 0,
-            "progress_percentage": if self.state == "complete" { 100.0 } else { 37.5 },
+            "eta_seconds": if self.state == "complete" { json!(0) } else { Value::Null },
+            "progress_percentage": match self.state.as_str() {
+                "complete" => json!(100),
+                "in_progress" => json!(37.5),
+                _ => Value::Null,
+            },
             "deploy_error_docs_url": self.deploy_errors.as_ref().map(|_| "https://planetscale.com/docs/concepts/deploy-requests#deploy-errors"),
             "ddl_statement": self.ddl_statement,
             "syntax_highlighted_ddl": self.ddl_statement,
@@ -215,7 +446,44 @@ impl SimOperation {
             "table_recently_used": false,
             "table_recently_used_at": null,
             "removed_foreign_key_names": [],
-            "deploy_errors": self.deploy_errors,
+            "deploy_errors": self.deploy_errors.clone().unwrap_or_default(),
+        })
+    }
+}
+
+impl SimRevertOperation {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": "DeployRevertOperation",
+            "ddl_statement": self.ddl_statement,
+            "operation_name": "ALTER",
+            "state": self.state,
+            "table_name": self.table_name,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "revert_errors": self.revert_errors,
+        })
+    }
+}
+
+impl SimLintError {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "type": "DeploymentLintError",
+            "lint_error": self.lint_error,
+            "subject_type": "table_error",
+            "statement": "",
+            "keyspace_name": self.keyspace_name,
+            "table_name": self.table_name,
+            "error_description": self.error_description,
+            "column_name": "",
+            "foreign_key_column_names": [],
+            "auto_increment_column_names": [],
+            "charset_name": "",
+            "engine_name": "",
+            "vindex_name": null,
+            "json_path": null,
         })
     }
 }
