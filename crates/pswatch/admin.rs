@@ -151,8 +151,8 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
         let workflows: Vec<Value> = state
             .into_iter()
             .flat_map(|state| state.workflows.values())
-            .filter(|workflow| workflow.state.in_motion())
-            .map(|workflow| json!({"number": workflow.number, "name": workflow.name, "state": workflow.state, "errors": workflow.workflow_errors}))
+            .filter(|workflow| workflow.state.motion() != diff_engine::Motion::Idle)
+            .map(|workflow| json!({"number": workflow.number, "name": workflow.name, "state": workflow.state, "motion": workflow.state.motion(), "errors": workflow.workflow_errors}))
             .collect();
         let deploy_requests: Vec<Value> = state
             .into_iter()
@@ -161,9 +161,14 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
                 let operations: Vec<Value> = request
                     .operations
                     .iter()
-                    .map(|(id, operation)| json!({"id": id, "state": operation.state, "errors": operation.deploy_errors}))
+                    .map(|(id, operation)| json!({"id": id, "table": operation.table_name, "state": operation.state, "errors": operation.errors}))
                     .collect();
-                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "operations": operations})
+                let revert_operations: Vec<Value> = request
+                    .revert_operations
+                    .iter()
+                    .map(|(id, operation)| json!({"id": id, "table": operation.table_name, "state": operation.state, "errors": operation.errors}))
+                    .collect();
+                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "motion": request.motion(), "operations": operations, "revert_operations": revert_operations})
             })
             .collect();
         let mut entry = serde_json::to_value(target_status).unwrap_or_default();

@@ -76,6 +76,8 @@ pub(crate) struct Config {
     pub(crate) log: Log,
     /// Where the admin HTTP server listens; `None` when it is off.
     pub(crate) admin_listen: Option<std::net::SocketAddr>,
+    /// What is valid but probably not meant; `check` prints them and `run` logs them.
+    pub(crate) warnings: Vec<Problem>,
 }
 
 /// The admin server's default address: loopback only.
@@ -124,9 +126,25 @@ pub(crate) const DEFAULT_REQUESTS_PER_MINUTE: u32 = PLANETSCALE_RATE_LIMIT * 4 /
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Poll {
+    /// Databases where nothing moves.
     pub(crate) interval: Duration,
+    /// Databases with something that moves on its own.
     pub(crate) active_interval: Duration,
+    /// Databases whose most urgent resource waits for a person (a cutover to click).
+    pub(crate) waiting_interval: Duration,
     pub(crate) notify_on_baseline_errors: bool,
+    pub(crate) notify_pending_ready: bool,
+}
+
+impl Poll {
+    /// The interval for a database in `motion`.
+    pub(crate) fn interval_for(&self, motion: diff_engine::Motion) -> Duration {
+        match motion {
+            diff_engine::Motion::Active => self.active_interval,
+            diff_engine::Motion::Waiting => self.waiting_interval,
+            diff_engine::Motion::Idle => self.interval,
+        }
+    }
 }
 
 /// One `[[watch]]`: an organization and which of its databases.
@@ -192,7 +210,9 @@ struct RawState {
 struct RawPoll {
     interval: Option<String>,
     active_interval: Option<String>,
+    waiting_interval: Option<String>,
     notify_on_baseline_errors: Option<bool>,
+    notify_pending_ready: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -304,6 +324,21 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
     let mut raw = deserialize(text)?;
     let mut problems = Vec::new();
     let planetscale = planetscale(raw.planetscale.take(), environment, &mut problems);
+    let mut warnings = Vec::new();
+    if let Some(planetscale) = &planetscale {
+        let path = planetscale.api_url.path().trim_end_matches('/');
+        if !path.ends_with("/v1") {
+            problem(
+                &mut warnings,
+                "planetscale.api_url",
+                format!(
+                    "{:?} does not end in /v1, where PlanetScale's API lives ({DEFAULT_API_URL}); every request would go to {}/organizations/…",
+                    planetscale.api_url.as_str(),
+                    planetscale.api_url.as_str().trim_end_matches('/')
+                ),
+            );
+        }
+    }
     let state_path = match raw.state.take().and_then(|state| state.path) {
         Some(mut path) => {
             interpolate("state.path", &mut path, environment, &mut problems);
@@ -361,6 +396,7 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
             router,
             log,
             admin_listen,
+            warnings,
         }),
         _ => Err(problems),
     }
@@ -603,15 +639,25 @@ pub(crate) fn peek_log(path: &Path) -> Log {
 }
 
 fn poll(raw: RawPoll, problems: &mut Vec<Problem>) -> Poll {
+    let interval = duration_key("poll.interval", raw.interval, DEFAULT_INTERVAL, problems);
     Poll {
-        interval: duration_key("poll.interval", raw.interval, DEFAULT_INTERVAL, problems),
+        interval,
         active_interval: duration_key(
             "poll.active_interval",
             raw.active_interval,
             DEFAULT_ACTIVE_INTERVAL,
             problems,
         ),
+        // What waits for a person can wait for days: by default it is polled like an idle
+        // database.
+        waiting_interval: duration_key(
+            "poll.waiting_interval",
+            raw.waiting_interval,
+            interval,
+            problems,
+        ),
         notify_on_baseline_errors: raw.notify_on_baseline_errors.unwrap_or(false),
+        notify_pending_ready: raw.notify_pending_ready.unwrap_or(false),
     }
 }
 

@@ -60,7 +60,9 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         poll: Poll {
             interval: poll_every,
             active_interval: poll_every,
+            waiting_interval: poll_every,
             notify_on_baseline_errors: false,
+            notify_pending_ready: false,
         },
         watches: vec![Watch {
             organization: simulator::DEMO_ORGANIZATION.into(),
@@ -70,6 +72,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         router,
         log: config::Log::default(),
         admin_listen: None,
+        warnings: Vec::new(),
     };
     let store = store::Store::open(state.path())?;
     let engine = Arc::new(Engine::new(config, store)?);

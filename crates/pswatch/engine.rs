@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use diff_engine::{diff, DiffOptions, Target};
+use diff_engine::{diff, DiffOptions, Motion, Target};
 use notifier::{Channel, Decision, Notifier, Verdict};
 use poller::{Budget, Client, ClientConfig, PollError, Priority};
 use store::{DisabledChannel, NewDelivery, Store, StoreError};
@@ -56,8 +56,8 @@ pub(crate) struct PollReport {
     pub(crate) events: usize,
     /// The channels that got new outbox entries.
     pub(crate) channels: BTreeSet<String>,
-    /// Whether something of the target is in motion, so it deserves the shorter interval.
-    pub(crate) in_motion: bool,
+    /// How urgently the target deserves its next poll.
+    pub(crate) motion: Motion,
 }
 
 /// What one pass over the outbox did.
@@ -81,6 +81,8 @@ pub(crate) struct Engine {
     /// What the scheduler knows of each target, for the status page.
     pub(crate) status: std::sync::Mutex<SchedulerStatus>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The PostgreSQL databases among those named in each organization's `[[watch]]`.
+    postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
 
 /// The scheduler's view, shared with the admin server.
@@ -91,10 +93,12 @@ pub(crate) struct SchedulerStatus {
     pub(crate) budget_note: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct TargetStatus {
-    /// Something of the target is in motion: polled at `active_interval`.
+    /// Something of the target moves on its own: polled at `active_interval`.
     pub(crate) active: bool,
+    /// `active`, `waiting` (for a person: polled at `waiting_interval`) or `idle`.
+    pub(crate) motion: Motion,
     #[serde(with = "time::serde::rfc3339::option")]
     pub(crate) last_poll: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -106,6 +110,22 @@ pub(crate) struct TargetStatus {
     pub(crate) auth_failure: bool,
     /// API requests of the last poll.
     pub(crate) requests_per_poll: u64,
+}
+
+impl Default for TargetStatus {
+    fn default() -> Self {
+        Self {
+            active: false,
+            motion: Motion::Idle,
+            last_poll: None,
+            last_success: None,
+            next_poll: None,
+            last_error: None,
+            failures: 0,
+            auth_failure: false,
+            requests_per_poll: 0,
+        }
+    }
 }
 
 impl Engine {
@@ -138,6 +158,7 @@ impl Engine {
             notifier,
             status: std::sync::Mutex::new(SchedulerStatus::default()),
             metrics,
+            postgres: std::sync::Mutex::default(),
         })
     }
 
@@ -152,11 +173,15 @@ impl Engine {
         } in &self.config.watches
         {
             match databases {
-                Some(databases) => targets.extend(
-                    databases
-                        .iter()
-                        .map(|database| Target::new(organization.as_str(), database.as_str())),
-                ),
+                Some(databases) => {
+                    let postgres = self.postgres_databases(organization).await;
+                    targets.extend(
+                        databases
+                            .iter()
+                            .filter(|database| !postgres.contains(*database))
+                            .map(|database| Target::new(organization.as_str(), database.as_str())),
+                    )
+                }
                 None => match self.client.list_databases(organization).await {
                     Ok(databases) => targets.extend(
                         databases
@@ -169,6 +194,49 @@ impl Engine {
             }
         }
         (targets, failures)
+    }
+
+    /// Which databases named in `organization`'s `[[watch]]` are PostgreSQL ones, which have no
+    /// workflows or deploy requests: asked once (one list of the organization's databases),
+    /// each reported once and then skipped. When the list cannot be read (a token with access to
+    /// the named databases only, say), every named database is watched.
+    async fn postgres_databases(&self, organization: &str) -> BTreeSet<String> {
+        let mut known = self
+            .postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(organization)
+            .cloned();
+        if let Some(known) = known.take() {
+            return known;
+        }
+        let named: BTreeSet<&str> = self
+            .config
+            .watches
+            .iter()
+            .filter(|watch| watch.organization == organization)
+            .flat_map(|watch| watch.databases.iter().flatten().map(String::as_str))
+            .collect();
+        let postgres: BTreeSet<String> = match self.client.list_databases(organization).await {
+            Ok(databases) => databases
+                .into_iter()
+                .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
+                .map(|database| {
+                    tracing::warn!(target_db = %Target::new(organization, database.name.as_str()), kind = %database.kind,
+                        "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases)");
+                    database.name
+                })
+                .collect(),
+            Err(error) => {
+                tracing::info!(organization, %error, "cannot list the organization's databases to tell their kinds; every database named in [[watch]] is watched");
+                BTreeSet::new()
+            }
+        };
+        self.postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(organization.to_owned(), postgres.clone());
+        postgres
     }
 
     /// Polls `target` once: observe, diff against the stored state, and commit the next state
@@ -214,10 +282,15 @@ impl Engine {
             now,
             DiffOptions {
                 notify_on_baseline_errors: self.config.poll.notify_on_baseline_errors,
+                notify_pending_ready: self.config.poll.notify_pending_ready,
             },
         );
         for anomaly in &result.anomalies {
-            tracing::warn!(target_db = %target, %anomaly, "odd data from the API");
+            self.metrics
+                .anomalies
+                .with_label_values(&[target.to_string().as_str(), anomaly.kind()])
+                .inc();
+            tracing::warn!(target_db = %target, kind = anomaly.kind(), %anomaly, "odd data from the API");
         }
         if previous.is_none() {
             tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
@@ -244,7 +317,7 @@ impl Engine {
                 .iter()
                 .map(|delivery| delivery.channel.clone())
                 .collect(),
-            in_motion: result.next.in_motion(),
+            motion: result.next.motion(),
         };
         // A poll that changed nothing has nothing to write: skipping the commit spares a disk
         // flush per poll, most polls of a quiet fleet.
@@ -466,11 +539,20 @@ const CONCURRENT_POLLS: usize = 4;
 /// The scheduler's record of one target.
 struct Slot {
     next_due: tokio::time::Instant,
-    active: bool,
+    motion: Motion,
     in_flight: bool,
     failures: u32,
     /// API requests of the last poll (2 until one is known: workflows and deploy requests).
     requests: u64,
+}
+
+impl Slot {
+    /// Whether the target moves on its own: its polls go first, at high priority, and the
+    /// budget keeps a reserve for them. A target waiting for a person is polled as idle ones
+    /// are, at its own interval.
+    fn is_active(&self) -> bool {
+        self.motion == Motion::Active
+    }
 }
 
 /// Runs the service until `shutdown` is cancelled: one scheduler polling the targets within the
@@ -568,14 +650,14 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             .iter()
             .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
             .collect();
-        due.sort_by_key(|(_, slot)| (!slot.active, slot.next_due));
+        due.sort_by_key(|(_, slot)| (!slot.is_active(), slot.next_due));
         let mut active_in_flight = slots
             .values()
-            .filter(|slot| slot.in_flight && slot.active)
+            .filter(|slot| slot.in_flight && slot.is_active())
             .count();
         let mut idle_in_flight = slots
             .values()
-            .filter(|slot| slot.in_flight && !slot.active)
+            .filter(|slot| slot.in_flight && !slot.is_active())
             .count();
         let mut idle_room = engine
             .client
@@ -584,7 +666,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
         let mut starting: Vec<(Target, bool)> = Vec::new();
         let mut idle_blocked = false;
         for (target, slot) in due {
-            if slot.active {
+            if slot.is_active() {
                 if active_in_flight < CONCURRENT_POLLS {
                     active_in_flight += 1;
                     starting.push((target.clone(), true));
@@ -641,7 +723,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
                 let Ok(Some((target, result))) = joined else { continue };
                 let Some(slot) = slots.get_mut(&target) else { continue };
                 finish_poll(&engine, &target, slot, result, &wakes);
-                let demand = demand_per_minute(&slots, poll.interval, poll.active_interval);
+                let demand = demand_per_minute(&slots, &poll);
                 note_budget(&engine, demand, &mut overloaded);
                 reserve_for_active(&engine, &slots, poll.active_interval);
             }
@@ -678,23 +760,23 @@ fn add_targets(
     let spacing = interval / u32::try_from(new.len().max(1)).unwrap_or(u32::MAX);
     let now = tokio::time::Instant::now();
     for (index, target) in new.into_iter().enumerate() {
-        let active = engine
+        let motion = engine
             .store
             .target_state(target)
             .ok()
             .flatten()
-            .is_some_and(|state| state.in_motion());
-        let delay = if active {
+            .map_or(Motion::Idle, |state| state.motion());
+        let delay = if motion == Motion::Active {
             Duration::ZERO
         } else {
             spacing.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX))
         };
-        tracing::info!(target_db = %target, active, "watching");
+        tracing::info!(target_db = %target, %motion, "watching");
         slots.insert(
             target.clone(),
             Slot {
                 next_due: now + delay,
-                active,
+                motion,
                 in_flight: false,
                 failures: 0,
                 requests: 2,
@@ -717,7 +799,7 @@ fn finish_poll(
     let delay = match result {
         Ok(report) => {
             slot.failures = 0;
-            slot.active = report.in_motion;
+            slot.motion = report.motion;
             slot.requests = report.requests.max(1);
             for channel in &report.channels {
                 if let Some(wake) = wakes.get(channel) {
@@ -725,18 +807,15 @@ fn finish_poll(
                 }
             }
             engine.update_status(target, |status| {
-                status.active = report.in_motion;
+                status.active = report.motion == Motion::Active;
+                status.motion = report.motion;
                 status.last_poll = Some(now);
                 status.last_success = Some(now);
                 status.last_error = None;
                 status.failures = 0;
                 status.auth_failure = false;
             });
-            if report.in_motion {
-                poll.active_interval
-            } else {
-                poll.interval
-            }
+            poll.interval_for(report.motion)
         }
         Err(error) => {
             slot.failures += 1;
@@ -764,7 +843,7 @@ fn reserve_for_active(engine: &Engine, slots: &HashMap<Target, Slot>, active_int
     };
     let per_window: f64 = slots
         .values()
-        .filter(|slot| slot.active)
+        .filter(|slot| slot.is_active())
         .map(|slot| {
             slot.requests as f64 * budget.window().as_secs_f64()
                 / active_interval.as_secs_f64().max(0.001)
@@ -774,19 +853,11 @@ fn reserve_for_active(engine: &Engine, slots: &HashMap<Target, Slot>, active_int
 }
 
 /// The API requests a minute that the configured intervals would take.
-fn demand_per_minute(
-    slots: &HashMap<Target, Slot>,
-    interval: Duration,
-    active_interval: Duration,
-) -> f64 {
+fn demand_per_minute(slots: &HashMap<Target, Slot>, poll: &crate::config::Poll) -> f64 {
     slots
         .values()
         .map(|slot| {
-            let every = if slot.active {
-                active_interval
-            } else {
-                interval
-            };
+            let every = poll.interval_for(slot.motion);
             slot.requests as f64 * 60.0 / every.as_secs_f64().max(0.001)
         })
         .sum()

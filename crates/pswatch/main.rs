@@ -241,7 +241,16 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn load(path: &Path) -> anyhow::Result<config::Config> {
-    Ok(config::load(path, &config::process_environment)?)
+    let config = config::load(path, &config::process_environment)?;
+    warn_about(&config);
+    Ok(config)
+}
+
+/// Logs what is valid in a configuration but probably not meant.
+fn warn_about(config: &config::Config) {
+    for warning in &config.warnings {
+        tracing::warn!(key = %warning.key, "{}", warning.message);
+    }
 }
 
 fn open_engine(path: &Path) -> anyhow::Result<Arc<Engine>> {
@@ -315,6 +324,9 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
                 if config.channels.len() == 1 { "" } else { "s" },
                 config.state_path.display()
             );
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
@@ -391,6 +403,7 @@ async fn run_service(
                 Some(()) = reloads.recv() => {
                     match config::load(path, &config::process_environment) {
                         Ok(mut next) => {
+                            warn_about(&next);
                             if next.state_path != config.state_path {
                                 tracing::warn!(kept = %config.state_path.display(), "state.path cannot change on reload; restart pswatch to move the store");
                                 next.state_path = config.state_path.clone();

@@ -15,6 +15,7 @@ pub(crate) struct Metrics {
     pub(crate) budget_used: IntGauge,
     pub(crate) budget_limit: IntGauge,
     pub(crate) events: IntCounterVec,
+    pub(crate) anomalies: IntCounterVec,
     pub(crate) deliveries: IntCounterVec,
     pub(crate) outbox_pending: IntGauge,
     pub(crate) dead_letters: IntGauge,
@@ -78,6 +79,14 @@ impl Metrics {
                     "pswatch_events_total",
                     "Transitions detected, by event type.",
                     &["type"],
+                ),
+            ),
+            anomalies: register(
+                &registry,
+                counter(
+                    "pswatch_api_anomalies_total",
+                    "Odd data in API responses that did not stop a poll, by database and kind (unreadable_item, unknown_state, missing_state, duplicate).",
+                    &["target", "kind"],
                 ),
             ),
             deliveries: register(

@@ -26,10 +26,10 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
         let _ = writeln!(
             text,
             "{target}{}",
-            if state.in_motion() {
-                " (in motion)"
-            } else {
-                ""
+            match state.motion() {
+                diff_engine::Motion::Active => " (in motion)",
+                diff_engine::Motion::Waiting => " (waiting for a person)",
+                diff_engine::Motion::Idle => "",
             }
         );
         if state.workflows.is_empty() && state.deploy_requests.is_empty() {
@@ -58,9 +58,23 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
                 "  deploy request #{number}: {}",
                 request.deployment_state
             );
-            for (id, operation) in &request.operations {
-                let _ = write!(text, "    operation {id}: {}", operation.state);
-                if let Some(errors) = &operation.deploy_errors {
+            let operations = request
+                .operations
+                .iter()
+                .map(|operation| ("operation", operation))
+                .chain(
+                    request
+                        .revert_operations
+                        .iter()
+                        .map(|operation| ("revert operation", operation)),
+                );
+            for (noun, (id, operation)) in operations {
+                let _ = write!(text, "    {noun} {id}");
+                if let Some(table) = &operation.table_name {
+                    let _ = write!(text, " ({table})");
+                }
+                let _ = write!(text, ": {}", operation.state);
+                if let Some(errors) = &operation.errors {
                     let _ = write!(
                         text,
                         " | error: {}",

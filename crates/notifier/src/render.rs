@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use diff_engine::{Event, EventKind, Severity};
+use diff_engine::{Event, EventKind, OperationPhase, Severity};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
@@ -41,8 +41,8 @@ pub fn dashboard_url(event: &Event) -> String {
     }
 }
 
-/// What the event is about, e.g. `workflow #3 move-customers` or
-/// `deploy request #7 table orders`.
+/// What the event is about, e.g. `workflow #3 move-customers`, `deploy request #7 table orders`
+/// or, for an operation of its revert, `deploy request #7 revert of table orders`.
 pub fn resource_name(event: &Event) -> String {
     match &event.kind {
         EventKind::WorkflowStateChanged { workflow, .. }
@@ -54,17 +54,33 @@ pub fn resource_name(event: &Event) -> String {
         }
         EventKind::DeployOperationStateChanged {
             deploy_request_number,
+            phase,
             operation,
             ..
         }
         | EventKind::DeployOperationErrorsChanged {
             deploy_request_number,
+            phase,
             operation,
             ..
         } => format!(
-            "deploy request #{deploy_request_number} table {}",
+            "deploy request #{deploy_request_number} {}table {}",
+            match phase {
+                OperationPhase::Deploy => "",
+                OperationPhase::Revert => "revert of ",
+            },
             operation.table_name.as_deref().unwrap_or(&operation.id)
         ),
+    }
+}
+
+/// The heading of the event's error text: why validation failed, why a revert failed, or the
+/// error.
+pub fn errors_heading(event: &Event) -> &'static str {
+    match &event.kind {
+        EventKind::DeployRequestStateChanged { .. } => "Why validation failed",
+        kind if kind.phase() == Some(OperationPhase::Revert) => "Revert error",
+        _ => "Error",
     }
 }
 
@@ -129,7 +145,12 @@ pub fn console_line(event: &Event) -> String {
     );
     if let Some(errors) = event.kind.errors() {
         let first_line = errors.lines().next().unwrap_or_default();
-        let _ = write!(line, " | error: {}", truncate(first_line, 200));
+        let _ = write!(
+            line,
+            " | {}: {}",
+            errors_heading(event).to_lowercase(),
+            truncate(first_line, 200)
+        );
     }
     line
 }
@@ -182,6 +203,9 @@ fn details(event: &Event) -> Vec<(&'static str, String)> {
             ..
         } => {
             push("Deploy request", Some(&format!("#{deploy_request_number}")));
+            if event.kind.phase() == Some(OperationPhase::Revert) {
+                push("Phase", Some("revert"));
+            }
             push("Keyspace", operation.keyspace_name.as_deref());
             push("Table", operation.table_name.as_deref());
             push(
@@ -249,8 +273,9 @@ pub fn slack_message(events: &[Event]) -> Value {
         if let Some(errors) = event.kind.errors() {
             let _ = write!(
                 text,
-                "\n*Error:*\n```{}```",
-                slack_escape(&truncate(errors, ERROR_TEXT_LIMIT))
+                "\n*{}:*\n```{}```",
+                errors_heading(event),
+                slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
             );
         }
         let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(event));
@@ -339,11 +364,12 @@ pub fn email(events: &[Event]) -> EmailContent {
             event.severity
         );
         if let Some(errors) = event.kind.errors() {
-            let errors = truncate(errors, ERROR_TEXT_LIMIT * 4);
-            let _ = writeln!(text, "\nError:\n{errors}");
+            let errors = truncate(&errors, ERROR_TEXT_LIMIT * 4);
+            let heading = errors_heading(event);
+            let _ = writeln!(text, "\n{heading}:\n{errors}");
             let _ = write!(
                 html,
-                "<p><b>Error:</b></p><pre>{}</pre>",
+                "<p><b>{heading}:</b></p><pre>{}</pre>",
                 html_escape(&errors)
             );
         }
@@ -442,7 +468,7 @@ pub fn test_console(channel: &str, now: time::OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::sample_events;
+    use crate::testing::{revert_and_validation_events, sample_events};
 
     #[test]
     fn console_lines() {
@@ -479,6 +505,35 @@ mod tests {
         let events = sample_events();
         let body: Value = serde_json::from_slice(&webhook_body(&events[0])).expect("json");
         insta::assert_json_snapshot!(body);
+    }
+
+    #[test]
+    fn revert_and_validation_failures() {
+        let events = revert_and_validation_events();
+        for (event, name) in events.iter().zip(["revert_error", "validation_error"]) {
+            insta::assert_json_snapshot!(
+                format!("slack_{name}"),
+                slack_message(std::slice::from_ref(event))
+            );
+            let content = email(std::slice::from_ref(event));
+            insta::assert_snapshot!(
+                format!("email_{name}"),
+                format!(
+                    "Subject: {}\n\n{}\n---\n{}",
+                    content.subject, content.text, content.html
+                )
+            );
+            let body: Value = serde_json::from_slice(&webhook_body(event)).expect("json");
+            insta::assert_json_snapshot!(format!("webhook_{name}"), body);
+        }
+        let lines: Vec<String> = events.iter().map(console_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "2026-11-23 12:00:00Z critical acme/commerce deploy request #7 revert of table orders: submit -> error | revert error: Lock wait timeout exceeded on `orders`",
+                "2026-11-23 12:00:00Z critical acme/commerce deploy request #7: pending -> error | why validation failed: table \"audit_log\" has no unique key (NO_UNIQUE_KEY)",
+            ]
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Sample events shared by the rendering and routing tests.
 
 use diff_engine::{
-    DeployOperation, DeployRequest, DeployState, Event, EventKind, OperationState, Severity,
-    Workflow, WorkflowState,
+    DeployOperation, DeployRequest, DeployState, Event, EventKind, LintError, OperationPhase,
+    OperationState, Severity, Workflow, WorkflowState,
 };
 use time::macros::datetime;
 
@@ -33,7 +33,64 @@ pub(crate) fn operation(state: OperationState, errors: Option<&str>) -> DeployOp
         deploy_errors: errors.map(str::to_owned),
         deploy_error_docs_url: errors.map(|_| "https://planetscale.com/docs/errors".to_owned()),
         progress_percentage: Some(42.0),
+        revert_errors: None,
     }
+}
+
+fn deploy_request(state: DeployState) -> DeployRequest {
+    DeployRequest {
+        id: "dr_77".into(),
+        number: 7,
+        state: "open".into(),
+        deployment_state: state,
+        branch: Some("add-order-ref".into()),
+        into_branch: Some("main".into()),
+        html_url: Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into()),
+        actor: Some("Ada Lovelace".into()),
+        ..DeployRequest::default()
+    }
+}
+
+/// A failed revert operation and a failed validation.
+pub(crate) fn revert_and_validation_events() -> Vec<Event> {
+    let mut validation = deploy_request(DeployState::Error);
+    validation.lint_errors = vec![LintError {
+        lint_error: Some("NO_UNIQUE_KEY".into()),
+        keyspace_name: Some("commerce".into()),
+        table_name: Some("audit_log".into()),
+        error_description: Some("table \"audit_log\" has no unique key".into()),
+    }];
+    validation.deploy_check_errors = Some("schema checks failed for 1 table".into());
+    vec![
+        event(
+            "evt_0006",
+            Severity::Critical,
+            EventKind::DeployOperationStateChanged {
+                previous_state: Some(OperationState::Other("submit".into())),
+                state: OperationState::Error,
+                deploy_request_number: 7,
+                phase: OperationPhase::Revert,
+                operation: DeployOperation {
+                    id: "rv_12".into(),
+                    keyspace_name: None,
+                    deploy_errors: None,
+                    deploy_error_docs_url: None,
+                    progress_percentage: None,
+                    revert_errors: Some("Lock wait timeout exceeded on `orders`".into()),
+                    ..operation(OperationState::Error, None)
+                },
+            },
+        ),
+        event(
+            "evt_0007",
+            Severity::Critical,
+            EventKind::DeployRequestStateChanged {
+                previous_state: Some(DeployState::Pending),
+                state: DeployState::Error,
+                deploy_request: validation,
+            },
+        ),
+    ]
 }
 
 fn event(id: &str, severity: Severity, kind: EventKind) -> Event {
@@ -77,19 +134,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
             EventKind::DeployRequestStateChanged {
                 previous_state: Some(DeployState::InProgress),
                 state: DeployState::CompleteError,
-                deploy_request: DeployRequest {
-                    id: "dr_77".into(),
-                    number: 7,
-                    state: "open".into(),
-                    deployment_state: DeployState::CompleteError,
-                    branch: Some("add-order-ref".into()),
-                    into_branch: Some("main".into()),
-                    html_url: Some(
-                        "https://app.planetscale.com/acme/commerce/deploy-requests/7".into(),
-                    ),
-                    actor: Some("Ada Lovelace".into()),
-                    closed_by: None,
-                },
+                deploy_request: deploy_request(DeployState::CompleteError),
             },
         ),
         event(
@@ -99,6 +144,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
                 previous_state: Some(OperationState::InProgress),
                 state: OperationState::Error,
                 deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
                 operation: operation(
                     OperationState::Error,
                     Some("Duplicate entry 'A-1' for key 'idx_ref'"),
@@ -112,6 +158,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
                 errors: None,
                 previous_errors: Some("throttled".into()),
                 deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
                 operation: operation(OperationState::InProgress, None),
             },
         ),
