@@ -24,7 +24,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Router;
 use serde_json::Value;
-use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
+use simulator::{SimDeployRequest, SimWorkflow, Simulator, World};
 
 const INTERVAL: f64 = 30.0;
 const ACTIVE_INTERVAL: f64 = 5.0;
@@ -86,21 +86,13 @@ fn world(databases: usize) -> World {
     let mut world = World::default();
     for index in 0..databases {
         let database = world.database_mut("acme", &name(index));
-        database.deploy_requests.push(SimDeployRequest {
-            number: 1,
-            state: "open".into(),
-            deployment_state: "ready".into(),
-            branch: "change".into(),
-            into_branch: "main".into(),
-            operations: vec![SimOperation {
-                id: format!("op-{index}"),
-                keyspace_name: "commerce".into(),
-                table_name: "orders".into(),
-                state: "pending".into(),
-                deploy_errors: None,
-                ddl_statement: "ALTER TABLE `orders` ADD COLUMN `x` int".into(),
-            }],
-        });
+        database
+            .deploy_requests
+            .push(SimDeployRequest::new(1, "ready").with_operation(
+                &format!("op-{index}"),
+                "orders",
+                "pending",
+            ));
         if is_active(index) {
             database.workflows.push(workflow(1, "pending"));
         }

@@ -53,6 +53,11 @@ async fn health_readiness_metrics_and_status() {
             .workflows
             .push(SimWorkflow::new(1, format!("move-{database}"), "running"));
     }
+    // An item that cannot be read is counted, and costs nothing else.
+    world
+        .database_mut("acme", "commerce")
+        .odd_workflow_items
+        .push(serde_json::json!({"id": "w9", "number": "nine", "state": "running"}));
     let simulator = Simulator::start(world, Some("tok-id:tok".into()))
         .await
         .expect("simulator");
@@ -179,6 +184,13 @@ channels = ["audit"]
         value(sample(samples, "pswatch_api_budget_limit", &[])),
         480.0
     );
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_api_anomalies_total",
+            &[("target", "acme/commerce"), ("kind", "unreadable_item")]
+        )) >= 1.0
+    );
     assert!(value(sample(samples, "pswatch_api_budget_used", &[])) >= 4.0);
     assert_eq!(value(sample(samples, "pswatch_outbox_pending", &[])), 0.0);
     assert_eq!(value(sample(samples, "pswatch_dead_letters", &[])), 0.0);
@@ -217,8 +229,11 @@ channels = ["audit"]
         .iter()
         .find(|target| target["target"] == "acme/users")
         .expect("users");
-    assert_eq!(users["active"], true);
+    // A running workflow waits for someone to switch traffic: polled at waiting_interval.
+    assert_eq!(users["active"], false);
+    assert_eq!(users["motion"], "waiting");
     assert_eq!(users["in_motion"]["workflows"][0]["state"], "running");
+    assert_eq!(users["in_motion"]["workflows"][0]["motion"], "waiting");
     assert!(users["last_success"].is_string() && users["next_poll"].is_string());
     assert_eq!(status["budget"]["limit"], 480);
     assert_eq!(status["outbox"]["pending"], 0);

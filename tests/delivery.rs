@@ -460,22 +460,12 @@ async fn twelve_operations_failing_together_make_one_slack_message_and_twelve_we
         .database_mut("acme", "commerce")
         .deploy_requests
         .push(SimDeployRequest {
-            number: 9,
-            state: "open".into(),
-            deployment_state: "in_progress".into(),
             branch: "big-change".into(),
-            into_branch: "main".into(),
             operations: tables
                 .iter()
-                .map(|table| SimOperation {
-                    id: format!("op-{table}"),
-                    keyspace_name: "commerce".into(),
-                    table_name: table.clone(),
-                    state: "in_progress".into(),
-                    deploy_errors: None,
-                    ddl_statement: format!("ALTER TABLE `{table}` ADD COLUMN `x` int"),
-                })
+                .map(|table| SimOperation::new(&format!("op-{table}"), table, "in_progress"))
                 .collect(),
+            ..SimDeployRequest::new(9, "in_progress")
         });
     let (simulator, receiver, setup) = start(world).await;
     assert!(setup.run(&["once"]).await.status.success());

@@ -69,19 +69,12 @@ fn world() -> World {
         .workflows
         .push(SimWorkflow::new(3, "move-customers", "switched_primaries"));
     database.deploy_requests.push(SimDeployRequest {
-        number: 7,
-        state: "open".into(),
-        deployment_state: "in_progress".into(),
         branch: "add-order-ref".into(),
-        into_branch: "main".into(),
         operations: vec![SimOperation {
-            id: "op-orders".into(),
-            keyspace_name: "commerce".into(),
-            table_name: "orders".into(),
-            state: "in_progress".into(),
-            deploy_errors: None,
             ddl_statement: "ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)".into(),
+            ..SimOperation::new("op-orders", "orders", "in_progress")
         }],
+        ..SimDeployRequest::new(7, "in_progress")
     });
     world
 }

@@ -191,7 +191,7 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
     }
     let budget = engine.client.budget().map(|budget| {
         let usage = budget.usage();
-        json!({"used": usage.used, "limit": usage.limit, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
+        json!({"used": usage.used, "limit": usage.limit, "reserved": usage.reserved, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
     });
     Json(json!({
         "targets": targets,

@@ -62,6 +62,8 @@ pub struct BudgetUse {
     pub limit: u32,
     /// Whether a 429 paused or reduced the budget.
     pub throttled: bool,
+    /// Requests a window kept for the targets in motion (see [`Budget::reserve`]).
+    pub reserved: u32,
 }
 
 impl Budget {
@@ -210,6 +212,7 @@ impl Budget {
             limit: self.current_limit(&state, now),
             throttled: state.paused_until.is_some_and(|until| until > now)
                 || state.reduced_until.is_some_and(|until| until > now),
+            reserved: self.reserved.load(Ordering::Relaxed),
         }
     }
 }

@@ -16,16 +16,33 @@ fn state(workflow_state: WorkflowState) -> TargetState {
         "op-1".to_string(),
         diff_engine::SeenOperation {
             state: diff_engine::OperationState::Error,
-            deploy_errors: Some("Duplicate entry".into()),
+            errors: Some("Duplicate entry".into()),
             events: 1,
+            keyspace_name: Some("commerce".into()),
+            table_name: Some("orders".into()),
+            operation_name: Some("ALTER".into()),
+        },
+    );
+    let mut revert_operations = std::collections::BTreeMap::new();
+    revert_operations.insert(
+        "rv-1".to_string(),
+        diff_engine::SeenOperation {
+            state: diff_engine::OperationState::Other("submit".into()),
+            errors: None,
+            events: 0,
+            keyspace_name: None,
+            table_name: Some("orders".into()),
+            operation_name: Some("ALTER".into()),
         },
     );
     state.deploy_requests.insert(
         7,
         diff_engine::SeenDeployRequest {
             deployment_state: diff_engine::DeployState::InProgress,
+            auto_cutover: Some(false),
             events: 3,
             operations,
+            revert_operations,
         },
     );
     state.workflows.insert(
