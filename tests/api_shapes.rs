@@ -111,7 +111,7 @@ fn webhook_events(receiver: &Receiver) -> Vec<Value> {
         .collect()
 }
 
-fn find<'a>(events: &'a [Value], wanted: impl Fn(&Value) -> bool) -> &'a Value {
+fn find(events: &[Value], wanted: impl Fn(&Value) -> bool) -> &Value {
     events
         .iter()
         .find(|event| wanted(event))

@@ -150,7 +150,10 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
         .await
         .expect("join");
     let text = String::from_utf8_lossy(&shown.stdout).to_string();
-    assert!(text.contains("acme/commerce (in motion)"), "{text}");
+    assert!(
+        text.contains("acme/commerce (waiting for a person)"),
+        "{text}"
+    );
     assert!(text.contains("workflow #4 move-orders: running"), "{text}");
     let missing = run(&["state", "show", "acme/other"]).await.expect("join");
     assert!(!missing.status.success());

@@ -429,7 +429,10 @@ fn the_demo_plays_the_scenario_and_exits() {
         "workflow #2 move-customers: switched_primaries -> cutover",
         "workflow #2 move-customers: cutover -> completed",
         "deploy request #7 table orders: in_progress -> error | error: Duplicate entry",
-        "deploy request #7: in_progress -> error",
+        "deploy request #7: in_progress -> complete_error",
+        "deploy request #8: pending -> error | why validation failed: table \"audit_log\" has no unique key",
+        "deploy request #6 revert of table customers: submit -> error | revert error: Lock wait timeout",
+        "deploy request #6: in_progress_revert -> complete_revert_error",
     ] {
         assert_eq!(
             lines.iter().filter(|line| line.contains(expected)).count(),
@@ -495,7 +498,7 @@ events = ["workflow.*"]
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("deploy request #7: in_progress -> error"),
+        stdout.contains("deploy request #7: in_progress -> complete_error"),
         "the console still prints everything:\n{stdout}"
     );
     let states: Vec<String> = receivers

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use diff_engine::{DeployOperation, Event, EventKind, OperationState, Severity};
+use diff_engine::{DeployOperation, Event, EventKind, OperationPhase, OperationState, Severity};
 use notifier::{render, sign, WebhookSecret};
 use time::macros::datetime;
 
@@ -14,6 +14,7 @@ fn event(table: usize) -> Event {
             previous_state: Some(OperationState::InProgress),
             state: OperationState::Error,
             deploy_request_number: 7,
+            phase: OperationPhase::Deploy,
             operation: DeployOperation {
                 id: format!("op-{table}"),
                 state: OperationState::Error,
@@ -26,6 +27,7 @@ fn event(table: usize) -> Event {
                 deploy_errors: Some("Duplicate entry 'A-1042' for key 'idx'".repeat(20)),
                 deploy_error_docs_url: Some("https://planetscale.com/docs".into()),
                 progress_percentage: Some(40.0),
+                revert_errors: None,
             },
         },
         organization: "acme".into(),
