@@ -367,6 +367,38 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
 }
 
 #[test]
+fn check_warns_of_an_api_url_without_v1_and_still_passes() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config_path = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &config_path,
+        r#"
+[planetscale]
+api_url = "https://api.planetscale.com"
+service_token_id = "tok-id"
+service_token = "tok"
+[[watch]]
+organization = "acme"
+[[channels]]
+name = "stdout"
+type = "console"
+[[routes]]
+channels = ["stdout"]
+"#,
+    )
+    .expect("write");
+    let output = pswatch(&["check"], &config_path, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: planetscale.api_url: \"https://api.planetscale.com/\" does not end in /v1"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_reports_every_problem_and_exits_non_zero() {
     let directory = tempfile::tempdir().expect("tempdir");
     let config_path = directory.path().join("bad.toml");

@@ -73,6 +73,76 @@ fn a_valid_file_gives_a_typed_config() {
     assert_eq!(config.watches[1].databases, None);
     assert_eq!(config.channels.len(), 3);
     assert_eq!(config.state_path, PathBuf::from("/tmp/pswatch-state"));
+    // What waits for a person is polled like an idle database unless told otherwise, and
+    // pending/ready bounces are quiet.
+    assert_eq!(config.poll.waiting_interval, Duration::from_secs(30));
+    assert!(!config.poll.notify_pending_ready);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn waiting_interval_and_notify_pending_ready_are_read() {
+    let text = VALID.replace(
+        "active_interval = \"5s\"",
+        "active_interval = \"5s\"\nwaiting_interval = \"2m\"\nnotify_pending_ready = true",
+    );
+    let config = parse(&text, &environment).expect("valid");
+    assert_eq!(config.poll.waiting_interval, Duration::from_secs(120));
+    assert!(config.poll.notify_pending_ready);
+    use diff_engine::Motion;
+    assert_eq!(
+        config.poll.interval_for(Motion::Active),
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        config.poll.interval_for(Motion::Waiting),
+        Duration::from_secs(120)
+    );
+    assert_eq!(
+        config.poll.interval_for(Motion::Idle),
+        Duration::from_secs(30)
+    );
+    check(
+        "active_interval = \"5s\"",
+        "active_interval = \"5s\"\nwaiting_interval = \"whenever\"",
+        &[("poll.waiting_interval", "not a duration")],
+    );
+    check(
+        "active_interval = \"5s\"",
+        "active_interval = \"5s\"\nnotify_pending_ready = \"yes\"",
+        &[(
+            "line 12",
+            "invalid type: string \"yes\", expected a boolean",
+        )],
+    );
+}
+
+#[test]
+fn an_api_url_without_v1_is_valid_but_warned_about() {
+    for (api_url, warned) in [
+        ("https://api.planetscale.com", true),
+        ("http://127.0.0.1:8080/", true),
+        ("https://api.planetscale.com/v1", false),
+        ("https://api.planetscale.com/v1/", false),
+        ("http://127.0.0.1:8080/v1", false),
+    ] {
+        let text = VALID.replace(
+            "[planetscale]",
+            &format!("[planetscale]\napi_url = \"{api_url}\""),
+        );
+        let config = parse(&text, &environment).expect("valid");
+        let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+        if warned {
+            assert_eq!(warnings.len(), 1, "{api_url}: {warnings:?}");
+            assert!(
+                warnings[0].starts_with("planetscale.api_url: ")
+                    && warnings[0].contains("does not end in /v1"),
+                "{warnings:?}"
+            );
+        } else {
+            assert!(warnings.is_empty(), "{api_url}: {warnings:?}");
+        }
+    }
 }
 
 #[test]
