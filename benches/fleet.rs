@@ -10,9 +10,12 @@
 //! simulator, which answers 429 above it.
 //!
 //! Each database has an open deploy request that is not deploying. Ten are *active*: a
-//! MoveTables workflow moves through its states at random moments. The others are *idle*; now
-//! and then a workflow that already ran its course appears on one of them (so it stays idle). Latency is measured from the simulator's change
-//! to the webhook's arrival (pswatch) or to the naive poller noticing it (it delivers nothing).
+//! MoveTables workflow moves through its states at random moments; out of `pending` and
+//! `copying` it moves on its own (*active* latency), out of `running` … `cutover` it waits for a
+//! person, and pswatch polls it at `waiting_interval` (*waiting* latency). The others are *idle*;
+//! now and then a workflow that already ran its course appears on one of them (so it stays
+//! idle). Latency is measured from the simulator's change to the webhook's arrival (pswatch) or
+//! to the naive poller noticing it (it delivers nothing).
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -78,8 +81,26 @@ fn options() -> Options {
 /// What changed in the simulator, and when.
 #[derive(Default)]
 struct Changes {
-    /// (database, workflow number, state) -> when it was set.
-    at: HashMap<(String, u64, String), Instant>,
+    /// (database, workflow number, state) -> when it was set, and what kind of change it was.
+    at: HashMap<(String, u64, String), (Instant, Kind)>,
+}
+
+/// Which latency a change counts towards.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Out of a state that moves on its own (`pending`, `copying`): the database is active.
+    Active,
+    /// Out of a state that waits for a person (`running` … `cutover`): polled at
+    /// `waiting_interval`.
+    Waiting,
+    /// A new workflow on an idle database.
+    Idle,
+}
+
+/// The state a workflow leaves when it takes step `step` of [`STATES`].
+fn leaves(step: usize) -> &'static str {
+    step.checked_sub(1)
+        .map_or("pending", |previous| STATES[previous])
 }
 
 fn world(databases: usize) -> World {
@@ -151,9 +172,16 @@ async fn play(
                     workflow.state = (*state).into();
                 }
             });
+            let kind = if matches!(leaves(*step - 1), "pending" | "copying") {
+                Kind::Active
+            } else {
+                Kind::Waiting
+            };
+            // The last step repeats `completed`, which is no change: the first time counts.
             lock(&changes)
                 .at
-                .insert((name(index), 1, (*state).into()), now);
+                .entry((name(index), 1, (*state).into()))
+                .or_insert((now, kind));
         } else {
             let index = loop {
                 let index = random.usize(0..databases);
@@ -173,7 +201,7 @@ async fn play(
             });
             lock(&changes)
                 .at
-                .insert((name(index), number, "completed".into()), now);
+                .insert((name(index), number, "completed".into()), (now, Kind::Idle));
         }
     }
 }
@@ -294,6 +322,7 @@ struct Figures {
     busiest_minute: usize,
     rate_limited: u64,
     active: Vec<f64>,
+    waiting: Vec<f64>,
     idle: Vec<f64>,
     peak_rss_mb: Option<f64>,
     cpu_seconds: Option<f64>,
@@ -426,6 +455,7 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures 
     }
     let changes = lock(&changes);
     let mut active = Vec::new();
+    let mut waiting = Vec::new();
     let mut idle = Vec::new();
     let mut first_seen: HashMap<(String, u64, String), Instant> = HashMap::new();
     for (database, number, state, at) in lock(&seen).iter() {
@@ -434,12 +464,12 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures 
             .or_insert(*at);
     }
     for (key, noticed) in first_seen {
-        if let Some(changed) = changes.at.get(&key) {
+        if let Some((changed, kind)) = changes.at.get(&key) {
             let latency = noticed.saturating_duration_since(*changed).as_secs_f64() * scale;
-            if key.1 == 1 {
-                active.push(latency);
-            } else {
-                idle.push(latency);
+            match kind {
+                Kind::Active => active.push(latency),
+                Kind::Waiting => waiting.push(latency),
+                Kind::Idle => idle.push(latency),
             }
         }
     }
@@ -448,6 +478,7 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures 
         busiest_minute: busiest,
         rate_limited: simulator.rate_limited(),
         active,
+        waiting,
         idle,
         peak_rss_mb,
         cpu_seconds,
@@ -464,8 +495,8 @@ async fn main() {
         options.seconds * options.scale / 60.0
     );
     println!();
-    println!("| N | poller | requests/min (budget {BUDGET}) | busiest minute | 429s | active p50/p95/p99 (s) | idle p50/p95/p99 (s) | idle bound (s) | peak RSS (MB) | CPU (s) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| N | poller | requests/min (budget {BUDGET}) | busiest minute | 429s | active p50/p95/p99 (s) | waiting p50/p95/p99 (s) | idle p50/p95/p99 (s) | idle bound (s) | peak RSS (MB) | CPU (s) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &databases in &options.sizes {
         let mut rows = Vec::new();
         for use_pswatch in [true, false] {
@@ -485,12 +516,13 @@ async fn main() {
                 )
             };
             println!(
-                "| {databases} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} | {} |",
+                "| {databases} | {} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
                 if use_pswatch { "pswatch" } else { "naive" },
                 figures.requests_per_minute,
                 figures.busiest_minute,
                 figures.rate_limited,
                 cell(&figures.active),
+                cell(&figures.waiting),
                 cell(&figures.idle),
                 bound.max(INTERVAL),
                 figures
@@ -504,11 +536,12 @@ async fn main() {
         }
         let (pswatch, naive) = (&rows[0], &rows[1]);
         println!(
-            "| {databases} | naive ÷ pswatch | {:.2}x | | {} vs {} | {:.2}x (p50) | {:.2}x (p50) | | | |",
+            "| {databases} | naive ÷ pswatch | {:.2}x | | {} vs {} | {:.2}x (p50) | {:.2}x (p50) | {:.2}x (p50) | | | |",
             naive.requests_per_minute / pswatch.requests_per_minute,
             naive.rate_limited,
             pswatch.rate_limited,
             percentile(&naive.active, 0.5) / percentile(&pswatch.active, 0.5),
+            percentile(&naive.waiting, 0.5) / percentile(&pswatch.waiting, 0.5),
             percentile(&naive.idle, 0.5) / percentile(&pswatch.idle, 0.5),
         );
     }

@@ -650,7 +650,9 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             .iter()
             .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
             .collect();
-        due.sort_by_key(|(_, slot)| (!slot.is_active(), slot.next_due));
+        // Active, then waiting (their interval is what a person waiting for an alert counts
+        // on, and there are few of them), then idle, each longest-due first.
+        due.sort_by_key(|(_, slot)| (std::cmp::Reverse(slot.motion), slot.next_due));
         let mut active_in_flight = slots
             .values()
             .filter(|slot| slot.in_flight && slot.is_active())
