@@ -10,7 +10,8 @@
 //! Decoding is pure: bytes in, domain values or a [`DecodeError`] out.
 
 use diff_engine::{
-    DeployOperation, DeployRequest, DeployState, LintError, OperationState, Workflow, WorkflowState,
+    DeployOperation, DeployRequest, DeployState, LintError, OperationPhase, OperationState,
+    Workflow, WorkflowState,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -404,24 +405,25 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
 }
 
 pub(crate) fn deploy_operation(value: &Value) -> Result<DeployOperation, DecodeError> {
-    let fields = Fields::of(value)?;
-    Ok(DeployOperation {
-        id: fields.id()?,
-        state: OperationState::parse(&fields.state("state")?),
-        keyspace_name: fields.text("keyspace_name"),
-        table_name: fields.text("table_name"),
-        operation_name: fields.text("operation_name"),
-        ddl_statement: fields.text("ddl_statement"),
-        deploy_errors: fields.errors("deploy_errors"),
-        deploy_error_docs_url: fields.text("deploy_error_docs_url"),
-        progress_percentage: fields.float("progress_percentage"),
-        revert_errors: None,
-    })
+    operation(value, OperationPhase::Deploy)
 }
 
 /// One of `deploy_revert_operations`: no keyspace, and `revert_errors` for its errors.
 fn revert_operation(value: &Value) -> Result<DeployOperation, DecodeError> {
+    operation(value, OperationPhase::Revert)
+}
+
+fn operation(value: &Value, phase: OperationPhase) -> Result<DeployOperation, DecodeError> {
     let fields = Fields::of(value)?;
+    let errors_key = match phase {
+        OperationPhase::Deploy => "deploy_errors",
+        OperationPhase::Revert => "revert_errors",
+    };
+    let errors = fields.errors(errors_key);
+    let (deploy_errors, revert_errors) = match phase {
+        OperationPhase::Deploy => (errors, None),
+        OperationPhase::Revert => (None, errors),
+    };
     Ok(DeployOperation {
         id: fields.id()?,
         state: OperationState::parse(&fields.state("state")?),
@@ -429,10 +431,10 @@ fn revert_operation(value: &Value) -> Result<DeployOperation, DecodeError> {
         table_name: fields.text("table_name"),
         operation_name: fields.text("operation_name"),
         ddl_statement: fields.text("ddl_statement"),
-        deploy_errors: None,
-        deploy_error_docs_url: None,
-        progress_percentage: None,
-        revert_errors: fields.errors("revert_errors"),
+        deploy_errors,
+        deploy_error_docs_url: fields.text("deploy_error_docs_url"),
+        progress_percentage: fields.float("progress_percentage"),
+        revert_errors,
     })
 }
 

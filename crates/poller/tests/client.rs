@@ -99,62 +99,39 @@ async fn retries_server_errors_then_succeeds() {
     assert_eq!(observation.workflows[0].state, WorkflowState::Copying);
 }
 
+/// A 429's `Retry-After`, in whole seconds or with a fraction, is waited out before the retry.
 #[tokio::test]
 async fn honours_retry_after_on_429() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DB}/workflows")))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DB}/workflows")))
-        .respond_with(list(json!([]), None))
-        .expect(1)
-        .mount(&server)
-        .await;
-    empty_deploy_requests(&server).await;
-    let started = std::time::Instant::now();
-    client(&server)
-        .observe(&target(), None)
-        .await
-        .expect("observes");
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "waited {:?}",
-        started.elapsed()
-    );
-}
-
-#[tokio::test]
-async fn honours_a_decimal_retry_after() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DB}/workflows")))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0.5"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{DB}/workflows")))
-        .respond_with(list(json!([]), None))
-        .expect(1)
-        .mount(&server)
-        .await;
-    empty_deploy_requests(&server).await;
-    let started = std::time::Instant::now();
-    client(&server)
-        .observe(&target(), None)
-        .await
-        .expect("observes");
-    assert!(
-        started.elapsed() >= Duration::from_millis(450),
-        "waited {:?}",
-        started.elapsed()
-    );
+    for (retry_after, at_least) in [
+        ("1", Duration::from_millis(900)),
+        ("0.5", Duration::from_millis(450)),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", retry_after))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .respond_with(list(json!([]), None))
+            .expect(1)
+            .mount(&server)
+            .await;
+        empty_deploy_requests(&server).await;
+        let started = std::time::Instant::now();
+        client(&server)
+            .observe(&target(), None)
+            .await
+            .expect("observes");
+        assert!(
+            started.elapsed() >= at_least,
+            "Retry-After {retry_after}: waited {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[tokio::test]
