@@ -407,15 +407,19 @@ impl Differ<'_> {
             return seen_operations.clone();
         };
         // Remembered operations whose id this observation lacks: PlanetScale gives an operation
-        // a new id when it starts, so one of these may come back under a new id.
-        let observed_ids: BTreeSet<&str> = operations
-            .iter()
-            .map(|operation| operation.id.as_str())
-            .collect();
-        let mut unclaimed: Vec<(&String, &SeenOperation)> = seen_operations
-            .iter()
-            .filter(|(id, _)| !observed_ids.contains(id.as_str()))
-            .collect();
+        // a new id when it starts, so one of these may come back under a new id. Most polls
+        // know every id, so the list is made only when an id is new.
+        let mut unclaimed: Option<Vec<(&String, &SeenOperation)>> = None;
+        let unclaimed_of = || -> Vec<(&String, &SeenOperation)> {
+            let observed_ids: BTreeSet<&str> = operations
+                .iter()
+                .map(|operation| operation.id.as_str())
+                .collect();
+            seen_operations
+                .iter()
+                .filter(|(id, _)| !observed_ids.contains(id.as_str()))
+                .collect()
+        };
         let noun = match phase {
             OperationPhase::Deploy => "operation",
             OperationPhase::Revert => "revert operation",
@@ -444,6 +448,7 @@ impl Differ<'_> {
                 );
             }
             let seen = seen_operations.get(&operation.id).or_else(|| {
+                let unclaimed = unclaimed.get_or_insert_with(unclaimed_of);
                 let position = unclaimed
                     .iter()
                     .position(|(_, seen)| operation.matches(seen))?;
@@ -507,7 +512,7 @@ impl Differ<'_> {
         }
         // Operations that could not be read keep what was remembered of them.
         if partial {
-            for (id, seen) in unclaimed {
+            for (id, seen) in unclaimed.unwrap_or_else(unclaimed_of) {
                 next.entry(id.clone()).or_insert_with(|| seen.clone());
             }
         }
