@@ -69,7 +69,7 @@ pub(crate) fn not_ready_reasons(engine: &Engine, now: OffsetDateTime) -> Vec<Str
 
 async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
     let mut reasons = not_ready_reasons(&engine, OffsetDateTime::now_utc());
-    if let Err(error) = engine.store.outbox() {
+    if let Err(error) = engine.store.outbox_counts() {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
     if reasons.is_empty() {
@@ -184,11 +184,8 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
         }
         targets.push(entry);
     }
-    let outbox = engine.store.outbox().unwrap_or_default();
-    let mut by_channel = std::collections::BTreeMap::<String, usize>::new();
-    for entry in &outbox {
-        *by_channel.entry(entry.channel.clone()).or_default() += 1;
-    }
+    let by_channel = engine.store.outbox_counts().unwrap_or_default();
+    let pending: usize = by_channel.values().sum();
     let budget = engine.client.budget().map(|budget| {
         let usage = budget.usage();
         json!({"used": usage.used, "limit": usage.limit, "reserved": usage.reserved, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
@@ -197,7 +194,7 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
         "targets": targets,
         "budget": budget,
         "budget_note": scheduler.budget_note,
-        "outbox": {"pending": outbox.len(), "dead_letters": engine.store.dead_letters_len(), "pending_by_channel": by_channel},
+        "outbox": {"pending": pending, "dead_letters": engine.store.dead_letters_len(), "pending_by_channel": by_channel},
     }))
     .into_response()
 }

@@ -361,19 +361,26 @@ impl Engine {
     /// where `pswatch outbox` shows them and can put them back.
     pub(crate) async fn bury_unconfigured(&self) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
-        for entry in self.store.outbox()? {
-            if self.notifier.channel(&entry.channel).is_none() {
-                tracing::warn!(channel = %entry.channel, event_id = %entry.event.id,
-                    "the channel is no longer configured; the delivery becomes a dead letter");
-                self.store
-                    .bury(
-                        &[entry.id],
-                        "the channel is not configured",
-                        "the channel is no longer configured",
-                        now,
-                    )
-                    .await?;
+        for channel in self.store.outbox_counts()?.into_keys() {
+            if self.notifier.channel(&channel).is_some() {
+                continue;
             }
+            let ids: Vec<u64> = self
+                .store
+                .outbox_of(&channel)
+                .map(|entry| entry.map(|entry| entry.id))
+                .collect::<Result<_, _>>()?;
+            tracing::warn!(%channel, entries = ids.len(),
+                "the channel is no longer configured; its deliveries become dead letters");
+            self.store
+                .bury(
+                    &channel,
+                    &ids,
+                    "the channel is not configured",
+                    "the channel is no longer configured",
+                    now,
+                )
+                .await?;
         }
         Ok(())
     }
@@ -389,28 +396,33 @@ impl Engine {
         if self.is_disabled(channel).await? {
             return Ok(Step::Disabled);
         }
-        let entries = self.store.outbox_for(channel_name)?;
-        let Some(head) = entries.first() else {
+        // The channel's entries are read one at a time: the head, and for a grouping channel
+        // those of the same poll that follow it, never the whole backlog.
+        let mut entries = self.store.outbox_of(channel_name);
+        let Some(head) = entries.next().transpose()? else {
             return Ok(Step::Idle);
         };
         let now = OffsetDateTime::now_utc();
         if !head.is_due(now) {
             return Ok(Step::NotDueUntil(head.next_attempt_at.unwrap_or(now)));
         }
-        let group: Vec<&store::OutboxEntry> = if channel.kind.groups_events() {
-            entries
-                .iter()
-                .take_while(|entry| entry.poll == head.poll && entry.is_due(now))
-                .collect()
-        } else {
-            vec![head]
-        };
+        let mut group = vec![head];
+        if channel.kind.groups_events() {
+            for entry in entries {
+                let entry = entry?;
+                if entry.poll != group[0].poll || !entry.is_due(now) {
+                    break;
+                }
+                group.push(entry);
+            }
+        }
+        let head = &group[0];
         let ids: Vec<u64> = group.iter().map(|entry| entry.id).collect();
         let events: Vec<diff_engine::Event> =
             group.iter().map(|entry| entry.event.clone()).collect();
         let error = match self.notifier.deliver(channel_name, &events).await {
             Ok(()) => {
-                self.store.complete(&ids).await?;
+                self.store.complete(channel_name, &ids).await?;
                 let latency = OffsetDateTime::now_utc() - head.created_at;
                 self.metrics.delivered(
                     channel_name,
@@ -429,7 +441,9 @@ impl Engine {
         let failures = head.attempts.saturating_add(1);
         match policy.decide(head.created_at, failures, &error, now, fastrand::f64()) {
             Decision::RetryAt(at) => {
-                self.store.reschedule(&ids, &error.message, at).await?;
+                self.store
+                    .reschedule(channel_name, &ids, &error.message, at)
+                    .await?;
                 self.metrics
                     .deliveries
                     .with_label_values(&[channel_name, "retry"])
@@ -439,7 +453,9 @@ impl Engine {
                 Ok(Step::RetryAt(at))
             }
             Decision::GiveUp(reason) => {
-                self.store.bury(&ids, &error.message, &reason, now).await?;
+                self.store
+                    .bury(channel_name, &ids, &error.message, &reason, now)
+                    .await?;
                 self.metrics
                     .deliveries
                     .with_label_values(&[channel_name, "dead"])

@@ -3,10 +3,12 @@
 //! One sled tree holds four kinds of records, each as versioned JSON:
 //!
 //! - `state/{organization}/{database}`: the [`TargetState`] last seen of a target;
-//! - `outbox/{sequence}`: one [`OutboxEntry`] per (event, channel) still to deliver, keyed by a
-//!   sequence that grows with detection order, so iterating the outbox yields events in the
-//!   order they were detected; each entry keeps its attempts and next attempt time, so a
-//!   restart neither resets nor hammers;
+//! - `queue/{channel}/{sequence}`: one [`OutboxEntry`] per (event, channel) still to deliver,
+//!   keyed by its channel and a sequence that grows with detection order, so a channel's entries
+//!   come in the order they were detected and its next one is found without reading any other
+//!   channel's or any later one; each entry keeps its attempts and next attempt time, so a
+//!   restart neither resets nor hammers (stores written before keyed the outbox by sequence
+//!   alone, `outbox/{sequence}`; opening one moves those entries);
 //! - `dead/{sequence}`: [`DeadLetter`]s, entries that failed for good or outlived their maximum
 //!   age, with the last error; they keep their sequence, so one put back takes its old place;
 //! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone.
@@ -26,7 +28,12 @@ use time::OffsetDateTime;
 pub const FORMAT_VERSION: u32 = 1;
 
 const STATE_PREFIX: &[u8] = b"state\0";
-const OUTBOX_PREFIX: &[u8] = b"outbox\0";
+/// Pending entries: `queue\0`, the channel name's length (u32, big-endian), the name, and the
+/// sequence (u64, big-endian). The length keeps one channel's keys apart from another's whose
+/// name starts with the first's.
+const QUEUE_PREFIX: &[u8] = b"queue\0";
+/// Pending entries as stores before per-channel keys wrote them: `outbox\0` and the sequence.
+const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
 const DEAD_PREFIX: &[u8] = b"dead\0";
 const CHANNEL_PREFIX: &[u8] = b"channel\0";
 
@@ -50,6 +57,11 @@ pub enum StoreError {
     UnsupportedVersion { what: &'static str, found: u32 },
     #[error("no outbox entry or dead letter with id {0}")]
     NoSuchEntry(u64),
+    #[error("a record cannot be encoded for the state store: {source}")]
+    Encode {
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// One delivery still owed: an event for one channel.
@@ -166,7 +178,32 @@ impl Store {
             }
         };
         let tree = db.open_tree("pswatch")?;
-        Ok(Self { db, tree })
+        let store = Self { db, tree };
+        store.move_old_outbox_keys()?;
+        Ok(store)
+    }
+
+    /// Moves entries from the outbox layout of earlier versions (`outbox/{sequence}`) to
+    /// per-channel keys, in one batch, flushed. Nothing to do on a store written by this
+    /// version. An entry that cannot be read is kept where it is, and reported by
+    /// [`Store::outbox`].
+    fn move_old_outbox_keys(&self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut moved = 0;
+        for item in self.tree.scan_prefix(OLD_OUTBOX_PREFIX) {
+            let (key, bytes) = item?;
+            let Ok(entry) = decode::<OutboxEntry>("outbox", &bytes) else {
+                continue;
+            };
+            batch.remove(key);
+            batch.insert(queue_key(&entry.channel, entry.id), bytes);
+            moved += 1;
+        }
+        if moved > 0 {
+            self.tree.apply_batch(batch)?;
+            self.db.flush()?;
+        }
+        Ok(())
     }
 
     /// The state last seen of `target`, or `None` if it was never polled (or was forgotten).
@@ -212,7 +249,7 @@ impl Store {
             encode(&StateRecord {
                 target: target.clone(),
                 state: next.clone(),
-            }),
+            })?,
         );
         let mut entries = Vec::with_capacity(deliveries.len());
         let mut poll = None;
@@ -228,7 +265,7 @@ impl Store {
                 next_attempt_at: None,
                 poll: *poll.get_or_insert(id),
             };
-            batch.insert(key(OUTBOX_PREFIX, entry.id), encode(&entry));
+            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
             entries.push(entry);
         }
         self.tree.apply_batch(batch)?;
@@ -238,21 +275,37 @@ impl Store {
 
     /// Every pending outbox entry, in detection order.
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.scan(OUTBOX_PREFIX, "outbox")
+        let mut entries: Vec<OutboxEntry> = self.scan(QUEUE_PREFIX, "outbox")?;
+        entries.sort_by_key(|entry| entry.id);
+        Ok(entries)
     }
 
-    /// The pending entries of one channel, in detection order.
-    pub fn outbox_for(&self, channel: &str) -> Result<Vec<OutboxEntry>, StoreError> {
-        Ok(self
-            .outbox()?
-            .into_iter()
-            .filter(|entry| entry.channel == channel)
-            .collect())
+    /// The pending entries of one channel, in detection order, read one at a time as the
+    /// iterator advances: finding a channel's next entry reads neither the other channels' nor
+    /// its later ones.
+    pub fn outbox_of(
+        &self,
+        channel: &str,
+    ) -> impl Iterator<Item = Result<OutboxEntry, StoreError>> + use<> {
+        self.tree
+            .scan_prefix(queue_prefix(channel))
+            .map(|item| decode::<OutboxEntry>("outbox", &item?.1))
+    }
+
+    /// How many deliveries are pending for each channel that has any, from the keys alone.
+    pub fn outbox_counts(&self) -> Result<std::collections::BTreeMap<String, usize>, StoreError> {
+        let mut counts = std::collections::BTreeMap::new();
+        for key in self.tree.scan_prefix(QUEUE_PREFIX).keys() {
+            if let Some((channel, _)) = split_queue_key(&key?) {
+                *counts.entry(channel.to_owned()).or_default() += 1;
+            }
+        }
+        Ok(counts)
     }
 
     /// How many deliveries are pending.
     pub fn outbox_len(&self) -> usize {
-        self.tree.scan_prefix(OUTBOX_PREFIX).count()
+        self.tree.scan_prefix(QUEUE_PREFIX).count()
     }
 
     /// Every dead letter, in detection order.
@@ -279,28 +332,40 @@ impl Store {
             .collect()
     }
 
-    fn entry(&self, id: u64) -> Result<OutboxEntry, StoreError> {
+    fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
         let bytes = self
             .tree
-            .get(key(OUTBOX_PREFIX, id))?
+            .get(queue_key(channel, id))?
             .ok_or(StoreError::NoSuchEntry(id))?;
         decode("outbox", &bytes)
     }
 
-    /// Removes entries once their receiver accepted them.
-    pub async fn complete(&self, ids: &[u64]) -> Result<(), StoreError> {
+    /// The key of the pending entry `id`, whatever its channel. Reads keys only.
+    fn find_pending(&self, id: u64) -> Result<Option<sled::IVec>, StoreError> {
+        for key in self.tree.scan_prefix(QUEUE_PREFIX).keys() {
+            let key = key?;
+            if split_queue_key(&key).is_some_and(|(_, sequence)| sequence == id) {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes entries of `channel` once their receiver accepted them.
+    pub async fn complete(&self, channel: &str, ids: &[u64]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for id in ids {
-            batch.remove(key(OUTBOX_PREFIX, *id).to_vec());
+            batch.remove(queue_key(channel, *id));
         }
         self.tree.apply_batch(batch)?;
         self.db.flush_async().await?;
         Ok(())
     }
 
-    /// Records a failed attempt of each entry and when to try again.
+    /// Records a failed attempt of each entry of `channel` and when to try again.
     pub async fn reschedule(
         &self,
+        channel: &str,
         ids: &[u64],
         error: &str,
         next_attempt_at: OffsetDateTime,
@@ -308,11 +373,11 @@ impl Store {
         let mut batch = sled::Batch::default();
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
-            let mut entry = self.entry(*id)?;
+            let mut entry = self.entry(channel, *id)?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.last_error = Some(error.to_owned());
             entry.next_attempt_at = Some(next_attempt_at);
-            batch.insert(key(OUTBOX_PREFIX, *id).to_vec(), encode(&entry));
+            batch.insert(queue_key(channel, *id), encode(&entry)?);
             entries.push(entry);
         }
         self.tree.apply_batch(batch)?;
@@ -320,9 +385,10 @@ impl Store {
         Ok(entries)
     }
 
-    /// Moves entries to the dead letters after a last failed attempt.
+    /// Moves entries of `channel` to the dead letters after a last failed attempt.
     pub async fn bury(
         &self,
+        channel: &str,
         ids: &[u64],
         error: &str,
         reason: &str,
@@ -330,17 +396,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for id in ids {
-            let mut entry = self.entry(*id)?;
+            let mut entry = self.entry(channel, *id)?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.last_error = Some(error.to_owned());
-            batch.remove(key(OUTBOX_PREFIX, *id).to_vec());
+            batch.remove(queue_key(channel, *id));
             batch.insert(
-                key(DEAD_PREFIX, *id).to_vec(),
+                key(DEAD_PREFIX, *id),
                 encode(&DeadLetter {
                     entry,
                     died_at: now,
                     reason: reason.to_owned(),
-                }),
+                })?,
             );
         }
         self.tree.apply_batch(batch)?;
@@ -366,8 +432,8 @@ impl Store {
             let mut entry = letter.entry.clone();
             entry.attempts = 0;
             entry.next_attempt_at = None;
-            batch.remove(key(DEAD_PREFIX, entry.id).to_vec());
-            batch.insert(key(OUTBOX_PREFIX, entry.id).to_vec(), encode(&entry));
+            batch.remove(key(DEAD_PREFIX, entry.id));
+            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
         }
         self.tree.apply_batch(batch)?;
         self.db.flush_async().await?;
@@ -376,7 +442,10 @@ impl Store {
 
     /// Removes a pending entry or a dead letter for good.
     pub async fn drop_entry(&self, id: u64) -> Result<(), StoreError> {
-        let pending = self.tree.remove(key(OUTBOX_PREFIX, id))?;
+        let pending = match self.find_pending(id)? {
+            Some(key) => self.tree.remove(key)?,
+            None => None,
+        };
         let dead = self.tree.remove(key(DEAD_PREFIX, id))?;
         if pending.is_none() && dead.is_none() {
             return Err(StoreError::NoSuchEntry(id));
@@ -391,7 +460,7 @@ impl Store {
         name: &str,
         disabled: &DisabledChannel,
     ) -> Result<(), StoreError> {
-        self.tree.insert(channel_key(name), encode(disabled))?;
+        self.tree.insert(channel_key(name), encode(disabled)?)?;
         self.db.flush_async().await?;
         Ok(())
     }
@@ -434,20 +503,54 @@ fn key(prefix: &[u8], id: u64) -> Vec<u8> {
     key
 }
 
+/// The prefix of `channel`'s pending entries.
+fn queue_prefix(channel: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(QUEUE_PREFIX.len() + 4 + channel.len() + 8);
+    key.extend_from_slice(QUEUE_PREFIX);
+    // Channel names are short; one over 4 GiB could not have been configured.
+    key.extend_from_slice(
+        &u32::try_from(channel.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    key.extend_from_slice(channel.as_bytes());
+    key
+}
+
+/// The key of `channel`'s pending entry `id`.
+fn queue_key(channel: &str, id: u64) -> Vec<u8> {
+    let mut key = queue_prefix(channel);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The channel and sequence of a pending entry's key.
+fn split_queue_key(key: &[u8]) -> Option<(&str, u64)> {
+    let rest = key.strip_prefix(QUEUE_PREFIX)?;
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+    let (channel, sequence) = (rest.get(..length)?, rest.get(length..)?);
+    let sequence: [u8; 8] = sequence.try_into().ok()?;
+    Some((
+        std::str::from_utf8(channel).ok()?,
+        u64::from_be_bytes(sequence),
+    ))
+}
+
 fn channel_key(name: &str) -> Vec<u8> {
     let mut key = CHANNEL_PREFIX.to_vec();
     key.extend_from_slice(name.as_bytes());
     key
 }
 
-fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    // Serializing these plain records to JSON cannot fail: every map key is a string or an
-    // integer and there are no custom serializers that return errors.
+/// A record's bytes. Serializing these records is not expected to fail, but if it did the error
+/// is returned: writing empty bytes would destroy the record.
+fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(&Versioned {
         v: FORMAT_VERSION,
         record,
     })
-    .unwrap_or_default()
+    .map_err(|source| StoreError::Encode { source })
 }
 
 fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {

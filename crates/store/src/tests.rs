@@ -168,12 +168,20 @@ async fn failures_are_counted_and_completion_removes() {
     assert!(entries[0].is_due(now));
     let later = datetime!(2026-11-23 12:00:05 UTC);
     let failed = store
-        .reschedule(&[entries[0].id], "HTTP 503 from the receiver", later)
+        .reschedule(
+            "slack",
+            &[entries[0].id],
+            "HTTP 503 from the receiver",
+            later,
+        )
         .await
         .expect("failure");
     assert_eq!(failed[0].attempts, 1);
     assert!(!failed[0].is_due(now) && failed[0].is_due(later));
-    store.complete(&[entries[1].id]).await.expect("complete");
+    store
+        .complete("audit", &[entries[1].id])
+        .await
+        .expect("complete");
     drop(store);
     let store = Store::open(directory.path()).expect("reopen");
     let outbox = store.outbox().expect("outbox");
@@ -185,7 +193,9 @@ async fn failures_are_counted_and_completion_removes() {
         Some("HTTP 503 from the receiver")
     );
     assert!(matches!(
-        store.reschedule(&[entries[1].id], "x", later).await,
+        store
+            .reschedule("audit", &[entries[1].id], "x", later)
+            .await,
         Err(StoreError::NoSuchEntry(_))
     ));
 }
@@ -209,11 +219,11 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
         ids.push(entries[0].id);
     }
     store
-        .bury(&[ids[0]], "HTTP 400", "permanent failure", now)
+        .bury("audit", &[ids[0]], "HTTP 400", "permanent failure", now)
         .await
         .expect("bury");
     store
-        .bury(&[ids[2]], "HTTP 503", "older than 24h", now)
+        .bury("audit", &[ids[2]], "HTTP 503", "older than 24h", now)
         .await
         .expect("bury");
     assert_eq!(store.outbox_len(), 1);
@@ -248,6 +258,129 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
         Err(StoreError::NoSuchEntry(_))
     ));
     assert_eq!(store.outbox_len(), 2);
+}
+
+/// A channel's next entry is found without reading the other channels' entries or its own later
+/// ones; channels whose names start alike are kept apart.
+#[tokio::test]
+async fn each_channel_reads_only_its_own_entries_in_order() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(directory.path()).expect("open");
+    let now = datetime!(2026-11-23 12:00 UTC);
+    for round in 0..3 {
+        store
+            .commit_poll(
+                &target(),
+                &state(WorkflowState::Running),
+                vec![
+                    delivery("a", &format!("evt_a{round}")),
+                    delivery("ab", &format!("evt_ab{round}")),
+                    delivery("b", &format!("evt_b{round}")),
+                ],
+                now,
+            )
+            .await
+            .expect("commit");
+    }
+    let ids = |channel: &str| -> Vec<String> {
+        store
+            .outbox_of(channel)
+            .map(|entry| entry.expect("entry").event.id)
+            .collect()
+    };
+    assert_eq!(ids("a"), ["evt_a0", "evt_a1", "evt_a2"]);
+    assert_eq!(ids("ab"), ["evt_ab0", "evt_ab1", "evt_ab2"]);
+    assert!(ids("nobody").is_empty());
+    let counts = store.outbox_counts().expect("counts");
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [
+            ("a".to_owned(), 3),
+            ("ab".to_owned(), 3),
+            ("b".to_owned(), 3)
+        ]
+    );
+    // The whole outbox is still in detection order.
+    let all: Vec<String> = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .map(|entry| entry.event.id)
+        .collect();
+    assert_eq!(all[..3], ["evt_a0", "evt_ab0", "evt_b0"]);
+    // A damaged entry of another channel is never read on the way to this one's.
+    let key = store
+        .tree
+        .scan_prefix(queue_prefix("b"))
+        .keys()
+        .next()
+        .expect("a key")
+        .expect("key");
+    store.tree.insert(key, &b"{damaged"[..]).expect("damage");
+    assert_eq!(ids("a").len(), 3);
+    let first = store.outbox_of("a").next().expect("one").expect("readable");
+    assert_eq!(first.event.id, "evt_a0");
+}
+
+/// A store written before per-channel keys (`outbox/{sequence}`) is moved to them when opened,
+/// in the same order, and a damaged old entry stays where it is.
+#[tokio::test]
+async fn an_outbox_of_the_earlier_layout_is_moved_on_open() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let now = datetime!(2026-11-23 12:00 UTC);
+    {
+        let store = Store::open(directory.path()).expect("open");
+        for (id, channel) in [(5_u64, "slack"), (6, "audit"), (9, "slack")] {
+            let entry = OutboxEntry {
+                id,
+                channel: channel.into(),
+                event: event(&format!("evt_{id}")),
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+                next_attempt_at: None,
+                poll: id,
+            };
+            let mut old_key = OLD_OUTBOX_PREFIX.to_vec();
+            old_key.extend_from_slice(&id.to_be_bytes());
+            store
+                .tree
+                .insert(old_key, encode(&entry).expect("encodes"))
+                .expect("write the old layout");
+        }
+        let mut damaged = OLD_OUTBOX_PREFIX.to_vec();
+        damaged.extend_from_slice(&7_u64.to_be_bytes());
+        store.tree.insert(damaged, &b"{damaged"[..]).expect("write");
+        store.flush().await.expect("flush");
+    }
+    let store = Store::open(directory.path()).expect("reopen");
+    let slack: Vec<u64> = store
+        .outbox_of("slack")
+        .map(|entry| entry.expect("entry").id)
+        .collect();
+    assert_eq!(slack, [5, 9]);
+    assert_eq!(store.outbox_len(), 3);
+    assert_eq!(
+        store.tree.scan_prefix(OLD_OUTBOX_PREFIX).count(),
+        1,
+        "the damaged one stays"
+    );
+    let store = {
+        drop(store);
+        Store::open(directory.path()).expect("opens again")
+    };
+    assert_eq!(store.outbox_len(), 3, "moving is done once");
+}
+
+#[test]
+fn queue_keys_name_their_channel_and_sequence() {
+    for channel in ["a", "ab", "ops-slack", "ünïcode"] {
+        let key = queue_key(channel, 42);
+        assert_eq!(split_queue_key(&key), Some((channel, 42)));
+        assert!(key.starts_with(&queue_prefix(channel)));
+    }
+    assert!(!queue_key("ab", 1).starts_with(&queue_prefix("a")));
+    assert_eq!(split_queue_key(b"queue\0\0\0\0\x05ab"), None);
 }
 
 #[tokio::test]
@@ -321,7 +454,8 @@ fn records_carry_their_version_and_other_versions_are_refused() {
     let bytes = encode(&StateRecord {
         target: target(),
         state: TargetState::default(),
-    });
+    })
+    .expect("encodes");
     let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(json["v"], FORMAT_VERSION);
     let future =
@@ -338,4 +472,194 @@ fn records_carry_their_version_and_other_versions_are_refused() {
         decode::<StateRecord>("state", b"{not json"),
         Err(StoreError::Corrupt { .. })
     ));
+}
+
+/// Golden records: the exact bytes of a state record, an outbox entry of each event type and a
+/// dead letter. A change to these bytes is a change of the disk format: it needs a new
+/// `FORMAT_VERSION` and a migration, never an accident. `PSWATCH_UPDATE_GOLDEN=1` rewrites them.
+mod golden {
+    use diff_engine::{
+        DeployOperation, DeployRequest, DeployState, LintError, OperationPhase, OperationState,
+        SeenDeployRequest, SeenOperation,
+    };
+
+    use super::*;
+
+    fn operation(id: &str, state: OperationState, phase: OperationPhase) -> DeployOperation {
+        DeployOperation {
+            id: id.into(),
+            state,
+            keyspace_name: (phase == OperationPhase::Deploy).then(|| "commerce".into()),
+            table_name: Some("orders".into()),
+            operation_name: Some("ALTER".into()),
+            ddl_statement: Some("ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)".into()),
+            deploy_errors: (phase == OperationPhase::Deploy)
+                .then(|| "Duplicate entry 'A-1042' for key 'orders.idx_ref'".into()),
+            deploy_error_docs_url: (phase == OperationPhase::Deploy)
+                .then(|| "https://planetscale.com/docs/concepts/deploy-requests".into()),
+            progress_percentage: (phase == OperationPhase::Deploy).then_some(37.5),
+            revert_errors: (phase == OperationPhase::Revert).then(|| "table locked".into()),
+        }
+    }
+
+    fn deploy_request() -> DeployRequest {
+        DeployRequest {
+            id: "dr-7".into(),
+            number: 7,
+            state: "open".into(),
+            deployment_state: DeployState::Error,
+            branch: Some("add-order-ref".into()),
+            into_branch: Some("main".into()),
+            html_url: Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into()),
+            actor: Some("Ada Lovelace".into()),
+            closed_by: None,
+            auto_cutover: Some(false),
+            lint_errors: vec![LintError {
+                lint_error: Some("NO_UNIQUE_KEY".into()),
+                keyspace_name: Some("commerce".into()),
+                table_name: Some("audit_log".into()),
+                error_description: Some("table \"audit_log\" has no unique key".into()),
+            }],
+            deploy_check_errors: Some("schema checks failed".into()),
+        }
+    }
+
+    pub(super) fn state() -> TargetState {
+        let mut state = super::state(WorkflowState::Cutover);
+        state.deploy_requests.insert(
+            8,
+            SeenDeployRequest {
+                deployment_state: DeployState::Other("teleporting".into()),
+                auto_cutover: None,
+                events: 0,
+                operations: Default::default(),
+                revert_operations: [(
+                    "rv-1".to_owned(),
+                    SeenOperation {
+                        state: OperationState::Other("submit".into()),
+                        errors: None,
+                        events: 0,
+                        keyspace_name: None,
+                        table_name: Some("orders".into()),
+                        operation_name: Some("ALTER".into()),
+                    },
+                )]
+                .into(),
+            },
+        );
+        state
+    }
+
+    pub(super) fn entries() -> Vec<OutboxEntry> {
+        let kinds = vec![
+            super::event("evt_1").kind,
+            EventKind::WorkflowErrorsChanged {
+                errors: Some("vreplication: lag".into()),
+                previous_errors: None,
+                workflow: match super::event("evt_1").kind {
+                    EventKind::WorkflowStateChanged { workflow, .. } => workflow,
+                    _ => unreachable!("a workflow event"),
+                },
+            },
+            EventKind::DeployRequestStateChanged {
+                previous_state: Some(DeployState::Pending),
+                state: DeployState::Error,
+                deploy_request: deploy_request(),
+            },
+            EventKind::DeployOperationStateChanged {
+                previous_state: Some(OperationState::InProgress),
+                state: OperationState::Error,
+                deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
+                operation: operation("op-1", OperationState::Error, OperationPhase::Deploy),
+            },
+            EventKind::DeployOperationErrorsChanged {
+                errors: Some("table locked".into()),
+                previous_errors: None,
+                deploy_request_number: 7,
+                phase: OperationPhase::Revert,
+                operation: operation(
+                    "rv-1",
+                    OperationState::Other("submit".into()),
+                    OperationPhase::Revert,
+                ),
+            },
+        ];
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(index, kind)| OutboxEntry {
+                id: 100 + index as u64,
+                channel: "audit".into(),
+                event: Event {
+                    id: format!("evt_{index}"),
+                    kind,
+                    organization: "acme".into(),
+                    database: "commerce".into(),
+                    severity: Severity::Critical,
+                    observed_at: datetime!(2026-11-23 12:00 UTC),
+                },
+                attempts: 2,
+                last_error: Some("HTTP 503 from the receiver".into()),
+                created_at: datetime!(2026-11-23 12:00:01 UTC),
+                next_attempt_at: Some(datetime!(2026-11-23 12:05 UTC)),
+                poll: 100,
+            })
+            .collect()
+    }
+
+    /// The golden file `name` holds `lines`, one record a line; or is rewritten with them.
+    fn check(name: &str, lines: &[Vec<u8>]) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        let mut text = lines
+            .iter()
+            .map(|line| String::from_utf8(line.clone()).expect("utf-8"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        text.push('\n');
+        if std::env::var_os("PSWATCH_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).expect("write golden");
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file");
+        assert_eq!(
+            text, golden,
+            "the bytes of {name} changed: that is a new disk format"
+        );
+    }
+
+    #[test]
+    fn state_records_keep_their_bytes() {
+        let record = StateRecord {
+            target: target(),
+            state: state(),
+        };
+        let bytes = encode(&record).expect("encodes");
+        check("state_v1.jsonl", std::slice::from_ref(&bytes));
+        let back = decode::<StateRecord>("state", &bytes).expect("decodes");
+        assert_eq!(back.state, state());
+    }
+
+    #[test]
+    fn outbox_entries_and_dead_letters_keep_their_bytes() {
+        let entries = entries();
+        let lines: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|entry| encode(entry).expect("encodes"))
+            .collect();
+        check("outbox_v1.jsonl", &lines);
+        for (entry, bytes) in entries.iter().zip(&lines) {
+            assert_eq!(
+                &decode::<OutboxEntry>("outbox", bytes).expect("decodes"),
+                entry
+            );
+        }
+        let letter = DeadLetter {
+            entry: entries[0].clone(),
+            died_at: datetime!(2026-11-24 12:00 UTC),
+            reason: "older than 24h".into(),
+        };
+        check("dead_v1.jsonl", &[encode(&letter).expect("encodes")]);
+    }
 }
