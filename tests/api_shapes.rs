@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use simulator::{Shape, SimDeployRequest, SimLintError, SimWorkflow, Simulator, World};
 use support::receiver::Receiver;
-use support::{pswatch, Service, SmtpSink};
+use support::{get, pswatch, Service, SmtpSink};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_sh4pes";
@@ -473,7 +473,7 @@ async fn a_bad_token_is_named_not_taken_for_a_missing_database() {
     assert!(!logs.contains("pscale_tkn_wrong"), "{logs}");
 
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
-    let base = admin_base(&service).await;
+    let base = service.admin_url().await;
     let mut answer = (0, String::new());
     for _ in 0..100 {
         answer = get(&format!("{base}/readyz")).await;
@@ -518,35 +518,6 @@ async fn a_postgres_database_named_in_watch_is_reported_and_skipped() {
     assert!(logs.contains("acme/analytics"), "{logs}");
     assert_eq!(simulator.requests_for("analytics"), 0);
     assert_eq!(simulator.requests_for("commerce"), 2);
-}
-
-async fn get(url: &str) -> (u16, String) {
-    match reqwest::get(url).await {
-        Ok(response) => (
-            response.status().as_u16(),
-            response.text().await.unwrap_or_default(),
-        ),
-        Err(error) => (0, error.to_string()),
-    }
-}
-
-async fn admin_base(service: &Service) -> String {
-    assert!(
-        service
-            .wait_for_log("admin server listening", Duration::from_secs(10))
-            .await,
-        "{}",
-        service.stderr()
-    );
-    let address = service
-        .stderr()
-        .lines()
-        .find(|line| line.contains("admin server listening"))
-        .and_then(|line| line.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("address")
-        .to_owned();
-    format!("http://{address}")
 }
 
 /// The status of `target` once it has been polled, with the budget's.
@@ -599,7 +570,7 @@ async fn states_that_wait_for_a_person_are_polled_at_the_waiting_interval() {
         "[poll]\ninterval = \"40s\"\nactive_interval = \"1s\"\nwaiting_interval = \"20s\"",
     );
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
-    let base = admin_base(&service).await;
+    let base = service.admin_url().await;
     status_of(&base, "acme/commerce").await;
     // The reserve follows each finished poll; give it a moment past the status.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -622,7 +593,7 @@ async fn states_that_wait_for_a_person_are_polled_at_the_waiting_interval() {
             .state = "switching_replicas".into();
     });
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
-    let base = admin_base(&service).await;
+    let base = service.admin_url().await;
     let mut active = Value::Null;
     for _ in 0..100 {
         active = status_of(&base, "acme/commerce").await;

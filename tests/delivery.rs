@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
 use support::receiver::{Receiver, Recorded};
-use support::{pswatch, Service};
+use support::{get, pswatch, Service};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_d3l1v3ry";
@@ -388,6 +388,76 @@ async fn permanent_failures_become_dead_letters_that_can_be_listed_retried_and_d
     let missing = setup_run_owned(&setup, vec!["outbox".into(), "drop".into(), id]).await;
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no outbox entry or dead letter"));
+}
+
+/// An outbox entry that cannot be read (a damaged disk, a record of a newer format) is set aside
+/// with its bytes: the channel's other entries are delivered in order, and `/readyz`, the
+/// metrics and `outbox list` say so.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_entry_is_quarantined_and_the_others_are_delivered() {
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
+    assert!(setup.run(&["once"]).await.status.success());
+    receiver.set_status(503);
+    for state in ["switched_replicas", "switched_primaries", "cutover"] {
+        set_workflow(&simulator, state);
+        assert_eq!(setup.run(&["once"]).await.status.code(), Some(2));
+    }
+    let damaged = {
+        let store = store::Store::open(&setup.state()).expect("open the store");
+        let ids: Vec<u64> = store
+            .outbox_of("audit")
+            .map(|entry| entry.expect("entry").id)
+            .collect();
+        assert_eq!(ids.len(), 3);
+        store
+            .damage_entry("audit", ids[1], b"{\"v\":1,\"record\":{\"id\":")
+            .await
+            .expect("damage");
+        ids[1]
+    };
+    receiver.set_status(200);
+    let mut service = setup.service();
+    let base = service.admin_url().await;
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(20), |_| receiver
+                .accepted("/hooks")
+                .len()
+                >= 2)
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let delivered: Vec<String> = receiver
+        .accepted("/hooks")
+        .iter()
+        .map(|request| {
+            body(request)["data"]["state"]
+                .as_str()
+                .expect("state")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(delivered, ["switched_replicas", "cutover"]);
+    let (status, reasons) = get(&format!("{base}/readyz")).await;
+    assert_eq!(status, 503, "{reasons}");
+    assert!(
+        reasons.contains("1 record of the state store could not be read and is set aside"),
+        "{reasons}"
+    );
+    let (_, metrics) = get(&format!("{base}/metrics")).await;
+    assert!(
+        metrics.contains("pswatch_store_quarantined_records 1"),
+        "{metrics}"
+    );
+    assert!(service.terminate(Duration::from_secs(20)).await.is_some());
+    let listing = String::from_utf8_lossy(&setup.run(&["outbox", "list"]).await.stdout).to_string();
+    assert!(listing.contains("quarantined records: 1"), "{listing}");
+    assert!(
+        listing.contains(&format!("outbox entry {damaged} of channel audit")),
+        "{listing}"
+    );
+    assert!(listing.contains("is damaged"), "{listing}");
 }
 
 async fn setup_run_owned(setup: &Setup, args: Vec<String>) -> std::process::Output {

@@ -72,6 +72,14 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
     if let Err(error) = engine.store.outbox_counts() {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
+    let quarantined = engine.store.quarantined_len();
+    if quarantined > 0 {
+        reasons.push(format!(
+            "{quarantined} record{} of the state store could not be read and {} set aside: see pswatch outbox list",
+            if quarantined == 1 { "" } else { "s" },
+            if quarantined == 1 { "is" } else { "are" }
+        ));
+    }
     if reasons.is_empty() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
@@ -89,6 +97,9 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     metrics
         .dead_letters
         .set(engine.store.dead_letters_len() as i64);
+    metrics
+        .quarantined
+        .set(engine.store.quarantined_len() as i64);
     if let Some(budget) = engine.client.budget() {
         let usage = budget.usage();
         metrics.budget_used.set(i64::from(usage.used));

@@ -19,6 +19,7 @@ pub(crate) struct Metrics {
     pub(crate) deliveries: IntCounterVec,
     pub(crate) outbox_pending: IntGauge,
     pub(crate) dead_letters: IntGauge,
+    pub(crate) quarantined: IntGauge,
     pub(crate) last_successful_poll: GaugeVec,
     pub(crate) targets_in_motion: IntGauge,
     pub(crate) delivery_latency: HistogramVec,
@@ -102,6 +103,13 @@ impl Metrics {
                 gauge(
                     "pswatch_outbox_pending",
                     "Deliveries waiting in the outbox.",
+                ),
+            ),
+            quarantined: register(
+                &registry,
+                gauge(
+                    "pswatch_store_quarantined_records",
+                    "Records of the state store that could not be read and were set aside (pswatch outbox list).",
                 ),
             ),
             dead_letters: register(

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use store::{DeadLetter, OutboxEntry, Store};
+use store::{DeadLetter, OutboxEntry, Quarantined, Store};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -17,8 +17,13 @@ fn one_line(text: Option<&str>, limit: usize) -> String {
     notifier::render::truncate(&text, limit).into_owned()
 }
 
-/// The listing of `pswatch outbox list`: pending entries, then dead letters.
-pub(crate) fn render_list(pending: &[OutboxEntry], dead: &[DeadLetter]) -> String {
+/// The listing of `pswatch outbox list`: pending entries, dead letters, then the records set
+/// aside because they could not be read.
+pub(crate) fn render_list(
+    pending: &[OutboxEntry],
+    dead: &[DeadLetter],
+    quarantined: &[Quarantined],
+) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "pending deliveries: {}", pending.len());
     if !pending.is_empty() {
@@ -72,11 +77,31 @@ pub(crate) fn render_list(pending: &[OutboxEntry], dead: &[DeadLetter]) -> Strin
             notifier::render::headline(&entry.event)
         );
     }
+    if !quarantined.is_empty() {
+        let _ = writeln!(
+            text,
+            "quarantined records: {} (they could not be read; their bytes are kept in the state store, set aside)",
+            quarantined.len()
+        );
+        for record in quarantined {
+            let _ = writeln!(
+                text,
+                "  {} ({} bytes): {}",
+                record.record,
+                record.bytes,
+                one_line(Some(&record.problem), 200)
+            );
+        }
+    }
     text
 }
 
 pub(crate) fn list(store: &Store) -> anyhow::Result<String> {
-    Ok(render_list(&store.outbox()?, &store.dead_letters()?))
+    // Reading the outbox and the dead letters is what quarantines an unreadable one, so the
+    // quarantine is listed after them.
+    let pending = store.outbox()?;
+    let dead = store.dead_letters()?;
+    Ok(render_list(&pending, &dead, &store.quarantined()?))
 }
 
 /// Puts one dead letter, or all, back into the outbox.

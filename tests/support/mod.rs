@@ -189,6 +189,26 @@ impl Service {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The admin server's base URL (`http://127.0.0.1:PORT`), from the service's log once it
+    /// listens.
+    pub async fn admin_url(&self) -> String {
+        assert!(
+            self.wait_for_log("admin server listening", Duration::from_secs(10))
+                .await,
+            "{}",
+            self.stderr()
+        );
+        let address = self
+            .stderr()
+            .lines()
+            .find(|line| line.contains("admin server listening"))
+            .and_then(|line| line.split("address=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("address")
+            .to_owned();
+        format!("http://{address}")
+    }
+
     pub fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
@@ -198,6 +218,17 @@ impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// GETs `url`: the status and the body; status 0 with the error when no answer came.
+pub async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(error) => (0, error.to_string()),
     }
 }
 

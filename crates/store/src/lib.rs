@@ -11,7 +11,10 @@
 //!   alone, `outbox/{sequence}`; opening one moves those entries);
 //! - `dead/{sequence}`: [`DeadLetter`]s, entries that failed for good or outlived their maximum
 //!   age, with the last error; they keep their sequence, so one put back takes its old place;
-//! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone.
+//! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone;
+//! - `quarantine/{key}`: a record that could not be read (damaged, or of a format version this
+//!   build does not know), moved aside with its bytes untouched when it was met, so that it
+//!   stalls nothing; [`Store::quarantined`] lists them with what is wrong.
 //!
 //! [`Store::commit_poll`] writes a target's next state and its new outbox entries in one atomic
 //! batch and flushes it before returning, so nothing is sent that a crash could forget, and no
@@ -36,6 +39,7 @@ const QUEUE_PREFIX: &[u8] = b"queue\0";
 const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
 const DEAD_PREFIX: &[u8] = b"dead\0";
 const CHANNEL_PREFIX: &[u8] = b"channel\0";
+const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,6 +118,44 @@ pub struct DisabledChannel {
     pub reason: String,
 }
 
+/// A record set aside because it could not be read; its bytes are kept as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// What the record was, e.g. `outbox entry 42 of channel audit`.
+    pub record: String,
+    /// Why it could not be read.
+    pub problem: String,
+    /// Its size in bytes.
+    pub bytes: usize,
+}
+
+/// A channel's pending entries, read one at a time (see [`Store::outbox_of`]).
+pub struct OutboxReader {
+    store: Store,
+    entries: sled::Iter,
+}
+
+impl Iterator for OutboxReader {
+    type Item = Result<OutboxEntry, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (key, bytes) = match self.entries.next()? {
+                Ok(item) => item,
+                Err(error) => return Some(Err(error.into())),
+            };
+            match self
+                .store
+                .read_or_quarantine::<OutboxEntry>("outbox", &key, &bytes)
+            {
+                Ok(Some(entry)) => return Some(Ok(entry)),
+                Ok(None) => continue,
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
 /// A delivery to add to the outbox with a poll's state.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
@@ -185,14 +227,14 @@ impl Store {
 
     /// Moves entries from the outbox layout of earlier versions (`outbox/{sequence}`) to
     /// per-channel keys, in one batch, flushed. Nothing to do on a store written by this
-    /// version. An entry that cannot be read is kept where it is, and reported by
-    /// [`Store::outbox`].
+    /// version. An entry that cannot be read is quarantined.
     fn move_old_outbox_keys(&self) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         let mut moved = 0;
         for item in self.tree.scan_prefix(OLD_OUTBOX_PREFIX) {
             let (key, bytes) = item?;
-            let Ok(entry) = decode::<OutboxEntry>("outbox", &bytes) else {
+            let Some(entry) = self.read_or_quarantine::<OutboxEntry>("outbox", &key, &bytes)?
+            else {
                 continue;
             };
             batch.remove(key);
@@ -206,24 +248,25 @@ impl Store {
         Ok(())
     }
 
-    /// The state last seen of `target`, or `None` if it was never polled (or was forgotten).
+    /// The state last seen of `target`, or `None` if it was never polled, was forgotten, or
+    /// its record could not be read (it is quarantined, and the next poll is a new baseline).
     pub fn target_state(&self, target: &Target) -> Result<Option<TargetState>, StoreError> {
-        self.tree
-            .get(state_key(target))?
-            .map(|bytes| decode::<StateRecord>("state", &bytes).map(|record| record.state))
-            .transpose()
+        let key = state_key(target);
+        let Some(bytes) = self.tree.get(&key)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .read_or_quarantine::<StateRecord>("state", &key, &bytes)?
+            .map(|record| record.state))
     }
 
-    /// Every target with a remembered state.
+    /// Every target with a remembered state; unreadable records are quarantined.
     pub fn target_states(&self) -> Result<Vec<(Target, TargetState)>, StoreError> {
-        self.tree
-            .scan_prefix(STATE_PREFIX)
-            .map(|item| {
-                let (_, bytes) = item?;
-                let record = decode::<StateRecord>("state", &bytes)?;
-                Ok((record.target, record.state))
-            })
-            .collect()
+        let records: Vec<StateRecord> = self.scan(STATE_PREFIX, "state")?;
+        Ok(records
+            .into_iter()
+            .map(|record| (record.target, record.state))
+            .collect())
     }
 
     /// Forgets what was seen of `target`, so its next poll is a new baseline. Returns whether
@@ -282,14 +325,12 @@ impl Store {
 
     /// The pending entries of one channel, in detection order, read one at a time as the
     /// iterator advances: finding a channel's next entry reads neither the other channels' nor
-    /// its later ones.
-    pub fn outbox_of(
-        &self,
-        channel: &str,
-    ) -> impl Iterator<Item = Result<OutboxEntry, StoreError>> + use<> {
-        self.tree
-            .scan_prefix(queue_prefix(channel))
-            .map(|item| decode::<OutboxEntry>("outbox", &item?.1))
+    /// its later ones. An entry that cannot be read is quarantined and skipped.
+    pub fn outbox_of(&self, channel: &str) -> OutboxReader {
+        OutboxReader {
+            store: self.clone(),
+            entries: self.tree.scan_prefix(queue_prefix(channel)),
+        }
     }
 
     /// How many deliveries are pending for each channel that has any, from the keys alone.
@@ -318,26 +359,70 @@ impl Store {
         self.tree.scan_prefix(DEAD_PREFIX).count()
     }
 
+    /// Every readable record under `prefix`; those that cannot be read are quarantined.
     fn scan<T: DeserializeOwned>(
         &self,
         prefix: &[u8],
         what: &'static str,
     ) -> Result<Vec<T>, StoreError> {
+        let mut records = Vec::new();
+        for item in self.tree.scan_prefix(prefix) {
+            let (key, bytes) = item?;
+            records.extend(self.read_or_quarantine(what, &key, &bytes)?);
+        }
+        Ok(records)
+    }
+
+    /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
+    /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
+    fn read_or_quarantine<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        key: &[u8],
+        bytes: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match decode::<T>(what, bytes) {
+            Ok(record) => Ok(Some(record)),
+            Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) => {
+                let mut quarantined = QUARANTINE_PREFIX.to_vec();
+                quarantined.extend_from_slice(key);
+                let mut batch = sled::Batch::default();
+                batch.insert(quarantined, bytes);
+                batch.remove(key);
+                self.tree.apply_batch(batch)?;
+                self.db.flush()?;
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The records set aside because they could not be read, with what is wrong with each.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
         self.tree
-            .scan_prefix(prefix)
+            .scan_prefix(QUARANTINE_PREFIX)
             .map(|item| {
-                let (_, bytes) = item?;
-                decode::<T>(what, &bytes)
+                let (key, bytes) = item?;
+                let original = &key[QUARANTINE_PREFIX.len()..];
+                Ok(Quarantined {
+                    record: describe_key(original),
+                    problem: problem_of(original, &bytes),
+                    bytes: bytes.len(),
+                })
             })
             .collect()
     }
 
+    /// How many records are quarantined.
+    pub fn quarantined_len(&self) -> usize {
+        self.tree.scan_prefix(QUARANTINE_PREFIX).count()
+    }
+
     fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
-        let bytes = self
-            .tree
-            .get(queue_key(channel, id))?
-            .ok_or(StoreError::NoSuchEntry(id))?;
-        decode("outbox", &bytes)
+        let key = queue_key(channel, id);
+        let bytes = self.tree.get(&key)?.ok_or(StoreError::NoSuchEntry(id))?;
+        self.read_or_quarantine("outbox", &key, &bytes)?
+            .ok_or(StoreError::NoSuchEntry(id))
     }
 
     /// The key of the pending entry `id`, whatever its channel. Reads keys only.
@@ -419,11 +504,11 @@ impl Store {
     pub async fn revive(&self, id: Option<u64>) -> Result<usize, StoreError> {
         let letters = match id {
             Some(id) => {
-                let bytes = self
-                    .tree
-                    .get(key(DEAD_PREFIX, id))?
-                    .ok_or(StoreError::NoSuchEntry(id))?;
-                vec![decode::<DeadLetter>("dead letter", &bytes)?]
+                let dead = key(DEAD_PREFIX, id);
+                let bytes = self.tree.get(&dead)?.ok_or(StoreError::NoSuchEntry(id))?;
+                vec![self
+                    .read_or_quarantine::<DeadLetter>("dead letter", &dead, &bytes)?
+                    .ok_or(StoreError::NoSuchEntry(id))?]
             }
             None => self.dead_letters()?,
         };
@@ -467,15 +552,30 @@ impl Store {
 
     /// The record of a disabled channel, if it is one.
     pub fn disabled_channel(&self, name: &str) -> Result<Option<DisabledChannel>, StoreError> {
-        self.tree
-            .get(channel_key(name))?
-            .map(|bytes| decode("channel", &bytes))
-            .transpose()
+        let key = channel_key(name);
+        match self.tree.get(&key)? {
+            Some(bytes) => self.read_or_quarantine("channel", &key, &bytes),
+            None => Ok(None),
+        }
     }
 
     /// Enables a channel again (its configuration changed).
     pub async fn enable_channel(&self, name: &str) -> Result<(), StoreError> {
         self.tree.remove(channel_key(name))?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Overwrites the pending entry `id` of `channel` with `bytes`, as a damaged disk would:
+    /// for tests of what pswatch does with a record it cannot read.
+    #[cfg(feature = "testing")]
+    pub async fn damage_entry(
+        &self,
+        channel: &str,
+        id: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.tree.insert(queue_key(channel, id), bytes)?;
         self.db.flush_async().await?;
         Ok(())
     }
@@ -535,6 +635,45 @@ fn split_queue_key(key: &[u8]) -> Option<(&str, u64)> {
         std::str::from_utf8(channel).ok()?,
         u64::from_be_bytes(sequence),
     ))
+}
+
+/// What a record's key names, for people: `state of acme/commerce`, `outbox entry 42 of
+/// channel audit`, ….
+fn describe_key(key: &[u8]) -> String {
+    let id_of = |rest: &[u8]| rest.try_into().map(u64::from_be_bytes).ok();
+    if let Some((channel, id)) = split_queue_key(key) {
+        format!("outbox entry {id} of channel {channel}")
+    } else if let Some(id) = key.strip_prefix(DEAD_PREFIX).and_then(id_of) {
+        format!("dead letter {id}")
+    } else if let Some(id) = key.strip_prefix(OLD_OUTBOX_PREFIX).and_then(id_of) {
+        format!("outbox entry {id}")
+    } else if let Some(rest) = key.strip_prefix(STATE_PREFIX) {
+        format!(
+            "state of {}",
+            String::from_utf8_lossy(rest).replace('\0', "/")
+        )
+    } else if let Some(rest) = key.strip_prefix(CHANNEL_PREFIX) {
+        format!(
+            "the disabled-channel record of {}",
+            String::from_utf8_lossy(rest)
+        )
+    } else {
+        format!("record {}", String::from_utf8_lossy(key).replace('\0', "/"))
+    }
+}
+
+/// Why the record under `key` cannot be read.
+fn problem_of(key: &[u8], bytes: &[u8]) -> String {
+    let problem = if key.starts_with(STATE_PREFIX) {
+        decode::<StateRecord>("state", bytes).err()
+    } else if key.starts_with(DEAD_PREFIX) {
+        decode::<DeadLetter>("dead letter", bytes).err()
+    } else if key.starts_with(CHANNEL_PREFIX) {
+        decode::<DisabledChannel>("channel", bytes).err()
+    } else {
+        decode::<OutboxEntry>("outbox", bytes).err()
+    };
+    problem.map_or_else(|| "it reads now".into(), |error| error.to_string())
 }
 
 fn channel_key(name: &str) -> Vec<u8> {

@@ -323,7 +323,7 @@ async fn each_channel_reads_only_its_own_entries_in_order() {
 }
 
 /// A store written before per-channel keys (`outbox/{sequence}`) is moved to them when opened,
-/// in the same order, and a damaged old entry stays where it is.
+/// in the same order, and a damaged old entry is quarantined.
 #[tokio::test]
 async fn an_outbox_of_the_earlier_layout_is_moved_on_open() {
     let directory = tempfile::tempdir().expect("tempdir");
@@ -360,16 +360,110 @@ async fn an_outbox_of_the_earlier_layout_is_moved_on_open() {
         .collect();
     assert_eq!(slack, [5, 9]);
     assert_eq!(store.outbox_len(), 3);
-    assert_eq!(
-        store.tree.scan_prefix(OLD_OUTBOX_PREFIX).count(),
-        1,
-        "the damaged one stays"
-    );
+    assert_eq!(store.tree.scan_prefix(OLD_OUTBOX_PREFIX).count(), 0);
+    let quarantined = store.quarantined().expect("quarantined");
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].record, "outbox entry 7");
     let store = {
         drop(store);
         Store::open(directory.path()).expect("opens again")
     };
     assert_eq!(store.outbox_len(), 3, "moving is done once");
+}
+
+/// An unreadable record is set aside with its bytes, reported with what is wrong, and stalls
+/// nothing: the channel's other entries go on in order, a state that cannot be read makes a new
+/// baseline, and a record of an unknown format version is kept for the build that wrote it.
+#[tokio::test]
+async fn unreadable_records_are_quarantined_and_stall_nothing() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(directory.path()).expect("open");
+    let now = datetime!(2026-11-23 12:00 UTC);
+    let mut ids = Vec::new();
+    for id in ["evt_1", "evt_2", "evt_3"] {
+        let entries = store
+            .commit_poll(
+                &target(),
+                &state(WorkflowState::Running),
+                vec![delivery("audit", id)],
+                now,
+            )
+            .await
+            .expect("commit");
+        ids.push(entries[0].id);
+    }
+    let damaged = queue_key("audit", ids[1]);
+    store
+        .tree
+        .insert(&damaged, &b"{\"v\":1,\"record\":{trunc"[..])
+        .expect("damage");
+    let future = queue_key("audit", ids[2]);
+    let future_bytes = br#"{"v":9,"record":{"id":3}}"#;
+    store
+        .tree
+        .insert(&future, &future_bytes[..])
+        .expect("write");
+    store
+        .tree
+        .insert(state_key(&target()), &b"not json"[..])
+        .expect("damage");
+
+    let readable: Vec<String> = store
+        .outbox_of("audit")
+        .map(|entry| entry.expect("entry").event.id)
+        .collect();
+    assert_eq!(readable, ["evt_1"]);
+    assert_eq!(
+        store.target_state(&target()).expect("read"),
+        None,
+        "a new baseline"
+    );
+    let quarantined = store.quarantined().expect("quarantined");
+    let described: Vec<(&str, bool)> = quarantined
+        .iter()
+        .map(|record| (record.record.as_str(), record.problem.is_empty()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (
+                format!("outbox entry {} of channel audit", ids[1]).as_str(),
+                false
+            ),
+            (
+                format!("outbox entry {} of channel audit", ids[2]).as_str(),
+                false
+            ),
+            ("state of acme/commerce", false),
+        ]
+    );
+    assert!(
+        quarantined[0].problem.contains("damaged"),
+        "{quarantined:?}"
+    );
+    assert!(
+        quarantined[1].problem.contains("format version 9"),
+        "{quarantined:?}"
+    );
+    assert_eq!(quarantined[1].bytes, future_bytes.len());
+    // Kept byte for byte, out of the way.
+    let mut kept = QUARANTINE_PREFIX.to_vec();
+    kept.extend_from_slice(&future);
+    assert_eq!(
+        store.tree.get(kept).expect("read").as_deref(),
+        Some(&future_bytes[..])
+    );
+    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(store.quarantined_len(), 3);
+    // The next poll writes a state again.
+    store
+        .commit_poll(&target(), &state(WorkflowState::Cutover), vec![], now)
+        .await
+        .expect("commit");
+    assert_eq!(
+        store.target_state(&target()).expect("read"),
+        Some(state(WorkflowState::Cutover))
+    );
 }
 
 #[test]
