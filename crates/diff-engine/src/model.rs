@@ -250,8 +250,8 @@ impl Default for DeployRequest {
 }
 
 /// What pswatch remembers of one target between polls: just enough to diff the next
-/// observation. Stored by the `store` crate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// observation. Stored by the `store` crate, which owns its format on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetState {
     /// By workflow id.
     pub workflows: BTreeMap<String, SeenWorkflow>,
@@ -274,7 +274,7 @@ impl TargetState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenWorkflow {
     pub number: u64,
     pub name: String,
@@ -284,17 +284,15 @@ pub struct SeenWorkflow {
     pub events: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenDeployRequest {
     pub deployment_state: DeployState,
     /// `deployment.auto_cutover` as last seen.
-    #[serde(default)]
     pub auto_cutover: Option<bool>,
     pub events: u64,
     /// By operation id.
     pub operations: BTreeMap<String, SeenOperation>,
     /// The revert's operations, by id.
-    #[serde(default)]
     pub revert_operations: BTreeMap<String, SeenOperation>,
 }
 
@@ -304,19 +302,15 @@ impl SeenDeployRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenOperation {
     pub state: OperationState,
     /// The error text of its phase (`deploy_errors`, or `revert_errors` of a revert operation).
-    #[serde(alias = "deploy_errors")]
     pub errors: Option<String>,
     pub events: u64,
     /// Keyspace, table and operation name, to recognise the operation under a new id.
-    #[serde(default)]
     pub keyspace_name: Option<String>,
-    #[serde(default)]
     pub table_name: Option<String>,
-    #[serde(default)]
     pub operation_name: Option<String>,
 }
 

@@ -812,21 +812,6 @@ fn motion_follows_states() {
 }
 
 #[test]
-fn states_stored_before_reverts_and_identities_still_read() {
-    let stored = r#"{"workflows":{},"deploy_requests":{"7":{"deployment_state":"in_progress","events":2,
-        "operations":{"op1":{"state":"in_progress","deploy_errors":"throttled","events":1}}}}}"#;
-    let state: TargetState = serde_json::from_str(stored).expect("reads");
-    let request = &state.deploy_requests[&7];
-    assert!(request.revert_operations.is_empty());
-    assert_eq!(request.auto_cutover, None);
-    assert_eq!(
-        request.operations["op1"].errors.as_deref(),
-        Some("throttled")
-    );
-    assert_eq!(request.operations["op1"].table_name, None);
-}
-
-#[test]
 fn operations_are_fetched_while_deploying_and_once_after() {
     let (_, state) = run(&["dr7=in_progress"], DiffOptions::default());
     let seen = state.deploy_requests.get(&7);

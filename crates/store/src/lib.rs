@@ -23,7 +23,11 @@
 use std::path::{Path, PathBuf};
 
 use diff_engine::{Event, Target, TargetState};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
+
+use crate::records::{Record, StateRecord};
+
+mod records;
 use time::OffsetDateTime;
 
 /// The format version written into every record. A record of another version is refused with
@@ -69,7 +73,7 @@ pub enum StoreError {
 }
 
 /// One delivery still owed: an event for one channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
     /// Grows with detection order; unique for the life of the store.
     pub id: u64,
@@ -79,14 +83,11 @@ pub struct OutboxEntry {
     pub attempts: u32,
     /// Why the last attempt failed. Written by the notifier, which never puts a secret in it.
     pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the next attempt is due; `None` means now.
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub next_attempt_at: Option<OffsetDateTime>,
     /// The poll that detected the event: entries of one poll for one channel may go out as one
     /// message.
-    #[serde(default)]
     pub poll: u64,
 }
 
@@ -98,10 +99,9 @@ impl OutboxEntry {
 }
 
 /// An entry that will not be attempted again unless a person puts it back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
     pub entry: OutboxEntry,
-    #[serde(with = "time::serde::rfc3339")]
     pub died_at: OffsetDateTime,
     /// Why it was given up.
     pub reason: String,
@@ -109,11 +109,10 @@ pub struct DeadLetter {
 
 /// A channel whose receiver answered that it is gone (HTTP 410). It stays disabled while its
 /// configuration keeps the same fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisabledChannel {
     /// A digest of the channel's configuration at the time; never the configuration itself.
     pub fingerprint: String,
-    #[serde(with = "time::serde::rfc3339")]
     pub disabled_at: OffsetDateTime,
     pub reason: String,
 }
@@ -144,10 +143,7 @@ impl Iterator for OutboxReader {
                 Ok(item) => item,
                 Err(error) => return Some(Err(error.into())),
             };
-            match self
-                .store
-                .read_or_quarantine::<OutboxEntry>("outbox", &key, &bytes)
-            {
+            match self.store.read_or_quarantine::<OutboxEntry>(&key, &bytes) {
                 Ok(Some(entry)) => return Some(Ok(entry)),
                 Ok(None) => continue,
                 Err(error) => return Some(Err(error)),
@@ -174,12 +170,6 @@ struct Versioned<T> {
 #[derive(Deserialize)]
 struct VersionOnly {
     v: u32,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StateRecord {
-    target: Target,
-    state: TargetState,
 }
 
 /// The state store. Open one per process.
@@ -233,8 +223,7 @@ impl Store {
         let mut moved = 0;
         for item in self.tree.scan_prefix(OLD_OUTBOX_PREFIX) {
             let (key, bytes) = item?;
-            let Some(entry) = self.read_or_quarantine::<OutboxEntry>("outbox", &key, &bytes)?
-            else {
+            let Some(entry) = self.read_or_quarantine::<OutboxEntry>(&key, &bytes)? else {
                 continue;
             };
             batch.remove(key);
@@ -256,13 +245,13 @@ impl Store {
             return Ok(None);
         };
         Ok(self
-            .read_or_quarantine::<StateRecord>("state", &key, &bytes)?
+            .read_or_quarantine::<StateRecord>(&key, &bytes)?
             .map(|record| record.state))
     }
 
     /// Every target with a remembered state; unreadable records are quarantined.
     pub fn target_states(&self) -> Result<Vec<(Target, TargetState)>, StoreError> {
-        let records: Vec<StateRecord> = self.scan(STATE_PREFIX, "state")?;
+        let records: Vec<StateRecord> = self.scan(STATE_PREFIX)?;
         Ok(records
             .into_iter()
             .map(|record| (record.target, record.state))
@@ -318,7 +307,7 @@ impl Store {
 
     /// Every pending outbox entry, in detection order.
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut entries: Vec<OutboxEntry> = self.scan(QUEUE_PREFIX, "outbox")?;
+        let mut entries: Vec<OutboxEntry> = self.scan(QUEUE_PREFIX)?;
         entries.sort_by_key(|entry| entry.id);
         Ok(entries)
     }
@@ -351,7 +340,7 @@ impl Store {
 
     /// Every dead letter, in detection order.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        self.scan(DEAD_PREFIX, "dead letter")
+        self.scan(DEAD_PREFIX)
     }
 
     /// How many dead letters there are.
@@ -360,28 +349,23 @@ impl Store {
     }
 
     /// Every readable record under `prefix`; those that cannot be read are quarantined.
-    fn scan<T: DeserializeOwned>(
-        &self,
-        prefix: &[u8],
-        what: &'static str,
-    ) -> Result<Vec<T>, StoreError> {
+    fn scan<T: Record>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
         let mut records = Vec::new();
         for item in self.tree.scan_prefix(prefix) {
             let (key, bytes) = item?;
-            records.extend(self.read_or_quarantine(what, &key, &bytes)?);
+            records.extend(self.read_or_quarantine(&key, &bytes)?);
         }
         Ok(records)
     }
 
     /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
     /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
-    fn read_or_quarantine<T: DeserializeOwned>(
+    fn read_or_quarantine<T: Record>(
         &self,
-        what: &'static str,
         key: &[u8],
         bytes: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        match decode::<T>(what, bytes) {
+        match decode::<T>(bytes) {
             Ok(record) => Ok(Some(record)),
             Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) => {
                 let mut quarantined = QUARANTINE_PREFIX.to_vec();
@@ -421,7 +405,7 @@ impl Store {
     fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
         let key = queue_key(channel, id);
         let bytes = self.tree.get(&key)?.ok_or(StoreError::NoSuchEntry(id))?;
-        self.read_or_quarantine("outbox", &key, &bytes)?
+        self.read_or_quarantine(&key, &bytes)?
             .ok_or(StoreError::NoSuchEntry(id))
     }
 
@@ -507,7 +491,7 @@ impl Store {
                 let dead = key(DEAD_PREFIX, id);
                 let bytes = self.tree.get(&dead)?.ok_or(StoreError::NoSuchEntry(id))?;
                 vec![self
-                    .read_or_quarantine::<DeadLetter>("dead letter", &dead, &bytes)?
+                    .read_or_quarantine::<DeadLetter>(&dead, &bytes)?
                     .ok_or(StoreError::NoSuchEntry(id))?]
             }
             None => self.dead_letters()?,
@@ -554,7 +538,7 @@ impl Store {
     pub fn disabled_channel(&self, name: &str) -> Result<Option<DisabledChannel>, StoreError> {
         let key = channel_key(name);
         match self.tree.get(&key)? {
-            Some(bytes) => self.read_or_quarantine("channel", &key, &bytes),
+            Some(bytes) => self.read_or_quarantine(&key, &bytes),
             None => Ok(None),
         }
     }
@@ -665,13 +649,13 @@ fn describe_key(key: &[u8]) -> String {
 /// Why the record under `key` cannot be read.
 fn problem_of(key: &[u8], bytes: &[u8]) -> String {
     let problem = if key.starts_with(STATE_PREFIX) {
-        decode::<StateRecord>("state", bytes).err()
+        decode::<StateRecord>(bytes).err()
     } else if key.starts_with(DEAD_PREFIX) {
-        decode::<DeadLetter>("dead letter", bytes).err()
+        decode::<DeadLetter>(bytes).err()
     } else if key.starts_with(CHANNEL_PREFIX) {
-        decode::<DisabledChannel>("channel", bytes).err()
+        decode::<DisabledChannel>(bytes).err()
     } else {
-        decode::<OutboxEntry>("outbox", bytes).err()
+        decode::<OutboxEntry>(bytes).err()
     };
     problem.map_or_else(|| "it reads now".into(), |error| error.to_string())
 }
@@ -684,15 +668,16 @@ fn channel_key(name: &str) -> Vec<u8> {
 
 /// A record's bytes. Serializing these records is not expected to fail, but if it did the error
 /// is returned: writing empty bytes would destroy the record.
-fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, StoreError> {
+fn encode<T: Record>(record: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(&Versioned {
         v: FORMAT_VERSION,
-        record,
+        record: record.to_stored(),
     })
     .map_err(|source| StoreError::Encode { source })
 }
 
-fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+fn decode<T: Record>(bytes: &[u8]) -> Result<T, StoreError> {
+    let what = T::WHAT;
     let version: VersionOnly =
         serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })?;
     if version.v != FORMAT_VERSION {
@@ -701,9 +686,9 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, St
             found: version.v,
         });
     }
-    let versioned: Versioned<T> =
+    let versioned: Versioned<T::Stored> =
         serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })?;
-    Ok(versioned.record)
+    Ok(T::from_stored(versioned.record))
 }
 
 #[cfg(test)]

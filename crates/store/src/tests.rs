@@ -466,6 +466,24 @@ async fn unreadable_records_are_quarantined_and_stall_nothing() {
     );
 }
 
+/// A state record written before revert operations and operation identities were remembered
+/// (errors under `deploy_errors`, no `revert_operations`, `auto_cutover` or names) still reads.
+#[test]
+fn state_records_of_earlier_builds_still_read() {
+    let stored = br#"{"v":1,"record":{"target":{"organization":"acme","database":"commerce"},
+        "state":{"workflows":{},"deploy_requests":{"7":{"deployment_state":"in_progress","events":2,
+        "operations":{"op1":{"state":"in_progress","deploy_errors":"throttled","events":1}}}}}}}"#;
+    let record = decode::<StateRecord>(stored).expect("reads");
+    let request = &record.state.deploy_requests[&7];
+    assert!(request.revert_operations.is_empty());
+    assert_eq!(request.auto_cutover, None);
+    assert_eq!(
+        request.operations["op1"].errors.as_deref(),
+        Some("throttled")
+    );
+    assert_eq!(request.operations["op1"].table_name, None);
+}
+
 #[test]
 fn queue_keys_name_their_channel_and_sequence() {
     for channel in ["a", "ab", "ops-slack", "ünïcode"] {
@@ -554,16 +572,14 @@ fn records_carry_their_version_and_other_versions_are_refused() {
     assert_eq!(json["v"], FORMAT_VERSION);
     let future =
         br#"{"v": 2, "record": {"target": {"organization": "a", "database": "b"}, "state": {}}}"#;
-    let error = decode::<StateRecord>("state", future)
-        .err()
-        .expect("refused");
+    let error = decode::<StateRecord>(future).expect_err("refused");
     assert!(matches!(
         error,
         StoreError::UnsupportedVersion { found: 2, .. }
     ));
     assert!(error.to_string().contains("version 2"));
     assert!(matches!(
-        decode::<StateRecord>("state", b"{not json"),
+        decode::<StateRecord>(b"{not json"),
         Err(StoreError::Corrupt { .. })
     ));
 }
@@ -731,7 +747,7 @@ mod golden {
         };
         let bytes = encode(&record).expect("encodes");
         check("state_v1.jsonl", std::slice::from_ref(&bytes));
-        let back = decode::<StateRecord>("state", &bytes).expect("decodes");
+        let back = decode::<StateRecord>(&bytes).expect("decodes");
         assert_eq!(back.state, state());
     }
 
@@ -744,10 +760,7 @@ mod golden {
             .collect();
         check("outbox_v1.jsonl", &lines);
         for (entry, bytes) in entries.iter().zip(&lines) {
-            assert_eq!(
-                &decode::<OutboxEntry>("outbox", bytes).expect("decodes"),
-                entry
-            );
+            assert_eq!(&decode::<OutboxEntry>(bytes).expect("decodes"), entry);
         }
         let letter = DeadLetter {
             entry: entries[0].clone(),
