@@ -6,6 +6,7 @@
 
 mod channel;
 mod deliver;
+mod payload;
 pub mod render;
 mod retry;
 mod route;
@@ -19,6 +20,7 @@ pub use deliver::{
     classify_status, parse_retry_after, smtp_transport, ChannelError, DeliveryError, Notifier,
     Verdict, DELIVERY_TIMEOUT,
 };
+pub use payload::WebhookPayload;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Route, Router};
 pub use secret::{Secret, SecretError, WebhookSecret};

@@ -402,15 +402,11 @@ fn headline_tail(event: &Event) -> String {
     format!("{}: {}", resource_name(event), change(event))
 }
 
-/// The webhook body: `{"type", "timestamp", "data"}` with the event as data.
+/// The webhook body: a [`WebhookPayload`](crate::payload::WebhookPayload),
+/// `{"type", "timestamp", "data"}` with the event as data.
 pub fn webhook_body(event: &Event) -> Vec<u8> {
-    let body = json!({
-        "type": event.type_name(),
-        "timestamp": timestamp(event),
-        "data": event,
-    });
-    // A `Value` always serializes.
-    serde_json::to_vec(&body).unwrap_or_default()
+    // Plain structs of strings, numbers and options always serialize.
+    serde_json::to_vec(&crate::payload::WebhookPayload::new(event)).unwrap_or_default()
 }
 
 const TEST_NOTE: &str = "This is a test message from pswatch (pswatch test-notify). Alerts routed to this channel arrive like this.";

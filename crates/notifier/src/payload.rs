@@ -1,0 +1,315 @@
+//! The webhook contract: the body every webhook receiver parses, owned here.
+//!
+//! The domain types are the diff engine's to change; what receivers parse is not. Each field a
+//! receiver sees is spelled out below and filled from the domain types, so renaming a domain
+//! field breaks this file at compile time instead of a receiver in production, and the
+//! snapshots of `render.rs` pin the result. README.md's "Events" and "Webhooks" sections
+//! describe it.
+
+use diff_engine::{DeployOperation, DeployRequest, Event, EventKind, LintError, Workflow};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// `{"type", "timestamp", "data"}`: one event, as Standard Webhooks frames it.
+#[derive(Debug, Serialize)]
+pub struct WebhookPayload<'a> {
+    /// The event type, e.g. `workflow.state_changed`.
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    /// When the event was observed, RFC 3339.
+    pub timestamp: String,
+    pub data: EventData<'a>,
+}
+
+impl<'a> WebhookPayload<'a> {
+    pub fn new(event: &'a Event) -> Self {
+        Self {
+            event_type: event.type_name(),
+            timestamp: rfc3339(event.observed_at),
+            data: EventData::new(event),
+        }
+    }
+}
+
+/// The event: its id, type and type's fields, where it happened, how loud it is, when.
+#[derive(Debug, Serialize)]
+pub struct EventData<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    change: Change<'a>,
+    organization: &'a str,
+    database: &'a str,
+    severity: &'static str,
+    observed_at: String,
+}
+
+impl<'a> EventData<'a> {
+    fn new(event: &'a Event) -> Self {
+        Self {
+            id: &event.id,
+            change: Change::new(&event.kind),
+            organization: &event.organization,
+            database: &event.database,
+            severity: event.severity.as_str(),
+            observed_at: rfc3339(event.observed_at),
+        }
+    }
+}
+
+/// What changed: one variant per event type, tagged `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type")]
+enum Change<'a> {
+    #[serde(rename = "workflow.state_changed")]
+    WorkflowState {
+        previous_state: Option<&'a str>,
+        state: &'a str,
+        workflow: WorkflowData<'a>,
+    },
+    #[serde(rename = "workflow.errors_changed")]
+    WorkflowErrors {
+        errors: Option<&'a str>,
+        previous_errors: Option<&'a str>,
+        workflow: WorkflowData<'a>,
+    },
+    #[serde(rename = "deploy_request.state_changed")]
+    DeployRequestState {
+        previous_state: Option<&'a str>,
+        state: &'a str,
+        deploy_request: DeployRequestData<'a>,
+    },
+    #[serde(rename = "deploy_operation.state_changed")]
+    OperationState {
+        previous_state: Option<&'a str>,
+        state: &'a str,
+        deploy_request_number: u64,
+        phase: &'static str,
+        operation: OperationData<'a>,
+    },
+    #[serde(rename = "deploy_operation.errors_changed")]
+    OperationErrors {
+        errors: Option<&'a str>,
+        previous_errors: Option<&'a str>,
+        deploy_request_number: u64,
+        phase: &'static str,
+        operation: OperationData<'a>,
+    },
+}
+
+impl<'a> Change<'a> {
+    fn new(kind: &'a EventKind) -> Self {
+        match kind {
+            EventKind::WorkflowStateChanged {
+                previous_state,
+                state,
+                workflow,
+            } => Self::WorkflowState {
+                previous_state: previous_state.as_ref().map(|state| state.as_str()),
+                state: state.as_str(),
+                workflow: WorkflowData::new(workflow),
+            },
+            EventKind::WorkflowErrorsChanged {
+                errors,
+                previous_errors,
+                workflow,
+            } => Self::WorkflowErrors {
+                errors: errors.as_deref(),
+                previous_errors: previous_errors.as_deref(),
+                workflow: WorkflowData::new(workflow),
+            },
+            EventKind::DeployRequestStateChanged {
+                previous_state,
+                state,
+                deploy_request,
+            } => Self::DeployRequestState {
+                previous_state: previous_state.as_ref().map(|state| state.as_str()),
+                state: state.as_str(),
+                deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::DeployOperationStateChanged {
+                previous_state,
+                state,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::OperationState {
+                previous_state: previous_state.as_ref().map(|state| state.as_str()),
+                state: state.as_str(),
+                deploy_request_number: *deploy_request_number,
+                phase: phase.as_str(),
+                operation: OperationData::new(operation),
+            },
+            EventKind::DeployOperationErrorsChanged {
+                errors,
+                previous_errors,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::OperationErrors {
+                errors: errors.as_deref(),
+                previous_errors: previous_errors.as_deref(),
+                deploy_request_number: *deploy_request_number,
+                phase: phase.as_str(),
+                operation: OperationData::new(operation),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct WorkflowData<'a> {
+    id: &'a str,
+    number: u64,
+    name: &'a str,
+    state: &'a str,
+    workflow_errors: Option<&'a str>,
+    source_keyspace: Option<&'a str>,
+    target_keyspace: Option<&'a str>,
+    branch: Option<&'a str>,
+    actor: Option<&'a str>,
+    cutover_by: Option<&'a str>,
+    updated_at: Option<&'a str>,
+}
+
+impl<'a> WorkflowData<'a> {
+    fn new(workflow: &'a Workflow) -> Self {
+        Self {
+            id: &workflow.id,
+            number: workflow.number,
+            name: &workflow.name,
+            state: workflow.state.as_str(),
+            workflow_errors: workflow.workflow_errors.as_deref(),
+            source_keyspace: workflow.source_keyspace.as_deref(),
+            target_keyspace: workflow.target_keyspace.as_deref(),
+            branch: workflow.branch.as_deref(),
+            actor: workflow.actor.as_deref(),
+            cutover_by: workflow.cutover_by.as_deref(),
+            updated_at: workflow.updated_at.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct DeployRequestData<'a> {
+    id: &'a str,
+    number: u64,
+    state: &'a str,
+    deployment_state: &'a str,
+    branch: Option<&'a str>,
+    into_branch: Option<&'a str>,
+    html_url: Option<&'a str>,
+    actor: Option<&'a str>,
+    closed_by: Option<&'a str>,
+    auto_cutover: Option<bool>,
+    lint_errors: Vec<LintErrorData<'a>>,
+    deploy_check_errors: Option<&'a str>,
+}
+
+impl<'a> DeployRequestData<'a> {
+    fn new(request: &'a DeployRequest) -> Self {
+        Self {
+            id: &request.id,
+            number: request.number,
+            state: &request.state,
+            deployment_state: request.deployment_state.as_str(),
+            branch: request.branch.as_deref(),
+            into_branch: request.into_branch.as_deref(),
+            html_url: request.html_url.as_deref(),
+            actor: request.actor.as_deref(),
+            closed_by: request.closed_by.as_deref(),
+            auto_cutover: request.auto_cutover,
+            lint_errors: request.lint_errors.iter().map(LintErrorData::new).collect(),
+            deploy_check_errors: request.deploy_check_errors.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct LintErrorData<'a> {
+    lint_error: Option<&'a str>,
+    keyspace_name: Option<&'a str>,
+    table_name: Option<&'a str>,
+    error_description: Option<&'a str>,
+}
+
+impl<'a> LintErrorData<'a> {
+    fn new(lint: &'a LintError) -> Self {
+        Self {
+            lint_error: lint.lint_error.as_deref(),
+            keyspace_name: lint.keyspace_name.as_deref(),
+            table_name: lint.table_name.as_deref(),
+            error_description: lint.error_description.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct OperationData<'a> {
+    id: &'a str,
+    state: &'a str,
+    keyspace_name: Option<&'a str>,
+    table_name: Option<&'a str>,
+    operation_name: Option<&'a str>,
+    ddl_statement: Option<&'a str>,
+    deploy_errors: Option<&'a str>,
+    deploy_error_docs_url: Option<&'a str>,
+    progress_percentage: Option<f64>,
+    /// Only on an operation of a revert.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revert_errors: Option<&'a str>,
+}
+
+impl<'a> OperationData<'a> {
+    fn new(operation: &'a DeployOperation) -> Self {
+        Self {
+            id: &operation.id,
+            state: operation.state.as_str(),
+            keyspace_name: operation.keyspace_name.as_deref(),
+            table_name: operation.table_name.as_deref(),
+            operation_name: operation.operation_name.as_deref(),
+            ddl_statement: operation.ddl_statement.as_deref(),
+            deploy_errors: operation.deploy_errors.as_deref(),
+            deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
+            progress_percentage: operation.progress_percentage,
+            revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+fn rfc3339(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339)
+        .unwrap_or_else(|_| time.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{revert_and_validation_events, sample_events};
+
+    /// The payload says exactly what the domain event's own serialization says: a receiver
+    /// written against either reads the other. (The domain's serialization is not the contract;
+    /// this payload is. The check keeps the two from drifting apart unnoticed.)
+    #[test]
+    fn the_payload_carries_every_field_of_the_event() {
+        for event in sample_events()
+            .iter()
+            .chain(&revert_and_validation_events())
+        {
+            let payload = serde_json::to_value(WebhookPayload::new(event)).expect("json");
+            let domain = serde_json::to_value(event).expect("json");
+            assert_eq!(payload["data"], domain, "{}", event.type_name());
+        }
+    }
+
+    /// The exact bytes of one body, field order included.
+    #[test]
+    fn the_body_bytes_are_pinned() {
+        let events = sample_events();
+        let body = serde_json::to_string(&WebhookPayload::new(&events[0])).expect("json");
+        assert_eq!(
+            body,
+            r#"{"type":"workflow.state_changed","timestamp":"2026-11-23T12:00:00Z","data":{"id":"evt_0001","type":"workflow.state_changed","previous_state":"switched_primaries","state":"cutover","workflow":{"id":"wf_8cd2","number":3,"name":"move-customers","state":"cutover","workflow_errors":null,"source_keyspace":"commerce","target_keyspace":"customers","branch":"main","actor":"Ada Lovelace","cutover_by":"Grace Hopper","updated_at":null},"organization":"acme","database":"commerce","severity":"info","observed_at":"2026-11-23T12:00:00Z"}}"#
+        );
+    }
+}
