@@ -165,3 +165,80 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
     assert_eq!(body["data"]["previous_state"], "switched_replicas");
     assert_eq!(service.stderr().matches("baseline recorded").count(), 1);
 }
+
+/// A reload that lowers `requests_per_minute` keeps what the budget's window already holds: no
+/// window ever holds more than the larger limit, and once the reload is done none holds more
+/// than the new one. (A budget built anew on reload let a second window's worth through at
+/// once.) Time is scaled: a 6 s window stands for the minute.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_changes_the_budget_in_place() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(1, "move", "copying"));
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let state = directory.path().join("state");
+    let path = directory.path().join("pswatch.toml");
+    let write = |requests_per_minute: u32| {
+        let text = config(&simulator.api_url(), &state, &receiver.url, "/hooks", "20ms")
+            .replace(
+                "service_token = \"tok\"",
+                &format!("service_token = \"tok\"\nrequests_per_minute = {requests_per_minute}\nbudget_window = \"6s\""),
+            );
+        std::fs::write(&path, text).expect("write");
+    };
+    write(60);
+    let started = std::time::Instant::now();
+    let service = Service::start(&path, &[], directory.path());
+    // A full window at the old limit, then the reload.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    write(30);
+    Command::new("kill")
+        .args(["-HUP", &service.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(
+        service
+            .wait_for_log("configuration reloaded", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let reloaded = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let times: Vec<Duration> = simulator
+        .request_log()
+        .iter()
+        .map(|(at, _)| at.saturating_duration_since(started))
+        .collect();
+    // The budget's own window is a sixtieth longer (its margin for network delay); count in
+    // windows of exactly 6 s, as the API would.
+    let window = Duration::from_secs(6);
+    let busiest = |from: Duration| {
+        times
+            .iter()
+            .filter(|at| **at >= from)
+            .map(|start| {
+                times
+                    .iter()
+                    .filter(|at| **at >= *start && **at < *start + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(times.len() > 60, "the budget was used: {}", times.len());
+    assert!(
+        busiest(Duration::ZERO) <= 60,
+        "{} in one window",
+        busiest(Duration::ZERO)
+    );
+    assert!(
+        busiest(reloaded) <= 30,
+        "{} in one window after the reload",
+        busiest(reloaded)
+    );
+}

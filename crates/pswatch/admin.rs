@@ -100,11 +100,9 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     metrics
         .quarantined
         .set(engine.store.quarantined_len() as i64);
-    if let Some(budget) = engine.client.budget() {
-        let usage = budget.usage();
-        metrics.budget_used.set(i64::from(usage.used));
-        metrics.budget_limit.set(i64::from(usage.limit));
-    }
+    let usage = engine.client.budget().usage();
+    metrics.budget_used.set(i64::from(usage.used));
+    metrics.budget_limit.set(i64::from(usage.limit));
     {
         let status = engine
             .status
@@ -197,10 +195,11 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
     }
     let by_channel = engine.store.outbox_counts().unwrap_or_default();
     let pending: usize = by_channel.values().sum();
-    let budget = engine.client.budget().map(|budget| {
+    let budget = {
+        let budget = engine.client.budget();
         let usage = budget.usage();
         json!({"used": usage.used, "limit": usage.limit, "reserved": usage.reserved, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
-    });
+    };
     Json(json!({
         "targets": targets,
         "budget": budget,

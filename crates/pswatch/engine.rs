@@ -145,9 +145,9 @@ impl Engine {
         let mut client_config = ClientConfig::new(
             config.planetscale.api_url.clone(),
             config.planetscale.token.clone(),
+            budget,
         );
         client_config.timeout = config.planetscale.timeout;
-        client_config.budget = Some(budget);
         client_config.observer = Some(Arc::clone(&metrics) as Arc<dyn poller::RequestObserver>);
         let client = Client::new(client_config)?;
         let notifier = Notifier::new(&config.channels)?;
@@ -677,10 +677,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             .values()
             .filter(|slot| slot.in_flight && !slot.is_active())
             .count();
-        let mut idle_room = engine
-            .client
-            .budget()
-            .map_or(u64::MAX, |budget| u64::from(budget.room(Priority::Low)));
+        let mut idle_room = u64::from(engine.client.budget().room(Priority::Low));
         let mut starting: Vec<(Target, bool)> = Vec::new();
         let mut idle_blocked = false;
         for (target, slot) in due {
@@ -728,10 +725,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
         if idle_blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
-            let recheck = engine
-                .client
-                .budget()
-                .map_or(Duration::from_millis(250), |budget| budget.window() / 240)
+            let recheck = (engine.client.budget().window() / 240)
                 .clamp(Duration::from_millis(2), Duration::from_millis(250));
             wake_at = wake_at.max(now + recheck);
         }
@@ -856,9 +850,7 @@ fn finish_poll(
 
 /// Keeps the part of the budget that the targets in motion need out of the idle ones' reach.
 fn reserve_for_active(engine: &Engine, slots: &HashMap<Target, Slot>, active_interval: Duration) {
-    let Some(budget) = engine.client.budget() else {
-        return;
-    };
+    let budget = engine.client.budget();
     let per_window: f64 = slots
         .values()
         .filter(|slot| slot.is_active())
@@ -884,10 +876,7 @@ fn demand_per_minute(slots: &HashMap<Target, Slot>, poll: &crate::config::Poll) 
 /// Says once, in the log and the status, when the budget cannot serve the configured intervals,
 /// and again when it can.
 fn note_budget(engine: &Engine, demand: f64, overloaded: &mut bool) {
-    let Some(budget) = engine.client.budget() else {
-        return;
-    };
-    let limit = f64::from(budget.limit());
+    let limit = f64::from(engine.client.budget().limit());
     let mut status = engine
         .status
         .lock()

@@ -377,8 +377,8 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the service; on each SIGHUP reads the configuration again and, if it is valid, restarts
-/// the pipeline with it (the store, the metrics and, unless its size changed, the request budget
-/// carry over). An invalid configuration is logged with every problem and the running one kept.
+/// the pipeline with it (the store, the metrics and the request budget carry over; a changed
+/// `requests_per_minute` changes the budget's limit in place). An invalid configuration is logged with every problem and the running one kept.
 async fn run_service(
     path: &Path,
     shutdown: CancellationToken,
@@ -387,7 +387,7 @@ async fn run_service(
     let mut config = load(path)?;
     let store = open_store_of(&config, path)?;
     let metrics = Arc::new(metrics::Metrics::new());
-    let mut budget = Arc::new(engine::budget_of(&config));
+    let budget = Arc::new(engine::budget_of(&config));
     loop {
         let generation = shutdown.child_token();
         let engine = Arc::new(Engine::with_shared(
@@ -424,15 +424,10 @@ async fn run_service(
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        if (
-            next.planetscale.requests_per_minute,
-            next.planetscale.budget_window,
-        ) != (
-            config.planetscale.requests_per_minute,
-            config.planetscale.budget_window,
-        ) {
-            budget = Arc::new(engine::budget_of(&next));
-        }
+        // The same budget, its limit changed in place: the requests its window already holds
+        // still count.
+        let resized = engine::budget_of(&next);
+        budget.set_limit(resized.limit(), resized.window());
         config = next;
     }
 }

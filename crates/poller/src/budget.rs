@@ -29,6 +29,10 @@ pub enum Priority {
     Low,
 }
 
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// How long a 429 pauses everything when the API gives no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
 /// How long the budget stays halved after a 429.
@@ -46,8 +50,9 @@ struct Window {
 /// A shared request budget: at most `limit` requests in any `window`.
 #[derive(Debug)]
 pub struct Budget {
-    limit: u32,
-    window: Duration,
+    limit: AtomicU32,
+    /// The window, in nanoseconds (changed in place by [`Budget::set_limit`]).
+    window_nanos: std::sync::atomic::AtomicU64,
     state: Mutex<Window>,
     /// Requests per window kept for high-priority requests.
     reserved: AtomicU32,
@@ -78,8 +83,8 @@ impl Budget {
     /// `limit` requests in any `window` (a shorter window scales time down, for benchmarks).
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
-            limit: limit.max(1),
-            window,
+            limit: AtomicU32::new(limit.max(1)),
+            window_nanos: std::sync::atomic::AtomicU64::new(nanos(window)),
             state: Mutex::new(Window {
                 sent: VecDeque::new(),
                 sent_high: VecDeque::new(),
@@ -91,11 +96,21 @@ impl Budget {
     }
 
     pub fn limit(&self) -> u32 {
-        self.limit
+        self.limit.load(Ordering::Relaxed)
     }
 
     pub fn window(&self) -> Duration {
-        self.window
+        Duration::from_nanos(self.window_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Changes the limit and the window in place (a reload of the configuration). The requests
+    /// the window already holds still count: lowering the limit below them lets nothing through
+    /// until enough of them have left the window.
+    pub fn set_limit(&self, limit: u32, window: Duration) {
+        // Under the lock, so that no request is admitted between the two changes.
+        let _state = self.lock();
+        self.limit.store(limit.max(1), Ordering::Relaxed);
+        self.window_nanos.store(nanos(window), Ordering::Relaxed);
     }
 
     /// Keeps `requests` of every window for high-priority requests: what the targets in motion
@@ -112,16 +127,18 @@ impl Budget {
     }
 
     fn current_limit(&self, state: &Window, now: Instant) -> u32 {
+        let limit = self.limit();
         match state.reduced_until {
-            Some(until) if until > now => (self.limit / 2).max(1),
-            _ => self.limit,
+            Some(until) if until > now => (limit / 2).max(1),
+            _ => limit,
         }
     }
 
     /// Forgets the requests that left the window.
     fn expire(&self, state: &mut Window, now: Instant) {
+        let window = self.window();
         for sent in [&mut state.sent, &mut state.sent_high] {
-            while sent.front().is_some_and(|at| *at + self.window <= now) {
+            while sent.front().is_some_and(|at| *at + window <= now) {
                 sent.pop_front();
             }
         }
@@ -170,7 +187,7 @@ impl Budget {
                 let expiry = state
                     .sent
                     .front()
-                    .map(|sent| (*sent + self.window).saturating_duration_since(now));
+                    .map(|sent| (*sent + self.window()).saturating_duration_since(now));
                 pause
                     .or(expiry)
                     .unwrap_or(Duration::from_millis(1))
@@ -205,7 +222,7 @@ impl Budget {
         let used = state
             .sent
             .iter()
-            .filter(|sent| **sent + self.window > now)
+            .filter(|sent| **sent + self.window() > now)
             .count();
         BudgetUse {
             used: u32::try_from(used).unwrap_or(u32::MAX),
@@ -243,6 +260,33 @@ mod tests {
         }
         assert_eq!(sent[10], Duration::from_secs(60));
         assert_eq!(sent[34], Duration::from_secs(180));
+    }
+
+    /// A reload that lowers the limit keeps what the window holds: 43 requests sent, the limit
+    /// now 30, and nothing goes until 14 of them have left the window.
+    #[tokio::test(start_paused = true)]
+    async fn a_changed_limit_keeps_the_requests_already_in_the_window() {
+        let budget = Budget::new(60, Duration::from_secs(60));
+        let start = Instant::now();
+        for _ in 0..43 {
+            budget.acquire(Priority::High).await;
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        budget.set_limit(30, Duration::from_secs(60));
+        assert_eq!((budget.limit(), budget.usage().used), (30, 43));
+        assert_eq!(budget.room(Priority::High), 0);
+        budget.acquire(Priority::High).await;
+        // The 14th request left the window at 60 s + 13 × 100 ms after the start.
+        assert_eq!(Instant::now() - start, Duration::from_millis(61_300));
+        assert_eq!(budget.usage().used, 30);
+        // Raising it gives room at once, with the same history.
+        budget.set_limit(100, Duration::from_secs(60));
+        assert_eq!(budget.room(Priority::High), 70);
+        // A longer window keeps requests longer.
+        budget.set_limit(30, Duration::from_secs(120));
+        assert_eq!(budget.window(), Duration::from_secs(120));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(budget.usage().used, 30);
     }
 
     #[tokio::test(start_paused = true)]

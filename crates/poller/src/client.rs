@@ -100,8 +100,8 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// The most pages followed of one list.
     pub page_cap: u32,
-    /// The request budget shared by all requests, if any.
-    pub budget: Option<Arc<Budget>>,
+    /// The request budget every request passes: there is no way around it.
+    pub budget: Arc<Budget>,
     /// Told of every request, if set.
     pub observer: Option<Arc<dyn RequestObserver>>,
 }
@@ -113,16 +113,16 @@ impl fmt::Debug for dyn RequestObserver {
 }
 
 impl ClientConfig {
-    pub fn new(api_url: Url, token: ServiceToken) -> Self {
+    pub fn new(api_url: Url, token: ServiceToken, budget: Arc<Budget>) -> Self {
         Self {
             api_url,
             token,
+            budget,
             timeout: Duration::from_secs(20),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
             page_cap: 50,
-            budget: None,
             observer: None,
         }
     }
@@ -182,9 +182,9 @@ impl Client {
         self.poll_requests.load(Ordering::Relaxed)
     }
 
-    /// The shared request budget, if the client has one.
-    pub fn budget(&self) -> Option<&Arc<Budget>> {
-        self.config.budget.as_ref()
+    /// The shared request budget.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.config.budget
     }
 
     /// HTTP requests sent so far, retries included.
@@ -307,9 +307,7 @@ impl Client {
     }
 
     async fn get_once(&self, url: &Url) -> Result<Vec<u8>, PollError> {
-        if let Some(budget) = &self.config.budget {
-            budget.acquire(self.priority).await;
-        }
+        self.config.budget.acquire(self.priority).await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.poll_requests.fetch_add(1, Ordering::Relaxed);
         let sent = self
@@ -358,9 +356,7 @@ impl Client {
             },
             StatusCode::TOO_MANY_REQUESTS => {
                 // Everything slows down, not just this request.
-                if let Some(budget) = &self.config.budget {
-                    budget.penalize(retry_after);
-                }
+                self.config.budget.penalize(retry_after);
                 PollError::RateLimited {
                     resource,
                     retry_after,

@@ -14,6 +14,7 @@ fn client(server: &MockServer) -> Client {
     let mut config = ClientConfig::new(
         format!("{}/v1", server.uri()).parse().expect("url"),
         ServiceToken::new("tok-id", "s3cr3t-token"),
+        std::sync::Arc::new(poller::Budget::per_minute(600)),
     );
     config.timeout = Duration::from_millis(500);
     config.retry_base_delay = Duration::from_millis(10);

@@ -62,6 +62,7 @@ async fn run(
     let mut config = ClientConfig::new(
         format!("{}/v1", server.uri()).parse().expect("url"),
         ServiceToken::new("tok-id", "s3cr3t-token"),
+        std::sync::Arc::new(poller::Budget::per_minute(600)),
     );
     config.timeout = Duration::from_secs(2);
     let client = Client::new(config).expect("client");
@@ -345,6 +346,7 @@ async fn odd_items_cost_only_themselves() {
     let client = Client::new(ClientConfig::new(
         format!("{}/v1", server.uri()).parse().expect("url"),
         ServiceToken::new("tok-id", "s3cr3t-token"),
+        std::sync::Arc::new(poller::Budget::per_minute(600)),
     ))
     .expect("client");
     let target = Target::new("acme", "commerce");
