@@ -15,6 +15,7 @@ const TOKEN: &str = "pscale_tkn_Zq8sEcReTtOkEn";
 const WEBHOOK_KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SMTP_PASSWORD: &str = "smtp-Pa55w0rd-s3cret";
 const SLACK_SECRET_PATH: &str = "XoXbSlackSecretPath42";
+const WEBHOOK_URL_TOKEN: &str = "HookUrlT0ken77";
 
 fn run(
     args: &[&str],
@@ -69,7 +70,7 @@ organization = "acme"
 [[channels]]
 name = "audit"
 type = "webhook"
-url = "{receiver}/hooks"
+url = "${{TEST_WEBHOOK_URL}}"
 secret = "${{TEST_WEBHOOK_SECRET}}"
 retry_schedule = ["200ms"]
 [[channels]]
@@ -89,7 +90,6 @@ channels = ["audit", "ops-slack", "dba-mail"]
 "#,
             api = simulator.api_url(),
             state = state.display(),
-            receiver = receiver.url,
         ),
     )
     .expect("config");
@@ -103,6 +103,10 @@ channels = ["audit", "ops-slack", "dba-mail"]
         (
             "TEST_SMTP_URL",
             format!("smtp://pswatch:{SMTP_PASSWORD}@127.0.0.1:{}", smtp.port),
+        ),
+        (
+            "TEST_WEBHOOK_URL",
+            format!("{}/hooks?token={WEBHOOK_URL_TOKEN}", receiver.url),
         ),
     ];
     let mut transcript = String::new();
@@ -177,6 +181,7 @@ channels = ["audit", "ops-slack", "dba-mail"]
     broken[1].1 = format!("whsec{WEBHOOK_KEY}");
     broken[2].1 = format!("not a url {SLACK_SECRET_PATH}");
     broken[3].1 = format!("smtpx://pswatch:{SMTP_PASSWORD}@127.0.0.1");
+    broken[4].1 = format!("hooks.example.com/?token={WEBHOOK_URL_TOKEN}");
     let config_for = config.clone();
     let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
         .await
@@ -209,6 +214,7 @@ channels = ["audit", "ops-slack", "dba-mail"]
         WEBHOOK_KEY,
         SMTP_PASSWORD,
         SLACK_SECRET_PATH,
+        WEBHOOK_URL_TOKEN,
         plain_auth.as_str(),
     ];
     for secret in secrets {

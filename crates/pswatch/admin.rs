@@ -122,7 +122,9 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
             .disabled_channel(&channel.name)
             .ok()
             .flatten()
-            .is_some_and(|disabled| disabled.fingerprint == channel.fingerprint());
+            .is_some_and(|disabled| {
+                disabled.fingerprint == channel.fingerprint(&engine.fingerprint_key)
+            });
         metrics
             .disabled_channels
             .with_label_values(&[channel.name.as_str()])

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use diff_engine::EVENT_TYPES;
 use notifier::{
-    glob_set, Channel, ChannelKind, EmailChannel, Mailbox, Route, Router, Secret, WebhookSecret,
+    glob_set, Channel, ChannelKind, EmailChannel, Mailbox, Route, Router, Secret, SecretUrl,
+    WebhookSecret,
 };
 use poller::ServiceToken;
 use serde::Deserialize;
@@ -861,8 +862,9 @@ fn channels(
                 }
             },
             "webhook" => {
+                // A webhook URL may carry a token (in its query, say): never quoted back.
                 let url = match url {
-                    Some(url) => http_url(&format!("{key}.url"), &url, false, problems),
+                    Some(url) => http_url(&format!("{key}.url"), &url, true, problems),
                     None => {
                         missing(problems, "url");
                         None
@@ -879,8 +881,10 @@ fn channels(
                         None
                     }
                 };
-                url.zip(secret)
-                    .map(|(url, secret)| ChannelKind::Webhook { url, secret })
+                url.zip(secret).map(|(url, secret)| ChannelKind::Webhook {
+                    url: SecretUrl::new(url),
+                    secret,
+                })
             }
             "email" => {
                 let from = match from {

@@ -81,6 +81,8 @@ pub(crate) struct Engine {
     /// What the scheduler knows of each target, for the status page.
     pub(crate) status: std::sync::Mutex<SchedulerStatus>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The store's key of channel fingerprints.
+    pub(crate) fingerprint_key: Vec<u8>,
     /// The PostgreSQL databases among those named in each organization's `[[watch]]`.
     postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
@@ -151,7 +153,9 @@ impl Engine {
         client_config.observer = Some(Arc::clone(&metrics) as Arc<dyn poller::RequestObserver>);
         let client = Client::new(client_config)?;
         let notifier = Notifier::new(&config.channels)?;
+        let fingerprint_key = store.fingerprint_key()?;
         Ok(Self {
+            fingerprint_key,
             config,
             client,
             store,
@@ -349,7 +353,7 @@ impl Engine {
         let Some(disabled) = self.store.disabled_channel(&channel.name)? else {
             return Ok(false);
         };
-        if disabled.fingerprint == channel.fingerprint() {
+        if disabled.fingerprint == channel.fingerprint(&self.fingerprint_key) {
             return Ok(true);
         }
         tracing::info!(channel = %channel.name, "the channel was reconfigured since its receiver said it was gone; enabled again");
@@ -468,7 +472,7 @@ impl Engine {
                         .disable_channel(
                             channel_name,
                             &DisabledChannel {
-                                fingerprint: channel.fingerprint(),
+                                fingerprint: channel.fingerprint(&self.fingerprint_key),
                                 disabled_at: now,
                                 reason: error.message.clone(),
                             },

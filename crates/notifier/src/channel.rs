@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use lettre::message::Mailbox;
-use sha2::{Digest, Sha256};
-use url::Url;
+use sha2::Sha256;
 
 use crate::retry::RetryPolicy;
-use crate::secret::{Secret, WebhookSecret};
+use crate::secret::{Secret, SecretUrl, WebhookSecret};
 
 /// One configured channel.
 #[derive(Debug, Clone)]
@@ -36,27 +36,37 @@ impl Channel {
         }
     }
 
-    /// A digest of what the channel sends to, so that a channel disabled after HTTP 410 comes
-    /// back when it is reconfigured. Not reversible: the digest of a random secret tells nothing.
-    pub fn fingerprint(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.kind.type_name().as_bytes());
+    /// A keyed digest (HMAC-SHA256 with `key`, the store's fingerprint key) of what the channel
+    /// sends to, so that a channel disabled after HTTP 410 comes back when it is reconfigured.
+    /// Keyed, because what it covers holds passwords and tokens: without the key, a fingerprint
+    /// cannot be checked against guesses of them.
+    pub fn fingerprint(&self, key: &[u8]) -> String {
+        // HMAC takes a key of any length.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+            return String::new();
+        };
+        let mut part = |bytes: &[u8]| {
+            // Each part is length-prefixed, so that no two configurations run together alike.
+            mac.update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
+            mac.update(bytes);
+        };
+        part(self.kind.type_name().as_bytes());
         match &self.kind {
-            ChannelKind::Slack { webhook_url } => hasher.update(webhook_url.expose().as_bytes()),
+            ChannelKind::Slack { webhook_url } => part(webhook_url.expose().as_bytes()),
             ChannelKind::Email(email) => {
-                hasher.update(email.smtp_url.expose().as_bytes());
+                part(email.smtp_url.expose().as_bytes());
                 for to in &email.to {
-                    hasher.update(to.to_string().as_bytes());
+                    part(to.to_string().as_bytes());
                 }
             }
             ChannelKind::Webhook { url, secret } => {
-                hasher.update(url.as_str().as_bytes());
-                hasher.update(secret.key());
+                part(url.expose().as_str().as_bytes());
+                part(secret.key());
             }
             ChannelKind::Console => {}
         }
-        hasher
-            .finalize()
+        mac.finalize()
+            .into_bytes()
             .iter()
             .take(16)
             .map(|byte| format!("{byte:02x}"))
@@ -70,8 +80,11 @@ pub enum ChannelKind {
     Slack { webhook_url: Secret },
     /// Email over SMTP.
     Email(EmailChannel),
-    /// A Standard Webhooks receiver.
-    Webhook { url: Url, secret: WebhookSecret },
+    /// A Standard Webhooks receiver; its URL may carry a token.
+    Webhook {
+        url: SecretUrl,
+        secret: WebhookSecret,
+    },
     /// One line per event on standard output.
     Console,
 }
@@ -98,5 +111,47 @@ impl ChannelKind {
             Self::Webhook { .. } => "webhook",
             Self::Console => "console",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn webhook(url: &str) -> Channel {
+        Channel::new(
+            "audit",
+            ChannelKind::Webhook {
+                url: SecretUrl::new(url.parse().expect("url")),
+                secret: WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                    .expect("secret"),
+            },
+        )
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_follow_the_configuration() {
+        let channel = webhook("https://hooks.example.com/in?token=t0k3n");
+        let key = [7u8; 32];
+        let fingerprint = channel.fingerprint(&key);
+        assert_eq!(fingerprint.len(), 32);
+        assert_eq!(fingerprint, channel.fingerprint(&key), "stable");
+        assert_ne!(fingerprint, channel.fingerprint(&[8u8; 32]), "keyed");
+        assert_ne!(
+            fingerprint,
+            webhook("https://hooks.example.com/in?token=other").fingerprint(&key),
+            "a reconfigured channel has another fingerprint"
+        );
+        // Nothing of the configuration shows in it, nor in Debug.
+        assert!(!fingerprint.contains("t0k3n"));
+        let debug = format!("{channel:?}");
+        assert!(
+            !debug.contains("t0k3n") && !debug.contains("/in"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("https://hooks.example.com/<redacted>"),
+            "{debug}"
+        );
     }
 }

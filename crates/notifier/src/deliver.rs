@@ -10,11 +10,10 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use url::Url;
 
 use crate::channel::{Channel, ChannelKind, EmailChannel};
 use crate::render;
-use crate::secret::{Secret, WebhookSecret};
+use crate::secret::{Secret, SecretUrl, WebhookSecret};
 use crate::sign::sign;
 
 /// How long one delivery may take.
@@ -93,7 +92,7 @@ enum Sender {
         to: Vec<Mailbox>,
     },
     Webhook {
-        url: Url,
+        url: SecretUrl,
         secret: WebhookSecret,
     },
     Console,
@@ -274,7 +273,7 @@ impl Notifier {
                 let signature = sign(secret.key(), &id, timestamp, &body);
                 let request = self
                     .http
-                    .post(url.clone())
+                    .post(url.expose().clone())
                     .header(CONTENT_TYPE, "application/json")
                     .header("webhook-id", &id)
                     .header("webhook-timestamp", timestamp.to_string())

@@ -23,7 +23,7 @@ pub use deliver::{
 pub use payload::WebhookPayload;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Route, Router};
-pub use secret::{Secret, SecretError, WebhookSecret};
+pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use sign::sign;
 
 /// Re-exported so that callers build mailboxes with the same type.

@@ -20,9 +20,47 @@ impl Secret {
     }
 }
 
+impl fmt::Display for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("<redacted>")
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("<redacted>")
+    }
+}
+
+/// A receiver's URL that may carry a token (in its path or query, as webhook and Teams
+/// Workflows URLs do). `Debug` and `Display` show the scheme and host only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(url::Url);
+
+impl SecretUrl {
+    pub fn new(url: url::Url) -> Self {
+        Self(url)
+    }
+
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, formatter)
+    }
+}
+
+impl fmt::Display for SecretUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}://{}/<redacted>",
+            self.0.scheme(),
+            self.0.host_str().unwrap_or("?")
+        )
     }
 }
 

@@ -49,9 +49,11 @@ fn notifier(server: &MockServer) -> Notifier {
         Channel::new(
             "audit",
             ChannelKind::Webhook {
-                url: format!("{}/hooks/pswatch", server.uri())
-                    .parse()
-                    .expect("url"),
+                url: notifier::SecretUrl::new(
+                    format!("{}/hooks/pswatch?token=h00ks3cret", server.uri())
+                        .parse()
+                        .expect("url"),
+                ),
                 secret: WebhookSecret::parse(SECRET).expect("secret"),
             },
         ),
@@ -149,7 +151,12 @@ async fn failures_get_a_verdict_and_never_show_the_slack_url() {
             assert!(text.contains(&format!("HTTP {status}")), "{text}");
             assert!(text.contains(channel), "{text}");
             assert!(!text.contains("XXXXSECRET"), "{text}");
+            assert!(!text.contains("h00ks3cret"), "{text}");
+            assert!(!format!("{error:?}").contains("h00ks3cret"), "{error:?}");
         }
+        // Nor does any channel's Debug output.
+        let channels = format!("{:?}", notifier.channel("audit"));
+        assert!(!channels.contains("h00ks3cret"), "{channels}");
     }
 }
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use diff_engine::{Event, Target, TargetState};
 use serde::{Deserialize, Serialize};
 
-use crate::records::{Record, StateRecord};
+use crate::records::{FingerprintKey, Record, StateRecord};
 
 mod records;
 use time::OffsetDateTime;
@@ -44,6 +44,9 @@ const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
 const DEAD_PREFIX: &[u8] = b"dead\0";
 const CHANNEL_PREFIX: &[u8] = b"channel\0";
 const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
+const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
+/// The length of the fingerprint key, in bytes.
+const FINGERPRINT_KEY_LENGTH: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -65,6 +68,8 @@ pub enum StoreError {
     UnsupportedVersion { what: &'static str, found: u32 },
     #[error("no outbox entry or dead letter with id {0}")]
     NoSuchEntry(u64),
+    #[error("the operating system gave no random bytes for a key: {0}")]
+    Random(String),
     #[error("a record cannot be encoded for the state store: {source}")]
     Encode {
         #[source]
@@ -550,6 +555,26 @@ impl Store {
         Ok(())
     }
 
+    /// The key that makes channel fingerprints keyed hashes: 32 random bytes, made the first
+    /// time they are asked for and kept in the store, so a fingerprint tells nothing of the
+    /// URLs and passwords it was made from to anyone without this store.
+    pub fn fingerprint_key(&self) -> Result<Vec<u8>, StoreError> {
+        if let Some(bytes) = self.tree.get(FINGERPRINT_KEY)? {
+            let key = self.read_or_quarantine::<FingerprintKey>(FINGERPRINT_KEY, &bytes)?;
+            if let Some(FingerprintKey(key)) =
+                key.filter(|key| key.0.len() == FINGERPRINT_KEY_LENGTH)
+            {
+                return Ok(key);
+            }
+        }
+        let mut key = vec![0; FINGERPRINT_KEY_LENGTH];
+        getrandom::getrandom(&mut key).map_err(|error| StoreError::Random(error.to_string()))?;
+        self.tree
+            .insert(FINGERPRINT_KEY, encode(&FingerprintKey(key.clone()))?)?;
+        self.db.flush()?;
+        Ok(key)
+    }
+
     /// Overwrites the pending entry `id` of `channel` with `bytes`, as a damaged disk would:
     /// for tests of what pswatch does with a record it cannot read.
     #[cfg(feature = "testing")]
@@ -636,6 +661,8 @@ fn describe_key(key: &[u8]) -> String {
             "state of {}",
             String::from_utf8_lossy(rest).replace('\0', "/")
         )
+    } else if key == FINGERPRINT_KEY {
+        "the channels' fingerprint key".into()
     } else if let Some(rest) = key.strip_prefix(CHANNEL_PREFIX) {
         format!(
             "the disabled-channel record of {}",
@@ -654,6 +681,8 @@ fn problem_of(key: &[u8], bytes: &[u8]) -> String {
         decode::<DeadLetter>(bytes).err()
     } else if key.starts_with(CHANNEL_PREFIX) {
         decode::<DisabledChannel>(bytes).err()
+    } else if key == FINGERPRINT_KEY {
+        decode::<FingerprintKey>(bytes).err()
     } else {
         decode::<OutboxEntry>(bytes).err()
     };

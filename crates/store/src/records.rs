@@ -751,3 +751,34 @@ impl Record for DisabledChannel {
         }
     }
 }
+
+/// The key of the channels' fingerprints: `meta/fingerprint-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FingerprintKey(pub(crate) Vec<u8>);
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredFingerprintKey {
+    /// The key, in hexadecimal.
+    key: String,
+}
+
+impl Record for FingerprintKey {
+    const WHAT: &'static str = "fingerprint key";
+    type Stored = StoredFingerprintKey;
+
+    fn to_stored(&self) -> StoredFingerprintKey {
+        StoredFingerprintKey {
+            key: self.0.iter().map(|byte| format!("{byte:02x}")).collect(),
+        }
+    }
+
+    fn from_stored(stored: StoredFingerprintKey) -> Self {
+        // Pairs of hexadecimal digits; a damaged key reads as empty, and a new one is made.
+        let bytes = (0..stored.key.len() / 2)
+            .filter_map(|index| {
+                u8::from_str_radix(stored.key.get(index * 2..index * 2 + 2)?, 16).ok()
+            })
+            .collect();
+        Self(bytes)
+    }
+}

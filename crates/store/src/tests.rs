@@ -484,6 +484,25 @@ fn state_records_of_earlier_builds_still_read() {
     assert_eq!(request.operations["op1"].table_name, None);
 }
 
+#[tokio::test]
+async fn the_fingerprint_key_is_made_once_and_kept() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let key = Store::open(directory.path())
+        .expect("open")
+        .fingerprint_key()
+        .expect("key");
+    assert_eq!(key.len(), 32);
+    assert!(key.iter().any(|byte| *byte != 0));
+    let store = Store::open(directory.path()).expect("reopen");
+    assert_eq!(store.fingerprint_key().expect("key"), key);
+    let other = tempfile::tempdir().expect("tempdir");
+    let other_key = Store::open(other.path())
+        .expect("open")
+        .fingerprint_key()
+        .expect("key");
+    assert_ne!(other_key, key, "each store has its own");
+}
+
 #[test]
 fn queue_keys_name_their_channel_and_sequence() {
     for channel in ["a", "ab", "ops-slack", "ünïcode"] {
