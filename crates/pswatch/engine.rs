@@ -443,7 +443,14 @@ impl Engine {
         let policy = &channel.retry;
         let now = OffsetDateTime::now_utc();
         let failures = head.attempts.saturating_add(1);
-        match policy.decide(head.created_at, failures, &error, now, fastrand::f64()) {
+        match policy.decide(
+            head.created_at,
+            failures,
+            error.verdict,
+            error.retry_after,
+            now,
+            fastrand::f64(),
+        ) {
             Decision::RetryAt(at) => {
                 self.store
                     .reschedule(channel_name, &ids, &error.message, at)

@@ -3,28 +3,35 @@
 //! Rendering ([`render`]) and routing ([`Router`]) are pure; [`Notifier::deliver`] is the thin
 //! async layer that sends one event through one channel and classifies a failure
 //! ([`Verdict`]) where it is born.
+//!
+//! Modules depend in one direction: `verdict` (what a failure means) knows nothing else;
+//! `retry` decides from a verdict; `channel` holds the configured values; `send` has one module
+//! a channel kind; `deliver` ties channels, senders and the `pacer` together.
 
 mod channel;
 mod deliver;
+mod pacer;
 mod payload;
 pub mod render;
 mod retry;
 mod route;
 mod secret;
+mod send;
 mod sign;
 #[cfg(test)]
 mod testing;
+mod verdict;
 
 pub use channel::{Channel, ChannelKind, EmailChannel};
-pub use deliver::{
-    classify_status, parse_retry_after, smtp_transport, ChannelError, DeliveryError, Notifier,
-    Verdict, DELIVERY_TIMEOUT,
-};
+pub use deliver::Notifier;
 pub use payload::WebhookPayload;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Route, Router};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
+pub use send::email::smtp_transport;
+pub use send::DELIVERY_TIMEOUT;
 pub use sign::sign;
+pub use verdict::{classify_status, ChannelError, DeliveryError, Verdict};
 
 /// Re-exported so that callers build mailboxes with the same type.
 pub use lettre::message::Mailbox;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::deliver::{DeliveryError, Verdict};
+use crate::verdict::Verdict;
 
 /// When to retry, in the spirit of Standard Webhooks: right away, then after about 5 s, 30 s,
 /// 2 min, 10 min, 30 min, 1 h, then hourly, each with ±20 % jitter, until the entry is older than
@@ -53,16 +53,18 @@ impl RetryPolicy {
     }
 
     /// Decides what follows a failed attempt of an entry created at `created_at` that has now
-    /// failed `failures` times. `jitter` is a number in [0, 1) that spreads retries out.
+    /// failed `failures` times with `verdict`; a `retry_after` the receiver asked for is waited
+    /// at least. `jitter` is a number in [0, 1) that spreads retries out.
     pub fn decide(
         &self,
         created_at: OffsetDateTime,
         failures: u32,
-        error: &DeliveryError,
+        verdict: Verdict,
+        retry_after: Option<Duration>,
         now: OffsetDateTime,
         jitter: f64,
     ) -> Decision {
-        match error.verdict {
+        match verdict {
             Verdict::Permanent => {
                 return Decision::GiveUp("the receiver refused it for good".into())
             }
@@ -74,9 +76,7 @@ impl RetryPolicy {
         }
         let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
         let delay = self.base_delay(failures).mul_f64(factor);
-        let delay = error
-            .retry_after
-            .map_or(delay, |retry_after| retry_after.max(delay));
+        let delay = retry_after.map_or(delay, |retry_after| retry_after.max(delay));
         let next = now + delay;
         if next > created_at + self.max_age {
             Decision::GiveUp(format!(
@@ -106,14 +106,6 @@ mod tests {
 
     use super::*;
 
-    fn error(verdict: Verdict, retry_after: Option<u64>) -> DeliveryError {
-        DeliveryError {
-            verdict,
-            message: "x".into(),
-            retry_after: retry_after.map(Duration::from_secs),
-        }
-    }
-
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
     #[test]
@@ -130,7 +122,7 @@ mod tests {
         let policy = RetryPolicy::default();
         for (jitter, expected) in [(0.0, 4), (0.5, 5), (0.999_999, 5)] {
             let Decision::RetryAt(at) =
-                policy.decide(NOW, 1, &error(Verdict::Transient, None), NOW, jitter)
+                policy.decide(NOW, 1, Verdict::Transient, None, NOW, jitter)
             else {
                 panic!("retries");
             };
@@ -141,9 +133,23 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_when_longer() {
         let policy = RetryPolicy::default();
-        let decision = policy.decide(NOW, 1, &error(Verdict::Transient, Some(90)), NOW, 0.5);
+        let decision = policy.decide(
+            NOW,
+            1,
+            Verdict::Transient,
+            Some(Duration::from_secs(90)),
+            NOW,
+            0.5,
+        );
         assert_eq!(decision, Decision::RetryAt(NOW + Duration::from_secs(90)));
-        let decision = policy.decide(NOW, 3, &error(Verdict::Transient, Some(1)), NOW, 0.5);
+        let decision = policy.decide(
+            NOW,
+            3,
+            Verdict::Transient,
+            Some(Duration::from_secs(1)),
+            NOW,
+            0.5,
+        );
         assert_eq!(decision, Decision::RetryAt(NOW + Duration::from_secs(120)));
     }
 
@@ -151,24 +157,23 @@ mod tests {
     fn permanent_gone_and_too_old_give_up() {
         let policy = RetryPolicy::default();
         assert!(matches!(
-            policy.decide(NOW, 1, &error(Verdict::Permanent, None), NOW, 0.5),
+            policy.decide(NOW, 1, Verdict::Permanent, None, NOW, 0.5),
             Decision::GiveUp(_)
         ));
-        let Decision::GiveUp(reason) = policy.decide(NOW, 1, &error(Verdict::Gone, None), NOW, 0.5)
-        else {
+        let Decision::GiveUp(reason) = policy.decide(NOW, 1, Verdict::Gone, None, NOW, 0.5) else {
             panic!("gives up");
         };
         assert!(reason.contains("410"));
         let created = NOW - Duration::from_secs(23 * 3600 + 59 * 60);
         let Decision::GiveUp(reason) =
-            policy.decide(created, 9, &error(Verdict::Transient, None), NOW, 0.5)
+            policy.decide(created, 9, Verdict::Transient, None, NOW, 0.5)
         else {
             panic!("too old");
         };
         assert!(reason.contains("24h"), "{reason}");
         let young = NOW - Duration::from_secs(3600);
         assert!(matches!(
-            policy.decide(young, 9, &error(Verdict::Transient, None), NOW, 0.5),
+            policy.decide(young, 9, Verdict::Transient, None, NOW, 0.5),
             Decision::RetryAt(_)
         ));
     }

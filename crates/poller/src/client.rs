@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use url::Url;
 
@@ -148,15 +148,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, PollError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("pswatch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| PollError::Transport {
-                resource: "the HTTP client".into(),
-                message: error.to_string(),
-            })?;
+        let http = http_util::client(config.timeout).map_err(|error| PollError::Transport {
+            resource: "the HTTP client".into(),
+            message: error.to_string(),
+        })?;
         config.token.header()?;
         Ok(Self {
             http,
@@ -327,11 +322,7 @@ impl Client {
         }
         let response = sent.map_err(|error| self.transport_error(url, &error))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(parse_retry_after);
+        let retry_after = http_util::retry_after(response.headers());
         let body = response
             .bytes()
             .await
@@ -379,7 +370,7 @@ impl Client {
         } else {
             PollError::Transport {
                 resource: resource(url),
-                message: error_chain(error),
+                message: http_util::error_chain(error),
             }
         }
     }
@@ -388,38 +379,4 @@ impl Client {
 /// The path of a URL, which names the resource without host noise (and never holds a secret).
 pub(crate) fn resource(url: &Url) -> String {
     url.path().to_owned()
-}
-
-/// An error and its causes on one line; reqwest's own message alone says little.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        // Some errors already include their cause in their own message.
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Reads a `Retry-After` value: seconds (`7`, or with a fraction, `0.5`), or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        // A day is more than any server means; a larger or odd value is not a delay.
-        return (seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
-            .then(|| Duration::from_secs_f64(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
-        date.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }

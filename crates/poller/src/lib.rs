@@ -26,7 +26,7 @@ use crate::client::{resource, Listed};
 
 pub use api::{Database, DecodeError};
 pub use budget::{Budget, BudgetUse, Priority};
-pub use client::{parse_retry_after, Client, ClientConfig, RequestObserver, ServiceToken};
+pub use client::{Client, ClientConfig, RequestObserver, ServiceToken};
 pub use error::PollError;
 
 impl Client {

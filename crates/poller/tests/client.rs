@@ -427,22 +427,6 @@ async fn discovers_databases_with_their_kind() {
 }
 
 #[test]
-fn retry_after_reads_seconds_and_dates() {
-    assert_eq!(poller::parse_retry_after("7"), Some(Duration::from_secs(7)));
-    assert_eq!(
-        poller::parse_retry_after(" 0.5 "),
-        Some(Duration::from_millis(500))
-    );
-    assert_eq!(poller::parse_retry_after("-1"), None);
-    assert_eq!(poller::parse_retry_after("NaN"), None);
-    assert_eq!(
-        poller::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-        Some(Duration::ZERO)
-    );
-    assert_eq!(poller::parse_retry_after("soon"), None);
-}
-
-#[test]
 fn the_token_never_shows_in_debug_output() {
     let token = ServiceToken::new("tok-id", "s3cr3t-token");
     let text = format!("{token:?}");

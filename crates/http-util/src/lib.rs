@@ -1,0 +1,117 @@
+//! The HTTP pieces pswatch's two clients share: the PlanetScale API client (`poller`) and the
+//! client that posts to receivers (`notifier`). One user agent, one way to build a client with
+//! timeouts, one way to put an error and its causes on a line, one reading of `Retry-After`.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// What pswatch calls itself in `User-Agent`.
+pub const USER_AGENT: &str = concat!("pswatch/", env!("CARGO_PKG_VERSION"));
+
+/// The longest a connection may take to open, whatever the request's own timeout.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP client whose requests take at most `timeout`, connection to last byte, and whose
+/// connections take at most `timeout` or 10 s, whichever is shorter.
+pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .user_agent(USER_AGENT)
+        .build()
+}
+
+/// An error and its causes on one line: reqwest's own message alone says little ("error
+/// sending request"). A cause already part of its error's message is not repeated.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Reads a `Retry-After` value: whole seconds (`7`), seconds with a fraction (`0.5`), or an
+/// HTTP date (a date in the past is no wait). A negative, enormous or unreadable value is none.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        // A day is more than any server means; a larger or odd value is not a delay.
+        return (seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
+            .then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The `Retry-After` of a response's headers, if it has a readable one.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_fractions_and_dates() {
+        let cases = [
+            ("7", Some(Duration::from_secs(7))),
+            (" 0.5 ", Some(Duration::from_millis(500))),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::ZERO)),
+            ("-1", None),
+            ("NaN", None),
+            ("1e9", None),
+            ("soon", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(parse_retry_after(value), expected, "{value:?}");
+        }
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|layer| layer as _)
+        }
+    }
+
+    #[test]
+    fn error_chains_name_each_cause_once() {
+        let error = Layer(
+            "error sending request",
+            Some(Box::new(Layer(
+                "connection refused",
+                Some(Box::new(Layer("refused", None))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&error),
+            "error sending request: connection refused"
+        );
+    }
+}

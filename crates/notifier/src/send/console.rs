@@ -1,0 +1,28 @@
+//! The console: a line an event on standard output.
+
+use std::io::Write as _;
+
+use super::Payload;
+use crate::render;
+use crate::verdict::{DeliveryError, Verdict};
+
+pub(crate) fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {
+    let lines: Vec<String> = match payload {
+        Payload::Events(events) => events.iter().map(render::console_line).collect(),
+        Payload::Test => vec![render::test_console(
+            channel,
+            time::OffsetDateTime::now_utc(),
+        )],
+    };
+    let mut stdout = std::io::stdout().lock();
+    lines
+        .iter()
+        .try_for_each(|line| writeln!(stdout, "{line}"))
+        .and_then(|()| stdout.flush())
+        .map_err(|error| {
+            DeliveryError::new(
+                Verdict::Transient,
+                format!("channel {channel:?}: cannot write to stdout: {error}"),
+            )
+        })
+}
