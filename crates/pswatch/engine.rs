@@ -20,11 +20,10 @@ use tracing::Instrument as _;
 
 use crate::config::{Config, Watch};
 use crate::metrics::Metrics;
+use crate::scheduler::{Outcome, Scheduler};
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
-/// The longest wait between two polls of a failing target.
-const MAX_POLL_BACKOFF: Duration = Duration::from_secs(600);
 /// The wait before reading the outbox again after the store failed.
 const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
 /// How long shutdown waits for polls and deliveries in flight.
@@ -547,50 +546,15 @@ pub(crate) enum Step {
     Disabled,
 }
 
-/// The delay before the next poll of a target after `failures` failures in a row.
-fn poll_backoff(interval: Duration, failures: u32, error: &PollFailure) -> Duration {
-    let backoff = interval
-        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
-        .min(MAX_POLL_BACKOFF);
-    match error {
-        PollFailure::Api(error) => error
-            .retry_after()
-            .map_or(backoff, |retry_after| retry_after.max(backoff)),
-        PollFailure::Store(_) => backoff,
-    }
-}
-
-/// How many polls run at once. Requests still pass the shared budget one by one.
-const CONCURRENT_POLLS: usize = 4;
-
-/// The scheduler's record of one target.
-struct Slot {
-    next_due: tokio::time::Instant,
-    motion: Motion,
-    in_flight: bool,
-    failures: u32,
-    /// API requests of the last poll (2 until one is known: workflows and deploy requests).
-    requests: u64,
-}
-
-impl Slot {
-    /// Whether the target moves on its own: its polls go first, at high priority, and the
-    /// budget keeps a reserve for them. A target waiting for a person is polled as idle ones
-    /// are, at its own interval.
-    fn is_active(&self) -> bool {
-        self.motion == Motion::Active
-    }
-}
-
-/// Runs the service until `shutdown` is cancelled: one scheduler polling the targets within the
-/// API budget, one delivery worker per channel, and, for `["*"]` watches, discovery of new
+/// Runs the service until `shutdown` is cancelled: polls scheduled by the [`Scheduler`] within
+/// the API budget, one delivery worker per channel, and, for `["*"]` watches, discovery of new
 /// databases every ten minutes.
 ///
-/// The scheduler polls targets in motion every `active_interval` and idle ones every
-/// `interval`, spreading the first polls over one interval. Every request passes the shared
-/// budget, targets in motion first; when the budget cannot serve every interval, idle targets
-/// wait their turn oldest-first (round robin) and so are polled less often, and the service
-/// says so once in its log and in `/api/status`.
+/// Targets that move on their own are polled every `active_interval`, those waiting for a person
+/// every `waiting_interval`, idle ones every `interval`, the first polls spread over one interval.
+/// Every request passes the shared budget, active targets first; when the budget cannot serve
+/// every interval, idle targets wait their turn oldest-first and so are polled less often, and
+/// the service says so once in its log and in `/api/status`.
 pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> anyhow::Result<()> {
     let tracker = TaskTracker::new();
     if let Some(address) = engine.config.admin_listen {
@@ -619,14 +583,16 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
         wakes.insert(channel.to_owned(), wake);
     }
 
-    let poll = engine.config.poll;
+    let budget = Arc::clone(engine.client.budget());
     let discovers = engine
         .config
         .watches
         .iter()
         .any(|watch| watch.databases.is_none());
-    let mut slots: HashMap<Target, Slot> = HashMap::new();
+    let mut scheduler = Scheduler::new(engine.config.poll);
     let mut polls = tokio::task::JoinSet::new();
+    // Which target each poll task polls, to free its slot whatever becomes of the task.
+    let mut polling: HashMap<tokio::task::Id, Target> = HashMap::new();
     let mut next_discovery = tokio::time::Instant::now();
     let mut discovery_failures = 0u32;
     let mut overloaded = false;
@@ -644,16 +610,27 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
                     organization
                 })
                 .collect();
-            add_targets(&engine, &mut slots, &targets, poll.interval);
             // A database no longer listed by its organization is no longer polled; one of an
             // organization that could not be listed this time stays watched.
-            slots.retain(|target, _| {
-                let keep = targets.contains(target) || unlisted.contains(&target.organization);
-                if !keep {
-                    tracing::info!(target_db = %target, "no longer listed; stopped watching");
-                }
-                keep
-            });
+            let reconciled = scheduler.reconcile(
+                &targets,
+                |target| unlisted.contains(&target.organization),
+                |target| {
+                    engine
+                        .store
+                        .target_state(target)
+                        .ok()
+                        .flatten()
+                        .map_or(Motion::Idle, |state| state.motion())
+                },
+                now,
+            );
+            for target in &reconciled.added {
+                tracing::info!(target_db = %target, "watching");
+            }
+            for target in &reconciled.removed {
+                tracing::info!(target_db = %target, "no longer listed; stopped watching");
+            }
             next_discovery = if !discovers {
                 now + Duration::from_secs(u64::from(u32::MAX))
             } else if unlisted.is_empty() {
@@ -662,93 +639,57 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
             } else {
                 // A failed listing is tried again soon, backing off.
                 discovery_failures += 1;
-                now + poll
+                now + engine
+                    .config
+                    .poll
                     .interval
                     .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
                     .min(DISCOVERY_INTERVAL)
             };
         }
 
-        // Due targets, those in motion first, then the longest waiting. Targets in motion and
-        // idle ones have their own share of concurrent polls, so idle polls waiting for budget
-        // never hold up the active ones; and an idle poll starts only when the budget has room
-        // for it beside what is reserved for the active ones.
-        let mut due: Vec<(&Target, &Slot)> = slots
-            .iter()
-            .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
-            .collect();
-        // Active, then waiting (their interval is what a person waiting for an alert counts
-        // on, and there are few of them), then idle, each longest-due first.
-        due.sort_by_key(|(_, slot)| (std::cmp::Reverse(slot.motion), slot.next_due));
-        let mut active_in_flight = slots
-            .values()
-            .filter(|slot| slot.in_flight && slot.is_active())
-            .count();
-        let mut idle_in_flight = slots
-            .values()
-            .filter(|slot| slot.in_flight && !slot.is_active())
-            .count();
-        let mut idle_room = u64::from(engine.client.budget().room(Priority::Low));
-        let mut starting: Vec<(Target, bool)> = Vec::new();
-        let mut idle_blocked = false;
-        for (target, slot) in due {
-            if slot.is_active() {
-                if active_in_flight < CONCURRENT_POLLS {
-                    active_in_flight += 1;
-                    starting.push((target.clone(), true));
-                }
-            } else if idle_in_flight < CONCURRENT_POLLS && idle_room >= slot.requests {
-                idle_in_flight += 1;
-                idle_room -= slot.requests;
-                starting.push((target.clone(), false));
-            } else {
-                idle_blocked = true;
-            }
-        }
-        for (target, active) in starting {
-            if let Some(slot) = slots.get_mut(&target) {
-                slot.in_flight = true;
-            }
+        let due = scheduler.due(now, u64::from(budget.room(Priority::Low)));
+        for (target, priority) in due.start {
             let engine = Arc::clone(&engine);
-            let priority = if active {
-                Priority::High
-            } else {
-                Priority::Low
-            };
             let cancelled = shutdown.clone();
-            polls.spawn(async move {
-                let span = tracing::info_span!("poll", target_db = %target);
+            let polled = target.clone();
+            let task = polls.spawn(async move {
+                let span = tracing::info_span!("poll", target_db = %polled);
                 // A poll still waiting at shutdown is dropped: it has committed nothing.
                 tokio::select! {
-                    result = engine.poll(&target, priority).instrument(span) => Some((target, result)),
+                    result = engine.poll(&polled, priority).instrument(span) => Some(result),
                     () = cancelled.cancelled() => None,
                 }
             });
+            polling.insert(task.id(), target);
         }
 
-        let mut wake_at = slots
-            .values()
-            .filter(|slot| !slot.in_flight)
-            .map(|slot| slot.next_due)
-            .min()
+        let mut wake_at = scheduler
+            .next_wake()
             .unwrap_or(next_discovery)
             .min(next_discovery);
-        if idle_blocked {
+        if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
-            let recheck = (engine.client.budget().window() / 240)
-                .clamp(Duration::from_millis(2), Duration::from_millis(250));
+            let recheck =
+                (budget.window() / 240).clamp(Duration::from_millis(2), Duration::from_millis(250));
             wake_at = wake_at.max(now + recheck);
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            Some(joined) = polls.join_next(), if !polls.is_empty() => {
-                let Ok(Some((target, result))) = joined else { continue };
-                let Some(slot) = slots.get_mut(&target) else { continue };
-                finish_poll(&engine, &target, slot, result, &wakes);
-                let demand = demand_per_minute(&slots, &poll);
-                note_budget(&engine, demand, &mut overloaded);
-                reserve_for_active(&engine, &slots, poll.active_interval);
+            Some(joined) = polls.join_next_with_id(), if !polls.is_empty() => {
+                let (id, result) = match joined {
+                    Ok((id, Some(result))) => (id, Ok(result)),
+                    Ok((id, None)) => {
+                        polling.remove(&id);
+                        continue;
+                    }
+                    Err(error) => (error.id(), Err(error)),
+                };
+                let Some(target) = polling.remove(&id) else { continue };
+                finish_poll(&engine, &mut scheduler, &target, result, &wakes);
+                note_budget(&engine, scheduler.demand_per_minute(), &mut overloaded);
+                budget.reserve(scheduler.reserve(budget.window()));
             }
             () = tokio::time::sleep_until(wake_at) => {}
         }
@@ -768,62 +709,19 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) -> any
     Ok(())
 }
 
-/// Adds newly listed targets. One remembered as in motion is due at once; the others are spread
-/// over one interval instead of all firing at start.
-fn add_targets(
-    engine: &Engine,
-    slots: &mut HashMap<Target, Slot>,
-    targets: &[Target],
-    interval: Duration,
-) {
-    let new: Vec<&Target> = targets
-        .iter()
-        .filter(|target| !slots.contains_key(*target))
-        .collect();
-    let spacing = interval / u32::try_from(new.len().max(1)).unwrap_or(u32::MAX);
-    let now = tokio::time::Instant::now();
-    for (index, target) in new.into_iter().enumerate() {
-        let motion = engine
-            .store
-            .target_state(target)
-            .ok()
-            .flatten()
-            .map_or(Motion::Idle, |state| state.motion());
-        let delay = if motion == Motion::Active {
-            Duration::ZERO
-        } else {
-            spacing.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX))
-        };
-        tracing::info!(target_db = %target, %motion, "watching");
-        slots.insert(
-            target.clone(),
-            Slot {
-                next_due: now + delay,
-                motion,
-                in_flight: false,
-                failures: 0,
-                requests: 2,
-            },
-        );
-    }
-}
-
-/// Records a finished poll and schedules the next one.
+/// Records a finished poll (or one whose task panicked) in the scheduler and the status, and
+/// wakes the channels it gave work to.
 fn finish_poll(
     engine: &Engine,
+    scheduler: &mut Scheduler,
     target: &Target,
-    slot: &mut Slot,
-    result: Result<PollReport, PollFailure>,
+    result: Result<Result<PollReport, PollFailure>, tokio::task::JoinError>,
     wakes: &HashMap<String, Arc<Notify>>,
 ) {
-    let poll = engine.config.poll;
     let now = OffsetDateTime::now_utc();
-    slot.in_flight = false;
-    let delay = match result {
-        Ok(report) => {
-            slot.failures = 0;
-            slot.motion = report.motion;
-            slot.requests = report.requests.max(1);
+    let instant = tokio::time::Instant::now();
+    let (outcome, error) = match result {
+        Ok(Ok(report)) => {
             for channel in &report.channels {
                 if let Some(wake) = wakes.get(channel) {
                     wake.notify_one();
@@ -838,50 +736,52 @@ fn finish_poll(
                 status.failures = 0;
                 status.auth_failure = false;
             });
-            poll.interval_for(report.motion)
+            (
+                Outcome::Polled {
+                    motion: report.motion,
+                    requests: report.requests,
+                },
+                None,
+            )
         }
-        Err(error) => {
-            slot.failures += 1;
-            let backoff = poll_backoff(poll.interval, slot.failures, &error);
-            tracing::warn!(target_db = %target, %error, failures = slot.failures, retry_in = ?backoff,
-                "poll failed; the state is unchanged");
+        Ok(Err(error)) => {
+            let retry_after = match &error {
+                PollFailure::Api(error) => error.retry_after(),
+                PollFailure::Store(_) => None,
+            };
             let auth_failure = matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
-            engine.update_status(target, |status| {
-                status.last_poll = Some(now);
-                status.last_error = Some(error.to_string());
-                status.failures = slot.failures;
-                status.auth_failure = auth_failure;
-            });
-            backoff
+            engine.update_status(target, |status| status.auth_failure = auth_failure);
+            (Outcome::Failed { retry_after }, Some(error.to_string()))
+        }
+        Err(panicked) => {
+            engine.metrics.poll_panics.inc();
+            (
+                Outcome::Panicked,
+                Some(format!(
+                    "the poll stopped unexpectedly (a bug in pswatch): {panicked}"
+                )),
+            )
         }
     };
-    slot.next_due = tokio::time::Instant::now() + delay;
+    let Some(delay) = scheduler.finished(target, outcome, instant) else {
+        return;
+    };
+    if let Some(error) = error {
+        let failures = scheduler.failures(target);
+        if outcome == Outcome::Panicked {
+            tracing::error!(target_db = %target, %error, failures, retry_in = ?delay,
+                "poll panicked; the state is unchanged");
+        } else {
+            tracing::warn!(target_db = %target, %error, failures, retry_in = ?delay,
+                "poll failed; the state is unchanged");
+        }
+        engine.update_status(target, |status| {
+            status.last_poll = Some(now);
+            status.last_error = Some(error);
+            status.failures = failures;
+        });
+    }
     engine.update_status(target, |status| status.next_poll = Some(now + delay));
-}
-
-/// Keeps the part of the budget that the targets in motion need out of the idle ones' reach.
-fn reserve_for_active(engine: &Engine, slots: &HashMap<Target, Slot>, active_interval: Duration) {
-    let budget = engine.client.budget();
-    let per_window: f64 = slots
-        .values()
-        .filter(|slot| slot.is_active())
-        .map(|slot| {
-            slot.requests as f64 * budget.window().as_secs_f64()
-                / active_interval.as_secs_f64().max(0.001)
-        })
-        .sum();
-    budget.reserve(per_window.ceil().min(f64::from(u32::MAX)) as u32);
-}
-
-/// The API requests a minute that the configured intervals would take.
-fn demand_per_minute(slots: &HashMap<Target, Slot>, poll: &crate::config::Poll) -> f64 {
-    slots
-        .values()
-        .map(|slot| {
-            let every = poll.interval_for(slot.motion);
-            slot.requests as f64 * 60.0 / every.as_secs_f64().max(0.001)
-        })
-        .sum()
 }
 
 /// Says once, in the log and the status, when the budget cannot serve the configured intervals,

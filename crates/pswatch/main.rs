@@ -7,6 +7,7 @@ mod demo;
 mod engine;
 mod metrics;
 mod outbox;
+mod scheduler;
 mod state;
 
 use std::io::IsTerminal as _;

@@ -11,6 +11,7 @@ use prometheus::{
 pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) polls: IntCounterVec,
+    pub(crate) poll_panics: prometheus::IntCounter,
     pub(crate) api_requests: IntCounterVec,
     pub(crate) budget_used: IntGauge,
     pub(crate) budget_limit: IntGauge,
@@ -51,6 +52,14 @@ impl Metrics {
                     "Polls of a database, by outcome (ok, error).",
                     &["target", "outcome"],
                 ),
+            ),
+            poll_panics: register(
+                &registry,
+                prometheus::IntCounter::new(
+                    "pswatch_poll_panics_total",
+                    "Polls that stopped unexpectedly (a bug in pswatch); the target is polled again after its backoff.",
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
             ),
             api_requests: register(
                 &registry,
