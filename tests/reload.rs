@@ -242,3 +242,96 @@ async fn a_reload_changes_the_budget_in_place() {
         busiest(reloaded)
     );
 }
+
+/// A reload applies in place: a database added to `databases` is watched (its own baseline),
+/// the one kept is not baselined again, a removed channel gets nothing more and a new one gets
+/// the next transition, and nothing shuts down on the way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_adds_and_removes_without_restarting() {
+    let mut world = World::default();
+    for database in ["commerce", "users"] {
+        world
+            .database_mut("acme", database)
+            .workflows
+            .push(SimWorkflow::new(1, "move", "running"));
+    }
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let state = directory.path().join("state");
+    let path = directory.path().join("pswatch.toml");
+    std::fs::write(
+        &path,
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks",
+            "200ms",
+        ),
+    )
+    .expect("write");
+    let mut service = Service::start(&path, &[], directory.path());
+    assert!(
+        service
+            .wait_for_log(
+                "baseline recorded target_db=acme/commerce",
+                Duration::from_secs(10)
+            )
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let reloaded = config(
+        &simulator.api_url(),
+        &state,
+        &receiver.url,
+        "/hooks/v2",
+        "200ms",
+    )
+    .replace(
+        r#"databases = ["commerce"]"#,
+        r#"databases = ["commerce", "users"]"#,
+    )
+    .replace(r#"name = "audit""#, r#"name = "audit-v2""#)
+    .replace(r#"channels = ["audit"]"#, r#"channels = ["audit-v2"]"#);
+    std::fs::write(&path, reloaded).expect("write");
+    Command::new("kill")
+        .args(["-HUP", &service.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(
+        service
+            .wait_for_log(
+                "baseline recorded target_db=acme/users",
+                Duration::from_secs(10)
+            )
+            .await,
+        "{}",
+        service.stderr()
+    );
+    set_state(&simulator, "switched_replicas");
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(10), |requests| requests
+                .iter()
+                .any(|request| request.path == "/hooks/v2"))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let logs = service.stderr();
+    assert_eq!(
+        logs.matches("baseline recorded target_db=acme/commerce")
+            .count(),
+        1,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("the channel is no longer configured; its worker stops"),
+        "{logs}"
+    );
+    assert!(!logs.contains("shutting down"), "nothing restarted: {logs}");
+    assert!(receiver.accepted("/hooks").is_empty());
+    assert!(service.terminate(Duration::from_secs(20)).await.is_some());
+}

@@ -1,4 +1,6 @@
-//! The admin HTTP server: health, readiness, Prometheus metrics and a JSON status page.
+//! The admin HTTP server: health, readiness, Prometheus metrics and a JSON status page. Started
+//! once by the service, it reads the store, the metrics, the budget and the status board, never
+//! the pipeline, so a reload does not touch it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,20 +16,20 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use crate::shared::Shared;
 
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
 /// service not ready.
 const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// Serves the admin endpoints on `listener` until `shutdown`.
-pub(crate) async fn serve(engine: Arc<Engine>, listener: TcpListener, shutdown: CancellationToken) {
+pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
-        .with_state(engine);
+        .with_state(shared);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
@@ -38,12 +40,9 @@ pub(crate) async fn serve(engine: Arc<Engine>, listener: TcpListener, shutdown: 
 
 /// Why the service is not ready, if it is not: a token the API refuses, or a database whose
 /// polls have been failing for a while.
-pub(crate) fn not_ready_reasons(engine: &Engine, now: OffsetDateTime) -> Vec<String> {
-    let stale_after = STALE_AFTER.max(engine.config.poll.interval * 3);
-    let status = engine
-        .status
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<String> {
+    let stale_after = STALE_AFTER.max(shared.board.view().interval * 3);
+    let status = shared.board.snapshot();
     let mut reasons = Vec::new();
     for (target, target_status) in &status.targets {
         if target_status.auth_failure {
@@ -67,12 +66,12 @@ pub(crate) fn not_ready_reasons(engine: &Engine, now: OffsetDateTime) -> Vec<Str
     reasons
 }
 
-async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
-    let mut reasons = not_ready_reasons(&engine, OffsetDateTime::now_utc());
-    if let Err(error) = engine.store.outbox_counts() {
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let mut reasons = not_ready_reasons(&shared, OffsetDateTime::now_utc());
+    if let Err(error) = shared.store.outbox_counts() {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
-    let quarantined = engine.store.quarantined_len();
+    let quarantined = shared.store.quarantined_len();
     if quarantined > 0 {
         reasons.push(format!(
             "{quarantined} record{} of the state store could not be read and {} set aside: see pswatch outbox list",
@@ -91,43 +90,37 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
     }
 }
 
-async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
-    let metrics = &engine.metrics;
-    metrics.outbox_pending.set(engine.store.outbox_len() as i64);
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let metrics = &shared.metrics;
+    metrics.outbox_pending.set(shared.store.outbox_len() as i64);
     metrics
         .dead_letters
-        .set(engine.store.dead_letters_len() as i64);
+        .set(shared.store.dead_letters_len() as i64);
     metrics
         .quarantined
-        .set(engine.store.quarantined_len() as i64);
-    let usage = engine.client.budget().usage();
+        .set(shared.store.quarantined_len() as i64);
+    let usage = shared.budget.usage();
     metrics.budget_used.set(i64::from(usage.used));
     metrics.budget_limit.set(i64::from(usage.limit));
-    {
-        let status = engine
-            .status
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        metrics.targets_in_motion.set(
-            status
-                .targets
-                .values()
-                .filter(|target| target.active)
-                .count() as i64,
-        );
-    }
-    for channel in &engine.config.channels {
-        let disabled = engine
+    metrics.targets_in_motion.set(
+        shared
+            .board
+            .snapshot()
+            .targets
+            .values()
+            .filter(|target| target.active)
+            .count() as i64,
+    );
+    for (channel, fingerprint) in &shared.board.view().channels {
+        let disabled = shared
             .store
-            .disabled_channel(&channel.name)
+            .disabled_channel(channel)
             .ok()
             .flatten()
-            .is_some_and(|disabled| {
-                disabled.fingerprint == channel.fingerprint(&engine.fingerprint_key)
-            });
+            .is_some_and(|disabled| disabled.fingerprint == *fingerprint);
         metrics
             .disabled_channels
-            .with_label_values(&[channel.name.as_str()])
+            .with_label_values(&[channel.as_str()])
             .set(i64::from(disabled));
     }
     (
@@ -146,13 +139,9 @@ struct InMotion {
     deploy_requests: Vec<Value>,
 }
 
-async fn status(State(engine): State<Arc<Engine>>) -> Response {
-    let scheduler = engine
-        .status
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
-    let states = engine.store.target_states().unwrap_or_default();
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let scheduler = shared.board.snapshot();
+    let states = shared.store.target_states().unwrap_or_default();
     let mut targets = Vec::new();
     for (name, target_status) in &scheduler.targets {
         let state = states
@@ -195,10 +184,10 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
         }
         targets.push(entry);
     }
-    let by_channel = engine.store.outbox_counts().unwrap_or_default();
+    let by_channel = shared.store.outbox_counts().unwrap_or_default();
     let pending: usize = by_channel.values().sum();
     let budget = {
-        let budget = engine.client.budget();
+        let budget = &shared.budget;
         let usage = budget.usage();
         json!({"used": usage.used, "limit": usage.limit, "reserved": usage.reserved, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
     };
@@ -206,7 +195,7 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
         "targets": targets,
         "budget": budget,
         "budget_note": scheduler.budget_note,
-        "outbox": {"pending": pending, "dead_letters": engine.store.dead_letters_len(), "pending_by_channel": by_channel},
+        "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel},
     }))
     .into_response()
 }

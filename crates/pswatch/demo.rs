@@ -11,7 +11,8 @@ use poller::ServiceToken;
 use simulator::{Simulator, Step};
 
 use crate::config::{self, Config, PlanetScale, Poll, Watch};
-use crate::engine::Engine;
+use crate::pipeline::Pipeline;
+use crate::shared::Shared;
 
 const DEMO_TOKEN_ID: &str = "demo-token-id";
 const DEMO_TOKEN: &str = "demo-token";
@@ -75,7 +76,8 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         warnings: Vec::new(),
     };
     let store = store::Store::open(state.path())?;
-    let engine = Arc::new(Engine::new(config, store)?);
+    let shared = Arc::new(Shared::new(store, &config)?);
+    let engine = Arc::new(Pipeline::new(config, shared)?);
 
     eprintln!(
         "pswatch demo: a simulated PlanetScale API is serving on {}",

@@ -3,12 +3,16 @@
 
 mod admin;
 mod config;
+mod delivery;
 mod demo;
-mod engine;
 mod metrics;
 mod outbox;
+mod pipeline;
 mod scheduler;
+mod service;
+mod shared;
 mod state;
+mod status;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +23,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use crate::pipeline::Pipeline;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -254,10 +258,11 @@ fn warn_about(config: &config::Config) {
     }
 }
 
-fn open_engine(path: &Path) -> anyhow::Result<Arc<Engine>> {
+fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
     let config = load(path)?;
     let store = open_store_of(&config, path)?;
-    Ok(Arc::new(Engine::new(config, store)?))
+    let shared = Arc::new(shared::Shared::new(store, &config)?);
+    Ok(Arc::new(Pipeline::new(config, shared)?))
 }
 
 fn open_store_of(config: &config::Config, path: &Path) -> anyhow::Result<store::Store> {
@@ -338,7 +343,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 async fn once(path: &Path) -> anyhow::Result<ExitCode> {
-    let engine = open_engine(path)?;
+    let engine = open_pipeline(path)?;
     let mut poll_failed = false;
     let (targets, failures) = engine.targets().await;
     for (organization, error) in failures {
@@ -377,60 +382,45 @@ async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs the service; on each SIGHUP reads the configuration again and, if it is valid, restarts
-/// the pipeline with it (the store, the metrics and the request budget carry over; a changed
-/// `requests_per_minute` changes the budget's limit in place). An invalid configuration is logged with every problem and the running one kept.
+/// Runs the service; on each SIGHUP reads the configuration again and, if it is valid, hands it
+/// to the running service, which applies it in place (see [`service::run`]). An invalid
+/// configuration is logged with every problem and the running one kept.
 async fn run_service(
     path: &Path,
     shutdown: CancellationToken,
-    mut reloads: tokio::sync::mpsc::UnboundedReceiver<()>,
+    mut signals: tokio::sync::mpsc::UnboundedReceiver<()>,
 ) -> anyhow::Result<()> {
-    let mut config = load(path)?;
+    let config = load(path)?;
     let store = open_store_of(&config, path)?;
-    let metrics = Arc::new(metrics::Metrics::new());
-    let budget = Arc::new(engine::budget_of(&config));
-    loop {
-        let generation = shutdown.child_token();
-        let engine = Arc::new(Engine::with_shared(
-            config.clone(),
-            store.clone(),
-            Arc::clone(&metrics),
-            Arc::clone(&budget),
-        )?);
-        let mut running = tokio::spawn(engine::run(engine, generation.clone()));
-        let next = loop {
-            tokio::select! {
-                finished = &mut running => return finished.context("the service task failed")?,
-                Some(()) = reloads.recv() => {
-                    match config::load(path, &config::process_environment) {
-                        Ok(mut next) => {
-                            warn_about(&next);
-                            if next.state_path != config.state_path {
-                                tracing::warn!(kept = %config.state_path.display(), "state.path cannot change on reload; restart pswatch to move the store");
-                                next.state_path = config.state_path.clone();
-                            }
-                            break next;
-                        }
-                        Err(error) => {
-                            let problems: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
-                            tracing::error!(?problems, "configuration rejected on reload; the running one stays");
-                        }
+    let shared = Arc::new(shared::Shared::new(store, &config)?);
+    let (reloads, configs) = tokio::sync::mpsc::channel(1);
+    let state_path = config.state_path.clone();
+    let path = path.to_owned();
+    tokio::spawn(async move {
+        while signals.recv().await.is_some() {
+            match config::load(&path, &config::process_environment) {
+                Ok(mut next) => {
+                    warn_about(&next);
+                    if next.state_path != state_path {
+                        tracing::warn!(kept = %state_path.display(), "state.path cannot change on reload; restart pswatch to move the store");
+                        next.state_path = state_path.clone();
+                    }
+                    if reloads.send(next).await.is_err() {
+                        return;
                     }
                 }
+                Err(error) => {
+                    let problems: Vec<String> =
+                        error.problems.iter().map(ToString::to_string).collect();
+                    tracing::error!(
+                        ?problems,
+                        "configuration rejected on reload; the running one stays"
+                    );
+                }
             }
-        };
-        tracing::info!("configuration reloaded; restarting the pipeline with it");
-        generation.cancel();
-        running.await.context("the service task failed")??;
-        if shutdown.is_cancelled() {
-            return Ok(());
         }
-        // The same budget, its limit changed in place: the requests its window already holds
-        // still count.
-        let resized = engine::budget_of(&next);
-        budget.set_limit(resized.limit(), resized.window());
-        config = next;
-    }
+    });
+    service::run(shared, config, shutdown, configs).await
 }
 
 /// SIGHUP, as a stream of reload requests. The handler is installed before this returns.

@@ -79,6 +79,12 @@ impl Scheduler {
         }
     }
 
+    /// New intervals (a reload). Every target keeps its next poll and its backoff; the new
+    /// intervals apply from its next poll on.
+    pub(crate) fn set_intervals(&mut self, poll: Poll) {
+        self.poll = poll;
+    }
+
     /// Makes the scheduled targets the `listed` ones: a new one is added (one remembered as
     /// active due at once, the others spread over one interval, so they do not all fire at
     /// start), and one no longer listed is removed unless `keep` says so (its organization could
@@ -521,6 +527,23 @@ mod tests {
         let due = scheduler.due(later, 100);
         assert_eq!(names(&due), [("new".into(), Priority::High)]);
         assert_eq!(scheduler.next_wake(), Some(kept_due));
+        // New intervals apply from the next poll on, without repeating one.
+        scheduler.set_intervals(Poll {
+            interval: Duration::from_secs(60),
+            ..poll()
+        });
+        assert_eq!(scheduler.next_wake(), Some(kept_due));
+        assert_eq!(
+            scheduler.finished(
+                &target("kept"),
+                Outcome::Polled {
+                    motion: Motion::Idle,
+                    requests: 2
+                },
+                later
+            ),
+            Some(Duration::from_secs(60))
+        );
         // A target whose organization could not be listed is kept; one removed while its poll
         // runs is forgotten when the poll ends.
         let reconciled = scheduler.reconcile(

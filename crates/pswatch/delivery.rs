@@ -1,0 +1,283 @@
+//! Delivery: the outbox, channel by channel, in detection order; retries and dead letters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notifier::{Channel, Decision, Verdict};
+use store::{DisabledChannel, StoreError};
+use time::OffsetDateTime;
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::Pipeline;
+
+/// The wait before reading the outbox again after the store failed.
+const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeliveryReport {
+    pub(crate) delivered: usize,
+    /// Attempts that failed and were rescheduled.
+    pub(crate) failed: usize,
+    /// Groups of entries given up (moved to the dead letters).
+    pub(crate) given_up: usize,
+    /// Entries still in the outbox after the pass.
+    pub(crate) pending: usize,
+}
+
+impl Pipeline {
+    /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
+    /// configuration changed since is enabled again.
+    async fn is_disabled(&self, channel: &Channel) -> Result<bool, StoreError> {
+        let Some(disabled) = self.store.disabled_channel(&channel.name)? else {
+            return Ok(false);
+        };
+        if disabled.fingerprint == channel.fingerprint(&self.shared.fingerprint_key) {
+            return Ok(true);
+        }
+        tracing::info!(channel = %channel.name, "the channel was reconfigured since its receiver said it was gone; enabled again");
+        self.store.enable_channel(&channel.name).await?;
+        Ok(false)
+    }
+
+    /// Moves outbox entries of channels that are no longer configured to the dead letters,
+    /// where `pswatch outbox` shows them and can put them back.
+    pub(crate) async fn bury_unconfigured(&self) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        for channel in self.store.outbox_counts()?.into_keys() {
+            if self.notifier.channel(&channel).is_some() {
+                continue;
+            }
+            let ids: Vec<u64> = self
+                .store
+                .outbox_of(&channel)
+                .map(|entry| entry.map(|entry| entry.id))
+                .collect::<Result<_, _>>()?;
+            tracing::warn!(%channel, entries = ids.len(),
+                "the channel is no longer configured; its deliveries become dead letters");
+            self.store
+                .bury(
+                    &channel,
+                    &ids,
+                    "the channel is not configured",
+                    "the channel is no longer configured",
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Attempts the oldest pending delivery of `channel` if it is due: for Slack, email and
+    /// the console together with the entries of the same poll that follow it, as one message.
+    /// Entries are removed once accepted; a failure is rescheduled by the channel's retry
+    /// policy or, when permanent or too old, moved to the dead letters.
+    pub(crate) async fn deliver_next(&self, channel_name: &str) -> Result<Step, StoreError> {
+        let Some(channel) = self.notifier.channel(channel_name) else {
+            return Ok(Step::Idle);
+        };
+        if self.is_disabled(channel).await? {
+            return Ok(Step::Disabled);
+        }
+        // The channel's entries are read one at a time: the head, and for a grouping channel
+        // those of the same poll that follow it, never the whole backlog.
+        let mut entries = self.store.outbox_of(channel_name);
+        let Some(head) = entries.next().transpose()? else {
+            return Ok(Step::Idle);
+        };
+        let now = OffsetDateTime::now_utc();
+        if !head.is_due(now) {
+            return Ok(Step::NotDueUntil(head.next_attempt_at.unwrap_or(now)));
+        }
+        let mut group = vec![head];
+        if channel.kind.groups_events() {
+            for entry in entries {
+                let entry = entry?;
+                if entry.poll != group[0].poll || !entry.is_due(now) {
+                    break;
+                }
+                group.push(entry);
+            }
+        }
+        let head = &group[0];
+        let ids: Vec<u64> = group.iter().map(|entry| entry.id).collect();
+        let events: Vec<diff_engine::Event> =
+            group.iter().map(|entry| entry.event.clone()).collect();
+        let error = match self.notifier.deliver(channel_name, &events).await {
+            Ok(()) => {
+                self.store.complete(channel_name, &ids).await?;
+                let latency = OffsetDateTime::now_utc() - head.created_at;
+                self.metrics.delivered(
+                    channel_name,
+                    ids.len(),
+                    Duration::try_from(latency).unwrap_or_default(),
+                );
+                for event in &events {
+                    tracing::info!(channel = channel_name, event_id = %event.id, "delivered");
+                }
+                return Ok(Step::Delivered(ids.len()));
+            }
+            Err(error) => error,
+        };
+        let policy = &channel.retry;
+        let now = OffsetDateTime::now_utc();
+        let failures = head.attempts.saturating_add(1);
+        match policy.decide(
+            head.created_at,
+            failures,
+            error.verdict,
+            error.retry_after,
+            now,
+            fastrand::f64(),
+        ) {
+            Decision::RetryAt(at) => {
+                self.store
+                    .reschedule(channel_name, &ids, &error.message, at)
+                    .await?;
+                self.metrics
+                    .deliveries
+                    .with_label_values(&[channel_name, "retry"])
+                    .inc_by(ids.len() as u64);
+                tracing::warn!(channel = channel_name, event_id = %head.event.id, attempts = failures,
+                    retry_at = %at, %error, "delivery failed; it will be retried");
+                Ok(Step::RetryAt(at))
+            }
+            Decision::GiveUp(reason) => {
+                self.store
+                    .bury(channel_name, &ids, &error.message, &reason, now)
+                    .await?;
+                self.metrics
+                    .deliveries
+                    .with_label_values(&[channel_name, "dead"])
+                    .inc_by(ids.len() as u64);
+                tracing::error!(channel = channel_name, event_id = %head.event.id, attempts = failures,
+                    %error, %reason, "delivery given up; it is now a dead letter (pswatch outbox list)");
+                if error.verdict == Verdict::Gone {
+                    tracing::error!(channel = channel_name, "CRITICAL: the receiver answered HTTP 410 Gone; the channel is disabled until its configuration changes");
+                    self.store
+                        .disable_channel(
+                            channel_name,
+                            &DisabledChannel {
+                                fingerprint: channel.fingerprint(&self.shared.fingerprint_key),
+                                disabled_at: now,
+                                reason: error.message.clone(),
+                            },
+                        )
+                        .await?;
+                }
+                Ok(Step::GaveUp)
+            }
+        }
+    }
+
+    /// Delivers every due entry of every channel, channels concurrently, each in detection
+    /// order, stopping at a channel's first entry that is not due or was rescheduled.
+    pub(crate) async fn deliver_due(self: &Arc<Self>) -> Result<DeliveryReport, StoreError> {
+        let mut workers = tokio::task::JoinSet::new();
+        for channel in self.notifier.channel_names() {
+            let engine = Arc::clone(self);
+            let channel = channel.to_owned();
+            workers.spawn(async move {
+                let mut report = DeliveryReport::default();
+                loop {
+                    match engine.deliver_next(&channel).await? {
+                        Step::Delivered(count) => report.delivered += count,
+                        Step::GaveUp => report.given_up += 1,
+                        Step::RetryAt(_) => {
+                            report.failed += 1;
+                            return Ok::<_, StoreError>(report);
+                        }
+                        Step::Idle | Step::NotDueUntil(_) | Step::Disabled => return Ok(report),
+                    }
+                }
+            });
+        }
+        let mut report = DeliveryReport::default();
+        while let Some(joined) = workers.join_next().await {
+            match joined {
+                Ok(Ok(channel)) => {
+                    report.delivered += channel.delivered;
+                    report.failed += channel.failed;
+                    report.given_up += channel.given_up;
+                }
+                Ok(Err(error)) => return Err(error),
+                Err(error) => tracing::error!(%error, "a delivery worker failed"),
+            }
+        }
+        report.pending = self.store.outbox_len();
+        Ok(report)
+    }
+}
+
+/// What one delivery step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing pending for the channel.
+    Idle,
+    /// The oldest entry waits for its next attempt.
+    NotDueUntil(OffsetDateTime),
+    /// This many entries were accepted.
+    Delivered(usize),
+    /// The attempt failed and is rescheduled.
+    RetryAt(OffsetDateTime),
+    /// The attempt failed for good; the entries are dead letters.
+    GaveUp,
+    /// The channel's receiver said it is gone.
+    Disabled,
+}
+
+/// Delivers one channel's outbox until shutdown: each entry when it is due, in detection
+/// order, sleeping until the next one is due or a poll adds one. Each step uses the current
+/// pipeline; a reload that removes the channel ends the worker.
+pub(crate) async fn channel_worker(
+    mut current: watch::Receiver<Arc<Pipeline>>,
+    channel: String,
+    shutdown: CancellationToken,
+    wake: Arc<Notify>,
+) {
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let pipeline = Arc::clone(&current.borrow_and_update());
+        if pipeline.notifier.channel(&channel).is_none() {
+            tracing::info!(
+                channel,
+                "the channel is no longer configured; its worker stops"
+            );
+            return;
+        }
+        let wait = match pipeline.deliver_next(&channel).await {
+            Ok(Step::Delivered(_) | Step::GaveUp) => continue,
+            Ok(Step::Idle | Step::Disabled) => None,
+            Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {
+                let left = at - OffsetDateTime::now_utc();
+                Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+            }
+            Err(error) => {
+                tracing::error!(channel, %error, "cannot read or update the outbox");
+                Some(FIRST_DELIVERY_RETRY)
+            }
+        };
+        drop(pipeline);
+        // A poll that adds an entry for this channel wakes the worker, so a new event never
+        // waits for a timer; so does a reload, which may have changed or removed the channel.
+        let sleep = async {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            changed = current.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = sleep => {}
+        }
+    }
+}

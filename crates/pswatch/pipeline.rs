@@ -1,0 +1,252 @@
+//! The poll pipeline of one configuration: observe a target, diff, and commit the next state
+//! with its outbox entries. A reload builds a new one over the same [`Shared`] parts; polls
+//! in flight finish with the one they started with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use diff_engine::{diff, DiffOptions, Motion, Target};
+use notifier::Notifier;
+use poller::{Client, ClientConfig, PollError, Priority};
+use store::{NewDelivery, Store, StoreError};
+use time::OffsetDateTime;
+
+use crate::config::{Config, Watch};
+use crate::metrics::Metrics;
+use crate::shared::Shared;
+use crate::status::TargetStatus;
+
+/// Why a poll failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PollFailure {
+    #[error(transparent)]
+    Api(#[from] PollError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one successful poll did.
+#[derive(Debug, Clone)]
+pub(crate) struct PollReport {
+    /// API requests the poll made.
+    pub(crate) requests: u64,
+    pub(crate) events: usize,
+    /// The channels that got new outbox entries.
+    pub(crate) channels: BTreeSet<String>,
+    /// How urgently the target deserves its next poll.
+    pub(crate) motion: Motion,
+}
+
+/// One configuration's pipeline.
+pub(crate) struct Pipeline {
+    pub(crate) config: Config,
+    pub(crate) client: Client,
+    pub(crate) store: Store,
+    pub(crate) notifier: Notifier,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) shared: Arc<Shared>,
+    /// The PostgreSQL databases among those named in each organization's `[[watch]]`.
+    postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Pipeline {
+    /// The pipeline of `config`, over the service's long-lived parts.
+    pub(crate) fn new(config: Config, shared: Arc<Shared>) -> anyhow::Result<Self> {
+        let mut client_config = ClientConfig::new(
+            config.planetscale.api_url.clone(),
+            config.planetscale.token.clone(),
+            Arc::clone(&shared.budget),
+        );
+        client_config.timeout = config.planetscale.timeout;
+        client_config.observer =
+            Some(Arc::clone(&shared.metrics) as Arc<dyn poller::RequestObserver>);
+        let client = Client::new(client_config)?;
+        let notifier = Notifier::new(&config.channels)?;
+        Ok(Self {
+            config,
+            client,
+            store: shared.store.clone(),
+            notifier,
+            metrics: Arc::clone(&shared.metrics),
+            shared,
+            postgres: std::sync::Mutex::default(),
+        })
+    }
+
+    /// The targets of the configuration; organizations watched with `["*"]` are listed through
+    /// the API. An organization that cannot be listed is reported and skipped.
+    pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
+        let mut targets = Vec::new();
+        let mut failures = Vec::new();
+        for Watch {
+            organization,
+            databases,
+        } in &self.config.watches
+        {
+            match databases {
+                Some(databases) => {
+                    let postgres = self.postgres_databases(organization).await;
+                    targets.extend(
+                        databases
+                            .iter()
+                            .filter(|database| !postgres.contains(*database))
+                            .map(|database| Target::new(organization.as_str(), database.as_str())),
+                    )
+                }
+                None => match self.client.list_databases(organization).await {
+                    Ok(databases) => targets.extend(
+                        databases
+                            .into_iter()
+                            .filter(|database| database.is_mysql())
+                            .map(|database| Target::new(organization.as_str(), database.name)),
+                    ),
+                    Err(error) => failures.push((organization.clone(), error)),
+                },
+            }
+        }
+        (targets, failures)
+    }
+
+    /// Which databases named in `organization`'s `[[watch]]` are PostgreSQL ones, which have no
+    /// workflows or deploy requests: asked once (one list of the organization's databases),
+    /// each reported once and then skipped. When the list cannot be read (a token with access to
+    /// the named databases only, say), every named database is watched.
+    async fn postgres_databases(&self, organization: &str) -> BTreeSet<String> {
+        let mut known = self
+            .postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(organization)
+            .cloned();
+        if let Some(known) = known.take() {
+            return known;
+        }
+        let named: BTreeSet<&str> = self
+            .config
+            .watches
+            .iter()
+            .filter(|watch| watch.organization == organization)
+            .flat_map(|watch| watch.databases.iter().flatten().map(String::as_str))
+            .collect();
+        let postgres: BTreeSet<String> = match self.client.list_databases(organization).await {
+            Ok(databases) => databases
+                .into_iter()
+                .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
+                .map(|database| {
+                    tracing::warn!(target_db = %Target::new(organization, database.name.as_str()), kind = %database.kind,
+                        "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases)");
+                    database.name
+                })
+                .collect(),
+            Err(error) => {
+                tracing::info!(organization, %error, "cannot list the organization's databases to tell their kinds; every database named in [[watch]] is watched");
+                BTreeSet::new()
+            }
+        };
+        self.postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(organization.to_owned(), postgres.clone());
+        postgres
+    }
+
+    /// Polls `target` once: observe, diff against the stored state, and commit the next state
+    /// with one outbox entry per routed (event, channel), flushed before returning. A failed
+    /// observation changes nothing.
+    pub(crate) async fn poll(
+        &self,
+        target: &Target,
+        priority: Priority,
+    ) -> Result<PollReport, PollFailure> {
+        let result = self.poll_once(target, priority).await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        let name = target.to_string();
+        self.metrics
+            .polls
+            .with_label_values(&[name.as_str(), outcome])
+            .inc();
+        if result.is_ok() {
+            let now = OffsetDateTime::now_utc().unix_timestamp() as f64;
+            self.metrics
+                .last_successful_poll
+                .with_label_values(&[name.as_str()])
+                .set(now);
+        }
+        result
+    }
+
+    async fn poll_once(
+        &self,
+        target: &Target,
+        priority: Priority,
+    ) -> Result<PollReport, PollFailure> {
+        let previous = self.store.target_state(target)?;
+        let client = self.client.for_poll(priority);
+        let observed = client.observe(target, previous.as_ref()).await;
+        self.note_requests(target, client.poll_requests());
+        let observation = observed?;
+        let now = OffsetDateTime::now_utc();
+        let result = diff(
+            target,
+            previous.as_ref(),
+            &observation,
+            now,
+            DiffOptions {
+                notify_on_baseline_errors: self.config.poll.notify_on_baseline_errors,
+                notify_pending_ready: self.config.poll.notify_pending_ready,
+            },
+        );
+        for anomaly in &result.anomalies {
+            self.metrics
+                .anomalies
+                .with_label_values(&[target.to_string().as_str(), anomaly.kind()])
+                .inc();
+            tracing::warn!(target_db = %target, kind = anomaly.kind(), %anomaly, "odd data from the API");
+        }
+        if previous.is_none() {
+            tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
+                deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
+        }
+        let mut deliveries = Vec::new();
+        for event in &result.events {
+            self.metrics
+                .events
+                .with_label_values(&[event.type_name()])
+                .inc();
+            let channels = self.config.router.channels_for(event);
+            tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
+                change = %notifier::render::change(event), channels = ?channels, "transition detected");
+            deliveries.extend(channels.into_iter().map(|channel| NewDelivery {
+                channel,
+                event: event.clone(),
+            }));
+        }
+        let report = PollReport {
+            requests: client.poll_requests(),
+            events: result.events.len(),
+            channels: deliveries
+                .iter()
+                .map(|delivery| delivery.channel.clone())
+                .collect(),
+            motion: result.next.motion(),
+        };
+        // A poll that changed nothing has nothing to write: skipping the commit spares a disk
+        // flush per poll, most polls of a quiet fleet.
+        if deliveries.is_empty() && previous.as_ref() == Some(&result.next) {
+            return Ok(report);
+        }
+        self.store
+            .commit_poll(target, &result.next, deliveries, now)
+            .await?;
+        Ok(report)
+    }
+
+    fn note_requests(&self, target: &Target, requests: u64) {
+        self.update_status(target, |status| status.requests_per_poll = requests);
+    }
+
+    /// Changes what the status board shows of `target`.
+    pub(crate) fn update_status(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
+        self.shared.board.update(target, change);
+    }
+}

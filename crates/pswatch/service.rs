@@ -1,0 +1,351 @@
+//! The service: started once, it owns the [`Shared`] parts, the admin server, the scheduler
+//! and a delivery worker per channel, and runs until shutdown. A reload swaps the pipeline (the
+//! router, the notifier, the watches), reconciles the scheduler's targets (those kept keep their
+//! schedule and backoff, and no poll is repeated) and changes the budget's limit in place;
+//! nothing stops for it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diff_engine::{Motion, Target};
+use poller::Priority;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+use crate::config::Config;
+use crate::delivery::channel_worker;
+use crate::pipeline::{Pipeline, PollFailure, PollReport};
+use crate::scheduler::{Outcome, Scheduler};
+use crate::shared::{budget_of, Shared};
+
+/// How often organizations watched with `["*"]` are listed again for new databases.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
+/// How long shutdown waits for polls and deliveries in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// The delivery workers, one a channel, and what wakes each.
+struct Workers {
+    tracker: TaskTracker,
+    wakes: HashMap<String, Arc<Notify>>,
+}
+
+impl Workers {
+    /// Starts a worker for each channel of `pipeline` that has none (or whose worker ended).
+    fn start(
+        &mut self,
+        pipeline: &Pipeline,
+        current: &watch::Receiver<Arc<Pipeline>>,
+        shutdown: &CancellationToken,
+    ) {
+        self.wakes
+            .retain(|channel, _| pipeline.notifier.channel(channel).is_some());
+        for channel in pipeline.notifier.channel_names() {
+            if self.wakes.contains_key(channel) {
+                continue;
+            }
+            let wake = Arc::new(Notify::new());
+            self.tracker.spawn(channel_worker(
+                current.clone(),
+                channel.to_owned(),
+                shutdown.child_token(),
+                Arc::clone(&wake),
+            ));
+            self.wakes.insert(channel.to_owned(), wake);
+        }
+    }
+}
+
+/// Runs the service with `config` until `shutdown` is cancelled, applying each configuration
+/// that arrives on `reloads` (already validated).
+///
+/// Targets that move on their own are polled every `active_interval`, those waiting for a person
+/// every `waiting_interval`, idle ones every `interval`, the first polls spread over one interval.
+/// Every request passes the shared budget, active targets first; when the budget cannot serve
+/// every interval, idle targets wait their turn oldest-first and so are polled less often, and
+/// the service says so once in its log and in `/api/status`. Organizations watched with `["*"]`
+/// are listed again every ten minutes.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    config: Config,
+    shutdown: CancellationToken,
+    mut reloads: mpsc::Receiver<Config>,
+) -> anyhow::Result<()> {
+    let admin_listen = config.admin_listen;
+    let mut workers = Workers {
+        tracker: TaskTracker::new(),
+        wakes: HashMap::new(),
+    };
+    if let Some(address) = admin_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on admin.listen {address}; set another address, or admin.enabled = false"))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "admin server listening: /healthz /readyz /metrics /api/status");
+        workers.tracker.spawn(crate::admin::serve(
+            Arc::clone(&shared),
+            listener,
+            shutdown.child_token(),
+        ));
+    }
+    let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
+    let (current_sender, current) = watch::channel(Arc::clone(&pipeline));
+    pipeline.bury_unconfigured().await?;
+    // One delivery worker per channel, so a slow or failing receiver holds up only itself.
+    workers.start(&pipeline, &current, &shutdown);
+
+    let budget = Arc::clone(&shared.budget);
+    let mut scheduler = Scheduler::new(pipeline.config.poll);
+    let mut polls = tokio::task::JoinSet::new();
+    // Which target each poll task polls, to free its slot whatever becomes of the task.
+    let mut polling: HashMap<tokio::task::Id, Target> = HashMap::new();
+    let mut next_discovery = tokio::time::Instant::now();
+    let mut discovery_failures = 0u32;
+    let mut overloaded = false;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= next_discovery {
+            let (targets, failures) = tokio::select! {
+                () = shutdown.cancelled() => break,
+                listed = pipeline.targets() => listed,
+            };
+            let unlisted: Vec<String> = failures
+                .into_iter()
+                .map(|(organization, error)| {
+                    tracing::error!(organization, %error, "cannot list the organization's databases");
+                    organization
+                })
+                .collect();
+            // A database no longer listed by its organization (or no longer named in the
+            // configuration) is no longer polled; one of an organization that could not be
+            // listed this time stays watched.
+            let reconciled = scheduler.reconcile(
+                &targets,
+                |target| unlisted.contains(&target.organization),
+                |target| {
+                    shared
+                        .store
+                        .target_state(target)
+                        .ok()
+                        .flatten()
+                        .map_or(Motion::Idle, |state| state.motion())
+                },
+                now,
+            );
+            for target in &reconciled.added {
+                tracing::info!(target_db = %target, "watching");
+            }
+            for target in &reconciled.removed {
+                tracing::info!(target_db = %target, "no longer watched");
+                shared.board.forget(target);
+            }
+            let discovers = pipeline
+                .config
+                .watches
+                .iter()
+                .any(|watch| watch.databases.is_none());
+            next_discovery = if !discovers {
+                now + Duration::from_secs(u64::from(u32::MAX))
+            } else if unlisted.is_empty() {
+                discovery_failures = 0;
+                now + DISCOVERY_INTERVAL
+            } else {
+                // A failed listing is tried again soon, backing off.
+                discovery_failures += 1;
+                now + pipeline
+                    .config
+                    .poll
+                    .interval
+                    .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
+                    .min(DISCOVERY_INTERVAL)
+            };
+        }
+
+        let due = scheduler.due(now, u64::from(budget.room(Priority::Low)));
+        for (target, priority) in due.start {
+            let pipeline = Arc::clone(&pipeline);
+            let cancelled = shutdown.clone();
+            let polled = target.clone();
+            let task = polls.spawn(async move {
+                let span = tracing::info_span!("poll", target_db = %polled);
+                // A poll still waiting at shutdown is dropped: it has committed nothing.
+                tokio::select! {
+                    result = pipeline.poll(&polled, priority).instrument(span) => Some(result),
+                    () = cancelled.cancelled() => None,
+                }
+            });
+            polling.insert(task.id(), target);
+        }
+
+        let mut wake_at = scheduler
+            .next_wake()
+            .unwrap_or(next_discovery)
+            .min(next_discovery);
+        if due.blocked {
+            // Look again soon: the budget's window slides. "Soon" is a small part of the window
+            // (250 ms of a minute), so that time-scaled runs keep the same proportions.
+            let recheck =
+                (budget.window() / 240).clamp(Duration::from_millis(2), Duration::from_millis(250));
+            wake_at = wake_at.max(now + recheck);
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(joined) = polls.join_next_with_id(), if !polls.is_empty() => {
+                let (id, result) = match joined {
+                    Ok((id, Some(result))) => (id, Ok(result)),
+                    Ok((id, None)) => {
+                        polling.remove(&id);
+                        continue;
+                    }
+                    Err(error) => (error.id(), Err(error)),
+                };
+                let Some(target) = polling.remove(&id) else { continue };
+                finish_poll(&pipeline, &mut scheduler, &target, result, &workers.wakes);
+                note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
+                budget.reserve(scheduler.reserve(budget.window()));
+            }
+            Some(next) = reloads.recv() => {
+                if next.admin_listen != admin_listen {
+                    tracing::warn!("admin.listen cannot change on reload; restart pswatch to move the admin server");
+                }
+                match Pipeline::new(next, Arc::clone(&shared)) {
+                    Ok(next) => {
+                        pipeline = Arc::new(next);
+                        let resized = budget_of(&pipeline.config);
+                        budget.set_limit(resized.limit(), resized.window());
+                        scheduler.set_intervals(pipeline.config.poll);
+                        shared.show(&pipeline.config);
+                        // The workers pick the new pipeline up at their next step; those of
+                        // removed channels stop, new channels get one.
+                        current_sender.send_replace(Arc::clone(&pipeline));
+                        if let Err(error) = pipeline.bury_unconfigured().await {
+                            tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
+                        }
+                        workers.start(&pipeline, &current, &shutdown);
+                        // The watches may have changed: list the targets again now.
+                        next_discovery = tokio::time::Instant::now();
+                        tracing::info!("configuration reloaded; polls and deliveries go on with it");
+                    }
+                    Err(error) => tracing::error!(%error, "configuration rejected on reload; the running one stays"),
+                }
+            }
+            () = tokio::time::sleep_until(wake_at) => {}
+        }
+    }
+
+    tracing::info!("shutting down: finishing polls and deliveries in flight");
+    workers.tracker.close();
+    let drained = async {
+        while polls.join_next().await.is_some() {}
+        workers.tracker.wait().await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
+    }
+    shared.store.flush().await?;
+    tracing::info!(pending = shared.store.outbox_len(), "stopped");
+    Ok(())
+}
+
+/// Records a finished poll (or one whose task panicked) in the scheduler and the status, and
+/// wakes the channels it gave work to.
+fn finish_poll(
+    pipeline: &Pipeline,
+    scheduler: &mut Scheduler,
+    target: &Target,
+    result: Result<Result<PollReport, PollFailure>, tokio::task::JoinError>,
+    wakes: &HashMap<String, Arc<Notify>>,
+) {
+    let now = OffsetDateTime::now_utc();
+    let instant = tokio::time::Instant::now();
+    let (outcome, error) = match result {
+        Ok(Ok(report)) => {
+            for channel in &report.channels {
+                if let Some(wake) = wakes.get(channel) {
+                    wake.notify_one();
+                }
+            }
+            pipeline.update_status(target, |status| {
+                status.active = report.motion == Motion::Active;
+                status.motion = report.motion;
+                status.last_poll = Some(now);
+                status.last_success = Some(now);
+                status.last_error = None;
+                status.failures = 0;
+                status.auth_failure = false;
+            });
+            (
+                Outcome::Polled {
+                    motion: report.motion,
+                    requests: report.requests,
+                },
+                None,
+            )
+        }
+        Ok(Err(error)) => {
+            let retry_after = match &error {
+                PollFailure::Api(error) => error.retry_after(),
+                PollFailure::Store(_) => None,
+            };
+            let auth_failure = matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
+            pipeline.update_status(target, |status| status.auth_failure = auth_failure);
+            (Outcome::Failed { retry_after }, Some(error.to_string()))
+        }
+        Err(panicked) => {
+            pipeline.metrics.poll_panics.inc();
+            (
+                Outcome::Panicked,
+                Some(format!(
+                    "the poll stopped unexpectedly (a bug in pswatch): {panicked}"
+                )),
+            )
+        }
+    };
+    let Some(delay) = scheduler.finished(target, outcome, instant) else {
+        return;
+    };
+    if let Some(error) = error {
+        let failures = scheduler.failures(target);
+        if outcome == Outcome::Panicked {
+            tracing::error!(target_db = %target, %error, failures, retry_in = ?delay,
+                "poll panicked; the state is unchanged");
+        } else {
+            tracing::warn!(target_db = %target, %error, failures, retry_in = ?delay,
+                "poll failed; the state is unchanged");
+        }
+        pipeline.update_status(target, |status| {
+            status.last_poll = Some(now);
+            status.last_error = Some(error);
+            status.failures = failures;
+        });
+    }
+    pipeline.update_status(target, |status| status.next_poll = Some(now + delay));
+}
+
+/// Says once, in the log and the status, when the budget cannot serve the configured intervals,
+/// and again when it can.
+fn note_budget(pipeline: &Pipeline, demand: f64, overloaded: &mut bool) {
+    let limit = f64::from(pipeline.client.budget().limit());
+    if demand > limit && !*overloaded {
+        *overloaded = true;
+        let note = format!(
+            "the configured intervals need about {demand:.0} API requests a minute but the budget \
+             (planetscale.requests_per_minute) is {limit:.0}: databases in motion keep their \
+             interval and idle ones are polled in turn, less often than `interval`"
+        );
+        tracing::warn!(demand = demand.round(), budget = limit, "{note}");
+        pipeline.shared.board.set_budget_note(Some(note));
+    } else if demand < limit * 0.9 && *overloaded {
+        *overloaded = false;
+        tracing::info!(
+            demand = demand.round(),
+            budget = limit,
+            "the budget serves the configured intervals again"
+        );
+        pipeline.shared.board.set_budget_note(None);
+    }
+}

@@ -1,0 +1,74 @@
+//! What the service owns for its whole life, across reloads: the store, the metrics, the API
+//! request budget and the status board.
+
+use std::sync::Arc;
+
+use poller::Budget;
+use store::Store;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::status::{ConfigView, StatusBoard};
+
+/// The request budget a configuration asks for. The window is a sixtieth longer than
+/// configured (a second a minute): a request leaves when its permit is taken and arrives a little
+/// later, so without that margin the API could count one request more in its window than
+/// pswatch did in its own.
+pub(crate) fn budget_of(config: &Config) -> Budget {
+    let window = config.planetscale.budget_window;
+    Budget::new(config.planetscale.requests_per_minute, window + window / 60)
+}
+
+/// The long-lived parts of the service.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Every API request passes it; a reload changes its limit in place.
+    pub(crate) budget: Arc<Budget>,
+    pub(crate) board: StatusBoard,
+    /// The store's key of channel fingerprints.
+    pub(crate) fingerprint_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Shared")
+            .field("store", &self.store)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The long-lived parts for `config`, over `store`.
+    pub(crate) fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
+        let fingerprint_key = store.fingerprint_key()?;
+        let shared = Self {
+            store,
+            metrics: Arc::new(Metrics::new()),
+            budget: Arc::new(budget_of(config)),
+            board: StatusBoard::default(),
+            fingerprint_key,
+        };
+        shared.show(config);
+        Ok(shared)
+    }
+
+    /// Puts what the admin server needs of `config` on the board.
+    pub(crate) fn show(&self, config: &Config) {
+        self.board.set_view(ConfigView {
+            interval: config.poll.interval,
+            channels: config
+                .channels
+                .iter()
+                .map(|channel| {
+                    (
+                        channel.name.clone(),
+                        channel.fingerprint(&self.fingerprint_key),
+                    )
+                })
+                .collect(),
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! The status board: what the service knows of each target, its budget and its configuration,
+//! written by the service and read by the admin server, which never sees the pipeline.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use diff_engine::{Motion, Target};
+use time::OffsetDateTime;
+
+/// What the service knows of its targets and budget, as the admin server shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct SchedulerStatus {
+    pub(crate) targets: BTreeMap<String, TargetStatus>,
+    /// Set while the budget cannot serve the configured intervals: what that means.
+    pub(crate) budget_note: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct TargetStatus {
+    /// Something of the target moves on its own: polled at `active_interval`.
+    pub(crate) active: bool,
+    /// `active`, `waiting` (for a person: polled at `waiting_interval`) or `idle`.
+    pub(crate) motion: Motion,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) last_poll: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) last_success: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub(crate) next_poll: Option<OffsetDateTime>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) failures: u32,
+    pub(crate) auth_failure: bool,
+    /// API requests of the last poll.
+    pub(crate) requests_per_poll: u64,
+}
+
+impl Default for TargetStatus {
+    fn default() -> Self {
+        Self {
+            active: false,
+            motion: Motion::Idle,
+            last_poll: None,
+            last_success: None,
+            next_poll: None,
+            last_error: None,
+            failures: 0,
+            auth_failure: false,
+            requests_per_poll: 0,
+        }
+    }
+}
+
+/// What of the running configuration the admin server needs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConfigView {
+    /// `[poll] interval`: how long a failing target may go without a successful poll.
+    pub(crate) interval: Duration,
+    /// Each channel's name and fingerprint, to tell which are disabled.
+    pub(crate) channels: Vec<(String, String)>,
+}
+
+/// The board, shared by the service and the admin server.
+#[derive(Debug, Default)]
+pub(crate) struct StatusBoard {
+    status: Mutex<SchedulerStatus>,
+    view: Mutex<ConfigView>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves data that is still consistent enough to show.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl StatusBoard {
+    /// Changes what the board shows of `target`.
+    pub(crate) fn update(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
+        change(
+            lock(&self.status)
+                .targets
+                .entry(target.to_string())
+                .or_default(),
+        );
+    }
+
+    /// Forgets a target that is no longer watched.
+    pub(crate) fn forget(&self, target: &Target) {
+        lock(&self.status).targets.remove(&target.to_string());
+    }
+
+    pub(crate) fn set_budget_note(&self, note: Option<String>) {
+        lock(&self.status).budget_note = note;
+    }
+
+    /// A copy of the targets' status and the budget note.
+    pub(crate) fn snapshot(&self) -> SchedulerStatus {
+        lock(&self.status).clone()
+    }
+
+    pub(crate) fn set_view(&self, view: ConfigView) {
+        *lock(&self.view) = view;
+    }
+
+    pub(crate) fn view(&self) -> ConfigView {
+        lock(&self.view).clone()
+    }
+}
