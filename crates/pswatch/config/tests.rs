@@ -111,7 +111,7 @@ fn waiting_interval_and_notify_pending_ready_are_read() {
         "active_interval = \"5s\"",
         "active_interval = \"5s\"\nnotify_pending_ready = \"yes\"",
         &[(
-            "line 12",
+            "poll.notify_pending_ready",
             "invalid type: string \"yes\", expected a boolean",
         )],
     );
@@ -281,7 +281,10 @@ fn every_problem_is_reported_with_its_key() {
         "[poll]",
         "[log]\nformat = \"xml\"\nlevel = \"info,[\"\n[poll]",
         &[
-            ("log.format", "not a log format"),
+            (
+                "log.format",
+                "\"xml\" is not a known value; use `pretty` or `json`",
+            ),
             ("log.level", "not a log filter"),
         ],
     );
@@ -294,20 +297,53 @@ fn every_problem_is_reported_with_its_key() {
 }
 
 #[test]
-fn structure_errors_name_the_line() {
+fn structure_errors_name_the_key_and_the_line() {
     let problems = parse(
         &VALID.replace("[poll]", "[poll]\nintervall = \"3s\""),
         &environment,
     )
     .expect_err("unknown key");
-    assert_eq!(problems.len(), 1);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "poll.intervall");
     assert!(
-        problems[0].message.contains("unknown field `intervall`"),
+        problems[0]
+            .message
+            .starts_with("is not a key here (the keys are `interval`"),
         "{problems:?}"
     );
-    assert!(problems[0].key.starts_with("line "), "{problems:?}");
+    assert_eq!(problems[0].at, Some((10, 1)));
+    assert!(problems[0].to_string().ends_with("(line 10, column 1)"));
+    // A value of the wrong type is named by its key and placed at it.
+    let problems = parse(
+        &VALID.replace(
+            "databases = [\"commerce\", \"users\"]",
+            "databases = [\"commerce\", 5]",
+        ),
+        &environment,
+    )
+    .expect_err("wrong type");
+    assert_eq!(problems[0].key, "watch[0].databases[1]");
+    assert_eq!(problems[0].at, Some((15, 26)));
     let problems = parse("[planetscale\n", &environment).expect_err("syntax");
     assert!(problems[0].key.starts_with("line "), "{problems:?}");
+    assert_eq!(problems[0].at.map(|(line, _)| line), Some(1));
+}
+
+/// A variable's value never shows in a message, even when it is of the wrong type.
+#[test]
+fn substituted_values_are_never_quoted() {
+    let problems = parse(
+        &VALID.replace(
+            "active_interval = \"5s\"",
+            "active_interval = \"${PLANETSCALE_SERVICE_TOKEN}\"",
+        ),
+        &environment,
+    )
+    .expect_err("not a duration");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let text = problems[0].to_string();
+    assert!(!text.contains("pscale_tkn_s3cr3t"), "{text}");
+    assert!(text.contains("${PLANETSCALE_SERVICE_TOKEN}"), "{text}");
 }
 
 #[test]

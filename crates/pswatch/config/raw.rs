@@ -1,0 +1,544 @@
+//! The file as serde reads it: real types (durations through `humantime-serde`, a channel enum
+//! tagged by `type`), unknown keys refused. Each section and each item of a list is read on its
+//! own, so that one wrong value costs only its own item and every problem is reported.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{problem, Problem};
+
+type Durations = Vec<humantime_serde::Serde<Duration>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlanetScale {
+    pub(super) api_url: Option<String>,
+    pub(super) service_token_id: String,
+    pub(super) service_token: String,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) timeout: Option<Duration>,
+    pub(super) requests_per_minute: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) budget_window: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPoll {
+    #[serde(default, with = "humantime_serde")]
+    pub(super) interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) active_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) waiting_interval: Option<Duration>,
+    pub(super) notify_on_baseline_errors: Option<bool>,
+    pub(super) notify_pending_ready: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWatch {
+    pub(super) organization: String,
+    pub(super) databases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawChannel {
+    pub(super) name: String,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) max_age: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) min_interval: Option<Duration>,
+    pub(super) retry_schedule: Option<Durations>,
+    #[serde(flatten)]
+    pub(super) kind: RawChannelKind,
+}
+
+/// A channel's own keys, by its `type`. Keys of another type are refused.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub(super) enum RawChannelKind {
+    Slack {
+        webhook_url: String,
+    },
+    Email {
+        smtp_url: String,
+        from: String,
+        to: Vec<String>,
+    },
+    Webhook {
+        url: String,
+        secret: String,
+    },
+    Console {},
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub(super) channels: Vec<String>,
+    pub(super) events: Option<Vec<String>>,
+    pub(super) states: Option<Vec<String>>,
+    pub(super) organizations: Option<Vec<String>>,
+    pub(super) databases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawLogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub(super) format: Option<RawLogFormat>,
+    pub(super) level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub(super) enabled: Option<bool>,
+    pub(super) listen: Option<SocketAddr>,
+}
+
+/// The whole file, each part read on its own. `None` is a part that could not be read (its
+/// problem is reported) or is not there.
+#[derive(Debug, Default)]
+pub(super) struct RawConfig {
+    /// Whether there is a `[planetscale]` table at all.
+    pub(super) has_planetscale: bool,
+    pub(super) planetscale: Option<RawPlanetScale>,
+    pub(super) state: RawState,
+    pub(super) poll: RawPoll,
+    /// How many `[[watch]]` entries there are, readable or not.
+    pub(super) watch_count: usize,
+    pub(super) watches: Vec<(usize, RawWatch)>,
+    /// The names the `[[channels]]` give, readable or not: a route naming a channel that has
+    /// its own problem is not reported again.
+    pub(super) channel_names: Vec<String>,
+    pub(super) channel_count: usize,
+    pub(super) channels: Vec<(usize, RawChannel)>,
+    pub(super) route_count: usize,
+    pub(super) routes: Vec<(usize, RawRoute)>,
+    pub(super) log: RawLog,
+    pub(super) admin: RawAdmin,
+}
+
+const SECTIONS: &[&str] = &[
+    "planetscale",
+    "state",
+    "poll",
+    "watch",
+    "channels",
+    "routes",
+    "log",
+    "admin",
+];
+
+impl RawConfig {
+    /// Reads the (interpolated) table, section by section.
+    pub(super) fn read(mut table: toml::Table, problems: &mut Vec<Problem>) -> Self {
+        let mut raw = Self::default();
+        for key in table.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                problem(
+                    problems,
+                    key.as_str(),
+                    format!(
+                        "is not a section pswatch knows; the sections are {}",
+                        SECTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(value) = table.remove("planetscale") {
+            raw.has_planetscale = true;
+            raw.planetscale = read("planetscale", value, problems);
+        }
+        raw.state = table
+            .remove("state")
+            .and_then(|value| read("state", value, problems))
+            .unwrap_or_default();
+        raw.poll = table
+            .remove("poll")
+            .and_then(|value| read("poll", value, problems))
+            .unwrap_or_default();
+        raw.log = table
+            .remove("log")
+            .and_then(|value| read("log", value, problems))
+            .unwrap_or_default();
+        raw.admin = table
+            .remove("admin")
+            .and_then(|value| read("admin", value, problems))
+            .unwrap_or_default();
+        let watches = list("watch", table.remove("watch"), problems);
+        raw.watch_count = watches.len();
+        raw.watches = items("watch", watches, problems);
+        let channels = list("channels", table.remove("channels"), problems);
+        raw.channel_names = channels
+            .iter()
+            .filter_map(|channel| channel.get("name")?.as_str().map(str::to_owned))
+            .collect();
+        raw.channel_count = channels.len();
+        raw.channels = channel_items(channels, problems);
+        let routes = list("routes", table.remove("routes"), problems);
+        raw.route_count = routes.len();
+        raw.routes = items("routes", routes, problems);
+        raw
+    }
+
+    /// Reads only the channels and routes (for `pswatch demo -c`).
+    pub(super) fn read_channels(mut table: toml::Table, problems: &mut Vec<Problem>) -> Self {
+        let mut raw = Self::default();
+        let channels = list("channels", table.remove("channels"), problems);
+        raw.channel_names = channels
+            .iter()
+            .filter_map(|channel| channel.get("name")?.as_str().map(str::to_owned))
+            .collect();
+        raw.channel_count = channels.len();
+        raw.channels = channel_items(channels, problems);
+        let routes = list("routes", table.remove("routes"), problems);
+        raw.route_count = routes.len();
+        raw.routes = items("routes", routes, problems);
+        raw
+    }
+}
+
+/// Reads the channels; a key of another channel type is named as such.
+fn channel_items(
+    values: Vec<toml::Value>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, RawChannel)> {
+    let types: Vec<Option<String>> = values
+        .iter()
+        .map(|value| value.get("type")?.as_str().map(str::to_owned))
+        .collect();
+    let before = problems.len();
+    let channels = items("channels", values, problems);
+    for problem in &mut problems[before..] {
+        let index = problem
+            .key
+            .strip_prefix("channels[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|index| index.parse::<usize>().ok());
+        let kind = index.and_then(|index| types.get(index).cloned().flatten());
+        if let (Some(kind), true) = (kind, problem.message.starts_with("is not a key here")) {
+            problem.message = format!("is not a key of a {kind} channel");
+        }
+        if problem.key.ends_with(".type") && problem.message.contains("is not a known value") {
+            problem.message = problem
+                .message
+                .replace("is not a known value", "is not a channel type");
+        }
+    }
+    channels
+}
+
+/// The tables of a `[[key]]` list.
+fn list(key: &str, value: Option<toml::Value>, problems: &mut Vec<Problem>) -> Vec<toml::Value> {
+    match value {
+        None => Vec::new(),
+        Some(toml::Value::Array(values)) => values,
+        Some(_) => {
+            problem(
+                problems,
+                key,
+                format!("must be a list of tables, written [[{key}]]"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Reads each item of a list on its own.
+fn items<T: DeserializeOwned>(
+    key: &str,
+    values: Vec<toml::Value>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, T)> {
+    values
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            read(&format!("{key}[{index}]"), value, problems).map(|item| (index, item))
+        })
+        .collect()
+}
+
+/// Reads one part of the file; a problem names the key it is about. serde stops at the first
+/// wrong value, so a value that is wrong is set aside and the part read again, until it reads
+/// or its problem is not one value's: every wrong value is reported, once.
+fn read<T: DeserializeOwned>(
+    key: &str,
+    mut value: toml::Value,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let mut set_aside: Vec<String> = Vec::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            // Read, maybe without the wrong values (whose problems fail the whole file): the
+            // rest is still checked.
+            Ok(read) => return Some(read),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        let (subkey, message) = explain(message.lines().next().unwrap_or_default());
+        // The tag of an enum read whole (a channel's `type`) is named; a field's value is
+        // named by the field.
+        let subkey = match subkey {
+            Subkey::Field(field) => field,
+            Subkey::Tag if path == "." => "type".to_owned(),
+            Subkey::Tag | Subkey::None => String::new(),
+        };
+        // serde names an unknown key in the path already, except inside a flattened enum.
+        let last = path.rsplit(['.', '[']).next().unwrap_or_default();
+        let subkey = if subkey == last {
+            String::new()
+        } else {
+            subkey
+        };
+        let mut full = key.to_owned();
+        for part in [path.as_str(), subkey.as_str()] {
+            if part.is_empty() || part == "." {
+                continue;
+            }
+            if !part.starts_with('[') {
+                full.push('.');
+            }
+            full.push_str(part);
+        }
+        // The first segment of the problem's key within this part: the field to set aside.
+        let field = full[key.len()..]
+            .trim_start_matches('.')
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let missing = message == "is missing" && set_aside.contains(&field);
+        if !missing {
+            problem(problems, full, message);
+        }
+        let removed = match &mut value {
+            toml::Value::Table(table) if !field.is_empty() => table.remove(&field).is_some(),
+            _ => false,
+        };
+        if !removed {
+            return None;
+        }
+        set_aside.push(field);
+    }
+}
+
+/// What key beyond its path a serde message names.
+#[derive(Debug, PartialEq, Eq)]
+enum Subkey {
+    /// An unknown or a missing key.
+    Field(String),
+    /// The tag of an enum (`type`).
+    Tag,
+    None,
+}
+
+/// Serde's message, as a person reads it: the key it names and what is wrong.
+fn explain(message: &str) -> (Subkey, String) {
+    let quoted = |text: &str| -> Option<String> {
+        let start = text.find('`')? + 1;
+        let end = start + text[start..].find('`')?;
+        Some(text[start..end].to_owned())
+    };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let field = quoted(rest).unwrap_or_default();
+        let expected = rest
+            .split_once(", expected ")
+            .map_or("", |(_, expected)| expected);
+        return (
+            Subkey::Field(field),
+            format!(
+                "is not a key here (the keys are {})",
+                expected.replace("one of ", "")
+            ),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return (
+            Subkey::Field(quoted(rest).unwrap_or_default()),
+            "is missing".into(),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let variant = quoted(rest).unwrap_or_default();
+        let expected = rest
+            .split_once(", expected ")
+            .map_or("", |(_, expected)| expected);
+        return (
+            Subkey::Tag,
+            format!(
+                "{variant:?} is not a known value; use {}",
+                expected.replace("one of ", "")
+            ),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: string ") {
+        if let Some((value, "a duration")) = rest.rsplit_once(", expected ") {
+            return (
+                Subkey::None,
+                format!("{value} is not a duration like \"30s\" or \"5m\""),
+            );
+        }
+    }
+    (Subkey::None, message.to_owned())
+}
+
+/// Where each key of the file is, for messages: `poll.interval` at line 9, column 1.
+#[derive(Debug, Default)]
+pub(super) struct Positions {
+    keys: BTreeMap<String, (usize, usize)>,
+}
+
+impl Positions {
+    /// The positions of every key of `text` (none if it does not parse).
+    pub(super) fn of(text: &str) -> Self {
+        let mut positions = Self::default();
+        if let Ok(document) = toml_edit::ImDocument::parse(text) {
+            positions.walk_table(document.as_table(), "", text);
+        }
+        positions
+    }
+
+    fn note(&mut self, path: &str, span: Option<std::ops::Range<usize>>, text: &str) {
+        if let Some(span) = span {
+            self.keys
+                .insert(path.to_owned(), line_and_column(text, span.start));
+        }
+    }
+
+    fn walk_table(&mut self, table: &toml_edit::Table, prefix: &str, text: &str) {
+        for (key, item) in table.iter() {
+            let path = if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let key_span = table.key(key).and_then(toml_edit::Key::span);
+            self.note(&path, key_span.or_else(|| item.span()), text);
+            self.walk_item(item, &path, text);
+        }
+    }
+
+    fn walk_item(&mut self, item: &toml_edit::Item, path: &str, text: &str) {
+        match item {
+            toml_edit::Item::Table(table) => self.walk_table(table, path, text),
+            toml_edit::Item::ArrayOfTables(tables) => {
+                for (index, table) in tables.iter().enumerate() {
+                    let path = format!("{path}[{index}]");
+                    self.note(&path, table.span(), text);
+                    self.walk_table(table, &path, text);
+                }
+            }
+            toml_edit::Item::Value(toml_edit::Value::Array(values)) => {
+                for (index, value) in values.iter().enumerate() {
+                    self.note(&format!("{path}[{index}]"), value.span(), text);
+                }
+            }
+            toml_edit::Item::Value(toml_edit::Value::InlineTable(table)) => {
+                for (key, value) in table.iter() {
+                    self.note(&format!("{path}.{key}"), value.span(), text);
+                }
+            }
+            toml_edit::Item::Value(_) | toml_edit::Item::None => {}
+        }
+    }
+
+    /// The position of `key`, or of the nearest enclosing key the file has.
+    pub(super) fn find(&self, key: &str) -> Option<(usize, usize)> {
+        let mut key = key;
+        loop {
+            if let Some(position) = self.keys.get(key) {
+                return Some(*position);
+            }
+            let cut = key.rfind(['.', '['])?;
+            key = &key[..cut];
+        }
+    }
+}
+
+/// The 1-based line and column of byte `offset` of `text`.
+pub(super) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |newline| {
+            before[newline + 1..].chars().count()
+        })
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_are_explained() {
+        let field = |name: &str| Subkey::Field(name.to_owned());
+        let cases = [
+            (
+                "unknown field `secret`, expected `webhook_url`",
+                (
+                    field("secret"),
+                    "is not a key here (the keys are `webhook_url`)",
+                ),
+            ),
+            ("missing field `from`", (field("from"), "is missing")),
+            (
+                "unknown variant `teams`, expected one of `slack`, `email`",
+                (
+                    Subkey::Tag,
+                    "\"teams\" is not a known value; use `slack`, `email`",
+                ),
+            ),
+            (
+                "invalid value: string \"soon\", expected a duration",
+                (
+                    Subkey::None,
+                    "\"soon\" is not a duration like \"30s\" or \"5m\"",
+                ),
+            ),
+            (
+                "invalid type: integer `3`, expected a string",
+                (Subkey::None, "invalid type: integer `3`, expected a string"),
+            ),
+        ];
+        for (message, (key, explained)) in cases {
+            assert_eq!(explain(message), (key, explained.to_owned()), "{message}");
+        }
+    }
+
+    #[test]
+    fn every_key_has_its_position() {
+        let text = "[poll]\ninterval = \"3s\"\n\n[[channels]]\nname = \"a\"\nto = [\"x\", \"y\"]\n";
+        let positions = Positions::of(text);
+        assert_eq!(positions.find("poll.interval"), Some((2, 1)));
+        assert_eq!(positions.find("channels[0].name"), Some((5, 1)));
+        assert_eq!(positions.find("channels[0].to[1]"), Some((6, 12)));
+        assert_eq!(positions.find("channels[0].nothing"), Some((4, 1)));
+        assert_eq!(positions.find("nowhere"), None);
+        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+    }
+}

@@ -1,0 +1,546 @@
+//! From the file's typed shape to a [`Config`]: every value checked, every problem collected
+//! with its key.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diff_engine::EVENT_TYPES;
+use notifier::{
+    glob_set, Channel, ChannelKind, EmailChannel, Mailbox, Route, Router, Secret, SecretUrl,
+    WebhookSecret,
+};
+use poller::ServiceToken;
+use url::Url;
+
+use super::raw::{RawChannel, RawChannelKind, RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
+use super::{
+    problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Watch, DEFAULT_ACTIVE_INTERVAL,
+    DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL, DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_STATE_PATH, MIN_INTERVAL,
+};
+
+/// The configuration of a file read into `raw`, or `None` with the problems added.
+pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Config> {
+    let mut warnings = Vec::new();
+    let planetscale = planetscale(&raw, problems, &mut warnings);
+    let state_path = match &raw.state.path {
+        Some(path) if path.trim().is_empty() => {
+            problem(problems, "state.path", "must not be empty");
+            PathBuf::new()
+        }
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(DEFAULT_STATE_PATH),
+    };
+    let poll = poll(&raw, problems);
+    let watches = watches(&raw, problems);
+    let channels = channels(&raw.channels, problems);
+    let router = routes(&raw.routes, &raw.channel_names, problems);
+    let log = log(&raw, problems);
+    let admin_listen = if raw.admin.enabled == Some(false) {
+        None
+    } else {
+        Some(raw.admin.listen.unwrap_or_else(|| {
+            DEFAULT_ADMIN_LISTEN
+                .parse()
+                .unwrap_or_else(|_| unreachable!("{DEFAULT_ADMIN_LISTEN} is an address"))
+        }))
+    };
+    if raw.channel_count == 0 {
+        problem(
+            problems,
+            "channels",
+            "there is no [[channels]]: name at least one place to send alerts",
+        );
+    } else if raw.route_count == 0 {
+        problem(
+            problems,
+            "routes",
+            "there is no [[routes]]: no event would be sent to any channel",
+        );
+    }
+    let planetscale = planetscale?;
+    Some(Config {
+        planetscale,
+        state_path,
+        poll,
+        watches,
+        channels,
+        router,
+        log,
+        admin_listen,
+        warnings,
+    })
+}
+
+/// The channels and routes alone (for `pswatch demo -c`).
+pub(super) fn channels_and_routes(
+    raw: &RawConfig,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Channel>, Router) {
+    (
+        channels(&raw.channels, problems),
+        routes(&raw.routes, &raw.channel_names, problems),
+    )
+}
+
+fn http_url(key: &str, text: &str, secret: bool, problems: &mut Vec<Problem>) -> Option<Url> {
+    // A secret URL is never repeated in a message; url's own errors do not quote the input.
+    let shown = if secret {
+        String::new()
+    } else {
+        format!("{text:?} ")
+    };
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(_) => {
+            problem(
+                problems,
+                key,
+                format!("{shown}must be an http:// or https:// URL"),
+            );
+            None
+        }
+        Err(error) => {
+            problem(problems, key, format!("{shown}is not a valid URL: {error}"));
+            None
+        }
+    }
+}
+
+fn planetscale(
+    raw: &RawConfig,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<PlanetScale> {
+    let Some(RawPlanetScale {
+        api_url,
+        service_token_id,
+        service_token,
+        timeout,
+        requests_per_minute,
+        budget_window,
+    }) = &raw.planetscale
+    else {
+        if !raw.has_planetscale {
+            problem(
+                problems,
+                "planetscale",
+                "is missing: it holds service_token_id and service_token",
+            );
+        }
+        return None;
+    };
+    let api_url = http_url(
+        "planetscale.api_url",
+        api_url.as_deref().unwrap_or(DEFAULT_API_URL),
+        false,
+        problems,
+    );
+    if let Some(api_url) = &api_url {
+        if !api_url.path().trim_end_matches('/').ends_with("/v1") {
+            problem(
+                warnings,
+                "planetscale.api_url",
+                format!(
+                    "{:?} does not end in /v1, where PlanetScale's API lives ({DEFAULT_API_URL}); every request would go to {}/organizations/…",
+                    api_url.as_str(),
+                    api_url.as_str().trim_end_matches('/')
+                ),
+            );
+        }
+    }
+    let mut token_part = |key: &str, value: &str| {
+        let key = format!("planetscale.{key}");
+        if value.trim().is_empty() {
+            problem(problems, key, "is empty");
+            None
+        } else if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
+            problem(
+                problems,
+                key,
+                "holds spaces or characters that are not printable ASCII",
+            );
+            None
+        } else {
+            Some(value.to_owned())
+        }
+    };
+    let token_id = token_part("service_token_id", service_token_id);
+    let token = token_part("service_token", service_token);
+    let timeout = at_least(
+        "planetscale.timeout",
+        *timeout,
+        Duration::from_secs(20),
+        problems,
+    );
+    let requests_per_minute = match requests_per_minute {
+        None => DEFAULT_REQUESTS_PER_MINUTE,
+        Some(0) => {
+            problem(
+                problems,
+                "planetscale.requests_per_minute",
+                "must be at least 1",
+            );
+            DEFAULT_REQUESTS_PER_MINUTE
+        }
+        Some(value) => *value,
+    };
+    let budget_window = at_least(
+        "planetscale.budget_window",
+        *budget_window,
+        Duration::from_secs(60),
+        problems,
+    );
+    Some(PlanetScale {
+        api_url: api_url?,
+        token: ServiceToken::new(token_id?, token?),
+        timeout,
+        requests_per_minute,
+        budget_window,
+    })
+}
+
+/// `value` (or `default`), which must be at least the minimum interval of 10 ms.
+fn at_least(
+    key: &str,
+    value: Option<Duration>,
+    default: Duration,
+    problems: &mut Vec<Problem>,
+) -> Duration {
+    match value {
+        None => default,
+        Some(value) if value >= MIN_INTERVAL => value,
+        Some(_) => {
+            problem(problems, key, "is shorter than the minimum of 10ms");
+            default
+        }
+    }
+}
+
+fn poll(raw: &RawConfig, problems: &mut Vec<Problem>) -> Poll {
+    let interval = at_least(
+        "poll.interval",
+        raw.poll.interval,
+        DEFAULT_INTERVAL,
+        problems,
+    );
+    Poll {
+        interval,
+        active_interval: at_least(
+            "poll.active_interval",
+            raw.poll.active_interval,
+            DEFAULT_ACTIVE_INTERVAL,
+            problems,
+        ),
+        // What waits for a person can wait for days: by default it is polled like an idle
+        // database.
+        waiting_interval: at_least(
+            "poll.waiting_interval",
+            raw.poll.waiting_interval,
+            interval,
+            problems,
+        ),
+        notify_on_baseline_errors: raw.poll.notify_on_baseline_errors.unwrap_or(false),
+        notify_pending_ready: raw.poll.notify_pending_ready.unwrap_or(false),
+    }
+}
+
+fn log(raw: &RawConfig, problems: &mut Vec<Problem>) -> Log {
+    let mut log = Log::default();
+    if let Some(RawLogFormat::Json) = raw.log.format {
+        log.format = LogFormat::Json;
+    }
+    if let Some(level) = &raw.log.level {
+        match tracing_subscriber::EnvFilter::try_new(level) {
+            Ok(_) => log.level = level.clone(),
+            Err(error) => problem(
+                problems,
+                "log.level",
+                format!("{level:?} is not a log filter such as \"info\" or \"info,pswatch=debug\": {error}"),
+            ),
+        }
+    }
+    log
+}
+
+fn watches(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Watch> {
+    if raw.watch_count == 0 {
+        problem(
+            problems,
+            "watch",
+            "there is no [[watch]]: name at least one organization to watch",
+        );
+    }
+    let mut watches = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (index, watch) in &raw.watches {
+        let key = format!("watch[{index}]");
+        let organization = watch.organization.clone();
+        if organization.trim().is_empty() || organization.contains('/') {
+            problem(
+                problems,
+                format!("{key}.organization"),
+                "must be an organization's name",
+            );
+        }
+        let databases = match &watch.databases {
+            None => None,
+            Some(databases)
+                if databases.is_empty() || databases.iter().any(|database| database == "*") =>
+            {
+                None
+            }
+            Some(databases) => {
+                for (position, database) in databases.iter().enumerate() {
+                    if database.trim().is_empty() || database.contains('/') {
+                        problem(
+                            problems,
+                            format!("{key}.databases[{position}]"),
+                            "must be a database's name or \"*\"",
+                        );
+                    }
+                }
+                Some(databases.clone())
+            }
+        };
+        if !seen.insert(organization.clone()) {
+            problem(
+                problems,
+                format!("{key}.organization"),
+                format!("{organization:?} is watched twice; merge the two [[watch]] entries"),
+            );
+        }
+        watches.push(Watch {
+            organization,
+            databases,
+        });
+    }
+    watches
+}
+
+fn mailbox(key: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Mailbox> {
+    text.parse::<Mailbox>()
+        .map_err(|error| {
+            problem(
+                problems,
+                key,
+                format!("{text:?} is not an email address: {error}"),
+            )
+        })
+        .ok()
+}
+
+fn channels(raw: &[(usize, RawChannel)], problems: &mut Vec<Problem>) -> Vec<Channel> {
+    let mut channels = Vec::new();
+    let mut names = BTreeSet::new();
+    for (index, raw) in raw {
+        let key = format!("channels[{index}]");
+        let name = raw.name.clone();
+        if name.trim().is_empty() {
+            problem(problems, format!("{key}.name"), "is empty");
+            continue;
+        }
+        if !names.insert(name.clone()) {
+            problem(
+                problems,
+                format!("{key}.name"),
+                format!("{name:?} is used by another channel; channel names must be unique"),
+            );
+        }
+        let Some(kind) = channel_kind(&key, &name, &raw.kind, problems) else {
+            continue;
+        };
+        let mut channel = Channel::new(name, kind);
+        match raw.max_age {
+            Some(max_age) if max_age < Duration::from_secs(1) => {
+                problem(problems, format!("{key}.max_age"), "must be at least 1s")
+            }
+            Some(max_age) => channel.retry.max_age = max_age,
+            None => {}
+        }
+        if let Some(schedule) = &raw.retry_schedule {
+            if schedule.is_empty() {
+                problem(
+                    problems,
+                    format!("{key}.retry_schedule"),
+                    "is empty; omit it for the default schedule",
+                );
+            }
+            let mut delays = Vec::new();
+            for (position, delay) in schedule.iter().enumerate() {
+                if **delay >= MIN_INTERVAL {
+                    delays.push(**delay);
+                } else {
+                    problem(
+                        problems,
+                        format!("{key}.retry_schedule[{position}]"),
+                        "must be at least 10ms",
+                    );
+                }
+            }
+            if !delays.is_empty() {
+                channel.retry.schedule = delays;
+            }
+        }
+        if let Some(min_interval) = raw.min_interval {
+            channel.min_interval = min_interval;
+        }
+        channels.push(channel);
+    }
+    channels
+}
+
+fn channel_kind(
+    key: &str,
+    name: &str,
+    kind: &RawChannelKind,
+    problems: &mut Vec<Problem>,
+) -> Option<ChannelKind> {
+    match kind {
+        RawChannelKind::Slack { webhook_url } => {
+            // The URL is the secret: never quoted.
+            http_url(&format!("{key}.webhook_url"), webhook_url, true, problems).map(|_| {
+                ChannelKind::Slack {
+                    webhook_url: Secret::new(webhook_url.trim()),
+                }
+            })
+        }
+        RawChannelKind::Webhook { url, secret } => {
+            // A webhook URL may carry a token (in its query, say): never quoted either.
+            let url = http_url(&format!("{key}.url"), url, true, problems);
+            let secret = WebhookSecret::parse(secret)
+                .map_err(|error| problem(problems, format!("{key}.secret"), error.to_string()))
+                .ok();
+            Some(ChannelKind::Webhook {
+                url: SecretUrl::new(url?),
+                secret: secret?,
+            })
+        }
+        RawChannelKind::Email { smtp_url, from, to } => {
+            let from = mailbox(&format!("{key}.from"), from, problems);
+            let to = if to.is_empty() {
+                problem(
+                    problems,
+                    format!("{key}.to"),
+                    "is empty; name at least one recipient",
+                );
+                None
+            } else {
+                let before = problems.len();
+                let mailboxes: Vec<Mailbox> = to
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(position, address)| {
+                        mailbox(&format!("{key}.to[{position}]"), address, problems)
+                    })
+                    .collect();
+                (problems.len() == before).then_some(mailboxes)
+            };
+            let smtp_url = smtp(&format!("{key}.smtp_url"), name, smtp_url, problems);
+            Some(ChannelKind::Email(EmailChannel {
+                smtp_url: smtp_url?,
+                from: from?,
+                to: to?,
+            }))
+        }
+        RawChannelKind::Console {} => Some(ChannelKind::Console),
+    }
+}
+
+/// Checks an SMTP URL by building the transport from it, as a run would.
+fn smtp(key: &str, channel: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Secret> {
+    if !(text.starts_with("smtp://") || text.starts_with("smtps://")) {
+        problem(
+            problems,
+            key,
+            "must start with smtp:// (plain or, with ?tls=required, STARTTLS) or smtps:// (TLS)",
+        );
+        return None;
+    }
+    let secret = Secret::new(text);
+    let email = EmailChannel {
+        smtp_url: secret.clone(),
+        from: "check@pswatch.invalid".parse().ok()?,
+        to: Vec::new(),
+    };
+    match notifier::smtp_transport(channel, &email) {
+        Ok(_) => Some(secret),
+        Err(error) => {
+            problem(problems, key, error.message);
+            None
+        }
+    }
+}
+
+fn globs(key: &str, patterns: &[String], problems: &mut Vec<Problem>) -> Option<globset::GlobSet> {
+    glob_set(patterns)
+        .map_err(|error| problem(problems, key, error.to_string()))
+        .ok()
+}
+
+fn routes(
+    raw: &[(usize, RawRoute)],
+    channel_names: &[String],
+    problems: &mut Vec<Problem>,
+) -> Router {
+    let mut routes = Vec::new();
+    for (index, raw) in raw {
+        let key = format!("routes[{index}]");
+        if raw.channels.is_empty() {
+            problem(
+                problems,
+                format!("{key}.channels"),
+                "is empty; name the channels this route sends to",
+            );
+            continue;
+        }
+        for (position, channel) in raw.channels.iter().enumerate() {
+            if !channel_names.contains(channel) {
+                problem(
+                    problems,
+                    format!("{key}.channels[{position}]"),
+                    format!("{channel:?} is not the name of a channel"),
+                );
+            }
+        }
+        let events = raw.events.clone().unwrap_or_else(|| vec!["*".into()]);
+        let before = problems.len();
+        let event_set = globs(&format!("{key}.events"), &events, problems);
+        if let Some(set) = &event_set {
+            if !EVENT_TYPES
+                .iter()
+                .any(|event_type| set.is_match(event_type))
+            {
+                problem(
+                    problems,
+                    format!("{key}.events"),
+                    format!(
+                        "matches no event type; the types are {}",
+                        EVENT_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
+        let mut optional = |field: &str, patterns: &Option<Vec<String>>| {
+            patterns
+                .as_ref()
+                .and_then(|patterns| globs(&format!("{key}.{field}"), patterns, problems))
+        };
+        let states = optional("states", &raw.states);
+        let organizations = optional("organizations", &raw.organizations);
+        let databases = optional("databases", &raw.databases);
+        if problems.len() == before {
+            if let Some(events) = event_set {
+                routes.push(Route::new(
+                    raw.channels.clone(),
+                    events,
+                    states,
+                    organizations,
+                    databases,
+                ));
+            }
+        }
+    }
+    Router::new(routes)
+}
