@@ -25,26 +25,23 @@ use std::path::{Path, PathBuf};
 use diff_engine::{Event, Target, TargetState};
 use serde::{Deserialize, Serialize};
 
+use crate::keys::{
+    channel_key, key, queue_key, queue_prefix, split_queue_key, state_key, DEAD_PREFIX,
+    FINGERPRINT_KEY, OLD_OUTBOX_PREFIX, QUEUE_PREFIX, STATE_PREFIX,
+};
 use crate::records::{FingerprintKey, Record, StateRecord};
 
+mod keys;
+mod quarantine;
 mod records;
+
+pub use quarantine::Quarantined;
 use time::OffsetDateTime;
 
 /// The format version written into every record. A record of another version is refused with
 /// [`StoreError::UnsupportedVersion`] rather than misread.
 pub const FORMAT_VERSION: u32 = 1;
 
-const STATE_PREFIX: &[u8] = b"state\0";
-/// Pending entries: `queue\0`, the channel name's length (u32, big-endian), the name, and the
-/// sequence (u64, big-endian). The length keeps one channel's keys apart from another's whose
-/// name starts with the first's.
-const QUEUE_PREFIX: &[u8] = b"queue\0";
-/// Pending entries as stores before per-channel keys wrote them: `outbox\0` and the sequence.
-const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
-const DEAD_PREFIX: &[u8] = b"dead\0";
-const CHANNEL_PREFIX: &[u8] = b"channel\0";
-const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
-const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
 /// The length of the fingerprint key, in bytes.
 const FINGERPRINT_KEY_LENGTH: usize = 32;
 
@@ -120,17 +117,6 @@ pub struct DisabledChannel {
     pub fingerprint: String,
     pub disabled_at: OffsetDateTime,
     pub reason: String,
-}
-
-/// A record set aside because it could not be read; its bytes are kept as they were.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quarantined {
-    /// What the record was, e.g. `outbox entry 42 of channel audit`.
-    pub record: String,
-    /// Why it could not be read.
-    pub problem: String,
-    /// Its size in bytes.
-    pub bytes: usize,
 }
 
 /// A channel's pending entries, read one at a time (see [`Store::outbox_of`]).
@@ -363,50 +349,6 @@ impl Store {
         Ok(records)
     }
 
-    /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
-    /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
-    fn read_or_quarantine<T: Record>(
-        &self,
-        key: &[u8],
-        bytes: &[u8],
-    ) -> Result<Option<T>, StoreError> {
-        match decode::<T>(bytes) {
-            Ok(record) => Ok(Some(record)),
-            Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) => {
-                let mut quarantined = QUARANTINE_PREFIX.to_vec();
-                quarantined.extend_from_slice(key);
-                let mut batch = sled::Batch::default();
-                batch.insert(quarantined, bytes);
-                batch.remove(key);
-                self.tree.apply_batch(batch)?;
-                self.db.flush()?;
-                Ok(None)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    /// The records set aside because they could not be read, with what is wrong with each.
-    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
-        self.tree
-            .scan_prefix(QUARANTINE_PREFIX)
-            .map(|item| {
-                let (key, bytes) = item?;
-                let original = &key[QUARANTINE_PREFIX.len()..];
-                Ok(Quarantined {
-                    record: describe_key(original),
-                    problem: problem_of(original, &bytes),
-                    bytes: bytes.len(),
-                })
-            })
-            .collect()
-    }
-
-    /// How many records are quarantined.
-    pub fn quarantined_len(&self) -> usize {
-        self.tree.scan_prefix(QUARANTINE_PREFIX).count()
-    }
-
     fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
         let key = queue_key(channel, id);
         let bytes = self.tree.get(&key)?.ok_or(StoreError::NoSuchEntry(id))?;
@@ -594,105 +536,6 @@ impl Store {
         self.db.flush_async().await?;
         Ok(())
     }
-}
-
-fn state_key(target: &Target) -> Vec<u8> {
-    let mut key = STATE_PREFIX.to_vec();
-    key.extend_from_slice(target.organization.as_bytes());
-    key.push(0);
-    key.extend_from_slice(target.database.as_bytes());
-    key
-}
-
-/// `prefix` and the big-endian id, so that keys sort in id order.
-fn key(prefix: &[u8], id: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + 8);
-    key.extend_from_slice(prefix);
-    key.extend_from_slice(&id.to_be_bytes());
-    key
-}
-
-/// The prefix of `channel`'s pending entries.
-fn queue_prefix(channel: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(QUEUE_PREFIX.len() + 4 + channel.len() + 8);
-    key.extend_from_slice(QUEUE_PREFIX);
-    // Channel names are short; one over 4 GiB could not have been configured.
-    key.extend_from_slice(
-        &u32::try_from(channel.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    key.extend_from_slice(channel.as_bytes());
-    key
-}
-
-/// The key of `channel`'s pending entry `id`.
-fn queue_key(channel: &str, id: u64) -> Vec<u8> {
-    let mut key = queue_prefix(channel);
-    key.extend_from_slice(&id.to_be_bytes());
-    key
-}
-
-/// The channel and sequence of a pending entry's key.
-fn split_queue_key(key: &[u8]) -> Option<(&str, u64)> {
-    let rest = key.strip_prefix(QUEUE_PREFIX)?;
-    let (length, rest) = rest.split_first_chunk::<4>()?;
-    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
-    let (channel, sequence) = (rest.get(..length)?, rest.get(length..)?);
-    let sequence: [u8; 8] = sequence.try_into().ok()?;
-    Some((
-        std::str::from_utf8(channel).ok()?,
-        u64::from_be_bytes(sequence),
-    ))
-}
-
-/// What a record's key names, for people: `state of acme/commerce`, `outbox entry 42 of
-/// channel audit`, ….
-fn describe_key(key: &[u8]) -> String {
-    let id_of = |rest: &[u8]| rest.try_into().map(u64::from_be_bytes).ok();
-    if let Some((channel, id)) = split_queue_key(key) {
-        format!("outbox entry {id} of channel {channel}")
-    } else if let Some(id) = key.strip_prefix(DEAD_PREFIX).and_then(id_of) {
-        format!("dead letter {id}")
-    } else if let Some(id) = key.strip_prefix(OLD_OUTBOX_PREFIX).and_then(id_of) {
-        format!("outbox entry {id}")
-    } else if let Some(rest) = key.strip_prefix(STATE_PREFIX) {
-        format!(
-            "state of {}",
-            String::from_utf8_lossy(rest).replace('\0', "/")
-        )
-    } else if key == FINGERPRINT_KEY {
-        "the channels' fingerprint key".into()
-    } else if let Some(rest) = key.strip_prefix(CHANNEL_PREFIX) {
-        format!(
-            "the disabled-channel record of {}",
-            String::from_utf8_lossy(rest)
-        )
-    } else {
-        format!("record {}", String::from_utf8_lossy(key).replace('\0', "/"))
-    }
-}
-
-/// Why the record under `key` cannot be read.
-fn problem_of(key: &[u8], bytes: &[u8]) -> String {
-    let problem = if key.starts_with(STATE_PREFIX) {
-        decode::<StateRecord>(bytes).err()
-    } else if key.starts_with(DEAD_PREFIX) {
-        decode::<DeadLetter>(bytes).err()
-    } else if key.starts_with(CHANNEL_PREFIX) {
-        decode::<DisabledChannel>(bytes).err()
-    } else if key == FINGERPRINT_KEY {
-        decode::<FingerprintKey>(bytes).err()
-    } else {
-        decode::<OutboxEntry>(bytes).err()
-    };
-    problem.map_or_else(|| "it reads now".into(), |error| error.to_string())
-}
-
-fn channel_key(name: &str) -> Vec<u8> {
-    let mut key = CHANNEL_PREFIX.to_vec();
-    key.extend_from_slice(name.as_bytes());
-    key
 }
 
 /// A record's bytes. Serializing these records is not expected to fail, but if it did the error

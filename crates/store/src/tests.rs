@@ -4,6 +4,7 @@ use diff_engine::{
 use time::macros::datetime;
 
 use super::*;
+use crate::keys::QUARANTINE_PREFIX;
 
 fn target() -> Target {
     Target::new("acme", "commerce")

@@ -1,0 +1,97 @@
+//! The layout of the store's keys: which record lives under which key.
+
+use diff_engine::Target;
+
+pub(crate) const STATE_PREFIX: &[u8] = b"state\0";
+/// Pending entries: `queue\0`, the channel name's length (u32, big-endian), the name, and the
+/// sequence (u64, big-endian). The length keeps one channel's keys apart from another's whose
+/// name starts with the first's.
+pub(crate) const QUEUE_PREFIX: &[u8] = b"queue\0";
+/// Pending entries as stores before per-channel keys wrote them: `outbox\0` and the sequence.
+pub(crate) const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
+pub(crate) const DEAD_PREFIX: &[u8] = b"dead\0";
+pub(crate) const CHANNEL_PREFIX: &[u8] = b"channel\0";
+pub(crate) const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
+pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
+pub(crate) fn state_key(target: &Target) -> Vec<u8> {
+    let mut key = STATE_PREFIX.to_vec();
+    key.extend_from_slice(target.organization.as_bytes());
+    key.push(0);
+    key.extend_from_slice(target.database.as_bytes());
+    key
+}
+
+/// `prefix` and the big-endian id, so that keys sort in id order.
+pub(crate) fn key(prefix: &[u8], id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The prefix of `channel`'s pending entries.
+pub(crate) fn queue_prefix(channel: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(QUEUE_PREFIX.len() + 4 + channel.len() + 8);
+    key.extend_from_slice(QUEUE_PREFIX);
+    // Channel names are short; one over 4 GiB could not have been configured.
+    key.extend_from_slice(
+        &u32::try_from(channel.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    key.extend_from_slice(channel.as_bytes());
+    key
+}
+
+/// The key of `channel`'s pending entry `id`.
+pub(crate) fn queue_key(channel: &str, id: u64) -> Vec<u8> {
+    let mut key = queue_prefix(channel);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The channel and sequence of a pending entry's key.
+pub(crate) fn split_queue_key(key: &[u8]) -> Option<(&str, u64)> {
+    let rest = key.strip_prefix(QUEUE_PREFIX)?;
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+    let (channel, sequence) = (rest.get(..length)?, rest.get(length..)?);
+    let sequence: [u8; 8] = sequence.try_into().ok()?;
+    Some((
+        std::str::from_utf8(channel).ok()?,
+        u64::from_be_bytes(sequence),
+    ))
+}
+
+/// What a record's key names, for people: `state of acme/commerce`, `outbox entry 42 of
+/// channel audit`, ….
+pub(crate) fn describe_key(key: &[u8]) -> String {
+    let id_of = |rest: &[u8]| rest.try_into().map(u64::from_be_bytes).ok();
+    if let Some((channel, id)) = split_queue_key(key) {
+        format!("outbox entry {id} of channel {channel}")
+    } else if let Some(id) = key.strip_prefix(DEAD_PREFIX).and_then(id_of) {
+        format!("dead letter {id}")
+    } else if let Some(id) = key.strip_prefix(OLD_OUTBOX_PREFIX).and_then(id_of) {
+        format!("outbox entry {id}")
+    } else if let Some(rest) = key.strip_prefix(STATE_PREFIX) {
+        format!(
+            "state of {}",
+            String::from_utf8_lossy(rest).replace('\0', "/")
+        )
+    } else if key == FINGERPRINT_KEY {
+        "the channels' fingerprint key".into()
+    } else if let Some(rest) = key.strip_prefix(CHANNEL_PREFIX) {
+        format!(
+            "the disabled-channel record of {}",
+            String::from_utf8_lossy(rest)
+        )
+    } else {
+        format!("record {}", String::from_utf8_lossy(key).replace('\0', "/"))
+    }
+}
+
+pub(crate) fn channel_key(name: &str) -> Vec<u8> {
+    let mut key = CHANNEL_PREFIX.to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key
+}

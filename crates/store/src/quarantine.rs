@@ -1,0 +1,81 @@
+//! The quarantine: records that could not be read, set aside with their bytes, so that they
+//! stall nothing and lose nothing.
+
+use crate::keys::{
+    describe_key, CHANNEL_PREFIX, DEAD_PREFIX, FINGERPRINT_KEY, QUARANTINE_PREFIX, STATE_PREFIX,
+};
+use crate::records::{FingerprintKey, Record, StateRecord};
+use crate::{decode, DeadLetter, DisabledChannel, OutboxEntry, Store, StoreError};
+
+/// A record set aside because it could not be read; its bytes are kept as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// What the record was, e.g. `outbox entry 42 of channel audit`.
+    pub record: String,
+    /// Why it could not be read.
+    pub problem: String,
+    /// Its size in bytes.
+    pub bytes: usize,
+}
+
+impl Store {
+    /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
+    /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
+    pub(crate) fn read_or_quarantine<T: Record>(
+        &self,
+        key: &[u8],
+        bytes: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match decode::<T>(bytes) {
+            Ok(record) => Ok(Some(record)),
+            Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) => {
+                let mut quarantined = QUARANTINE_PREFIX.to_vec();
+                quarantined.extend_from_slice(key);
+                let mut batch = sled::Batch::default();
+                batch.insert(quarantined, bytes);
+                batch.remove(key);
+                self.tree.apply_batch(batch)?;
+                self.db.flush()?;
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The records set aside because they could not be read, with what is wrong with each.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        self.tree
+            .scan_prefix(QUARANTINE_PREFIX)
+            .map(|item| {
+                let (key, bytes) = item?;
+                let original = &key[QUARANTINE_PREFIX.len()..];
+                Ok(Quarantined {
+                    record: describe_key(original),
+                    problem: problem_of(original, &bytes),
+                    bytes: bytes.len(),
+                })
+            })
+            .collect()
+    }
+
+    /// How many records are quarantined.
+    pub fn quarantined_len(&self) -> usize {
+        self.tree.scan_prefix(QUARANTINE_PREFIX).count()
+    }
+}
+
+/// Why the record under `key` cannot be read.
+fn problem_of(key: &[u8], bytes: &[u8]) -> String {
+    let problem = if key.starts_with(STATE_PREFIX) {
+        decode::<StateRecord>(bytes).err()
+    } else if key.starts_with(DEAD_PREFIX) {
+        decode::<DeadLetter>(bytes).err()
+    } else if key.starts_with(CHANNEL_PREFIX) {
+        decode::<DisabledChannel>(bytes).err()
+    } else if key == FINGERPRINT_KEY {
+        decode::<FingerprintKey>(bytes).err()
+    } else {
+        decode::<OutboxEntry>(bytes).err()
+    };
+    problem.map_or_else(|| "it reads now".into(), |error| error.to_string())
+}

@@ -1,0 +1,436 @@
+//! Events as the outbox records them, format 1: every field spelled out, states as text.
+
+use diff_engine::{
+    DeployOperation, DeployRequest, DeployState, Event, EventKind, LintError, OperationPhase,
+    OperationState, Severity, Workflow, WorkflowState,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredEvent {
+    id: String,
+    #[serde(flatten)]
+    kind: StoredEventKind,
+    organization: String,
+    database: String,
+    severity: StoredSeverity,
+    #[serde(with = "time::serde::rfc3339")]
+    observed_at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+enum StoredPhase {
+    #[default]
+    Deploy,
+    Revert,
+}
+
+// The variants mirror the event types one to one (`workflow.state_changed` …), whose names all
+// end alike.
+#[allow(clippy::enum_variant_names)]
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type")]
+enum StoredEventKind {
+    #[serde(rename = "workflow.state_changed")]
+    WorkflowStateChanged {
+        previous_state: Option<String>,
+        state: String,
+        workflow: StoredWorkflow,
+    },
+    #[serde(rename = "workflow.errors_changed")]
+    WorkflowErrorsChanged {
+        errors: Option<String>,
+        previous_errors: Option<String>,
+        workflow: StoredWorkflow,
+    },
+    #[serde(rename = "deploy_request.state_changed")]
+    DeployRequestStateChanged {
+        previous_state: Option<String>,
+        state: String,
+        deploy_request: StoredDeployRequest,
+    },
+    #[serde(rename = "deploy_operation.state_changed")]
+    DeployOperationStateChanged {
+        previous_state: Option<String>,
+        state: String,
+        deploy_request_number: u64,
+        #[serde(default)]
+        phase: StoredPhase,
+        operation: StoredOperation,
+    },
+    #[serde(rename = "deploy_operation.errors_changed")]
+    DeployOperationErrorsChanged {
+        errors: Option<String>,
+        previous_errors: Option<String>,
+        deploy_request_number: u64,
+        #[serde(default)]
+        phase: StoredPhase,
+        operation: StoredOperation,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredWorkflow {
+    id: String,
+    number: u64,
+    name: String,
+    state: String,
+    workflow_errors: Option<String>,
+    source_keyspace: Option<String>,
+    target_keyspace: Option<String>,
+    branch: Option<String>,
+    actor: Option<String>,
+    cutover_by: Option<String>,
+    updated_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredDeployRequest {
+    id: String,
+    number: u64,
+    state: String,
+    deployment_state: String,
+    branch: Option<String>,
+    into_branch: Option<String>,
+    html_url: Option<String>,
+    actor: Option<String>,
+    closed_by: Option<String>,
+    #[serde(default)]
+    auto_cutover: Option<bool>,
+    #[serde(default)]
+    lint_errors: Vec<StoredLintError>,
+    #[serde(default)]
+    deploy_check_errors: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredLintError {
+    lint_error: Option<String>,
+    keyspace_name: Option<String>,
+    table_name: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredOperation {
+    id: String,
+    state: String,
+    keyspace_name: Option<String>,
+    table_name: Option<String>,
+    operation_name: Option<String>,
+    ddl_statement: Option<String>,
+    deploy_errors: Option<String>,
+    deploy_error_docs_url: Option<String>,
+    progress_percentage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revert_errors: Option<String>,
+}
+
+impl From<&Workflow> for StoredWorkflow {
+    fn from(workflow: &Workflow) -> Self {
+        Self {
+            id: workflow.id.clone(),
+            number: workflow.number,
+            name: workflow.name.clone(),
+            state: workflow.state.as_str().to_owned(),
+            workflow_errors: workflow.workflow_errors.clone(),
+            source_keyspace: workflow.source_keyspace.clone(),
+            target_keyspace: workflow.target_keyspace.clone(),
+            branch: workflow.branch.clone(),
+            actor: workflow.actor.clone(),
+            cutover_by: workflow.cutover_by.clone(),
+            updated_at: workflow.updated_at.clone(),
+        }
+    }
+}
+
+impl From<StoredWorkflow> for Workflow {
+    fn from(stored: StoredWorkflow) -> Self {
+        Self {
+            id: stored.id,
+            number: stored.number,
+            name: stored.name,
+            state: WorkflowState::parse(&stored.state),
+            workflow_errors: stored.workflow_errors,
+            source_keyspace: stored.source_keyspace,
+            target_keyspace: stored.target_keyspace,
+            branch: stored.branch,
+            actor: stored.actor,
+            cutover_by: stored.cutover_by,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+impl From<&DeployRequest> for StoredDeployRequest {
+    fn from(request: &DeployRequest) -> Self {
+        Self {
+            id: request.id.clone(),
+            number: request.number,
+            state: request.state.clone(),
+            deployment_state: request.deployment_state.as_str().to_owned(),
+            branch: request.branch.clone(),
+            into_branch: request.into_branch.clone(),
+            html_url: request.html_url.clone(),
+            actor: request.actor.clone(),
+            closed_by: request.closed_by.clone(),
+            auto_cutover: request.auto_cutover,
+            lint_errors: request
+                .lint_errors
+                .iter()
+                .map(|lint| StoredLintError {
+                    lint_error: lint.lint_error.clone(),
+                    keyspace_name: lint.keyspace_name.clone(),
+                    table_name: lint.table_name.clone(),
+                    error_description: lint.error_description.clone(),
+                })
+                .collect(),
+            deploy_check_errors: request.deploy_check_errors.clone(),
+        }
+    }
+}
+
+impl From<StoredDeployRequest> for DeployRequest {
+    fn from(stored: StoredDeployRequest) -> Self {
+        Self {
+            id: stored.id,
+            number: stored.number,
+            state: stored.state,
+            deployment_state: DeployState::parse(&stored.deployment_state),
+            branch: stored.branch,
+            into_branch: stored.into_branch,
+            html_url: stored.html_url,
+            actor: stored.actor,
+            closed_by: stored.closed_by,
+            auto_cutover: stored.auto_cutover,
+            lint_errors: stored
+                .lint_errors
+                .into_iter()
+                .map(|lint| LintError {
+                    lint_error: lint.lint_error,
+                    keyspace_name: lint.keyspace_name,
+                    table_name: lint.table_name,
+                    error_description: lint.error_description,
+                })
+                .collect(),
+            deploy_check_errors: stored.deploy_check_errors,
+        }
+    }
+}
+
+impl From<&DeployOperation> for StoredOperation {
+    fn from(operation: &DeployOperation) -> Self {
+        Self {
+            id: operation.id.clone(),
+            state: operation.state.as_str().to_owned(),
+            keyspace_name: operation.keyspace_name.clone(),
+            table_name: operation.table_name.clone(),
+            operation_name: operation.operation_name.clone(),
+            ddl_statement: operation.ddl_statement.clone(),
+            deploy_errors: operation.deploy_errors.clone(),
+            deploy_error_docs_url: operation.deploy_error_docs_url.clone(),
+            progress_percentage: operation.progress_percentage,
+            revert_errors: operation.revert_errors.clone(),
+        }
+    }
+}
+
+impl From<StoredOperation> for DeployOperation {
+    fn from(stored: StoredOperation) -> Self {
+        Self {
+            id: stored.id,
+            state: OperationState::parse(&stored.state),
+            keyspace_name: stored.keyspace_name,
+            table_name: stored.table_name,
+            operation_name: stored.operation_name,
+            ddl_statement: stored.ddl_statement,
+            deploy_errors: stored.deploy_errors,
+            deploy_error_docs_url: stored.deploy_error_docs_url,
+            progress_percentage: stored.progress_percentage,
+            revert_errors: stored.revert_errors,
+        }
+    }
+}
+
+impl From<OperationPhase> for StoredPhase {
+    fn from(phase: OperationPhase) -> Self {
+        match phase {
+            OperationPhase::Deploy => Self::Deploy,
+            OperationPhase::Revert => Self::Revert,
+        }
+    }
+}
+
+impl From<StoredPhase> for OperationPhase {
+    fn from(phase: StoredPhase) -> Self {
+        match phase {
+            StoredPhase::Deploy => Self::Deploy,
+            StoredPhase::Revert => Self::Revert,
+        }
+    }
+}
+
+impl From<&EventKind> for StoredEventKind {
+    fn from(kind: &EventKind) -> Self {
+        let text = |state: &str| state.to_owned();
+        match kind {
+            EventKind::WorkflowStateChanged {
+                previous_state,
+                state,
+                workflow,
+            } => Self::WorkflowStateChanged {
+                previous_state: previous_state.as_ref().map(|state| text(state.as_str())),
+                state: text(state.as_str()),
+                workflow: workflow.into(),
+            },
+            EventKind::WorkflowErrorsChanged {
+                errors,
+                previous_errors,
+                workflow,
+            } => Self::WorkflowErrorsChanged {
+                errors: errors.clone(),
+                previous_errors: previous_errors.clone(),
+                workflow: workflow.into(),
+            },
+            EventKind::DeployRequestStateChanged {
+                previous_state,
+                state,
+                deploy_request,
+            } => Self::DeployRequestStateChanged {
+                previous_state: previous_state.as_ref().map(|state| text(state.as_str())),
+                state: text(state.as_str()),
+                deploy_request: deploy_request.into(),
+            },
+            EventKind::DeployOperationStateChanged {
+                previous_state,
+                state,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationStateChanged {
+                previous_state: previous_state.as_ref().map(|state| text(state.as_str())),
+                state: text(state.as_str()),
+                deploy_request_number: *deploy_request_number,
+                phase: (*phase).into(),
+                operation: operation.into(),
+            },
+            EventKind::DeployOperationErrorsChanged {
+                errors,
+                previous_errors,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationErrorsChanged {
+                errors: errors.clone(),
+                previous_errors: previous_errors.clone(),
+                deploy_request_number: *deploy_request_number,
+                phase: (*phase).into(),
+                operation: operation.into(),
+            },
+        }
+    }
+}
+
+impl From<StoredEventKind> for EventKind {
+    fn from(stored: StoredEventKind) -> Self {
+        match stored {
+            StoredEventKind::WorkflowStateChanged {
+                previous_state,
+                state,
+                workflow,
+            } => Self::WorkflowStateChanged {
+                previous_state: previous_state.as_deref().map(WorkflowState::parse),
+                state: WorkflowState::parse(&state),
+                workflow: workflow.into(),
+            },
+            StoredEventKind::WorkflowErrorsChanged {
+                errors,
+                previous_errors,
+                workflow,
+            } => Self::WorkflowErrorsChanged {
+                errors,
+                previous_errors,
+                workflow: workflow.into(),
+            },
+            StoredEventKind::DeployRequestStateChanged {
+                previous_state,
+                state,
+                deploy_request,
+            } => Self::DeployRequestStateChanged {
+                previous_state: previous_state.as_deref().map(DeployState::parse),
+                state: DeployState::parse(&state),
+                deploy_request: deploy_request.into(),
+            },
+            StoredEventKind::DeployOperationStateChanged {
+                previous_state,
+                state,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationStateChanged {
+                previous_state: previous_state.as_deref().map(OperationState::parse),
+                state: OperationState::parse(&state),
+                deploy_request_number,
+                phase: phase.into(),
+                operation: operation.into(),
+            },
+            StoredEventKind::DeployOperationErrorsChanged {
+                errors,
+                previous_errors,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationErrorsChanged {
+                errors,
+                previous_errors,
+                deploy_request_number,
+                phase: phase.into(),
+                operation: operation.into(),
+            },
+        }
+    }
+}
+
+impl From<&Event> for StoredEvent {
+    fn from(event: &Event) -> Self {
+        Self {
+            id: event.id.clone(),
+            kind: (&event.kind).into(),
+            organization: event.organization.clone(),
+            database: event.database.clone(),
+            severity: match event.severity {
+                Severity::Info => StoredSeverity::Info,
+                Severity::Warning => StoredSeverity::Warning,
+                Severity::Critical => StoredSeverity::Critical,
+            },
+            observed_at: event.observed_at,
+        }
+    }
+}
+
+impl From<StoredEvent> for Event {
+    fn from(stored: StoredEvent) -> Self {
+        Self {
+            id: stored.id,
+            kind: stored.kind.into(),
+            organization: stored.organization,
+            database: stored.database,
+            severity: match stored.severity {
+                StoredSeverity::Info => Severity::Info,
+                StoredSeverity::Warning => Severity::Warning,
+                StoredSeverity::Critical => Severity::Critical,
+            },
+            observed_at: stored.observed_at,
+        }
+    }
+}
