@@ -37,27 +37,40 @@ pub struct Diff {
 /// Something odd in an observation: reported, never a reason to fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anomaly {
+    /// The same workflow id appeared twice in one observation.
     DuplicateWorkflow {
+        /// The workflow's id.
         id: String,
     },
+    /// The same deploy request number appeared twice.
     DuplicateDeployRequest {
+        /// The deploy request's number.
         number: u64,
     },
+    /// The same operation id appeared twice in one deploy request.
     DuplicateOperation {
+        /// The deploy request's number.
         deploy_request_number: u64,
+        /// The operation's id.
         id: String,
     },
+    /// A state this build does not know (watched like any other).
     UnknownState {
+        /// What is in it, e.g. `workflow #3 move-customers`.
         resource: String,
+        /// The state, as the API spelled it.
         state: String,
     },
     /// A deploy request without `deployment_state` or `deployment.state`.
     MissingState {
+        /// What has no state, e.g. `deploy request #7`.
         resource: String,
     },
     /// An item of a response that could not be read.
     Unreadable {
+        /// What could not be read, e.g. `item 3 of …/workflows`.
         what: String,
+        /// What is wrong with it.
         problem: String,
     },
 }

@@ -15,11 +15,16 @@ use crate::states::{DeployState, OperationState, Severity, WorkflowState};
 pub struct Event {
     /// Stable: the same transition of the same resource always gets the same id.
     pub id: String,
+    /// The event type and its data.
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The organization of the database.
     pub organization: String,
+    /// The database, within its organization.
     pub database: String,
+    /// How much a person should care.
     pub severity: Severity,
+    /// When the poll that saw it ran.
     #[serde(with = "time::serde::rfc3339")]
     pub observed_at: OffsetDateTime,
 }
@@ -28,41 +33,64 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum EventKind {
+    /// `workflow.state_changed`: a workflow's state changed, or a new workflow appeared.
     #[serde(rename = "workflow.state_changed")]
     WorkflowStateChanged {
+        /// The state before; `None` for a new workflow.
         previous_state: Option<WorkflowState>,
+        /// The state now.
         state: WorkflowState,
+        /// The workflow as the API showed it.
         workflow: Workflow,
     },
+    /// `workflow.errors_changed`: its error text changed while its state stayed.
     #[serde(rename = "workflow.errors_changed")]
     WorkflowErrorsChanged {
+        /// The error text now; `None` once cleared.
         errors: Option<String>,
+        /// The error text before.
         previous_errors: Option<String>,
+        /// The workflow as the API showed it.
         workflow: Workflow,
     },
+    /// `deploy_request.state_changed`: a deploy request's `deployment_state` changed, or a new one appeared.
     #[serde(rename = "deploy_request.state_changed")]
     DeployRequestStateChanged {
+        /// The state before; `None` for a new deploy request.
         previous_state: Option<DeployState>,
+        /// The state now.
         state: DeployState,
+        /// The deploy request as the API showed it, with why validation failed.
         deploy_request: DeployRequest,
     },
+    /// `deploy_operation.state_changed`: a per-table operation (of the deploy or its revert) changed state.
     #[serde(rename = "deploy_operation.state_changed")]
     DeployOperationStateChanged {
+        /// The state before; `None` for an operation first seen already started.
         previous_state: Option<OperationState>,
+        /// The state now.
         state: OperationState,
+        /// The number of the deploy request the operation belongs to.
         deploy_request_number: u64,
         /// `deploy` for the schema change, `revert` for an operation of its revert.
         #[serde(default)]
         phase: OperationPhase,
+        /// The operation as the API showed it.
         operation: DeployOperation,
     },
+    /// `deploy_operation.errors_changed`: an operation's errors changed while its state stayed.
     #[serde(rename = "deploy_operation.errors_changed")]
     DeployOperationErrorsChanged {
+        /// The error text now; `None` once cleared.
         errors: Option<String>,
+        /// The error text before.
         previous_errors: Option<String>,
+        /// The number of the deploy request the operation belongs to.
         deploy_request_number: u64,
+        /// `deploy` or `revert`.
         #[serde(default)]
         phase: OperationPhase,
+        /// The operation as the API showed it.
         operation: DeployOperation,
     },
 }
@@ -147,10 +175,12 @@ impl EventKind {
 }
 
 impl Event {
+    /// The event type, e.g. `workflow.state_changed`.
     pub fn type_name(&self) -> &'static str {
         self.kind.type_name()
     }
 
+    /// The database the event is about.
     pub fn target(&self) -> Target {
         Target::new(&self.organization, &self.database)
     }

@@ -10,11 +10,14 @@ use crate::states::{DeployState, Motion, OperationState, WorkflowState};
 /// One watched database: the unit that is polled, diffed and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Target {
+    /// The organization's name.
     pub organization: String,
+    /// The database's name.
     pub database: String,
 }
 
 impl Target {
+    /// The database `database` of `organization`.
     pub fn new(organization: impl Into<String>, database: impl Into<String>) -> Self {
         Self {
             organization: organization.into(),
@@ -33,34 +36,47 @@ impl fmt::Display for Target {
 /// required of the API; everything else may be missing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflow {
+    /// PlanetScale's id of the workflow.
     pub id: String,
+    /// Its number within the database.
     pub number: u64,
+    /// Its name (`workflow-N` when the API gave none).
     pub name: String,
+    /// Its state.
     pub state: WorkflowState,
     /// The workflow's error text; empty text from the API is stored as `None`.
     pub workflow_errors: Option<String>,
+    /// The keyspace its tables move from.
     pub source_keyspace: Option<String>,
+    /// The keyspace its tables move to.
     pub target_keyspace: Option<String>,
+    /// The branch it runs on.
     pub branch: Option<String>,
     /// Display name of who started the workflow.
     pub actor: Option<String>,
     /// Display name of who cut it over.
     pub cutover_by: Option<String>,
+    /// When the API last changed it, as the API wrote it.
     pub updated_at: Option<String>,
 }
 
 /// A deploy request as the API last showed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployRequest {
+    /// PlanetScale's id of the deploy request.
     pub id: String,
+    /// Its number within the database.
     pub number: u64,
     /// `open` or `closed`.
     pub state: String,
     /// `deployment_state`, else `deployment.state`; [`DeployState::unknown`] when the API
     /// gave neither.
     pub deployment_state: DeployState,
+    /// The branch whose schema it deploys.
     pub branch: Option<String>,
+    /// The branch it deploys into.
     pub into_branch: Option<String>,
+    /// Its page on PlanetScale's dashboard.
     pub html_url: Option<String>,
     /// Display name of who opened it.
     pub actor: Option<String>,
@@ -79,6 +95,7 @@ pub struct DeployRequest {
 }
 
 impl DeployRequest {
+    /// Whether it is open (`state` is `open`).
     pub fn is_open(&self) -> bool {
         self.state == "open"
     }
@@ -101,7 +118,9 @@ impl DeployRequest {
 pub struct LintError {
     /// The code, such as `NO_UNIQUE_KEY`.
     pub lint_error: Option<String>,
+    /// The keyspace of the table.
     pub keyspace_name: Option<String>,
+    /// The table.
     pub table_name: Option<String>,
     /// What is wrong, in PlanetScale's words.
     pub error_description: Option<String>,
@@ -125,15 +144,23 @@ impl LintError {
 /// One per-table schema change of a deploy request, or of its revert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployOperation {
+    /// PlanetScale's id; a queued operation gets another once it starts.
     pub id: String,
+    /// Its state.
     pub state: OperationState,
+    /// The keyspace of its table (absent on revert operations).
     pub keyspace_name: Option<String>,
+    /// The table it changes.
     pub table_name: Option<String>,
+    /// What it does, e.g. `ALTER`.
     pub operation_name: Option<String>,
+    /// The DDL it runs.
     pub ddl_statement: Option<String>,
     /// The operation's error text; empty text from the API is stored as `None`.
     pub deploy_errors: Option<String>,
+    /// PlanetScale's page explaining the deploy error, if any.
     pub deploy_error_docs_url: Option<String>,
+    /// How far it got, in percent.
     pub progress_percentage: Option<f64>,
     /// A revert operation's error text (`revert_errors`); absent on forward operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +202,7 @@ pub enum OperationPhase {
 }
 
 impl OperationPhase {
+    /// `deploy` or `revert`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deploy => "deploy",
@@ -218,8 +246,10 @@ pub struct Observation {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// A deploy request as one poll saw it, with what the poll saw of its operations.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservedDeployRequest {
+    /// The deploy request.
     pub deploy_request: DeployRequest,
     /// The per-table operations; `None` when this poll did not see them (the response lacked
     /// them and the request is not deploying): the remembered operations stay as they were.
@@ -274,21 +304,29 @@ impl TargetState {
     }
 }
 
+/// What is remembered of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenWorkflow {
+    /// Its number.
     pub number: u64,
+    /// Its name.
     pub name: String,
+    /// Its state when last seen.
     pub state: WorkflowState,
+    /// Its error text when last seen.
     pub workflow_errors: Option<String>,
     /// How many events this workflow has produced; part of the next event's id.
     pub events: u64,
 }
 
+/// What is remembered of an open deploy request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenDeployRequest {
+    /// Its state when last seen.
     pub deployment_state: DeployState,
     /// `deployment.auto_cutover` as last seen.
     pub auto_cutover: Option<bool>,
+    /// How many events it has produced; part of the next event's id.
     pub events: u64,
     /// By operation id.
     pub operations: BTreeMap<String, SeenOperation>,
@@ -297,20 +335,26 @@ pub struct SeenDeployRequest {
 }
 
 impl SeenDeployRequest {
+    /// How urgently it deserves polling.
     pub fn motion(&self) -> Motion {
         self.deployment_state.motion(self.auto_cutover)
     }
 }
 
+/// What is remembered of an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenOperation {
+    /// Its state when last seen.
     pub state: OperationState,
     /// The error text of its phase (`deploy_errors`, or `revert_errors` of a revert operation).
     pub errors: Option<String>,
+    /// How many events it has produced; part of the next event's id.
     pub events: u64,
     /// Keyspace, table and operation name, to recognise the operation under a new id.
     pub keyspace_name: Option<String>,
+    /// Its table.
     pub table_name: Option<String>,
+    /// Its operation name.
     pub operation_name: Option<String>,
 }
 

@@ -13,7 +13,7 @@ macro_rules! open_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $($variant,)+
+            $(#[doc = concat!("`", $text, "`")] $variant,)+
             /// A value this build does not know, kept verbatim.
             Other(String),
         }
@@ -132,12 +132,16 @@ open_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Good to know: progress.
     Info,
+    /// Worth a look: cancelled, reverted, reversed.
     Warning,
+    /// Needs a person: an error.
     Critical,
 }
 
 impl Severity {
+    /// `info`, `warning` or `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Info => "info",
@@ -180,6 +184,7 @@ pub enum Motion {
 }
 
 impl Motion {
+    /// `idle`, `waiting` or `active`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Idle => "idle",
@@ -196,6 +201,7 @@ impl fmt::Display for Motion {
 }
 
 impl WorkflowState {
+    /// How loud a change into this state is: errors critical; cancelled and reversed cutovers a warning.
     pub fn severity(&self) -> Severity {
         match self {
             Self::Error => Severity::Critical,
@@ -236,6 +242,7 @@ impl WorkflowState {
         matches!(self, Self::Completed | Self::Cancelled)
     }
 
+    /// Whether the state is an error (its severity is critical).
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Critical
     }
@@ -248,10 +255,12 @@ impl DeployState {
         Self::Other(String::new())
     }
 
+    /// Whether the API gave no state (see [`DeployState::unknown`]).
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Other(text) if text.is_empty())
     }
 
+    /// How loud a change into this state is: errors critical; cancellations and reverts a warning.
     pub fn severity(&self) -> Severity {
         match self {
             Self::Error | Self::CompleteError | Self::CompleteRevertError => Severity::Critical,
@@ -294,12 +303,14 @@ impl DeployState {
         matches!(self, Self::Pending | Self::Ready)
     }
 
+    /// Whether the state is an error (its severity is critical).
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Critical
     }
 }
 
 impl OperationState {
+    /// How loud a change into this state is: an error critical; cancelled a warning.
     pub fn severity(&self) -> Severity {
         match self {
             Self::Error => Severity::Critical,
@@ -316,6 +327,7 @@ impl OperationState {
             || matches!(self, Self::Other(text) if text == "submit")
     }
 
+    /// Whether the state is an error (its severity is critical).
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Critical
     }

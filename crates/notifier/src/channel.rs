@@ -12,7 +12,9 @@ use crate::secret::{Secret, SecretUrl, WebhookSecret};
 /// One configured channel.
 #[derive(Debug, Clone)]
 pub struct Channel {
+    /// Its name, unique in the configuration; routes name it.
     pub name: String,
+    /// Where it sends, and how.
     pub kind: ChannelKind,
     /// When failed deliveries are retried, and for how long.
     pub retry: RetryPolicy,
@@ -74,26 +76,35 @@ impl Channel {
     }
 }
 
+/// Where a channel sends, and how.
 #[derive(Debug, Clone)]
 pub enum ChannelKind {
     /// A Slack incoming webhook; the URL is the secret.
-    Slack { webhook_url: Secret },
+    Slack {
+        /// The incoming webhook's URL.
+        webhook_url: Secret,
+    },
     /// Email over SMTP.
     Email(EmailChannel),
     /// A Standard Webhooks receiver; its URL may carry a token.
     Webhook {
+        /// Where to POST.
         url: SecretUrl,
+        /// The key that signs each body.
         secret: WebhookSecret,
     },
     /// One line per event on standard output.
     Console,
 }
 
+/// An SMTP relay and the message's sender and recipients.
 #[derive(Debug, Clone)]
 pub struct EmailChannel {
     /// `smtp://`, `smtp://…?tls=required` or `smtps://`, maybe with `user:password@`.
     pub smtp_url: Secret,
+    /// The sender.
     pub from: Mailbox,
+    /// The recipients; at least one.
     pub to: Vec<Mailbox>,
 }
 
@@ -104,6 +115,7 @@ impl ChannelKind {
         !matches!(self, Self::Webhook { .. })
     }
 
+    /// `slack`, `email`, `webhook` or `console`, as the configuration writes it.
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Slack { .. } => "slack",

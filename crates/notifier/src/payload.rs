@@ -19,10 +19,12 @@ pub struct WebhookPayload<'a> {
     pub event_type: &'static str,
     /// When the event was observed, RFC 3339.
     pub timestamp: String,
+    /// The event.
     pub data: EventData<'a>,
 }
 
 impl<'a> WebhookPayload<'a> {
+    /// The payload of `event`.
     pub fn new(event: &'a Event) -> Self {
         Self {
             event_type: event.type_name(),

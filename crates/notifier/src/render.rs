@@ -309,8 +309,11 @@ pub fn slack_message(events: &[Event]) -> Value {
 /// An email's subject and bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailContent {
+    /// The subject line.
     pub subject: String,
+    /// The plain text body.
     pub text: String,
+    /// The HTML body, with the same content.
     pub html: String,
 }
 

@@ -17,7 +17,9 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{pattern:?} is not a valid glob: {message}")]
 pub struct GlobError {
+    /// The pattern.
     pub pattern: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -56,6 +58,7 @@ impl Route {
         }
     }
 
+    /// Whether `event` passes every filter of the route.
     pub fn matches(&self, event: &Event) -> bool {
         let optional =
             |set: &Option<GlobSet>, value: &str| set.as_ref().is_none_or(|set| set.is_match(value));
@@ -73,6 +76,7 @@ pub struct Router {
 }
 
 impl Router {
+    /// A router over `routes`, in order.
     pub fn new(routes: Vec<Route>) -> Self {
         Self { routes }
     }

@@ -11,10 +11,12 @@ use base64::Engine as _;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
+    /// The value itself, for where it must go (a request, a transport); never for messages.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -38,10 +40,12 @@ impl fmt::Debug for Secret {
 pub struct SecretUrl(url::Url);
 
 impl SecretUrl {
+    /// Wraps a URL that may carry a token.
     pub fn new(url: url::Url) -> Self {
         Self(url)
     }
 
+    /// The URL itself, for the request; never for messages.
     pub fn expose(&self) -> &url::Url {
         &self.0
     }
@@ -74,10 +78,13 @@ pub struct WebhookSecret {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
     #[error("must start with \"whsec_\" followed by base64 (as Standard Webhooks secrets do)")]
+    /// It does not start with `whsec_`.
     MissingPrefix,
     #[error("the part after \"whsec_\" is not valid base64")]
+    /// The key is not base64.
     NotBase64,
     #[error("the key is {0} bytes; use at least 24 random bytes (32 recommended)")]
+    /// The key has fewer than 24 bytes: this many.
     TooShort(usize),
 }
 
@@ -97,6 +104,7 @@ impl WebhookSecret {
         Ok(Self { key })
     }
 
+    /// The signing key's bytes.
     pub fn key(&self) -> &[u8] {
         &self.key
     }

@@ -441,6 +441,7 @@ fn operation(value: &Value, phase: OperationPhase) -> Result<DeployOperation, De
 /// A database of an organization, as far as discovery cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
+    /// Its name.
     pub name: String,
     /// `mysql` or `postgresql`; older responses omit it, and those databases are MySQL.
     pub kind: String,

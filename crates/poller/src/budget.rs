@@ -95,10 +95,12 @@ impl Budget {
         }
     }
 
+    /// Requests allowed per window (before any halving after a 429).
     pub fn limit(&self) -> u32 {
         self.limit.load(Ordering::Relaxed)
     }
 
+    /// The window the limit applies to.
     pub fn window(&self) -> Duration {
         Duration::from_nanos(self.window_nanos.load(Ordering::Relaxed))
     }

@@ -24,6 +24,7 @@ pub struct ServiceToken {
 }
 
 impl ServiceToken {
+    /// The token `id` with its secret `token`.
     pub fn new(id: impl Into<String>, token: impl Into<String>) -> Self {
         Self {
             id: id.into(),
@@ -31,6 +32,7 @@ impl ServiceToken {
         }
     }
 
+    /// The token's id: what messages name.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -89,6 +91,7 @@ fn endpoint(url: &Url) -> &'static str {
 pub struct ClientConfig {
     /// The base URL, `https://api.planetscale.com/v1` in production.
     pub api_url: Url,
+    /// The service token every request carries.
     pub token: ServiceToken,
     /// Limit for one request, connection to last byte.
     pub timeout: Duration,
@@ -113,6 +116,7 @@ impl fmt::Debug for dyn RequestObserver {
 }
 
 impl ClientConfig {
+    /// The defaults (20 s timeout, 3 retries, 50 pages) for `api_url`, `token` and `budget`.
     pub fn new(api_url: Url, token: ServiceToken, budget: Arc<Budget>) -> Self {
         Self {
             api_url,
@@ -147,6 +151,8 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client with `config`; fails only if the HTTP client cannot be built or the token
+    /// cannot go in a header.
     pub fn new(config: ClientConfig) -> Result<Self, PollError> {
         let http = http_util::client(config.timeout).map_err(|error| PollError::Transport {
             resource: "the HTTP client".into(),

@@ -9,13 +9,17 @@ use crate::world::{SimDeployRequest, SimLintError, SimWorkflow, World};
 pub struct Step {
     /// Time from the start of the scenario.
     pub at: Duration,
+    /// What changes, for the demo's narration.
     pub description: String,
+    /// The change.
     pub change: Box<dyn FnOnce(&mut World) + Send>,
 }
 
 /// A starting world and the changes that follow.
 pub struct Scenario {
+    /// The world at the start.
     pub world: World,
+    /// The changes, in order.
     pub steps: Vec<Step>,
 }
 
@@ -45,7 +49,9 @@ impl Simulator {
     }
 }
 
+/// The organization of the demo.
 pub const DEMO_ORGANIZATION: &str = "acme";
+/// The database of the demo where things happen.
 pub const DEMO_DATABASE: &str = "commerce";
 
 /// The demo: a MoveTables workflow from `pending` through `copying`, `running`,

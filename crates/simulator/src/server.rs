@@ -30,7 +30,9 @@ struct RateLimit {
 pub enum Fault {
     /// Answer with this status and an API error body, and a `Retry-After` if given.
     Status {
+        /// The HTTP status.
         status: u16,
+        /// A `Retry-After` header to send with it.
         retry_after: Option<String>,
     },
     /// Answer 200 with this body (truncated JSON, wrong types, nothing at all…).
@@ -208,6 +210,7 @@ impl Simulator {
         })
     }
 
+    /// Where it listens.
     pub fn address(&self) -> SocketAddr {
         self.address
     }

@@ -7,19 +7,25 @@ use serde_json::{json, Value};
 /// Everything the simulator serves.
 #[derive(Debug, Clone, Default)]
 pub struct World {
+    /// By name.
     pub organizations: BTreeMap<String, Organization>,
 }
 
+/// One organization's databases.
 #[derive(Debug, Clone, Default)]
 pub struct Organization {
+    /// By name.
     pub databases: BTreeMap<String, Database>,
 }
 
+/// One database and what it serves.
 #[derive(Debug, Clone)]
 pub struct Database {
     /// `mysql` or `postgresql`.
     pub kind: String,
+    /// Its MoveTables workflows.
     pub workflows: Vec<SimWorkflow>,
+    /// Its deploy requests, open and closed.
     pub deploy_requests: Vec<SimDeployRequest>,
     /// The shape this database's responses take.
     pub shape: Shape,
@@ -55,28 +61,42 @@ impl Default for Database {
     }
 }
 
+/// A MoveTables workflow.
 #[derive(Debug, Clone)]
 pub struct SimWorkflow {
+    /// Its number within the database.
     pub number: u64,
+    /// Its name.
     pub name: String,
+    /// Its state, as the API spells it.
     pub state: String,
+    /// Its error text, if any.
     pub workflow_errors: Option<String>,
+    /// The keyspace its tables move from.
     pub source_keyspace: String,
+    /// The keyspace its tables move to.
     pub target_keyspace: String,
+    /// Display name of who cut it over.
     pub cutover_by: Option<String>,
     /// Left out of the workflow list (as a list that shifted between pages would), but served
     /// by number.
     pub unlisted: bool,
 }
 
+/// A deploy request.
 #[derive(Debug, Clone)]
 pub struct SimDeployRequest {
+    /// Its number within the database.
     pub number: u64,
     /// `open` or `closed`.
     pub state: String,
+    /// Its `deployment_state`.
     pub deployment_state: String,
+    /// The branch it deploys.
     pub branch: String,
+    /// The branch it deploys into.
     pub into_branch: String,
+    /// Its per-table operations.
     pub operations: Vec<SimOperation>,
     /// `deployment.auto_cutover`.
     pub auto_cutover: bool,
@@ -90,39 +110,55 @@ pub struct SimDeployRequest {
     pub closed_by: Option<String>,
 }
 
+/// One table's schema change of a deploy request.
 #[derive(Debug, Clone)]
 pub struct SimOperation {
     /// The operation's id once it has started. PlanetScale shows a queued operation under
     /// another id (its webhook examples: `wo1m619ufrpc` queued, `krosesxjzl1p` once started),
     /// and so does the simulator: `{id}-queued` while `pending` or `queued`.
     pub id: String,
+    /// The keyspace of the table.
     pub keyspace_name: String,
+    /// The table.
     pub table_name: String,
+    /// Its state, as the API spells it.
     pub state: String,
+    /// Its deploy error, if any.
     pub deploy_errors: Option<String>,
+    /// The DDL it runs.
     pub ddl_statement: String,
 }
 
+/// One lint error of a deployment: why validation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimLintError {
     /// The code, such as `NO_UNIQUE_KEY`.
     pub lint_error: String,
+    /// The keyspace of the table.
     pub keyspace_name: String,
+    /// The table.
     pub table_name: String,
+    /// What is wrong, in PlanetScale's words.
     pub error_description: String,
 }
 
+/// One table's operation of a deploy request's revert.
 #[derive(Debug, Clone)]
 pub struct SimRevertOperation {
+    /// Its id.
     pub id: String,
+    /// The table.
     pub table_name: String,
     /// `submit` until reverted, then `complete` (PlanetScale documents no set).
     pub state: String,
+    /// Why the revert failed, if it did.
     pub revert_errors: Option<String>,
+    /// The DDL it reverts.
     pub ddl_statement: String,
 }
 
 impl World {
+    /// The database `database` of `organization`, made if it does not exist.
     pub fn database_mut(&mut self, organization: &str, database: &str) -> &mut Database {
         self.organizations
             .entry(organization.to_owned())
@@ -132,6 +168,7 @@ impl World {
             .or_default()
     }
 
+    /// The database `database` of `organization`, if it exists.
     pub fn database(&self, organization: &str, database: &str) -> Option<&Database> {
         self.organizations
             .get(organization)?
@@ -197,6 +234,7 @@ impl SimDeployRequest {
         );
     }
 
+    /// The revert operation of `table`, once the deploy can be reverted.
     pub fn revert_operation_mut(&mut self, table: &str) -> Option<&mut SimRevertOperation> {
         self.revert
             .iter_mut()
@@ -229,12 +267,14 @@ impl SimOperation {
 }
 
 impl Database {
+    /// The workflow numbered `number`.
     pub fn workflow_mut(&mut self, number: u64) -> Option<&mut SimWorkflow> {
         self.workflows
             .iter_mut()
             .find(|workflow| workflow.number == number)
     }
 
+    /// The deploy request numbered `number`.
     pub fn deploy_request_mut(&mut self, number: u64) -> Option<&mut SimDeployRequest> {
         self.deploy_requests
             .iter_mut()
@@ -243,6 +283,7 @@ impl Database {
 }
 
 impl SimDeployRequest {
+    /// The operation of `table`.
     pub fn operation_mut(&mut self, table: &str) -> Option<&mut SimOperation> {
         self.operations
             .iter_mut()
@@ -263,6 +304,7 @@ fn named(name: &str) -> Value {
 /// JSON in the shapes of PlanetScale's OpenAPI pages (and the odd extra field, as the real API
 /// has).
 impl SimWorkflow {
+    /// The workflow as the API shows it, in `shape`.
     pub fn to_json(&self, shape: Shape) -> Value {
         if shape == Shape::GoClient {
             return json!({
@@ -318,6 +360,7 @@ impl SimWorkflow {
 }
 
 impl SimDeployRequest {
+    /// The deploy request as the API shows it, in `shape`.
     pub fn to_json(&self, organization: &str, database: &str, shape: Shape) -> Value {
         if shape == Shape::GoClient {
             // The Go client's test responses: no deployment, nulls, a number as text.
@@ -421,6 +464,7 @@ impl SimDeployRequest {
 }
 
 impl SimOperation {
+    /// The operation as the API shows it.
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.api_id(),
@@ -452,6 +496,7 @@ impl SimOperation {
 }
 
 impl SimRevertOperation {
+    /// The revert operation as the API shows it.
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -468,6 +513,7 @@ impl SimRevertOperation {
 }
 
 impl SimLintError {
+    /// The lint error as the API shows it.
     pub fn to_json(&self) -> Value {
         json!({
             "type": "DeploymentLintError",

@@ -45,30 +45,48 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The length of the fingerprint key, in bytes.
 const FINGERPRINT_KEY_LENGTH: usize = 32;
 
+/// What went wrong with the state store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The directory cannot be opened (another process holds it, or it is not writable).
     #[error("cannot open the state store at {path}: {source} (only one pswatch process may use a state directory at a time)")]
     Open {
+        /// The directory.
         path: PathBuf,
+        /// sled's error.
         #[source]
         source: sled::Error,
     },
+    /// Reading or writing failed.
     #[error("state store I/O failed: {0}")]
     Io(#[from] sled::Error),
+    /// A record's bytes are not a record.
     #[error("a stored {what} record is damaged: {source}")]
     Corrupt {
+        /// What kind of record.
         what: &'static str,
+        /// Why it does not read.
         #[source]
         source: serde_json::Error,
     },
+    /// A record of a format version this build does not read.
     #[error("a stored {what} record has format version {found}; this pswatch reads version {FORMAT_VERSION}; use the pswatch version that wrote it, or move the state directory aside")]
-    UnsupportedVersion { what: &'static str, found: u32 },
+    UnsupportedVersion {
+        /// What kind of record.
+        what: &'static str,
+        /// Its version.
+        found: u32,
+    },
+    /// No entry has that id.
     #[error("no outbox entry or dead letter with id {0}")]
     NoSuchEntry(u64),
+    /// The system gave no random bytes.
     #[error("the operating system gave no random bytes for a key: {0}")]
     Random(String),
+    /// A record cannot be turned into bytes.
     #[error("a record cannot be encoded for the state store: {source}")]
     Encode {
+        /// Why.
         #[source]
         source: serde_json::Error,
     },
@@ -79,12 +97,15 @@ pub enum StoreError {
 pub struct OutboxEntry {
     /// Grows with detection order; unique for the life of the store.
     pub id: u64,
+    /// The channel to deliver to.
     pub channel: String,
+    /// The event to deliver.
     pub event: Event,
     /// Failed delivery attempts so far.
     pub attempts: u32,
     /// Why the last attempt failed. Written by the notifier, which never puts a secret in it.
     pub last_error: Option<String>,
+    /// When the poll that detected the event committed it.
     pub created_at: OffsetDateTime,
     /// When the next attempt is due; `None` means now.
     pub next_attempt_at: Option<OffsetDateTime>,
@@ -103,7 +124,9 @@ impl OutboxEntry {
 /// An entry that will not be attempted again unless a person puts it back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
+    /// The entry, as it was when given up.
     pub entry: OutboxEntry,
+    /// When it was given up.
     pub died_at: OffsetDateTime,
     /// Why it was given up.
     pub reason: String,
@@ -115,7 +138,9 @@ pub struct DeadLetter {
 pub struct DisabledChannel {
     /// A digest of the channel's configuration at the time; never the configuration itself.
     pub fingerprint: String,
+    /// When it was disabled.
     pub disabled_at: OffsetDateTime,
+    /// What the receiver answered.
     pub reason: String,
 }
 
@@ -146,7 +171,9 @@ impl Iterator for OutboxReader {
 /// A delivery to add to the outbox with a poll's state.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
+    /// The channel to deliver to.
     pub channel: String,
+    /// The event to deliver.
     pub event: Event,
 }
 
