@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{Fault, SimWorkflow, Simulator, World};
 use support::receiver::Receiver;
-use support::Service;
+use support::{eventually, Service};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -136,9 +136,15 @@ channels = ["audit"]
             .wait_until(Duration::from_secs(10), |requests| !requests.is_empty())
             .await
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let (status, text) = get(&format!("{base}/metrics")).await;
+    // The delivery is counted once the receiver's answer is in.
+    let metrics_url = format!("{base}/metrics");
+    let (status, text) = eventually(Duration::from_secs(5), || async {
+        let (status, text) = get(&metrics_url).await;
+        text.contains("pswatch_deliveries_total{channel=\"audit\",outcome=\"delivered\"} 1")
+            .then_some((status, text))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no delivery counted: {}", service.stderr()));
     assert_eq!(status, 200);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))
         .expect("Prometheus text format");
@@ -246,16 +252,13 @@ channels = ["audit"]
             retry_after: None,
         }),
     );
-    let mut ready = 200;
-    let mut body = String::new();
-    for _ in 0..50 {
-        (ready, body) = get(&format!("{base}/readyz")).await;
-        if ready == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(ready, 503, "{body}");
+    let readyz = format!("{base}/readyz");
+    let body = eventually(Duration::from_secs(5), || async {
+        let (ready, body) = get(&readyz).await;
+        (ready == 503).then_some(body)
+    })
+    .await
+    .unwrap_or_else(|| panic!("still ready: {}", service.stderr()));
     assert!(
         body.contains("acme/users: the API refuses the service token"),
         "{body}"

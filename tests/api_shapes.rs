@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use simulator::{Shape, SimDeployRequest, SimLintError, SimWorkflow, Simulator, World};
 use support::receiver::Receiver;
-use support::{get, pswatch, Service, SmtpSink};
+use support::{eventually, get, pswatch, Service, SmtpSink};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_sh4pes";
@@ -474,15 +474,13 @@ async fn a_bad_token_is_named_not_taken_for_a_missing_database() {
 
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
     let base = service.admin_url().await;
-    let mut answer = (0, String::new());
-    for _ in 0..100 {
-        answer = get(&format!("{base}/readyz")).await;
-        if answer.0 == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(answer.0, 503, "{}", answer.1);
+    let readyz = format!("{base}/readyz");
+    let answer = eventually(Duration::from_secs(10), || async {
+        let answer = get(&readyz).await;
+        (answer.0 == 503).then_some(answer)
+    })
+    .await
+    .unwrap_or_else(|| panic!("still ready: {}", service.stderr()));
     assert!(
         answer
             .1
@@ -520,24 +518,22 @@ async fn a_postgres_database_named_in_watch_is_reported_and_skipped() {
     assert_eq!(simulator.requests_for("commerce"), 2);
 }
 
-/// The status of `target` once it has been polled, with the budget's.
-async fn status_of(base: &str, target: &str) -> Value {
-    for _ in 0..200 {
-        let (code, text) = get(&format!("{base}/api/status")).await;
-        if code == 200 {
-            let status: Value = serde_json::from_str(&text).expect("json");
-            let found = status["targets"]
-                .as_array()
-                .and_then(|targets| targets.iter().find(|entry| entry["target"] == target))
-                .cloned();
-            if let Some(mut entry) = found.filter(|entry| entry["last_success"].is_string()) {
-                entry["budget"] = status["budget"].clone();
-                return entry;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{target} was not polled");
+/// The status of `target` once `done` holds for it (with the budget's status beside it).
+async fn status_of(base: &str, target: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let url = format!("{base}/api/status");
+    eventually(Duration::from_secs(10), || async {
+        let (code, text) = get(&url).await;
+        let status: Value = serde_json::from_str(&text).ok().filter(|_| code == 200)?;
+        let mut entry = status["targets"]
+            .as_array()?
+            .iter()
+            .find(|entry| entry["target"] == target && entry["last_success"].is_string())?
+            .clone();
+        entry["budget"] = status["budget"].clone();
+        done(&entry).then_some(entry)
+    })
+    .await
+    .unwrap_or_else(|| panic!("{target} was not polled as expected"))
 }
 
 fn seconds_between(entry: &Value) -> f64 {
@@ -571,10 +567,8 @@ async fn states_that_wait_for_a_person_are_polled_at_the_waiting_interval() {
     );
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
     let base = service.admin_url().await;
-    status_of(&base, "acme/commerce").await;
-    // The reserve follows each finished poll; give it a moment past the status.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let waiting = status_of(&base, "acme/commerce").await;
+    // The reserve is set before the status shows the poll.
+    let waiting = status_of(&base, "acme/commerce", |_| true).await;
     assert_eq!(waiting["motion"], "waiting", "{waiting:#}");
     assert_eq!(waiting["active"], false);
     assert!(
@@ -594,15 +588,7 @@ async fn states_that_wait_for_a_person_are_polled_at_the_waiting_interval() {
     });
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
     let base = service.admin_url().await;
-    let mut active = Value::Null;
-    for _ in 0..100 {
-        active = status_of(&base, "acme/commerce").await;
-        if active["motion"] == "active" && active["budget"]["reserved"].as_u64() > Some(0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(active["motion"], "active", "{active:#}");
+    let active = status_of(&base, "acme/commerce", |entry| entry["motion"] == "active").await;
     assert!((seconds_between(&active) - 1.0).abs() < 0.5, "{active:#}");
     assert!(
         active["budget"]["reserved"].as_u64() > Some(0),

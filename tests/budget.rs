@@ -1,7 +1,9 @@
-//! The API budget at scale: 300 databases, 10 of them in motion, against the simulator for
-//! a little over a minute. No 60-second window holds more requests than the budget, the
-//! databases in motion are polled at their interval, and the service says that the idle ones
-//! are stretched. Bounded: about 75 seconds.
+//! The API budget at scale: 300 databases, 10 of them in motion, against the simulator, with
+//! time scaled tenfold (`budget_window = "6s"` stands for the minute, the intervals a tenth of
+//! their defaults). No window holds more requests than the budget, the databases in motion are
+//! served before the idle ones, and the service says that the idle ones are stretched. How soon
+//! each kind of change is seen is measured by the fleet benchmark, not here. Bounded: about
+//! ten seconds.
 
 mod support;
 
@@ -13,9 +15,11 @@ use support::Service;
 const DATABASES: usize = 300;
 const IN_MOTION: usize = 10;
 const BUDGET: usize = 480;
+/// The budget's window: a minute, scaled.
+const WINDOW: Duration = Duration::from_secs(6);
 
 #[tokio::test(flavor = "multi_thread")]
-async fn three_hundred_databases_stay_within_the_budget_and_the_active_ones_keep_their_interval() {
+async fn three_hundred_databases_stay_within_the_budget_and_the_active_ones_go_first() {
     let mut world = World::default();
     for index in 0..DATABASES {
         let database = world.database_mut("acme", &format!("db{index:03}"));
@@ -43,11 +47,12 @@ async fn three_hundred_databases_stay_within_the_budget_and_the_active_ones_keep
 api_url = "{api}"
 service_token_id = "tok-id"
 service_token = "tok"
+budget_window = "6s"
 [state]
 path = "{state}"
 [poll]
-interval = "30s"
-active_interval = "5s"
+interval = "3s"
+active_interval = "500ms"
 [admin]
 listen = "127.0.0.1:0"
 
@@ -66,7 +71,8 @@ channels = ["stdout"]
     .expect("config");
     let started = Instant::now();
     let mut service = Service::start(&config, &[], directory.path());
-    tokio::time::sleep(Duration::from_secs(72)).await;
+    // A window and a quarter.
+    tokio::time::sleep(Duration::from_millis(7_500)).await;
     let stopped = service.terminate(Duration::from_secs(25)).await;
     assert!(
         stopped.is_some_and(|status| status.success()),
@@ -75,7 +81,7 @@ channels = ["stdout"]
     );
     let log = simulator.request_log();
 
-    // No 60-second window over more than the budget, the first minute included.
+    // No window over more than the budget, the first one included.
     let times: Vec<Duration> = log
         .iter()
         .map(|(at, _)| at.saturating_duration_since(started))
@@ -84,7 +90,7 @@ channels = ["stdout"]
     for (index, start) in times.iter().enumerate() {
         let in_window = times[index..]
             .iter()
-            .take_while(|at| **at < *start + Duration::from_secs(60))
+            .take_while(|at| **at < *start + WINDOW)
             .count();
         busiest = busiest.max(in_window);
     }
@@ -97,37 +103,17 @@ channels = ["stdout"]
         "only {busiest} requests in the busiest minute: the budget is not used"
     );
 
-    // The databases in motion: a poll (two requests) every 5 s, after their first poll.
-    for index in 0..IN_MOTION {
+    // The databases in motion are served first: each was polled more often than any idle one.
+    let polls_of = |index: usize| {
         let name = format!("db{index:03}");
-        let mut polls: Vec<Duration> = Vec::new();
-        for (at, database) in &log {
-            let at = at.saturating_duration_since(started);
-            if *database == name
-                && polls
-                    .last()
-                    .is_none_or(|last| at - *last > Duration::from_secs(1))
-            {
-                polls.push(at);
-            }
-        }
-        let gaps: Vec<f64> = polls
-            .windows(2)
-            .map(|pair| (pair[1] - pair[0]).as_secs_f64())
-            .collect();
-        assert!(
-            gaps.len() >= 10,
-            "{name} was polled {} times: {polls:?}",
-            polls.len()
-        );
-        let worst = gaps.iter().copied().fold(0.0, f64::max);
-        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-        assert!(
-            mean < 6.0 && worst < 8.0,
-            "{name}: mean gap {mean:.2} s, worst {worst:.2} s: {gaps:?}"
-        );
-    }
-
+        log.iter().filter(|(_, database)| *database == name).count() / 2
+    };
+    let fewest_active = (0..IN_MOTION).map(polls_of).min().unwrap_or(0);
+    let most_idle = (IN_MOTION..DATABASES).map(polls_of).max().unwrap_or(0);
+    assert!(
+        fewest_active > most_idle,
+        "an active database was polled {fewest_active} times, an idle one {most_idle}"
+    );
     // The idle ones are stretched, and the service said so, once.
     let logs = service.stderr();
     let notes = logs

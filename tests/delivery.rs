@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
 use support::receiver::{Receiver, Recorded};
-use support::{get, pswatch, Service};
+use support::{eventually, get, pswatch, Service};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_d3l1v3ry";
@@ -599,15 +599,21 @@ async fn sigterm_finishes_the_delivery_in_flight_and_exits() {
         "{}",
         service.stderr()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = std::time::Instant::now();
+    assert!(
+        eventually(Duration::from_secs(10), || std::future::ready(
+            (receiver.arrived() >= 1).then_some(())
+        ))
+        .await
+        .is_some(),
+        "{}",
+        service.stderr()
+    );
     let status = service.terminate(Duration::from_secs(25)).await;
     assert!(
         status.is_some_and(|status| status.success()),
         "{}",
         service.stderr()
     );
-    assert!(started.elapsed() < Duration::from_secs(25));
     assert!(service.stderr().contains("stopped"), "{}", service.stderr());
     assert_eq!(
         receiver.accepted("/hooks").len(),

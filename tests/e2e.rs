@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
-use support::{pswatch, SmtpSink};
+use support::{eventually, pswatch, SmtpSink};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -286,8 +286,7 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
         receivers.received_requests().await.expect("recorded").len(),
         requests.len()
     );
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(smtp.wait_for(1, Duration::from_secs(5)).len(), 1);
 
     // Debug logs name things but never the secrets.
     for secret in [
@@ -316,6 +315,18 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
         .await;
     let smtp = SmtpSink::start();
     let setup = Setup::new(&simulator, &receivers, &smtp);
+    // A short first retry (2 s ± 20 %), so the test need not wait the default 5 s.
+    let text = std::fs::read_to_string(&setup.config_path).expect("config");
+    let text = text
+        .replace(
+            "secret = \"${TEST_WEBHOOK_SECRET}\"",
+            "secret = \"${TEST_WEBHOOK_SECRET}\"\nretry_schedule = [\"2s\"]",
+        )
+        .replace(
+            "webhook_url = \"${TEST_SLACK_URL}\"",
+            "webhook_url = \"${TEST_SLACK_URL}\"\nretry_schedule = [\"2s\"]",
+        );
+    std::fs::write(&setup.config_path, text).expect("config");
     let output = setup.once().await;
     assert!(output.status.success());
     simulator.update(|world| {
@@ -341,15 +352,12 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    // The first retry is due about 5 s (±20 %) later; then it is delivered, with no new
-    // transition.
-    tokio::time::sleep(Duration::from_millis(6200)).await;
-    let output = setup.once().await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    // Once the retry is due, a run delivers it, with no new transition.
+    let delivered = eventually(Duration::from_secs(10), || async {
+        setup.once().await.status.success().then_some(())
+    })
+    .await;
+    assert!(delivered.is_some(), "the retry was never delivered");
     let requests = receivers.received_requests().await.expect("recorded");
     let ok_ids: Vec<_> = requests
         .iter()

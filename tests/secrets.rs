@@ -146,7 +146,12 @@ channels = ["audit", "ops-slack", "dba-mail"]
                     >= 3
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // And the email relay's refusal.
+    assert!(
+        service.wait_for_log("451", Duration::from_secs(10)).await,
+        "{}",
+        service.stderr()
+    );
     let stopped = service.terminate(Duration::from_secs(25)).await;
     transcript.push_str(&service.stdout());
     transcript.push_str(&service.stderr());

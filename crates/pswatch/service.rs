@@ -206,7 +206,6 @@ pub(crate) async fn run(
                 let Some(target) = polling.remove(&id) else { continue };
                 finish_poll(&pipeline, &mut scheduler, &target, result, &workers.wakes);
                 note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
-                budget.reserve(scheduler.reserve(budget.window()));
             }
             Some(next) = reloads.recv() => {
                 if next.admin_listen != admin_listen {
@@ -251,8 +250,8 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// Records a finished poll (or one whose task panicked) in the scheduler and the status, and
-/// wakes the channels it gave work to.
+/// Records a finished poll (or one whose task panicked) in the scheduler, the budget's reserve
+/// and, last, the status, and wakes the channels it gave work to.
 fn finish_poll(
     pipeline: &Pipeline,
     scheduler: &mut Scheduler,
@@ -261,29 +260,20 @@ fn finish_poll(
     wakes: &HashMap<String, Arc<Notify>>,
 ) {
     let now = OffsetDateTime::now_utc();
-    let instant = tokio::time::Instant::now();
-    let (outcome, error) = match result {
+    let (outcome, error, auth_failure) = match result {
         Ok(Ok(report)) => {
             for channel in &report.channels {
                 if let Some(wake) = wakes.get(channel) {
                     wake.notify_one();
                 }
             }
-            pipeline.update_status(target, |status| {
-                status.active = report.motion == Motion::Active;
-                status.motion = report.motion;
-                status.last_poll = Some(now);
-                status.last_success = Some(now);
-                status.last_error = None;
-                status.failures = 0;
-                status.auth_failure = false;
-            });
             (
                 Outcome::Polled {
                     motion: report.motion,
                     requests: report.requests,
                 },
                 None,
+                false,
             )
         }
         Ok(Err(error)) => {
@@ -292,8 +282,11 @@ fn finish_poll(
                 PollFailure::Store(_) => None,
             };
             let auth_failure = matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
-            pipeline.update_status(target, |status| status.auth_failure = auth_failure);
-            (Outcome::Failed { retry_after }, Some(error.to_string()))
+            (
+                Outcome::Failed { retry_after },
+                Some(error.to_string()),
+                auth_failure,
+            )
         }
         Err(panicked) => {
             pipeline.metrics.poll_panics.inc();
@@ -302,14 +295,18 @@ fn finish_poll(
                 Some(format!(
                     "the poll stopped unexpectedly (a bug in pswatch): {panicked}"
                 )),
+                false,
             )
         }
     };
-    let Some(delay) = scheduler.finished(target, outcome, instant) else {
+    let Some(delay) = scheduler.finished(target, outcome, tokio::time::Instant::now()) else {
         return;
     };
-    if let Some(error) = error {
-        let failures = scheduler.failures(target);
+    // The reserve follows the target's new motion before the status shows the poll.
+    let budget = pipeline.client.budget();
+    budget.reserve(scheduler.reserve(budget.window()));
+    let failures = scheduler.failures(target);
+    if let Some(error) = &error {
         if outcome == Outcome::Panicked {
             tracing::error!(target_db = %target, %error, failures, retry_in = ?delay,
                 "poll panicked; the state is unchanged");
@@ -317,13 +314,22 @@ fn finish_poll(
             tracing::warn!(target_db = %target, %error, failures, retry_in = ?delay,
                 "poll failed; the state is unchanged");
         }
-        pipeline.update_status(target, |status| {
-            status.last_poll = Some(now);
-            status.last_error = Some(error);
-            status.failures = failures;
-        });
     }
-    pipeline.update_status(target, |status| status.next_poll = Some(now + delay));
+    pipeline.update_status(target, |status| {
+        status.last_poll = Some(now);
+        status.next_poll = Some(now + delay);
+        status.failures = failures;
+        status.auth_failure = auth_failure;
+        match (outcome, error) {
+            (Outcome::Polled { motion, .. }, _) => {
+                status.active = motion == Motion::Active;
+                status.motion = motion;
+                status.last_success = Some(now);
+                status.last_error = None;
+            }
+            (_, error) => status.last_error = error,
+        }
+    });
 }
 
 /// Says once, in the log and the status, when the budget cannot serve the configured intervals,

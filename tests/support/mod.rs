@@ -7,6 +7,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How often [`eventually`] looks again.
+const EVERY: Duration = Duration::from_millis(20);
+
+/// Waits until `check` gives a value, looking again every 20 ms, for at most `timeout`; `None`
+/// if it never did. Async, so that the test's own servers keep serving meanwhile.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
+
+/// [`eventually`] for a check that needs no runtime.
+pub fn eventually_blocking<T>(
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(EVERY);
+    }
+}
+
 /// An aiosmtpd server on a loopback port, killed when dropped.
 pub struct SmtpSink {
     child: Child,
@@ -92,16 +131,13 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits until at least `count` messages arrived, at most `timeout`.
+    /// Waits until at least `count` messages arrived, at most `timeout`, and returns them all.
     pub fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Vec<u8>> {
-        let start = Instant::now();
-        loop {
+        eventually_blocking(timeout, || {
             let messages = self.messages();
-            if messages.len() >= count || start.elapsed() > timeout {
-                return messages;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            (messages.len() >= count).then_some(messages)
+        })
+        .unwrap_or_else(|| self.messages())
     }
 }
 
@@ -162,27 +198,21 @@ impl Service {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
+        let child = &mut self.child;
+        eventually(timeout, || {
+            std::future::ready(child.try_wait().ok().flatten())
+        })
+        .await
     }
 
     /// Waits until the service's log contains `text`, at most `timeout`. Async, so that the
     /// test's own servers keep serving meanwhile.
     pub async fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.stderr().contains(text) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
+        eventually(timeout, || {
+            std::future::ready(self.stderr().contains(text).then_some(()))
+        })
+        .await
+        .is_some()
     }
 
     pub fn stderr(&self) -> String {

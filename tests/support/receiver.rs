@@ -34,6 +34,8 @@ struct Inner {
     last: Option<Instant>,
     accepted_ids: BTreeSet<String>,
     requests: Vec<Recorded>,
+    /// Requests that have arrived, before any delay.
+    arrived: usize,
 }
 
 #[derive(Clone, Default)]
@@ -59,7 +61,11 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let delay = shared.lock().delay;
+    let delay = {
+        let mut inner = shared.lock();
+        inner.arrived += 1;
+        inner.delay
+    };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -160,15 +166,15 @@ impl Receiver {
 
     /// Waits until `done` holds for the requests, at most `timeout`.
     pub async fn wait_until(&self, timeout: Duration, done: impl Fn(&[Recorded]) -> bool) -> bool {
-        let start = Instant::now();
-        loop {
-            if done(&self.requests()) {
-                return true;
-            }
-            if start.elapsed() > timeout {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        super::eventually(timeout, || {
+            std::future::ready(done(&self.requests()).then_some(()))
+        })
+        .await
+        .is_some()
+    }
+
+    /// Requests that have arrived, answered or not (an answer may be delayed).
+    pub fn arrived(&self) -> usize {
+        self.shared.lock().arrived
     }
 }

@@ -281,25 +281,8 @@ impl Client {
                 Ok(body) => return Ok(body),
                 Err(error) => error,
             };
-            if !error.is_transient() || attempt >= self.config.max_retries {
+            let Some(delay) = retry_delay(&self.config, &error, attempt) else {
                 return Err(error);
-            }
-            let backoff = self.config.retry_base_delay * 2u32.saturating_pow(attempt);
-            let delay = match &error {
-                // A 429 without Retry-After is not retried within the poll: the shared budget
-                // pauses every request, and the scheduler backs this target off.
-                PollError::RateLimited {
-                    retry_after: None, ..
-                } => return Err(error),
-                PollError::RateLimited {
-                    retry_after: Some(retry_after),
-                    ..
-                } if *retry_after > self.config.max_retry_after => return Err(error),
-                PollError::RateLimited {
-                    retry_after: Some(retry_after),
-                    ..
-                } => *retry_after,
-                _ => backoff,
             };
             tracing::debug!(url = %url, %error, attempt, ?delay, "retrying PlanetScale request");
             tokio::time::sleep(delay).await;
@@ -382,7 +365,78 @@ impl Client {
     }
 }
 
+/// How long to wait before retrying a request that failed with `error` on its `attempt`-th
+/// retry (from 0), or `None` to give up: a failure that is not transient, the retries spent,
+/// a 429 without `Retry-After` (the shared budget pauses every request, and the scheduler backs
+/// the target off) or with one longer than `max_retry_after`. A 429's `Retry-After` is waited
+/// as asked; other failures double `retry_base_delay` each time.
+fn retry_delay(config: &ClientConfig, error: &PollError, attempt: u32) -> Option<Duration> {
+    if !error.is_transient() || attempt >= config.max_retries {
+        return None;
+    }
+    match error {
+        PollError::RateLimited { retry_after, .. } => {
+            retry_after.filter(|retry_after| *retry_after <= config.max_retry_after)
+        }
+        _ => Some(config.retry_base_delay * 2u32.saturating_pow(attempt)),
+    }
+}
+
 /// The path of a URL, which names the resource without host noise (and never holds a secret).
 pub(crate) fn resource(url: &Url) -> String {
     url.path().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ClientConfig {
+        ClientConfig::new(
+            "https://api.planetscale.com/v1".parse().expect("url"),
+            ServiceToken::new("id", "token"),
+            Arc::new(Budget::per_minute(600)),
+        )
+    }
+
+    #[test]
+    fn retries_wait_as_asked_and_back_off() {
+        let config = config();
+        let limited = |retry_after: Option<Duration>| PollError::RateLimited {
+            resource: "/x".into(),
+            retry_after,
+        };
+        let unavailable = PollError::Status {
+            resource: "/x".into(),
+            status: 503,
+            detail: None,
+        };
+        assert_eq!(
+            retry_delay(&config, &limited(Some(Duration::from_millis(500))), 0),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(retry_delay(&config, &limited(None), 0), None);
+        assert_eq!(
+            retry_delay(&config, &limited(Some(Duration::from_secs(61))), 0),
+            None,
+            "longer than max_retry_after"
+        );
+        let delays: Vec<Option<Duration>> = (0..4)
+            .map(|attempt| retry_delay(&config, &unavailable, attempt))
+            .collect();
+        assert_eq!(
+            delays,
+            [
+                Some(Duration::from_millis(500)),
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2)),
+                None
+            ]
+        );
+        let not_found = PollError::NotFound {
+            resource: "/x".into(),
+            token_id: "id".into(),
+        };
+        assert_eq!(retry_delay(&config, &not_found, 0), None);
+    }
 }

@@ -100,13 +100,11 @@ async fn retries_server_errors_then_succeeds() {
     assert_eq!(observation.workflows[0].state, WorkflowState::Copying);
 }
 
-/// A 429's `Retry-After`, in whole seconds or with a fraction, is waited out before the retry.
+/// A 429 with `Retry-After` (whole seconds or a fraction) is retried within the poll, once the
+/// wait is over (the wait itself is `retry_delay`'s unit test), and the budget slows down.
 #[tokio::test]
-async fn honours_retry_after_on_429() {
-    for (retry_after, at_least) in [
-        ("1", Duration::from_millis(900)),
-        ("0.5", Duration::from_millis(450)),
-    ] {
+async fn retries_a_429_with_retry_after() {
+    for retry_after in ["1", "0.5"] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path(format!("{DB}/workflows")))
@@ -122,15 +120,11 @@ async fn honours_retry_after_on_429() {
             .mount(&server)
             .await;
         empty_deploy_requests(&server).await;
-        let started = std::time::Instant::now();
-        client(&server)
-            .observe(&target(), None)
-            .await
-            .expect("observes");
+        let client = client(&server);
+        client.observe(&target(), None).await.expect("observes");
         assert!(
-            started.elapsed() >= at_least,
-            "Retry-After {retry_after}: waited {:?}",
-            started.elapsed()
+            client.budget().usage().throttled,
+            "Retry-After {retry_after}"
         );
     }
 }
