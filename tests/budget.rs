@@ -10,6 +10,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use simulator::{SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::Service;
 
 const DATABASES: usize = 300;
@@ -38,37 +39,14 @@ async fn three_hundred_databases_stay_within_the_budget_and_the_active_ones_go_f
         .await
         .expect("simulator");
     let directory = tempfile::tempdir().expect("tempdir");
-    let config = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "tok"
-budget_window = "6s"
-[state]
-path = "{state}"
-[poll]
-interval = "3s"
-active_interval = "500ms"
-[admin]
-listen = "127.0.0.1:0"
-
-[[watch]]
-organization = "acme"
-[[channels]]
-name = "stdout"
-type = "console"
-[[routes]]
-channels = ["stdout"]
-"#,
-            api = simulator.api_url(),
-            state = directory.path().join("state").display(),
-        ),
-    )
-    .expect("config");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("planetscale.budget_window", "6s")
+        .set("poll.interval", "3s")
+        .set("poll.active_interval", "500ms")
+        .watch("acme", &[])
+        .channel("stdout", "console", &[])
+        .route(&["stdout"])
+        .write(&directory.path().join("pswatch.toml"));
     let started = Instant::now();
     let mut service = Service::start(&config, &[], directory.path());
     // A window and a quarter.

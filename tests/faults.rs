@@ -11,9 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{Fault, SimWorkflow, Simulator, World};
 use support::receiver::Receiver;
+use support::config::ConfigBuilder;
 use support::{eventually, Service};
-
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn world() -> World {
     let mut world = World::default();
@@ -98,41 +97,14 @@ async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
         .expect("simulator");
     let receiver = Receiver::start().await;
     let directory = tempfile::tempdir().expect("tempdir");
-    let config = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "tok"
-timeout = "1s"
-[state]
-path = "{state}"
-[poll]
-interval = "300ms"
-active_interval = "300ms"
-[admin]
-listen = "127.0.0.1:0"
-
-[[watch]]
-organization = "acme"
-databases = ["broken", "healthy"]
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receiver}/hooks"
-secret = "{SECRET}"
-[[routes]]
-channels = ["audit"]
-"#,
-            api = simulator.api_url(),
-            state = directory.path().join("state").display(),
-            receiver = receiver.url,
-        ),
-    )
-    .expect("config");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("planetscale.timeout", "1s")
+        .set("poll.interval", "300ms")
+        .set("poll.active_interval", "300ms")
+        .watch("acme", &["broken", "healthy"])
+        .webhook("audit", &format!("{}/hooks", receiver.url))
+        .route(&["audit"])
+        .write(&directory.path().join("pswatch.toml"));
     let service = Service::start(&config, &[], directory.path());
     for database in ["broken", "healthy"] {
         let line = format!("baseline recorded target_db=acme/{database}");

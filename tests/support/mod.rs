@@ -148,6 +148,7 @@ impl Drop for SmtpSink {
     }
 }
 
+pub mod config;
 pub mod receiver;
 
 /// `pswatch run` as a child process, its output going to files.
