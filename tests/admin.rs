@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{Fault, SimWorkflow, Simulator, World};
-use support::receiver::Receiver;
 use support::config::ConfigBuilder;
+use support::receiver::Receiver;
 use support::{eventually, Service};
 
 async fn get(url: &str) -> (u16, String) {

@@ -7,44 +7,26 @@ use std::process::Command;
 use std::time::Duration;
 
 use simulator::{SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::receiver::Receiver;
 use support::Service;
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
+/// Watching `acme/commerce`, every event to a webhook at `path` on the receiver.
 fn config(
     api: &str,
     state: &std::path::Path,
     receiver: &str,
     path: &str,
     interval: &str,
-) -> String {
-    format!(
-        r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "tok"
-[state]
-path = "{state}"
-[poll]
-interval = "{interval}"
-active_interval = "{interval}"
-[admin]
-enabled = false
-[[watch]]
-organization = "acme"
-databases = ["commerce"]
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receiver}{path}"
-secret = "{SECRET}"
-[[routes]]
-channels = ["audit"]
-"#,
-        state = state.display(),
-    )
+) -> ConfigBuilder {
+    ConfigBuilder::new(api, state)
+        .unset("admin.listen")
+        .set("admin.enabled", false)
+        .set("poll.interval", interval)
+        .set("poll.active_interval", interval)
+        .watch("acme", &["commerce"])
+        .webhook("audit", &format!("{receiver}{path}"))
+        .route(&["audit"])
 }
 
 fn set_state(simulator: &Simulator, state: &str) {
@@ -69,17 +51,14 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
     let directory = tempfile::tempdir().expect("tempdir");
     let state = directory.path().join("state");
     let path = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &path,
-        config(
-            &simulator.api_url(),
-            &state,
-            &receiver.url,
-            "/hooks",
-            "200ms",
-        ),
+    config(
+        &simulator.api_url(),
+        &state,
+        &receiver.url,
+        "/hooks",
+        "200ms",
     )
-    .expect("write");
+    .write(&path);
     let service = Service::start(&path, &[], directory.path());
     assert!(
         service
@@ -95,17 +74,14 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
             .expect("kill")
     };
 
-    std::fs::write(
-        &path,
-        config(
-            &simulator.api_url(),
-            &state,
-            &receiver.url,
-            "/hooks",
-            "soon",
-        ),
+    config(
+        &simulator.api_url(),
+        &state,
+        &receiver.url,
+        "/hooks",
+        "soon",
     )
-    .expect("write");
+    .write(&path);
     hangup();
     assert!(
         service
@@ -130,17 +106,14 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
         service.stderr()
     );
 
-    std::fs::write(
-        &path,
-        config(
-            &simulator.api_url(),
-            &state,
-            &receiver.url,
-            "/hooks/v2",
-            "200ms",
-        ),
+    config(
+        &simulator.api_url(),
+        &state,
+        &receiver.url,
+        "/hooks/v2",
+        "200ms",
     )
-    .expect("write");
+    .write(&path);
     hangup();
     assert!(
         service
@@ -182,13 +155,17 @@ async fn a_reload_changes_the_budget_in_place() {
     let directory = tempfile::tempdir().expect("tempdir");
     let state = directory.path().join("state");
     let path = directory.path().join("pswatch.toml");
-    let write = |requests_per_minute: u32| {
-        let text = config(&simulator.api_url(), &state, &receiver.url, "/hooks", "20ms")
-            .replace(
-                "service_token = \"tok\"",
-                &format!("service_token = \"tok\"\nrequests_per_minute = {requests_per_minute}\nbudget_window = \"6s\""),
-            );
-        std::fs::write(&path, text).expect("write");
+    let write = |requests_per_minute: i64| {
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks",
+            "20ms",
+        )
+        .set("planetscale.requests_per_minute", requests_per_minute)
+        .set("planetscale.budget_window", "6s")
+        .write(&path);
     };
     write(60);
     let started = std::time::Instant::now();
@@ -260,17 +237,14 @@ async fn a_reload_adds_and_removes_without_restarting() {
     let directory = tempfile::tempdir().expect("tempdir");
     let state = directory.path().join("state");
     let path = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &path,
-        config(
-            &simulator.api_url(),
-            &state,
-            &receiver.url,
-            "/hooks",
-            "200ms",
-        ),
+    config(
+        &simulator.api_url(),
+        &state,
+        &receiver.url,
+        "/hooks",
+        "200ms",
     )
-    .expect("write");
+    .write(&path);
     let mut service = Service::start(&path, &[], directory.path());
     assert!(
         service
@@ -282,20 +256,15 @@ async fn a_reload_adds_and_removes_without_restarting() {
         "{}",
         service.stderr()
     );
-    let reloaded = config(
-        &simulator.api_url(),
-        &state,
-        &receiver.url,
-        "/hooks/v2",
-        "200ms",
-    )
-    .replace(
-        r#"databases = ["commerce"]"#,
-        r#"databases = ["commerce", "users"]"#,
-    )
-    .replace(r#"name = "audit""#, r#"name = "audit-v2""#)
-    .replace(r#"channels = ["audit"]"#, r#"channels = ["audit-v2"]"#);
-    std::fs::write(&path, reloaded).expect("write");
+    ConfigBuilder::new(&simulator.api_url(), &state)
+        .unset("admin.listen")
+        .set("admin.enabled", false)
+        .set("poll.interval", "200ms")
+        .set("poll.active_interval", "200ms")
+        .watch("acme", &["commerce", "users"])
+        .webhook("audit-v2", &format!("{}/hooks/v2", receiver.url))
+        .route(&["audit-v2"])
+        .write(&path);
     Command::new("kill")
         .args(["-HUP", &service.id().to_string()])
         .status()

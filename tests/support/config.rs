@@ -29,12 +29,14 @@ impl ConfigBuilder {
     /// Watching nothing yet, against the API at `api_url` with token `tok-id:tok`, its state in
     /// `state`, its admin server on `127.0.0.1:0`.
     pub fn new(api_url: &str, state: &Path) -> Self {
-        Self { table: Table::new() }
-            .set("planetscale.api_url", api_url)
-            .set("planetscale.service_token_id", "tok-id")
-            .set("planetscale.service_token", "tok")
-            .set("state.path", state.display().to_string())
-            .set("admin.listen", "127.0.0.1:0")
+        Self {
+            table: Table::new(),
+        }
+        .set("planetscale.api_url", api_url)
+        .set("planetscale.service_token_id", "tok-id")
+        .set("planetscale.service_token", "tok")
+        .set("state.path", state.display().to_string())
+        .set("admin.listen", "127.0.0.1:0")
     }
 
     /// Sets `section.key` (`poll.interval`, `planetscale.timeout`, …) to `value`.
