@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use simulator::{Shape, SimDeployRequest, SimLintError, SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::receiver::Receiver;
 use support::{eventually, get, pswatch, Service, SmtpSink};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_sh4pes";
 
 struct Setup {
@@ -25,51 +25,22 @@ struct Setup {
 
 impl Setup {
     /// A configuration watching `databases` of `acme` (all of them when empty), sending every
-    /// event to a webhook and Slack on `receiver`, with `extra` appended (more sections, or keys
-    /// of `[poll]`, which comes last).
-    fn new(simulator: &Simulator, receiver: &Receiver, databases: &[&str], extra: &str) -> Self {
+    /// event to a webhook and Slack on `receiver`, with what `more` adds.
+    fn new(
+        simulator: &Simulator,
+        receiver: &Receiver,
+        databases: &[&str],
+        more: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    ) -> Self {
         let directory = tempfile::tempdir().expect("tempdir");
-        let config = directory.path().join("pswatch.toml");
-        let databases = if databases.is_empty() {
-            String::new()
-        } else {
-            format!("databases = {databases:?}")
-        };
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "${{TEST_TOKEN}}"
-[state]
-path = "{state}"
-[admin]
-listen = "127.0.0.1:0"
-[[watch]]
-organization = "acme"
-{databases}
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receiver}/hooks"
-secret = "{SECRET}"
-[[channels]]
-name = "slack"
-type = "slack"
-webhook_url = "{receiver}/slack"
-min_interval = "10ms"
-[[routes]]
-channels = ["audit", "slack"]
-{extra}
-"#,
-                api = simulator.api_url(),
-                state = directory.path().join("state").display(),
-                receiver = receiver.url,
-            ),
-        )
-        .expect("config");
+        let builder = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+            .set("planetscale.service_token", "${TEST_TOKEN}")
+            .watch("acme", databases)
+            .webhook("audit", &format!("{}/hooks", receiver.url))
+            .slack("slack", &format!("{}/slack", receiver.url))
+            .with("min_interval", "10ms")
+            .route(&["audit", "slack"]);
+        let config = more(builder).write(&directory.path().join("pswatch.toml"));
         Self {
             directory,
             config,
@@ -143,25 +114,12 @@ async fn every_deploy_error_is_reported_without_asking_for_operations() {
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
     let smtp = SmtpSink::start();
-    let setup = Setup::new(
-        &simulator,
-        &receiver,
-        &["commerce"],
-        &format!(
-            r#"
-[[channels]]
-name = "mail"
-type = "email"
-smtp_url = "smtp://127.0.0.1:{}"
-from = "pswatch <pswatch@example.com>"
-to = ["dba@example.com"]
-[[routes]]
-channels = ["mail"]
-events = ["deploy_request.state_changed"]
-"#,
-            smtp.port
-        ),
-    );
+    let setup = Setup::new(&simulator, &receiver, &["commerce"], |config| {
+        config
+            .email("mail", &format!("smtp://127.0.0.1:{}", smtp.port))
+            .route(&["mail"])
+            .filter("events", &["deploy_request.state_changed"])
+    });
     setup.once_ok().await;
     assert!(receiver.requests().is_empty(), "the baseline is silent");
 
@@ -296,7 +254,7 @@ async fn pending_ready_bounces_are_quiet_unless_asked_for() {
         .push(SimDeployRequest::new(8, "pending"));
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let quiet = Setup::new(&simulator, &receiver, &["commerce"], "");
+    let quiet = Setup::new(&simulator, &receiver, &["commerce"], |config| config);
     quiet.once_ok().await;
     let set = |state: &'static str| {
         simulator.update(move |world| {
@@ -313,12 +271,9 @@ async fn pending_ready_bounces_are_quiet_unless_asked_for() {
     quiet.once_ok().await;
     assert!(receiver.requests().is_empty(), "{:?}", receiver.requests());
 
-    let loud = Setup::new(
-        &simulator,
-        &receiver,
-        &["commerce"],
-        "[poll]\nnotify_pending_ready = true",
-    );
+    let loud = Setup::new(&simulator, &receiver, &["commerce"], |config| {
+        config.set("poll.notify_pending_ready", true)
+    });
     loud.once_ok().await;
     set("ready");
     loud.once_ok().await;
@@ -341,7 +296,7 @@ async fn a_workflow_missing_from_a_list_is_fetched_not_forgotten() {
         .push(SimWorkflow::new(3, "move-customers", "copying"));
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, &["commerce"], "");
+    let setup = Setup::new(&simulator, &receiver, &["commerce"], |config| config);
     setup.once_ok().await;
     let set = |unlisted: bool, state: &'static str| {
         simulator.update(move |world| {
@@ -385,7 +340,7 @@ async fn an_odd_item_costs_only_itself() {
         .push(SimDeployRequest::new(5, "queued"));
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, &["commerce"], "");
+    let setup = Setup::new(&simulator, &receiver, &["commerce"], |config| config);
     setup.once_ok().await;
     simulator.update(|world| {
         let database = world.database_mut("acme", "commerce");
@@ -434,7 +389,7 @@ async fn without_inline_operations_the_operations_endpoint_is_the_fallback() {
         ));
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, &["commerce"], "");
+    let setup = Setup::new(&simulator, &receiver, &["commerce"], |config| config);
     setup.once_ok().await;
     simulator.update(|world| {
         let operation = world
@@ -461,7 +416,7 @@ async fn a_bad_token_is_named_not_taken_for_a_missing_database() {
     world.database_mut("acme", "commerce");
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let mut setup = Setup::new(&simulator, &receiver, &["commerce"], "");
+    let mut setup = Setup::new(&simulator, &receiver, &["commerce"], |config| config);
     setup.environment = vec![("TEST_TOKEN", "pscale_tkn_wrong".to_owned())];
     let output = setup.once().await;
     let logs = String::from_utf8_lossy(&output.stderr).to_string();
@@ -505,7 +460,12 @@ async fn a_postgres_database_named_in_watch_is_reported_and_skipped() {
     world.database_mut("acme", "analytics").kind = "postgresql".into();
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let setup = Setup::new(&simulator, &receiver, &["commerce", "analytics"], "");
+    let setup = Setup::new(
+        &simulator,
+        &receiver,
+        &["commerce", "analytics"],
+        |config| config,
+    );
     let logs = setup.once_ok().await;
     assert_eq!(
         logs.matches("a PostgreSQL database has no workflows or deploy requests")
@@ -559,12 +519,12 @@ async fn states_that_wait_for_a_person_are_polled_at_the_waiting_interval() {
         .push(SimWorkflow::new(3, "move-customers", "running"));
     let simulator = simulator(world).await;
     let receiver = Receiver::start().await;
-    let setup = Setup::new(
-        &simulator,
-        &receiver,
-        &["commerce"],
-        "[poll]\ninterval = \"40s\"\nactive_interval = \"1s\"\nwaiting_interval = \"20s\"",
-    );
+    let setup = Setup::new(&simulator, &receiver, &["commerce"], |config| {
+        config
+            .set("poll.interval", "40s")
+            .set("poll.active_interval", "1s")
+            .set("poll.waiting_interval", "20s")
+    });
     let mut service = Service::start(&setup.config, &setup.environment, setup.directory.path());
     let base = service.admin_url().await;
     // The reserve is set before the status shows the poll.
