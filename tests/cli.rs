@@ -4,6 +4,7 @@ mod support;
 
 use serde_json::Value;
 use simulator::{SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::receiver::Receiver;
 use support::{pswatch, SmtpSink};
 
@@ -15,47 +16,15 @@ fn write_config(
     receiver: &Receiver,
     smtp_port: u16,
 ) -> std::path::PathBuf {
-    let path = directory.join("pswatch.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "tok"
-[state]
-path = "{state}"
-[[watch]]
-organization = "acme"
-databases = ["commerce"]
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receiver}/hooks"
-secret = "{SECRET}"
-[[channels]]
-name = "ops-slack"
-type = "slack"
-webhook_url = "{receiver}/slack/secret"
-[[channels]]
-name = "dba-mail"
-type = "email"
-smtp_url = "smtp://127.0.0.1:{smtp_port}"
-from = "pswatch <pswatch@example.com>"
-to = ["dba@example.com"]
-[[channels]]
-name = "stdout"
-type = "console"
-[[routes]]
-channels = ["audit", "ops-slack", "dba-mail", "stdout"]
-"#,
-            state = directory.join("state").display(),
-            receiver = receiver.url,
-        ),
-    )
-    .expect("config");
-    path
+    ConfigBuilder::new(api, &directory.join("state"))
+        .unset("admin.listen")
+        .watch("acme", &["commerce"])
+        .webhook("audit", &format!("{}/hooks", receiver.url))
+        .slack("ops-slack", &format!("{}/slack/secret", receiver.url))
+        .email("dba-mail", &format!("smtp://127.0.0.1:{smtp_port}"))
+        .channel("stdout", "console", &[])
+        .route(&["audit", "ops-slack", "dba-mail", "stdout"])
+        .write(&directory.join("pswatch.toml"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

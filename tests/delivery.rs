@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::receiver::{Receiver, Recorded};
 use support::{eventually, get, pswatch, Service};
 
@@ -39,50 +40,30 @@ impl Setup {
     }
 
     fn write(&self, simulator: &Simulator, receiver: &Receiver, webhook_path: &str) {
-        let text = format!(
-            r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "${{TEST_TOKEN}}"
-timeout = "2s"
-
-[state]
-path = "{state}"
-
-[poll]
-interval = "200ms"
-active_interval = "200ms"
-
-[admin]
-listen = "127.0.0.1:0"
-
-[[watch]]
-organization = "acme"
-databases = ["commerce"]
-
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receiver}{webhook_path}"
-secret = "${{TEST_SECRET}}"
-retry_schedule = ["300ms"]
-
-[[channels]]
-name = "ops-slack"
-type = "slack"
-webhook_url = "${{TEST_SLACK_URL}}"
-retry_schedule = ["300ms"]
-min_interval = "100ms"
-
-[[routes]]
-channels = ["audit", "ops-slack"]
-"#,
-            api = simulator.api_url(),
-            state = self.state().display(),
-            receiver = receiver.url,
-        );
-        std::fs::write(&self.config, text).expect("write config");
+        ConfigBuilder::new(&simulator.api_url(), &self.state())
+            .set("planetscale.service_token", "${TEST_TOKEN}")
+            .set("planetscale.timeout", "2s")
+            .set("poll.interval", "200ms")
+            .set("poll.active_interval", "200ms")
+            .watch("acme", &["commerce"])
+            .channel(
+                "audit",
+                "webhook",
+                &[
+                    ("url", format!("{}{webhook_path}", receiver.url).into()),
+                    ("secret", "${TEST_SECRET}".into()),
+                ],
+            )
+            .with("retry_schedule", vec!["300ms"])
+            .channel(
+                "ops-slack",
+                "slack",
+                &[("webhook_url", "${TEST_SLACK_URL}".into())],
+            )
+            .with("retry_schedule", vec!["300ms"])
+            .with("min_interval", "100ms")
+            .route(&["audit", "ops-slack"])
+            .write(&self.config);
     }
 
     fn state(&self) -> PathBuf {

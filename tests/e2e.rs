@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimOperation, SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::{eventually, pswatch, SmtpSink};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -27,18 +28,25 @@ struct Setup {
 
 impl Setup {
     fn new(simulator: &Simulator, receivers: &MockServer, smtp: &SmtpSink) -> Self {
+        Self::with_retry(simulator, receivers, smtp, None)
+    }
+
+    /// With `retry_schedule` for the Slack and webhook channels, when given.
+    fn with_retry(
+        simulator: &Simulator,
+        receivers: &MockServer,
+        smtp: &SmtpSink,
+        retry_schedule: Option<&str>,
+    ) -> Self {
         let directory = tempfile::tempdir().expect("tempdir");
-        let config_path = directory.path().join("pswatch.toml");
-        std::fs::write(
-            &config_path,
-            config(
-                &directory.path().join("state"),
-                &simulator.api_url(),
-                receivers,
-                smtp.port,
-            ),
+        let config_path = config(
+            &directory.path().join("state"),
+            &simulator.api_url(),
+            receivers,
+            smtp.port,
+            retry_schedule,
         )
-        .expect("write config");
+        .write(&directory.path().join("pswatch.toml"));
         let environment = vec![
             ("TEST_TOKEN_ID", "tok-id".to_string()),
             ("TEST_TOKEN", TOKEN.to_string()),
@@ -79,50 +87,52 @@ fn world() -> World {
     world
 }
 
-fn config(state: &Path, api_url: &str, receivers: &MockServer, smtp_port: u16) -> String {
-    format!(
-        r#"
-[planetscale]
-api_url = "{api_url}"
-service_token_id = "${{TEST_TOKEN_ID}}"
-service_token = "${{TEST_TOKEN}}"
-
-[state]
-path = "{state}"
-
-[[watch]]
-organization = "acme"
-
-[[channels]]
-name = "ops-slack"
-type = "slack"
-webhook_url = "${{TEST_SLACK_URL}}"
-
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "{receivers}/hooks/pswatch"
-secret = "${{TEST_WEBHOOK_SECRET}}"
-
-[[channels]]
-name = "dba-mail"
-type = "email"
-smtp_url = "smtp://127.0.0.1:{smtp_port}"
-from = "pswatch <pswatch@example.com>"
-to = ["dba@example.com"]
-
-[[routes]]
-channels = ["ops-slack", "audit"]
-events = ["*"]
-
-[[routes]]
-channels = ["dba-mail"]
-events = ["workflow.state_changed", "deploy_request.state_changed"]
-states = ["cutover", "completed", "error", "complete", "complete_error"]
-"#,
-        state = state.display(),
-        receivers = receivers.uri(),
-    )
+/// The configuration the README shows, with its secrets from the environment: Slack and a
+/// signed webhook for every event, email for the moments that matter.
+fn config(
+    state: &Path,
+    api_url: &str,
+    receivers: &MockServer,
+    smtp_port: u16,
+    retry_schedule: Option<&str>,
+) -> ConfigBuilder {
+    let retry = |config: ConfigBuilder| match retry_schedule {
+        Some(delay) => config.with("retry_schedule", vec![delay]),
+        None => config,
+    };
+    let config = ConfigBuilder::new(api_url, state)
+        .unset("admin.listen")
+        .set("planetscale.service_token_id", "${TEST_TOKEN_ID}")
+        .set("planetscale.service_token", "${TEST_TOKEN}")
+        .watch("acme", &[])
+        .slack("ops-slack", "${TEST_SLACK_URL}");
+    let config = retry(config).channel(
+        "audit",
+        "webhook",
+        &[
+            ("url", format!("{}/hooks/pswatch", receivers.uri()).into()),
+            ("secret", "${TEST_WEBHOOK_SECRET}".into()),
+        ],
+    );
+    retry(config)
+        .email("dba-mail", &format!("smtp://127.0.0.1:{smtp_port}"))
+        .route(&["ops-slack", "audit"])
+        .filter("events", &["*"])
+        .route(&["dba-mail"])
+        .filter(
+            "events",
+            &["workflow.state_changed", "deploy_request.state_changed"],
+        )
+        .filter(
+            "states",
+            &[
+                "cutover",
+                "completed",
+                "error",
+                "complete",
+                "complete_error",
+            ],
+        )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,19 +324,8 @@ async fn once_exits_non_zero_while_deliveries_remain_and_delivers_them_later() {
         .mount(&receivers)
         .await;
     let smtp = SmtpSink::start();
-    let setup = Setup::new(&simulator, &receivers, &smtp);
     // A short first retry (2 s ± 20 %), so the test need not wait the default 5 s.
-    let text = std::fs::read_to_string(&setup.config_path).expect("config");
-    let text = text
-        .replace(
-            "secret = \"${TEST_WEBHOOK_SECRET}\"",
-            "secret = \"${TEST_WEBHOOK_SECRET}\"\nretry_schedule = [\"2s\"]",
-        )
-        .replace(
-            "webhook_url = \"${TEST_SLACK_URL}\"",
-            "webhook_url = \"${TEST_SLACK_URL}\"\nretry_schedule = [\"2s\"]",
-        );
-    std::fs::write(&setup.config_path, text).expect("config");
+    let setup = Setup::with_retry(&simulator, &receivers, &smtp, Some("2s"));
     let output = setup.once().await;
     assert!(output.status.success());
     simulator.update(|world| {
