@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use simulator::{SimWorkflow, Simulator, World};
+use support::config::ConfigBuilder;
 use support::receiver::Receiver;
 use support::{Service, SmtpSink};
 
@@ -49,50 +50,27 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     let directory = tempfile::tempdir().expect("tempdir");
     let state = directory.path().join("state");
     let config = directory.path().join("pswatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[planetscale]
-api_url = "{api}"
-service_token_id = "tok-id"
-service_token = "${{TEST_TOKEN}}"
-[state]
-path = "{state}"
-[poll]
-interval = "200ms"
-active_interval = "200ms"
-[admin]
-listen = "127.0.0.1:0"
-
-[[watch]]
-organization = "acme"
-[[channels]]
-name = "audit"
-type = "webhook"
-url = "${{TEST_WEBHOOK_URL}}"
-secret = "${{TEST_WEBHOOK_SECRET}}"
-retry_schedule = ["200ms"]
-[[channels]]
-name = "ops-slack"
-type = "slack"
-webhook_url = "${{TEST_SLACK_URL}}"
-retry_schedule = ["200ms"]
-[[channels]]
-name = "dba-mail"
-type = "email"
-smtp_url = "${{TEST_SMTP_URL}}"
-from = "pswatch <pswatch@example.com>"
-to = ["reject-transient@example.com"]
-retry_schedule = ["200ms"]
-[[routes]]
-channels = ["audit", "ops-slack", "dba-mail"]
-"#,
-            api = simulator.api_url(),
-            state = state.display(),
-        ),
-    )
-    .expect("config");
+    ConfigBuilder::new(&simulator.api_url(), &state)
+        .set("planetscale.service_token", "${TEST_TOKEN}")
+        .set("poll.interval", "200ms")
+        .set("poll.active_interval", "200ms")
+        .watch("acme", &[])
+        .channel(
+            "audit",
+            "webhook",
+            &[
+                ("url", "${TEST_WEBHOOK_URL}".into()),
+                ("secret", "${TEST_WEBHOOK_SECRET}".into()),
+            ],
+        )
+        .with("retry_schedule", vec!["200ms"])
+        .slack("ops-slack", "${TEST_SLACK_URL}")
+        .with("retry_schedule", vec!["200ms"])
+        .email("dba-mail", "${TEST_SMTP_URL}")
+        .with("to", vec!["reject-transient@example.com"])
+        .with("retry_schedule", vec!["200ms"])
+        .route(&["audit", "ops-slack", "dba-mail"])
+        .write(&config);
     let environment = vec![
         ("TEST_TOKEN", TOKEN.to_string()),
         ("TEST_WEBHOOK_SECRET", format!("whsec_{WEBHOOK_KEY}")),
