@@ -5,36 +5,26 @@ mod support;
 
 use std::time::Duration;
 
-use diff_engine::{Event, EventKind, Severity, Workflow, WorkflowState};
+use diff_engine::testing::{workflow, workflow_state_changed};
+use diff_engine::{Event, WorkflowState};
 use mail_parser::{MessageParser, MimeHeaders as _};
 use notifier::{Channel, ChannelKind, EmailChannel, Notifier, Secret, Verdict};
 use support::SmtpSink;
 
 fn event() -> Event {
-    Event {
-        id: "evt_9a7b".into(),
-        kind: EventKind::WorkflowStateChanged {
-            previous_state: Some(WorkflowState::SwitchedPrimaries),
-            state: WorkflowState::Cutover,
-            workflow: Workflow {
-                id: "wf3".into(),
-                number: 3,
-                name: "move-customers".into(),
-                state: WorkflowState::Cutover,
-                workflow_errors: None,
-                source_keyspace: Some("commerce".into()),
-                target_keyspace: Some("customers".into()),
-                branch: Some("main".into()),
-                actor: None,
-                cutover_by: Some("Grace Hopper".into()),
-                updated_at: None,
-            },
-        },
-        organization: "acme".into(),
-        database: "commerce".into(),
-        severity: Severity::Info,
-        observed_at: time::OffsetDateTime::now_utc(),
-    }
+    workflow_state_changed(
+        Some(WorkflowState::SwitchedPrimaries),
+        workflow(3)
+            .id("wf3")
+            .state(WorkflowState::Cutover)
+            .keyspaces("commerce", "customers")
+            .branch("main")
+            .cutover_by("Grace Hopper")
+            .build(),
+    )
+    .id("evt_9a7b")
+    .observed_at(time::OffsetDateTime::now_utc())
+    .build()
 }
 
 fn email_notifier(smtp_url: String, to: &[&str]) -> Notifier {

@@ -19,5 +19,7 @@ pub use model::{
 pub use plan::needs_operations;
 pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

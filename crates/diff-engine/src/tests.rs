@@ -31,19 +31,17 @@ fn observation(text: &str) -> Observation {
         } else if let Some(rest) = token.strip_prefix("wf") {
             let (number, state) = rest.split_once('=').expect("wfN=state");
             let (state, errors) = split_errors(state);
-            observation.workflows.push(Workflow {
-                id: format!("wf-id-{number}"),
-                number: number.parse().expect("number"),
-                name: format!("move-{number}"),
-                state: WorkflowState::parse(state),
-                workflow_errors: errors,
-                source_keyspace: None,
-                target_keyspace: None,
-                branch: None,
-                actor: None,
-                cutover_by: None,
-                updated_at: None,
-            });
+            let workflow = testing::workflow(number.parse().expect("number"))
+                .id(format!("wf-id-{number}"))
+                .name(format!("move-{number}"))
+                .state(WorkflowState::parse(state));
+            observation.workflows.push(
+                match errors {
+                    Some(errors) => workflow.errors(errors),
+                    None => workflow,
+                }
+                .build(),
+            );
         } else if let Some(rest) = token.strip_prefix("dr") {
             let (number, rest) = rest.split_once('=').expect("drN=state");
             let (head, operations) = match rest.split_once('{') {
@@ -74,18 +72,13 @@ fn observation(text: &str) -> Observation {
                 let (name, state) = operation.split_once('=').expect("op=state");
                 let (id, table) = name.split_once('@').unwrap_or((name, name));
                 let (state, errors) = split_errors(state);
-                let operation = DeployOperation {
-                    id: id.to_owned(),
-                    state: OperationState::parse(state),
-                    keyspace_name: Some("commerce".into()),
-                    table_name: Some(table.to_owned()),
-                    operation_name: Some("ALTER".into()),
-                    ddl_statement: None,
-                    deploy_errors: if is_revert { None } else { errors.clone() },
-                    deploy_error_docs_url: None,
-                    progress_percentage: None,
-                    revert_errors: if is_revert { errors } else { None },
-                };
+                let operation = testing::operation(id, table).state(OperationState::parse(state));
+                let operation = match errors {
+                    Some(errors) if is_revert => operation.revert_errors(errors),
+                    Some(errors) => operation.deploy_errors(errors, None),
+                    None => operation,
+                }
+                .build();
                 if is_revert {
                     revert.push(operation);
                 } else {
@@ -94,17 +87,24 @@ fn observation(text: &str) -> Observation {
             }
             let (state, check_errors) = split_errors(deployment_state);
             observation.deploy_requests.push(ObservedDeployRequest {
-                deploy_request: DeployRequest {
-                    id: format!("dr-id-{number}"),
-                    number: number.parse().expect("number"),
-                    state: open.to_owned(),
-                    deployment_state: if state == "?" {
-                        DeployState::unknown()
-                    } else {
-                        DeployState::parse(state)
-                    },
-                    deploy_check_errors: check_errors,
-                    ..DeployRequest::default()
+                deploy_request: {
+                    let request = testing::deploy_request(number.parse().expect("number"))
+                        .id(format!("dr-id-{number}"))
+                        .state(if state == "?" {
+                            DeployState::unknown()
+                        } else {
+                            DeployState::parse(state)
+                        });
+                    let request = match open {
+                        "open" => request,
+                        "closed" => request.closed(),
+                        other => panic!("open or closed, not {other}"),
+                    };
+                    match check_errors {
+                        Some(errors) => request.check_errors(errors),
+                        None => request,
+                    }
+                    .build()
                 },
                 operations: operations.map(|_| forward),
                 revert_operations: revert_seen.then_some(revert),

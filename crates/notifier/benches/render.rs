@@ -3,38 +3,30 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use diff_engine::{DeployOperation, Event, EventKind, OperationPhase, OperationState, Severity};
+use diff_engine::testing::{operation, operation_state_changed};
+use diff_engine::{Event, OperationPhase, OperationState, Severity};
 use notifier::{render, sign, WebhookSecret};
-use time::macros::datetime;
 
 fn event(table: usize) -> Event {
-    Event {
-        id: format!("evt_{table:032x}"),
-        kind: EventKind::DeployOperationStateChanged {
-            previous_state: Some(OperationState::InProgress),
-            state: OperationState::Error,
-            deploy_request_number: 7,
-            phase: OperationPhase::Deploy,
-            operation: DeployOperation {
-                id: format!("op-{table}"),
-                state: OperationState::Error,
-                keyspace_name: Some("commerce".into()),
-                table_name: Some(format!("table_{table}")),
-                operation_name: Some("ALTER".into()),
-                ddl_statement: Some(format!(
-                    "ALTER TABLE `table_{table}` ADD UNIQUE KEY `idx` (`ref`)"
-                )),
-                deploy_errors: Some("Duplicate entry 'A-1042' for key 'idx'".repeat(20)),
-                deploy_error_docs_url: Some("https://planetscale.com/docs".into()),
-                progress_percentage: Some(40.0),
-                revert_errors: None,
-            },
-        },
-        organization: "acme".into(),
-        database: "commerce".into(),
-        severity: Severity::Critical,
-        observed_at: datetime!(2026-11-23 12:00 UTC),
-    }
+    operation_state_changed(
+        7,
+        OperationPhase::Deploy,
+        Some(OperationState::InProgress),
+        operation(&format!("op-{table}"), &format!("table_{table}"))
+            .state(OperationState::Error)
+            .ddl(format!(
+                "ALTER TABLE `table_{table}` ADD UNIQUE KEY `idx` (`ref`)"
+            ))
+            .deploy_errors(
+                "Duplicate entry 'A-1042' for key 'idx'".repeat(20),
+                Some("https://planetscale.com/docs"),
+            )
+            .progress(40.0)
+            .build(),
+    )
+    .id(format!("evt_{table:032x}"))
+    .severity(Severity::Critical)
+    .build()
 }
 
 fn bench(criterion: &mut Criterion) {

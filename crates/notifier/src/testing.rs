@@ -1,166 +1,128 @@
 //! Sample events shared by the rendering and routing tests.
 
-use diff_engine::{
-    DeployOperation, DeployRequest, DeployState, Event, EventKind, LintError, OperationPhase,
-    OperationState, Severity, Workflow, WorkflowState,
+use diff_engine::testing::{
+    deploy_request_state_changed, operation, operation_errors_changed, operation_state_changed,
+    workflow_errors_changed, workflow_state_changed,
 };
-use time::macros::datetime;
+use diff_engine::{
+    DeployOperation, DeployRequest, DeployState, Event, OperationPhase, OperationState, Severity,
+    Workflow, WorkflowState,
+};
 
 pub(crate) fn workflow(state: WorkflowState, errors: Option<&str>) -> Workflow {
-    Workflow {
-        id: "wf_8cd2".into(),
-        number: 3,
-        name: "move-customers".into(),
-        state,
-        workflow_errors: errors.map(str::to_owned),
-        source_keyspace: Some("commerce".into()),
-        target_keyspace: Some("customers".into()),
-        branch: Some("main".into()),
-        actor: Some("Ada Lovelace".into()),
-        cutover_by: Some("Grace Hopper".into()),
-        updated_at: None,
+    let workflow = diff_engine::testing::workflow(3)
+        .id("wf_8cd2")
+        .state(state)
+        .keyspaces("commerce", "customers")
+        .branch("main")
+        .actor("Ada Lovelace")
+        .cutover_by("Grace Hopper");
+    match errors {
+        Some(errors) => workflow.errors(errors),
+        None => workflow,
     }
+    .build()
 }
 
-pub(crate) fn operation(state: OperationState, errors: Option<&str>) -> DeployOperation {
-    DeployOperation {
-        id: "op_41".into(),
-        state,
-        keyspace_name: Some("commerce".into()),
-        table_name: Some("orders".into()),
-        operation_name: Some("alter".into()),
-        ddl_statement: Some("ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)".into()),
-        deploy_errors: errors.map(str::to_owned),
-        deploy_error_docs_url: errors.map(|_| "https://planetscale.com/docs/errors".to_owned()),
-        progress_percentage: Some(42.0),
-        revert_errors: None,
+fn deploy_operation(state: OperationState, errors: Option<&str>) -> DeployOperation {
+    let operation = operation("op_41", "orders")
+        .state(state)
+        .operation_name("alter")
+        .ddl("ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)")
+        .progress(42.0);
+    match errors {
+        Some(errors) => {
+            operation.deploy_errors(errors, Some("https://planetscale.com/docs/errors"))
+        }
+        None => operation,
     }
+    .build()
 }
 
-fn deploy_request(state: DeployState) -> DeployRequest {
-    DeployRequest {
-        id: "dr_77".into(),
-        number: 7,
-        state: "open".into(),
-        deployment_state: state,
-        branch: Some("add-order-ref".into()),
-        into_branch: Some("main".into()),
-        html_url: Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into()),
-        actor: Some("Ada Lovelace".into()),
-        ..DeployRequest::default()
-    }
+fn deploy_request(state: DeployState) -> diff_engine::testing::DeployRequestBuilder {
+    diff_engine::testing::deploy_request(7)
+        .id("dr_77")
+        .state(state)
+        .branches("add-order-ref", "main")
+        .html_url("https://app.planetscale.com/acme/commerce/deploy-requests/7")
+        .actor("Ada Lovelace")
 }
 
 /// A failed revert operation and a failed validation.
 pub(crate) fn revert_and_validation_events() -> Vec<Event> {
-    let mut validation = deploy_request(DeployState::Error);
-    validation.lint_errors = vec![LintError {
-        lint_error: Some("NO_UNIQUE_KEY".into()),
-        keyspace_name: Some("commerce".into()),
-        table_name: Some("audit_log".into()),
-        error_description: Some("table \"audit_log\" has no unique key".into()),
-    }];
-    validation.deploy_check_errors = Some("schema checks failed for 1 table".into());
+    let validation: DeployRequest = deploy_request(DeployState::Error)
+        .lint_error(
+            "NO_UNIQUE_KEY",
+            "commerce",
+            "audit_log",
+            "table \"audit_log\" has no unique key",
+        )
+        .check_errors("schema checks failed for 1 table")
+        .build();
+    let revert = operation("rv_12", "orders")
+        .state(OperationState::Error)
+        .keyspace(None)
+        .operation_name("alter")
+        .ddl("ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)")
+        .revert_errors("Lock wait timeout exceeded on `orders`")
+        .build();
     vec![
-        event(
-            "evt_0006",
-            Severity::Critical,
-            EventKind::DeployOperationStateChanged {
-                previous_state: Some(OperationState::Other("submit".into())),
-                state: OperationState::Error,
-                deploy_request_number: 7,
-                phase: OperationPhase::Revert,
-                operation: DeployOperation {
-                    id: "rv_12".into(),
-                    keyspace_name: None,
-                    deploy_errors: None,
-                    deploy_error_docs_url: None,
-                    progress_percentage: None,
-                    revert_errors: Some("Lock wait timeout exceeded on `orders`".into()),
-                    ..operation(OperationState::Error, None)
-                },
-            },
-        ),
-        event(
-            "evt_0007",
-            Severity::Critical,
-            EventKind::DeployRequestStateChanged {
-                previous_state: Some(DeployState::Pending),
-                state: DeployState::Error,
-                deploy_request: validation,
-            },
-        ),
+        operation_state_changed(
+            7,
+            OperationPhase::Revert,
+            Some(OperationState::Other("submit".into())),
+            revert,
+        )
+        .id("evt_0006")
+        .severity(Severity::Critical)
+        .build(),
+        deploy_request_state_changed(Some(DeployState::Pending), validation)
+            .id("evt_0007")
+            .severity(Severity::Critical)
+            .build(),
     ]
-}
-
-fn event(id: &str, severity: Severity, kind: EventKind) -> Event {
-    Event {
-        id: id.into(),
-        kind,
-        organization: "acme".into(),
-        database: "commerce".into(),
-        severity,
-        observed_at: datetime!(2026-11-23 12:00 UTC),
-    }
 }
 
 /// One event of each type.
 pub(crate) fn sample_events() -> Vec<Event> {
+    let lag = "vreplication: lag exceeds 30s";
     vec![
-        event(
-            "evt_0001",
-            Severity::Info,
-            EventKind::WorkflowStateChanged {
-                previous_state: Some(WorkflowState::SwitchedPrimaries),
-                state: WorkflowState::Cutover,
-                workflow: workflow(WorkflowState::Cutover, None),
-            },
-        ),
-        event(
-            "evt_0002",
-            Severity::Critical,
-            EventKind::WorkflowErrorsChanged {
-                errors: Some("vreplication: lag exceeds 30s".into()),
-                previous_errors: None,
-                workflow: workflow(
-                    WorkflowState::Running,
-                    Some("vreplication: lag exceeds 30s"),
-                ),
-            },
-        ),
-        event(
-            "evt_0003",
-            Severity::Critical,
-            EventKind::DeployRequestStateChanged {
-                previous_state: Some(DeployState::InProgress),
-                state: DeployState::CompleteError,
-                deploy_request: deploy_request(DeployState::CompleteError),
-            },
-        ),
-        event(
-            "evt_0004",
-            Severity::Critical,
-            EventKind::DeployOperationStateChanged {
-                previous_state: Some(OperationState::InProgress),
-                state: OperationState::Error,
-                deploy_request_number: 7,
-                phase: OperationPhase::Deploy,
-                operation: operation(
-                    OperationState::Error,
-                    Some("Duplicate entry 'A-1' for key 'idx_ref'"),
-                ),
-            },
-        ),
-        event(
-            "evt_0005",
-            Severity::Info,
-            EventKind::DeployOperationErrorsChanged {
-                errors: None,
-                previous_errors: Some("throttled".into()),
-                deploy_request_number: 7,
-                phase: OperationPhase::Deploy,
-                operation: operation(OperationState::InProgress, None),
-            },
-        ),
+        workflow_state_changed(
+            Some(WorkflowState::SwitchedPrimaries),
+            workflow(WorkflowState::Cutover, None),
+        )
+        .id("evt_0001")
+        .build(),
+        workflow_errors_changed(None, workflow(WorkflowState::Running, Some(lag)))
+            .id("evt_0002")
+            .severity(Severity::Critical)
+            .build(),
+        deploy_request_state_changed(
+            Some(DeployState::InProgress),
+            deploy_request(DeployState::CompleteError).build(),
+        )
+        .id("evt_0003")
+        .severity(Severity::Critical)
+        .build(),
+        operation_state_changed(
+            7,
+            OperationPhase::Deploy,
+            Some(OperationState::InProgress),
+            deploy_operation(
+                OperationState::Error,
+                Some("Duplicate entry 'A-1' for key 'idx_ref'"),
+            ),
+        )
+        .id("evt_0004")
+        .severity(Severity::Critical)
+        .build(),
+        operation_errors_changed(
+            7,
+            OperationPhase::Deploy,
+            Some("throttled"),
+            deploy_operation(OperationState::InProgress, None),
+        )
+        .id("evt_0005")
+        .build(),
     ]
 }

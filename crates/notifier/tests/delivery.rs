@@ -2,40 +2,22 @@
 
 use std::time::Duration;
 
-use diff_engine::{Event, EventKind, Severity, Workflow, WorkflowState};
+use diff_engine::testing::{workflow, workflow_state_changed};
+use diff_engine::{Event, WorkflowState};
 use notifier::{Channel, ChannelKind, Notifier, Secret, Verdict, WebhookSecret};
 use serde_json::Value;
-use time::macros::datetime;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn event() -> Event {
-    Event {
-        id: "evt_5f1c".into(),
-        kind: EventKind::WorkflowStateChanged {
-            previous_state: Some(WorkflowState::SwitchedPrimaries),
-            state: WorkflowState::Cutover,
-            workflow: Workflow {
-                id: "wf1".into(),
-                number: 3,
-                name: "move-customers".into(),
-                state: WorkflowState::Cutover,
-                workflow_errors: None,
-                source_keyspace: None,
-                target_keyspace: None,
-                branch: None,
-                actor: None,
-                cutover_by: None,
-                updated_at: None,
-            },
-        },
-        organization: "acme".into(),
-        database: "commerce".into(),
-        severity: Severity::Info,
-        observed_at: datetime!(2026-11-23 12:00 UTC),
-    }
+    workflow_state_changed(
+        Some(WorkflowState::SwitchedPrimaries),
+        workflow(3).id("wf1").state(WorkflowState::Cutover).build(),
+    )
+    .id("evt_5f1c")
+    .build()
 }
 
 fn notifier(server: &MockServer) -> Notifier {

@@ -1,6 +1,5 @@
-use diff_engine::{
-    Event, EventKind, SeenWorkflow, Severity, Target, TargetState, Workflow, WorkflowState,
-};
+use diff_engine::testing::{workflow, workflow_state_changed};
+use diff_engine::{Event, EventKind, SeenWorkflow, Severity, Target, TargetState, WorkflowState};
 use time::macros::datetime;
 
 use super::*;
@@ -60,30 +59,16 @@ fn state(workflow_state: WorkflowState) -> TargetState {
 }
 
 fn event(id: &str) -> Event {
-    Event {
-        id: id.into(),
-        kind: EventKind::WorkflowStateChanged {
-            previous_state: Some(WorkflowState::Running),
-            state: WorkflowState::Cutover,
-            workflow: Workflow {
-                id: "wf-1".into(),
-                number: 1,
-                name: "move-customers".into(),
-                state: WorkflowState::Cutover,
-                workflow_errors: None,
-                source_keyspace: Some("commerce".into()),
-                target_keyspace: Some("customers".into()),
-                branch: Some("main".into()),
-                actor: None,
-                cutover_by: None,
-                updated_at: None,
-            },
-        },
-        organization: "acme".into(),
-        database: "commerce".into(),
-        severity: Severity::Info,
-        observed_at: datetime!(2026-11-23 12:00 UTC),
-    }
+    workflow_state_changed(
+        Some(WorkflowState::Running),
+        workflow(1)
+            .state(WorkflowState::Cutover)
+            .keyspaces("commerce", "customers")
+            .branch("main")
+            .build(),
+    )
+    .id(id)
+    .build()
 }
 
 fn delivery(channel: &str, id: &str) -> NewDelivery {
