@@ -10,6 +10,7 @@
 
 mod channel;
 mod deliver;
+mod memo;
 mod pacer;
 mod payload;
 pub mod render;

@@ -1,0 +1,272 @@
+//! What an event is about ([`ResourceKey`]) and what a channel remembers of that resource from one
+//! delivery to the next ([`Memo`]): the Slack thread it lives in, the PagerDuty incident it
+//! opened. The caller loads the memos of a delivery's resources into [`Memos`] and keeps the
+//! ones a delivery changed, so a restart keeps threads and incidents.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use diff_engine::{Event, EventKind};
+use time::OffsetDateTime;
+
+/// Which kind of resource a thread or an incident follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    /// A MoveTables workflow.
+    Workflow,
+    /// A deploy request, together with its deploy and revert operations.
+    DeployRequest,
+}
+
+impl ResourceKind {
+    /// `workflow` or `deploy_request`, as keys and `dedup_key`s spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::DeployRequest => "deploy_request",
+        }
+    }
+}
+
+/// One resource of one database: a workflow, or a deploy request with its operations (an
+/// operation's events belong to its deploy request's thread and incident).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceKey {
+    /// The organization.
+    pub organization: String,
+    /// The database.
+    pub database: String,
+    /// A workflow or a deploy request.
+    pub kind: ResourceKind,
+    /// The workflow's or deploy request's number.
+    pub number: u64,
+}
+
+impl ResourceKey {
+    /// The resource `event` is about.
+    pub fn of(event: &Event) -> Self {
+        let (kind, number) = match &event.kind {
+            EventKind::WorkflowStateChanged { workflow, .. }
+            | EventKind::WorkflowErrorsChanged { workflow, .. } => {
+                (ResourceKind::Workflow, workflow.number)
+            }
+            EventKind::DeployRequestStateChanged { deploy_request, .. } => {
+                (ResourceKind::DeployRequest, deploy_request.number)
+            }
+            EventKind::DeployOperationStateChanged {
+                deploy_request_number,
+                ..
+            }
+            | EventKind::DeployOperationErrorsChanged {
+                deploy_request_number,
+                ..
+            } => (ResourceKind::DeployRequest, *deploy_request_number),
+        };
+        Self {
+            organization: event.organization.clone(),
+            database: event.database.clone(),
+            kind,
+            number,
+        }
+    }
+
+    /// Reads the form [`Display`](fmt::Display) writes: `acme/commerce/workflow/3`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.rsplitn(3, '/');
+        let number = parts.next()?.parse().ok()?;
+        let kind = match parts.next()? {
+            "workflow" => ResourceKind::Workflow,
+            "deploy_request" => ResourceKind::DeployRequest,
+            _ => return None,
+        };
+        let (organization, database) = parts.next()?.split_once('/')?;
+        if organization.is_empty() || database.is_empty() || database.contains('/') {
+            return None;
+        }
+        Some(Self {
+            organization: organization.to_owned(),
+            database: database.to_owned(),
+            kind,
+            number,
+        })
+    }
+
+    /// The resources `events` are about, each once, in the order they first appear.
+    pub fn all_of(events: &[Event]) -> Vec<Self> {
+        let mut seen = BTreeSet::new();
+        events
+            .iter()
+            .map(Self::of)
+            .filter(|key| seen.insert(key.clone()))
+            .collect()
+    }
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}/{}/{}/{}",
+            self.organization,
+            self.database,
+            self.kind.as_str(),
+            self.number
+        )
+    }
+}
+
+/// What one channel remembers of one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Memo {
+    /// The Slack thread the resource's events go to.
+    pub thread: Option<SlackThread>,
+    /// The PagerDuty incident the resource opened, while it is open.
+    pub incident: Option<Incident>,
+    /// The id of the resource's last event the channel delivered, so that a delivery retried
+    /// after a partial success does not send it again.
+    pub last_event: Option<String>,
+}
+
+impl Memo {
+    /// Whether there is nothing to remember (the record can go).
+    pub fn is_empty(&self) -> bool {
+        self.thread.is_none() && self.incident.is_none() && self.last_event.is_none()
+    }
+}
+
+/// A Slack thread: its first message, which shows where the resource stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackThread {
+    /// The Slack channel id the thread is in.
+    pub channel: String,
+    /// The `ts` of the thread's first message.
+    pub ts: String,
+    /// The resource's state as last seen (a deploy request's operations do not carry it).
+    pub state: Option<String>,
+    /// Whether the first message shows the latest state; `false` while its update is owed.
+    pub head_current: bool,
+}
+
+/// A PagerDuty incident opened for a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// The `dedup_key` it was triggered with.
+    pub dedup_key: String,
+    /// When it was first triggered.
+    pub triggered_at: OffsetDateTime,
+}
+
+/// The memos of one delivery's resources: loaded by the caller, changed by the delivery, and
+/// the changed ones kept by the caller, whether the delivery succeeded or not.
+#[derive(Debug, Default)]
+pub struct Memos {
+    memos: BTreeMap<ResourceKey, Memo>,
+    changed: BTreeSet<ResourceKey>,
+}
+
+impl Memos {
+    /// No memos.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a memo as it was kept (not a change).
+    pub fn load(&mut self, key: ResourceKey, memo: Memo) {
+        self.memos.insert(key, memo);
+    }
+
+    /// The memo of `key`, if any.
+    pub fn get(&self, key: &ResourceKey) -> Option<&Memo> {
+        self.memos.get(key)
+    }
+
+    /// Changes the memo of `key` (an empty one if there was none) and marks it changed.
+    pub(crate) fn update(&mut self, key: &ResourceKey, change: impl FnOnce(&mut Memo)) {
+        change(self.memos.entry(key.clone()).or_default());
+        self.changed.insert(key.clone());
+    }
+
+    /// The memos changed since they were loaded, to be kept; an empty memo is one to remove.
+    pub fn changed(&self) -> impl Iterator<Item = (&ResourceKey, &Memo)> {
+        self.changed
+            .iter()
+            .filter_map(|key| Some((key, self.memos.get(key)?)))
+    }
+
+    /// Forgets which memos changed, once they are kept.
+    pub fn mark_kept(&mut self) {
+        self.changed.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diff_engine::testing::{
+        deploy_request, deploy_request_state_changed, operation, operation_state_changed, workflow,
+        workflow_state_changed,
+    };
+    use diff_engine::{OperationPhase, OperationState};
+
+    #[test]
+    fn operations_belong_to_their_deploy_request() {
+        let request = deploy_request_state_changed(None, deploy_request(7).build()).build();
+        let table = operation_state_changed(
+            7,
+            OperationPhase::Deploy,
+            None,
+            operation("op1", "orders")
+                .state(OperationState::Error)
+                .build(),
+        )
+        .build();
+        let moving = workflow_state_changed(None, workflow(3).build()).build();
+        assert_eq!(ResourceKey::of(&request), ResourceKey::of(&table));
+        assert_eq!(
+            ResourceKey::of(&request).to_string(),
+            "acme/commerce/deploy_request/7"
+        );
+        assert_eq!(
+            ResourceKey::of(&moving).to_string(),
+            "acme/commerce/workflow/3"
+        );
+        assert_eq!(
+            ResourceKey::all_of(&[moving.clone(), request, table, moving]).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn keys_read_back() {
+        for text in [
+            "acme/commerce/workflow/3",
+            "a-b/c_d/deploy_request/18446744073709551615",
+        ] {
+            let key = ResourceKey::parse(text).expect(text);
+            assert_eq!(key.to_string(), text);
+        }
+        for text in [
+            "",
+            "acme/workflow/3",
+            "acme/commerce/branch/3",
+            "acme/commerce/workflow/x",
+            "/x/workflow/1",
+        ] {
+            assert_eq!(ResourceKey::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn only_updates_are_changes() {
+        let key = ResourceKey::parse("acme/commerce/workflow/3").expect("key");
+        let mut memos = Memos::new();
+        memos.load(key.clone(), Memo::default());
+        assert_eq!(memos.changed().count(), 0);
+        memos.update(&key, |memo| memo.last_event = Some("evt_1".into()));
+        let changed: Vec<_> = memos.changed().collect();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].1.last_event.as_deref(), Some("evt_1"));
+        memos.mark_kept();
+        assert_eq!(memos.changed().count(), 0);
+    }
+}

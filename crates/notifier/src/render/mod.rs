@@ -1,0 +1,214 @@
+//! Message rendering: pure functions from events to what each channel sends. What every kind
+//! shows (the headline, the facts, the dashboard link) is here; each channel kind's own form is
+//! in its module.
+
+use std::borrow::Cow;
+
+use diff_engine::{Event, EventKind, OperationPhase};
+use time::format_description::well_known::Rfc3339;
+
+mod console;
+mod email;
+mod slack;
+mod webhook;
+
+pub use console::{console_line, test_console};
+pub use email::{email, test_email, EmailContent};
+pub use slack::{
+    slack_message, test_slack, SLACK_HEADER_LIMIT, SLACK_MAX_BLOCKS, SLACK_SECTION_LIMIT,
+};
+pub use webhook::{test_webhook_body, webhook_body};
+
+/// The most error text one message shows; the rest is cut, and the message says so.
+pub const ERROR_TEXT_LIMIT: usize = 1500;
+
+/// The one place that knows PlanetScale's dashboard addresses.
+pub fn dashboard_url(event: &Event) -> String {
+    let base = format!(
+        "https://app.planetscale.com/{}/{}",
+        event.organization, event.database
+    );
+    match &event.kind {
+        EventKind::WorkflowStateChanged { .. } | EventKind::WorkflowErrorsChanged { .. } => {
+            format!("{base}/workflows")
+        }
+        EventKind::DeployRequestStateChanged { deploy_request, .. } => deploy_request
+            .html_url
+            .clone()
+            .unwrap_or_else(|| format!("{base}/deploy-requests/{}", deploy_request.number)),
+        EventKind::DeployOperationStateChanged {
+            deploy_request_number,
+            ..
+        }
+        | EventKind::DeployOperationErrorsChanged {
+            deploy_request_number,
+            ..
+        } => format!("{base}/deploy-requests/{deploy_request_number}"),
+    }
+}
+
+/// What the event is about, e.g. `workflow #3 move-customers`, `deploy request #7 table orders`
+/// or, for an operation of its revert, `deploy request #7 revert of table orders`.
+pub fn resource_name(event: &Event) -> String {
+    match &event.kind {
+        EventKind::WorkflowStateChanged { workflow, .. }
+        | EventKind::WorkflowErrorsChanged { workflow, .. } => {
+            format!("workflow #{} {}", workflow.number, workflow.name)
+        }
+        EventKind::DeployRequestStateChanged { deploy_request, .. } => {
+            format!("deploy request #{}", deploy_request.number)
+        }
+        EventKind::DeployOperationStateChanged {
+            deploy_request_number,
+            phase,
+            operation,
+            ..
+        }
+        | EventKind::DeployOperationErrorsChanged {
+            deploy_request_number,
+            phase,
+            operation,
+            ..
+        } => format!(
+            "deploy request #{deploy_request_number} {}table {}",
+            match phase {
+                OperationPhase::Deploy => "",
+                OperationPhase::Revert => "revert of ",
+            },
+            operation.table_name.as_deref().unwrap_or(&operation.id)
+        ),
+    }
+}
+
+/// The heading of the event's error text: why validation failed, why a revert failed, or the
+/// error.
+pub fn errors_heading(event: &Event) -> &'static str {
+    match &event.kind {
+        EventKind::DeployRequestStateChanged { .. } => "Why validation failed",
+        kind if kind.phase() == Some(OperationPhase::Revert) => "Revert error",
+        _ => "Error",
+    }
+}
+
+/// What changed, e.g. `switched_primaries -> cutover`, `new: pending`, `errors changed`.
+pub fn change(event: &Event) -> String {
+    match &event.kind {
+        EventKind::WorkflowErrorsChanged { errors, .. }
+        | EventKind::DeployOperationErrorsChanged { errors, .. } => {
+            if errors.is_some() {
+                "errors changed".into()
+            } else {
+                "errors cleared".into()
+            }
+        }
+        kind => match kind.previous_state() {
+            Some(previous) => format!("{previous} -> {}", kind.state()),
+            None => format!("new: {}", kind.state()),
+        },
+    }
+}
+
+/// One line that says it all: `acme/commerce workflow #3 move-customers: running -> cutover`.
+pub fn headline(event: &Event) -> String {
+    format!(
+        "{}/{} {}: {}",
+        event.organization,
+        event.database,
+        resource_name(event),
+        change(event)
+    )
+}
+
+/// Cuts `text` to `limit` characters and says how much was cut.
+pub fn truncate(text: &str, limit: usize) -> Cow<'_, str> {
+    let total = text.chars().count();
+    if total <= limit {
+        return Cow::Borrowed(text);
+    }
+    let kept: String = text.chars().take(limit).collect();
+    Cow::Owned(format!("{kept}… [cut: {} more characters]", total - limit))
+}
+
+pub(crate) fn timestamp(event: &Event) -> String {
+    event
+        .observed_at
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| event.observed_at.unix_timestamp().to_string())
+}
+
+/// Facts about the resource, as (label, value) pairs, in the order people read them.
+pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
+    let mut details = Vec::new();
+    let mut push = |label: &'static str, value: Option<&str>| {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            details.push((label, value.to_owned()));
+        }
+    };
+    match &event.kind {
+        EventKind::WorkflowStateChanged { workflow, .. }
+        | EventKind::WorkflowErrorsChanged { workflow, .. } => {
+            push(
+                "Workflow",
+                Some(&format!("{} (#{})", workflow.name, workflow.number)),
+            );
+            if let (Some(source), Some(target)) =
+                (&workflow.source_keyspace, &workflow.target_keyspace)
+            {
+                push("Tables move", Some(&format!("{source} -> {target}")));
+            }
+            push("Branch", workflow.branch.as_deref());
+            push("Started by", workflow.actor.as_deref());
+            push("Cut over by", workflow.cutover_by.as_deref());
+        }
+        EventKind::DeployRequestStateChanged { deploy_request, .. } => {
+            push(
+                "Deploy request",
+                Some(&format!("#{}", deploy_request.number)),
+            );
+            if let (Some(branch), Some(into)) =
+                (&deploy_request.branch, &deploy_request.into_branch)
+            {
+                push("Branches", Some(&format!("{branch} -> {into}")));
+            }
+            push("Opened by", deploy_request.actor.as_deref());
+            push("Closed by", deploy_request.closed_by.as_deref());
+        }
+        EventKind::DeployOperationStateChanged {
+            deploy_request_number,
+            operation,
+            ..
+        }
+        | EventKind::DeployOperationErrorsChanged {
+            deploy_request_number,
+            operation,
+            ..
+        } => {
+            push("Deploy request", Some(&format!("#{deploy_request_number}")));
+            if event.kind.phase() == Some(OperationPhase::Revert) {
+                push("Phase", Some("revert"));
+            }
+            push("Keyspace", operation.keyspace_name.as_deref());
+            push("Table", operation.table_name.as_deref());
+            push(
+                "Change",
+                operation
+                    .ddl_statement
+                    .as_deref()
+                    .map(|ddl| truncate(ddl, 500))
+                    .as_deref(),
+            );
+            push("Error docs", operation.deploy_error_docs_url.as_deref());
+        }
+    }
+    details
+}
+
+pub(crate) const TEST_NOTE: &str = "This is a test message from pswatch (pswatch test-notify). Alerts routed to this channel arrive like this.";
+
+pub(crate) fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&Rfc3339)
+        .unwrap_or_else(|_| time.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! Webhooks: the body of a Standard Webhooks request.
+
+use diff_engine::Event;
+use serde_json::json;
+
+use super::{rfc3339, TEST_NOTE};
+
+/// The webhook body: a [`WebhookPayload`](crate::payload::WebhookPayload),
+/// `{"type", "timestamp", "data"}` with the event as data.
+pub fn webhook_body(event: &Event) -> Vec<u8> {
+    // Plain structs of strings, numbers and options always serialize.
+    serde_json::to_vec(&crate::payload::WebhookPayload::new(event)).unwrap_or_default()
+}
+
+/// The webhook body of `pswatch test-notify`: type `pswatch.test`, never an event type, so a
+/// receiver cannot mistake it for a transition.
+pub fn test_webhook_body(channel: &str, now: time::OffsetDateTime) -> Vec<u8> {
+    let body = json!({
+        "type": "pswatch.test",
+        "timestamp": rfc3339(now),
+        "data": {"channel": channel, "message": TEST_NOTE},
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
