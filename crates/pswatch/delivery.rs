@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notifier::{Channel, Decision, Verdict};
+use notifier::{Channel, Decision, Memos, ResourceKey, Verdict};
 use store::{DisabledChannel, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
@@ -13,6 +13,10 @@ use crate::pipeline::Pipeline;
 
 /// The wait before reading the outbox again after the store failed.
 const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
+
+/// How long a resource's Slack thread is continued after its last message: a resource quiet
+/// for longer starts a new thread. Open incidents are kept however old.
+const MEMO_QUIET: time::Duration = time::Duration::days(30);
 
 /// What one pass over the outbox did.
 #[derive(Debug, Clone, Default)]
@@ -42,9 +46,21 @@ impl Pipeline {
     }
 
     /// Moves outbox entries of channels that are no longer configured to the dead letters,
-    /// where `pswatch outbox` shows them and can put them back.
+    /// where `pswatch outbox` shows them and can put them back; forgets the memos (threads,
+    /// incidents) of those channels, and threads quiet for [`MEMO_QUIET`].
     pub(crate) async fn bury_unconfigured(&self) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
+        let configured: Vec<&str> = self.notifier.channel_names().collect();
+        let pruned = self
+            .store
+            .prune_memos(&configured, now - MEMO_QUIET)
+            .await?;
+        if pruned > 0 {
+            tracing::info!(
+                pruned,
+                "forgot the Slack threads of resources quiet for 30 days and what channels no longer configured remembered"
+            );
+        }
         for channel in self.store.outbox_counts()?.into_keys() {
             if self.notifier.channel(&channel).is_some() {
                 continue;
@@ -104,7 +120,25 @@ impl Pipeline {
         let ids: Vec<u64> = group.iter().map(|entry| entry.id).collect();
         let events: Vec<diff_engine::Event> =
             group.iter().map(|entry| entry.event.clone()).collect();
-        let error = match self.notifier.deliver(channel_name, &events).await {
+        // What the channel remembers of these resources (a Slack thread, an open incident):
+        // read before, and what the delivery changed kept after, whether it went out or not,
+        // so that a retry continues where this attempt stopped.
+        let mut memos = Memos::new();
+        if channel.kind.remembers() {
+            for resource in ResourceKey::all_of(&events) {
+                if let Some(memo) = self.store.memo(channel_name, &resource)? {
+                    memos.load(resource, memo);
+                }
+            }
+        }
+        let delivered = self
+            .notifier
+            .deliver(channel_name, &events, &mut memos)
+            .await;
+        self.store
+            .keep_memos(channel_name, memos.changed(), OffsetDateTime::now_utc())
+            .await?;
+        let error = match delivered {
             Ok(()) => {
                 self.store.complete(channel_name, &ids).await?;
                 let latency = OffsetDateTime::now_utc() - head.created_at;

@@ -27,7 +27,10 @@ impl Channel {
     /// a second to a Slack webhook, as Slack asks.
     pub fn new(name: impl Into<String>, kind: ChannelKind) -> Self {
         let min_interval = match kind {
-            ChannelKind::Slack { .. } => Duration::from_secs(1),
+            // Slack asks for at most one message a second to a webhook or a channel.
+            ChannelKind::Slack(_) => Duration::from_secs(1),
+            // PagerDuty takes about 120 events a minute per routing key.
+            ChannelKind::PagerDuty(_) => Duration::from_millis(500),
             _ => Duration::ZERO,
         };
         Self {
@@ -54,7 +57,19 @@ impl Channel {
         };
         part(self.kind.type_name().as_bytes());
         match &self.kind {
-            ChannelKind::Slack { webhook_url } => part(webhook_url.expose().as_bytes()),
+            ChannelKind::Slack(SlackChannel::Webhook { webhook_url }) => {
+                part(webhook_url.expose().as_bytes());
+            }
+            ChannelKind::Slack(SlackChannel::Api(api)) => {
+                part(api.api_url.as_str().as_bytes());
+                part(api.bot_token.expose().as_bytes());
+                part(api.channel.as_bytes());
+            }
+            ChannelKind::Teams { webhook_url } => part(webhook_url.expose().as_str().as_bytes()),
+            ChannelKind::PagerDuty(pagerduty) => {
+                part(pagerduty.api_url.as_str().as_bytes());
+                part(pagerduty.routing_key.expose().as_bytes());
+            }
             ChannelKind::Email(email) => {
                 part(email.smtp_url.expose().as_bytes());
                 for to in &email.to {
@@ -79,11 +94,8 @@ impl Channel {
 /// Where a channel sends, and how.
 #[derive(Debug, Clone)]
 pub enum ChannelKind {
-    /// A Slack incoming webhook; the URL is the secret.
-    Slack {
-        /// The incoming webhook's URL.
-        webhook_url: Secret,
-    },
+    /// Slack, through an incoming webhook or the Web API.
+    Slack(SlackChannel),
     /// Email over SMTP.
     Email(EmailChannel),
     /// A Standard Webhooks receiver; its URL may carry a token.
@@ -93,9 +105,55 @@ pub enum ChannelKind {
         /// The key that signs each body.
         secret: WebhookSecret,
     },
+    /// A Microsoft Teams Workflows webhook, sent Adaptive Cards; the URL is the secret.
+    Teams {
+        /// The Workflows webhook's URL (it carries its signature).
+        webhook_url: SecretUrl,
+    },
+    /// PagerDuty's Events API v2: incidents that open on errors and resolve on recovery.
+    PagerDuty(PagerDutyChannel),
     /// One line per event on standard output.
     Console,
 }
+
+/// How a Slack channel reaches Slack.
+#[derive(Debug, Clone)]
+pub enum SlackChannel {
+    /// An incoming webhook: one message per poll; the URL is the secret.
+    Webhook {
+        /// The incoming webhook's URL.
+        webhook_url: Secret,
+    },
+    /// The Web API with a bot token: a thread per resource whose first message stays current.
+    Api(SlackApi),
+}
+
+/// A Slack app's bot token and the channel it posts to.
+#[derive(Debug, Clone)]
+pub struct SlackApi {
+    /// The `xoxb-` bot token.
+    pub bot_token: Secret,
+    /// The channel's id, like `C0123456789`.
+    pub channel: String,
+    /// The Web API's base address, `https://slack.com/api` unless set.
+    pub api_url: url::Url,
+}
+
+/// A PagerDuty service's Events API v2 integration.
+#[derive(Debug, Clone)]
+pub struct PagerDutyChannel {
+    /// The integration's routing key.
+    pub routing_key: Secret,
+    /// The Events API's base address, `https://events.pagerduty.com` unless set.
+    pub api_url: url::Url,
+    /// Whether warnings (a cancelled or reverted change) page too, not only errors.
+    pub page_on_warning: bool,
+}
+
+/// Slack's Web API, where a Slack channel with a bot token posts.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+/// PagerDuty's Events API.
+pub const PAGERDUTY_API_URL: &str = "https://events.pagerduty.com";
 
 /// An SMTP relay and the message's sender and recipients.
 #[derive(Debug, Clone)]
@@ -109,18 +167,29 @@ pub struct EmailChannel {
 }
 
 impl ChannelKind {
-    /// Whether the events of one poll go out as one message (Slack, email, console) rather than
-    /// one request each (webhooks, where each event keeps its own `webhook-id`).
+    /// Whether the events of one poll are delivered together (one message for Slack, email,
+    /// Teams and the console; one message or page per resource for Slack's Web API and
+    /// PagerDuty) rather than one request each (webhooks, where each event keeps its own
+    /// `webhook-id`).
     pub fn groups_events(&self) -> bool {
         !matches!(self, Self::Webhook { .. })
     }
 
-    /// `slack`, `email`, `webhook` or `console`, as the configuration writes it.
+    /// Whether deliveries read and change what the channel remembers of a resource
+    /// ([`Memos`](crate::Memos)): a Slack thread, a PagerDuty incident.
+    pub fn remembers(&self) -> bool {
+        matches!(self, Self::Slack(SlackChannel::Api(_)) | Self::PagerDuty(_))
+    }
+
+    /// `slack`, `email`, `webhook`, `teams`, `pagerduty` or `console`, as the configuration
+    /// writes it.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Self::Slack { .. } => "slack",
+            Self::Slack(_) => "slack",
             Self::Email(_) => "email",
             Self::Webhook { .. } => "webhook",
+            Self::Teams { .. } => "teams",
+            Self::PagerDuty(_) => "pagerduty",
             Self::Console => "console",
         }
     }

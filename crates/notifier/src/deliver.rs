@@ -4,19 +4,25 @@ use std::collections::HashMap;
 
 use diff_engine::Event;
 
-use crate::channel::{Channel, ChannelKind};
+use crate::channel::{Channel, ChannelKind, SlackChannel};
+use crate::memo::Memos;
 use crate::pacer::Pacer;
 use crate::send::console;
 use crate::send::email::{smtp_transport, Email};
-use crate::send::slack::Slack;
+use crate::send::pagerduty::PagerDuty;
+use crate::send::slack::{SlackWebApi, SlackWebhook};
+use crate::send::teams::Teams;
 use crate::send::webhook::Webhook;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
 
 enum Sender {
-    Slack(Slack),
+    SlackWebhook(SlackWebhook),
+    SlackWebApi(SlackWebApi),
     Email(Email),
     Webhook(Webhook),
+    Teams(Teams),
+    PagerDuty(PagerDuty),
     Console,
 }
 
@@ -50,17 +56,37 @@ impl Notifier {
             message: format!("cannot build the HTTP client: {error}"),
         })?;
         let mut senders = HashMap::new();
-        // Slack's one message a second applies per webhook URL, whichever channel uses it.
+        // Slack's one message a second applies per webhook URL or Slack channel, and
+        // PagerDuty's rate per routing key, whichever pswatch channel uses them.
         let mut pacers: HashMap<String, Pacer> = HashMap::new();
         for channel in channels {
             let pace_key = match &channel.kind {
-                ChannelKind::Slack { webhook_url } => format!("slack {}", webhook_url.expose()),
+                ChannelKind::Slack(SlackChannel::Webhook { webhook_url }) => {
+                    format!("slack {}", webhook_url.expose())
+                }
+                ChannelKind::Slack(SlackChannel::Api(api)) => {
+                    format!("slack-api {} {}", api.api_url, api.channel)
+                }
+                ChannelKind::PagerDuty(pagerduty) => {
+                    format!("pagerduty {}", pagerduty.routing_key.expose())
+                }
                 _ => format!("channel {}", channel.name),
             };
             let pacer = pacers.entry(pace_key).or_default().clone();
             let sender = match &channel.kind {
-                ChannelKind::Slack { webhook_url } => Sender::Slack(Slack {
+                ChannelKind::Slack(SlackChannel::Webhook { webhook_url }) => {
+                    Sender::SlackWebhook(SlackWebhook {
+                        webhook_url: webhook_url.clone(),
+                    })
+                }
+                ChannelKind::Slack(SlackChannel::Api(api)) => {
+                    Sender::SlackWebApi(SlackWebApi { api: api.clone() })
+                }
+                ChannelKind::Teams { webhook_url } => Sender::Teams(Teams {
                     webhook_url: webhook_url.clone(),
+                }),
+                ChannelKind::PagerDuty(pagerduty) => Sender::PagerDuty(PagerDuty {
+                    channel: pagerduty.clone(),
                 }),
                 ChannelKind::Email(email) => Sender::Email(Email {
                     transport: smtp_transport(&channel.name, email)?,
@@ -95,10 +121,21 @@ impl Notifier {
         self.senders.keys().map(String::as_str)
     }
 
-    /// Sends `events` through `channel` as one message (Slack, email, console) or one request
-    /// each (webhook). `Ok` means the receiver accepted all of them. Waits first if the
-    /// channel's `min_interval` has not passed since the last message to the same receiver.
-    pub async fn deliver(&self, channel: &str, events: &[Event]) -> Result<(), DeliveryError> {
+    /// Sends `events` (of one target and poll) through `channel`: as one message (Slack's
+    /// webhook, email, Teams, console), a message or page per resource (Slack's Web API,
+    /// PagerDuty) or one request each (webhook). `Ok` means the receiver accepted all of them.
+    /// Waits first if the channel's `min_interval` has not passed since the last message to the
+    /// same receiver.
+    ///
+    /// `memos` holds what the channel remembers of the events' resources (load them first
+    /// when [`ChannelKind::remembers`]); the delivery changes them as it goes, and the changed
+    /// ones are to be kept whether it succeeds or fails, since part of it may have gone out.
+    pub async fn deliver(
+        &self,
+        channel: &str,
+        events: &[Event],
+        memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
         if let Sender::Webhook(_) = configured.sender {
             for event in events {
@@ -106,19 +143,22 @@ impl Notifier {
                     configured,
                     channel,
                     Payload::Events(std::slice::from_ref(event)),
+                    memos,
                 )
                 .await?;
             }
             return Ok(());
         }
-        self.paced(configured, channel, Payload::Events(events))
+        self.paced(configured, channel, Payload::Events(events), memos)
             .await
     }
 
-    /// Sends a clearly marked test message through `channel`, paced like any other.
+    /// Sends a clearly marked test message through `channel`, paced like any other. It starts
+    /// no thread and leaves no incident open.
     pub async fn deliver_test(&self, channel: &str) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
-        self.paced(configured, channel, Payload::Test).await
+        self.paced(configured, channel, Payload::Test, &mut Memos::new())
+            .await
     }
 
     fn configured(&self, channel: &str) -> Result<&Configured, DeliveryError> {
@@ -135,10 +175,16 @@ impl Notifier {
         configured: &Configured,
         channel: &str,
         payload: Payload<'_>,
+        memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let send = async {
             match &configured.sender {
-                Sender::Slack(slack) => slack.send(&self.http, channel, payload).await,
+                Sender::SlackWebhook(slack) => slack.send(&self.http, channel, payload).await,
+                Sender::SlackWebApi(slack) => slack.send(&self.http, channel, payload, memos).await,
+                Sender::Teams(teams) => teams.send(&self.http, channel, payload).await,
+                Sender::PagerDuty(pagerduty) => {
+                    pagerduty.send(&self.http, channel, payload, memos).await
+                }
                 Sender::Webhook(webhook) => webhook.send(&self.http, channel, payload).await,
                 Sender::Email(email) => email.send(channel, payload).await,
                 Sender::Console => console::send(channel, payload),

@@ -6,7 +6,8 @@
 //!
 //! Modules depend in one direction: `verdict` (what a failure means) knows nothing else;
 //! `retry` decides from a verdict; `channel` holds the configured values; `send` has one module
-//! a channel kind; `deliver` ties channels, senders and the `pacer` together.
+//! a channel kind; `memo` is what a channel remembers of a resource (a Slack thread, a PagerDuty
+//! incident); `deliver` ties channels, senders and the `pacer` together.
 
 mod channel;
 mod deliver;
@@ -23,8 +24,12 @@ mod sign;
 mod testing;
 mod verdict;
 
-pub use channel::{Channel, ChannelKind, EmailChannel};
+pub use channel::{
+    Channel, ChannelKind, EmailChannel, PagerDutyChannel, SlackApi, SlackChannel,
+    PAGERDUTY_API_URL, SLACK_API_URL,
+};
 pub use deliver::Notifier;
+pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use payload::WebhookPayload;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Route, Router};

@@ -69,7 +69,10 @@ pub(super) struct RawChannel {
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub(super) enum RawChannelKind {
     Slack {
-        webhook_url: String,
+        webhook_url: Option<String>,
+        bot_token: Option<String>,
+        channel: Option<String>,
+        api_url: Option<String>,
     },
     Email {
         smtp_url: String,
@@ -79,6 +82,15 @@ pub(super) enum RawChannelKind {
     Webhook {
         url: String,
         secret: String,
+    },
+    Teams {
+        webhook_url: String,
+    },
+    #[serde(rename = "pagerduty")]
+    PagerDuty {
+        routing_key: String,
+        api_url: Option<String>,
+        page_on_warning: Option<bool>,
     },
     Console {},
 }

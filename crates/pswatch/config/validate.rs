@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use diff_engine::EVENT_TYPES;
 use notifier::{
-    glob_set, Channel, ChannelKind, EmailChannel, Mailbox, Route, Router, Secret, SecretUrl,
-    WebhookSecret,
+    glob_set, Channel, ChannelKind, EmailChannel, Mailbox, PagerDutyChannel, Route, Router, Secret,
+    SecretUrl, SlackApi, SlackChannel, WebhookSecret,
 };
 use poller::ServiceToken;
 use url::Url;
@@ -398,13 +398,54 @@ fn channel_kind(
     problems: &mut Vec<Problem>,
 ) -> Option<ChannelKind> {
     match kind {
-        RawChannelKind::Slack { webhook_url } => {
-            // The URL is the secret: never quoted.
-            http_url(&format!("{key}.webhook_url"), webhook_url, true, problems).map(|_| {
-                ChannelKind::Slack {
-                    webhook_url: Secret::new(webhook_url.trim()),
+        RawChannelKind::Slack {
+            webhook_url,
+            bot_token,
+            channel,
+            api_url,
+        } => slack(key, webhook_url, bot_token, channel, api_url, problems),
+        RawChannelKind::Teams { webhook_url } => {
+            // The URL carries the Workflow's signature: never quoted.
+            http_url(&format!("{key}.webhook_url"), webhook_url, true, problems).map(|url| {
+                ChannelKind::Teams {
+                    webhook_url: SecretUrl::new(url),
                 }
             })
+        }
+        RawChannelKind::PagerDuty {
+            routing_key,
+            api_url,
+            page_on_warning,
+        } => {
+            let routing_key = routing_key.trim();
+            let routing_key = if routing_key.is_empty() {
+                problem(
+                    problems,
+                    format!("{key}.routing_key"),
+                    "is empty; give the integration key of the PagerDuty service's Events API v2 integration",
+                );
+                None
+            } else if routing_key.chars().any(char::is_whitespace) {
+                problem(
+                    problems,
+                    format!("{key}.routing_key"),
+                    "holds whitespace; a routing key is 32 letters and digits",
+                );
+                None
+            } else {
+                Some(Secret::new(routing_key))
+            };
+            let api_url = http_url(
+                &format!("{key}.api_url"),
+                api_url.as_deref().unwrap_or(notifier::PAGERDUTY_API_URL),
+                false,
+                problems,
+            );
+            Some(ChannelKind::PagerDuty(PagerDutyChannel {
+                routing_key: routing_key?,
+                api_url: api_url?,
+                page_on_warning: page_on_warning.unwrap_or(false),
+            }))
         }
         RawChannelKind::Webhook { url, secret } => {
             // A webhook URL may carry a token (in its query, say): never quoted either.
@@ -446,6 +487,107 @@ fn channel_kind(
         }
         RawChannelKind::Console {} => Some(ChannelKind::Console),
     }
+}
+
+/// A Slack channel: an incoming webhook (`webhook_url`) or the Web API (`bot_token` and
+/// `channel`, maybe `api_url`), not both.
+fn slack(
+    key: &str,
+    webhook_url: &Option<String>,
+    bot_token: &Option<String>,
+    channel: &Option<String>,
+    api_url: &Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<ChannelKind> {
+    if let Some(webhook_url) = webhook_url {
+        for (name, given) in [
+            ("bot_token", bot_token.is_some()),
+            ("channel", channel.is_some()),
+            ("api_url", api_url.is_some()),
+        ] {
+            if given {
+                problem(
+                    problems,
+                    format!("{key}.{name}"),
+                    "belongs to the Web API; a Slack channel has either `webhook_url` or `bot_token` and `channel`",
+                );
+            }
+        }
+        // The URL is the secret: never quoted.
+        return http_url(&format!("{key}.webhook_url"), webhook_url, true, problems).map(|_| {
+            ChannelKind::Slack(SlackChannel::Webhook {
+                webhook_url: Secret::new(webhook_url.trim()),
+            })
+        });
+    }
+    if bot_token.is_none() && channel.is_none() {
+        problem(
+            problems,
+            format!("{key}.webhook_url"),
+            "is missing; give `webhook_url` (an incoming webhook) or `bot_token` and `channel` (the Web API)",
+        );
+        return None;
+    }
+    let bot_token = match bot_token.as_deref().map(str::trim) {
+        None => {
+            problem(
+                problems,
+                format!("{key}.bot_token"),
+                "is missing; the Web API needs a bot token (xoxb-…) with the chat:write scope",
+            );
+            None
+        }
+        Some(token) if !token.starts_with("xoxb-") || token.chars().any(char::is_whitespace) => {
+            // Never quoted: it may be a real token of another kind.
+            problem(
+                problems,
+                format!("{key}.bot_token"),
+                "must be a bot token, starting with xoxb-",
+            );
+            None
+        }
+        Some(token) => Some(Secret::new(token)),
+    };
+    let channel = match channel.as_deref().map(str::trim) {
+        None => {
+            problem(
+                problems,
+                format!("{key}.channel"),
+                "is missing; give the Slack channel's id, like C0123456789",
+            );
+            None
+        }
+        Some(id)
+            if id.len() >= 9
+                && id.starts_with(['C', 'G', 'D'])
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+        {
+            Some(id.to_owned())
+        }
+        Some(other) => {
+            problem(
+                problems,
+                format!("{key}.channel"),
+                format!(
+                    "{other:?} is not a channel id; use the id (like C0123456789, under the channel's name > About in Slack), not its name"
+                ),
+            );
+            None
+        }
+    };
+    let api_url = http_url(
+        &format!("{key}.api_url"),
+        api_url.as_deref().unwrap_or(notifier::SLACK_API_URL),
+        false,
+        problems,
+    );
+    Some(ChannelKind::Slack(SlackChannel::Api(SlackApi {
+        bot_token: bot_token?,
+        channel: channel?,
+        api_url: api_url?,
+    })))
 }
 
 /// Checks an SMTP URL by building the transport from it, as a run would.

@@ -12,6 +12,9 @@ pub(crate) const OLD_OUTBOX_PREFIX: &[u8] = b"outbox\0";
 pub(crate) const DEAD_PREFIX: &[u8] = b"dead\0";
 pub(crate) const CHANNEL_PREFIX: &[u8] = b"channel\0";
 pub(crate) const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
+/// What a channel remembers of a resource: `memo\0`, the channel name's length (u32,
+/// big-endian), the name, and the resource (`acme/commerce/workflow/3`).
+pub(crate) const MEMO_PREFIX: &[u8] = b"memo\0";
 pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
 pub(crate) fn state_key(target: &Target) -> Vec<u8> {
     let mut key = STATE_PREFIX.to_vec();
@@ -31,8 +34,38 @@ pub(crate) fn key(prefix: &[u8], id: u64) -> Vec<u8> {
 
 /// The prefix of `channel`'s pending entries.
 pub(crate) fn queue_prefix(channel: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(QUEUE_PREFIX.len() + 4 + channel.len() + 8);
-    key.extend_from_slice(QUEUE_PREFIX);
+    channel_prefix(QUEUE_PREFIX, channel)
+}
+
+/// The prefix of `channel`'s memos.
+pub(crate) fn memo_prefix(channel: &str) -> Vec<u8> {
+    channel_prefix(MEMO_PREFIX, channel)
+}
+
+/// The key of what `channel` remembers of `resource`.
+pub(crate) fn memo_key(channel: &str, resource: &notifier::ResourceKey) -> Vec<u8> {
+    let mut key = memo_prefix(channel);
+    key.extend_from_slice(resource.to_string().as_bytes());
+    key
+}
+
+/// The channel and resource of a memo's key, as text.
+pub(crate) fn split_memo_key(key: &[u8]) -> Option<(&str, String)> {
+    let rest = key.strip_prefix(MEMO_PREFIX)?;
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+    let (channel, resource) = (rest.get(..length)?, rest.get(length..)?);
+    Some((
+        std::str::from_utf8(channel).ok()?,
+        String::from_utf8_lossy(resource).into_owned(),
+    ))
+}
+
+/// `prefix`, then `channel` with its length, so one channel's keys stay apart from another's
+/// whose name starts with the first's.
+fn channel_prefix(prefix: &[u8], channel: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 4 + channel.len() + 8);
+    key.extend_from_slice(prefix);
     // Channel names are short; one over 4 GiB could not have been configured.
     key.extend_from_slice(
         &u32::try_from(channel.len())
@@ -69,6 +102,8 @@ pub(crate) fn describe_key(key: &[u8]) -> String {
     let id_of = |rest: &[u8]| rest.try_into().map(u64::from_be_bytes).ok();
     if let Some((channel, id)) = split_queue_key(key) {
         format!("outbox entry {id} of channel {channel}")
+    } else if let Some((channel, resource)) = split_memo_key(key) {
+        format!("memo of {resource} for channel {channel}")
     } else if let Some(id) = key.strip_prefix(DEAD_PREFIX).and_then(id_of) {
         format!("dead letter {id}")
     } else if let Some(id) = key.strip_prefix(OLD_OUTBOX_PREFIX).and_then(id_of) {

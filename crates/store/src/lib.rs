@@ -12,6 +12,8 @@
 //! - `dead/{sequence}`: [`DeadLetter`]s, entries that failed for good or outlived their maximum
 //!   age, with the last error; they keep their sequence, so one put back takes its old place;
 //! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone;
+//! - `memo/{channel}/{resource}`: what a channel remembers of a workflow or deploy request (a
+//!   Slack thread, an open PagerDuty incident), kept as deliveries change it;
 //! - `quarantine/{key}`: a record that could not be read (damaged, or of a format version this
 //!   build does not know), moved aside with its bytes untouched when it was met, so that it
 //!   stalls nothing; [`Store::quarantined`] lists them with what is wrong.
@@ -32,9 +34,11 @@ use crate::keys::{
 use crate::records::{FingerprintKey, Record, StateRecord};
 
 mod keys;
+mod memo;
 mod quarantine;
 mod records;
 
+pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
 use time::OffsetDateTime;
 

@@ -2,9 +2,10 @@
 //! stall nothing and lose nothing.
 
 use crate::keys::{
-    describe_key, CHANNEL_PREFIX, DEAD_PREFIX, FINGERPRINT_KEY, QUARANTINE_PREFIX, STATE_PREFIX,
+    describe_key, CHANNEL_PREFIX, DEAD_PREFIX, FINGERPRINT_KEY, MEMO_PREFIX, QUARANTINE_PREFIX,
+    STATE_PREFIX,
 };
-use crate::records::{FingerprintKey, Record, StateRecord};
+use crate::records::{FingerprintKey, MemoRecord, Record, StateRecord};
 use crate::{decode, DeadLetter, DisabledChannel, OutboxEntry, Store, StoreError};
 
 /// A record set aside because it could not be read; its bytes are kept as they were.
@@ -72,6 +73,8 @@ fn problem_of(key: &[u8], bytes: &[u8]) -> String {
         decode::<DeadLetter>(bytes).err()
     } else if key.starts_with(CHANNEL_PREFIX) {
         decode::<DisabledChannel>(bytes).err()
+    } else if key.starts_with(MEMO_PREFIX) {
+        decode::<MemoRecord>(bytes).err()
     } else if key == FINGERPRINT_KEY {
         decode::<FingerprintKey>(bytes).err()
     } else {

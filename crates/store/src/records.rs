@@ -23,8 +23,10 @@ use time::OffsetDateTime;
 use crate::{DeadLetter, DisabledChannel, OutboxEntry};
 
 mod event;
+mod memo;
 
 use event::StoredEvent;
+pub(crate) use memo::MemoRecord;
 
 /// A value with a disk form.
 pub(crate) trait Record: Sized {

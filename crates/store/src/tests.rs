@@ -4,6 +4,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::keys::QUARANTINE_PREFIX;
+use crate::records::MemoRecord;
 
 fn target() -> Target {
     Target::new("acme", "commerce")
@@ -774,4 +775,160 @@ mod golden {
         };
         check("dead_v1.jsonl", &[encode(&letter).expect("encodes")]);
     }
+
+    #[test]
+    fn memo_records_keep_their_bytes() {
+        let records = [super::memo_record(), {
+            let mut record = super::memo_record();
+            record.resource.kind = notifier::ResourceKind::Workflow;
+            record.memo.thread = None;
+            record
+        }];
+        let lines: Vec<Vec<u8>> = records
+            .iter()
+            .map(|record| encode(record).expect("encodes"))
+            .collect();
+        check("memo_v1.jsonl", &lines);
+        for (record, bytes) in records.iter().zip(&lines) {
+            assert_eq!(&decode::<MemoRecord>(bytes).expect("decodes"), record);
+        }
+    }
+}
+
+fn memo_record() -> MemoRecord {
+    MemoRecord {
+        resource: notifier::ResourceKey::parse("acme/commerce/deploy_request/7").expect("key"),
+        memo: notifier::Memo {
+            thread: Some(notifier::SlackThread {
+                channel: "C0123456789".into(),
+                ts: "1763899200.000100".into(),
+                state: Some("in_progress".into()),
+                head_current: false,
+            }),
+            incident: Some(notifier::Incident {
+                dedup_key: "pswatch/acme/commerce/deploy_request/7".into(),
+                triggered_at: datetime!(2026-11-23 12:00 UTC),
+            }),
+            last_event: Some("evt_0004".into()),
+        },
+        updated_at: datetime!(2026-11-23 12:00:02 UTC),
+    }
+}
+
+#[tokio::test]
+async fn memos_are_kept_per_channel_and_resource_across_reopen() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let record = memo_record();
+    let workflow = notifier::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
+    {
+        let store = Store::open(directory.path()).expect("open");
+        assert_eq!(store.memo("slack", &record.resource).expect("read"), None);
+        store
+            .keep_memos(
+                "slack",
+                [(&record.resource, &record.memo)],
+                record.updated_at,
+            )
+            .await
+            .expect("keep");
+        // A channel whose name starts with the other's keeps its own.
+        let other = notifier::Memo {
+            last_event: Some("evt_9".into()),
+            ..Default::default()
+        };
+        store
+            .keep_memos("slack-2", [(&record.resource, &other)], record.updated_at)
+            .await
+            .expect("keep");
+    }
+    let store = Store::open(directory.path()).expect("reopen");
+    assert_eq!(
+        store.memo("slack", &record.resource).expect("read"),
+        Some(record.memo.clone())
+    );
+    assert_eq!(store.memo("slack", &workflow).expect("read"), None);
+    assert_eq!(store.memo_count("slack"), 1);
+    assert_eq!(store.memo_count("slack-2"), 1);
+    // An empty memo is removed.
+    store
+        .keep_memos(
+            "slack-2",
+            [(&record.resource, &notifier::Memo::default())],
+            record.updated_at,
+        )
+        .await
+        .expect("keep");
+    assert_eq!(store.memo_count("slack-2"), 0);
+    let kept = store.memos().expect("memos");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].channel, "slack");
+    assert_eq!(kept[0].resource, record.resource);
+}
+
+#[tokio::test]
+async fn quiet_memos_and_those_of_removed_channels_are_pruned_open_incidents_kept() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(directory.path()).expect("open");
+    let old = datetime!(2026-08-01 12:00 UTC);
+    let thread_only = notifier::Memo {
+        incident: None,
+        ..memo_record().memo
+    };
+    let with_incident = memo_record().memo;
+    let workflow = notifier::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
+    let request = memo_record().resource;
+    store
+        .keep_memos("slack", [(&workflow, &thread_only)], old)
+        .await
+        .expect("keep");
+    store
+        .keep_memos("pager", [(&request, &with_incident)], old)
+        .await
+        .expect("keep");
+    store
+        .keep_memos(
+            "gone",
+            [(&request, &thread_only)],
+            datetime!(2026-11-23 12:00 UTC),
+        )
+        .await
+        .expect("keep");
+    let pruned = store
+        .prune_memos(&["slack", "pager"], datetime!(2026-10-24 12:00 UTC))
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 2);
+    assert_eq!(store.memo("slack", &workflow).expect("read"), None);
+    assert_eq!(
+        store.memo("pager", &request).expect("read"),
+        Some(with_incident),
+        "an open incident is kept however old"
+    );
+    assert_eq!(store.memo_count("gone"), 0);
+}
+
+#[tokio::test]
+async fn an_unreadable_memo_is_quarantined_and_reads_as_none() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(directory.path()).expect("open");
+    let record = memo_record();
+    store
+        .tree
+        .insert(
+            crate::keys::memo_key("slack", &record.resource),
+            &b"{\"v\": 1, \"record\": 3}"[..],
+        )
+        .expect("insert");
+    assert_eq!(store.memo("slack", &record.resource).expect("read"), None);
+    let quarantined = store.quarantined().expect("quarantined");
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(
+        quarantined[0].record,
+        "memo of acme/commerce/deploy_request/7 for channel slack"
+    );
+    assert!(
+        quarantined[0].problem.contains("memo"),
+        "{}",
+        quarantined[0].problem
+    );
 }

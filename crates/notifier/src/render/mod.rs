@@ -9,14 +9,19 @@ use time::format_description::well_known::Rfc3339;
 
 mod console;
 mod email;
+pub mod pagerduty;
 mod slack;
+mod teams;
 mod webhook;
 
 pub use console::{console_line, test_console};
 pub use email::{email, test_email, EmailContent};
+pub(crate) use slack::resource_state;
 pub use slack::{
-    slack_message, test_slack, SLACK_HEADER_LIMIT, SLACK_MAX_BLOCKS, SLACK_SECTION_LIMIT,
+    slack_message, slack_thread_head, test_slack, SLACK_HEADER_LIMIT, SLACK_MAX_BLOCKS,
+    SLACK_SECTION_LIMIT,
 };
+pub use teams::{teams_message, test_teams, ADAPTIVE_CARD_VERSION, TEAMS_MAX_EVENTS};
 pub use webhook::{test_webhook_body, webhook_body};
 
 /// The most error text one message shows; the rest is cut, and the message says so.

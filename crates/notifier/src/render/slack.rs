@@ -113,3 +113,92 @@ pub fn test_slack(channel: &str, now: time::OffsetDateTime) -> Value {
         ],
     })
 }
+
+/// The resource's state as the latest of `events` that is about the resource itself (not one of
+/// a deploy request's operations) shows it; `None` when only operations changed.
+pub(crate) fn resource_state(events: &[Event]) -> Option<String> {
+    events
+        .iter()
+        .rev()
+        .find(|event| event.kind.phase().is_none())
+        .map(|event| event.kind.state().to_owned())
+}
+
+/// What a thread's first message is about: `workflow #3 move-customers` or `deploy request #7`.
+fn thread_title(events: &[Event]) -> Option<String> {
+    let event = events
+        .iter()
+        .rev()
+        .find(|event| event.kind.phase().is_none());
+    match (event, events.first()) {
+        (Some(event), _) => Some(resource_name(event)),
+        (None, Some(first)) => match &first.kind {
+            diff_engine::EventKind::DeployOperationStateChanged {
+                deploy_request_number,
+                ..
+            }
+            | diff_engine::EventKind::DeployOperationErrorsChanged {
+                deploy_request_number,
+                ..
+            } => Some(format!("deploy request #{deploy_request_number}")),
+            _ => None,
+        },
+        (None, None) => None,
+    }
+}
+
+/// The first message of a resource's Slack thread (Web API): where the resource stands now,
+/// its latest change and the facts, so the channel reads as a list of live statuses. `events`
+/// are the resource's events of one poll, oldest first; `state` is the resource's state when
+/// they do not say it (only a deploy request's operations changed).
+pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
+    let (Some(last), Some(title)) = (events.last(), thread_title(events)) else {
+        return json!({"text": "pswatch: no events"});
+    };
+    let state = resource_state(events).or_else(|| state.map(str::to_owned));
+    let state_text = state.as_deref().unwrap_or("unknown");
+    let mut text = format!(
+        "{} *{}* in `{}/{}` is *{}*",
+        severity_marker(last.severity),
+        slack_escape(&title),
+        slack_escape(&last.organization),
+        slack_escape(&last.database),
+        slack_escape(state_text)
+    );
+    let _ = write!(
+        text,
+        "\n*Latest change:* {}: `{}`",
+        slack_escape(&resource_name(last)),
+        slack_escape(&change(last))
+    );
+    let facts = events
+        .iter()
+        .rev()
+        .find(|event| event.kind.phase().is_none())
+        .unwrap_or(last);
+    for (label, value) in details(facts) {
+        let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
+    }
+    if let Some(errors) = last.kind.errors() {
+        let _ = write!(
+            text,
+            "\n*{}:*\n```{}```",
+            errors_heading(last),
+            slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
+        );
+    }
+    let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(last));
+    json!({
+        "text": truncate(
+            &format!("{}/{} {title}: {state_text}", last.organization, last.database),
+            SLACK_SECTION_LIMIT
+        ),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, SLACK_SECTION_LIMIT - 40)}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                "updated {} · every change is in the thread · pswatch",
+                timestamp(last)
+            )}]},
+        ],
+    })
+}

@@ -3,15 +3,21 @@
 use crate::render;
 use crate::verdict::{classify_status, DeliveryError, Verdict};
 
+/// The most of an answer's body read: enough for any JSON answer a receiver sends.
+const MAX_ANSWER: usize = 64 * 1024;
+
 /// Sends `request` for `channel`; `what` names the receiver in messages ("Slack webhook"). A
-/// 2xx is success; anything else is a [`DeliveryError`] with its verdict, the receiver's
-/// `Retry-After` and the start of its answer, never the URL.
+/// 2xx is success and gives the start of the answer's body; anything else is a
+/// [`DeliveryError`] with its verdict, the receiver's `Retry-After` and the start of its
+/// answer, never the URL. Each of `redact` (the channel's secrets) is cut out of whatever the
+/// receiver answered, in case it echoes one.
 pub(crate) async fn send(
     channel: &str,
     what: &str,
     request: reqwest::RequestBuilder,
-) -> Result<(), DeliveryError> {
-    let response = request.send().await.map_err(|error| {
+    redact: &[&str],
+) -> Result<String, DeliveryError> {
+    let mut response = request.send().await.map_err(|error| {
         // The URL can be the secret (Slack's is), so it never goes into the message.
         let error = error.without_url();
         let kind = if error.is_timeout() {
@@ -25,20 +31,39 @@ pub(crate) async fn send(
             Verdict::Transient,
             format!(
                 "channel {channel:?}: {what} request {kind}: {}",
-                http_util::error_chain(&error)
+                redacted(&http_util::error_chain(&error), redact)
             ),
         )
     })?;
     let status = response.status().as_u16();
-    let Some(verdict) = classify_status(status) else {
-        return Ok(());
-    };
+    let verdict = classify_status(status);
     let retry_after = http_util::retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
-    let body = render::truncate(body.trim(), 200);
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            // A body that breaks off is as much as the receiver said.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let Some(verdict) = verdict else {
+        return Ok(body);
+    };
+    let body = redacted(body.trim(), redact);
+    let body = render::truncate(&body, 200);
     Err(DeliveryError {
         verdict,
         message: format!("channel {channel:?}: {what} answered HTTP {status}: {body}"),
         retry_after,
     })
+}
+
+/// `text` with every non-empty one of `secrets` replaced by `<redacted>`.
+pub(crate) fn redacted(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+        text = text.replace(secret, "<redacted>");
+    }
+    text
 }

@@ -8,7 +8,9 @@ use diff_engine::Event;
 pub(crate) mod console;
 pub(crate) mod email;
 pub(crate) mod http;
+pub(crate) mod pagerduty;
 pub(crate) mod slack;
+pub(crate) mod teams;
 pub(crate) mod webhook;
 
 /// How long one delivery may take.

@@ -40,6 +40,8 @@ impl Webhook {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(body);
-        http::send(channel, "webhook", request).await
+        http::send(channel, "webhook", request, &[self.url.expose().as_str()])
+            .await
+            .map(drop)
     }
 }

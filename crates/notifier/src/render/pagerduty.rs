@@ -1,0 +1,166 @@
+//! PagerDuty's Events API v2: which events page, and the trigger and resolve bodies (without
+//! the routing key, which the sender adds).
+
+use diff_engine::{Event, EventKind, Severity};
+use serde_json::{json, Map, Value};
+
+use super::{dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE};
+use crate::memo::ResourceKey;
+
+/// PagerDuty's limit for `payload.summary`.
+pub const PAGERDUTY_SUMMARY_LIMIT: usize = 1024;
+
+/// What one event does to a resource's incident.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Page<'a> {
+    /// Open the incident, or add to the open one.
+    Trigger(&'a Event),
+    /// Close the open incident: the resource recovered, completed or was cancelled.
+    Resolve(&'a Event),
+}
+
+/// The `dedup_key` of a resource's incident: `pswatch/acme/commerce/workflow/3`. The same for
+/// every event of the resource, so PagerDuty keeps one incident, and a resolve finds it.
+pub fn dedup_key(key: &ResourceKey) -> String {
+    format!("pswatch/{key}")
+}
+
+/// Whether `event` shows the resource itself in a state that is not an error: a workflow or a
+/// deploy request (not one of its operations) whose state is not critical and, for a workflow,
+/// that reports no error text.
+fn recovers(event: &Event) -> bool {
+    match &event.kind {
+        EventKind::WorkflowStateChanged {
+            state, workflow, ..
+        } => !state.is_error() && workflow.workflow_errors.is_none(),
+        EventKind::WorkflowErrorsChanged { workflow, .. } => {
+            !workflow.state.is_error() && workflow.workflow_errors.is_none()
+        }
+        EventKind::DeployRequestStateChanged { state, .. } => !state.is_error(),
+        EventKind::DeployOperationStateChanged { .. }
+        | EventKind::DeployOperationErrorsChanged { .. } => false,
+    }
+}
+
+/// What a resource's events of one poll do to its incident, oldest first, given whether one is
+/// open: a critical event (a warning one too with `page_on_warning`) triggers; an event that
+/// shows the resource out of error while an incident is open resolves it; the rest (progress,
+/// an operation that completes) page nobody. Consecutive triggers are sent as the last one.
+pub fn plan(events: &[Event], open: bool, page_on_warning: bool) -> Vec<Page<'_>> {
+    let mut open = open;
+    let mut pages: Vec<Page<'_>> = Vec::new();
+    for event in events {
+        let pages_someone = match event.severity {
+            Severity::Critical => true,
+            Severity::Warning => page_on_warning,
+            Severity::Info => false,
+        };
+        if pages_someone {
+            if let Some(Page::Trigger(last)) = pages.last_mut() {
+                *last = event;
+            } else {
+                pages.push(Page::Trigger(event));
+            }
+            open = true;
+        } else if open && recovers(event) {
+            pages.push(Page::Resolve(event));
+            open = false;
+        }
+    }
+    pages
+}
+
+/// `critical`, `warning` or `info`, as `payload.severity` takes them (pswatch has no `error`
+/// level between critical and warning).
+fn severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "critical",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn links(event: &Event) -> Value {
+    json!([{"href": dashboard_url(event), "text": "Open in PlanetScale"}])
+}
+
+/// The body of a trigger, without `routing_key`.
+pub fn trigger(event: &Event) -> Value {
+    let mut details = Map::new();
+    details.insert("event_id".into(), json!(event.id));
+    details.insert("resource".into(), json!(resource_name(event)));
+    details.insert("state".into(), json!(event.kind.state()));
+    if let Some(previous) = event.kind.previous_state() {
+        details.insert("previous_state".into(), json!(previous));
+    }
+    for (label, value) in super::details(event) {
+        details.insert(label.to_lowercase().replace(' ', "_"), json!(value));
+    }
+    if let Some(errors) = event.kind.errors() {
+        details.insert(
+            "errors".into(),
+            json!(truncate(&errors, super::ERROR_TEXT_LIMIT)),
+        );
+    }
+    details.insert("observed_at".into(), json!(timestamp(event)));
+    json!({
+        "event_action": "trigger",
+        "dedup_key": dedup_key(&ResourceKey::of(event)),
+        "payload": {
+            "summary": truncate_to(&headline(event), PAGERDUTY_SUMMARY_LIMIT),
+            "source": format!("{}/{}", event.organization, event.database),
+            "severity": severity(event.severity),
+            "timestamp": timestamp(event),
+            "component": resource_name(event),
+            "group": format!("{}/{}", event.organization, event.database),
+            "class": event.type_name(),
+            "custom_details": details,
+        },
+        "client": "pswatch",
+        "client_url": dashboard_url(event),
+        "links": links(event),
+    })
+}
+
+/// The body of a resolve of the resource's incident, without `routing_key`.
+pub fn resolve(event: &Event) -> Value {
+    json!({
+        "event_action": "resolve",
+        "dedup_key": dedup_key(&ResourceKey::of(event)),
+    })
+}
+
+/// The trigger of `pswatch test-notify` (severity `info`, with its own `dedup_key`); the
+/// sender resolves it right after.
+pub fn test_trigger(channel: &str, now: time::OffsetDateTime) -> Value {
+    json!({
+        "event_action": "trigger",
+        "dedup_key": test_dedup_key(channel),
+        "payload": {
+            "summary": format!("pswatch test message for channel {channel}"),
+            "source": "pswatch",
+            "severity": "info",
+            "timestamp": rfc3339(now),
+            "component": "pswatch",
+            "class": "pswatch.test",
+            "custom_details": {"message": TEST_NOTE, "channel": channel},
+        },
+        "client": "pswatch",
+    })
+}
+
+/// The `dedup_key` of `pswatch test-notify`'s incident.
+pub fn test_dedup_key(channel: &str) -> String {
+    format!("pswatch/test/{channel}")
+}
+
+/// `text` cut to at most `limit` characters, the cut marked with an ellipsis (PagerDuty refuses
+/// a longer summary outright).
+fn truncate_to(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut kept: String = text.chars().take(limit - 1).collect();
+    kept.push('…');
+    kept
+}

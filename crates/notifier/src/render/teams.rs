@@ -1,0 +1,158 @@
+//! Microsoft Teams: an Adaptive Card (version 1.4) in the message a Workflows webhook takes.
+//!
+//! Text from the API (names, error text) goes in `TextRun`s and fact values, never in markdown
+//! a `TextBlock` would interpret; error text is cut like everywhere else, and a card holds at
+//! most [`TEAMS_MAX_EVENTS`] events, well inside Teams' 28 KB per message.
+
+use diff_engine::{Event, Severity};
+use serde_json::{json, Value};
+
+use super::{
+    change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
+    truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
+};
+
+/// The Adaptive Card schema version pswatch writes; Teams renders 1.4 and later in messages.
+pub const ADAPTIVE_CARD_VERSION: &str = "1.4";
+/// The most events one card shows; the card says how many more there were.
+pub const TEAMS_MAX_EVENTS: usize = 10;
+
+/// The attachment envelope a Workflows webhook ("Post to a channel when a webhook request is
+/// received") expects around a card.
+fn message(card: Value) -> Value {
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": card,
+        }],
+    })
+}
+
+fn card(title: &str, body: Vec<Value>, actions: Vec<Value>) -> Value {
+    json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": ADAPTIVE_CARD_VERSION,
+        "fallbackText": title,
+        "body": body,
+        "actions": actions,
+        "msteams": {"width": "Full"},
+    })
+}
+
+/// A line of plain text: a `RichTextBlock` with one `TextRun`, which Teams shows as written.
+fn plain(text: &str, emphasis: Option<&str>) -> Value {
+    let mut run = json!({"type": "TextRun", "text": text});
+    match emphasis {
+        Some("heading") => {
+            run["weight"] = json!("Bolder");
+            run["size"] = json!("Medium");
+        }
+        Some("label") => run["weight"] = json!("Bolder"),
+        Some("code") => run["fontType"] = json!("Monospace"),
+        Some("subtle") => {
+            run["isSubtle"] = json!(true);
+            run["size"] = json!("Small");
+        }
+        _ => {}
+    }
+    json!({"type": "RichTextBlock", "inlines": [run]})
+}
+
+/// A container's style for a severity, with the severity also written out (the card must read
+/// without colour).
+fn style(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "attention",
+        Severity::Warning => "warning",
+        Severity::Info => "default",
+    }
+}
+
+fn event_container(event: &Event) -> Value {
+    let mut facts = vec![
+        json!({"title": "Database", "value": format!("{}/{}", event.organization, event.database)}),
+        json!({"title": "Resource", "value": resource_name(event)}),
+        json!({"title": "State", "value": change(event)}),
+        json!({"title": "Severity", "value": event.severity.as_str()}),
+    ];
+    facts.extend(
+        details(event)
+            .into_iter()
+            .map(|(label, value)| json!({"title": label, "value": value})),
+    );
+    let mut items = vec![
+        plain(&headline(event), Some("heading")),
+        json!({"type": "FactSet", "facts": facts}),
+    ];
+    if let Some(errors) = event.kind.errors() {
+        items.push(plain(&format!("{}:", errors_heading(event)), Some("label")));
+        items.push(plain(&truncate(&errors, ERROR_TEXT_LIMIT), Some("code")));
+    }
+    items.push(json!({
+        "type": "ActionSet",
+        "actions": [{"type": "Action.OpenUrl", "title": "Open in PlanetScale", "url": dashboard_url(event)}],
+    }));
+    items.push(plain(
+        &format!("{} · {} · pswatch", timestamp(event), event.id),
+        Some("subtle"),
+    ));
+    json!({
+        "type": "Container",
+        "style": style(event.severity),
+        "separator": true,
+        "items": items,
+    })
+}
+
+/// The Teams message for the events of one target and poll: one card, a container per event
+/// (its headline, the facts, the error text and a button to the PlanetScale dashboard).
+pub fn teams_message(events: &[Event]) -> Value {
+    let Some(first) = events.first() else {
+        return message(card("pswatch: no events", Vec::new(), Vec::new()));
+    };
+    let title = if events.len() == 1 {
+        headline(first)
+    } else {
+        format!(
+            "{}/{}: {} changes",
+            first.organization,
+            first.database,
+            events.len()
+        )
+    };
+    let mut body = Vec::with_capacity(events.len().min(TEAMS_MAX_EVENTS) + 2);
+    if events.len() > 1 {
+        body.push(plain(&title, Some("heading")));
+    }
+    body.extend(events.iter().take(TEAMS_MAX_EVENTS).map(event_container));
+    if events.len() > TEAMS_MAX_EVENTS {
+        body.push(plain(
+            &format!(
+                "…and {} more changes; see the PlanetScale dashboard.",
+                events.len() - TEAMS_MAX_EVENTS
+            ),
+            None,
+        ));
+    }
+    message(card(&title, body, Vec::new()))
+}
+
+/// The Teams message of `pswatch test-notify`.
+pub fn test_teams(channel: &str, now: time::OffsetDateTime) -> Value {
+    let title = format!("pswatch test message for channel {channel}");
+    message(card(
+        &title,
+        vec![
+            plain("pswatch test message", Some("heading")),
+            plain(TEST_NOTE, None),
+            json!({"type": "FactSet", "facts": [
+                {"title": "Channel", "value": channel},
+                {"title": "Sent", "value": rfc3339(now)},
+            ]}),
+        ],
+        Vec::new(),
+    ))
+}

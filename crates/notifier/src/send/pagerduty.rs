@@ -1,0 +1,105 @@
+//! PagerDuty's Events API v2: `POST {api_url}/v2/enqueue`. A resource's errors trigger one
+//! incident (its `dedup_key` stable per resource); its recovery resolves it. Which incidents are
+//! open is in the resource's [`Memo`](crate::Memo).
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::{http, Payload};
+use crate::channel::PagerDutyChannel;
+use crate::memo::{Incident, Memos, ResourceKey};
+use crate::render::pagerduty::{self, Page};
+use crate::verdict::DeliveryError;
+
+/// A PagerDuty service's integration.
+pub(crate) struct PagerDuty {
+    pub(crate) channel: PagerDutyChannel,
+}
+
+impl PagerDuty {
+    /// Sends one event to the Events API. 202 is success; 400 (PagerDuty names the bad field)
+    /// is permanent; 429 and 5xx are transient.
+    async fn enqueue(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        mut body: Value,
+    ) -> Result<(), DeliveryError> {
+        body["routing_key"] = json!(self.channel.routing_key.expose());
+        let url = format!(
+            "{}/v2/enqueue",
+            self.channel.api_url.as_str().trim_end_matches('/')
+        );
+        let request = client.post(url).json(&body);
+        http::send(
+            channel,
+            "PagerDuty",
+            request,
+            &[self.channel.routing_key.expose()],
+        )
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn send(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        let events = match payload {
+            Payload::Events(events) => events,
+            Payload::Test => {
+                // A test opens an informational incident and closes it at once.
+                let now = OffsetDateTime::now_utc();
+                self.enqueue(client, channel, pagerduty::test_trigger(channel, now))
+                    .await?;
+                let resolve = json!({
+                    "event_action": "resolve",
+                    "dedup_key": pagerduty::test_dedup_key(channel),
+                });
+                return self.enqueue(client, channel, resolve).await;
+            }
+        };
+        for key in ResourceKey::all_of(events) {
+            let mine: Vec<_> = events
+                .iter()
+                .filter(|event| ResourceKey::of(event) == key)
+                .cloned()
+                .collect();
+            let memo = memos.get(&key).cloned().unwrap_or_default();
+            // What a retry after a partial success already sent is not sent again.
+            let start = memo
+                .last_event
+                .as_deref()
+                .and_then(|sent| mine.iter().position(|event| event.id == sent))
+                .map_or(0, |position| position + 1);
+            let open = memo.incident.is_some();
+            for page in pagerduty::plan(&mine[start..], open, self.channel.page_on_warning) {
+                match page {
+                    Page::Trigger(event) => {
+                        self.enqueue(client, channel, pagerduty::trigger(event))
+                            .await?;
+                        memos.update(&key, |memo| {
+                            memo.incident.get_or_insert_with(|| Incident {
+                                dedup_key: pagerduty::dedup_key(&key),
+                                triggered_at: event.observed_at,
+                            });
+                            memo.last_event = Some(event.id.clone());
+                        });
+                    }
+                    Page::Resolve(event) => {
+                        self.enqueue(client, channel, pagerduty::resolve(event))
+                            .await?;
+                        memos.update(&key, |memo| {
+                            memo.incident = None;
+                            memo.last_event = Some(event.id.clone());
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

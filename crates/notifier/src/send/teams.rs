@@ -1,0 +1,32 @@
+//! Microsoft Teams through a Workflows webhook: one Adaptive Card a poll. Workflows answers
+//! 202 when it took the message.
+
+use super::{http, Payload};
+use crate::render;
+use crate::secret::SecretUrl;
+use crate::verdict::DeliveryError;
+
+/// A Teams Workflows webhook; its URL (which carries a signature) is the secret.
+pub(crate) struct Teams {
+    pub(crate) webhook_url: SecretUrl,
+}
+
+impl Teams {
+    pub(crate) async fn send(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+    ) -> Result<(), DeliveryError> {
+        let body = match payload {
+            Payload::Events(events) => render::teams_message(events),
+            Payload::Test => render::test_teams(channel, time::OffsetDateTime::now_utc()),
+        };
+        let request = client.post(self.webhook_url.expose().clone()).json(&body);
+        let url = self.webhook_url.expose().as_str();
+        let query = self.webhook_url.expose().query().unwrap_or_default();
+        http::send(channel, "Teams webhook", request, &[url, query])
+            .await
+            .map(drop)
+    }
+}
