@@ -47,7 +47,7 @@ async fn a_multipart_email_reaches_a_real_smtp_server() {
         &["dba@example.com", "Ops <ops@example.com>"],
     );
     notifier
-        .deliver("dba-mail", &[event()])
+        .deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect("delivered");
 
@@ -94,13 +94,13 @@ async fn smtp_answers_decide_the_verdict() {
     let url = format!("smtp://127.0.0.1:{}", sink.port);
     let permanent = email_notifier(url.clone(), &["reject-permanent@example.com"]);
     let error = permanent
-        .deliver("dba-mail", &[event()])
+        .deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect_err("550");
     assert_eq!(error.verdict, Verdict::Permanent, "{error}");
     let transient = email_notifier(url, &["reject-transient@example.com"]);
     let error = transient
-        .deliver("dba-mail", &[event()])
+        .deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect_err("451");
     assert_eq!(error.verdict, Verdict::Transient, "{error}");
@@ -115,7 +115,7 @@ async fn authenticates_and_never_shows_the_password() {
         format!("smtp://pswatch:smtp-pa55word@127.0.0.1:{}", sink.port),
         &["dba@example.com"],
     );
-    good.deliver("dba-mail", &[event()])
+    good.deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect("delivered with auth");
     let messages = sink.wait_for(1, Duration::from_secs(5));
@@ -127,7 +127,7 @@ async fn authenticates_and_never_shows_the_password() {
         &["reject-permanent@example.com"],
     );
     let error = refused
-        .deliver("dba-mail", &[event()])
+        .deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect_err("refused");
     assert!(error.to_string().contains("dba-mail"), "{error}");
@@ -143,7 +143,7 @@ async fn an_smtp_server_that_is_down_is_transient() {
         .port();
     let notifier = email_notifier(format!("smtp://127.0.0.1:{port}"), &["dba@example.com"]);
     let error = notifier
-        .deliver("dba-mail", &[event()])
+        .deliver("dba-mail", &[event()], &mut notifier::Memos::new())
         .await
         .expect_err("down");
     assert_eq!(error.verdict, Verdict::Transient, "{error}");

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use diff_engine::testing::{workflow, workflow_state_changed};
 use diff_engine::{Event, WorkflowState};
-use notifier::{Channel, ChannelKind, Notifier, Secret, Verdict, WebhookSecret};
+use notifier::{
+    Channel, ChannelKind, Memos, Notifier, Secret, SlackChannel, Verdict, WebhookSecret,
+};
 use serde_json::Value;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -24,9 +26,9 @@ fn notifier(server: &MockServer) -> Notifier {
     Notifier::new(&[
         Channel::new(
             "ops-slack",
-            ChannelKind::Slack {
+            ChannelKind::Slack(SlackChannel::Webhook {
                 webhook_url: Secret::new(format!("{}/services/T000/B000/XXXXSECRET", server.uri())),
-            },
+            }),
         ),
         Channel::new(
             "audit",
@@ -55,7 +57,7 @@ async fn webhooks_carry_standard_headers_and_a_verifiable_signature() {
         .mount(&server)
         .await;
     notifier(&server)
-        .deliver("audit", &[event()])
+        .deliver("audit", &[event()], &mut Memos::new())
         .await
         .expect("delivered");
 
@@ -93,7 +95,7 @@ async fn slack_gets_blocks_and_a_fallback_text() {
         .mount(&server)
         .await;
     notifier(&server)
-        .deliver("ops-slack", &[event()])
+        .deliver("ops-slack", &[event()], &mut Memos::new())
         .await
         .expect("delivered");
     let requests = server.received_requests().await.expect("recorded");
@@ -124,7 +126,7 @@ async fn failures_get_a_verdict_and_never_show_the_slack_url() {
         let notifier = notifier(&server);
         for channel in ["ops-slack", "audit"] {
             let error = notifier
-                .deliver(channel, &[event()])
+                .deliver(channel, &[event()], &mut Memos::new())
                 .await
                 .expect_err("fails");
             assert_eq!(error.verdict, verdict, "{status} {channel}");
@@ -152,15 +154,15 @@ async fn an_unreachable_receiver_is_transient_and_secret_free() {
         .port();
     let notifier = Notifier::new(&[Channel::new(
         "ops-slack",
-        ChannelKind::Slack {
+        ChannelKind::Slack(SlackChannel::Webhook {
             webhook_url: Secret::new(format!(
                 "http://127.0.0.1:{port}/services/T000/B000/XXXXSECRET"
             )),
-        },
+        }),
     )])
     .expect("notifier");
     let error = notifier
-        .deliver("ops-slack", &[event()])
+        .deliver("ops-slack", &[event()], &mut Memos::new())
         .await
         .expect_err("fails");
     assert_eq!(error.verdict, Verdict::Transient);
@@ -206,15 +208,15 @@ async fn a_burst_of_thirty_reaches_slack_without_a_single_429() {
         Notifier::new(&[
             Channel::new(
                 "ops-slack",
-                ChannelKind::Slack {
+                ChannelKind::Slack(SlackChannel::Webhook {
                     webhook_url: Secret::new(url.clone()),
-                },
+                }),
             ),
             Channel::new(
                 "dba-slack",
-                ChannelKind::Slack {
+                ChannelKind::Slack(SlackChannel::Webhook {
                     webhook_url: Secret::new(url),
-                },
+                }),
             ),
         ])
         .expect("notifier"),
@@ -227,7 +229,11 @@ async fn a_burst_of_thirty_reaches_slack_without_a_single_429() {
         } else {
             "dba-slack"
         };
-        burst.spawn(async move { notifier.deliver(channel, &[event()]).await });
+        burst.spawn(async move {
+            notifier
+                .deliver(channel, &[event()], &mut Memos::new())
+                .await
+        });
     }
     // A 429 would have come back as a failed delivery.
     while let Some(result) = burst.join_next().await {
