@@ -61,6 +61,10 @@ fn plain(text: &str, emphasis: Option<&str>) -> Value {
     json!({"type": "RichTextBlock", "inlines": [run]})
 }
 
+fn open_in_planetscale(event: &Event) -> Value {
+    json!({"type": "Action.OpenUrl", "title": "Open in PlanetScale", "url": dashboard_url(event)})
+}
+
 /// A container's style for a severity, with the severity also written out (the card must read
 /// without colour).
 fn style(severity: Severity) -> &'static str {
@@ -71,7 +75,7 @@ fn style(severity: Severity) -> &'static str {
     }
 }
 
-fn event_container(event: &Event) -> Value {
+fn event_container(event: &Event, with_button: bool) -> Value {
     let mut facts = vec![
         json!({"title": "Database", "value": format!("{}/{}", event.organization, event.database)}),
         json!({"title": "Resource", "value": resource_name(event)}),
@@ -91,10 +95,9 @@ fn event_container(event: &Event) -> Value {
         items.push(plain(&format!("{}:", errors_heading(event)), Some("label")));
         items.push(plain(&truncate(&errors, ERROR_TEXT_LIMIT), Some("code")));
     }
-    items.push(json!({
-        "type": "ActionSet",
-        "actions": [{"type": "Action.OpenUrl", "title": "Open in PlanetScale", "url": dashboard_url(event)}],
-    }));
+    if with_button {
+        items.push(json!({"type": "ActionSet", "actions": [open_in_planetscale(event)]}));
+    }
     items.push(plain(
         &format!("{} · {} · pswatch", timestamp(event), event.id),
         Some("subtle"),
@@ -127,7 +130,14 @@ pub fn teams_message(events: &[Event]) -> Value {
     if events.len() > 1 {
         body.push(plain(&title, Some("heading")));
     }
-    body.extend(events.iter().take(TEAMS_MAX_EVENTS).map(event_container));
+    // One event: the card's own button; several: a button in each event's container.
+    let several = events.len() > 1;
+    body.extend(
+        events
+            .iter()
+            .take(TEAMS_MAX_EVENTS)
+            .map(|event| event_container(event, several)),
+    );
     if events.len() > TEAMS_MAX_EVENTS {
         body.push(plain(
             &format!(
@@ -137,7 +147,12 @@ pub fn teams_message(events: &[Event]) -> Value {
             None,
         ));
     }
-    message(card(&title, body, Vec::new()))
+    let actions = if several {
+        Vec::new()
+    } else {
+        vec![open_in_planetscale(first)]
+    };
+    message(card(&title, body, actions))
 }
 
 /// The Teams message of `pswatch test-notify`.

@@ -1,4 +1,5 @@
 use super::*;
+use diff_engine::{Event, EventKind};
 use crate::testing::{revert_and_validation_events, sample_events};
 use serde_json::Value;
 
@@ -124,4 +125,74 @@ fn markup_in_api_text_is_escaped() {
     assert!(slack_message(&events[..1])
         .to_string()
         .contains("&lt;script&gt;&amp;"));
+}
+
+#[test]
+fn slack_thread_heads() {
+    let events = sample_events();
+    // A workflow's head, and a deploy request's head when only an operation changed.
+    insta::assert_json_snapshot!(
+        "slack_thread_head_workflow",
+        slack_thread_head(&events[1..2], None)
+    );
+    insta::assert_json_snapshot!(
+        "slack_thread_head_operation",
+        slack_thread_head(&events[3..4], Some("in_progress"))
+    );
+    let head = slack_thread_head(&events[2..5], Some("in_progress"));
+    assert!(
+        head["text"]
+            .as_str()
+            .expect("text")
+            .ends_with("deploy request #7: complete_error"),
+        "the request's own event gives its state: {head}"
+    );
+}
+
+#[test]
+fn teams_cards() {
+    for event in sample_events() {
+        insta::assert_json_snapshot!(
+            format!("teams_{}", event.type_name().replace('.', "_")),
+            teams_message(std::slice::from_ref(&event))
+        );
+    }
+}
+
+#[test]
+fn teams_cards_stay_small() {
+    let mut events = sample_events();
+    for event in &mut events {
+        if let EventKind::DeployOperationStateChanged { operation, .. } = &mut event.kind {
+            operation.deploy_errors = Some("x".repeat(50_000));
+        }
+    }
+    let many: Vec<Event> = std::iter::repeat_n(events, 20).flatten().collect();
+    let card = teams_message(&many);
+    let size = card.to_string().len();
+    assert!(size < 28_000, "{size} bytes");
+    let body = card["attachments"][0]["content"]["body"]
+        .as_array()
+        .expect("body");
+    assert_eq!(body.len(), TEAMS_MAX_EVENTS + 2, "title, events, and how many more");
+    assert!(card.to_string().contains("and 90 more changes"));
+}
+
+#[test]
+fn pagerduty_events() {
+    let events = sample_events();
+    insta::assert_json_snapshot!("pagerduty_trigger", pagerduty::trigger(&events[3]));
+    insta::assert_json_snapshot!("pagerduty_resolve", pagerduty::resolve(&events[2]));
+    let long = crate::testing::workflow(diff_engine::WorkflowState::Error, None);
+    let mut event = events[0].clone();
+    if let EventKind::WorkflowStateChanged { workflow, .. } = &mut event.kind {
+        *workflow = long;
+        workflow.name = "n".repeat(2000);
+    }
+    let summary = pagerduty::trigger(&event)["payload"]["summary"]
+        .as_str()
+        .expect("summary")
+        .chars()
+        .count();
+    assert_eq!(summary, pagerduty::PAGERDUTY_SUMMARY_LIMIT);
 }
