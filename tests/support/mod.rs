@@ -53,13 +53,18 @@ pub struct SmtpSink {
     directory: tempfile::TempDir,
 }
 
-/// The Python interpreter that has aiosmtpd: `PSWATCH_TEST_PYTHON`, Debian's, or the first
-/// `python3` on the PATH.
+/// The Python interpreter that has aiosmtpd: `PSWATCH_TEST_PYTHON`, the one
+/// `tests/tools/install` set up, Debian's, or the first `python3` on the PATH.
 fn python_with_aiosmtpd() -> PathBuf {
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join(".test-tools/venv/bin/python");
     let candidates: Vec<PathBuf> = std::env::var_os("PSWATCH_TEST_PYTHON")
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("/usr/bin/python3"), PathBuf::from("python3")])
+        .chain([
+            installed,
+            PathBuf::from("/usr/bin/python3"),
+            PathBuf::from("python3"),
+        ])
         .collect();
     for candidate in &candidates {
         let ok = Command::new(candidate)
@@ -73,8 +78,8 @@ fn python_with_aiosmtpd() -> PathBuf {
         }
     }
     panic!(
-        "the email tests need a real SMTP server: install Debian's python3-aiosmtpd \
-         (apt-get install -y python3-aiosmtpd) or `pip install aiosmtpd`, \
+        "the email tests need a real SMTP server: run `bash tests/tools/install`, or install \
+         Debian's python3-aiosmtpd (apt-get install -y python3-aiosmtpd) or `pip install aiosmtpd`, \
          or point PSWATCH_TEST_PYTHON at a Python that has it; tried {candidates:?}"
     );
 }

@@ -22,6 +22,8 @@ mod send;
 mod sign;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "testing")]
+pub mod vendor_check;
 mod verdict;
 
 pub use channel::{

@@ -168,8 +168,8 @@ fn truncate_to(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use diff_engine::testing::{
-        deploy_request, deploy_request_state_changed, operation, operation_state_changed,
-        workflow, workflow_errors_changed, workflow_state_changed,
+        deploy_request, deploy_request_state_changed, operation, operation_state_changed, workflow,
+        workflow_errors_changed, workflow_state_changed,
     };
     use diff_engine::{DeployState, OperationPhase, OperationState, WorkflowState};
 
@@ -201,7 +201,10 @@ mod tests {
         assert!(plan(std::slice::from_ref(&running), false, false).is_empty());
         assert!(plan(std::slice::from_ref(&completed), false, false).is_empty());
         // An error triggers; a recovery, a completion or a cancellation resolves.
-        assert_eq!(actions(&plan(std::slice::from_ref(&error), false, false)), ["trigger"]);
+        assert_eq!(
+            actions(&plan(std::slice::from_ref(&error), false, false)),
+            ["trigger"]
+        );
         for recovery in [&running, &completed, &cancelled] {
             assert_eq!(
                 actions(&plan(std::slice::from_ref(recovery), true, false)),
@@ -210,7 +213,10 @@ mod tests {
         }
         // A warning pages only when asked to.
         assert!(plan(std::slice::from_ref(&cancelled), false, false).is_empty());
-        assert_eq!(actions(&plan(std::slice::from_ref(&cancelled), false, true)), ["trigger"]);
+        assert_eq!(
+            actions(&plan(std::slice::from_ref(&cancelled), false, true)),
+            ["trigger"]
+        );
         // In one poll: consecutive triggers are one, the last.
         let twice = [error.clone(), error.clone(), running.clone()];
         let pages = plan(&twice, false, false);
@@ -220,18 +226,18 @@ mod tests {
     #[test]
     fn errors_that_stay_do_not_resolve() {
         // A workflow still in error whose text was cleared is not recovered.
-        let cleared = workflow_errors_changed(
-            Some("lag"),
-            workflow(3).state(WorkflowState::Error).build(),
-        )
-        .build();
+        let cleared =
+            workflow_errors_changed(Some("lag"), workflow(3).state(WorkflowState::Error).build())
+                .build();
         assert!(plan(std::slice::from_ref(&cleared), true, false).is_empty());
         // Nor does an operation that completes while its deploy request has an incident.
         let table = operation_state_changed(
             7,
             OperationPhase::Deploy,
             Some(OperationState::InProgress),
-            operation("op1", "orders").state(OperationState::Complete).build(),
+            operation("op1", "orders")
+                .state(OperationState::Complete)
+                .build(),
         )
         .build();
         assert!(plan(std::slice::from_ref(&table), true, false).is_empty());
@@ -242,7 +248,10 @@ mod tests {
         )
         .severity(Severity::Warning)
         .build();
-        assert_eq!(actions(&plan(std::slice::from_ref(&reverted), true, false)), ["resolve"]);
+        assert_eq!(
+            actions(&plan(std::slice::from_ref(&reverted), true, false)),
+            ["resolve"]
+        );
         assert_eq!(
             dedup_key(&ResourceKey::of(&table)),
             dedup_key(&ResourceKey::of(&reverted))

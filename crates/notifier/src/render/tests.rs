@@ -1,6 +1,6 @@
 use super::*;
-use diff_engine::{Event, EventKind};
 use crate::testing::{revert_and_validation_events, sample_events};
+use diff_engine::{Event, EventKind};
 use serde_json::Value;
 
 #[test]
@@ -174,7 +174,11 @@ fn teams_cards_stay_small() {
     let body = card["attachments"][0]["content"]["body"]
         .as_array()
         .expect("body");
-    assert_eq!(body.len(), TEAMS_MAX_EVENTS + 2, "title, events, and how many more");
+    assert_eq!(
+        body.len(),
+        TEAMS_MAX_EVENTS + 2,
+        "title, events, and how many more"
+    );
     assert!(card.to_string().contains("and 90 more changes"));
 }
 

@@ -1,0 +1,82 @@
+//! Checks of rendered messages by their vendors' own libraries, for tests: Slack's slack-sdk
+//! (Block Kit) and Microsoft's Adaptive Cards SDK, run by the scripts in `tests/tools` with the
+//! interpreters `tests/tools/install` sets up in `.test-tools` (or those
+//! `PSWATCH_TEST_PYTHON` and `PSWATCH_TEST_NODE_MODULES` name). Behind the `testing` feature.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+const INSTALL: &str = "run `bash tests/tools/install` once (it sets up .test-tools)";
+
+/// Runs `program args` with one JSON value a line on its standard input; the problems it
+/// printed, one a line.
+fn run(mut command: Command, values: &[Value]) -> Vec<String> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {command:?} ({error}); {INSTALL}"));
+    let mut input = String::new();
+    for value in values {
+        input.push_str(&value.to_string());
+        input.push('\n');
+    }
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|error| panic!("cannot write to {command:?}: {error}"));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|error| panic!("{command:?} failed: {error}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || !output.stdout.is_empty(),
+        "{command:?} could not check: {stderr}; {INSTALL}"
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What slack-sdk finds wrong with each of `messages` (`{"text", "blocks"}`), as
+/// `<message number>: <problem>`; empty when all are valid.
+pub fn slack_problems(messages: &[Value]) -> Vec<String> {
+    let python = std::env::var_os("PSWATCH_TEST_PYTHON").map_or_else(
+        || workspace().join(".test-tools/venv/bin/python"),
+        PathBuf::from,
+    );
+    let mut command = Command::new(python);
+    command.arg(workspace().join("tests/tools/slack_blocks.py"));
+    run(command, messages)
+}
+
+/// What the Adaptive Cards SDK finds wrong with each of `cards` (cards, or Teams messages
+/// holding them), as `<card number>: <problem>`; empty when all are valid.
+pub fn adaptive_card_problems(cards: &[Value]) -> Vec<String> {
+    let modules = std::env::var_os("PSWATCH_TEST_NODE_MODULES").map_or_else(
+        || workspace().join(".test-tools/node/node_modules"),
+        PathBuf::from,
+    );
+    assert!(
+        modules
+            .join("adaptivecards/dist/adaptivecards.js")
+            .is_file(),
+        "the Adaptive Cards SDK is not in {}; {INSTALL}",
+        modules.display()
+    );
+    let mut command = Command::new("node");
+    command
+        .arg(workspace().join("tests/tools/adaptive_card.js"))
+        .arg(modules);
+    run(command, cards)
+}

@@ -1,0 +1,137 @@
+//! Every Slack message and Teams card pswatch renders, checked by the vendors' own libraries:
+//! Slack's slack-sdk validates the Block Kit blocks, Microsoft's Adaptive Cards SDK parses and
+//! validates the cards (`bash tests/tools/install` sets both up).
+
+use diff_engine::testing::{
+    deploy_request, deploy_request_state_changed, operation, operation_errors_changed,
+    operation_state_changed, workflow, workflow_errors_changed, workflow_state_changed,
+};
+use diff_engine::{DeployState, Event, OperationPhase, OperationState, Severity, WorkflowState};
+use notifier::render;
+use notifier::vendor_check::{adaptive_card_problems, slack_problems};
+use serde_json::Value;
+
+/// Events of every type, with the awkward parts real data brings: long error text, markup in
+/// names, lint errors, revert operations, missing fields.
+fn events() -> Vec<Event> {
+    let long = "Duplicate entry 'A-1' for key 'idx_ref' <&> ".repeat(200);
+    vec![
+        workflow_state_changed(
+            Some(WorkflowState::SwitchedPrimaries),
+            workflow(3)
+                .name("move <customers> & *orders*")
+                .state(WorkflowState::Cutover)
+                .keyspaces("commerce", "customers")
+                .actor("Ada Lovelace")
+                .build(),
+        )
+        .build(),
+        workflow_state_changed(
+            None,
+            workflow(4)
+                .state(WorkflowState::Error)
+                .errors(&long)
+                .build(),
+        )
+        .severity(Severity::Critical)
+        .build(),
+        workflow_errors_changed(
+            Some("lag"),
+            workflow(4).state(WorkflowState::Running).build(),
+        )
+        .build(),
+        deploy_request_state_changed(
+            Some(DeployState::Pending),
+            deploy_request(7)
+                .state(DeployState::Error)
+                .lint_error(
+                    "NO_UNIQUE_KEY",
+                    "commerce",
+                    "audit_log",
+                    "table \"audit_log\" has no unique key",
+                )
+                .check_errors("schema checks failed")
+                .build(),
+        )
+        .severity(Severity::Critical)
+        .build(),
+        operation_state_changed(
+            7,
+            OperationPhase::Deploy,
+            Some(OperationState::InProgress),
+            operation("op1", "orders")
+                .state(OperationState::Error)
+                .ddl("ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)")
+                .deploy_errors(&long, Some("https://planetscale.com/docs/errors"))
+                .build(),
+        )
+        .severity(Severity::Critical)
+        .build(),
+        operation_errors_changed(
+            7,
+            OperationPhase::Revert,
+            None,
+            operation("rv1", "orders")
+                .keyspace(None)
+                .revert_errors("Lock wait timeout exceeded")
+                .build(),
+        )
+        .severity(Severity::Critical)
+        .build(),
+    ]
+}
+
+#[test]
+fn slack_messages_pass_slack_sdk() {
+    let events = events();
+    let now = time::OffsetDateTime::now_utc();
+    let mut messages: Vec<Value> = events
+        .iter()
+        .map(|event| render::slack_message(std::slice::from_ref(event)))
+        .collect();
+    let many: Vec<Event> = std::iter::repeat_n(events.clone(), 12).flatten().collect();
+    messages.push(render::slack_message(&events));
+    messages.push(render::slack_message(&many));
+    messages.push(render::test_slack("ops", now));
+    for event in &events {
+        messages.push(render::slack_thread_head(
+            std::slice::from_ref(event),
+            Some("in_progress"),
+        ));
+    }
+    messages.push(render::slack_thread_head(&events[3..], None));
+    let problems = slack_problems(&messages);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn teams_cards_pass_the_adaptive_cards_sdk() {
+    let events = events();
+    let mut cards: Vec<Value> = events
+        .iter()
+        .map(|event| render::teams_message(std::slice::from_ref(event)))
+        .collect();
+    let many: Vec<Event> = std::iter::repeat_n(events.clone(), 4).flatten().collect();
+    cards.push(render::teams_message(&events));
+    cards.push(render::teams_message(&many));
+    cards.push(render::test_teams("ops", time::OffsetDateTime::now_utc()));
+    let problems = adaptive_card_problems(&cards);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The checkers are not rubber stamps: they find what is wrong.
+#[test]
+fn the_checkers_refuse_broken_messages() {
+    let long_section = serde_json::json!({"text": "x", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(3001)}},
+        {"type": "no_such_block"},
+    ]});
+    let problems = slack_problems(&[long_section]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("3000"), "{problems:?}");
+    let broken_card = serde_json::json!({"type": "AdaptiveCard", "version": "1.4", "body": [
+        {"type": "Container", "style": "loud"},
+    ], "actions": [{"type": "Action.OpenUrl", "title": "Open"}]});
+    let problems = adaptive_card_problems(&[broken_card]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
