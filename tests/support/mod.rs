@@ -155,6 +155,7 @@ impl Drop for SmtpSink {
 
 pub mod config;
 pub mod receiver;
+pub mod slack;
 
 /// `pswatch run` as a child process, its output going to files.
 pub struct Service {
