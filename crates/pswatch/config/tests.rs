@@ -1,4 +1,5 @@
 use super::*;
+use notifier::ChannelKind;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -254,7 +255,7 @@ fn every_problem_is_reported_with_its_key() {
     );
     check(
         "type = \"slack\"",
-        "type = \"teams\"",
+        "type = \"matrix\"",
         &[("channels[0].type", "not a channel type")],
     );
     check(
@@ -403,4 +404,140 @@ fn smtp_urls_of_every_documented_form_are_accepted() {
             panic!("{smtp_url}: {problems:?}");
         }
     }
+}
+
+const NEW_KINDS: &str = r#"
+[[channels]]
+name = "ops-threads"
+type = "slack"
+bot_token = "${SLACK_BOT_TOKEN}"
+channel = "C0123456789"
+
+[[channels]]
+name = "ops-teams"
+type = "teams"
+webhook_url = "${TEAMS_WEBHOOK_URL}"
+
+[[channels]]
+name = "oncall"
+type = "pagerduty"
+routing_key = "${PAGERDUTY_ROUTING_KEY}"
+page_on_warning = true
+"#;
+
+fn with_new_kinds(name: &str) -> Option<String> {
+    match name {
+        "SLACK_BOT_TOKEN" => Some("xoxb-1-2-B0TS3CR3T".into()),
+        "TEAMS_WEBHOOK_URL" => Some(
+            "https://prod-01.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=T3AMSS1G"
+                .into(),
+        ),
+        "PAGERDUTY_ROUTING_KEY" => Some("R0UT1NGK3Y0000000000000000000000".into()),
+        other => environment(other),
+    }
+}
+
+#[test]
+fn slack_web_api_teams_and_pagerduty_channels_are_read_with_their_defaults() {
+    let text = format!("{VALID}{NEW_KINDS}");
+    let config = parse(&text, &with_new_kinds).expect("valid");
+    let kind = |name: &str| {
+        &config
+            .channels
+            .iter()
+            .find(|channel| channel.name == name)
+            .expect(name)
+            .kind
+    };
+    match kind("ops-threads") {
+        ChannelKind::Slack(notifier::SlackChannel::Api(api)) => {
+            assert_eq!(api.channel, "C0123456789");
+            assert_eq!(api.api_url.as_str(), "https://slack.com/api");
+            assert_eq!(api.bot_token.expose(), "xoxb-1-2-B0TS3CR3T");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(kind("ops-teams"), ChannelKind::Teams { .. }));
+    match kind("oncall") {
+        ChannelKind::PagerDuty(pagerduty) => {
+            assert_eq!(pagerduty.api_url.as_str(), "https://events.pagerduty.com/");
+            assert!(pagerduty.page_on_warning);
+        }
+        other => panic!("{other:?}"),
+    }
+    let debug = format!("{:?}", config.channels);
+    for secret in ["B0TS3CR3T", "T3AMSS1G", "R0UT1NGK3Y"] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+}
+
+#[test]
+fn new_channel_kinds_report_each_problem_with_its_key() {
+    let cases: [(&str, &str, &[(&str, &str)]); 7] = [
+        (
+            "channel = \"C0123456789\"",
+            "channel = \"#ops\"",
+            &[("channels[3].channel", "not a channel id")],
+        ),
+        (
+            "bot_token = \"${SLACK_BOT_TOKEN}\"",
+            "bot_token = \"xoxp-user-token-S3CR3T\"",
+            &[("channels[3].bot_token", "must be a bot token")],
+        ),
+        (
+            "bot_token = \"${SLACK_BOT_TOKEN}\"\n",
+            "",
+            &[("channels[3].bot_token", "is missing")],
+        ),
+        (
+            "bot_token = \"${SLACK_BOT_TOKEN}\"",
+            "bot_token = \"${SLACK_BOT_TOKEN}\"\nwebhook_url = \"${SLACK_WEBHOOK_URL}\"",
+            &[
+                ("channels[3].bot_token", "belongs to the Web API"),
+                ("channels[3].channel", "belongs to the Web API"),
+            ],
+        ),
+        (
+            "webhook_url = \"${TEAMS_WEBHOOK_URL}\"",
+            "webhook_url = \"not a url\"",
+            &[("channels[4].webhook_url", "not a valid URL")],
+        ),
+        (
+            "routing_key = \"${PAGERDUTY_ROUTING_KEY}\"",
+            "routing_key = \"\"",
+            &[("channels[5].routing_key", "is empty")],
+        ),
+        (
+            "page_on_warning = true",
+            "page_on_warning = true\nseverity = \"high\"",
+            &[("channels[5].severity", "is not a key of a pagerduty channel")],
+        ),
+    ];
+    for (replace, with, expected) in cases {
+        let text = format!("{VALID}{NEW_KINDS}").replacen(replace, with, 1);
+        let problems = parse(&text, &with_new_kinds).expect_err(with);
+        for (key, fragment) in expected {
+            assert!(
+                problems
+                    .iter()
+                    .any(|problem| problem.key == *key && problem.message.contains(fragment)),
+                "expected {key}: …{fragment}… in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        let text = format!("{problems:?}");
+        for secret in ["B0TS3CR3T", "T3AMSS1G", "R0UT1NGK3Y", "S3CR3T"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+    // A Slack channel with neither way to reach Slack.
+    let text = format!("{VALID}{NEW_KINDS}").replacen(
+        "bot_token = \"${SLACK_BOT_TOKEN}\"\nchannel = \"C0123456789\"\n",
+        "",
+        1,
+    );
+    let problems = parse(&text, &with_new_kinds).expect_err("no way to Slack");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].key, "channels[3].webhook_url");
+    assert!(problems[0].message.contains("bot_token"), "{}", problems[0]);
 }
