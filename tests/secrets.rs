@@ -17,6 +17,9 @@ const WEBHOOK_KEY: &str = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SMTP_PASSWORD: &str = "smtp-Pa55w0rd-s3cret";
 const SLACK_SECRET_PATH: &str = "XoXbSlackSecretPath42";
 const WEBHOOK_URL_TOKEN: &str = "HookUrlT0ken77";
+const SLACK_BOT_TOKEN: &str = "xoxb-42-42-SlackB0tT0kenS3cret";
+const TEAMS_SIGNATURE: &str = "TeamsW0rkflowS1g";
+const ROUTING_KEY: &str = "PagerDutyR0utingK3yS3cret0000000";
 
 fn run(
     args: &[&str],
@@ -40,6 +43,10 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         .database_mut("acme", "commerce")
         .workflows
         .push(SimWorkflow::new(1, "move-customers", "running"));
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(2, "move-orders", "running"));
     let simulator = Simulator::start(world, Some(format!("tok-id:{TOKEN}")))
         .await
         .expect("simulator");
@@ -69,7 +76,39 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         .email("dba-mail", "${TEST_SMTP_URL}")
         .with("to", vec!["reject-transient@example.com"])
         .with("retry_schedule", vec!["200ms"])
-        .route(&["audit", "ops-slack", "dba-mail"])
+        .channel(
+            "ops-threads",
+            "slack",
+            &[
+                ("bot_token", "${TEST_SLACK_BOT_TOKEN}".into()),
+                ("channel", "C0123456789".into()),
+                ("api_url", format!("{}/slack-api", receiver.url).into()),
+            ],
+        )
+        .with("retry_schedule", vec!["200ms"])
+        .channel(
+            "ops-teams",
+            "teams",
+            &[("webhook_url", "${TEST_TEAMS_URL}".into())],
+        )
+        .with("retry_schedule", vec!["200ms"])
+        .channel(
+            "oncall",
+            "pagerduty",
+            &[
+                ("routing_key", "${TEST_ROUTING_KEY}".into()),
+                ("api_url", format!("{}/pagerduty", receiver.url).into()),
+            ],
+        )
+        .with("retry_schedule", vec!["200ms"])
+        .route(&[
+            "audit",
+            "ops-slack",
+            "dba-mail",
+            "ops-threads",
+            "ops-teams",
+            "oncall",
+        ])
         .write(&config);
     let environment = vec![
         ("TEST_TOKEN", TOKEN.to_string()),
@@ -86,6 +125,15 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             "TEST_WEBHOOK_URL",
             format!("{}/hooks?token={WEBHOOK_URL_TOKEN}", receiver.url),
         ),
+        ("TEST_SLACK_BOT_TOKEN", SLACK_BOT_TOKEN.to_owned()),
+        (
+            "TEST_TEAMS_URL",
+            format!(
+                "{}/teams/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig={TEAMS_SIGNATURE}",
+                receiver.url
+            ),
+        ),
+        ("TEST_ROUTING_KEY", ROUTING_KEY.to_owned()),
     ];
     let mut transcript = String::new();
     fn record_into(transcript: &mut String, output: &std::process::Output) {
@@ -107,6 +155,12 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             .workflow_mut(1)
             .expect("workflow")
             .state = "cutover".into();
+        let failing = world
+            .database_mut("acme", "commerce")
+            .workflow_mut(2)
+            .expect("workflow");
+        failing.state = "error".into();
+        failing.workflow_errors = Some("vreplication: lost connection".into());
     });
     let mut service = Service::start(&config, &environment, directory.path());
     // Let every channel fail a few times.
@@ -117,11 +171,15 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                 .filter(|request| request.path == "/hooks")
                 .count()
                 >= 3
-                && requests
+                && ["/services", "/slack-api", "/teams", "/pagerduty"]
                     .iter()
-                    .filter(|request| request.path.starts_with("/services"))
-                    .count()
-                    >= 3
+                    .all(|prefix| {
+                        requests
+                            .iter()
+                            .filter(|request| request.path.starts_with(prefix))
+                            .count()
+                            >= 3
+                    })
         })
         .await;
     // And the email relay's refusal.
@@ -165,11 +223,23 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     broken[2].1 = format!("not a url {SLACK_SECRET_PATH}");
     broken[3].1 = format!("smtpx://pswatch:{SMTP_PASSWORD}@127.0.0.1");
     broken[4].1 = format!("hooks.example.com/?token={WEBHOOK_URL_TOKEN}");
+    broken[5].1 = format!("xoxp{}", &SLACK_BOT_TOKEN[4..]);
+    broken[6].1 = format!("teams.example.com ?sig={TEAMS_SIGNATURE}");
+    broken[7].1 = format!("{ROUTING_KEY} extra");
     let config_for = config.clone();
     let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
         .await
         .expect("join");
     assert_eq!(output.status.code(), Some(1));
+    let problems = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    for key in [
+        "channels[3].bot_token",
+        "channels[4].webhook_url",
+        "channels[5].routing_key",
+    ] {
+        assert!(problems.contains(key), "{key} is not named:\n{problems}");
+    }
     record_into(&mut transcript, &output);
 
     assert!(
@@ -198,6 +268,9 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         SMTP_PASSWORD,
         SLACK_SECRET_PATH,
         WEBHOOK_URL_TOKEN,
+        &SLACK_BOT_TOKEN[4..],
+        TEAMS_SIGNATURE,
+        ROUTING_KEY,
         plain_auth.as_str(),
     ];
     for secret in secrets {

@@ -510,7 +510,10 @@ fn new_channel_kinds_report_each_problem_with_its_key() {
         (
             "page_on_warning = true",
             "page_on_warning = true\nseverity = \"high\"",
-            &[("channels[5].severity", "is not a key of a pagerduty channel")],
+            &[(
+                "channels[5].severity",
+                "is not a key of a pagerduty channel",
+            )],
         ),
     ];
     for (replace, with, expected) in cases {
