@@ -156,7 +156,7 @@ fn the_shipped_examples_are_valid() {
     ] {
         let path = root.join(name);
         let text = std::fs::read_to_string(&path).expect("example exists");
-        if let Err(problems) = parse(&text, &environment) {
+        if let Err(problems) = parse(&text, &with_new_kinds) {
             panic!("{name}: {problems:?}");
         }
     }
@@ -400,7 +400,7 @@ fn smtp_urls_of_every_documented_form_are_accepted() {
             smtp_url,
             1,
         );
-        if let Err(problems) = parse(&text, &environment) {
+        if let Err(problems) = parse(&text, &with_new_kinds) {
             panic!("{smtp_url}: {problems:?}");
         }
     }
