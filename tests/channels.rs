@@ -182,8 +182,8 @@ async fn a_workflows_life_is_one_thread_one_incident_and_valid_cards() {
     );
     let last_update = calls
         .iter()
-        .filter(|call| call.method == "chat.update" && &call.ts == workflow_ts)
-        .last()
+        .rev()
+        .find(|call| call.method == "chat.update" && &call.ts == workflow_ts)
         .expect("the workflow's first message is updated");
     assert!(
         last_update

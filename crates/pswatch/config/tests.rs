@@ -473,7 +473,9 @@ fn slack_web_api_teams_and_pagerduty_channels_are_read_with_their_defaults() {
 
 #[test]
 fn new_channel_kinds_report_each_problem_with_its_key() {
-    let cases: [(&str, &str, &[(&str, &str)]); 7] = [
+    /// What to replace, with what, and the problems (key, fragment) expected.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 7] = [
         (
             "channel = \"C0123456789\"",
             "channel = \"#ops\"",
