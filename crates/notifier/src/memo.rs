@@ -100,6 +100,22 @@ impl ResourceKey {
             .filter(|key| seen.insert(key.clone()))
             .collect()
     }
+
+    /// `events` by the resource they are about, in the order each resource first appears,
+    /// each resource's events in their order.
+    pub(crate) fn group(events: &[Event]) -> Vec<(Self, Vec<Event>)> {
+        Self::all_of(events)
+            .into_iter()
+            .map(|key| {
+                let mine = events
+                    .iter()
+                    .filter(|event| Self::of(event) == key)
+                    .cloned()
+                    .collect();
+                (key, mine)
+            })
+            .collect()
+    }
 }
 
 impl fmt::Display for ResourceKey {

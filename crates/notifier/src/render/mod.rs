@@ -124,6 +124,16 @@ pub fn headline(event: &Event) -> String {
     )
 }
 
+/// The title of a message for `count` events of one poll, `first` first: its headline when it
+/// is alone, `acme/commerce: 3 changes` otherwise.
+pub(crate) fn title(first: &Event, count: usize) -> String {
+    if count == 1 {
+        headline(first)
+    } else {
+        format!("{}/{}: {count} changes", first.organization, first.database)
+    }
+}
+
 /// Cuts `text` to `limit` characters and says how much was cut.
 pub fn truncate(text: &str, limit: usize) -> Cow<'_, str> {
     let total = text.chars().count();

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
-    truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
+    title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
 
 /// Slack's limit for the text of a section block.
@@ -40,16 +40,7 @@ pub fn slack_message(events: &[Event]) -> Value {
     let Some(first) = events.first() else {
         return json!({"text": "pswatch: no events"});
     };
-    let title = if events.len() == 1 {
-        headline(first)
-    } else {
-        format!(
-            "{}/{}: {} changes",
-            first.organization,
-            first.database,
-            events.len()
-        )
-    };
+    let title = title(first, events.len());
     let mut blocks = vec![json!({
         "type": "header",
         "text": {"type": "plain_text", "text": truncate(&title, SLACK_HEADER_LIMIT - 20), "emoji": true},
@@ -156,14 +147,21 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
         return json!({"text": "pswatch: no events"});
     };
     let state = resource_state(events).or_else(|| state.map(str::to_owned));
-    let state_text = state.as_deref().unwrap_or("unknown");
+    // Only a deploy request's operations changed since pswatch first saw it: its own state
+    // is not known yet, and the message does not guess.
+    let state_text = state
+        .as_deref()
+        .map_or_else(String::new, |state| format!(": {state}"));
     let mut text = format!(
-        "{} *{}* in `{}/{}` is *{}*",
+        "{} *{}* in `{}/{}`{}",
         severity_marker(last.severity),
         slack_escape(&title),
         slack_escape(&last.organization),
         slack_escape(&last.database),
-        slack_escape(state_text)
+        state.as_deref().map_or_else(String::new, |state| format!(
+            " is *{}*",
+            slack_escape(state)
+        ))
     );
     let _ = write!(
         text,
@@ -190,7 +188,7 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
     let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(last));
     json!({
         "text": truncate(
-            &format!("{}/{} {title}: {state_text}", last.organization, last.database),
+            &format!("{}/{} {title}{state_text}", last.organization, last.database),
             SLACK_SECTION_LIMIT
         ),
         "blocks": [

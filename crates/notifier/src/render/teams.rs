@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
-    truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
+    title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
 
 /// The Adaptive Card schema version pswatch writes; Teams renders 1.4 and later in messages.
@@ -116,16 +116,7 @@ pub fn teams_message(events: &[Event]) -> Value {
     let Some(first) = events.first() else {
         return message(card("pswatch: no events", Vec::new(), Vec::new()));
     };
-    let title = if events.len() == 1 {
-        headline(first)
-    } else {
-        format!(
-            "{}/{}: {} changes",
-            first.organization,
-            first.database,
-            events.len()
-        )
-    };
+    let title = title(first, events.len());
     let mut body = Vec::with_capacity(events.len().min(TEAMS_MAX_EVENTS) + 2);
     if events.len() > 1 {
         body.push(plain(&title, Some("heading")));

@@ -139,6 +139,8 @@ fn slack_thread_heads() {
         "slack_thread_head_operation",
         slack_thread_head(&events[3..4], Some("in_progress"))
     );
+    let unknown = slack_thread_head(&events[3..4], None);
+    assert_eq!(unknown["text"], "acme/commerce deploy request #7");
     let head = slack_thread_head(&events[2..5], Some("in_progress"));
     assert!(
         head["text"]

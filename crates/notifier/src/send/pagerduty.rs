@@ -62,12 +62,7 @@ impl PagerDuty {
                 return self.enqueue(client, channel, resolve).await;
             }
         };
-        for key in ResourceKey::all_of(events) {
-            let mine: Vec<_> = events
-                .iter()
-                .filter(|event| ResourceKey::of(event) == key)
-                .cloned()
-                .collect();
+        for (key, mine) in ResourceKey::group(events) {
             let memo = memos.get(&key).cloned().unwrap_or_default();
             // What a retry after a partial success already sent is not sent again.
             let start = memo

@@ -204,12 +204,7 @@ impl SlackWebApi {
                 };
             }
         };
-        for key in ResourceKey::all_of(events) {
-            let mine: Vec<Event> = events
-                .iter()
-                .filter(|event| ResourceKey::of(event) == key)
-                .cloned()
-                .collect();
+        for (key, mine) in ResourceKey::group(events) {
             self.send_resource(client, channel, &key, &mine, memos)
                 .await?;
         }
