@@ -90,8 +90,21 @@ pub(crate) struct Config {
     pub(crate) log: Log,
     /// Where the admin HTTP server listens; `None` when it is off.
     pub(crate) admin_listen: Option<std::net::SocketAddr>,
+    /// PlanetScale's webhooks' receiver; `None` when it is off.
+    pub(crate) receiver: Option<Receiver>,
     /// What is valid but probably not meant; `check` prints them and `run` logs them.
     pub(crate) warnings: Vec<Problem>,
+}
+
+/// `[receiver]`: where PlanetScale's webhook deliveries are received.
+#[derive(Debug, Clone)]
+pub(crate) struct Receiver {
+    /// The address the receiver listens on (behind an HTTPS reverse proxy).
+    pub(crate) listen: std::net::SocketAddr,
+    /// The address PlanetScale posts to, e.g. `https://pswatch.example.com/planetscale`.
+    pub(crate) public_url: Option<url::Url>,
+    /// The webhooks' secrets that sign deliveries.
+    pub(crate) secrets: Vec<notifier::Secret>,
 }
 
 /// The admin server's default address: loopback only.

@@ -29,11 +29,23 @@ struct Slot {
     failures: u32,
     /// API requests of the last poll (2 until one is known: workflows and deploy requests).
     requests: u64,
+    /// PlanetScale pushed a change: poll soon, ahead of idle targets.
+    pushed: bool,
 }
 
 impl Slot {
     fn is_active(&self) -> bool {
         self.motion == Motion::Active
+    }
+
+    /// How urgent its next poll is: a pushed one at least as urgent as a waiting one.
+    fn urgency(&self) -> (Motion, bool) {
+        let motion = if self.pushed {
+            self.motion.max(Motion::Waiting)
+        } else {
+            self.motion
+        };
+        (motion, self.pushed)
     }
 }
 
@@ -118,6 +130,7 @@ impl Scheduler {
                     in_flight: false,
                     failures: 0,
                     requests: 2,
+                    pushed: false,
                 },
             );
             reconciled.added.push(target.clone());
@@ -146,8 +159,8 @@ impl Scheduler {
             .filter(|(_, slot)| !slot.in_flight && slot.next_due <= now)
             .collect();
         due.sort_by(|(a_target, a), (b_target, b)| {
-            (std::cmp::Reverse(a.motion), a.next_due, *a_target).cmp(&(
-                std::cmp::Reverse(b.motion),
+            (std::cmp::Reverse(a.urgency()), a.next_due, *a_target).cmp(&(
+                std::cmp::Reverse(b.urgency()),
                 b.next_due,
                 *b_target,
             ))
@@ -179,6 +192,7 @@ impl Scheduler {
         for (target, _) in &start {
             if let Some(slot) = self.slots.get_mut(target) {
                 slot.in_flight = true;
+                slot.pushed = false;
             }
         }
         Due { start, blocked }
@@ -211,8 +225,25 @@ impl Scheduler {
                 backoff(self.poll.interval, slot.failures)
             }
         };
+        // A push that came while the poll ran asks for another one, at once.
+        let delay = if slot.pushed { Duration::ZERO } else { delay };
         slot.next_due = now + delay;
         Some(delay)
+    }
+
+    /// PlanetScale says `target` changed: poll it now, ahead of idle and waiting targets (after
+    /// the active ones), once however many pushes come before the poll starts; if a poll is
+    /// running, once more when it ends. `false` when `target` is not watched.
+    pub(crate) fn push(&mut self, target: &Target, now: Instant) -> bool {
+        let Some(slot) = self.slots.get_mut(target) else {
+            return false;
+        };
+        slot.pushed = true;
+        // A failing target keeps its backoff: a push does not make it hammer the API.
+        if !slot.in_flight && slot.failures == 0 {
+            slot.next_due = slot.next_due.min(now);
+        }
+        true
     }
 
     /// Failed polls in a row of `target`.
@@ -564,5 +595,70 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_polls_at_once_ahead_of_idle_and_waiting_targets_coalesced() {
+        let start = Instant::now();
+        let mut scheduler = scheduler(
+            &[
+                ("idle", Motion::Idle),
+                ("pushed", Motion::Idle),
+                ("waiting", Motion::Waiting),
+            ],
+            start,
+        );
+        assert_eq!(
+            scheduler
+                .due(start + Duration::from_secs(30), 100)
+                .start
+                .len(),
+            3
+        );
+        for name in ["idle", "pushed", "waiting"] {
+            scheduler.finished(
+                &target(name),
+                Outcome::Polled {
+                    motion: if name == "waiting" {
+                        Motion::Waiting
+                    } else {
+                        Motion::Idle
+                    },
+                    requests: 2,
+                },
+                start,
+            );
+        }
+        tokio::time::advance(Duration::from_secs(25)).await;
+        let now = Instant::now();
+        // Three pushes before the poll starts are one poll, first in line, though not due.
+        assert!(scheduler.push(&target("pushed"), now));
+        assert!(scheduler.push(&target("pushed"), now));
+        assert!(!scheduler.push(&target("unwatched"), now));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let due = scheduler.due(Instant::now(), 100);
+        let order: Vec<String> = names(&due).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(order, ["pushed", "waiting", "idle"]);
+        // A push while its poll runs asks for one more poll when it ends.
+        scheduler.push(&target("pushed"), Instant::now());
+        let delay = scheduler.finished(
+            &target("pushed"),
+            Outcome::Polled {
+                motion: Motion::Idle,
+                requests: 2,
+            },
+            Instant::now(),
+        );
+        assert_eq!(delay, Some(Duration::ZERO));
+        assert_eq!(names(&scheduler.due(Instant::now(), 100)).len(), 1);
+        // A failing target keeps its backoff.
+        let delay = scheduler.finished(
+            &target("pushed"),
+            Outcome::Failed { retry_after: None },
+            Instant::now(),
+        );
+        scheduler.push(&target("pushed"), Instant::now());
+        assert!(scheduler.due(Instant::now(), 100).start.is_empty());
+        assert!(delay.is_some_and(|delay| delay > Duration::ZERO));
     }
 }

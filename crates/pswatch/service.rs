@@ -92,6 +92,31 @@ pub(crate) async fn run(
             shutdown.child_token(),
         ));
     }
+    // PlanetScale's webhook deliveries: started once, on their own address; the secrets follow
+    // reloads.
+    let receiver_listen = config.receiver.as_ref().map(|receiver| receiver.listen);
+    let public_url = config
+        .receiver
+        .as_ref()
+        .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+    let (secrets_sender, secrets) = watch::channel(receiver_secrets(&config));
+    let (push_sender, mut pushes) = mpsc::channel::<Target>(1024);
+    if let Some(address) = receiver_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| {
+                format!("cannot listen on receiver.listen {address}; set another address")
+            })?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, public_url = public_url.as_deref().unwrap_or("-"),
+            "webhook receiver listening: POST /planetscale");
+        workers.tracker.spawn(crate::receiver::serve(
+            listener,
+            secrets,
+            push_sender,
+            shutdown.child_token(),
+        ));
+    }
     let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
     let (current_sender, current) = watch::channel(Arc::clone(&pipeline));
     pipeline.bury_unconfigured().await?;
@@ -207,10 +232,21 @@ pub(crate) async fn run(
                 finish_poll(&pipeline, &mut scheduler, &target, result, &workers.wakes);
                 note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
             }
+            Some(target) = pushes.recv() => {
+                if scheduler.push(&target, tokio::time::Instant::now()) {
+                    tracing::debug!(target_db = %target, "PlanetScale pushed a change; polling it now");
+                } else {
+                    tracing::debug!(target_db = %target, "a webhook delivery for a database that is not watched");
+                }
+            }
             Some(next) = reloads.recv() => {
                 if next.admin_listen != admin_listen {
                     tracing::warn!("admin.listen cannot change on reload; restart pswatch to move the admin server");
                 }
+                if next.receiver.as_ref().map(|receiver| receiver.listen) != receiver_listen {
+                    tracing::warn!("receiver.listen cannot change on reload; restart pswatch to move the webhook receiver");
+                }
+                secrets_sender.send_replace(receiver_secrets(&next));
                 match Pipeline::new(next, Arc::clone(&shared)) {
                     Ok(next) => {
                         pipeline = Arc::new(next);
@@ -334,6 +370,15 @@ fn finish_poll(
 
 /// Says once, in the log and the status, when the budget cannot serve the configured intervals,
 /// and again when it can.
+/// The webhooks' secrets the configuration gives the receiver.
+fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
+    config
+        .receiver
+        .as_ref()
+        .map(|receiver| receiver.secrets.clone())
+        .unwrap_or_default()
+}
+
 fn note_budget(pipeline: &Pipeline, demand: f64, overloaded: &mut bool) {
     let limit = f64::from(pipeline.client.budget().limit());
     if demand > limit && !*overloaded {

@@ -127,6 +127,14 @@ pub(super) struct RawAdmin {
     pub(super) listen: Option<SocketAddr>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReceiver {
+    pub(super) listen: Option<SocketAddr>,
+    pub(super) public_url: Option<String>,
+    pub(super) secrets: Option<Vec<String>>,
+}
+
 /// The whole file, each part read on its own. `None` is a part that could not be read (its
 /// problem is reported) or is not there.
 #[derive(Debug, Default)]
@@ -148,6 +156,7 @@ pub(super) struct RawConfig {
     pub(super) routes: Vec<(usize, RawRoute)>,
     pub(super) log: RawLog,
     pub(super) admin: RawAdmin,
+    pub(super) receiver: RawReceiver,
 }
 
 const SECTIONS: &[&str] = &[
@@ -159,6 +168,7 @@ const SECTIONS: &[&str] = &[
     "routes",
     "log",
     "admin",
+    "receiver",
 ];
 
 impl RawConfig {
@@ -196,6 +206,10 @@ impl RawConfig {
         raw.admin = table
             .remove("admin")
             .and_then(|value| read("admin", value, problems))
+            .unwrap_or_default();
+        raw.receiver = table
+            .remove("receiver")
+            .and_then(|value| read("receiver", value, problems))
             .unwrap_or_default();
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();

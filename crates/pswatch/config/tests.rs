@@ -546,3 +546,63 @@ fn new_channel_kinds_report_each_problem_with_its_key() {
     assert_eq!(problems[0].key, "channels[3].webhook_url");
     assert!(problems[0].message.contains("bot_token"), "{}", problems[0]);
 }
+
+#[test]
+fn the_receiver_is_off_unless_listen_is_set_and_its_keys_are_checked() {
+    let config = parse(VALID, &environment).expect("valid");
+    assert!(config.receiver.is_none());
+    let with = |receiver: &str| format!("{VALID}\n[receiver]\n{receiver}\n");
+    let config = parse(
+        &with("listen = \"0.0.0.0:9185\"\npublic_url = \"https://pswatch.example.com/planetscale\"\nsecrets = [\"${PSWATCH_WEBHOOK_SECRET}\"]"),
+        &environment,
+    )
+    .expect("valid");
+    let receiver = config.receiver.expect("on");
+    assert_eq!(receiver.listen.to_string(), "0.0.0.0:9185");
+    assert_eq!(receiver.secrets.len(), 1);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert!(!format!("{receiver:?}").contains("MfKQ9r8G"));
+
+    let problems = parse(
+        &with("listen = \"127.0.0.1:9185\"\npublic_url = \"http://pswatch.example.com/planetscale\"\nsecrets = [\" \", \"${PSWATCH_WEBHOOK_SECRET}\"]\nport = 3"),
+        &environment,
+    )
+    .expect_err("invalid");
+    let mut keys: Vec<&str> = problems
+        .iter()
+        .map(|problem| problem.key.as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "receiver.port",
+            "receiver.public_url",
+            "receiver.secrets[0]"
+        ],
+        "{problems:#?}"
+    );
+    let problems: Vec<_> = problems
+        .into_iter()
+        .filter(|problem| problem.key == "receiver.public_url")
+        .collect();
+    assert!(problems[0].message.contains("HTTPS"), "{}", problems[0]);
+
+    let config = parse(
+        &with("secrets = [\"${PSWATCH_WEBHOOK_SECRET}\"]"),
+        &environment,
+    )
+    .expect("valid");
+    assert!(config.receiver.is_none());
+    assert_eq!(
+        config.warnings[0].key, "receiver.listen",
+        "{:?}",
+        config.warnings
+    );
+    let config = parse(&with("listen = \"127.0.0.1:9185\""), &environment).expect("valid");
+    assert_eq!(
+        config.warnings[0].key, "receiver.secrets",
+        "{:?}",
+        config.warnings
+    );
+}

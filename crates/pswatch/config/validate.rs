@@ -15,9 +15,9 @@ use url::Url;
 
 use super::raw::{RawChannel, RawChannelKind, RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
-    problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Watch, DEFAULT_ACTIVE_INTERVAL,
-    DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL, DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_STATE_PATH, MIN_INTERVAL,
+    problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
+    DEFAULT_ACTIVE_INTERVAL, DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL,
+    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, MIN_INTERVAL,
 };
 
 /// The configuration of a file read into `raw`, or `None` with the problems added.
@@ -59,6 +59,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
             "there is no [[routes]]: no event would be sent to any channel",
         );
     }
+    let receiver = receiver(&raw, problems, &mut warnings);
     let planetscale = planetscale?;
     Some(Config {
         planetscale,
@@ -69,7 +70,63 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         router,
         log,
         admin_listen,
+        receiver,
         warnings,
+    })
+}
+
+/// `[receiver]`: off unless `listen` is set.
+fn receiver(
+    raw: &RawConfig,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<Receiver> {
+    let raw = &raw.receiver;
+    let public_url = raw.public_url.as_deref().and_then(|text| {
+        let url = http_url("receiver.public_url", text, false, problems)?;
+        if url.scheme() != "https" {
+            problem(
+                problems,
+                "receiver.public_url",
+                "must be an https:// URL: PlanetScale posts only to HTTPS (put a TLS reverse proxy in front of receiver.listen)",
+            );
+            return None;
+        }
+        Some(url)
+    });
+    let mut secrets = Vec::new();
+    for (position, secret) in raw.secrets.iter().flatten().enumerate() {
+        if secret.trim().is_empty() {
+            problem(
+                problems,
+                format!("receiver.secrets[{position}]"),
+                "is empty; give a webhook's secret (Settings > Webhooks > Show secret)",
+            );
+        } else {
+            secrets.push(Secret::new(secret.trim()));
+        }
+    }
+    let Some(listen) = raw.listen else {
+        if raw.public_url.is_some() || raw.secrets.is_some() {
+            problem(
+                warnings,
+                "receiver.listen",
+                "is not set, so the receiver is off and PlanetScale's deliveries are not received",
+            );
+        }
+        return None;
+    };
+    if secrets.is_empty() {
+        problem(
+            warnings,
+            "receiver.secrets",
+            "is empty: every delivery will be refused (401) until the webhooks' secrets are given",
+        );
+    }
+    Some(Receiver {
+        listen,
+        public_url,
+        secrets,
     })
 }
 

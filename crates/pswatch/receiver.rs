@@ -1,0 +1,388 @@
+//! The receiver of PlanetScale's webhook deliveries: `POST /planetscale`, nothing else, on its
+//! own address (`[receiver] listen`), apart from the admin server.
+//!
+//! Everything that reaches it is treated as hostile: the body is bounded (1 MiB, 413), the
+//! `X-PlanetScale-Signature` (hex HMAC-SHA256 of the raw body, keyed with a webhook's secret)
+//! is checked in constant time before anything else is looked at (401, no side effect), the
+//! body must be a PlanetScale delivery (400), its `timestamp` within ten minutes of now (400),
+//! a delivery already acted on is answered 200 and ignored, and requests past a rate are
+//! answered 429. It answers at once: a `deploy_request.*` delivery only asks the scheduler to
+//! poll that database soon; the poll, not the payload, decides what changed.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use diff_engine::Target;
+use hmac::{Hmac, Mac};
+use notifier::Secret;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The largest body accepted.
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+/// How far a delivery's `timestamp` may be from now, either way.
+pub(crate) const MAX_SKEW: i64 = 10 * 60;
+/// Deliveries accepted per second, on average, with bursts of [`BURST`].
+const RATE: f64 = 20.0;
+const BURST: f64 = 100.0;
+/// The most deliveries remembered against replays (each for [`MAX_SKEW`] seconds, after which
+/// the timestamp check refuses a replay anyway).
+const REMEMBERED: usize = 10_000;
+
+/// A delivery, as far as pswatch reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Delivery {
+    /// The event, e.g. `deploy_request.queued`.
+    pub(crate) event: String,
+    /// The organization and database it is about.
+    pub(crate) target: Target,
+    /// Unix seconds, as PlanetScale signed it.
+    pub(crate) timestamp: i64,
+}
+
+/// Why a request is refused; each is answered with its status and a short reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No signature, or one no secret produces.
+    Unsigned,
+    /// Not a PlanetScale delivery.
+    Malformed(String),
+    /// Its timestamp is too old or in the future.
+    Stale,
+    /// Too many requests.
+    Busy,
+}
+
+impl Refusal {
+    fn answer(&self) -> (StatusCode, String) {
+        match self {
+            Self::Unsigned => (
+                StatusCode::UNAUTHORIZED,
+                "the X-PlanetScale-Signature header is missing or wrong\n".into(),
+            ),
+            Self::Malformed(why) => (
+                StatusCode::BAD_REQUEST,
+                format!("not a PlanetScale webhook delivery: {why}\n"),
+            ),
+            Self::Stale => (
+                StatusCode::BAD_REQUEST,
+                "the delivery's timestamp is more than 10 minutes from now\n".into(),
+            ),
+            Self::Busy => (StatusCode::TOO_MANY_REQUESTS, "too many requests\n".into()),
+        }
+    }
+}
+
+/// Whether `signature` (hex) is the HMAC-SHA256 of `body` with one of `secrets`, compared in
+/// constant time.
+pub(crate) fn verify(body: &[u8], signature: Option<&str>, secrets: &[Secret]) -> bool {
+    let Some(signature) = signature.map(str::trim) else {
+        return false;
+    };
+    let Some(expected) = decode_hex(signature) else {
+        return false;
+    };
+    secrets.iter().any(|secret| {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+            return false;
+        };
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    })
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(&text[index..index + 2], 16).ok())
+        .collect()
+}
+
+/// Reads a delivery: `{timestamp, event, organization, database, resource}`.
+pub(crate) fn parse(body: &[u8]) -> Result<Delivery, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| format!("the body is not JSON: {error}"))?;
+    let text = |key: &str| {
+        value[key]
+            .as_str()
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("`{key}` is missing or not a string"))
+    };
+    let timestamp = value["timestamp"]
+        .as_i64()
+        .ok_or("`timestamp` is missing or not a whole number of seconds")?;
+    if !value["resource"].is_object() {
+        return Err("`resource` is missing or not an object".into());
+    }
+    Ok(Delivery {
+        event: text("event")?,
+        target: Target::new(&text("organization")?, &text("database")?),
+        timestamp,
+    })
+}
+
+/// The deliveries acted on lately (by the digest of their body), against replays.
+#[derive(Debug, Default)]
+pub(crate) struct Replays {
+    seen: HashMap<[u8; 32], i64>,
+    order: VecDeque<([u8; 32], i64)>,
+}
+
+impl Replays {
+    /// Notes the delivery; `false` if it was already seen. Forgets what the timestamp check
+    /// refuses anyway, and the oldest past [`REMEMBERED`].
+    pub(crate) fn first_time(&mut self, body: &[u8], now: i64) -> bool {
+        while let Some((digest, at)) = self.order.front().copied() {
+            if now - at <= MAX_SKEW * 2 && self.order.len() < REMEMBERED {
+                break;
+            }
+            self.order.pop_front();
+            if self.seen.get(&digest) == Some(&at) {
+                self.seen.remove(&digest);
+            }
+        }
+        let digest: [u8; 32] = Sha256::digest(body).into();
+        if self.seen.contains_key(&digest) {
+            return false;
+        }
+        self.seen.insert(digest, now);
+        self.order.push_back((digest, now));
+        true
+    }
+}
+
+/// A token bucket.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * RATE).min(BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Receiver {
+    /// The webhooks' secrets, as the current configuration gives them.
+    secrets: watch::Receiver<Vec<Secret>>,
+    replays: Mutex<Replays>,
+    bucket: Mutex<Bucket>,
+    /// Databases whose deliveries ask for a poll.
+    pushes: mpsc::Sender<Target>,
+}
+
+impl Receiver {
+    /// What to answer, and what to do: a target to poll soon.
+    fn receive(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Option<Delivery>, Refusal> {
+        let lock = |mutex: &Mutex<Bucket>| {
+            mutex
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(Instant::now())
+        };
+        if !lock(&self.bucket) {
+            return Err(Refusal::Busy);
+        }
+        let signature = headers
+            .get("x-planetscale-signature")
+            .and_then(|value| value.to_str().ok());
+        if !verify(body, signature, &self.secrets.borrow()) {
+            return Err(Refusal::Unsigned);
+        }
+        let delivery = parse(body).map_err(Refusal::Malformed)?;
+        if (delivery.timestamp - now).abs() > MAX_SKEW {
+            return Err(Refusal::Stale);
+        }
+        let first = self
+            .replays
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .first_time(body, now);
+        Ok(first.then_some(delivery))
+    }
+}
+
+async fn planetscale(
+    State(receiver): State<Arc<Receiver>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> (StatusCode, String) {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            // Over MAX_BODY (413), or a body that broke off.
+            let status = rejection.status();
+            tracing::warn!(status = status.as_u16(), reason = %rejection.body_text(), "a webhook delivery was refused");
+            return (status, format!("{}\n", rejection.body_text()));
+        }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match receiver.receive(&headers, &body, now) {
+        Err(refusal) => {
+            let (status, reason) = refusal.answer();
+            tracing::warn!(
+                status = status.as_u16(),
+                reason = reason.trim_end(),
+                "a webhook delivery was refused"
+            );
+            (status, reason)
+        }
+        Ok(None) => {
+            tracing::debug!("a webhook delivery arrived again; acted on once");
+            (StatusCode::OK, "already received\n".into())
+        }
+        Ok(Some(delivery)) => {
+            tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
+            if delivery.event.starts_with("deploy_request.") {
+                // Full means polls are already asked for; they coalesce anyway.
+                let _ = receiver.pushes.try_send(delivery.target);
+            }
+            (StatusCode::OK, "received\n".into())
+        }
+    }
+}
+
+/// Serves `POST /planetscale` on `listener` until `shutdown`, sending the databases whose
+/// deploy requests PlanetScale says changed to `pushes`.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    secrets: watch::Receiver<Vec<Secret>>,
+    pushes: mpsc::Sender<Target>,
+    shutdown: CancellationToken,
+) {
+    let receiver = Arc::new(Receiver {
+        secrets,
+        replays: Mutex::default(),
+        bucket: Mutex::new(Bucket {
+            tokens: BURST,
+            at: Instant::now(),
+        }),
+        pushes,
+    });
+    let app = Router::new()
+        .route("/planetscale", post(planetscale))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(receiver);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the webhook receiver stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn sign(body: &[u8], secret: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+        mac.update(body);
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn signatures_are_checked_against_every_secret() {
+        let body = br#"{"timestamp": 1, "event": "webhook.test"}"#;
+        let secrets = [Secret::new("first"), Secret::new("second")];
+        assert!(verify(body, Some(&sign(body, "second")), &secrets));
+        assert!(verify(
+            body,
+            Some(&sign(body, "first").to_uppercase()),
+            &secrets
+        ));
+        assert!(!verify(body, Some(&sign(body, "third")), &secrets));
+        assert!(!verify(b"tampered", Some(&sign(body, "first")), &secrets));
+        assert!(!verify(body, None, &secrets));
+        assert!(!verify(body, Some("zz"), &secrets));
+        assert!(!verify(body, Some(""), &secrets));
+        assert!(!verify(body, Some(&sign(body, "first")), &[]));
+    }
+
+    #[test]
+    fn deliveries_are_read_and_anything_else_refused() {
+        let delivery = parse(
+            br#"{"timestamp": 1698252879, "event": "deploy_request.queued", "organization": "acme", "database": "commerce", "resource": {"number": 7}}"#,
+        )
+        .expect("a delivery");
+        assert_eq!(delivery.event, "deploy_request.queued");
+        assert_eq!(delivery.target, Target::new("acme", "commerce"));
+        for (body, why) in [
+            (&b"not json"[..], "not JSON"),
+            (br#"[]"#, "`timestamp`"),
+            (br#"{"timestamp": "soon", "event": "x", "organization": "a", "database": "b", "resource": {}}"#, "`timestamp`"),
+            (br#"{"timestamp": 1, "organization": "a", "database": "b", "resource": {}}"#, "`event`"),
+            (br#"{"timestamp": 1, "event": "x", "database": "b", "resource": {}}"#, "`organization`"),
+            (br#"{"timestamp": 1, "event": "x", "organization": "a", "database": "", "resource": {}}"#, "`database`"),
+            (br#"{"timestamp": 1, "event": "x", "organization": "a", "database": "b"}"#, "`resource`"),
+        ] {
+            let error = parse(body).expect_err("refused");
+            assert!(error.contains(why), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_acted_on_once_and_the_memory_is_bounded() {
+        let mut replays = Replays::default();
+        assert!(replays.first_time(b"one", 1_000));
+        assert!(!replays.first_time(b"one", 1_001));
+        assert!(replays.first_time(b"two", 1_001));
+        // Long after, the memory has let it go (the timestamp check refuses it by then).
+        assert!(replays.first_time(b"one", 1_000 + MAX_SKEW * 3));
+        for index in 0..(REMEMBERED + 10) {
+            replays.first_time(index.to_string().as_bytes(), 5_000);
+        }
+        assert!(
+            replays.seen.len() <= REMEMBERED + 1,
+            "{}",
+            replays.seen.len()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_is_bounded() {
+        let mut bucket = Bucket {
+            tokens: BURST,
+            at: Instant::now(),
+        };
+        let now = Instant::now();
+        let taken = (0..200).filter(|_| bucket.take(now)).count();
+        assert_eq!(taken, BURST as usize);
+        assert!(bucket.take(now + Duration::from_millis(60)));
+    }
+}
