@@ -10,10 +10,10 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use simulator::{SimDeployRequest, Simulator, World};
+use simulator::{SimDeployRequest, SimWebhook, SimWorkflow, Simulator, World};
 use support::config::ConfigBuilder;
 use support::receiver::Receiver;
-use support::{eventually, Service};
+use support::{eventually, get, Service};
 
 const SECRET: &str = "ps-webhook-s3cret-for-tests";
 
@@ -85,11 +85,13 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
     // The first database's baseline; the second's is due half an interval (five minutes)
     // later, long after this test.
     let baselines = eventually(Duration::from_secs(15), || async {
-        (simulator.requests_for("commerce") >= 2).then_some(())
+        (simulator.requests_for("commerce") >= 2 && simulator.requests_to("webhooks") >= 2)
+            .then_some(())
     })
     .await;
     assert!(baselines.is_some(), "{}", service.stderr());
     let users_before = simulator.requests_for("users");
+    let webhook_reads_before = simulator.requests_to("webhooks");
 
     // Every channel fails meanwhile: the receiver answers all the same.
     hooks.set_status(503);
@@ -173,9 +175,13 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
     })
     .await;
     assert!(delivered.is_some(), "{}", service.stderr());
+    // The forgeries about `users` made pswatch read its webhooks once (a secret it did not
+    // know might have signed them), and never poll it.
+    let webhook_reads = simulator.requests_to("webhooks") - webhook_reads_before;
+    assert_eq!(webhook_reads, 1);
     assert_eq!(
-        simulator.requests_for("users"),
-        users_before,
+        simulator.requests_for("users") - users_before,
+        webhook_reads,
         "a refused delivery polled the database"
     );
     let stopped = service.terminate(Duration::from_secs(25)).await;
@@ -186,5 +192,176 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
         logs.matches("a webhook delivery was refused").count(),
         7,
         "{logs}"
+    );
+}
+
+const PUBLIC_URL: &str = "https://pswatch.example.com/planetscale";
+
+/// Secrets come from PlanetScale's webhook list (read at start, and on demand for a database
+/// whose secret is not known yet, at most once a minute), and a database with healthy push
+/// lists its deploy requests on a tenth of its idle polls, workflows on every one.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_come_from_planetscale_and_healthy_push_makes_idle_polls_cheaper() {
+    let mut world = World::default();
+    let commerce = world.database_mut("acme", "commerce");
+    commerce
+        .workflows
+        .push(SimWorkflow::new(1, "move-customers", "completed"));
+    let mut webhook = SimWebhook::new(
+        PUBLIC_URL,
+        "secret-from-the-api",
+        poller::DEPLOY_REQUEST_EVENTS,
+    );
+    webhook.last_sent_success = Some(true);
+    commerce.webhooks.push(webhook);
+    world.database_mut("acme", "users");
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let hooks = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("poll.interval", "600s")
+        .set("poll.active_interval", "600s")
+        .set("poll.waiting_interval", "600s")
+        .set("receiver.listen", format!("127.0.0.1:{port}"))
+        .set("receiver.public_url", PUBLIC_URL)
+        .watch("acme", &["commerce", "users"])
+        .webhook("audit", &format!("{}/hooks", hooks.url))
+        .route(&["audit"])
+        .write(&directory.path().join("pswatch.toml"));
+    let mut service = Service::start(&config, &[], directory.path());
+    let url = format!("http://127.0.0.1:{port}/planetscale");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let read = eventually(Duration::from_secs(15), || async {
+        (simulator.requests_to("webhooks") >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        read.is_some(),
+        "the webhooks are read at start: {}",
+        service.stderr()
+    );
+    let admin = service.admin_url().await;
+    let status = eventually(Duration::from_secs(10), || async {
+        let (_, body) = get(&format!("{admin}/api/status")).await;
+        let status: Value = serde_json::from_str(&body).ok()?;
+        (status["push"]["acme/commerce"]["healthy"] == true).then_some(status)
+    })
+    .await
+    .expect("push is healthy for commerce");
+    assert_eq!(status["push"]["acme/users"]["healthy"], false);
+    let (_, metrics) = get(&format!("{admin}/metrics")).await;
+    assert!(
+        metrics.contains("pswatch_push_healthy{target=\"acme/commerce\"} 1"),
+        "{metrics}"
+    );
+
+    let post = |body: Vec<u8>, secret: &str| {
+        let request = client
+            .post(&url)
+            .header("X-PlanetScale-Signature", sign(&body, secret))
+            .body(body);
+        async move {
+            request
+                .send()
+                .await
+                .expect("answered within 2 s")
+                .status()
+                .as_u16()
+        }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Signed with the secret the API gave: accepted, though none is configured.
+    assert_eq!(
+        post(
+            delivery("commerce", "webhook.test", now),
+            "secret-from-the-api"
+        )
+        .await,
+        200
+    );
+    // A webhook added to another database after the start: its first delivery reads the
+    // list again; a forgery right after does not (at most once a minute).
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "users")
+            .webhooks
+            .push(SimWebhook::new(
+                PUBLIC_URL,
+                "users-new-secret",
+                &["webhook.test"],
+            ));
+    });
+    let reads = simulator.requests_to("webhooks");
+    assert_eq!(
+        post(delivery("users", "webhook.test", now), "users-new-secret").await,
+        200
+    );
+    assert_eq!(simulator.requests_to("webhooks"), reads + 1);
+    assert_eq!(
+        post(delivery("users", "webhook.test", now + 1), "a-guess").await,
+        401
+    );
+    assert_eq!(simulator.requests_to("webhooks"), reads + 1);
+    // An unwatched database never makes pswatch read anything.
+    assert_eq!(
+        post(delivery("elsewhere", "webhook.test", now), "a-guess").await,
+        401
+    );
+    assert_eq!(simulator.requests_to("webhooks"), reads + 1);
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    assert!(stopped.is_some_and(|status| status.success()));
+    let logs = service.stderr();
+    for secret in ["secret-from-the-api", "users-new-secret"] {
+        assert!(!logs.contains(secret), "a secret is logged: {logs}");
+    }
+}
+
+/// Idle polls of a database with healthy push list deploy requests every tenth time.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_polls_with_healthy_push_list_deploy_requests_on_a_tenth_of_them() {
+    let mut world = World::default();
+    let commerce = world.database_mut("acme", "commerce");
+    commerce
+        .workflows
+        .push(SimWorkflow::new(1, "move-customers", "completed"));
+    let mut webhook = SimWebhook::new(PUBLIC_URL, "s3cret", poller::DEPLOY_REQUEST_EVENTS);
+    webhook.last_sent_success = Some(true);
+    commerce.webhooks.push(webhook);
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let hooks = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("poll.interval", "50ms")
+        .set("poll.active_interval", "50ms")
+        .set("poll.waiting_interval", "50ms")
+        .set("receiver.listen", format!("127.0.0.1:{}", free_port()))
+        .set("receiver.public_url", PUBLIC_URL)
+        .watch("acme", &["commerce"])
+        .webhook("audit", &format!("{}/hooks", hooks.url))
+        .route(&["audit"])
+        .write(&directory.path().join("pswatch.toml"));
+    let mut service = Service::start(&config, &[], directory.path());
+    let polled = eventually(Duration::from_secs(30), || async {
+        (simulator.requests_to("workflows") >= 41).then_some(())
+    })
+    .await;
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    assert!(polled.is_some(), "{}", service.stderr());
+    assert!(stopped.is_some_and(|status| status.success()));
+    let workflows = simulator.requests_to("workflows");
+    let deploy_requests = simulator.requests_to("deploy_requests");
+    // The baseline and the polls before the webhook list was read list both; after that, one
+    // idle poll in ten.
+    assert!(
+        deploy_requests <= workflows / 10 + 3,
+        "{deploy_requests} deploy request lists for {workflows} polls"
+    );
+    assert!(
+        deploy_requests >= workflows / 10,
+        "the safety net still lists them"
     );
 }

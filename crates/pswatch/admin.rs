@@ -196,6 +196,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "budget": budget,
         "budget_note": scheduler.budget_note,
         "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel},
+        "push": shared.push.snapshot(tokio::time::Instant::now()),
     }))
     .into_response()
 }

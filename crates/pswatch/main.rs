@@ -8,6 +8,7 @@ mod demo;
 mod metrics;
 mod outbox;
 mod pipeline;
+mod push;
 mod receiver;
 mod scheduler;
 mod service;

@@ -25,6 +25,7 @@ pub(crate) struct Metrics {
     pub(crate) targets_in_motion: IntGauge,
     pub(crate) delivery_latency: HistogramVec,
     pub(crate) disabled_channels: IntGaugeVec,
+    pub(crate) push_healthy: IntGaugeVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -169,6 +170,17 @@ impl Metrics {
                         "1 while a channel is disabled because its receiver answered 410 Gone.",
                     ),
                     &["channel"],
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
+            ),
+            push_healthy: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "pswatch_push_healthy",
+                        "1 while PlanetScale pushes a database's deploy request changes to the receiver (its idle polls then list deploy requests every tenth time).",
+                    ),
+                    &["target"],
                 )
                 .unwrap_or_else(|error| unreachable!("{error}")),
             ),

@@ -75,6 +75,18 @@ impl Pipeline {
 
     /// The targets of the configuration; organizations watched with `["*"]` are listed through
     /// the API. An organization that cannot be listed is reported and skipped.
+    /// Whether the configuration watches `target` (its organization, and the database by name
+    /// or all of them).
+    pub(crate) fn watches(&self, target: &Target) -> bool {
+        self.config.watches.iter().any(|watch| {
+            watch.organization == target.organization
+                && watch
+                    .databases
+                    .as_ref()
+                    .is_none_or(|databases| databases.contains(&target.database))
+        })
+    }
+
     pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
         let mut targets = Vec::new();
         let mut failures = Vec::new();
@@ -182,7 +194,19 @@ impl Pipeline {
     ) -> Result<PollReport, PollFailure> {
         let previous = self.store.target_state(target)?;
         let client = self.client.for_poll(priority);
-        let observed = client.observe(target, previous.as_ref()).await;
+        // An idle database whose deploy requests PlanetScale pushes lists them only now and
+        // then; the first poll (the baseline) always does.
+        let idle = previous
+            .as_ref()
+            .is_some_and(|previous| previous.motion() == Motion::Idle);
+        let deploy_requests = previous.is_none()
+            || self
+                .shared
+                .push
+                .lists_deploy_requests(target, idle, tokio::time::Instant::now());
+        let observed = client
+            .observe_scoped(target, previous.as_ref(), deploy_requests)
+            .await;
         self.note_requests(target, client.poll_requests());
         let observation = observed?;
         let now = OffsetDateTime::now_utc();

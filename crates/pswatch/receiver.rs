@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -27,6 +28,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::Pipeline;
+use crate::shared::Shared;
+use poller::Priority;
 
 /// The largest body accepted.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
@@ -187,36 +192,98 @@ impl Bucket {
 }
 
 struct Receiver {
-    /// The webhooks' secrets, as the current configuration gives them.
+    /// The webhooks' secrets the configuration gives.
     secrets: watch::Receiver<Vec<Secret>>,
+    /// The secrets read from PlanetScale, and push per database.
+    shared: Arc<Shared>,
+    /// The current pipeline: which databases are watched, and the API client that reads a
+    /// database's webhooks.
+    pipeline: watch::Receiver<Arc<Pipeline>>,
     replays: Mutex<Replays>,
     bucket: Mutex<Bucket>,
     /// Databases whose deliveries ask for a poll.
     pushes: mpsc::Sender<Target>,
 }
 
+/// How long a delivery may wait for its database's webhooks to be read (PlanetScale waits 2 s
+/// for the answer).
+const FETCH_TIMEOUT: Duration = Duration::from_millis(1500);
+
 impl Receiver {
-    /// What to answer, and what to do: a target to poll soon.
-    fn receive(
+    /// Whether `body` is signed by a configured secret or one of `target`'s webhooks.
+    fn signed(&self, body: &[u8], signature: Option<&str>, target: Option<&Target>) -> bool {
+        let mut secrets = self.secrets.borrow().clone();
+        if let Some(target) = target {
+            secrets.extend(self.shared.push.secrets(target));
+        }
+        verify(body, signature, &secrets)
+    }
+
+    /// Reads the webhooks (and so the secrets) of a watched database the delivery names, at
+    /// most once a minute per database, waiting at most [`FETCH_TIMEOUT`].
+    async fn fetch_secrets(&self, target: &Target) {
+        let pipeline = Arc::clone(&self.pipeline.borrow());
+        if !pipeline.watches(target)
+            || !self
+                .shared
+                .push
+                .claim_fetch(target, tokio::time::Instant::now())
+        {
+            return;
+        }
+        let client = pipeline.client.for_poll(Priority::High);
+        match tokio::time::timeout(FETCH_TIMEOUT, client.list_webhooks(target)).await {
+            Ok(Ok(webhooks)) => {
+                let public_url = pipeline
+                    .config
+                    .receiver
+                    .as_ref()
+                    .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+                self.shared
+                    .push
+                    .note_webhooks(target, &webhooks, public_url.as_deref());
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(target_db = %target, %error, "cannot read the database's webhooks (their secrets verify deliveries)");
+            }
+            Err(_) => {
+                tracing::warn!(target_db = %target, "reading the database's webhooks took too long; the delivery is refused");
+            }
+        }
+    }
+
+    /// What to answer, and what to do: a delivery to act on.
+    async fn receive(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         now: i64,
     ) -> Result<Option<Delivery>, Refusal> {
-        let lock = |mutex: &Mutex<Bucket>| {
-            mutex
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(Instant::now())
-        };
-        if !lock(&self.bucket) {
+        let taken = self
+            .bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take(Instant::now());
+        if !taken {
             return Err(Refusal::Busy);
         }
         let signature = headers
             .get("x-planetscale-signature")
             .and_then(|value| value.to_str().ok());
-        if !verify(body, signature, &self.secrets.borrow()) {
+        if signature.is_none() {
             return Err(Refusal::Unsigned);
+        }
+        // Which database the body claims is read only to choose the secrets to try; nothing
+        // of it is acted on before the signature holds.
+        let claimed = parse(body).ok().map(|delivery| delivery.target);
+        if !self.signed(body, signature, claimed.as_ref()) {
+            let Some(target) = &claimed else {
+                return Err(Refusal::Unsigned);
+            };
+            self.fetch_secrets(target).await;
+            if !self.signed(body, signature, Some(target)) {
+                return Err(Refusal::Unsigned);
+            }
         }
         let delivery = parse(body).map_err(Refusal::Malformed)?;
         if (delivery.timestamp - now).abs() > MAX_SKEW {
@@ -246,7 +313,7 @@ async fn planetscale(
         }
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match receiver.receive(&headers, &body, now) {
+    match receiver.receive(&headers, &body, now).await {
         Err(refusal) => {
             let (status, reason) = refusal.answer();
             tracing::warn!(
@@ -262,7 +329,19 @@ async fn planetscale(
         }
         Ok(Some(delivery)) => {
             tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
-            if delivery.event.starts_with("deploy_request.") {
+            let deploy_request = delivery.event.starts_with("deploy_request.");
+            receiver.shared.push.note_signed(
+                &delivery.target,
+                deploy_request,
+                tokio::time::Instant::now(),
+            );
+            receiver
+                .shared
+                .metrics
+                .push_healthy
+                .with_label_values(&[delivery.target.to_string().as_str()])
+                .set(1);
+            if deploy_request {
                 // Full means polls are already asked for; they coalesce anyway.
                 let _ = receiver.pushes.try_send(delivery.target);
             }
@@ -276,11 +355,15 @@ async fn planetscale(
 pub(crate) async fn serve(
     listener: TcpListener,
     secrets: watch::Receiver<Vec<Secret>>,
+    shared: Arc<Shared>,
+    pipeline: watch::Receiver<Arc<Pipeline>>,
     pushes: mpsc::Sender<Target>,
     shutdown: CancellationToken,
 ) {
     let receiver = Arc::new(Receiver {
         secrets,
+        shared,
+        pipeline,
         replays: Mutex::default(),
         bucket: Mutex::new(Bucket {
             tokens: BURST,
@@ -302,8 +385,6 @@ pub(crate) async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn sign(body: &[u8], secret: &str) -> String {

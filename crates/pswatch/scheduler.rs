@@ -246,6 +246,13 @@ impl Scheduler {
         true
     }
 
+    /// The scheduled targets, in order.
+    pub(crate) fn targets(&self) -> Vec<Target> {
+        let mut targets: Vec<Target> = self.slots.keys().cloned().collect();
+        targets.sort();
+        targets
+    }
+
     /// Failed polls in a row of `target`.
     pub(crate) fn failures(&self, target: &Target) -> u32 {
         self.slots.get(target).map_or(0, |slot| slot.failures)

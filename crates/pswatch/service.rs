@@ -101,6 +101,8 @@ pub(crate) async fn run(
         .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
     let (secrets_sender, secrets) = watch::channel(receiver_secrets(&config));
     let (push_sender, mut pushes) = mpsc::channel::<Target>(1024);
+    let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
+    let (current_sender, current) = watch::channel(Arc::clone(&pipeline));
     if let Some(address) = receiver_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -113,12 +115,15 @@ pub(crate) async fn run(
         workers.tracker.spawn(crate::receiver::serve(
             listener,
             secrets,
+            Arc::clone(&shared),
+            current.clone(),
             push_sender,
             shutdown.child_token(),
         ));
     }
-    let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
-    let (current_sender, current) = watch::channel(Arc::clone(&pipeline));
+    // The webhooks of every watched database are read at start and every ten minutes while
+    // the receiver is on: their secrets, and whether push is healthy.
+    let mut next_push_check = tokio::time::Instant::now();
     pipeline.bury_unconfigured().await?;
     // One delivery worker per channel, so a slow or failing receiver holds up only itself.
     workers.start(&pipeline, &current, &shutdown);
@@ -167,6 +172,11 @@ pub(crate) async fn run(
             for target in &reconciled.removed {
                 tracing::info!(target_db = %target, "no longer watched");
                 shared.board.forget(target);
+                shared.push.forget(target);
+            }
+            if !reconciled.added.is_empty() {
+                // New databases' webhooks are read now too.
+                next_push_check = now;
             }
             let discovers = pipeline
                 .config
@@ -190,6 +200,15 @@ pub(crate) async fn run(
             };
         }
 
+        if pipeline.config.receiver.is_some() && now >= next_push_check {
+            next_push_check = now + crate::push::CHECK_INTERVAL;
+            workers.tracker.spawn(check_webhooks(
+                Arc::clone(&pipeline),
+                scheduler.targets(),
+                shutdown.child_token(),
+            ));
+        }
+
         let due = scheduler.due(now, u64::from(budget.room(Priority::Low)));
         for (target, priority) in due.start {
             let pipeline = Arc::clone(&pipeline);
@@ -210,6 +229,9 @@ pub(crate) async fn run(
             .next_wake()
             .unwrap_or(next_discovery)
             .min(next_discovery);
+        if pipeline.config.receiver.is_some() {
+            wake_at = wake_at.min(next_push_check);
+        }
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
@@ -370,6 +392,47 @@ fn finish_poll(
 
 /// Says once, in the log and the status, when the budget cannot serve the configured intervals,
 /// and again when it can.
+/// Reads the webhooks of `targets`, one after the other through the budget: their secrets
+/// verify deliveries, and whether one gives push decides how often idle polls list deploy
+/// requests.
+async fn check_webhooks(
+    pipeline: Arc<Pipeline>,
+    targets: Vec<Target>,
+    shutdown: CancellationToken,
+) {
+    let public_url = pipeline
+        .config
+        .receiver
+        .as_ref()
+        .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+    let client = pipeline.client.for_poll(Priority::Low);
+    for target in targets {
+        let listed = tokio::select! {
+            () = shutdown.cancelled() => return,
+            listed = client.list_webhooks(&target) => listed,
+        };
+        let now = tokio::time::Instant::now();
+        match listed {
+            Ok(webhooks) => {
+                pipeline
+                    .shared
+                    .push
+                    .note_webhooks(&target, &webhooks, public_url.as_deref());
+            }
+            Err(error) => {
+                tracing::warn!(target_db = %target, %error,
+                    "cannot read the database's webhooks (service token access read_database); push is judged by deliveries alone");
+            }
+        }
+        let healthy = pipeline.shared.push.healthy(&target, now);
+        pipeline
+            .metrics
+            .push_healthy
+            .with_label_values(&[target.to_string().as_str()])
+            .set(i64::from(healthy));
+    }
+}
+
 /// The webhooks' secrets the configuration gives the receiver.
 fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
     config

@@ -8,6 +8,7 @@ use store::Store;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::push::PushBoard;
 use crate::status::{ConfigView, StatusBoard};
 
 /// The request budget a configuration asks for. The window is a sixtieth longer than
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     /// Every API request passes it; a reload changes its limit in place.
     pub(crate) budget: Arc<Budget>,
     pub(crate) board: StatusBoard,
+    /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
+    pub(crate) push: PushBoard,
     /// The store's key of channel fingerprints.
     pub(crate) fingerprint_key: Vec<u8>,
 }
@@ -49,6 +52,7 @@ impl Shared {
             metrics: Arc::new(Metrics::new()),
             budget: Arc::new(budget_of(config)),
             board: StatusBoard::default(),
+            push: PushBoard::default(),
             fingerprint_key,
         };
         shared.show(config);

@@ -467,6 +467,63 @@ pub(crate) fn database(value: &Value) -> Result<Database, DecodeError> {
     })
 }
 
+/// One of a database's webhooks (`GET …/databases/{db}/webhooks`). `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Its id.
+    pub id: String,
+    /// Where PlanetScale posts.
+    pub url: String,
+    /// The key of its deliveries' signatures; never for messages.
+    pub secret: Option<String>,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Whether its last delivery succeeded; `None` before its first.
+    pub last_sent_success: Option<bool>,
+    /// When it last sent, as the API wrote it.
+    pub last_sent_at: Option<String>,
+    /// The events it is subscribed to, e.g. `deploy_request.queued`.
+    pub events: Vec<String>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("enabled", &self.enabled)
+            .field("last_sent_success", &self.last_sent_success)
+            .field("last_sent_at", &self.last_sent_at)
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
+pub(crate) fn webhook(value: &Value) -> Result<Webhook, DecodeError> {
+    let fields = Fields::of(value)?;
+    Ok(Webhook {
+        id: fields.id()?,
+        url: fields.required("url", "a URL", |value| value.as_str().map(str::to_owned))?,
+        secret: fields.text("secret").filter(|secret| !secret.is_empty()),
+        enabled: fields.boolean("enabled").unwrap_or(false),
+        last_sent_success: fields.boolean("last_sent_success"),
+        last_sent_at: fields.text("last_sent_at"),
+        events: fields
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 /// The API's error body, `{"code": ..., "message": ...}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use url::Url;
 
 use serde_json::Value;
@@ -267,6 +267,21 @@ impl Client {
         })
     }
 
+    /// One POST of a JSON body, through the budget, not retried (it is not idempotent); the
+    /// answer read with `convert`.
+    pub(crate) async fn post_one<T>(
+        &self,
+        url: Url,
+        body: &Value,
+        convert: impl Fn(&Value) -> Result<T, DecodeError>,
+    ) -> Result<T, PollError> {
+        let body = self.send_once(Method::POST, &url, Some(body)).await?;
+        api::decode_one(&body, convert).map_err(|error| PollError::Decode {
+            resource: resource(&url),
+            message: error.0,
+        })
+    }
+
     /// One GET whose answer matters only for its status.
     pub(crate) async fn probe(&self, url: &Url) -> Result<(), PollError> {
         self.get(url).await.map(drop)
@@ -291,16 +306,27 @@ impl Client {
     }
 
     async fn get_once(&self, url: &Url) -> Result<Vec<u8>, PollError> {
+        self.send_once(Method::GET, url, None).await
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &Url,
+        json: Option<&Value>,
+    ) -> Result<Vec<u8>, PollError> {
         self.config.budget.acquire(self.priority).await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.poll_requests.fetch_add(1, Ordering::Relaxed);
-        let sent = self
+        let mut request = self
             .http
-            .get(url.clone())
+            .request(method, url.clone())
             .header(AUTHORIZATION, self.config.token.header()?)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(json) = json {
+            request = request.json(json);
+        }
+        let sent = request.send().await;
         if let Some(observer) = &self.config.observer {
             observer.observed(
                 endpoint(url),

@@ -12,6 +12,7 @@ mod api;
 mod budget;
 mod client;
 mod error;
+mod webhooks;
 
 use std::collections::BTreeSet;
 
@@ -24,10 +25,11 @@ use url::Url;
 use crate::api::{ApiDeployRequest, UnreadableItem};
 use crate::client::{resource, Listed};
 
-pub use api::{Database, DecodeError};
+pub use api::{Database, DecodeError, Webhook};
 pub use budget::{Budget, BudgetUse, Priority};
 pub use client::{Client, ClientConfig, RequestObserver, ServiceToken};
 pub use error::PollError;
+pub use webhooks::{gives_push, same_url, DEPLOY_REQUEST_EVENTS};
 
 impl Client {
     /// The databases of `organization` (every kind; see [`Database::is_mysql`]). An entry that
@@ -49,6 +51,18 @@ impl Client {
         target: &Target,
         previous: Option<&TargetState>,
     ) -> Result<Observation, PollError> {
+        self.observe_scoped(target, previous, true).await
+    }
+
+    /// [`Client::observe`], or, without `deploy_requests`, the workflows only (for a database
+    /// whose deploy requests PlanetScale pushes): the observation then covers no deploy
+    /// request, and the diff keeps every remembered one as it was.
+    pub async fn observe_scoped(
+        &self,
+        target: &Target,
+        previous: Option<&TargetState>,
+        deploy_requests: bool,
+    ) -> Result<Observation, PollError> {
         let database = [
             "organizations",
             &target.organization,
@@ -65,16 +79,6 @@ impl Client {
         let workflows = self
             .list_of_database(target, workflows_url.clone(), &[], api::workflow)
             .await?;
-        let requests_url = self.url(&[&database[..], &["deploy-requests"]].concat());
-        let open = self
-            .list_of_database(
-                target,
-                requests_url.clone(),
-                &[("state", "open")],
-                api::deploy_request,
-            )
-            .await?;
-
         // Workflows remembered but not listed: a list can miss one (pages shift while workflows
         // are added), so each is fetched by number before it is forgotten. One that is over
         // cannot change and stays as it is; one whose item could not be read stays too.
@@ -110,6 +114,18 @@ impl Client {
                 .map(|item| unreadable(&workflows_url, item)),
         );
 
+        if !deploy_requests {
+            return Ok(observation);
+        }
+        let requests_url = self.url(&[&database[..], &["deploy-requests"]].concat());
+        let open = self
+            .list_of_database(
+                target,
+                requests_url.clone(),
+                &[("state", "open")],
+                api::deploy_request,
+            )
+            .await?;
         let seen = |number: u64| previous.deploy_requests.get(&number);
         let open_numbers: BTreeSet<u64> = open
             .items

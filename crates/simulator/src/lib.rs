@@ -11,10 +11,12 @@
 
 mod scenario;
 mod server;
+mod webhooks;
 mod world;
 
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
 pub use server::{Fault, Simulator, SimulatorHandle};
+pub use webhooks::SimWebhook;
 pub use world::{
     Database, Organization, Shape, SimDeployRequest, SimLintError, SimOperation,
     SimRevertOperation, SimWorkflow, World,

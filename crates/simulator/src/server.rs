@@ -10,6 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+use crate::webhooks::{create_webhook, list_webhooks};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -44,8 +46,8 @@ pub enum Fault {
 }
 
 #[derive(Clone)]
-struct Shared {
-    world: Arc<Mutex<World>>,
+pub(crate) struct Shared {
+    pub(crate) world: Arc<Mutex<World>>,
     faults: Arc<Mutex<HashMap<String, Fault>>>,
     requests_by_database: Arc<Mutex<HashMap<String, u64>>>,
     /// When each request came, and for which database ("" for the databases list).
@@ -60,7 +62,7 @@ struct Shared {
     requests: Arc<AtomicU64>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves data that is still consistent enough to serve.
     mutex
         .lock()
@@ -70,7 +72,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Admits a request for one of `database`'s endpoints (rate limit, token), counts it and plays
 /// the database's fault: `Err` is the response to send instead, `Ok(true)` asks for endless
 /// pages. Like PlanetScale, it answers a token it does not accept with 404 on database paths.
-async fn admit_database(
+pub(crate) async fn admit_database(
     shared: &Shared,
     headers: &HeaderMap,
     endpoint: &'static str,
@@ -190,6 +192,10 @@ impl Simulator {
                 &format!("{database}/deploy-requests/{{number}}/operations"),
                 get(list_operations),
             )
+            .route(
+                &format!("{database}/webhooks"),
+                get(list_webhooks).post(create_webhook),
+            )
             .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "Not Found") })
             .with_state(shared.clone());
         let (shutdown, stopped) = oneshot::channel();
@@ -292,7 +298,7 @@ impl Drop for Simulator {
     }
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
@@ -335,12 +341,12 @@ fn unauthorized() -> Response {
     )
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not_found", "Not Found")
 }
 
 /// One page of `items` in the API's list envelope.
-fn page(items: Vec<Value>, query: &HashMap<String, String>, endless: bool) -> Response {
+pub(crate) fn page(items: Vec<Value>, query: &HashMap<String, String>, endless: bool) -> Response {
     let number = |key: &str, default: usize| {
         query
             .get(key)

@@ -33,6 +33,10 @@ pub struct Database {
     pub odd_workflow_items: Vec<Value>,
     /// Raw items appended to every deploy request list.
     pub odd_deploy_request_items: Vec<Value>,
+    /// Its PlanetScale webhooks.
+    pub webhooks: Vec<crate::SimWebhook>,
+    /// Creating a webhook is refused (403), as for a token without the access.
+    pub webhooks_read_only: bool,
 }
 
 /// How the simulator shapes a database's responses.
@@ -57,6 +61,8 @@ impl Default for Database {
             shape: Shape::default(),
             odd_workflow_items: Vec::new(),
             odd_deploy_request_items: Vec::new(),
+            webhooks: Vec::new(),
+            webhooks_read_only: false,
         }
     }
 }
@@ -166,6 +172,18 @@ impl World {
             .databases
             .entry(database.to_owned())
             .or_default()
+    }
+
+    /// The database `database` of `organization`, to change, if it exists.
+    pub fn database_mut_if_exists(
+        &mut self,
+        organization: &str,
+        database: &str,
+    ) -> Option<&mut Database> {
+        self.organizations
+            .get_mut(organization)?
+            .databases
+            .get_mut(database)
     }
 
     /// The database `database` of `organization`, if it exists.

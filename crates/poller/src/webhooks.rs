@@ -1,0 +1,75 @@
+//! A database's PlanetScale webhooks: listed (their secrets sign deliveries to pswatch's
+//! receiver; their state says whether push is healthy) and created.
+
+use diff_engine::Target;
+use serde_json::json;
+
+use crate::api::{self, Webhook};
+use crate::{Client, PollError};
+
+/// The events a webhook to pswatch subscribes to: every deploy request event.
+pub const DEPLOY_REQUEST_EVENTS: &[&str] = &[
+    "deploy_request.opened",
+    "deploy_request.queued",
+    "deploy_request.in_progress",
+    "deploy_request.pending_cutover",
+    "deploy_request.schema_applied",
+    "deploy_request.errored",
+    "deploy_request.reverted",
+    "deploy_request.closed",
+];
+
+impl Client {
+    /// The webhooks of `target` (`GET …/databases/{db}/webhooks`; service token access
+    /// `read_database`). One that cannot be read is left out, with a warning.
+    pub async fn list_webhooks(&self, target: &Target) -> Result<Vec<Webhook>, PollError> {
+        let url = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "webhooks",
+        ]);
+        let listed = self.get_all(url, &[], api::webhook).await?;
+        for item in &listed.unreadable {
+            tracing::warn!(target_db = %target, problem = %item.problem,
+                "a webhook of the list cannot be read; it is left out");
+        }
+        Ok(listed.items)
+    }
+
+    /// Creates an enabled webhook of `target` posting `events` to `url` (`POST
+    /// …/databases/{db}/webhooks`); PlanetScale answers with it, its secret included.
+    pub async fn create_webhook(
+        &self,
+        target: &Target,
+        url: &str,
+        events: &[&str],
+    ) -> Result<Webhook, PollError> {
+        let endpoint = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "webhooks",
+        ]);
+        let body = json!({"url": url, "enabled": true, "events": events});
+        self.post_one(endpoint, &body, api::webhook).await
+    }
+}
+
+/// Whether `webhook` gives pswatch push for deploy requests: enabled, posting to `public_url`,
+/// subscribed to every deploy request event, and its last delivery (if any) succeeded.
+pub fn gives_push(webhook: &Webhook, public_url: &str) -> bool {
+    webhook.enabled
+        && same_url(&webhook.url, public_url)
+        && DEPLOY_REQUEST_EVENTS
+            .iter()
+            .all(|event| webhook.events.iter().any(|subscribed| subscribed == event))
+        && webhook.last_sent_success != Some(false)
+}
+
+/// Two URLs alike but for a trailing slash.
+pub fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
