@@ -312,6 +312,58 @@ async fn secrets_come_from_planetscale_and_healthy_push_makes_idle_polls_cheaper
         401
     );
     assert_eq!(simulator.requests_to("webhooks"), reads + 1);
+    // PlanetScale's own events are routed as planetscale.<event>, a repeat acted on once.
+    let branch = |event: &str, timestamp: i64| {
+        serde_json::to_vec(&json!({
+            "timestamp": timestamp,
+            "event": event,
+            "organization": "acme",
+            "database": "commerce",
+            "resource": {"id": "br-main", "type": "Branch", "name": "main", "state": "ready",
+                         "production": true, "html_url": "https://app.planetscale.com/acme/commerce/main"},
+        }))
+        .expect("json")
+    };
+    let ready = branch("branch.ready", now);
+    assert_eq!(post(ready.clone(), "secret-from-the-api").await, 200);
+    assert_eq!(post(ready, "secret-from-the-api").await, 200);
+    assert_eq!(
+        post(branch("branch.out_of_memory", now), "secret-from-the-api").await,
+        200
+    );
+    let routed = eventually(Duration::from_secs(10), || async {
+        let bodies: Vec<Value> = hooks
+            .accepted("/hooks")
+            .iter()
+            .map(|request| serde_json::from_slice(&request.body).expect("json"))
+            .collect();
+        (bodies
+            .iter()
+            .any(|body| body["type"] == "planetscale.branch.out_of_memory"))
+        .then_some(bodies)
+    })
+    .await
+    .expect("the PlanetScale events are delivered");
+    let of =
+        |kind: &str| -> Vec<&Value> { routed.iter().filter(|body| body["type"] == kind).collect() };
+    let ready = of("planetscale.branch.ready");
+    assert_eq!(ready.len(), 1, "{routed:#?}");
+    assert_eq!(ready[0]["data"]["type"], "planetscale.branch.ready");
+    assert_eq!(ready[0]["data"]["event"], "branch.ready");
+    assert_eq!(ready[0]["data"]["organization"], "acme");
+    assert_eq!(ready[0]["data"]["database"], "commerce");
+    assert_eq!(ready[0]["data"]["severity"], "info");
+    assert_eq!(ready[0]["data"]["resource"]["name"], "main");
+    assert!(ready[0]["data"]["id"]
+        .as_str()
+        .expect("id")
+        .starts_with("evt_"));
+    assert_eq!(
+        of("planetscale.branch.out_of_memory")[0]["data"]["severity"],
+        "critical"
+    );
+    assert_eq!(of("planetscale.webhook.test").len(), 2, "{routed:#?}");
+
     let stopped = service.terminate(Duration::from_secs(25)).await;
     assert!(stopped.is_some_and(|status| status.success()));
     let logs = service.stderr();

@@ -78,6 +78,15 @@ fn events() -> Vec<Event> {
         )
         .severity(Severity::Critical)
         .build(),
+        Event::from_planetscale(
+            "acme",
+            "commerce",
+            diff_engine::PlanetScaleEvent::parse("cluster.storage").expect("known"),
+            1_763_899_200,
+            serde_json::json!({"id": "c1", "name": "main <&> *prod*", "storage_percentage": 93.4,
+                "html_url": "https://app.planetscale.com/acme/commerce/main"}),
+            time::OffsetDateTime::now_utc(),
+        ),
     ]
 }
 

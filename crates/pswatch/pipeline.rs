@@ -75,6 +75,32 @@ impl Pipeline {
 
     /// The targets of the configuration; organizations watched with `["*"]` are listed through
     /// the API. An organization that cannot be listed is reported and skipped.
+    /// Routes one of PlanetScale's own events (pushed, not polled) and writes its outbox
+    /// entries, flushed, before returning the channels it went to (to be woken).
+    pub(crate) async fn route_pushed(
+        &self,
+        event: &diff_engine::Event,
+    ) -> Result<Vec<String>, StoreError> {
+        self.metrics
+            .events
+            .with_label_values(&[event.type_name()])
+            .inc();
+        let channels = self.config.router.channels_for(event);
+        tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
+            change = %notifier::render::change(event), channels = ?channels, "PlanetScale event received");
+        let deliveries = channels
+            .iter()
+            .map(|channel| NewDelivery {
+                channel: channel.clone(),
+                event: event.clone(),
+            })
+            .collect();
+        self.store
+            .enqueue(deliveries, OffsetDateTime::now_utc())
+            .await?;
+        Ok(channels)
+    }
+
     /// Whether the configuration watches `target` (its organization, and the database by name
     /// or all of them).
     pub(crate) fn watches(&self, target: &Target) -> bool {

@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use diff_engine::Target;
+use diff_engine::{PlanetScaleEvent, Target};
 use hmac::{Hmac, Mac};
 use notifier::Secret;
 use serde_json::Value;
@@ -45,7 +45,7 @@ const BURST: f64 = 100.0;
 const REMEMBERED: usize = 10_000;
 
 /// A delivery, as far as pswatch reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Delivery {
     /// The event, e.g. `deploy_request.queued`.
     pub(crate) event: String,
@@ -53,6 +53,17 @@ pub(crate) struct Delivery {
     pub(crate) target: Target,
     /// Unix seconds, as PlanetScale signed it.
     pub(crate) timestamp: i64,
+    /// PlanetScale's `resource`.
+    pub(crate) resource: Value,
+}
+
+/// What the receiver asks of the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Inbound {
+    /// Poll this database now: PlanetScale says one of its deploy requests changed.
+    Poll(Target),
+    /// These channels have new outbox entries (PlanetScale's own events).
+    Wake(Vec<String>),
 }
 
 /// Why a request is refused; each is answered with its status and a short reason.
@@ -137,6 +148,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Delivery, String> {
         event: text("event")?,
         target: Target::new(&text("organization")?, &text("database")?),
         timestamp,
+        resource: value["resource"].clone(),
     })
 }
 
@@ -201,8 +213,8 @@ struct Receiver {
     pipeline: watch::Receiver<Arc<Pipeline>>,
     replays: Mutex<Replays>,
     bucket: Mutex<Bucket>,
-    /// Databases whose deliveries ask for a poll.
-    pushes: mpsc::Sender<Target>,
+    /// Polls and wakes for the service.
+    inbound: mpsc::Sender<Inbound>,
 }
 
 /// How long a delivery may wait for its database's webhooks to be read (PlanetScale waits 2 s
@@ -298,6 +310,44 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Routes one of PlanetScale's own events of a watched database through the outbox (the
+    /// entries written, flushed, before the answer), and wakes its channels.
+    async fn route(&self, delivery: Delivery) -> (StatusCode, String) {
+        let Some(event) = PlanetScaleEvent::parse(&delivery.event) else {
+            tracing::info!(event = %delivery.event, "a PlanetScale event pswatch does not route; ignored");
+            return (StatusCode::OK, "received; not routed\n".into());
+        };
+        let pipeline = Arc::clone(&self.pipeline.borrow());
+        if !pipeline.watches(&delivery.target) {
+            tracing::info!(target_db = %delivery.target, "a PlanetScale event of a database that is not watched; ignored");
+            return (StatusCode::OK, "received; not watched\n".into());
+        }
+        let event = diff_engine::Event::from_planetscale(
+            &delivery.target.organization,
+            &delivery.target.database,
+            event,
+            delivery.timestamp,
+            delivery.resource,
+            time::OffsetDateTime::now_utc(),
+        );
+        match pipeline.route_pushed(&event).await {
+            Ok(channels) => {
+                let _ = self.inbound.try_send(Inbound::Wake(channels));
+                (StatusCode::OK, "received\n".into())
+            }
+            Err(error) => {
+                // PlanetScale may send it again; nothing was half written.
+                tracing::error!(%error, "cannot record a PlanetScale event in the outbox");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot record the event now\n".into(),
+                )
+            }
+        }
+    }
+}
+
 async fn planetscale(
     State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
@@ -343,9 +393,10 @@ async fn planetscale(
                 .set(1);
             if deploy_request {
                 // Full means polls are already asked for; they coalesce anyway.
-                let _ = receiver.pushes.try_send(delivery.target);
+                let _ = receiver.inbound.try_send(Inbound::Poll(delivery.target));
+                return (StatusCode::OK, "received\n".into());
             }
-            (StatusCode::OK, "received\n".into())
+            receiver.route(delivery).await
         }
     }
 }
@@ -357,7 +408,7 @@ pub(crate) async fn serve(
     secrets: watch::Receiver<Vec<Secret>>,
     shared: Arc<Shared>,
     pipeline: watch::Receiver<Arc<Pipeline>>,
-    pushes: mpsc::Sender<Target>,
+    inbound: mpsc::Sender<Inbound>,
     shutdown: CancellationToken,
 ) {
     let receiver = Arc::new(Receiver {
@@ -369,7 +420,7 @@ pub(crate) async fn serve(
             tokens: BURST,
             at: Instant::now(),
         }),
-        pushes,
+        inbound,
     });
     let app = Router::new()
         .route("/planetscale", post(planetscale))

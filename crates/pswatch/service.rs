@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 use crate::config::Config;
 use crate::delivery::channel_worker;
 use crate::pipeline::{Pipeline, PollFailure, PollReport};
+use crate::receiver::Inbound;
 use crate::scheduler::{Outcome, Scheduler};
 use crate::shared::{budget_of, Shared};
 
@@ -100,7 +101,7 @@ pub(crate) async fn run(
         .as_ref()
         .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
     let (secrets_sender, secrets) = watch::channel(receiver_secrets(&config));
-    let (push_sender, mut pushes) = mpsc::channel::<Target>(1024);
+    let (push_sender, mut pushes) = mpsc::channel::<Inbound>(1024);
     let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
     let (current_sender, current) = watch::channel(Arc::clone(&pipeline));
     if let Some(address) = receiver_listen {
@@ -254,13 +255,22 @@ pub(crate) async fn run(
                 finish_poll(&pipeline, &mut scheduler, &target, result, &workers.wakes);
                 note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
             }
-            Some(target) = pushes.recv() => {
-                if scheduler.push(&target, tokio::time::Instant::now()) {
-                    tracing::debug!(target_db = %target, "PlanetScale pushed a change; polling it now");
-                } else {
-                    tracing::debug!(target_db = %target, "a webhook delivery for a database that is not watched");
+            Some(inbound) = pushes.recv() => match inbound {
+                Inbound::Poll(target) => {
+                    if scheduler.push(&target, tokio::time::Instant::now()) {
+                        tracing::debug!(target_db = %target, "PlanetScale pushed a change; polling it now");
+                    } else {
+                        tracing::debug!(target_db = %target, "a webhook delivery for a database that is not watched");
+                    }
                 }
-            }
+                Inbound::Wake(channels) => {
+                    for channel in channels {
+                        if let Some(wake) = workers.wakes.get(&channel) {
+                            wake.notify_one();
+                        }
+                    }
+                }
+            },
             Some(next) = reloads.recv() => {
                 if next.admin_listen != admin_listen {
                     tracing::warn!("admin.listen cannot change on reload; restart pswatch to move the admin server");

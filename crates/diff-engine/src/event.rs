@@ -93,6 +93,15 @@ pub enum EventKind {
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
+    /// `planetscale.<event>`: one of PlanetScale's own webhook events (`branch.ready`,
+    /// `cluster.storage`, …), received by pswatch's receiver and routed like the others.
+    #[serde(rename = "planetscale")]
+    PlanetScale {
+        /// PlanetScale's event, one of [`PLANETSCALE_EVENTS`], e.g. `branch.ready`.
+        event: PlanetScaleEvent,
+        /// PlanetScale's `resource`, as it sent it.
+        resource: serde_json::Value,
+    },
 }
 
 /// Every event type, for validating route globs and for documentation.
@@ -102,7 +111,103 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_request.state_changed",
     "deploy_operation.state_changed",
     "deploy_operation.errors_changed",
+    "planetscale.branch.ready",
+    "planetscale.branch.sleeping",
+    "planetscale.branch.anomaly",
+    "planetscale.branch.out_of_memory",
+    "planetscale.branch.primary_promoted",
+    "planetscale.branch.schema_recommendation",
+    "planetscale.branch.start_maintenance",
+    "planetscale.cluster.storage",
+    "planetscale.keyspace.storage",
+    "planetscale.database.access_request",
+    "planetscale.webhook.test",
 ];
+
+/// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
+const FIRST_PLANETSCALE: usize = 5;
+
+/// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
+/// not among them: they make pswatch poll, and the poll reports what changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PlanetScaleEvent(usize);
+
+impl PlanetScaleEvent {
+    /// The event as PlanetScale names it, e.g. `branch.ready`; `None` for any other name.
+    pub fn parse(name: &str) -> Option<Self> {
+        EVENT_TYPES[FIRST_PLANETSCALE..]
+            .iter()
+            .position(|known| known.strip_prefix("planetscale.") == Some(name))
+            .map(|index| Self(FIRST_PLANETSCALE + index))
+    }
+
+    /// PlanetScale's name, e.g. `branch.ready`.
+    pub fn as_str(self) -> &'static str {
+        let type_name = self.type_name();
+        type_name.strip_prefix("planetscale.").unwrap_or(type_name)
+    }
+
+    /// pswatch's event type, e.g. `planetscale.branch.ready`.
+    pub fn type_name(self) -> &'static str {
+        EVENT_TYPES[self.0]
+    }
+
+    /// How much a person should care: an anomaly, an out-of-memory and storage at 90 % or
+    /// more are critical; storage below that and maintenance are warnings; the rest is
+    /// information. `resource` gives the storage percentage, when PlanetScale sends one.
+    pub fn severity(self, resource: &serde_json::Value) -> Severity {
+        match self.as_str() {
+            "branch.anomaly" | "branch.out_of_memory" => Severity::Critical,
+            "cluster.storage" | "keyspace.storage" => match storage_percentage(resource) {
+                Some(percentage) if percentage >= 90.0 => Severity::Critical,
+                Some(_) => Severity::Warning,
+                // PlanetScale documents no storage payload: without a figure, it is a warning.
+                None => Severity::Warning,
+            },
+            "branch.start_maintenance" => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+}
+
+/// The storage percentage a storage event's `resource` carries: the first number under a key
+/// that names a percentage (`percentage`, `storage_percentage`, `percent_used`, …), at the
+/// top level or one level down.
+pub fn storage_percentage(resource: &serde_json::Value) -> Option<f64> {
+    let of_object = |object: &serde_json::Map<String, serde_json::Value>| {
+        object
+            .iter()
+            .filter(|(key, _)| key.contains("percent"))
+            .find_map(|(_, value)| match value {
+                serde_json::Value::Number(number) => number.as_f64(),
+                serde_json::Value::String(text) => text.trim_end_matches('%').trim().parse().ok(),
+                _ => None,
+            })
+    };
+    let object = resource.as_object()?;
+    of_object(object).or_else(|| {
+        object
+            .values()
+            .filter_map(serde_json::Value::as_object)
+            .find_map(of_object)
+    })
+}
+
+impl TryFrom<String> for PlanetScaleEvent {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name)
+            .ok_or_else(|| format!("{name:?} is not a PlanetScale event pswatch routes"))
+    }
+}
+
+impl From<PlanetScaleEvent> for String {
+    fn from(event: PlanetScaleEvent) -> Self {
+        event.as_str().to_owned()
+    }
+}
 
 impl EventKind {
     /// The event type as receivers see it, e.g. `workflow.state_changed`.
@@ -113,6 +218,7 @@ impl EventKind {
             Self::DeployRequestStateChanged { .. } => EVENT_TYPES[2],
             Self::DeployOperationStateChanged { .. } => EVENT_TYPES[3],
             Self::DeployOperationErrorsChanged { .. } => EVENT_TYPES[4],
+            Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
 
@@ -125,6 +231,8 @@ impl EventKind {
             Self::DeployRequestStateChanged { state, .. } => state.as_str(),
             Self::DeployOperationStateChanged { state, .. } => state.as_str(),
             Self::DeployOperationErrorsChanged { operation, .. } => operation.state.as_str(),
+            // A branch's or a database's state, when PlanetScale's resource has one.
+            Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
         }
     }
 
@@ -140,7 +248,9 @@ impl EventKind {
             Self::DeployOperationStateChanged { previous_state, .. } => {
                 previous_state.as_ref().map(OperationState::as_str)
             }
-            Self::WorkflowErrorsChanged { .. } | Self::DeployOperationErrorsChanged { .. } => None,
+            Self::WorkflowErrorsChanged { .. }
+            | Self::DeployOperationErrorsChanged { .. }
+            | Self::PlanetScale { .. } => None,
         }
     }
 
@@ -161,6 +271,7 @@ impl EventKind {
             Self::DeployRequestStateChanged { deploy_request, .. } => {
                 deploy_request.validation_errors().map(Cow::Owned)
             }
+            Self::PlanetScale { .. } => None,
         }
     }
 
@@ -175,6 +286,41 @@ impl EventKind {
 }
 
 impl Event {
+    /// One of PlanetScale's own events, as its webhook delivered it. Its id depends only on
+    /// the delivery (the database, the event, PlanetScale's timestamp and the resource's id),
+    /// so a repeated delivery gets the same one.
+    pub fn from_planetscale(
+        organization: &str,
+        database: &str,
+        event: PlanetScaleEvent,
+        timestamp: i64,
+        resource: serde_json::Value,
+        observed_at: OffsetDateTime,
+    ) -> Self {
+        let mut hasher = Sha256::new();
+        for part in [organization, database, event.as_str()] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        hasher.update(timestamp.to_be_bytes());
+        hasher.update(resource["id"].as_str().unwrap_or_default().as_bytes());
+        let digest = hasher.finalize();
+        let mut id = String::with_capacity(4 + 32);
+        id.push_str("evt_");
+        for byte in &digest[..16] {
+            // Writing to a String cannot fail.
+            let _ = write!(id, "{byte:02x}");
+        }
+        Self {
+            id,
+            severity: event.severity(&resource),
+            kind: EventKind::PlanetScale { event, resource },
+            organization: organization.to_owned(),
+            database: database.to_owned(),
+            observed_at,
+        }
+    }
+
     /// The event type, e.g. `workflow.state_changed`.
     pub fn type_name(&self) -> &'static str {
         self.kind.type_name()

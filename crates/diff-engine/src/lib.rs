@@ -11,7 +11,7 @@ mod plan;
 mod states;
 
 pub use diff::{diff, Anomaly, Diff, DiffOptions};
-pub use event::{Event, EventKind, EVENT_TYPES};
+pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TYPES};
 pub use model::{
     DeployOperation, DeployRequest, LintError, Observation, ObservedDeployRequest, OperationPhase,
     SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Unreadable, Workflow,

@@ -187,6 +187,7 @@ fn describe(event: &Event) -> String {
                 opt(errors.as_deref())
             ),
         ),
+        EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
     };
     format!(
         "{} {resource} {change} {}",
@@ -846,4 +847,78 @@ fn events_serialize_as_the_webhook_data() {
     assert_eq!(json["workflow"]["number"], 1);
     let back: Event = serde_json::from_value(json).expect("deserializes");
     assert_eq!(back, result.events[0]);
+}
+
+#[test]
+fn planetscale_events_have_a_type_a_severity_and_an_id_per_delivery() {
+    use crate::{PlanetScaleEvent, EVENT_TYPES};
+    let at = time::macros::datetime!(2026-11-23 12:00 UTC);
+    let ready = PlanetScaleEvent::parse("branch.ready").expect("known");
+    assert_eq!(ready.type_name(), "planetscale.branch.ready");
+    assert_eq!(ready.as_str(), "branch.ready");
+    assert!(PlanetScaleEvent::parse("deploy_request.queued").is_none());
+    assert!(PlanetScaleEvent::parse("branch.exploded").is_none());
+    let routed = EVENT_TYPES
+        .iter()
+        .filter(|name| name.starts_with("planetscale."))
+        .count();
+    assert_eq!(routed, 11);
+    let severity = |name: &str, resource: serde_json::Value| {
+        PlanetScaleEvent::parse(name)
+            .expect(name)
+            .severity(&resource)
+    };
+    let none = serde_json::json!({"name": "main"});
+    assert_eq!(severity("branch.anomaly", none.clone()), Severity::Critical);
+    assert_eq!(
+        severity("branch.out_of_memory", none.clone()),
+        Severity::Critical
+    );
+    assert_eq!(
+        severity("branch.start_maintenance", none.clone()),
+        Severity::Warning
+    );
+    assert_eq!(severity("branch.ready", none.clone()), Severity::Info);
+    assert_eq!(severity("webhook.test", none.clone()), Severity::Info);
+    assert_eq!(
+        severity(
+            "cluster.storage",
+            serde_json::json!({"storage_percentage": 91.5})
+        ),
+        Severity::Critical
+    );
+    assert_eq!(
+        severity(
+            "keyspace.storage",
+            serde_json::json!({"usage": {"percent_used": "90%"}})
+        ),
+        Severity::Critical
+    );
+    assert_eq!(
+        severity("cluster.storage", serde_json::json!({"percentage": 75})),
+        Severity::Warning
+    );
+    assert_eq!(severity("cluster.storage", none.clone()), Severity::Warning);
+    let resource = serde_json::json!({"id": "br1", "name": "main", "state": "ready"});
+    let event = Event::from_planetscale(
+        "acme",
+        "commerce",
+        ready,
+        1_698_252_879,
+        resource.clone(),
+        at,
+    );
+    let again = Event::from_planetscale(
+        "acme",
+        "commerce",
+        ready,
+        1_698_252_879,
+        resource.clone(),
+        at + time::Duration::minutes(5),
+    );
+    assert_eq!(event.id, again.id, "a repeated delivery gets the same id");
+    let later = Event::from_planetscale("acme", "commerce", ready, 1_698_252_880, resource, at);
+    assert_ne!(event.id, later.id);
+    assert_eq!(event.type_name(), "planetscale.branch.ready");
+    assert_eq!(event.kind.state(), "ready");
 }

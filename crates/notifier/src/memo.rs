@@ -43,8 +43,9 @@ pub struct ResourceKey {
 }
 
 impl ResourceKey {
-    /// The resource `event` is about.
-    pub fn of(event: &Event) -> Self {
+    /// The workflow or deploy request `event` is about; `None` for PlanetScale's own events
+    /// (a branch, a keyspace), which have no thread or incident of their own.
+    pub fn of(event: &Event) -> Option<Self> {
         let (kind, number) = match &event.kind {
             EventKind::WorkflowStateChanged { workflow, .. }
             | EventKind::WorkflowErrorsChanged { workflow, .. } => {
@@ -61,13 +62,14 @@ impl ResourceKey {
                 deploy_request_number,
                 ..
             } => (ResourceKind::DeployRequest, *deploy_request_number),
+            EventKind::PlanetScale { .. } => return None,
         };
-        Self {
+        Some(Self {
             organization: event.organization.clone(),
             database: event.database.clone(),
             kind,
             number,
-        }
+        })
     }
 
     /// Reads the form [`Display`](fmt::Display) writes: `acme/commerce/workflow/3`.
@@ -96,25 +98,27 @@ impl ResourceKey {
         let mut seen = BTreeSet::new();
         events
             .iter()
-            .map(Self::of)
+            .filter_map(Self::of)
             .filter(|key| seen.insert(key.clone()))
             .collect()
     }
 
     /// `events` by the resource they are about, in the order each resource first appears,
-    /// each resource's events in their order.
-    pub(crate) fn group(events: &[Event]) -> Vec<(Self, Vec<Event>)> {
-        Self::all_of(events)
-            .into_iter()
-            .map(|key| {
-                let mine = events
-                    .iter()
-                    .filter(|event| Self::of(event) == key)
-                    .cloned()
-                    .collect();
-                (key, mine)
-            })
-            .collect()
+    /// each resource's events in their order; each event about no workflow or deploy request
+    /// alone, without a key.
+    pub(crate) fn group(events: &[Event]) -> Vec<(Option<Self>, Vec<Event>)> {
+        let mut groups: Vec<(Option<Self>, Vec<Event>)> = Vec::new();
+        for event in events {
+            let key = Self::of(event);
+            match groups
+                .iter_mut()
+                .find(|(known, _)| key.is_some() && *known == key)
+            {
+                Some((_, mine)) => mine.push(event.clone()),
+                None => groups.push((key, vec![event.clone()])),
+            }
+        }
+        groups
     }
 }
 
@@ -239,11 +243,11 @@ mod tests {
         let moving = workflow_state_changed(None, workflow(3).build()).build();
         assert_eq!(ResourceKey::of(&request), ResourceKey::of(&table));
         assert_eq!(
-            ResourceKey::of(&request).to_string(),
+            ResourceKey::of(&request).expect("a resource").to_string(),
             "acme/commerce/deploy_request/7"
         );
         assert_eq!(
-            ResourceKey::of(&moving).to_string(),
+            ResourceKey::of(&moving).expect("a resource").to_string(),
             "acme/commerce/workflow/3"
         );
         assert_eq!(

@@ -97,6 +97,14 @@ enum Change<'a> {
         phase: &'static str,
         operation: OperationData<'a>,
     },
+    /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
+    #[serde(untagged)]
+    PlanetScale {
+        #[serde(rename = "type")]
+        event_type: &'static str,
+        event: &'static str,
+        resource: &'a serde_json::Value,
+    },
 }
 
 impl<'a> Change<'a> {
@@ -154,6 +162,11 @@ impl<'a> Change<'a> {
                 deploy_request_number: *deploy_request_number,
                 phase: phase.as_str(),
                 operation: OperationData::new(operation),
+            },
+            EventKind::PlanetScale { event, resource } => Self::PlanetScale {
+                event_type: event.type_name(),
+                event: event.as_str(),
+                resource,
             },
         }
     }

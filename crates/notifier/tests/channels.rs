@@ -357,7 +357,7 @@ async fn a_retry_after_a_failed_update_does_not_repeat_the_reply() {
         .await
         .expect_err("the update failed");
     assert!(error.is_transient());
-    let key = ResourceKey::of(&second);
+    let key = ResourceKey::of(&second).expect("a workflow");
     let memo = memos.get(&key).expect("memo").clone();
     assert_eq!(
         memo.last_event.as_deref(),

@@ -137,6 +137,7 @@ fn describe(event: &Event) -> String {
             "dr{deploy_request_number}/{}({phase})",
             operation.table_name.as_deref().unwrap_or("?")
         ),
+        EventKind::PlanetScale { event, .. } => event.as_str().to_owned(),
     };
     let mut line = format!(
         "{} {resource} {}->{} {}",

@@ -33,6 +33,7 @@ use crate::keys::{
 };
 use crate::records::{FingerprintKey, Record, StateRecord};
 
+mod commit;
 mod keys;
 mod memo;
 mod quarantine;
@@ -286,45 +287,6 @@ impl Store {
         let removed = self.tree.remove(state_key(target))?.is_some();
         self.db.flush_async().await?;
         Ok(removed)
-    }
-
-    /// Commits a poll: `next` becomes the state of `target` and each delivery becomes an outbox
-    /// entry, all in one atomic batch, flushed to disk before this returns.
-    pub async fn commit_poll(
-        &self,
-        target: &Target,
-        next: &TargetState,
-        deliveries: Vec<NewDelivery>,
-        now: OffsetDateTime,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = sled::Batch::default();
-        batch.insert(
-            state_key(target),
-            encode(&StateRecord {
-                target: target.clone(),
-                state: next.clone(),
-            })?,
-        );
-        let mut entries = Vec::with_capacity(deliveries.len());
-        let mut poll = None;
-        for delivery in deliveries {
-            let id = self.db.generate_id()?;
-            let entry = OutboxEntry {
-                id,
-                channel: delivery.channel,
-                event: delivery.event,
-                attempts: 0,
-                last_error: None,
-                created_at: now,
-                next_attempt_at: None,
-                poll: *poll.get_or_insert(id),
-            };
-            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
-            entries.push(entry);
-        }
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
-        Ok(entries)
     }
 
     /// Every pending outbox entry, in detection order.

@@ -932,3 +932,43 @@ async fn an_unreadable_memo_is_quarantined_and_reads_as_none() {
         quarantined[0].problem
     );
 }
+
+#[test]
+fn planetscale_events_keep_their_bytes_in_the_outbox() {
+    let event = diff_engine::Event::from_planetscale(
+        "acme",
+        "commerce",
+        diff_engine::PlanetScaleEvent::parse("branch.ready").expect("known"),
+        1_763_899_200,
+        serde_json::json!({"id": "br-main", "type": "Branch", "name": "main", "state": "ready"}),
+        datetime!(2026-11-23 12:00 UTC),
+    );
+    let entry = OutboxEntry {
+        id: 200,
+        channel: "audit".into(),
+        event,
+        attempts: 0,
+        last_error: None,
+        created_at: datetime!(2026-11-23 12:00:01 UTC),
+        next_attempt_at: None,
+        poll: 200,
+    };
+    let bytes = encode(&entry).expect("encodes");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/outbox_planetscale_v1.jsonl");
+    if std::env::var_os("PSWATCH_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, [&bytes[..], b"\n"].concat()).expect("write golden");
+    }
+    let golden = std::fs::read(&path).expect("golden file");
+    assert_eq!(
+        String::from_utf8_lossy(&[&bytes[..], b"\n"].concat()),
+        String::from_utf8_lossy(&golden),
+        "the bytes of a PlanetScale event's outbox entry changed: that is a new disk format"
+    );
+    assert_eq!(decode::<OutboxEntry>(&bytes).expect("decodes"), entry);
+    // An event name this build does not route is unreadable, never misread.
+    let unknown = String::from_utf8(bytes)
+        .expect("utf-8")
+        .replace("branch.ready", "branch.exploded");
+    assert!(decode::<OutboxEntry>(unknown.as_bytes()).is_err());
+}

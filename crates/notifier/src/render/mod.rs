@@ -49,6 +49,14 @@ pub fn dashboard_url(event: &Event) -> String {
             deploy_request_number,
             ..
         } => format!("{base}/deploy-requests/{deploy_request_number}"),
+        // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
+        EventKind::PlanetScale { resource, .. } => resource["html_url"]
+            .as_str()
+            .filter(|url| {
+                url.starts_with("https://app.planetscale.com/")
+                    && !url.contains(['<', '>', '|', ' '])
+            })
+            .map_or(base, str::to_owned),
     }
 }
 
@@ -82,6 +90,42 @@ pub fn resource_name(event: &Event) -> String {
             },
             operation.table_name.as_deref().unwrap_or(&operation.id)
         ),
+        EventKind::PlanetScale { event, resource } => {
+            planetscale_resource(event.as_str(), resource)
+        }
+    }
+}
+
+/// `branch main`, `keyspace commerce`, `database`: what one of PlanetScale's events is about.
+fn planetscale_resource(event: &str, resource: &serde_json::Value) -> String {
+    let name = resource["name"].as_str().filter(|name| !name.is_empty());
+    let kind = event.split('.').next().unwrap_or(event);
+    match (kind, name) {
+        ("branch" | "keyspace" | "cluster", Some(name)) => format!("{kind} {name}"),
+        ("branch" | "keyspace" | "cluster", None) => kind.to_owned(),
+        _ => "database".to_owned(),
+    }
+}
+
+/// What one of PlanetScale's events says happened, e.g. `ready`, `out of memory`,
+/// `storage at 92%`.
+fn planetscale_change(event: &str, resource: &serde_json::Value) -> String {
+    match event {
+        "branch.ready" => "ready".into(),
+        "branch.sleeping" => "sleeping".into(),
+        "branch.anomaly" => "anomaly detected (Insights)".into(),
+        "branch.out_of_memory" => "out of memory".into(),
+        "branch.primary_promoted" => "primary promoted".into(),
+        "branch.schema_recommendation" => "new schema recommendation".into(),
+        "branch.start_maintenance" => "maintenance starting".into(),
+        "cluster.storage" | "keyspace.storage" => diff_engine::storage_percentage(resource)
+            .map_or_else(
+                || "storage alert".into(),
+                |percentage| format!("storage at {percentage:.0}%"),
+            ),
+        "database.access_request" => "access requested".into(),
+        "webhook.test" => "webhook test".into(),
+        other => other.to_owned(),
     }
 }
 
@@ -98,6 +142,7 @@ pub fn errors_heading(event: &Event) -> &'static str {
 /// What changed, e.g. `switched_primaries -> cutover`, `new: pending`, `errors changed`.
 pub fn change(event: &Event) -> String {
     match &event.kind {
+        EventKind::PlanetScale { event, resource } => planetscale_change(event.as_str(), resource),
         EventKind::WorkflowErrorsChanged { errors, .. }
         | EventKind::DeployOperationErrorsChanged { errors, .. } => {
             if errors.is_some() {
@@ -213,6 +258,26 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                     .as_deref(),
             );
             push("Error docs", operation.deploy_error_docs_url.as_deref());
+        }
+        EventKind::PlanetScale { resource, .. } => {
+            let text = |key: &str| resource[key].as_str().map(str::to_owned);
+            push(
+                "Event",
+                Some(&format!(
+                    "PlanetScale {}",
+                    event.kind.type_name().trim_start_matches("planetscale.")
+                )),
+            );
+            push("Name", text("name").as_deref());
+            push("State", text("state").as_deref());
+            if let Some(production) = resource["production"].as_bool() {
+                push("Production", Some(if production { "yes" } else { "no" }));
+            }
+            push("Region", resource["region"]["display_name"].as_str());
+            if let Some(percentage) = diff_engine::storage_percentage(resource) {
+                push("Storage used", Some(&format!("{percentage:.1}%")));
+            }
+            push("By", resource["actor"]["display_name"].as_str());
         }
     }
     details

@@ -25,6 +25,29 @@ pub fn dedup_key(key: &ResourceKey) -> String {
     format!("pswatch/{key}")
 }
 
+/// The `dedup_key` of `event`'s incident: its resource's, or for one of PlanetScale's own
+/// events, one per database, event and branch (or keyspace), e.g.
+/// `pswatch/acme/commerce/planetscale.branch.out_of_memory/main`.
+pub fn dedup_key_of(event: &Event) -> String {
+    match (ResourceKey::of(event), &event.kind) {
+        (Some(key), _) => dedup_key(&key),
+        (None, EventKind::PlanetScale { resource, .. }) => format!(
+            "pswatch/{}/{}/{}/{}",
+            event.organization,
+            event.database,
+            event.type_name(),
+            resource["name"]
+                .as_str()
+                .or_else(|| resource["id"].as_str())
+                .unwrap_or("-")
+        ),
+        (None, _) => format!(
+            "pswatch/{}/{}/{}",
+            event.organization, event.database, event.id
+        ),
+    }
+}
+
 /// Whether `event` shows the resource itself in a state that is not an error: a workflow or a
 /// deploy request (not one of its operations) whose state is not critical and, for a workflow,
 /// that reports no error text.
@@ -38,7 +61,8 @@ fn recovers(event: &Event) -> bool {
         }
         EventKind::DeployRequestStateChanged { state, .. } => !state.is_error(),
         EventKind::DeployOperationStateChanged { .. }
-        | EventKind::DeployOperationErrorsChanged { .. } => false,
+        | EventKind::DeployOperationErrorsChanged { .. }
+        | EventKind::PlanetScale { .. } => false,
     }
 }
 
@@ -105,7 +129,7 @@ pub fn trigger(event: &Event) -> Value {
     details.insert("observed_at".into(), json!(timestamp(event)));
     json!({
         "event_action": "trigger",
-        "dedup_key": dedup_key(&ResourceKey::of(event)),
+        "dedup_key": dedup_key_of(event),
         "payload": {
             "summary": truncate_to(&headline(event), PAGERDUTY_SUMMARY_LIMIT),
             "source": format!("{}/{}", event.organization, event.database),
@@ -126,7 +150,7 @@ pub fn trigger(event: &Event) -> Value {
 pub fn resolve(event: &Event) -> Value {
     json!({
         "event_action": "resolve",
-        "dedup_key": dedup_key(&ResourceKey::of(event)),
+        "dedup_key": dedup_key_of(event),
     })
 }
 
@@ -252,9 +276,6 @@ mod tests {
             actions(&plan(std::slice::from_ref(&reverted), true, false)),
             ["resolve"]
         );
-        assert_eq!(
-            dedup_key(&ResourceKey::of(&table)),
-            dedup_key(&ResourceKey::of(&reverted))
-        );
+        assert_eq!(dedup_key_of(&table), dedup_key_of(&reverted));
     }
 }

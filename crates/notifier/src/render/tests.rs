@@ -202,3 +202,57 @@ fn pagerduty_events() {
         .count();
     assert_eq!(summary, pagerduty::PAGERDUTY_SUMMARY_LIMIT);
 }
+
+/// One of PlanetScale's own events, as every channel renders it.
+fn out_of_memory() -> Event {
+    let event = diff_engine::PlanetScaleEvent::parse("branch.out_of_memory").expect("known");
+    Event::from_planetscale(
+        "acme",
+        "commerce",
+        event,
+        1_763_899_200,
+        serde_json::json!({
+            "id": "br-main",
+            "type": "Branch",
+            "name": "main",
+            "state": "ready",
+            "production": true,
+            "region": {"display_name": "AWS us-east-1"},
+            "html_url": "https://app.planetscale.com/acme/commerce/main",
+        }),
+        time::macros::datetime!(2026-11-23 12:00 UTC),
+    )
+}
+
+#[test]
+fn planetscale_events_in_every_channel() {
+    let event = out_of_memory();
+    assert_eq!(headline(&event), "acme/commerce branch main: out of memory");
+    assert_eq!(
+        console_line(&event),
+        "2026-11-23 12:00:00Z critical acme/commerce branch main: out of memory"
+    );
+    insta::assert_json_snapshot!(
+        "slack_planetscale",
+        slack_message(std::slice::from_ref(&event))
+    );
+    insta::assert_json_snapshot!(
+        "teams_planetscale",
+        teams_message(std::slice::from_ref(&event))
+    );
+    insta::assert_json_snapshot!("pagerduty_planetscale", pagerduty::trigger(&event));
+    let content = email(std::slice::from_ref(&event));
+    insta::assert_snapshot!(
+        "email_planetscale",
+        format!(
+            "Subject: {}\n\n{}\n---\n{}",
+            content.subject, content.text, content.html
+        )
+    );
+    let body: Value = serde_json::from_slice(&webhook_body(&event)).expect("json");
+    insta::assert_json_snapshot!("webhook_planetscale", body);
+    assert_eq!(
+        pagerduty::dedup_key_of(&event),
+        "pswatch/acme/commerce/planetscale.branch.out_of_memory/main"
+    );
+}

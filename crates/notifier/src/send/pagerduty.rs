@@ -63,7 +63,13 @@ impl PagerDuty {
             }
         };
         for (key, mine) in ResourceKey::group(events) {
-            let memo = memos.get(&key).cloned().unwrap_or_default();
+            // PlanetScale's own events (no workflow or deploy request) page with a key of their
+            // own and are never resolved; a repeated trigger adds to the same incident.
+            let memo = key
+                .as_ref()
+                .and_then(|key| memos.get(key))
+                .cloned()
+                .unwrap_or_default();
             // What a retry after a partial success already sent is not sent again.
             let start = memo
                 .last_event
@@ -76,21 +82,25 @@ impl PagerDuty {
                     Page::Trigger(event) => {
                         self.enqueue(client, channel, pagerduty::trigger(event))
                             .await?;
-                        memos.update(&key, |memo| {
-                            memo.incident.get_or_insert_with(|| Incident {
-                                dedup_key: pagerduty::dedup_key(&key),
-                                triggered_at: event.observed_at,
+                        if let Some(key) = &key {
+                            memos.update(key, |memo| {
+                                memo.incident.get_or_insert_with(|| Incident {
+                                    dedup_key: pagerduty::dedup_key(key),
+                                    triggered_at: event.observed_at,
+                                });
+                                memo.last_event = Some(event.id.clone());
                             });
-                            memo.last_event = Some(event.id.clone());
-                        });
+                        }
                     }
                     Page::Resolve(event) => {
                         self.enqueue(client, channel, pagerduty::resolve(event))
                             .await?;
-                        memos.update(&key, |memo| {
-                            memo.incident = None;
-                            memo.last_event = Some(event.id.clone());
-                        });
+                        if let Some(key) = &key {
+                            memos.update(key, |memo| {
+                                memo.incident = None;
+                                memo.last_event = Some(event.id.clone());
+                            });
+                        }
                     }
                 }
             }

@@ -205,8 +205,20 @@ impl SlackWebApi {
             }
         };
         for (key, mine) in ResourceKey::group(events) {
-            self.send_resource(client, channel, &key, &mine, memos)
-                .await?;
+            match key {
+                Some(key) => {
+                    self.send_resource(client, channel, &key, &mine, memos)
+                        .await?;
+                }
+                // PlanetScale's own events (a branch, a keyspace) have no thread: each is a
+                // message of its own.
+                None => {
+                    let message = render::slack_message(&mine);
+                    if let Err(code) = self.post(client, channel, message, None).await? {
+                        return Err(Self::refused(channel, "chat.postMessage", &code));
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use diff_engine::{
     DeployOperation, DeployRequest, DeployState, Event, EventKind, LintError, OperationPhase,
-    OperationState, Severity, Workflow, WorkflowState,
+    OperationState, PlanetScaleEvent, Severity, Workflow, WorkflowState,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -76,6 +76,13 @@ enum StoredEventKind {
         #[serde(default)]
         phase: StoredPhase,
         operation: StoredOperation,
+    },
+    /// One of PlanetScale's own events; an event name this build does not route makes the
+    /// record unreadable (quarantined), never misread.
+    #[serde(rename = "planetscale")]
+    PlanetScale {
+        event: PlanetScaleEvent,
+        resource: serde_json::Value,
     },
 }
 
@@ -337,6 +344,10 @@ impl From<&EventKind> for StoredEventKind {
                 phase: (*phase).into(),
                 operation: operation.into(),
             },
+            EventKind::PlanetScale { event, resource } => Self::PlanetScale {
+                event: *event,
+                resource: resource.clone(),
+            },
         }
     }
 }
@@ -397,6 +408,9 @@ impl From<StoredEventKind> for EventKind {
                 phase: phase.into(),
                 operation: operation.into(),
             },
+            StoredEventKind::PlanetScale { event, resource } => {
+                Self::PlanetScale { event, resource }
+            }
         }
     }
 }

@@ -1,0 +1,76 @@
+//! Writing outbox entries: with a poll's next state ([`Store::commit_poll`]), or alone
+//! ([`Store::enqueue`], for events PlanetScale pushed). Each is one atomic batch, flushed to disk
+//! before it returns.
+
+use diff_engine::{Target, TargetState};
+use time::OffsetDateTime;
+
+use crate::keys::{queue_key, state_key};
+use crate::records::StateRecord;
+use crate::{encode, NewDelivery, OutboxEntry, Store, StoreError};
+
+impl Store {
+    /// Commits a poll: `next` becomes the state of `target` and each delivery becomes an outbox
+    /// entry, all in one atomic batch, flushed to disk before this returns.
+    pub async fn commit_poll(
+        &self,
+        target: &Target,
+        next: &TargetState,
+        deliveries: Vec<NewDelivery>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(
+            state_key(target),
+            encode(&StateRecord {
+                target: target.clone(),
+                state: next.clone(),
+            })?,
+        );
+        let entries = self.add_entries(&mut batch, deliveries, now)?;
+        self.tree.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(entries)
+    }
+
+    /// Adds outbox entries without a poll (events PlanetScale pushed), in one atomic batch,
+    /// flushed to disk before this returns.
+    pub async fn enqueue(
+        &self,
+        deliveries: Vec<NewDelivery>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut batch = sled::Batch::default();
+        let entries = self.add_entries(&mut batch, deliveries, now)?;
+        self.tree.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(entries)
+    }
+
+    /// Puts an entry for each delivery in `batch`; together they are one group ("poll").
+    fn add_entries(
+        &self,
+        batch: &mut sled::Batch,
+        deliveries: Vec<NewDelivery>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries = Vec::with_capacity(deliveries.len());
+        let mut poll = None;
+        for delivery in deliveries {
+            let id = self.db.generate_id()?;
+            let entry = OutboxEntry {
+                id,
+                channel: delivery.channel,
+                event: delivery.event,
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+                next_attempt_at: None,
+                poll: *poll.get_or_insert(id),
+            };
+            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+}
