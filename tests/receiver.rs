@@ -417,3 +417,71 @@ async fn idle_polls_with_healthy_push_list_deploy_requests_on_a_tenth_of_them() 
         "the safety net still lists them"
     );
 }
+
+/// `pswatch planetscale-webhooks list|install`: what points at `public_url`, and creating what
+/// is missing, with a clear word when the token may not.
+#[tokio::test(flavor = "multi_thread")]
+async fn planetscale_webhooks_are_listed_and_the_missing_ones_installed() {
+    let mut world = World::default();
+    let mut webhook = SimWebhook::new(PUBLIC_URL, "s3cret", poller::DEPLOY_REQUEST_EVENTS);
+    webhook.last_sent_success = Some(true);
+    world
+        .database_mut("acme", "commerce")
+        .webhooks
+        .push(webhook);
+    world.database_mut("acme", "users");
+    world.database_mut("acme", "billing").webhooks_read_only = true;
+    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let directory = tempfile::tempdir().expect("tempdir");
+    let builder = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .watch("acme", &[])
+        .channel("stdout", "console", &[])
+        .route(&["stdout"]);
+    let without = builder.write(&directory.path().join("without.toml"));
+    let config = builder
+        .set("receiver.listen", "127.0.0.1:0")
+        .set("receiver.public_url", PUBLIC_URL)
+        .write(&directory.path().join("pswatch.toml"));
+    let run = |args: &'static [&'static str], config: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || support::pswatch(args, &config, &[]))
+            .await
+            .expect("join")
+    };
+    let output = run(&["planetscale-webhooks", "list"], without).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("public_url"));
+
+    let output = run(&["planetscale-webhooks", "list"], config.clone()).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("acme/commerce: push ready"), "{text}");
+    assert!(text.contains("acme/users: no webhook points at"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+
+    let output = run(&["planetscale-webhooks", "install"], config.clone()).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("acme/commerce: a webhook to"), "{text}");
+    assert!(text.contains("acme/users: created webhook"), "{text}");
+    assert!(
+        text.contains("acme/billing: PlanetScale refused to create the webhook")
+            && text.contains("write_database"),
+        "{text}"
+    );
+    let created = simulator.update(|world| world.database_mut("acme", "users").webhooks[0].clone());
+    assert_eq!(created.url, PUBLIC_URL);
+    for event in poller::DEPLOY_REQUEST_EVENTS.iter().chain(&[
+        "branch.ready",
+        "cluster.storage",
+        "webhook.test",
+    ]) {
+        assert!(created.events.iter().any(|known| known == event), "{event}");
+    }
+
+    let output = run(&["planetscale-webhooks", "list"], config).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("acme/users: push ready"), "{text}");
+    assert!(text.contains("acme/billing: no webhook"), "{text}");
+}

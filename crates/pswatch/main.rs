@@ -15,6 +15,7 @@ mod service;
 mod shared;
 mod state;
 mod status;
+mod webhooks_cli;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,12 @@ enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// PlanetScale's webhooks of the watched databases: whether one posts to
+    /// `[receiver] public_url`, and creating the missing ones. Needs no state directory.
+    PlanetscaleWebhooks {
+        #[command(subcommand)]
+        action: WebhooksAction,
+    },
     /// Watch a built-in simulator play a MoveTables workflow and a failing deploy request; needs
     /// no account. With -c, also send to that file's channels, routed by its routes.
     Demo {
@@ -89,6 +96,17 @@ enum Command {
         #[arg(long, default_value = "1500ms", value_parser = parse_duration)]
         step: std::time::Duration,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksAction {
+    /// Per watched database, its webhooks and whether one gives pswatch push; exit 0 when every
+    /// database has one, 1 otherwise.
+    List(ConfigArg),
+    /// Create a webhook to `[receiver] public_url` (deploy request events and the PlanetScale
+    /// events pswatch routes) for each watched database without one. Needs a service token
+    /// with write_database.
+    Install(ConfigArg),
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +216,22 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await
+        }
+        Command::PlanetscaleWebhooks { action } => {
+            let (text, complete) = match action {
+                WebhooksAction::List(ConfigArg { config }) => {
+                    webhooks_cli::list(&load(&config)?).await?
+                }
+                WebhooksAction::Install(ConfigArg { config }) => {
+                    webhooks_cli::install(&load(&config)?).await?
+                }
+            };
+            print!("{text}");
+            Ok(if complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::State { action } => {
             let text = match action {

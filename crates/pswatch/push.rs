@@ -207,7 +207,15 @@ mod tests {
         for (webhooks, healthy) in [
             (vec![webhook(URL, all, Some(true))], true),
             (vec![webhook(&format!("{URL}/"), all, None)], true),
-            (vec![webhook(URL, all, Some(false))], false),
+            (
+                vec![Webhook {
+                    last_sent_at: Some("2026-11-23T09:00:00.000Z".into()),
+                    ..webhook(URL, all, Some(false))
+                }],
+                false,
+            ),
+            // Never sent: the API says false, with no time.
+            (vec![webhook(URL, all, Some(false))], true),
             (vec![webhook(URL, &all[..3], Some(true))], false),
             (
                 vec![webhook("https://elsewhere.example.com/", all, Some(true))],

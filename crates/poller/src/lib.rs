@@ -29,7 +29,7 @@ pub use api::{Database, DecodeError, Webhook};
 pub use budget::{Budget, BudgetUse, Priority};
 pub use client::{Client, ClientConfig, RequestObserver, ServiceToken};
 pub use error::PollError;
-pub use webhooks::{gives_push, same_url, DEPLOY_REQUEST_EVENTS};
+pub use webhooks::{gives_push, last_delivery_failed, same_url, DEPLOY_REQUEST_EVENTS};
 
 impl Client {
     /// The databases of `organization` (every kind; see [`Database::is_mysql`]). An entry that

@@ -66,7 +66,13 @@ pub fn gives_push(webhook: &Webhook, public_url: &str) -> bool {
         && DEPLOY_REQUEST_EVENTS
             .iter()
             .all(|event| webhook.events.iter().any(|subscribed| subscribed == event))
-        && webhook.last_sent_success != Some(false)
+        && !last_delivery_failed(webhook)
+}
+
+/// Whether the webhook's last delivery failed. One that never sent (`last_sent_at` null; the
+/// API then says `last_sent_success: false`) has not failed.
+pub fn last_delivery_failed(webhook: &Webhook) -> bool {
+    webhook.last_sent_success == Some(false) && webhook.last_sent_at.is_some()
 }
 
 /// Two URLs alike but for a trailing slash.
