@@ -97,6 +97,32 @@ async fn health_readiness_metrics_and_status() {
             .await
     );
     assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+    // `pswatch health`, as a container's health check runs it.
+    let health = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+                .args(&args)
+                .output()
+                .expect("run pswatch")
+        })
+        .await
+        .expect("join")
+    };
+    let ready = health(vec!["health".into(), "--url".into(), base.clone()]).await;
+    assert!(ready.status.success(), "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("HTTP 200"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let down = health(vec![
+        "health".into(),
+        "--url".into(),
+        format!("http://127.0.0.1:{port}"),
+    ])
+    .await;
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
 
     simulator.update(|world| {
         world

@@ -81,6 +81,20 @@ enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// Ask the running service whether it is ready (`/readyz` of its admin server): exit 0 when
+    /// it is, 1 otherwise. For container health checks; the image has no curl.
+    Health {
+        #[arg(
+            short = 'c',
+            long = "config",
+            env = "PSWATCH_CONFIG",
+            value_name = "FILE"
+        )]
+        config: Option<PathBuf>,
+        /// The admin server's address, instead of `[admin] listen` of the configuration.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// PlanetScale's webhooks of the watched databases: whether one posts to
     /// `[receiver] public_url`, and creating the missing ones. Needs no state directory.
     PlanetscaleWebhooks {
@@ -217,6 +231,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await
         }
+        Command::Health { config, url } => health(config.as_deref(), url).await,
         Command::PlanetscaleWebhooks { action } => {
             let (text, complete) = match action {
                 WebhooksAction::List(ConfigArg { config }) => {
@@ -348,6 +363,50 @@ async fn test_notify(path: &Path, only: Option<&str>) -> anyhow::Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `pswatch health`: GET `/readyz` of the admin server.
+async fn health(config: Option<&Path>, url: Option<String>) -> anyhow::Result<ExitCode> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let path = config.context("give -c FILE (or PSWATCH_CONFIG) or --url")?;
+            let config = config::load(path, &config::process_environment)?;
+            let mut address = config
+                .admin_listen
+                .context("the admin server is off ([admin] enabled = false): nothing to ask")?;
+            // A wildcard address is reached on loopback.
+            if address.ip().is_unspecified() {
+                address.set_ip(if address.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            format!("http://{address}")
+        }
+    };
+    let client = http_util::client(std::time::Duration::from_secs(5))?;
+    match client.get(format!("{base}/readyz")).send().await {
+        Ok(response) => {
+            let ready = response.status().is_success();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            println!("{base}/readyz: HTTP {status}: {}", body.trim());
+            Ok(if ready {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(error) => {
+            println!(
+                "{base}/readyz: {}",
+                http_util::error_chain(&error.without_url())
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

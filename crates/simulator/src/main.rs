@@ -40,7 +40,7 @@ async fn main() -> std::io::Result<()> {
     loop {
         let player = simulator.play(steps);
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            () = stopped() => return Ok(()),
             _ = player => {}
         }
         eprintln!("pswatch-simulator: the scenario ended");
@@ -53,6 +53,24 @@ async fn main() -> std::io::Result<()> {
         steps = next.steps;
     }
     // Keep serving the final state until stopped.
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
     Ok(())
+}
+
+/// SIGINT or SIGTERM (as a container's PID 1 gets on `docker stop`).
+async fn stopped() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            // Without a SIGTERM handler, SIGINT alone stops it.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    eprintln!("pswatch-simulator: stopping");
 }
