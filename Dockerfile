@@ -16,8 +16,9 @@
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
-# The manifests first, with empty sources: the dependencies build in a layer of their own,
-# which a change of pswatch's own code does not invalidate.
+# The manifests first, with placeholder sources (every library, binary and declared bench,
+# whatever its name): the dependencies build in a layer of their own, which a change of
+# pswatch's own code does not invalidate.
 COPY Cargo.toml Cargo.lock ./
 COPY crates/diff-engine/Cargo.toml crates/diff-engine/
 COPY crates/http-util/Cargo.toml crates/http-util/
@@ -26,16 +27,17 @@ COPY crates/poller/Cargo.toml crates/poller/
 COPY crates/simulator/Cargo.toml crates/simulator/
 COPY crates/store/Cargo.toml crates/store/
 RUN set -eu; \
+    placeholder() { mkdir -p "$(dirname "$1")"; printf '//! Placeholder for the dependency layer.\nfn main() {}\n' > "$1"; }; \
+    for manifest in Cargo.toml crates/*/Cargo.toml; do \
+      dir=$(dirname "$manifest"); \
+      awk '/^\[\[bench\]\]/ { bench = 1; next } bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; bench = 0 }' "$manifest" \
+        | while read -r bench; do placeholder "$dir/benches/$bench.rs"; done; \
+    done; \
     for crate in diff-engine http-util notifier poller simulator store; do \
-      mkdir -p "crates/$crate/src" "crates/$crate/benches"; \
-      echo '//! Placeholder for the dependency layer.' > "crates/$crate/src/lib.rs"; \
+      placeholder "crates/$crate/src/lib.rs"; \
     done; \
-    mkdir -p crates/pswatch benches; \
-    for main in crates/pswatch/main.rs crates/simulator/src/main.rs benches/fleet.rs \
-        benches/requests.rs benches/drain.rs crates/diff-engine/benches/diff.rs \
-        crates/notifier/benches/render.rs; do \
-      echo '//! Placeholder for the dependency layer.' > "$main"; echo 'fn main() {}' >> "$main"; \
-    done; \
+    placeholder crates/pswatch/main.rs; \
+    placeholder crates/simulator/src/main.rs; \
     cargo build --release --locked --bin pswatch; \
     cargo build --release --locked -p simulator --bin pswatch-simulator
 # The sources, newer than the placeholders so that cargo rebuilds pswatch's own crates.

@@ -17,6 +17,8 @@
 //! idle). Latency is measured from the simulator's change to the webhook's arrival (pswatch) or
 //! to the naive poller noticing it (it delivers nothing).
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Router;
+use common::{lock, percentile, Options};
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimWorkflow, Simulator, World};
 
@@ -43,39 +46,12 @@ const STATES: [&str; 7] = [
     "completed",
 ];
 
-struct Options {
-    sizes: Vec<usize>,
-    scale: f64,
-    seconds: f64,
-}
-
 fn options() -> Options {
-    let mut options = Options {
+    Options::parse(Options {
         sizes: vec![100, 500, 2000],
         scale: 80.0,
         seconds: 45.0,
-    };
-    let arguments: Vec<String> = std::env::args().collect();
-    let mut index = 1;
-    while index < arguments.len() {
-        let value = arguments.get(index + 1).cloned().unwrap_or_default();
-        match arguments[index].as_str() {
-            "--sizes" => {
-                options.sizes = value
-                    .split(',')
-                    .filter_map(|size| size.parse().ok())
-                    .collect()
-            }
-            "--scale" => options.scale = value.parse().unwrap_or(options.scale),
-            "--seconds" => options.seconds = value.parse().unwrap_or(options.seconds),
-            _ => {
-                index += 1;
-                continue;
-            }
-        }
-        index += 2;
-    }
-    options
+    })
 }
 
 /// What changed in the simulator, and when.
@@ -206,12 +182,6 @@ async fn play(
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Detections: (database, workflow number, state, when noticed).
 type Seen = Arc<Mutex<Vec<(String, u64, String, Instant)>>>;
 
@@ -326,15 +296,6 @@ struct Figures {
     idle: Vec<f64>,
     peak_rss_mb: Option<f64>,
     cpu_seconds: Option<f64>,
-}
-
-fn percentile(values: &[f64], share: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[((sorted.len() - 1) as f64 * share).round() as usize]
 }
 
 /// Peak RSS (MB) and CPU seconds of a process, from /proc.

@@ -16,6 +16,8 @@
 //! database (workflows are never pushed). Latency is from the simulator's change to the
 //! webhook's arrival.
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Router;
+use common::{lock, percentile, Options};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -36,39 +39,12 @@ const BUDGET: f64 = 480.0;
 const PUBLIC_URL: &str = "https://pswatch.example.com/planetscale";
 const SECRET: &str = "bench-webhook-secret";
 
-struct Options {
-    sizes: Vec<usize>,
-    scale: f64,
-    seconds: f64,
-}
-
 fn options() -> Options {
-    let mut options = Options {
+    Options::parse(Options {
         sizes: vec![200],
         scale: 20.0,
         seconds: 60.0,
-    };
-    let arguments: Vec<String> = std::env::args().collect();
-    let mut index = 1;
-    while index + 1 < arguments.len() {
-        let value = &arguments[index + 1];
-        match arguments[index].as_str() {
-            "--sizes" => {
-                options.sizes = value
-                    .split(',')
-                    .filter_map(|size| size.parse().ok())
-                    .collect()
-            }
-            "--scale" => options.scale = value.parse().unwrap_or(options.scale),
-            "--seconds" => options.seconds = value.parse().unwrap_or(options.seconds),
-            _ => {
-                index += 1;
-                continue;
-            }
-        }
-        index += 2;
-    }
-    options
+    })
 }
 
 fn name(index: usize) -> String {
@@ -77,12 +53,6 @@ fn name(index: usize) -> String {
 
 fn pushes(index: usize) -> bool {
     index % 2 == 0
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What changed, keyed by (database, what, state): when, and whether its database pushes.
@@ -174,15 +144,6 @@ struct Figures {
     pushed: Vec<f64>,
     polled: Vec<f64>,
     workflows: Vec<f64>,
-}
-
-fn percentile(values: &[f64], share: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[((sorted.len() - 1) as f64 * share).round() as usize]
 }
 
 async fn run(databases: usize, options: &Options, push: bool) -> Figures {
