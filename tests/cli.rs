@@ -188,3 +188,88 @@ async fn json_logs_are_one_object_per_line() {
         "the level applies: {stderr}"
     );
 }
+
+/// `pswatch route` says where an event would go and which route sends it there.
+#[test]
+fn route_prints_each_channel_and_the_route_that_selects_it() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new("http://127.0.0.1:9/v1", &directory.path().join("state"))
+        .watch("acme", &[])
+        .channel("stdout", "console", &[])
+        .channel("audit", "console", &[])
+        .channel("oncall", "console", &[])
+        .route(&["stdout"])
+        .route(&["oncall", "stdout"])
+        .filter("events", &["workflow.*", "deploy_request.*"])
+        .filter("states", &["error", "complete_error"])
+        .filter("databases", &["commerce"])
+        .route(&["audit"])
+        .filter("events", &["planetscale.*"])
+        .write(&directory.path().join("pswatch.toml"));
+    let run = |args: &[&str]| {
+        let output = support::pswatch(args, &config, &[]);
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, text, _) = run(&[
+        "route",
+        "--event",
+        "workflow.state_changed",
+        "--state",
+        "error",
+        "--database",
+        "acme/commerce",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("stdout "), "{text}");
+    assert!(lines[0].contains("routes[0], routes[1]"), "{text}");
+    assert!(lines[1].starts_with("oncall "), "{text}");
+    assert!(lines[1].ends_with("selected by routes[1]"), "{text}");
+    // Another state: only the catch-all.
+    let (code, text, _) = run(&[
+        "route",
+        "--event",
+        "workflow.state_changed",
+        "--state",
+        "running",
+        "--database",
+        "acme/commerce",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    // Filters the question leaves open are said to be unchecked.
+    let (_, text, _) = run(&["route", "--event", "deploy_request.state_changed"]);
+    assert!(
+        text.contains("not checked: give --database and --state"),
+        "{text}"
+    );
+    // PlanetScale's events have their own route.
+    let (_, text, _) = run(&["route", "--event", "planetscale.branch.ready"]);
+    assert!(
+        text.lines().any(|line| line.starts_with("audit ")),
+        "{text}"
+    );
+    // No route at all: exit 1; a type that does not exist: an error naming the types.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let only_audit = ConfigBuilder::new("http://127.0.0.1:9/v1", &empty.path().join("state"))
+        .watch("acme", &[])
+        .channel("audit", "console", &[])
+        .route(&["audit"])
+        .filter("events", &["planetscale.*"])
+        .write(&empty.path().join("pswatch.toml"));
+    let output = support::pswatch(
+        &["route", "--event", "workflow.state_changed"],
+        &only_audit,
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("no channel"));
+    let (code, _, errors) = run(&["route", "--event", "workflow.exploded"]);
+    assert_eq!(code, Some(1));
+    assert!(errors.contains("is not an event type"), "{errors}");
+}

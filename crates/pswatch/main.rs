@@ -5,11 +5,13 @@ mod admin;
 mod config;
 mod delivery;
 mod demo;
+mod health;
 mod metrics;
 mod outbox;
 mod pipeline;
 mod push;
 mod receiver;
+mod route_cli;
 mod scheduler;
 mod service;
 mod shared;
@@ -80,6 +82,21 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         action: OutboxAction,
+    },
+    /// Print the channels an event would reach, one a line with the routes that select it;
+    /// exit 0 when at least one would, 1 when none would.
+    Route {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The event type, e.g. workflow.state_changed or planetscale.branch.ready.
+        #[arg(long)]
+        event: String,
+        /// The state the resource would be in (checked against the routes' `states`).
+        #[arg(long)]
+        state: Option<String>,
+        /// ORGANIZATION/DATABASE (checked against the routes' `organizations` and `databases`).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Ask the running service whether it is ready (`/readyz` of its admin server): exit 0 when
     /// it is, 1 otherwise. For container health checks; the image has no curl.
@@ -231,7 +248,25 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await
         }
-        Command::Health { config, url } => health(config.as_deref(), url).await,
+        Command::Health { config, url } => health::check(config.as_deref(), url).await,
+        Command::Route {
+            config,
+            event,
+            state,
+            database,
+        } => {
+            let config = load(&config.config)?;
+            match route_cli::explain(&config, &event, state.as_deref(), database.as_deref())? {
+                Some(text) => {
+                    print!("{text}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    println!("no channel: no route selects a {event} event like this one");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::PlanetscaleWebhooks { action } => {
             let (text, complete) = match action {
                 WebhooksAction::List(ConfigArg { config }) => {
@@ -363,50 +398,6 @@ async fn test_notify(path: &Path, only: Option<&str>) -> anyhow::Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `pswatch health`: GET `/readyz` of the admin server.
-async fn health(config: Option<&Path>, url: Option<String>) -> anyhow::Result<ExitCode> {
-    let base = match url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let path = config.context("give -c FILE (or PSWATCH_CONFIG) or --url")?;
-            let config = config::load(path, &config::process_environment)?;
-            let mut address = config
-                .admin_listen
-                .context("the admin server is off ([admin] enabled = false): nothing to ask")?;
-            // A wildcard address is reached on loopback.
-            if address.ip().is_unspecified() {
-                address.set_ip(if address.is_ipv4() {
-                    std::net::Ipv4Addr::LOCALHOST.into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
-            }
-            format!("http://{address}")
-        }
-    };
-    let client = http_util::client(std::time::Duration::from_secs(5))?;
-    match client.get(format!("{base}/readyz")).send().await {
-        Ok(response) => {
-            let ready = response.status().is_success();
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            println!("{base}/readyz: HTTP {status}: {}", body.trim());
-            Ok(if ready {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Err(error) => {
-            println!(
-                "{base}/readyz: {}",
-                http_util::error_chain(&error.without_url())
-            );
-            Ok(ExitCode::from(1))
-        }
-    }
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

@@ -34,7 +34,7 @@ pub use deliver::Notifier;
 pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use payload::WebhookPayload;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
-pub use route::{glob_set, GlobError, Route, Router};
+pub use route::{glob_set, GlobError, Reach, Route, Router, Subject};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use send::email::smtp_transport;
 pub use send::DELIVERY_TIMEOUT;

@@ -6,6 +6,8 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 /// One `[[routes]]` entry, compiled.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// How people know it, e.g. `routes[1]`.
+    label: String,
     channels: Vec<String>,
     events: GlobSet,
     states: Option<GlobSet>,
@@ -50,6 +52,7 @@ impl Route {
         databases: Option<GlobSet>,
     ) -> Self {
         Self {
+            label: String::new(),
             channels,
             events,
             states,
@@ -58,15 +61,69 @@ impl Route {
         }
     }
 
+    /// The route, known to people as `label` (`routes[1]`).
+    pub fn labelled(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
     /// Whether `event` passes every filter of the route.
     pub fn matches(&self, event: &Event) -> bool {
-        let optional =
-            |set: &Option<GlobSet>, value: &str| set.as_ref().is_none_or(|set| set.is_match(value));
-        self.events.is_match(event.type_name())
-            && optional(&self.states, event.kind.state())
-            && optional(&self.organizations, &event.organization)
-            && optional(&self.databases, &event.database)
+        self.check(&Subject {
+            event_type: event.type_name(),
+            state: Some(event.kind.state()),
+            organization: Some(&event.organization),
+            database: Some(&event.database),
+        })
+        .is_some()
     }
+
+    /// Whether an event like `subject` passes the route: `None` if a filter refuses it, else
+    /// the filters that were not checked because `subject` leaves them open.
+    fn check(&self, subject: &Subject<'_>) -> Option<Vec<&'static str>> {
+        if !self.events.is_match(subject.event_type) {
+            return None;
+        }
+        let mut unchecked = Vec::new();
+        for (name, set, value) in [
+            ("states", &self.states, subject.state),
+            ("organizations", &self.organizations, subject.organization),
+            ("databases", &self.databases, subject.database),
+        ] {
+            match (set, value) {
+                (None, _) => {}
+                (Some(set), Some(value)) => {
+                    if !set.is_match(value) {
+                        return None;
+                    }
+                }
+                (Some(_), None) => unchecked.push(name),
+            }
+        }
+        Some(unchecked)
+    }
+}
+
+/// What `pswatch route` asks about: an event type, and the state and database when given.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The event type, e.g. `workflow.state_changed`.
+    pub event_type: &'a str,
+    /// The state the resource would be in; `None` leaves `states` filters unchecked.
+    pub state: Option<&'a str>,
+    /// The organization; `None` leaves `organizations` filters unchecked.
+    pub organization: Option<&'a str>,
+    /// The database; `None` leaves `databases` filters unchecked.
+    pub database: Option<&'a str>,
+}
+
+/// A channel an event would reach, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The channel.
+    pub channel: String,
+    /// The routes that select it (`routes[0]`), each with the filters left unchecked.
+    pub routes: Vec<(String, Vec<&'static str>)>,
 }
 
 /// All routes; an event goes to the union of the channels of the routes it matches.
@@ -84,6 +141,28 @@ impl Router {
     /// Adds a route after the others.
     pub fn push(&mut self, route: Route) {
         self.routes.push(route);
+    }
+
+    /// The channels an event like `subject` would reach, in the order the routes name them,
+    /// each with the routes that select it.
+    pub fn explain(&self, subject: &Subject<'_>) -> Vec<Reach> {
+        let mut reaches: Vec<Reach> = Vec::new();
+        for route in &self.routes {
+            let Some(unchecked) = route.check(subject) else {
+                continue;
+            };
+            for channel in &route.channels {
+                let why = (route.label.clone(), unchecked.clone());
+                match reaches.iter_mut().find(|reach| reach.channel == *channel) {
+                    Some(reach) => reach.routes.push(why),
+                    None => reaches.push(Reach {
+                        channel: channel.clone(),
+                        routes: vec![why],
+                    }),
+                }
+            }
+        }
+        reaches
     }
 
     /// The channels `event` goes to, each once, in the order the routes name them.
@@ -144,5 +223,53 @@ mod tests {
     fn a_bad_glob_names_itself() {
         let error = glob_set(&["workflow.[".to_string()]).expect_err("bad");
         assert!(error.to_string().contains("\"workflow.[\""), "{error}");
+    }
+
+    #[test]
+    fn explanations_name_the_routes_and_what_was_not_checked() {
+        let router = Router::new(vec![
+            Route::new(vec!["all".into()], set(&["*"]), None, None, None).labelled("routes[0]"),
+            Route::new(
+                vec!["pager".into(), "all".into()],
+                set(&["workflow.*"]),
+                Some(set(&["error"])),
+                None,
+                Some(set(&["commerce"])),
+            )
+            .labelled("routes[1]"),
+        ]);
+        let subject = |state, database| Subject {
+            event_type: "workflow.state_changed",
+            state,
+            organization: Some("acme"),
+            database,
+        };
+        let reaches = router.explain(&subject(Some("error"), Some("commerce")));
+        assert_eq!(
+            reaches,
+            [
+                Reach {
+                    channel: "all".into(),
+                    routes: vec![("routes[0]".into(), vec![]), ("routes[1]".into(), vec![])],
+                },
+                Reach {
+                    channel: "pager".into(),
+                    routes: vec![("routes[1]".into(), vec![])],
+                },
+            ]
+        );
+        assert_eq!(
+            router
+                .explain(&subject(Some("running"), Some("commerce")))
+                .len(),
+            1
+        );
+        let open = router.explain(&subject(None, None));
+        assert_eq!(open[1].routes[0].1, ["states", "databases"]);
+        let deploy = Subject {
+            event_type: "deploy_request.state_changed",
+            ..subject(None, None)
+        };
+        assert_eq!(router.explain(&deploy).len(), 1);
     }
 }

@@ -731,13 +731,16 @@ fn routes(
         let databases = optional("databases", &raw.databases);
         if problems.len() == before {
             if let Some(events) = event_set {
-                routes.push(Route::new(
-                    raw.channels.clone(),
-                    events,
-                    states,
-                    organizations,
-                    databases,
-                ));
+                routes.push(
+                    Route::new(
+                        raw.channels.clone(),
+                        events,
+                        states,
+                        organizations,
+                        databases,
+                    )
+                    .labelled(key.clone()),
+                );
             }
         }
     }
