@@ -273,3 +273,76 @@ fn route_prints_each_channel_and_the_route_that_selects_it() {
     assert_eq!(code, Some(1));
     assert!(errors.contains("is not an event type"), "{errors}");
 }
+
+/// `once --dry-run` prints per channel what it would send, sends nothing and changes no state:
+/// the real `once` after it still finds and delivers the same transition.
+#[tokio::test(flavor = "multi_thread")]
+async fn once_dry_run_prints_what_it_would_send_and_changes_nothing() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "copying"));
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let receiver = Receiver::start().await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .unset("admin.listen")
+        .watch("acme", &["commerce"])
+        .webhook("audit", &format!("{}/hooks", receiver.url))
+        .channel("stdout", "console", &[])
+        .route(&["audit", "stdout"])
+        .write(&directory.path().join("pswatch.toml"));
+    let run = |args: &'static [&'static str]| {
+        let config = config.clone();
+        async move {
+            tokio::task::spawn_blocking(move || pswatch(args, &config, &[]))
+                .await
+                .expect("join")
+        }
+    };
+    // Before any state exists: a baseline would be recorded, and no store is created.
+    let output = run(&["once", "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("acme/commerce: first poll: a baseline would be recorded"),
+        "{text}"
+    );
+    assert!(
+        !directory.path().join("state").exists(),
+        "the dry run created the store"
+    );
+    assert!(run(&["once"]).await.status.success());
+
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("#3")
+            .state = "running".into();
+    });
+    for _ in 0..2 {
+        let output = run(&["once", "--dry-run"]).await;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{text}");
+        assert!(text.contains("== audit (webhook) would send =="), "{text}");
+        assert!(
+            text.contains("\"type\": \"workflow.state_changed\""),
+            "{text}"
+        );
+        assert!(text.contains("== stdout (console) would send =="), "{text}");
+        assert!(
+            text.contains("acme/commerce workflow #3 move-customers: copying -> running"),
+            "{text}"
+        );
+        assert!(!text.contains("whsec_"), "{text}");
+    }
+    assert!(receiver.requests().is_empty(), "the dry run sent something");
+    // The state did not move: the real run finds the transition and delivers it.
+    assert!(run(&["once"]).await.status.success());
+    let delivered = receiver.accepted("/hooks");
+    assert_eq!(delivered.len(), 1);
+    let body: Value = serde_json::from_slice(&delivered[0].body).expect("json");
+    assert_eq!(body["data"]["state"], "running");
+}

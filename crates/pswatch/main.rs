@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod delivery;
 mod demo;
+mod dry_run;
 mod health;
 mod metrics;
 mod outbox;
@@ -59,8 +60,15 @@ enum Command {
     Run(ConfigArg),
     /// Poll every target once, deliver what that produces, and exit: 0 when everything was
     /// polled and the outbox is empty, 1 when a target could not be polled, 2 when deliveries
-    /// remain pending.
-    Once(ConfigArg),
+    /// remain pending. With --dry-run: poll, diff and print per channel what would be sent;
+    /// send nothing and write no state.
+    Once {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Send nothing and change no state; print what would be sent, per channel.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Validate the configuration and report every problem.
     Check(ConfigArg),
     /// Send a clearly marked test message through each channel (or one) and report each result.
@@ -192,9 +200,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
         // The service's own log settings; a file with problems reports them right after.
-        Command::Run(ConfigArg { config }) | Command::Once(ConfigArg { config }) => {
-            config::peek_log(config)
-        }
+        Command::Run(ConfigArg { config })
+        | Command::Once {
+            config: ConfigArg { config },
+            dry_run: false,
+        } => config::peek_log(config),
         // The demo's notifications are the show; keep the log to warnings.
         Command::Demo { .. } => config::Log {
             level: "warn".into(),
@@ -243,7 +253,14 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             run_service(&config, shutdown, reloads).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Once(ConfigArg { config }) => once(&config).await,
+        Command::Once {
+            config: ConfigArg { config },
+            dry_run: true,
+        } => dry_run::run(&load(&config)?).await,
+        Command::Once {
+            config: ConfigArg { config },
+            dry_run: false,
+        } => once(&config).await,
         Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await

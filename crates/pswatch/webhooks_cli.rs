@@ -27,7 +27,7 @@ pub(crate) fn subscribed_events() -> Vec<&'static str> {
         .collect()
 }
 
-fn client(config: &Config) -> anyhow::Result<Client> {
+pub(crate) fn client(config: &Config) -> anyhow::Result<Client> {
     let mut client_config = ClientConfig::new(
         config.planetscale.api_url.clone(),
         config.planetscale.token.clone(),
@@ -48,7 +48,7 @@ fn public_url(config: &Config) -> anyhow::Result<String> {
 
 /// The watched databases: those named, and every MySQL database of an organization watched
 /// whole.
-async fn targets(config: &Config, client: &Client) -> anyhow::Result<Vec<Target>> {
+pub(crate) async fn targets(config: &Config, client: &Client) -> anyhow::Result<Vec<Target>> {
     let mut targets = Vec::new();
     for watch in &config.watches {
         match &watch.databases {

@@ -14,6 +14,7 @@ mod deliver;
 mod memo;
 mod pacer;
 mod payload;
+mod preview;
 pub mod render;
 mod retry;
 mod route;
@@ -33,6 +34,7 @@ pub use channel::{
 pub use deliver::Notifier;
 pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use payload::WebhookPayload;
+pub use preview::preview;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{glob_set, GlobError, Reach, Route, Router, Subject};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};

@@ -1,0 +1,103 @@
+//! `pswatch once --dry-run`: poll every target, diff, and print per channel what it would send,
+//! rendered; send nothing, write no state and no outbox entry. The state directory is read
+//! when it exists (stop a running service first: the store allows one process).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use diff_engine::{diff, DiffOptions, Event};
+use notifier::{Memos, ResourceKey};
+use store::Store;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::webhooks_cli::{client, targets};
+
+/// Runs the dry run and prints its report; exit 1 when a target could not be polled.
+pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+    // A store that does not exist is not created: every target is then a first poll.
+    let store = if config.state_path.exists() {
+        Some(Store::open(&config.state_path)?)
+    } else {
+        None
+    };
+    let client = client(config)?;
+    let mut failed = false;
+    let mut by_channel: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
+    let mut text = String::new();
+    for target in targets(config, &client).await? {
+        let previous = match &store {
+            Some(store) => store.target_state(&target)?,
+            None => None,
+        };
+        let observation = match client.observe(&target, previous.as_ref()).await {
+            Ok(observation) => observation,
+            Err(error) => {
+                failed = true;
+                let _ = writeln!(text, "{target}: cannot be polled: {error}");
+                continue;
+            }
+        };
+        let result = diff(
+            &target,
+            previous.as_ref(),
+            &observation,
+            OffsetDateTime::now_utc(),
+            DiffOptions {
+                notify_on_baseline_errors: config.poll.notify_on_baseline_errors,
+                notify_pending_ready: config.poll.notify_pending_ready,
+            },
+        );
+        if previous.is_none() {
+            let _ = writeln!(
+                text,
+                "{target}: first poll: a baseline would be recorded ({} workflows, {} open deploy requests)",
+                result.next.workflows.len(),
+                result.next.deploy_requests.len()
+            );
+        }
+        let _ = writeln!(text, "{target}: {} events", result.events.len());
+        let mut polled: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        for event in &result.events {
+            for channel in config.router.channels_for(event) {
+                polled.entry(channel).or_default().push(event.clone());
+            }
+        }
+        for (channel, events) in polled {
+            by_channel.entry(channel).or_default().push(events);
+        }
+    }
+    for channel in &config.channels {
+        let Some(polls) = by_channel.get(&channel.name) else {
+            continue;
+        };
+        let _ = writeln!(
+            text,
+            "\n== {} ({}) would send ==",
+            channel.name,
+            channel.kind.type_name()
+        );
+        for events in polls {
+            let mut memos = Memos::new();
+            if let Some(store) = &store {
+                for resource in ResourceKey::all_of(events) {
+                    if let Some(memo) = store.memo(&channel.name, &resource)? {
+                        memos.load(resource, memo);
+                    }
+                }
+            }
+            text.push_str(&notifier::preview(channel, events, &memos));
+        }
+    }
+    if by_channel.is_empty() {
+        text.push_str("\nnothing would be sent\n");
+    }
+    text.push_str("\ndry run: nothing was sent, no state or outbox entry was written\n");
+    print!("{text}");
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
