@@ -6,12 +6,13 @@
 #   docker run -d --name pswatch \
 #     -v pswatch-state:/var/lib/pswatch \
 #     -v "$PWD/pswatch.toml:/etc/pswatch/pswatch.toml:ro" \
-#     -e PLANETSCALE_SERVICE_TOKEN_ID -e PLANETSCALE_SERVICE_TOKEN \
+#     -e PLANETSCALE_SERVICE_TOKEN_ID -e PLANETSCALE_SERVICE_TOKEN -e PSWATCH_ADMIN_TOKEN \
 #     -p 127.0.0.1:9184:9184 \
 #     pswatch:local
 #
-# With `[admin] listen = "0.0.0.0:9184"` in pswatch.toml the admin server is reachable through
-# the published port (on the host's loopback only, as above). The health check runs
+# With `[admin] listen = "0.0.0.0:9184"` and `token = "${PSWATCH_ADMIN_TOKEN}"` in pswatch.toml
+# (off loopback the admin server needs a token) it is reachable through the published port (on
+# the host's loopback only, as above). The health check runs
 # `pswatch health`, which asks /readyz; the image has no curl.
 
 FROM rust:1-bookworm AS build

@@ -271,3 +271,112 @@ async fn health_readiness_metrics_and_status() {
         service.stderr()
     );
 }
+
+/// With `[admin] token`, everything but /healthz and /readyz needs it: a Bearer header for
+/// tools, or the session cookie a browser gets from the login form.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_token_guards_everything_but_health_and_readiness() {
+    const TOKEN: &str = "admin-token-for-the-tests-0123456789";
+    let simulator = Simulator::start(World::default(), Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("admin.token", "${TEST_ADMIN_TOKEN}")
+        .watch("acme", &[])
+        .channel("stdout", "console", &[])
+        .route(&["stdout"])
+        .write(&directory.path().join("pswatch.toml"));
+    let mut service = Service::start(
+        &config,
+        &[("TEST_ADMIN_TOKEN", TOKEN.into())],
+        directory.path(),
+    );
+    let base = service.admin_url().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let status = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.expect("answered");
+        let code = response.status().as_u16();
+        let headers = response.headers().clone();
+        (code, headers, response.text().await.unwrap_or_default())
+    };
+    assert_eq!(status(client.get(format!("{base}/healthz"))).await.0, 200);
+    let ready = eventually(Duration::from_secs(10), || async {
+        (status(client.get(format!("{base}/readyz"))).await.0 == 200).then_some(())
+    })
+    .await;
+    assert!(ready.is_some());
+    for path in ["/api/status", "/metrics"] {
+        let (code, headers, _) = status(client.get(format!("{base}{path}"))).await;
+        assert_eq!(code, 401, "{path}");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+        let wrong = client
+            .get(format!("{base}{path}"))
+            .bearer_auth("admin-token-for-the-tests-012345678");
+        assert_eq!(status(wrong).await.0, 401, "{path}");
+        let right = client.get(format!("{base}{path}")).bearer_auth(TOKEN);
+        assert_eq!(status(right).await.0, 200, "{path}");
+    }
+    // A browser is shown the login form, signs in, and gets an HttpOnly, SameSite=Strict cookie.
+    let (code, _, page) = status(
+        client
+            .get(format!("{base}/api/status"))
+            .header("accept", "text/html"),
+    )
+    .await;
+    assert_eq!(code, 401);
+    assert!(
+        page.contains("<form method=\"post\" action=\"/login\">"),
+        "{page}"
+    );
+    let (code, _, _) = status(
+        client
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("token=wrong"),
+    )
+    .await;
+    assert_eq!(code, 401);
+    let (code, headers, _) = status(
+        client
+            .post(format!("{base}/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={TOKEN}")),
+    )
+    .await;
+    assert_eq!(code, 303);
+    let cookie = headers["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("pair").to_owned();
+    let (code, _, body) = status(
+        client
+            .get(format!("{base}/api/status"))
+            .header("cookie", &session),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    // Signing out ends the session.
+    let (code, _, _) = status(
+        client
+            .post(format!("{base}/logout"))
+            .header("cookie", &session),
+    )
+    .await;
+    assert_eq!(code, 303);
+    let (code, _, _) = status(
+        client
+            .get(format!("{base}/api/status"))
+            .header("cookie", &session),
+    )
+    .await;
+    assert_eq!(code, 401);
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    assert!(stopped.is_some_and(|status| status.success()));
+    assert!(!service.stderr().contains(TOKEN), "the token is logged");
+}

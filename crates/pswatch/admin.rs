@@ -29,6 +29,16 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
+        .route(
+            "/login",
+            get(crate::admin_auth::login_form).post(crate::admin_auth::login),
+        )
+        .route("/logout", axum::routing::post(crate::admin_auth::logout))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            crate::admin_auth::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .with_state(shared);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

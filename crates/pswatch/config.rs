@@ -90,6 +90,8 @@ pub(crate) struct Config {
     pub(crate) log: Log,
     /// Where the admin HTTP server listens; `None` when it is off.
     pub(crate) admin_listen: Option<std::net::SocketAddr>,
+    /// The admin server's token: when set, everything but `/healthz` and `/readyz` needs it.
+    pub(crate) admin_token: Option<notifier::Secret>,
     /// PlanetScale's webhooks' receiver; `None` when it is off.
     pub(crate) receiver: Option<Receiver>,
     /// What is valid but probably not meant; `check` prints them and `run` logs them.

@@ -73,6 +73,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         router,
         log: config::Log::default(),
         admin_listen: None,
+        admin_token: None,
         receiver: None,
         warnings: Vec::new(),
     };

@@ -2,6 +2,7 @@
 //! Slack, email and signed webhooks when they change state.
 
 mod admin;
+mod admin_auth;
 mod config;
 mod delivery;
 mod demo;

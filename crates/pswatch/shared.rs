@@ -6,6 +6,7 @@ use std::sync::Arc;
 use poller::Budget;
 use store::Store;
 
+use crate::admin_auth::AdminAuth;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::push::PushBoard;
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) board: StatusBoard,
     /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
     pub(crate) push: PushBoard,
+    /// The admin server's token and browser sessions.
+    pub(crate) admin_auth: AdminAuth,
     /// The store's key of channel fingerprints.
     pub(crate) fingerprint_key: Vec<u8>,
 }
@@ -53,6 +56,7 @@ impl Shared {
             budget: Arc::new(budget_of(config)),
             board: StatusBoard::default(),
             push: PushBoard::default(),
+            admin_auth: AdminAuth::default(),
             fingerprint_key,
         };
         shared.show(config);
@@ -61,6 +65,7 @@ impl Shared {
 
     /// Puts what the admin server needs of `config` on the board.
     pub(crate) fn show(&self, config: &Config) {
+        self.admin_auth.set_token(config.admin_token.clone());
         self.board.set_view(ConfigView {
             interval: config.poll.interval,
             channels: config

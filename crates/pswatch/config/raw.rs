@@ -125,6 +125,7 @@ pub(super) struct RawLog {
 pub(super) struct RawAdmin {
     pub(super) enabled: Option<bool>,
     pub(super) listen: Option<SocketAddr>,
+    pub(super) token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -433,6 +433,7 @@ fn with_new_kinds(name: &str) -> Option<String> {
                 .into(),
         ),
         "PAGERDUTY_ROUTING_KEY" => Some("R0UT1NGK3Y0000000000000000000000".into()),
+        "PSWATCH_ADMIN_TOKEN" => Some("an-admin-token-long-enough".into()),
         other => environment(other),
     }
 }
@@ -605,4 +606,29 @@ fn the_receiver_is_off_unless_listen_is_set_and_its_keys_are_checked() {
         "{:?}",
         config.warnings
     );
+}
+
+#[test]
+fn an_admin_server_off_loopback_needs_a_token() {
+    let with = |admin: &str| format!("{VALID}\n[admin]\n{admin}\n");
+    let problems = parse(&with("listen = \"0.0.0.0:9184\""), &environment).expect_err("refused");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].key, "admin.listen");
+    assert!(
+        problems[0].message.contains("admin.token"),
+        "{}",
+        problems[0]
+    );
+    let config = parse(
+        &with("listen = \"0.0.0.0:9184\"\ntoken = \"${PLANETSCALE_SERVICE_TOKEN}-and-more\""),
+        &environment,
+    )
+    .expect("a token makes it acceptable");
+    assert!(config.admin_token.is_some());
+    assert!(!format!("{config:?}").contains("pscale_tkn_s3cr3t"));
+    parse(&with("listen = \"127.0.0.1:9184\""), &environment).expect("loopback needs none");
+    parse(&with("listen = \"[::1]:9184\""), &environment).expect("loopback needs none");
+    let problems = parse(&with("token = \"short\""), &environment).expect_err("refused");
+    assert_eq!(problems[0].key, "admin.token");
+    assert!(!problems[0].to_string().contains("\"short\""));
 }

@@ -46,6 +46,30 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
                 .unwrap_or_else(|_| unreachable!("{DEFAULT_ADMIN_LISTEN} is an address"))
         }))
     };
+    let admin_token = match raw.admin.token.as_deref().map(str::trim) {
+        None => None,
+        Some(token) if token.len() < 16 => {
+            // Never quoted: it is the secret.
+            problem(
+                problems,
+                "admin.token",
+                "is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 32`)",
+            );
+            None
+        }
+        Some(token) => Some(Secret::new(token)),
+    };
+    if let Some(listen) = admin_listen {
+        if !listen.ip().is_loopback() && admin_token.is_none() && raw.admin.token.is_none() {
+            problem(
+                problems,
+                "admin.listen",
+                format!(
+                    "{listen} is reachable from other hosts: set admin.token too (everything but /healthz and /readyz then needs it), or listen on 127.0.0.1"
+                ),
+            );
+        }
+    }
     if raw.channel_count == 0 {
         problem(
             problems,
@@ -70,6 +94,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         router,
         log,
         admin_listen,
+        admin_token,
         receiver,
         warnings,
     })
