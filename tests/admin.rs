@@ -380,3 +380,123 @@ async fn the_admin_token_guards_everything_but_health_and_readiness() {
     assert!(stopped.is_some_and(|status| status.success()));
     assert!(!service.stderr().contains(TOKEN), "the token is logged");
 }
+
+/// Dead letters are listed in the status with their last error, and put back or dropped by a
+/// POST; one put back is delivered without waiting for a poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(1, "move-a", "copying"));
+    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let receiver = Receiver::start().await;
+    receiver.set_status(400);
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .set("poll.interval", "200ms")
+        .set("poll.active_interval", "200ms")
+        .watch("acme", &["commerce"])
+        .webhook("audit", &format!("{}/hooks", receiver.url))
+        .route(&["audit"])
+        .write(&directory.path().join("pswatch.toml"));
+    let mut service = Service::start(&config, &[], directory.path());
+    let base = service.admin_url().await;
+    for state in ["running", "cutover"] {
+        let before = receiver.requests().len();
+        simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .workflow_mut(1)
+                .expect("#1")
+                .state = state.into();
+        });
+        let refused = eventually(Duration::from_secs(10), || async {
+            (receiver.requests().len() > before).then_some(())
+        })
+        .await;
+        assert!(refused.is_some(), "{}", service.stderr());
+    }
+    let dead = eventually(Duration::from_secs(10), || async {
+        let (_, body) = get(&format!("{base}/api/status")).await;
+        let status: Value = serde_json::from_str(&body).ok()?;
+        let dead = status["outbox"]["dead"].as_array()?.clone();
+        (dead.len() == 2).then_some(dead)
+    })
+    .await
+    .expect("two dead letters");
+    assert_eq!(dead[0]["channel"], "audit");
+    assert!(dead[0]["last_error"]
+        .as_str()
+        .expect("error")
+        .contains("HTTP 400"));
+    assert!(dead[0]["headline"]
+        .as_str()
+        .expect("headline")
+        .contains("copying -> running"));
+    let (first, second) = (
+        dead[0]["id"].as_u64().expect("id"),
+        dead[1]["id"].as_u64().expect("id"),
+    );
+
+    receiver.set_status(200);
+    let client = reqwest::Client::new();
+    let post = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(path)
+                .send()
+                .await
+                .expect("answered")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        post(format!("{base}/api/dead-letters/{first}/retry")).await,
+        200
+    );
+    let delivered = eventually(Duration::from_secs(10), || async {
+        (receiver.accepted("/hooks").len() == 1).then_some(())
+    })
+    .await;
+    assert!(
+        delivered.is_some(),
+        "the retried letter is delivered: {}",
+        service.stderr()
+    );
+    assert_eq!(
+        post(format!("{base}/api/dead-letters/{second}/drop")).await,
+        200
+    );
+    assert_eq!(
+        post(format!("{base}/api/dead-letters/{second}/drop")).await,
+        404
+    );
+    assert_eq!(
+        post(format!("{base}/api/dead-letters/999999/retry")).await,
+        404
+    );
+    // Another site's page cannot make a browser do it.
+    let forged = client
+        .post(format!("{base}/api/dead-letters/{first}/drop"))
+        .header("origin", "https://evil.example.com")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(forged.status().as_u16(), 403);
+    let (_, body) = get(&format!("{base}/api/status")).await;
+    let status: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(status["outbox"]["dead"].as_array().expect("dead").len(), 0);
+    let stopped = service.terminate(Duration::from_secs(25)).await;
+    assert!(stopped.is_some_and(|status| status.success()));
+    assert_eq!(
+        receiver.accepted("/hooks").len(),
+        1,
+        "the dropped one was never sent"
+    );
+}

@@ -30,6 +30,14 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .route(
+            "/api/dead-letters/{id}/retry",
+            axum::routing::post(retry_dead_letter),
+        )
+        .route(
+            "/api/dead-letters/{id}/drop",
+            axum::routing::post(drop_dead_letter),
+        )
+        .route(
             "/login",
             get(crate::admin_auth::login_form).post(crate::admin_auth::login),
         )
@@ -205,8 +213,81 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "targets": targets,
         "budget": budget,
         "budget_note": scheduler.budget_note,
-        "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel},
+        "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel,
+                   "dead": dead_letters(&shared)},
         "push": shared.push.snapshot(tokio::time::Instant::now()),
     }))
     .into_response()
+}
+
+/// The dead letters, newest last: what the page lists with its buttons.
+fn dead_letters(shared: &Shared) -> Vec<Value> {
+    shared
+        .store
+        .dead_letters()
+        .unwrap_or_default()
+        .iter()
+        .map(|letter| {
+            json!({
+                "id": letter.entry.id,
+                "channel": letter.entry.channel,
+                "event_id": letter.entry.event.id,
+                "event_type": letter.entry.event.type_name(),
+                "headline": notifier::render::headline(&letter.entry.event),
+                "attempts": letter.entry.attempts,
+                "last_error": letter.entry.last_error,
+                "reason": letter.reason,
+                "died_at": letter.died_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// `POST /api/dead-letters/{id}/retry`: puts the dead letter back in the outbox, at its place
+/// in detection order; its channel's worker sends it.
+async fn retry_dead_letter(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> Response {
+    match shared.store.revive(Some(id)).await {
+        Ok(0) | Err(store::StoreError::NoSuchEntry(_)) => {
+            (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
+        }
+        Ok(_) => {
+            shared.outbox_touched.send_modify(|version| *version += 1);
+            tracing::info!(
+                id,
+                "a dead letter was put back in the outbox from the admin API"
+            );
+            (
+                StatusCode::OK,
+                format!("dead letter {id} is back in the outbox\n"),
+            )
+                .into_response()
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
+}
+
+/// `POST /api/dead-letters/{id}/drop`: removes the dead letter for good.
+async fn drop_dead_letter(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> Response {
+    let known = shared
+        .store
+        .dead_letters()
+        .unwrap_or_default()
+        .iter()
+        .any(|letter| letter.entry.id == id);
+    if !known {
+        return (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response();
+    }
+    match shared.store.drop_entry(id).await {
+        Ok(()) => {
+            tracing::info!(id, "a dead letter was dropped from the admin API");
+            (StatusCode::OK, format!("dead letter {id} dropped\n")).into_response()
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
 }

@@ -138,6 +138,28 @@ fn login_page(problem: Option<&str>) -> Html<String> {
     ))
 }
 
+/// Whether a browser says the request comes from another site: `Sec-Fetch-Site: cross-site`,
+/// or an `Origin` whose host is not this server's.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|site| site == "cross-site")
+    {
+        return true;
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            origin_host != host
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -151,6 +173,14 @@ pub(crate) async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.method() == axum::http::Method::POST && cross_site(request.headers()) {
+        // A page of another site making the browser act here (with or without a token).
+        return (
+            StatusCode::FORBIDDEN,
+            "refused: a request from another site\n",
+        )
+            .into_response();
+    }
     if matches!(request.uri().path(), "/healthz" | "/readyz" | "/login") {
         return next.run(request).await;
     }
@@ -264,6 +294,17 @@ mod tests {
         let cookie = headers(&[(header::COOKIE, &format!("{COOKIE}={session}"))]);
         auth.logout(&cookie);
         assert!(!auth.admits(&cookie, now));
+        // Another site's page cannot make a browser act here.
+        let from =
+            |origin: &str| headers(&[(header::ORIGIN, origin), (header::HOST, "127.0.0.1:9184")]);
+        assert!(cross_site(&from("https://evil.example.com")));
+        assert!(cross_site(&from("null")));
+        assert!(!cross_site(&from("http://127.0.0.1:9184")));
+        assert!(!cross_site(&HeaderMap::new()));
+        assert!(cross_site(&headers(&[(
+            header::HeaderName::from_static("sec-fetch-site"),
+            "cross-site"
+        )])));
         // Guessing is bounded.
         let refused = (0..20)
             .filter(|_| auth.login("guess", now) == Err(StatusCode::TOO_MANY_REQUESTS))

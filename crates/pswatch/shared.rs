@@ -32,6 +32,9 @@ pub(crate) struct Shared {
     pub(crate) push: PushBoard,
     /// The admin server's token and browser sessions.
     pub(crate) admin_auth: AdminAuth,
+    /// Bumped when something other than a poll changes the outbox (a dead letter put back from
+    /// the admin API): the delivery workers look again.
+    pub(crate) outbox_touched: tokio::sync::watch::Sender<u64>,
     /// The store's key of channel fingerprints.
     pub(crate) fingerprint_key: Vec<u8>,
 }
@@ -57,6 +60,7 @@ impl Shared {
             board: StatusBoard::default(),
             push: PushBoard::default(),
             admin_auth: AdminAuth::default(),
+            outbox_touched: tokio::sync::watch::Sender::new(0),
             fingerprint_key,
         };
         shared.show(config);
