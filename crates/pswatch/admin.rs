@@ -25,6 +25,8 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 /// Serves the admin endpoints on `listener` until `shutdown`.
 pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken) {
     let app = Router::new()
+        .route("/", get(page))
+        .route("/status.js", get(page_script))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -216,6 +218,8 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel,
                    "dead": dead_letters(&shared)},
         "push": shared.push.snapshot(tokio::time::Instant::now()),
+        "recent_events": shared.board.recent(),
+        "now_unix": OffsetDateTime::now_utc().unix_timestamp(),
     }))
     .into_response()
 }
@@ -290,4 +294,32 @@ async fn drop_dead_letter(
         }
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }
+}
+
+/// The page's own policy: its script and nothing from elsewhere.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `GET /`: the status page, served from the binary (no external assets).
+async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        include_str!("page/index.html"),
+    )
+        .into_response()
+}
+
+/// `GET /status.js`: the page's script.
+async fn page_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        include_str!("page/status.js"),
+    )
+        .into_response()
 }

@@ -203,7 +203,7 @@ pub(crate) async fn login_form() -> Html<String> {
     login_page(None)
 }
 
-/// `POST /login` with `token=…` (a form): sets the session cookie and goes to the status.
+/// `POST /login` with `token=…` (a form): sets the session cookie and goes to the page.
 pub(crate) async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let given = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "token")
@@ -213,7 +213,7 @@ pub(crate) async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
         Ok(session) => (
             StatusCode::SEE_OTHER,
             [
-                (header::LOCATION, "/api/status".to_owned()),
+                (header::LOCATION, "/".to_owned()),
                 (
                     header::SET_COOKIE,
                     format!(

@@ -98,6 +98,7 @@ impl Pipeline {
         self.store
             .enqueue(deliveries, OffsetDateTime::now_utc())
             .await?;
+        self.shared.board.note_events(std::slice::from_ref(event));
         Ok(channels)
     }
 
@@ -288,6 +289,7 @@ impl Pipeline {
         self.store
             .commit_poll(target, &result.next, deliveries, now)
             .await?;
+        self.shared.board.note_events(&result.events);
         Ok(report)
     }
 

@@ -60,11 +60,53 @@ pub(crate) struct ConfigView {
     pub(crate) channels: Vec<(String, String)>,
 }
 
+/// How many recent events the board keeps for the status page.
+pub(crate) const RECENT_EVENTS: usize = 50;
+
+/// An event as the status page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct RecentEvent {
+    pub(crate) id: String,
+    pub(crate) event_type: &'static str,
+    pub(crate) target: String,
+    /// `workflow #3 move-customers`, …
+    pub(crate) resource: String,
+    /// `running -> cutover`, …
+    pub(crate) change: String,
+    /// The state the resource is in now.
+    pub(crate) state: String,
+    pub(crate) severity: &'static str,
+    /// RFC 3339.
+    pub(crate) observed_at: String,
+    /// Unix seconds, to tell how long a resource has been in its state.
+    pub(crate) observed_unix: i64,
+}
+
+impl RecentEvent {
+    pub(crate) fn of(event: &diff_engine::Event) -> Self {
+        Self {
+            id: event.id.clone(),
+            event_type: event.type_name(),
+            target: event.target().to_string(),
+            resource: notifier::render::resource_name(event),
+            change: notifier::render::change(event),
+            state: event.kind.state().to_owned(),
+            severity: event.severity.as_str(),
+            observed_at: event
+                .observed_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            observed_unix: event.observed_at.unix_timestamp(),
+        }
+    }
+}
+
 /// The board, shared by the service and the admin server.
 #[derive(Debug, Default)]
 pub(crate) struct StatusBoard {
     status: Mutex<SchedulerStatus>,
     view: Mutex<ConfigView>,
+    recent: Mutex<std::collections::VecDeque<RecentEvent>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -97,6 +139,22 @@ impl StatusBoard {
     /// A copy of the targets' status and the budget note.
     pub(crate) fn snapshot(&self) -> SchedulerStatus {
         lock(&self.status).clone()
+    }
+
+    /// Notes events just committed, keeping the last [`RECENT_EVENTS`].
+    pub(crate) fn note_events(&self, events: &[diff_engine::Event]) {
+        let mut recent = lock(&self.recent);
+        for event in events {
+            recent.push_back(RecentEvent::of(event));
+            while recent.len() > RECENT_EVENTS {
+                recent.pop_front();
+            }
+        }
+    }
+
+    /// The recent events, newest first.
+    pub(crate) fn recent(&self) -> Vec<RecentEvent> {
+        lock(&self.recent).iter().rev().cloned().collect()
     }
 
     pub(crate) fn set_view(&self, view: ConfigView) {

@@ -1,0 +1,152 @@
+// The status page: reads /api/status every two seconds and shows it. API text is only ever
+// put in the page as text (never as markup).
+"use strict";
+
+const REFRESH_MS = 2000;
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || seconds < 0) return "since before pswatch started";
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
+}
+
+function table(caption, headings, rows) {
+  const node = element("table");
+  node.appendChild(element("caption", caption));
+  const head = node.createTHead().insertRow();
+  for (const heading of headings) {
+    const cell = element("th", heading);
+    cell.scope = "col";
+    head.appendChild(cell);
+  }
+  const body = node.createTBody();
+  for (const row of rows) {
+    const line = body.insertRow();
+    for (const value of row) {
+      const cell = line.insertCell();
+      if (value instanceof Node) cell.appendChild(value);
+      else cell.textContent = value === null || value === undefined ? "–" : String(value);
+    }
+  }
+  return node;
+}
+
+/// How long `resource` of `target` has been in its state, from the latest recent event.
+function since(status, target, resource) {
+  const event = status.recent_events.find(
+    (event) => event.target === target && event.resource.startsWith(resource));
+  return event ? duration(status.now_unix - event.observed_unix) : duration(null);
+}
+
+function renderDatabases(status) {
+  const container = document.getElementById("databases");
+  container.replaceChildren();
+  if (status.targets.length === 0) {
+    container.appendChild(element("p", "No database is watched yet.", "muted"));
+  }
+  for (const target of status.targets) {
+    const push = status.push[target.target];
+    const rows = [];
+    for (const workflow of target.in_motion.workflows) {
+      const resource = `workflow #${workflow.number}`;
+      rows.push([`${resource} ${workflow.name}`, workflow.state, workflow.motion,
+        since(status, target.target, resource), workflow.errors]);
+    }
+    for (const request of target.in_motion.deploy_requests) {
+      const resource = `deploy request #${request.number}`;
+      const errors = request.operations.filter((operation) => operation.errors)
+        .map((operation) => `${operation.table}: ${operation.errors}`).join("; ");
+      rows.push([resource, request.deployment_state, request.motion,
+        since(status, target.target, resource), errors || null]);
+    }
+    const pushText = push ? (push.healthy ? ", push healthy" : ", no push") : "";
+    const caption = `${target.target}: ${target.motion}${pushText}` +
+      (target.last_error ? `, last error: ${target.last_error}` : "");
+    if (rows.length === 0) {
+      const line = element("p", `${caption}. Nothing in motion.`);
+      container.appendChild(line);
+    } else {
+      container.appendChild(table(caption, ["Resource", "State", "Motion", "In this state for", "Errors"], rows));
+    }
+  }
+}
+
+function renderRecent(status) {
+  const list = document.getElementById("recent");
+  list.replaceChildren();
+  for (const event of status.recent_events) {
+    const item = element("li");
+    item.appendChild(element("span", `${event.severity} `, event.severity));
+    item.appendChild(document.createTextNode(
+      `${event.observed_at} ${event.target} ${event.resource}: ${event.change}`));
+    list.appendChild(item);
+  }
+  if (status.recent_events.length === 0) list.appendChild(element("li", "No event since pswatch started.", "muted"));
+}
+
+async function act(id, action) {
+  const note = document.getElementById("action");
+  const response = await fetch(`/api/dead-letters/${id}/${action}`, { method: "POST", credentials: "same-origin" });
+  note.textContent = (await response.text()).trim();
+  await refresh();
+}
+
+function renderOutbox(status) {
+  const container = document.getElementById("outbox");
+  container.replaceChildren();
+  const pending = Object.entries(status.outbox.pending_by_channel);
+  container.appendChild(element("p",
+    `${status.outbox.pending} pending, ${status.outbox.dead_letters} dead letters. Budget: ${status.budget.used} of ${status.budget.limit} requests in the current window.`));
+  if (pending.length > 0) {
+    container.appendChild(table("Pending by channel", ["Channel", "Pending"], pending));
+  }
+  if (status.outbox.dead.length > 0) {
+    const rows = status.outbox.dead.map((letter) => {
+      const buttons = element("div");
+      const retry = element("button", "Retry");
+      retry.type = "button";
+      retry.setAttribute("aria-label", `Retry dead letter ${letter.id}`);
+      retry.addEventListener("click", () => act(letter.id, "retry"));
+      const drop = element("button", "Drop");
+      drop.type = "button";
+      drop.setAttribute("aria-label", `Drop dead letter ${letter.id}`);
+      drop.addEventListener("click", () => act(letter.id, "drop"));
+      buttons.append(retry, drop);
+      return [letter.id, letter.channel, letter.headline, element("pre", letter.last_error), buttons];
+    });
+    container.appendChild(table("Dead letters", ["Id", "Channel", "Event", "Last error", "Action"], rows));
+  }
+}
+
+async function refresh() {
+  let status;
+  try {
+    const response = await fetch("/api/status", { credentials: "same-origin", headers: { accept: "application/json" } });
+    if (response.status === 401) {
+      window.location.assign("/login");
+      return;
+    }
+    status = await response.json();
+  } catch (error) {
+    document.getElementById("summary").textContent = `Cannot reach pswatch: ${error}`;
+    return;
+  }
+  const moving = status.targets.filter((target) => target.motion !== "idle").length;
+  document.getElementById("summary").textContent =
+    `${status.targets.length} databases watched, ${moving} in motion; updated ${new Date().toLocaleTimeString()}.`;
+  renderDatabases(status);
+  renderRecent(status);
+  renderOutbox(status);
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);
