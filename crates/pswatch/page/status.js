@@ -142,7 +142,7 @@ async function refresh() {
   }
   const moving = status.targets.filter((target) => target.motion !== "idle").length;
   document.getElementById("summary").textContent =
-    `${status.targets.length} databases watched, ${moving} in motion; updated ${new Date().toLocaleTimeString()}.`;
+    `${status.targets.length} ${status.targets.length === 1 ? "database" : "databases"} watched, ${moving} in motion; updated ${new Date().toLocaleTimeString()}.`;
   renderDatabases(status);
   renderRecent(status);
   renderOutbox(status);

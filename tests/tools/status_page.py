@@ -1,0 +1,72 @@
+"""Drives the status page in a real browser (Playwright with Debian's chromium).
+
+Usage: status_page.py BASE_URL TOKEN SCREENSHOT
+Talks to the Rust test by lines: prints "SEEN copying" once the page shows the workflow in
+`copying`, waits for "moved" on standard input, prints "SEEN running" once the page (not
+reloaded) shows it in `running` with a dead letter, waits for "retry", clicks the dead letter's
+Retry button, and prints "CLICKED <what the page said>". Any failure raises (exit status 1).
+"""
+
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def wait_for(word):
+    line = sys.stdin.readline().strip()
+    if line != word:
+        raise SystemExit("expected %r on standard input, got %r" % (word, line))
+
+
+def main():
+    base, token, screenshot = sys.argv[1:4]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page()
+        page.goto(base + "/")
+        # The admin token guards the page: sign in.
+        expect(page.get_by_label("Admin token")).to_be_visible()
+        page.get_by_label("Admin token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base + "/")
+        databases = page.locator("#databases")
+        expect(databases.get_by_role("cell", name="workflow #1 move-a")).to_be_visible(timeout=15000)
+        expect(databases.get_by_role("cell", name="copying", exact=True)).to_be_visible()
+        page.evaluate("window.pswatchNotReloaded = true")
+        say("SEEN copying")
+
+        wait_for("moved")
+        expect(databases.get_by_role("cell", name="running", exact=True)).to_be_visible(timeout=15000)
+        retry = page.get_by_role("button", name="Retry dead letter").first
+        expect(retry).to_be_visible(timeout=15000)
+        if not page.evaluate("window.pswatchNotReloaded === true"):
+            raise SystemExit("the page reloaded instead of following the change")
+        expect(page.locator("#recent")).to_contain_text("copying -> running")
+        say("SEEN running")
+
+        wait_for("retry")
+        retry.click()
+        expect(page.get_by_role("status")).to_contain_text("is back in the outbox", timeout=10000)
+        expect(page.get_by_role("button", name="Retry dead letter")).to_have_count(0, timeout=15000)
+        page.screenshot(path=screenshot, full_page=True)
+        say("CLICKED " + page.get_by_role("status").inner_text())
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
