@@ -563,3 +563,54 @@ events = ["workflow.*"]
         ]
     );
 }
+
+/// The demo serves the status page on a loopback port and says where, so the scenario can be
+/// watched in a browser.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_serves_the_status_page_while_it_runs() {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pswatch"))
+        .args(["demo", "--step", "300ms"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the demo");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    let address = tokio::task::block_in_place(|| loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the demo names its page");
+        if let Some(rest) = line.strip_prefix("pswatch demo: the status page is at ") {
+            break rest.split_whitespace().next().expect("url").to_owned();
+        }
+    });
+    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
+    let page = reqwest::get(&address).await.expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page
+        .text()
+        .await
+        .expect("html")
+        .contains("<h1>pswatch</h1>"));
+    let status: serde_json::Value = reqwest::get(format!("{address}api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert!(status["targets"].is_array());
+    let exited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exited.success());
+}

@@ -79,12 +79,24 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
     };
     let store = store::Store::open(state.path())?;
     let shared = Arc::new(Shared::new(store, &config)?);
+    // The status page, to watch the scenario in a browser; on loopback, so it needs no token.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("opening a loopback port for the status page")?;
+    let page = listener.local_addr()?;
+    let stop_page = tokio_util::sync::CancellationToken::new();
+    let page_server = tokio::spawn(crate::admin::serve(
+        Arc::clone(&shared),
+        listener,
+        stop_page.child_token(),
+    ));
     let engine = Arc::new(Pipeline::new(config, shared)?);
 
     eprintln!(
         "pswatch demo: a simulated PlanetScale API is serving on {}",
         simulator.api_url()
     );
+    eprintln!("pswatch demo: the status page is at http://{page}/ while the demo runs");
     let (targets, failures) = engine.targets().await;
     if let Some((organization, error)) = failures.into_iter().next() {
         anyhow::bail!("cannot list the databases of {organization}: {error}");
@@ -145,6 +157,8 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
             return Ok(ExitCode::from(2));
         }
     }
+    stop_page.cancel();
+    let _ = page_server.await;
     eprintln!(
         "demo finished: {events} transitions detected, {delivered} notifications delivered, {} API requests",
         simulator.requests()
