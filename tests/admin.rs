@@ -97,6 +97,10 @@ async fn health_readiness_metrics_and_status() {
             .await
     );
     assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+    // Without the receiver, push is not shown.
+    let (_, body) = get(&format!("{base}/api/status")).await;
+    let shown: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(shown["push"], serde_json::json!({}));
     // `pswatch health`, as a container's health check runs it.
     let health = |args: Vec<String>| async move {
         tokio::task::spawn_blocking(move || {

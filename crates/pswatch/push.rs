@@ -57,6 +57,8 @@ pub(crate) struct PushView {
 #[derive(Debug, Default)]
 pub(crate) struct PushBoard {
     states: Mutex<HashMap<Target, PushState>>,
+    /// Whether the receiver is on; without it, push is not shown at all.
+    enabled: std::sync::atomic::AtomicBool,
 }
 
 impl PushBoard {
@@ -150,8 +152,17 @@ impl PushBoard {
             .remove(target);
     }
 
-    /// How push stands for each database pswatch heard of.
+    /// Notes whether the receiver is on (from the configuration, at start and on reload).
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.enabled
+            .store(enabled, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How push stands for each database pswatch heard of; nothing while the receiver is off.
     pub(crate) fn snapshot(&self, now: Instant) -> BTreeMap<String, PushView> {
+        if !self.enabled.load(std::sync::atomic::Ordering::Relaxed) {
+            return BTreeMap::new();
+        }
         self.states
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -200,6 +211,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn push_is_healthy_by_the_webhook_list_or_a_recent_delivery() {
         let board = PushBoard::default();
+        board.set_enabled(true);
         let target = Target::new("acme", "commerce");
         let now = Instant::now();
         assert!(!board.healthy(&target, now));

@@ -70,6 +70,7 @@ impl Shared {
     /// Puts what the admin server needs of `config` on the board.
     pub(crate) fn show(&self, config: &Config) {
         self.admin_auth.set_token(config.admin_token.clone());
+        self.push.set_enabled(config.receiver.is_some());
         self.board.set_view(ConfigView {
             interval: config.poll.interval,
             channels: config
