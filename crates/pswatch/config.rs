@@ -98,6 +98,15 @@ pub(crate) struct Config {
     pub(crate) warnings: Vec<Problem>,
 }
 
+impl Config {
+    /// `[receiver] public_url`, the address PlanetScale posts to, when the receiver is on.
+    pub(crate) fn public_url(&self) -> Option<String> {
+        self.receiver
+            .as_ref()
+            .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string))
+    }
+}
+
 /// `[receiver]`: where PlanetScale's webhook deliveries are received.
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {

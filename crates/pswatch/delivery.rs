@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notifier::{Channel, Decision, Memos, ResourceKey, Verdict};
+use notifier::{Channel, Decision, Memos, Verdict};
 use store::{DisabledChannel, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
@@ -123,14 +123,11 @@ impl Pipeline {
         // What the channel remembers of these resources (a Slack thread, an open incident):
         // read before, and what the delivery changed kept after, whether it went out or not,
         // so that a retry continues where this attempt stopped.
-        let mut memos = Memos::new();
-        if channel.kind.remembers() {
-            for resource in ResourceKey::all_of(&events) {
-                if let Some(memo) = self.store.memo(channel_name, &resource)? {
-                    memos.load(resource, memo);
-                }
-            }
-        }
+        let mut memos = if channel.kind.remembers() {
+            self.store.memos_for(channel_name, &events)?
+        } else {
+            Memos::new()
+        };
         let delivered = self
             .notifier
             .deliver(channel_name, &events, &mut memos)

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use diff_engine::{diff, DiffOptions, Event};
-use notifier::{Memos, ResourceKey};
+use notifier::Memos;
 use store::Store;
 use time::OffsetDateTime;
 
@@ -79,14 +79,10 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             channel.kind.type_name()
         );
         for events in polls {
-            let mut memos = Memos::new();
-            if let Some(store) = &store {
-                for resource in ResourceKey::all_of(events) {
-                    if let Some(memo) = store.memo(&channel.name, &resource)? {
-                        memos.load(resource, memo);
-                    }
-                }
-            }
+            let memos = match &store {
+                Some(store) => store.memos_for(&channel.name, events)?,
+                None => Memos::new(),
+            };
             text.push_str(&notifier::preview(channel, events, &memos));
         }
     }

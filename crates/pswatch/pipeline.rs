@@ -81,13 +81,23 @@ impl Pipeline {
         &self,
         event: &diff_engine::Event,
     ) -> Result<Vec<String>, StoreError> {
+        let (channels, deliveries) = self.route(event);
+        tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
+            change = %notifier::render::change(event), channels = ?channels, "PlanetScale event received");
+        self.store
+            .enqueue(deliveries, OffsetDateTime::now_utc())
+            .await?;
+        self.shared.board.note_events(std::slice::from_ref(event));
+        Ok(channels)
+    }
+
+    /// Counts `event` and routes it: the channels it goes to, and an outbox delivery for each.
+    fn route(&self, event: &diff_engine::Event) -> (Vec<String>, Vec<NewDelivery>) {
         self.metrics
             .events
             .with_label_values(&[event.type_name()])
             .inc();
         let channels = self.config.router.channels_for(event);
-        tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
-            change = %notifier::render::change(event), channels = ?channels, "PlanetScale event received");
         let deliveries = channels
             .iter()
             .map(|channel| NewDelivery {
@@ -95,11 +105,7 @@ impl Pipeline {
                 event: event.clone(),
             })
             .collect();
-        self.store
-            .enqueue(deliveries, OffsetDateTime::now_utc())
-            .await?;
-        self.shared.board.note_events(std::slice::from_ref(event));
-        Ok(channels)
+        (channels, deliveries)
     }
 
     /// Whether the configuration watches `target` (its organization, and the database by name
@@ -260,17 +266,10 @@ impl Pipeline {
         }
         let mut deliveries = Vec::new();
         for event in &result.events {
-            self.metrics
-                .events
-                .with_label_values(&[event.type_name()])
-                .inc();
-            let channels = self.config.router.channels_for(event);
+            let (channels, routed) = self.route(event);
             tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
                 change = %notifier::render::change(event), channels = ?channels, "transition detected");
-            deliveries.extend(channels.into_iter().map(|channel| NewDelivery {
-                channel,
-                event: event.clone(),
-            }));
+            deliveries.extend(routed);
         }
         let report = PollReport {
             requests: client.poll_requests(),

@@ -246,11 +246,7 @@ impl Receiver {
         let client = pipeline.client.for_poll(Priority::High);
         match tokio::time::timeout(FETCH_TIMEOUT, client.list_webhooks(target)).await {
             Ok(Ok(webhooks)) => {
-                let public_url = pipeline
-                    .config
-                    .receiver
-                    .as_ref()
-                    .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+                let public_url = pipeline.config.public_url();
                 self.shared
                     .push
                     .note_webhooks(target, &webhooks, public_url.as_deref());
@@ -287,7 +283,8 @@ impl Receiver {
         }
         // Which database the body claims is read only to choose the secrets to try; nothing
         // of it is acted on before the signature holds.
-        let claimed = parse(body).ok().map(|delivery| delivery.target);
+        let parsed = parse(body);
+        let claimed = parsed.as_ref().ok().map(|delivery| delivery.target.clone());
         if !self.signed(body, signature, claimed.as_ref()) {
             let Some(target) = &claimed else {
                 return Err(Refusal::Unsigned);
@@ -297,7 +294,7 @@ impl Receiver {
                 return Err(Refusal::Unsigned);
             }
         }
-        let delivery = parse(body).map_err(Refusal::Malformed)?;
+        let delivery = parsed.map_err(Refusal::Malformed)?;
         if (delivery.timestamp - now).abs() > MAX_SKEW {
             return Err(Refusal::Stale);
         }

@@ -96,10 +96,7 @@ pub(crate) async fn run(
     // PlanetScale's webhook deliveries: started once, on their own address; the secrets follow
     // reloads.
     let receiver_listen = config.receiver.as_ref().map(|receiver| receiver.listen);
-    let public_url = config
-        .receiver
-        .as_ref()
-        .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+    let public_url = config.public_url();
     let (secrets_sender, secrets) = watch::channel(receiver_secrets(&config));
     let (push_sender, mut pushes) = mpsc::channel::<Inbound>(1024);
     let mut pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
@@ -410,11 +407,7 @@ async fn check_webhooks(
     targets: Vec<Target>,
     shutdown: CancellationToken,
 ) {
-    let public_url = pipeline
-        .config
-        .receiver
-        .as_ref()
-        .and_then(|receiver| receiver.public_url.as_ref().map(ToString::to_string));
+    let public_url = pipeline.config.public_url();
     let client = pipeline.client.for_poll(Priority::Low);
     for target in targets {
         let listed = tokio::select! {

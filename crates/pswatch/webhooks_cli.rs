@@ -38,12 +38,7 @@ pub(crate) fn client(config: &Config) -> anyhow::Result<Client> {
 }
 
 fn public_url(config: &Config) -> anyhow::Result<String> {
-    config
-        .receiver
-        .as_ref()
-        .and_then(|receiver| receiver.public_url.as_ref())
-        .map(ToString::to_string)
-        .context("set [receiver] listen and public_url (the https address PlanetScale posts to) first; see docs/push.md")
+    config.public_url().context("set [receiver] listen and public_url (the https address PlanetScale posts to) first; see docs/push.md")
 }
 
 /// The watched databases: those named, and every MySQL database of an organization watched

@@ -304,15 +304,8 @@ impl Event {
         }
         hasher.update(timestamp.to_be_bytes());
         hasher.update(resource["id"].as_str().unwrap_or_default().as_bytes());
-        let digest = hasher.finalize();
-        let mut id = String::with_capacity(4 + 32);
-        id.push_str("evt_");
-        for byte in &digest[..16] {
-            // Writing to a String cannot fail.
-            let _ = write!(id, "{byte:02x}");
-        }
         Self {
-            id,
+            id: id_of(hasher),
             severity: event.severity(&resource),
             kind: EventKind::PlanetScale { event, resource },
             organization: organization.to_owned(),
@@ -370,6 +363,11 @@ pub(crate) fn event_id(target: &Target, kind: &EventKind, resource: &str, sequen
         }
         hasher.update([0]);
     }
+    id_of(hasher)
+}
+
+/// `evt_` and the first 16 bytes of what `hasher` took, in hexadecimal.
+fn id_of(hasher: Sha256) -> String {
     let digest = hasher.finalize();
     let mut id = String::with_capacity(4 + 32);
     id.push_str("evt_");

@@ -1,7 +1,7 @@
 //! Memos: what each channel remembers of a resource between deliveries (the Slack thread its
 //! events go to, the PagerDuty incident it opened), so a restart keeps threads and incidents.
 
-use notifier::{Memo, ResourceKey};
+use notifier::{Memo, Memos, ResourceKey};
 use time::OffsetDateTime;
 
 use crate::keys::{memo_key, memo_prefix, split_memo_key, MEMO_PREFIX};
@@ -32,6 +32,21 @@ impl Store {
         Ok(self
             .read_or_quarantine::<MemoRecord>(&key, &bytes)?
             .map(|record| record.memo))
+    }
+
+    /// What `channel` remembers of the resources `events` are about, loaded for a delivery.
+    pub fn memos_for(
+        &self,
+        channel: &str,
+        events: &[diff_engine::Event],
+    ) -> Result<Memos, StoreError> {
+        let mut memos = Memos::new();
+        for resource in ResourceKey::all_of(events) {
+            if let Some(memo) = self.memo(channel, &resource)? {
+                memos.load(resource, memo);
+            }
+        }
+        Ok(memos)
     }
 
     /// Keeps the memos a delivery through `channel` changed, in one batch, flushed; an empty

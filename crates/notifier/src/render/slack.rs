@@ -108,20 +108,20 @@ pub fn test_slack(channel: &str, now: time::OffsetDateTime) -> Value {
 /// The resource's state as the latest of `events` that is about the resource itself (not one of
 /// a deploy request's operations) shows it; `None` when only operations changed.
 pub(crate) fn resource_state(events: &[Event]) -> Option<String> {
+    own_event(events).map(|event| event.kind.state().to_owned())
+}
+
+/// The latest of `events` about the resource itself, not one of a deploy request's operations.
+fn own_event(events: &[Event]) -> Option<&Event> {
     events
         .iter()
         .rev()
         .find(|event| event.kind.phase().is_none())
-        .map(|event| event.kind.state().to_owned())
 }
 
 /// What a thread's first message is about: `workflow #3 move-customers` or `deploy request #7`.
 fn thread_title(events: &[Event]) -> Option<String> {
-    let event = events
-        .iter()
-        .rev()
-        .find(|event| event.kind.phase().is_none());
-    match (event, events.first()) {
+    match (own_event(events), events.first()) {
         (Some(event), _) => Some(resource_name(event)),
         (None, Some(first)) => match &first.kind {
             diff_engine::EventKind::DeployOperationStateChanged {
@@ -169,11 +169,7 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
         slack_escape(&resource_name(last)),
         slack_escape(&change(last))
     );
-    let facts = events
-        .iter()
-        .rev()
-        .find(|event| event.kind.phase().is_none())
-        .unwrap_or(last);
+    let facts = own_event(events).unwrap_or(last);
     for (label, value) in details(facts) {
         let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
     }
