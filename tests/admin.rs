@@ -409,6 +409,14 @@ async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
         .write(&directory.path().join("pswatch.toml"));
     let mut service = Service::start(&config, &[], directory.path());
     let base = service.admin_url().await;
+    // The changes come after the baseline, or the baseline would take them in silently.
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
     for state in ["running", "cutover"] {
         let before = receiver.requests().len();
         simulator.update(|world| {
