@@ -78,6 +78,32 @@ fn events() -> Vec<Event> {
         )
         .severity(Severity::Critical)
         .build(),
+        diff_engine::testing::awaiting_cutover(
+            deploy_request(8).state(DeployState::PendingCutover).build(),
+            time::OffsetDateTime::now_utc() - time::Duration::hours(3),
+            3,
+        )
+        .build(),
+        diff_engine::testing::cutover_expiring(
+            deploy_request(8).state(DeployState::PendingCutover).build(),
+        )
+        .build(),
+        diff_engine::testing::queue_paused(
+            deploy_request(9)
+                .state(DeployState::Queued)
+                .queue_paused(true, Some("paused <by> *ops* & co"))
+                .build(),
+        )
+        .build(),
+        diff_engine::testing::operation_stalled(
+            8,
+            time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+            operation("op2", "users")
+                .state(OperationState::InProgress)
+                .progress(12.5)
+                .build(),
+        )
+        .build(),
         Event::from_planetscale(
             "acme",
             "commerce",

@@ -16,6 +16,7 @@ use notifier::{Channel, Router};
 use poller::ServiceToken;
 use url::Url;
 
+mod alerts;
 mod environment;
 mod raw;
 mod validate;
@@ -94,11 +95,27 @@ pub(crate) struct Config {
     pub(crate) admin_token: Option<notifier::Secret>,
     /// PlanetScale's webhooks' receiver; `None` when it is off.
     pub(crate) receiver: Option<Receiver>,
+    /// `[alerts]`: reminders and stalls.
+    pub(crate) alerts: Alerts,
+    /// `[[silences]]`: recurring windows in which matching events are not delivered.
+    pub(crate) silences: Vec<notifier::Silence>,
     /// What is valid but probably not meant; `check` prints them and `run` logs them.
     pub(crate) warnings: Vec<Problem>,
 }
 
 impl Config {
+    /// What the diff reports, as configured.
+    pub(crate) fn diff_options(&self) -> diff_engine::DiffOptions {
+        let duration =
+            |value: Option<Duration>| value.and_then(|value| time::Duration::try_from(value).ok());
+        diff_engine::DiffOptions {
+            notify_on_baseline_errors: self.poll.notify_on_baseline_errors,
+            notify_pending_ready: self.poll.notify_pending_ready,
+            cutover_reminder: duration(self.alerts.cutover_reminder),
+            stall_after: duration(self.alerts.stall_after),
+        }
+    }
+
     /// `[receiver] public_url`, the address PlanetScale posts to, when the receiver is on.
     pub(crate) fn public_url(&self) -> Option<String> {
         self.receiver
@@ -184,6 +201,21 @@ impl Poll {
         }
     }
 }
+
+/// `[alerts]`: reminders of what waits and of what stopped moving. `None` turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Alerts {
+    /// `deploy_request.awaiting_cutover` after a deploy request has been `pending_cutover`
+    /// this long, and again every time as long again passes.
+    pub(crate) cutover_reminder: Option<Duration>,
+    /// `deploy_operation.stalled` when a running operation's progress has not moved this long.
+    pub(crate) stall_after: Option<Duration>,
+}
+
+/// The default of `[alerts] cutover_reminder`.
+pub(crate) const DEFAULT_CUTOVER_REMINDER: Duration = Duration::from_secs(3600);
+/// The default of `[alerts] stall_after`.
+pub(crate) const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(1800);
 
 /// One `[[watch]]`: an organization and which of its databases.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,6 +75,12 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         admin_listen: None,
         admin_token: None,
         receiver: None,
+        // The scripted scenario lasts seconds: nothing waits long enough to be reminded of.
+        alerts: config::Alerts {
+            cutover_reminder: None,
+            stall_after: None,
+        },
+        silences: Vec::new(),
         warnings: Vec::new(),
     };
     let store = store::Store::open(state.path())?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use diff_engine::{diff, DiffOptions, Event};
+use diff_engine::{diff, Event};
 use notifier::Memos;
 use store::Store;
 use time::OffsetDateTime;
@@ -44,10 +44,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             previous.as_ref(),
             &observation,
             OffsetDateTime::now_utc(),
-            DiffOptions {
-                notify_on_baseline_errors: config.poll.notify_on_baseline_errors,
-                notify_pending_ready: config.poll.notify_pending_ready,
-            },
+            config.diff_options(),
         );
         if previous.is_none() {
             let _ = writeln!(

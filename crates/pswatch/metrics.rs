@@ -16,6 +16,7 @@ pub(crate) struct Metrics {
     pub(crate) budget_used: IntGauge,
     pub(crate) budget_limit: IntGauge,
     pub(crate) events: IntCounterVec,
+    pub(crate) events_silenced: IntCounterVec,
     pub(crate) anomalies: IntCounterVec,
     pub(crate) deliveries: IntCounterVec,
     pub(crate) outbox_pending: IntGauge,
@@ -89,6 +90,14 @@ impl Metrics {
                 counter(
                     "pswatch_events_total",
                     "Transitions detected, by event type.",
+                    &["type"],
+                ),
+            ),
+            events_silenced: register(
+                &registry,
+                counter(
+                    "pswatch_events_silenced_total",
+                    "Events held back by a silence (recorded, never delivered), by event type.",
                     &["type"],
                 ),
             ),

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use diff_engine::{diff, DiffOptions, Motion, Target};
-use notifier::Notifier;
+use diff_engine::{diff, Motion, Target};
+use notifier::{Notifier, Silence};
 use poller::{Client, ClientConfig, PollError, Priority};
 use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, Watch};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
-use crate::status::TargetStatus;
+use crate::status::{RecentEvent, TargetStatus};
 
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,16 @@ pub(crate) struct PollReport {
     pub(crate) channels: BTreeSet<String>,
     /// How urgently the target deserves its next poll.
     pub(crate) motion: Motion,
+}
+
+/// Where one event goes.
+struct Routed {
+    channels: Vec<String>,
+    deliveries: Vec<NewDelivery>,
+    /// The silence that held it back.
+    silenced_by: Option<String>,
+    /// What the status page lists of it.
+    recent: RecentEvent,
 }
 
 /// One configuration's pipeline.
@@ -81,22 +91,56 @@ impl Pipeline {
         &self,
         event: &diff_engine::Event,
     ) -> Result<Vec<String>, StoreError> {
-        let (channels, deliveries) = self.route(event);
+        let now = OffsetDateTime::now_utc();
+        let routed = self.route(event, &self.silences(), now);
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
-            change = %notifier::render::change(event), channels = ?channels, "PlanetScale event received");
-        self.store
-            .enqueue(deliveries, OffsetDateTime::now_utc())
-            .await?;
-        self.shared.board.note_events(std::slice::from_ref(event));
-        Ok(channels)
+            change = %notifier::render::change(event), channels = ?routed.channels,
+            silenced_by = routed.silenced_by.as_deref(), "PlanetScale event received");
+        self.store.enqueue(routed.deliveries, now).await?;
+        self.shared.board.note_events([routed.recent]);
+        Ok(routed.channels)
     }
 
-    /// Counts `event` and routes it: the channels it goes to, and an outbox delivery for each.
-    fn route(&self, event: &diff_engine::Event) -> (Vec<String>, Vec<NewDelivery>) {
+    /// The silences in force: the configuration's recurring windows and those kept in the
+    /// store. Silences that cannot be read hold nothing back (an alert too many, never one
+    /// lost).
+    pub(crate) fn silences(&self) -> Vec<Silence> {
+        let mut silences = self.config.silences.clone();
+        match self.store.silences() {
+            Ok(kept) => silences.extend(kept),
+            Err(error) => {
+                tracing::warn!(%error, "the silences cannot be read; nothing is silenced");
+            }
+        }
+        silences
+    }
+
+    /// Counts `event` and routes it: the channels it goes to and an outbox delivery for each,
+    /// or none when a silence holds it back.
+    fn route(
+        &self,
+        event: &diff_engine::Event,
+        silences: &[Silence],
+        now: OffsetDateTime,
+    ) -> Routed {
         self.metrics
             .events
             .with_label_values(&[event.type_name()])
             .inc();
+        let mut recent = RecentEvent::of(event);
+        if let Some(silence) = notifier::silenced_by(silences, event, now) {
+            self.metrics
+                .events_silenced
+                .with_label_values(&[event.type_name()])
+                .inc();
+            recent.silenced_by = Some(silence.id.clone());
+            return Routed {
+                channels: Vec::new(),
+                deliveries: Vec::new(),
+                silenced_by: Some(silence.id.clone()),
+                recent,
+            };
+        }
         let channels = self.config.router.channels_for(event);
         let deliveries = channels
             .iter()
@@ -105,7 +149,12 @@ impl Pipeline {
                 event: event.clone(),
             })
             .collect();
-        (channels, deliveries)
+        Routed {
+            channels,
+            deliveries,
+            silenced_by: None,
+            recent,
+        }
     }
 
     /// Whether the configuration watches `target` (its organization, and the database by name
@@ -248,10 +297,7 @@ impl Pipeline {
             previous.as_ref(),
             &observation,
             now,
-            DiffOptions {
-                notify_on_baseline_errors: self.config.poll.notify_on_baseline_errors,
-                notify_pending_ready: self.config.poll.notify_pending_ready,
-            },
+            self.config.diff_options(),
         );
         for anomaly in &result.anomalies {
             self.metrics
@@ -265,11 +311,19 @@ impl Pipeline {
                 deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
         }
         let mut deliveries = Vec::new();
+        let mut recent = Vec::new();
+        let silences = if result.events.is_empty() {
+            Vec::new()
+        } else {
+            self.silences()
+        };
         for event in &result.events {
-            let (channels, routed) = self.route(event);
+            let routed = self.route(event, &silences, now);
             tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
-                change = %notifier::render::change(event), channels = ?channels, "transition detected");
-            deliveries.extend(routed);
+                change = %notifier::render::change(event), channels = ?routed.channels,
+                silenced_by = routed.silenced_by.as_deref(), "transition detected");
+            deliveries.extend(routed.deliveries);
+            recent.push(routed.recent);
         }
         let report = PollReport {
             requests: client.poll_requests(),
@@ -288,7 +342,7 @@ impl Pipeline {
         self.store
             .commit_poll(target, &result.next, deliveries, now)
             .await?;
-        self.shared.board.note_events(&result.events);
+        self.shared.board.note_events(recent);
         Ok(report)
     }
 

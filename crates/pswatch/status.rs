@@ -80,6 +80,8 @@ pub(crate) struct RecentEvent {
     pub(crate) observed_at: String,
     /// Unix seconds, to tell how long a resource has been in its state.
     pub(crate) observed_unix: i64,
+    /// The silence that held it back: recorded, not delivered.
+    pub(crate) silenced_by: Option<String>,
 }
 
 impl RecentEvent {
@@ -97,6 +99,7 @@ impl RecentEvent {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             observed_unix: event.observed_at.unix_timestamp(),
+            silenced_by: None,
         }
     }
 }
@@ -142,10 +145,10 @@ impl StatusBoard {
     }
 
     /// Notes events just committed, keeping the last [`RECENT_EVENTS`].
-    pub(crate) fn note_events(&self, events: &[diff_engine::Event]) {
+    pub(crate) fn note_events(&self, events: impl IntoIterator<Item = RecentEvent>) {
         let mut recent = lock(&self.recent);
         for event in events {
-            recent.push_back(RecentEvent::of(event));
+            recent.push_back(event);
             while recent.len() > RECENT_EVENTS {
                 recent.pop_front();
             }

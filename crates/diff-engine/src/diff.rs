@@ -3,14 +3,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
 
 use crate::event::{event_id, Event, EventKind};
 use crate::model::{
-    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase,
-    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
+    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase, Progress,
+    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Waiting, Workflow,
 };
-use crate::states::Severity;
+use crate::states::{DeployState, OperationState, Severity};
 
 /// Choices that change what the diff reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,6 +22,12 @@ pub struct DiffOptions {
     /// Report a deploy request going between `pending` and `ready`, which it does on every push
     /// to its branch. Off by default: the new state is remembered silently.
     pub notify_pending_ready: bool,
+    /// Remind of a deploy request that has been `pending_cutover` this long, and again every
+    /// time as long again passes (`deploy_request.awaiting_cutover`); `None`: never.
+    pub cutover_reminder: Option<Duration>,
+    /// Report an `in_progress` operation whose progress has not moved this long
+    /// (`deploy_operation.stalled`); `None`: never.
+    pub stall_after: Option<Duration>,
 }
 
 /// The result of one diff.
@@ -336,6 +343,7 @@ impl Differ<'_> {
             if seen.is_none() && self.events.len() > events_before {
                 self.events[first_operation_event..].rotate_right(1);
             }
+            let waiting = self.waiting(request, seen, &deployment_state, &mut sequence);
             if request.is_open() {
                 next.deploy_requests.insert(
                     request.number,
@@ -347,6 +355,7 @@ impl Differ<'_> {
                         events: sequence,
                         operations,
                         revert_operations,
+                        waiting,
                     },
                 );
             }
@@ -404,6 +413,87 @@ impl Differ<'_> {
             },
         );
         state.clone()
+    }
+
+    /// Reminds of a deploy request waiting for its cutover, reports its cutover expiring and
+    /// its queue pausing, and returns what to remember of them. `state` is the state the diff
+    /// remembers for it now. Nothing is reported on a baseline: it only starts the clocks.
+    fn waiting(
+        &mut self,
+        request: &DeployRequest,
+        seen: Option<&SeenDeployRequest>,
+        state: &DeployState,
+        sequence: &mut u64,
+    ) -> Waiting {
+        let before = seen.map(|seen| seen.waiting.clone()).unwrap_or_default();
+        let resource = format!("deploy_request/{}", request.number);
+        let mut waiting = Waiting {
+            // What the API did not say stays as it was.
+            cutover_expiring: request.cutover_expiring.unwrap_or(before.cutover_expiring),
+            queue_paused: request.queue_paused.unwrap_or(before.queue_paused),
+            ..Waiting::default()
+        };
+        if *state == DeployState::PendingCutover {
+            let same_wait = seen.is_some_and(|seen| seen.deployment_state == *state);
+            let since = before
+                .pending_cutover_since
+                .filter(|_| same_wait)
+                .or_else(|| {
+                    let ready = request.ready_to_cutover_at.as_deref()?;
+                    OffsetDateTime::parse(ready, &Rfc3339)
+                        .ok()
+                        .filter(|ready| *ready <= self.now)
+                })
+                .unwrap_or(self.now);
+            waiting.pending_cutover_since = Some(since);
+            waiting.reminders = if same_wait { before.reminders } else { 0 };
+            if let Some(every) = self
+                .options
+                .cutover_reminder
+                .filter(|every| every.whole_seconds() > 0)
+            {
+                let due = ((self.now - since).whole_seconds() / every.whole_seconds()).max(0);
+                let due = u64::try_from(due).unwrap_or_default();
+                if due > waiting.reminders && !self.baseline {
+                    self.emit(
+                        &resource,
+                        sequence,
+                        Severity::Warning,
+                        EventKind::DeployRequestAwaitingCutover {
+                            waiting_since: since,
+                            reminder: due,
+                            deploy_request: request.clone(),
+                        },
+                    );
+                }
+                // A baseline counts the reminders it would have sent, so a long wait found at
+                // start-up is reminded of on the next due time, not at once.
+                waiting.reminders = waiting.reminders.max(due);
+            }
+        }
+        let report = seen.is_some() || !self.baseline;
+        if waiting.cutover_expiring && !before.cutover_expiring && report {
+            self.emit(
+                &resource,
+                sequence,
+                Severity::Critical,
+                EventKind::DeployRequestCutoverExpiring {
+                    deploy_request: request.clone(),
+                },
+            );
+        }
+        if waiting.queue_paused && !before.queue_paused && report {
+            self.emit(
+                &resource,
+                sequence,
+                Severity::Warning,
+                EventKind::DeployRequestQueuePaused {
+                    queue_pause_reason: request.queue_pause_reason.clone(),
+                    deploy_request: request.clone(),
+                },
+            );
+        }
+        waiting
     }
 
     /// Diffs one phase's operations of a deploy request and returns what to remember of them.
@@ -484,6 +574,7 @@ impl Differ<'_> {
                 Some(seen) if seen.state != operation.state => Some(Some(seen.state.clone())),
                 Some(_) => None,
             };
+            let mut changed = state_change.is_some();
             if let Some(previous_state) = state_change {
                 self.emit(
                     &resource,
@@ -498,6 +589,7 @@ impl Differ<'_> {
                     },
                 );
             } else if let Some(seen) = seen.filter(|seen| seen.errors.as_deref() != errors) {
+                changed = true;
                 self.emit(
                     &resource,
                     &mut sequence,
@@ -511,6 +603,14 @@ impl Differ<'_> {
                     },
                 );
             }
+            let progress = self.progress(
+                &resource,
+                &mut sequence,
+                seen.filter(|_| !changed),
+                deploy_request_number,
+                phase,
+                operation,
+            );
             next.insert(
                 operation.id.clone(),
                 SeenOperation {
@@ -520,6 +620,7 @@ impl Differ<'_> {
                     keyspace_name: operation.keyspace_name.clone(),
                     table_name: operation.table_name.clone(),
                     operation_name: operation.operation_name.clone(),
+                    progress,
                 },
             );
         }
@@ -530,6 +631,60 @@ impl Differ<'_> {
             }
         }
         next
+    }
+}
+
+impl Differ<'_> {
+    /// Watches a running operation's progress: reports it stalled once its percentage has not
+    /// moved for `stall_after`, once per stall. `seen` is what was remembered of it, `None`
+    /// when it is new or this poll reported a change of it (a change clears a stall).
+    fn progress(
+        &mut self,
+        resource: &str,
+        sequence: &mut u64,
+        seen: Option<&SeenOperation>,
+        deploy_request_number: u64,
+        phase: OperationPhase,
+        operation: &DeployOperation,
+    ) -> Progress {
+        if operation.state != OperationState::InProgress {
+            return Progress::default();
+        }
+        let percentage = operation.progress_percentage;
+        let mut progress = match seen {
+            Some(seen)
+                if seen.state == operation.state && seen.progress.percentage == percentage =>
+            {
+                seen.progress.clone()
+            }
+            _ => Progress {
+                percentage,
+                since: None,
+                stalled: false,
+            },
+        };
+        let since = *progress.since.get_or_insert(self.now);
+        let stalled = percentage.is_some()
+            && !progress.stalled
+            && self
+                .options
+                .stall_after
+                .is_some_and(|after| after.is_positive() && self.now - since >= after);
+        if stalled {
+            progress.stalled = true;
+            self.emit(
+                resource,
+                sequence,
+                Severity::Warning,
+                EventKind::DeployOperationStalled {
+                    stalled_since: since,
+                    deploy_request_number,
+                    phase,
+                    operation: operation.clone(),
+                },
+            );
+        }
+        progress
     }
 }
 

@@ -29,7 +29,7 @@ pub struct Event {
     pub observed_at: OffsetDateTime,
 }
 
-/// The five event types, each with its own data.
+/// The event types, each with its own data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum EventKind {
@@ -93,6 +93,48 @@ pub enum EventKind {
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
+    /// `deploy_request.awaiting_cutover`: a deploy request has been `pending_cutover` for
+    /// `[alerts] cutover_reminder`; repeated every `cutover_reminder` while it waits.
+    #[serde(rename = "deploy_request.awaiting_cutover")]
+    DeployRequestAwaitingCutover {
+        /// Since when it has been waiting for its cutover.
+        #[serde(with = "time::serde::rfc3339")]
+        waiting_since: OffsetDateTime,
+        /// Which reminder of this wait it is: 1 for the first.
+        reminder: u64,
+        /// The deploy request as the API showed it.
+        deploy_request: DeployRequest,
+    },
+    /// `deploy_request.cutover_expiring`: `deployment.cutover_expiring` turned true; PlanetScale
+    /// will expire the cutover soon.
+    #[serde(rename = "deploy_request.cutover_expiring")]
+    DeployRequestCutoverExpiring {
+        /// The deploy request as the API showed it.
+        deploy_request: DeployRequest,
+    },
+    /// `deploy_request.queue_paused`: `deployment.queue_paused` turned true.
+    #[serde(rename = "deploy_request.queue_paused")]
+    DeployRequestQueuePaused {
+        /// PlanetScale's reason, when it gives one.
+        queue_pause_reason: Option<String>,
+        /// The deploy request as the API showed it.
+        deploy_request: DeployRequest,
+    },
+    /// `deploy_operation.stalled`: an `in_progress` operation's `progress_percentage` has not
+    /// moved for `[alerts] stall_after`. Once per stall.
+    #[serde(rename = "deploy_operation.stalled")]
+    DeployOperationStalled {
+        /// Since when its progress has not moved.
+        #[serde(with = "time::serde::rfc3339")]
+        stalled_since: OffsetDateTime,
+        /// The number of the deploy request the operation belongs to.
+        deploy_request_number: u64,
+        /// `deploy` or `revert`.
+        #[serde(default)]
+        phase: OperationPhase,
+        /// The operation as the API showed it.
+        operation: DeployOperation,
+    },
     /// `planetscale.<event>`: one of PlanetScale's own webhook events (`branch.ready`,
     /// `cluster.storage`, …), received by pswatch's receiver and routed like the others.
     #[serde(rename = "planetscale")]
@@ -111,6 +153,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_request.state_changed",
     "deploy_operation.state_changed",
     "deploy_operation.errors_changed",
+    "deploy_request.awaiting_cutover",
+    "deploy_request.cutover_expiring",
+    "deploy_request.queue_paused",
+    "deploy_operation.stalled",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
     "planetscale.branch.anomaly",
@@ -125,7 +171,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 5;
+const FIRST_PLANETSCALE: usize = 9;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -218,6 +264,10 @@ impl EventKind {
             Self::DeployRequestStateChanged { .. } => EVENT_TYPES[2],
             Self::DeployOperationStateChanged { .. } => EVENT_TYPES[3],
             Self::DeployOperationErrorsChanged { .. } => EVENT_TYPES[4],
+            Self::DeployRequestAwaitingCutover { .. } => EVENT_TYPES[5],
+            Self::DeployRequestCutoverExpiring { .. } => EVENT_TYPES[6],
+            Self::DeployRequestQueuePaused { .. } => EVENT_TYPES[7],
+            Self::DeployOperationStalled { .. } => EVENT_TYPES[8],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -230,7 +280,13 @@ impl EventKind {
             Self::WorkflowErrorsChanged { workflow, .. } => workflow.state.as_str(),
             Self::DeployRequestStateChanged { state, .. } => state.as_str(),
             Self::DeployOperationStateChanged { state, .. } => state.as_str(),
-            Self::DeployOperationErrorsChanged { operation, .. } => operation.state.as_str(),
+            Self::DeployOperationErrorsChanged { operation, .. }
+            | Self::DeployOperationStalled { operation, .. } => operation.state.as_str(),
+            Self::DeployRequestAwaitingCutover { deploy_request, .. }
+            | Self::DeployRequestCutoverExpiring { deploy_request }
+            | Self::DeployRequestQueuePaused { deploy_request, .. } => {
+                deploy_request.deployment_state.as_str()
+            }
             // A branch's or a database's state, when PlanetScale's resource has one.
             Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
         }
@@ -250,6 +306,10 @@ impl EventKind {
             }
             Self::WorkflowErrorsChanged { .. }
             | Self::DeployOperationErrorsChanged { .. }
+            | Self::DeployRequestAwaitingCutover { .. }
+            | Self::DeployRequestCutoverExpiring { .. }
+            | Self::DeployRequestQueuePaused { .. }
+            | Self::DeployOperationStalled { .. }
             | Self::PlanetScale { .. } => None,
         }
     }
@@ -271,7 +331,52 @@ impl EventKind {
             Self::DeployRequestStateChanged { deploy_request, .. } => {
                 deploy_request.validation_errors().map(Cow::Owned)
             }
-            Self::PlanetScale { .. } => None,
+            Self::DeployRequestAwaitingCutover { .. }
+            | Self::DeployRequestCutoverExpiring { .. }
+            | Self::DeployRequestQueuePaused { .. }
+            | Self::DeployOperationStalled { .. }
+            | Self::PlanetScale { .. } => None,
+        }
+    }
+
+    /// The number of the deploy request the event is about, or whose operation it is about;
+    /// `None` for other events.
+    pub fn deploy_request_number(&self) -> Option<u64> {
+        match self {
+            Self::DeployOperationStateChanged {
+                deploy_request_number,
+                ..
+            }
+            | Self::DeployOperationErrorsChanged {
+                deploy_request_number,
+                ..
+            }
+            | Self::DeployOperationStalled {
+                deploy_request_number,
+                ..
+            } => Some(*deploy_request_number),
+            _ => self.deploy_request().map(|request| request.number),
+        }
+    }
+
+    /// The deploy request a deploy request event carries; `None` for other events.
+    pub fn deploy_request(&self) -> Option<&DeployRequest> {
+        match self {
+            Self::DeployRequestStateChanged { deploy_request, .. }
+            | Self::DeployRequestAwaitingCutover { deploy_request, .. }
+            | Self::DeployRequestCutoverExpiring { deploy_request }
+            | Self::DeployRequestQueuePaused { deploy_request, .. } => Some(deploy_request),
+            _ => None,
+        }
+    }
+
+    /// The operation an operation event carries; `None` for other events.
+    pub fn operation(&self) -> Option<&DeployOperation> {
+        match self {
+            Self::DeployOperationStateChanged { operation, .. }
+            | Self::DeployOperationErrorsChanged { operation, .. }
+            | Self::DeployOperationStalled { operation, .. } => Some(operation),
+            _ => None,
         }
     }
 
@@ -279,7 +384,8 @@ impl EventKind {
     pub fn phase(&self) -> Option<OperationPhase> {
         match self {
             Self::DeployOperationStateChanged { phase, .. }
-            | Self::DeployOperationErrorsChanged { phase, .. } => Some(*phase),
+            | Self::DeployOperationErrorsChanged { phase, .. }
+            | Self::DeployOperationStalled { phase, .. } => Some(*phase),
             _ => None,
         }
     }

@@ -14,7 +14,8 @@ pub use diff::{diff, Anomaly, Diff, DiffOptions};
 pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TYPES};
 pub use model::{
     DeployOperation, DeployRequest, LintError, Observation, ObservedDeployRequest, OperationPhase,
-    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Unreadable, Workflow,
+    Progress, SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Unreadable,
+    Waiting, Workflow,
 };
 pub use plan::needs_operations;
 pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::states::{DeployState, Motion, OperationState, WorkflowState};
 
@@ -92,6 +93,20 @@ pub struct DeployRequest {
     /// `deployment.deploy_check_errors`; blank text is stored as `None`.
     #[serde(default)]
     pub deploy_check_errors: Option<String>,
+    /// `deployment.ready_to_cutover_at`, as the API wrote it: when it became ready to cut over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_to_cutover_at: Option<String>,
+    /// `deployment.cutover_expiring`: PlanetScale will expire the cutover soon; `None` when
+    /// the API did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover_expiring: Option<bool>,
+    /// `deployment.queue_paused`: the deploy queue of the target branch is paused; `None`
+    /// when the API did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_paused: Option<bool>,
+    /// `deployment.queue_pause_reason`: why the queue is paused, when PlanetScale knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_pause_reason: Option<String>,
 }
 
 impl DeployRequest {
@@ -275,13 +290,17 @@ impl Default for DeployRequest {
             auto_cutover: None,
             lint_errors: Vec::new(),
             deploy_check_errors: None,
+            ready_to_cutover_at: None,
+            cutover_expiring: None,
+            queue_paused: None,
+            queue_pause_reason: None,
         }
     }
 }
 
 /// What pswatch remembers of one target between polls: just enough to diff the next
 /// observation. Stored by the `store` crate, which owns its format on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetState {
     /// By workflow id.
     pub workflows: BTreeMap<String, SeenWorkflow>,
@@ -320,7 +339,7 @@ pub struct SeenWorkflow {
 }
 
 /// What is remembered of an open deploy request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeenDeployRequest {
     /// Its state when last seen.
     pub deployment_state: DeployState,
@@ -332,6 +351,24 @@ pub struct SeenDeployRequest {
     pub operations: BTreeMap<String, SeenOperation>,
     /// The revert's operations, by id.
     pub revert_operations: BTreeMap<String, SeenOperation>,
+    /// What its reminders and flags stand at.
+    pub waiting: Waiting,
+}
+
+/// What is remembered of a deploy request to remind people of it: since when it has been
+/// waiting for its cutover, how many reminders went out in this wait, and the flags already
+/// reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// When it was first seen `pending_cutover` (or PlanetScale's `ready_to_cutover_at`), while
+    /// it is; `None` otherwise.
+    pub pending_cutover_since: Option<OffsetDateTime>,
+    /// How many `deploy_request.awaiting_cutover` reminders this wait has had.
+    pub reminders: u64,
+    /// `deployment.cutover_expiring` as last seen.
+    pub cutover_expiring: bool,
+    /// `deployment.queue_paused` as last seen.
+    pub queue_paused: bool,
 }
 
 impl SeenDeployRequest {
@@ -342,7 +379,7 @@ impl SeenDeployRequest {
 }
 
 /// What is remembered of an operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeenOperation {
     /// Its state when last seen.
     pub state: OperationState,
@@ -356,6 +393,20 @@ pub struct SeenOperation {
     pub table_name: Option<String>,
     /// Its operation name.
     pub operation_name: Option<String>,
+    /// Its progress while it is `in_progress`, to tell when it stalls.
+    pub progress: Progress,
+}
+
+/// The progress of a running operation: the percentage last seen, since when it has not
+/// moved, and whether that stall was reported.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    /// `progress_percentage` as last seen.
+    pub percentage: Option<f64>,
+    /// Since when the operation has been in its state at this percentage.
+    pub since: Option<OffsetDateTime>,
+    /// Whether `deploy_operation.stalled` was reported for this stall.
+    pub stalled: bool,
 }
 
 impl SeenOperation {

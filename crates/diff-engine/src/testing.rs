@@ -182,6 +182,25 @@ impl DeployRequestBuilder {
         self
     }
 
+    /// Its `deployment.cutover_expiring`.
+    pub fn cutover_expiring(mut self, expiring: bool) -> Self {
+        self.0.cutover_expiring = Some(expiring);
+        self
+    }
+
+    /// Its `deployment.queue_paused` and `queue_pause_reason`.
+    pub fn queue_paused(mut self, paused: bool, reason: Option<&str>) -> Self {
+        self.0.queue_paused = Some(paused);
+        self.0.queue_pause_reason = reason.map(str::to_owned);
+        self
+    }
+
+    /// Its `deployment.ready_to_cutover_at`, RFC 3339.
+    pub fn ready_to_cutover_at(mut self, at: impl Into<String>) -> Self {
+        self.0.ready_to_cutover_at = Some(at.into());
+        self
+    }
+
     /// The deploy request.
     pub fn build(self) -> DeployRequest {
         self.0
@@ -321,6 +340,52 @@ pub fn operation_errors_changed(
         phase,
         operation,
     })
+}
+
+/// `deploy_request.awaiting_cutover`: the `reminder`-th reminder of `deploy_request` waiting
+/// for its cutover since `since`.
+pub fn awaiting_cutover(
+    deploy_request: DeployRequest,
+    since: OffsetDateTime,
+    reminder: u64,
+) -> EventBuilder {
+    EventBuilder::new(EventKind::DeployRequestAwaitingCutover {
+        waiting_since: since,
+        reminder,
+        deploy_request,
+    })
+    .severity(Severity::Warning)
+}
+
+/// `deploy_request.cutover_expiring` of `deploy_request`.
+pub fn cutover_expiring(deploy_request: DeployRequest) -> EventBuilder {
+    EventBuilder::new(EventKind::DeployRequestCutoverExpiring { deploy_request })
+        .severity(Severity::Critical)
+}
+
+/// `deploy_request.queue_paused` of `deploy_request`, with the reason it carries.
+pub fn queue_paused(deploy_request: DeployRequest) -> EventBuilder {
+    EventBuilder::new(EventKind::DeployRequestQueuePaused {
+        queue_pause_reason: deploy_request.queue_pause_reason.clone(),
+        deploy_request,
+    })
+    .severity(Severity::Warning)
+}
+
+/// `deploy_operation.stalled` of an operation of deploy request `number`, not moving since
+/// `since`.
+pub fn operation_stalled(
+    number: u64,
+    since: OffsetDateTime,
+    operation: DeployOperation,
+) -> EventBuilder {
+    EventBuilder::new(EventKind::DeployOperationStalled {
+        stalled_since: since,
+        deploy_request_number: number,
+        phase: OperationPhase::Deploy,
+        operation,
+    })
+    .severity(Severity::Warning)
 }
 
 /// An [`Event`] being built: id `evt_1`, of `acme/commerce`, `info`, observed at

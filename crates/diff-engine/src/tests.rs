@@ -187,6 +187,36 @@ fn describe(event: &Event) -> String {
                 opt(errors.as_deref())
             ),
         ),
+        EventKind::DeployRequestAwaitingCutover {
+            reminder,
+            deploy_request,
+            ..
+        } => (
+            format!("dr{}", deploy_request.number),
+            format!("reminder{reminder}"),
+        ),
+        EventKind::DeployRequestCutoverExpiring { deploy_request } => {
+            (format!("dr{}", deploy_request.number), "expiring".into())
+        }
+        EventKind::DeployRequestQueuePaused {
+            queue_pause_reason,
+            deploy_request,
+        } => (
+            format!("dr{}", deploy_request.number),
+            format!("paused:{}", opt(queue_pause_reason.as_deref())),
+        ),
+        EventKind::DeployOperationStalled {
+            deploy_request_number,
+            phase,
+            operation,
+            ..
+        } => (
+            operation_name(*deploy_request_number, *phase, operation),
+            format!(
+                "stalled@{}",
+                operation.progress_percentage.unwrap_or_default()
+            ),
+        ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
     };
     format!(
@@ -922,3 +952,5 @@ fn planetscale_events_have_a_type_a_severity_and_an_id_per_delivery() {
     assert_eq!(event.type_name(), "planetscale.branch.ready");
     assert_eq!(event.kind.state(), "ready");
 }
+
+mod reminders;

@@ -21,6 +21,7 @@ mod route;
 mod secret;
 mod send;
 mod sign;
+mod silence;
 #[cfg(test)]
 mod testing;
 #[cfg(feature = "testing")]
@@ -41,6 +42,7 @@ pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use send::email::smtp_transport;
 pub use send::DELIVERY_TIMEOUT;
 pub use sign::sign;
+pub use silence::{silenced_by, Matcher, Silence, SilenceError, Window};
 pub use verdict::{classify_status, ChannelError, DeliveryError, Verdict};
 
 /// Re-exported so that callers build mailboxes with the same type.

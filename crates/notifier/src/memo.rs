@@ -51,18 +51,8 @@ impl ResourceKey {
             | EventKind::WorkflowErrorsChanged { workflow, .. } => {
                 (ResourceKind::Workflow, workflow.number)
             }
-            EventKind::DeployRequestStateChanged { deploy_request, .. } => {
-                (ResourceKind::DeployRequest, deploy_request.number)
-            }
-            EventKind::DeployOperationStateChanged {
-                deploy_request_number,
-                ..
-            }
-            | EventKind::DeployOperationErrorsChanged {
-                deploy_request_number,
-                ..
-            } => (ResourceKind::DeployRequest, *deploy_request_number),
             EventKind::PlanetScale { .. } => return None,
+            kind => (ResourceKind::DeployRequest, kind.deploy_request_number()?),
         };
         Some(Self {
             organization: event.organization.clone(),

@@ -97,6 +97,32 @@ enum Change<'a> {
         phase: &'static str,
         operation: OperationData<'a>,
     },
+    #[serde(rename = "deploy_request.awaiting_cutover")]
+    AwaitingCutover {
+        state: &'a str,
+        waiting_since: String,
+        reminder: u64,
+        deploy_request: DeployRequestData<'a>,
+    },
+    #[serde(rename = "deploy_request.cutover_expiring")]
+    CutoverExpiring {
+        state: &'a str,
+        deploy_request: DeployRequestData<'a>,
+    },
+    #[serde(rename = "deploy_request.queue_paused")]
+    QueuePaused {
+        state: &'a str,
+        queue_pause_reason: Option<&'a str>,
+        deploy_request: DeployRequestData<'a>,
+    },
+    #[serde(rename = "deploy_operation.stalled")]
+    OperationStalled {
+        state: &'a str,
+        stalled_since: String,
+        deploy_request_number: u64,
+        phase: &'static str,
+        operation: OperationData<'a>,
+    },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
     #[serde(untagged)]
     PlanetScale {
@@ -163,6 +189,40 @@ impl<'a> Change<'a> {
                 phase: phase.as_str(),
                 operation: OperationData::new(operation),
             },
+            EventKind::DeployRequestAwaitingCutover {
+                waiting_since,
+                reminder,
+                deploy_request,
+            } => Self::AwaitingCutover {
+                state: kind.state(),
+                waiting_since: rfc3339(*waiting_since),
+                reminder: *reminder,
+                deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::DeployRequestCutoverExpiring { deploy_request } => Self::CutoverExpiring {
+                state: kind.state(),
+                deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::DeployRequestQueuePaused {
+                queue_pause_reason,
+                deploy_request,
+            } => Self::QueuePaused {
+                state: kind.state(),
+                queue_pause_reason: queue_pause_reason.as_deref(),
+                deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::DeployOperationStalled {
+                stalled_since,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::OperationStalled {
+                state: kind.state(),
+                stalled_since: rfc3339(*stalled_since),
+                deploy_request_number: *deploy_request_number,
+                phase: phase.as_str(),
+                operation: OperationData::new(operation),
+            },
             EventKind::PlanetScale { event, resource } => Self::PlanetScale {
                 event_type: event.type_name(),
                 event: event.as_str(),
@@ -219,6 +279,15 @@ struct DeployRequestData<'a> {
     auto_cutover: Option<bool>,
     lint_errors: Vec<LintErrorData<'a>>,
     deploy_check_errors: Option<&'a str>,
+    /// Only when the API gave them, so bodies of earlier versions keep their bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready_to_cutover_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cutover_expiring: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_paused: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_pause_reason: Option<&'a str>,
 }
 
 impl<'a> DeployRequestData<'a> {
@@ -236,6 +305,10 @@ impl<'a> DeployRequestData<'a> {
             auto_cutover: request.auto_cutover,
             lint_errors: request.lint_errors.iter().map(LintErrorData::new).collect(),
             deploy_check_errors: request.deploy_check_errors.as_deref(),
+            ready_to_cutover_at: request.ready_to_cutover_at.as_deref(),
+            cutover_expiring: request.cutover_expiring,
+            queue_paused: request.queue_paused,
+            queue_pause_reason: request.queue_pause_reason.as_deref(),
         }
     }
 }

@@ -126,3 +126,34 @@ pub(crate) fn sample_events() -> Vec<Event> {
         .build(),
     ]
 }
+
+/// A reminder, an expiring cutover, a paused queue and a stalled operation.
+pub(crate) fn reminder_events() -> Vec<Event> {
+    let at = time::macros::datetime!(2026-11-23 12:00 UTC);
+    let waiting = deploy_request(DeployState::PendingCutover)
+        .cutover_expiring(true)
+        .queue_paused(true, Some("Deploys are paused for maintenance"))
+        .build();
+    vec![
+        diff_engine::testing::awaiting_cutover(
+            waiting.clone(),
+            at - time::Duration::minutes(125),
+            2,
+        )
+        .id("evt_0011")
+        .build(),
+        diff_engine::testing::cutover_expiring(waiting.clone())
+            .id("evt_0012")
+            .build(),
+        diff_engine::testing::queue_paused(waiting)
+            .id("evt_0013")
+            .build(),
+        diff_engine::testing::operation_stalled(
+            7,
+            at - time::Duration::minutes(31),
+            deploy_operation(OperationState::InProgress, None),
+        )
+        .id("evt_0014")
+        .build(),
+    ]
+}

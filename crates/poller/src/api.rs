@@ -395,6 +395,13 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
         lint_errors,
         deploy_check_errors: deployment
             .and_then(|deployment| deployment.errors("deploy_check_errors")),
+        ready_to_cutover_at: deployment
+            .and_then(|deployment| deployment.text("ready_to_cutover_at"))
+            .filter(|at| !at.is_empty()),
+        cutover_expiring: deployment.and_then(|deployment| deployment.boolean("cutover_expiring")),
+        queue_paused: deployment.and_then(|deployment| deployment.boolean("queue_paused")),
+        queue_pause_reason: deployment
+            .and_then(|deployment| deployment.errors("queue_pause_reason")),
     };
     Ok(ApiDeployRequest {
         request,

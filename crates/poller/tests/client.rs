@@ -352,6 +352,7 @@ async fn without_inline_operations_fetches_them_only_while_deploying() {
                 events: 0,
                 operations: Default::default(),
                 revert_operations: Default::default(),
+                waiting: Default::default(),
             },
         );
     }

@@ -119,25 +119,15 @@ fn describe(event: &Event) -> String {
     let resource = match &event.kind {
         EventKind::WorkflowStateChanged { workflow, .. }
         | EventKind::WorkflowErrorsChanged { workflow, .. } => format!("wf{}", workflow.number),
-        EventKind::DeployRequestStateChanged { deploy_request, .. } => {
-            format!("dr{}", deploy_request.number)
-        }
-        EventKind::DeployOperationStateChanged {
-            deploy_request_number,
-            phase,
-            operation,
-            ..
-        }
-        | EventKind::DeployOperationErrorsChanged {
-            deploy_request_number,
-            phase,
-            operation,
-            ..
-        } => format!(
-            "dr{deploy_request_number}/{}({phase})",
-            operation.table_name.as_deref().unwrap_or("?")
-        ),
         EventKind::PlanetScale { event, .. } => event.as_str().to_owned(),
+        kind => match (kind.operation(), kind.phase(), kind.deploy_request_number()) {
+            (Some(operation), Some(phase), Some(number)) => format!(
+                "dr{number}/{}({phase})",
+                operation.table_name.as_deref().unwrap_or("?")
+            ),
+            (_, _, Some(number)) => format!("dr{number}"),
+            _ => "?".to_owned(),
+        },
     };
     let mut line = format!(
         "{} {resource} {}->{} {}",
@@ -371,6 +361,7 @@ async fn odd_items_cost_only_themselves() {
             events: 1,
             operations: Default::default(),
             revert_operations: Default::default(),
+            waiting: Default::default(),
         },
     );
     let observation = client

@@ -136,6 +136,28 @@ pub(super) struct RawReceiver {
     pub(super) secrets: Option<Vec<String>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    #[serde(default, with = "humantime_serde")]
+    pub(super) cutover_reminder: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) stall_after: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSilence {
+    pub(super) organization: Option<String>,
+    pub(super) database: Option<String>,
+    pub(super) events: Option<Vec<String>>,
+    pub(super) states: Option<Vec<String>>,
+    pub(super) weekdays: Option<Vec<String>>,
+    pub(super) start: String,
+    pub(super) end: String,
+    pub(super) comment: Option<String>,
+}
+
 /// The whole file, each part read on its own. `None` is a part that could not be read (its
 /// problem is reported) or is not there.
 #[derive(Debug, Default)]
@@ -158,6 +180,8 @@ pub(super) struct RawConfig {
     pub(super) log: RawLog,
     pub(super) admin: RawAdmin,
     pub(super) receiver: RawReceiver,
+    pub(super) alerts: RawAlerts,
+    pub(super) silences: Vec<(usize, RawSilence)>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -170,6 +194,8 @@ const SECTIONS: &[&str] = &[
     "log",
     "admin",
     "receiver",
+    "alerts",
+    "silences",
 ];
 
 impl RawConfig {
@@ -212,6 +238,12 @@ impl RawConfig {
             .remove("receiver")
             .and_then(|value| read("receiver", value, problems))
             .unwrap_or_default();
+        raw.alerts = table
+            .remove("alerts")
+            .and_then(|value| read("alerts", value, problems))
+            .unwrap_or_default();
+        let silences = list("silences", table.remove("silences"), problems);
+        raw.silences = items("silences", silences, problems);
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();
         raw.watches = items("watch", watches, problems);

@@ -632,3 +632,94 @@ fn an_admin_server_off_loopback_needs_a_token() {
     assert_eq!(problems[0].key, "admin.token");
     assert!(!problems[0].to_string().contains("\"short\""));
 }
+
+#[test]
+fn alerts_default_to_an_hour_and_half_an_hour_and_zero_turns_them_off() {
+    let config = parse(VALID, &environment).expect("valid");
+    assert_eq!(
+        config.alerts.cutover_reminder,
+        Some(Duration::from_secs(3600))
+    );
+    assert_eq!(config.alerts.stall_after, Some(Duration::from_secs(1800)));
+    let options = config.diff_options();
+    assert_eq!(options.cutover_reminder, Some(time::Duration::hours(1)));
+    let text = format!("{VALID}\n[alerts]\ncutover_reminder = \"0s\"\nstall_after = \"10m\"\n");
+    let config = parse(&text, &environment).expect("valid");
+    assert_eq!(config.alerts.cutover_reminder, None);
+    assert_eq!(config.diff_options().cutover_reminder, None);
+    assert_eq!(config.alerts.stall_after, Some(Duration::from_secs(600)));
+    let text =
+        format!("{VALID}\n[alerts]\ncutover_reminder = \"500ms\"\nstall_after = \"later\"\n");
+    let problems = parse(&text, &environment).expect_err("invalid");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.key == "alerts.cutover_reminder"
+                && problem.message.contains("at least \"1s\"")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.key == "alerts.stall_after"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn recurring_silences_are_read_and_their_problems_named() {
+    let text = format!(
+        "{VALID}
+[[silences]]
+database = \"acme/commerce\"
+events = [\"deploy_request.*\"]
+weekdays = [\"sat\", \"Sunday\"]
+start = \"22:00\"
+end = \"06:00\"
+comment = \"weekend maintenance\"
+
+[[silences]]
+organization = \"*\"
+start = \"00:00\"
+end = \"24:00\"
+"
+    );
+    let config = parse(&text, &environment).expect("valid");
+    assert_eq!(config.silences.len(), 2);
+    assert_eq!(config.silences[0].id, "silences[0]");
+    assert_eq!(
+        config.silences[0].window.to_string(),
+        "weekly Sat,Sun 22:00-06:00 UTC"
+    );
+    assert_eq!(config.silences[1].comment, "configured in silences[1]");
+    assert!(config.silences[0].is_active(time::macros::datetime!(2026-11-29 05:00 UTC)));
+
+    let text = format!(
+        "{VALID}
+[[silences]]
+events = [\"deploy_requests.*\"]
+weekdays = [\"someday\"]
+start = \"25:00\"
+end = \"6pm\"
+
+[[silences]]
+start = \"01:00\"
+end = \"02:00\"
+"
+    );
+    let problems = parse(&text, &environment).expect_err("invalid");
+    for (key, fragment) in [
+        ("silences[0].weekdays[0]", "not a weekday"),
+        ("silences[0].start", "not a time of day"),
+        ("silences[0].end", "not a time of day"),
+        ("silences[0]", "matches no event type"),
+        ("silences[1]", "at least one of organization"),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.key == key && problem.message.contains(fragment)),
+            "expected {key}: …{fragment}… in {problems:#?}"
+        );
+    }
+}

@@ -84,6 +84,8 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         );
     }
     let receiver = receiver(&raw, problems, &mut warnings);
+    let alerts = super::alerts::alerts(&raw, problems);
+    let silences = super::alerts::silences(&raw, problems);
     let planetscale = planetscale?;
     Some(Config {
         planetscale,
@@ -96,6 +98,8 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         admin_listen,
         admin_token,
         receiver,
+        alerts,
+        silences,
         warnings,
     })
 }

@@ -114,6 +114,12 @@ pub struct SimDeployRequest {
     pub revert: Option<Vec<SimRevertOperation>>,
     /// Display name of who closed it.
     pub closed_by: Option<String>,
+    /// `deployment.cutover_expiring`.
+    pub cutover_expiring: bool,
+    /// `deployment.queue_paused`.
+    pub queue_paused: bool,
+    /// `deployment.queue_pause_reason`.
+    pub queue_pause_reason: Option<String>,
 }
 
 /// One table's schema change of a deploy request.
@@ -133,6 +139,8 @@ pub struct SimOperation {
     pub deploy_errors: Option<String>,
     /// The DDL it runs.
     pub ddl_statement: String,
+    /// `progress_percentage` while it is `in_progress` (37.5 unless set).
+    pub progress: f64,
 }
 
 /// One lint error of a deployment: why validation failed.
@@ -226,6 +234,9 @@ impl SimDeployRequest {
             deploy_check_errors: None,
             revert: None,
             closed_by: None,
+            cutover_expiring: false,
+            queue_paused: false,
+            queue_pause_reason: None,
         }
     }
 
@@ -271,6 +282,7 @@ impl SimOperation {
             state: state.into(),
             deploy_errors: None,
             ddl_statement: format!("ALTER TABLE `{table}` ADD COLUMN `x` int"),
+            progress: 37.5,
         }
     }
 
@@ -424,7 +436,7 @@ impl SimDeployRequest {
             "into_branch": self.into_branch,
             "deploy_request_number": self.number,
             "deployable": self.lint_errors.is_empty(),
-            "cutover_expiring": false,
+            "cutover_expiring": self.cutover_expiring,
             "preceding_deployments": [],
             "deploy_operations": self.operations.iter().map(SimOperation::to_json).collect::<Vec<_>>(),
             "deploy_operation_summaries": [],
@@ -449,8 +461,8 @@ impl SimDeployRequest {
             "table_locked": false,
             "instant_ddl": false,
             "instant_ddl_eligible": false,
-            "queue_paused": false,
-            "queue_pause_reason": null,
+            "queue_paused": self.queue_paused,
+            "queue_pause_reason": self.queue_pause_reason,
         });
         json!({
             "id": format!("dr-{}", self.number),
@@ -494,7 +506,7 @@ impl SimOperation {
             "eta_seconds": if self.state == "complete" { json!(0) } else { Value::Null },
             "progress_percentage": match self.state.as_str() {
                 "complete" => json!(100),
-                "in_progress" => json!(37.5),
+                "in_progress" => json!(self.progress),
                 _ => Value::Null,
             },
             "deploy_error_docs_url": self.deploy_errors.as_ref().map(|_| "https://planetscale.com/docs/concepts/deploy-requests#deploy-errors"),

@@ -16,6 +16,8 @@ pub(crate) const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
 /// big-endian), the name, and the resource (`acme/commerce/workflow/3`).
 pub(crate) const MEMO_PREFIX: &[u8] = b"memo\0";
 pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
+/// `silence/{id}`.
+pub(crate) const SILENCE_PREFIX: &[u8] = b"silence\0";
 pub(crate) fn state_key(target: &Target) -> Vec<u8> {
     let mut key = STATE_PREFIX.to_vec();
     key.extend_from_slice(target.organization.as_bytes());
@@ -115,6 +117,8 @@ pub(crate) fn describe_key(key: &[u8]) -> String {
         )
     } else if key == FINGERPRINT_KEY {
         "the channels' fingerprint key".into()
+    } else if let Some(rest) = key.strip_prefix(SILENCE_PREFIX) {
+        format!("silence {}", String::from_utf8_lossy(rest))
     } else if let Some(rest) = key.strip_prefix(CHANNEL_PREFIX) {
         format!(
             "the disabled-channel record of {}",
@@ -128,5 +132,11 @@ pub(crate) fn describe_key(key: &[u8]) -> String {
 pub(crate) fn channel_key(name: &str) -> Vec<u8> {
     let mut key = CHANNEL_PREFIX.to_vec();
     key.extend_from_slice(name.as_bytes());
+    key
+}
+
+pub(crate) fn silence_key(id: &str) -> Vec<u8> {
+    let mut key = SILENCE_PREFIX.to_vec();
+    key.extend_from_slice(id.as_bytes());
     key
 }

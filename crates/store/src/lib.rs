@@ -14,6 +14,7 @@
 //! - `channel/{name}`: a [`DisabledChannel`], a channel whose receiver said it is gone;
 //! - `memo/{channel}/{resource}`: what a channel remembers of a workflow or deploy request (a
 //!   Slack thread, an open PagerDuty incident), kept as deliveries change it;
+//! - `silence/{id}`: a silence added through the CLI or the admin API;
 //! - `quarantine/{key}`: a record that could not be read (damaged, or of a format version this
 //!   build does not know), moved aside with its bytes untouched when it was met, so that it
 //!   stalls nothing; [`Store::quarantined`] lists them with what is wrong.
@@ -38,6 +39,7 @@ mod keys;
 mod memo;
 mod quarantine;
 mod records;
+mod silence;
 
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
@@ -95,6 +97,9 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// What was asked cannot be stored.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// One delivery still owed: an event for one channel.

@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 
 use diff_engine::{
-    DeployState, OperationState, SeenDeployRequest, SeenOperation, SeenWorkflow, Target,
-    TargetState, WorkflowState,
+    DeployState, OperationState, Progress, SeenDeployRequest, SeenOperation, SeenWorkflow, Target,
+    TargetState, Waiting, WorkflowState,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -24,9 +24,11 @@ use crate::{DeadLetter, DisabledChannel, OutboxEntry};
 
 mod event;
 mod memo;
+mod silence;
 
 use event::StoredEvent;
 pub(crate) use memo::MemoRecord;
+pub(crate) use silence::SilenceRecord;
 
 /// A value with a disk form.
 pub(crate) trait Record: Sized {
@@ -80,6 +82,28 @@ struct StoredSeenDeployRequest {
     operations: BTreeMap<String, StoredSeenOperation>,
     #[serde(default)]
     revert_operations: BTreeMap<String, StoredSeenOperation>,
+    // What reminders stand at; written only when there is something, so the records of
+    // deploy requests that wait for nothing keep their bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pending_cutover_since: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    reminders: u64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    cutover_expiring: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    queue_paused: bool,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +119,17 @@ struct StoredSeenOperation {
     table_name: Option<String>,
     #[serde(default)]
     operation_name: Option<String>,
+    // The progress of a running operation; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    progress_percentage: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    progress_since: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    stalled: bool,
 }
 
 impl Record for StateRecord {
@@ -115,6 +150,9 @@ impl Record for StateRecord {
                             keyspace_name: seen.keyspace_name.clone(),
                             table_name: seen.table_name.clone(),
                             operation_name: seen.operation_name.clone(),
+                            progress_percentage: seen.progress.percentage,
+                            progress_since: seen.progress.since,
+                            stalled: seen.progress.stalled,
                         },
                     )
                 })
@@ -156,6 +194,10 @@ impl Record for StateRecord {
                                 events: seen.events,
                                 operations: operations(&seen.operations),
                                 revert_operations: operations(&seen.revert_operations),
+                                pending_cutover_since: seen.waiting.pending_cutover_since,
+                                reminders: seen.waiting.reminders,
+                                cutover_expiring: seen.waiting.cutover_expiring,
+                                queue_paused: seen.waiting.queue_paused,
                             },
                         )
                     })
@@ -178,6 +220,11 @@ impl Record for StateRecord {
                             keyspace_name: seen.keyspace_name,
                             table_name: seen.table_name,
                             operation_name: seen.operation_name,
+                            progress: Progress {
+                                percentage: seen.progress_percentage,
+                                since: seen.progress_since,
+                                stalled: seen.stalled,
+                            },
                         },
                     )
                 })
@@ -216,6 +263,12 @@ impl Record for StateRecord {
                                 events: seen.events,
                                 operations: operations(seen.operations),
                                 revert_operations: operations(seen.revert_operations),
+                                waiting: Waiting {
+                                    pending_cutover_since: seen.pending_cutover_since,
+                                    reminders: seen.reminders,
+                                    cutover_expiring: seen.cutover_expiring,
+                                    queue_paused: seen.queue_paused,
+                                },
                             },
                         )
                     })

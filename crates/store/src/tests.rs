@@ -22,6 +22,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
             keyspace_name: Some("commerce".into()),
             table_name: Some("orders".into()),
             operation_name: Some("ALTER".into()),
+            progress: Default::default(),
         },
     );
     let mut revert_operations = std::collections::BTreeMap::new();
@@ -34,6 +35,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
             keyspace_name: None,
             table_name: Some("orders".into()),
             operation_name: Some("ALTER".into()),
+            progress: Default::default(),
         },
     );
     state.deploy_requests.insert(
@@ -44,6 +46,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
             events: 3,
             operations,
             revert_operations,
+            waiting: Default::default(),
         },
     );
     state.workflows.insert(
@@ -637,6 +640,10 @@ mod golden {
                 error_description: Some("table \"audit_log\" has no unique key".into()),
             }],
             deploy_check_errors: Some("schema checks failed".into()),
+            ready_to_cutover_at: None,
+            cutover_expiring: None,
+            queue_paused: None,
+            queue_pause_reason: None,
         }
     }
 
@@ -658,9 +665,11 @@ mod golden {
                         keyspace_name: None,
                         table_name: Some("orders".into()),
                         operation_name: Some("ALTER".into()),
+                        progress: Default::default(),
                     },
                 )]
                 .into(),
+                waiting: Default::default(),
             },
         );
         state
@@ -774,6 +783,73 @@ mod golden {
             reason: "older than 24h".into(),
         };
         check("dead_v1.jsonl", &[encode(&letter).expect("encodes")]);
+    }
+
+    #[test]
+    fn reminders_keep_their_bytes_in_the_state_and_the_outbox() {
+        let mut state = state();
+        let request = state.deploy_requests.get_mut(&7).expect("#7");
+        request.waiting = diff_engine::Waiting {
+            pending_cutover_since: Some(datetime!(2026-11-23 10:00 UTC)),
+            reminders: 2,
+            cutover_expiring: true,
+            queue_paused: true,
+        };
+        request.operations.get_mut("op-1").expect("op-1").progress = diff_engine::Progress {
+            percentage: Some(37.5),
+            since: Some(datetime!(2026-11-23 11:00 UTC)),
+            stalled: true,
+        };
+        let record = StateRecord {
+            target: target(),
+            state: state.clone(),
+        };
+        let bytes = encode(&record).expect("encodes");
+        check("state_reminders_v1.jsonl", std::slice::from_ref(&bytes));
+        assert_eq!(decode::<StateRecord>(&bytes).expect("decodes").state, state);
+
+        let mut waiting = deploy_request();
+        waiting.deployment_state = DeployState::PendingCutover;
+        waiting.ready_to_cutover_at = Some("2026-11-23T10:00:00.000Z".into());
+        waiting.cutover_expiring = Some(true);
+        waiting.queue_paused = Some(true);
+        waiting.queue_pause_reason = Some("maintenance".into());
+        let kinds = [
+            EventKind::DeployRequestAwaitingCutover {
+                waiting_since: datetime!(2026-11-23 10:00 UTC),
+                reminder: 2,
+                deploy_request: waiting.clone(),
+            },
+            EventKind::DeployRequestCutoverExpiring {
+                deploy_request: waiting.clone(),
+            },
+            EventKind::DeployRequestQueuePaused {
+                queue_pause_reason: Some("maintenance".into()),
+                deploy_request: waiting,
+            },
+            EventKind::DeployOperationStalled {
+                stalled_since: datetime!(2026-11-23 11:00 UTC),
+                deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
+                operation: operation("op-1", OperationState::InProgress, OperationPhase::Deploy),
+            },
+        ];
+        let entries: Vec<OutboxEntry> = kinds
+            .into_iter()
+            .zip(entries())
+            .map(|(kind, mut entry)| {
+                entry.event.kind = kind;
+                entry
+            })
+            .collect();
+        let lines: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|entry| encode(entry).expect("encodes"))
+            .collect();
+        check("outbox_reminders_v1.jsonl", &lines);
+        for (entry, bytes) in entries.iter().zip(&lines) {
+            assert_eq!(&decode::<OutboxEntry>(bytes).expect("decodes"), entry);
+        }
     }
 
     #[test]

@@ -37,18 +37,6 @@ pub fn dashboard_url(event: &Event) -> String {
         EventKind::WorkflowStateChanged { .. } | EventKind::WorkflowErrorsChanged { .. } => {
             format!("{base}/workflows")
         }
-        EventKind::DeployRequestStateChanged { deploy_request, .. } => deploy_request
-            .html_url
-            .clone()
-            .unwrap_or_else(|| format!("{base}/deploy-requests/{}", deploy_request.number)),
-        EventKind::DeployOperationStateChanged {
-            deploy_request_number,
-            ..
-        }
-        | EventKind::DeployOperationErrorsChanged {
-            deploy_request_number,
-            ..
-        } => format!("{base}/deploy-requests/{deploy_request_number}"),
         // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
         EventKind::PlanetScale { resource, .. } => resource["html_url"]
             .as_str()
@@ -57,6 +45,14 @@ pub fn dashboard_url(event: &Event) -> String {
                     && !url.contains(['<', '>', '|', ' '])
             })
             .map_or(base, str::to_owned),
+        kind => match (kind.deploy_request(), kind.deploy_request_number()) {
+            (Some(deploy_request), _) => deploy_request
+                .html_url
+                .clone()
+                .unwrap_or_else(|| format!("{base}/deploy-requests/{}", deploy_request.number)),
+            (None, Some(number)) => format!("{base}/deploy-requests/{number}"),
+            (None, None) => base,
+        },
     }
 }
 
@@ -68,7 +64,10 @@ pub fn resource_name(event: &Event) -> String {
         | EventKind::WorkflowErrorsChanged { workflow, .. } => {
             format!("workflow #{} {}", workflow.number, workflow.name)
         }
-        EventKind::DeployRequestStateChanged { deploy_request, .. } => {
+        EventKind::DeployRequestStateChanged { deploy_request, .. }
+        | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
+        | EventKind::DeployRequestCutoverExpiring { deploy_request }
+        | EventKind::DeployRequestQueuePaused { deploy_request, .. } => {
             format!("deploy request #{}", deploy_request.number)
         }
         EventKind::DeployOperationStateChanged {
@@ -78,6 +77,12 @@ pub fn resource_name(event: &Event) -> String {
             ..
         }
         | EventKind::DeployOperationErrorsChanged {
+            deploy_request_number,
+            phase,
+            operation,
+            ..
+        }
+        | EventKind::DeployOperationStalled {
             deploy_request_number,
             phase,
             operation,
@@ -143,6 +148,31 @@ pub fn errors_heading(event: &Event) -> &'static str {
 pub fn change(event: &Event) -> String {
     match &event.kind {
         EventKind::PlanetScale { event, resource } => planetscale_change(event.as_str(), resource),
+        EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => format!(
+            "waiting for its cutover for {}",
+            elapsed(event.observed_at - *waiting_since)
+        ),
+        EventKind::DeployRequestCutoverExpiring { .. } => {
+            "cutover expiring soon: cut over or it must be deployed again".into()
+        }
+        EventKind::DeployRequestQueuePaused {
+            queue_pause_reason, ..
+        } => match queue_pause_reason
+            .as_deref()
+            .filter(|reason| !reason.is_empty())
+        {
+            Some(reason) => format!("deploy queue paused: {}", truncate(reason, 300)),
+            None => "deploy queue paused".into(),
+        },
+        EventKind::DeployOperationStalled {
+            stalled_since,
+            operation,
+            ..
+        } => format!(
+            "stalled at {}% for {}",
+            operation.progress_percentage.unwrap_or_default(),
+            elapsed(event.observed_at - *stalled_since)
+        ),
         EventKind::WorkflowErrorsChanged { errors, .. }
         | EventKind::DeployOperationErrorsChanged { errors, .. } => {
             if errors.is_some() {
@@ -155,6 +185,19 @@ pub fn change(event: &Event) -> String {
             Some(previous) => format!("{previous} -> {}", kind.state()),
             None => format!("new: {}", kind.state()),
         },
+    }
+}
+
+/// A duration as people say it: `45m`, `1h 5m`, `2d 3h`.
+pub(crate) fn elapsed(duration: time::Duration) -> String {
+    let minutes = duration.whole_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, minutes) {
+        (0, 0, minutes) => format!("{minutes}m"),
+        (0, hours, 0) => format!("{hours}h"),
+        (0, hours, minutes) => format!("{hours}h {minutes}m"),
+        (days, 0, _) => format!("{days}d"),
+        (days, hours, _) => format!("{days}d {hours}h"),
     }
 }
 
@@ -220,7 +263,10 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             push("Started by", workflow.actor.as_deref());
             push("Cut over by", workflow.cutover_by.as_deref());
         }
-        EventKind::DeployRequestStateChanged { deploy_request, .. } => {
+        EventKind::DeployRequestStateChanged { deploy_request, .. }
+        | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
+        | EventKind::DeployRequestCutoverExpiring { deploy_request }
+        | EventKind::DeployRequestQueuePaused { deploy_request, .. } => {
             push(
                 "Deploy request",
                 Some(&format!("#{}", deploy_request.number)),
@@ -229,6 +275,9 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 (&deploy_request.branch, &deploy_request.into_branch)
             {
                 push("Branches", Some(&format!("{branch} -> {into}")));
+            }
+            if let EventKind::DeployRequestAwaitingCutover { waiting_since, .. } = &event.kind {
+                push("Waiting since", Some(&rfc3339(*waiting_since)));
             }
             push("Opened by", deploy_request.actor.as_deref());
             push("Closed by", deploy_request.closed_by.as_deref());
@@ -242,6 +291,11 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             deploy_request_number,
             operation,
             ..
+        }
+        | EventKind::DeployOperationStalled {
+            deploy_request_number,
+            operation,
+            ..
         } => {
             push("Deploy request", Some(&format!("#{deploy_request_number}")));
             if event.kind.phase() == Some(OperationPhase::Revert) {
@@ -249,6 +303,9 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             }
             push("Keyspace", operation.keyspace_name.as_deref());
             push("Table", operation.table_name.as_deref());
+            if let EventKind::DeployOperationStalled { stalled_since, .. } = &event.kind {
+                push("Not moving since", Some(&rfc3339(*stalled_since)));
+            }
             push(
                 "Change",
                 operation

@@ -60,9 +60,9 @@ fn recovers(event: &Event) -> bool {
             !workflow.state.is_error() && workflow.workflow_errors.is_none()
         }
         EventKind::DeployRequestStateChanged { state, .. } => !state.is_error(),
-        EventKind::DeployOperationStateChanged { .. }
-        | EventKind::DeployOperationErrorsChanged { .. }
-        | EventKind::PlanetScale { .. } => false,
+        // Operations, reminders, an expiring cutover, a paused queue and PlanetScale's own
+        // events say nothing of whether the resource is out of trouble.
+        _ => false,
     }
 }
 

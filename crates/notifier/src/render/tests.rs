@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{revert_and_validation_events, sample_events};
+use crate::testing::{reminder_events, revert_and_validation_events, sample_events};
 use diff_engine::{Event, EventKind};
 use serde_json::Value;
 
@@ -255,4 +255,47 @@ fn planetscale_events_in_every_channel() {
         pagerduty::dedup_key_of(&event),
         "pswatch/acme/commerce/planetscale.branch.out_of_memory/main"
     );
+}
+
+#[test]
+fn reminders_and_stalls_in_every_channel() {
+    let events = reminder_events();
+    let headlines: Vec<String> = events.iter().map(headline).collect();
+    assert_eq!(
+        headlines,
+        [
+            "acme/commerce deploy request #7: waiting for its cutover for 2h 5m",
+            "acme/commerce deploy request #7: cutover expiring soon: cut over or it must be deployed again",
+            "acme/commerce deploy request #7: deploy queue paused: Deploys are paused for maintenance",
+            "acme/commerce deploy request #7 table orders: stalled at 42% for 31m",
+        ]
+    );
+    let lines: Vec<String> = events.iter().map(console_line).collect();
+    insta::assert_snapshot!("console_reminders", lines.join("\n"));
+    for event in &events {
+        let name = event.type_name().replace('.', "_");
+        insta::assert_json_snapshot!(
+            format!("slack_{name}"),
+            slack_message(std::slice::from_ref(event))
+        );
+        insta::assert_json_snapshot!(
+            format!("teams_{name}"),
+            teams_message(std::slice::from_ref(event))
+        );
+        let body: Value = serde_json::from_slice(&webhook_body(event)).expect("json");
+        insta::assert_json_snapshot!(format!("webhook_{name}"), body);
+        assert_eq!(body["type"], event.type_name());
+        assert_eq!(body["data"]["state"], event.kind.state());
+    }
+    let content = email(&events);
+    insta::assert_snapshot!(
+        "email_reminders",
+        format!(
+            "Subject: {}\n\n{}\n---\n{}",
+            content.subject, content.text, content.html
+        )
+    );
+    // The expiring cutover pages; a reminder does not resolve what it reminds of.
+    let pages = pagerduty::plan(&events, false, false);
+    assert_eq!(pages.len(), 1);
 }

@@ -77,6 +77,29 @@ enum StoredEventKind {
         phase: StoredPhase,
         operation: StoredOperation,
     },
+    #[serde(rename = "deploy_request.awaiting_cutover")]
+    DeployRequestAwaitingCutover {
+        #[serde(with = "time::serde::rfc3339")]
+        waiting_since: OffsetDateTime,
+        reminder: u64,
+        deploy_request: StoredDeployRequest,
+    },
+    #[serde(rename = "deploy_request.cutover_expiring")]
+    DeployRequestCutoverExpiring { deploy_request: StoredDeployRequest },
+    #[serde(rename = "deploy_request.queue_paused")]
+    DeployRequestQueuePaused {
+        queue_pause_reason: Option<String>,
+        deploy_request: StoredDeployRequest,
+    },
+    #[serde(rename = "deploy_operation.stalled")]
+    DeployOperationStalled {
+        #[serde(with = "time::serde::rfc3339")]
+        stalled_since: OffsetDateTime,
+        deploy_request_number: u64,
+        #[serde(default)]
+        phase: StoredPhase,
+        operation: StoredOperation,
+    },
     /// One of PlanetScale's own events; an event name this build does not route makes the
     /// record unreadable (quarantined), never misread.
     #[serde(rename = "planetscale")]
@@ -118,6 +141,15 @@ struct StoredDeployRequest {
     lint_errors: Vec<StoredLintError>,
     #[serde(default)]
     deploy_check_errors: Option<String>,
+    // Written only when the API gave them, so records of earlier versions keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ready_to_cutover_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cutover_expiring: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_paused: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_pause_reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -203,6 +235,10 @@ impl From<&DeployRequest> for StoredDeployRequest {
                 })
                 .collect(),
             deploy_check_errors: request.deploy_check_errors.clone(),
+            ready_to_cutover_at: request.ready_to_cutover_at.clone(),
+            cutover_expiring: request.cutover_expiring,
+            queue_paused: request.queue_paused,
+            queue_pause_reason: request.queue_pause_reason.clone(),
         }
     }
 }
@@ -231,6 +267,10 @@ impl From<StoredDeployRequest> for DeployRequest {
                 })
                 .collect(),
             deploy_check_errors: stored.deploy_check_errors,
+            ready_to_cutover_at: stored.ready_to_cutover_at,
+            cutover_expiring: stored.cutover_expiring,
+            queue_paused: stored.queue_paused,
+            queue_pause_reason: stored.queue_pause_reason,
         }
     }
 }
@@ -344,6 +384,38 @@ impl From<&EventKind> for StoredEventKind {
                 phase: (*phase).into(),
                 operation: operation.into(),
             },
+            EventKind::DeployRequestAwaitingCutover {
+                waiting_since,
+                reminder,
+                deploy_request,
+            } => Self::DeployRequestAwaitingCutover {
+                waiting_since: *waiting_since,
+                reminder: *reminder,
+                deploy_request: deploy_request.into(),
+            },
+            EventKind::DeployRequestCutoverExpiring { deploy_request } => {
+                Self::DeployRequestCutoverExpiring {
+                    deploy_request: deploy_request.into(),
+                }
+            }
+            EventKind::DeployRequestQueuePaused {
+                queue_pause_reason,
+                deploy_request,
+            } => Self::DeployRequestQueuePaused {
+                queue_pause_reason: queue_pause_reason.clone(),
+                deploy_request: deploy_request.into(),
+            },
+            EventKind::DeployOperationStalled {
+                stalled_since,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationStalled {
+                stalled_since: *stalled_since,
+                deploy_request_number: *deploy_request_number,
+                phase: (*phase).into(),
+                operation: operation.into(),
+            },
             EventKind::PlanetScale { event, resource } => Self::PlanetScale {
                 event: *event,
                 resource: resource.clone(),
@@ -404,6 +476,38 @@ impl From<StoredEventKind> for EventKind {
             } => Self::DeployOperationErrorsChanged {
                 errors,
                 previous_errors,
+                deploy_request_number,
+                phase: phase.into(),
+                operation: operation.into(),
+            },
+            StoredEventKind::DeployRequestAwaitingCutover {
+                waiting_since,
+                reminder,
+                deploy_request,
+            } => Self::DeployRequestAwaitingCutover {
+                waiting_since,
+                reminder,
+                deploy_request: deploy_request.into(),
+            },
+            StoredEventKind::DeployRequestCutoverExpiring { deploy_request } => {
+                Self::DeployRequestCutoverExpiring {
+                    deploy_request: deploy_request.into(),
+                }
+            }
+            StoredEventKind::DeployRequestQueuePaused {
+                queue_pause_reason,
+                deploy_request,
+            } => Self::DeployRequestQueuePaused {
+                queue_pause_reason,
+                deploy_request: deploy_request.into(),
+            },
+            StoredEventKind::DeployOperationStalled {
+                stalled_since,
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperationStalled {
+                stalled_since,
                 deploy_request_number,
                 phase: phase.into(),
                 operation: operation.into(),

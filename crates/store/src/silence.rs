@@ -1,0 +1,177 @@
+//! Silences added through the CLI or the admin API: `silence/{id}` records. Those that ended
+//! more than a week ago are forgotten whenever one is written.
+
+use notifier::{Silence, Window};
+use time::{Duration, OffsetDateTime};
+
+use crate::keys::{silence_key, SILENCE_PREFIX};
+use crate::records::SilenceRecord;
+use crate::{encode, Store, StoreError};
+
+/// How long an ended silence is still listed.
+const KEEP_ENDED: Duration = Duration::days(7);
+
+impl Store {
+    /// Every silence kept, oldest first by when it was added. One that cannot be read is
+    /// quarantined and left out.
+    pub fn silences(&self) -> Result<Vec<Silence>, StoreError> {
+        let mut silences = Vec::new();
+        for item in self.tree.scan_prefix(SILENCE_PREFIX) {
+            let (key, bytes) = item?;
+            if let Some(SilenceRecord(silence)) = self.read_or_quarantine(&key, &bytes)? {
+                silences.push(silence);
+            }
+        }
+        silences.sort_by_key(|silence| silence.created_at);
+        Ok(silences)
+    }
+
+    /// Keeps `silence` (a new one, or one changed), flushed, and forgets those that ended a
+    /// week before `now`.
+    pub async fn put_silence(
+        &self,
+        silence: &Silence,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if matches!(silence.window, Window::Weekly { .. }) {
+            return Err(StoreError::Invalid(format!(
+                "silence {} recurs; recurring silences belong in the configuration",
+                silence.id
+            )));
+        }
+        let mut batch = sled::Batch::default();
+        for old in self.silences()? {
+            if old.is_over(now - KEEP_ENDED) {
+                batch.remove(silence_key(&old.id));
+            }
+        }
+        batch.insert(
+            silence_key(&silence.id),
+            encode(&SilenceRecord(silence.clone()))?,
+        );
+        self.tree.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Ends silence `id` at `now`; returns it as it now is, or `None` if there is none.
+    /// A silence that had not started yet ends before it starts: it never holds.
+    pub async fn expire_silence(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Silence>, StoreError> {
+        let Some(mut silence) = self
+            .silences()?
+            .into_iter()
+            .find(|silence| silence.id == id)
+        else {
+            return Ok(None);
+        };
+        if let Window::Between { starts_at, ends_at } = &mut silence.window {
+            if *ends_at > now {
+                *ends_at = now;
+                *starts_at = (*starts_at).min(now);
+            }
+        }
+        self.put_silence(&silence, now).await?;
+        Ok(Some(silence))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use notifier::Matcher;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn silence(id: &str, starts: OffsetDateTime, ends: OffsetDateTime) -> Silence {
+        Silence::between(
+            id.into(),
+            Matcher {
+                database: Some("acme/commerce".into()),
+                ..Matcher::default()
+            },
+            starts,
+            ends,
+            "planned cutover".into(),
+            starts,
+        )
+        .expect("valid")
+    }
+
+    #[tokio::test]
+    async fn silences_are_kept_expired_and_forgotten_a_week_after_they_end() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open(directory.path()).expect("opens");
+        let now = datetime!(2026-11-24 12:00 UTC);
+        let first = silence("sil_a", now, now + Duration::hours(2));
+        store.put_silence(&first, now).await.expect("kept");
+        store
+            .put_silence(
+                &silence(
+                    "sil_b",
+                    now + Duration::minutes(1),
+                    now + Duration::hours(1),
+                ),
+                now,
+            )
+            .await
+            .expect("kept");
+        assert_eq!(store.silences().expect("read").len(), 2);
+        let expired = store
+            .expire_silence("sil_a", now + Duration::minutes(5))
+            .await
+            .expect("expires")
+            .expect("known");
+        assert!(expired.is_over(now + Duration::minutes(5)));
+        assert!(!expired.is_active(now + Duration::minutes(5)));
+        assert_eq!(
+            store.expire_silence("sil_x", now).await.expect("runs"),
+            None
+        );
+        drop(store);
+        // It survives a restart.
+        let store = Store::open(directory.path()).expect("opens again");
+        assert_eq!(store.silences().expect("read")[0], expired);
+        // A week after they ended, writing another forgets them.
+        let later = now + Duration::days(8);
+        store
+            .put_silence(&silence("sil_c", later, later + Duration::hours(1)), later)
+            .await
+            .expect("kept");
+        let ids: Vec<String> = store
+            .silences()
+            .expect("read")
+            .into_iter()
+            .map(|silence| silence.id)
+            .collect();
+        assert_eq!(ids, ["sil_c"]);
+    }
+
+    #[test]
+    fn silence_records_keep_their_bytes() {
+        let record = SilenceRecord(silence(
+            "sil_0123456789ab",
+            datetime!(2026-11-24 12:00 UTC),
+            datetime!(2026-11-24 14:00 UTC),
+        ));
+        let bytes = encode(&record).expect("encodes");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/silence_v1.jsonl");
+        if std::env::var_os("PSWATCH_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, [&bytes[..], b"\n"].concat()).expect("write golden");
+        }
+        let golden = std::fs::read(&path).expect("golden file");
+        assert_eq!(
+            String::from_utf8_lossy(&[&bytes[..], b"\n"].concat()),
+            String::from_utf8_lossy(&golden),
+            "the bytes of a silence record changed: that is a new disk format"
+        );
+        assert_eq!(
+            crate::decode::<SilenceRecord>(&bytes).expect("decodes"),
+            record
+        );
+    }
+}
