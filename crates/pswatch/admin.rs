@@ -39,6 +39,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
             "/api/dead-letters/{id}/drop",
             axum::routing::post(drop_dead_letter),
         )
+        .route("/api/silences", get(list_silences).post(add_silence))
+        .route(
+            "/api/silences/{id}/expire",
+            axum::routing::post(expire_silence),
+        )
         .route(
             "/login",
             get(crate::admin_auth::login_form).post(crate::admin_auth::login),
@@ -219,6 +224,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
                    "dead": dead_letters(&shared)},
         "push": shared.push.snapshot(tokio::time::Instant::now()),
         "recent_events": shared.board.recent(),
+        "silences": silence_views(&shared).into_iter().filter(|view| view["status"] != "expired").collect::<Vec<_>>(),
         "now_unix": OffsetDateTime::now_utc().unix_timestamp(),
     }))
     .into_response()
@@ -292,6 +298,81 @@ async fn drop_dead_letter(
             tracing::info!(id, "a dead letter was dropped from the admin API");
             (StatusCode::OK, format!("dead letter {id} dropped\n")).into_response()
         }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
+}
+
+/// Every silence: the configuration's and those added, expired ones last.
+fn silence_views(shared: &Shared) -> Vec<Value> {
+    let now = OffsetDateTime::now_utc();
+    let mut silences = shared.board.view().silences;
+    match shared.store.silences() {
+        Ok(kept) => silences.extend(kept),
+        Err(error) => tracing::warn!(%error, "the silences cannot be read"),
+    }
+    let mut views: Vec<Value> = silences
+        .iter()
+        .map(|silence| crate::silences::view(silence, now))
+        .collect();
+    views.sort_by_key(|view| view["status"] == "expired");
+    views
+}
+
+/// `GET /api/silences`.
+async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({ "silences": silence_views(&shared) })).into_response()
+}
+
+/// `POST /api/silences`: a JSON [`SilenceRequest`](crate::silences::SilenceRequest); 201
+/// with the silence, or 400 saying what is wrong.
+async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let silence = serde_json::from_slice::<crate::silences::SilenceRequest>(&body)
+        .map_err(|error| format!("not a silence: {error}"))
+        .and_then(|request| request.into_silence(now));
+    let silence = match silence {
+        Ok(silence) => silence,
+        Err(problem) => return (StatusCode::BAD_REQUEST, format!("{problem}\n")).into_response(),
+    };
+    if let Err(error) = shared.store.put_silence(&silence, now).await {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response();
+    }
+    tracing::info!(silence = %silence.id, matchers = %silence.matcher, window = %silence.window,
+        comment = %silence.comment, "silence added");
+    (
+        StatusCode::CREATED,
+        Json(json!({ "silence": crate::silences::view(&silence, now) })),
+    )
+        .into_response()
+}
+
+/// `POST /api/silences/{id}/expire`: ends an added silence now.
+async fn expire_silence(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    if shared
+        .board
+        .view()
+        .silences
+        .iter()
+        .any(|silence| silence.id == id)
+    {
+        return (
+            StatusCode::CONFLICT,
+            format!(
+                "{id} is a recurring silence of the configuration: remove it there and reload\n"
+            ),
+        )
+            .into_response();
+    }
+    match shared.store.expire_silence(&id, now).await {
+        Ok(Some(silence)) => {
+            tracing::info!(silence = %silence.id, "silence expired");
+            Json(json!({ "silence": crate::silences::view(&silence, now) })).into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no silence {id}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }
 }

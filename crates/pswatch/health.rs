@@ -8,6 +8,20 @@ use anyhow::Context as _;
 
 use crate::config;
 
+/// `http://ADDRESS` of the admin server of `config`, a wildcard address reached on loopback;
+/// `None` when it is off.
+pub(crate) fn admin_base(config: &config::Config) -> Option<String> {
+    let mut address = config.admin_listen?;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    Some(format!("http://{address}"))
+}
+
 /// `pswatch health`: GET `/readyz` of the admin server.
 pub(crate) async fn check(config: Option<&Path>, url: Option<String>) -> anyhow::Result<ExitCode> {
     let base = match url {
@@ -15,18 +29,8 @@ pub(crate) async fn check(config: Option<&Path>, url: Option<String>) -> anyhow:
         None => {
             let path = config.context("give -c FILE (or PSWATCH_CONFIG) or --url")?;
             let config = config::load(path, &config::process_environment)?;
-            let mut address = config
-                .admin_listen
-                .context("the admin server is off ([admin] enabled = false): nothing to ask")?;
-            // A wildcard address is reached on loopback.
-            if address.ip().is_unspecified() {
-                address.set_ip(if address.is_ipv4() {
-                    std::net::Ipv4Addr::LOCALHOST.into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
-            }
-            format!("http://{address}")
+            admin_base(&config)
+                .context("the admin server is off ([admin] enabled = false): nothing to ask")?
         }
     };
     let client = http_util::client(std::time::Duration::from_secs(5))?;

@@ -17,6 +17,8 @@ mod route_cli;
 mod scheduler;
 mod service;
 mod shared;
+mod silence_cli;
+mod silences;
 mod state;
 mod status;
 mod webhooks_cli;
@@ -44,7 +46,7 @@ struct Cli {
 }
 
 #[derive(Debug, clap::Args)]
-struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// The configuration file.
     #[arg(
         short = 'c',
@@ -52,7 +54,7 @@ struct ConfigArg {
         env = "PSWATCH_CONFIG",
         value_name = "FILE"
     )]
-    config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +108,11 @@ enum Command {
         /// ORGANIZATION/DATABASE (checked against the routes' `organizations` and `databases`).
         #[arg(long)]
         database: Option<String>,
+    },
+    /// Silences: matching events are recorded but not delivered while one holds.
+    Silence {
+        #[command(subcommand)]
+        action: silence_cli::SilenceAction,
     },
     /// Ask the running service whether it is ready (`/readyz` of its admin server): exit 0 when
     /// it is, 1 otherwise. For container health checks; the image has no curl.
@@ -266,6 +273,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await
         }
+        Command::Silence { action } => silence_cli::run(action, load).await,
         Command::Health { config, url } => health::check(config.as_deref(), url).await,
         Command::Route {
             config,

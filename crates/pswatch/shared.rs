@@ -83,6 +83,7 @@ impl Shared {
                     )
                 })
                 .collect(),
+            silences: config.silences.clone(),
         });
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct ConfigView {
     pub(crate) interval: Duration,
     /// Each channel's name and fingerprint, to tell which are disabled.
     pub(crate) channels: Vec<(String, String)>,
+    /// `[[silences]]`: the configuration's recurring silences.
+    pub(crate) silences: Vec<notifier::Silence>,
 }
 
 /// How many recent events the board keeps for the status page.

@@ -88,6 +88,7 @@ function renderRecent(status) {
     item.appendChild(element("span", `${event.severity} `, event.severity));
     item.appendChild(document.createTextNode(
       `${event.observed_at} ${event.target} ${event.resource}: ${event.change}`));
+    if (event.silenced_by) item.appendChild(element("span", ` (silenced by ${event.silenced_by}, not delivered)`, "muted"));
     list.appendChild(item);
   }
   if (status.recent_events.length === 0) list.appendChild(element("li", "No event since pswatch started.", "muted"));
@@ -98,6 +99,33 @@ async function act(id, action) {
   const response = await fetch(`/api/dead-letters/${id}/${action}`, { method: "POST", credentials: "same-origin" });
   note.textContent = (await response.text()).trim();
   await refresh();
+}
+
+async function expireSilence(id) {
+  const note = document.getElementById("action");
+  const response = await fetch(`/api/silences/${encodeURIComponent(id)}/expire`, { method: "POST", credentials: "same-origin" });
+  note.textContent = response.ok ? `Silence ${id} expired.` : (await response.text()).trim();
+  await refresh();
+}
+
+function renderSilences(status) {
+  const container = document.getElementById("silences");
+  container.replaceChildren();
+  if (status.silences.length === 0) {
+    container.appendChild(element("p", "No silence is active or waiting.", "muted"));
+    return;
+  }
+  const rows = status.silences.map((silence) => {
+    let action = element("span", "in the configuration", "muted");
+    if (silence.source === "added") {
+      action = element("button", "Expire");
+      action.type = "button";
+      action.setAttribute("aria-label", `Expire silence ${silence.id}`);
+      action.addEventListener("click", () => expireSilence(silence.id));
+    }
+    return [silence.id, silence.status, silence.matchers, silence.window, silence.comment, action];
+  });
+  container.appendChild(table("Silences", ["Id", "Status", "Matches", "When", "Comment", "Action"], rows));
 }
 
 function renderOutbox(status) {
@@ -145,6 +173,7 @@ async function refresh() {
     `${status.targets.length} ${status.targets.length === 1 ? "database" : "databases"} watched, ${moving} in motion; updated ${new Date().toLocaleTimeString()}.`;
   renderDatabases(status);
   renderRecent(status);
+  renderSilences(status);
   renderOutbox(status);
 }
 

@@ -1,0 +1,193 @@
+//! `pswatch silence add|list|expire`: through the running service's admin API (`/api/silences`,
+//! with `[admin] token`), or on the state store directly when the service is stopped.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::silences::{line, view, SilenceRequest};
+
+/// What to do.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum SilenceAction {
+    /// Hold back matching events for a while: they advance the state and are recorded, but are
+    /// not delivered, then or later. Prints the new silence, its ID first.
+    Add(AddArgs),
+    /// Every silence, one a line, its ID first: those of the configuration, those added, and
+    /// those that ended in the last week.
+    List {
+        #[command(flatten)]
+        config: crate::ConfigArg,
+    },
+    /// End a silence now.
+    Expire {
+        #[command(flatten)]
+        config: crate::ConfigArg,
+        /// The silence's ID, as `silence list` shows it.
+        id: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AddArgs {
+    #[command(flatten)]
+    config: crate::ConfigArg,
+    /// Organizations, a glob, e.g. `acme`.
+    #[arg(long, value_name = "GLOB")]
+    organization: Option<String>,
+    /// ORGANIZATION/DATABASE, a glob, e.g. `acme/commerce` or `acme/*`.
+    #[arg(long, value_name = "ORG/DB-GLOB")]
+    database: Option<String>,
+    /// Event types, globs, e.g. `deploy_request.*`.
+    #[arg(long, value_name = "GLOB", num_args = 1..)]
+    events: Vec<String>,
+    /// States the resource is in, globs, e.g. `pending_cutover`.
+    #[arg(long, value_name = "GLOB", num_args = 1..)]
+    states: Vec<String>,
+    /// How long, from now, e.g. `2h` or `30m`.
+    #[arg(
+        long = "for",
+        value_name = "DURATION",
+        required_unless_present = "until",
+        conflicts_with = "until"
+    )]
+    duration: Option<String>,
+    /// Until when, RFC 3339, e.g. `2026-11-24T18:00:00Z`.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Why, so others know whether it can go.
+    #[arg(long)]
+    comment: String,
+}
+
+/// Runs `action`; prints what it did.
+pub(crate) async fn run(
+    action: SilenceAction,
+    load: impl Fn(&std::path::Path) -> anyhow::Result<Config>,
+) -> anyhow::Result<ExitCode> {
+    match action {
+        SilenceAction::Add(args) => {
+            let config = load(&args.config.config)?;
+            let now = OffsetDateTime::now_utc();
+            let ends_at = match (&args.duration, &args.until) {
+                (Some(duration), _) => {
+                    let duration = crate::config::duration(duration)
+                        .map_err(|error| anyhow::anyhow!("--for: {error}"))?;
+                    let ends =
+                        now + time::Duration::try_from(duration).context("--for is too long")?;
+                    ends.format(&time::format_description::well_known::Rfc3339)?
+                }
+                (None, Some(until)) => until.clone(),
+                (None, None) => bail!("give --for DURATION or --until TIME"),
+            };
+            let request = SilenceRequest {
+                organization: args.organization,
+                database: args.database,
+                events: args.events,
+                states: args.states,
+                starts_at: None,
+                ends_at,
+                comment: args.comment,
+            };
+            let body = serde_json::to_value(&request)?;
+            let silence =
+                match admin(&config, reqwest::Method::POST, "/api/silences", Some(body)).await? {
+                    Some(answer) => answer["silence"].clone(),
+                    None => {
+                        let silence = request.into_silence(now).map_err(anyhow::Error::msg)?;
+                        let store = open_store(&config)?;
+                        store.put_silence(&silence, now).await?;
+                        view(&silence, now)
+                    }
+                };
+            println!("{}", line(&silence));
+        }
+        SilenceAction::List { config } => {
+            let config = load(&config.config)?;
+            let silences = match admin(&config, reqwest::Method::GET, "/api/silences", None).await?
+            {
+                Some(answer) => answer["silences"].as_array().cloned().unwrap_or_default(),
+                None => {
+                    let now = OffsetDateTime::now_utc();
+                    let mut silences = config.silences.clone();
+                    silences.extend(open_store(&config)?.silences()?);
+                    silences.iter().map(|silence| view(silence, now)).collect()
+                }
+            };
+            for silence in &silences {
+                println!("{}", line(silence));
+            }
+        }
+        SilenceAction::Expire { config, id } => {
+            let config = load(&config.config)?;
+            let path = format!("/api/silences/{id}/expire");
+            let silence = match admin(&config, reqwest::Method::POST, &path, None).await? {
+                Some(answer) => answer["silence"].clone(),
+                None => {
+                    if config.silences.iter().any(|silence| silence.id == id) {
+                        bail!("{id} is a recurring silence of the configuration: remove it there");
+                    }
+                    let now = OffsetDateTime::now_utc();
+                    match open_store(&config)?.expire_silence(&id, now).await? {
+                        Some(silence) => view(&silence, now),
+                        None => bail!("no silence {id}"),
+                    }
+                }
+            };
+            println!("{}", line(&silence));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    store::Store::open(&config.state_path).with_context(|| {
+        "cannot open the state store (if the service is running, its admin server could not be reached: \
+         turn [admin] on, or stop the service)"
+            .to_owned()
+    })
+}
+
+/// Asks the running service's admin server; `None` when nothing listens there (the service is
+/// stopped, or its admin server is off): the caller then uses the store.
+async fn admin(
+    config: &Config,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Option<Value>> {
+    let Some(base) = crate::health::admin_base(config) else {
+        return Ok(None);
+    };
+    let client = http_util::client(std::time::Duration::from_secs(10))?;
+    let mut request = client.request(method, format!("{base}{path}"));
+    if let Some(token) = &config.admin_token {
+        request = request.bearer_auth(token.expose());
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) if error.is_connect() => return Ok(None),
+        Err(error) => bail!(
+            "the admin server at {base} did not answer: {}",
+            http_util::error_chain(&error.without_url())
+        ),
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "the admin server refused: HTTP {}: {}",
+            status.as_u16(),
+            text.trim()
+        );
+    }
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("the admin server at {base} answered something other than JSON"))
+}

@@ -1,0 +1,121 @@
+//! Silences as the admin API and the CLI speak of them: the request that adds one, and what a
+//! silence looks like in JSON and on a line.
+
+use notifier::{Matcher, Silence, Window};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// `POST /api/silences`: which events, until when, and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SilenceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) organization: Option<String>,
+    /// `organization/database` glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) database: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) states: Vec<String>,
+    /// RFC 3339; now when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) starts_at: Option<String>,
+    /// RFC 3339.
+    pub(crate) ends_at: String,
+    pub(crate) comment: String,
+}
+
+impl SilenceRequest {
+    /// The silence asked for, with a new id, or what is wrong with the request.
+    pub(crate) fn into_silence(self, now: OffsetDateTime) -> Result<Silence, String> {
+        let time = |field: &str, text: &str| {
+            OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|error| {
+                format!("{field}: {text:?} is not an RFC 3339 time such as 2026-11-24T18:00:00Z ({error})")
+            })
+        };
+        let starts_at = match &self.starts_at {
+            Some(text) => time("starts_at", text)?,
+            None => now,
+        };
+        let ends_at = time("ends_at", &self.ends_at)?;
+        if ends_at <= now {
+            return Err(format!("ends_at: {} is in the past", self.ends_at.trim()));
+        }
+        let matcher = Matcher {
+            organization: self.organization.filter(|text| !text.trim().is_empty()),
+            database: self.database.filter(|text| !text.trim().is_empty()),
+            events: self.events,
+            states: self.states,
+        };
+        Silence::between(new_id()?, matcher, starts_at, ends_at, self.comment, now)
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// `sil_` and 12 random hexadecimal digits.
+fn new_id() -> Result<String, String> {
+    let mut bytes = [0u8; 6];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|error| format!("the operating system gave no random bytes: {error}"))?;
+    Ok(format!(
+        "sil_{}",
+        bytes
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    ))
+}
+
+fn rfc3339(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Whether `silence` holds at `now`, will, or did: `active`, `pending` or `expired`; a
+/// recurring one out of its window is `waiting`.
+pub(crate) fn status(silence: &Silence, now: OffsetDateTime) -> &'static str {
+    match &silence.window {
+        _ if silence.is_active(now) => "active",
+        Window::Between { starts_at, .. } if *starts_at > now => "pending",
+        Window::Between { .. } => "expired",
+        Window::Weekly { .. } => "waiting",
+    }
+}
+
+/// A silence as `/api/silences` and `/api/status` show it.
+pub(crate) fn view(silence: &Silence, now: OffsetDateTime) -> Value {
+    let (starts_at, ends_at) = match &silence.window {
+        Window::Between { starts_at, ends_at } => {
+            (Some(rfc3339(*starts_at)), Some(rfc3339(*ends_at)))
+        }
+        Window::Weekly { .. } => (None, silence.active_until(now).map(rfc3339)),
+    };
+    json!({
+        "id": silence.id,
+        "status": status(silence, now),
+        "matchers": silence.matcher.to_string(),
+        "organization": silence.matcher.organization,
+        "database": silence.matcher.database,
+        "events": silence.matcher.events,
+        "states": silence.matcher.states,
+        "window": silence.window.to_string(),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "comment": silence.comment,
+        "source": if matches!(silence.window, Window::Weekly { .. }) { "configuration" } else { "added" },
+    })
+}
+
+/// One line of `pswatch silence list`: the id first.
+pub(crate) fn line(view: &Value) -> String {
+    format!(
+        "{}  {}  {}  {}  {:?}",
+        view["id"].as_str().unwrap_or("-"),
+        view["status"].as_str().unwrap_or("-"),
+        view["window"].as_str().unwrap_or("-"),
+        view["matchers"].as_str().unwrap_or("-"),
+        view["comment"].as_str().unwrap_or_default()
+    )
+}
