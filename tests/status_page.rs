@@ -1,7 +1,7 @@
 //! The status page in a real browser (Playwright for Python driving Debian's chromium, set up
 //! by `tests/tools/install`): behind the admin token, it shows a watched workflow, follows the
 //! simulator's change without a reload, and its Retry button puts a dead letter back in the
-//! outbox, which is then delivered. A screenshot is kept in `target/test-artifacts`.
+//! outbox, which is then delivered; its Expire button ends a silence. A screenshot is kept in `target/test-artifacts`.
 
 mod support;
 
@@ -99,9 +99,33 @@ async fn the_page_follows_the_fleet_and_its_buttons_act() {
     let second = tokio::task::block_in_place(next_line);
     assert_eq!(second, "SEEN running", "{}", service.stderr());
     receiver.set_status(200);
+    // A silence for the page to show and expire.
+    let added = reqwest::Client::new()
+        .post(format!("{base}/api/silences"))
+        .bearer_auth(TOKEN)
+        .json(
+            &serde_json::json!({"database": "acme/commerce", "ends_at": "2099-01-01T00:00:00Z",
+            "comment": "planned cutover"}),
+        )
+        .send()
+        .await
+        .expect("silence added");
+    assert_eq!(added.status(), 201);
     writeln!(to_browser, "retry").expect("tell the browser");
     let third = tokio::task::block_in_place(next_line);
     assert!(third.starts_with("CLICKED dead letter"), "{third}");
+    let fourth = tokio::task::block_in_place(next_line);
+    assert!(fourth.starts_with("EXPIRED Silence sil_"), "{fourth}");
+    let silences: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/silences"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("silences")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(silences["silences"][0]["status"], "expired", "{silences:#}");
     let output = tokio::task::spawn_blocking(move || browser.wait_with_output())
         .await
         .expect("join")

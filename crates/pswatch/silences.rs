@@ -31,6 +31,8 @@ pub(crate) struct SilenceRequest {
 impl SilenceRequest {
     /// The silence asked for, with a new id, or what is wrong with the request.
     pub(crate) fn into_silence(self, now: OffsetDateTime) -> Result<Silence, String> {
+        // Whole seconds: what people read and type.
+        let now = now.replace_nanosecond(0).unwrap_or(now);
         let time = |field: &str, text: &str| {
             OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|error| {
                 format!("{field}: {text:?} is not an RFC 3339 time such as 2026-11-24T18:00:00Z ({error})")

@@ -4,7 +4,9 @@ Usage: status_page.py BASE_URL TOKEN SCREENSHOT
 Talks to the Rust test by lines: prints "SEEN copying" once the page shows the workflow in
 `copying`, waits for "moved" on standard input, prints "SEEN running" once the page (not
 reloaded) shows it in `running` with a dead letter, waits for "retry", clicks the dead letter's
-Retry button, and prints "CLICKED <what the page said>". Any failure raises (exit status 1).
+Retry button, prints "CLICKED <what the page said>", then expects the silence the test added in
+the Silences section, keeps the screenshot, clicks its Expire button and prints "EXPIRED <what
+the page said>". Any failure raises (exit status 1).
 """
 
 import sys
@@ -63,8 +65,16 @@ def main():
         retry.click()
         expect(page.get_by_role("status")).to_contain_text("is back in the outbox", timeout=10000)
         expect(page.get_by_role("button", name="Retry dead letter")).to_have_count(0, timeout=15000)
-        page.screenshot(path=screenshot, full_page=True)
         say("CLICKED " + page.get_by_role("status").inner_text())
+
+        silences = page.locator("#silences")
+        expect(silences).to_contain_text("planned cutover", timeout=15000)
+        expect(silences).to_contain_text("active")
+        page.screenshot(path=screenshot, full_page=True)
+        page.get_by_role("button", name="Expire silence").first.click()
+        expect(page.get_by_role("status")).to_contain_text("expired", timeout=10000)
+        expect(silences).to_contain_text("No silence is active or waiting", timeout=15000)
+        say("EXPIRED " + page.get_by_role("status").inner_text())
         browser.close()
 
 
