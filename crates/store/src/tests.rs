@@ -853,6 +853,30 @@ mod golden {
     }
 
     #[test]
+    fn silence_records_keep_their_bytes() {
+        let record = crate::records::SilenceRecord(
+            notifier::Silence::between(
+                "sil_0123456789ab".into(),
+                notifier::Matcher {
+                    database: Some("acme/commerce".into()),
+                    ..notifier::Matcher::default()
+                },
+                datetime!(2026-11-24 12:00 UTC),
+                datetime!(2026-11-24 14:00 UTC),
+                "planned cutover".into(),
+                datetime!(2026-11-24 12:00 UTC),
+            )
+            .expect("valid"),
+        );
+        let bytes = encode(&record).expect("encodes");
+        check("silence_v1.jsonl", std::slice::from_ref(&bytes));
+        assert_eq!(
+            decode::<crate::records::SilenceRecord>(&bytes).expect("decodes"),
+            record
+        );
+    }
+
+    #[test]
     fn memo_records_keep_their_bytes() {
         let records = [super::memo_record(), {
             let mut record = super::memo_record();
