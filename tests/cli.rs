@@ -339,6 +339,40 @@ async fn once_dry_run_prints_what_it_would_send_and_changes_nothing() {
         assert!(!text.contains("whsec_"), "{text}");
     }
     assert!(receiver.requests().is_empty(), "the dry run sent something");
+    // A silence (added on the store: nothing runs) is shown holding the event back.
+    let silenced = run(&[
+        "silence",
+        "add",
+        "--database",
+        "acme/*",
+        "--for",
+        "1h",
+        "--comment",
+        "cutover",
+    ])
+    .await;
+    assert!(silenced.status.success(), "{silenced:?}");
+    let id = String::from_utf8_lossy(&silenced.stdout)
+        .split_whitespace()
+        .next()
+        .expect("id")
+        .to_owned();
+    let output = run(&["once", "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        text.contains(&format!(
+            "copying -> running would be held back by silence {id} (cutover)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("nothing would be sent"), "{text}");
+    let expired = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || pswatch(&["silence", "expire", &id], &config, &[])
+    })
+    .await
+    .expect("join");
+    assert!(expired.status.success(), "{expired:?}");
     // The state did not move: the real run finds the transition and delivers it.
     assert!(run(&["once"]).await.status.success());
     let delivered = receiver.accepted("/hooks");

@@ -23,6 +23,11 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         None
     };
     let client = client(config)?;
+    let mut silences = config.silences.clone();
+    if let Some(store) = &store {
+        silences.extend(store.silences()?);
+    }
+    let now = OffsetDateTime::now_utc();
     let mut failed = false;
     let mut by_channel: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
     let mut text = String::new();
@@ -43,7 +48,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             &target,
             previous.as_ref(),
             &observation,
-            OffsetDateTime::now_utc(),
+            now,
             config.diff_options(),
         );
         if previous.is_none() {
@@ -57,6 +62,16 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         let _ = writeln!(text, "{target}: {} events", result.events.len());
         let mut polled: BTreeMap<String, Vec<Event>> = BTreeMap::new();
         for event in &result.events {
+            if let Some(silence) = notifier::silenced_by(&silences, event, now) {
+                let _ = writeln!(
+                    text,
+                    "{target}: {} would be held back by silence {} ({})",
+                    notifier::render::headline(event),
+                    silence.id,
+                    silence.comment
+                );
+                continue;
+            }
             for channel in config.router.channels_for(event) {
                 polled.entry(channel).or_default().push(event.clone());
             }
