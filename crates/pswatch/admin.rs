@@ -193,7 +193,8 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
                     .iter()
                     .map(|(id, operation)| json!({"id": id, "table": operation.table_name, "state": operation.state, "errors": operation.errors}))
                     .collect();
-                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "motion": request.motion(), "operations": operations, "revert_operations": revert_operations})
+                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "motion": request.motion(), "operations": operations, "revert_operations": revert_operations,
+                    "pending_cutover_since_unix": request.waiting.pending_cutover_since.map(OffsetDateTime::unix_timestamp), "reminders": request.waiting.reminders})
             })
             .collect();
         let mut entry = serde_json::to_value(target_status).unwrap_or_default();

@@ -40,10 +40,13 @@ function table(caption, headings, rows) {
   return node;
 }
 
-/// How long `resource` of `target` has been in its state, from the latest recent event.
+/// How long `resource` of `target` has been in its state, from its latest state change among
+/// the recent events (reminders and its operations' events are no change of its state).
 function since(status, target, resource) {
   const event = status.recent_events.find(
-    (event) => event.target === target && event.resource.startsWith(resource));
+    (event) => event.target === target && event.event_type.endsWith(".state_changed") &&
+      (event.resource === resource || event.resource.startsWith(`${resource} `)) &&
+      !event.event_type.startsWith("deploy_operation."));
   return event ? duration(status.now_unix - event.observed_unix) : duration(null);
 }
 
@@ -65,8 +68,9 @@ function renderDatabases(status) {
       const resource = `deploy request #${request.number}`;
       const errors = request.operations.filter((operation) => operation.errors)
         .map((operation) => `${operation.table}: ${operation.errors}`).join("; ");
+      const waited = request.pending_cutover_since_unix;
       rows.push([resource, request.deployment_state, request.motion,
-        since(status, target.target, resource), errors || null]);
+        waited ? duration(status.now_unix - waited) : since(status, target.target, resource), errors || null]);
     }
     const pushText = push ? (push.healthy ? ", push healthy" : ", no push") : "";
     const caption = `${target.target}: ${target.motion}${pushText}` +
