@@ -306,11 +306,11 @@ async fn drop_dead_letter(
 /// Every silence: the configuration's and those added, expired ones last.
 fn silence_views(shared: &Shared) -> Vec<Value> {
     let now = OffsetDateTime::now_utc();
-    let mut silences = shared.board.view().silences;
-    match shared.store.silences() {
-        Ok(kept) => silences.extend(kept),
-        Err(error) => tracing::warn!(%error, "the silences cannot be read"),
-    }
+    let configured = shared.board.view().silences;
+    let silences = crate::silences::all(&configured, &shared.store).unwrap_or_else(|error| {
+        tracing::warn!(%error, "the silences cannot be read");
+        configured
+    });
     let mut views: Vec<Value> = silences
         .iter()
         .map(|silence| crate::silences::view(silence, now))

@@ -23,10 +23,10 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         None
     };
     let client = client(config)?;
-    let mut silences = config.silences.clone();
-    if let Some(store) = &store {
-        silences.extend(store.silences()?);
-    }
+    let silences = match &store {
+        Some(store) => crate::silences::all(&config.silences, store)?,
+        None => config.silences.clone(),
+    };
     let now = OffsetDateTime::now_utc();
     let mut failed = false;
     let mut by_channel: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();

@@ -41,9 +41,7 @@ pub(crate) struct PollReport {
 struct Routed {
     channels: Vec<String>,
     deliveries: Vec<NewDelivery>,
-    /// The silence that held it back.
-    silenced_by: Option<String>,
-    /// What the status page lists of it.
+    /// What the status page lists of it, with the silence that held it back.
     recent: RecentEvent,
 }
 
@@ -95,24 +93,20 @@ impl Pipeline {
         let routed = self.route(event, &self.silences(), now);
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
             change = %notifier::render::change(event), channels = ?routed.channels,
-            silenced_by = routed.silenced_by.as_deref(), "PlanetScale event received");
+            silenced_by = routed.recent.silenced_by.as_deref(), "PlanetScale event received");
         self.store.enqueue(routed.deliveries, now).await?;
         self.shared.board.note_events([routed.recent]);
         Ok(routed.channels)
     }
 
     /// The silences in force: the configuration's recurring windows and those kept in the
-    /// store. Silences that cannot be read hold nothing back (an alert too many, never one
-    /// lost).
-    pub(crate) fn silences(&self) -> Vec<Silence> {
-        let mut silences = self.config.silences.clone();
-        match self.store.silences() {
-            Ok(kept) => silences.extend(kept),
-            Err(error) => {
-                tracing::warn!(%error, "the silences cannot be read; nothing is silenced");
-            }
-        }
-        silences
+    /// store. When the store's cannot be read, only the configuration's hold (an alert too
+    /// many, never one lost).
+    fn silences(&self) -> Vec<Silence> {
+        crate::silences::all(&self.config.silences, &self.store).unwrap_or_else(|error| {
+            tracing::warn!(%error, "the silences added cannot be read; only the configuration's hold");
+            self.config.silences.clone()
+        })
     }
 
     /// Counts `event` and routes it: the channels it goes to and an outbox delivery for each,
@@ -137,7 +131,6 @@ impl Pipeline {
             return Routed {
                 channels: Vec::new(),
                 deliveries: Vec::new(),
-                silenced_by: Some(silence.id.clone()),
                 recent,
             };
         }
@@ -152,7 +145,6 @@ impl Pipeline {
         Routed {
             channels,
             deliveries,
-            silenced_by: None,
             recent,
         }
     }
@@ -321,7 +313,7 @@ impl Pipeline {
             let routed = self.route(event, &silences, now);
             tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
                 change = %notifier::render::change(event), channels = ?routed.channels,
-                silenced_by = routed.silenced_by.as_deref(), "transition detected");
+                silenced_by = routed.recent.silenced_by.as_deref(), "transition detected");
             deliveries.extend(routed.deliveries);
             recent.push(routed.recent);
         }

@@ -76,9 +76,11 @@ pub(crate) async fn run(
                 (Some(duration), _) => {
                     let duration = crate::config::duration(duration)
                         .map_err(|error| anyhow::anyhow!("--for: {error}"))?;
-                    let ends =
-                        now + time::Duration::try_from(duration).context("--for is too long")?;
-                    ends.format(&time::format_description::well_known::Rfc3339)?
+                    let ends = time::Duration::try_from(duration)
+                        .ok()
+                        .and_then(|duration| now.checked_add(duration))
+                        .context("--for is too long")?;
+                    crate::silences::rfc3339(ends)
                 }
                 (None, Some(until)) => until.clone(),
                 (None, None) => bail!("give --for DURATION or --until TIME"),
@@ -112,9 +114,10 @@ pub(crate) async fn run(
                 Some(answer) => answer["silences"].as_array().cloned().unwrap_or_default(),
                 None => {
                     let now = OffsetDateTime::now_utc();
-                    let mut silences = config.silences.clone();
-                    silences.extend(open_store(&config)?.silences()?);
-                    silences.iter().map(|silence| view(silence, now)).collect()
+                    crate::silences::all(&config.silences, &open_store(&config)?)?
+                        .iter()
+                        .map(|silence| view(silence, now))
+                        .collect()
                 }
             };
             for silence in &silences {

@@ -7,6 +7,16 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Every silence: `configured` (the configuration's recurring ones) and those kept in `store`.
+pub(crate) fn all(
+    configured: &[Silence],
+    store: &store::Store,
+) -> Result<Vec<Silence>, store::StoreError> {
+    let mut silences = configured.to_vec();
+    silences.extend(store.silences()?);
+    Ok(silences)
+}
+
 /// `POST /api/silences`: which events, until when, and why.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +81,7 @@ fn new_id() -> Result<String, String> {
     ))
 }
 
-fn rfc3339(time: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(time: OffsetDateTime) -> String {
     time.format(&Rfc3339).unwrap_or_default()
 }
 

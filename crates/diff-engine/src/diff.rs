@@ -452,8 +452,8 @@ impl Differ<'_> {
                 .cutover_reminder
                 .filter(|every| every.whole_seconds() > 0)
             {
-                let due = ((self.now - since).whole_seconds() / every.whole_seconds()).max(0);
-                let due = u64::try_from(due).unwrap_or_default();
+                let due = u64::try_from((self.now - since).whole_seconds() / every.whole_seconds())
+                    .unwrap_or(0);
                 if due > waiting.reminders && !self.baseline {
                     self.emit(
                         &resource,
@@ -471,8 +471,7 @@ impl Differ<'_> {
                 waiting.reminders = waiting.reminders.max(due);
             }
         }
-        let report = seen.is_some() || !self.baseline;
-        if waiting.cutover_expiring && !before.cutover_expiring && report {
+        if waiting.cutover_expiring && !before.cutover_expiring && !self.baseline {
             self.emit(
                 &resource,
                 sequence,
@@ -482,7 +481,7 @@ impl Differ<'_> {
                 },
             );
         }
-        if waiting.queue_paused && !before.queue_paused && report {
+        if waiting.queue_paused && !before.queue_paused && !self.baseline {
             self.emit(
                 &resource,
                 sequence,

@@ -7,6 +7,7 @@ use diff_engine::{Event, EVENT_TYPES};
 use globset::Glob;
 use time::{Duration, OffsetDateTime, Weekday};
 
+use crate::render::rfc3339;
 use crate::route::GlobError;
 
 /// A silence: which events (every matcher given must match), when, and why.
@@ -290,11 +291,6 @@ impl fmt::Display for Window {
             }
         }
     }
-}
-
-fn rfc3339(time: OffsetDateTime) -> String {
-    time.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| time.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

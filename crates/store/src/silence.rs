@@ -61,11 +61,11 @@ impl Store {
         id: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Silence>, StoreError> {
-        let Some(mut silence) = self
-            .silences()?
-            .into_iter()
-            .find(|silence| silence.id == id)
-        else {
+        let key = silence_key(id);
+        let Some(bytes) = self.tree.get(&key)? else {
+            return Ok(None);
+        };
+        let Some(SilenceRecord(mut silence)) = self.read_or_quarantine(&key, &bytes)? else {
             return Ok(None);
         };
         if let Window::Between { starts_at, ends_at } = &mut silence.window {
