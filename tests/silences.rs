@@ -3,7 +3,8 @@
 //! which are recorded but never delivered, until `silence expire`; with the service stopped,
 //! the same commands act on the store. With short `[alerts]` settings, a deploy request
 //! pending cutover is reminded of again and again, an expiring cutover is reported, and an
-//! operation stuck at one progress is reported stalled, once.
+//! operation stuck at one progress is reported stalled, once, and a paused deploy queue is
+//! reported with its reason.
 
 mod support;
 
@@ -362,4 +363,26 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
     let expiring = &of_type("deploy_request.cutover_expiring")[0];
     assert_eq!(expiring["data"]["severity"], "critical");
     assert_eq!(expiring["data"]["deploy_request"]["cutover_expiring"], true);
+    // The deploy queue pauses, with PlanetScale's reason: reported once, with the reason.
+    simulator.update(|world| {
+        let request = &mut world.database_mut("acme", "commerce").deploy_requests[0];
+        request.queue_paused = true;
+        request.queue_pause_reason = Some("Paused by an administrator".into());
+    });
+    assert!(
+        receiver
+            .wait_until(Duration::from_secs(20), |_| !of_type(
+                "deploy_request.queue_paused"
+            )
+            .is_empty())
+            .await
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let paused = of_type("deploy_request.queue_paused");
+    assert_eq!(paused.len(), 1, "once per pause");
+    assert_eq!(
+        paused[0]["data"]["queue_pause_reason"],
+        "Paused by an administrator"
+    );
+    assert_eq!(paused[0]["data"]["deploy_request"]["queue_paused"], true);
 }
