@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{Fault, SimWorkflow, Simulator, World};
 use support::config::ConfigBuilder;
-use support::receiver::Receiver;
+use support::fleet::Fleet;
 use support::{eventually, Service};
 
 async fn get(url: &str) -> (u16, String) {
@@ -57,19 +57,10 @@ async fn health_readiness_metrics_and_status() {
         .database_mut("acme", "commerce")
         .odd_workflow_items
         .push(serde_json::json!({"id": "w9", "number": "nine", "state": "running"}));
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "300ms")
-        .set("poll.active_interval", "300ms")
-        .watch("acme", &[])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let mut service = Service::start(&config, &[], directory.path());
+    let fleet = Fleet::start(world).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
+    let config = fleet.write(fleet.config("300ms").watch("acme", &[]));
+    let mut service = Service::start(&config, &[], fleet.directory.path());
     assert!(
         service
             .wait_for_log("admin server listening", Duration::from_secs(10))
@@ -394,20 +385,11 @@ async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
         .database_mut("acme", "commerce")
         .workflows
         .push(SimWorkflow::new(1, "move-a", "copying"));
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
+    let fleet = Fleet::start(world).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
     receiver.set_status(400);
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "200ms")
-        .set("poll.active_interval", "200ms")
-        .watch("acme", &["commerce"])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let mut service = Service::start(&config, &[], directory.path());
+    let config = fleet.write(fleet.config("200ms").watch("acme", &["commerce"]));
+    let mut service = Service::start(&config, &[], fleet.directory.path());
     let base = service.admin_url().await;
     // The changes come after the baseline, or the baseline would take them in silently.
     assert!(

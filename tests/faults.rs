@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{Fault, SimWorkflow, Simulator, World};
-use support::config::ConfigBuilder;
+use support::fleet::Fleet;
 use support::receiver::Receiver;
 use support::{eventually, Service};
 
@@ -92,20 +92,15 @@ async fn service_logged(
 }
 
 async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
-    let simulator = Simulator::start(world(), Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("planetscale.timeout", "1s")
-        .set("poll.interval", "300ms")
-        .set("poll.active_interval", "300ms")
-        .watch("acme", &["broken", "healthy"])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let service = Service::start(&config, &[], directory.path());
+    let fleet = Fleet::start(world()).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
+    let config = fleet.write(
+        fleet
+            .config("300ms")
+            .set("planetscale.timeout", "1s")
+            .watch("acme", &["broken", "healthy"]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
     for database in ["broken", "healthy"] {
         let line = format!("baseline recorded target_db=acme/{database}");
         assert!(
@@ -117,13 +112,13 @@ async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
 
     simulator.set_fault("broken", Some(fault));
     let requests_before = simulator.requests_for("broken");
-    cut_over(&simulator, "broken");
-    cut_over(&simulator, "healthy");
+    cut_over(simulator, "broken");
+    cut_over(simulator, "healthy");
     // A 429 pauses every request for a while (the rate limit is the organization's), so the
     // healthy database may wait for the pause to end.
     let healthy = receiver
         .wait_until(Duration::from_secs(30), |_| {
-            delivered(&receiver).contains(&"healthy running->cutover".to_string())
+            delivered(receiver).contains(&"healthy running->cutover".to_string())
         })
         .await;
     assert!(
@@ -140,7 +135,7 @@ async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
         service.stderr()
     );
     assert_eq!(
-        delivered(&receiver),
+        delivered(receiver),
         ["healthy running->cutover"],
         "{name}: a failing poll emitted events"
     );
@@ -159,7 +154,7 @@ async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
     simulator.set_fault("broken", None);
     let recovered = receiver
         .wait_until(Duration::from_secs(30), |_| {
-            delivered(&receiver).contains(&"broken running->cutover".to_string())
+            delivered(receiver).contains(&"broken running->cutover".to_string())
         })
         .await;
     assert!(
@@ -168,10 +163,10 @@ async fn check(name: &'static str, fault: Fault, outcome: Outcome) {
         service.stderr()
     );
     assert_eq!(
-        delivered(&receiver).len(),
+        delivered(receiver).len(),
         2,
         "{name}: {:?}",
-        delivered(&receiver)
+        delivered(receiver)
     );
     eprintln!("{name}: {failures} failed polls, {requests} requests to the failing database");
 }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use simulator::{SimDeployRequest, SimWebhook, SimWorkflow, Simulator, World};
 use support::config::ConfigBuilder;
+use support::fleet::free_port;
 use support::receiver::Receiver;
 use support::{eventually, get, Service};
 
@@ -36,15 +37,6 @@ fn delivery(database: &str, event: &str, timestamp: i64) -> Vec<u8> {
         "resource": {"id": "dr5", "type": "DeployRequest", "number": 5, "deployment_state": "queued"},
     }))
     .expect("json")
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,31 +11,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use simulator::{SimDeployRequest, SimWorkflow, Simulator, World};
-use support::config::ConfigBuilder;
-use support::receiver::Receiver;
+use simulator::{SimDeployRequest, SimWorkflow, World};
+use support::fleet::{free_port, Fleet};
 use support::{eventually, pswatch, Service};
 
 const TOKEN: &str = "silences-admin-token-0123456789";
-
-/// A loopback port nothing listens on now, for an admin server the CLI must find through the
-/// configuration.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
-/// The webhook bodies the receiver accepted, as JSON.
-fn bodies(receiver: &Receiver) -> Vec<Value> {
-    receiver
-        .accepted("/hooks")
-        .iter()
-        .map(|request| serde_json::from_slice(&request.body).expect("json"))
-        .collect()
-}
 
 fn of_database<'a>(bodies: &'a [Value], database: &str) -> Vec<&'a Value> {
     bodies
@@ -61,22 +41,17 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
             .workflows
             .push(SimWorkflow::new(1, "move-a", "copying"));
     }
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "200ms")
-        .set("poll.active_interval", "200ms")
-        .set("admin.listen", format!("127.0.0.1:{}", free_port()))
-        .set("admin.token", "${TEST_ADMIN_TOKEN}")
-        .watch("acme", &["commerce", "billing"])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
+    let fleet = Fleet::start(world).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("admin.listen", format!("127.0.0.1:{}", free_port()))
+            .set("admin.token", "${TEST_ADMIN_TOKEN}")
+            .watch("acme", &["commerce", "billing"]),
+    );
     let environment = [("TEST_ADMIN_TOKEN", TOKEN.to_owned())];
-    let mut service = Service::start(&config, &environment, directory.path());
+    let mut service = Service::start(&config, &environment, fleet.directory.path());
     let base = service.admin_url().await;
     eventually(Duration::from_secs(20), || async {
         (service.stderr().matches("baseline recorded").count() >= 2).then_some(())
@@ -198,7 +173,7 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
         "{metrics}"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let delivered = bodies(&receiver);
+    let delivered = fleet.deliveries();
     assert_eq!(of_database(&delivered, "billing").len(), 1);
     assert!(
         of_database(&delivered, "commerce").is_empty(),
@@ -215,7 +190,7 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
     assert!(
         receiver
             .wait_until(Duration::from_secs(20), |_| of_database(
-                &bodies(&receiver),
+                &fleet.deliveries(),
                 "commerce"
             )
             .len()
@@ -223,7 +198,7 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
             .await
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let commerce: Vec<String> = of_database(&bodies(&receiver), "commerce")
+    let commerce: Vec<String> = of_database(&fleet.deliveries(), "commerce")
         .iter()
         .map(|body| {
             body["data"]["state"]
@@ -277,29 +252,25 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
     world.database_mut("acme", "commerce").deploy_requests.push(
         SimDeployRequest::new(7, "in_progress").with_operation("op1", "orders", "in_progress"),
     );
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "200ms")
-        .set("poll.active_interval", "200ms")
-        .set("poll.waiting_interval", "200ms")
-        .set("alerts.cutover_reminder", "2s")
-        .set("alerts.stall_after", "2s")
-        .watch("acme", &["commerce"])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let service = Service::start(&config, &[], directory.path());
+    let fleet = Fleet::start(world).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("poll.waiting_interval", "200ms")
+            .set("alerts.cutover_reminder", "2s")
+            .set("alerts.stall_after", "2s")
+            .watch("acme", &["commerce"]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
     assert!(
         service
             .wait_for_log("baseline recorded", Duration::from_secs(20))
             .await
     );
     let of_type = |kind: &str| -> Vec<Value> {
-        bodies(&receiver)
+        fleet
+            .deliveries()
             .into_iter()
             .filter(|body| body["type"] == kind)
             .collect()

@@ -10,9 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use simulator::{SimWorkflow, Simulator, World};
-use support::config::ConfigBuilder;
-use support::receiver::Receiver;
+use simulator::{SimWorkflow, World};
+use support::fleet::Fleet;
 use support::{eventually, Service};
 
 const TOKEN: &str = "status-page-admin-token-0123456789";
@@ -24,25 +23,20 @@ async fn the_page_follows_the_fleet_and_its_buttons_act() {
         .database_mut("acme", "commerce")
         .workflows
         .push(SimWorkflow::new(1, "move-a", "copying"));
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let receiver = Receiver::start().await;
+    let fleet = Fleet::start(world).await;
+    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
     // The receiver refuses for good at first: the change becomes a dead letter.
     receiver.set_status(400);
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "200ms")
-        .set("poll.active_interval", "200ms")
-        .set("admin.token", "${TEST_ADMIN_TOKEN}")
-        .watch("acme", &["commerce"])
-        .webhook("audit", &format!("{}/hooks", receiver.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("admin.token", "${TEST_ADMIN_TOKEN}")
+            .watch("acme", &["commerce"]),
+    );
     let mut service = Service::start(
         &config,
         &[("TEST_ADMIN_TOKEN", TOKEN.into())],
-        directory.path(),
+        fleet.directory.path(),
     );
     let base = service.admin_url().await;
 

@@ -1,4 +1,5 @@
-//! Shared pieces of the end-to-end tests: a real SMTP server process and waiting helpers.
+//! Shared pieces of the end-to-end tests: the pswatch process, a real SMTP server process,
+//! waiting helpers, and (in submodules) configurations, a fleet to watch and the receivers.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -154,6 +155,7 @@ impl Drop for SmtpSink {
 }
 
 pub mod config;
+pub mod fleet;
 pub mod receiver;
 pub mod slack;
 
