@@ -17,6 +17,7 @@ mod payload;
 mod preview;
 pub mod render;
 mod retry;
+mod rfc3339;
 mod route;
 mod secret;
 mod send;

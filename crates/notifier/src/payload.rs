@@ -8,8 +8,8 @@
 
 use diff_engine::{DeployOperation, DeployRequest, Event, EventKind, LintError, Workflow};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+
+use crate::rfc3339::rfc3339;
 
 /// `{"type", "timestamp", "data"}`: one event, as Standard Webhooks frames it.
 #[derive(Debug, Serialize)]
@@ -363,11 +363,6 @@ impl<'a> OperationData<'a> {
             revert_errors: operation.revert_errors.as_deref(),
         }
     }
-}
-
-fn rfc3339(time: OffsetDateTime) -> String {
-    time.format(&Rfc3339)
-        .unwrap_or_else(|_| time.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::rfc3339::rfc3339;
 use diff_engine::{Event, EventKind, OperationPhase};
-use time::format_description::well_known::Rfc3339;
 
 mod console;
 mod email;
@@ -232,11 +232,9 @@ pub fn truncate(text: &str, limit: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{kept}… [cut: {} more characters]", total - limit))
 }
 
+/// When the event was observed, in RFC 3339.
 pub(crate) fn timestamp(event: &Event) -> String {
-    event
-        .observed_at
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| event.observed_at.unix_timestamp().to_string())
+    rfc3339(event.observed_at)
 }
 
 /// Facts about the resource, as (label, value) pairs, in the order people read them.
@@ -341,11 +339,6 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
 }
 
 pub(crate) const TEST_NOTE: &str = "This is a test message from pswatch (pswatch test-notify). Alerts routed to this channel arrive like this.";
-
-pub(crate) fn rfc3339(time: time::OffsetDateTime) -> String {
-    time.format(&Rfc3339)
-        .unwrap_or_else(|_| time.unix_timestamp().to_string())
-}
 
 #[cfg(test)]
 mod tests;
