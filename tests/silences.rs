@@ -79,6 +79,12 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
     let line = String::from_utf8_lossy(&added.stdout).to_string();
     assert!(line.starts_with("sil_"), "{line}");
     let id = line.split_whitespace().next().expect("id").to_owned();
+    let window = line.split_whitespace().nth(2).expect("window");
+    let (starts, ends) = window.split_once("..").expect("start..end");
+    assert!(
+        !starts.contains('.') && !ends.contains('.'),
+        "--for gives whole seconds, as the start: {line}"
+    );
     assert!(
         line.contains("database=acme/commerce events=workflow.*"),
         "{line}"

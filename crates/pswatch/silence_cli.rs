@@ -71,7 +71,9 @@ pub(crate) async fn run(
     match action {
         SilenceAction::Add(args) => {
             let config = load(&args.config.config)?;
+            // Whole seconds, as the start is kept: `--for 1h` lists as 10:00:00Z..11:00:00Z.
             let now = OffsetDateTime::now_utc();
+            let now = now.replace_nanosecond(0).unwrap_or(now);
             let ends_at = match (&args.duration, &args.until) {
                 (Some(duration), _) => {
                     let duration = crate::config::duration(duration)
