@@ -259,7 +259,7 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
         SimDeployRequest::new(7, "in_progress").with_operation("op1", "orders", "in_progress"),
     );
     let fleet = Fleet::start(world).await;
-    let (simulator, receiver) = (&fleet.simulator, &fleet.receiver);
+    let simulator = &fleet.simulator;
     let config = fleet.write(
         fleet
             .config("200ms")
@@ -274,42 +274,15 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
             .wait_for_log("baseline recorded", Duration::from_secs(20))
             .await
     );
-    let of_type = |kind: &str| -> Vec<Value> {
-        fleet
-            .deliveries()
-            .into_iter()
-            .filter(|body| body["type"] == kind)
-            .collect()
-    };
     // The operation does not move from 37.5 %: stalled, once.
-    assert!(
-        receiver
-            .wait_until(Duration::from_secs(20), |_| !of_type(
-                "deploy_operation.stalled"
-            )
-            .is_empty())
-            .await,
-        "{}",
-        service.stderr()
-    );
+    fleet.wait_for("deploy_operation.stalled", 1).await;
     // It moves, and the deploy request waits for its cutover: reminded every 2 s.
     simulator.update(|world| {
         let request = &mut world.database_mut("acme", "commerce").deploy_requests[0];
         request.operations[0].state = "complete".into();
         request.deployment_state = "pending_cutover".into();
     });
-    assert!(
-        receiver
-            .wait_until(Duration::from_secs(30), |_| of_type(
-                "deploy_request.awaiting_cutover"
-            )
-            .len()
-                >= 2)
-            .await,
-        "{}",
-        service.stderr()
-    );
-    let reminders = of_type("deploy_request.awaiting_cutover");
+    let reminders = fleet.wait_for("deploy_request.awaiting_cutover", 2).await;
     assert_eq!(reminders[0]["data"]["reminder"], 1);
     assert_eq!(reminders[1]["data"]["reminder"], 2);
     assert_eq!(reminders[0]["data"]["state"], "pending_cutover");
@@ -322,44 +295,31 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
     simulator.update(|world| {
         world.database_mut("acme", "commerce").deploy_requests[0].cutover_expiring = true;
     });
-    assert!(
-        receiver
-            .wait_until(Duration::from_secs(20), |_| !of_type(
-                "deploy_request.cutover_expiring"
-            )
-            .is_empty())
-            .await
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(of_type("deploy_request.cutover_expiring").len(), 1);
-    assert_eq!(
-        of_type("deploy_operation.stalled").len(),
-        1,
-        "once per stall"
-    );
-    let expiring = &of_type("deploy_request.cutover_expiring")[0];
-    assert_eq!(expiring["data"]["severity"], "critical");
-    assert_eq!(expiring["data"]["deploy_request"]["cutover_expiring"], true);
-    // The deploy queue pauses, with PlanetScale's reason: reported once, with the reason.
+    fleet.wait_for("deploy_request.cutover_expiring", 1).await;
+    // The deploy queue pauses, with PlanetScale's reason.
     simulator.update(|world| {
         let request = &mut world.database_mut("acme", "commerce").deploy_requests[0];
         request.queue_paused = true;
         request.queue_pause_reason = Some("Paused by an administrator".into());
     });
-    assert!(
-        receiver
-            .wait_until(Duration::from_secs(20), |_| !of_type(
-                "deploy_request.queue_paused"
-            )
-            .is_empty())
-            .await
-    );
+    fleet.wait_for("deploy_request.queue_paused", 1).await;
+
+    // A second of polls later, each was reported once.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let paused = of_type("deploy_request.queue_paused");
-    assert_eq!(paused.len(), 1, "once per pause");
+    for kind in [
+        "deploy_operation.stalled",
+        "deploy_request.cutover_expiring",
+        "deploy_request.queue_paused",
+    ] {
+        assert_eq!(fleet.deliveries_of(kind).len(), 1, "{kind}: once");
+    }
+    let expiring = &fleet.deliveries_of("deploy_request.cutover_expiring")[0];
+    assert_eq!(expiring["data"]["severity"], "critical");
+    assert_eq!(expiring["data"]["deploy_request"]["cutover_expiring"], true);
+    let paused = &fleet.deliveries_of("deploy_request.queue_paused")[0];
     assert_eq!(
-        paused[0]["data"]["queue_pause_reason"],
+        paused["data"]["queue_pause_reason"],
         "Paused by an administrator"
     );
-    assert_eq!(paused[0]["data"]["deploy_request"]["queue_paused"], true);
+    assert_eq!(paused["data"]["deploy_request"]["queue_paused"], true);
 }

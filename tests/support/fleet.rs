@@ -63,6 +63,30 @@ impl Fleet {
             .map(|request| serde_json::from_slice(&request.body).expect("a JSON body"))
             .collect()
     }
+
+    /// The webhook bodies of event type `kind` the receiver accepted, oldest first.
+    pub fn deliveries_of(&self, kind: &str) -> Vec<Value> {
+        self.deliveries()
+            .into_iter()
+            .filter(|body| body["type"] == kind)
+            .collect()
+    }
+
+    /// Waits (up to 30 s) until the receiver has accepted `count` bodies of event type `kind`,
+    /// and gives those it has; fails the test, naming what is missing, when they do not come.
+    pub async fn wait_for(&self, kind: &str, count: usize) -> Vec<Value> {
+        let arrived = super::eventually(std::time::Duration::from_secs(30), || {
+            let of_kind = self.deliveries_of(kind);
+            std::future::ready((of_kind.len() >= count).then_some(of_kind))
+        })
+        .await;
+        arrived.unwrap_or_else(|| {
+            panic!(
+                "{count} {kind} not delivered in 30 s; delivered: {:#?}",
+                self.deliveries()
+            )
+        })
+    }
 }
 
 /// A loopback port nothing listens on now, for a server a test must name in its configuration
