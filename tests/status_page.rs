@@ -1,7 +1,8 @@
 //! The status page in a real browser (Playwright for Python driving Debian's chromium, set up
 //! by `tests/tools/install`): behind the admin token, it shows a watched workflow, follows the
 //! simulator's change without a reload, and its Retry button puts a dead letter back in the
-//! outbox, which is then delivered; its Expire button ends a silence. A screenshot is kept in `target/test-artifacts`.
+//! outbox, which is then delivered; its Expire button ends a silence; its form adds one (and
+//! says why it refuses a wrong one). A screenshot is kept in `target/test-artifacts`.
 
 mod support;
 
@@ -110,6 +111,8 @@ async fn the_page_follows_the_fleet_and_its_buttons_act() {
     assert!(third.starts_with("CLICKED dead letter"), "{third}");
     let fourth = tokio::task::block_in_place(next_line);
     assert!(fourth.starts_with("EXPIRED Silence sil_"), "{fourth}");
+    let fifth = tokio::task::block_in_place(next_line);
+    assert!(fifth.starts_with("ADDED Silence sil_"), "{fifth}");
     let silences: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/silences"))
         .bearer_auth(TOKEN)
@@ -119,7 +122,32 @@ async fn the_page_follows_the_fleet_and_its_buttons_act() {
         .json()
         .await
         .expect("json");
-    assert_eq!(silences["silences"][0]["status"], "expired", "{silences:#}");
+    let silences = silences["silences"].as_array().expect("silences");
+    assert_eq!(silences.len(), 2, "{silences:#?}");
+    let expired = silences
+        .iter()
+        .find(|silence| silence["comment"] == "planned cutover")
+        .expect("the silence the API added");
+    assert_eq!(expired["status"], "expired");
+    // The page's silence is what its form said, for 30 minutes from when it was added.
+    let added = silences
+        .iter()
+        .find(|silence| silence["comment"] == "cutover of move-a, from the page")
+        .expect("the silence the page added");
+    assert_eq!(added["status"], "active", "{added:#}");
+    assert_eq!(added["database"], "acme/commerce");
+    assert_eq!(added["events"], serde_json::json!(["workflow.*"]));
+    let instant = |field: &str| {
+        time::OffsetDateTime::parse(
+            added[field].as_str().expect(field),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect(field)
+    };
+    assert_eq!(
+        instant("ends_at") - instant("starts_at"),
+        time::Duration::minutes(30)
+    );
     let output = tokio::task::spawn_blocking(move || browser.wait_with_output())
         .await
         .expect("join")

@@ -71,29 +71,14 @@ pub(crate) async fn run(
     match action {
         SilenceAction::Add(args) => {
             let config = load(&args.config.config)?;
-            // Whole seconds, as the start is kept: `--for 1h` lists as 10:00:00Z..11:00:00Z.
-            let now = OffsetDateTime::now_utc();
-            let now = now.replace_nanosecond(0).unwrap_or(now);
-            let ends_at = match (&args.duration, &args.until) {
-                (Some(duration), _) => {
-                    let duration = crate::config::duration(duration)
-                        .map_err(|error| anyhow::anyhow!("--for: {error}"))?;
-                    let ends = time::Duration::try_from(duration)
-                        .ok()
-                        .and_then(|duration| now.checked_add(duration))
-                        .context("--for is too long")?;
-                    crate::silences::rfc3339(ends)
-                }
-                (None, Some(until)) => until.clone(),
-                (None, None) => bail!("give --for DURATION or --until TIME"),
-            };
             let request = SilenceRequest {
                 organization: args.organization,
                 database: args.database,
                 events: args.events,
                 states: args.states,
                 starts_at: None,
-                ends_at,
+                ends_at: args.until,
+                duration: args.duration,
                 comment: args.comment,
             };
             let body = serde_json::to_value(&request)?;
@@ -101,6 +86,7 @@ pub(crate) async fn run(
                 match admin(&config, reqwest::Method::POST, "/api/silences", Some(body)).await? {
                     Some(answer) => answer["silence"].clone(),
                     None => {
+                        let now = OffsetDateTime::now_utc();
                         let silence = request.into_silence(now).map_err(anyhow::Error::msg)?;
                         let store = open_store(&config)?;
                         store.put_silence(&silence, now).await?;

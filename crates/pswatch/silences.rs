@@ -17,7 +17,7 @@ pub(crate) fn all(
     Ok(silences)
 }
 
-/// `POST /api/silences`: which events, until when, and why.
+/// `POST /api/silences`: which events, until when (`ends_at` or `for`), and why.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SilenceRequest {
@@ -33,8 +33,12 @@ pub(crate) struct SilenceRequest {
     /// RFC 3339; now when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) starts_at: Option<String>,
-    /// RFC 3339.
-    pub(crate) ends_at: String,
+    /// RFC 3339; give this or `for`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ends_at: Option<String>,
+    /// How long from its start, e.g. `2h` or `30m`; give this or `ends_at`.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub(crate) duration: Option<String>,
     pub(crate) comment: String,
 }
 
@@ -52,10 +56,30 @@ impl SilenceRequest {
             Some(text) => time("starts_at", text)?,
             None => now,
         };
-        let ends_at = time("ends_at", &self.ends_at)?;
-        if ends_at <= now {
-            return Err(format!("ends_at: {} is in the past", self.ends_at.trim()));
-        }
+        let ends_at = match (&self.ends_at, &self.duration) {
+            (Some(text), None) => {
+                let ends_at = time("ends_at", text)?;
+                if ends_at <= now {
+                    return Err(format!("ends_at: {} is in the past", text.trim()));
+                }
+                ends_at
+            }
+            (None, Some(text)) => {
+                let duration =
+                    crate::config::duration(text).map_err(|error| format!("for: {error}"))?;
+                if duration.is_zero() {
+                    return Err("for: give a duration longer than 0s".into());
+                }
+                time::Duration::try_from(duration)
+                    .ok()
+                    .and_then(|duration| starts_at.checked_add(duration))
+                    .ok_or_else(|| format!("for: {:?} is too long", text.trim()))?
+            }
+            (Some(_), Some(_)) => return Err("give ends_at or for, not both".into()),
+            (None, None) => {
+                return Err("give ends_at (an RFC 3339 time) or for (a duration such as 2h)".into())
+            }
+        };
         let matcher = Matcher {
             organization: self.organization.filter(|text| !text.trim().is_empty()),
             database: self.database.filter(|text| !text.trim().is_empty()),
@@ -130,4 +154,83 @@ pub(crate) fn line(view: &Value) -> String {
         view["matchers"].as_str().unwrap_or("-"),
         view["comment"].as_str().unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 10:00:00.5 UTC);
+
+    fn request(ends_at: Option<&str>, duration: Option<&str>) -> SilenceRequest {
+        SilenceRequest {
+            database: Some("acme/commerce".into()),
+            ends_at: ends_at.map(Into::into),
+            duration: duration.map(Into::into),
+            comment: "planned cutover".into(),
+            ..SilenceRequest::default()
+        }
+    }
+
+    fn window(request: SilenceRequest) -> Result<(OffsetDateTime, OffsetDateTime), String> {
+        match request.into_silence(NOW)?.window {
+            Window::Between { starts_at, ends_at } => Ok((starts_at, ends_at)),
+            other => panic!("not a window between two times: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn for_runs_from_the_start_in_whole_seconds() {
+        assert_eq!(
+            window(request(None, Some("2h"))),
+            Ok((
+                datetime!(2026-11-24 10:00:00 UTC),
+                datetime!(2026-11-24 12:00:00 UTC)
+            ))
+        );
+        let later = SilenceRequest {
+            starts_at: Some("2026-11-25T08:00:00Z".into()),
+            ..request(None, Some("30m"))
+        };
+        assert_eq!(
+            window(later).map(|(_, ends_at)| ends_at),
+            Ok(datetime!(2026-11-25 08:30:00 UTC))
+        );
+    }
+
+    #[test]
+    fn ends_at_is_taken_as_given() {
+        assert_eq!(
+            window(request(Some("2026-11-24T18:00:00Z"), None)).map(|(_, ends_at)| ends_at),
+            Ok(datetime!(2026-11-24 18:00:00 UTC))
+        );
+    }
+
+    #[test]
+    fn an_end_that_cannot_be_is_refused_with_the_reason() {
+        let refused = |ends_at, duration| window(request(ends_at, duration)).expect_err("refused");
+        assert_eq!(
+            refused(None, None),
+            "give ends_at (an RFC 3339 time) or for (a duration such as 2h)"
+        );
+        assert_eq!(
+            refused(Some("2026-11-24T18:00:00Z"), Some("1h")),
+            "give ends_at or for, not both"
+        );
+        assert_eq!(
+            refused(None, Some("0s")),
+            "for: give a duration longer than 0s"
+        );
+        assert!(refused(None, Some("soon")).starts_with("for: \"soon\" is not a duration"));
+        assert_eq!(
+            refused(None, Some("100000000000h")),
+            "for: \"100000000000h\" is too long"
+        );
+        assert_eq!(
+            refused(Some("2020-01-01T00:00:00Z"), None),
+            "ends_at: 2020-01-01T00:00:00Z is in the past"
+        );
+        assert!(refused(Some("tomorrow"), None).starts_with("ends_at: \"tomorrow\" is not"));
+    }
 }

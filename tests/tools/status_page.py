@@ -5,8 +5,10 @@ Talks to the Rust test by lines: prints "SEEN copying" once the page shows the w
 `copying`, waits for "moved" on standard input, prints "SEEN running" once the page (not
 reloaded) shows it in `running` with a dead letter, waits for "retry", clicks the dead letter's
 Retry button, prints "CLICKED <what the page said>", then expects the silence the test added in
-the Silences section, keeps the screenshot, clicks its Expire button and prints "EXPIRED <what
-the page said>". Any failure raises (exit status 1).
+the Silences section, clicks its Expire button and prints "EXPIRED <what the page said>". Then
+it adds a silence with the page's form: one with a misspelt event type is refused with the
+reason, one for acme/commerce's workflow events for 30m is added and listed as active; it keeps
+the screenshot and prints "ADDED <what the page said>". Any failure raises (exit status 1).
 """
 
 import sys
@@ -70,11 +72,27 @@ def main():
         silences = page.locator("#silences")
         expect(silences).to_contain_text("planned cutover", timeout=15000)
         expect(silences).to_contain_text("active")
-        page.screenshot(path=screenshot, full_page=True)
         page.get_by_role("button", name="Expire silence").first.click()
         expect(page.get_by_role("status")).to_contain_text("expired", timeout=10000)
         expect(silences).to_contain_text("No silence is active or waiting", timeout=15000)
         say("EXPIRED " + page.get_by_role("status").inner_text())
+
+        form = page.get_by_role("form", name="Add a silence")
+        form.get_by_label("Database").fill("acme/commerce")
+        form.get_by_label("Event types").fill("workflows.*")
+        form.get_by_label("Comment").fill("cutover of move-a, from the page")
+        form.get_by_role("button", name="Add silence").click()
+        expect(page.get_by_role("status")).to_contain_text("matches no event type", timeout=10000)
+        expect(silences).to_contain_text("No silence is active or waiting")
+        # A refused silence keeps what was typed: mend the event type.
+        form.get_by_label("Event types").fill("workflow.*")
+        form.get_by_label("For").fill("30m")
+        form.get_by_role("button", name="Add silence").click()
+        expect(page.get_by_role("status")).to_contain_text("added", timeout=10000)
+        expect(silences).to_contain_text("cutover of move-a, from the page", timeout=15000)
+        expect(silences.get_by_role("cell", name="active", exact=True)).to_be_visible()
+        page.screenshot(path=screenshot, full_page=True)
+        say("ADDED " + page.get_by_role("status").inner_text())
         browser.close()
 
 

@@ -112,6 +112,32 @@ async function expireSilence(id) {
   await refresh();
 }
 
+/// Adds the silence the form describes through POST /api/silences; says what pswatch answered.
+async function addSilence(submitted) {
+  submitted.preventDefault();
+  const form = submitted.target;
+  const note = document.getElementById("action");
+  const value = (name) => form.elements[name].value.trim();
+  const request = { for: value("for"), comment: value("comment") };
+  if (value("database")) request.database = value("database");
+  const events = value("events").split(/[\s,]+/).filter((glob) => glob.length > 0);
+  if (events.length > 0) request.events = events;
+  const response = await fetch("/api/silences", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(request),
+  });
+  if (response.ok) {
+    const answer = await response.json();
+    note.textContent = `Silence ${answer.silence.id} added, until ${answer.silence.ends_at}.`;
+    form.reset();
+  } else {
+    note.textContent = `The silence was not added: ${(await response.text()).trim()}`;
+  }
+  await refresh();
+}
+
 function renderSilences(status) {
   const container = document.getElementById("silences");
   container.replaceChildren();
@@ -181,5 +207,6 @@ async function refresh() {
   renderOutbox(status);
 }
 
+document.getElementById("add-silence").addEventListener("submit", addSilence);
 refresh();
 setInterval(refresh, REFRESH_MS);
