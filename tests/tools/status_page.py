@@ -11,6 +11,7 @@ reason, one for acme/commerce's workflow events for 30m is added and listed as a
 the screenshot and prints "ADDED <what the page said>". Any failure raises (exit status 1).
 """
 
+import re
 import sys
 
 from playwright.sync_api import expect, sync_playwright
@@ -61,6 +62,8 @@ def main():
         if not page.evaluate("window.pswatchNotReloaded === true"):
             raise SystemExit("the page reloaded instead of following the change")
         expect(page.locator("#recent")).to_contain_text("copying -> running")
+        # Times are read to the second.
+        expect(page.locator("#recent")).to_contain_text(re.compile(r"\d\d:\d\d:\d\dZ acme/commerce"))
         say("SEEN running")
 
         wait_for("retry")

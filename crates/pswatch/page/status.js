@@ -91,7 +91,7 @@ function renderRecent(status) {
     const item = element("li");
     item.appendChild(element("span", `${event.severity} `, event.severity));
     item.appendChild(document.createTextNode(
-      `${event.observed_at} ${event.target} ${event.resource}: ${event.change}`));
+      `${event.observed_at.replace(/\.\d+Z$/, "Z")} ${event.target} ${event.resource}: ${event.change}`));
     if (event.silenced_by) item.appendChild(element("span", ` (silenced by ${event.silenced_by}, not delivered)`, "muted"));
     list.appendChild(item);
   }
