@@ -57,13 +57,7 @@ impl SilenceRequest {
             None => now,
         };
         let ends_at = match (&self.ends_at, &self.duration) {
-            (Some(text), None) => {
-                let ends_at = time("ends_at", text)?;
-                if ends_at <= now {
-                    return Err(format!("ends_at: {} is in the past", text.trim()));
-                }
-                ends_at
-            }
+            (Some(text), None) => time("ends_at", text)?,
             (None, Some(text)) => {
                 let duration =
                     crate::config::duration(text).map_err(|error| format!("for: {error}"))?;
@@ -80,6 +74,17 @@ impl SilenceRequest {
                 return Err("give ends_at (an RFC 3339 time) or for (a duration such as 2h)".into())
             }
         };
+        if ends_at <= now {
+            let field = if self.duration.is_some() {
+                "for"
+            } else {
+                "ends_at"
+            };
+            return Err(format!(
+                "{field}: the silence would end at {}, which is past",
+                rfc3339(ends_at)
+            ));
+        }
         let matcher = Matcher {
             organization: self.organization.filter(|text| !text.trim().is_empty()),
             database: self.database.filter(|text| !text.trim().is_empty()),
@@ -229,7 +234,15 @@ mod tests {
         );
         assert_eq!(
             refused(Some("2020-01-01T00:00:00Z"), None),
-            "ends_at: 2020-01-01T00:00:00Z is in the past"
+            "ends_at: the silence would end at 2020-01-01T00:00:00Z, which is past"
+        );
+        let started_long_ago = SilenceRequest {
+            starts_at: Some("2020-01-01T00:00:00Z".into()),
+            ..request(None, Some("1h"))
+        };
+        assert_eq!(
+            window(started_long_ago).expect_err("refused"),
+            "for: the silence would end at 2020-01-01T01:00:00Z, which is past"
         );
         assert!(refused(Some("tomorrow"), None).starts_with("ends_at: \"tomorrow\" is not"));
     }
