@@ -3,15 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::event::{event_id, Event, EventKind};
 use crate::model::{
-    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase, Progress,
-    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Waiting, Workflow,
+    DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase,
+    SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
 };
-use crate::states::{DeployState, OperationState, Severity};
+use crate::states::Severity;
+
+mod clocks;
 
 /// Choices that change what the diff reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -415,86 +416,6 @@ impl Differ<'_> {
         state.clone()
     }
 
-    /// Reminds of a deploy request waiting for its cutover, reports its cutover expiring and
-    /// its queue pausing, and returns what to remember of them. `state` is the state the diff
-    /// remembers for it now. Nothing is reported on a baseline: it only starts the clocks.
-    fn waiting(
-        &mut self,
-        request: &DeployRequest,
-        seen: Option<&SeenDeployRequest>,
-        state: &DeployState,
-        sequence: &mut u64,
-    ) -> Waiting {
-        let before = seen.map(|seen| seen.waiting.clone()).unwrap_or_default();
-        let resource = format!("deploy_request/{}", request.number);
-        let mut waiting = Waiting {
-            // What the API did not say stays as it was.
-            cutover_expiring: request.cutover_expiring.unwrap_or(before.cutover_expiring),
-            queue_paused: request.queue_paused.unwrap_or(before.queue_paused),
-            ..Waiting::default()
-        };
-        if *state == DeployState::PendingCutover {
-            let same_wait = seen.is_some_and(|seen| seen.deployment_state == *state);
-            let since = before
-                .pending_cutover_since
-                .filter(|_| same_wait)
-                .or_else(|| {
-                    let ready = request.ready_to_cutover_at.as_deref()?;
-                    OffsetDateTime::parse(ready, &Rfc3339)
-                        .ok()
-                        .filter(|ready| *ready <= self.now)
-                })
-                .unwrap_or(self.now);
-            waiting.pending_cutover_since = Some(since);
-            waiting.reminders = if same_wait { before.reminders } else { 0 };
-            if let Some(every) = self
-                .options
-                .cutover_reminder
-                .filter(|every| every.whole_seconds() > 0)
-            {
-                let due = u64::try_from((self.now - since).whole_seconds() / every.whole_seconds())
-                    .unwrap_or(0);
-                if due > waiting.reminders && !self.baseline {
-                    self.emit(
-                        &resource,
-                        sequence,
-                        Severity::Warning,
-                        EventKind::DeployRequestAwaitingCutover {
-                            waiting_since: since,
-                            reminder: due,
-                            deploy_request: request.clone(),
-                        },
-                    );
-                }
-                // A baseline counts the reminders it would have sent, so a long wait found at
-                // start-up is reminded of on the next due time, not at once.
-                waiting.reminders = waiting.reminders.max(due);
-            }
-        }
-        if waiting.cutover_expiring && !before.cutover_expiring && !self.baseline {
-            self.emit(
-                &resource,
-                sequence,
-                Severity::Critical,
-                EventKind::DeployRequestCutoverExpiring {
-                    deploy_request: request.clone(),
-                },
-            );
-        }
-        if waiting.queue_paused && !before.queue_paused && !self.baseline {
-            self.emit(
-                &resource,
-                sequence,
-                Severity::Warning,
-                EventKind::DeployRequestQueuePaused {
-                    queue_pause_reason: request.queue_pause_reason.clone(),
-                    deploy_request: request.clone(),
-                },
-            );
-        }
-        waiting
-    }
-
     /// Diffs one phase's operations of a deploy request and returns what to remember of them.
     /// `observed` is `None` when this poll did not see them: the remembered ones stand.
     fn operations(
@@ -630,60 +551,6 @@ impl Differ<'_> {
             }
         }
         next
-    }
-}
-
-impl Differ<'_> {
-    /// Watches a running operation's progress: reports it stalled once its percentage has not
-    /// moved for `stall_after`, once per stall. `seen` is what was remembered of it, `None`
-    /// when it is new or this poll reported a change of it (a change clears a stall).
-    fn progress(
-        &mut self,
-        resource: &str,
-        sequence: &mut u64,
-        seen: Option<&SeenOperation>,
-        deploy_request_number: u64,
-        phase: OperationPhase,
-        operation: &DeployOperation,
-    ) -> Progress {
-        if operation.state != OperationState::InProgress {
-            return Progress::default();
-        }
-        let percentage = operation.progress_percentage;
-        let mut progress = match seen {
-            Some(seen)
-                if seen.state == operation.state && seen.progress.percentage == percentage =>
-            {
-                seen.progress.clone()
-            }
-            _ => Progress {
-                percentage,
-                since: None,
-                stalled: false,
-            },
-        };
-        let since = *progress.since.get_or_insert(self.now);
-        let stalled = percentage.is_some()
-            && !progress.stalled
-            && self
-                .options
-                .stall_after
-                .is_some_and(|after| after.is_positive() && self.now - since >= after);
-        if stalled {
-            progress.stalled = true;
-            self.emit(
-                resource,
-                sequence,
-                Severity::Warning,
-                EventKind::DeployOperationStalled {
-                    stalled_since: since,
-                    deploy_request_number,
-                    phase,
-                    operation: operation.clone(),
-                },
-            );
-        }
-        progress
     }
 }
 
