@@ -139,7 +139,8 @@ pub enum EventKind {
     /// `cluster.storage`, …), received by pswatch's receiver and routed like the others.
     #[serde(rename = "planetscale")]
     PlanetScale {
-        /// PlanetScale's event, one of the `planetscale.*` entries of [`EVENT_TYPES`] without the prefix, e.g. `branch.ready`.
+        /// PlanetScale's event, e.g. `branch.ready`: one of the `planetscale.*` entries of
+        /// [`EVENT_TYPES`], without the prefix.
         event: PlanetScaleEvent,
         /// PlanetScale's `resource`, as it sent it.
         resource: serde_json::Value,
