@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use simulator::{SimDeployRequest, SimWebhook, SimWorkflow, Simulator, World};
 use support::config::ConfigBuilder;
-use support::fleet::free_port;
-use support::receiver::Receiver;
+use support::fleet::{free_port, Fleet};
 use support::{eventually, get, Service};
 
 const SECRET: &str = "ps-webhook-s3cret-for-tests";
@@ -48,26 +47,22 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
             .deploy_requests
             .push(SimDeployRequest::new(5, "pending"));
     }
-    let simulator = Simulator::start(world, None).await.expect("simulator");
-    let hooks = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
+    let fleet = Fleet::start(world).await;
+    let (simulator, hooks) = (&fleet.simulator, &fleet.receiver);
     let port = free_port();
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "600s")
-        .set("poll.active_interval", "600s")
-        .set("poll.waiting_interval", "600s")
-        .set("receiver.listen", format!("127.0.0.1:{port}"))
-        .set(
-            "receiver.public_url",
-            "https://pswatch.example.com/planetscale",
-        )
-        .set("receiver.secrets", vec!["other-webhook-secret", SECRET])
-        .watch("acme", &["commerce", "users"])
-        .webhook("audit", &format!("{}/hooks", hooks.url))
-        .with("retry_schedule", vec!["100ms"])
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let mut service = Service::start(&config, &[], directory.path());
+    let config = fleet.write(
+        fleet
+            .config("600s")
+            .with("retry_schedule", vec!["100ms"])
+            .set("receiver.listen", format!("127.0.0.1:{port}"))
+            .set(
+                "receiver.public_url",
+                "https://pswatch.example.com/planetscale",
+            )
+            .set("receiver.secrets", vec!["other-webhook-secret", SECRET])
+            .watch("acme", &["commerce", "users"]),
+    );
+    let mut service = Service::start(&config, &[], fleet.directory.path());
     let url = format!("http://127.0.0.1:{port}/planetscale");
     // PlanetScale waits 2 seconds for an answer; so does this client.
     let client = reqwest::Client::builder()
@@ -159,10 +154,9 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
     hooks.set_status(200);
     // Reported within seconds, though the next scheduled poll is ten minutes away.
     let delivered = eventually(Duration::from_secs(10), || async {
-        hooks
-            .accepted("/hooks")
-            .iter()
-            .map(|request| serde_json::from_slice::<Value>(&request.body).expect("json"))
+        fleet
+            .deliveries()
+            .into_iter()
             .find(|body| body["data"]["state"] == "queued")
     })
     .await;
@@ -207,21 +201,17 @@ async fn secrets_come_from_planetscale_and_healthy_push_makes_idle_polls_cheaper
     webhook.last_sent_success = Some(true);
     commerce.webhooks.push(webhook);
     world.database_mut("acme", "users");
-    let simulator = Simulator::start(world, None).await.expect("simulator");
-    let hooks = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
+    let fleet = Fleet::start(world).await;
+    let simulator = &fleet.simulator;
     let port = free_port();
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "600s")
-        .set("poll.active_interval", "600s")
-        .set("poll.waiting_interval", "600s")
-        .set("receiver.listen", format!("127.0.0.1:{port}"))
-        .set("receiver.public_url", PUBLIC_URL)
-        .watch("acme", &["commerce", "users"])
-        .webhook("audit", &format!("{}/hooks", hooks.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let mut service = Service::start(&config, &[], directory.path());
+    let config = fleet.write(
+        fleet
+            .config("600s")
+            .set("receiver.listen", format!("127.0.0.1:{port}"))
+            .set("receiver.public_url", PUBLIC_URL)
+            .watch("acme", &["commerce", "users"]),
+    );
+    let mut service = Service::start(&config, &[], fleet.directory.path());
     let url = format!("http://127.0.0.1:{port}/planetscale");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
@@ -324,11 +314,7 @@ async fn secrets_come_from_planetscale_and_healthy_push_makes_idle_polls_cheaper
         200
     );
     let routed = eventually(Duration::from_secs(10), || async {
-        let bodies: Vec<Value> = hooks
-            .accepted("/hooks")
-            .iter()
-            .map(|request| serde_json::from_slice(&request.body).expect("json"))
-            .collect();
+        let bodies = fleet.deliveries();
         (bodies
             .iter()
             .any(|body| body["type"] == "planetscale.branch.out_of_memory"))
@@ -375,20 +361,16 @@ async fn idle_polls_with_healthy_push_list_deploy_requests_on_a_tenth_of_them() 
     let mut webhook = SimWebhook::new(PUBLIC_URL, "s3cret", poller::DEPLOY_REQUEST_EVENTS);
     webhook.last_sent_success = Some(true);
     commerce.webhooks.push(webhook);
-    let simulator = Simulator::start(world, None).await.expect("simulator");
-    let hooks = Receiver::start().await;
-    let directory = tempfile::tempdir().expect("tempdir");
-    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
-        .set("poll.interval", "50ms")
-        .set("poll.active_interval", "50ms")
-        .set("poll.waiting_interval", "50ms")
-        .set("receiver.listen", format!("127.0.0.1:{}", free_port()))
-        .set("receiver.public_url", PUBLIC_URL)
-        .watch("acme", &["commerce"])
-        .webhook("audit", &format!("{}/hooks", hooks.url))
-        .route(&["audit"])
-        .write(&directory.path().join("pswatch.toml"));
-    let mut service = Service::start(&config, &[], directory.path());
+    let fleet = Fleet::start(world).await;
+    let simulator = &fleet.simulator;
+    let config = fleet.write(
+        fleet
+            .config("50ms")
+            .set("receiver.listen", format!("127.0.0.1:{}", free_port()))
+            .set("receiver.public_url", PUBLIC_URL)
+            .watch("acme", &["commerce"]),
+    );
+    let mut service = Service::start(&config, &[], fleet.directory.path());
     let polled = eventually(Duration::from_secs(30), || async {
         (simulator.requests_to("workflows") >= 41).then_some(())
     })

@@ -263,7 +263,6 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
     let config = fleet.write(
         fleet
             .config("200ms")
-            .set("poll.waiting_interval", "200ms")
             .set("alerts.cutover_reminder", "2s")
             .set("alerts.stall_after", "2s")
             .watch("acme", &["commerce"]),

@@ -35,12 +35,13 @@ impl Fleet {
     }
 
     /// A configuration against the simulator, its state in the directory, polling every
-    /// `interval` (idle and active), every event going to webhook channel `audit` at the
-    /// receiver's [`HOOKS`]. It watches nothing yet.
+    /// `interval` (idle, active and waiting), every event going to webhook channel `audit` at
+    /// the receiver's [`HOOKS`]. It watches nothing yet.
     pub fn config(&self, interval: &str) -> ConfigBuilder {
         ConfigBuilder::new(&self.simulator.api_url(), &self.state())
             .set("poll.interval", interval)
             .set("poll.active_interval", interval)
+            .set("poll.waiting_interval", interval)
             .webhook("audit", &format!("{}{HOOKS}", self.receiver.url))
             .route(&["audit"])
     }
