@@ -28,7 +28,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Router;
-use common::{lock, percentile, Options};
+use common::{lock, percentile, serve_on_loopback, Options};
 use serde_json::Value;
 use simulator::{SimDeployRequest, SimWorkflow, Simulator, World};
 
@@ -205,15 +205,7 @@ async fn receive(State(seen): State<Seen>, body: Bytes) -> StatusCode {
 }
 
 async fn receiver(seen: Seen) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let app = Router::new().fallback(receive).with_state(seen);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
+    serve_on_loopback(Router::new().fallback(receive).with_state(seen)).await
 }
 
 /// The naive poller: every database every `interval`, all deploy requests' operations every

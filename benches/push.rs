@@ -27,7 +27,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Router;
-use common::{lock, percentile, Options};
+use common::{lock, percentile, serve_on_loopback, Options};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -92,15 +92,7 @@ async fn receive(State(seen): State<Seen>, body: Bytes) -> StatusCode {
 }
 
 async fn webhook_receiver(seen: Seen) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let app = Router::new().fallback(receive).with_state(seen);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
+    serve_on_loopback(Router::new().fallback(receive).with_state(seen)).await
 }
 
 fn free_port() -> u16 {

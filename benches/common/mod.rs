@@ -1,5 +1,5 @@
-//! What the fleet and push benchmarks share: their command line, the lock they take and the
-//! percentiles they report.
+//! What the fleet and push benchmarks share: their command line, the lock they take, the
+//! percentiles they report and the loopback server their webhook receiver runs on.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -59,4 +59,16 @@ pub fn percentile(values: &[f64], share: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[((sorted.len() - 1) as f64 * share).round() as usize]
+}
+
+/// Serves `app` on an ephemeral loopback port in the background; its base URL.
+pub async fn serve_on_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
 }
