@@ -248,7 +248,7 @@ fn dead_letters(shared: &Shared) -> Vec<Value> {
                 "attempts": letter.entry.attempts,
                 "last_error": letter.entry.last_error,
                 "reason": letter.reason,
-                "died_at": letter.died_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "died_at": notifier::render::rfc3339(letter.died_at),
             })
         })
         .collect()

@@ -4,12 +4,10 @@
 use std::fmt::Write as _;
 
 use store::{DeadLetter, OutboxEntry, Quarantined, Store};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 fn when(time: Option<OffsetDateTime>) -> String {
-    time.and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "now".into())
+    time.map_or_else(|| "now".into(), notifier::render::rfc3339)
 }
 
 fn one_line(text: Option<&str>, limit: usize) -> String {

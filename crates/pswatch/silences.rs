@@ -1,6 +1,7 @@
 //! Silences as the admin API and the CLI speak of them: the request that adds one, and what a
 //! silence looks like in JSON and on a line.
 
+use notifier::render::rfc3339;
 use notifier::{Matcher, Silence, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -108,10 +109,6 @@ fn new_id() -> Result<String, String> {
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>()
     ))
-}
-
-pub(crate) fn rfc3339(time: OffsetDateTime) -> String {
-    time.format(&Rfc3339).unwrap_or_default()
 }
 
 /// Whether `silence` holds at `now`, will, or did: `active`, `pending` or `expired`; a

@@ -96,10 +96,7 @@ impl RecentEvent {
             change: notifier::render::change(event),
             state: event.kind.state().to_owned(),
             severity: event.severity.as_str(),
-            observed_at: event
-                .observed_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            observed_at: notifier::render::rfc3339(event.observed_at),
             observed_unix: event.observed_at.unix_timestamp(),
             silenced_by: None,
         }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 /// `time` in RFC 3339 (`2026-11-23T09:30:00Z`); the Unix seconds for the rare instant RFC 3339
 /// cannot write (a year outside 0000–9999), so a message never loses its time.
-pub(crate) fn rfc3339(time: OffsetDateTime) -> String {
+pub fn rfc3339(time: OffsetDateTime) -> String {
     time.format(&Rfc3339)
         .unwrap_or_else(|_| time.unix_timestamp().to_string())
 }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::rfc3339::rfc3339;
+pub use crate::rfc3339::rfc3339;
 use diff_engine::{Event, EventKind, OperationPhase};
 
 mod console;
