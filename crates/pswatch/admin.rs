@@ -311,12 +311,7 @@ fn silence_views(shared: &Shared) -> Vec<Value> {
         tracing::warn!(%error, "the silences cannot be read");
         configured
     });
-    let mut views: Vec<Value> = silences
-        .iter()
-        .map(|silence| crate::silences::view(silence, now))
-        .collect();
-    views.sort_by_key(|view| view["status"] == "expired");
-    views
+    crate::silences::views(&silences, now)
 }
 
 /// `GET /api/silences`.
@@ -328,23 +323,36 @@ async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
 /// with the silence, or 400 saying what is wrong.
 async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let now = OffsetDateTime::now_utc();
-    let silence = serde_json::from_slice::<crate::silences::SilenceRequest>(&body)
-        .map_err(|error| format!("not a silence: {error}"))
-        .and_then(|request| request.into_silence(now));
-    let silence = match silence {
-        Ok(silence) => silence,
-        Err(problem) => return (StatusCode::BAD_REQUEST, format!("{problem}\n")).into_response(),
+    let request = match serde_json::from_slice::<crate::silences::SilenceRequest>(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return (StatusCode::BAD_REQUEST, format!("not a silence: {error}\n")).into_response()
+        }
     };
-    if let Err(error) = shared.store.put_silence(&silence, now).await {
-        return (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response();
+    match crate::silences::add(&shared.store, request, now).await {
+        Ok(silence) => {
+            tracing::info!(silence = %silence.id, matchers = %silence.matcher,
+                window = %silence.window, comment = %silence.comment, "silence added");
+            (
+                StatusCode::CREATED,
+                Json(json!({ "silence": crate::silences::view(&silence, now) })),
+            )
+                .into_response()
+        }
+        Err(error) => silence_refused(&error),
     }
-    tracing::info!(silence = %silence.id, matchers = %silence.matcher, window = %silence.window,
-        comment = %silence.comment, "silence added");
-    (
-        StatusCode::CREATED,
-        Json(json!({ "silence": crate::silences::view(&silence, now) })),
-    )
-        .into_response()
+}
+
+/// The answer to an add or expire that failed, with its status.
+fn silence_refused(error: &crate::silences::SilenceActionError) -> Response {
+    use crate::silences::SilenceActionError::{Configured, Invalid, Store, Unknown};
+    let status = match error {
+        Invalid(_) => StatusCode::BAD_REQUEST,
+        Configured(_) => StatusCode::CONFLICT,
+        Unknown(_) => StatusCode::NOT_FOUND,
+        Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, format!("{error}\n")).into_response()
 }
 
 /// `POST /api/silences/{id}/expire`: ends an added silence now.
@@ -353,28 +361,13 @@ async fn expire_silence(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    if shared
-        .board
-        .view()
-        .silences
-        .iter()
-        .any(|silence| silence.id == id)
-    {
-        return (
-            StatusCode::CONFLICT,
-            format!(
-                "{id} is a recurring silence of the configuration: remove it there and reload\n"
-            ),
-        )
-            .into_response();
-    }
-    match shared.store.expire_silence(&id, now).await {
-        Ok(Some(silence)) => {
+    let configured = shared.board.view().silences;
+    match crate::silences::expire(&configured, &shared.store, &id, now).await {
+        Ok(silence) => {
             tracing::info!(silence = %silence.id, "silence expired");
             Json(json!({ "silence": crate::silences::view(&silence, now) })).into_response()
         }
-        Ok(None) => (StatusCode::NOT_FOUND, format!("no silence {id}\n")).into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+        Err(error) => silence_refused(&error),
     }
 }
 

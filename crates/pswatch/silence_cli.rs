@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::silences::{line, view, SilenceRequest};
+use crate::silences::{self, line, view, SilenceRequest};
 
 /// What to do.
 #[derive(Debug, clap::Subcommand)]
@@ -87,9 +87,7 @@ pub(crate) async fn run(
                     Some(answer) => answer["silence"].clone(),
                     None => {
                         let now = OffsetDateTime::now_utc();
-                        let silence = request.into_silence(now).map_err(anyhow::Error::msg)?;
-                        let store = open_store(&config)?;
-                        store.put_silence(&silence, now).await?;
+                        let silence = silences::add(&open_store(&config)?, request, now).await?;
                         view(&silence, now)
                     }
                 };
@@ -97,18 +95,14 @@ pub(crate) async fn run(
         }
         SilenceAction::List { config } => {
             let config = load(&config.config)?;
-            let silences = match admin(&config, reqwest::Method::GET, "/api/silences", None).await?
-            {
+            let views = match admin(&config, reqwest::Method::GET, "/api/silences", None).await? {
                 Some(answer) => answer["silences"].as_array().cloned().unwrap_or_default(),
                 None => {
-                    let now = OffsetDateTime::now_utc();
-                    crate::silences::all(&config.silences, &open_store(&config)?)?
-                        .iter()
-                        .map(|silence| view(silence, now))
-                        .collect()
+                    let all = silences::all(&config.silences, &open_store(&config)?)?;
+                    silences::views(&all, OffsetDateTime::now_utc())
                 }
             };
-            for silence in &silences {
+            for silence in &views {
                 println!("{}", line(silence));
             }
         }
@@ -118,14 +112,10 @@ pub(crate) async fn run(
             let silence = match admin(&config, reqwest::Method::POST, &path, None).await? {
                 Some(answer) => answer["silence"].clone(),
                 None => {
-                    if config.silences.iter().any(|silence| silence.id == id) {
-                        bail!("{id} is a recurring silence of the configuration: remove it there");
-                    }
                     let now = OffsetDateTime::now_utc();
-                    match open_store(&config)?.expire_silence(&id, now).await? {
-                        Some(silence) => view(&silence, now),
-                        None => bail!("no silence {id}"),
-                    }
+                    let store = open_store(&config)?;
+                    let silence = silences::expire(&config.silences, &store, &id, now).await?;
+                    view(&silence, now)
                 }
             };
             println!("{}", line(&silence));

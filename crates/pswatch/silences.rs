@@ -1,5 +1,6 @@
-//! Silences as the admin API and the CLI speak of them: the request that adds one, and what a
-//! silence looks like in JSON and on a line.
+//! Silences as the admin API and the CLI speak of them: the request that adds one, adding,
+//! listing and expiring them on the store (the API's handlers and the CLI, when no service
+//! answers, do the same), and what a silence looks like in JSON and on a line.
 
 use notifier::render::rfc3339;
 use notifier::{Matcher, Silence, Window};
@@ -16,6 +17,60 @@ pub(crate) fn all(
     let mut silences = configured.to_vec();
     silences.extend(store.silences()?);
     Ok(silences)
+}
+
+/// Why a silence could not be added or expired.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SilenceActionError {
+    /// The request cannot make a silence; says what is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The configuration's silences change in the file only.
+    #[error("{0} is a recurring silence of the configuration: remove it there and reload")]
+    Configured(String),
+    /// No silence has that id.
+    #[error("no silence {0}")]
+    Unknown(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// Makes the silence `request` asks for and keeps it in `store`.
+pub(crate) async fn add(
+    store: &store::Store,
+    request: SilenceRequest,
+    now: OffsetDateTime,
+) -> Result<Silence, SilenceActionError> {
+    let silence = request
+        .into_silence(now)
+        .map_err(SilenceActionError::Invalid)?;
+    store.put_silence(&silence, now).await?;
+    Ok(silence)
+}
+
+/// Ends the added silence `id` now; one of `configured` is refused.
+pub(crate) async fn expire(
+    configured: &[Silence],
+    store: &store::Store,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Silence, SilenceActionError> {
+    if configured.iter().any(|silence| silence.id == id) {
+        return Err(SilenceActionError::Configured(id.to_owned()));
+    }
+    store
+        .expire_silence(id, now)
+        .await?
+        .ok_or_else(|| SilenceActionError::Unknown(id.to_owned()))
+}
+
+/// `silences` as the API and `silence list` show them: those in force or to come first, then
+/// those that ended.
+pub(crate) fn views(silences: &[Silence], now: OffsetDateTime) -> Vec<Value> {
+    let mut views: Vec<Value> = silences.iter().map(|silence| view(silence, now)).collect();
+    views.sort_by_key(|view| view["status"] == "expired");
+    views
 }
 
 /// `POST /api/silences`: which events, until when (`ends_at` or `for`), and why.
@@ -242,5 +297,51 @@ mod tests {
             "for: the silence would end at 2020-01-01T01:00:00Z, which is past"
         );
         assert!(refused(Some("tomorrow"), None).starts_with("ends_at: \"tomorrow\" is not"));
+    }
+
+    #[tokio::test]
+    async fn added_silences_are_listed_and_expired_and_configured_ones_are_refused() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store = store::Store::open(directory.path()).expect("store");
+        let added = add(&store, request(None, Some("1h")), NOW)
+            .await
+            .expect("added");
+        let refused = add(&store, request(None, None), NOW).await;
+        assert!(matches!(refused, Err(SilenceActionError::Invalid(_))));
+        let configured = [Silence {
+            id: "silences[0]".into(),
+            ..added.clone()
+        }];
+
+        let later = NOW + time::Duration::minutes(5);
+        let expired = expire(&configured, &store, &added.id, later)
+            .await
+            .expect("expired");
+        assert_eq!(status(&expired, later), "expired");
+        assert_eq!(
+            expire(&configured, &store, "silences[0]", later)
+                .await
+                .expect_err("a configured one")
+                .to_string(),
+            "silences[0] is a recurring silence of the configuration: remove it there and reload"
+        );
+        assert_eq!(
+            expire(&[], &store, "sil_nothing", later)
+                .await
+                .expect_err("unknown")
+                .to_string(),
+            "no silence sil_nothing"
+        );
+
+        // What is in force comes first.
+        let newer = add(&store, request(None, Some("2h")), later)
+            .await
+            .expect("added");
+        let listed = views(&all(&[], &store).expect("all"), later);
+        let ids: Vec<&str> = listed
+            .iter()
+            .filter_map(|view| view["id"].as_str())
+            .collect();
+        assert_eq!(ids, [newer.id.as_str(), added.id.as_str()]);
     }
 }
