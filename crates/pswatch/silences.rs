@@ -59,6 +59,8 @@ pub(crate) async fn expire(
     if configured.iter().any(|silence| silence.id == id) {
         return Err(SilenceActionError::Configured(id.to_owned()));
     }
+    // It ends on the second just begun, like the times a silence is made with.
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     store
         .expire_silence(id, now)
         .await?
@@ -318,6 +320,10 @@ mod tests {
             .await
             .expect("expired");
         assert_eq!(status(&expired, later), "expired");
+        assert_eq!(
+            expired.window.to_string(),
+            "2026-11-24T10:00:00Z..2026-11-24T10:05:00Z"
+        );
         assert_eq!(
             expire(&configured, &store, "silences[0]", later)
                 .await
