@@ -11,6 +11,15 @@ function element(tag, text, className) {
   return node;
 }
 
+/// A button showing `text`, named `label` for assistive technology, that runs `onClick`.
+function button(text, label, onClick) {
+  const node = element("button", text);
+  node.type = "button";
+  node.setAttribute("aria-label", label);
+  node.addEventListener("click", onClick);
+  return node;
+}
+
 function duration(seconds) {
   if (seconds === null || seconds === undefined || seconds < 0) return "since before pswatch started";
   if (seconds < 60) return `${seconds} s`;
@@ -148,10 +157,7 @@ function renderSilences(status) {
   const rows = status.silences.map((silence) => {
     let action = element("span", "in the configuration", "muted");
     if (silence.source === "added") {
-      action = element("button", "Expire");
-      action.type = "button";
-      action.setAttribute("aria-label", `Expire silence ${silence.id}`);
-      action.addEventListener("click", () => expireSilence(silence.id));
+      action = button("Expire", `Expire silence ${silence.id}`, () => expireSilence(silence.id));
     }
     return [silence.id, silence.status, silence.matchers, silence.window, silence.comment, action];
   });
@@ -170,15 +176,9 @@ function renderOutbox(status) {
   if (status.outbox.dead.length > 0) {
     const rows = status.outbox.dead.map((letter) => {
       const buttons = element("div");
-      const retry = element("button", "Retry");
-      retry.type = "button";
-      retry.setAttribute("aria-label", `Retry dead letter ${letter.id}`);
-      retry.addEventListener("click", () => act(letter.id, "retry"));
-      const drop = element("button", "Drop");
-      drop.type = "button";
-      drop.setAttribute("aria-label", `Drop dead letter ${letter.id}`);
-      drop.addEventListener("click", () => act(letter.id, "drop"));
-      buttons.append(retry, drop);
+      buttons.append(
+        button("Retry", `Retry dead letter ${letter.id}`, () => act(letter.id, "retry")),
+        button("Drop", `Drop dead letter ${letter.id}`, () => act(letter.id, "drop")));
       return [letter.id, letter.channel, letter.headline, element("pre", letter.last_error), buttons];
     });
     container.appendChild(table("Dead letters", ["Id", "Channel", "Event", "Last error", "Action"], rows));
