@@ -371,6 +371,39 @@ async fn the_admin_token_guards_everything_but_health_and_readiness() {
     )
     .await;
     assert_eq!(code, 401);
+    // The login form may not be framed and no answer's type is guessed.
+    let (_, headers, _) = status(client.get(format!("{base}/login"))).await;
+    let policy = headers["content-security-policy"].to_str().expect("ascii");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let (_, headers, _) = status(client.get(format!("{base}/healthz"))).await;
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    // Guessing the token costs the guesser its address for a minute, bearer and form alike;
+    // the owner, from another address, is not locked out.
+    let mut guessed = Vec::new();
+    for index in 0..30 {
+        let guess = client
+            .get(format!("{base}/api/status"))
+            .bearer_auth(format!("guess-{index}"));
+        guessed.push(status(guess).await.0);
+    }
+    assert!(
+        guessed.iter().filter(|code| **code == 429).count() >= 15,
+        "{guessed:?}"
+    );
+    let right = client.get(format!("{base}/api/status")).bearer_auth(TOKEN);
+    assert_eq!(status(right).await.0, 429, "the guesser's address waits");
+    let form = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"));
+    assert_eq!(status(form).await.0, 429);
+    let owner = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    let right = owner.get(format!("{base}/api/status")).bearer_auth(TOKEN);
+    assert_eq!(status(right).await.0, 200, "the owner elsewhere is served");
     let stopped = service.terminate(Duration::from_secs(25)).await;
     assert!(stopped.is_some_and(|status| status.success()));
     assert!(!service.stderr().contains(TOKEN), "the token is logged");
@@ -443,6 +476,7 @@ async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
         async move {
             client
                 .post(path)
+                .header("content-type", "application/json")
                 .send()
                 .await
                 .expect("answered")
@@ -450,6 +484,31 @@ async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
                 .as_u16()
         }
     };
+    // The API takes JSON only: a form or plain text, which any page can send, is refused.
+    let plain = client
+        .post(format!("{base}/api/dead-letters/{first}/retry"))
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(plain.status().as_u16(), 415);
+    // A page that rebinds its name to this address still sends its name: refused.
+    let rebound = client
+        .post(format!("{base}/api/silences"))
+        .header("host", "evil.example:9184")
+        .header("content-type", "application/json")
+        .body(r#"{"comment": "x", "for": "1000y"}"#)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(rebound.status().as_u16(), 421);
+    let rebound = client
+        .get(format!("{base}/api/status"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(rebound.status().as_u16(), 421);
     assert_eq!(
         post(format!("{base}/api/dead-letters/{first}/retry")).await,
         200
@@ -479,6 +538,7 @@ async fn dead_letters_are_listed_retried_and_dropped_through_the_api() {
     let forged = client
         .post(format!("{base}/api/dead-letters/{first}/drop"))
         .header("origin", "https://evil.example.com")
+        .header("content-type", "application/json")
         .send()
         .await
         .expect("answered");

@@ -24,6 +24,9 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// Serves the admin endpoints on `listener` until `shutdown`.
 pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken) {
+    if let Ok(address) = listener.local_addr() {
+        shared.admin_auth.set_listen(address);
+    }
     let app = Router::new()
         .route("/", get(page))
         .route("/status.js", get(page_script))
@@ -54,13 +57,20 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
             crate::admin_auth::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(axum::middleware::from_fn(crate::admin_auth::headers))
         .with_state(shared);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the admin server stopped");
-    }
+    crate::serve::serve(
+        "the admin server",
+        listener,
+        app,
+        crate::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 64,
+        },
+        shutdown,
+    )
+    .await;
 }
 
 /// Why the service is not ready, if it is not: a token the API refuses, or a database whose

@@ -1,14 +1,22 @@
 //! The admin server's token. With `[admin] token` set, everything but `/healthz` and `/readyz`
 //! needs `Authorization: Bearer <token>` or the session cookie a browser gets from the login
 //! form (`HttpOnly`, `SameSite=Strict`, so another site cannot make the browser act). Without a
-//! token (only allowed on a loopback address) everything is open, as before.
+//! token (only allowed on a loopback address) everything is open to requests whose `Host` is
+//! the listen address, a loopback address or `localhost`: a web page that rebinds its own host
+//! name to 127.0.0.1 still sends that name, and is refused.
+//!
+//! Wrong tokens, through the login form or the `Authorization` header, are counted per client
+//! address: past ten a minute that client is answered 429, while the owner, elsewhere, is not.
+//! `POST`s to `/api/` must say `Content-Type: application/json`, which a page of another site
+//! cannot send without the browser asking first (and this server never says yes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -22,15 +30,20 @@ use crate::shared::Shared;
 const SESSION: Duration = Duration::from_secs(12 * 3600);
 /// The session cookie's name.
 const COOKIE: &str = "pswatch_session";
-/// Login attempts allowed a minute, all clients together.
-const LOGINS_PER_MINUTE: usize = 10;
+/// Wrong tokens a client address may give a minute (login form and bearer header together).
+const FAILURES_PER_MINUTE: usize = 10;
+/// The most client addresses whose failures are remembered.
+const CLIENTS_REMEMBERED: usize = 10_000;
+const MINUTE: Duration = Duration::from_secs(60);
 
-/// The token, the browser sessions and the login attempts.
+/// The token, the browser sessions and the failed attempts.
 #[derive(Debug, Default)]
 pub(crate) struct AdminAuth {
     token: Mutex<Option<Secret>>,
     sessions: Mutex<HashMap<String, Instant>>,
-    attempts: Mutex<Vec<Instant>>,
+    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    /// Where the admin server listens: a `Host` naming it is this server.
+    listen: Mutex<Option<SocketAddr>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,6 +76,80 @@ impl AdminAuth {
         lock(&self.token).clone()
     }
 
+    /// Where the admin server listens.
+    pub(crate) fn set_listen(&self, address: SocketAddr) {
+        *lock(&self.listen) = Some(address);
+    }
+
+    /// Whether `client` gave too many wrong tokens in the last minute.
+    fn limited(&self, client: IpAddr, now: Instant) -> bool {
+        lock(&self.failures).get(&client).is_some_and(|failures| {
+            failures
+                .iter()
+                .filter(|at| now.saturating_duration_since(**at) < MINUTE)
+                .count()
+                >= FAILURES_PER_MINUTE
+        })
+    }
+
+    /// Notes a wrong token from `client`.
+    fn failed(&self, client: IpAddr, now: Instant) {
+        let mut failures = lock(&self.failures);
+        if failures.len() >= CLIENTS_REMEMBERED && !failures.contains_key(&client) {
+            failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|at| now.saturating_duration_since(*at) < MINUTE)
+            });
+            if failures.len() >= CLIENTS_REMEMBERED {
+                // A flood from many addresses: forget the oldest half rather than grow.
+                let mut oldest: Vec<(IpAddr, Instant)> = failures
+                    .iter()
+                    .filter_map(|(client, times)| Some((*client, *times.back()?)))
+                    .collect();
+                oldest.sort_by_key(|(_, at)| *at);
+                for (client, _) in oldest.into_iter().take(CLIENTS_REMEMBERED / 2) {
+                    failures.remove(&client);
+                }
+            }
+        }
+        let times = failures.entry(client).or_default();
+        while times
+            .front()
+            .is_some_and(|at| now.saturating_duration_since(*at) >= MINUTE)
+        {
+            times.pop_front();
+        }
+        if times.len() < FAILURES_PER_MINUTE {
+            times.push_back(now);
+        }
+    }
+
+    /// Whether a request whose `Host` is `host` may be served without a token: its name is the
+    /// listen address, a loopback address or `localhost`.
+    fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else {
+            // Browsers always send Host: a request without one is no page's.
+            return true;
+        };
+        let name = match host.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or_default(),
+            None => host.rsplit_once(':').map_or(host, |(name, port)| {
+                if port.bytes().all(|byte| byte.is_ascii_digit()) {
+                    name
+                } else {
+                    host
+                }
+            }),
+        };
+        if name.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        name.parse::<IpAddr>().is_ok_and(|ip| {
+            ip.is_loopback() || lock(&self.listen).is_some_and(|listen| listen.ip() == ip)
+        })
+    }
+
     /// Whether `headers` carry the token or a live session; always when there is no token.
     fn admits(&self, headers: &HeaderMap, now: Instant) -> bool {
         let Some(token) = self.token() else {
@@ -83,18 +170,14 @@ impl AdminAuth {
         sessions.keys().any(|known| same(known, &session))
     }
 
-    /// A login attempt with `given`: a new session id when it is the token.
-    fn login(&self, given: &str, now: Instant) -> Result<String, StatusCode> {
-        {
-            let mut attempts = lock(&self.attempts);
-            attempts.retain(|at| now.saturating_duration_since(*at) < Duration::from_secs(60));
-            if attempts.len() >= LOGINS_PER_MINUTE {
-                return Err(StatusCode::TOO_MANY_REQUESTS);
-            }
-            attempts.push(now);
+    /// A login attempt with `given` from `client`: a new session id when it is the token.
+    fn login(&self, given: &str, client: IpAddr, now: Instant) -> Result<String, StatusCode> {
+        if self.limited(client, now) {
+            return Err(StatusCode::TOO_MANY_REQUESTS);
         }
         let token = self.token().ok_or(StatusCode::NOT_FOUND)?;
         if !same(given, token.expose()) {
+            self.failed(client, now);
             return Err(StatusCode::UNAUTHORIZED);
         }
         let mut bytes = [0u8; 32];
@@ -167,13 +250,77 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// The policy of the login form: nothing but itself, in no frame.
+const LOGIN_POLICY: &str =
+    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What every answer of the admin server says: a type is never guessed, and no other site may
+/// frame it.
+pub(crate) async fn headers(request: Request, next: Next) -> Response {
+    let login = request.uri().path() == "/login";
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    if login || !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(LOGIN_POLICY),
+        );
+    }
+    response
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The client's address (unspecified when the server did not say).
+fn client_of(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| {
+            address.ip()
+        })
+}
+
 /// The guard in front of every route but `/healthz`, `/readyz` and `/login`.
 pub(crate) async fn guard(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() == axum::http::Method::POST && cross_site(request.headers()) {
+    let auth = &shared.admin_auth;
+    let path = request.uri().path();
+    if matches!(path, "/healthz" | "/readyz") {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    if auth.token().is_none() && !auth.host_allowed(host) {
+        // Without a token only this machine's own names reach the server: a page of another
+        // site that rebinds its name to 127.0.0.1 still sends that name.
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "refused: without [admin] token this server answers only to its listen address, a loopback address or localhost in Host\n",
+        )
+            .into_response();
+    }
+    let post = request.method() == axum::http::Method::POST;
+    if post && cross_site(request.headers()) {
         // A page of another site making the browser act here (with or without a token).
         return (
             StatusCode::FORBIDDEN,
@@ -181,11 +328,30 @@ pub(crate) async fn guard(
         )
             .into_response();
     }
-    if matches!(request.uri().path(), "/healthz" | "/readyz" | "/login") {
+    if post && path.starts_with("/api/") && !is_json(request.headers()) {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the admin API takes Content-Type: application/json\n",
+        )
+            .into_response();
+    }
+    if path == "/login" {
         return next.run(request).await;
     }
-    if shared.admin_auth.admits(request.headers(), Instant::now()) {
+    let now = Instant::now();
+    let client = client_of(&request);
+    if auth.token().is_some() && auth.limited(client, now) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong tokens from this address; wait a minute\n",
+        )
+            .into_response();
+    }
+    if auth.admits(request.headers(), now) {
         return next.run(request).await;
+    }
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        auth.failed(client, now);
     }
     if wants_html(request.headers()) {
         return (StatusCode::UNAUTHORIZED, login_page(None)).into_response();
@@ -204,12 +370,19 @@ pub(crate) async fn login_form() -> Html<String> {
 }
 
 /// `POST /login` with `token=…` (a form): sets the session cookie and goes to the page.
-pub(crate) async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn login(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
     let given = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "token")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    match shared.admin_auth.login(given.trim(), Instant::now()) {
+    match shared
+        .admin_auth
+        .login(given.trim(), client.ip(), Instant::now())
+    {
         Ok(session) => (
             StatusCode::SEE_OTHER,
             [
@@ -226,7 +399,9 @@ pub(crate) async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
             .into_response(),
         Err(StatusCode::TOO_MANY_REQUESTS) => (
             StatusCode::TOO_MANY_REQUESTS,
-            login_page(Some("Too many attempts; wait a minute.")),
+            login_page(Some(
+                "Too many wrong tokens from this address; wait a minute.",
+            )),
         )
             .into_response(),
         Err(StatusCode::NOT_FOUND) => (
@@ -280,16 +455,17 @@ mod tests {
         assert!(auth.admits(&bearer("Bearer a-long-admin-token-0123"), now));
         assert!(!auth.admits(&bearer("Bearer a-long-admin-token-012"), now));
         assert!(!auth.admits(&bearer("a-long-admin-token-0123"), now));
-        assert_eq!(auth.login("wrong", now), Err(StatusCode::UNAUTHORIZED));
+        let me = IpAddr::from([127, 0, 0, 1]);
+        assert_eq!(auth.login("wrong", me, now), Err(StatusCode::UNAUTHORIZED));
         let session = auth
-            .login("a-long-admin-token-0123", now)
+            .login("a-long-admin-token-0123", me, now)
             .expect("signed in");
         let cookie = headers(&[(header::COOKIE, &format!("theme=dark; {COOKIE}={session}"))]);
         assert!(auth.admits(&cookie, now));
         assert!(!auth.admits(&cookie, now + SESSION), "sessions expire");
         // A new token ends the sessions; so does logging out.
         let session = auth
-            .login("a-long-admin-token-0123", now)
+            .login("a-long-admin-token-0123", me, now)
             .expect("signed in");
         let cookie = headers(&[(header::COOKIE, &format!("{COOKIE}={session}"))]);
         auth.logout(&cookie);
@@ -305,10 +481,53 @@ mod tests {
             header::HeaderName::from_static("sec-fetch-site"),
             "cross-site"
         )])));
-        // Guessing is bounded.
+        // Guessing is bounded per client address; the owner elsewhere still signs in.
+        let guesser = IpAddr::from([127, 0, 0, 9]);
         let refused = (0..20)
-            .filter(|_| auth.login("guess", now) == Err(StatusCode::TOO_MANY_REQUESTS))
+            .filter(|_| auth.login("guess", guesser, now) == Err(StatusCode::TOO_MANY_REQUESTS))
             .count();
-        assert!(refused >= 10, "{refused}");
+        assert_eq!(refused, 10);
+        assert_eq!(
+            auth.login("a-long-admin-token-0123", guesser, now),
+            Err(StatusCode::TOO_MANY_REQUESTS)
+        );
+        assert!(auth.login("a-long-admin-token-0123", me, now).is_ok());
+        assert!(auth
+            .login("a-long-admin-token-0123", guesser, now + MINUTE)
+            .is_ok());
+    }
+
+    #[test]
+    fn without_a_token_only_this_machines_names_are_served() {
+        let auth = AdminAuth::default();
+        auth.set_listen("127.0.0.2:9184".parse().expect("address"));
+        for host in [
+            "127.0.0.1:9184",
+            "127.0.0.2:9184",
+            "localhost:9184",
+            "LOCALHOST",
+            "[::1]:9184",
+        ] {
+            assert!(auth.host_allowed(Some(host)), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:9184",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:9184",
+            "10.0.0.1:9184",
+        ] {
+            assert!(!auth.host_allowed(Some(host)), "{host}");
+        }
+    }
+
+    #[test]
+    fn failures_are_remembered_for_a_bounded_number_of_clients() {
+        let auth = AdminAuth::default();
+        let now = Instant::now();
+        for index in 0..(CLIENTS_REMEMBERED as u32 + 100) {
+            auth.failed(IpAddr::from(index.to_be_bytes()), now);
+        }
+        assert!(lock(&auth.failures).len() <= CLIENTS_REMEMBERED);
     }
 }

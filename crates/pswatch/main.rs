@@ -15,6 +15,7 @@ mod push;
 mod receiver;
 mod route_cli;
 mod scheduler;
+mod serve;
 mod service;
 mod shared;
 mod silence_cli;

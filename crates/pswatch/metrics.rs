@@ -27,6 +27,9 @@ pub(crate) struct Metrics {
     pub(crate) delivery_latency: HistogramVec,
     pub(crate) disabled_channels: IntGaugeVec,
     pub(crate) push_healthy: IntGaugeVec,
+    pub(crate) webhook_refusals: IntCounterVec,
+    pub(crate) worker_restarts: IntCounterVec,
+    pub(crate) store_writable: IntGauge,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -53,6 +56,29 @@ impl Metrics {
                     "pswatch_polls_total",
                     "Polls of a database, by outcome (ok, error).",
                     &["target", "outcome"],
+                ),
+            ),
+            webhook_refusals: register(
+                &registry,
+                counter(
+                    "pswatch_webhook_refusals_total",
+                    "Requests the webhook receiver refused, by HTTP status (401 unsigned, 429 too many, 400, 413).",
+                    &["status"],
+                ),
+            ),
+            worker_restarts: register(
+                &registry,
+                counter(
+                    "pswatch_worker_restarts_total",
+                    "Delivery workers that ended unexpectedly (a bug in pswatch) and were started again, by channel.",
+                    &["channel"],
+                ),
+            ),
+            store_writable: register(
+                &registry,
+                gauge(
+                    "pswatch_store_writable",
+                    "1 while the state store accepts writes, 0 from a failed write until one succeeds again (/readyz fails meanwhile).",
                 ),
             ),
             poll_panics: register(

@@ -84,17 +84,21 @@ impl Pipeline {
     /// The targets of the configuration; organizations watched with `["*"]` are listed through
     /// the API. An organization that cannot be listed is reported and skipped.
     /// Routes one of PlanetScale's own events (pushed, not polled) and writes its outbox
-    /// entries, flushed, before returning the channels it went to (to be woken).
+    /// entries with the receipt of its `delivery`, flushed, before returning the channels it
+    /// went to (to be woken).
     pub(crate) async fn route_pushed(
         &self,
         event: &diff_engine::Event,
+        delivery: store::Digest,
     ) -> Result<Vec<String>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let routed = self.route(event, &self.silences(), now);
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
             change = %notifier::render::change(event), channels = ?routed.channels,
             silenced_by = routed.recent.silenced_by.as_deref(), "PlanetScale event received");
-        self.store.enqueue(routed.deliveries, now).await?;
+        self.store
+            .enqueue_received(delivery, routed.deliveries, now)
+            .await?;
         self.shared.board.note_events([routed.recent]);
         Ok(routed.channels)
     }

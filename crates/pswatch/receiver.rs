@@ -9,7 +9,7 @@
 //! answered 429. It answers at once: a `deploy_request.*` delivery only asks the scheduler to
 //! poll that database soon; the poll, not the payload, decides what changed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,9 +37,13 @@ use poller::Priority;
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 /// How far a delivery's `timestamp` may be from now, either way.
 pub(crate) const MAX_SKEW: i64 = 10 * 60;
-/// Deliveries accepted per second, on average, with bursts of [`BURST`].
+/// Signed deliveries accepted per second, on average, with bursts of [`BURST`].
 const RATE: f64 = 20.0;
 const BURST: f64 = 100.0;
+/// Unsigned requests answered 401 per second, with bursts of [`UNSIGNED_BURST`]; past that
+/// they are answered 429. Counted apart, so strangers cannot spend PlanetScale's rate.
+const UNSIGNED_RATE: f64 = 20.0;
+const UNSIGNED_BURST: f64 = 100.0;
 /// The most deliveries remembered against replays (each for [`MAX_SKEW`] seconds, after which
 /// the timestamp check refuses a replay anyway).
 const REMEMBERED: usize = 10_000;
@@ -152,33 +156,70 @@ pub(crate) fn parse(body: &[u8]) -> Result<Delivery, String> {
     })
 }
 
-/// The deliveries acted on lately (by the digest of their body), against replays.
+/// The digest that names a delivery: the SHA-256 of its body.
+pub(crate) fn digest(body: &[u8]) -> store::Digest {
+    Sha256::digest(body).into()
+}
+
+/// Whether a delivery is new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// Never received: act on it, then say [`Replays::received`] or [`Replays::release`].
+    New,
+    /// Acted on already.
+    Received,
+    /// Being acted on by another request right now.
+    InFlight,
+}
+
+/// The deliveries acted on lately (by the digest of their body), against replays. A delivery
+/// counts as received only once what it owes is written: one that could not be recorded is
+/// released, and acted on when PlanetScale sends it again.
 #[derive(Debug, Default)]
 pub(crate) struct Replays {
-    seen: HashMap<[u8; 32], i64>,
-    order: VecDeque<([u8; 32], i64)>,
+    seen: HashMap<store::Digest, i64>,
+    order: VecDeque<(store::Digest, i64)>,
+    in_flight: HashSet<store::Digest>,
 }
 
 impl Replays {
-    /// Notes the delivery; `false` if it was already seen. Forgets what the timestamp check
+    /// Claims the delivery named `digest` for acting on it. Forgets what the timestamp check
     /// refuses anyway, and the oldest past [`REMEMBERED`].
-    pub(crate) fn first_time(&mut self, body: &[u8], now: i64) -> bool {
-        while let Some((digest, at)) = self.order.front().copied() {
+    pub(crate) fn claim(&mut self, digest: store::Digest, now: i64) -> Claim {
+        while let Some((oldest, at)) = self.order.front().copied() {
             if now - at <= MAX_SKEW * 2 && self.order.len() < REMEMBERED {
                 break;
             }
             self.order.pop_front();
-            if self.seen.get(&digest) == Some(&at) {
-                self.seen.remove(&digest);
+            if self.seen.get(&oldest) == Some(&at) {
+                self.seen.remove(&oldest);
             }
         }
-        let digest: [u8; 32] = Sha256::digest(body).into();
         if self.seen.contains_key(&digest) {
-            return false;
+            Claim::Received
+        } else if !self.in_flight.insert(digest) {
+            Claim::InFlight
+        } else {
+            Claim::New
         }
-        self.seen.insert(digest, now);
-        self.order.push_back((digest, now));
-        true
+    }
+
+    /// The claimed delivery is acted on, what it owes written.
+    pub(crate) fn received(&mut self, digest: store::Digest, now: i64) {
+        self.in_flight.remove(&digest);
+        self.remember(digest, now);
+    }
+
+    /// The claimed delivery could not be acted on: the next one like it is new.
+    pub(crate) fn release(&mut self, digest: store::Digest) {
+        self.in_flight.remove(&digest);
+    }
+
+    /// Notes a delivery received at `at` (read back from the store at start).
+    pub(crate) fn remember(&mut self, digest: store::Digest, at: i64) {
+        if self.seen.insert(digest, at).is_none() {
+            self.order.push_back((digest, at));
+        }
     }
 }
 
@@ -187,18 +228,68 @@ impl Replays {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    rate: f64,
+    burst: f64,
 }
 
 impl Bucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            tokens: burst,
+            at: Instant::now(),
+            rate,
+            burst,
+        }
+    }
+
     fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * RATE).min(BURST);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
+        }
+    }
+}
+
+/// Refusals logged at most once a [`REFUSALS_LOGGED_EVERY`]: the first of a period with its
+/// reason, the others counted and summed up at the next one, so a flood writes a line a minute.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    since: Option<Instant>,
+    held_back: BTreeMap<u16, u64>,
+}
+
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(60);
+
+impl RefusalLog {
+    fn note(&mut self, status: StatusCode, reason: &str, now: Instant) {
+        let due = self
+            .since
+            .is_none_or(|since| now.saturating_duration_since(since) >= REFUSALS_LOGGED_EVERY);
+        if !due {
+            *self.held_back.entry(status.as_u16()).or_default() += 1;
+            return;
+        }
+        self.since = Some(now);
+        let held_back = std::mem::take(&mut self.held_back);
+        if held_back.is_empty() {
+            tracing::warn!(
+                status = status.as_u16(),
+                reason,
+                "a webhook delivery was refused"
+            );
+        } else {
+            let others = held_back
+                .iter()
+                .map(|(status, count)| format!("{count} × {status}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            tracing::warn!(status = status.as_u16(), reason, refused_since = %others,
+                "a webhook delivery was refused (refusals are logged once a minute; the others since the last line are counted)");
         }
     }
 }
@@ -212,7 +303,11 @@ struct Receiver {
     /// database's webhooks.
     pipeline: watch::Receiver<Arc<Pipeline>>,
     replays: Mutex<Replays>,
+    /// Signed deliveries.
     bucket: Mutex<Bucket>,
+    /// Refusals of unsigned requests: past it they are answered 429 without looking further.
+    unsigned: Mutex<Bucket>,
+    refusals: Mutex<RefusalLog>,
     /// Polls and wakes for the service.
     inbound: mpsc::Sender<Inbound>,
 }
@@ -220,6 +315,12 @@ struct Receiver {
 /// How long a delivery may wait for its database's webhooks to be read (PlanetScale waits 2 s
 /// for the answer).
 const FETCH_TIMEOUT: Duration = Duration::from_millis(1500);
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Receiver {
     /// Whether `body` is signed by a configured secret or one of `target`'s webhooks.
@@ -260,26 +361,28 @@ impl Receiver {
         }
     }
 
-    /// What to answer, and what to do: a delivery to act on.
+    /// An unsigned request is refused: 401, or 429 once unsigned requests come too fast.
+    fn unsigned(&self) -> Refusal {
+        if lock(&self.unsigned).take(Instant::now()) {
+            Refusal::Unsigned
+        } else {
+            Refusal::Busy
+        }
+    }
+
+    /// Checks a request: the signature first (cheap, and what tells PlanetScale from anyone),
+    /// then the rate of signed deliveries, the body and its timestamp.
     async fn receive(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         now: i64,
-    ) -> Result<Option<Delivery>, Refusal> {
-        let taken = self
-            .bucket
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take(Instant::now());
-        if !taken {
-            return Err(Refusal::Busy);
-        }
+    ) -> Result<Delivery, Refusal> {
         let signature = headers
             .get("x-planetscale-signature")
             .and_then(|value| value.to_str().ok());
         if signature.is_none() {
-            return Err(Refusal::Unsigned);
+            return Err(self.unsigned());
         }
         // Which database the body claims is read only to choose the secrets to try; nothing
         // of it is acted on before the signature holds.
@@ -287,38 +390,122 @@ impl Receiver {
         let claimed = parsed.as_ref().ok().map(|delivery| delivery.target.clone());
         if !self.signed(body, signature, claimed.as_ref()) {
             let Some(target) = &claimed else {
-                return Err(Refusal::Unsigned);
+                return Err(self.unsigned());
             };
+            // Unsigned floods are limited before they can make pswatch read webhooks.
+            if !lock(&self.unsigned).take(Instant::now()) {
+                return Err(Refusal::Busy);
+            }
             self.fetch_secrets(target).await;
             if !self.signed(body, signature, Some(target)) {
                 return Err(Refusal::Unsigned);
             }
         }
+        if !lock(&self.bucket).take(Instant::now()) {
+            return Err(Refusal::Busy);
+        }
         let delivery = parsed.map_err(Refusal::Malformed)?;
         if (delivery.timestamp - now).abs() > MAX_SKEW {
             return Err(Refusal::Stale);
         }
-        let first = self
-            .replays
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .first_time(body, now);
-        Ok(first.then_some(delivery))
+        Ok(delivery)
     }
-}
 
-impl Receiver {
+    fn refused(&self, status: StatusCode, reason: &str) {
+        self.shared
+            .metrics
+            .webhook_refusals
+            .with_label_values(&[status.as_str()])
+            .inc();
+        lock(&self.refusals).note(status, reason, Instant::now());
+    }
+
+    /// Acts on a signed delivery once: asks for a poll of a deploy request's database, or
+    /// routes one of PlanetScale's other events through the outbox. It counts as received
+    /// only once that is done, so one refused here (503) is acted on when sent again.
+    async fn act(
+        &self,
+        delivery: Delivery,
+        digest: store::Digest,
+        now: i64,
+    ) -> (StatusCode, String) {
+        match lock(&self.replays).claim(digest, now) {
+            Claim::New => {}
+            Claim::Received => {
+                tracing::debug!("a webhook delivery arrived again; acted on once");
+                return (StatusCode::OK, "already received\n".into());
+            }
+            Claim::InFlight => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the same delivery is being received; send it again later\n".into(),
+                );
+            }
+        }
+        tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
+        let deploy_request = delivery.event.starts_with("deploy_request.");
+        self.shared.push.note_signed(
+            &delivery.target,
+            deploy_request,
+            tokio::time::Instant::now(),
+        );
+        self.shared
+            .metrics
+            .push_healthy
+            .with_label_values(&[delivery.target.to_string().as_str()])
+            .set(1);
+        let answer = if deploy_request {
+            // Full means polls are already asked for; they coalesce anyway.
+            match self.inbound.try_send(Inbound::Poll(delivery.target)) {
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+                _ => {
+                    // The receipt only spares a repeated poll after a restart.
+                    let written = self
+                        .shared
+                        .store
+                        .enqueue_received(digest, Vec::new(), time::OffsetDateTime::now_utc())
+                        .await;
+                    if let Err(error) = written {
+                        tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
+                    }
+                    Ok((StatusCode::OK, "received\n".into()))
+                }
+            }
+        } else {
+            self.route(delivery, digest).await
+        };
+        let mut replays = lock(&self.replays);
+        match answer {
+            Ok(answer) => {
+                replays.received(digest, now);
+                answer
+            }
+            Err(()) => {
+                replays.release(digest);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot record the event now\n".into(),
+                )
+            }
+        }
+    }
+
     /// Routes one of PlanetScale's own events of a watched database through the outbox (the
-    /// entries written, flushed, before the answer), and wakes its channels.
-    async fn route(&self, delivery: Delivery) -> (StatusCode, String) {
+    /// entries and the delivery's receipt written, flushed, before the answer), and wakes its
+    /// channels.
+    async fn route(
+        &self,
+        delivery: Delivery,
+        digest: store::Digest,
+    ) -> Result<(StatusCode, String), ()> {
         let Some(event) = PlanetScaleEvent::parse(&delivery.event) else {
             tracing::info!(event = %delivery.event, "a PlanetScale event pswatch does not route; ignored");
-            return (StatusCode::OK, "received; not routed\n".into());
+            return Ok((StatusCode::OK, "received; not routed\n".into()));
         };
         let pipeline = Arc::clone(&self.pipeline.borrow());
         if !pipeline.watches(&delivery.target) {
             tracing::info!(target_db = %delivery.target, "a PlanetScale event of a database that is not watched; ignored");
-            return (StatusCode::OK, "received; not watched\n".into());
+            return Ok((StatusCode::OK, "received; not watched\n".into()));
         }
         let event = diff_engine::Event::from_planetscale(
             &delivery.target.organization,
@@ -328,18 +515,15 @@ impl Receiver {
             delivery.resource,
             time::OffsetDateTime::now_utc(),
         );
-        match pipeline.route_pushed(&event).await {
+        match pipeline.route_pushed(&event, digest).await {
             Ok(channels) => {
                 let _ = self.inbound.try_send(Inbound::Wake(channels));
-                (StatusCode::OK, "received\n".into())
+                Ok((StatusCode::OK, "received\n".into()))
             }
             Err(error) => {
                 // PlanetScale may send it again; nothing was half written.
                 tracing::error!(%error, "cannot record a PlanetScale event in the outbox");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot record the event now\n".into(),
-                )
+                Err(())
             }
         }
     }
@@ -355,48 +539,28 @@ async fn planetscale(
         Err(rejection) => {
             // Over MAX_BODY (413), or a body that broke off.
             let status = rejection.status();
-            tracing::warn!(status = status.as_u16(), reason = %rejection.body_text(), "a webhook delivery was refused");
-            return (status, format!("{}\n", rejection.body_text()));
+            let reason = rejection.body_text();
+            receiver.refused(status, &reason);
+            return (status, format!("{reason}\n"));
         }
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match receiver.receive(&headers, &body, now).await {
         Err(refusal) => {
             let (status, reason) = refusal.answer();
-            tracing::warn!(
-                status = status.as_u16(),
-                reason = reason.trim_end(),
-                "a webhook delivery was refused"
-            );
+            receiver.refused(status, reason.trim_end());
             (status, reason)
         }
-        Ok(None) => {
-            tracing::debug!("a webhook delivery arrived again; acted on once");
-            (StatusCode::OK, "already received\n".into())
-        }
-        Ok(Some(delivery)) => {
-            tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
-            let deploy_request = delivery.event.starts_with("deploy_request.");
-            receiver.shared.push.note_signed(
-                &delivery.target,
-                deploy_request,
-                tokio::time::Instant::now(),
-            );
-            receiver
-                .shared
-                .metrics
-                .push_healthy
-                .with_label_values(&[delivery.target.to_string().as_str()])
-                .set(1);
-            if deploy_request {
-                // Full means polls are already asked for; they coalesce anyway.
-                let _ = receiver.inbound.try_send(Inbound::Poll(delivery.target));
-                return (StatusCode::OK, "received\n".into());
-            }
-            receiver.route(delivery).await
-        }
+        Ok(delivery) => receiver.act(delivery, digest(&body), now).await,
     }
 }
+
+/// How long a client may take to send a request's headers, and an idle connection stays open.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a whole request may take, body and answer included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 256;
 
 /// Serves `POST /planetscale` on `listener` until `shutdown`, sending the databases whose
 /// deploy requests PlanetScale says changed to `pushes`.
@@ -408,27 +572,44 @@ pub(crate) async fn serve(
     inbound: mpsc::Sender<Inbound>,
     shutdown: CancellationToken,
 ) {
+    let mut replays = Replays::default();
+    let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(MAX_SKEW * 2);
+    match shared.store.receipts(since).await {
+        Ok(receipts) => {
+            for (digest, at) in receipts {
+                replays.remember(digest, at.unix_timestamp());
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the receipts of webhook deliveries; a delivery sent again may be acted on twice");
+        }
+    }
     let receiver = Arc::new(Receiver {
         secrets,
         shared,
         pipeline,
-        replays: Mutex::default(),
-        bucket: Mutex::new(Bucket {
-            tokens: BURST,
-            at: Instant::now(),
-        }),
+        replays: Mutex::new(replays),
+        bucket: Mutex::new(Bucket::new(RATE, BURST)),
+        unsigned: Mutex::new(Bucket::new(UNSIGNED_RATE, UNSIGNED_BURST)),
+        refusals: Mutex::default(),
         inbound,
     });
     let app = Router::new()
         .route("/planetscale", post(planetscale))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(receiver);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the webhook receiver stopped");
-    }
+    crate::serve::serve(
+        "the webhook receiver",
+        listener,
+        app,
+        crate::serve::Limits {
+            header_timeout: HEADER_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+        },
+        shutdown,
+    )
+    .await;
 }
 
 #[cfg(test)]
@@ -488,13 +669,22 @@ mod tests {
     #[test]
     fn a_delivery_is_acted_on_once_and_the_memory_is_bounded() {
         let mut replays = Replays::default();
-        assert!(replays.first_time(b"one", 1_000));
-        assert!(!replays.first_time(b"one", 1_001));
-        assert!(replays.first_time(b"two", 1_001));
+        let (one, two) = (digest(b"one"), digest(b"two"));
+        assert_eq!(replays.claim(one, 1_000), Claim::New);
+        assert_eq!(replays.claim(one, 1_000), Claim::InFlight);
+        replays.received(one, 1_000);
+        assert_eq!(replays.claim(one, 1_001), Claim::Received);
+        // One that could not be recorded is new when it comes again.
+        assert_eq!(replays.claim(two, 1_001), Claim::New);
+        replays.release(two);
+        assert_eq!(replays.claim(two, 1_002), Claim::New);
+        replays.received(two, 1_002);
         // Long after, the memory has let it go (the timestamp check refuses it by then).
-        assert!(replays.first_time(b"one", 1_000 + MAX_SKEW * 3));
+        assert_eq!(replays.claim(one, 1_000 + MAX_SKEW * 3), Claim::New);
         for index in 0..(REMEMBERED + 10) {
-            replays.first_time(index.to_string().as_bytes(), 5_000);
+            let each = digest(index.to_string().as_bytes());
+            replays.claim(each, 5_000);
+            replays.received(each, 5_000);
         }
         assert!(
             replays.seen.len() <= REMEMBERED + 1,
@@ -505,10 +695,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_rate_is_bounded() {
-        let mut bucket = Bucket {
-            tokens: BURST,
-            at: Instant::now(),
-        };
+        let mut bucket = Bucket::new(RATE, BURST);
         let now = Instant::now();
         let taken = (0..200).filter(|_| bucket.take(now)).count();
         assert_eq!(taken, BURST as usize);

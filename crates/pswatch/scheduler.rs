@@ -218,16 +218,24 @@ impl Scheduler {
             Outcome::Failed { retry_after } => {
                 slot.failures = slot.failures.saturating_add(1);
                 let backoff = backoff(self.poll.interval, slot.failures);
-                retry_after.map_or(backoff, |retry_after| retry_after.max(backoff))
+                retry_after.map_or(backoff, |retry_after| {
+                    retry_after.min(http_util::MAX_RETRY_AFTER).max(backoff)
+                })
             }
             Outcome::Panicked => {
                 slot.failures = slot.failures.saturating_add(1);
                 backoff(self.poll.interval, slot.failures)
             }
         };
-        // A push that came while the poll ran asks for another one, at once.
-        let delay = if slot.pushed { Duration::ZERO } else { delay };
-        slot.next_due = now + delay;
+        // A push that came while a successful poll ran asks for another one, at once; a
+        // failing target keeps its backoff (and PlanetScale's `Retry-After`) however many
+        // pushes arrive, and is polled, pushed, when it ends.
+        let delay = if slot.pushed && slot.failures == 0 {
+            Duration::ZERO
+        } else {
+            delay
+        };
+        slot.next_due = now.checked_add(delay).unwrap_or(now + MAX_POLL_BACKOFF);
         Some(delay)
     }
 
@@ -667,5 +675,38 @@ mod tests {
         scheduler.push(&target("pushed"), Instant::now());
         assert!(scheduler.due(Instant::now(), 100).start.is_empty());
         assert!(delay.is_some_and(|delay| delay > Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_during_a_failing_poll_keeps_the_backoff_and_retry_after() {
+        let start = Instant::now();
+        let mut scheduler = scheduler(&[("failing", Motion::Idle)], start);
+        let failing = target("failing");
+        assert_eq!(
+            scheduler
+                .due(start + Duration::from_secs(30), 100)
+                .start
+                .len(),
+            1
+        );
+        // Pushes arrive while the poll runs; the poll fails with PlanetScale's Retry-After.
+        scheduler.push(&failing, Instant::now());
+        scheduler.push(&failing, Instant::now());
+        let delay = scheduler.finished(
+            &failing,
+            Outcome::Failed {
+                retry_after: Some(Duration::from_secs(120)),
+            },
+            Instant::now(),
+        );
+        assert_eq!(delay, Some(Duration::from_secs(120)));
+        for _ in 0..10 {
+            scheduler.push(&failing, Instant::now());
+        }
+        tokio::time::advance(Duration::from_secs(119)).await;
+        assert!(scheduler.due(Instant::now(), 100).start.is_empty());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Then it is polled, ahead of the others, once.
+        assert_eq!(scheduler.due(Instant::now(), 100).start.len(), 1);
     }
 }

@@ -29,37 +29,92 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 /// How long shutdown waits for polls and deliveries in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-/// The delivery workers, one a channel, and what wakes each.
+/// How long a delivery worker that panicked waits before it starts again, so a bug that
+/// panics at once does not spin.
+const WORKER_RESTART_DELAY: Duration = Duration::from_secs(1);
+
+/// The delivery workers, one a channel: what wakes each, and each task, so one that ended is
+/// seen and started again, and a channel never has two.
 struct Workers {
-    tracker: TaskTracker,
+    tasks: tokio::task::JoinSet<()>,
+    /// The channel of each task still running.
+    channels: HashMap<tokio::task::Id, String>,
     wakes: HashMap<String, Arc<Notify>>,
 }
 
 impl Workers {
-    /// Starts a worker for each channel of `pipeline` that has none (or whose worker ended).
-    fn start(
-        &mut self,
-        pipeline: &Pipeline,
-        current: &watch::Receiver<Arc<Pipeline>>,
-        shutdown: &CancellationToken,
-    ) {
-        self.wakes
-            .retain(|channel, _| pipeline.notifier.channel(channel).is_some());
-        for channel in pipeline.notifier.channel_names() {
-            if self.wakes.contains_key(channel) {
+    fn new() -> Self {
+        Self {
+            tasks: tokio::task::JoinSet::new(),
+            channels: HashMap::new(),
+            wakes: HashMap::new(),
+        }
+    }
+
+    /// Starts a worker, through `spawn`, for each of `channels` that has no running one, after
+    /// `delay`. A worker still running for a channel removed and added again is kept: it
+    /// follows the current pipeline.
+    fn start<F, Fut>(&mut self, channels: &[&str], delay: Duration, spawn: F)
+    where
+        F: Fn(String, Arc<Notify>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        for channel in channels {
+            if self.wakes.contains_key(*channel) {
                 continue;
             }
             let wake = Arc::new(Notify::new());
-            self.tracker.spawn(channel_worker(
-                current.clone(),
-                channel.to_owned(),
-                shutdown.child_token(),
-                Arc::clone(&wake),
-            ));
-            self.wakes.insert(channel.to_owned(), wake);
+            let worker = spawn((*channel).to_owned(), Arc::clone(&wake));
+            let task = self.tasks.spawn(async move {
+                tokio::time::sleep(delay).await;
+                worker.await;
+            });
+            self.channels.insert(task.id(), (*channel).to_owned());
+            self.wakes.insert((*channel).to_owned(), wake);
         }
     }
+
+    /// Wakes `channel`'s worker, if it has one.
+    fn wake(&self, channel: &str) {
+        if let Some(wake) = self.wakes.get(channel) {
+            wake.notify_one();
+        }
+    }
+
+    /// The next worker that ends: its channel, and whether it panicked.
+    async fn ended(&mut self) -> Option<(String, bool)> {
+        let (id, panicked) = match self.tasks.join_next_with_id().await? {
+            Ok((id, ())) => (id, false),
+            Err(error) => (error.id(), error.is_panic()),
+        };
+        let channel = self.channels.remove(&id)?;
+        self.wakes.remove(&channel);
+        Some((channel, panicked))
+    }
+
+    /// Waits for every worker to end.
+    async fn wait(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
 }
+
+/// Starts the workers `pipeline`'s channels lack, after `delay`.
+fn start_workers(
+    workers: &mut Workers,
+    pipeline: &Pipeline,
+    current: &watch::Receiver<Arc<Pipeline>>,
+    shutdown: &CancellationToken,
+    delay: Duration,
+) {
+    let channels: Vec<&str> = pipeline.notifier.channel_names().collect();
+    workers.start(&channels, delay, |channel, wake| {
+        channel_worker(current.clone(), channel, shutdown.child_token(), wake)
+    });
+}
+
+/// What one listing of the watched databases found: the targets, and the organizations that
+/// could not be listed.
+type Listed = (Vec<Target>, Vec<(String, String)>);
 
 /// Runs the service with `config` until `shutdown` is cancelled, applying each configuration
 /// that arrives on `reloads` (already validated).
@@ -77,17 +132,16 @@ pub(crate) async fn run(
     mut reloads: mpsc::Receiver<Config>,
 ) -> anyhow::Result<()> {
     let admin_listen = config.admin_listen;
-    let mut workers = Workers {
-        tracker: TaskTracker::new(),
-        wakes: HashMap::new(),
-    };
+    // The servers and the webhook checks; the delivery workers are `workers`.
+    let tracker = TaskTracker::new();
+    let mut workers = Workers::new();
     if let Some(address) = admin_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on admin.listen {address}; set another address, or admin.enabled = false"))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "admin server listening: /healthz /readyz /metrics /api/status");
-        workers.tracker.spawn(crate::admin::serve(
+        tracker.spawn(crate::admin::serve(
             Arc::clone(&shared),
             listener,
             shutdown.child_token(),
@@ -110,7 +164,7 @@ pub(crate) async fn run(
         let address = listener.local_addr()?;
         tracing::info!(%address, public_url = public_url.as_deref().unwrap_or("-"),
             "webhook receiver listening: POST /planetscale");
-        workers.tracker.spawn(crate::receiver::serve(
+        tracker.spawn(crate::receiver::serve(
             listener,
             secrets,
             Arc::clone(&shared),
@@ -124,7 +178,7 @@ pub(crate) async fn run(
     let mut next_push_check = tokio::time::Instant::now();
     pipeline.bury_unconfigured().await?;
     // One delivery worker per channel, so a slow or failing receiver holds up only itself.
-    workers.start(&pipeline, &current, &shutdown);
+    start_workers(&mut workers, &pipeline, &current, &shutdown, Duration::ZERO);
 
     let budget = Arc::clone(&shared.budget);
     let mut scheduler = Scheduler::new(pipeline.config.poll);
@@ -134,73 +188,28 @@ pub(crate) async fn run(
     let mut next_discovery = tokio::time::Instant::now();
     let mut discovery_failures = 0u32;
     let mut overloaded = false;
+    // The listing of the watched databases runs as a task: a slow organization holds up
+    // nothing else.
+    let mut discovery: Option<tokio::task::JoinHandle<Listed>> = None;
     loop {
         let now = tokio::time::Instant::now();
-        if now >= next_discovery {
-            let (targets, failures) = tokio::select! {
-                () = shutdown.cancelled() => break,
-                listed = pipeline.targets() => listed,
-            };
-            let unlisted: Vec<String> = failures
-                .into_iter()
-                .map(|(organization, error)| {
-                    tracing::error!(organization, %error, "cannot list the organization's databases");
-                    organization
-                })
-                .collect();
-            // A database no longer listed by its organization (or no longer named in the
-            // configuration) is no longer polled; one of an organization that could not be
-            // listed this time stays watched.
-            let reconciled = scheduler.reconcile(
-                &targets,
-                |target| unlisted.contains(&target.organization),
-                |target| {
-                    shared
-                        .store
-                        .target_state(target)
-                        .ok()
-                        .flatten()
-                        .map_or(Motion::Idle, |state| state.motion())
-                },
-                now,
-            );
-            for target in &reconciled.added {
-                tracing::info!(target_db = %target, "watching");
-            }
-            for target in &reconciled.removed {
-                tracing::info!(target_db = %target, "no longer watched");
-                shared.board.forget(target);
-                shared.push.forget(target);
-            }
-            if !reconciled.added.is_empty() {
-                // New databases' webhooks are read now too.
-                next_push_check = now;
-            }
-            let discovers = pipeline
-                .config
-                .watches
-                .iter()
-                .any(|watch| watch.databases.is_none());
-            next_discovery = if !discovers {
-                now + Duration::from_secs(u64::from(u32::MAX))
-            } else if unlisted.is_empty() {
-                discovery_failures = 0;
-                now + DISCOVERY_INTERVAL
-            } else {
-                // A failed listing is tried again soon, backing off.
-                discovery_failures += 1;
-                now + pipeline
-                    .config
-                    .poll
-                    .interval
-                    .saturating_mul(2u32.saturating_pow(discovery_failures.min(16)))
-                    .min(DISCOVERY_INTERVAL)
-            };
+        if now >= next_discovery && discovery.is_none() {
+            let pipeline = Arc::clone(&pipeline);
+            discovery = Some(tokio::spawn(async move {
+                let (targets, failures) = pipeline.targets().await;
+                let failures = failures
+                    .into_iter()
+                    .map(|(organization, error)| (organization, error.to_string()))
+                    .collect();
+                (targets, failures)
+            }));
+            // Until it ends, the next one is not due.
+            next_discovery = now + Duration::from_secs(u64::from(u32::MAX));
         }
 
         if pipeline.config.receiver.is_some() && now >= next_push_check {
             next_push_check = now + crate::push::CHECK_INTERVAL;
-            workers.tracker.spawn(check_webhooks(
+            tracker.spawn(check_webhooks(
                 Arc::clone(&pipeline),
                 scheduler.targets(),
                 shutdown.child_token(),
@@ -239,6 +248,37 @@ pub(crate) async fn run(
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
+            listed = async { discovery.as_mut().expect("guarded").await }, if discovery.is_some() => {
+                discovery = None;
+                let listed = listed.unwrap_or_else(|error| {
+                    tracing::error!(%error, "listing the watched databases stopped unexpectedly (a bug in pswatch)");
+                    let why = format!("the listing stopped unexpectedly: {error}");
+                    (Vec::new(), pipeline.config.watches.iter().map(|watch| {
+                        (watch.organization.clone(), why.clone())
+                    }).collect())
+                });
+                let now = tokio::time::Instant::now();
+                let added;
+                (next_discovery, added) = discovered(&shared, &pipeline, &mut scheduler, listed, &mut discovery_failures, now);
+                if added {
+                    // New databases' webhooks are read now too.
+                    next_push_check = now;
+                }
+            }
+            Some((channel, panicked)) = workers.ended(), if !workers.wakes.is_empty() => {
+                if shutdown.is_cancelled() {
+                    continue;
+                }
+                let configured = pipeline.notifier.channel(&channel).is_some();
+                if panicked {
+                    shared.metrics.worker_restarts.with_label_values(&[channel.as_str()]).inc();
+                    tracing::error!(channel, configured, "the channel's delivery worker stopped unexpectedly (a bug in pswatch); it starts again");
+                }
+                // A worker that ended as its channel was removed and added again is started
+                // again too; a channel never has two.
+                let delay = if panicked { WORKER_RESTART_DELAY } else { Duration::ZERO };
+                start_workers(&mut workers, &pipeline, &current, &shutdown, delay);
+            }
             Some(joined) = polls.join_next_with_id(), if !polls.is_empty() => {
                 let (id, result) = match joined {
                     Ok((id, Some(result))) => (id, Ok(result)),
@@ -249,7 +289,7 @@ pub(crate) async fn run(
                     Err(error) => (error.id(), Err(error)),
                 };
                 let Some(target) = polling.remove(&id) else { continue };
-                finish_poll(&pipeline, &mut scheduler, &target, result, &workers.wakes);
+                finish_poll(&pipeline, &mut scheduler, &target, result, &workers);
                 note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
             }
             Some(inbound) = pushes.recv() => match inbound {
@@ -262,9 +302,7 @@ pub(crate) async fn run(
                 }
                 Inbound::Wake(channels) => {
                     for channel in channels {
-                        if let Some(wake) = workers.wakes.get(&channel) {
-                            wake.notify_one();
-                        }
+                        workers.wake(&channel);
                     }
                 }
             },
@@ -289,8 +327,12 @@ pub(crate) async fn run(
                         if let Err(error) = pipeline.bury_unconfigured().await {
                             tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
                         }
-                        workers.start(&pipeline, &current, &shutdown);
-                        // The watches may have changed: list the targets again now.
+                        start_workers(&mut workers, &pipeline, &current, &shutdown, Duration::ZERO);
+                        // The watches may have changed: list the targets again now, with them
+                        // (a listing under way read the old ones).
+                        if let Some(stale) = discovery.take() {
+                            stale.abort();
+                        }
                         next_discovery = tokio::time::Instant::now();
                         tracing::info!("configuration reloaded; polls and deliveries go on with it");
                     }
@@ -302,10 +344,14 @@ pub(crate) async fn run(
     }
 
     tracing::info!("shutting down: finishing polls and deliveries in flight");
-    workers.tracker.close();
+    if let Some(discovery) = discovery {
+        discovery.abort();
+    }
+    tracker.close();
     let drained = async {
         while polls.join_next().await.is_some() {}
-        workers.tracker.wait().await;
+        workers.wait().await;
+        tracker.wait().await;
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
@@ -315,6 +361,71 @@ pub(crate) async fn run(
     Ok(())
 }
 
+/// Applies a listing of the watched databases to the scheduler and the board; returns when the
+/// next listing is due.
+fn discovered(
+    shared: &Shared,
+    pipeline: &Pipeline,
+    scheduler: &mut Scheduler,
+    (targets, failures): Listed,
+    discovery_failures: &mut u32,
+    now: tokio::time::Instant,
+) -> (tokio::time::Instant, bool) {
+    let unlisted: Vec<String> = failures
+        .into_iter()
+        .map(|(organization, error)| {
+            tracing::error!(organization, %error, "cannot list the organization's databases");
+            organization
+        })
+        .collect();
+    // A database no longer listed by its organization (or no longer named in the
+    // configuration) is no longer polled; one of an organization that could not be listed this
+    // time stays watched.
+    let reconciled = scheduler.reconcile(
+        &targets,
+        |target| unlisted.contains(&target.organization),
+        |target| {
+            shared
+                .store
+                .target_state(target)
+                .ok()
+                .flatten()
+                .map_or(Motion::Idle, |state| state.motion())
+        },
+        now,
+    );
+    for target in &reconciled.added {
+        tracing::info!(target_db = %target, "watching");
+        shared.board.watch(target);
+    }
+    for target in &reconciled.removed {
+        tracing::info!(target_db = %target, "no longer watched");
+        shared.board.forget(target);
+        shared.push.forget(target);
+    }
+    let discovers = pipeline
+        .config
+        .watches
+        .iter()
+        .any(|watch| watch.databases.is_none());
+    let next = if !discovers && unlisted.is_empty() {
+        now + Duration::from_secs(u64::from(u32::MAX))
+    } else if unlisted.is_empty() {
+        *discovery_failures = 0;
+        now + DISCOVERY_INTERVAL
+    } else {
+        // A failed listing is tried again soon, backing off.
+        *discovery_failures += 1;
+        now + pipeline
+            .config
+            .poll
+            .interval
+            .saturating_mul(2u32.saturating_pow((*discovery_failures).min(16)))
+            .min(DISCOVERY_INTERVAL)
+    };
+    (next, !reconciled.added.is_empty())
+}
+
 /// Records a finished poll (or one whose task panicked) in the scheduler, the budget's reserve
 /// and, last, the status, and wakes the channels it gave work to.
 fn finish_poll(
@@ -322,15 +433,13 @@ fn finish_poll(
     scheduler: &mut Scheduler,
     target: &Target,
     result: Result<Result<PollReport, PollFailure>, tokio::task::JoinError>,
-    wakes: &HashMap<String, Arc<Notify>>,
+    workers: &Workers,
 ) {
     let now = OffsetDateTime::now_utc();
     let (outcome, error, auth_failure) = match result {
         Ok(Ok(report)) => {
             for channel in &report.channels {
-                if let Some(wake) = wakes.get(channel) {
-                    wake.notify_one();
-                }
+                workers.wake(channel);
             }
             (
                 Outcome::Polled {
@@ -464,5 +573,48 @@ fn note_budget(pipeline: &Pipeline, demand: f64, overloaded: &mut bool) {
             "the budget serves the configured intervals again"
         );
         pipeline.shared.board.set_budget_note(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_that_ended_is_seen_and_a_channel_never_has_two() {
+        let mut workers = Workers::new();
+        let started = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let spawn = |panics: bool| {
+            let (started, running) = (Arc::clone(&started), Arc::clone(&running));
+            move |_channel: String, wake: Arc<Notify>| {
+                let (started, running) = (Arc::clone(&started), Arc::clone(&running));
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    running.fetch_add(1, Ordering::SeqCst);
+                    wake.notified().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    assert!(!panics, "a bug in a delivery");
+                }
+            }
+        };
+        workers.start(&["slack"], Duration::ZERO, spawn(true));
+        // Started again (a reload) while it runs: still one.
+        workers.start(&["slack"], Duration::ZERO, spawn(true));
+        tokio::task::yield_now().await;
+        assert_eq!(running.load(Ordering::SeqCst), 1);
+        workers.wake("slack");
+        let ended = workers.ended().await;
+        assert_eq!(ended, Some(("slack".to_owned(), true)), "its panic is seen");
+        workers.start(&["slack"], WORKER_RESTART_DELAY, spawn(false));
+        tokio::time::sleep(WORKER_RESTART_DELAY).await;
+        tokio::task::yield_now().await;
+        assert_eq!(started.load(Ordering::SeqCst), 2, "started again");
+        assert_eq!(running.load(Ordering::SeqCst), 1);
+        workers.wake("slack");
+        assert_eq!(workers.ended().await, Some(("slack".to_owned(), false)));
+        assert!(workers.wakes.is_empty());
     }
 }

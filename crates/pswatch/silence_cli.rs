@@ -144,12 +144,15 @@ async fn admin(
         return Ok(None);
     };
     let client = http_util::client(std::time::Duration::from_secs(10))?;
-    let mut request = client.request(method, format!("{base}{path}"));
+    let mut request = client.request(method.clone(), format!("{base}{path}"));
     if let Some(token) = &config.admin_token {
         request = request.bearer_auth(token.expose());
     }
     if let Some(body) = body {
         request = request.json(&body);
+    } else if method == reqwest::Method::POST {
+        // The admin API takes JSON only, bodies or none.
+        request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
     }
     let response = match request.send().await {
         Ok(response) => response,

@@ -143,6 +143,18 @@ impl SilenceRequest {
                 rfc3339(ends_at)
             ));
         }
+        if ends_at - starts_at.max(now) > MAX_SILENCE {
+            return Err(format!(
+                "a silence lasts at most {} days; end it sooner and add another when it ends",
+                MAX_SILENCE.whole_days()
+            ));
+        }
+        if starts_at - now > MAX_SILENCE_AHEAD {
+            return Err(format!(
+                "starts_at: a silence starts at most {} days ahead",
+                MAX_SILENCE_AHEAD.whole_days()
+            ));
+        }
         let matcher = Matcher {
             organization: self.organization.filter(|text| !text.trim().is_empty()),
             database: self.database.filter(|text| !text.trim().is_empty()),
@@ -153,6 +165,12 @@ impl SilenceRequest {
             .map_err(|error| error.to_string())
     }
 }
+
+/// The longest a silence added through the CLI or the admin API holds: one that forgets to end
+/// would hide every alert it matches for good.
+pub(crate) const MAX_SILENCE: time::Duration = time::Duration::days(90);
+/// How far ahead a silence may start.
+const MAX_SILENCE_AHEAD: time::Duration = time::Duration::days(365);
 
 /// `sil_` and 12 random hexadecimal digits.
 fn new_id() -> Result<String, String> {
@@ -256,6 +274,17 @@ mod tests {
             window(later).map(|(_, ends_at)| ends_at),
             Ok(datetime!(2026-11-25 08:30:00 UTC))
         );
+    }
+
+    #[test]
+    fn a_silence_is_bounded_in_length_and_how_far_ahead_it_starts() {
+        let refused = window(request(None, Some("1000y"))).expect_err("refused");
+        assert!(refused.contains("at most 90 days"), "{refused}");
+        assert!(window(request(None, Some("90d"))).is_ok());
+        let mut ahead = request(Some("2030-01-02T00:00:00Z"), None);
+        ahead.starts_at = Some("2030-01-01T00:00:00Z".into());
+        let refused = window(ahead).expect_err("refused");
+        assert!(refused.starts_with("starts_at: "), "{refused}");
     }
 
     #[test]

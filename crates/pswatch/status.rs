@@ -119,14 +119,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl StatusBoard {
-    /// Changes what the board shows of `target`.
+    /// Shows `target`, newly watched.
+    pub(crate) fn watch(&self, target: &Target) {
+        lock(&self.status)
+            .targets
+            .entry(target.to_string())
+            .or_default();
+    }
+
+    /// Changes what the board shows of `target`, if it is watched: a poll that ends after its
+    /// target was removed leaves no row behind.
     pub(crate) fn update(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
-        change(
-            lock(&self.status)
-                .targets
-                .entry(target.to_string())
-                .or_default(),
-        );
+        if let Some(status) = lock(&self.status).targets.get_mut(&target.to_string()) {
+            change(status);
+        }
     }
 
     /// Forgets a target that is no longer watched.
@@ -165,5 +171,26 @@ impl StatusBoard {
 
     pub(crate) fn view(&self) -> ConfigView {
         lock(&self.view).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_no_longer_watched_gets_no_row_back() {
+        let board = StatusBoard::default();
+        let target = Target::new("acme", "commerce");
+        board.watch(&target);
+        board.update(&target, |status| status.requests_per_poll = 3);
+        assert_eq!(
+            board.snapshot().targets[&target.to_string()].requests_per_poll,
+            3
+        );
+        board.forget(&target);
+        // Its poll, still running when it was removed, ends now.
+        board.update(&target, |status| status.requests_per_poll = 4);
+        assert!(board.snapshot().targets.is_empty());
     }
 }

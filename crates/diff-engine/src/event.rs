@@ -394,8 +394,9 @@ impl EventKind {
 
 impl Event {
     /// One of PlanetScale's own events, as its webhook delivered it. Its id depends only on
-    /// the delivery (the database, the event, PlanetScale's timestamp and the resource's id),
-    /// so a repeated delivery gets the same one.
+    /// the delivery (the database, the event, PlanetScale's timestamp and the whole resource),
+    /// so a repeated delivery gets the same one and two different ones of the same resource in
+    /// the same second get two.
     pub fn from_planetscale(
         organization: &str,
         database: &str,
@@ -410,7 +411,7 @@ impl Event {
             hasher.update([0]);
         }
         hasher.update(timestamp.to_be_bytes());
-        hasher.update(resource["id"].as_str().unwrap_or_default().as_bytes());
+        hasher.update(serde_json::to_vec(&resource).unwrap_or_default());
         Self {
             id: id_of(hasher),
             severity: event.severity(&resource),

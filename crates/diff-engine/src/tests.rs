@@ -947,8 +947,20 @@ fn planetscale_events_have_a_type_a_severity_and_an_id_per_delivery() {
         at + time::Duration::minutes(5),
     );
     assert_eq!(event.id, again.id, "a repeated delivery gets the same id");
-    let later = Event::from_planetscale("acme", "commerce", ready, 1_698_252_880, resource, at);
+    let later = Event::from_planetscale(
+        "acme",
+        "commerce",
+        ready,
+        1_698_252_880,
+        resource.clone(),
+        at,
+    );
     assert_ne!(event.id, later.id);
+    // Another delivery of the same resource in the same second is another event.
+    let mut changed = resource;
+    changed["state"] = "sleeping".into();
+    let other = Event::from_planetscale("acme", "commerce", ready, 1_698_252_879, changed, at);
+    assert_ne!(event.id, other.id, "two deliveries, two ids");
     assert_eq!(event.type_name(), "planetscale.branch.ready");
     assert_eq!(event.kind.state(), "ready");
 }

@@ -38,23 +38,32 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The longest wait a `Retry-After` can ask for: a longer one, in seconds or as a date, is read
+/// as this. No server means more (the API's rate window is a minute), and one answer must not
+/// stop pswatch for years.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Reads a `Retry-After` value: whole seconds (`7`), seconds with a fraction (`0.5`), or an
-/// HTTP date (a date in the past is no wait). A negative, enormous or unreadable value is none.
+/// HTTP date (a date in the past is no wait), at most [`MAX_RETRY_AFTER`]. A negative, odd or
+/// unreadable value is none.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        // A day is more than any server means; a larger or odd value is not a delay.
-        return (seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
-            .then(|| Duration::from_secs_f64(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
+    let wait = if value.bytes().all(|byte| byte.is_ascii_digit()) && !value.is_empty() {
+        // Whole seconds, however many digits: past u64 is still "very long".
+        value
+            .parse::<u64>()
+            .map_or(MAX_RETRY_AFTER, Duration::from_secs)
+    } else if let Ok(seconds) = value.parse::<f64>() {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        Duration::try_from_secs_f64(seconds).unwrap_or(MAX_RETRY_AFTER)
+    } else {
+        let date = httpdate::parse_http_date(value).ok()?;
         date.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The `Retry-After` of a response's headers, if it has a readable one.
@@ -77,8 +86,15 @@ mod tests {
             ("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::ZERO)),
             ("-1", None),
             ("NaN", None),
-            ("1e9", None),
+            ("inf", None),
             ("soon", None),
+            // Enormous waits are capped, never trusted nor overflowed.
+            ("1e9", Some(MAX_RETRY_AFTER)),
+            ("999999999", Some(MAX_RETRY_AFTER)),
+            ("18446744073709551615", Some(MAX_RETRY_AFTER)),
+            ("99999999999999999999999999", Some(MAX_RETRY_AFTER)),
+            ("3600", Some(MAX_RETRY_AFTER)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_RETRY_AFTER)),
         ];
         for (value, expected) in cases {
             assert_eq!(parse_retry_after(value), expected, "{value:?}");

@@ -76,15 +76,29 @@ impl RetryPolicy {
         }
         let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
         let delay = self.base_delay(failures).mul_f64(factor);
-        let delay = retry_after.map_or(delay, |retry_after| retry_after.max(delay));
-        let next = now + delay;
-        if next > created_at + self.max_age {
-            Decision::GiveUp(format!(
+        let asked = retry_after
+            .map(|retry_after| retry_after.min(http_util::MAX_RETRY_AFTER))
+            .filter(|retry_after| *retry_after > delay);
+        let delay = asked.unwrap_or(delay);
+        let later = |at: OffsetDateTime, by: Duration| {
+            time::Duration::try_from(by)
+                .ok()
+                .and_then(|by| at.checked_add(by))
+        };
+        let deadline = later(created_at, self.max_age);
+        let next = later(now, delay);
+        match (next, deadline) {
+            (Some(next), Some(deadline)) if next <= deadline => Decision::RetryAt(next),
+            (Some(next), None) => Decision::RetryAt(next),
+            _ if asked.is_some() => Decision::GiveUp(format!(
+                "the receiver asked to wait {} (Retry-After), past the channel's max_age of {}",
+                humanize(delay),
+                humanize(self.max_age)
+            )),
+            _ => Decision::GiveUp(format!(
                 "still failing after {} (the channel's max_age)",
                 humanize(self.max_age)
-            ))
-        } else {
-            Decision::RetryAt(next)
+            )),
         }
     }
 }
@@ -107,6 +121,42 @@ mod tests {
     use super::*;
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    #[test]
+    fn an_enormous_retry_after_neither_panics_nor_gives_a_false_reason() {
+        let policy = RetryPolicy::default();
+        for seconds in [999_999_999, u64::MAX] {
+            let decision = policy.decide(
+                NOW,
+                1,
+                Verdict::Transient,
+                Some(Duration::from_secs(seconds)),
+                NOW,
+                0.5,
+            );
+            // Capped at an hour: retried then, well within the day an entry may wait.
+            assert_eq!(
+                decision,
+                Decision::RetryAt(NOW + http_util::MAX_RETRY_AFTER),
+                "{seconds}"
+            );
+        }
+        let decision = policy.decide(
+            NOW - time::Duration::hours(23) - time::Duration::minutes(30),
+            3,
+            Verdict::Transient,
+            Some(Duration::from_secs(3600)),
+            NOW,
+            0.5,
+        );
+        assert_eq!(
+            decision,
+            Decision::GiveUp(
+                "the receiver asked to wait 1h (Retry-After), past the channel's max_age of 24h"
+                    .into()
+            )
+        );
+    }
 
     #[test]
     fn the_schedule_grows_then_stays_hourly() {

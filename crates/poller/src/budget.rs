@@ -35,6 +35,9 @@ fn nanos(duration: Duration) -> u64 {
 
 /// How long a 429 pauses everything when the API gives no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
+/// The longest a 429 pauses everything, whatever its `Retry-After` says: the API's rate window
+/// is a minute, so a longer pause only blinds pswatch.
+pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(300);
 /// How long the budget stays halved after a 429.
 const REDUCED_FOR: Duration = Duration::from_secs(120);
 
@@ -207,12 +210,13 @@ impl Budget {
         self.allowance(&state, now, priority)
     }
 
-    /// The API answered 429: pause every request for `retry_after` (or 5 s) and halve the
-    /// budget for a while.
+    /// The API answered 429: pause every request for `retry_after` (or 5 s, and at most
+    /// [`MAX_PAUSE`]) and halve the budget for a while.
     pub fn penalize(&self, retry_after: Option<Duration>) {
         let mut state = self.lock();
         let now = Instant::now();
-        let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
+        let pause = retry_after.unwrap_or(DEFAULT_PAUSE).min(MAX_PAUSE);
+        let until = now.checked_add(pause).unwrap_or(now);
         state.paused_until = Some(state.paused_until.map_or(until, |paused| paused.max(until)));
         state.reduced_until = Some(now + REDUCED_FOR);
     }
@@ -289,6 +293,16 @@ mod tests {
         assert_eq!(budget.window(), Duration::from_secs(120));
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(budget.usage().used, 30);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_enormous_retry_after_pauses_the_budget_for_max_pause_only() {
+        let budget = Budget::new(10, Duration::from_secs(60));
+        budget.penalize(Some(Duration::from_secs(999_999_999)));
+        budget.penalize(Some(Duration::MAX));
+        let start = Instant::now();
+        budget.acquire(Priority::High).await;
+        assert_eq!(Instant::now() - start, MAX_PAUSE);
     }
 
     #[tokio::test(start_paused = true)]

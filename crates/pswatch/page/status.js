@@ -109,14 +109,14 @@ function renderRecent(status) {
 
 async function act(id, action) {
   const note = document.getElementById("action");
-  const response = await fetch(`/api/dead-letters/${id}/${action}`, { method: "POST", credentials: "same-origin" });
+  const response = await fetch(`/api/dead-letters/${id}/${action}`, { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" } });
   note.textContent = (await response.text()).trim();
   await refresh();
 }
 
 async function expireSilence(id) {
   const note = document.getElementById("action");
-  const response = await fetch(`/api/silences/${encodeURIComponent(id)}/expire`, { method: "POST", credentials: "same-origin" });
+  const response = await fetch(`/api/silences/${encodeURIComponent(id)}/expire`, { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" } });
   note.textContent = response.ok ? `Silence ${id} expired.` : (await response.text()).trim();
   await refresh();
 }

@@ -48,7 +48,7 @@ impl Store {
     }
 
     /// Puts an entry for each delivery in `batch`; together they are one group ("poll").
-    fn add_entries(
+    pub(crate) fn add_entries(
         &self,
         batch: &mut sled::Batch,
         deliveries: Vec<NewDelivery>,

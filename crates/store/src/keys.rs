@@ -18,6 +18,13 @@ pub(crate) const MEMO_PREFIX: &[u8] = b"memo\0";
 pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
 /// `silence/{id}`.
 pub(crate) const SILENCE_PREFIX: &[u8] = b"silence\0";
+/// `receipt/{digest}`: a webhook delivery acted on.
+pub(crate) const RECEIPT_PREFIX: &[u8] = b"receipt\0";
+
+pub(crate) fn receipt_key(digest: &[u8; 32]) -> Vec<u8> {
+    [RECEIPT_PREFIX, &digest[..]].concat()
+}
+
 pub(crate) fn state_key(target: &Target) -> Vec<u8> {
     let mut key = STATE_PREFIX.to_vec();
     key.extend_from_slice(target.organization.as_bytes());

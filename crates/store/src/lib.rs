@@ -38,11 +38,13 @@ mod commit;
 mod keys;
 mod memo;
 mod quarantine;
+mod receipt;
 mod records;
 mod silence;
 
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
+pub use receipt::Digest;
 use time::OffsetDateTime;
 
 /// The format version written into every record. A record of another version is refused with

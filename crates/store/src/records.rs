@@ -412,3 +412,50 @@ impl Record for FingerprintKey {
         Self(bytes)
     }
 }
+
+/// A webhook delivery acted on: `receipt/{digest}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReceiptRecord {
+    pub(crate) digest: [u8; 32],
+    pub(crate) at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredReceipt {
+    /// The SHA-256 of the delivery's body, in hexadecimal.
+    digest: String,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+}
+
+impl Record for ReceiptRecord {
+    const WHAT: &'static str = "receipt";
+    type Stored = StoredReceipt;
+
+    fn to_stored(&self) -> StoredReceipt {
+        StoredReceipt {
+            digest: self
+                .digest
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect(),
+            at: self.at,
+        }
+    }
+
+    fn from_stored(stored: StoredReceipt) -> Self {
+        // A damaged digest reads as zeros: it matches no delivery, and is forgotten in time.
+        let mut digest = [0; 32];
+        for (index, byte) in digest.iter_mut().enumerate() {
+            *byte = stored
+                .digest
+                .get(index * 2..index * 2 + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .unwrap_or(0);
+        }
+        Self {
+            digest,
+            at: stored.at,
+        }
+    }
+}

@@ -83,6 +83,39 @@ fn delivery(channel: &str, id: &str) -> NewDelivery {
 }
 
 #[tokio::test]
+async fn a_receipt_is_written_with_its_entries_kept_across_a_restart_and_forgotten_in_time() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let at = datetime!(2026-11-23 12:00 UTC);
+    {
+        let store = Store::open(directory.path()).expect("open");
+        let entries = store
+            .enqueue_received([7; 32], vec![delivery("slack", "evt_ps")], at)
+            .await
+            .expect("enqueue");
+        assert_eq!(entries.len(), 1);
+    }
+    let store = Store::open(directory.path()).expect("reopen");
+    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(
+        store
+            .receipts(at - time::Duration::minutes(20))
+            .await
+            .expect("receipts"),
+        [([7; 32], at)]
+    );
+    assert!(store
+        .receipts(at + time::Duration::seconds(1))
+        .await
+        .expect("receipts")
+        .is_empty());
+    assert!(store
+        .receipts(at - time::Duration::minutes(20))
+        .await
+        .expect("receipts")
+        .is_empty());
+}
+
+#[tokio::test]
 async fn state_and_outbox_survive_close_and_reopen() {
     let directory = tempfile::tempdir().expect("tempdir");
     {
@@ -751,6 +784,20 @@ mod golden {
         assert_eq!(
             text, golden,
             "the bytes of {name} changed: that is a new disk format"
+        );
+    }
+
+    #[test]
+    fn receipts_keep_their_bytes() {
+        let record = crate::records::ReceiptRecord {
+            digest: std::array::from_fn(|index| u8::try_from(index).expect("small")),
+            at: datetime!(2026-11-24 12:00 UTC),
+        };
+        let bytes = encode(&record).expect("encodes");
+        check("receipt_v1.jsonl", std::slice::from_ref(&bytes));
+        assert_eq!(
+            decode::<crate::records::ReceiptRecord>(&bytes).expect("decodes"),
+            record
         );
     }
 
