@@ -151,6 +151,7 @@ pub fn diff(
         baseline: previous.is_none(),
         options,
         events: Vec::new(),
+        first_sequence: 0,
         anomalies: observation
             .unreadable
             .iter()
@@ -161,9 +162,13 @@ pub fn diff(
             .collect(),
     };
     let previous = previous.unwrap_or(&empty);
+    differ.first_sequence = previous.events;
     let mut next = TargetState::default();
     differ.workflows(previous, observation, &mut next);
     differ.deploy_requests(previous, observation, &mut next);
+    next.events = previous
+        .events
+        .saturating_add(u64::try_from(differ.events.len()).unwrap_or(u64::MAX));
     Diff {
         next,
         events: differ.events,
@@ -178,6 +183,9 @@ struct Differ<'a> {
     options: DiffOptions,
     events: Vec<Event>,
     anomalies: Vec<Anomaly>,
+    /// Where the event counter of a resource seen for the first time starts: the target's
+    /// count of events so far, past every number an earlier resource of the same name used.
+    first_sequence: u64,
 }
 
 impl Differ<'_> {
@@ -231,7 +239,7 @@ impl Differ<'_> {
                 workflow.state.as_str(),
             );
             let seen = previous.workflows.get(&workflow.id);
-            let mut sequence = seen.map_or(0, |seen| seen.events);
+            let mut sequence = seen.map_or(self.first_sequence, |seen| seen.events);
             let resource = format!("workflow/{}", workflow.id);
             match seen {
                 None => {
@@ -320,7 +328,7 @@ impl Differ<'_> {
                 );
             }
             let seen = previous.deploy_requests.get(&request.number);
-            let mut sequence = seen.map_or(0, |seen| seen.events);
+            let mut sequence = seen.map_or(self.first_sequence, |seen| seen.events);
             let empty = BTreeMap::new();
             let first_operation_event = self.events.len();
             let operations = self.operations(
@@ -477,7 +485,7 @@ impl Differ<'_> {
                     .position(|(_, seen)| operation.matches(seen))?;
                 Some(unclaimed.swap_remove(position).1)
             });
-            let mut sequence = seen.map_or(0, |seen| seen.events);
+            let mut sequence = seen.map_or(self.first_sequence, |seen| seen.events);
             let resource = format!(
                 "deploy_request/{deploy_request_number}/{}/{}",
                 noun.replace(' ', "_"),

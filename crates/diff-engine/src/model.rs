@@ -306,6 +306,10 @@ pub struct TargetState {
     pub workflows: BTreeMap<String, SeenWorkflow>,
     /// Open deploy requests by number. A closed one is reported once and forgotten.
     pub deploy_requests: BTreeMap<u64, SeenDeployRequest>,
+    /// How many events the target has produced. A resource seen for the first time starts its
+    /// own event counter here, so one forgotten and seen again under the same number (a new
+    /// deploy request #7 after the old one closed) never gives an id of its earlier life.
+    pub events: u64,
 }
 
 impl TargetState {

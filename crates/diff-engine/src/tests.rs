@@ -779,6 +779,29 @@ fn event_ids_are_stable_and_distinct() {
     assert!(!first.contains(&other.events[0].id));
 }
 
+#[test]
+fn a_resource_forgotten_and_seen_again_never_repeats_an_id() {
+    // Deploy request #7 runs and closes; later another #7 does the same; so does workflow #1,
+    // gone (404) and back.
+    let life = [
+        "dr7=queued wf1=pending",
+        "dr7=in_progress wf1=running",
+        "dr7=complete/closed wf1=completed",
+        "wfgone1",
+    ];
+    let mut polls = vec![""];
+    polls.extend(life);
+    polls.extend(life);
+    let ids = ids(&polls);
+    assert!(ids.len() >= 8, "{ids:?}");
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "an id names one transition: {ids:?}"
+    );
+}
+
 fn ids(polls: &[&str]) -> Vec<String> {
     let mut state = None;
     let mut ids = Vec::new();

@@ -62,6 +62,9 @@ struct StoredTarget {
 struct StoredTargetState {
     workflows: BTreeMap<String, StoredSeenWorkflow>,
     deploy_requests: BTreeMap<u64, StoredSeenDeployRequest>,
+    /// The target's count of events (absent before it was kept: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    events: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -202,6 +205,7 @@ impl Record for StateRecord {
                         )
                     })
                     .collect(),
+                events: self.state.events,
             },
         }
     }
@@ -273,6 +277,7 @@ impl Record for StateRecord {
                         )
                     })
                     .collect(),
+                events: stored.state.events,
             },
         }
     }

@@ -811,6 +811,19 @@ mod golden {
         check("state_v1.jsonl", std::slice::from_ref(&bytes));
         let back = decode::<StateRecord>(&bytes).expect("decodes");
         assert_eq!(back.state, state());
+        // The target's event count is kept once there is one.
+        let mut counted = state();
+        counted.events = 42;
+        let bytes = encode(&StateRecord {
+            target: target(),
+            state: counted.clone(),
+        })
+        .expect("encodes");
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""events":42}"#));
+        assert_eq!(
+            decode::<StateRecord>(&bytes).expect("decodes").state,
+            counted
+        );
     }
 
     #[test]
@@ -1082,7 +1095,7 @@ async fn an_unreadable_memo_is_quarantined_and_reads_as_none() {
 
 #[test]
 fn planetscale_events_keep_their_bytes_in_the_outbox() {
-    let event = diff_engine::Event::from_planetscale(
+    let mut event = diff_engine::Event::from_planetscale(
         "acme",
         "commerce",
         diff_engine::PlanetScaleEvent::parse("branch.ready").expect("known"),
@@ -1090,6 +1103,8 @@ fn planetscale_events_keep_their_bytes_in_the_outbox() {
         serde_json::json!({"id": "br-main", "type": "Branch", "name": "main", "state": "ready"}),
         datetime!(2026-11-23 12:00 UTC),
     );
+    // The id is kept as given: what is pinned here is the record, not how ids are made.
+    event.id = "evt_4c06a6ff4b8464c17cc07b44bf855e3a".into();
     let entry = OutboxEntry {
         id: 200,
         channel: "audit".into(),
