@@ -564,13 +564,13 @@ events = ["workflow.*"]
     );
 }
 
-/// The demo serves the status page on a loopback port and says where, so the scenario can be
-/// watched in a browser.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_demo_serves_the_status_page_while_it_runs() {
+/// Starts `pswatch demo` with `arguments` and returns it with the line in which it names its
+/// status page.
+fn start_demo(arguments: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_pswatch"))
         .args(["demo", "--step", "300ms"])
+        .args(arguments)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -585,14 +585,27 @@ async fn the_demo_serves_the_status_page_while_it_runs() {
             let _ = sender.send(line);
         }
     });
-    let address = tokio::task::block_in_place(|| loop {
+    let line = loop {
         let line = lines
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("the demo names its page");
-        if let Some(rest) = line.strip_prefix("pswatch demo: the status page is at ") {
-            break rest.split_whitespace().next().expect("url").to_owned();
+        if line.starts_with("pswatch demo: the status page ") {
+            break line;
         }
-    });
+    };
+    (child, line)
+}
+
+/// The demo serves the status page on a loopback port and says where, so the scenario can be
+/// watched in a browser.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_serves_the_status_page_while_it_runs() {
+    let (mut child, line) = tokio::task::block_in_place(|| start_demo(&[]));
+    let address = line
+        .strip_prefix("pswatch demo: the status page is at ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("url")
+        .to_owned();
     assert!(address.starts_with("http://127.0.0.1:"), "{address}");
     let page = reqwest::get(&address).await.expect("page");
     assert_eq!(page.status().as_u16(), 200);
@@ -608,6 +621,38 @@ async fn the_demo_serves_the_status_page_while_it_runs() {
         .await
         .expect("json");
     assert!(status["targets"].is_array());
+    let exited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exited.success());
+}
+
+/// `--listen` puts the page where it says (in a container, off loopback); off loopback it asks
+/// for a token made for the run, which the demo prints.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_listens_where_asked_and_off_loopback_asks_for_its_token() {
+    let port = support::fleet::free_port();
+    let (mut child, line) =
+        tokio::task::block_in_place(|| start_demo(&["--listen", &format!("0.0.0.0:{port}")]));
+    let token = line
+        .strip_prefix(&format!(
+            "pswatch demo: the status page listens on 0.0.0.0:{port} while the demo runs; sign in with the token "
+        ))
+        .unwrap_or_else(|| panic!("{line}"))
+        .trim()
+        .to_owned();
+    let url = format!("http://127.0.0.1:{port}/api/status");
+    let client = reqwest::Client::new();
+    let anonymous = client.get(&url).send().await.expect("answered");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let signed = client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(signed.status().as_u16(), 200);
     let exited = tokio::task::spawn_blocking(move || child.wait())
         .await
         .expect("join")

@@ -103,6 +103,12 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let mut reasons = not_ready_reasons(&shared, OffsetDateTime::now_utc());
+    if let Some((since, error)) = shared.store_health.failing() {
+        reasons.push(format!(
+            "the state store cannot write (for {}s): {error}",
+            since.elapsed().as_secs()
+        ));
+    }
     if let Err(error) = shared.store.outbox_counts() {
         reasons.push(format!("the state store cannot be read: {error}"));
     }

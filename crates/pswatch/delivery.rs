@@ -290,6 +290,7 @@ pub(crate) async fn channel_worker(
             }
             Err(error) => {
                 tracing::error!(channel, %error, "cannot read or update the outbox");
+                pipeline.shared.store_health.failed(&error);
                 Some(FIRST_DELIVERY_RETRY)
             }
         };

@@ -19,7 +19,26 @@ const DEMO_TOKEN: &str = "demo-token";
 /// Time allowed after the last step for the last poll and deliveries.
 const SETTLE_TIME: Duration = Duration::from_secs(20);
 
-pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    config_path: Option<&Path>,
+    step: Duration,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<ExitCode> {
+    // Off loopback (in a container, say) the page is reachable from elsewhere: it then asks
+    // for a token made for this run, which the terminal shows.
+    let page_token = if listen.ip().is_loopback() {
+        None
+    } else {
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|error| anyhow::anyhow!("cannot make the status page's token: {error}"))?;
+        Some(
+            bytes
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>(),
+        )
+    };
     let (mut channels, mut router) = match config_path {
         Some(path) => config::load_channels(path, &config::process_environment)?,
         None => (Vec::new(), Router::default()),
@@ -73,7 +92,7 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         router,
         log: config::Log::default(),
         admin_listen: None,
-        admin_token: None,
+        admin_token: page_token.as_deref().map(notifier::Secret::new),
         receiver: None,
         // The scripted scenario lasts seconds: nothing waits long enough to be reminded of.
         alerts: config::Alerts {
@@ -85,10 +104,12 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
     };
     let store = store::Store::open(state.path())?;
     let shared = Arc::new(Shared::new(store, &config)?);
-    // The status page, to watch the scenario in a browser; on loopback, so it needs no token.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    // The status page, to watch the scenario in a browser.
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .context("opening a loopback port for the status page")?;
+        .with_context(|| {
+            format!("cannot listen on {listen} for the status page; give another --listen")
+        })?;
     let page = listener.local_addr()?;
     let stop_page = tokio_util::sync::CancellationToken::new();
     let page_server = tokio::spawn(crate::admin::serve(
@@ -102,7 +123,12 @@ pub(crate) async fn run(config_path: Option<&Path>, step: Duration) -> anyhow::R
         "pswatch demo: a simulated PlanetScale API is serving on {}",
         simulator.api_url()
     );
-    eprintln!("pswatch demo: the status page is at http://{page}/ while the demo runs");
+    match &page_token {
+        None => eprintln!("pswatch demo: the status page is at http://{page}/ while the demo runs"),
+        Some(token) => eprintln!(
+            "pswatch demo: the status page listens on {page} while the demo runs; sign in with the token {token}"
+        ),
+    }
     let (targets, failures) = engine.targets().await;
     if let Some((organization, error)) = failures.into_iter().next() {
         anyhow::bail!("cannot list the databases of {organization}: {error}");

@@ -143,6 +143,10 @@ enum Command {
         /// Time between two changes of the scenario.
         #[arg(long, default_value = "1500ms", value_parser = parse_duration)]
         step: std::time::Duration,
+        /// Where the status page listens (a free loopback port by default); off loopback, as
+        /// in a container, it asks for a token the demo makes and prints.
+        #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
     },
 }
 
@@ -270,7 +274,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             config: ConfigArg { config },
             dry_run: false,
         } => once(&config).await,
-        Command::Demo { config, step } => demo::run(config.as_deref(), step).await,
+        Command::Demo {
+            config,
+            step,
+            listen,
+        } => demo::run(config.as_deref(), step, listen).await,
         Command::TestNotify { config, channel } => {
             test_notify(&config.config, channel.as_deref()).await
         }

@@ -467,6 +467,7 @@ impl Receiver {
                         .await;
                     if let Err(error) = written {
                         tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
+                        self.shared.store_health.failed(&error);
                     }
                     Ok((StatusCode::OK, "received\n".into()))
                 }
@@ -523,6 +524,7 @@ impl Receiver {
             Err(error) => {
                 // PlanetScale may send it again; nothing was half written.
                 tracing::error!(%error, "cannot record a PlanetScale event in the outbox");
+                self.shared.store_health.failed(&error);
                 Err(())
             }
         }

@@ -26,6 +26,11 @@ use crate::shared::{budget_of, Shared};
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
+/// How often the store is tried while its writes fail.
+const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
+/// How long the store may fail every write before pswatch stops, so that its supervisor starts
+/// it again on a store read back from disk (sled keeps an I/O error once it had one).
+const STORE_GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 /// How long shutdown waits for polls and deliveries in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -191,6 +196,7 @@ pub(crate) async fn run(
     // The listing of the watched databases runs as a task: a slow organization holds up
     // nothing else.
     let mut discovery: Option<tokio::task::JoinHandle<Listed>> = None;
+    let mut next_store_probe = tokio::time::Instant::now();
     loop {
         let now = tokio::time::Instant::now();
         if now >= next_discovery && discovery.is_none() {
@@ -216,6 +222,30 @@ pub(crate) async fn run(
             ));
         }
 
+        if let Some((since, error)) = shared.store_health.failing() {
+            if now >= next_store_probe {
+                next_store_probe = now + STORE_PROBE_EVERY;
+                match shared.store.probe().await {
+                    Ok(()) => {
+                        shared.store_health.recovered();
+                        shared.metrics.store_writable.set(1);
+                        tracing::info!("the state store writes again");
+                    }
+                    Err(probed) => {
+                        shared.metrics.store_writable.set(0);
+                        if now.saturating_duration_since(since) >= STORE_GIVE_UP_AFTER {
+                            anyhow::bail!(
+                                "the state store at {} has failed every write for {}s ({probed}; first: {error}); pswatch stops so that its supervisor starts it again on the store as written on disk",
+                                shared_path(&pipeline).display(),
+                                now.saturating_duration_since(since).as_secs()
+                            );
+                        }
+                        tracing::error!(error = %probed, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
+                    }
+                }
+            }
+        }
+
         let due = scheduler.due(now, u64::from(budget.room(Priority::Low)));
         for (target, priority) in due.start {
             let pipeline = Arc::clone(&pipeline);
@@ -238,6 +268,9 @@ pub(crate) async fn run(
             .min(next_discovery);
         if pipeline.config.receiver.is_some() {
             wake_at = wake_at.min(next_push_check);
+        }
+        if shared.store_health.failing().is_some() {
+            wake_at = wake_at.min(next_store_probe.max(now + Duration::from_millis(100)));
         }
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
@@ -361,6 +394,11 @@ pub(crate) async fn run(
     Ok(())
 }
 
+/// The directory of the store.
+fn shared_path(pipeline: &Pipeline) -> &std::path::Path {
+    &pipeline.config.state_path
+}
+
 /// Applies a listing of the watched databases to the scheduler and the board; returns when the
 /// next listing is due.
 fn discovered(
@@ -453,7 +491,10 @@ fn finish_poll(
         Ok(Err(error)) => {
             let retry_after = match &error {
                 PollFailure::Api(error) => error.retry_after(),
-                PollFailure::Store(_) => None,
+                PollFailure::Store(error) => {
+                    pipeline.shared.store_health.failed(error);
+                    None
+                }
             };
             let auth_failure = matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
             (

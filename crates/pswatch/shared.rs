@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) outbox_touched: tokio::sync::watch::Sender<u64>,
     /// The store's key of channel fingerprints.
     pub(crate) fingerprint_key: Vec<u8>,
+    /// Whether the store writes.
+    pub(crate) store_health: StoreHealth,
 }
 
 impl std::fmt::Debug for Shared {
@@ -62,7 +64,9 @@ impl Shared {
             admin_auth: AdminAuth::default(),
             outbox_touched: tokio::sync::watch::Sender::new(0),
             fingerprint_key,
+            store_health: StoreHealth::default(),
         };
+        shared.metrics.store_writable.set(1);
         shared.show(config);
         Ok(shared)
     }
@@ -85,5 +89,39 @@ impl Shared {
                 .collect(),
             silences: config.silences.clone(),
         });
+    }
+}
+
+/// Whether the state store writes: set by every write that failed and every probe, read by
+/// `/readyz` and the service, which probes while writes fail and stops when they keep failing.
+#[derive(Debug, Default)]
+pub(crate) struct StoreHealth {
+    failing: std::sync::Mutex<Option<(tokio::time::Instant, String)>>,
+}
+
+impl StoreHealth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(tokio::time::Instant, String)>> {
+        self.failing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A write failed with `error`.
+    pub(crate) fn failed(&self, error: &store::StoreError) {
+        let mut failing = self.lock();
+        let since = failing
+            .as_ref()
+            .map_or_else(tokio::time::Instant::now, |(since, _)| *since);
+        *failing = Some((since, error.to_string()));
+    }
+
+    /// A write succeeded; `true` if writes had been failing.
+    pub(crate) fn recovered(&self) -> bool {
+        self.lock().take().is_some()
+    }
+
+    /// Since when writes fail, and the last error, while they do.
+    pub(crate) fn failing(&self) -> Option<(tokio::time::Instant, String)> {
+        self.lock().clone()
     }
 }

@@ -214,6 +214,15 @@ impl Service {
         .await
     }
 
+    /// Waits at most `timeout` for the service to exit by itself; `None` if it did not.
+    pub async fn exited(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = &mut self.child;
+        eventually(timeout, || {
+            std::future::ready(child.try_wait().ok().flatten())
+        })
+        .await
+    }
+
     /// Waits until the service's log contains `text`, at most `timeout`. Async, so that the
     /// test's own servers keep serving meanwhile.
     pub async fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {

@@ -36,41 +36,52 @@ async fn main() -> std::io::Result<()> {
     let simulator =
         Simulator::start_on(arguments.listen, scenario.world, Some(arguments.token)).await?;
     eprintln!("pswatch-simulator: serving {}", simulator.api_url());
+    // One stop signal for the whole run: a SIGTERM between two rounds stops it as well as one
+    // during a round.
+    let stopped = stopped();
+    tokio::pin!(stopped);
     let mut steps = scenario.steps;
     loop {
         let player = simulator.play(steps);
         tokio::select! {
-            () = stopped() => return Ok(()),
+            () = &mut stopped => return Ok(()),
             _ = player => {}
         }
         eprintln!("pswatch-simulator: the scenario ended");
         if !arguments.repeat {
             break;
         }
-        tokio::time::sleep(step * 5).await;
+        tokio::select! {
+            () = &mut stopped => return Ok(()),
+            () = tokio::time::sleep(step * 5) => {}
+        }
         let next = simulator::demo(step);
         simulator.update(|world| *world = next.world);
         steps = next.steps;
     }
     // Keep serving the final state until stopped.
-    stopped().await;
+    stopped.await;
     Ok(())
 }
 
-/// SIGINT or SIGTERM (as a container's PID 1 gets on `docker stop`).
-async fn stopped() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// SIGINT or SIGTERM (as a container's PID 1 gets on `docker stop`). The handlers are set up
+/// at once, so a signal that comes while the future is not polled is not lost.
+fn stopped() -> impl std::future::Future<Output = ()> {
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        let wait = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            // Without a SIGTERM handler, SIGINT alone stops it.
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => {}
+            () = wait(terminate) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+        eprintln!("pswatch-simulator: stopping");
     }
-    eprintln!("pswatch-simulator: stopping");
 }

@@ -536,7 +536,21 @@ impl Store {
         self.db.flush_async().await?;
         Ok(())
     }
+
+    /// Writes a small record and flushes it: whether the store can write now (after a full
+    /// disk, say).
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Never read back; versioned like every record all the same.
+        let record = format!("{{\"v\":{FORMAT_VERSION},\"record\":{{\"probed_at\":{now}}}}}");
+        self.tree.insert(PROBE_KEY, record.as_bytes())?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
 }
+
+/// The record [`Store::probe`] writes.
+const PROBE_KEY: &[u8] = b"meta\0probe";
 
 /// A record's bytes. Serializing these records is not expected to fail, but if it did the error
 /// is returned: writing empty bytes would destroy the record.
