@@ -103,6 +103,15 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
         .database_mut("acme", "commerce")
         .workflows
         .push(SimWorkflow::new(4, "move-orders", "running"));
+    // A name that would retitle and clear the terminal and forge a line, printed raw.
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(
+            5,
+            "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n  workflow #9 forged: completed",
+            "running",
+        ));
     let simulator = Simulator::start(world, None).await.expect("simulator");
     let receiver = Receiver::start().await;
     let smtp = SmtpSink::start();
@@ -124,6 +133,12 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
         "{text}"
     );
     assert!(text.contains("workflow #4 move-orders: running"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(!text.contains("\n  workflow #9"), "a forged line: {text}");
+    assert!(text.contains("evil\\u{1b}]0;pwned"), "{text}");
     let missing = run(&["state", "show", "acme/other"]).await.expect("join");
     assert!(!missing.status.success());
     let bad = run(&["state", "forget", "acme"]).await.expect("join");
@@ -145,6 +160,47 @@ async fn state_show_prints_what_is_remembered_and_forget_makes_a_new_baseline() 
     assert!(receiver.requests().is_empty());
     let shown = run(&["state", "show"]).await.expect("join");
     assert!(String::from_utf8_lossy(&shown.stdout).contains("workflow #4 move-orders: cutover"));
+
+    // A store whose `db` file was truncated is refused, never started over silently; state
+    // reset moves it aside on request.
+    let refused = run(&["state", "reset"]).await.expect("join");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("opens and reads: nothing to reset"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let state = directory.path().join("state");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(state.join("db"))
+        .expect("db")
+        .set_len(0)
+        .expect("truncate");
+    let damaged = run(&["once"]).await.expect("join");
+    assert!(!damaged.status.success());
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert!(
+        stderr.contains(&state.display().to_string()) && stderr.contains("pswatch state reset"),
+        "{stderr}"
+    );
+    let reset = run(&["state", "reset"]).await.expect("join");
+    let stdout = String::from_utf8_lossy(&reset.stdout);
+    assert!(
+        stdout.contains("moved the damaged state store to"),
+        "{stdout}"
+    );
+    assert!(run(&["once"]).await.expect("join").status.success());
+    let aside = std::fs::read_dir(directory.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("state.damaged-")
+        })
+        .count();
+    assert_eq!(aside, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

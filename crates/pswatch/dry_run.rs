@@ -102,7 +102,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         text.push_str("\nnothing would be sent\n");
     }
     text.push_str("\ndry run: nothing was sent, no state or outbox entry was written\n");
-    print!("{text}");
+    print!("{}", notifier::render::printable_lines(&text));
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -178,6 +178,13 @@ enum StateAction {
         /// ORGANIZATION/DATABASE
         target: String,
     },
+    /// Move a store that cannot be read aside (to STATE_PATH.damaged-TIME), so that the next
+    /// start begins a new one: every database records a new baseline, and deliveries the old
+    /// store owed are not made. Refused while the store reads, or a pswatch process uses it.
+    Reset {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,7 +300,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let config = load(&config.config)?;
             match route_cli::explain(&config, &event, state.as_deref(), database.as_deref())? {
                 Some(text) => {
-                    print!("{text}");
+                    print!("{}", notifier::render::printable_lines(&text));
                     Ok(ExitCode::SUCCESS)
                 }
                 None => {
@@ -311,7 +318,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     webhooks_cli::install(&load(&config)?).await?
                 }
             };
-            print!("{text}");
+            print!("{}", notifier::render::printable_lines(&text));
             Ok(if complete {
                 ExitCode::SUCCESS
             } else {
@@ -332,6 +339,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     }
                     state::render(&states)
                 }
+                StateAction::Reset { config } => {
+                    let loaded = load(&config.config)?;
+                    state::reset(&loaded.state_path)?
+                }
                 StateAction::Forget { config, target } => {
                     let target = state::parse_target(&target)?;
                     if open_store(&config.config)?.forget_target(&target).await? {
@@ -341,7 +352,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     }
                 }
             };
-            print!("{text}");
+            print!("{}", notifier::render::printable_lines(&text));
             if !text.ends_with('\n') {
                 println!();
             }
@@ -357,7 +368,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     outbox::drop(&open_store(&config.config)?, id).await?
                 }
             };
-            print!("{text}");
+            print!("{}", notifier::render::printable_lines(&text));
             if !text.ends_with('\n') {
                 println!();
             }

@@ -12,7 +12,7 @@ fn when(time: Option<OffsetDateTime>) -> String {
 
 fn one_line(text: Option<&str>, limit: usize) -> String {
     let text = text.unwrap_or("-").replace(['\n', '\r'], " ");
-    notifier::render::truncate(&text, limit).into_owned()
+    notifier::render::printable(&notifier::render::truncate(&text, limit)).into_owned()
 }
 
 /// The listing of `pswatch outbox list`: pending entries, dead letters, then the records set
@@ -45,7 +45,7 @@ pub(crate) fn render_list(
         let _ = writeln!(
             text,
             "         {}",
-            notifier::render::headline(&entry.event)
+            notifier::render::printable(&notifier::render::headline(&entry.event))
         );
     }
     let _ = writeln!(text, "dead letters: {}", dead.len());
@@ -66,13 +66,13 @@ pub(crate) fn render_list(
             entry.event.id,
             entry.attempts,
             when(Some(letter.died_at)),
-            letter.reason,
+            notifier::render::printable(&letter.reason),
             one_line(entry.last_error.as_deref(), 160)
         );
         let _ = writeln!(
             text,
             "         {}",
-            notifier::render::headline(&entry.event)
+            notifier::render::printable(&notifier::render::headline(&entry.event))
         );
     }
     if !quarantined.is_empty() {

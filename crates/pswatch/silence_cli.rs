@@ -91,7 +91,7 @@ pub(crate) async fn run(
                         view(&silence, now)
                     }
                 };
-            println!("{}", line(&silence));
+            println!("{}", notifier::render::printable(&line(&silence)));
         }
         SilenceAction::List { config } => {
             let config = load(&config.config)?;
@@ -103,7 +103,7 @@ pub(crate) async fn run(
                 }
             };
             for silence in &views {
-                println!("{}", line(silence));
+                println!("{}", notifier::render::printable(&line(silence)));
             }
         }
         SilenceAction::Expire { config, id } => {
@@ -118,7 +118,7 @@ pub(crate) async fn run(
                     view(&silence, now)
                 }
             };
-            println!("{}", line(&silence));
+            println!("{}", notifier::render::printable(&line(&silence)));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use diff_engine::{Target, TargetState};
+use notifier::render::printable;
 
 /// Parses `ORG/DB`.
 pub(crate) fn parse_target(text: &str) -> anyhow::Result<Target> {
@@ -16,6 +17,51 @@ pub(crate) fn parse_target(text: &str) -> anyhow::Result<Target> {
     }
 }
 
+/// `pswatch state reset`: moves a store that cannot be read aside; says where.
+pub(crate) fn reset(path: &std::path::Path) -> anyhow::Result<String> {
+    match store::Store::open(path) {
+        Ok(_) => anyhow::bail!(
+            "the state store at {} opens and reads: nothing to reset (pswatch state forget ORG/DB makes one database start over)",
+            path.display()
+        ),
+        Err(store::StoreError::Damaged { .. }) => {}
+        Err(store::StoreError::Open { reason, .. }) if reason.contains("another process") => {
+            anyhow::bail!(
+                "a pswatch process uses the state store at {}; stop it first",
+                path.display()
+            )
+        }
+        Err(store::StoreError::Open { reason, .. })
+            if reason.contains("not a directory") || reason.contains("permission denied") =>
+        {
+            anyhow::bail!(
+                "the state store at {} cannot be opened ({reason}); that is not fixed by starting over",
+                path.display()
+            )
+        }
+        Err(_) => {}
+    }
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(&time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_else(|_| "now".into());
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".damaged-{stamp}"));
+    let aside = std::path::PathBuf::from(aside);
+    std::fs::rename(path, &aside).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot move {} to {}: {error}",
+            path.display(),
+            aside.display()
+        )
+    })?;
+    Ok(format!(
+        "moved the damaged state store to {}; the next start begins a new one (every database records a new baseline)",
+        aside.display()
+    ))
+}
+
 /// The listing of `pswatch state show`.
 pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
     let mut text = String::new();
@@ -25,7 +71,8 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
     for (target, state) in states {
         let _ = writeln!(
             text,
-            "{target}{}",
+            "{}{}",
+            printable(&target.to_string()),
             match state.motion() {
                 diff_engine::Motion::Active => " (in motion)",
                 diff_engine::Motion::Waiting => " (waiting for a person)",
@@ -41,13 +88,18 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
             let _ = write!(
                 text,
                 "  workflow #{} {}: {}",
-                workflow.number, workflow.name, workflow.state
+                workflow.number,
+                printable(&workflow.name),
+                printable(workflow.state.as_str())
             );
             if let Some(errors) = &workflow.workflow_errors {
                 let _ = write!(
                     text,
                     " | error: {}",
-                    notifier::render::truncate(errors.lines().next().unwrap_or_default(), 120)
+                    printable(&notifier::render::truncate(
+                        errors.lines().next().unwrap_or_default(),
+                        120
+                    ))
                 );
             }
             text.push('\n');
@@ -56,7 +108,7 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
             let _ = writeln!(
                 text,
                 "  deploy request #{number}: {}",
-                request.deployment_state
+                printable(request.deployment_state.as_str())
             );
             let operations = request
                 .operations
@@ -69,16 +121,19 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
                         .map(|operation| ("revert operation", operation)),
                 );
             for (noun, (id, operation)) in operations {
-                let _ = write!(text, "    {noun} {id}");
+                let _ = write!(text, "    {noun} {}", printable(id));
                 if let Some(table) = &operation.table_name {
-                    let _ = write!(text, " ({table})");
+                    let _ = write!(text, " ({})", printable(table));
                 }
-                let _ = write!(text, ": {}", operation.state);
+                let _ = write!(text, ": {}", printable(operation.state.as_str()));
                 if let Some(errors) = &operation.errors {
                     let _ = write!(
                         text,
                         " | error: {}",
-                        notifier::render::truncate(errors.lines().next().unwrap_or_default(), 120)
+                        printable(&notifier::render::truncate(
+                            errors.lines().next().unwrap_or_default(),
+                            120
+                        ))
                     );
                 }
                 text.push('\n');

@@ -57,14 +57,23 @@ const FINGERPRINT_KEY_LENGTH: usize = 32;
 /// What went wrong with the state store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The directory cannot be opened (another process holds it, or it is not writable).
-    #[error("cannot open the state store at {path}: {source} (only one pswatch process may use a state directory at a time)")]
+    /// The directory cannot be opened: another process holds it, it is not writable, it is not
+    /// a directory, or sled's own files are damaged.
+    #[error("cannot open the state store at {path}: {reason}")]
     Open {
         /// The directory.
         path: PathBuf,
-        /// sled's error.
-        #[source]
-        source: sled::Error,
+        /// What failed, in words.
+        reason: String,
+    },
+    /// The store exists but what it held cannot be read: it is refused rather than started
+    /// over, which would forget the deliveries it owes.
+    #[error("the state store at {path} exists but cannot be read: {problem}. pswatch does not start over on its own, which would forget the deliveries the store owes: restore the directory from a backup, or move it aside and start over with `pswatch state reset`")]
+    Damaged {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
     },
     /// Reading or writing failed.
     #[error("state store I/O failed: {0}")]
@@ -218,6 +227,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the store in the directory `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let existed = existing_store(path)?;
         // A handle dropped a moment ago may still hold the directory's lock while sled's
         // background flusher finishes, so a held lock is waited for a little (up to a second)
         // before it is reported.
@@ -234,7 +244,7 @@ impl Store {
                 Err(source) => {
                     return Err(StoreError::Open {
                         path: path.to_owned(),
-                        source,
+                        reason: open_failure(&source),
                     })
                 }
             }
@@ -242,7 +252,32 @@ impl Store {
         let tree = db.open_tree("pswatch")?;
         let store = Self { db, tree };
         store.move_old_outbox_keys()?;
+        store.check_marker(path, existed)?;
         Ok(store)
+    }
+
+    /// A store made by pswatch holds [`MARKER_KEY`] from its first open. One that existed
+    /// before this open but holds nothing, not even that, lost its records (a damaged or
+    /// missing `db` file, which sled reads as an empty log): refused. A store of an earlier
+    /// version that holds records gets its marker now.
+    fn check_marker(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
+        if self.tree.contains_key(MARKER_KEY)? {
+            return Ok(());
+        }
+        let empty = self.tree.is_empty() && self.db.tree_names().len() <= 2;
+        if existed && empty {
+            return Err(StoreError::Damaged {
+                path: path.to_owned(),
+                problem: "sled's files are there but hold no record, not even the one every pswatch store has from its start (its `db` file was truncated, overwritten or replaced)".into(),
+            });
+        }
+        let record = format!(
+            "{{\"v\":{FORMAT_VERSION},\"record\":{{\"created_at\":{}}}}}",
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        );
+        self.tree.insert(MARKER_KEY, record.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Moves entries from the outbox layout of earlier versions (`outbox/{sequence}`) to
@@ -546,6 +581,58 @@ impl Store {
         self.tree.insert(PROBE_KEY, record.as_bytes())?;
         self.db.flush_async().await?;
         Ok(())
+    }
+}
+
+/// The record every store holds from its first open: a store without it that existed held
+/// nothing, or lost it.
+const MARKER_KEY: &[u8] = b"meta\0store";
+
+/// Whether `path` holds a store already (sled's `conf` or `db`), refusing what cannot be one: a
+/// file where the directory should be, or a store whose `db` is gone.
+fn existing_store(path: &Path) -> Result<bool, StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.to_owned(),
+        reason,
+    };
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_dir() => {
+            return Err(open_error(
+                "it is a file, not a directory; state.path names the directory pswatch keeps its store in".into(),
+            ))
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(open_error(error.to_string())),
+    }
+    let (conf, db) = (path.join("conf"), path.join("db"));
+    match (conf.exists(), db.exists()) {
+        (true, false) => Err(StoreError::Damaged {
+            path: path.to_owned(),
+            problem: "its `db` file is missing".into(),
+        }),
+        (false, false) => Ok(false),
+        _ => Ok(true),
+    }
+}
+
+/// What an error of sled's when opening means, in words.
+fn open_failure(error: &sled::Error) -> String {
+    match error {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => format!(
+            "another process holds it ({io}); only one pswatch process may use a state directory at a time"
+        ),
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => format!(
+            "permission denied ({io}): the user pswatch runs as must be able to write the directory and its files"
+        ),
+        sled::Error::Io(io) => format!("{io}"),
+        sled::Error::Corruption { .. } => format!(
+            "sled's files are damaged ({error}); restore the directory from a backup, or move it aside and start over with `pswatch state reset`"
+        ),
+        sled::Error::Unsupported(what) => format!(
+            "sled cannot read it ({what}); a damaged or foreign `conf` file? restore it from a backup, or start over with `pswatch state reset`"
+        ),
+        other => other.to_string(),
     }
 }
 

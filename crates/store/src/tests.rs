@@ -576,6 +576,84 @@ fn a_second_process_cannot_open_the_same_directory() {
     assert!(stdout.contains("only one pswatch process"), "{stdout}");
 }
 
+/// A store with a pending delivery, closed cleanly.
+async fn store_with_a_pending_delivery(path: &std::path::Path) {
+    let store = Store::open(path).expect("open");
+    store
+        .commit_poll(
+            &target(),
+            &state(WorkflowState::Running),
+            vec![delivery("slack", "evt_pending")],
+            datetime!(2026-11-23 12:00 UTC),
+        )
+        .await
+        .expect("commit");
+    store.flush().await.expect("flush");
+}
+
+#[tokio::test]
+async fn a_damaged_store_is_refused_never_started_over() {
+    type Damage = fn(&std::path::Path);
+    let damages: [(&str, Damage); 4] = [
+        ("truncated", |path| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path.join("db"))
+                .expect("db")
+                .set_len(0)
+                .expect("truncate");
+        }),
+        ("overwritten at its start", |path| {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path.join("db"))
+                .expect("db");
+            file.write_all(&[0x5a; 4096]).expect("overwrite");
+        }),
+        ("deleted", |path| {
+            std::fs::remove_file(path.join("db")).expect("delete");
+        }),
+        ("its conf damaged", |path| {
+            std::fs::write(path.join("conf"), b"\x00\x01garbage").expect("conf");
+        }),
+    ];
+    for (what, damage) in damages {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let path = directory.path().join("state");
+        store_with_a_pending_delivery(&path).await;
+        damage(&path);
+        let error = Store::open(&path).expect_err(what).to_string();
+        assert!(
+            error.contains(&path.display().to_string()),
+            "{what}: {error}"
+        );
+        assert!(
+            !error.contains("only one pswatch process"),
+            "{what}: {error}"
+        );
+        assert!(
+            error.contains("pswatch state reset") || error.contains("cannot open"),
+            "{what}: {error}"
+        );
+    }
+}
+
+#[test]
+fn an_open_error_says_what_failed() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let file = directory.path().join("state");
+    std::fs::write(&file, b"not a directory").expect("file");
+    let error = Store::open(&file).expect_err("a file").to_string();
+    assert!(error.contains("it is a file, not a directory"), "{error}");
+    // A new directory, and one already there but empty, are new stores.
+    Store::open(&directory.path().join("new")).expect("new");
+    let empty = directory.path().join("empty");
+    std::fs::create_dir(&empty).expect("empty");
+    drop(Store::open(&empty).expect("empty"));
+    Store::open(&empty).expect("reopened");
+}
+
 #[test]
 #[ignore = "run by a_second_process_cannot_open_the_same_directory"]
 fn open_from_another_process() {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use diff_engine::Event;
 
-use super::{errors_heading, headline, rfc3339, timestamp, truncate};
+use super::{errors_heading, headline, printable, rfc3339, timestamp, truncate};
 
 /// The console channel's line for one event.
 pub fn console_line(event: &Event) -> String {
@@ -28,7 +28,8 @@ pub fn console_line(event: &Event) -> String {
             truncate(first_line, 200)
         );
     }
-    line
+    // Names and error texts come from the API: nothing of them may act on the terminal.
+    printable(&line).into_owned()
 }
 
 /// The console line of `pswatch test-notify`.

@@ -3,6 +3,7 @@
 //! in its module.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 pub use crate::rfc3339::rfc3339;
 use diff_engine::{Event, EventKind, OperationPhase};
@@ -220,6 +221,41 @@ pub(crate) fn title(first: &Event, count: usize) -> String {
     } else {
         format!("{}/{}: {count} changes", first.organization, first.database)
     }
+}
+
+/// `text` fit for one line of a terminal: every control character (C0 with newlines and
+/// carriage returns, DEL, C1) written as an escape such as `\u{1b}`, so text from the API
+/// cannot move the cursor, retitle or clear the terminal, or forge lines.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    escape_controls(text, false)
+}
+
+/// [`printable`] for a whole output whose lines are pswatch's own: newlines and tabs are kept.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    escape_controls(text, true)
+}
+
+fn escape_controls(text: &str, keep_lines: bool) -> Cow<'_, str> {
+    let kept = |character: char| keep_lines && matches!(character, '\n' | '\t');
+    if !text
+        .chars()
+        .any(|character| character.is_control() && !kept(character))
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        match character {
+            _ if kept(character) || !character.is_control() => escaped.push(character),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            other => {
+                let _ = write!(escaped, "\\u{{{:x}}}", u32::from(other));
+            }
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// Cuts `text` to `limit` characters and says how much was cut.

@@ -299,3 +299,20 @@ fn reminders_and_stalls_in_every_channel() {
     let pages = pagerduty::plan(&events, false, false);
     assert_eq!(pages.len(), 1);
 }
+
+#[test]
+fn text_from_the_api_cannot_act_on_a_terminal() {
+    let hostile = "move\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nforged line\u{9b}31m";
+    let line = super::printable(hostile);
+    assert_eq!(
+        line,
+        "move\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\r\\nforged line\\u{9b}31m"
+    );
+    assert!(!line.chars().any(char::is_control));
+    let lines = super::printable_lines("one\n\ttwo\u{1b}[1m\n");
+    assert_eq!(lines, "one\n\ttwo\\u{1b}[1m\n");
+    assert!(matches!(
+        super::printable("plain text"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}
