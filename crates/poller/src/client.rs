@@ -299,7 +299,8 @@ impl Client {
             let Some(delay) = retry_delay(&self.config, &error, attempt) else {
                 return Err(error);
             };
-            tracing::debug!(url = %url, %error, attempt, ?delay, "retrying PlanetScale request");
+            // The path only: an api_url may carry a user and password.
+            tracing::debug!(resource = %resource(url), %error, attempt, ?delay, "retrying PlanetScale request");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -335,15 +336,32 @@ impl Client {
                     .map(|response| response.status().as_u16()),
             );
         }
-        let response = sent.map_err(|error| self.transport_error(url, &error))?;
+        let mut response = sent.map_err(|error| self.transport_error(url, &error))?;
         let status = response.status();
         let retry_after = http_util::retry_after(response.headers());
-        let body = response
-            .bytes()
+        let too_large = || PollError::TooLarge {
+            resource: resource(url),
+            limit: MAX_BODY,
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|error| self.transport_error(url, &error))?;
+            .map_err(|error| self.transport_error(url, &error))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let resource = resource(url);
         let detail = ApiErrorBody::detail(&body);
@@ -390,6 +408,10 @@ impl Client {
         }
     }
 }
+
+/// The most of one answer read: a page of 100 items is far less; a larger answer is an error,
+/// not a reason to take memory without bound.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// How long to wait before retrying a request that failed with `error` on its `attempt`-th
 /// retry (from 0), or `None` to give up: a failure that is not transient, the retries spent,

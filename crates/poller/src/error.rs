@@ -89,6 +89,14 @@ pub enum PollError {
         /// What is wrong with it.
         message: String,
     },
+    /// An answer larger than the client reads.
+    #[error("{resource}: the API's answer is larger than {limit} bytes, the most pswatch reads of one answer")]
+    TooLarge {
+        /// The path asked for.
+        resource: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// A list that went on past the page cap.
     #[error("{resource} has more than {cap} pages of 100; stopped following next_page")]
     TooManyPages {
@@ -118,7 +126,8 @@ impl PollError {
             | Self::NotFound { .. }
             | Self::TokenRejected { .. }
             | Self::Decode { .. }
-            | Self::TooManyPages { .. } => false,
+            | Self::TooManyPages { .. }
+            | Self::TooLarge { .. } => false,
         }
     }
 

@@ -27,7 +27,7 @@ use crate::client::{resource, Listed};
 
 pub use api::{Database, DecodeError, Webhook};
 pub use budget::{Budget, BudgetUse, Priority};
-pub use client::{Client, ClientConfig, RequestObserver, ServiceToken};
+pub use client::{Client, ClientConfig, RequestObserver, ServiceToken, MAX_BODY};
 pub use error::PollError;
 pub use webhooks::{gives_push, last_delivery_failed, same_url, DEPLOY_REQUEST_EVENTS};
 

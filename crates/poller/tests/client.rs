@@ -495,3 +495,64 @@ async fn a_workflow_missing_from_the_list_is_fetched_by_number() {
     );
     assert_eq!(observation.vanished_workflows, ["wf3"]);
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_an_error_not_a_memory_bill() {
+    // Said up front, by its Content-Length.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{DB}/workflows")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; poller::MAX_BODY + 1]))
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, PollError::TooLarge { .. }), "{error}");
+    assert!(
+        error.to_string().contains("larger than 8388608 bytes"),
+        "{error}"
+    );
+
+    // Found out while reading a chunked answer that never says its length.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                // Up to 16 MiB, twice the cap; the client stops reading long before.
+                for _ in 0..256 {
+                    let framed =
+                        [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                    if stream.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    let mut config = ClientConfig::new(
+        format!("http://{address}/v1").parse().expect("url"),
+        ServiceToken::new("tok-id", "s3cr3t-token"),
+        std::sync::Arc::new(poller::Budget::per_minute(600)),
+    );
+    config.timeout = Duration::from_secs(10);
+    let error = Client::new(config)
+        .expect("client")
+        .observe(&target(), None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, PollError::TooLarge { .. }), "{error}");
+}

@@ -123,6 +123,7 @@ fn an_api_url_without_v1_is_valid_but_warned_about() {
     for (api_url, warned) in [
         ("https://api.planetscale.com", true),
         ("http://127.0.0.1:8080/", true),
+        ("http://pswatch:hunter2@127.0.0.1:8080/", true),
         ("https://api.planetscale.com/v1", false),
         ("https://api.planetscale.com/v1/", false),
         ("http://127.0.0.1:8080/v1", false),
@@ -140,6 +141,7 @@ fn an_api_url_without_v1_is_valid_but_warned_about() {
                     && warnings[0].contains("does not end in /v1"),
                 "{warnings:?}"
             );
+            assert!(!warnings[0].contains("hunter2"), "{warnings:?}");
         } else {
             assert!(warnings.is_empty(), "{api_url}: {warnings:?}");
         }

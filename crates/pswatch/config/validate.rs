@@ -224,6 +224,11 @@ fn planetscale(
         problems,
     );
     if let Some(api_url) = &api_url {
+        // What is shown of it leaves out a user and password it may carry.
+        let mut shown = api_url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        let api_url = &shown;
         if !api_url.path().trim_end_matches('/').ends_with("/v1") {
             problem(
                 warnings,
