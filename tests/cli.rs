@@ -436,3 +436,51 @@ async fn once_dry_run_prints_what_it_would_send_and_changes_nothing() {
     let body: Value = serde_json::from_slice(&delivered[0].body).expect("json");
     assert_eq!(body["data"]["state"], "running");
 }
+
+/// The dry run polls exactly what `once` polls: a PostgreSQL database named in `[[watch]]` is
+/// skipped, and an organization that cannot be listed is reported while the others are polled.
+#[tokio::test(flavor = "multi_thread")]
+async fn once_and_its_dry_run_poll_the_same_targets() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "copying"));
+    world.database_mut("acme", "insights").kind = "postgresql".into();
+    let simulator = Simulator::start(world, None).await.expect("simulator");
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("state"))
+        .unset("admin.listen")
+        .watch("acme", &["commerce", "insights"])
+        .watch("ghost", &[])
+        .channel("stdout", "console", &[])
+        .route(&["stdout"])
+        .write(&directory.path().join("pswatch.toml"));
+    let run = |args: &'static [&'static str]| {
+        let config = config.clone();
+        async move {
+            tokio::task::spawn_blocking(move || pswatch(args, &config, &[]))
+                .await
+                .expect("join")
+        }
+    };
+    let output = run(&["once", "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("acme/commerce: first poll: a baseline would be recorded"),
+        "{text}"
+    );
+    assert!(!text.contains("acme/insights"), "{text}");
+    assert!(
+        text.contains("ghost: its databases cannot be listed"),
+        "{text}"
+    );
+    let polled_before = simulator.requests_for("insights");
+    assert_eq!(run(&["once"]).await.status.code(), Some(1));
+    assert_eq!(simulator.requests_for("insights"), polled_before);
+    let shown = run(&["state", "show"]).await;
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("acme/commerce"), "{shown}");
+    assert!(!shown.contains("insights"), "{shown}");
+}

@@ -110,7 +110,7 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
     // Without the token, the API refuses.
     let refused = reqwest::Client::new()
         .post(format!("{base}/api/silences"))
-        .json(&serde_json::json!({"database": "acme/*", "ends_at": "2030-01-01T00:00:00Z", "comment": "x"}))
+        .json(&serde_json::json!({"database": "acme/*", "for": "2h", "comment": "x"}))
         .send()
         .await
         .expect("answer");
@@ -120,7 +120,7 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
     let bad = client
         .post(format!("{base}/api/silences"))
         .bearer_auth(TOKEN)
-        .json(&serde_json::json!({"events": ["deploy_requests.*"], "ends_at": "2030-01-01T00:00:00Z", "comment": "x"}))
+        .json(&serde_json::json!({"events": ["deploy_requests.*"], "for": "2h", "comment": "x"}))
         .send()
         .await
         .expect("answer");
@@ -227,8 +227,8 @@ async fn a_silence_added_from_the_cli_holds_back_what_it_matches_until_it_is_exp
             "add",
             "--organization",
             "acme",
-            "--until",
-            "2099-01-01T00:00:00Z",
+            "--for",
+            "30d",
             "--comment",
             "freeze",
         ],

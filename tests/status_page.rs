@@ -99,7 +99,7 @@ async fn the_page_follows_the_fleet_and_its_buttons_act() {
         .post(format!("{base}/api/silences"))
         .bearer_auth(TOKEN)
         .json(
-            &serde_json::json!({"database": "acme/commerce", "ends_at": "2099-01-01T00:00:00Z",
+            &serde_json::json!({"database": "acme/commerce", "for": "30d",
             "comment": "planned cutover"}),
         )
         .send()

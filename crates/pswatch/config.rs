@@ -340,10 +340,9 @@ impl<'a> Reading<'a> {
 
     /// `result` if nothing is wrong, else every problem: placed in the file, without a second
     /// one for a key whose variable is missing, and without a substituted value.
-    fn finish<T>(self, result: Option<T>) -> Result<T, Vec<Problem>> {
+    fn finish<T>(&mut self, result: Option<T>) -> Result<T, Vec<Problem>> {
         let mut seen_unresolved = BTreeSet::new();
-        let mut problems: Vec<Problem> = self
-            .problems
+        let mut problems: Vec<Problem> = std::mem::take(&mut self.problems)
             .into_iter()
             .filter(|problem| {
                 !self.unresolved.contains(&problem.key)
@@ -374,7 +373,7 @@ pub(crate) fn parse(text: &str, environment: Environment<'_>) -> Result<Config, 
     });
     let mut config = reading.finish(config)?;
     for warning in &mut config.warnings {
-        warning.at = Positions::of(text).find(&warning.key);
+        warning.at = reading.positions.find(&warning.key);
     }
     Ok(config)
 }

@@ -12,7 +12,8 @@ use store::Store;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::webhooks_cli::{client, targets};
+use crate::pipeline::Watched;
+use crate::webhooks_cli::client;
 
 /// Runs the dry run and prints its report; exit 1 when a target could not be polled.
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
@@ -31,7 +32,17 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     let mut by_channel: BTreeMap<String, Vec<Vec<Event>>> = BTreeMap::new();
     let mut text = String::new();
-    for target in targets(config, &client).await? {
+    // Exactly what `once` polls: the same listing, an organization that cannot be listed
+    // reported and the others polled.
+    let (targets, unlisted) = Watched::default().targets(config, &client).await;
+    for (organization, error) in unlisted {
+        failed = true;
+        let _ = writeln!(
+            text,
+            "{organization}: its databases cannot be listed: {error}"
+        );
+    }
+    for target in targets {
         let previous = match &store {
             Some(store) => store.target_state(&target)?,
             None => None,

@@ -53,8 +53,8 @@ pub(crate) struct Pipeline {
     pub(crate) notifier: Notifier,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) shared: Arc<Shared>,
-    /// The PostgreSQL databases among those named in each organization's `[[watch]]`.
-    postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// The watched databases, and what is known of the named ones' kinds.
+    watched: Watched,
 }
 
 impl Pipeline {
@@ -77,7 +77,7 @@ impl Pipeline {
             notifier,
             metrics: Arc::clone(&shared.metrics),
             shared,
-            postgres: std::sync::Mutex::default(),
+            watched: Watched::default(),
         })
     }
 
@@ -165,79 +165,9 @@ impl Pipeline {
         })
     }
 
+    /// The watched databases (see [`Watched::targets`]).
     pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
-        let mut targets = Vec::new();
-        let mut failures = Vec::new();
-        for Watch {
-            organization,
-            databases,
-        } in &self.config.watches
-        {
-            match databases {
-                Some(databases) => {
-                    let postgres = self.postgres_databases(organization).await;
-                    targets.extend(
-                        databases
-                            .iter()
-                            .filter(|database| !postgres.contains(*database))
-                            .map(|database| Target::new(organization.as_str(), database.as_str())),
-                    )
-                }
-                None => match self.client.list_databases(organization).await {
-                    Ok(databases) => targets.extend(
-                        databases
-                            .into_iter()
-                            .filter(|database| database.is_mysql())
-                            .map(|database| Target::new(organization.as_str(), database.name)),
-                    ),
-                    Err(error) => failures.push((organization.clone(), error)),
-                },
-            }
-        }
-        (targets, failures)
-    }
-
-    /// Which databases named in `organization`'s `[[watch]]` are PostgreSQL ones, which have no
-    /// workflows or deploy requests: asked once (one list of the organization's databases),
-    /// each reported once and then skipped. When the list cannot be read (a token with access to
-    /// the named databases only, say), every named database is watched.
-    async fn postgres_databases(&self, organization: &str) -> BTreeSet<String> {
-        let mut known = self
-            .postgres
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(organization)
-            .cloned();
-        if let Some(known) = known.take() {
-            return known;
-        }
-        let named: BTreeSet<&str> = self
-            .config
-            .watches
-            .iter()
-            .filter(|watch| watch.organization == organization)
-            .flat_map(|watch| watch.databases.iter().flatten().map(String::as_str))
-            .collect();
-        let postgres: BTreeSet<String> = match self.client.list_databases(organization).await {
-            Ok(databases) => databases
-                .into_iter()
-                .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
-                .map(|database| {
-                    tracing::warn!(target_db = %Target::new(organization, database.name.as_str()), kind = %database.kind,
-                        "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases)");
-                    database.name
-                })
-                .collect(),
-            Err(error) => {
-                tracing::info!(organization, %error, "cannot list the organization's databases to tell their kinds; every database named in [[watch]] is watched");
-                BTreeSet::new()
-            }
-        };
-        self.postgres
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(organization.to_owned(), postgres.clone());
-        postgres
+        self.watched.targets(&self.config, &self.client).await
     }
 
     /// Polls `target` once: observe, diff against the stored state, and commit the next state
@@ -349,5 +279,102 @@ impl Pipeline {
     /// Changes what the status board shows of `target`.
     pub(crate) fn update_status(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
         self.shared.board.update(target, change);
+    }
+}
+
+/// Which databases a configuration watches: the one listing `once`, `once --dry-run` and the
+/// service share. It remembers, per organization, which databases named in `[[watch]]` are
+/// PostgreSQL ones.
+#[derive(Debug, Default)]
+pub(crate) struct Watched {
+    postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Watched {
+    /// The targets of `config`: the databases named in `[[watch]]` (less the PostgreSQL ones),
+    /// and every MySQL database of an organization watched with `["*"]`, listed through the
+    /// API. An organization that cannot be listed is given back with its error, and the others
+    /// are listed all the same.
+    pub(crate) async fn targets(
+        &self,
+        config: &Config,
+        client: &Client,
+    ) -> (Vec<Target>, Vec<(String, PollError)>) {
+        let mut targets = Vec::new();
+        let mut failures = Vec::new();
+        for Watch {
+            organization,
+            databases,
+        } in &config.watches
+        {
+            match databases {
+                Some(databases) => {
+                    let postgres = self.postgres_databases(config, client, organization).await;
+                    targets.extend(
+                        databases
+                            .iter()
+                            .filter(|database| !postgres.contains(*database))
+                            .map(|database| Target::new(organization.as_str(), database.as_str())),
+                    )
+                }
+                None => match client.list_databases(organization).await {
+                    Ok(databases) => targets.extend(
+                        databases
+                            .into_iter()
+                            .filter(|database| database.is_mysql())
+                            .map(|database| Target::new(organization.as_str(), database.name)),
+                    ),
+                    Err(error) => failures.push((organization.clone(), error)),
+                },
+            }
+        }
+        (targets, failures)
+    }
+
+    /// Which databases named in `organization`'s `[[watch]]` are PostgreSQL ones, which have no
+    /// workflows or deploy requests: asked once (one list of the organization's databases),
+    /// each reported once and then skipped. When the list cannot be read (a token with access to
+    /// the named databases only, say), every named database is watched.
+    async fn postgres_databases(
+        &self,
+        config: &Config,
+        client: &Client,
+        organization: &str,
+    ) -> BTreeSet<String> {
+        let known = self
+            .postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(organization)
+            .cloned();
+        if let Some(known) = known {
+            return known;
+        }
+        let named: BTreeSet<&str> = config
+            .watches
+            .iter()
+            .filter(|watch| watch.organization == organization)
+            .flat_map(|watch| watch.databases.iter().flatten().map(String::as_str))
+            .collect();
+        let postgres: BTreeSet<String> = match client.list_databases(organization).await {
+            Ok(databases) => databases
+                .into_iter()
+                .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
+                .map(|database| {
+                    tracing::warn!(target_db = %Target::new(organization, database.name.as_str()), kind = %database.kind,
+                        "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases)");
+                    database.name
+                })
+                .collect(),
+            Err(error) => {
+                tracing::info!(organization, %error, "cannot list the organization's databases to tell their kinds; every database named in [[watch]] is watched");
+                BTreeSet::new()
+            }
+        };
+        self.postgres
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(organization.to_owned(), postgres.clone());
+        postgres
     }
 }

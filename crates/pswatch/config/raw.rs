@@ -463,27 +463,53 @@ fn explain(message: &str) -> (Subkey, String) {
     (Subkey::None, message.to_owned())
 }
 
-/// Where each key of the file is, for messages: `poll.interval` at line 9, column 1.
+/// Where each key of the file is, for messages: `poll.interval` at line 9, column 1. Keys are
+/// noted by byte offset; the line and column are worked out only for a key a message names,
+/// so a file of many keys (700,000 database names) is read in linear time.
 #[derive(Debug, Default)]
 pub(super) struct Positions {
-    keys: BTreeMap<String, (usize, usize)>,
+    keys: BTreeMap<String, usize>,
+    /// The byte offset where each line starts.
+    line_starts: Vec<usize>,
+    text: String,
 }
 
 impl Positions {
     /// The positions of every key of `text` (none if it does not parse).
     pub(super) fn of(text: &str) -> Self {
-        let mut positions = Self::default();
+        let mut positions = Self {
+            keys: BTreeMap::new(),
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                .collect(),
+            text: text.to_owned(),
+        };
         if let Ok(document) = toml_edit::ImDocument::parse(text) {
             positions.walk_table(document.as_table(), "", text);
         }
         positions
     }
 
-    fn note(&mut self, path: &str, span: Option<std::ops::Range<usize>>, text: &str) {
+    fn note(&mut self, path: &str, span: Option<std::ops::Range<usize>>, _text: &str) {
         if let Some(span) = span {
-            self.keys
-                .insert(path.to_owned(), line_and_column(text, span.start));
+            self.keys.insert(path.to_owned(), span.start);
         }
+    }
+
+    /// The 1-based line and column of byte `offset`.
+    fn line_and_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|start| *start <= offset);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |before| before.chars().count());
+        (line.max(1), column + 1)
     }
 
     fn walk_table(&mut self, table: &toml_edit::Table, prefix: &str, text: &str) {
@@ -527,8 +553,8 @@ impl Positions {
     pub(super) fn find(&self, key: &str) -> Option<(usize, usize)> {
         let mut key = key;
         loop {
-            if let Some(position) = self.keys.get(key) {
-                return Some(*position);
+            if let Some(offset) = self.keys.get(key) {
+                return Some(self.line_and_column(*offset));
             }
             let cut = key.rfind(['.', '['])?;
             key = &key[..cut];
@@ -599,5 +625,23 @@ mod tests {
         assert_eq!(positions.find("channels[0].nothing"), Some((4, 1)));
         assert_eq!(positions.find("nowhere"), None);
         assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn positions_of_many_keys_on_one_line_are_exact() {
+        let names: Vec<String> = (0..10_000).map(|index| format!("\"db{index}\"")).collect();
+        let text = format!("[[watch]]\ndatabases = [{}]\n", names.join(","));
+        let positions = Positions::of(&text);
+        // "databases = [" is 13 characters; each name before the last takes its length and a comma.
+        let column = 14
+            + names[..9_999]
+                .iter()
+                .map(|name| name.len() + 1)
+                .sum::<usize>();
+        assert_eq!(
+            positions.find("watch[0].databases[9999]"),
+            Some((2, column))
+        );
+        assert_eq!(positions.find("watch[0].databases[0]"), Some((2, 14)));
     }
 }

@@ -608,6 +608,12 @@ fn the_receiver_is_off_unless_listen_is_set_and_its_keys_are_checked() {
         "{:?}",
         config.warnings
     );
+    // It says what happens: the secrets come from PlanetScale's webhook list.
+    let warning = config.warnings[0].to_string();
+    assert!(
+        warning.contains("reads from PlanetScale") && !warning.contains("until"),
+        "{warning}"
+    );
 }
 
 #[test]

@@ -149,7 +149,7 @@ fn receiver(
         problem(
             warnings,
             "receiver.secrets",
-            "is empty: every delivery will be refused (401) until the webhooks' secrets are given",
+            "is empty: deliveries are verified with the secrets of the watched databases' webhooks, which pswatch reads from PlanetScale (service token access read_database); a delivery no readable webhook signed is refused (401)",
         );
     }
     Some(Receiver {
