@@ -226,3 +226,63 @@ async fn a_failing_api_never_fakes_events() {
         }
     }
 }
+
+/// Listing an organization's databases runs beside the polls: while one organization's list
+/// takes half a minute, a database in motion elsewhere is polled and its change delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_organization_listing_holds_up_no_poll() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(1, "move-orders", "running"));
+    world.database_mut("slowpoke", "warehouse");
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(
+        fleet
+            .config("300ms")
+            .set("planetscale.timeout", "60s")
+            .watch("acme", &["commerce"])
+            .watch("slowpoke", &[]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log(
+                "baseline recorded target_db=acme/commerce",
+                Duration::from_secs(15)
+            )
+            .await,
+        "{}",
+        service.stderr()
+    );
+    // From now on the organization's list takes 30 s; a reload lists it again at once.
+    fleet
+        .simulator
+        .set_listing_fault("slowpoke", Some(Fault::Delay(Duration::from_secs(30))));
+    let reloaded = std::process::Command::new("kill")
+        .args(["-HUP", &service.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(reloaded.success());
+    assert!(
+        service
+            .wait_for_log("configuration reloaded", Duration::from_secs(10))
+            .await
+    );
+    cut_over(&fleet.simulator, "commerce");
+    let delivered = eventually(Duration::from_secs(10), || {
+        std::future::ready(
+            fleet
+                .deliveries()
+                .into_iter()
+                .find(|body| body["data"]["state"] == "cutover"),
+        )
+    })
+    .await;
+    assert!(
+        delivered.is_some(),
+        "the change waited for the listing: {}",
+        service.stderr()
+    );
+}

@@ -49,6 +49,8 @@ pub enum Fault {
 pub(crate) struct Shared {
     pub(crate) world: Arc<Mutex<World>>,
     faults: Arc<Mutex<HashMap<String, Fault>>>,
+    /// Faults of an organization's list of databases, by organization.
+    listing_faults: Arc<Mutex<HashMap<String, Fault>>>,
     requests_by_database: Arc<Mutex<HashMap<String, u64>>>,
     /// When each request came, and for which database ("" for the databases list).
     request_log: Arc<Mutex<Vec<(Instant, String)>>>,
@@ -93,6 +95,11 @@ pub(crate) async fn admit_database(
         .or_default() += 1;
     lock(&shared.request_log).push((Instant::now(), database.to_owned()));
     let fault = lock(&shared.faults).get(database).cloned();
+    play(fault).await
+}
+
+/// Plays `fault`: `Err` is the response to send instead, `Ok(true)` asks for endless pages.
+async fn play(fault: Option<Fault>) -> Result<bool, Response> {
     match fault {
         None => Ok(false),
         Some(Fault::EndlessPages) => Ok(true),
@@ -160,6 +167,7 @@ impl Simulator {
         let shared = Shared {
             world: Arc::new(Mutex::new(world)),
             faults: Arc::default(),
+            listing_faults: Arc::default(),
             requests_by_database: Arc::default(),
             request_log: Arc::default(),
             rate_limit: Arc::default(),
@@ -278,6 +286,15 @@ impl Simulator {
     /// When each request came so far, and for which database ("" for a databases list).
     pub fn request_log(&self) -> Vec<(Instant, String)> {
         lock(&self.shared.request_log).clone()
+    }
+
+    /// Plays `fault` for `organization`'s list of databases until cleared.
+    pub fn set_listing_fault(&self, organization: &str, fault: Option<Fault>) {
+        let mut faults = lock(&self.shared.listing_faults);
+        match fault {
+            Some(fault) => faults.insert(organization.to_owned(), fault),
+            None => faults.remove(organization),
+        };
     }
 
     /// Plays `fault` for every endpoint of `database` (in any organization) until cleared.
@@ -418,6 +435,11 @@ async fn list_databases(
         return refused;
     }
     lock(&shared.request_log).push((Instant::now(), String::new()));
+    let fault = lock(&shared.listing_faults).get(&organization).cloned();
+    let endless = match play(fault).await {
+        Ok(endless) => endless,
+        Err(response) => return response,
+    };
     let world = lock(&shared.world);
     let Some(org) = world.organizations.get(&organization) else {
         return not_found();
@@ -429,7 +451,7 @@ async fn list_databases(
             json!({"id": format!("db-{name}"), "type": "Database", "name": name, "kind": database.kind, "state": "ready"})
         })
         .collect();
-    page(items, &query, false)
+    page(items, &query, endless)
 }
 
 async fn list_workflows(
