@@ -7,9 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use simulator::{SimDeployRequest, SimWebhook, SimWorkflow, Simulator, World};
 use support::config::ConfigBuilder;
 use support::fleet::{free_port, Fleet};
@@ -18,13 +16,7 @@ use support::{eventually, get, Service};
 const SECRET: &str = "ps-webhook-s3cret-for-tests";
 
 fn sign(body: &[u8], secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    support::planetscale_signature(body, secret)
 }
 
 fn delivery(database: &str, event: &str, timestamp: i64) -> Vec<u8> {

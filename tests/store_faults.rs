@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 use simulator::{SimWorkflow, World};
 use support::fleet::{free_port, Fleet};
 use support::{get, Service};
@@ -55,13 +53,7 @@ impl Drop for Tmpfs {
 }
 
 fn signed(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    support::planetscale_signature(body, SECRET)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -154,6 +154,18 @@ impl Drop for SmtpSink {
     }
 }
 
+/// `X-PlanetScale-Signature` of `body` with `secret`: its HMAC-SHA256, in hexadecimal.
+pub fn planetscale_signature(body: &[u8], secret: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 pub mod config;
 pub mod fleet;
 pub mod receiver;
