@@ -1,7 +1,7 @@
 //! A store that cannot write: with the state directory's disk full, a pushed event is refused
 //! (503) and nothing is half written, `/readyz` says why, and when the store keeps failing
 //! pswatch stops so its supervisor starts it again; started again with room on the disk, the
-//! same delivery sent again is acted on (it was never marked received) and delivered.
+//! same delivery sent again is delivered, once.
 //!
 //! The disk is a small tmpfs, which takes root to mount; elsewhere the test says so and passes.
 
@@ -150,21 +150,33 @@ async fn a_full_disk_refuses_loses_nothing_and_recovers_by_restart() {
         "{}",
         service.stderr()
     );
+    // sled may have put the refused delivery's batch on disk after all (its write went through
+    // once there was room, though the flush that pswatch waited for had failed): then it is
+    // already received and its entry is in the outbox; else it is received now. Either way it
+    // is delivered, once.
     let answer = post(refused.clone()).await.expect("answered");
     assert_eq!(answer.status().as_u16(), 200);
-    assert_eq!(answer.text().await.expect("text"), "received\n");
+    let text = answer.text().await.expect("text");
+    assert!(
+        matches!(text.as_str(), "received\n" | "already received\n"),
+        "{text}"
+    );
     let name: serde_json::Value = serde_json::from_slice(&refused).expect("json");
     let name = name["resource"]["name"].clone();
+    let of_name = || {
+        fleet
+            .deliveries_of("planetscale.branch.ready")
+            .into_iter()
+            .filter(|body| body["data"]["resource"]["name"] == name)
+            .count()
+    };
     let delivered = support::eventually(Duration::from_secs(30), || {
-        std::future::ready(
-            fleet
-                .deliveries_of("planetscale.branch.ready")
-                .into_iter()
-                .find(|body| body["data"]["resource"]["name"] == name),
-        )
+        std::future::ready((of_name() > 0).then_some(()))
     })
     .await;
     assert!(delivered.is_some(), "{}", service.stderr());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(of_name(), 1, "delivered twice");
     let admin = service.admin_url().await;
     let (status, reasons) = get(&format!("{admin}/readyz")).await;
     assert_eq!(status, 200, "{reasons}");
