@@ -308,9 +308,14 @@ struct Receiver {
     /// Refusals of unsigned requests: past it they are answered 429 without looking further.
     unsigned: Mutex<Bucket>,
     refusals: Mutex<RefusalLog>,
+    /// When the store's receipts were last pruned.
+    pruned: Mutex<Instant>,
     /// Polls and wakes for the service.
     inbound: mpsc::Sender<Inbound>,
 }
+
+/// How often receipts older than the timestamp check's window are removed from the store.
+const PRUNE_RECEIPTS_EVERY: Duration = Duration::from_secs(600);
 
 /// How long a delivery may wait for its database's webhooks to be read (PlanetScale waits 2 s
 /// for the answer).
@@ -475,19 +480,41 @@ impl Receiver {
         } else {
             self.route(delivery, digest).await
         };
-        let mut replays = lock(&self.replays);
+        let answer = {
+            let mut replays = lock(&self.replays);
+            match answer {
+                Ok(answer) => {
+                    replays.received(digest, now);
+                    Ok(answer)
+                }
+                Err(()) => {
+                    replays.release(digest);
+                    Err(())
+                }
+            }
+        };
+        self.prune_receipts().await;
         match answer {
-            Ok(answer) => {
-                replays.received(digest, now);
-                answer
+            Ok(answer) => answer,
+            Err(()) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot record the event now\n".into(),
+            ),
+        }
+    }
+
+    /// Removes, every [`PRUNE_RECEIPTS_EVERY`], the receipts the timestamp check makes useless.
+    async fn prune_receipts(&self) {
+        {
+            let mut pruned = lock(&self.pruned);
+            if pruned.elapsed() < PRUNE_RECEIPTS_EVERY {
+                return;
             }
-            Err(()) => {
-                replays.release(digest);
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot record the event now\n".into(),
-                )
-            }
+            *pruned = Instant::now();
+        }
+        let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(MAX_SKEW * 2);
+        if let Err(error) = self.shared.store.receipts(before).await {
+            tracing::warn!(%error, "cannot remove old receipts of webhook deliveries");
         }
     }
 
@@ -594,6 +621,7 @@ pub(crate) async fn serve(
         bucket: Mutex::new(Bucket::new(RATE, BURST)),
         unsigned: Mutex::new(Bucket::new(UNSIGNED_RATE, UNSIGNED_BURST)),
         refusals: Mutex::default(),
+        pruned: Mutex::new(Instant::now()),
         inbound,
     });
     let app = Router::new()
