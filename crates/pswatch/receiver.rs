@@ -223,6 +223,29 @@ impl Replays {
     }
 }
 
+/// A delivery claimed for acting on: released when dropped (the answer failed, or the request
+/// was abandoned half way when its client went away) unless it was received.
+struct Claimed<'a> {
+    replays: &'a Mutex<Replays>,
+    digest: store::Digest,
+    received: bool,
+}
+
+impl Claimed<'_> {
+    fn received(mut self, now: i64) {
+        self.received = true;
+        lock(self.replays).received(self.digest, now);
+    }
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        if !self.received {
+            lock(self.replays).release(self.digest);
+        }
+    }
+}
+
 /// A token bucket.
 #[derive(Debug)]
 struct Bucket {
@@ -434,8 +457,12 @@ impl Receiver {
         digest: store::Digest,
         now: i64,
     ) -> (StatusCode, String) {
-        match lock(&self.replays).claim(digest, now) {
-            Claim::New => {}
+        let claim = match lock(&self.replays).claim(digest, now) {
+            Claim::New => Claimed {
+                replays: &self.replays,
+                digest,
+                received: false,
+            },
             Claim::Received => {
                 tracing::debug!("a webhook delivery arrived again; acted on once");
                 return (StatusCode::OK, "already received\n".into());
@@ -446,7 +473,7 @@ impl Receiver {
                     "the same delivery is being received; send it again later\n".into(),
                 );
             }
-        }
+        };
         tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
         let deploy_request = delivery.event.starts_with("deploy_request.");
         self.shared.push.note_signed(
@@ -480,19 +507,11 @@ impl Receiver {
         } else {
             self.route(delivery, digest).await
         };
-        let answer = {
-            let mut replays = lock(&self.replays);
-            match answer {
-                Ok(answer) => {
-                    replays.received(digest, now);
-                    Ok(answer)
-                }
-                Err(()) => {
-                    replays.release(digest);
-                    Err(())
-                }
-            }
-        };
+        if answer.is_ok() {
+            claim.received(now);
+        } else {
+            drop(claim);
+        }
         self.prune_receipts().await;
         match answer {
             Ok(answer) => answer,
@@ -721,6 +740,27 @@ mod tests {
             "{}",
             replays.seen.len()
         );
+    }
+
+    #[test]
+    fn a_claim_abandoned_half_way_is_released() {
+        let replays = Mutex::new(Replays::default());
+        let digest = digest(b"one");
+        assert_eq!(lock(&replays).claim(digest, 1_000), Claim::New);
+        // The request is dropped (its client went away) before it was received.
+        drop(Claimed {
+            replays: &replays,
+            digest,
+            received: false,
+        });
+        assert_eq!(lock(&replays).claim(digest, 1_001), Claim::New);
+        Claimed {
+            replays: &replays,
+            digest,
+            received: false,
+        }
+        .received(1_001);
+        assert_eq!(lock(&replays).claim(digest, 1_002), Claim::Received);
     }
 
     #[tokio::test(start_paused = true)]
