@@ -222,28 +222,9 @@ pub(crate) async fn run(
             ));
         }
 
-        if let Some((since, error)) = shared.store_health.failing() {
-            if now >= next_store_probe {
-                next_store_probe = now + STORE_PROBE_EVERY;
-                match shared.store.probe().await {
-                    Ok(()) => {
-                        shared.store_health.recovered();
-                        shared.metrics.store_writable.set(1);
-                        tracing::info!("the state store writes again");
-                    }
-                    Err(probed) => {
-                        shared.metrics.store_writable.set(0);
-                        if now.saturating_duration_since(since) >= STORE_GIVE_UP_AFTER {
-                            anyhow::bail!(
-                                "the state store at {} has failed every write for {}s ({probed}; first: {error}); pswatch stops so that its supervisor starts it again on the store as written on disk",
-                                shared_path(&pipeline).display(),
-                                now.saturating_duration_since(since).as_secs()
-                            );
-                        }
-                        tracing::error!(error = %probed, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
-                    }
-                }
-            }
+        if shared.store_health.failing().is_some() && now >= next_store_probe {
+            next_store_probe = now + STORE_PROBE_EVERY;
+            probe_store(&shared, &pipeline.config.state_path, now).await?;
         }
 
         let due = scheduler.due(now, u64::from(budget.room(Priority::Low)));
@@ -394,9 +375,35 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// The directory of the store.
-fn shared_path(pipeline: &Pipeline) -> &std::path::Path {
-    &pipeline.config.state_path
+/// Tries a write of the store while its writes fail: marks it writable again when the write
+/// succeeds, and gives up (an error, which stops the service) when writes have failed for
+/// [`STORE_GIVE_UP_AFTER`].
+async fn probe_store(
+    shared: &Shared,
+    path: &std::path::Path,
+    now: tokio::time::Instant,
+) -> anyhow::Result<()> {
+    let Some((since, first)) = shared.store_health.failing() else {
+        return Ok(());
+    };
+    match shared.store.probe().await {
+        Ok(()) => {
+            shared.store_health.recovered();
+            tracing::info!("the state store writes again");
+        }
+        Err(error) => {
+            let failing = now.saturating_duration_since(since);
+            if failing >= STORE_GIVE_UP_AFTER {
+                anyhow::bail!(
+                    "the state store at {} has failed every write for {}s ({error}; first: {first}); pswatch stops so that its supervisor starts it again on the store as written on disk",
+                    path.display(),
+                    failing.as_secs()
+                );
+            }
+            tracing::error!(%error, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
+        }
+    }
+    Ok(())
 }
 
 /// Applies a listing of the watched databases to the scheduler and the board; returns when the

@@ -55,18 +55,19 @@ impl Shared {
     /// The long-lived parts for `config`, over `store`.
     pub(crate) fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
         let fingerprint_key = store.fingerprint_key()?;
+        let metrics = Arc::new(Metrics::new());
+        let store_health = StoreHealth::new(metrics.store_writable.clone());
         let shared = Self {
             store,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             budget: Arc::new(budget_of(config)),
             board: StatusBoard::default(),
             push: PushBoard::default(),
             admin_auth: AdminAuth::default(),
             outbox_touched: tokio::sync::watch::Sender::new(0),
             fingerprint_key,
-            store_health: StoreHealth::default(),
+            store_health,
         };
-        shared.metrics.store_writable.set(1);
         shared.show(config);
         Ok(shared)
     }
@@ -94,12 +95,22 @@ impl Shared {
 
 /// Whether the state store writes: set by every write that failed and every probe, read by
 /// `/readyz` and the service, which probes while writes fail and stops when they keep failing.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct StoreHealth {
     failing: std::sync::Mutex<Option<(tokio::time::Instant, String)>>,
+    /// `pswatch_store_writable`.
+    writable: prometheus::IntGauge,
 }
 
 impl StoreHealth {
+    fn new(writable: prometheus::IntGauge) -> Self {
+        writable.set(1);
+        Self {
+            failing: std::sync::Mutex::default(),
+            writable,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(tokio::time::Instant, String)>> {
         self.failing
             .lock()
@@ -113,10 +124,12 @@ impl StoreHealth {
             .as_ref()
             .map_or_else(tokio::time::Instant::now, |(since, _)| *since);
         *failing = Some((since, error.to_string()));
+        self.writable.set(0);
     }
 
     /// A write succeeded; `true` if writes had been failing.
     pub(crate) fn recovered(&self) -> bool {
+        self.writable.set(1);
         self.lock().take().is_some()
     }
 
