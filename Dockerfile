@@ -23,6 +23,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates/diff-engine/Cargo.toml crates/diff-engine/
 COPY crates/http-util/Cargo.toml crates/http-util/
+COPY crates/model/Cargo.toml crates/model/
 COPY crates/notifier/Cargo.toml crates/notifier/
 COPY crates/poller/Cargo.toml crates/poller/
 COPY crates/simulator/Cargo.toml crates/simulator/
@@ -34,7 +35,7 @@ RUN set -eu; \
       awk '/^\[\[bench\]\]/ { bench = 1; next } bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; bench = 0 }' "$manifest" \
         | while read -r bench; do placeholder "$dir/benches/$bench.rs"; done; \
     done; \
-    for crate in diff-engine http-util notifier poller simulator store; do \
+    for crate in diff-engine http-util model notifier poller simulator store; do \
       placeholder "crates/$crate/src/lib.rs"; \
     done; \
     placeholder crates/pswatch/main.rs; \

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use diff_engine::Event;
 
 use crate::channel::{Channel, ChannelKind, SlackChannel};
-use crate::memo::Memos;
 use crate::pacer::Pacer;
 use crate::send::console;
 use crate::send::email::{smtp_transport, Email};
@@ -15,6 +14,7 @@ use crate::send::teams::Teams;
 use crate::send::webhook::Webhook;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
+use model::Memos;
 
 enum Sender {
     SlackWebhook(SlackWebhook),

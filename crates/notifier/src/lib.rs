@@ -11,18 +11,15 @@
 
 mod channel;
 mod deliver;
-mod memo;
 mod pacer;
 mod payload;
 mod preview;
 pub mod render;
 mod retry;
-mod rfc3339;
 mod route;
 mod secret;
 mod send;
 mod sign;
-mod silence;
 #[cfg(test)]
 mod testing;
 #[cfg(feature = "testing")]
@@ -34,7 +31,8 @@ pub use channel::{
     PAGERDUTY_API_URL, SLACK_API_URL,
 };
 pub use deliver::Notifier;
-pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
+pub use model::{silenced_by, Matcher, Silence, SilenceError, Window};
+pub use model::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use payload::WebhookPayload;
 pub use preview::preview;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
@@ -43,7 +41,6 @@ pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use send::email::smtp_transport;
 pub use send::DELIVERY_TIMEOUT;
 pub use sign::sign;
-pub use silence::{silenced_by, Matcher, Silence, SilenceError, Window};
 pub use verdict::{classify_status, ChannelError, DeliveryError, Verdict};
 
 /// Re-exported so that callers build mailboxes with the same type.

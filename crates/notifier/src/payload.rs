@@ -9,7 +9,7 @@
 use diff_engine::{DeployOperation, DeployRequest, Event, EventKind, LintError, Workflow};
 use serde::Serialize;
 
-use crate::rfc3339::rfc3339;
+use model::rfc3339;
 
 /// `{"type", "timestamp", "data"}`: one event, as Standard Webhooks frames it.
 #[derive(Debug, Serialize)]

@@ -7,8 +7,8 @@ use diff_engine::Event;
 use serde_json::Value;
 
 use crate::channel::{Channel, ChannelKind, SlackChannel};
-use crate::memo::{Memos, ResourceKey};
 use crate::render::{self, pagerduty};
+use model::{Memos, ResourceKey};
 
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
@@ -121,9 +121,9 @@ pub fn preview(channel: &Channel, events: &[Event], memos: &Memos) -> String {
 mod tests {
     use super::*;
     use crate::channel::{PagerDutyChannel, SlackApi};
-    use crate::memo::{Memo, SlackThread};
     use crate::secret::Secret;
     use crate::testing::sample_events;
+    use model::{Memo, SlackThread};
 
     #[test]
     fn previews_show_what_each_kind_would_send_and_no_secret() {

@@ -52,7 +52,7 @@ pub(crate) fn memo_prefix(channel: &str) -> Vec<u8> {
 }
 
 /// The key of what `channel` remembers of `resource`.
-pub(crate) fn memo_key(channel: &str, resource: &notifier::ResourceKey) -> Vec<u8> {
+pub(crate) fn memo_key(channel: &str, resource: &model::ResourceKey) -> Vec<u8> {
     let mut key = memo_prefix(channel);
     key.extend_from_slice(resource.to_string().as_bytes());
     key

@@ -75,9 +75,10 @@ pub enum StoreError {
         /// What is wrong.
         problem: String,
     },
-    /// Reading or writing failed.
+    /// Reading or writing failed; the engine's error, in words (callers never see the
+    /// engine's own types, so another backend can stand behind the same API).
     #[error("state store I/O failed: {0}")]
-    Io(#[from] sled::Error),
+    Io(String),
     /// A record's bytes are not a record.
     #[error("a stored {what} record is damaged: {source}")]
     Corrupt {
@@ -581,6 +582,12 @@ impl Store {
         self.tree.insert(PROBE_KEY, record.as_bytes())?;
         self.db.flush_async().await?;
         Ok(())
+    }
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        Self::Io(error.to_string())
     }
 }
 

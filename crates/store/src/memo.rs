@@ -1,7 +1,7 @@
 //! Memos: what each channel remembers of a resource between deliveries (the Slack thread its
 //! events go to, the PagerDuty incident it opened), so a restart keeps threads and incidents.
 
-use notifier::{Memo, Memos, ResourceKey};
+use model::{Memo, Memos, ResourceKey};
 use time::OffsetDateTime;
 
 use crate::keys::{memo_key, memo_prefix, split_memo_key, MEMO_PREFIX};

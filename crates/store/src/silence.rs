@@ -1,7 +1,7 @@
 //! Silences added through the CLI or the admin API: `silence/{id}` records. Those that ended
 //! more than a week ago are forgotten whenever one is written.
 
-use notifier::{Silence, Window};
+use model::{Silence, Window};
 use time::{Duration, OffsetDateTime};
 
 use crate::keys::{silence_key, SILENCE_PREFIX};
@@ -81,7 +81,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use notifier::Matcher;
+    use model::Matcher;
     use time::macros::datetime;
 
     use super::*;

@@ -993,11 +993,11 @@ mod golden {
     #[test]
     fn silence_records_keep_their_bytes() {
         let record = crate::records::SilenceRecord(
-            notifier::Silence::between(
+            model::Silence::between(
                 "sil_0123456789ab".into(),
-                notifier::Matcher {
+                model::Matcher {
                     database: Some("acme/commerce".into()),
-                    ..notifier::Matcher::default()
+                    ..model::Matcher::default()
                 },
                 datetime!(2026-11-24 12:00 UTC),
                 datetime!(2026-11-24 14:00 UTC),
@@ -1018,7 +1018,7 @@ mod golden {
     fn memo_records_keep_their_bytes() {
         let records = [super::memo_record(), {
             let mut record = super::memo_record();
-            record.resource.kind = notifier::ResourceKind::Workflow;
+            record.resource.kind = model::ResourceKind::Workflow;
             record.memo.thread = None;
             record
         }];
@@ -1035,15 +1035,15 @@ mod golden {
 
 fn memo_record() -> MemoRecord {
     MemoRecord {
-        resource: notifier::ResourceKey::parse("acme/commerce/deploy_request/7").expect("key"),
-        memo: notifier::Memo {
-            thread: Some(notifier::SlackThread {
+        resource: model::ResourceKey::parse("acme/commerce/deploy_request/7").expect("key"),
+        memo: model::Memo {
+            thread: Some(model::SlackThread {
                 channel: "C0123456789".into(),
                 ts: "1763899200.000100".into(),
                 state: Some("in_progress".into()),
                 head_current: false,
             }),
-            incident: Some(notifier::Incident {
+            incident: Some(model::Incident {
                 dedup_key: "pswatch/acme/commerce/deploy_request/7".into(),
                 triggered_at: datetime!(2026-11-23 12:00 UTC),
             }),
@@ -1057,7 +1057,7 @@ fn memo_record() -> MemoRecord {
 async fn memos_are_kept_per_channel_and_resource_across_reopen() {
     let directory = tempfile::tempdir().expect("tempdir");
     let record = memo_record();
-    let workflow = notifier::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
+    let workflow = model::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
     {
         let store = Store::open(directory.path()).expect("open");
         assert_eq!(store.memo("slack", &record.resource).expect("read"), None);
@@ -1070,7 +1070,7 @@ async fn memos_are_kept_per_channel_and_resource_across_reopen() {
             .await
             .expect("keep");
         // A channel whose name starts with the other's keeps its own.
-        let other = notifier::Memo {
+        let other = model::Memo {
             last_event: Some("evt_9".into()),
             ..Default::default()
         };
@@ -1091,7 +1091,7 @@ async fn memos_are_kept_per_channel_and_resource_across_reopen() {
     store
         .keep_memos(
             "slack-2",
-            [(&record.resource, &notifier::Memo::default())],
+            [(&record.resource, &model::Memo::default())],
             record.updated_at,
         )
         .await
@@ -1108,12 +1108,12 @@ async fn quiet_memos_and_those_of_removed_channels_are_pruned_open_incidents_kep
     let directory = tempfile::tempdir().expect("tempdir");
     let store = Store::open(directory.path()).expect("open");
     let old = datetime!(2026-08-01 12:00 UTC);
-    let thread_only = notifier::Memo {
+    let thread_only = model::Memo {
         incident: None,
         ..memo_record().memo
     };
     let with_incident = memo_record().memo;
-    let workflow = notifier::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
+    let workflow = model::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
     let request = memo_record().resource;
     store
         .keep_memos("slack", [(&workflow, &thread_only)], old)

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-pub use crate::rfc3339::rfc3339;
 use diff_engine::{Event, EventKind, OperationPhase};
+pub use model::rfc3339;
 
 mod console;
 mod email;

@@ -5,7 +5,7 @@ use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Map, Value};
 
 use super::{dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE};
-use crate::memo::ResourceKey;
+use model::ResourceKey;
 
 /// PagerDuty's limit for `payload.summary`.
 pub const PAGERDUTY_SUMMARY_LIMIT: usize = 1024;

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use super::{http, Payload};
 use crate::channel::PagerDutyChannel;
-use crate::memo::{Incident, Memos, ResourceKey};
 use crate::render::pagerduty::{self, Page};
 use crate::verdict::DeliveryError;
+use model::{Incident, Memos, ResourceKey};
 
 /// A PagerDuty service's integration.
 pub(crate) struct PagerDuty {

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 
 use super::{http, Payload};
 use crate::channel::SlackApi;
-use crate::memo::{Memos, ResourceKey, SlackThread};
 use crate::render;
 use crate::secret::Secret;
 use crate::verdict::{DeliveryError, Verdict};
+use model::{Memos, ResourceKey, SlackThread};
 
 /// A Slack incoming webhook; its URL is the secret.
 pub(crate) struct SlackWebhook {

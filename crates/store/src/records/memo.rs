@@ -1,6 +1,6 @@
 //! What a channel remembers of a resource (a Slack thread, a PagerDuty incident), as on disk.
 
-use notifier::{Incident, Memo, ResourceKey, ResourceKind, SlackThread};
+use model::{Incident, Memo, ResourceKey, ResourceKind, SlackThread};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

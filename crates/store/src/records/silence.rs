@@ -1,6 +1,6 @@
 //! Silences added through the CLI or the admin API, as on disk.
 
-use notifier::{Matcher, Silence, Window};
+use model::{Matcher, Silence, Window};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

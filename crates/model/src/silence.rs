@@ -7,8 +7,8 @@ use diff_engine::{Event, EVENT_TYPES};
 use globset::Glob;
 use time::{Duration, OffsetDateTime, Weekday};
 
+use crate::glob::GlobError;
 use crate::rfc3339::rfc3339;
-use crate::route::GlobError;
 
 /// A silence: which events (every matcher given must match), when, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

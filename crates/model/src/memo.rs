@@ -96,7 +96,7 @@ impl ResourceKey {
     /// `events` by the resource they are about, in the order each resource first appears,
     /// each resource's events in their order; each event about no workflow or deploy request
     /// alone, without a key.
-    pub(crate) fn group(events: &[Event]) -> Vec<(Option<Self>, Vec<Event>)> {
+    pub fn group(events: &[Event]) -> Vec<(Option<Self>, Vec<Event>)> {
         let mut groups: Vec<(Option<Self>, Vec<Event>)> = Vec::new();
         for event in events {
             let key = Self::of(event);
@@ -191,7 +191,7 @@ impl Memos {
     }
 
     /// Changes the memo of `key` (an empty one if there was none) and marks it changed.
-    pub(crate) fn update(&mut self, key: &ResourceKey, change: impl FnOnce(&mut Memo)) {
+    pub fn update(&mut self, key: &ResourceKey, change: impl FnOnce(&mut Memo)) {
         change(self.memos.entry(key.clone()).or_default());
         self.changed.insert(key.clone());
     }
