@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use diff_engine::{diff, Event};
 use notifier::Memos;
-use store::Store;
 use time::OffsetDateTime;
 
 use crate::config::Config;
@@ -19,7 +18,7 @@ use crate::webhooks_cli::client;
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     // A store that does not exist is not created: every target is then a first poll.
     let store = if config.state_path.exists() {
-        Some(Store::open(&config.state_path)?)
+        Some(crate::shared::open_store(config)?)
     } else {
         None
     };

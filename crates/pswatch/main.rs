@@ -392,22 +392,13 @@ fn warn_about(config: &config::Config) {
 
 fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
     let config = load(path)?;
-    let store = open_store_of(&config, path)?;
+    let store = shared::open_store(&config)?;
     let shared = Arc::new(shared::Shared::new(store, &config)?);
     Ok(Arc::new(Pipeline::new(config, shared)?))
 }
 
-fn open_store_of(config: &config::Config, path: &Path) -> anyhow::Result<store::Store> {
-    store::Store::open(&config.state_path).with_context(|| {
-        format!(
-            "opening the state store set by state.path in {}",
-            path.display()
-        )
-    })
-}
-
 fn open_store(path: &Path) -> anyhow::Result<store::Store> {
-    open_store_of(&load(path)?, path)
+    shared::open_store(&load(path)?)
 }
 
 /// Sends a test message through each channel (or one) and reports each result; exits 1 if any
@@ -523,7 +514,7 @@ async fn run_service(
     mut signals: tokio::sync::mpsc::UnboundedReceiver<()>,
 ) -> anyhow::Result<()> {
     let config = load(path)?;
-    let store = open_store_of(&config, path)?;
+    let store = shared::open_store(&config)?;
     let shared = Arc::new(shared::Shared::new(store, &config)?);
     let (reloads, configs) = tokio::sync::mpsc::channel(1);
     let state_path = config.state_path.clone();

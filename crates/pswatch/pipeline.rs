@@ -60,15 +60,11 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// The pipeline of `config`, over the service's long-lived parts.
     pub(crate) fn new(config: Config, shared: Arc<Shared>) -> anyhow::Result<Self> {
-        let mut client_config = ClientConfig::new(
-            config.planetscale.api_url.clone(),
-            config.planetscale.token.clone(),
+        let client = api_client(
+            &config,
             Arc::clone(&shared.budget),
-        );
-        client_config.timeout = config.planetscale.timeout;
-        client_config.observer =
-            Some(Arc::clone(&shared.metrics) as Arc<dyn poller::RequestObserver>);
-        let client = Client::new(client_config)?;
+            Some(Arc::clone(&shared.metrics) as Arc<dyn poller::RequestObserver>),
+        )?;
         let notifier = Notifier::new(&config.channels)?;
         Ok(Self {
             config,
@@ -280,6 +276,23 @@ impl Pipeline {
     pub(crate) fn update_status(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
         self.shared.board.update(target, change);
     }
+}
+
+/// The API client of `config`: its URL, token and timeout, through `budget`, telling `observer`
+/// of every request. The one way pswatch makes a client, for the service and the commands.
+pub(crate) fn api_client(
+    config: &Config,
+    budget: Arc<poller::Budget>,
+    observer: Option<Arc<dyn poller::RequestObserver>>,
+) -> anyhow::Result<Client> {
+    let mut client_config = ClientConfig::new(
+        config.planetscale.api_url.clone(),
+        config.planetscale.token.clone(),
+        budget,
+    );
+    client_config.timeout = config.planetscale.timeout;
+    client_config.observer = observer;
+    Ok(Client::new(client_config)?)
 }
 
 /// Which databases a configuration watches: the one listing `once`, `once --dry-run` and the

@@ -310,9 +310,7 @@ impl Scheduler {
 /// The delay before the next poll of a target after `failures` failures in a row: the interval,
 /// doubled for each failure after the first, at most ten minutes.
 fn backoff(interval: Duration, failures: u32) -> Duration {
-    interval
-        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
-        .min(MAX_POLL_BACKOFF)
+    http_util::backoff(interval, failures.saturating_sub(1), MAX_POLL_BACKOFF)
 }
 
 #[cfg(test)]

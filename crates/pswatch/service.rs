@@ -461,12 +461,11 @@ fn discovered(
     } else {
         // A failed listing is tried again soon, backing off.
         *discovery_failures += 1;
-        now + pipeline
-            .config
-            .poll
-            .interval
-            .saturating_mul(2u32.saturating_pow((*discovery_failures).min(16)))
-            .min(DISCOVERY_INTERVAL)
+        now + http_util::backoff(
+            pipeline.config.poll.interval,
+            *discovery_failures,
+            DISCOVERY_INTERVAL,
+        )
     };
     (next, !reconciled.added.is_empty())
 }

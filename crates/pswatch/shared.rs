@@ -21,6 +21,12 @@ pub(crate) fn budget_of(config: &Config) -> Budget {
     Budget::new(config.planetscale.requests_per_minute, window + window / 60)
 }
 
+/// Opens the state store `config` names: the one way the service and the commands open it.
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    use anyhow::Context as _;
+    Store::open(&config.state_path).context("opening the state store set by state.path")
+}
+
 /// The long-lived parts of the service.
 pub(crate) struct Shared {
     pub(crate) store: Store,

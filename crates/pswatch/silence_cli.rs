@@ -125,11 +125,10 @@ pub(crate) async fn run(
 }
 
 fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    store::Store::open(&config.state_path).with_context(|| {
-        "cannot open the state store (if the service is running, its admin server could not be reached: \
-         turn [admin] on, or stop the service)"
-            .to_owned()
-    })
+    crate::shared::open_store(config).context(
+        "the admin server did not answer, so the store was opened (if the service is running, \
+         turn [admin] on, or stop the service)",
+    )
 }
 
 /// Asks the running service's admin server; `None` when nothing listens there (the service is

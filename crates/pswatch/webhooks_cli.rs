@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use diff_engine::{Target, EVENT_TYPES};
-use poller::{Client, ClientConfig, PollError, Webhook, DEPLOY_REQUEST_EVENTS};
+use poller::{Client, PollError, Webhook, DEPLOY_REQUEST_EVENTS};
 
 use crate::config::Config;
+use crate::pipeline::Watched;
 use crate::shared::budget_of;
 
 /// Every event a webhook to pswatch subscribes to: the deploy request events (which make it
@@ -27,50 +28,32 @@ pub(crate) fn subscribed_events() -> Vec<&'static str> {
         .collect()
 }
 
+/// An API client of `config` with a budget of its own (the command runs beside the service).
 pub(crate) fn client(config: &Config) -> anyhow::Result<Client> {
-    let mut client_config = ClientConfig::new(
-        config.planetscale.api_url.clone(),
-        config.planetscale.token.clone(),
-        Arc::new(budget_of(config)),
-    );
-    client_config.timeout = config.planetscale.timeout;
-    Ok(Client::new(client_config)?)
+    crate::pipeline::api_client(config, Arc::new(budget_of(config)), None)
+}
+
+/// The watched databases, listed as the service lists them; an organization that cannot be
+/// listed is a line of `text`, and makes `all` false.
+async fn watched(
+    config: &Config,
+    client: &Client,
+    text: &mut String,
+    all: &mut bool,
+) -> Vec<Target> {
+    let (targets, unlisted) = Watched::default().targets(config, client).await;
+    for (organization, error) in unlisted {
+        *all = false;
+        let _ = writeln!(
+            text,
+            "{organization}: its databases cannot be listed: {error}"
+        );
+    }
+    targets
 }
 
 fn public_url(config: &Config) -> anyhow::Result<String> {
     config.public_url().context("set [receiver] listen and public_url (the https address PlanetScale posts to) first; see docs/push.md")
-}
-
-/// The watched databases: those named, and every MySQL database of an organization watched
-/// whole.
-pub(crate) async fn targets(config: &Config, client: &Client) -> anyhow::Result<Vec<Target>> {
-    let mut targets = Vec::new();
-    for watch in &config.watches {
-        match &watch.databases {
-            Some(databases) => targets.extend(
-                databases
-                    .iter()
-                    .map(|database| Target::new(&watch.organization, database)),
-            ),
-            None => {
-                let databases = client
-                    .list_databases(&watch.organization)
-                    .await
-                    .with_context(|| {
-                        format!("cannot list the databases of {}", watch.organization)
-                    })?;
-                targets.extend(
-                    databases
-                        .iter()
-                        .filter(|database| database.is_mysql())
-                        .map(|database| Target::new(&watch.organization, &database.name)),
-                );
-            }
-        }
-    }
-    targets.sort();
-    targets.dedup();
-    Ok(targets)
 }
 
 fn describe(webhook: &Webhook, public_url: &str) -> String {
@@ -111,7 +94,7 @@ pub(crate) async fn list(config: &Config) -> anyhow::Result<(String, bool)> {
     let client = client(config)?;
     let mut text = String::new();
     let mut all = true;
-    for target in targets(config, &client).await? {
+    for target in watched(config, &client, &mut text, &mut all).await {
         let webhooks = match client.list_webhooks(&target).await {
             Ok(webhooks) => webhooks,
             Err(error) => {
@@ -152,7 +135,7 @@ pub(crate) async fn install(config: &Config) -> anyhow::Result<(String, bool)> {
     let events = subscribed_events();
     let mut text = String::new();
     let mut all = true;
-    for target in targets(config, &client).await? {
+    for target in watched(config, &client, &mut text, &mut all).await {
         let webhooks = match client.list_webhooks(&target).await {
             Ok(webhooks) => webhooks,
             Err(error) => {

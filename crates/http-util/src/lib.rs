@@ -38,6 +38,13 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// `base` doubled `doublings` times, at most `max`: the one backoff formula of pswatch (the API
+/// client's retries, a failing target's polls, a failing listing of databases).
+pub fn backoff(base: Duration, doublings: u32, max: Duration) -> Duration {
+    base.saturating_mul(2u32.saturating_pow(doublings.min(31)))
+        .min(max)
+}
+
 /// The longest wait a `Retry-After` can ask for: a longer one, in seconds or as a date, is read
 /// as this. No server means more (the API's rate window is a minute), and one answer must not
 /// stop pswatch for years.
@@ -99,6 +106,18 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(parse_retry_after(value), expected, "{value:?}");
         }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_bound_and_never_overflows() {
+        let second = Duration::from_secs(1);
+        let max = Duration::from_secs(600);
+        let delays: Vec<u64> = [0, 1, 2, 9, 10, 40, u32::MAX]
+            .into_iter()
+            .map(|doublings| backoff(second, doublings, max).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 512, 600, 600, 600]);
+        assert_eq!(backoff(Duration::MAX, 3, Duration::MAX), Duration::MAX);
     }
 
     #[derive(Debug)]

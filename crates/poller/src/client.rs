@@ -426,11 +426,11 @@ fn retry_delay(config: &ClientConfig, error: &PollError, attempt: u32) -> Option
         PollError::RateLimited { retry_after, .. } => {
             retry_after.filter(|retry_after| *retry_after <= config.max_retry_after)
         }
-        _ => Some(
-            config
-                .retry_base_delay
-                .saturating_mul(2u32.saturating_pow(attempt)),
-        ),
+        _ => Some(http_util::backoff(
+            config.retry_base_delay,
+            attempt,
+            Duration::MAX,
+        )),
     }
 }
 
