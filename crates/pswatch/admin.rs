@@ -53,9 +53,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         )
         .route("/logout", axum::routing::post(crate::admin_auth::logout))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&shared),
+            Arc::clone(&shared.admin_auth),
             crate::admin_auth::guard,
         ))
+        .layer(axum::Extension(Arc::clone(&shared.admin_auth)))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn(crate::admin_auth::headers))
         .with_state(shared);

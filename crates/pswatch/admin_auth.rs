@@ -20,11 +20,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
 use notifier::Secret;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
-
-use crate::shared::Shared;
 
 /// How long a browser session lasts.
 const SESSION: Duration = Duration::from_secs(12 * 3600);
@@ -297,11 +296,11 @@ fn client_of(request: &Request) -> IpAddr {
 
 /// The guard in front of every route but `/healthz`, `/readyz` and `/login`.
 pub(crate) async fn guard(
-    State(shared): State<Arc<Shared>>,
+    State(auth): State<Arc<AdminAuth>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let auth = &shared.admin_auth;
+    let auth = &*auth;
     let path = request.uri().path();
     if matches!(path, "/healthz" | "/readyz") {
         return next.run(request).await;
@@ -371,7 +370,7 @@ pub(crate) async fn login_form() -> Html<String> {
 
 /// `POST /login` with `token=…` (a form): sets the session cookie and goes to the page.
 pub(crate) async fn login(
-    State(shared): State<Arc<Shared>>,
+    Extension(auth): Extension<Arc<AdminAuth>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
@@ -379,10 +378,7 @@ pub(crate) async fn login(
         .find(|(key, _)| key == "token")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    match shared
-        .admin_auth
-        .login(given.trim(), client.ip(), Instant::now())
-    {
+    match auth.login(given.trim(), client.ip(), Instant::now()) {
         Ok(session) => (
             StatusCode::SEE_OTHER,
             [
@@ -417,8 +413,11 @@ pub(crate) async fn login(
 }
 
 /// `POST /logout`: ends the session.
-pub(crate) async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    shared.admin_auth.logout(&headers);
+pub(crate) async fn logout(
+    Extension(auth): Extension<Arc<AdminAuth>>,
+    headers: HeaderMap,
+) -> Response {
+    auth.logout(&headers);
     (
         StatusCode::SEE_OTHER,
         [

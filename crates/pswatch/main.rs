@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_auth;
+mod args;
 mod config;
 mod delivery;
 mod demo;
@@ -33,6 +34,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use crate::args::ConfigArg;
 use crate::pipeline::Pipeline;
 
 #[derive(Debug, Parser)]
@@ -44,18 +46,6 @@ use crate::pipeline::Pipeline;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct ConfigArg {
-    /// The configuration file.
-    #[arg(
-        short = 'c',
-        long = "config",
-        env = "PSWATCH_CONFIG",
-        value_name = "FILE"
-    )]
-    pub(crate) config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -37,7 +37,7 @@ pub(crate) struct Shared {
     /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
     pub(crate) push: PushBoard,
     /// The admin server's token and browser sessions.
-    pub(crate) admin_auth: AdminAuth,
+    pub(crate) admin_auth: Arc<AdminAuth>,
     /// Bumped when something other than a poll changes the outbox (a dead letter put back from
     /// the admin API): the delivery workers look again.
     pub(crate) outbox_touched: tokio::sync::watch::Sender<u64>,
@@ -69,7 +69,7 @@ impl Shared {
             budget: Arc::new(budget_of(config)),
             board: StatusBoard::default(),
             push: PushBoard::default(),
-            admin_auth: AdminAuth::default(),
+            admin_auth: Arc::default(),
             outbox_touched: tokio::sync::watch::Sender::new(0),
             fingerprint_key,
             store_health,

@@ -20,12 +20,12 @@ pub(crate) enum SilenceAction {
     /// those that ended in the last week.
     List {
         #[command(flatten)]
-        config: crate::ConfigArg,
+        config: crate::args::ConfigArg,
     },
     /// End a silence now.
     Expire {
         #[command(flatten)]
-        config: crate::ConfigArg,
+        config: crate::args::ConfigArg,
         /// The silence's ID, as `silence list` shows it.
         id: String,
     },
@@ -34,7 +34,7 @@ pub(crate) enum SilenceAction {
 #[derive(Debug, clap::Args)]
 pub(crate) struct AddArgs {
     #[command(flatten)]
-    config: crate::ConfigArg,
+    config: crate::args::ConfigArg,
     /// Organizations, a glob, e.g. `acme`.
     #[arg(long, value_name = "GLOB")]
     organization: Option<String>,
