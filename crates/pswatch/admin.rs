@@ -282,7 +282,7 @@ async fn retry_dead_letter(
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }
         Ok(_) => {
-            shared.outbox_touched.send_modify(|version| *version += 1);
+            shared.wakes.wake_all();
             tracing::info!(
                 id,
                 "a dead letter was put back in the outbox from the admin API"

@@ -267,12 +267,10 @@ pub(crate) async fn channel_worker(
     shutdown: CancellationToken,
     wake: Arc<Notify>,
 ) {
-    let mut touched = current.borrow().shared.outbox_touched.subscribe();
     loop {
         if shutdown.is_cancelled() {
             return;
         }
-        touched.borrow_and_update();
         let pipeline = Arc::clone(&current.borrow_and_update());
         if pipeline.notifier.channel(&channel).is_none() {
             tracing::info!(
@@ -306,7 +304,6 @@ pub(crate) async fn channel_worker(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = wake.notified() => {}
-            _ = touched.changed() => {}
             changed = current.changed() => {
                 if changed.is_err() {
                     return;

@@ -31,8 +31,6 @@ pub(crate) struct PollReport {
     /// API requests the poll made.
     pub(crate) requests: u64,
     pub(crate) events: usize,
-    /// The channels that got new outbox entries.
-    pub(crate) channels: BTreeSet<String>,
     /// How urgently the target deserves its next poll.
     pub(crate) motion: Motion,
 }
@@ -77,16 +75,13 @@ impl Pipeline {
         })
     }
 
-    /// The targets of the configuration; organizations watched with `["*"]` are listed through
-    /// the API. An organization that cannot be listed is reported and skipped.
-    /// Routes one of PlanetScale's own events (pushed, not polled) and writes its outbox
-    /// entries with the receipt of its `delivery`, flushed, before returning the channels it
-    /// went to (to be woken).
+    /// Routes one of PlanetScale's own events (pushed, not polled), writes its outbox entries
+    /// with the receipt of its `delivery`, flushed, and wakes the channels it went to.
     pub(crate) async fn route_pushed(
         &self,
         event: &diff_engine::Event,
         delivery: store::Digest,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let routed = self.route(event, &self.silences(), now);
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
@@ -96,7 +91,10 @@ impl Pipeline {
             .enqueue_received(delivery, routed.deliveries, now)
             .await?;
         self.shared.board.note_events([routed.recent]);
-        Ok(routed.channels)
+        for channel in &routed.channels {
+            self.shared.wakes.wake(channel);
+        }
+        Ok(())
     }
 
     /// The silences in force: the configuration's recurring windows and those kept in the
@@ -250,10 +248,6 @@ impl Pipeline {
         let report = PollReport {
             requests: client.poll_requests(),
             events: result.events.len(),
-            channels: deliveries
-                .iter()
-                .map(|delivery| delivery.channel.clone())
-                .collect(),
             motion: result.next.motion(),
         };
         // A poll that changed nothing has nothing to write: skipping the commit spares a disk
@@ -261,10 +255,17 @@ impl Pipeline {
         if deliveries.is_empty() && previous.as_ref() == Some(&result.next) {
             return Ok(report);
         }
+        let channels: BTreeSet<String> = deliveries
+            .iter()
+            .map(|delivery| delivery.channel.clone())
+            .collect();
         self.store
             .commit_poll(target, &result.next, deliveries, now)
             .await?;
         self.shared.board.note_events(recent);
+        for channel in &channels {
+            self.shared.wakes.wake(channel);
+        }
         Ok(report)
     }
 

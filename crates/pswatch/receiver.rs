@@ -66,8 +66,6 @@ pub(crate) struct Delivery {
 pub(crate) enum Inbound {
     /// Poll this database now: PlanetScale says one of its deploy requests changed.
     Poll(Target),
-    /// These channels have new outbox entries (PlanetScale's own events).
-    Wake(Vec<String>),
 }
 
 /// Why a request is refused; each is answered with its status and a short reason.
@@ -563,10 +561,7 @@ impl Receiver {
             time::OffsetDateTime::now_utc(),
         );
         match pipeline.route_pushed(&event, digest).await {
-            Ok(channels) => {
-                let _ = self.inbound.try_send(Inbound::Wake(channels));
-                Ok((StatusCode::OK, "received\n".into()))
-            }
+            Ok(()) => Ok((StatusCode::OK, "received\n".into())),
             Err(error) => {
                 // PlanetScale may send it again; nothing was half written.
                 tracing::error!(%error, "cannot record a PlanetScale event in the outbox");

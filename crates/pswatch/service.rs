@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use diff_engine::{Motion, Target};
 use poller::Priority;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
@@ -38,13 +38,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// panics at once does not spin.
 const WORKER_RESTART_DELAY: Duration = Duration::from_secs(1);
 
-/// The delivery workers, one a channel: what wakes each, and each task, so one that ended is
-/// seen and started again, and a channel never has two.
+/// The delivery workers, one a channel, each task kept, so one that ended is seen and started
+/// again, and a channel never has two. What wakes them is `Shared::wakes`.
 struct Workers {
     tasks: tokio::task::JoinSet<()>,
     /// The channel of each task still running.
     channels: HashMap<tokio::task::Id, String>,
-    wakes: HashMap<String, Arc<Notify>>,
 }
 
 impl Workers {
@@ -52,8 +51,12 @@ impl Workers {
         Self {
             tasks: tokio::task::JoinSet::new(),
             channels: HashMap::new(),
-            wakes: HashMap::new(),
         }
+    }
+
+    /// Whether some channel has a worker running.
+    fn is_empty(&self) -> bool {
+        self.channels.is_empty()
     }
 
     /// Starts a worker, through `spawn`, for each of `channels` that has no running one, after
@@ -61,28 +64,19 @@ impl Workers {
     /// follows the current pipeline.
     fn start<F, Fut>(&mut self, channels: &[&str], delay: Duration, spawn: F)
     where
-        F: Fn(String, Arc<Notify>) -> Fut,
+        F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         for channel in channels {
-            if self.wakes.contains_key(*channel) {
+            if self.channels.values().any(|running| running == channel) {
                 continue;
             }
-            let wake = Arc::new(Notify::new());
-            let worker = spawn((*channel).to_owned(), Arc::clone(&wake));
+            let worker = spawn((*channel).to_owned());
             let task = self.tasks.spawn(async move {
                 tokio::time::sleep(delay).await;
                 worker.await;
             });
             self.channels.insert(task.id(), (*channel).to_owned());
-            self.wakes.insert((*channel).to_owned(), wake);
-        }
-    }
-
-    /// Wakes `channel`'s worker, if it has one.
-    fn wake(&self, channel: &str) {
-        if let Some(wake) = self.wakes.get(channel) {
-            wake.notify_one();
         }
     }
 
@@ -93,7 +87,6 @@ impl Workers {
             Err(error) => (error.id(), error.is_panic()),
         };
         let channel = self.channels.remove(&id)?;
-        self.wakes.remove(&channel);
         Some((channel, panicked))
     }
 
@@ -112,7 +105,8 @@ fn start_workers(
     delay: Duration,
 ) {
     let channels: Vec<&str> = pipeline.notifier.channel_names().collect();
-    workers.start(&channels, delay, |channel, wake| {
+    workers.start(&channels, delay, |channel| {
+        let wake = pipeline.shared.wakes.of(&channel);
         channel_worker(current.clone(), channel, shutdown.child_token(), wake)
     });
 }
@@ -279,7 +273,7 @@ pub(crate) async fn run(
                     next_push_check = now;
                 }
             }
-            Some((channel, panicked)) = workers.ended(), if !workers.wakes.is_empty() => {
+            Some((channel, panicked)) = workers.ended(), if !workers.is_empty() => {
                 if shutdown.is_cancelled() {
                     continue;
                 }
@@ -303,7 +297,7 @@ pub(crate) async fn run(
                     Err(error) => (error.id(), Err(error)),
                 };
                 let Some(target) = polling.remove(&id) else { continue };
-                finish_poll(&pipeline, &mut scheduler, &target, result, &workers);
+                finish_poll(&pipeline, &mut scheduler, &target, result);
                 note_budget(&pipeline, scheduler.demand_per_minute(), &mut overloaded);
             }
             Some(inbound) = pushes.recv() => match inbound {
@@ -312,11 +306,6 @@ pub(crate) async fn run(
                         tracing::debug!(target_db = %target, "PlanetScale pushed a change; polling it now");
                     } else {
                         tracing::debug!(target_db = %target, "a webhook delivery for a database that is not watched");
-                    }
-                }
-                Inbound::Wake(channels) => {
-                    for channel in channels {
-                        workers.wake(&channel);
                     }
                 }
             },
@@ -477,23 +466,17 @@ fn finish_poll(
     scheduler: &mut Scheduler,
     target: &Target,
     result: Result<Result<PollReport, PollFailure>, tokio::task::JoinError>,
-    workers: &Workers,
 ) {
     let now = OffsetDateTime::now_utc();
     let (outcome, error, auth_failure) = match result {
-        Ok(Ok(report)) => {
-            for channel in &report.channels {
-                workers.wake(channel);
-            }
-            (
-                Outcome::Polled {
-                    motion: report.motion,
-                    requests: report.requests,
-                },
-                None,
-                false,
-            )
-        }
+        Ok(Ok(report)) => (
+            Outcome::Polled {
+                motion: report.motion,
+                requests: report.requests,
+            },
+            None,
+            false,
+        ),
         Ok(Err(error)) => {
             let retry_after = match &error {
                 PollFailure::Api(error) => error.retry_after(),
@@ -632,12 +615,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_ended_is_seen_and_a_channel_never_has_two() {
         let mut workers = Workers::new();
+        let wakes = crate::shared::Wakes::default();
         let started = Arc::new(AtomicUsize::new(0));
         let running = Arc::new(AtomicUsize::new(0));
         let spawn = |panics: bool| {
             let (started, running) = (Arc::clone(&started), Arc::clone(&running));
-            move |_channel: String, wake: Arc<Notify>| {
+            let wakes = &wakes;
+            move |channel: String| {
                 let (started, running) = (Arc::clone(&started), Arc::clone(&running));
+                let wake = wakes.of(&channel);
                 async move {
                     started.fetch_add(1, Ordering::SeqCst);
                     running.fetch_add(1, Ordering::SeqCst);
@@ -652,7 +638,7 @@ mod tests {
         workers.start(&["slack"], Duration::ZERO, spawn(true));
         tokio::task::yield_now().await;
         assert_eq!(running.load(Ordering::SeqCst), 1);
-        workers.wake("slack");
+        wakes.wake("slack");
         let ended = workers.ended().await;
         assert_eq!(ended, Some(("slack".to_owned(), true)), "its panic is seen");
         workers.start(&["slack"], WORKER_RESTART_DELAY, spawn(false));
@@ -660,8 +646,8 @@ mod tests {
         tokio::task::yield_now().await;
         assert_eq!(started.load(Ordering::SeqCst), 2, "started again");
         assert_eq!(running.load(Ordering::SeqCst), 1);
-        workers.wake("slack");
+        wakes.wake("slack");
         assert_eq!(workers.ended().await, Some(("slack".to_owned(), false)));
-        assert!(workers.wakes.is_empty());
+        assert!(workers.is_empty());
     }
 }

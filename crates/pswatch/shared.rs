@@ -38,9 +38,9 @@ pub(crate) struct Shared {
     pub(crate) push: PushBoard,
     /// The admin server's token and browser sessions.
     pub(crate) admin_auth: Arc<AdminAuth>,
-    /// Bumped when something other than a poll changes the outbox (a dead letter put back from
-    /// the admin API): the delivery workers look again.
-    pub(crate) outbox_touched: tokio::sync::watch::Sender<u64>,
+    /// What wakes each channel's delivery worker: the one way anything that adds to a
+    /// channel's outbox (a poll, a pushed event, a dead letter put back) tells it.
+    pub(crate) wakes: Wakes,
     /// The store's key of channel fingerprints.
     pub(crate) fingerprint_key: Vec<u8>,
     /// Whether the store writes.
@@ -70,7 +70,7 @@ impl Shared {
             board: StatusBoard::default(),
             push: PushBoard::default(),
             admin_auth: Arc::default(),
-            outbox_touched: tokio::sync::watch::Sender::new(0),
+            wakes: Wakes::default(),
             fingerprint_key,
             store_health,
         };
@@ -142,5 +142,40 @@ impl StoreHealth {
     /// Since when writes fail, and the last error, while they do.
     pub(crate) fn failing(&self) -> Option<(tokio::time::Instant, String)> {
         self.lock().clone()
+    }
+}
+
+/// A wake a channel: its delivery worker waits on it, and whatever adds to the channel's
+/// outbox wakes it. A wake with no worker waiting is kept for the next one that waits.
+#[derive(Debug, Default)]
+pub(crate) struct Wakes {
+    notify: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>,
+}
+
+impl Wakes {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<tokio::sync::Notify>>>
+    {
+        self.notify
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The wake of `channel`, for its worker to wait on.
+    pub(crate) fn of(&self, channel: &str) -> Arc<tokio::sync::Notify> {
+        Arc::clone(self.lock().entry(channel.to_owned()).or_default())
+    }
+
+    /// Wakes `channel`'s worker.
+    pub(crate) fn wake(&self, channel: &str) {
+        self.of(channel).notify_one();
+    }
+
+    /// Wakes every channel's worker (a dead letter put back, of whichever channel).
+    pub(crate) fn wake_all(&self) {
+        for wake in self.lock().values() {
+            wake.notify_one();
+        }
     }
 }
