@@ -32,12 +32,7 @@ pub(crate) async fn run(
         let mut bytes = [0u8; 16];
         getrandom::getrandom(&mut bytes)
             .map_err(|error| anyhow::anyhow!("cannot make the status page's token: {error}"))?;
-        Some(
-            bytes
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect::<String>(),
-        )
+        Some(hex::encode(bytes))
     };
     let (mut channels, mut router) = match config_path {
         Some(path) => config::load_channels(path, &config::process_environment)?,

@@ -107,7 +107,7 @@ pub(crate) fn verify(body: &[u8], signature: Option<&str>, secrets: &[Secret]) -
     let Some(signature) = signature.map(str::trim) else {
         return false;
     };
-    let Some(expected) = decode_hex(signature) else {
+    let Ok(expected) = hex::decode(signature) else {
         return false;
     };
     secrets.iter().any(|secret| {
@@ -117,16 +117,6 @@ pub(crate) fn verify(body: &[u8], signature: Option<&str>, secrets: &[Secret]) -
         mac.update(body);
         mac.verify_slice(&expected).is_ok()
     })
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|index| u8::from_str_radix(&text[index..index + 2], 16).ok())
-        .collect()
 }
 
 /// Reads a delivery: `{timestamp, event, organization, database, resource}`.

@@ -177,13 +177,7 @@ fn new_id() -> Result<String, String> {
     let mut bytes = [0u8; 6];
     getrandom::getrandom(&mut bytes)
         .map_err(|error| format!("the operating system gave no random bytes: {error}"))?;
-    Ok(format!(
-        "sil_{}",
-        bytes
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    ))
+    Ok(format!("sil_{}", hex::encode(bytes)))
 }
 
 /// Whether `silence` holds at `now`, will, or did: `active`, `pending` or `expired`; a

@@ -403,18 +403,13 @@ impl Record for FingerprintKey {
 
     fn to_stored(&self) -> StoredFingerprintKey {
         StoredFingerprintKey {
-            key: self.0.iter().map(|byte| format!("{byte:02x}")).collect(),
+            key: hex::encode(&self.0),
         }
     }
 
     fn from_stored(stored: StoredFingerprintKey) -> Self {
-        // Pairs of hexadecimal digits; a damaged key reads as empty, and a new one is made.
-        let bytes = (0..stored.key.len() / 2)
-            .filter_map(|index| {
-                u8::from_str_radix(stored.key.get(index * 2..index * 2 + 2)?, 16).ok()
-            })
-            .collect();
-        Self(bytes)
+        // A damaged key reads as empty, and a new one is made.
+        Self(hex::decode(&stored.key).unwrap_or_default())
     }
 }
 
@@ -439,11 +434,7 @@ impl Record for ReceiptRecord {
 
     fn to_stored(&self) -> StoredReceipt {
         StoredReceipt {
-            digest: self
-                .digest
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
+            digest: hex::encode(self.digest),
             at: self.at,
         }
     }
@@ -451,12 +442,8 @@ impl Record for ReceiptRecord {
     fn from_stored(stored: StoredReceipt) -> Self {
         // A damaged digest reads as zeros: it matches no delivery, and is forgotten in time.
         let mut digest = [0; 32];
-        for (index, byte) in digest.iter_mut().enumerate() {
-            *byte = stored
-                .digest
-                .get(index * 2..index * 2 + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .unwrap_or(0);
+        if hex::decode_to_slice(&stored.digest, &mut digest).is_err() {
+            digest = [0; 32];
         }
         Self {
             digest,
