@@ -10,21 +10,21 @@ use diff_engine::{diff, Event};
 use notifier::Memos;
 use time::OffsetDateTime;
 
+use crate::cli::webhooks::client;
 use crate::config::Config;
-use crate::pipeline::Watched;
-use crate::webhooks_cli::client;
+use crate::service::pipeline::Watched;
 
 /// Runs the dry run and prints its report; exit 1 when a target could not be polled.
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     // A store that does not exist is not created: every target is then a first poll.
     let store = if config.state_path.exists() {
-        Some(crate::shared::open_store(config)?)
+        Some(crate::service::shared::open_store(config)?)
     } else {
         None
     };
     let client = client(config)?;
     let silences = match &store {
-        Some(store) => crate::silences::all(&config.silences, store)?,
+        Some(store) => crate::admin::silences::all(&config.silences, store)?,
         None => config.silences.clone(),
     };
     let now = OffsetDateTime::now_utc();

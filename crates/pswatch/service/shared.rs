@@ -6,11 +6,11 @@ use std::sync::Arc;
 use poller::Budget;
 use store::Store;
 
-use crate::admin_auth::AdminAuth;
+use crate::admin::auth::AdminAuth;
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::push::PushBoard;
-use crate::status::{ConfigView, StatusBoard};
+use crate::service::metrics::Metrics;
+use crate::service::push::PushBoard;
+use crate::service::status::{ConfigView, StatusBoard};
 
 /// The request budget a configuration asks for. The window is a sixtieth longer than
 /// configured (a second a minute): a request leaves when its permit is taken and arrives a little

@@ -29,8 +29,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::Pipeline;
-use crate::shared::Shared;
+use crate::service::pipeline::Pipeline;
+use crate::service::shared::Shared;
 use poller::Priority;
 
 /// The largest body accepted.
@@ -632,11 +632,11 @@ pub(crate) async fn serve(
         .route("/planetscale", post(planetscale))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(receiver);
-    crate::serve::serve(
+    crate::service::serve::serve(
         "the webhook receiver",
         listener,
         app,
-        crate::serve::Limits {
+        crate::service::serve::Limits {
             header_timeout: HEADER_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             max_connections: MAX_CONNECTIONS,

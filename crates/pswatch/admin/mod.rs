@@ -2,6 +2,9 @@
 //! once by the service, it reads the store, the metrics, the budget and the status board, never
 //! the pipeline, so a reload does not touch it.
 
+pub(crate) mod auth;
+pub(crate) mod silences;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::shared::Shared;
+use crate::service::shared::Shared;
 
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
 /// service not ready.
@@ -49,22 +52,22 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         )
         .route(
             "/login",
-            get(crate::admin_auth::login_form).post(crate::admin_auth::login),
+            get(crate::admin::auth::login_form).post(crate::admin::auth::login),
         )
-        .route("/logout", axum::routing::post(crate::admin_auth::logout))
+        .route("/logout", axum::routing::post(crate::admin::auth::logout))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared.admin_auth),
-            crate::admin_auth::guard,
+            crate::admin::auth::guard,
         ))
         .layer(axum::Extension(Arc::clone(&shared.admin_auth)))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-        .layer(axum::middleware::from_fn(crate::admin_auth::headers))
+        .layer(axum::middleware::from_fn(crate::admin::auth::headers))
         .with_state(shared);
-    crate::serve::serve(
+    crate::service::serve::serve(
         "the admin server",
         listener,
         app,
-        crate::serve::Limits {
+        crate::service::serve::Limits {
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
             max_connections: 64,
@@ -324,11 +327,12 @@ async fn drop_dead_letter(
 fn silence_views(shared: &Shared) -> Vec<Value> {
     let now = OffsetDateTime::now_utc();
     let configured = shared.board.view().silences;
-    let silences = crate::silences::all(&configured, &shared.store).unwrap_or_else(|error| {
-        tracing::warn!(%error, "the silences cannot be read");
-        configured
-    });
-    crate::silences::views(&silences, now)
+    let silences =
+        crate::admin::silences::all(&configured, &shared.store).unwrap_or_else(|error| {
+            tracing::warn!(%error, "the silences cannot be read");
+            configured
+        });
+    crate::admin::silences::views(&silences, now)
 }
 
 /// `GET /api/silences`.
@@ -336,23 +340,23 @@ async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
     Json(json!({ "silences": silence_views(&shared) })).into_response()
 }
 
-/// `POST /api/silences`: a JSON [`SilenceRequest`](crate::silences::SilenceRequest); 201
+/// `POST /api/silences`: a JSON [`SilenceRequest`](crate::admin::silences::SilenceRequest); 201
 /// with the silence, or 400 saying what is wrong.
 async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let now = OffsetDateTime::now_utc();
-    let request = match serde_json::from_slice::<crate::silences::SilenceRequest>(&body) {
+    let request = match serde_json::from_slice::<crate::admin::silences::SilenceRequest>(&body) {
         Ok(request) => request,
         Err(error) => {
             return (StatusCode::BAD_REQUEST, format!("not a silence: {error}\n")).into_response()
         }
     };
-    match crate::silences::add(&shared.store, request, now).await {
+    match crate::admin::silences::add(&shared.store, request, now).await {
         Ok(silence) => {
             tracing::info!(silence = %silence.id, matchers = %silence.matcher,
                 window = %silence.window, comment = %silence.comment, "silence added");
             (
                 StatusCode::CREATED,
-                Json(json!({ "silence": crate::silences::view(&silence, now) })),
+                Json(json!({ "silence": crate::admin::silences::view(&silence, now) })),
             )
                 .into_response()
         }
@@ -361,8 +365,8 @@ async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
 }
 
 /// The answer to an add or expire that failed, with its status.
-fn silence_refused(error: &crate::silences::SilenceActionError) -> Response {
-    use crate::silences::SilenceActionError::{Configured, Invalid, Store, Unknown};
+fn silence_refused(error: &crate::admin::silences::SilenceActionError) -> Response {
+    use crate::admin::silences::SilenceActionError::{Configured, Invalid, Store, Unknown};
     let status = match error {
         Invalid(_) => StatusCode::BAD_REQUEST,
         Configured(_) => StatusCode::CONFLICT,
@@ -379,10 +383,10 @@ async fn expire_silence(
 ) -> Response {
     let now = OffsetDateTime::now_utc();
     let configured = shared.board.view().silences;
-    match crate::silences::expire(&configured, &shared.store, &id, now).await {
+    match crate::admin::silences::expire(&configured, &shared.store, &id, now).await {
         Ok(silence) => {
             tracing::info!(silence = %silence.id, "silence expired");
-            Json(json!({ "silence": crate::silences::view(&silence, now) })).into_response()
+            Json(json!({ "silence": crate::admin::silences::view(&silence, now) })).into_response()
         }
         Err(error) => silence_refused(&error),
     }

@@ -7,8 +7,8 @@ use anyhow::{bail, Context as _};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::admin::silences::{self, line, view, SilenceRequest};
 use crate::config::Config;
-use crate::silences::{self, line, view, SilenceRequest};
 
 /// What to do.
 #[derive(Debug, clap::Subcommand)]
@@ -20,12 +20,12 @@ pub(crate) enum SilenceAction {
     /// those that ended in the last week.
     List {
         #[command(flatten)]
-        config: crate::args::ConfigArg,
+        config: crate::cli::args::ConfigArg,
     },
     /// End a silence now.
     Expire {
         #[command(flatten)]
-        config: crate::args::ConfigArg,
+        config: crate::cli::args::ConfigArg,
         /// The silence's ID, as `silence list` shows it.
         id: String,
     },
@@ -34,7 +34,7 @@ pub(crate) enum SilenceAction {
 #[derive(Debug, clap::Args)]
 pub(crate) struct AddArgs {
     #[command(flatten)]
-    config: crate::args::ConfigArg,
+    config: crate::cli::args::ConfigArg,
     /// Organizations, a glob, e.g. `acme`.
     #[arg(long, value_name = "GLOB")]
     organization: Option<String>,
@@ -125,7 +125,7 @@ pub(crate) async fn run(
 }
 
 fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    crate::shared::open_store(config).context(
+    crate::service::shared::open_store(config).context(
         "the admin server did not answer, so the store was opened (if the service is running, \
          turn [admin] on, or stop the service)",
     )
@@ -139,7 +139,7 @@ async fn admin(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Option<Value>> {
-    let Some(base) = crate::health::admin_base(config) else {
+    let Some(base) = crate::cli::health::admin_base(config) else {
         return Ok(None);
     };
     let client = http_util::client(std::time::Duration::from_secs(10))?;

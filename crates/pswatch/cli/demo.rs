@@ -11,8 +11,8 @@ use poller::ServiceToken;
 use simulator::{Simulator, Step};
 
 use crate::config::{self, Config, PlanetScale, Poll, Watch};
-use crate::pipeline::Pipeline;
-use crate::shared::Shared;
+use crate::service::pipeline::Pipeline;
+use crate::service::shared::Shared;
 
 const DEMO_TOKEN_ID: &str = "demo-token-id";
 const DEMO_TOKEN: &str = "demo-token";

@@ -12,9 +12,9 @@ use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::config::{Config, Watch};
-use crate::metrics::Metrics;
-use crate::shared::Shared;
-use crate::status::{RecentEvent, TargetStatus};
+use crate::service::metrics::Metrics;
+use crate::service::shared::Shared;
+use crate::service::status::{RecentEvent, TargetStatus};
 
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +101,7 @@ impl Pipeline {
     /// store. When the store's cannot be read, only the configuration's hold (an alert too
     /// many, never one lost).
     fn silences(&self) -> Vec<Silence> {
-        crate::silences::all(&self.config.silences, &self.store).unwrap_or_else(|error| {
+        crate::admin::silences::all(&self.config.silences, &self.store).unwrap_or_else(|error| {
             tracing::warn!(%error, "the silences added cannot be read; only the configuration's hold");
             self.config.silences.clone()
         })

@@ -4,6 +4,16 @@
 //! schedule and backoff, and no poll is repeated) and changes the budget's limit in place;
 //! nothing stops for it.
 
+pub(crate) mod delivery;
+pub(crate) mod metrics;
+pub(crate) mod pipeline;
+pub(crate) mod push;
+pub(crate) mod receiver;
+pub(crate) mod scheduler;
+pub(crate) mod serve;
+pub(crate) mod shared;
+pub(crate) mod status;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +28,11 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use crate::config::Config;
-use crate::delivery::channel_worker;
-use crate::pipeline::{Pipeline, PollFailure, PollReport};
-use crate::receiver::Inbound;
-use crate::scheduler::{Outcome, Scheduler};
-use crate::shared::{budget_of, Shared};
+use crate::service::delivery::channel_worker;
+use crate::service::pipeline::{Pipeline, PollFailure, PollReport};
+use crate::service::receiver::Inbound;
+use crate::service::scheduler::{Outcome, Scheduler};
+use crate::service::shared::{budget_of, Shared};
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
@@ -163,7 +173,7 @@ pub(crate) async fn run(
         let address = listener.local_addr()?;
         tracing::info!(%address, public_url = public_url.as_deref().unwrap_or("-"),
             "webhook receiver listening: POST /planetscale");
-        tracker.spawn(crate::receiver::serve(
+        tracker.spawn(crate::service::receiver::serve(
             listener,
             secrets,
             Arc::clone(&shared),
@@ -208,7 +218,7 @@ pub(crate) async fn run(
         }
 
         if pipeline.config.receiver.is_some() && now >= next_push_check {
-            next_push_check = now + crate::push::CHECK_INTERVAL;
+            next_push_check = now + crate::service::push::CHECK_INTERVAL;
             tracker.spawn(check_webhooks(
                 Arc::clone(&pipeline),
                 scheduler.targets(),
@@ -615,7 +625,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_ended_is_seen_and_a_channel_never_has_two() {
         let mut workers = Workers::new();
-        let wakes = crate::shared::Wakes::default();
+        let wakes = crate::service::shared::Wakes::default();
         let started = Arc::new(AtomicUsize::new(0));
         let running = Arc::new(AtomicUsize::new(0));
         let spawn = |panics: bool| {

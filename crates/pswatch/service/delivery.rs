@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::Pipeline;
+use crate::service::pipeline::Pipeline;
 
 /// The wait before reading the outbox again after the store failed.
 const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);

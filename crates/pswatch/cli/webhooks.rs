@@ -11,8 +11,8 @@ use diff_engine::{Target, EVENT_TYPES};
 use poller::{Client, PollError, Webhook, DEPLOY_REQUEST_EVENTS};
 
 use crate::config::Config;
-use crate::pipeline::Watched;
-use crate::shared::budget_of;
+use crate::service::pipeline::Watched;
+use crate::service::shared::budget_of;
 
 /// Every event a webhook to pswatch subscribes to: the deploy request events (which make it
 /// poll) and PlanetScale's events it routes.
@@ -30,7 +30,7 @@ pub(crate) fn subscribed_events() -> Vec<&'static str> {
 
 /// An API client of `config` with a budget of its own (the command runs beside the service).
 pub(crate) fn client(config: &Config) -> anyhow::Result<Client> {
-    crate::pipeline::api_client(config, Arc::new(budget_of(config)), None)
+    crate::service::pipeline::api_client(config, Arc::new(budget_of(config)), None)
 }
 
 /// The watched databases, listed as the service lists them; an organization that cannot be

@@ -1,0 +1,31 @@
+//! What the commands share: the configuration loaded and warned about, the store and the
+//! pipeline opened.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::service::pipeline::Pipeline;
+
+pub(super) fn load(path: &Path) -> anyhow::Result<crate::config::Config> {
+    let config = crate::config::load(path, &crate::config::process_environment)?;
+    warn_about(&config);
+    Ok(config)
+}
+
+/// Logs what is valid in a configuration but probably not meant.
+pub(super) fn warn_about(config: &crate::config::Config) {
+    for warning in &config.warnings {
+        tracing::warn!(key = %warning.key, "{}", warning.message);
+    }
+}
+
+pub(super) fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
+    let config = load(path)?;
+    let store = crate::service::shared::open_store(&config)?;
+    let shared = Arc::new(crate::service::shared::Shared::new(store, &config)?);
+    Ok(Arc::new(Pipeline::new(config, shared)?))
+}
+
+pub(super) fn open_store(path: &Path) -> anyhow::Result<store::Store> {
+    crate::service::shared::open_store(&load(path)?)
+}

@@ -1,0 +1,48 @@
+//! `pswatch once`: poll every target once, deliver what is due, exit.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::common::open_pipeline;
+
+/// Polls every target once, delivers what is due and exits: 0, 1 when a poll failed, 2 when
+/// deliveries are left for later or were given up.
+pub(super) async fn once(path: &Path) -> anyhow::Result<ExitCode> {
+    let engine = open_pipeline(path)?;
+    let mut poll_failed = false;
+    let (targets, failures) = engine.targets().await;
+    for (organization, error) in failures {
+        tracing::error!(organization, %error, "cannot list the organization's databases");
+        poll_failed = true;
+    }
+    let mut events = 0;
+    for target in &targets {
+        match engine.poll(target, poller::Priority::Low).await {
+            Ok(report) => events += report.events,
+            Err(error) => {
+                tracing::error!(target_db = %target, %error, "poll failed; the state is unchanged");
+                poll_failed = true;
+            }
+        }
+    }
+    engine.bury_unconfigured().await?;
+    let report = engine.deliver_due().await?;
+    engine.store.flush().await?;
+    tracing::info!(
+        targets = targets.len(),
+        events,
+        delivered = report.delivered,
+        failed = report.failed,
+        given_up = report.given_up,
+        pending = report.pending,
+        "once: done"
+    );
+    // Deliveries left for later, or given up in this run, are worth a non-zero exit.
+    Ok(if report.pending > 0 || report.given_up > 0 {
+        ExitCode::from(2)
+    } else if poll_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
