@@ -1,0 +1,135 @@
+//! The delivery workers: a task per channel, each kept, so one that ended is seen and started
+//! again and a channel never has two.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::delivery::channel_worker;
+use crate::service::pipeline::Pipeline;
+
+/// How long a delivery worker that panicked waits before it starts again, so a bug that
+/// panics at once does not spin.
+pub(super) const WORKER_RESTART_DELAY: Duration = Duration::from_secs(1);
+
+/// The delivery workers, one a channel, each task kept, so one that ended is seen and started
+/// again, and a channel never has two. What wakes them is `Shared::wakes`.
+pub(super) struct Workers {
+    tasks: tokio::task::JoinSet<()>,
+    /// The channel of each task still running.
+    channels: HashMap<tokio::task::Id, String>,
+}
+
+impl Workers {
+    pub(super) fn new() -> Self {
+        Self {
+            tasks: tokio::task::JoinSet::new(),
+            channels: HashMap::new(),
+        }
+    }
+
+    /// Whether some channel has a worker running.
+    pub(super) fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Starts a worker, through `spawn`, for each of `channels` that has no running one, after
+    /// `delay`. A worker still running for a channel removed and added again is kept: it
+    /// follows the current pipeline.
+    pub(super) fn start<F, Fut>(&mut self, channels: &[&str], delay: Duration, spawn: F)
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        for channel in channels {
+            if self.channels.values().any(|running| running == channel) {
+                continue;
+            }
+            let worker = spawn((*channel).to_owned());
+            let task = self.tasks.spawn(async move {
+                tokio::time::sleep(delay).await;
+                worker.await;
+            });
+            self.channels.insert(task.id(), (*channel).to_owned());
+        }
+    }
+
+    /// The next worker that ends: its channel, and whether it panicked.
+    pub(super) async fn ended(&mut self) -> Option<(String, bool)> {
+        let (id, panicked) = match self.tasks.join_next_with_id().await? {
+            Ok((id, ())) => (id, false),
+            Err(error) => (error.id(), error.is_panic()),
+        };
+        let channel = self.channels.remove(&id)?;
+        Some((channel, panicked))
+    }
+
+    /// Waits for every worker to end.
+    pub(super) async fn wait(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the workers `pipeline`'s channels lack, after `delay`.
+pub(super) fn start_workers(
+    workers: &mut Workers,
+    pipeline: &Pipeline,
+    current: &watch::Receiver<Arc<Pipeline>>,
+    shutdown: &CancellationToken,
+    delay: Duration,
+) {
+    let channels: Vec<&str> = pipeline.notifier.channel_names().collect();
+    workers.start(&channels, delay, |channel| {
+        let wake = pipeline.shared.wakes.of(&channel);
+        channel_worker(current.clone(), channel, shutdown.child_token(), wake)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_that_ended_is_seen_and_a_channel_never_has_two() {
+        let mut workers = Workers::new();
+        let wakes = crate::service::shared::Wakes::default();
+        let started = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let spawn = |panics: bool| {
+            let (started, running) = (Arc::clone(&started), Arc::clone(&running));
+            let wakes = &wakes;
+            move |channel: String| {
+                let (started, running) = (Arc::clone(&started), Arc::clone(&running));
+                let wake = wakes.of(&channel);
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    running.fetch_add(1, Ordering::SeqCst);
+                    wake.notified().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    assert!(!panics, "a bug in a delivery");
+                }
+            }
+        };
+        workers.start(&["slack"], Duration::ZERO, spawn(true));
+        // Started again (a reload) while it runs: still one.
+        workers.start(&["slack"], Duration::ZERO, spawn(true));
+        tokio::task::yield_now().await;
+        assert_eq!(running.load(Ordering::SeqCst), 1);
+        wakes.wake("slack");
+        let ended = workers.ended().await;
+        assert_eq!(ended, Some(("slack".to_owned(), true)), "its panic is seen");
+        workers.start(&["slack"], WORKER_RESTART_DELAY, spawn(false));
+        tokio::time::sleep(WORKER_RESTART_DELAY).await;
+        tokio::task::yield_now().await;
+        assert_eq!(started.load(Ordering::SeqCst), 2, "started again");
+        assert_eq!(running.load(Ordering::SeqCst), 1);
+        wakes.wake("slack");
+        assert_eq!(workers.ended().await, Some(("slack".to_owned(), false)));
+        assert!(workers.is_empty());
+    }
+}
