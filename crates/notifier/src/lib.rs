@@ -31,12 +31,13 @@ pub use channel::{
     PAGERDUTY_API_URL, SLACK_API_URL,
 };
 pub use deliver::Notifier;
+pub use model::{glob_set, GlobError};
 pub use model::{silenced_by, Matcher, Silence, SilenceError, Window};
 pub use model::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use payload::WebhookPayload;
 pub use preview::preview;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
-pub use route::{glob_set, GlobError, Reach, Route, Router, Subject};
+pub use route::{Reach, Route, Router, Subject};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use send::email::smtp_transport;
 pub use send::DELIVERY_TIMEOUT;

@@ -2,7 +2,6 @@
 
 use diff_engine::Event;
 use globset::GlobSet;
-pub use model::{glob_set, GlobError};
 
 /// One `[[routes]]` entry, compiled.
 #[derive(Debug, Clone)]
@@ -158,6 +157,7 @@ impl Router {
 mod tests {
     use super::*;
     use crate::testing::sample_events;
+    use model::glob_set;
 
     fn set(patterns: &[&str]) -> GlobSet {
         glob_set(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).expect("glob")

@@ -254,7 +254,6 @@ const LOGIN_POLICY: &str =
 /// What every answer of the admin server says: a type is never guessed, and no other site may
 /// frame it.
 pub(crate) async fn headers(request: Request, next: Next) -> Response {
-    let login = request.uri().path() == "/login";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -265,7 +264,8 @@ pub(crate) async fn headers(request: Request, next: Next) -> Response {
         header::X_FRAME_OPTIONS,
         header::HeaderValue::from_static("DENY"),
     );
-    if login || !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    // The status page sends its own policy; everything else, the login form among it, this one.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             header::HeaderValue::from_static(LOGIN_POLICY),

@@ -62,6 +62,15 @@ pub(crate) fn reset(path: &std::path::Path) -> anyhow::Result<String> {
     ))
 }
 
+/// The first line of an error text from the API, cut to 120 characters, fit for a terminal.
+fn error_line(errors: &str) -> String {
+    printable(&notifier::render::truncate(
+        errors.lines().next().unwrap_or_default(),
+        120,
+    ))
+    .into_owned()
+}
+
 /// The listing of `pswatch state show`.
 pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
     let mut text = String::new();
@@ -93,14 +102,7 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
                 printable(workflow.state.as_str())
             );
             if let Some(errors) = &workflow.workflow_errors {
-                let _ = write!(
-                    text,
-                    " | error: {}",
-                    printable(&notifier::render::truncate(
-                        errors.lines().next().unwrap_or_default(),
-                        120
-                    ))
-                );
+                let _ = write!(text, " | error: {}", error_line(errors));
             }
             text.push('\n');
         }
@@ -127,14 +129,7 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
                 }
                 let _ = write!(text, ": {}", printable(operation.state.as_str()));
                 if let Some(errors) = &operation.errors {
-                    let _ = write!(
-                        text,
-                        " | error: {}",
-                        printable(&notifier::render::truncate(
-                            errors.lines().next().unwrap_or_default(),
-                            120
-                        ))
-                    );
+                    let _ = write!(text, " | error: {}", error_line(errors));
                 }
                 text.push('\n');
             }

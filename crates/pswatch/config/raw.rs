@@ -485,12 +485,12 @@ impl Positions {
             text: text.to_owned(),
         };
         if let Ok(document) = toml_edit::ImDocument::parse(text) {
-            positions.walk_table(document.as_table(), "", text);
+            positions.walk_table(document.as_table(), "");
         }
         positions
     }
 
-    fn note(&mut self, path: &str, span: Option<std::ops::Range<usize>>, _text: &str) {
+    fn note(&mut self, path: &str, span: Option<std::ops::Range<usize>>) {
         if let Some(span) = span {
             self.keys.insert(path.to_owned(), span.start);
         }
@@ -512,7 +512,7 @@ impl Positions {
         (line.max(1), column + 1)
     }
 
-    fn walk_table(&mut self, table: &toml_edit::Table, prefix: &str, text: &str) {
+    fn walk_table(&mut self, table: &toml_edit::Table, prefix: &str) {
         for (key, item) in table.iter() {
             let path = if prefix.is_empty() {
                 key.to_owned()
@@ -520,29 +520,29 @@ impl Positions {
                 format!("{prefix}.{key}")
             };
             let key_span = table.key(key).and_then(toml_edit::Key::span);
-            self.note(&path, key_span.or_else(|| item.span()), text);
-            self.walk_item(item, &path, text);
+            self.note(&path, key_span.or_else(|| item.span()));
+            self.walk_item(item, &path);
         }
     }
 
-    fn walk_item(&mut self, item: &toml_edit::Item, path: &str, text: &str) {
+    fn walk_item(&mut self, item: &toml_edit::Item, path: &str) {
         match item {
-            toml_edit::Item::Table(table) => self.walk_table(table, path, text),
+            toml_edit::Item::Table(table) => self.walk_table(table, path),
             toml_edit::Item::ArrayOfTables(tables) => {
                 for (index, table) in tables.iter().enumerate() {
                     let path = format!("{path}[{index}]");
-                    self.note(&path, table.span(), text);
-                    self.walk_table(table, &path, text);
+                    self.note(&path, table.span());
+                    self.walk_table(table, &path);
                 }
             }
             toml_edit::Item::Value(toml_edit::Value::Array(values)) => {
                 for (index, value) in values.iter().enumerate() {
-                    self.note(&format!("{path}[{index}]"), value.span(), text);
+                    self.note(&format!("{path}[{index}]"), value.span());
                 }
             }
             toml_edit::Item::Value(toml_edit::Value::InlineTable(table)) => {
                 for (key, value) in table.iter() {
-                    self.note(&format!("{path}.{key}"), value.span(), text);
+                    self.note(&format!("{path}.{key}"), value.span());
                 }
             }
             toml_edit::Item::Value(_) | toml_edit::Item::None => {}

@@ -37,6 +37,9 @@ use workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
+/// How far ahead something that is not due again (a listing under way, or none to make) is
+/// put: far enough to mean never, near enough not to overflow an `Instant`.
+const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);
 /// How often the store is tried while its writes fail.
 const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
 /// How long the store may fail every write before pswatch stops, so that its supervisor starts
@@ -138,7 +141,7 @@ pub(crate) async fn run(
                 (targets, failures)
             }));
             // Until it ends, the next one is not due.
-            next_discovery = now + Duration::from_secs(u64::from(u32::MAX));
+            next_discovery = now + NOT_DUE;
         }
 
         if pipeline.config.receiver.is_some() && now >= next_push_check {
@@ -377,7 +380,7 @@ fn discovered(
         .iter()
         .any(|watch| watch.databases.is_none());
     let next = if !discovers && unlisted.is_empty() {
-        now + Duration::from_secs(u64::from(u32::MAX))
+        now + NOT_DUE
     } else if unlisted.is_empty() {
         *discovery_failures = 0;
         now + DISCOVERY_INTERVAL

@@ -47,8 +47,10 @@ const BURST: f64 = 100.0;
 /// they are answered 429. Counted apart, so strangers cannot spend PlanetScale's rate.
 const UNSIGNED_RATE: f64 = 20.0;
 const UNSIGNED_BURST: f64 = 100.0;
-/// The most deliveries remembered against replays (each for [`MAX_SKEW`] seconds, after which
-/// the timestamp check refuses a replay anyway).
+/// How long a delivery is remembered against replays (in memory and in the store): past it,
+/// the timestamp check refuses a replay anyway.
+pub(crate) const REMEMBER_FOR: i64 = MAX_SKEW * 2;
+/// The most deliveries remembered against replays (each for [`REMEMBER_FOR`] seconds).
 const REMEMBERED: usize = 10_000;
 
 /// A delivery, as far as pswatch reads it.
@@ -361,7 +363,7 @@ impl Receiver {
             }
             *pruned = Instant::now();
         }
-        let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(MAX_SKEW * 2);
+        let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(REMEMBER_FOR);
         if let Err(error) = self.shared.store.receipts(before).await {
             tracing::warn!(%error, "cannot remove old receipts of webhook deliveries");
         }
@@ -448,7 +450,7 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let mut replays = Replays::default();
-    let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(MAX_SKEW * 2);
+    let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(REMEMBER_FOR);
     match shared.store.receipts(since).await {
         Ok(receipts) => {
             for (digest, at) in receipts {

@@ -133,10 +133,10 @@ impl StoreHealth {
         self.writable.set(0);
     }
 
-    /// A write succeeded; `true` if writes had been failing.
-    pub(crate) fn recovered(&self) -> bool {
+    /// A write succeeded: writes fail no more.
+    pub(crate) fn recovered(&self) {
         self.writable.set(1);
-        self.lock().take().is_some()
+        *self.lock() = None;
     }
 
     /// Since when writes fail, and the last error, while they do.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 
-use super::{lock, MAX_SKEW, REMEMBERED};
+use super::{lock, REMEMBERED, REMEMBER_FOR};
 
 /// The digest that names a delivery: the SHA-256 of its body.
 pub(crate) fn digest(body: &[u8]) -> store::Digest {
@@ -43,7 +43,7 @@ impl Replays {
     /// refuses anyway, and the oldest past [`REMEMBERED`].
     pub(crate) fn claim(&mut self, digest: store::Digest, now: i64) -> Claim {
         while let Some((oldest, at)) = self.order.front().copied() {
-            if now - at <= MAX_SKEW * 2 && self.order.len() < REMEMBERED {
+            if now - at <= REMEMBER_FOR && self.order.len() < REMEMBERED {
                 break;
             }
             self.order.pop_front();
@@ -176,7 +176,7 @@ impl RefusalLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::receiver::{BURST, RATE};
+    use crate::service::receiver::{BURST, MAX_SKEW, RATE};
 
     #[test]
     fn a_delivery_is_acted_on_once_and_the_memory_is_bounded() {
