@@ -17,6 +17,7 @@ use poller::ServiceToken;
 use url::Url;
 
 mod alerts;
+mod channels;
 mod environment;
 mod raw;
 mod validate;

@@ -4,27 +4,12 @@ use std::collections::HashMap;
 
 use diff_engine::Event;
 
-use crate::channel::{Channel, ChannelKind, SlackChannel};
+use crate::channel::Channel;
+use crate::kinds::Sender;
 use crate::pacer::Pacer;
-use crate::send::console;
-use crate::send::email::{smtp_transport, Email};
-use crate::send::pagerduty::PagerDuty;
-use crate::send::slack::{SlackWebApi, SlackWebhook};
-use crate::send::teams::Teams;
-use crate::send::webhook::Webhook;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
 use model::Memos;
-
-enum Sender {
-    SlackWebhook(SlackWebhook),
-    SlackWebApi(SlackWebApi),
-    Email(Email),
-    Webhook(Webhook),
-    Teams(Teams),
-    PagerDuty(PagerDuty),
-    Console,
-}
 
 struct Configured {
     channel: Channel,
@@ -60,45 +45,11 @@ impl Notifier {
         // PagerDuty's rate per routing key, whichever pswatch channel uses them.
         let mut pacers: HashMap<String, Pacer> = HashMap::new();
         for channel in channels {
-            let pace_key = match &channel.kind {
-                ChannelKind::Slack(SlackChannel::Webhook { webhook_url }) => {
-                    format!("slack {}", webhook_url.expose())
-                }
-                ChannelKind::Slack(SlackChannel::Api(api)) => {
-                    format!("slack-api {} {}", api.api_url, api.channel)
-                }
-                ChannelKind::PagerDuty(pagerduty) => {
-                    format!("pagerduty {}", pagerduty.routing_key.expose())
-                }
-                _ => format!("channel {}", channel.name),
-            };
-            let pacer = pacers.entry(pace_key).or_default().clone();
-            let sender = match &channel.kind {
-                ChannelKind::Slack(SlackChannel::Webhook { webhook_url }) => {
-                    Sender::SlackWebhook(SlackWebhook {
-                        webhook_url: webhook_url.clone(),
-                    })
-                }
-                ChannelKind::Slack(SlackChannel::Api(api)) => {
-                    Sender::SlackWebApi(SlackWebApi { api: api.clone() })
-                }
-                ChannelKind::Teams { webhook_url } => Sender::Teams(Teams {
-                    webhook_url: webhook_url.clone(),
-                }),
-                ChannelKind::PagerDuty(pagerduty) => Sender::PagerDuty(PagerDuty {
-                    channel: pagerduty.clone(),
-                }),
-                ChannelKind::Email(email) => Sender::Email(Email {
-                    transport: smtp_transport(&channel.name, email)?,
-                    from: email.from.clone(),
-                    to: email.to.clone(),
-                }),
-                ChannelKind::Webhook { url, secret } => Sender::Webhook(Webhook {
-                    url: url.clone(),
-                    secret: secret.clone(),
-                }),
-                ChannelKind::Console => Sender::Console,
-            };
+            let pacer = pacers
+                .entry(channel.kind.pace_key(&channel.name))
+                .or_default()
+                .clone();
+            let sender = channel.kind.sender(&channel.name)?;
             senders.insert(
                 channel.name.clone(),
                 Configured {
@@ -137,7 +88,7 @@ impl Notifier {
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
-        if let Sender::Webhook(_) = configured.sender {
+        if !configured.channel.kind.groups_events() {
             for event in events {
                 self.paced(
                     configured,
@@ -177,19 +128,7 @@ impl Notifier {
         payload: Payload<'_>,
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
-        let send = async {
-            match &configured.sender {
-                Sender::SlackWebhook(slack) => slack.send(&self.http, channel, payload).await,
-                Sender::SlackWebApi(slack) => slack.send(&self.http, channel, payload, memos).await,
-                Sender::Teams(teams) => teams.send(&self.http, channel, payload).await,
-                Sender::PagerDuty(pagerduty) => {
-                    pagerduty.send(&self.http, channel, payload, memos).await
-                }
-                Sender::Webhook(webhook) => webhook.send(&self.http, channel, payload).await,
-                Sender::Email(email) => email.send(channel, payload).await,
-                Sender::Console => console::send(channel, payload),
-            }
-        };
+        let send = configured.sender.send(&self.http, channel, payload, memos);
         configured
             .pacer
             .pace(configured.channel.min_interval, send)

@@ -4,13 +4,17 @@
 //! async layer that sends one event through one channel and classifies a failure
 //! ([`Verdict`]) where it is born.
 //!
+//! A channel kind is one module under [`kinds`] (its configured values, rendering, sending,
+//! preview and secrets), and the list in `kinds/mod.rs` is the one place that names them all.
+//!
 //! Modules depend in one direction: `verdict` (what a failure means) knows nothing else;
-//! `retry` decides from a verdict; `channel` holds the configured values; `send` has one module
-//! a channel kind; `memo` is what a channel remembers of a resource (a Slack thread, a PagerDuty
-//! incident); `deliver` ties channels, senders and the `pacer` together.
+//! `retry` decides from a verdict; `render` and `send` hold what every kind shares; `kinds`
+//! builds on them; `channel` is a configured channel of a kind; `deliver` ties channels, their
+//! senders and the `pacer` together.
 
 mod channel;
 mod deliver;
+pub mod kinds;
 mod pacer;
 mod payload;
 mod preview;
@@ -26,11 +30,16 @@ mod testing;
 pub mod vendor_check;
 mod verdict;
 
-pub use channel::{
-    Channel, ChannelKind, EmailChannel, PagerDutyChannel, SlackApi, SlackChannel,
-    PAGERDUTY_API_URL, SLACK_API_URL,
-};
+pub use channel::Channel;
 pub use deliver::Notifier;
+pub use kinds::console::ConsoleChannel;
+pub use kinds::email::send::smtp_transport;
+pub use kinds::email::EmailChannel;
+pub use kinds::pagerduty::{PagerDutyChannel, PAGERDUTY_API_URL};
+pub use kinds::slack::{SlackApi, SlackChannel, SLACK_API_URL};
+pub use kinds::teams::TeamsChannel;
+pub use kinds::webhook::WebhookChannel;
+pub use kinds::ChannelKind;
 pub use model::{glob_set, GlobError};
 pub use model::{silenced_by, Matcher, Silence, SilenceError, Window};
 pub use model::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
@@ -39,7 +48,6 @@ pub use preview::preview;
 pub use retry::{Decision, RetryPolicy, DEFAULT_MAX_AGE};
 pub use route::{Reach, Route, Router, Subject};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
-pub use send::email::smtp_transport;
 pub use send::DELIVERY_TIMEOUT;
 pub use sign::sign;
 pub use verdict::{classify_status, ChannelError, DeliveryError, Verdict};

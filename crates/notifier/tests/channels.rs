@@ -53,12 +53,12 @@ fn notifier(server: &MockServer) -> Notifier {
     pagerduty.min_interval = Duration::ZERO;
     let teams = Channel::new(
         "teams",
-        ChannelKind::Teams {
+        ChannelKind::Teams(notifier::TeamsChannel {
             webhook_url: SecretUrl::new(
                 base.join("/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=T3amsS1g")
                     .expect("url"),
             ),
-        },
+        }),
     );
     Notifier::new(&[slack, pagerduty, teams]).expect("notifier")
 }

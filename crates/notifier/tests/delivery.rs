@@ -32,14 +32,14 @@ fn notifier(server: &MockServer) -> Notifier {
         ),
         Channel::new(
             "audit",
-            ChannelKind::Webhook {
+            ChannelKind::Webhook(notifier::WebhookChannel {
                 url: notifier::SecretUrl::new(
                     format!("{}/hooks/pswatch?token=h00ks3cret", server.uri())
                         .parse()
                         .expect("url"),
                 ),
                 secret: WebhookSecret::parse(SECRET).expect("secret"),
-            },
+            }),
         ),
     ])
     .expect("notifier")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use notifier::{glob_set, Channel, ChannelKind, Route, Router};
+use notifier::{glob_set, Channel, ChannelKind, ConsoleChannel, Route, Router};
 use poller::ServiceToken;
 use simulator::{Simulator, Step};
 
@@ -41,9 +41,12 @@ pub(crate) async fn run(
     // The demo always prints to the terminal, unless the file already has a console channel.
     if !channels
         .iter()
-        .any(|channel| matches!(channel.kind, ChannelKind::Console))
+        .any(|channel| matches!(channel.kind, ChannelKind::Console(_)))
     {
-        channels.push(Channel::new("demo-console", ChannelKind::Console));
+        channels.push(Channel::new(
+            "demo-console",
+            ChannelKind::Console(ConsoleChannel),
+        ));
         router.push(Route::new(
             vec!["demo-console".into()],
             glob_set(&["*".to_string()])?,

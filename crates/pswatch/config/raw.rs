@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::channels::RawChannelKind;
 use super::{problem, Problem};
 
 type Durations = Vec<humantime_serde::Serde<Duration>>;
@@ -62,37 +63,6 @@ pub(super) struct RawChannel {
     pub(super) retry_schedule: Option<Durations>,
     #[serde(flatten)]
     pub(super) kind: RawChannelKind,
-}
-
-/// A channel's own keys, by its `type`. Keys of another type are refused.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub(super) enum RawChannelKind {
-    Slack {
-        webhook_url: Option<String>,
-        bot_token: Option<String>,
-        channel: Option<String>,
-        api_url: Option<String>,
-    },
-    Email {
-        smtp_url: String,
-        from: String,
-        to: Vec<String>,
-    },
-    Webhook {
-        url: String,
-        secret: String,
-    },
-    Teams {
-        webhook_url: String,
-    },
-    #[serde(rename = "pagerduty")]
-    PagerDuty {
-        routing_key: String,
-        api_url: Option<String>,
-        page_on_warning: Option<bool>,
-    },
-    Console {},
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,9 +10,7 @@ use notifier::{glob_set, Channel, Route, Router, Secret};
 use poller::ServiceToken;
 use url::Url;
 
-mod channels;
-
-use channels::channels;
+use super::channels::channels;
 
 use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
@@ -171,7 +169,12 @@ pub(super) fn channels_and_routes(
     )
 }
 
-fn http_url(key: &str, text: &str, secret: bool, problems: &mut Vec<Problem>) -> Option<Url> {
+pub(super) fn http_url(
+    key: &str,
+    text: &str,
+    secret: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<Url> {
     // A secret URL is never repeated in a message; url's own errors do not quote the input.
     let shown = if secret {
         String::new()

@@ -1,6 +1,6 @@
 //! Message rendering: pure functions from events to what each channel sends. What every kind
 //! shows (the headline, the facts, the dashboard link) is here; each channel kind's own form is
-//! in its module.
+//! in its module under [`kinds`](crate::kinds), re-exported here.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -8,22 +8,18 @@ use std::fmt::Write as _;
 use diff_engine::{Event, EventKind, OperationPhase};
 pub use model::rfc3339;
 
-mod console;
-mod email;
-pub mod pagerduty;
-mod slack;
-mod teams;
-mod webhook;
-
-pub use console::{console_line, test_console};
-pub use email::{email, test_email, EmailContent};
-pub(crate) use slack::resource_state;
-pub use slack::{
+pub use crate::kinds::console::render::{console_line, test_console};
+pub use crate::kinds::email::render::{email, test_email, EmailContent};
+pub use crate::kinds::pagerduty::render as pagerduty;
+pub(crate) use crate::kinds::slack::render::resource_state;
+pub use crate::kinds::slack::render::{
     slack_message, slack_thread_head, test_slack, SLACK_HEADER_LIMIT, SLACK_MAX_BLOCKS,
     SLACK_SECTION_LIMIT,
 };
-pub use teams::{teams_message, test_teams, ADAPTIVE_CARD_VERSION, TEAMS_MAX_EVENTS};
-pub use webhook::{test_webhook_body, webhook_body};
+pub use crate::kinds::teams::render::{
+    teams_message, test_teams, ADAPTIVE_CARD_VERSION, TEAMS_MAX_EVENTS,
+};
+pub use crate::kinds::webhook::render::{test_webhook_body, webhook_body};
 
 /// The most error text one message shows; the rest is cut, and the message says so.
 pub const ERROR_TEXT_LIMIT: usize = 1500;

@@ -2,8 +2,8 @@
 
 use std::io::Write as _;
 
-use super::Payload;
 use crate::render;
+use crate::send::Payload;
 use crate::verdict::{DeliveryError, Verdict};
 
 pub(crate) fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use diff_engine::Event;
 
-use super::{
+use crate::render::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };

@@ -2,9 +2,9 @@
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::{http, Payload};
 use crate::render;
 use crate::secret::{SecretUrl, WebhookSecret};
+use crate::send::{http, Payload};
 use crate::sign::sign;
 use crate::verdict::DeliveryError;
 

@@ -4,7 +4,9 @@
 use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Map, Value};
 
-use super::{dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE};
+use crate::render::{
+    dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
+};
 use model::ResourceKey;
 
 /// PagerDuty's limit for `payload.summary`.
@@ -117,13 +119,13 @@ pub fn trigger(event: &Event) -> Value {
     if let Some(previous) = event.kind.previous_state() {
         details.insert("previous_state".into(), json!(previous));
     }
-    for (label, value) in super::details(event) {
+    for (label, value) in crate::render::details(event) {
         details.insert(label.to_lowercase().replace(' ', "_"), json!(value));
     }
     if let Some(errors) = event.kind.errors() {
         details.insert(
             "errors".into(),
-            json!(truncate(&errors, super::ERROR_TEXT_LIMIT)),
+            json!(truncate(&errors, crate::render::ERROR_TEXT_LIMIT)),
         );
     }
     details.insert("observed_at".into(), json!(timestamp(event)));

@@ -5,9 +5,9 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
-use super::{Payload, DELIVERY_TIMEOUT};
-use crate::channel::EmailChannel;
+use super::EmailChannel;
 use crate::render;
+use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
 
 /// An SMTP relay and the message's sender and recipients.

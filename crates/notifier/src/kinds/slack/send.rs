@@ -7,10 +7,10 @@ use diff_engine::{Event, Severity};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
-use super::{http, Payload};
-use crate::channel::SlackApi;
+use super::SlackApi;
 use crate::render;
 use crate::secret::Secret;
+use crate::send::{http, Payload};
 use crate::verdict::{DeliveryError, Verdict};
 use model::{Memos, ResourceKey, SlackThread};
 

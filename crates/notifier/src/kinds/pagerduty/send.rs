@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{http, Payload};
-use crate::channel::PagerDutyChannel;
-use crate::render::pagerduty::{self, Page};
+use super::render::{self as pagerduty, Page};
+use super::PagerDutyChannel;
+use crate::send::{http, Payload};
 use crate::verdict::DeliveryError;
 use model::{Incident, Memos, ResourceKey};
 

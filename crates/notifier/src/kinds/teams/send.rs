@@ -1,9 +1,9 @@
 //! Microsoft Teams through a Workflows webhook: one Adaptive Card a poll. Workflows answers
 //! 202 when it took the message.
 
-use super::{http, Payload};
 use crate::render;
 use crate::secret::SecretUrl;
+use crate::send::{http, Payload};
 use crate::verdict::DeliveryError;
 
 /// A Teams Workflows webhook; its URL (which carries a signature) is the secret.

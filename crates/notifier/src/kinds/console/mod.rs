@@ -1,0 +1,44 @@
+//! The console: one line an event on standard output.
+
+pub(crate) mod render;
+mod send;
+
+use diff_engine::Event;
+use model::Memos;
+
+use super::{line, Kind};
+use crate::send::Payload;
+use crate::verdict::{ChannelError, DeliveryError};
+
+/// Standard output; nothing to configure.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleChannel;
+
+impl Kind for ConsoleChannel {
+    const TYPE: &'static str = "console";
+    type Sender = ();
+
+    fn sender(&self, _channel: &str) -> Result<Self::Sender, ChannelError> {
+        Ok(())
+    }
+
+    async fn send(
+        _sender: &Self::Sender,
+        _http: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        _memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        send::send(channel, payload)
+    }
+
+    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
+        let mut text = String::new();
+        for event in events {
+            line(&mut text, render::console_line(event));
+        }
+        text
+    }
+
+    fn fingerprint(&self, _part: &mut dyn FnMut(&[u8])) {}
+}

@@ -1,0 +1,48 @@
+//! Microsoft Teams through a Workflows webhook: one Adaptive Card a poll.
+
+pub(crate) mod render;
+mod send;
+
+use diff_engine::Event;
+use model::Memos;
+
+use super::{pretty, Kind};
+use crate::secret::SecretUrl;
+use crate::send::Payload;
+use crate::verdict::{ChannelError, DeliveryError};
+
+/// A Teams Workflows webhook; its URL (which carries the Workflow's signature) is the secret.
+#[derive(Debug, Clone)]
+pub struct TeamsChannel {
+    /// The Workflows webhook's URL.
+    pub webhook_url: SecretUrl,
+}
+
+impl Kind for TeamsChannel {
+    const TYPE: &'static str = "teams";
+    type Sender = send::Teams;
+
+    fn sender(&self, _channel: &str) -> Result<Self::Sender, ChannelError> {
+        Ok(send::Teams {
+            webhook_url: self.webhook_url.clone(),
+        })
+    }
+
+    async fn send(
+        sender: &Self::Sender,
+        http: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        _memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        sender.send(http, channel, payload).await
+    }
+
+    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
+        format!("POST\n{}\n", pretty(&render::teams_message(events)))
+    }
+
+    fn fingerprint(&self, part: &mut dyn FnMut(&[u8])) {
+        part(self.webhook_url.expose().as_str().as_bytes());
+    }
+}

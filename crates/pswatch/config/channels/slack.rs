@@ -1,0 +1,122 @@
+//! `type = "slack"`: an incoming webhook (`webhook_url`) or the Web API (`bot_token` and
+//! `channel`, maybe `api_url`), not both.
+
+use notifier::{Secret, SlackApi, SlackChannel};
+use serde::Deserialize;
+
+use super::super::validate::http_url;
+use super::super::{problem, Problem};
+use super::CheckKind;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::config) struct RawSlack {
+    webhook_url: Option<String>,
+    bot_token: Option<String>,
+    channel: Option<String>,
+    api_url: Option<String>,
+}
+
+impl CheckKind for RawSlack {
+    type Kind = SlackChannel;
+
+    fn check(&self, key: &str, _name: &str, problems: &mut Vec<Problem>) -> Option<SlackChannel> {
+        let Self {
+            webhook_url,
+            bot_token,
+            channel,
+            api_url,
+        } = self;
+        if let Some(webhook_url) = webhook_url {
+            for (name, given) in [
+                ("bot_token", bot_token.is_some()),
+                ("channel", channel.is_some()),
+                ("api_url", api_url.is_some()),
+            ] {
+                if given {
+                    problem(
+                        problems,
+                        format!("{key}.{name}"),
+                        "belongs to the Web API; a Slack channel has either `webhook_url` or `bot_token` and `channel`",
+                    );
+                }
+            }
+            // The URL is the secret: never quoted.
+            return http_url(&format!("{key}.webhook_url"), webhook_url, true, problems).map(
+                |_| SlackChannel::Webhook {
+                    webhook_url: Secret::new(webhook_url.trim()),
+                },
+            );
+        }
+        if bot_token.is_none() && channel.is_none() {
+            problem(
+                problems,
+                format!("{key}.webhook_url"),
+                "is missing; give `webhook_url` (an incoming webhook) or `bot_token` and `channel` (the Web API)",
+            );
+            return None;
+        }
+        let bot_token = match bot_token.as_deref().map(str::trim) {
+            None => {
+                problem(
+                    problems,
+                    format!("{key}.bot_token"),
+                    "is missing; the Web API needs a bot token (xoxb-…) with the chat:write scope",
+                );
+                None
+            }
+            Some(token)
+                if !token.starts_with("xoxb-") || token.chars().any(char::is_whitespace) =>
+            {
+                // Never quoted: it may be a real token of another kind.
+                problem(
+                    problems,
+                    format!("{key}.bot_token"),
+                    "must be a bot token, starting with xoxb-",
+                );
+                None
+            }
+            Some(token) => Some(Secret::new(token)),
+        };
+        let channel = match channel.as_deref().map(str::trim) {
+            None => {
+                problem(
+                    problems,
+                    format!("{key}.channel"),
+                    "is missing; give the Slack channel's id, like C0123456789",
+                );
+                None
+            }
+            Some(id)
+                if id.len() >= 9
+                    && id.starts_with(['C', 'G', 'D'])
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+            {
+                Some(id.to_owned())
+            }
+            Some(other) => {
+                problem(
+                    problems,
+                    format!("{key}.channel"),
+                    format!(
+                        "{other:?} is not a channel id; use the id (like C0123456789, under the channel's name > About in Slack), not its name"
+                    ),
+                );
+                None
+            }
+        };
+        let api_url = http_url(
+            &format!("{key}.api_url"),
+            api_url.as_deref().unwrap_or(notifier::SLACK_API_URL),
+            false,
+            problems,
+        );
+        Some(SlackChannel::Api(SlackApi {
+            bot_token: bot_token?,
+            channel: channel?,
+            api_url: api_url?,
+        }))
+    }
+}
