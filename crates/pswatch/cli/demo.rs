@@ -174,7 +174,7 @@ pub(crate) async fn run(
                 }
             }
         }
-        let report = engine.deliver_due().await?;
+        let report = engine.delivery.deliver_due().await?;
         delivered += report.delivered;
         if scenario_over && report.pending == 0 {
             break;

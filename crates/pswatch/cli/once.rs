@@ -25,8 +25,8 @@ pub(super) async fn once(path: &Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    engine.bury_unconfigured().await?;
-    let report = engine.deliver_due().await?;
+    engine.delivery.bury_unconfigured().await?;
+    let report = engine.delivery.deliver_due().await?;
     engine.store.flush().await?;
     tracing::info!(
         targets = targets.len(),

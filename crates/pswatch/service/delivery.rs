@@ -3,13 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notifier::{Channel, Decision, Memos, Verdict};
-use store::{DisabledChannel, StoreError};
+use notifier::{Channel, ChannelError, Decision, Memos, Notifier, Verdict};
+use store::{DisabledChannel, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
+use crate::service::metrics::Metrics;
 use crate::service::pipeline::Pipeline;
+use crate::service::shared::Shared;
 
 /// The wait before reading the outbox again after the store failed.
 const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
@@ -30,7 +32,37 @@ pub(crate) struct DeliveryReport {
     pub(crate) pending: usize,
 }
 
-impl Pipeline {
+/// Delivery of one configuration's channels: the outbox read channel by channel, each entry
+/// sent through the notifier, retried, buried or completed. The [`Pipeline`] polls and routes
+/// into the outbox; this takes from it.
+pub(crate) struct Delivery {
+    notifier: Notifier,
+    store: Store,
+    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
+}
+
+impl Delivery {
+    /// Delivery through `channels`, over the service's long-lived parts.
+    pub(crate) fn new(channels: &[Channel], shared: Arc<Shared>) -> Result<Self, ChannelError> {
+        Ok(Self {
+            notifier: Notifier::new(channels)?,
+            store: shared.store.clone(),
+            metrics: Arc::clone(&shared.metrics),
+            shared,
+        })
+    }
+
+    /// The configured channel of that name.
+    pub(crate) fn channel(&self, name: &str) -> Option<&Channel> {
+        self.notifier.channel(name)
+    }
+
+    /// The names of the configured channels.
+    pub(crate) fn channel_names(&self) -> impl Iterator<Item = &str> {
+        self.notifier.channel_names()
+    }
+
     /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
     /// configuration changed since is enabled again.
     async fn is_disabled(&self, channel: &Channel) -> Result<bool, StoreError> {
@@ -272,14 +304,14 @@ pub(crate) async fn channel_worker(
             return;
         }
         let pipeline = Arc::clone(&current.borrow_and_update());
-        if pipeline.notifier.channel(&channel).is_none() {
+        if pipeline.delivery.channel(&channel).is_none() {
             tracing::info!(
                 channel,
                 "the channel is no longer configured; its worker stops"
             );
             return;
         }
-        let wait = match pipeline.deliver_next(&channel).await {
+        let wait = match pipeline.delivery.deliver_next(&channel).await {
             Ok(Step::Delivered(_) | Step::GaveUp) => continue,
             Ok(Step::Idle | Step::Disabled) => None,
             Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {

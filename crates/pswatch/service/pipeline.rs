@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use diff_engine::{diff, Motion, Target};
-use notifier::{Notifier, Silence};
+use notifier::Silence;
 use poller::{Client, ClientConfig, PollError, Priority};
 use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::config::{Config, Watch};
+use crate::service::delivery::Delivery;
 use crate::service::metrics::Metrics;
 use crate::service::shared::Shared;
 use crate::service::status::{RecentEvent, TargetStatus};
@@ -43,12 +44,14 @@ struct Routed {
     recent: RecentEvent,
 }
 
-/// One configuration's pipeline.
+/// One configuration's pipeline: it polls the watched targets, diffs and routes what changed
+/// into the outbox, and hands the outbox to its [`Delivery`].
 pub(crate) struct Pipeline {
     pub(crate) config: Config,
     pub(crate) client: Client,
     pub(crate) store: Store,
-    pub(crate) notifier: Notifier,
+    /// What takes from the outbox what this pipeline puts in.
+    pub(crate) delivery: Arc<Delivery>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) shared: Arc<Shared>,
     /// The watched databases, and what is known of the named ones' kinds.
@@ -63,12 +66,12 @@ impl Pipeline {
             Arc::clone(&shared.budget),
             Some(Arc::clone(&shared.metrics) as Arc<dyn poller::RequestObserver>),
         )?;
-        let notifier = Notifier::new(&config.channels)?;
+        let delivery = Arc::new(Delivery::new(&config.channels, Arc::clone(&shared))?);
         Ok(Self {
             config,
             client,
             store: shared.store.clone(),
-            notifier,
+            delivery,
             metrics: Arc::clone(&shared.metrics),
             shared,
             watched: Watched::default(),

@@ -81,7 +81,7 @@ pub(super) fn start_workers(
     shutdown: &CancellationToken,
     delay: Duration,
 ) {
-    let channels: Vec<&str> = pipeline.notifier.channel_names().collect();
+    let channels: Vec<&str> = pipeline.delivery.channel_names().collect();
     workers.start(&channels, delay, |channel| {
         let wake = pipeline.shared.wakes.of(&channel);
         channel_worker(current.clone(), channel, shutdown.child_token(), wake)

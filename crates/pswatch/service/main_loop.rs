@@ -1,0 +1,521 @@
+//! The service's loop: what it owns while it runs (the scheduler, the polls and the listing in
+//! flight, the delivery workers, the current pipeline) and one method for each thing that can
+//! happen to it: work falls due, a listing ends, a poll ends, a worker ends, PlanetScale pushes
+//! a change, a configuration is reloaded, the service stops.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diff_engine::{Motion, Target};
+use poller::Priority;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinError, JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+use super::pipeline::{Pipeline, PollFailure, PollReport};
+use super::receiver::Inbound;
+use super::scheduler::{Outcome, Scheduler};
+use super::shared::{budget_of, Shared};
+use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
+use super::{
+    check_webhooks, probe_store, receiver_secrets, DISCOVERY_INTERVAL, NOT_DUE, SHUTDOWN_GRACE,
+    STORE_PROBE_EVERY,
+};
+use crate::config::Config;
+
+/// What one listing of the watched databases found: the targets, and the organizations that
+/// could not be listed.
+type Listed = (Vec<Target>, Vec<(String, String)>);
+
+/// What a poll task gives back: `None` when shutdown dropped it before it committed anything.
+type Polled = Option<Result<PollReport, PollFailure>>;
+
+/// The addresses the servers were started on, which a reload cannot move.
+pub(super) struct Listens {
+    pub(super) admin: Option<SocketAddr>,
+    pub(super) receiver: Option<SocketAddr>,
+}
+
+/// The running service.
+pub(super) struct Loop {
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    /// The servers and the webhook checks.
+    tracker: TaskTracker,
+    listens: Listens,
+    /// The current configuration's pipeline, and where the workers and the receiver follow it.
+    pipeline: Arc<Pipeline>,
+    current: watch::Sender<Arc<Pipeline>>,
+    /// The receiver's webhook secrets, which follow reloads.
+    secrets: watch::Sender<Vec<notifier::Secret>>,
+    workers: Workers,
+    scheduler: Scheduler,
+    polls: JoinSet<Polled>,
+    /// Which target each poll task polls, to free its slot whatever becomes of the task.
+    polling: HashMap<tokio::task::Id, Target>,
+    /// The listing of the watched databases runs as a task: a slow organization holds up
+    /// nothing else.
+    discovery: Option<JoinHandle<Listed>>,
+    next_discovery: Instant,
+    discovery_failures: u32,
+    /// The webhooks of every watched database are read at start and every ten minutes while
+    /// the receiver is on: their secrets, and whether push is healthy.
+    next_push_check: Instant,
+    next_store_probe: Instant,
+    /// Whether the budget cannot serve the configured intervals (said once, until it can).
+    overloaded: bool,
+}
+
+impl Loop {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        pipeline: Arc<Pipeline>,
+        current: watch::Sender<Arc<Pipeline>>,
+        secrets: watch::Sender<Vec<notifier::Secret>>,
+        listens: Listens,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let now = Instant::now();
+        let mut service = Self {
+            scheduler: Scheduler::new(pipeline.config.poll),
+            shared,
+            shutdown,
+            tracker,
+            listens,
+            pipeline,
+            current,
+            secrets,
+            workers: Workers::new(),
+            polls: JoinSet::new(),
+            polling: HashMap::new(),
+            discovery: None,
+            next_discovery: now,
+            discovery_failures: 0,
+            next_push_check: now,
+            next_store_probe: now,
+            overloaded: false,
+        };
+        // One delivery worker per channel, so a slow or failing receiver holds up only itself.
+        service.start_workers(Duration::ZERO);
+        service
+    }
+
+    /// Runs until shutdown, or until the store has failed too long.
+    pub(super) async fn run(
+        &mut self,
+        mut pushes: mpsc::Receiver<Inbound>,
+        mut reloads: mpsc::Receiver<Config>,
+    ) -> anyhow::Result<()> {
+        loop {
+            let wake_at = self.start_due().await?;
+            tokio::select! {
+                () = self.shutdown.cancelled() => return Ok(()),
+                listed = listing(&mut self.discovery), if self.discovery.is_some() => {
+                    self.discovery = None;
+                    self.listed(listed);
+                }
+                Some((channel, panicked)) = self.workers.ended(), if !self.workers.is_empty() => {
+                    self.worker_ended(&channel, panicked);
+                }
+                Some(joined) = self.polls.join_next_with_id(), if !self.polls.is_empty() => {
+                    self.poll_ended(joined);
+                }
+                Some(Inbound::Poll(target)) = pushes.recv() => self.pushed(&target),
+                Some(next) = reloads.recv() => self.reload(next).await,
+                () = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+    }
+
+    /// Starts what is due (a listing, a webhook check, a store probe, polls the budget has room
+    /// for) and says when to look again.
+    async fn start_due(&mut self) -> anyhow::Result<Instant> {
+        let now = Instant::now();
+        if now >= self.next_discovery && self.discovery.is_none() {
+            self.start_discovery(now);
+        }
+        let receives = self.pipeline.config.receiver.is_some();
+        if receives && now >= self.next_push_check {
+            self.next_push_check = now + super::push::CHECK_INTERVAL;
+            self.tracker.spawn(check_webhooks(
+                Arc::clone(&self.pipeline),
+                self.scheduler.targets(),
+                self.shutdown.child_token(),
+            ));
+        }
+        let store_failing = self.shared.store_health.failing().is_some();
+        if store_failing && now >= self.next_store_probe {
+            self.next_store_probe = now + STORE_PROBE_EVERY;
+            probe_store(&self.shared, &self.pipeline.config.state_path, now).await?;
+        }
+
+        let budget = Arc::clone(&self.shared.budget);
+        let due = self
+            .scheduler
+            .due(now, u64::from(budget.room(Priority::Low)));
+        for (target, priority) in due.start {
+            self.start_poll(target, priority);
+        }
+
+        let mut wake_at = self
+            .scheduler
+            .next_wake()
+            .unwrap_or(self.next_discovery)
+            .min(self.next_discovery);
+        if receives {
+            wake_at = wake_at.min(self.next_push_check);
+        }
+        if store_failing {
+            wake_at = wake_at.min(self.next_store_probe.max(now + Duration::from_millis(100)));
+        }
+        if due.blocked {
+            // Look again soon: the budget's window slides. "Soon" is a small part of the window
+            // (250 ms of a minute), so that time-scaled runs keep the same proportions.
+            let recheck =
+                (budget.window() / 240).clamp(Duration::from_millis(2), Duration::from_millis(250));
+            wake_at = wake_at.max(now + recheck);
+        }
+        Ok(wake_at)
+    }
+
+    fn start_discovery(&mut self, now: Instant) {
+        let pipeline = Arc::clone(&self.pipeline);
+        self.discovery = Some(tokio::spawn(async move {
+            let (targets, failures) = pipeline.targets().await;
+            let failures = failures
+                .into_iter()
+                .map(|(organization, error)| (organization, error.to_string()))
+                .collect();
+            (targets, failures)
+        }));
+        // Until it ends, the next one is not due.
+        self.next_discovery = now + NOT_DUE;
+    }
+
+    fn start_poll(&mut self, target: Target, priority: Priority) {
+        let pipeline = Arc::clone(&self.pipeline);
+        let cancelled = self.shutdown.clone();
+        let polled = target.clone();
+        let task = self.polls.spawn(async move {
+            let span = tracing::info_span!("poll", target_db = %polled);
+            // A poll still waiting at shutdown is dropped: it has committed nothing.
+            tokio::select! {
+                result = pipeline.poll(&polled, priority).instrument(span) => Some(result),
+                () = cancelled.cancelled() => None,
+            }
+        });
+        self.polling.insert(task.id(), target);
+    }
+
+    fn start_workers(&mut self, delay: Duration) {
+        let current = self.current.subscribe();
+        start_workers(
+            &mut self.workers,
+            &self.pipeline,
+            &current,
+            &self.shutdown,
+            delay,
+        );
+    }
+
+    /// Applies a listing of the watched databases to the scheduler and the board, and sets when
+    /// the next is due.
+    fn listed(&mut self, listed: Result<Listed, JoinError>) {
+        let (targets, failures) = listed.unwrap_or_else(|error| {
+            tracing::error!(%error, "listing the watched databases stopped unexpectedly (a bug in pswatch)");
+            let why = format!("the listing stopped unexpectedly: {error}");
+            let failures = self
+                .pipeline
+                .config
+                .watches
+                .iter()
+                .map(|watch| (watch.organization.clone(), why.clone()))
+                .collect();
+            (Vec::new(), failures)
+        });
+        let now = Instant::now();
+        let unlisted: Vec<String> = failures
+            .into_iter()
+            .map(|(organization, error)| {
+                tracing::error!(organization, %error, "cannot list the organization's databases");
+                organization
+            })
+            .collect();
+        // A database no longer listed by its organization (or no longer named in the
+        // configuration) is no longer polled; one of an organization that could not be listed
+        // this time stays watched.
+        let store = &self.shared.store;
+        let reconciled = self.scheduler.reconcile(
+            &targets,
+            |target| unlisted.contains(&target.organization),
+            |target| {
+                store
+                    .target_state(target)
+                    .ok()
+                    .flatten()
+                    .map_or(Motion::Idle, |state| state.motion())
+            },
+            now,
+        );
+        for target in &reconciled.added {
+            tracing::info!(target_db = %target, "watching");
+            self.shared.board.watch(target);
+        }
+        for target in &reconciled.removed {
+            tracing::info!(target_db = %target, "no longer watched");
+            self.shared.board.forget(target);
+            self.shared.push.forget(target);
+        }
+        if !reconciled.added.is_empty() {
+            // New databases' webhooks are read now too.
+            self.next_push_check = now;
+        }
+        let config = &self.pipeline.config;
+        let discovers = config.watches.iter().any(|watch| watch.databases.is_none());
+        self.next_discovery = if !discovers && unlisted.is_empty() {
+            now + NOT_DUE
+        } else if unlisted.is_empty() {
+            self.discovery_failures = 0;
+            now + DISCOVERY_INTERVAL
+        } else {
+            // A failed listing is tried again soon, backing off.
+            self.discovery_failures += 1;
+            now + http_util::backoff(
+                config.poll.interval,
+                self.discovery_failures,
+                DISCOVERY_INTERVAL,
+            )
+        };
+    }
+
+    /// A delivery worker ended: one that panicked starts again after a pause; one that ended
+    /// as its channel was removed and added again starts again too. A channel never has two.
+    fn worker_ended(&mut self, channel: &str, panicked: bool) {
+        if self.shutdown.is_cancelled() {
+            return;
+        }
+        if panicked {
+            let configured = self.pipeline.delivery.channel(channel).is_some();
+            self.shared
+                .metrics
+                .worker_restarts
+                .with_label_values(&[channel])
+                .inc();
+            tracing::error!(channel, configured, "the channel's delivery worker stopped unexpectedly (a bug in pswatch); it starts again");
+        }
+        let delay = if panicked {
+            WORKER_RESTART_DELAY
+        } else {
+            Duration::ZERO
+        };
+        self.start_workers(delay);
+    }
+
+    /// Records a finished poll (or one whose task panicked) in the scheduler, the budget's
+    /// reserve and, last, the status.
+    fn poll_ended(&mut self, joined: Result<(tokio::task::Id, Polled), JoinError>) {
+        let (id, result) = match joined {
+            Ok((id, Some(result))) => (id, Ok(result)),
+            Ok((id, None)) => {
+                self.polling.remove(&id);
+                return;
+            }
+            Err(error) => (error.id(), Err(error)),
+        };
+        let Some(target) = self.polling.remove(&id) else {
+            return;
+        };
+        self.finish_poll(&target, result);
+        self.note_budget();
+    }
+
+    fn finish_poll(
+        &mut self,
+        target: &Target,
+        result: Result<Result<PollReport, PollFailure>, JoinError>,
+    ) {
+        let pipeline = &self.pipeline;
+        let now = OffsetDateTime::now_utc();
+        let (outcome, error, auth_failure) = match result {
+            Ok(Ok(report)) => (
+                Outcome::Polled {
+                    motion: report.motion,
+                    requests: report.requests,
+                },
+                None,
+                false,
+            ),
+            Ok(Err(error)) => {
+                let retry_after = match &error {
+                    PollFailure::Api(error) => error.retry_after(),
+                    PollFailure::Store(error) => {
+                        pipeline.shared.store_health.failed(error);
+                        None
+                    }
+                };
+                let auth_failure =
+                    matches!(&error, PollFailure::Api(error) if error.is_auth_failure());
+                (
+                    Outcome::Failed { retry_after },
+                    Some(error.to_string()),
+                    auth_failure,
+                )
+            }
+            Err(panicked) => {
+                pipeline.metrics.poll_panics.inc();
+                (
+                    Outcome::Panicked,
+                    Some(format!(
+                        "the poll stopped unexpectedly (a bug in pswatch): {panicked}"
+                    )),
+                    false,
+                )
+            }
+        };
+        let scheduler = &mut self.scheduler;
+        let Some(delay) = scheduler.finished(target, outcome, Instant::now()) else {
+            return;
+        };
+        // The reserve follows the target's new motion before the status shows the poll.
+        let budget = pipeline.client.budget();
+        budget.reserve(scheduler.reserve(budget.window()));
+        let failures = scheduler.failures(target);
+        if let Some(error) = &error {
+            if outcome == Outcome::Panicked {
+                tracing::error!(target_db = %target, %error, failures, retry_in = ?delay,
+                    "poll panicked; the state is unchanged");
+            } else {
+                tracing::warn!(target_db = %target, %error, failures, retry_in = ?delay,
+                    "poll failed; the state is unchanged");
+            }
+        }
+        pipeline.update_status(target, |status| {
+            status.last_poll = Some(now);
+            status.next_poll = Some(now + delay);
+            status.failures = failures;
+            status.auth_failure = auth_failure;
+            match (outcome, error) {
+                (Outcome::Polled { motion, .. }, _) => {
+                    status.active = motion == Motion::Active;
+                    status.motion = motion;
+                    status.last_success = Some(now);
+                    status.last_error = None;
+                }
+                (_, error) => status.last_error = error,
+            }
+        });
+    }
+
+    /// Says once, in the log and the status, when the budget cannot serve the configured
+    /// intervals, and again when it can.
+    fn note_budget(&mut self) {
+        let demand = self.scheduler.demand_per_minute();
+        let limit = f64::from(self.pipeline.client.budget().limit());
+        let board = &self.shared.board;
+        if demand > limit && !self.overloaded {
+            self.overloaded = true;
+            let note = format!(
+                "the configured intervals need about {demand:.0} API requests a minute but the budget \
+                 (planetscale.requests_per_minute) is {limit:.0}: databases in motion keep their \
+                 interval and idle ones are polled in turn, less often than `interval`"
+            );
+            tracing::warn!(demand = demand.round(), budget = limit, "{note}");
+            board.set_budget_note(Some(note));
+        } else if demand < limit * 0.9 && self.overloaded {
+            self.overloaded = false;
+            tracing::info!(
+                demand = demand.round(),
+                budget = limit,
+                "the budget serves the configured intervals again"
+            );
+            board.set_budget_note(None);
+        }
+    }
+
+    /// PlanetScale pushed a change of `target`: it is polled now.
+    fn pushed(&mut self, target: &Target) {
+        if self.scheduler.push(target, Instant::now()) {
+            tracing::debug!(target_db = %target, "PlanetScale pushed a change; polling it now");
+        } else {
+            tracing::debug!(target_db = %target, "a webhook delivery for a database that is not watched");
+        }
+    }
+
+    /// Applies a reloaded configuration: a new pipeline, the budget's limit and the intervals
+    /// changed in place, the workers following, the targets listed again. A configuration the
+    /// pipeline cannot be built from leaves the running one.
+    async fn reload(&mut self, next: Config) {
+        if next.admin_listen != self.listens.admin {
+            tracing::warn!(
+                "admin.listen cannot change on reload; restart pswatch to move the admin server"
+            );
+        }
+        if next.receiver.as_ref().map(|receiver| receiver.listen) != self.listens.receiver {
+            tracing::warn!("receiver.listen cannot change on reload; restart pswatch to move the webhook receiver");
+        }
+        self.secrets.send_replace(receiver_secrets(&next));
+        let next = match Pipeline::new(next, Arc::clone(&self.shared)) {
+            Ok(next) => Arc::new(next),
+            Err(error) => {
+                tracing::error!(%error, "configuration rejected on reload; the running one stays");
+                return;
+            }
+        };
+        self.pipeline = next;
+        let resized = budget_of(&self.pipeline.config);
+        self.shared
+            .budget
+            .set_limit(resized.limit(), resized.window());
+        self.scheduler.set_intervals(self.pipeline.config.poll);
+        self.shared.show(&self.pipeline.config);
+        // The workers pick the new pipeline up at their next step; those of removed channels
+        // stop, new channels get one.
+        self.current.send_replace(Arc::clone(&self.pipeline));
+        if let Err(error) = self.pipeline.delivery.bury_unconfigured().await {
+            tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
+        }
+        self.start_workers(Duration::ZERO);
+        // The watches may have changed: list the targets again now, with them (a listing under
+        // way read the old ones).
+        if let Some(stale) = self.discovery.take() {
+            stale.abort();
+        }
+        self.next_discovery = Instant::now();
+        tracing::info!("configuration reloaded; polls and deliveries go on with it");
+    }
+
+    /// Finishes the polls and deliveries in flight, for a grace period, and flushes the store.
+    pub(super) async fn stop(mut self) -> anyhow::Result<()> {
+        tracing::info!("shutting down: finishing polls and deliveries in flight");
+        if let Some(discovery) = self.discovery.take() {
+            discovery.abort();
+        }
+        self.tracker.close();
+        let drained = async {
+            while self.polls.join_next().await.is_some() {}
+            self.workers.wait().await;
+            self.tracker.wait().await;
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
+        }
+        self.shared.store.flush().await?;
+        tracing::info!(pending = self.shared.store.outbox_len(), "stopped");
+        Ok(())
+    }
+}
+
+/// The listing under way; only awaited while there is one.
+async fn listing(discovery: &mut Option<JoinHandle<Listed>>) -> Result<Listed, JoinError> {
+    match discovery {
+        Some(listing) => listing.await,
+        None => std::future::pending().await,
+    }
+}
