@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::cli::args::ConfigArg;
+use crate::cli::args::{ConfigArg, OptionalConfigArg};
 use check::check;
 use common::{load, open_store};
 use once::once;
@@ -102,13 +102,8 @@ enum Command {
     /// Ask the running service whether it is ready (`/readyz` of its admin server): exit 0 when
     /// it is, 1 otherwise. For container health checks; the image has no curl.
     Health {
-        #[arg(
-            short = 'c',
-            long = "config",
-            env = "PSWATCH_CONFIG",
-            value_name = "FILE"
-        )]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: OptionalConfigArg,
         /// The admin server's address, instead of `[admin] listen` of the configuration.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
@@ -276,7 +271,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             test_notify(&config.config, channel.as_deref()).await
         }
         Command::Silence { action } => silence::run(action, load).await,
-        Command::Health { config, url } => health::check(config.as_deref(), url).await,
+        Command::Health { config, url } => health::check(config.config.as_deref(), url).await,
         Command::Route {
             config,
             event,
