@@ -4,6 +4,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod silences;
+pub(crate) mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +14,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::views::{
+    BudgetView, DeadLetterView, DeployRequestView, InMotion, NotReady, OutboxView, SilenceAnswer,
+    SilenceStatus, SilenceView, SilencesAnswer, StatusView, TargetView, WorkflowView,
+};
 use crate::service::shared::Shared;
 
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
@@ -129,7 +132,10 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reasons": reasons})),
+            Json(NotReady {
+                ready: false,
+                reasons,
+            }),
         )
             .into_response()
     }
@@ -178,99 +184,74 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-#[derive(Serialize)]
-struct InMotion {
-    workflows: Vec<Value>,
-    deploy_requests: Vec<Value>,
-}
-
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let scheduler = shared.board.snapshot();
     let states = shared.store.target_states().unwrap_or_default();
-    let mut targets = Vec::new();
-    for (name, target_status) in &scheduler.targets {
-        let state = states
-            .iter()
-            .find(|(target, _)| target.to_string() == *name)
-            .map(|(_, state)| state);
-        let workflows: Vec<Value> = state
-            .into_iter()
-            .flat_map(|state| state.workflows.values())
-            .filter(|workflow| workflow.state.motion() != diff_engine::Motion::Idle)
-            .map(|workflow| json!({"number": workflow.number, "name": workflow.name, "state": workflow.state, "motion": workflow.state.motion(), "errors": workflow.workflow_errors}))
-            .collect();
-        let deploy_requests: Vec<Value> = state
-            .into_iter()
-            .flat_map(|state| state.deploy_requests.iter())
-            .map(|(number, request)| {
-                let operations: Vec<Value> = request
-                    .operations
+    let targets = scheduler
+        .targets
+        .into_iter()
+        .map(|(name, status)| {
+            let state = states
+                .iter()
+                .find(|(target, _)| target.to_string() == name)
+                .map(|(_, state)| state);
+            let in_motion = state.map_or_else(InMotion::default, |state| InMotion {
+                workflows: state
+                    .workflows
+                    .values()
+                    .filter(|workflow| workflow.state.motion() != diff_engine::Motion::Idle)
+                    .map(WorkflowView::from)
+                    .collect(),
+                deploy_requests: state
+                    .deploy_requests
                     .iter()
-                    .map(|(id, operation)| json!({"id": id, "table": operation.table_name, "state": operation.state, "errors": operation.errors}))
-                    .collect();
-                let revert_operations: Vec<Value> = request
-                    .revert_operations
-                    .iter()
-                    .map(|(id, operation)| json!({"id": id, "table": operation.table_name, "state": operation.state, "errors": operation.errors}))
-                    .collect();
-                json!({"number": number, "deployment_state": request.deployment_state, "deploying": request.deployment_state.is_deploying(), "motion": request.motion(), "operations": operations, "revert_operations": revert_operations,
-                    "pending_cutover_since_unix": request.waiting.pending_cutover_since.map(OffsetDateTime::unix_timestamp), "reminders": request.waiting.reminders})
-            })
-            .collect();
-        let mut entry = serde_json::to_value(target_status).unwrap_or_default();
-        if let Value::Object(map) = &mut entry {
-            map.insert("target".into(), json!(name));
-            map.insert(
-                "in_motion".into(),
-                json!(InMotion {
-                    workflows,
-                    deploy_requests
-                }),
-            );
-        }
-        targets.push(entry);
-    }
-    let by_channel = shared.store.outbox_counts().unwrap_or_default();
-    let pending: usize = by_channel.values().sum();
-    let budget = {
-        let budget = &shared.budget;
-        let usage = budget.usage();
-        json!({"used": usage.used, "limit": usage.limit, "reserved": usage.reserved, "window_seconds": budget.window().as_secs(), "throttled": usage.throttled})
-    };
-    Json(json!({
-        "targets": targets,
-        "budget": budget,
-        "budget_note": scheduler.budget_note,
-        "outbox": {"pending": pending, "dead_letters": shared.store.dead_letters_len(), "pending_by_channel": by_channel,
-                   "dead": dead_letters(&shared)},
-        "push": shared.push.snapshot(tokio::time::Instant::now()),
-        "recent_events": shared.board.recent(),
-        "silences": silence_views(&shared).into_iter().filter(|view| view["status"] != "expired").collect::<Vec<_>>(),
-        "now_unix": OffsetDateTime::now_utc().unix_timestamp(),
-    }))
+                    .map(|(number, request)| DeployRequestView::new(*number, request))
+                    .collect(),
+            });
+            TargetView {
+                target: name,
+                status,
+                in_motion,
+            }
+        })
+        .collect();
+    let pending_by_channel = shared.store.outbox_counts().unwrap_or_default();
+    let usage = shared.budget.usage();
+    Json(StatusView {
+        targets,
+        budget: BudgetView {
+            used: usage.used,
+            limit: usage.limit,
+            reserved: usage.reserved,
+            window_seconds: shared.budget.window().as_secs(),
+            throttled: usage.throttled,
+        },
+        budget_note: scheduler.budget_note,
+        outbox: OutboxView {
+            pending: pending_by_channel.values().sum(),
+            dead_letters: shared.store.dead_letters_len(),
+            pending_by_channel,
+            dead: dead_letters(&shared),
+        },
+        push: shared.push.snapshot(tokio::time::Instant::now()),
+        recent_events: shared.board.recent(),
+        silences: silence_views(&shared)
+            .into_iter()
+            .filter(|view| view.status != SilenceStatus::Expired)
+            .collect(),
+        now_unix: OffsetDateTime::now_utc().unix_timestamp(),
+    })
     .into_response()
 }
 
-/// The dead letters, newest last: what the page lists with its buttons.
-fn dead_letters(shared: &Shared) -> Vec<Value> {
+/// The dead letters, oldest first: what the page lists with its buttons.
+fn dead_letters(shared: &Shared) -> Vec<DeadLetterView> {
     shared
         .store
         .dead_letters()
         .unwrap_or_default()
         .iter()
-        .map(|letter| {
-            json!({
-                "id": letter.entry.id,
-                "channel": letter.entry.channel,
-                "event_id": letter.entry.event.id,
-                "event_type": letter.entry.event.type_name(),
-                "headline": notifier::render::headline(&letter.entry.event),
-                "attempts": letter.entry.attempts,
-                "last_error": letter.entry.last_error,
-                "reason": letter.reason,
-                "died_at": notifier::render::rfc3339(letter.died_at),
-            })
-        })
+        .map(DeadLetterView::from)
         .collect()
 }
 
@@ -324,7 +305,7 @@ async fn drop_dead_letter(
 }
 
 /// Every silence: the configuration's and those added, expired ones last.
-fn silence_views(shared: &Shared) -> Vec<Value> {
+fn silence_views(shared: &Shared) -> Vec<SilenceView> {
     let now = OffsetDateTime::now_utc();
     let configured = shared.board.view().silences;
     let silences =
@@ -337,7 +318,10 @@ fn silence_views(shared: &Shared) -> Vec<Value> {
 
 /// `GET /api/silences`.
 async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
-    Json(json!({ "silences": silence_views(&shared) })).into_response()
+    Json(SilencesAnswer {
+        silences: silence_views(&shared),
+    })
+    .into_response()
 }
 
 /// `POST /api/silences`: a JSON [`SilenceRequest`](crate::admin::silences::SilenceRequest); 201
@@ -356,7 +340,9 @@ async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
                 window = %silence.window, comment = %silence.comment, "silence added");
             (
                 StatusCode::CREATED,
-                Json(json!({ "silence": crate::admin::silences::view(&silence, now) })),
+                Json(SilenceAnswer {
+                    silence: SilenceView::new(&silence, now),
+                }),
             )
                 .into_response()
         }
@@ -386,7 +372,10 @@ async fn expire_silence(
     match crate::admin::silences::expire(&configured, &shared.store, &id, now).await {
         Ok(silence) => {
             tracing::info!(silence = %silence.id, "silence expired");
-            Json(json!({ "silence": crate::admin::silences::view(&silence, now) })).into_response()
+            Json(SilenceAnswer {
+                silence: SilenceView::new(&silence, now),
+            })
+            .into_response()
         }
         Err(error) => silence_refused(&error),
     }

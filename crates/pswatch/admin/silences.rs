@@ -3,9 +3,10 @@
 //! answers, do the same), and what a silence looks like in JSON and on a line.
 
 use notifier::render::rfc3339;
-use notifier::{Matcher, Silence, Window};
+use notifier::{Matcher, Silence};
+
+use crate::admin::views::{SilenceStatus, SilenceView};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -69,9 +70,12 @@ pub(crate) async fn expire(
 
 /// `silences` as the API and `silence list` show them: those in force or to come first, then
 /// those that ended.
-pub(crate) fn views(silences: &[Silence], now: OffsetDateTime) -> Vec<Value> {
-    let mut views: Vec<Value> = silences.iter().map(|silence| view(silence, now)).collect();
-    views.sort_by_key(|view| view["status"] == "expired");
+pub(crate) fn views(silences: &[Silence], now: OffsetDateTime) -> Vec<SilenceView> {
+    let mut views: Vec<SilenceView> = silences
+        .iter()
+        .map(|silence| SilenceView::new(silence, now))
+        .collect();
+    views.sort_by_key(|view| view.status == SilenceStatus::Expired);
     views
 }
 
@@ -180,56 +184,10 @@ fn new_id() -> Result<String, String> {
     Ok(format!("sil_{}", hex::encode(bytes)))
 }
 
-/// Whether `silence` holds at `now`, will, or did: `active`, `pending` or `expired`; a
-/// recurring one out of its window is `waiting`.
-pub(crate) fn status(silence: &Silence, now: OffsetDateTime) -> &'static str {
-    match &silence.window {
-        _ if silence.is_active(now) => "active",
-        Window::Between { starts_at, .. } if *starts_at > now => "pending",
-        Window::Between { .. } => "expired",
-        Window::Weekly { .. } => "waiting",
-    }
-}
-
-/// A silence as `/api/silences` and `/api/status` show it.
-pub(crate) fn view(silence: &Silence, now: OffsetDateTime) -> Value {
-    let (starts_at, ends_at) = match &silence.window {
-        Window::Between { starts_at, ends_at } => {
-            (Some(rfc3339(*starts_at)), Some(rfc3339(*ends_at)))
-        }
-        Window::Weekly { .. } => (None, silence.active_until(now).map(rfc3339)),
-    };
-    json!({
-        "id": silence.id,
-        "status": status(silence, now),
-        "matchers": silence.matcher.to_string(),
-        "organization": silence.matcher.organization,
-        "database": silence.matcher.database,
-        "events": silence.matcher.events,
-        "states": silence.matcher.states,
-        "window": silence.window.to_string(),
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "comment": silence.comment,
-        "source": if matches!(silence.window, Window::Weekly { .. }) { "configuration" } else { "added" },
-    })
-}
-
-/// One line of `pswatch silence list`: the id first.
-pub(crate) fn line(view: &Value) -> String {
-    format!(
-        "{}  {}  {}  {}  {:?}",
-        view["id"].as_str().unwrap_or("-"),
-        view["status"].as_str().unwrap_or("-"),
-        view["window"].as_str().unwrap_or("-"),
-        view["matchers"].as_str().unwrap_or("-"),
-        view["comment"].as_str().unwrap_or_default()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notifier::Window;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 10:00:00.5 UTC);
@@ -342,7 +300,7 @@ mod tests {
         let expired = expire(&configured, &store, &added.id, later)
             .await
             .expect("expired");
-        assert_eq!(status(&expired, later), "expired");
+        assert_eq!(SilenceStatus::of(&expired, later), SilenceStatus::Expired);
         assert_eq!(
             expired.window.to_string(),
             "2026-11-24T10:00:00Z..2026-11-24T10:05:00Z"
@@ -367,10 +325,7 @@ mod tests {
             .await
             .expect("added");
         let listed = views(&all(&[], &store).expect("all"), later);
-        let ids: Vec<&str> = listed
-            .iter()
-            .filter_map(|view| view["id"].as_str())
-            .collect();
+        let ids: Vec<&str> = listed.iter().map(|view| view.id.as_str()).collect();
         assert_eq!(ids, [newer.id.as_str(), added.id.as_str()]);
     }
 }

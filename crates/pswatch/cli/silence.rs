@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::admin::silences::{self, line, view, SilenceRequest};
+use crate::admin::silences::{self, SilenceRequest};
+use crate::admin::views::{SilenceAnswer, SilenceView, SilencesAnswer};
 use crate::config::Config;
 
 /// What to do.
@@ -81,44 +82,53 @@ pub(crate) async fn run(
                 duration: args.duration,
                 comment: args.comment,
             };
-            let body = serde_json::to_value(&request)?;
-            let silence =
-                match admin(&config, reqwest::Method::POST, "/api/silences", Some(body)).await? {
-                    Some(answer) => answer["silence"].clone(),
-                    None => {
-                        let now = OffsetDateTime::now_utc();
-                        let silence = silences::add(&open_store(&config)?, request, now).await?;
-                        view(&silence, now)
-                    }
-                };
-            println!("{}", notifier::render::printable(&line(&silence)));
+            let answer: Option<SilenceAnswer> = admin(
+                &config,
+                reqwest::Method::POST,
+                "/api/silences",
+                Some(&request),
+            )
+            .await?;
+            let silence = match answer {
+                Some(answer) => answer.silence,
+                None => {
+                    let now = OffsetDateTime::now_utc();
+                    let silence = silences::add(&open_store(&config)?, request, now).await?;
+                    SilenceView::new(&silence, now)
+                }
+            };
+            println!("{}", notifier::render::printable(&silence.line()));
         }
         SilenceAction::List { config } => {
             let config = load(&config.config)?;
-            let views = match admin(&config, reqwest::Method::GET, "/api/silences", None).await? {
-                Some(answer) => answer["silences"].as_array().cloned().unwrap_or_default(),
+            let answer: Option<SilencesAnswer> =
+                admin(&config, reqwest::Method::GET, "/api/silences", None).await?;
+            let views = match answer {
+                Some(answer) => answer.silences,
                 None => {
                     let all = silences::all(&config.silences, &open_store(&config)?)?;
                     silences::views(&all, OffsetDateTime::now_utc())
                 }
             };
             for silence in &views {
-                println!("{}", notifier::render::printable(&line(silence)));
+                println!("{}", notifier::render::printable(&silence.line()));
             }
         }
         SilenceAction::Expire { config, id } => {
             let config = load(&config.config)?;
             let path = format!("/api/silences/{id}/expire");
-            let silence = match admin(&config, reqwest::Method::POST, &path, None).await? {
-                Some(answer) => answer["silence"].clone(),
+            let answer: Option<SilenceAnswer> =
+                admin(&config, reqwest::Method::POST, &path, None).await?;
+            let silence = match answer {
+                Some(answer) => answer.silence,
                 None => {
                     let now = OffsetDateTime::now_utc();
                     let store = open_store(&config)?;
                     let silence = silences::expire(&config.silences, &store, &id, now).await?;
-                    view(&silence, now)
+                    SilenceView::new(&silence, now)
                 }
             };
-            println!("{}", notifier::render::printable(&line(&silence)));
+            println!("{}", notifier::render::printable(&silence.line()));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -133,12 +143,12 @@ fn open_store(config: &Config) -> anyhow::Result<store::Store> {
 
 /// Asks the running service's admin server; `None` when nothing listens there (the service is
 /// stopped, or its admin server is off): the caller then uses the store.
-async fn admin(
+async fn admin<T: DeserializeOwned>(
     config: &Config,
     method: reqwest::Method,
     path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Option<Value>> {
+    body: Option<&SilenceRequest>,
+) -> anyhow::Result<Option<T>> {
     let Some(base) = crate::cli::health::admin_base(config) else {
         return Ok(None);
     };
@@ -148,7 +158,7 @@ async fn admin(
         request = request.bearer_auth(token.expose());
     }
     if let Some(body) = body {
-        request = request.json(&body);
+        request = request.json(body);
     } else if method == reqwest::Method::POST {
         // The admin API takes JSON only, bodies or none.
         request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
@@ -170,7 +180,7 @@ async fn admin(
             text.trim()
         );
     }
-    serde_json::from_str(&text)
-        .map(Some)
-        .with_context(|| format!("the admin server at {base} answered something other than JSON"))
+    serde_json::from_str(&text).map(Some).with_context(|| {
+        format!("the admin server at {base} answered something pswatch does not read")
+    })
 }

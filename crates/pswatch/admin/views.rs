@@ -1,0 +1,333 @@
+//! What the admin API answers, as types: `/api/status`, the dead letters, the silences and a
+//! `/readyz` that is not ready. The CLI reads the silences' answers back through the same
+//! types, so the two cannot drift apart.
+
+use std::collections::BTreeMap;
+
+use diff_engine::{
+    DeployState, Motion, OperationState, SeenDeployRequest, SeenWorkflow, WorkflowState,
+};
+use notifier::render::rfc3339;
+use notifier::{Silence, Window};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::service::push::PushView;
+use crate::service::status::{RecentEvent, TargetStatus};
+
+/// `GET /api/status`.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusView {
+    pub(crate) targets: Vec<TargetView>,
+    pub(crate) budget: BudgetView,
+    pub(crate) budget_note: Option<String>,
+    pub(crate) outbox: OutboxView,
+    /// Whether PlanetScale's webhooks reach the receiver, by target.
+    pub(crate) push: BTreeMap<String, PushView>,
+    pub(crate) recent_events: Vec<RecentEvent>,
+    /// The silences not yet expired.
+    pub(crate) silences: Vec<SilenceView>,
+    pub(crate) now_unix: i64,
+}
+
+/// A watched target: its scheduling status, and what of it is in motion.
+#[derive(Debug, Serialize)]
+pub(crate) struct TargetView {
+    /// `organization/database`.
+    pub(crate) target: String,
+    #[serde(flatten)]
+    pub(crate) status: TargetStatus,
+    pub(crate) in_motion: InMotion,
+}
+
+/// The workflows of a target that are not idle, and its open deploy requests.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct InMotion {
+    pub(crate) workflows: Vec<WorkflowView>,
+    pub(crate) deploy_requests: Vec<DeployRequestView>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct WorkflowView {
+    pub(crate) number: u64,
+    pub(crate) name: String,
+    pub(crate) state: WorkflowState,
+    pub(crate) motion: Motion,
+    pub(crate) errors: Option<String>,
+}
+
+impl From<&SeenWorkflow> for WorkflowView {
+    fn from(workflow: &SeenWorkflow) -> Self {
+        Self {
+            number: workflow.number,
+            name: workflow.name.clone(),
+            state: workflow.state.clone(),
+            motion: workflow.state.motion(),
+            errors: workflow.workflow_errors.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct DeployRequestView {
+    pub(crate) number: u64,
+    pub(crate) deployment_state: DeployState,
+    pub(crate) deploying: bool,
+    pub(crate) motion: Motion,
+    pub(crate) operations: Vec<OperationView>,
+    pub(crate) revert_operations: Vec<OperationView>,
+    pub(crate) pending_cutover_since_unix: Option<i64>,
+    pub(crate) reminders: u64,
+}
+
+impl DeployRequestView {
+    pub(crate) fn new(number: u64, request: &SeenDeployRequest) -> Self {
+        let operations = |operations: &BTreeMap<String, diff_engine::SeenOperation>| {
+            operations
+                .iter()
+                .map(|(id, operation)| OperationView {
+                    id: id.clone(),
+                    table: operation.table_name.clone(),
+                    state: operation.state.clone(),
+                    errors: operation.errors.clone(),
+                })
+                .collect()
+        };
+        Self {
+            number,
+            deployment_state: request.deployment_state.clone(),
+            deploying: request.deployment_state.is_deploying(),
+            motion: request.motion(),
+            operations: operations(&request.operations),
+            revert_operations: operations(&request.revert_operations),
+            pending_cutover_since_unix: request
+                .waiting
+                .pending_cutover_since
+                .map(OffsetDateTime::unix_timestamp),
+            reminders: request.waiting.reminders,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct OperationView {
+    pub(crate) id: String,
+    pub(crate) table: Option<String>,
+    pub(crate) state: OperationState,
+    pub(crate) errors: Option<String>,
+}
+
+/// The request budget: what was used of the window, and what is held for targets in motion.
+#[derive(Debug, Serialize)]
+pub(crate) struct BudgetView {
+    pub(crate) used: u32,
+    pub(crate) limit: u32,
+    pub(crate) reserved: u32,
+    pub(crate) window_seconds: u64,
+    pub(crate) throttled: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct OutboxView {
+    pub(crate) pending: usize,
+    pub(crate) dead_letters: usize,
+    pub(crate) pending_by_channel: BTreeMap<String, usize>,
+    /// The dead letters, oldest first.
+    pub(crate) dead: Vec<DeadLetterView>,
+}
+
+/// A dead letter, as the page lists it with its buttons.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeadLetterView {
+    pub(crate) id: u64,
+    pub(crate) channel: String,
+    pub(crate) event_id: String,
+    pub(crate) event_type: String,
+    pub(crate) headline: String,
+    pub(crate) attempts: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) died_at: String,
+}
+
+impl From<&store::DeadLetter> for DeadLetterView {
+    fn from(letter: &store::DeadLetter) -> Self {
+        Self {
+            id: letter.entry.id,
+            channel: letter.entry.channel.clone(),
+            event_id: letter.entry.event.id.clone(),
+            event_type: letter.entry.event.type_name().to_owned(),
+            headline: notifier::render::headline(&letter.entry.event),
+            attempts: letter.entry.attempts,
+            last_error: letter.entry.last_error.clone(),
+            reason: letter.reason.clone(),
+            died_at: rfc3339(letter.died_at),
+        }
+    }
+}
+
+/// `/readyz` when the service is not ready.
+#[derive(Debug, Serialize)]
+pub(crate) struct NotReady {
+    pub(crate) ready: bool,
+    pub(crate) reasons: Vec<String>,
+}
+
+/// Whether a silence holds now, will, or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SilenceStatus {
+    /// It holds now.
+    Active,
+    /// It starts later.
+    Pending,
+    /// A recurring silence out of its window.
+    Waiting,
+    /// It ended.
+    Expired,
+}
+
+impl SilenceStatus {
+    /// Whether `silence` holds at `now`, will, or did.
+    pub(crate) fn of(silence: &Silence, now: OffsetDateTime) -> Self {
+        match &silence.window {
+            _ if silence.is_active(now) => Self::Active,
+            Window::Between { starts_at, .. } if *starts_at > now => Self::Pending,
+            Window::Between { .. } => Self::Expired,
+            Window::Weekly { .. } => Self::Waiting,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+            Self::Waiting => "waiting",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Where a silence comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SilenceSource {
+    /// A recurring silence of the configuration.
+    Configuration,
+    /// Added through the API or the CLI, kept in the store.
+    Added,
+}
+
+/// A silence as `/api/silences`, `/api/status` and `pswatch silence` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SilenceView {
+    pub(crate) id: String,
+    pub(crate) status: SilenceStatus,
+    /// The matchers on one line, as the log writes them.
+    pub(crate) matchers: String,
+    pub(crate) organization: Option<String>,
+    pub(crate) database: Option<String>,
+    pub(crate) events: Vec<String>,
+    pub(crate) states: Vec<String>,
+    /// The window on one line, as the configuration writes it.
+    pub(crate) window: String,
+    pub(crate) starts_at: Option<String>,
+    pub(crate) ends_at: Option<String>,
+    pub(crate) comment: String,
+    pub(crate) source: SilenceSource,
+}
+
+impl SilenceView {
+    /// `silence` as it stands at `now`.
+    pub(crate) fn new(silence: &Silence, now: OffsetDateTime) -> Self {
+        let (starts_at, ends_at) = match &silence.window {
+            Window::Between { starts_at, ends_at } => {
+                (Some(rfc3339(*starts_at)), Some(rfc3339(*ends_at)))
+            }
+            Window::Weekly { .. } => (None, silence.active_until(now).map(rfc3339)),
+        };
+        Self {
+            id: silence.id.clone(),
+            status: SilenceStatus::of(silence, now),
+            matchers: silence.matcher.to_string(),
+            organization: silence.matcher.organization.clone(),
+            database: silence.matcher.database.clone(),
+            events: silence.matcher.events.clone(),
+            states: silence.matcher.states.clone(),
+            window: silence.window.to_string(),
+            starts_at,
+            ends_at,
+            comment: silence.comment.clone(),
+            source: match silence.window {
+                Window::Weekly { .. } => SilenceSource::Configuration,
+                Window::Between { .. } => SilenceSource::Added,
+            },
+        }
+    }
+
+    /// One line of `pswatch silence list`: the id first.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{}  {}  {}  {}  {:?}",
+            self.id,
+            self.status.as_str(),
+            self.window,
+            self.matchers,
+            self.comment
+        )
+    }
+}
+
+/// `GET /api/silences`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SilencesAnswer {
+    pub(crate) silences: Vec<SilenceView>,
+}
+
+/// What adding or expiring a silence answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SilenceAnswer {
+    pub(crate) silence: SilenceView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notifier::Matcher;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_silence_reads_back_as_the_api_wrote_it() {
+        let now = datetime!(2026-11-24 10:00:00 UTC);
+        let silence = Silence {
+            id: "sil_0123456789abcdef".into(),
+            matcher: Matcher {
+                organization: None,
+                database: Some("acme/*".into()),
+                events: vec!["deploy_request.*".into()],
+                states: Vec::new(),
+            },
+            window: Window::Between {
+                starts_at: now,
+                ends_at: now + time::Duration::hours(2),
+            },
+            comment: "migration \"window\"".into(),
+            created_at: now,
+        };
+        let view = SilenceView::new(&silence, now);
+        let json = serde_json::to_value(SilenceAnswer {
+            silence: view.clone(),
+        })
+        .expect("json");
+        assert_eq!(json["silence"]["status"], "active");
+        assert_eq!(json["silence"]["source"], "added");
+        assert_eq!(json["silence"]["ends_at"], "2026-11-24T12:00:00Z");
+        let read: SilenceAnswer = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read.silence, view);
+        assert!(
+            view.line().starts_with("sil_0123456789abcdef  active  "),
+            "{}",
+            view.line()
+        );
+    }
+}
