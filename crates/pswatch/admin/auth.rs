@@ -21,6 +21,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use notifier::Secret;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
@@ -192,17 +193,23 @@ impl AdminAuth {
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .find_map(|cookie| {
-            cookie
-                .trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        })
+    CookieJar::from_headers(headers)
+        .get(COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// The session cookie: `HttpOnly`, `SameSite=Strict`, for the whole server, lasting `max_age`
+/// (zero ends it).
+fn session_cookie(value: String, max_age: Duration) -> String {
+    Cookie::build((COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .build()
+        .to_string()
 }
 
 /// The login form; `problem` says why the last attempt failed.
@@ -381,13 +388,7 @@ pub(crate) async fn login(
             StatusCode::SEE_OTHER,
             [
                 (header::LOCATION, "/".to_owned()),
-                (
-                    header::SET_COOKIE,
-                    format!(
-                        "{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-                        SESSION.as_secs()
-                    ),
-                ),
+                (header::SET_COOKIE, session_cookie(session, SESSION)),
             ],
         )
             .into_response(),
@@ -422,7 +423,7 @@ pub(crate) async fn logout(
             (header::LOCATION, "/login".to_owned()),
             (
                 header::SET_COOKIE,
-                format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+                session_cookie(String::new(), Duration::ZERO),
             ),
         ],
     )
