@@ -9,6 +9,7 @@
 //! answered 429. It answers at once: a `deploy_request.*` delivery only asks the scheduler to
 //! poll that database soon; the poll, not the payload, decides what changed.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ mod admission;
 use crate::service::pipeline::Pipeline;
 use crate::service::shared::Shared;
 pub(crate) use admission::digest;
-use admission::{Bucket, Claim, Claimed, RefusalLog, Replays};
+use admission::{bucket, Bucket, Claim, Claimed, RefusalLog, Replays};
 use poller::Priority;
 
 /// The largest body accepted.
@@ -41,12 +42,12 @@ pub(crate) const MAX_BODY: usize = 1024 * 1024;
 /// How far a delivery's `timestamp` may be from now, either way.
 pub(crate) const MAX_SKEW: i64 = 10 * 60;
 /// Signed deliveries accepted per second, on average, with bursts of [`BURST`].
-const RATE: f64 = 20.0;
-const BURST: f64 = 100.0;
+const RATE: NonZeroU32 = NonZeroU32::new(20).expect("not zero");
+const BURST: NonZeroU32 = NonZeroU32::new(100).expect("not zero");
 /// Unsigned requests answered 401 per second, with bursts of [`UNSIGNED_BURST`]; past that
 /// they are answered 429. Counted apart, so strangers cannot spend PlanetScale's rate.
-const UNSIGNED_RATE: f64 = 20.0;
-const UNSIGNED_BURST: f64 = 100.0;
+const UNSIGNED_RATE: NonZeroU32 = NonZeroU32::new(20).expect("not zero");
+const UNSIGNED_BURST: NonZeroU32 = NonZeroU32::new(100).expect("not zero");
 /// How long a delivery is remembered against replays (in memory and in the store): past it,
 /// the timestamp check refuses a replay anyway.
 pub(crate) const REMEMBER_FOR: i64 = MAX_SKEW * 2;
@@ -159,9 +160,9 @@ struct Receiver {
     pipeline: watch::Receiver<Arc<Pipeline>>,
     replays: Mutex<Replays>,
     /// Signed deliveries.
-    bucket: Mutex<Bucket>,
+    bucket: Bucket,
     /// Refusals of unsigned requests: past it they are answered 429 without looking further.
-    unsigned: Mutex<Bucket>,
+    unsigned: Bucket,
     refusals: Mutex<RefusalLog>,
     /// When the store's receipts were last pruned.
     pruned: Mutex<Instant>,
@@ -223,7 +224,7 @@ impl Receiver {
 
     /// An unsigned request is refused: 401, or 429 once unsigned requests come too fast.
     fn unsigned(&self) -> Refusal {
-        if lock(&self.unsigned).take(Instant::now()) {
+        if self.unsigned.check().is_ok() {
             Refusal::Unsigned
         } else {
             Refusal::Busy
@@ -253,7 +254,7 @@ impl Receiver {
                 return Err(self.unsigned());
             };
             // Unsigned floods are limited before they can make pswatch read webhooks.
-            if !lock(&self.unsigned).take(Instant::now()) {
+            if self.unsigned.check().is_err() {
                 return Err(Refusal::Busy);
             }
             self.fetch_secrets(target).await;
@@ -261,7 +262,7 @@ impl Receiver {
                 return Err(Refusal::Unsigned);
             }
         }
-        if !lock(&self.bucket).take(Instant::now()) {
+        if self.bucket.check().is_err() {
             return Err(Refusal::Busy);
         }
         let delivery = parsed.map_err(Refusal::Malformed)?;
@@ -466,8 +467,8 @@ pub(crate) async fn serve(
         shared,
         pipeline,
         replays: Mutex::new(replays),
-        bucket: Mutex::new(Bucket::new(RATE, BURST)),
-        unsigned: Mutex::new(Bucket::new(UNSIGNED_RATE, UNSIGNED_BURST)),
+        bucket: bucket(RATE, BURST),
+        unsigned: bucket(UNSIGNED_RATE, UNSIGNED_BURST),
         refusals: Mutex::default(),
         pruned: Mutex::new(Instant::now()),
         inbound,

@@ -3,10 +3,12 @@
 //! and refusals logged once a minute ([`RefusalLog`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use governor::Quota;
 use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 
@@ -102,36 +104,12 @@ impl Drop for Claimed<'_> {
     }
 }
 
-/// A token bucket.
-#[derive(Debug)]
-pub(super) struct Bucket {
-    tokens: f64,
-    at: Instant,
-    rate: f64,
-    burst: f64,
-}
+/// A token bucket: `rate` requests a second on average, `burst` at once.
+pub(super) type Bucket = governor::DefaultDirectRateLimiter;
 
-impl Bucket {
-    pub(super) fn new(rate: f64, burst: f64) -> Self {
-        Self {
-            tokens: burst,
-            at: Instant::now(),
-            rate,
-            burst,
-        }
-    }
-
-    pub(super) fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
+/// A bucket of `rate` a second with bursts of `burst`.
+pub(super) fn bucket(rate: NonZeroU32, burst: NonZeroU32) -> Bucket {
+    Bucket::direct(Quota::per_second(rate).allow_burst(burst))
 }
 
 /// Refusals logged at most once a [`REFUSALS_LOGGED_EVERY`]: the first of a period with its
@@ -226,12 +204,17 @@ mod tests {
         assert_eq!(lock(&replays).claim(digest, 1_002), Claim::Received);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_is_bounded() {
-        let mut bucket = Bucket::new(RATE, BURST);
-        let now = Instant::now();
-        let taken = (0..200).filter(|_| bucket.take(now)).count();
-        assert_eq!(taken, BURST as usize);
-        assert!(bucket.take(now + Duration::from_millis(60)));
+    #[test]
+    fn the_rate_is_bounded() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let bucket = governor::RateLimiter::direct_with_clock(
+            Quota::per_second(RATE).allow_burst(BURST),
+            clock.clone(),
+        );
+        let taken = (0..200).filter(|_| bucket.check().is_ok()).count();
+        assert_eq!(taken, BURST.get() as usize);
+        assert!(bucket.check().is_err());
+        clock.advance(Duration::from_millis(60));
+        assert!(bucket.check().is_ok());
     }
 }
