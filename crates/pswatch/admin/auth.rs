@@ -22,6 +22,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use maud::{html, DOCTYPE};
 use notifier::Secret;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
@@ -214,15 +215,31 @@ fn session_cookie(value: String, max_age: Duration) -> String {
 
 /// The login form; `problem` says why the last attempt failed.
 fn login_page(problem: Option<&str>) -> Html<String> {
-    let problem = problem.map_or(String::new(), |problem| {
-        format!("<p role=\"alert\"><strong>{problem}</strong></p>")
-    });
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pswatch: sign in</title></head>\
-         <body><main><h1>pswatch</h1>{problem}<form method=\"post\" action=\"/login\">\
-         <label for=\"token\">Admin token</label> <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required> \
-         <button type=\"submit\">Sign in</button></form></main></body></html>"
-    ))
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "pswatch: sign in" }
+            }
+            body {
+                main {
+                    h1 { "pswatch" }
+                    @if let Some(problem) = problem {
+                        p role="alert" { strong { (problem) } }
+                    }
+                    form method="post" action="/login" {
+                        label for="token" { "Admin token" }
+                        " "
+                        input id="token" name="token" type="password" autocomplete="current-password" required;
+                        " "
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    };
+    Html(page.into_string())
 }
 
 /// Whether a browser says the request comes from another site: `Sec-Fetch-Site: cross-site`,
@@ -493,6 +510,24 @@ mod tests {
         assert!(auth
             .login("a-long-admin-token-0123", guesser, now + MINUTE)
             .is_ok());
+    }
+
+    #[test]
+    fn the_login_page_escapes_what_it_shows() {
+        let Html(page) = login_page(Some("<script>alert(1)</script> & \"more\""));
+        assert!(
+            page.starts_with("<!DOCTYPE html><html lang=\"en\">"),
+            "{page}"
+        );
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;"),
+            "{page}"
+        );
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(
+            page.contains("<input id=\"token\" name=\"token\" type=\"password\""),
+            "{page}"
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Email: a subject that says what changed, a plain text body and an HTML body with the same
-//! content.
+//! content, written with `maud`, which escapes every value it is given.
 
 use std::fmt::Write as _;
 
 use diff_engine::Event;
+use maud::{html, Markup, DOCTYPE};
 
 use crate::render::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
@@ -21,21 +22,6 @@ pub struct EmailContent {
     pub html: String,
 }
 
-fn html_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
-
 /// An email for the events of one target and poll: a subject that says what changed, a plain
 /// text body and an HTML body with the same content.
 pub fn email(events: &[Event]) -> EmailContent {
@@ -51,56 +37,55 @@ pub fn email(events: &[Event]) -> EmailContent {
         [] => "[pswatch] no changes".into(),
     };
     let mut text = String::new();
-    let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family: sans-serif\">");
     for event in events {
         let _ = writeln!(text, "{}\n", headline(event));
-        let _ = write!(html, "<h2>{}</h2><table>", html_escape(&headline(event)));
         for (label, value) in details(event) {
             let _ = writeln!(text, "{label}: {value}");
-            let _ = write!(
-                html,
-                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                html_escape(label),
-                html_escape(&value)
-            );
         }
         let _ = writeln!(text, "Severity: {}", event.severity);
-        let _ = write!(
-            html,
-            "<tr><th align=\"left\">Severity</th><td>{}</td></tr></table>",
-            event.severity
-        );
         if let Some(errors) = event.kind.errors() {
             let errors = truncate(&errors, ERROR_TEXT_LIMIT * 4);
-            let heading = errors_heading(event);
-            let _ = writeln!(text, "\n{heading}:\n{errors}");
-            let _ = write!(
-                html,
-                "<p><b>{heading}:</b></p><pre>{}</pre>",
-                html_escape(&errors)
-            );
+            let _ = writeln!(text, "\n{}:\n{errors}", errors_heading(event));
         }
-        let url = dashboard_url(event);
         let _ = writeln!(
             text,
-            "\nOpen in PlanetScale: {url}\nEvent {} observed {}\n",
+            "\nOpen in PlanetScale: {}\nEvent {} observed {}\n",
+            dashboard_url(event),
             event.id,
-            timestamp(event)
-        );
-        let _ = write!(
-            html,
-            "<p><a href=\"{}\">Open in PlanetScale</a></p><p style=\"color: #666\">Event {} observed {}</p>",
-            html_escape(&url),
-            html_escape(&event.id),
             timestamp(event)
         );
     }
     text.push_str("-- \nSent by pswatch\n");
-    html.push_str("</body></html>");
     EmailContent {
         subject,
         text,
-        html,
+        html: html(events).into_string(),
+    }
+}
+
+/// The HTML body: the same content as the text, every value escaped by the template.
+fn html(events: &[Event]) -> Markup {
+    html! {
+        (DOCTYPE)
+        html {
+            body style="font-family: sans-serif" {
+                @for event in events {
+                    h2 { (headline(event)) }
+                    table {
+                        @for (label, value) in details(event) {
+                            tr { th align="left" { (label) } td { (value) } }
+                        }
+                        tr { th align="left" { "Severity" } td { (event.severity) } }
+                    }
+                    @if let Some(errors) = event.kind.errors() {
+                        p { b { (errors_heading(event)) ":" } }
+                        pre { (truncate(&errors, ERROR_TEXT_LIMIT * 4)) }
+                    }
+                    p { a href=(dashboard_url(event)) { "Open in PlanetScale" } }
+                    p style="color: #666" { "Event " (event.id) " observed " (timestamp(event)) }
+                }
+            }
+        }
     }
 }
 
@@ -113,12 +98,20 @@ fn headline_tail(event: &Event) -> String {
 pub fn test_email(channel: &str, now: time::OffsetDateTime) -> EmailContent {
     EmailContent {
         subject: format!("[pswatch] test message for channel {channel}"),
-        text: format!("{TEST_NOTE}\n\nChannel: {channel}\nSent: {}\n-- \nSent by pswatch\n", rfc3339(now)),
-        html: format!(
-            "<!DOCTYPE html><html><body style=\"font-family: sans-serif\"><h2>pswatch test message</h2><p>{}</p><p>Channel: {}<br>Sent: {}</p></body></html>",
-            html_escape(TEST_NOTE),
-            html_escape(channel),
+        text: format!(
+            "{TEST_NOTE}\n\nChannel: {channel}\nSent: {}\n-- \nSent by pswatch\n",
             rfc3339(now)
         ),
+        html: html! {
+            (DOCTYPE)
+            html {
+                body style="font-family: sans-serif" {
+                    h2 { "pswatch test message" }
+                    p { (TEST_NOTE) }
+                    p { "Channel: " (channel) br; "Sent: " (rfc3339(now)) }
+                }
+            }
+        }
+        .into_string(),
     }
 }
