@@ -21,6 +21,7 @@ mod channels;
 mod environment;
 mod raw;
 mod validate;
+mod value;
 
 #[cfg(test)]
 use environment::interpolate;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::channels::RawChannelKind;
+use super::value::{ReadError, Value};
 use super::{problem, Problem};
 
 type Durations = Vec<humantime_serde::Serde<Duration>>;
@@ -318,15 +319,14 @@ fn read<T: DeserializeOwned>(
 ) -> Option<T> {
     let mut set_aside: Vec<String> = Vec::new();
     loop {
-        let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+        let error = match serde_path_to_error::deserialize::<_, T>(Value(value.clone())) {
             // Read, maybe without the wrong values (whose problems fail the whole file): the
             // rest is still checked.
             Ok(read) => return Some(read),
             Err(error) => error,
         };
         let path = error.path().to_string();
-        let message = error.inner().to_string();
-        let (subkey, message) = explain(message.lines().next().unwrap_or_default());
+        let (subkey, message) = explain(error.inner());
         // The tag of an enum read whole (a channel's `type`) is named; a field's value is
         // named by the field.
         let subkey = match subkey {
@@ -383,54 +383,37 @@ enum Subkey {
     None,
 }
 
-/// Serde's message, as a person reads it: the key it names and what is wrong.
-fn explain(message: &str) -> (Subkey, String) {
-    let quoted = |text: &str| -> Option<String> {
-        let start = text.find('`')? + 1;
-        let end = start + text[start..].find('`')?;
-        Some(text[start..end].to_owned())
-    };
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let field = quoted(rest).unwrap_or_default();
-        let expected = rest
-            .split_once(", expected ")
-            .map_or("", |(_, expected)| expected);
-        return (
-            Subkey::Field(field),
-            format!(
-                "is not a key here (the keys are {})",
-                expected.replace("one of ", "")
-            ),
-        );
+/// Names, as a message lists them: `a`, `a` or `b`, `a`, `b`, `c`.
+fn names(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.as_slice() {
+        [first, second] => format!("{first} or {second}"),
+        _ => quoted.join(", "),
     }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return (
-            Subkey::Field(quoted(rest).unwrap_or_default()),
-            "is missing".into(),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let variant = quoted(rest).unwrap_or_default();
-        let expected = rest
-            .split_once(", expected ")
-            .map_or("", |(_, expected)| expected);
-        return (
+}
+
+/// What is wrong, as a person reads it: the key it names and the message.
+fn explain(error: &ReadError) -> (Subkey, String) {
+    match error {
+        ReadError::UnknownField { field, expected } => (
+            Subkey::Field(field.clone()),
+            format!("is not a key here (the keys are {})", names(expected)),
+        ),
+        ReadError::MissingField(field) => (Subkey::Field((*field).to_owned()), "is missing".into()),
+        ReadError::UnknownVariant { variant, expected } => (
             Subkey::Tag,
-            format!(
-                "{variant:?} is not a known value; use {}",
-                expected.replace("one of ", "")
-            ),
-        );
+            format!("{variant:?} is not a known value; use {}", names(expected)),
+        ),
+        // humantime's durations say they expect "a duration".
+        ReadError::InvalidValue {
+            value: Some(value),
+            expected,
+        } if expected == "a duration" => (
+            Subkey::None,
+            format!("{value:?} is not a duration like \"30s\" or \"5m\""),
+        ),
+        other => (Subkey::None, other.to_string()),
     }
-    if let Some(rest) = message.strip_prefix("invalid value: string ") {
-        if let Some((value, "a duration")) = rest.rsplit_once(", expected ") {
-            return (
-                Subkey::None,
-                format!("{value} is not a duration like \"30s\" or \"5m\""),
-            );
-        }
-    }
-    (Subkey::None, message.to_owned())
 }
 
 /// Where each key of the file is, for messages: `poll.interval` at line 9, column 1. Keys are
@@ -550,38 +533,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serde_messages_are_explained() {
+    fn errors_are_explained() {
         let field = |name: &str| Subkey::Field(name.to_owned());
         let cases = [
             (
-                "unknown field `secret`, expected `webhook_url`",
+                ReadError::UnknownField {
+                    field: "secret".into(),
+                    expected: &["webhook_url"],
+                },
                 (
                     field("secret"),
                     "is not a key here (the keys are `webhook_url`)",
                 ),
             ),
-            ("missing field `from`", (field("from"), "is missing")),
             (
-                "unknown variant `teams`, expected one of `slack`, `email`",
+                ReadError::MissingField("from"),
+                (field("from"), "is missing"),
+            ),
+            (
+                ReadError::UnknownVariant {
+                    variant: "teams".into(),
+                    expected: &["slack", "email"],
+                },
                 (
                     Subkey::Tag,
-                    "\"teams\" is not a known value; use `slack`, `email`",
+                    "\"teams\" is not a known value; use `slack` or `email`",
                 ),
             ),
             (
-                "invalid value: string \"soon\", expected a duration",
+                ReadError::InvalidValue {
+                    value: Some("soon".into()),
+                    expected: "a duration".into(),
+                },
                 (
                     Subkey::None,
                     "\"soon\" is not a duration like \"30s\" or \"5m\"",
                 ),
             ),
             (
-                "invalid type: integer `3`, expected a string",
-                (Subkey::None, "invalid type: integer `3`, expected a string"),
+                ReadError::InvalidType {
+                    found: "the number 3".into(),
+                    expected: "a string".into(),
+                },
+                (Subkey::None, "is the number 3, but must be text"),
             ),
         ];
-        for (message, (key, explained)) in cases {
-            assert_eq!(explain(message), (key, explained.to_owned()), "{message}");
+        for (error, (key, explained)) in cases {
+            assert_eq!(explain(&error), (key, explained.to_owned()), "{error}");
         }
     }
 

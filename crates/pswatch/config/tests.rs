@@ -113,7 +113,7 @@ fn waiting_interval_and_notify_pending_ready_are_read() {
         "active_interval = \"5s\"\nnotify_pending_ready = \"yes\"",
         &[(
             "poll.notify_pending_ready",
-            "invalid type: string \"yes\", expected a boolean",
+            "is the text \"yes\", but must be true or false",
         )],
     );
 }
