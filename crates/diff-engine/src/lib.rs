@@ -1,7 +1,9 @@
 //! pswatch's pure core: the domain types and the diff.
 //!
-//! `diff(previous, observation, now)` turns what a poll saw into the next state to remember and
-//! the events to deliver. Nothing here does I/O, reads a clock or fails: the time is passed in,
+//! [`diff()`]`(target, previous, observation, now, options)` turns what a poll of `target` saw
+//! into the next state to remember and the events to deliver ([`Diff`]), given the state
+//! remembered (`None` the first time: a baseline, no events) and the [`DiffOptions`] of the
+//! configuration. Nothing here does I/O, reads a clock or fails: the time is passed in,
 //! and odd data comes back as [`Anomaly`] values beside the result.
 
 mod diff;

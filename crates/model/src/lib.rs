@@ -2,7 +2,7 @@
 //! [`Silence`] (a [`Matcher`] and a [`Window`]; [`silenced_by`] finds the one that holds an
 //! event back), what a channel remembers of a resource between deliveries ([`Memo`], keyed by
 //! [`ResourceKey`]; [`Memos`] for one delivery), globs ([`glob_set`]) and how instants are
-//! written ([`rfc3339`]). Plain values: no I/O, no clock (the time is passed in).
+//! written ([`rfc3339()`]). Plain values: no I/O, no clock (the time is passed in).
 //!
 //! The crates stand in one line, each depending only on those before it: `diff-engine`,
 //! `model`, then `store` and `notifier` (with `http-util` and `poller` for HTTP), then the

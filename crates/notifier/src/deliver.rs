@@ -79,7 +79,7 @@ impl Notifier {
     /// same receiver.
     ///
     /// `memos` holds what the channel remembers of the events' resources (load them first
-    /// when [`ChannelKind::remembers`]); the delivery changes them as it goes, and the changed
+    /// when [`ChannelKind::remembers`](crate::ChannelKind::remembers)); the delivery changes them as it goes, and the changed
     /// ones are to be kept whether it succeeds or fails, since part of it may have gone out.
     pub async fn deliver(
         &self,

@@ -1,8 +1,11 @@
 //! pswatch's notifier: channels, routing rules, message rendering and delivery.
 //!
-//! Rendering ([`render`]) and routing ([`Router`]) are pure; [`Notifier::deliver`] is the thin
-//! async layer that sends one event through one channel and classifies a failure
-//! ([`Verdict`]) where it is born.
+//! Rendering ([`render`]) and routing ([`Router`]) are pure;
+//! [`Notifier::deliver`]`(channel, events, memos)` is the thin async layer that sends the events
+//! of one target and poll through one channel (one message, a message or page per resource, or
+//! a request per event, as the kind sends them), reading and changing what the channel
+//! remembers of their resources ([`Memos`]), and classifies a failure ([`Verdict`]) where it is
+//! born.
 //!
 //! A channel kind is one module under [`kinds`] (its configured values, rendering, sending,
 //! preview and secrets), and the list in `kinds/mod.rs` is the one place that names them all.

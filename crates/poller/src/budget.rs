@@ -211,7 +211,7 @@ impl Budget {
     }
 
     /// The API answered 429: pause every request for `retry_after` (or 5 s, and at most
-    /// [`MAX_PAUSE`]) and halve the budget for a while.
+    /// five minutes) and halve the budget for a while.
     pub fn penalize(&self, retry_after: Option<Duration>) {
         let mut state = self.lock();
         let now = Instant::now();

@@ -1,6 +1,6 @@
 //! The only crate that knows bytes on disk.
 //!
-//! One sled tree holds four kinds of records, each as versioned JSON:
+//! One sled tree holds these records, each as versioned JSON:
 //!
 //! - `state/{organization}/{database}`: the [`TargetState`] last seen of a target;
 //! - `queue/{channel}/{sequence}`: one [`OutboxEntry`] per (event, channel) still to deliver,
@@ -17,7 +17,12 @@
 //! - `silence/{id}`: a silence added through the CLI or the admin API;
 //! - `quarantine/{key}`: a record that could not be read (damaged, or of a format version this
 //!   build does not know), moved aside with its bytes untouched when it was met, so that it
-//!   stalls nothing; [`Store::quarantined`] lists them with what is wrong.
+//!   stalls nothing; [`Store::quarantined`] lists them with what is wrong;
+//! - `receipt/{digest}`: a PlanetScale webhook delivery already acted on, written with the
+//!   outbox entries it gave, so that one repeated after a restart is acted on once;
+//! - `meta/store` (written at the first open: a directory with sled's files but not this record
+//!   is damaged), `meta/fingerprint-key` (the key of channels' fingerprints) and `meta/probe`
+//!   (what a write probe writes).
 //!
 //! [`Store::commit_poll`] writes a target's next state and its new outbox entries in one atomic
 //! batch and flushes it before returning, so nothing is sent that a crash could forget, and no
