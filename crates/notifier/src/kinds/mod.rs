@@ -28,20 +28,11 @@ pub(crate) trait Kind: Sized {
     const TYPE: &'static str;
 
     /// What a configured channel keeps to send with (a transport, an address).
-    type Sender: Send + Sync;
+    type Sender: Deliver;
 
     /// Builds the sender; fails on values that pass the configuration's checks but not the
     /// transport's, naming the channel.
     fn sender(&self, channel: &str) -> Result<Self::Sender, ChannelError>;
-
-    /// Sends one payload; `memos` are the channel's memories of the payload's resources.
-    fn send(
-        sender: &Self::Sender,
-        http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        memos: &mut Memos,
-    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 
     /// What it would send, as text with no secret in it (`pswatch once --dry-run`).
     fn preview(&self, events: &[Event], memos: &Memos) -> String;
@@ -70,6 +61,19 @@ pub(crate) trait Kind: Sized {
     fn remembers(&self) -> bool {
         false
     }
+}
+
+/// A kind's sender.
+pub(crate) trait Deliver: Send + Sync {
+    /// Sends one payload through `channel`; `memos` are what the channel remembers of the
+    /// payload's resources, changed as parts go out.
+    fn send(
+        &self,
+        http: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        memos: &mut Memos,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
 /// Appends a line to a preview.
@@ -174,9 +178,7 @@ macro_rules! kinds {
                 memos: &mut Memos,
             ) -> Result<(), DeliveryError> {
                 match self {
-                    $( Self::$variant(sender) => {
-                        <$config as Kind>::send(sender, http, channel, payload, memos).await
-                    } )*
+                    $( Self::$variant(sender) => sender.send(http, channel, payload, memos).await, )*
                 }
             }
         }

@@ -7,8 +7,7 @@ use diff_engine::Event;
 use model::Memos;
 
 use super::{line, Kind};
-use crate::send::Payload;
-use crate::verdict::{ChannelError, DeliveryError};
+use crate::verdict::ChannelError;
 
 /// Standard output; nothing to configure.
 #[derive(Debug, Clone, Default)]
@@ -16,20 +15,10 @@ pub struct ConsoleChannel;
 
 impl Kind for ConsoleChannel {
     const TYPE: &'static str = "console";
-    type Sender = ();
+    type Sender = send::Console;
 
     fn sender(&self, _channel: &str) -> Result<Self::Sender, ChannelError> {
-        Ok(())
-    }
-
-    async fn send(
-        _sender: &Self::Sender,
-        _http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        _memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        send::send(channel, payload)
+        Ok(send::Console)
     }
 
     fn preview(&self, events: &[Event], _memos: &Memos) -> String {

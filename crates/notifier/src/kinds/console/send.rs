@@ -2,11 +2,28 @@
 
 use std::io::Write as _;
 
+use crate::kinds::Deliver;
 use crate::render;
 use crate::send::Payload;
 use crate::verdict::{DeliveryError, Verdict};
+use model::Memos;
 
-pub(crate) fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {
+/// Standard output.
+pub(crate) struct Console;
+
+impl Deliver for Console {
+    async fn send(
+        &self,
+        _http: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        _memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        send(channel, payload)
+    }
+}
+
+fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {
     let lines: Vec<String> = match payload {
         Payload::Events(events) => events.iter().map(render::console_line).collect(),
         Payload::Test => vec![render::test_console(

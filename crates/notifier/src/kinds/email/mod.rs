@@ -9,8 +9,7 @@ use model::Memos;
 
 use super::{line, Kind};
 use crate::secret::Secret;
-use crate::send::Payload;
-use crate::verdict::{ChannelError, DeliveryError};
+use crate::verdict::ChannelError;
 
 /// An SMTP relay and the message's sender and recipients.
 #[derive(Debug, Clone)]
@@ -33,16 +32,6 @@ impl Kind for EmailChannel {
             from: self.from.clone(),
             to: self.to.clone(),
         })
-    }
-
-    async fn send(
-        sender: &Self::Sender,
-        _http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        _memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        sender.send(channel, payload).await
     }
 
     fn preview(&self, events: &[Event], _memos: &Memos) -> String {

@@ -6,9 +6,11 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use super::EmailChannel;
+use crate::kinds::Deliver;
 use crate::render;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
+use model::Memos;
 
 /// An SMTP relay and the message's sender and recipients.
 pub(crate) struct Email {
@@ -32,11 +34,13 @@ pub fn smtp_transport(
     Ok(builder.timeout(Some(DELIVERY_TIMEOUT)).build())
 }
 
-impl Email {
-    pub(crate) async fn send(
+impl Deliver for Email {
+    async fn send(
         &self,
+        _http: &reqwest::Client,
         channel: &str,
         payload: Payload<'_>,
+        _memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let now = time::OffsetDateTime::now_utc();
         let (content, message_id) = match payload {

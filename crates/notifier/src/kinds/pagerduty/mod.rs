@@ -11,8 +11,7 @@ use model::{Memos, ResourceKey};
 
 use super::{line, pretty, Kind};
 use crate::secret::Secret;
-use crate::send::Payload;
-use crate::verdict::{ChannelError, DeliveryError};
+use crate::verdict::ChannelError;
 
 /// PagerDuty's Events API.
 pub const PAGERDUTY_API_URL: &str = "https://events.pagerduty.com";
@@ -36,16 +35,6 @@ impl Kind for PagerDutyChannel {
         Ok(send::PagerDuty {
             channel: self.clone(),
         })
-    }
-
-    async fn send(
-        sender: &Self::Sender,
-        http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        sender.send(http, channel, payload, memos).await
     }
 
     fn preview(&self, events: &[Event], memos: &Memos) -> String {

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::render::{self as pagerduty, Page};
 use super::PagerDutyChannel;
+use crate::kinds::Deliver;
 use crate::send::{http, Payload};
 use crate::verdict::DeliveryError;
 use model::{Incident, Memos, ResourceKey};
@@ -40,8 +41,10 @@ impl PagerDuty {
         .await
         .map(drop)
     }
+}
 
-    pub(crate) async fn send(
+impl Deliver for PagerDuty {
+    async fn send(
         &self,
         client: &reqwest::Client,
         channel: &str,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use diff_engine::Event;
 use model::{Memos, ResourceKey};
 
-use super::{line, pretty, Kind};
+use super::{line, pretty, Deliver, Kind};
 use crate::secret::Secret;
 use crate::send::Payload;
 use crate::verdict::{ChannelError, DeliveryError};
@@ -46,6 +46,21 @@ pub(crate) enum SlackSender {
     Api(send::SlackWebApi),
 }
 
+impl Deliver for SlackSender {
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Self::Webhook(slack) => slack.send(http, channel, payload).await,
+            Self::Api(slack) => slack.send(http, channel, payload, memos).await,
+        }
+    }
+}
+
 impl Kind for SlackChannel {
     const TYPE: &'static str = "slack";
     type Sender = SlackSender;
@@ -57,19 +72,6 @@ impl Kind for SlackChannel {
             }),
             Self::Api(api) => SlackSender::Api(send::SlackWebApi { api: api.clone() }),
         })
-    }
-
-    async fn send(
-        sender: &Self::Sender,
-        http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        match sender {
-            SlackSender::Webhook(slack) => slack.send(http, channel, payload).await,
-            SlackSender::Api(slack) => slack.send(http, channel, payload, memos).await,
-        }
     }
 
     fn preview(&self, events: &[Event], memos: &Memos) -> String {

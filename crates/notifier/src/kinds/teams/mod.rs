@@ -8,8 +8,7 @@ use model::Memos;
 
 use super::{pretty, Kind};
 use crate::secret::SecretUrl;
-use crate::send::Payload;
-use crate::verdict::{ChannelError, DeliveryError};
+use crate::verdict::ChannelError;
 
 /// A Teams Workflows webhook; its URL (which carries the Workflow's signature) is the secret.
 #[derive(Debug, Clone)]
@@ -26,16 +25,6 @@ impl Kind for TeamsChannel {
         Ok(send::Teams {
             webhook_url: self.webhook_url.clone(),
         })
-    }
-
-    async fn send(
-        sender: &Self::Sender,
-        http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        _memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        sender.send(http, channel, payload).await
     }
 
     fn preview(&self, events: &[Event], _memos: &Memos) -> String {

@@ -1,22 +1,25 @@
 //! Microsoft Teams through a Workflows webhook: one Adaptive Card a poll. Workflows answers
 //! 202 when it took the message.
 
+use crate::kinds::Deliver;
 use crate::render;
 use crate::secret::SecretUrl;
 use crate::send::{http, Payload};
 use crate::verdict::DeliveryError;
+use model::Memos;
 
 /// A Teams Workflows webhook; its URL (which carries a signature) is the secret.
 pub(crate) struct Teams {
     pub(crate) webhook_url: SecretUrl,
 }
 
-impl Teams {
-    pub(crate) async fn send(
+impl Deliver for Teams {
+    async fn send(
         &self,
         client: &reqwest::Client,
         channel: &str,
         payload: Payload<'_>,
+        _memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let body = match payload {
             Payload::Events(events) => render::teams_message(events),

@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use super::{line, pretty, Kind};
 use crate::secret::{SecretUrl, WebhookSecret};
-use crate::send::Payload;
-use crate::verdict::{ChannelError, DeliveryError};
+use crate::verdict::ChannelError;
 
 /// A Standard Webhooks receiver; its URL may carry a token.
 #[derive(Debug, Clone)]
@@ -30,16 +29,6 @@ impl Kind for WebhookChannel {
             url: self.url.clone(),
             secret: self.secret.clone(),
         })
-    }
-
-    async fn send(
-        sender: &Self::Sender,
-        http: &reqwest::Client,
-        channel: &str,
-        payload: Payload<'_>,
-        _memos: &mut Memos,
-    ) -> Result<(), DeliveryError> {
-        sender.send(http, channel, payload).await
     }
 
     fn preview(&self, events: &[Event], _memos: &Memos) -> String {

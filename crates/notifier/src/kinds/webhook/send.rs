@@ -2,11 +2,13 @@
 
 use reqwest::header::CONTENT_TYPE;
 
+use crate::kinds::Deliver;
 use crate::render;
 use crate::secret::{SecretUrl, WebhookSecret};
 use crate::send::{http, Payload};
 use crate::sign::sign;
 use crate::verdict::DeliveryError;
+use model::Memos;
 
 /// A Standard Webhooks receiver.
 pub(crate) struct Webhook {
@@ -14,13 +16,14 @@ pub(crate) struct Webhook {
     pub(crate) secret: WebhookSecret,
 }
 
-impl Webhook {
+impl Deliver for Webhook {
     /// Sends the first event of `payload` (the notifier gives a webhook one at a time).
-    pub(crate) async fn send(
+    async fn send(
         &self,
         client: &reqwest::Client,
         channel: &str,
         payload: Payload<'_>,
+        _memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let now = time::OffsetDateTime::now_utc();
         let (id, body) = match payload {
