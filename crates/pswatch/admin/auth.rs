@@ -80,7 +80,10 @@ impl AdminAuth {
         *lock(&self.listen) = Some(address);
     }
 
-    /// Whether `client` gave too many wrong tokens in the last minute.
+    /// Whether `client` gave too many wrong tokens in the last minute. Asked before the token is
+    /// checked, so that a client past its limit learns nothing from a right guess; a rate
+    /// limiter that can only be asked by spending a cell (as `governor`'s) cannot answer that
+    /// without counting every attempt, the owner's included, which is why this one is kept here.
     fn limited(&self, client: IpAddr, now: Instant) -> bool {
         lock(&self.failures).get(&client).is_some_and(|failures| {
             failures
