@@ -402,5 +402,35 @@ pub(crate) fn peek_log(path: &Path) -> Log {
         .unwrap_or_default()
 }
 
+/// `text` as an http(s) URL with a host, or a problem at `key`; a `secret` URL is never quoted.
+pub(super) fn http_url(
+    key: &str,
+    text: &str,
+    secret: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<Url> {
+    // A secret URL is never repeated in a message; url's own errors do not quote the input.
+    let shown = if secret {
+        String::new()
+    } else {
+        format!("{text:?} ")
+    };
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(_) => {
+            problem(
+                problems,
+                key,
+                format!("{shown}must be an http:// or https:// URL"),
+            );
+            None
+        }
+        Err(error) => {
+            problem(problems, key, format!("{shown}is not a valid URL: {error}"));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

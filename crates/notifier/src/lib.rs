@@ -29,6 +29,7 @@ mod send;
 mod sign;
 #[cfg(test)]
 mod testing;
+mod text;
 #[cfg(feature = "testing")]
 pub mod vendor_check;
 mod verdict;

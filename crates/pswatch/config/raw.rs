@@ -9,11 +9,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::channels::RawChannelKind;
+use super::channels::RawChannel;
 use super::value::{ReadError, Value};
 use super::{problem, Problem};
-
-type Durations = Vec<humantime_serde::Serde<Duration>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,18 +50,6 @@ pub(super) struct RawPoll {
 pub(super) struct RawWatch {
     pub(super) organization: String,
     pub(super) databases: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct RawChannel {
-    pub(super) name: String,
-    #[serde(default, with = "humantime_serde")]
-    pub(super) max_age: Option<Duration>,
-    #[serde(default, with = "humantime_serde")]
-    pub(super) min_interval: Option<Duration>,
-    pub(super) retry_schedule: Option<Durations>,
-    #[serde(flatten)]
-    pub(super) kind: RawChannelKind,
 }
 
 #[derive(Debug, Deserialize)]

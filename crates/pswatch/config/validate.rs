@@ -8,13 +8,12 @@ use std::time::Duration;
 use diff_engine::EVENT_TYPES;
 use notifier::{glob_set, Channel, Route, Router, Secret};
 use poller::ServiceToken;
-use url::Url;
 
 use super::channels::channels;
 
 use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
-    problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
+    http_url, problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
     DEFAULT_ACTIVE_INTERVAL, DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL,
     DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, MIN_INTERVAL,
 };
@@ -167,35 +166,6 @@ pub(super) fn channels_and_routes(
         channels(&raw.channels, problems),
         routes(&raw.routes, &raw.channel_names, problems),
     )
-}
-
-pub(super) fn http_url(
-    key: &str,
-    text: &str,
-    secret: bool,
-    problems: &mut Vec<Problem>,
-) -> Option<Url> {
-    // A secret URL is never repeated in a message; url's own errors do not quote the input.
-    let shown = if secret {
-        String::new()
-    } else {
-        format!("{text:?} ")
-    };
-    match Url::parse(text.trim()) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
-        Ok(_) => {
-            problem(
-                problems,
-                key,
-                format!("{shown}must be an http:// or https:// URL"),
-            );
-            None
-        }
-        Err(error) => {
-            problem(problems, key, format!("{shown}is not a valid URL: {error}"));
-            None
-        }
-    }
 }
 
 fn planetscale(

@@ -6,15 +6,9 @@ use std::time::Duration;
 use notifier::{Channel, ChannelError, Decision, Memos, Notifier, Verdict};
 use store::{DisabledChannel, Store, StoreError};
 use time::OffsetDateTime;
-use tokio::sync::{watch, Notify};
-use tokio_util::sync::CancellationToken;
 
 use crate::service::metrics::Metrics;
-use crate::service::pipeline::Pipeline;
 use crate::service::shared::Shared;
-
-/// The wait before reading the outbox again after the store failed.
-const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a resource's Slack thread is continued after its last message: a resource quiet
 /// for longer starts a new thread. Open incidents are kept however old.
@@ -33,7 +27,7 @@ pub(crate) struct DeliveryReport {
 }
 
 /// Delivery of one configuration's channels: the outbox read channel by channel, each entry
-/// sent through the notifier, retried, buried or completed. The [`Pipeline`] polls and routes
+/// sent through the notifier, retried, buried or completed. The pipeline polls and routes
 /// into the outbox; this takes from it.
 pub(crate) struct Delivery {
     notifier: Notifier,
@@ -288,60 +282,4 @@ pub(crate) enum Step {
     GaveUp,
     /// The channel's receiver said it is gone.
     Disabled,
-}
-
-/// Delivers one channel's outbox until shutdown: each entry when it is due, in detection
-/// order, sleeping until the next one is due or a poll adds one. Each step uses the current
-/// pipeline; a reload that removes the channel ends the worker.
-pub(crate) async fn channel_worker(
-    mut current: watch::Receiver<Arc<Pipeline>>,
-    channel: String,
-    shutdown: CancellationToken,
-    wake: Arc<Notify>,
-) {
-    loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        let pipeline = Arc::clone(&current.borrow_and_update());
-        if pipeline.delivery.channel(&channel).is_none() {
-            tracing::info!(
-                channel,
-                "the channel is no longer configured; its worker stops"
-            );
-            return;
-        }
-        let wait = match pipeline.delivery.deliver_next(&channel).await {
-            Ok(Step::Delivered(_) | Step::GaveUp) => continue,
-            Ok(Step::Idle | Step::Disabled) => None,
-            Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {
-                let left = at - OffsetDateTime::now_utc();
-                Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
-            }
-            Err(error) => {
-                tracing::error!(channel, %error, "cannot read or update the outbox");
-                pipeline.shared.store_health.failed(&error);
-                Some(FIRST_DELIVERY_RETRY)
-            }
-        };
-        drop(pipeline);
-        // A poll that adds an entry for this channel wakes the worker, so a new event never
-        // waits for a timer; so does a reload, which may have changed or removed the channel.
-        let sleep = async {
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = wake.notified() => {}
-            changed = current.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
-            () = sleep => {}
-        }
-    }
 }

@@ -5,14 +5,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use time::OffsetDateTime;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::service::delivery::channel_worker;
+use crate::service::delivery::Step;
 use crate::service::pipeline::Pipeline;
 
 /// How long a delivery worker that panicked waits before it starts again, so a bug that
 /// panics at once does not spin.
+/// The wait before reading the outbox again after the store failed.
+const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
+
 pub(super) const WORKER_RESTART_DELAY: Duration = Duration::from_secs(1);
 
 /// The delivery workers, one a channel, each task kept, so one that ended is seen and started
@@ -86,6 +90,62 @@ pub(super) fn start_workers(
         let wake = pipeline.shared.wakes.of(&channel);
         channel_worker(current.clone(), channel, shutdown.child_token(), wake)
     });
+}
+
+/// Delivers one channel's outbox until shutdown: each entry when it is due, in detection
+/// order, sleeping until the next one is due or a poll adds one. Each step uses the current
+/// pipeline; a reload that removes the channel ends the worker.
+async fn channel_worker(
+    mut current: watch::Receiver<Arc<Pipeline>>,
+    channel: String,
+    shutdown: CancellationToken,
+    wake: Arc<Notify>,
+) {
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let pipeline = Arc::clone(&current.borrow_and_update());
+        if pipeline.delivery.channel(&channel).is_none() {
+            tracing::info!(
+                channel,
+                "the channel is no longer configured; its worker stops"
+            );
+            return;
+        }
+        let wait = match pipeline.delivery.deliver_next(&channel).await {
+            Ok(Step::Delivered(_) | Step::GaveUp) => continue,
+            Ok(Step::Idle | Step::Disabled) => None,
+            Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {
+                let left = at - OffsetDateTime::now_utc();
+                Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+            }
+            Err(error) => {
+                tracing::error!(channel, %error, "cannot read or update the outbox");
+                pipeline.shared.store_health.failed(&error);
+                Some(FIRST_DELIVERY_RETRY)
+            }
+        };
+        drop(pipeline);
+        // A poll that adds an entry for this channel wakes the worker, so a new event never
+        // waits for a timer; so does a reload, which may have changed or removed the channel.
+        let sleep = async {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            changed = current.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = sleep => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,13 +9,15 @@
 //! [`Simulator::update`] and scenarios change with [`Simulator::play`]. The demo, the
 //! end-to-end tests and the benchmarks all use it.
 
+mod admission;
 mod scenario;
 mod server;
 mod webhooks;
 mod world;
 
+pub use admission::Fault;
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
-pub use server::{Fault, Simulator, SimulatorHandle};
+pub use server::{Simulator, SimulatorHandle};
 pub use webhooks::SimWebhook;
 pub use world::{
     Database, Organization, Shape, SimDeployRequest, SimLintError, SimOperation,

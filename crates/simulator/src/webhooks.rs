@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::server::{admit_database, error, lock, not_found, page, Shared};
+use crate::admission::{admit_database, error, lock, not_found, page, Shared};
 
 /// One of a database's webhooks.
 #[derive(Debug, Clone, PartialEq, Eq)]

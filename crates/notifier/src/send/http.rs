@@ -1,6 +1,6 @@
 //! One HTTP request to a receiver, and what its answer means.
 
-use crate::render;
+use crate::text::truncate;
 use crate::verdict::{classify_status, DeliveryError, Verdict};
 
 /// The most of an answer's body read: enough for any JSON answer a receiver sends.
@@ -51,7 +51,7 @@ pub(crate) async fn send(
         return Ok(body);
     };
     let body = redacted(body.trim(), redact);
-    let body = render::truncate(&body, 200);
+    let body = truncate(&body, 200);
     Err(DeliveryError {
         verdict,
         message: format!("channel {channel:?}: {what} answered HTTP {status}: {body}"),

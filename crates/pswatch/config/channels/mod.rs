@@ -8,7 +8,6 @@ use std::time::Duration;
 use notifier::{Channel, ChannelKind};
 use serde::Deserialize;
 
-use super::raw::RawChannel;
 use super::{problem, Problem, MIN_INTERVAL};
 
 mod console;
@@ -28,13 +27,26 @@ trait CheckKind {
     fn check(&self, key: &str, name: &str, problems: &mut Vec<Problem>) -> Option<Self::Kind>;
 }
 
+/// A `[[channels]]` table: what every channel has, and its kind's own keys.
+#[derive(Debug, Deserialize)]
+pub(in crate::config) struct RawChannel {
+    pub(in crate::config) name: String,
+    #[serde(default, with = "humantime_serde")]
+    pub(in crate::config) max_age: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(in crate::config) min_interval: Option<Duration>,
+    pub(in crate::config) retry_schedule: Option<Vec<humantime_serde::Serde<Duration>>>,
+    #[serde(flatten)]
+    pub(in crate::config) kind: RawChannelKind,
+}
+
 /// Writes [`RawChannelKind`], read by a channel's `type`, from the list of kinds.
 macro_rules! channel_kinds {
     ($( $variant:ident($raw:ty) = $type:literal, )*) => {
         /// A channel's own keys, by its `type`. Keys of another type are refused.
         #[derive(Debug, Deserialize)]
         #[serde(tag = "type")]
-        pub(super) enum RawChannelKind {
+        pub(in crate::config) enum RawChannelKind {
             $( #[serde(rename = $type)] $variant($raw), )*
         }
 

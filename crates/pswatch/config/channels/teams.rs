@@ -3,8 +3,7 @@
 use notifier::{SecretUrl, TeamsChannel};
 use serde::Deserialize;
 
-use super::super::validate::http_url;
-use super::super::Problem;
+use super::super::{http_url, Problem};
 use super::CheckKind;
 
 #[derive(Debug, Deserialize)]

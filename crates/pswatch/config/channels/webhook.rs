@@ -4,8 +4,7 @@
 use notifier::{SecretUrl, WebhookChannel, WebhookSecret};
 use serde::Deserialize;
 
-use super::super::validate::http_url;
-use super::super::{problem, Problem};
+use super::super::{http_url, problem, Problem};
 use super::CheckKind;
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use diff_engine::Event;
 
-use crate::render::{errors_heading, headline, printable, rfc3339, timestamp, truncate};
+use crate::text::{errors_heading, headline, printable, rfc3339, timestamp, truncate};
 
 /// The console channel's line for one event.
 pub fn console_line(event: &Event) -> String {

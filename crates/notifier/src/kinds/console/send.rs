@@ -2,8 +2,8 @@
 
 use std::io::Write as _;
 
+use super::render;
 use crate::kinds::Deliver;
-use crate::render;
 use crate::send::Payload;
 use crate::verdict::{DeliveryError, Verdict};
 use model::Memos;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use diff_engine::Event;
 use maud::{html, Markup, DOCTYPE};
 
-use crate::render::{
+use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };

@@ -5,9 +5,9 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
+use super::render;
 use super::EmailChannel;
 use crate::kinds::Deliver;
-use crate::render;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
 use model::Memos;

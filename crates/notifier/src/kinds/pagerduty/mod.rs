@@ -48,10 +48,7 @@ impl Kind for PagerDutyChannel {
             if pages.is_empty() {
                 line(
                     &mut text,
-                    format_args!(
-                        "nothing: {} pages nobody",
-                        crate::render::headline(&mine[0])
-                    ),
+                    format_args!("nothing: {} pages nobody", crate::text::headline(&mine[0])),
                 );
             }
             for page in pages {

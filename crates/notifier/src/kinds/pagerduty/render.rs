@@ -4,7 +4,7 @@
 use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Map, Value};
 
-use crate::render::{
+use crate::text::{
     dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
 };
 use model::ResourceKey;
@@ -119,13 +119,13 @@ pub fn trigger(event: &Event) -> Value {
     if let Some(previous) = event.kind.previous_state() {
         details.insert("previous_state".into(), json!(previous));
     }
-    for (label, value) in crate::render::details(event) {
+    for (label, value) in crate::text::details(event) {
         details.insert(label.to_lowercase().replace(' ', "_"), json!(value));
     }
     if let Some(errors) = event.kind.errors() {
         details.insert(
             "errors".into(),
-            json!(truncate(&errors, crate::render::ERROR_TEXT_LIMIT)),
+            json!(truncate(&errors, crate::text::ERROR_TEXT_LIMIT)),
         );
     }
     details.insert("observed_at".into(), json!(timestamp(event)));

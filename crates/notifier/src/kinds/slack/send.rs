@@ -7,8 +7,8 @@ use diff_engine::{Event, Severity};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
+use super::render;
 use super::SlackApi;
-use crate::render;
 use crate::secret::Secret;
 use crate::send::{http, Payload};
 use crate::verdict::{DeliveryError, Verdict};
@@ -127,7 +127,7 @@ impl SlackWebApi {
                 Verdict::Transient,
                 format!(
                     "channel {channel:?}: {what} answered something that is not Slack's JSON: {}",
-                    render::truncate(
+                    crate::text::truncate(
                         &http::redacted(answer.trim(), &[self.api.bot_token.expose()]),
                         200
                     )

@@ -7,7 +7,7 @@
 use diff_engine::{Event, Severity};
 use serde_json::{json, Value};
 
-use crate::render::{
+use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };

@@ -1,8 +1,8 @@
 //! Microsoft Teams through a Workflows webhook: one Adaptive Card a poll. Workflows answers
 //! 202 when it took the message.
 
+use super::render;
 use crate::kinds::Deliver;
-use crate::render;
 use crate::secret::SecretUrl;
 use crate::send::{http, Payload};
 use crate::verdict::DeliveryError;

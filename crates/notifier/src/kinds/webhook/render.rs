@@ -3,7 +3,7 @@
 use diff_engine::Event;
 use serde_json::json;
 
-use crate::render::{rfc3339, TEST_NOTE};
+use crate::text::{rfc3339, TEST_NOTE};
 
 /// The webhook body: a [`WebhookPayload`](crate::payload::WebhookPayload),
 /// `{"type", "timestamp", "data"}` with the event as data.

@@ -2,8 +2,8 @@
 
 use reqwest::header::CONTENT_TYPE;
 
+use super::render;
 use crate::kinds::Deliver;
-use crate::render;
 use crate::secret::{SecretUrl, WebhookSecret};
 use crate::send::{http, Payload};
 use crate::sign::sign;
