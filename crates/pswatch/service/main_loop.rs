@@ -22,6 +22,7 @@ use super::pipeline::{Pipeline, PollFailure, PollReport};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
 use super::shared::{budget_of, Shared};
+use super::upkeep::{check_webhooks, probe_store};
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
 
@@ -32,9 +33,6 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);
 /// How often the store is tried while its writes fail.
 const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
-/// How long the store may fail every write before pswatch stops, so that its supervisor starts
-/// it again on a store read back from disk (sled keeps an I/O error once it had one).
-const STORE_GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 /// How long shutdown waits for polls and deliveries in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -518,74 +516,6 @@ impl Loop {
         self.shared.store.flush().await?;
         tracing::info!(pending = self.shared.store.outbox_len(), "stopped");
         Ok(())
-    }
-}
-
-/// Tries a write of the store while its writes fail: marks it writable again when the write
-/// succeeds, and gives up (an error, which stops the service) when writes have failed for
-/// [`STORE_GIVE_UP_AFTER`].
-async fn probe_store(
-    shared: &Shared,
-    path: &std::path::Path,
-    now: tokio::time::Instant,
-) -> anyhow::Result<()> {
-    let Some((since, first)) = shared.store_health.failing() else {
-        return Ok(());
-    };
-    match shared.store.probe().await {
-        Ok(()) => {
-            shared.store_health.recovered();
-            tracing::info!("the state store writes again");
-        }
-        Err(error) => {
-            let failing = now.saturating_duration_since(since);
-            if failing >= STORE_GIVE_UP_AFTER {
-                anyhow::bail!(
-                    "the state store at {} has failed every write for {}s ({error}; first: {first}); pswatch stops so that its supervisor starts it again on the store as written on disk",
-                    path.display(),
-                    failing.as_secs()
-                );
-            }
-            tracing::error!(%error, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
-        }
-    }
-    Ok(())
-}
-
-/// Reads the webhooks of `targets`, one after the other through the budget: their secrets
-/// verify deliveries, and whether one gives push decides how often idle polls list deploy
-/// requests.
-async fn check_webhooks(
-    pipeline: Arc<Pipeline>,
-    targets: Vec<Target>,
-    shutdown: CancellationToken,
-) {
-    let public_url = pipeline.config.public_url();
-    let client = pipeline.client.for_poll(Priority::Low);
-    for target in targets {
-        let listed = tokio::select! {
-            () = shutdown.cancelled() => return,
-            listed = client.list_webhooks(&target) => listed,
-        };
-        let now = tokio::time::Instant::now();
-        match listed {
-            Ok(webhooks) => {
-                pipeline
-                    .shared
-                    .push
-                    .note_webhooks(&target, &webhooks, public_url.as_deref());
-            }
-            Err(error) => {
-                tracing::warn!(target_db = %target, %error,
-                    "cannot read the database's webhooks (service token access read_database); push is judged by deliveries alone");
-            }
-        }
-        let healthy = pipeline.shared.push.healthy(&target, now);
-        pipeline
-            .metrics
-            .push_healthy
-            .with_label_values(&[target.to_string().as_str()])
-            .set(i64::from(healthy));
     }
 }
 

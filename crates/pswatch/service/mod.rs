@@ -14,6 +14,7 @@ pub(crate) mod scheduler;
 pub(crate) mod serve;
 pub(crate) mod shared;
 pub(crate) mod status;
+mod upkeep;
 mod workers;
 
 use std::sync::Arc;
