@@ -387,7 +387,11 @@ async fn an_unreadable_entry_is_quarantined_and_the_others_are_delivered() {
         let store = store::Store::open(&setup.state()).expect("open the store");
         let ids: Vec<u64> = store
             .outbox_of("audit")
-            .map(|entry| entry.expect("entry").id)
+            .all()
+            .await
+            .expect("entries")
+            .into_iter()
+            .map(|entry| entry.id)
             .collect();
         assert_eq!(ids.len(), 3);
         store

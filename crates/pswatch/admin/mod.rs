@@ -116,10 +116,10 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             since.elapsed().as_secs()
         ));
     }
-    if let Err(error) = shared.store.outbox_counts() {
+    if let Err(error) = shared.store.outbox_counts().await {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
-    let quarantined = shared.store.quarantined_len();
+    let quarantined = shared.store.quarantined_len().await.unwrap_or(0);
     if quarantined > 0 {
         reasons.push(format!(
             "{quarantined} record{} of the state store could not be read and {} set aside: see pswatch outbox list",
@@ -143,13 +143,17 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let metrics = &shared.metrics;
-    metrics.outbox_pending.set(shared.store.outbox_len() as i64);
-    metrics
-        .dead_letters
-        .set(shared.store.dead_letters_len() as i64);
-    metrics
-        .quarantined
-        .set(shared.store.quarantined_len() as i64);
+    // A count the store cannot give now leaves the gauge at its last value.
+    let count = |count: Result<usize, store::StoreError>| count.ok().map(|count| count as i64);
+    if let Some(pending) = count(shared.store.outbox_len().await) {
+        metrics.outbox_pending.set(pending);
+    }
+    if let Some(dead) = count(shared.store.dead_letters_len().await) {
+        metrics.dead_letters.set(dead);
+    }
+    if let Some(quarantined) = count(shared.store.quarantined_len().await) {
+        metrics.quarantined.set(quarantined);
+    }
     let usage = shared.budget.usage();
     metrics.budget_used.set(i64::from(usage.used));
     metrics.budget_limit.set(i64::from(usage.limit));
@@ -166,6 +170,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         let disabled = shared
             .store
             .disabled_channel(channel)
+            .await
             .ok()
             .flatten()
             .is_some_and(|disabled| disabled.fingerprint == *fingerprint);
@@ -186,7 +191,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let scheduler = shared.board.snapshot();
-    let states = shared.store.target_states().unwrap_or_default();
+    let states = shared.store.target_states().await.unwrap_or_default();
     let targets = scheduler
         .targets
         .into_iter()
@@ -215,7 +220,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             }
         })
         .collect();
-    let pending_by_channel = shared.store.outbox_counts().unwrap_or_default();
+    let pending_by_channel = shared.store.outbox_counts().await.unwrap_or_default();
     let usage = shared.budget.usage();
     Json(StatusView {
         targets,
@@ -229,13 +234,14 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         budget_note: scheduler.budget_note,
         outbox: OutboxView {
             pending: pending_by_channel.values().sum(),
-            dead_letters: shared.store.dead_letters_len(),
+            dead_letters: shared.store.dead_letters_len().await.unwrap_or_default(),
             pending_by_channel,
-            dead: dead_letters(&shared),
+            dead: dead_letters(&shared).await,
         },
         push: shared.push.snapshot(tokio::time::Instant::now()),
         recent_events: shared.board.recent(),
         silences: silence_views(&shared)
+            .await
             .into_iter()
             .filter(|view| view.status != SilenceStatus::Expired)
             .collect(),
@@ -245,10 +251,11 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// The dead letters, oldest first: what the page lists with its buttons.
-fn dead_letters(shared: &Shared) -> Vec<DeadLetterView> {
+async fn dead_letters(shared: &Shared) -> Vec<DeadLetterView> {
     shared
         .store
         .dead_letters()
+        .await
         .unwrap_or_default()
         .iter()
         .map(DeadLetterView::from)
@@ -289,6 +296,7 @@ async fn drop_dead_letter(
     let known = shared
         .store
         .dead_letters()
+        .await
         .unwrap_or_default()
         .iter()
         .any(|letter| letter.entry.id == id);
@@ -305,11 +313,12 @@ async fn drop_dead_letter(
 }
 
 /// Every silence: the configuration's and those added, expired ones last.
-fn silence_views(shared: &Shared) -> Vec<SilenceView> {
+async fn silence_views(shared: &Shared) -> Vec<SilenceView> {
     let now = OffsetDateTime::now_utc();
     let configured = shared.board.view().silences;
-    let silences =
-        crate::admin::silences::all(&configured, &shared.store).unwrap_or_else(|error| {
+    let silences = crate::admin::silences::all(&configured, &shared.store)
+        .await
+        .unwrap_or_else(|error| {
             tracing::warn!(%error, "the silences cannot be read");
             configured
         });
@@ -319,7 +328,7 @@ fn silence_views(shared: &Shared) -> Vec<SilenceView> {
 /// `GET /api/silences`.
 async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
     Json(SilencesAnswer {
-        silences: silence_views(&shared),
+        silences: silence_views(&shared).await,
     })
     .into_response()
 }

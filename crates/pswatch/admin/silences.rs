@@ -11,12 +11,12 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Every silence: `configured` (the configuration's recurring ones) and those kept in `store`.
-pub(crate) fn all(
+pub(crate) async fn all(
     configured: &[Silence],
     store: &store::Store,
 ) -> Result<Vec<Silence>, store::StoreError> {
     let mut silences = configured.to_vec();
-    silences.extend(store.silences()?);
+    silences.extend(store.silences().await?);
     Ok(silences)
 }
 
@@ -324,7 +324,7 @@ mod tests {
         let newer = add(&store, request(None, Some("2h")), later)
             .await
             .expect("added");
-        let listed = views(&all(&[], &store).expect("all"), later);
+        let listed = views(&all(&[], &store).await.expect("all"), later);
         let ids: Vec<&str> = listed.iter().map(|view| view.id.as_str()).collect();
         assert_eq!(ids, [newer.id.as_str(), added.id.as_str()]);
     }

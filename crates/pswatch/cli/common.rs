@@ -19,10 +19,10 @@ pub(super) fn warn_about(config: &crate::config::Config) {
     }
 }
 
-pub(super) fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
+pub(super) async fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
     let config = load(path)?;
     let store = crate::service::shared::open_store(&config)?;
-    let shared = Arc::new(crate::service::shared::Shared::new(store, &config)?);
+    let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
     Ok(Arc::new(Pipeline::new(config, shared)?))
 }
 

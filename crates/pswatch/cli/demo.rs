@@ -101,7 +101,7 @@ pub(crate) async fn run(
         warnings: Vec::new(),
     };
     let store = store::Store::open(state.path())?;
-    let shared = Arc::new(Shared::new(store, &config)?);
+    let shared = Arc::new(Shared::new(store, &config).await?);
     // The status page, to watch the scenario in a browser.
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -24,7 +24,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     };
     let client = client(config)?;
     let silences = match &store {
-        Some(store) => crate::admin::silences::all(&config.silences, store)?,
+        Some(store) => crate::admin::silences::all(&config.silences, store).await?,
         None => config.silences.clone(),
     };
     let now = OffsetDateTime::now_utc();
@@ -43,7 +43,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     }
     for target in targets {
         let previous = match &store {
-            Some(store) => store.target_state(&target)?,
+            Some(store) => store.target_state(&target).await?,
             None => None,
         };
         let observation = match client.observe(&target, previous.as_ref()).await {
@@ -102,7 +102,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         );
         for events in polls {
             let memos = match &store {
-                Some(store) => store.memos_for(&channel.name, events)?,
+                Some(store) => store.memos_for(&channel.name, events).await?,
                 None => Memos::new(),
             };
             text.push_str(&notifier::preview(channel, events, &memos));

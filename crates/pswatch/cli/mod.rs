@@ -310,7 +310,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let text = match action {
                 StateAction::Show { config, target } => {
                     let store = open_store(&config.config)?;
-                    let mut states = store.target_states()?;
+                    let mut states = store.target_states().await?;
                     if let Some(target) = target {
                         let target = state::parse_target(&target)?;
                         states.retain(|(known, _)| *known == target);
@@ -341,7 +341,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Outbox { action } => {
             let text = match action {
-                OutboxAction::List(ConfigArg { config }) => outbox::list(&open_store(&config)?)?,
+                OutboxAction::List(ConfigArg { config }) => {
+                    outbox::list(&open_store(&config)?).await?
+                }
                 OutboxAction::Retry { config, id, .. } => {
                     outbox::retry(&open_store(&config.config)?, id).await?
                 }

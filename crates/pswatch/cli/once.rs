@@ -8,7 +8,7 @@ use super::common::open_pipeline;
 /// Polls every target once, delivers what is due and exits: 0, 1 when a poll failed, 2 when
 /// deliveries are left for later or were given up.
 pub(super) async fn once(path: &Path) -> anyhow::Result<ExitCode> {
-    let engine = open_pipeline(path)?;
+    let engine = open_pipeline(path).await?;
     let mut poll_failed = false;
     let (targets, failures) = engine.targets().await;
     for (organization, error) in failures {

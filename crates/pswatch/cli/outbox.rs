@@ -94,12 +94,12 @@ pub(crate) fn render_list(
     text
 }
 
-pub(crate) fn list(store: &Store) -> anyhow::Result<String> {
+pub(crate) async fn list(store: &Store) -> anyhow::Result<String> {
     // Reading the outbox and the dead letters is what quarantines an unreadable one, so the
     // quarantine is listed after them.
-    let pending = store.outbox()?;
-    let dead = store.dead_letters()?;
-    Ok(render_list(&pending, &dead, &store.quarantined()?))
+    let pending = store.outbox().await?;
+    let dead = store.dead_letters().await?;
+    Ok(render_list(&pending, &dead, &store.quarantined().await?))
 }
 
 /// Puts one dead letter, or all, back into the outbox.

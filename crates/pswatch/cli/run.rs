@@ -18,7 +18,7 @@ pub(super) async fn run_service(
 ) -> anyhow::Result<()> {
     let config = load(path)?;
     let store = crate::service::shared::open_store(&config)?;
-    let shared = Arc::new(crate::service::shared::Shared::new(store, &config)?);
+    let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
     let (reloads, configs) = tokio::sync::mpsc::channel(1);
     let state_path = config.state_path.clone();
     let path = path.to_owned();

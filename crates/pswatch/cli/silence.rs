@@ -106,7 +106,7 @@ pub(crate) async fn run(
             let views = match answer {
                 Some(answer) => answer.silences,
                 None => {
-                    let all = silences::all(&config.silences, &open_store(&config)?)?;
+                    let all = silences::all(&config.silences, &open_store(&config)?).await?;
                     silences::views(&all, OffsetDateTime::now_utc())
                 }
             };

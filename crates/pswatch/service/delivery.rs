@@ -60,7 +60,7 @@ impl Delivery {
     /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
     /// configuration changed since is enabled again.
     async fn is_disabled(&self, channel: &Channel) -> Result<bool, StoreError> {
-        let Some(disabled) = self.store.disabled_channel(&channel.name)? else {
+        let Some(disabled) = self.store.disabled_channel(&channel.name).await? else {
             return Ok(false);
         };
         if disabled.fingerprint == channel.fingerprint(&self.shared.fingerprint_key) {
@@ -87,15 +87,18 @@ impl Delivery {
                 "forgot the Slack threads of resources quiet for 30 days and what channels no longer configured remembered"
             );
         }
-        for channel in self.store.outbox_counts()?.into_keys() {
+        for channel in self.store.outbox_counts().await?.into_keys() {
             if self.notifier.channel(&channel).is_some() {
                 continue;
             }
             let ids: Vec<u64> = self
                 .store
                 .outbox_of(&channel)
-                .map(|entry| entry.map(|entry| entry.id))
-                .collect::<Result<_, _>>()?;
+                .all()
+                .await?
+                .into_iter()
+                .map(|entry| entry.id)
+                .collect();
             tracing::warn!(%channel, entries = ids.len(),
                 "the channel is no longer configured; its deliveries become dead letters");
             self.store
@@ -125,7 +128,7 @@ impl Delivery {
         // The channel's entries are read one at a time: the head, and for a grouping channel
         // those of the same poll that follow it, never the whole backlog.
         let mut entries = self.store.outbox_of(channel_name);
-        let Some(head) = entries.next().transpose()? else {
+        let Some(head) = entries.next().await.transpose()? else {
             return Ok(Step::Idle);
         };
         let now = OffsetDateTime::now_utc();
@@ -134,7 +137,7 @@ impl Delivery {
         }
         let mut group = vec![head];
         if channel.kind.groups_events() {
-            for entry in entries {
+            while let Some(entry) = entries.next().await {
                 let entry = entry?;
                 if entry.poll != group[0].poll || !entry.is_due(now) {
                     break;
@@ -150,7 +153,7 @@ impl Delivery {
         // read before, and what the delivery changed kept after, whether it went out or not,
         // so that a retry continues where this attempt stopped.
         let mut memos = if channel.kind.remembers() {
-            self.store.memos_for(channel_name, &events)?
+            self.store.memos_for(channel_name, &events).await?
         } else {
             Memos::new()
         };
@@ -262,7 +265,7 @@ impl Delivery {
                 Err(error) => tracing::error!(%error, "a delivery worker failed"),
             }
         }
-        report.pending = self.store.outbox_len();
+        report.pending = self.store.outbox_len().await?;
         Ok(report)
     }
 }

@@ -3,7 +3,7 @@
 //! happen to it: work falls due, a listing ends, a poll ends, a worker ends, PlanetScale pushes
 //! a change, a configuration is reloaded, the service stops.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,7 +126,7 @@ impl Loop {
                 () = self.shutdown.cancelled() => return Ok(()),
                 listed = listing(&mut self.discovery), if self.discovery.is_some() => {
                     self.discovery = None;
-                    self.listed(listed);
+                    self.listed(listed).await;
                 }
                 Some((channel, panicked)) = self.workers.ended(), if !self.workers.is_empty() => {
                     self.worker_ended(&channel, panicked);
@@ -234,7 +234,7 @@ impl Loop {
 
     /// Applies a listing of the watched databases to the scheduler and the board, and sets when
     /// the next is due.
-    fn listed(&mut self, listed: Result<Listed, JoinError>) {
+    async fn listed(&mut self, listed: Result<Listed, JoinError>) {
         let (targets, failures) = listed.unwrap_or_else(|error| {
             tracing::error!(%error, "listing the watched databases stopped unexpectedly (a bug in pswatch)");
             let why = format!("the listing stopped unexpectedly: {error}");
@@ -258,17 +258,24 @@ impl Loop {
         // A database no longer listed by its organization (or no longer named in the
         // configuration) is no longer polled; one of an organization that could not be listed
         // this time stays watched.
-        let store = &self.shared.store;
+        // A target new to the scheduler starts at the motion of its remembered state.
+        let known: HashSet<Target> = self.scheduler.targets().into_iter().collect();
+        let mut motions = HashMap::new();
+        for target in targets.iter().filter(|target| !known.contains(target)) {
+            let motion = self
+                .shared
+                .store
+                .target_state(target)
+                .await
+                .ok()
+                .flatten()
+                .map_or(Motion::Idle, |state| state.motion());
+            motions.insert(target.clone(), motion);
+        }
         let reconciled = self.scheduler.reconcile(
             &targets,
             |target| unlisted.contains(&target.organization),
-            |target| {
-                store
-                    .target_state(target)
-                    .ok()
-                    .flatten()
-                    .map_or(Motion::Idle, |state| state.motion())
-            },
+            |target| motions.get(target).copied().unwrap_or(Motion::Idle),
             now,
         );
         for target in &reconciled.added {
@@ -514,7 +521,10 @@ impl Loop {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
         }
         self.shared.store.flush().await?;
-        tracing::info!(pending = self.shared.store.outbox_len(), "stopped");
+        tracing::info!(
+            pending = self.shared.store.outbox_len().await.ok(),
+            "stopped"
+        );
         Ok(())
     }
 }

@@ -86,7 +86,7 @@ impl Pipeline {
         delivery: store::Digest,
     ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
-        let routed = self.route(event, &self.silences(), now);
+        let routed = self.route(event, &self.silences().await, now);
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
             change = %notifier::render::change(event), channels = ?routed.channels,
             silenced_by = routed.recent.silenced_by.as_deref(), "PlanetScale event received");
@@ -103,8 +103,10 @@ impl Pipeline {
     /// The silences in force: the configuration's recurring windows and those kept in the
     /// store. When the store's cannot be read, only the configuration's hold (an alert too
     /// many, never one lost).
-    fn silences(&self) -> Vec<Silence> {
-        crate::admin::silences::all(&self.config.silences, &self.store).unwrap_or_else(|error| {
+    async fn silences(&self) -> Vec<Silence> {
+        crate::admin::silences::all(&self.config.silences, &self.store)
+            .await
+            .unwrap_or_else(|error| {
             tracing::warn!(%error, "the silences added cannot be read; only the configuration's hold");
             self.config.silences.clone()
         })
@@ -197,7 +199,7 @@ impl Pipeline {
         target: &Target,
         priority: Priority,
     ) -> Result<PollReport, PollFailure> {
-        let previous = self.store.target_state(target)?;
+        let previous = self.store.target_state(target).await?;
         let client = self.client.for_poll(priority);
         // An idle database whose deploy requests PlanetScale pushes lists them only now and
         // then; the first poll (the baseline) always does.
@@ -238,7 +240,7 @@ impl Pipeline {
         let silences = if result.events.is_empty() {
             Vec::new()
         } else {
-            self.silences()
+            self.silences().await
         };
         for event in &result.events {
             let routed = self.route(event, &silences, now);

@@ -59,8 +59,8 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     /// The long-lived parts for `config`, over `store`.
-    pub(crate) fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
-        let fingerprint_key = store.fingerprint_key()?;
+    pub(crate) async fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
+        let fingerprint_key = store.fingerprint_key().await?;
         let metrics = Arc::new(Metrics::new());
         let store_health = StoreHealth::new(metrics.store_writable.clone());
         let shared = Self {

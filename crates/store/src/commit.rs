@@ -5,6 +5,7 @@
 use diff_engine::{Target, TargetState};
 use time::OffsetDateTime;
 
+use crate::backend::Batch;
 use crate::keys::{queue_key, state_key};
 use crate::records::StateRecord;
 use crate::{encode, NewDelivery, OutboxEntry, Store, StoreError};
@@ -19,17 +20,16 @@ impl Store {
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = sled::Batch::default();
-        batch.insert(
+        let mut batch = Batch::default();
+        batch.put(
             state_key(target),
             encode(&StateRecord {
                 target: target.clone(),
                 state: next.clone(),
             })?,
         );
-        let entries = self.add_entries(&mut batch, deliveries, now)?;
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
+        let entries = self.add_entries(&mut batch, deliveries, now).await?;
+        self.backend.apply(batch).await?;
         Ok(entries)
     }
 
@@ -40,24 +40,23 @@ impl Store {
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = sled::Batch::default();
-        let entries = self.add_entries(&mut batch, deliveries, now)?;
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
+        let mut batch = Batch::default();
+        let entries = self.add_entries(&mut batch, deliveries, now).await?;
+        self.backend.apply(batch).await?;
         Ok(entries)
     }
 
     /// Puts an entry for each delivery in `batch`; together they are one group ("poll").
-    pub(crate) fn add_entries(
+    pub(crate) async fn add_entries(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut Batch,
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut entries = Vec::with_capacity(deliveries.len());
         let mut poll = None;
         for delivery in deliveries {
-            let id = self.db.generate_id()?;
+            let id = self.backend.next_id().await?;
             let entry = OutboxEntry {
                 id,
                 channel: delivery.channel,
@@ -68,7 +67,7 @@ impl Store {
                 next_attempt_at: None,
                 poll: *poll.get_or_insert(id),
             };
-            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
+            batch.put(queue_key(&entry.channel, entry.id), encode(&entry)?);
             entries.push(entry);
         }
         Ok(entries)

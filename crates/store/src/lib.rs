@@ -33,12 +33,14 @@ use std::path::{Path, PathBuf};
 use diff_engine::{Event, Target, TargetState};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{Backend, Batch, SledBackend};
 use crate::keys::{
     channel_key, key, queue_key, queue_prefix, split_queue_key, state_key, DEAD_PREFIX,
     FINGERPRINT_KEY, OLD_OUTBOX_PREFIX, QUEUE_PREFIX, STATE_PREFIX,
 };
 use crate::records::{FingerprintKey, Record, StateRecord};
 
+mod backend;
 mod commit;
 mod keys;
 mod memo;
@@ -172,22 +174,59 @@ pub struct DisabledChannel {
     pub reason: String,
 }
 
-/// A channel's pending entries, read one at a time (see [`Store::outbox_of`]).
+/// A channel's pending entries, read a few at a time (see [`Store::outbox_of`]).
 pub struct OutboxReader {
     store: Store,
-    entries: sled::Iter,
+    prefix: Vec<u8>,
+    /// The entries read and not yet given, and the key of the last one read.
+    ahead: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+    last: Option<Vec<u8>>,
+    done: bool,
 }
 
-impl Iterator for OutboxReader {
-    type Item = Result<OutboxEntry, StoreError>;
+/// How many entries an [`OutboxReader`] reads at a time.
+const OUTBOX_PAGE: usize = 16;
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl OutboxReader {
+    /// Every entry left, in detection order.
+    pub async fn all(mut self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries = Vec::new();
+        while let Some(entry) = self.next().await {
+            entries.push(entry?);
+        }
+        Ok(entries)
+    }
+
+    /// The next entry, in detection order; `None` when there is none left. An entry that
+    /// cannot be read is quarantined and skipped.
+    pub async fn next(&mut self) -> Option<Result<OutboxEntry, StoreError>> {
         loop {
-            let (key, bytes) = match self.entries.next()? {
-                Ok(item) => item,
-                Err(error) => return Some(Err(error.into())),
-            };
-            match self.store.read_or_quarantine::<OutboxEntry>(&key, &bytes) {
+            if self.ahead.is_empty() {
+                if self.done {
+                    return None;
+                }
+                let page = match self
+                    .store
+                    .backend
+                    .page(&self.prefix, self.last.as_deref(), OUTBOX_PAGE)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(error) => return Some(Err(error)),
+                };
+                self.done = page.len() < OUTBOX_PAGE;
+                self.last = page.last().map(|(key, _)| key.clone());
+                self.ahead.extend(page);
+                if self.ahead.is_empty() {
+                    return None;
+                }
+            }
+            let (key, bytes) = self.ahead.pop_front()?;
+            match self
+                .store
+                .read_or_quarantine::<OutboxEntry>(&key, &bytes)
+                .await
+            {
                 Ok(Some(entry)) => return Some(Ok(entry)),
                 Ok(None) => continue,
                 Err(error) => return Some(Err(error)),
@@ -221,8 +260,7 @@ struct VersionOnly {
 /// The state store. Open one per process.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    tree: sled::Tree,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
@@ -235,71 +273,33 @@ impl Store {
     /// Opens (or creates) the store in the directory `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let existed = open::existing_store(path)?;
-        // A handle dropped a moment ago may still hold the directory's lock while sled's
-        // background flusher finishes, so a held lock is waited for a little (up to a second)
-        // before it is reported.
-        let mut attempts = 0;
-        let db = loop {
-            match sled::Config::new().path(path).open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(error))
-                    if attempts < 50 && error.to_string().contains("could not acquire lock") =>
-                {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(source) => {
-                    return Err(StoreError::Open {
-                        path: path.to_owned(),
-                        reason: open::open_failure(&source),
-                    })
-                }
-            }
-        };
-        let tree = db.open_tree("pswatch")?;
-        let store = Self { db, tree };
-        store.move_old_outbox_keys()?;
-        store.check_marker(path, existed)?;
-        Ok(store)
-    }
-
-    /// Moves entries from the outbox layout of earlier versions (`outbox/{sequence}`) to
-    /// per-channel keys, in one batch, flushed. Nothing to do on a store written by this
-    /// version. An entry that cannot be read is quarantined.
-    fn move_old_outbox_keys(&self) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut moved = 0;
-        for item in self.tree.scan_prefix(OLD_OUTBOX_PREFIX) {
-            let (key, bytes) = item?;
-            let Some(entry) = self.read_or_quarantine::<OutboxEntry>(&key, &bytes)? else {
-                continue;
-            };
-            batch.remove(key);
-            batch.insert(queue_key(&entry.channel, entry.id), bytes);
-            moved += 1;
-        }
-        if moved > 0 {
-            self.tree.apply_batch(batch)?;
-            self.db.flush()?;
-        }
-        Ok(())
+        let sled = SledBackend::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            reason: open::open_failure(&source),
+        })?;
+        move_old_outbox_keys(&sled)?;
+        open::check_marker(&sled, path, existed)?;
+        Ok(Self {
+            backend: Backend::Sled(sled),
+        })
     }
 
     /// The state last seen of `target`, or `None` if it was never polled, was forgotten, or
     /// its record could not be read (it is quarantined, and the next poll is a new baseline).
-    pub fn target_state(&self, target: &Target) -> Result<Option<TargetState>, StoreError> {
+    pub async fn target_state(&self, target: &Target) -> Result<Option<TargetState>, StoreError> {
         let key = state_key(target);
-        let Some(bytes) = self.tree.get(&key)? else {
+        let Some(bytes) = self.backend.get(&key).await? else {
             return Ok(None);
         };
         Ok(self
-            .read_or_quarantine::<StateRecord>(&key, &bytes)?
+            .read_or_quarantine::<StateRecord>(&key, &bytes)
+            .await?
             .map(|record| record.state))
     }
 
     /// Every target with a remembered state; unreadable records are quarantined.
-    pub fn target_states(&self) -> Result<Vec<(Target, TargetState)>, StoreError> {
-        let records: Vec<StateRecord> = self.scan(STATE_PREFIX)?;
+    pub async fn target_states(&self) -> Result<Vec<(Target, TargetState)>, StoreError> {
+        let records: Vec<StateRecord> = self.scan(STATE_PREFIX).await?;
         Ok(records
             .into_iter()
             .map(|record| (record.target, record.state))
@@ -309,14 +309,17 @@ impl Store {
     /// Forgets what was seen of `target`, so its next poll is a new baseline. Returns whether
     /// anything was remembered.
     pub async fn forget_target(&self, target: &Target) -> Result<bool, StoreError> {
-        let removed = self.tree.remove(state_key(target))?.is_some();
-        self.db.flush_async().await?;
+        let key = state_key(target);
+        let removed = self.backend.get(&key).await?.is_some();
+        let mut batch = Batch::default();
+        batch.remove(key);
+        self.backend.apply(batch).await?;
         Ok(removed)
     }
 
     /// Every pending outbox entry, in detection order.
-    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut entries: Vec<OutboxEntry> = self.scan(QUEUE_PREFIX)?;
+    pub async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries: Vec<OutboxEntry> = self.scan(QUEUE_PREFIX).await?;
         entries.sort_by_key(|entry| entry.id);
         Ok(entries)
     }
@@ -327,15 +330,20 @@ impl Store {
     pub fn outbox_of(&self, channel: &str) -> OutboxReader {
         OutboxReader {
             store: self.clone(),
-            entries: self.tree.scan_prefix(queue_prefix(channel)),
+            prefix: queue_prefix(channel),
+            ahead: std::collections::VecDeque::new(),
+            last: None,
+            done: false,
         }
     }
 
     /// How many deliveries are pending for each channel that has any, from the keys alone.
-    pub fn outbox_counts(&self) -> Result<std::collections::BTreeMap<String, usize>, StoreError> {
+    pub async fn outbox_counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, usize>, StoreError> {
         let mut counts = std::collections::BTreeMap::new();
-        for key in self.tree.scan_prefix(QUEUE_PREFIX).keys() {
-            if let Some((channel, _)) = split_queue_key(&key?) {
+        for key in self.backend.keys(QUEUE_PREFIX).await? {
+            if let Some((channel, _)) = split_queue_key(&key) {
                 *counts.entry(channel.to_owned()).or_default() += 1;
             }
         }
@@ -343,57 +351,58 @@ impl Store {
     }
 
     /// How many deliveries are pending.
-    pub fn outbox_len(&self) -> usize {
-        self.tree.scan_prefix(QUEUE_PREFIX).count()
+    pub async fn outbox_len(&self) -> Result<usize, StoreError> {
+        self.backend.count(QUEUE_PREFIX).await
     }
 
     /// Every dead letter, in detection order.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        self.scan(DEAD_PREFIX)
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.scan(DEAD_PREFIX).await
     }
 
     /// How many dead letters there are.
-    pub fn dead_letters_len(&self) -> usize {
-        self.tree.scan_prefix(DEAD_PREFIX).count()
+    pub async fn dead_letters_len(&self) -> Result<usize, StoreError> {
+        self.backend.count(DEAD_PREFIX).await
     }
 
     /// Every readable record under `prefix`; those that cannot be read are quarantined.
-    fn scan<T: Record>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
+    async fn scan<T: Record>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
         let mut records = Vec::new();
-        for item in self.tree.scan_prefix(prefix) {
-            let (key, bytes) = item?;
-            records.extend(self.read_or_quarantine(&key, &bytes)?);
+        for (key, bytes) in self.backend.scan(prefix).await? {
+            records.extend(self.read_or_quarantine(&key, &bytes).await?);
         }
         Ok(records)
     }
 
-    fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
+    async fn entry(&self, channel: &str, id: u64) -> Result<OutboxEntry, StoreError> {
         let key = queue_key(channel, id);
-        let bytes = self.tree.get(&key)?.ok_or(StoreError::NoSuchEntry(id))?;
-        self.read_or_quarantine(&key, &bytes)?
+        let bytes = self
+            .backend
+            .get(&key)
+            .await?
+            .ok_or(StoreError::NoSuchEntry(id))?;
+        self.read_or_quarantine(&key, &bytes)
+            .await?
             .ok_or(StoreError::NoSuchEntry(id))
     }
 
     /// The key of the pending entry `id`, whatever its channel. Reads keys only.
-    fn find_pending(&self, id: u64) -> Result<Option<sled::IVec>, StoreError> {
-        for key in self.tree.scan_prefix(QUEUE_PREFIX).keys() {
-            let key = key?;
-            if split_queue_key(&key).is_some_and(|(_, sequence)| sequence == id) {
-                return Ok(Some(key));
-            }
-        }
-        Ok(None)
+    async fn find_pending(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .backend
+            .keys(QUEUE_PREFIX)
+            .await?
+            .into_iter()
+            .find(|key| split_queue_key(key).is_some_and(|(_, sequence)| sequence == id)))
     }
 
     /// Removes entries of `channel` once their receiver accepted them.
     pub async fn complete(&self, channel: &str, ids: &[u64]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for id in ids {
             batch.remove(queue_key(channel, *id));
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.backend.apply(batch).await
     }
 
     /// Records a failed attempt of each entry of `channel` and when to try again.
@@ -404,18 +413,17 @@ impl Store {
         error: &str,
         next_attempt_at: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
-            let mut entry = self.entry(channel, *id)?;
+            let mut entry = self.entry(channel, *id).await?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.last_error = Some(error.to_owned());
             entry.next_attempt_at = Some(next_attempt_at);
-            batch.insert(queue_key(channel, *id), encode(&entry)?);
+            batch.put(queue_key(channel, *id), encode(&entry)?);
             entries.push(entry);
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
+        self.backend.apply(batch).await?;
         Ok(entries)
     }
 
@@ -428,13 +436,13 @@ impl Store {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for id in ids {
-            let mut entry = self.entry(channel, *id)?;
+            let mut entry = self.entry(channel, *id).await?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.last_error = Some(error.to_owned());
             batch.remove(queue_key(channel, *id));
-            batch.insert(
+            batch.put(
                 key(DEAD_PREFIX, *id),
                 encode(&DeadLetter {
                     entry,
@@ -443,9 +451,7 @@ impl Store {
                 })?,
             );
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.backend.apply(batch).await
     }
 
     /// Puts dead letters back into the outbox, at their old place in detection order, with
@@ -454,38 +460,44 @@ impl Store {
         let letters = match id {
             Some(id) => {
                 let dead = key(DEAD_PREFIX, id);
-                let bytes = self.tree.get(&dead)?.ok_or(StoreError::NoSuchEntry(id))?;
+                let bytes = self
+                    .backend
+                    .get(&dead)
+                    .await?
+                    .ok_or(StoreError::NoSuchEntry(id))?;
                 vec![self
-                    .read_or_quarantine::<DeadLetter>(&dead, &bytes)?
+                    .read_or_quarantine::<DeadLetter>(&dead, &bytes)
+                    .await?
                     .ok_or(StoreError::NoSuchEntry(id))?]
             }
-            None => self.dead_letters()?,
+            None => self.dead_letters().await?,
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         for letter in &letters {
             let mut entry = letter.entry.clone();
             entry.attempts = 0;
             entry.next_attempt_at = None;
             batch.remove(key(DEAD_PREFIX, entry.id));
-            batch.insert(queue_key(&entry.channel, entry.id), encode(&entry)?);
+            batch.put(queue_key(&entry.channel, entry.id), encode(&entry)?);
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
+        self.backend.apply(batch).await?;
         Ok(letters.len())
     }
 
     /// Removes a pending entry or a dead letter for good.
     pub async fn drop_entry(&self, id: u64) -> Result<(), StoreError> {
-        let pending = match self.find_pending(id)? {
-            Some(key) => self.tree.remove(key)?,
-            None => None,
-        };
-        let dead = self.tree.remove(key(DEAD_PREFIX, id))?;
-        if pending.is_none() && dead.is_none() {
+        let pending = self.find_pending(id).await?;
+        let dead = key(DEAD_PREFIX, id);
+        let is_dead = self.backend.get(&dead).await?.is_some();
+        if pending.is_none() && !is_dead {
             return Err(StoreError::NoSuchEntry(id));
         }
-        self.db.flush_async().await?;
-        Ok(())
+        let mut batch = Batch::default();
+        if let Some(pending) = pending {
+            batch.remove(pending);
+        }
+        batch.remove(dead);
+        self.backend.apply(batch).await
     }
 
     /// Records that a channel's receiver is gone.
@@ -494,33 +506,38 @@ impl Store {
         name: &str,
         disabled: &DisabledChannel,
     ) -> Result<(), StoreError> {
-        self.tree.insert(channel_key(name), encode(disabled)?)?;
-        self.db.flush_async().await?;
-        Ok(())
+        let mut batch = Batch::default();
+        batch.put(channel_key(name), encode(disabled)?);
+        self.backend.apply(batch).await
     }
 
     /// The record of a disabled channel, if it is one.
-    pub fn disabled_channel(&self, name: &str) -> Result<Option<DisabledChannel>, StoreError> {
+    pub async fn disabled_channel(
+        &self,
+        name: &str,
+    ) -> Result<Option<DisabledChannel>, StoreError> {
         let key = channel_key(name);
-        match self.tree.get(&key)? {
-            Some(bytes) => self.read_or_quarantine(&key, &bytes),
+        match self.backend.get(&key).await? {
+            Some(bytes) => self.read_or_quarantine(&key, &bytes).await,
             None => Ok(None),
         }
     }
 
     /// Enables a channel again (its configuration changed).
     pub async fn enable_channel(&self, name: &str) -> Result<(), StoreError> {
-        self.tree.remove(channel_key(name))?;
-        self.db.flush_async().await?;
-        Ok(())
+        let mut batch = Batch::default();
+        batch.remove(channel_key(name));
+        self.backend.apply(batch).await
     }
 
     /// The key that makes channel fingerprints keyed hashes: 32 random bytes, made the first
     /// time they are asked for and kept in the store, so a fingerprint tells nothing of the
     /// URLs and passwords it was made from to anyone without this store.
-    pub fn fingerprint_key(&self) -> Result<Vec<u8>, StoreError> {
-        if let Some(bytes) = self.tree.get(FINGERPRINT_KEY)? {
-            let key = self.read_or_quarantine::<FingerprintKey>(FINGERPRINT_KEY, &bytes)?;
+    pub async fn fingerprint_key(&self) -> Result<Vec<u8>, StoreError> {
+        if let Some(bytes) = self.backend.get(FINGERPRINT_KEY).await? {
+            let key = self
+                .read_or_quarantine::<FingerprintKey>(FINGERPRINT_KEY, &bytes)
+                .await?;
             if let Some(FingerprintKey(key)) =
                 key.filter(|key| key.0.len() == FINGERPRINT_KEY_LENGTH)
             {
@@ -529,9 +546,9 @@ impl Store {
         }
         let mut key = vec![0; FINGERPRINT_KEY_LENGTH];
         getrandom::getrandom(&mut key).map_err(|error| StoreError::Random(error.to_string()))?;
-        self.tree
-            .insert(FINGERPRINT_KEY, encode(&FingerprintKey(key.clone()))?)?;
-        self.db.flush()?;
+        let mut batch = Batch::default();
+        batch.put(FINGERPRINT_KEY, encode(&FingerprintKey(key.clone()))?);
+        self.backend.apply(batch).await?;
         Ok(key)
     }
 
@@ -544,15 +561,64 @@ impl Store {
         id: u64,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        self.tree.insert(queue_key(channel, id), bytes)?;
-        self.db.flush_async().await?;
-        Ok(())
+        let mut batch = Batch::default();
+        batch.put(queue_key(channel, id), bytes);
+        self.backend.apply(batch).await
     }
 
     /// Writes everything to disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.backend.flush().await
+    }
+}
+
+/// Moves entries from the outbox layout of earlier versions (`outbox/{sequence}`) to
+/// per-channel keys, in one batch, flushed. Nothing to do on a store written by this version.
+/// An entry that cannot be read is quarantined.
+fn move_old_outbox_keys(sled: &SledBackend) -> Result<(), StoreError> {
+    let mut batch = Batch::default();
+    for (key, bytes) in sled.scan_now(OLD_OUTBOX_PREFIX)? {
+        match decode::<OutboxEntry>(&bytes) {
+            Ok(entry) => {
+                batch.remove(key);
+                batch.put(queue_key(&entry.channel, entry.id), bytes);
+            }
+            Err(error) if error.is_unreadable() => {
+                sled.apply_now(&quarantine::set_aside(&key, &bytes))?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    sled.apply_now(&batch)
+}
+
+/// Raw access to the bytes, for tests that play a damaged or old store.
+#[cfg(test)]
+impl Store {
+    pub(crate) async fn raw_put(
+        &self,
+        key: impl AsRef<[u8]>,
+        bytes: impl AsRef<[u8]>,
+    ) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.put(key.as_ref(), bytes.as_ref());
+        self.backend.apply(batch).await
+    }
+
+    pub(crate) async fn raw_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.get(key).await
+    }
+
+    pub(crate) async fn raw_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.backend.keys(prefix).await
+    }
+}
+
+impl StoreError {
+    /// Whether a record cannot be read (damaged, or of a format version this build does not
+    /// know): it is quarantined, not a failure of the store.
+    pub(crate) fn is_unreadable(&self) -> bool {
+        matches!(self, Self::Corrupt { .. } | Self::UnsupportedVersion { .. })
     }
 }
 

@@ -4,6 +4,7 @@
 use model::{Memo, Memos, ResourceKey};
 use time::OffsetDateTime;
 
+use crate::backend::Batch;
 use crate::keys::{memo_key, memo_prefix, split_memo_key, MEMO_PREFIX};
 use crate::records::MemoRecord;
 use crate::{encode, Store, StoreError};
@@ -24,25 +25,30 @@ pub struct KeptMemo {
 impl Store {
     /// What `channel` remembers of `resource`, if anything. A memo that cannot be read is
     /// quarantined and reads as none (the resource's next message starts a new thread).
-    pub fn memo(&self, channel: &str, resource: &ResourceKey) -> Result<Option<Memo>, StoreError> {
+    pub async fn memo(
+        &self,
+        channel: &str,
+        resource: &ResourceKey,
+    ) -> Result<Option<Memo>, StoreError> {
         let key = memo_key(channel, resource);
-        let Some(bytes) = self.tree.get(&key)? else {
+        let Some(bytes) = self.backend.get(&key).await? else {
             return Ok(None);
         };
         Ok(self
-            .read_or_quarantine::<MemoRecord>(&key, &bytes)?
+            .read_or_quarantine::<MemoRecord>(&key, &bytes)
+            .await?
             .map(|record| record.memo))
     }
 
     /// What `channel` remembers of the resources `events` are about, loaded for a delivery.
-    pub fn memos_for(
+    pub async fn memos_for(
         &self,
         channel: &str,
         events: &[diff_engine::Event],
     ) -> Result<Memos, StoreError> {
         let mut memos = Memos::new();
         for resource in ResourceKey::all_of(events) {
-            if let Some(memo) = self.memo(channel, &resource)? {
+            if let Some(memo) = self.memo(channel, &resource).await? {
                 memos.load(resource, memo);
             }
         }
@@ -57,7 +63,7 @@ impl Store {
         memos: impl IntoIterator<Item = (&'a ResourceKey, &'a Memo)>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut any = false;
         for (resource, memo) in memos {
             any = true;
@@ -65,7 +71,7 @@ impl Store {
             if memo.is_empty() {
                 batch.remove(key);
             } else {
-                batch.insert(
+                batch.put(
                     key,
                     encode(&MemoRecord {
                         resource: resource.clone(),
@@ -76,18 +82,16 @@ impl Store {
             }
         }
         if any {
-            self.tree.apply_batch(batch)?;
-            self.db.flush_async().await?;
+            self.backend.apply(batch).await?;
         }
         Ok(())
     }
 
     /// Every memo, of every channel (unreadable ones quarantined and left out).
-    pub fn memos(&self) -> Result<Vec<KeptMemo>, StoreError> {
+    pub async fn memos(&self) -> Result<Vec<KeptMemo>, StoreError> {
         let mut memos = Vec::new();
-        for item in self.tree.scan_prefix(MEMO_PREFIX) {
-            let (key, bytes) = item?;
-            let Some(record) = self.read_or_quarantine::<MemoRecord>(&key, &bytes)? else {
+        for (key, bytes) in self.backend.scan(MEMO_PREFIX).await? {
+            let Some(record) = self.read_or_quarantine::<MemoRecord>(&key, &bytes).await? else {
                 continue;
             };
             let Some((channel, _)) = split_memo_key(&key) else {
@@ -111,9 +115,9 @@ impl Store {
         channels: &[&str],
         before: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut pruned = 0;
-        for kept in self.memos()? {
+        for kept in self.memos().await? {
             let configured = channels.contains(&kept.channel.as_str());
             let stale = kept.updated_at < before && kept.memo.incident.is_none();
             if !configured || stale {
@@ -122,14 +126,13 @@ impl Store {
             }
         }
         if pruned > 0 {
-            self.tree.apply_batch(batch)?;
-            self.db.flush_async().await?;
+            self.backend.apply(batch).await?;
         }
         Ok(pruned)
     }
 
     /// How many memos `channel` keeps.
-    pub fn memo_count(&self, channel: &str) -> usize {
-        self.tree.scan_prefix(memo_prefix(channel)).count()
+    pub async fn memo_count(&self, channel: &str) -> Result<usize, StoreError> {
+        self.backend.count(&memo_prefix(channel)).await
     }
 }

@@ -4,42 +4,46 @@
 
 use std::path::Path;
 
+use crate::backend::{Batch, SledBackend};
 use crate::{Store, StoreError, FORMAT_VERSION};
 
-impl Store {
-    /// A store made by pswatch holds [`MARKER_KEY`] from its first open. One that existed
-    /// before this open but holds nothing, not even that, lost its records (a damaged or
-    /// missing `db` file, which sled reads as an empty log): refused. A store of an earlier
-    /// version that holds records gets its marker now.
-    pub(crate) fn check_marker(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
-        if self.tree.contains_key(MARKER_KEY)? {
-            return Ok(());
-        }
-        let empty = self.tree.is_empty() && self.db.tree_names().len() <= 2;
-        if existed && empty {
-            return Err(StoreError::Damaged {
-                path: path.to_owned(),
-                problem: "sled's files are there but hold no record, not even the one every pswatch store has from its start (its `db` file was truncated, overwritten or replaced)".into(),
-            });
-        }
-        let record = format!(
-            "{{\"v\":{FORMAT_VERSION},\"record\":{{\"created_at\":{}}}}}",
-            time::OffsetDateTime::now_utc().unix_timestamp()
-        );
-        self.tree.insert(MARKER_KEY, record.as_bytes())?;
-        self.db.flush()?;
-        Ok(())
+/// A store made by pswatch holds [`MARKER_KEY`] from its first open. One that existed before
+/// this open but holds nothing, not even that, lost its records (a damaged or missing `db` file,
+/// which sled reads as an empty log): refused. A store of an earlier version that holds records
+/// gets its marker now.
+pub(crate) fn check_marker(
+    sled: &SledBackend,
+    path: &Path,
+    existed: bool,
+) -> Result<(), StoreError> {
+    if sled.get_now(MARKER_KEY)?.is_some() {
+        return Ok(());
     }
+    if existed && sled.is_blank() {
+        return Err(StoreError::Damaged {
+            path: path.to_owned(),
+            problem: "sled's files are there but hold no record, not even the one every pswatch store has from its start (its `db` file was truncated, overwritten or replaced)".into(),
+        });
+    }
+    let record = format!(
+        "{{\"v\":{FORMAT_VERSION},\"record\":{{\"created_at\":{}}}}}",
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    );
+    let mut batch = Batch::default();
+    batch.put(MARKER_KEY, record.as_bytes());
+    sled.apply_now(&batch)
+}
 
+impl Store {
     /// Writes a small record and flushes it: whether the store can write now (after a full
     /// disk, say).
     pub async fn probe(&self) -> Result<(), StoreError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         // Never read back; versioned like every record all the same.
         let record = format!("{{\"v\":{FORMAT_VERSION},\"record\":{{\"probed_at\":{now}}}}}");
-        self.tree.insert(PROBE_KEY, record.as_bytes())?;
-        self.db.flush_async().await?;
-        Ok(())
+        let mut batch = Batch::default();
+        batch.put(PROBE_KEY, record.as_bytes());
+        self.backend.apply(batch).await
     }
 }
 

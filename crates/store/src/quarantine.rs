@@ -1,6 +1,7 @@
 //! The quarantine: records that could not be read, set aside with their bytes, so that they
 //! stall nothing and lose nothing.
 
+use crate::backend::Batch;
 use crate::keys::{
     describe_key, CHANNEL_PREFIX, DEAD_PREFIX, FINGERPRINT_KEY, MEMO_PREFIX, QUARANTINE_PREFIX,
     STATE_PREFIX,
@@ -22,21 +23,15 @@ pub struct Quarantined {
 impl Store {
     /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
     /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
-    pub(crate) fn read_or_quarantine<T: Record>(
+    pub(crate) async fn read_or_quarantine<T: Record>(
         &self,
         key: &[u8],
         bytes: &[u8],
     ) -> Result<Option<T>, StoreError> {
         match decode::<T>(bytes) {
             Ok(record) => Ok(Some(record)),
-            Err(StoreError::Corrupt { .. } | StoreError::UnsupportedVersion { .. }) => {
-                let mut quarantined = QUARANTINE_PREFIX.to_vec();
-                quarantined.extend_from_slice(key);
-                let mut batch = sled::Batch::default();
-                batch.insert(quarantined, bytes);
-                batch.remove(key);
-                self.tree.apply_batch(batch)?;
-                self.db.flush()?;
+            Err(error) if error.is_unreadable() => {
+                self.backend.apply(set_aside(key, bytes)).await?;
                 Ok(None)
             }
             Err(error) => Err(error),
@@ -44,28 +39,40 @@ impl Store {
     }
 
     /// The records set aside because they could not be read, with what is wrong with each.
-    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
-        self.tree
-            .scan_prefix(QUARANTINE_PREFIX)
-            .map(|item| {
-                let (key, bytes) = item?;
+    pub async fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        Ok(self
+            .backend
+            .scan(QUARANTINE_PREFIX)
+            .await?
+            .into_iter()
+            .map(|(key, bytes)| {
                 let original = &key[QUARANTINE_PREFIX.len()..];
-                Ok(Quarantined {
+                Quarantined {
                     record: describe_key(original),
                     problem: problem_of(original, &bytes),
                     bytes: bytes.len(),
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// How many records are quarantined.
-    pub fn quarantined_len(&self) -> usize {
-        self.tree.scan_prefix(QUARANTINE_PREFIX).count()
+    pub async fn quarantined_len(&self) -> Result<usize, StoreError> {
+        self.backend.count(QUARANTINE_PREFIX).await
     }
 }
 
 /// Why the record under `key` cannot be read.
+/// The batch that moves the record at `key` aside, with its bytes untouched.
+pub(crate) fn set_aside(key: &[u8], bytes: &[u8]) -> Batch {
+    let mut quarantined = QUARANTINE_PREFIX.to_vec();
+    quarantined.extend_from_slice(key);
+    let mut batch = Batch::default();
+    batch.put(quarantined, bytes);
+    batch.remove(key);
+    batch
+}
+
 fn problem_of(key: &[u8], bytes: &[u8]) -> String {
     let problem = if key.starts_with(STATE_PREFIX) {
         decode::<StateRecord>(bytes).err()

@@ -5,6 +5,7 @@
 
 use time::OffsetDateTime;
 
+use crate::backend::Batch;
 use crate::keys::{receipt_key, RECEIPT_PREFIX};
 use crate::records::ReceiptRecord;
 use crate::{encode, NewDelivery, OutboxEntry, Store, StoreError};
@@ -20,11 +21,11 @@ impl Store {
         forget_before: OffsetDateTime,
     ) -> Result<Vec<(Digest, OffsetDateTime)>, StoreError> {
         let mut kept = Vec::new();
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut forgotten = 0;
-        for item in self.tree.scan_prefix(RECEIPT_PREFIX) {
-            let (key, bytes) = item?;
-            let Some(ReceiptRecord { digest, at }) = self.read_or_quarantine(&key, &bytes)? else {
+        for (key, bytes) in self.backend.scan(RECEIPT_PREFIX).await? {
+            let Some(ReceiptRecord { digest, at }) = self.read_or_quarantine(&key, &bytes).await?
+            else {
                 continue;
             };
             if at < forget_before {
@@ -35,8 +36,7 @@ impl Store {
             }
         }
         if forgotten > 0 {
-            self.tree.apply_batch(batch)?;
-            self.db.flush_async().await?;
+            self.backend.apply(batch).await?;
         }
         Ok(kept)
     }
@@ -49,14 +49,13 @@ impl Store {
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = sled::Batch::default();
-        let entries = self.add_entries(&mut batch, deliveries, now)?;
-        batch.insert(
+        let mut batch = Batch::default();
+        let entries = self.add_entries(&mut batch, deliveries, now).await?;
+        batch.put(
             receipt_key(&digest),
             encode(&ReceiptRecord { digest, at: now })?,
         );
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
+        self.backend.apply(batch).await?;
         Ok(entries)
     }
 }

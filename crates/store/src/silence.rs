@@ -4,6 +4,7 @@
 use model::{Silence, Window};
 use time::{Duration, OffsetDateTime};
 
+use crate::backend::Batch;
 use crate::keys::{silence_key, SILENCE_PREFIX};
 use crate::records::SilenceRecord;
 use crate::{encode, Store, StoreError};
@@ -14,11 +15,10 @@ const KEEP_ENDED: Duration = Duration::days(7);
 impl Store {
     /// Every silence kept, oldest first by when it was added. One that cannot be read is
     /// quarantined and left out.
-    pub fn silences(&self) -> Result<Vec<Silence>, StoreError> {
+    pub async fn silences(&self) -> Result<Vec<Silence>, StoreError> {
         let mut silences = Vec::new();
-        for item in self.tree.scan_prefix(SILENCE_PREFIX) {
-            let (key, bytes) = item?;
-            if let Some(SilenceRecord(silence)) = self.read_or_quarantine(&key, &bytes)? {
+        for (key, bytes) in self.backend.scan(SILENCE_PREFIX).await? {
+            if let Some(SilenceRecord(silence)) = self.read_or_quarantine(&key, &bytes).await? {
                 silences.push(silence);
             }
         }
@@ -39,19 +39,17 @@ impl Store {
                 silence.id
             )));
         }
-        let mut batch = sled::Batch::default();
-        for old in self.silences()? {
+        let mut batch = Batch::default();
+        for old in self.silences().await? {
             if old.is_over(now - KEEP_ENDED) {
                 batch.remove(silence_key(&old.id));
             }
         }
-        batch.insert(
+        batch.put(
             silence_key(&silence.id),
             encode(&SilenceRecord(silence.clone()))?,
         );
-        self.tree.apply_batch(batch)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.backend.apply(batch).await
     }
 
     /// Ends silence `id` at `now`; returns it as it now is, or `None` if there is none.
@@ -62,10 +60,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<Silence>, StoreError> {
         let key = silence_key(id);
-        let Some(bytes) = self.tree.get(&key)? else {
+        let Some(bytes) = self.backend.get(&key).await? else {
             return Ok(None);
         };
-        let Some(SilenceRecord(mut silence)) = self.read_or_quarantine(&key, &bytes)? else {
+        let Some(SilenceRecord(mut silence)) = self.read_or_quarantine(&key, &bytes).await? else {
             return Ok(None);
         };
         if let Window::Between { starts_at, ends_at } = &mut silence.window {
@@ -119,7 +117,7 @@ mod tests {
             )
             .await
             .expect("kept");
-        assert_eq!(store.silences().expect("read").len(), 2);
+        assert_eq!(store.silences().await.expect("read").len(), 2);
         let expired = store
             .expire_silence("sil_a", now + Duration::minutes(5))
             .await
@@ -134,7 +132,7 @@ mod tests {
         drop(store);
         // It survives a restart.
         let store = Store::open(directory.path()).expect("opens again");
-        assert_eq!(store.silences().expect("read")[0], expired);
+        assert_eq!(store.silences().await.expect("read")[0], expired);
         // A week after they ended, writing another forgets them.
         let later = now + Duration::days(8);
         store
@@ -143,6 +141,7 @@ mod tests {
             .expect("kept");
         let ids: Vec<String> = store
             .silences()
+            .await
             .expect("read")
             .into_iter()
             .map(|silence| silence.id)

@@ -95,7 +95,7 @@ async fn a_receipt_is_written_with_its_entries_kept_across_a_restart_and_forgott
         assert_eq!(entries.len(), 1);
     }
     let store = Store::open(directory.path()).expect("reopen");
-    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(store.outbox_len().await.expect("count"), 1);
     assert_eq!(
         store
             .receipts(at - time::Duration::minutes(20))
@@ -120,7 +120,7 @@ async fn state_and_outbox_survive_close_and_reopen() {
     let directory = tempfile::tempdir().expect("tempdir");
     {
         let store = Store::open(directory.path()).expect("open");
-        assert_eq!(store.target_state(&target()).expect("read"), None);
+        assert_eq!(store.target_state(&target()).await.expect("read"), None);
         store
             .commit_poll(
                 &target(),
@@ -133,14 +133,14 @@ async fn state_and_outbox_survive_close_and_reopen() {
     }
     let store = Store::open(directory.path()).expect("reopen");
     assert_eq!(
-        store.target_state(&target()).expect("read"),
+        store.target_state(&target()).await.expect("read"),
         Some(state(WorkflowState::Cutover))
     );
-    let outbox = store.outbox().expect("outbox");
+    let outbox = store.outbox().await.expect("outbox");
     let channels: Vec<_> = outbox.iter().map(|entry| entry.channel.as_str()).collect();
     assert_eq!(channels, ["slack", "audit"]);
     assert_eq!(outbox[0].event, event("evt_1"));
-    assert_eq!(store.target_states().expect("states").len(), 1);
+    assert_eq!(store.target_states().await.expect("states").len(), 1);
 }
 
 #[tokio::test]
@@ -166,6 +166,7 @@ async fn outbox_keeps_detection_order_across_commits_and_reopen() {
     let store = Store::open(directory.path()).expect("open");
     let ids: Vec<_> = store
         .outbox()
+        .await
         .expect("outbox")
         .into_iter()
         .map(|entry| entry.event.id)
@@ -207,7 +208,7 @@ async fn failures_are_counted_and_completion_removes() {
         .expect("complete");
     drop(store);
     let store = Store::open(directory.path()).expect("reopen");
-    let outbox = store.outbox().expect("outbox");
+    let outbox = store.outbox().await.expect("outbox");
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].attempts, 1);
     assert_eq!(outbox[0].next_attempt_at, Some(later));
@@ -249,8 +250,8 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
         .bury("audit", &[ids[2]], "HTTP 503", "older than 24h", now)
         .await
         .expect("bury");
-    assert_eq!(store.outbox_len(), 1);
-    let dead = store.dead_letters().expect("dead");
+    assert_eq!(store.outbox_len().await.expect("count"), 1);
+    let dead = store.dead_letters().await.expect("dead");
     assert_eq!(dead.len(), 2);
     assert_eq!(dead[0].entry.last_error.as_deref(), Some("HTTP 400"));
     assert_eq!(dead[0].entry.attempts, 1);
@@ -259,6 +260,7 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
     assert_eq!(store.revive(Some(ids[0])).await.expect("revive"), 1);
     let order: Vec<u64> = store
         .outbox()
+        .await
         .expect("outbox")
         .iter()
         .map(|entry| entry.id)
@@ -268,9 +270,9 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
         [ids[0], ids[1]],
         "a revived entry takes its old place"
     );
-    assert_eq!(store.outbox().expect("outbox")[0].attempts, 0);
+    assert_eq!(store.outbox().await.expect("outbox")[0].attempts, 0);
     assert_eq!(store.revive(None).await.expect("revive all"), 1);
-    assert_eq!(store.dead_letters_len(), 0);
+    assert_eq!(store.dead_letters_len().await.expect("count"), 0);
     store.drop_entry(ids[1]).await.expect("drop");
     assert!(matches!(
         store.drop_entry(ids[1]).await,
@@ -280,7 +282,7 @@ async fn dead_letters_are_kept_put_back_in_place_and_dropped() {
         store.revive(Some(ids[1])).await,
         Err(StoreError::NoSuchEntry(_))
     ));
-    assert_eq!(store.outbox_len(), 2);
+    assert_eq!(store.outbox_len().await.expect("count"), 2);
 }
 
 /// A channel's next entry is found without reading the other channels' entries or its own later
@@ -305,16 +307,22 @@ async fn each_channel_reads_only_its_own_entries_in_order() {
             .await
             .expect("commit");
     }
-    let ids = |channel: &str| -> Vec<String> {
-        store
-            .outbox_of(channel)
-            .map(|entry| entry.expect("entry").event.id)
-            .collect()
+    let ids = |channel: &'static str| {
+        let reader = store.outbox_of(channel);
+        async move {
+            reader
+                .all()
+                .await
+                .expect("entries")
+                .into_iter()
+                .map(|entry| entry.event.id)
+                .collect::<Vec<String>>()
+        }
     };
-    assert_eq!(ids("a"), ["evt_a0", "evt_a1", "evt_a2"]);
-    assert_eq!(ids("ab"), ["evt_ab0", "evt_ab1", "evt_ab2"]);
-    assert!(ids("nobody").is_empty());
-    let counts = store.outbox_counts().expect("counts");
+    assert_eq!(ids("a").await, ["evt_a0", "evt_a1", "evt_a2"]);
+    assert_eq!(ids("ab").await, ["evt_ab0", "evt_ab1", "evt_ab2"]);
+    assert!(ids("nobody").await.is_empty());
+    let counts = store.outbox_counts().await.expect("counts");
     assert_eq!(
         counts.into_iter().collect::<Vec<_>>(),
         [
@@ -326,6 +334,7 @@ async fn each_channel_reads_only_its_own_entries_in_order() {
     // The whole outbox is still in detection order.
     let all: Vec<String> = store
         .outbox()
+        .await
         .expect("outbox")
         .into_iter()
         .map(|entry| entry.event.id)
@@ -333,15 +342,20 @@ async fn each_channel_reads_only_its_own_entries_in_order() {
     assert_eq!(all[..3], ["evt_a0", "evt_ab0", "evt_b0"]);
     // A damaged entry of another channel is never read on the way to this one's.
     let key = store
-        .tree
-        .scan_prefix(queue_prefix("b"))
-        .keys()
+        .raw_keys(&queue_prefix("b"))
+        .await
+        .expect("keys")
+        .into_iter()
         .next()
-        .expect("a key")
-        .expect("key");
-    store.tree.insert(key, &b"{damaged"[..]).expect("damage");
-    assert_eq!(ids("a").len(), 3);
-    let first = store.outbox_of("a").next().expect("one").expect("readable");
+        .expect("a key");
+    store.raw_put(key, b"{damaged").await.expect("damage");
+    assert_eq!(ids("a").await.len(), 3);
+    let first = store
+        .outbox_of("a")
+        .next()
+        .await
+        .expect("one")
+        .expect("readable");
     assert_eq!(first.event.id, "evt_a0");
 }
 
@@ -367,31 +381,46 @@ async fn an_outbox_of_the_earlier_layout_is_moved_on_open() {
             let mut old_key = OLD_OUTBOX_PREFIX.to_vec();
             old_key.extend_from_slice(&id.to_be_bytes());
             store
-                .tree
-                .insert(old_key, encode(&entry).expect("encodes"))
+                .raw_put(old_key, encode(&entry).expect("encodes"))
+                .await
                 .expect("write the old layout");
         }
         let mut damaged = OLD_OUTBOX_PREFIX.to_vec();
         damaged.extend_from_slice(&7_u64.to_be_bytes());
-        store.tree.insert(damaged, &b"{damaged"[..]).expect("write");
+        store
+            .raw_put(damaged, &b"{damaged"[..])
+            .await
+            .expect("write");
         store.flush().await.expect("flush");
     }
     let store = Store::open(directory.path()).expect("reopen");
     let slack: Vec<u64> = store
         .outbox_of("slack")
-        .map(|entry| entry.expect("entry").id)
+        .all()
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|entry| entry.id)
         .collect();
     assert_eq!(slack, [5, 9]);
-    assert_eq!(store.outbox_len(), 3);
-    assert_eq!(store.tree.scan_prefix(OLD_OUTBOX_PREFIX).count(), 0);
-    let quarantined = store.quarantined().expect("quarantined");
+    assert_eq!(store.outbox_len().await.expect("count"), 3);
+    assert!(store
+        .raw_keys(OLD_OUTBOX_PREFIX)
+        .await
+        .expect("keys")
+        .is_empty());
+    let quarantined = store.quarantined().await.expect("quarantined");
     assert_eq!(quarantined.len(), 1);
     assert_eq!(quarantined[0].record, "outbox entry 7");
     let store = {
         drop(store);
         Store::open(directory.path()).expect("opens again")
     };
-    assert_eq!(store.outbox_len(), 3, "moving is done once");
+    assert_eq!(
+        store.outbox_len().await.expect("count"),
+        3,
+        "moving is done once"
+    );
 }
 
 /// An unreadable record is set aside with its bytes, reported with what is wrong, and stalls
@@ -417,31 +446,35 @@ async fn unreadable_records_are_quarantined_and_stall_nothing() {
     }
     let damaged = queue_key("audit", ids[1]);
     store
-        .tree
-        .insert(&damaged, &b"{\"v\":1,\"record\":{trunc"[..])
+        .raw_put(&damaged, &b"{\"v\":1,\"record\":{trunc"[..])
+        .await
         .expect("damage");
     let future = queue_key("audit", ids[2]);
     let future_bytes = br#"{"v":9,"record":{"id":3}}"#;
     store
-        .tree
-        .insert(&future, &future_bytes[..])
+        .raw_put(&future, &future_bytes[..])
+        .await
         .expect("write");
     store
-        .tree
-        .insert(state_key(&target()), &b"not json"[..])
+        .raw_put(state_key(&target()), &b"not json"[..])
+        .await
         .expect("damage");
 
     let readable: Vec<String> = store
         .outbox_of("audit")
-        .map(|entry| entry.expect("entry").event.id)
+        .all()
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|entry| entry.event.id)
         .collect();
     assert_eq!(readable, ["evt_1"]);
     assert_eq!(
-        store.target_state(&target()).expect("read"),
+        store.target_state(&target()).await.expect("read"),
         None,
         "a new baseline"
     );
-    let quarantined = store.quarantined().expect("quarantined");
+    let quarantined = store.quarantined().await.expect("quarantined");
     let described: Vec<(&str, bool)> = quarantined
         .iter()
         .map(|record| (record.record.as_str(), record.problem.is_empty()))
@@ -473,18 +506,18 @@ async fn unreadable_records_are_quarantined_and_stall_nothing() {
     let mut kept = QUARANTINE_PREFIX.to_vec();
     kept.extend_from_slice(&future);
     assert_eq!(
-        store.tree.get(kept).expect("read").as_deref(),
+        store.raw_get(&kept).await.expect("read").as_deref(),
         Some(&future_bytes[..])
     );
-    assert_eq!(store.outbox_len(), 1);
-    assert_eq!(store.quarantined_len(), 3);
+    assert_eq!(store.outbox_len().await.expect("count"), 1);
+    assert_eq!(store.quarantined_len().await.expect("count"), 3);
     // The next poll writes a state again.
     store
         .commit_poll(&target(), &state(WorkflowState::Cutover), vec![], now)
         .await
         .expect("commit");
     assert_eq!(
-        store.target_state(&target()).expect("read"),
+        store.target_state(&target()).await.expect("read"),
         Some(state(WorkflowState::Cutover))
     );
 }
@@ -513,15 +546,17 @@ async fn the_fingerprint_key_is_made_once_and_kept() {
     let key = Store::open(directory.path())
         .expect("open")
         .fingerprint_key()
+        .await
         .expect("key");
     assert_eq!(key.len(), 32);
     assert!(key.iter().any(|byte| *byte != 0));
     let store = Store::open(directory.path()).expect("reopen");
-    assert_eq!(store.fingerprint_key().expect("key"), key);
+    assert_eq!(store.fingerprint_key().await.expect("key"), key);
     let other = tempfile::tempdir().expect("tempdir");
     let other_key = Store::open(other.path())
         .expect("open")
         .fingerprint_key()
+        .await
         .expect("key");
     assert_ne!(other_key, key, "each store has its own");
 }
@@ -553,9 +588,12 @@ async fn disabled_channels_are_remembered_across_reopen() {
             .expect("disable");
     }
     let store = Store::open(directory.path()).expect("reopen");
-    assert_eq!(store.disabled_channel("audit").expect("read"), Some(record));
+    assert_eq!(
+        store.disabled_channel("audit").await.expect("read"),
+        Some(record)
+    );
     store.enable_channel("audit").await.expect("enable");
-    assert_eq!(store.disabled_channel("audit").expect("read"), None);
+    assert_eq!(store.disabled_channel("audit").await.expect("read"), None);
 }
 
 #[test]
@@ -677,7 +715,7 @@ async fn forgetting_a_target_makes_the_next_poll_a_baseline() {
         .await
         .expect("commit");
     assert!(store.forget_target(&target()).await.expect("forget"));
-    assert_eq!(store.target_state(&target()).expect("read"), None);
+    assert_eq!(store.target_state(&target()).await.expect("read"), None);
     assert!(!store.forget_target(&target()).await.expect("forget again"));
 }
 
@@ -1060,7 +1098,10 @@ async fn memos_are_kept_per_channel_and_resource_across_reopen() {
     let workflow = model::ResourceKey::parse("acme/commerce/workflow/3").expect("key");
     {
         let store = Store::open(directory.path()).expect("open");
-        assert_eq!(store.memo("slack", &record.resource).expect("read"), None);
+        assert_eq!(
+            store.memo("slack", &record.resource).await.expect("read"),
+            None
+        );
         store
             .keep_memos(
                 "slack",
@@ -1081,12 +1122,12 @@ async fn memos_are_kept_per_channel_and_resource_across_reopen() {
     }
     let store = Store::open(directory.path()).expect("reopen");
     assert_eq!(
-        store.memo("slack", &record.resource).expect("read"),
+        store.memo("slack", &record.resource).await.expect("read"),
         Some(record.memo.clone())
     );
-    assert_eq!(store.memo("slack", &workflow).expect("read"), None);
-    assert_eq!(store.memo_count("slack"), 1);
-    assert_eq!(store.memo_count("slack-2"), 1);
+    assert_eq!(store.memo("slack", &workflow).await.expect("read"), None);
+    assert_eq!(store.memo_count("slack").await.expect("count"), 1);
+    assert_eq!(store.memo_count("slack-2").await.expect("count"), 1);
     // An empty memo is removed.
     store
         .keep_memos(
@@ -1096,8 +1137,8 @@ async fn memos_are_kept_per_channel_and_resource_across_reopen() {
         )
         .await
         .expect("keep");
-    assert_eq!(store.memo_count("slack-2"), 0);
-    let kept = store.memos().expect("memos");
+    assert_eq!(store.memo_count("slack-2").await.expect("count"), 0);
+    let kept = store.memos().await.expect("memos");
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].channel, "slack");
     assert_eq!(kept[0].resource, record.resource);
@@ -1136,13 +1177,13 @@ async fn quiet_memos_and_those_of_removed_channels_are_pruned_open_incidents_kep
         .await
         .expect("prune");
     assert_eq!(pruned, 2);
-    assert_eq!(store.memo("slack", &workflow).expect("read"), None);
+    assert_eq!(store.memo("slack", &workflow).await.expect("read"), None);
     assert_eq!(
-        store.memo("pager", &request).expect("read"),
+        store.memo("pager", &request).await.expect("read"),
         Some(with_incident),
         "an open incident is kept however old"
     );
-    assert_eq!(store.memo_count("gone"), 0);
+    assert_eq!(store.memo_count("gone").await.expect("count"), 0);
 }
 
 #[tokio::test]
@@ -1151,14 +1192,17 @@ async fn an_unreadable_memo_is_quarantined_and_reads_as_none() {
     let store = Store::open(directory.path()).expect("open");
     let record = memo_record();
     store
-        .tree
-        .insert(
+        .raw_put(
             crate::keys::memo_key("slack", &record.resource),
             &b"{\"v\": 1, \"record\": 3}"[..],
         )
+        .await
         .expect("insert");
-    assert_eq!(store.memo("slack", &record.resource).expect("read"), None);
-    let quarantined = store.quarantined().expect("quarantined");
+    assert_eq!(
+        store.memo("slack", &record.resource).await.expect("read"),
+        None
+    );
+    let quarantined = store.quarantined().await.expect("quarantined");
     assert_eq!(quarantined.len(), 1);
     assert_eq!(
         quarantined[0].record,

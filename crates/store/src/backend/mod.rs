@@ -1,0 +1,119 @@
+//! Where the records live: an ordered map of byte keys to byte values, read by key or by
+//! prefix and written in atomic, durable batches. Everything the store knows of records,
+//! formats and keys is above this; a backend knows only bytes.
+
+mod sled;
+
+pub(crate) use self::sled::SledBackend;
+
+use crate::StoreError;
+
+/// One change of a batch.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+}
+
+/// Changes applied together or not at all.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Batch {
+    ops: Vec<Op>,
+}
+
+impl Batch {
+    pub(crate) fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put(key.into(), value.into()));
+    }
+
+    pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Remove(key.into()));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub(crate) fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+}
+
+/// A key and its value.
+pub(crate) type Pair = (Vec<u8>, Vec<u8>);
+
+/// The backend a store keeps its records in.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// sled, embedded, in `[state] path`.
+    Sled(SledBackend),
+}
+
+impl Backend {
+    /// The value of `key`.
+    pub(crate) async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.get(key),
+        }
+    }
+
+    /// Every key and value under `prefix`, in key order.
+    pub(crate) async fn scan(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.scan(prefix),
+        }
+    }
+
+    /// Every key under `prefix`, in key order, without the values.
+    pub(crate) async fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.keys(prefix),
+        }
+    }
+
+    /// How many keys there are under `prefix`.
+    pub(crate) async fn count(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.count(prefix),
+        }
+    }
+
+    /// At most `limit` keys and values under `prefix` that come after `after` (from the first
+    /// when `None`), in key order: a page of a long list.
+    pub(crate) async fn page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.page(prefix, after, limit),
+        }
+    }
+
+    /// Applies `batch` atomically and durably: when this returns `Ok`, all of it is on disk;
+    /// when it fails, none of it was applied or it may be lost, but never a part of it.
+    pub(crate) async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Self::Sled(sled) => sled.apply(batch).await,
+        }
+    }
+
+    /// A number never handed out before by this store: outbox entries' ids, in the order they
+    /// are made.
+    pub(crate) async fn next_id(&self) -> Result<u64, StoreError> {
+        match self {
+            Self::Sled(sled) => sled.next_id(),
+        }
+    }
+
+    /// Makes every write so far durable.
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sled(sled) => sled.flush().await,
+        }
+    }
+}
