@@ -33,7 +33,8 @@ use std::path::{Path, PathBuf};
 use diff_engine::{Event, Target, TargetState};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, Batch, SledBackend};
+pub use crate::backend::{schema_identifier, split_tls_mode, PostgresOptions, TlsMode};
+use crate::backend::{Backend, Batch, PostgresBackend, SledBackend};
 use crate::keys::{
     channel_key, key, queue_key, queue_prefix, split_queue_key, state_key, DEAD_PREFIX,
     FINGERPRINT_KEY, OLD_OUTBOX_PREFIX, QUEUE_PREFIX, STATE_PREFIX,
@@ -42,6 +43,8 @@ use crate::records::{FingerprintKey, Record, StateRecord};
 
 mod backend;
 mod commit;
+#[cfg(test)]
+mod conformance;
 mod keys;
 mod memo;
 mod open;
@@ -49,6 +52,8 @@ mod quarantine;
 mod receipt;
 mod records;
 mod silence;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
@@ -120,6 +125,30 @@ pub enum StoreError {
     /// What was asked cannot be stored.
     #[error("{0}")]
     Invalid(String),
+    /// The database (PostgreSQL) refused or did not answer.
+    #[error("the state database failed: {0}")]
+    Database(String),
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = cause_of(source);
+    }
+    text
+}
+
+fn cause_of<'a>(
+    error: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    error.and_then(std::error::Error::source)
 }
 
 /// One delivery still owed: an event for one channel.
@@ -270,6 +299,19 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// Connects to the PostgreSQL store `options` names, creating its schema and tables (or
+    /// bringing them up to date) if needed.
+    pub async fn connect(options: &PostgresOptions) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Postgres(PostgresBackend::connect(options).await?),
+        })
+    }
+
+    /// Which backend this store is: `sled` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
     /// Opens (or creates) the store in the directory `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let existed = open::existing_store(path)?;

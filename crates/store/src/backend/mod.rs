@@ -2,8 +2,11 @@
 //! prefix and written in atomic, durable batches. Everything the store knows of records,
 //! formats and keys is above this; a backend knows only bytes.
 
+mod postgres;
 mod sled;
 
+pub(crate) use self::postgres::PostgresBackend;
+pub use self::postgres::{schema_identifier, split_tls_mode, PostgresOptions, TlsMode};
 pub(crate) use self::sled::SledBackend;
 
 use crate::StoreError;
@@ -47,6 +50,8 @@ pub(crate) type Pair = (Vec<u8>, Vec<u8>);
 pub(crate) enum Backend {
     /// sled, embedded, in `[state] path`.
     Sled(SledBackend),
+    /// PostgreSQL, shared by replicas, at `[state] url`.
+    Postgres(PostgresBackend),
 }
 
 impl Backend {
@@ -54,6 +59,7 @@ impl Backend {
     pub(crate) async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             Self::Sled(sled) => sled.get(key),
+            Self::Postgres(postgres) => postgres.get(key).await,
         }
     }
 
@@ -61,6 +67,7 @@ impl Backend {
     pub(crate) async fn scan(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
         match self {
             Self::Sled(sled) => sled.scan(prefix),
+            Self::Postgres(postgres) => postgres.scan(prefix).await,
         }
     }
 
@@ -68,6 +75,7 @@ impl Backend {
     pub(crate) async fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
         match self {
             Self::Sled(sled) => sled.keys(prefix),
+            Self::Postgres(postgres) => postgres.keys(prefix).await,
         }
     }
 
@@ -75,6 +83,7 @@ impl Backend {
     pub(crate) async fn count(&self, prefix: &[u8]) -> Result<usize, StoreError> {
         match self {
             Self::Sled(sled) => sled.count(prefix),
+            Self::Postgres(postgres) => postgres.count(prefix).await,
         }
     }
 
@@ -88,6 +97,7 @@ impl Backend {
     ) -> Result<Vec<Pair>, StoreError> {
         match self {
             Self::Sled(sled) => sled.page(prefix, after, limit),
+            Self::Postgres(postgres) => postgres.page(prefix, after, limit).await,
         }
     }
 
@@ -99,6 +109,7 @@ impl Backend {
         }
         match self {
             Self::Sled(sled) => sled.apply(batch).await,
+            Self::Postgres(postgres) => postgres.apply(batch).await,
         }
     }
 
@@ -107,6 +118,7 @@ impl Backend {
     pub(crate) async fn next_id(&self) -> Result<u64, StoreError> {
         match self {
             Self::Sled(sled) => sled.next_id(),
+            Self::Postgres(postgres) => postgres.next_id().await,
         }
     }
 
@@ -114,6 +126,16 @@ impl Backend {
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         match self {
             Self::Sled(sled) => sled.flush().await,
+            // Every transaction is durable when it commits.
+            Self::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// `sled` or `postgres`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Sled(_) => "sled",
+            Self::Postgres(_) => "postgres",
         }
     }
 }

@@ -1,0 +1,404 @@
+//! The conformance suite: what every backend must do, run against sled (in a temporary
+//! directory) and PostgreSQL (a throwaway server, each scenario in a schema of its own).
+//! Nothing here knows which backend it has, as nothing outside the store does.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use diff_engine::testing::{workflow, workflow_state_changed};
+use diff_engine::{Event, Target, TargetState, WorkflowState};
+use model::{Memo, ResourceKey, Silence, SlackThread};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+use crate::testing::TestDatabase;
+use crate::{DisabledChannel, NewDelivery, Store, StoreError};
+
+/// Opens the same store again: a restart, or another replica.
+type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Store> + Send>> + Send + Sync>;
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+fn target(database: &str) -> Target {
+    Target::new("acme", database)
+}
+
+fn event(id: &str) -> Event {
+    workflow_state_changed(
+        Some(WorkflowState::Running),
+        workflow(1)
+            .state(WorkflowState::Cutover)
+            .keyspaces("commerce", "customers")
+            .build(),
+    )
+    .id(id)
+    .build()
+}
+
+fn delivery(channel: &str, id: &str) -> NewDelivery {
+    NewDelivery {
+        channel: channel.into(),
+        event: event(id),
+    }
+}
+
+async fn ids_of(store: &Store, channel: &str) -> Vec<String> {
+    store
+        .outbox_of(channel)
+        .all()
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|entry| entry.event.id)
+        .collect()
+}
+
+/// A poll's state and its deliveries are written together and read back after a restart; the
+/// outbox keeps detection order per channel and overall, across pages.
+async fn commits_and_the_outbox(reopen: Reopen) {
+    let store = reopen().await;
+    assert_eq!(store.target_state(&target("a")).await.expect("read"), None);
+    let mut state = TargetState::default();
+    state.events = 7;
+    for round in 0..20 {
+        store
+            .commit_poll(
+                &target("a"),
+                &state,
+                vec![
+                    delivery("slack", &format!("evt_s{round:02}")),
+                    delivery("email", &format!("evt_e{round:02}")),
+                ],
+                NOW,
+            )
+            .await
+            .expect("commit");
+    }
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(
+        store.target_state(&target("a")).await.expect("read"),
+        Some(state.clone())
+    );
+    assert_eq!(store.target_states().await.expect("states").len(), 1);
+    let slack = ids_of(&store, "slack").await;
+    assert_eq!(slack.len(), 20);
+    assert_eq!(slack[0], "evt_s00");
+    assert_eq!(slack[19], "evt_s19");
+    assert!(slack.windows(2).all(|pair| pair[0] < pair[1]));
+    let all = store.outbox().await.expect("outbox");
+    assert_eq!(all.len(), 40);
+    assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
+    assert_eq!(all[0].event.id, "evt_s00");
+    assert_eq!(all[1].event.id, "evt_e00");
+    assert_eq!(all[0].poll, all[1].poll, "a poll's entries share its id");
+    assert_ne!(all[0].poll, all[2].poll);
+    let counts = store.outbox_counts().await.expect("counts");
+    assert_eq!(counts.get("slack"), Some(&20));
+    assert_eq!(counts.get("email"), Some(&20));
+    assert_eq!(store.outbox_len().await.expect("len"), 40);
+    let mut head = store.outbox_of("email");
+    let first = head.next().await.expect("one").expect("readable");
+    assert_eq!(first.event.id, "evt_e00");
+    assert!(store.forget_target(&target("a")).await.expect("forget"));
+    assert!(!store.forget_target(&target("a")).await.expect("forget"));
+    assert_eq!(store.target_state(&target("a")).await.expect("read"), None);
+}
+
+/// Failed attempts are counted, completion removes, the dead letters are kept, put back in
+/// their place and dropped.
+async fn retries_and_dead_letters(reopen: Reopen) {
+    let store = reopen().await;
+    let entries = store
+        .enqueue(
+            vec![
+                delivery("hook", "evt_1"),
+                delivery("hook", "evt_2"),
+                delivery("hook", "evt_3"),
+            ],
+            NOW,
+        )
+        .await
+        .expect("enqueue");
+    let [one, two, three] = [entries[0].id, entries[1].id, entries[2].id];
+    let later = NOW + time::Duration::minutes(1);
+    let rescheduled = store
+        .reschedule("hook", &[one], "HTTP 503", later)
+        .await
+        .expect("reschedule");
+    assert_eq!(rescheduled[0].attempts, 1);
+    let head = store.outbox_of("hook").all().await.expect("entries");
+    assert_eq!(head[0].attempts, 1);
+    assert_eq!(head[0].last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(head[0].next_attempt_at, Some(later));
+    assert!(!head[0].is_due(NOW));
+    store.complete("hook", &[two]).await.expect("complete");
+    store
+        .bury("hook", &[one], "HTTP 410", "gone", NOW)
+        .await
+        .expect("bury");
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(ids_of(&store, "hook").await, ["evt_3"]);
+    let dead = store.dead_letters().await.expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].entry.id, one);
+    assert_eq!(dead[0].reason, "gone");
+    assert_eq!(dead[0].entry.attempts, 2);
+    assert_eq!(store.dead_letters_len().await.expect("len"), 1);
+    assert_eq!(store.revive(Some(one)).await.expect("revive"), 1);
+    assert_eq!(
+        ids_of(&store, "hook").await,
+        ["evt_1", "evt_3"],
+        "back in its place"
+    );
+    assert_eq!(
+        store.outbox_of("hook").all().await.expect("entries")[0].attempts,
+        0
+    );
+    assert!(matches!(
+        store.revive(Some(one)).await,
+        Err(StoreError::NoSuchEntry(_))
+    ));
+    store.drop_entry(three).await.expect("drop");
+    assert!(matches!(
+        store.drop_entry(three).await,
+        Err(StoreError::NoSuchEntry(_))
+    ));
+    assert_eq!(ids_of(&store, "hook").await, ["evt_1"]);
+}
+
+/// What channels remember of resources, disabled channels and the fingerprint key.
+async fn memos_channels_and_keys(reopen: Reopen) {
+    let store = reopen().await;
+    let key = store.fingerprint_key().await.expect("key");
+    assert_eq!(key.len(), 32);
+    let workflow = ResourceKey::parse("acme/commerce/workflow/1").expect("key");
+    let memo = Memo {
+        thread: Some(SlackThread {
+            channel: "C0123456789".into(),
+            ts: "1763899200.000100".into(),
+            state: Some("running".into()),
+            head_current: true,
+        }),
+        ..Memo::default()
+    };
+    store
+        .keep_memos("slack", [(&workflow, &memo)], NOW)
+        .await
+        .expect("keep");
+    store
+        .disable_channel(
+            "hook",
+            &DisabledChannel {
+                fingerprint: "abc".into(),
+                disabled_at: NOW,
+                reason: "HTTP 410".into(),
+            },
+        )
+        .await
+        .expect("disable");
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(store.fingerprint_key().await.expect("key"), key, "kept");
+    assert_eq!(
+        store.memo("slack", &workflow).await.expect("memo"),
+        Some(memo.clone())
+    );
+    let loaded = store
+        .memos_for("slack", &[event("evt_1")])
+        .await
+        .expect("memos");
+    assert_eq!(loaded.get(&workflow), Some(&memo));
+    assert_eq!(store.memo_count("slack").await.expect("count"), 1);
+    assert_eq!(store.memos().await.expect("memos").len(), 1);
+    assert_eq!(
+        store.prune_memos(&["email"], NOW).await.expect("prune"),
+        1,
+        "a channel no longer configured forgets"
+    );
+    assert_eq!(store.memo("slack", &workflow).await.expect("memo"), None);
+    assert_eq!(
+        store
+            .disabled_channel("hook")
+            .await
+            .expect("read")
+            .map(|disabled| disabled.reason),
+        Some("HTTP 410".into())
+    );
+    store.enable_channel("hook").await.expect("enable");
+    assert!(store
+        .disabled_channel("hook")
+        .await
+        .expect("read")
+        .is_none());
+}
+
+/// Silences added, expired and listed; receipts of deliveries kept and forgotten.
+async fn silences_and_receipts(reopen: Reopen) {
+    let store = reopen().await;
+    let silence = Silence::between(
+        "sil_0123456789abcdef".into(),
+        model::Matcher {
+            database: Some("acme/*".into()),
+            ..model::Matcher::default()
+        },
+        NOW,
+        NOW + time::Duration::hours(2),
+        "cutover".into(),
+        NOW,
+    )
+    .expect("silence");
+    store.put_silence(&silence, NOW).await.expect("put");
+    let digest = [7u8; 32];
+    store
+        .enqueue_received(digest, vec![delivery("slack", "evt_pushed")], NOW)
+        .await
+        .expect("received");
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(store.silences().await.expect("silences"), [silence.clone()]);
+    let later = NOW + time::Duration::minutes(5);
+    let expired = store
+        .expire_silence(&silence.id, later)
+        .await
+        .expect("expire")
+        .expect("known");
+    assert!(expired.is_over(later));
+    assert_eq!(ids_of(&store, "slack").await, ["evt_pushed"]);
+    assert_eq!(
+        store.receipts(NOW).await.expect("receipts"),
+        [(digest, NOW)]
+    );
+    assert!(store
+        .receipts(NOW + time::Duration::seconds(1))
+        .await
+        .expect("receipts")
+        .is_empty());
+    assert!(
+        store.receipts(NOW).await.expect("receipts").is_empty(),
+        "forgotten"
+    );
+}
+
+/// A record that cannot be read is set aside and stalls nothing.
+async fn unreadable_records_are_quarantined(reopen: Reopen) {
+    let store = reopen().await;
+    let entries = store
+        .enqueue(
+            vec![delivery("hook", "evt_1"), delivery("hook", "evt_2")],
+            NOW,
+        )
+        .await
+        .expect("enqueue");
+    store
+        .raw_put(
+            crate::keys::queue_key("hook", entries[0].id),
+            b"{\"v\":1,\"record\":{trunc",
+        )
+        .await
+        .expect("damage");
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(ids_of(&store, "hook").await, ["evt_2"]);
+    assert_eq!(store.quarantined_len().await.expect("count"), 1);
+    let quarantined = store.quarantined().await.expect("quarantined");
+    assert!(
+        quarantined[0].problem.contains("damaged"),
+        "{quarantined:?}"
+    );
+    store.probe().await.expect("writes");
+}
+
+/// Every scenario, named.
+fn scenarios() -> Vec<(
+    &'static str,
+    fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>,
+)> {
+    vec![
+        ("commits_and_the_outbox", |reopen| {
+            Box::pin(commits_and_the_outbox(reopen))
+        }),
+        ("retries_and_dead_letters", |reopen| {
+            Box::pin(retries_and_dead_letters(reopen))
+        }),
+        ("memos_channels_and_keys", |reopen| {
+            Box::pin(memos_channels_and_keys(reopen))
+        }),
+        ("silences_and_receipts", |reopen| {
+            Box::pin(silences_and_receipts(reopen))
+        }),
+        ("unreadable_records_are_quarantined", |reopen| {
+            Box::pin(unreadable_records_are_quarantined(reopen))
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn sled_conforms() {
+    for (name, scenario) in scenarios() {
+        let directory = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));
+        let held = std::sync::Arc::clone(&directory);
+        let reopen: Reopen = Box::new(move || {
+            let directory = std::sync::Arc::clone(&held);
+            Box::pin(async move { Store::open(directory.path()).expect("open") })
+        });
+        eprintln!("sled: {name}");
+        scenario(reopen).await;
+        drop(directory);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms() {
+    let database = TestDatabase::start();
+    for (index, (name, scenario)) in scenarios().into_iter().enumerate() {
+        let options = database.options(&format!("conformance_{index}"));
+        let reopen: Reopen = Box::new(move || {
+            let options = options.clone();
+            Box::pin(async move { Store::connect(&options).await.expect("connect") })
+        });
+        eprintln!("postgres: {name}");
+        scenario(reopen).await;
+    }
+}
+
+/// Replicas that start together bring a new schema up once, and all of them use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_starting_together_migrate_once() {
+    let database = TestDatabase::start();
+    let options = database.options("together");
+    let starts = (0..4).map(|_| {
+        let options = options.clone();
+        tokio::spawn(async move { Store::connect(&options).await })
+    });
+    let mut stores = Vec::new();
+    for start in starts {
+        stores.push(start.await.expect("joined").expect("connect"));
+    }
+    stores[0]
+        .enqueue(vec![delivery("slack", "evt_1")], NOW)
+        .await
+        .expect("enqueue");
+    for store in &stores {
+        assert_eq!(ids_of(store, "slack").await, ["evt_1"]);
+        assert_eq!(store.backend_name(), "postgres");
+    }
+}
+
+/// What cannot connect says why, and never shows the password.
+#[tokio::test]
+async fn postgres_refusals_say_why() {
+    let database = TestDatabase::start();
+    let mut options = database.options("pswatch");
+    options.schema = "Bad-Name".into();
+    let error = Store::connect(&options).await.expect_err("bad schema");
+    assert!(error.to_string().contains("not a schema name"), "{error}");
+    let mut options = database.options("pswatch");
+    options.url = "postgres://pswatch:S3CR3T@127.0.0.1:1/pswatch?sslmode=disable".into();
+    options.timeout = std::time::Duration::from_secs(2);
+    let error = Store::connect(&options).await.expect_err("nothing listens");
+    let text = error.to_string();
+    assert!(!text.contains("S3CR3T"), "{text}");
+    assert!(text.contains("database"), "{text}");
+}
