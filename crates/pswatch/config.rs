@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notifier::{Channel, Router};
+use notifier::{Channel, Router, Secret};
 use poller::ServiceToken;
 use url::Url;
 
@@ -81,11 +81,36 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl Config {
+    /// The state store, for messages: its directory, or its PostgreSQL schema (never the URL).
+    pub(crate) fn state_description(&self) -> String {
+        match &self.state_database {
+            Some(database) => format!("the PostgreSQL state store (schema {})", database.schema),
+            None => format!("the state store at {}", self.state_path.display()),
+        }
+    }
+}
+
+/// `[state] url` and `schema`: a PostgreSQL store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StateDatabase {
+    /// `postgres://…`; it may hold a password.
+    pub(crate) url: Secret,
+    /// The schema its tables live in.
+    pub(crate) schema: String,
+}
+
+/// The schema of a PostgreSQL store unless `[state] schema` says otherwise.
+pub(crate) const DEFAULT_STATE_SCHEMA: &str = "pswatch";
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) planetscale: PlanetScale,
+    /// Where the embedded store lives (when `state_database` is `None`).
     pub(crate) state_path: PathBuf,
+    /// The PostgreSQL store, when `[state] url` is set instead of `path`.
+    pub(crate) state_database: Option<StateDatabase>,
     pub(crate) poll: Poll,
     pub(crate) watches: Vec<Watch>,
     pub(crate) channels: Vec<Channel>,

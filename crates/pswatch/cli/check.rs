@@ -18,7 +18,10 @@ pub(super) fn check(path: &Path) -> anyhow::Result<ExitCode> {
                 },
                 config.channels.len(),
                 if config.channels.len() == 1 { "" } else { "s" },
-                config.state_path.display()
+                match &config.state_database {
+                    Some(database) => format!("PostgreSQL (schema {})", database.schema),
+                    None => config.state_path.display().to_string(),
+                }
             );
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");

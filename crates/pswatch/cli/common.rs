@@ -21,11 +21,11 @@ pub(super) fn warn_about(config: &crate::config::Config) {
 
 pub(super) async fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
     let config = load(path)?;
-    let store = crate::service::shared::open_store(&config)?;
+    let store = crate::service::shared::open_store(&config).await?;
     let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
     Ok(Arc::new(Pipeline::new(config, shared)?))
 }
 
-pub(super) fn open_store(path: &Path) -> anyhow::Result<store::Store> {
-    crate::service::shared::open_store(&load(path)?)
+pub(super) async fn open_store(path: &Path) -> anyhow::Result<store::Store> {
+    crate::service::shared::open_store(&load(path)?).await
 }

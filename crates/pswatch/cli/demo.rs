@@ -75,6 +75,7 @@ pub(crate) async fn run(
             budget_window: Duration::from_secs(60),
         },
         state_path: state.path().to_owned(),
+        state_database: None,
         poll: Poll {
             interval: poll_every,
             active_interval: poll_every,

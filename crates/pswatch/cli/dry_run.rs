@@ -17,8 +17,8 @@ use crate::service::pipeline::Watched;
 /// Runs the dry run and prints its report; exit 1 when a target could not be polled.
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     // A store that does not exist is not created: every target is then a first poll.
-    let store = if config.state_path.exists() {
-        Some(crate::service::shared::open_store(config)?)
+    let store = if config.state_database.is_some() || config.state_path.exists() {
+        Some(crate::service::shared::open_store(config).await?)
     } else {
         None
     };

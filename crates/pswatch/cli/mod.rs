@@ -309,7 +309,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::State { action } => {
             let text = match action {
                 StateAction::Show { config, target } => {
-                    let store = open_store(&config.config)?;
+                    let store = open_store(&config.config).await?;
                     let mut states = store.target_states().await?;
                     if let Some(target) = target {
                         let target = state::parse_target(&target)?;
@@ -322,11 +322,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 StateAction::Reset { config } => {
                     let loaded = load(&config.config)?;
+                    if loaded.state_database.is_some() {
+                        anyhow::bail!("state reset moves a damaged state directory aside; a PostgreSQL store is repaired or restored with the database's own tools");
+                    }
                     state::reset(&loaded.state_path)?
                 }
                 StateAction::Forget { config, target } => {
                     let target = state::parse_target(&target)?;
-                    if open_store(&config.config)?.forget_target(&target).await? {
+                    if open_store(&config.config)
+                        .await?
+                        .forget_target(&target)
+                        .await?
+                    {
                         format!("forgot {target}; its next poll records a new baseline")
                     } else {
                         format!("nothing was remembered of {target}")
@@ -342,13 +349,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Outbox { action } => {
             let text = match action {
                 OutboxAction::List(ConfigArg { config }) => {
-                    outbox::list(&open_store(&config)?).await?
+                    outbox::list(&open_store(&config).await?).await?
                 }
                 OutboxAction::Retry { config, id, .. } => {
-                    outbox::retry(&open_store(&config.config)?, id).await?
+                    outbox::retry(&open_store(&config.config).await?, id).await?
                 }
                 OutboxAction::Drop { config, id } => {
-                    outbox::drop(&open_store(&config.config)?, id).await?
+                    outbox::drop(&open_store(&config.config).await?, id).await?
                 }
             };
             print!("{}", notifier::render::printable_lines(&text));

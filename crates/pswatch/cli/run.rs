@@ -17,19 +17,23 @@ pub(super) async fn run_service(
     mut signals: tokio::sync::mpsc::UnboundedReceiver<()>,
 ) -> anyhow::Result<()> {
     let config = load(path)?;
-    let store = crate::service::shared::open_store(&config)?;
+    let store = crate::service::shared::open_store(&config).await?;
     let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
     let (reloads, configs) = tokio::sync::mpsc::channel(1);
     let state_path = config.state_path.clone();
+    let state_database = config.state_database.clone();
     let path = path.to_owned();
     tokio::spawn(async move {
         while signals.recv().await.is_some() {
             match crate::config::load(&path, &crate::config::process_environment) {
                 Ok(mut next) => {
                     warn_about(&next);
-                    if next.state_path != state_path {
-                        tracing::warn!(kept = %state_path.display(), "state.path cannot change on reload; restart pswatch to move the store");
+                    if next.state_path != state_path || next.state_database != state_database {
+                        tracing::warn!(
+                            "[state] cannot change on reload; restart pswatch to move the store"
+                        );
                         next.state_path = state_path.clone();
+                        next.state_database = state_database.clone();
                     }
                     if reloads.send(next).await.is_err() {
                         return;

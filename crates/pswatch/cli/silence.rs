@@ -93,7 +93,7 @@ pub(crate) async fn run(
                 Some(answer) => answer.silence,
                 None => {
                     let now = OffsetDateTime::now_utc();
-                    let silence = silences::add(&open_store(&config)?, request, now).await?;
+                    let silence = silences::add(&open_store(&config).await?, request, now).await?;
                     SilenceView::new(&silence, now)
                 }
             };
@@ -106,7 +106,7 @@ pub(crate) async fn run(
             let views = match answer {
                 Some(answer) => answer.silences,
                 None => {
-                    let all = silences::all(&config.silences, &open_store(&config)?).await?;
+                    let all = silences::all(&config.silences, &open_store(&config).await?).await?;
                     silences::views(&all, OffsetDateTime::now_utc())
                 }
             };
@@ -123,7 +123,7 @@ pub(crate) async fn run(
                 Some(answer) => answer.silence,
                 None => {
                     let now = OffsetDateTime::now_utc();
-                    let store = open_store(&config)?;
+                    let store = open_store(&config).await?;
                     let silence = silences::expire(&config.silences, &store, &id, now).await?;
                     SilenceView::new(&silence, now)
                 }
@@ -134,8 +134,8 @@ pub(crate) async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    crate::service::shared::open_store(config).context(
+async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    crate::service::shared::open_store(config).await.context(
         "the admin server did not answer, so the store was opened (if the service is running, \
          turn [admin] on, or stop the service)",
     )

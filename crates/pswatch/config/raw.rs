@@ -30,6 +30,8 @@ pub(super) struct RawPlanetScale {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawState {
     pub(super) path: Option<String>,
+    pub(super) url: Option<String>,
+    pub(super) schema: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -731,3 +731,45 @@ end = \"02:00\"
         );
     }
 }
+
+#[test]
+fn a_postgres_store_is_read_and_checked() {
+    let text = VALID.replacen(
+        "path = \"/tmp/pswatch-state\"",
+        "url = \"postgres://pswatch:${PLANETSCALE_SERVICE_TOKEN}@db.internal:5432/ops?sslmode=verify-full\"\nschema = \"pswatch_prod\"",
+        1,
+    );
+    let config = parse(&text, &environment).expect("valid");
+    let database = config.state_database.as_ref().expect("a database");
+    assert_eq!(database.schema, "pswatch_prod");
+    assert!(database.url.expose().contains("@db.internal:5432/ops"));
+    assert!(
+        !format!("{config:?}").contains("pscale_tkn_s3cr3t"),
+        "the URL is a secret"
+    );
+    assert_eq!(
+        config.state_description(),
+        "the PostgreSQL state store (schema pswatch_prod)"
+    );
+    // The schema defaults to pswatch.
+    let text = VALID.replacen(
+        "path = \"/tmp/pswatch-state\"",
+        "url = \"postgresql://db/ops\"",
+        1,
+    );
+    let config = parse(&text, &environment).expect("valid");
+    assert_eq!(
+        config.state_database.expect("a database").schema,
+        DEFAULT_STATE_SCHEMA
+    );
+    check(
+        "path = \"/tmp/pswatch-state\"",
+        "path = \"/tmp/pswatch-state\"\nschema = \"other\"",
+        &[("state.schema", "applies to a PostgreSQL store only")],
+    );
+    check(
+        "path = \"/tmp/pswatch-state\"",
+        "url = \"mysql://${PLANETSCALE_SERVICE_TOKEN}@db/ops\"",
+        &[("state.url", "must be a URL starting with postgres://")],
+    );
+}

@@ -15,8 +15,9 @@ use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
     http_url, problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
     DEFAULT_ACTIVE_INTERVAL, DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL,
-    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, MIN_INTERVAL,
+    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, DEFAULT_STATE_SCHEMA, MIN_INTERVAL,
 };
+use crate::config::StateDatabase;
 
 /// The configuration of a file read into `raw`, or `None` with the problems added.
 pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Config> {
@@ -30,6 +31,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         Some(path) => PathBuf::from(path),
         None => PathBuf::from(DEFAULT_STATE_PATH),
     };
+    let state_database = state_database(&raw, problems);
     let poll = poll(&raw, problems);
     let watches = watches(&raw, problems);
     let channels = channels(&raw.channels, problems);
@@ -88,6 +90,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     Some(Config {
         planetscale,
         state_path,
+        state_database,
         poll,
         watches,
         channels,
@@ -457,4 +460,50 @@ fn routes(
         }
     }
     Router::new(routes)
+}
+
+/// `[state] url` and `schema`: a PostgreSQL store instead of the directory `path`.
+fn state_database(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<StateDatabase> {
+    let state = &raw.state;
+    let Some(url) = &state.url else {
+        if state.schema.is_some() {
+            problem(
+                problems,
+                "state.schema",
+                "applies to a PostgreSQL store only; set state.url too, or remove it",
+            );
+        }
+        return None;
+    };
+    if state.path.is_some() {
+        problem(
+            problems,
+            "state.url",
+            "and state.path are exclusive: path keeps the state in a directory (one pswatch process), url in PostgreSQL (shared by replicas); keep one",
+        );
+    }
+    // The URL may hold a password: never quoted.
+    let url = url.trim();
+    let url_ok = match store::split_tls_mode(url) {
+        Ok(_) => true,
+        Err(error) => {
+            problem(problems, "state.url", error);
+            false
+        }
+    };
+    let schema = state
+        .schema
+        .clone()
+        .unwrap_or_else(|| DEFAULT_STATE_SCHEMA.to_owned());
+    let schema_ok = match store::schema_identifier(&schema) {
+        Ok(_) => true,
+        Err(error) => {
+            problem(problems, "state.schema", error);
+            false
+        }
+    };
+    (url_ok && schema_ok).then(|| StateDatabase {
+        url: Secret::new(url),
+        schema,
+    })
 }

@@ -160,7 +160,7 @@ impl Loop {
         let store_failing = self.shared.store_health.failing().is_some();
         if store_failing && now >= self.next_store_probe {
             self.next_store_probe = now + STORE_PROBE_EVERY;
-            probe_store(&self.shared, &self.pipeline.config.state_path, now).await?;
+            probe_store(&self.shared, &self.pipeline.config, now).await?;
         }
 
         let budget = Arc::clone(&self.shared.budget);

@@ -21,10 +21,28 @@ pub(crate) fn budget_of(config: &Config) -> Budget {
     Budget::new(config.planetscale.requests_per_minute, window + window / 60)
 }
 
-/// Opens the state store `config` names: the one way the service and the commands open it.
-pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// How long a statement, a connection or a wait for one may take in a PostgreSQL store.
+const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The most connections one pswatch opens to a PostgreSQL store.
+const DATABASE_POOL: usize = 8;
+
+/// Opens the state store `config` names (its directory, or its PostgreSQL database): the one
+/// way the service and the commands open it.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     use anyhow::Context as _;
-    Store::open(&config.state_path).context("opening the state store set by state.path")
+    match &config.state_database {
+        Some(database) => Store::connect(&store::PostgresOptions {
+            url: database.url.expose().to_owned(),
+            schema: database.schema.clone(),
+            pool_size: DATABASE_POOL,
+            timeout: DATABASE_TIMEOUT,
+        })
+        .await
+        .with_context(|| format!("connecting to {}", config.state_description())),
+        None => {
+            Store::open(&config.state_path).context("opening the state store set by state.path")
+        }
+    }
 }
 
 /// The long-lived parts of the service.

@@ -20,7 +20,7 @@ const STORE_GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 /// [`STORE_GIVE_UP_AFTER`].
 pub(super) async fn probe_store(
     shared: &Shared,
-    path: &std::path::Path,
+    config: &crate::config::Config,
     now: tokio::time::Instant,
 ) -> anyhow::Result<()> {
     let Some((since, first)) = shared.store_health.failing() else {
@@ -33,10 +33,13 @@ pub(super) async fn probe_store(
         }
         Err(error) => {
             let failing = now.saturating_duration_since(since);
-            if failing >= STORE_GIVE_UP_AFTER {
+            // sled keeps an I/O error once it had one: only a new process reads the store
+            // again. A database that went away is waited for, however long.
+            let embedded = config.state_database.is_none();
+            if embedded && failing >= STORE_GIVE_UP_AFTER {
                 anyhow::bail!(
-                    "the state store at {} has failed every write for {}s ({error}; first: {first}); pswatch stops so that its supervisor starts it again on the store as written on disk",
-                    path.display(),
+                    "{} has failed every write for {}s ({error}; first: {first}); pswatch stops so that its supervisor starts it again on the store as written on disk",
+                    config.state_description(),
                     failing.as_secs()
                 );
             }

@@ -1,0 +1,147 @@
+//! The binary on a PostgreSQL store (`[state] url`): the state and the outbox live in the
+//! database, so a transition seen once is delivered once across runs, and the commands read
+//! the same store. A throwaway PostgreSQL server (`store::testing::TestDatabase`).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimWorkflow, Simulator, World};
+use store::testing::TestDatabase;
+use support::config::ConfigBuilder;
+use support::pswatch;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const TOKEN: &str = "pscale_tkn_t0ps3cret";
+
+fn world() -> World {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    world
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_keeps_its_state_and_outbox_in_postgres() {
+    let database = TestDatabase::start();
+    let simulator = Simulator::start(world(), Some(format!("tok-id:{TOKEN}")))
+        .await
+        .expect("simulator");
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/pswatch"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("unused"))
+        .unset("state.path")
+        .set("state.url", "${TEST_DATABASE_URL}")
+        .set("state.schema", "e2e")
+        .unset("admin.listen")
+        .set("planetscale.service_token_id", "tok-id")
+        .set("planetscale.service_token", TOKEN)
+        .watch("acme", &["commerce"])
+        .channel(
+            "audit",
+            "webhook",
+            &[
+                ("url", format!("{}/hooks/pswatch", receiver.uri()).into()),
+                ("secret", SECRET.into()),
+            ],
+        )
+        .route(&["audit"])
+        .write(&directory.path().join("pswatch.toml"));
+    let environment = vec![("TEST_DATABASE_URL", database.url().to_owned())];
+    let run = |args: &'static [&'static str]| {
+        let config = config.clone();
+        let environment = environment.clone();
+        tokio::task::spawn_blocking(move || pswatch(args, &config, &environment))
+    };
+
+    let checked = run(&["check"]).await.expect("join");
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains("state in PostgreSQL (schema e2e)"), "{said}");
+
+    // The first poll is a baseline: nothing is sent.
+    let first = run(&["once"]).await.expect("join");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "switched_primaries".into();
+    });
+    for _ in 0..2 {
+        let output = run(&["once"]).await.expect("join");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let requests = receiver.received_requests().await.expect("requests");
+    let bodies: Vec<Value> = requests
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).expect("json"))
+        .collect();
+    assert_eq!(bodies.len(), 1, "once, across runs: {bodies:?}");
+    assert_eq!(bodies[0]["type"], "workflow.state_changed");
+    assert_eq!(bodies[0]["data"]["state"], "switched_primaries");
+    assert_eq!(bodies[0]["data"]["previous_state"], "running");
+
+    // The commands read the same store.
+    let shown = run(&["state", "show"]).await.expect("join");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("acme/commerce"), "{shown}");
+    assert!(shown.contains("switched_primaries"), "{shown}");
+    let outbox = run(&["outbox", "list"]).await.expect("join");
+    assert!(outbox.status.success());
+    let reset = run(&["state", "reset"]).await.expect("join");
+    assert!(!reset.status.success());
+    assert!(String::from_utf8_lossy(&reset.stderr).contains("PostgreSQL"));
+    drop(database);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[test]
+fn check_refuses_a_path_and_a_url_and_never_shows_the_password() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let config = ConfigBuilder::new("http://127.0.0.1:9/v1", &directory.path().join("state"))
+        .set(
+            "state.url",
+            "postgres://pswatch:S3CR3T@db.example.com/pswatch?sslmode=verify-ca",
+        )
+        .set("state.schema", "Not-A-Schema")
+        .watch("acme", &["commerce"])
+        .channel("console", "console", &[])
+        .route(&["console"])
+        .write(&directory.path().join("pswatch.toml"));
+    let output = pswatch(&["check"], &config, &[]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("state.url: and state.path are exclusive"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sslmode=verify-ca is not supported"),
+        "{said}"
+    );
+    assert!(
+        said.contains("state.schema: \"Not-A-Schema\" is not a schema name"),
+        "{said}"
+    );
+    assert!(!said.contains("S3CR3T"), "{said}");
+}
