@@ -20,7 +20,7 @@ impl Store {
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         batch.put(
             state_key(target),
             encode(&StateRecord {

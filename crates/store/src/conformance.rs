@@ -58,8 +58,10 @@ async fn ids_of(store: &Store, channel: &str) -> Vec<String> {
 async fn commits_and_the_outbox(reopen: Reopen) {
     let store = reopen().await;
     assert_eq!(store.target_state(&target("a")).await.expect("read"), None);
-    let mut state = TargetState::default();
-    state.events = 7;
+    let state = TargetState {
+        events: 7,
+        ..TargetState::default()
+    };
     for round in 0..20 {
         store
             .commit_poll(
@@ -257,7 +259,10 @@ async fn silences_and_receipts(reopen: Reopen) {
         .expect("received");
     drop(store);
     let store = reopen().await;
-    assert_eq!(store.silences().await.expect("silences"), [silence.clone()]);
+    assert_eq!(
+        store.silences().await.expect("silences"),
+        std::slice::from_ref(&silence)
+    );
     let later = NOW + time::Duration::minutes(5);
     let expired = store
         .expire_silence(&silence.id, later)
@@ -310,11 +315,11 @@ async fn unreadable_records_are_quarantined(reopen: Reopen) {
     store.probe().await.expect("writes");
 }
 
+/// A scenario, run on a store it can open again.
+type Scenario = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// Every scenario, named.
-fn scenarios() -> Vec<(
-    &'static str,
-    fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>,
-)> {
+fn scenarios() -> Vec<(&'static str, Scenario)> {
     vec![
         ("commits_and_the_outbox", |reopen| {
             Box::pin(commits_and_the_outbox(reopen))
@@ -401,4 +406,102 @@ async fn postgres_refusals_say_why() {
     let text = error.to_string();
     assert!(!text.contains("S3CR3T"), "{text}");
     assert!(text.contains("database"), "{text}");
+}
+
+/// One replica leads at a time; a leader whose lease another took over can commit nothing,
+/// while the writes any replica makes (a received delivery, a silence) go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_leases_fence_the_leaders_writes() {
+    use crate::Fence;
+    use std::time::Duration;
+    let database = TestDatabase::start();
+    let options = database.options("leases");
+    let a = Store::connect(&options).await.expect("a");
+    let b = Store::connect(&options).await.expect("b");
+    assert!(a.is_shared());
+    let lease = Duration::from_millis(800);
+    let first = a
+        .acquire_lease("a", lease)
+        .await
+        .expect("acquire")
+        .expect("a leads");
+    assert_eq!(b.acquire_lease("b", lease).await.expect("acquire"), None);
+    assert_eq!(
+        a.acquire_lease("a", lease).await.expect("renew"),
+        Some(first),
+        "a renewal keeps the epoch"
+    );
+    let leads = |holder: &str, epoch: u64| Fence::Leader {
+        holder: holder.into(),
+        epoch,
+        until: tokio::time::Instant::now() + Duration::from_secs(60),
+    };
+    a.set_fence(leads("a", first));
+    b.set_fence(Fence::Standby);
+    let state = TargetState::default();
+    a.commit_poll(&target("x"), &state, vec![delivery("hook", "evt_1")], NOW)
+        .await
+        .expect("the leader commits");
+    assert!(matches!(
+        b.commit_poll(&target("x"), &state, vec![], NOW).await,
+        Err(StoreError::NotLeader(_))
+    ));
+    // What any replica writes goes through on a standby.
+    b.enqueue_received([1; 32], vec![delivery("hook", "evt_pushed")], NOW)
+        .await
+        .expect("received on a standby");
+
+    // a is cut off: its lease lapses and b takes over with the next epoch.
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    let second = b
+        .acquire_lease("b", lease)
+        .await
+        .expect("acquire")
+        .expect("b takes over");
+    assert_eq!(second, first + 1);
+    b.set_fence(leads("b", second));
+    let entry = ids_of(&b, "hook").await;
+    assert_eq!(entry, ["evt_1", "evt_pushed"]);
+    let pending = b.outbox_of("hook").all().await.expect("entries");
+    // a comes back still believing it leads: nothing it writes is committed.
+    assert!(matches!(
+        a.complete("hook", &[pending[0].id]).await,
+        Err(StoreError::NotLeader(_))
+    ));
+    assert!(matches!(
+        a.commit_poll(
+            &target("x"),
+            &state,
+            vec![delivery("hook", "evt_stale")],
+            NOW
+        )
+        .await,
+        Err(StoreError::NotLeader(_))
+    ));
+    assert_eq!(ids_of(&b, "hook").await, ["evt_1", "evt_pushed"]);
+    b.complete("hook", &[pending[0].id])
+        .await
+        .expect("b completes");
+    let leader = a.leader().await.expect("leader").expect("one");
+    assert_eq!((leader.holder.as_str(), leader.epoch), ("b", second));
+    // A lease lapsed by the leader's own clock refuses before asking.
+    b.set_fence(Fence::Leader {
+        holder: "b".into(),
+        epoch: second,
+        until: tokio::time::Instant::now(),
+    });
+    assert!(matches!(
+        b.complete("hook", &[pending[1].id]).await,
+        Err(StoreError::NotLeader(_))
+    ));
+    // Released at shutdown, the lease is taken at once.
+    b.release_lease("b").await.expect("release");
+    assert_eq!(
+        a.acquire_lease("a", lease).await.expect("acquire"),
+        Some(second + 1)
+    );
+    a.heartbeat("a").await.expect("heartbeat");
+    b.heartbeat("b").await.expect("heartbeat");
+    let replicas = a.replicas().await.expect("replicas");
+    assert_eq!(replicas.len(), 2);
 }

@@ -33,7 +33,9 @@ use std::path::{Path, PathBuf};
 use diff_engine::{Event, Target, TargetState};
 use serde::{Deserialize, Serialize};
 
-pub use crate::backend::{schema_identifier, split_tls_mode, PostgresOptions, TlsMode};
+pub use crate::backend::{
+    schema_identifier, split_tls_mode, Fence, Leader, PostgresOptions, Replica, TlsMode,
+};
 use crate::backend::{Backend, Batch, PostgresBackend, SledBackend};
 use crate::keys::{
     channel_key, key, queue_key, queue_prefix, split_queue_key, state_key, DEAD_PREFIX,
@@ -46,6 +48,7 @@ mod commit;
 #[cfg(test)]
 mod conformance;
 mod keys;
+mod lease;
 mod memo;
 mod open;
 mod quarantine;
@@ -92,6 +95,9 @@ pub enum StoreError {
     /// engine's own types, so another backend can stand behind the same API).
     #[error("state store I/O failed: {0}")]
     Io(String),
+    /// This replica does not lead (any more): the leader's writes are refused.
+    #[error("not the leader: {0}")]
+    NotLeader(String),
     /// A record's bytes are not a record.
     #[error("a stored {what} record is damaged: {source}")]
     Corrupt {
@@ -440,7 +446,7 @@ impl Store {
 
     /// Removes entries of `channel` once their receiver accepted them.
     pub async fn complete(&self, channel: &str, ids: &[u64]) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         for id in ids {
             batch.remove(queue_key(channel, *id));
         }
@@ -455,7 +461,7 @@ impl Store {
         error: &str,
         next_attempt_at: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             let mut entry = self.entry(channel, *id).await?;
@@ -478,7 +484,7 @@ impl Store {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         for id in ids {
             let mut entry = self.entry(channel, *id).await?;
             entry.attempts = entry.attempts.saturating_add(1);
@@ -548,7 +554,7 @@ impl Store {
         name: &str,
         disabled: &DisabledChannel,
     ) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         batch.put(channel_key(name), encode(disabled)?);
         self.backend.apply(batch).await
     }
@@ -567,7 +573,7 @@ impl Store {
 
     /// Enables a channel again (its configuration changed).
     pub async fn enable_channel(&self, name: &str) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         batch.remove(channel_key(name));
         self.backend.apply(batch).await
     }

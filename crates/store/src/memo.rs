@@ -63,7 +63,7 @@ impl Store {
         memos: impl IntoIterator<Item = (&'a ResourceKey, &'a Memo)>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         let mut any = false;
         for (resource, memo) in memos {
             any = true;
@@ -115,7 +115,7 @@ impl Store {
         channels: &[&str],
         before: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        let mut batch = Batch::default();
+        let mut batch = Batch::fenced();
         let mut pruned = 0;
         for kept in self.memos().await? {
             let configured = channels.contains(&kept.channel.as_str());

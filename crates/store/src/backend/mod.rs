@@ -6,7 +6,9 @@ mod postgres;
 mod sled;
 
 pub(crate) use self::postgres::PostgresBackend;
-pub use self::postgres::{schema_identifier, split_tls_mode, PostgresOptions, TlsMode};
+pub use self::postgres::{
+    schema_identifier, split_tls_mode, Fence, Leader, PostgresOptions, Replica, TlsMode,
+};
 pub(crate) use self::sled::SledBackend;
 
 use crate::StoreError;
@@ -22,9 +24,23 @@ pub(crate) enum Op {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Batch {
     ops: Vec<Op>,
+    fenced: bool,
 }
 
 impl Batch {
+    /// A batch only the leader may apply (a poll's commit, a delivery's outcome): a shared
+    /// backend refuses it from a replica whose lease is not current.
+    pub(crate) fn fenced() -> Self {
+        Self {
+            ops: Vec::new(),
+            fenced: true,
+        }
+    }
+
+    pub(crate) fn is_fenced(&self) -> bool {
+        self.fenced
+    }
+
     pub(crate) fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put(key.into(), value.into()));
     }

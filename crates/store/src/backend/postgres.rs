@@ -62,7 +62,58 @@ const MIGRATIONS: &[&str] = &[
     // 1: the records, and the sequence outbox ids come from.
     "CREATE TABLE {schema}.records (key bytea PRIMARY KEY, value bytea NOT NULL);
      CREATE SEQUENCE {schema}.ids AS bigint MINVALUE 0 START 0;",
+    // 2: the leader's lease, and the replicas' heartbeats.
+    "CREATE TABLE {schema}.lease (
+         name text PRIMARY KEY,
+         holder text NOT NULL,
+         epoch bigint NOT NULL,
+         expires_at timestamptz NOT NULL,
+         renewed_at timestamptz NOT NULL);
+     CREATE TABLE {schema}.replicas (
+         id text PRIMARY KEY,
+         started_at timestamptz NOT NULL,
+         heartbeat_at timestamptz NOT NULL);",
 ];
+
+/// Whose writes a store lets through: anyone's (one process, or writes any replica makes), or
+/// only a leader's whose lease is still current.
+#[derive(Debug, Clone)]
+pub enum Fence {
+    /// Writes are not fenced.
+    Open,
+    /// This replica leads with `epoch`; its lease lapses at `until` by this machine's clock
+    /// (a bound set short of the database's, which decides).
+    Leader {
+        /// The replica.
+        holder: String,
+        /// The lease's epoch.
+        epoch: u64,
+        /// When this replica stops trusting its lease, without asking.
+        until: tokio::time::Instant,
+    },
+    /// This replica does not lead: the leader's writes are refused.
+    Standby,
+}
+
+/// Who leads, as the database says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leader {
+    /// The leading replica's id.
+    pub holder: String,
+    /// Its lease's epoch: one more at every takeover.
+    pub epoch: u64,
+    /// How long its lease still runs (zero when it lapsed).
+    pub expires_in: Duration,
+}
+
+/// A replica, as its heartbeats say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    /// Its id.
+    pub id: String,
+    /// How long ago its last heartbeat was.
+    pub heartbeat_age: Duration,
+}
 
 /// A pool of connections to one schema of one database.
 #[derive(Clone)]
@@ -71,6 +122,7 @@ pub(crate) struct PostgresBackend {
     /// `"schema"`, quoted.
     schema: Arc<str>,
     timeout: Duration,
+    fence: Arc<std::sync::RwLock<Fence>>,
 }
 
 /// What a database error means, in a message that holds no secret (tokio-postgres never puts
@@ -253,6 +305,7 @@ impl PostgresBackend {
             pool,
             schema,
             timeout: options.timeout,
+            fence: Arc::new(std::sync::RwLock::new(Fence::Open)),
         };
         backend.migrate().await?;
         Ok(backend)
@@ -472,7 +525,188 @@ impl PostgresBackend {
 
     /// Applies the batch in one transaction: what it leaves of each key (its last change) is
     /// written, the removed keys deleted and the others upserted, in two statements.
+    /// Sets whose writes the fenced batches may be.
+    pub(crate) fn set_fence(&self, fence: Fence) {
+        *self
+            .fence
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fence;
+    }
+
+    /// The lease a fenced batch is checked against: `Err` when this replica does not lead, or
+    /// its lease lapsed by its own clock.
+    fn lease_for_write(&self) -> Result<Option<(String, i64)>, StoreError> {
+        let fence = self
+            .fence
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match fence {
+            Fence::Open => Ok(None),
+            Fence::Standby => Err(StoreError::NotLeader(
+                "this replica is a standby; the leader writes this".into(),
+            )),
+            Fence::Leader { until, .. } if tokio::time::Instant::now() >= until => {
+                Err(StoreError::NotLeader(
+                    "this replica's lease lapsed before it could renew it".into(),
+                ))
+            }
+            Fence::Leader { holder, epoch, .. } => {
+                Ok(Some((holder, i64::try_from(epoch).unwrap_or(i64::MAX))))
+            }
+        }
+    }
+
+    /// Takes the leader's lease for `holder`, or renews it, for `lease`: its epoch when it
+    /// holds it, `None` when another replica's lease still runs. The database's clock decides.
+    pub(crate) async fn acquire(
+        &self,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        let schema = Arc::clone(&self.schema);
+        let holder = holder.to_owned();
+        let seconds = lease.as_secs_f64();
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                let row = transaction
+                    .query_typed_opt(
+                        &format!(
+                            "INSERT INTO {schema}.lease AS current (name, holder, epoch, expires_at, renewed_at)
+                             VALUES ('leader', $1, 1, now() + make_interval(secs => $2), now())
+                             ON CONFLICT (name) DO UPDATE SET
+                                 holder = EXCLUDED.holder,
+                                 epoch = CASE WHEN current.holder = EXCLUDED.holder
+                                              THEN current.epoch ELSE current.epoch + 1 END,
+                                 expires_at = EXCLUDED.expires_at,
+                                 renewed_at = now()
+                             WHERE current.holder = EXCLUDED.holder OR current.expires_at <= now()
+                             RETURNING epoch"
+                        ),
+                        &[(&holder, Type::TEXT), (&seconds, Type::FLOAT8)],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(row.map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)))
+            })
+        })
+        .await
+    }
+
+    /// Ends `holder`'s lease now, so that a standby takes over without waiting for it to lapse.
+    pub(crate) async fn release(&self, holder: &str) -> Result<(), StoreError> {
+        let schema = Arc::clone(&self.schema);
+        let holder = holder.to_owned();
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                transaction
+                    .query_typed(
+                        &format!(
+                            "UPDATE {schema}.lease SET expires_at = now()
+                             WHERE name = 'leader' AND holder = $1"
+                        ),
+                        &[(&holder, Type::TEXT)],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Who leads now, if any lease was ever taken.
+    pub(crate) async fn leader(&self) -> Result<Option<Leader>, StoreError> {
+        let schema = Arc::clone(&self.schema);
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                let row = transaction
+                    .query_typed_opt(
+                        &format!(
+                            "SELECT holder, epoch,
+                                    greatest(extract(epoch FROM expires_at - now()), 0)::float8
+                             FROM {schema}.lease WHERE name = 'leader'"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(row.map(|row| Leader {
+                    holder: row.get(0),
+                    epoch: u64::try_from(row.get::<_, i64>(1)).unwrap_or(0),
+                    expires_in: Duration::from_secs_f64(row.get::<_, f64>(2).max(0.0)),
+                }))
+            })
+        })
+        .await
+    }
+
+    /// Notes that `replica` is alive, and forgets replicas silent for an hour.
+    pub(crate) async fn heartbeat(&self, replica: &str) -> Result<(), StoreError> {
+        let schema = Arc::clone(&self.schema);
+        let replica = replica.to_owned();
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                transaction
+                    .query_typed(
+                        &format!(
+                            "INSERT INTO {schema}.replicas (id, started_at, heartbeat_at)
+                             VALUES ($1, now(), now())
+                             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
+                        ),
+                        &[(&replica, Type::TEXT)],
+                    )
+                    .await
+                    .map_err(query)?;
+                transaction
+                    .query_typed(
+                        &format!(
+                            "DELETE FROM {schema}.replicas
+                             WHERE heartbeat_at < now() - interval '1 hour'"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The replicas that sent a heartbeat in the last hour, the most recent first.
+    pub(crate) async fn replicas(&self) -> Result<Vec<Replica>, StoreError> {
+        let schema = Arc::clone(&self.schema);
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                let rows = transaction
+                    .query_typed(
+                        &format!(
+                            "SELECT id, greatest(extract(epoch FROM now() - heartbeat_at), 0)::float8
+                             FROM {schema}.replicas ORDER BY heartbeat_at DESC"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| Replica {
+                        id: row.get(0),
+                        heartbeat_age: Duration::from_secs_f64(row.get::<_, f64>(1).max(0.0)),
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
     pub(super) async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        let lease = if batch.is_fenced() {
+            self.lease_for_write()?
+        } else {
+            None
+        };
         let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for op in batch.ops() {
             match op {
@@ -493,6 +727,26 @@ impl PostgresBackend {
         let schema = Arc::clone(&self.schema);
         self.transaction(move |transaction| {
             Box::pin(async move {
+                if let Some((holder, epoch)) = &lease {
+                    // Shared: a takeover waits for this transaction, and none commits after one.
+                    let current = transaction
+                        .query_typed_opt(
+                            &format!(
+                                "SELECT 1 FROM {schema}.lease
+                                 WHERE name = 'leader' AND holder = $1 AND epoch = $2
+                                   AND expires_at > now()
+                                 FOR SHARE"
+                            ),
+                            &[(holder, Type::TEXT), (epoch, Type::INT8)],
+                        )
+                        .await
+                        .map_err(query)?;
+                    if current.is_none() {
+                        return Err(StoreError::NotLeader(format!(
+                            "the lease of epoch {epoch} is no longer this replica's; another replica leads"
+                        )));
+                    }
+                }
                 if !removed.is_empty() {
                     transaction
                         .query_typed(
