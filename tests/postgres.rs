@@ -145,3 +145,99 @@ fn check_refuses_a_path_and_a_url_and_never_shows_the_password() {
     );
     assert!(!said.contains("S3CR3T"), "{said}");
 }
+
+/// Two replicas on one database: one polls and delivers; killed, the other takes over within
+/// its lease and a poll, and continues from the same state and outbox.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_takes_over_when_the_leader_is_killed() {
+    use support::fleet::Fleet;
+    use support::{get, Service};
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .unset("state.path")
+            .set("state.url", database.url())
+            .set("state.schema", "failover")
+            .set("state.lease", "2s")
+            .watch("acme", &["commerce"]),
+    );
+    let logs = fleet.directory.path();
+    let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
+    let mut first = replica("first");
+    assert!(
+        first
+            .wait_for_log("this replica leads", Duration::from_secs(20))
+            .await,
+        "{}",
+        first.stderr()
+    );
+    let second = replica("second");
+    assert!(
+        second
+            .wait_for_log("this replica is a standby", Duration::from_secs(20))
+            .await,
+        "{}",
+        second.stderr()
+    );
+    // The leader records its baseline, then delivers a transition.
+    assert!(
+        first
+            .wait_for_log("baseline", Duration::from_secs(20))
+            .await,
+        "{}",
+        first.stderr()
+    );
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "switched_primaries".into();
+    });
+    fleet.wait_for("workflow.state_changed", 1).await;
+    let (status, body) = get(&format!("{}/api/status", second.admin_url().await)).await;
+    assert_eq!(status, 200, "{body}");
+    let status: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(status["replica"]["id"], "second");
+    assert_eq!(status["replica"]["role"], "standby");
+    assert_eq!(status["replica"]["leader"], "first");
+
+    first.kill();
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "completed".into();
+    });
+    assert!(
+        second
+            .wait_for_log("this replica leads", Duration::from_secs(20))
+            .await,
+        "{}",
+        second.stderr()
+    );
+    let delivered = fleet.wait_for("workflow.state_changed", 2).await;
+    assert_eq!(delivered[1]["data"]["state"], "completed", "{delivered:#?}");
+    // At least once, and a transition at most once more per failover.
+    let completed = delivered
+        .iter()
+        .filter(|body| body["data"]["state"] == "completed")
+        .count();
+    let switched = delivered
+        .iter()
+        .filter(|body| body["data"]["state"] == "switched_primaries")
+        .count();
+    assert!(
+        (1..=2).contains(&switched) && completed == 1,
+        "{delivered:#?}"
+    );
+    let (_, metrics) = get(&format!("{}/metrics", second.admin_url().await)).await;
+    assert!(metrics.contains("pswatch_leader 1"), "{metrics}");
+    assert!(
+        metrics.contains("pswatch_leader_changes_total 1"),
+        "{metrics}"
+    );
+}

@@ -98,7 +98,12 @@ pub(crate) struct StateDatabase {
     pub(crate) url: Secret,
     /// The schema its tables live in.
     pub(crate) schema: String,
+    /// How long the leader's lease runs unless renewed.
+    pub(crate) lease: Duration,
 }
+
+/// How long the leader's lease runs unless `[state] lease` says otherwise.
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 
 /// The schema of a PostgreSQL store unless `[state] schema` says otherwise.
 pub(crate) const DEFAULT_STATE_SCHEMA: &str = "pswatch";

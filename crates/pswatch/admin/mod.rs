@@ -246,6 +246,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             .filter(|view| view.status != SilenceStatus::Expired)
             .collect(),
         now_unix: OffsetDateTime::now_utc().unix_timestamp(),
+        replica: shared.store.is_shared().then(|| shared.replicas.view()),
     })
     .into_response()
 }

@@ -28,6 +28,8 @@ pub(crate) struct StatusView {
     /// The silences not yet expired.
     pub(crate) silences: Vec<SilenceView>,
     pub(crate) now_unix: i64,
+    /// This replica, its role and the leader, when replicas share a PostgreSQL store.
+    pub(crate) replica: Option<crate::service::election::ReplicaView>,
 }
 
 /// A watched target: its scheduling status, and what of it is in motion.

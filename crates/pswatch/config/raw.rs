@@ -32,6 +32,8 @@ pub(super) struct RawState {
     pub(super) path: Option<String>,
     pub(super) url: Option<String>,
     pub(super) schema: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) lease: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

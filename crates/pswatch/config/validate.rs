@@ -15,7 +15,8 @@ use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
     http_url, problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
     DEFAULT_ACTIVE_INTERVAL, DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL,
-    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, DEFAULT_STATE_SCHEMA, MIN_INTERVAL,
+    DEFAULT_LEASE, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, DEFAULT_STATE_SCHEMA,
+    MIN_INTERVAL,
 };
 use crate::config::StateDatabase;
 
@@ -466,12 +467,17 @@ fn routes(
 fn state_database(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<StateDatabase> {
     let state = &raw.state;
     let Some(url) = &state.url else {
-        if state.schema.is_some() {
-            problem(
-                problems,
-                "state.schema",
-                "applies to a PostgreSQL store only; set state.url too, or remove it",
-            );
+        for (key, given) in [
+            ("state.schema", state.schema.is_some()),
+            ("state.lease", state.lease.is_some()),
+        ] {
+            if given {
+                problem(
+                    problems,
+                    key,
+                    "applies to a PostgreSQL store only; set state.url too, or remove it",
+                );
+            }
         }
         return None;
     };
@@ -502,8 +508,20 @@ fn state_database(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<StateD
             false
         }
     };
-    (url_ok && schema_ok).then(|| StateDatabase {
+    let lease = state.lease.unwrap_or(DEFAULT_LEASE);
+    let lease_ok = if (Duration::from_secs(1)..=Duration::from_secs(600)).contains(&lease) {
+        true
+    } else {
+        problem(
+            problems,
+            "state.lease",
+            "must be from 1s to 10m; a standby takes over within a lease of the leader's end",
+        );
+        false
+    };
+    (url_ok && schema_ok && lease_ok).then(|| StateDatabase {
         url: Secret::new(url),
         schema,
+        lease,
     })
 }

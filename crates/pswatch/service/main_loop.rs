@@ -34,7 +34,7 @@ const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);
 /// How often the store is tried while its writes fail.
 const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
 /// How long shutdown waits for polls and deliveries in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// What one listing of the watched databases found: the targets, and the organizations that
 /// could not be listed.
@@ -44,6 +44,7 @@ type Listed = (Vec<Target>, Vec<(String, String)>);
 type Polled = Option<Result<PollReport, PollFailure>>;
 
 /// The addresses the servers were started on, which a reload cannot move.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Listens {
     pub(super) admin: Option<SocketAddr>,
     pub(super) receiver: Option<SocketAddr>,
@@ -53,7 +54,7 @@ pub(super) struct Listens {
 pub(super) struct Loop {
     shared: Arc<Shared>,
     shutdown: CancellationToken,
-    /// The servers and the webhook checks.
+    /// The webhook checks it started.
     tracker: TaskTracker,
     listens: Listens,
     /// The current configuration's pipeline, and where the workers and the receiver follow it.
@@ -86,7 +87,6 @@ impl Loop {
         current: watch::Sender<Arc<Pipeline>>,
         secrets: watch::Sender<Vec<notifier::Secret>>,
         listens: Listens,
-        tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         let now = Instant::now();
@@ -94,7 +94,7 @@ impl Loop {
             scheduler: Scheduler::new(pipeline.config.poll),
             shared,
             shutdown,
-            tracker,
+            tracker: TaskTracker::new(),
             listens,
             pipeline,
             current,
@@ -117,8 +117,8 @@ impl Loop {
     /// Runs until shutdown, or until the store has failed too long.
     pub(super) async fn run(
         &mut self,
-        mut pushes: mpsc::Receiver<Inbound>,
-        mut reloads: mpsc::Receiver<Config>,
+        pushes: &mut mpsc::Receiver<Inbound>,
+        reloads: &mut mpsc::Receiver<Config>,
     ) -> anyhow::Result<()> {
         loop {
             let wake_at = self.start_due().await?;
@@ -466,32 +466,17 @@ impl Loop {
     /// changed in place, the workers following, the targets listed again. A configuration the
     /// pipeline cannot be built from leaves the running one.
     async fn reload(&mut self, next: Config) {
-        if next.admin_listen != self.listens.admin {
-            tracing::warn!(
-                "admin.listen cannot change on reload; restart pswatch to move the admin server"
-            );
-        }
-        if next.receiver.as_ref().map(|receiver| receiver.listen) != self.listens.receiver {
-            tracing::warn!("receiver.listen cannot change on reload; restart pswatch to move the webhook receiver");
-        }
-        self.secrets.send_replace(receiver_secrets(&next));
-        let next = match Pipeline::new(next, Arc::clone(&self.shared)) {
-            Ok(next) => Arc::new(next),
-            Err(error) => {
-                tracing::error!(%error, "configuration rejected on reload; the running one stays");
-                return;
-            }
+        let Some(next) = apply_config(
+            &self.shared,
+            &self.current,
+            &self.secrets,
+            self.listens,
+            next,
+        ) else {
+            return;
         };
         self.pipeline = next;
-        let resized = budget_of(&self.pipeline.config);
-        self.shared
-            .budget
-            .set_limit(resized.limit(), resized.window());
         self.scheduler.set_intervals(self.pipeline.config.poll);
-        self.shared.show(&self.pipeline.config);
-        // The workers pick the new pipeline up at their next step; those of removed channels
-        // stop, new channels get one.
-        self.current.send_replace(Arc::clone(&self.pipeline));
         if let Err(error) = self.pipeline.delivery.bury_unconfigured().await {
             tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
         }
@@ -503,6 +488,11 @@ impl Loop {
         }
         self.next_discovery = Instant::now();
         tracing::info!("configuration reloaded; polls and deliveries go on with it");
+    }
+
+    /// The pipeline of the configuration it runs with now.
+    pub(super) fn pipeline(&self) -> Arc<Pipeline> {
+        Arc::clone(&self.pipeline)
     }
 
     /// Finishes the polls and deliveries in flight, for a grace period, and flushes the store.
@@ -536,6 +526,43 @@ pub(super) fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
         .as_ref()
         .map(|receiver| receiver.secrets.clone())
         .unwrap_or_default()
+}
+
+/// Applies a reloaded configuration to what outlives a loop: the receiver's secrets, the
+/// pipeline the workers and the receiver follow, the budget's limit and what the status page
+/// shows. `None` (the running configuration stays) when its pipeline cannot be built.
+pub(super) fn apply_config(
+    shared: &Arc<Shared>,
+    current: &watch::Sender<Arc<Pipeline>>,
+    secrets: &watch::Sender<Vec<notifier::Secret>>,
+    listens: Listens,
+    next: Config,
+) -> Option<Arc<Pipeline>> {
+    if next.admin_listen != listens.admin {
+        tracing::warn!(
+            "admin.listen cannot change on reload; restart pswatch to move the admin server"
+        );
+    }
+    if next.receiver.as_ref().map(|receiver| receiver.listen) != listens.receiver {
+        tracing::warn!(
+            "receiver.listen cannot change on reload; restart pswatch to move the webhook receiver"
+        );
+    }
+    secrets.send_replace(receiver_secrets(&next));
+    let next = match Pipeline::new(next, Arc::clone(shared)) {
+        Ok(next) => Arc::new(next),
+        Err(error) => {
+            tracing::error!(%error, "configuration rejected on reload; the running one stays");
+            return None;
+        }
+    };
+    let resized = budget_of(&next.config);
+    shared.budget.set_limit(resized.limit(), resized.window());
+    shared.show(&next.config);
+    // The workers pick the new pipeline up at their next step; those of removed channels stop,
+    // new channels get one.
+    current.send_replace(Arc::clone(&next));
+    Some(next)
 }
 
 /// The listing under way; only awaited while there is one.

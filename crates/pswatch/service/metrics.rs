@@ -30,6 +30,8 @@ pub(crate) struct Metrics {
     pub(crate) webhook_refusals: IntCounterVec,
     pub(crate) worker_restarts: IntCounterVec,
     pub(crate) store_writable: IntGauge,
+    pub(crate) leader: IntGauge,
+    pub(crate) leader_changes: prometheus::IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -80,6 +82,21 @@ impl Metrics {
                     "pswatch_store_writable",
                     "1 while the state store accepts writes, 0 from a failed write until one succeeds again (/readyz fails meanwhile).",
                 ),
+            ),
+            leader: register(
+                &registry,
+                gauge(
+                    "pswatch_leader",
+                    "1 on the replica that polls and delivers (always, with a store of one process), 0 on a standby.",
+                ),
+            ),
+            leader_changes: register(
+                &registry,
+                prometheus::IntCounter::new(
+                    "pswatch_leader_changes_total",
+                    "Times this replica took the leader's lease (after a start or from another replica).",
+                )
+                .unwrap_or_else(|error| unreachable!("{error}")),
             ),
             poll_panics: register(
                 &registry,

@@ -5,6 +5,7 @@
 //! nothing stops for it.
 
 pub(crate) mod delivery;
+pub(crate) mod election;
 mod main_loop;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
@@ -24,10 +25,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use main_loop::SHUTDOWN_GRACE;
+
 use crate::config::Config;
 use crate::service::pipeline::Pipeline;
 use crate::service::receiver::Inbound;
 use crate::service::shared::Shared;
+use election::Role;
 use main_loop::{receiver_secrets, Listens, Loop};
 
 /// Runs the service with `config` until `shutdown` is cancelled, applying each configuration
@@ -43,10 +47,10 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     config: Config,
     shutdown: CancellationToken,
-    reloads: mpsc::Receiver<Config>,
+    mut reloads: mpsc::Receiver<Config>,
 ) -> anyhow::Result<()> {
-    // The servers and the webhook checks; the delivery workers are the loop's.
-    let tracker = TaskTracker::new();
+    // The servers run for the whole run, whichever replica leads.
+    let servers = TaskTracker::new();
     if let Some(address) = config.admin_listen {
         let listener = bind(
             address,
@@ -55,7 +59,7 @@ pub(crate) async fn run(
         )
         .await?;
         tracing::info!(address = %listener.local_addr()?, "admin server listening: /healthz /readyz /metrics /api/status");
-        tracker.spawn(crate::admin::serve(
+        servers.spawn(crate::admin::serve(
             Arc::clone(&shared),
             listener,
             shutdown.child_token(),
@@ -64,17 +68,23 @@ pub(crate) async fn run(
     // PlanetScale's webhook deliveries: started once, on their own address; the secrets follow
     // reloads.
     let (secrets, secrets_receiver) = watch::channel(receiver_secrets(&config));
-    let (push_sender, pushes) = mpsc::channel::<Inbound>(1024);
-    let receiver_listen = config.receiver.as_ref().map(|receiver| receiver.listen);
+    let (push_sender, mut pushes) = mpsc::channel::<Inbound>(1024);
+    let listens = Listens {
+        admin: config.admin_listen,
+        receiver: config.receiver.as_ref().map(|receiver| receiver.listen),
+    };
     let public_url = config.public_url();
-    let admin_listen = config.admin_listen;
+    let lease = config
+        .state_database
+        .as_ref()
+        .map(|database| database.lease);
     let pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
     let (current, current_receiver) = watch::channel(Arc::clone(&pipeline));
-    if let Some(address) = receiver_listen {
+    if let Some(address) = listens.receiver {
         let listener = bind(address, "receiver.listen", "; set another address").await?;
         tracing::info!(address = %listener.local_addr()?, public_url = public_url.as_deref().unwrap_or("-"),
             "webhook receiver listening: POST /planetscale");
-        tracker.spawn(crate::service::receiver::serve(
+        servers.spawn(crate::service::receiver::serve(
             listener,
             secrets_receiver,
             Arc::clone(&shared),
@@ -83,21 +93,150 @@ pub(crate) async fn run(
             shutdown.child_token(),
         ));
     }
-    pipeline.delivery.bury_unconfigured().await?;
-    let mut service = Loop::new(
-        shared,
-        pipeline,
-        current,
-        secrets,
-        Listens {
-            admin: admin_listen,
-            receiver: receiver_listen,
-        },
-        tracker,
-        shutdown,
-    );
-    service.run(pushes, reloads).await?;
-    service.stop().await
+    let outlives = Outlives {
+        shared: &shared,
+        current: &current,
+        secrets: &secrets,
+        listens,
+    };
+    let result = match lease {
+        Some(lease) if shared.store.is_shared() => {
+            replicated(
+                outlives,
+                pipeline,
+                lease,
+                &mut pushes,
+                &mut reloads,
+                &shutdown,
+            )
+            .await
+        }
+        _ => {
+            // One process: it always leads.
+            shared.metrics.leader.set(1);
+            pipeline.delivery.bury_unconfigured().await?;
+            let mut service = Loop::new(
+                Arc::clone(&shared),
+                pipeline,
+                current.clone(),
+                secrets.clone(),
+                listens,
+                shutdown.clone(),
+            );
+            let ran = service.run(&mut pushes, &mut reloads).await;
+            ran.and(service.stop().await)
+        }
+    };
+    servers.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, servers.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "the servers were still answering at the end of the grace period");
+    }
+    result
+}
+
+/// What lives for the whole run and every loop uses.
+#[derive(Clone, Copy)]
+struct Outlives<'a> {
+    shared: &'a Arc<Shared>,
+    current: &'a watch::Sender<Arc<Pipeline>>,
+    secrets: &'a watch::Sender<Vec<notifier::Secret>>,
+    listens: Listens,
+}
+
+/// Several replicas share the store: this one polls and delivers while it holds the leader's
+/// lease, and waits as a standby otherwise, applying reloads meanwhile; it stops polling and
+/// delivering the moment it loses the lease. At shutdown, the loop stops first and the lease is
+/// given up after, so a standby takes over at once.
+async fn replicated(
+    outlives: Outlives<'_>,
+    mut pipeline: Arc<Pipeline>,
+    lease: std::time::Duration,
+    pushes: &mut mpsc::Receiver<Inbound>,
+    reloads: &mut mpsc::Receiver<Config>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let shared = outlives.shared;
+    let (roles_sender, mut roles) = watch::channel(Role::Standby);
+    let election_stop = CancellationToken::new();
+    let id = election::replica_id();
+    tracing::info!(replica = %id, lease = ?lease, "sharing the PostgreSQL store with other replicas: the one holding the lease polls and delivers");
+    let election = tokio::spawn(election::elect(
+        shared.store.clone(),
+        id,
+        lease,
+        Arc::clone(&shared.metrics),
+        Arc::clone(&shared.replicas),
+        roles_sender,
+        election_stop.clone(),
+    ));
+    let result = 'run: loop {
+        // A standby: wait to lead.
+        loop {
+            if matches!(*roles.borrow_and_update(), Role::Leader { .. }) {
+                break;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break 'run Ok(()),
+                changed = roles.changed() => if changed.is_err() { break 'run Ok(()) },
+                Some(next) = reloads.recv() => {
+                    let Outlives { shared, current, secrets, listens } = outlives;
+                    if let Some(next) = main_loop::apply_config(shared, current, secrets, listens, next) {
+                        pipeline = next;
+                        tracing::info!("configuration reloaded");
+                    }
+                }
+                // The leader polls every database on its own schedule.
+                Some(_) = pushes.recv() => {}
+            }
+        }
+        // The leader.
+        let leading = shutdown.child_token();
+        if let Err(error) = pipeline.delivery.bury_unconfigured().await {
+            tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
+        }
+        let mut service = Loop::new(
+            Arc::clone(shared),
+            Arc::clone(&pipeline),
+            outlives.current.clone(),
+            outlives.secrets.clone(),
+            outlives.listens,
+            leading.clone(),
+        );
+        let ran = tokio::select! {
+            ran = service.run(pushes, reloads) => ran,
+            () = lost(&mut roles) => {
+                leading.cancel();
+                Ok(())
+            }
+        };
+        pipeline = service.pipeline();
+        let stopped = service.stop().await;
+        if let Err(error) = ran.and(stopped) {
+            break Err(error);
+        }
+        if shutdown.is_cancelled() {
+            break Ok(());
+        }
+        tracing::warn!("this replica no longer leads: its polls and deliveries stopped");
+    };
+    election_stop.cancel();
+    let _ = election.await;
+    result
+}
+
+/// Until this replica is no longer the leader.
+async fn lost(roles: &mut watch::Receiver<Role>) {
+    loop {
+        if *roles.borrow_and_update() == Role::Standby {
+            return;
+        }
+        if roles.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
 async fn bind(

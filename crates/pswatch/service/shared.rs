@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) fingerprint_key: Vec<u8>,
     /// Whether the store writes.
     pub(crate) store_health: StoreHealth,
+    /// This replica and its role, when replicas share the store.
+    pub(crate) replicas: Arc<crate::service::election::ReplicaBoard>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -91,6 +93,7 @@ impl Shared {
             wakes: Wakes::default(),
             fingerprint_key,
             store_health,
+            replicas: Arc::default(),
         };
         shared.show(config);
         Ok(shared)

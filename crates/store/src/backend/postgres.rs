@@ -362,7 +362,8 @@ impl PostgresBackend {
                     .map_err(query)?;
                 transaction
                     .batch_execute(&format!(
-                        "CREATE SCHEMA IF NOT EXISTS {schema};
+                        "SET LOCAL client_min_messages = warning;
+                         CREATE SCHEMA IF NOT EXISTS {schema};
                          CREATE TABLE IF NOT EXISTS {schema}.migrations (
                              version integer PRIMARY KEY,
                              applied_at timestamptz NOT NULL DEFAULT now());"

@@ -1,0 +1,190 @@
+//! Which replica leads, when several share a PostgreSQL store: each tries to take or renew the
+//! leader's lease every third of its length. The one that holds it polls and delivers; the
+//! others are standbys that receive PlanetScale's webhooks and serve the admin server. The
+//! store fences the leader's writes with its lease's epoch, and a leader trusts its lease by
+//! its own clock only until a tenth short of its end, so a leader paused past its lease writes
+//! and sends nothing once it continues. A store of one process always leads.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use store::{Fence, Store};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::Metrics;
+
+/// What this replica is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// It polls and delivers, with this lease epoch.
+    Leader { epoch: u64 },
+    /// Another replica leads (or none can be reached): this one waits to take over.
+    Standby,
+}
+
+impl Role {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Leader { .. } => "leader",
+            Self::Standby => "standby",
+        }
+    }
+}
+
+/// What the status page shows of the replicas: this one's id and role, the leader's id.
+#[derive(Debug, Default)]
+pub(crate) struct ReplicaBoard {
+    inner: Mutex<ReplicaView>,
+}
+
+/// One replica's view of the election.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct ReplicaView {
+    /// This replica's id.
+    pub(crate) id: String,
+    /// `leader` or `standby` (`leader` with a store of one process).
+    pub(crate) role: String,
+    /// The leading replica's id, as last seen.
+    pub(crate) leader: Option<String>,
+}
+
+impl ReplicaBoard {
+    pub(crate) fn set(&self, view: ReplicaView) {
+        *self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = view;
+    }
+
+    pub(crate) fn view(&self) -> ReplicaView {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// This replica's id: `PSWATCH_REPLICA`, or the host's name (a pod's name) with a random
+/// suffix, so two processes on one host are two replicas.
+pub(crate) fn replica_id() -> String {
+    if let Some(id) = std::env::var("PSWATCH_REPLICA")
+        .ok()
+        .filter(|id| !id.trim().is_empty())
+    {
+        return id.trim().to_owned();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "pswatch".into());
+    format!("{host}-{:04x}", fastrand::u16(..))
+}
+
+/// Runs the election until `shutdown`: the role follows the lease, the store's fence follows the
+/// role, and at shutdown a leader gives its lease up so a standby takes over at once.
+pub(crate) async fn elect(
+    store: Store,
+    id: String,
+    lease: Duration,
+    metrics: std::sync::Arc<Metrics>,
+    board: std::sync::Arc<ReplicaBoard>,
+    roles: watch::Sender<Role>,
+    shutdown: CancellationToken,
+) {
+    let renew_every = lease / 3;
+    let mut trusted_until: Option<Instant> = None;
+    // What this replica was: none before the first answer, so that it says what it is.
+    let mut was: Option<Role> = None;
+    loop {
+        let asked = Instant::now();
+        let role = match store.acquire_lease(&id, lease).await {
+            Ok(Some(epoch)) => {
+                // The database's lease ends `lease` after it answered, so after `asked`:
+                // trusted until a tenth short of that, for clocks that drift.
+                let until = asked + lease - lease / 10;
+                trusted_until = Some(until);
+                store.set_fence(Fence::Leader {
+                    holder: id.clone(),
+                    epoch,
+                    until,
+                });
+                Role::Leader { epoch }
+            }
+            Ok(None) => {
+                trusted_until = None;
+                store.set_fence(Fence::Standby);
+                Role::Standby
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot take or renew the leader's lease");
+                // Without an answer, a leader leads until its lease may have lapsed.
+                match (*roles.borrow(), trusted_until) {
+                    (Role::Leader { epoch }, Some(until)) if Instant::now() < until => {
+                        Role::Leader { epoch }
+                    }
+                    _ => {
+                        trusted_until = None;
+                        store.set_fence(Fence::Standby);
+                        Role::Standby
+                    }
+                }
+            }
+        };
+        if was != Some(role) {
+            was = Some(role);
+            match role {
+                Role::Leader { epoch } => {
+                    metrics.leader_changes.inc();
+                    tracing::info!(replica = %id, epoch, "this replica leads: it polls and delivers");
+                }
+                Role::Standby => tracing::warn!(
+                    replica = %id,
+                    "this replica is a standby: another leads, or the database cannot be reached"
+                ),
+            }
+        }
+        metrics
+            .leader
+            .set(i64::from(matches!(role, Role::Leader { .. })));
+        let leader = match store.leader().await {
+            Ok(leader) => leader.map(|leader| leader.holder),
+            Err(_) => matches!(role, Role::Leader { .. }).then(|| id.clone()),
+        };
+        board.set(ReplicaView {
+            id: id.clone(),
+            role: role.as_str().into(),
+            leader,
+        });
+        roles.send_replace(role);
+        if let Err(error) = store.heartbeat(&id).await {
+            tracing::debug!(%error, "the replica's heartbeat was not written");
+        }
+        // Renew before the trusted end, whatever the schedule.
+        let next = match trusted_until {
+            Some(until) => (asked + renew_every).min(until),
+            None => asked + renew_every,
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep_until(next) => {}
+        }
+    }
+    store.set_fence(Fence::Standby);
+    roles.send_replace(Role::Standby);
+    metrics.leader.set(0);
+    if trusted_until.is_some() {
+        match store.release_lease(&id).await {
+            Ok(()) => tracing::info!(replica = %id, "gave the leader's lease up"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot give the leader's lease up; a standby takes over when it lapses")
+            }
+        }
+    }
+}
