@@ -241,3 +241,129 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
         "{metrics}"
     );
 }
+
+/// The receiver's address, from a service's log once it listens.
+async fn receiver_url(service: &support::Service) -> String {
+    assert!(
+        service
+            .wait_for_log("webhook receiver listening", Duration::from_secs(15))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let address = service
+        .stderr()
+        .lines()
+        .find(|line| line.contains("webhook receiver listening"))
+        .and_then(|line| line.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("address")
+        .to_owned();
+    format!("http://{address}/planetscale")
+}
+
+/// Every replica receives PlanetScale's deliveries: one posted to both is recorded once, and
+/// a deploy request's push received by the standby reaches the leader.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
+    use support::fleet::Fleet;
+    use support::{eventually, planetscale_signature, Service};
+    const WEBHOOK_SECRET: &str = "ps-webhook-s3cret-for-tests";
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("600s")
+            .unset("state.path")
+            .set("state.url", database.url())
+            .set("state.schema", "receivers")
+            .set("state.lease", "2s")
+            .set("receiver.listen", "127.0.0.1:0")
+            .set("receiver.secrets", vec![WEBHOOK_SECRET])
+            .watch("acme", &["commerce"]),
+    );
+    let logs = fleet.directory.path();
+    let leader = Service::start(&config, &[("PSWATCH_REPLICA", "one".into())], logs);
+    assert!(
+        leader
+            .wait_for_log("this replica leads", Duration::from_secs(20))
+            .await,
+        "{}",
+        leader.stderr()
+    );
+    let standby = Service::start(&config, &[("PSWATCH_REPLICA", "two".into())], logs);
+    assert!(
+        standby
+            .wait_for_log("this replica is a standby", Duration::from_secs(20))
+            .await,
+        "{}",
+        standby.stderr()
+    );
+    let urls = [receiver_url(&leader).await, receiver_url(&standby).await];
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "timestamp": now,
+        "event": "branch.ready",
+        "organization": "acme",
+        "database": "commerce",
+        "resource": {"id": "br1", "type": "Branch", "name": "add-orders"},
+    }))
+    .expect("json");
+    let client = reqwest::Client::new();
+    let post = |url: String, body: Vec<u8>| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(url)
+                .header(
+                    "X-PlanetScale-Signature",
+                    planetscale_signature(&body, WEBHOOK_SECRET),
+                )
+                .body(body)
+                .send()
+                .await
+                .expect("answered");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (first, second) = tokio::join!(
+        post(urls[0].clone(), body.clone()),
+        post(urls[1].clone(), body.clone())
+    );
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    let mut answers = [first.1.as_str(), second.1.as_str()];
+    answers.sort_unstable();
+    assert_eq!(
+        answers,
+        ["already received\n", "received\n"],
+        "one of them recorded it"
+    );
+    fleet.wait_for("planetscale.branch.ready", 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        fleet.deliveries_of("planetscale.branch.ready").len(),
+        1,
+        "recorded once"
+    );
+
+    // A deploy request's push received by the standby: the leader polls at once, though its
+    // interval is ten minutes.
+    let polls_before = fleet.simulator.requests_for("commerce");
+    let push = serde_json::to_vec(&serde_json::json!({
+        "timestamp": now,
+        "event": "deploy_request.queued",
+        "organization": "acme",
+        "database": "commerce",
+        "resource": {"id": "dr5", "type": "DeployRequest", "number": 5},
+    }))
+    .expect("json");
+    assert_eq!(post(urls[1].clone(), push).await.0, 200);
+    let polled = eventually(Duration::from_secs(5), || {
+        std::future::ready((fleet.simulator.requests_for("commerce") > polls_before).then_some(()))
+    })
+    .await;
+    assert!(polled.is_some(), "{}", leader.stderr());
+}

@@ -274,7 +274,7 @@ async fn retry_dead_letter(
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }
         Ok(_) => {
-            shared.wakes.wake_all();
+            shared.wake_channels(["*"]).await;
             tracing::info!(
                 id,
                 "a dead letter was put back in the outbox from the admin API"

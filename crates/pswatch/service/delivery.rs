@@ -125,6 +125,15 @@ impl Delivery {
         if self.is_disabled(channel).await? {
             return Ok(Step::Disabled);
         }
+        // A replica whose lease may have lapsed (paused, cut off) sends nothing: another may
+        // lead by now.
+        if !self.store.leads() {
+            tracing::debug!(
+                channel = channel_name,
+                "not delivering: this replica's lease is not current"
+            );
+            return Ok(Step::Idle);
+        }
         // The channel's entries are read one at a time: the head, and for a grouping channel
         // those of the same poll that follow it, never the whole backlog.
         let mut entries = self.store.outbox_of(channel_name);

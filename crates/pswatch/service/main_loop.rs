@@ -34,6 +34,8 @@ const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);
 /// How often the store is tried while its writes fail.
 const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
 /// How long shutdown waits for polls and deliveries in flight.
+/// How often the leader reads the changes pushed to other replicas.
+const POKES_EVERY: Duration = Duration::from_millis(500);
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// What one listing of the watched databases found: the targets, and the organizations that
@@ -76,6 +78,8 @@ pub(super) struct Loop {
     /// the receiver is on: their secrets, and whether push is healthy.
     next_push_check: Instant,
     next_store_probe: Instant,
+    /// When the changes other replicas received pushes of are read next (a shared store).
+    next_pokes: Instant,
     /// Whether the budget cannot serve the configured intervals (said once, until it can).
     overloaded: bool,
 }
@@ -107,6 +111,7 @@ impl Loop {
             discovery_failures: 0,
             next_push_check: now,
             next_store_probe: now,
+            next_pokes: now,
             overloaded: false,
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
@@ -163,6 +168,28 @@ impl Loop {
             probe_store(&self.shared, &self.pipeline.config, now).await?;
         }
 
+        let shared = self.shared.store.is_shared();
+        if shared && now >= self.next_pokes {
+            self.next_pokes = now + POKES_EVERY;
+            match self.shared.store.take_pokes().await {
+                Ok(pokes) => {
+                    for target in &pokes.targets {
+                        self.pushed(target);
+                    }
+                    for channel in &pokes.channels {
+                        if channel == "*" {
+                            self.shared.wakes.wake_all();
+                        } else {
+                            self.shared.wakes.wake(channel);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "cannot read the changes other replicas received")
+                }
+            }
+        }
+
         let budget = Arc::clone(&self.shared.budget);
         let due = self
             .scheduler
@@ -181,6 +208,9 @@ impl Loop {
         }
         if store_failing {
             wake_at = wake_at.min(self.next_store_probe.max(now + Duration::from_millis(100)));
+        }
+        if shared {
+            wake_at = wake_at.min(self.next_pokes);
         }
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window

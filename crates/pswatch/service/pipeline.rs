@@ -94,9 +94,9 @@ impl Pipeline {
             .enqueue_received(delivery, routed.deliveries, now)
             .await?;
         self.shared.board.note_events([routed.recent]);
-        for channel in &routed.channels {
-            self.shared.wakes.wake(channel);
-        }
+        self.shared
+            .wake_channels(routed.channels.iter().map(String::as_str))
+            .await;
         Ok(())
     }
 

@@ -321,6 +321,12 @@ impl Receiver {
             .set(1);
         let answer = if deploy_request {
             // Full means polls are already asked for; they coalesce anyway.
+            // With replicas, whichever leads polls it: the store carries the push to it.
+            if self.shared.store.is_shared() {
+                if let Err(error) = self.shared.store.poke(&delivery.target).await {
+                    tracing::warn!(%error, "cannot pass a pushed change on to the leader; it polls on its schedule");
+                }
+            }
             match self.inbound.try_send(Inbound::Poll(delivery.target)) {
                 Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
                 _ => {
@@ -330,9 +336,12 @@ impl Receiver {
                         .store
                         .enqueue_received(digest, Vec::new(), time::OffsetDateTime::now_utc())
                         .await;
-                    if let Err(error) = written {
-                        tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
-                        self.shared.store_health.failed(&error);
+                    match written {
+                        Ok(_) | Err(store::StoreError::Duplicate) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
+                            self.shared.store_health.failed(&error);
+                        }
                     }
                     Ok((StatusCode::OK, "received\n".into()))
                 }
@@ -397,6 +406,8 @@ impl Receiver {
         );
         match pipeline.route_pushed(&event, digest).await {
             Ok(()) => Ok((StatusCode::OK, "received\n".into())),
+            // Another replica received the same delivery first.
+            Err(store::StoreError::Duplicate) => Ok((StatusCode::OK, "already received\n".into())),
             Err(error) => {
                 // PlanetScale may send it again; nothing was half written.
                 tracing::error!(%error, "cannot record a PlanetScale event in the outbox");

@@ -78,6 +78,23 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Wakes the delivery workers of `channels` (`*`: every channel) after their outbox grew:
+    /// here, and through the store on the leader when replicas share it.
+    pub(crate) async fn wake_channels<'a>(&self, channels: impl IntoIterator<Item = &'a str>) {
+        for channel in channels {
+            if channel == "*" {
+                self.wakes.wake_all();
+            } else {
+                self.wakes.wake(channel);
+            }
+            if self.store.is_shared() {
+                if let Err(error) = self.store.wake(channel).await {
+                    tracing::warn!(%error, channel, "cannot wake the leader's delivery worker; it delivers at its next look");
+                }
+            }
+        }
+    }
+
     /// The long-lived parts for `config`, over `store`.
     pub(crate) async fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
         let fingerprint_key = store.fingerprint_key().await?;

@@ -257,6 +257,17 @@ async fn silences_and_receipts(reopen: Reopen) {
         .enqueue_received(digest, vec![delivery("slack", "evt_pushed")], NOW)
         .await
         .expect("received");
+    // The same delivery received again (by another replica) is recorded once.
+    assert!(matches!(
+        store
+            .enqueue_received(digest, vec![delivery("slack", "evt_pushed")], NOW)
+            .await,
+        Err(StoreError::Duplicate)
+    ));
+    // A push passed on to the leader, once per database.
+    store.poke(&target("a")).await.expect("poke");
+    store.poke(&target("a")).await.expect("poke");
+    store.poke(&target("b")).await.expect("poke");
     drop(store);
     let store = reopen().await;
     assert_eq!(
@@ -271,6 +282,14 @@ async fn silences_and_receipts(reopen: Reopen) {
         .expect("known");
     assert!(expired.is_over(later));
     assert_eq!(ids_of(&store, "slack").await, ["evt_pushed"]);
+    store.wake("slack").await.expect("wake");
+    let pokes = store.take_pokes().await.expect("pokes");
+    assert_eq!(pokes.targets, [target("a"), target("b")]);
+    assert_eq!(pokes.channels, ["slack"]);
+    assert_eq!(
+        store.take_pokes().await.expect("pokes"),
+        crate::Pokes::default()
+    );
     assert_eq!(
         store.receipts(NOW).await.expect("receipts"),
         [(digest, NOW)]

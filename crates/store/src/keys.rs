@@ -21,6 +21,33 @@ pub(crate) const SILENCE_PREFIX: &[u8] = b"silence\0";
 /// `receipt/{digest}`: a webhook delivery acted on.
 pub(crate) const RECEIPT_PREFIX: &[u8] = b"receipt\0";
 
+/// `poke/{organization}\0{database}`: a database PlanetScale pushed a change of, for the leader
+/// to poll now (written by whichever replica received the push).
+pub(crate) const POKE_PREFIX: &[u8] = b"poke\0";
+
+/// `wake/{channel}`: a channel whose outbox another replica added to (`*`: every channel), for
+/// the leader to wake its worker.
+pub(crate) const WAKE_PREFIX: &[u8] = b"wake\0";
+
+pub(crate) fn wake_key(channel: &str) -> Vec<u8> {
+    [WAKE_PREFIX, channel.as_bytes()].concat()
+}
+
+pub(crate) fn poke_key(target: &Target) -> Vec<u8> {
+    let mut key = POKE_PREFIX.to_vec();
+    key.extend_from_slice(target.organization.as_bytes());
+    key.push(0);
+    key.extend_from_slice(target.database.as_bytes());
+    key
+}
+
+/// The target of a poke's key.
+pub(crate) fn split_poke_key(key: &[u8]) -> Option<Target> {
+    let rest = std::str::from_utf8(key.strip_prefix(POKE_PREFIX)?).ok()?;
+    let (organization, database) = rest.split_once('\0')?;
+    Some(Target::new(organization, database))
+}
+
 pub(crate) fn receipt_key(digest: &[u8; 32]) -> Vec<u8> {
     [RECEIPT_PREFIX, &digest[..]].concat()
 }

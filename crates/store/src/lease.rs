@@ -5,8 +5,18 @@
 
 use std::time::Duration;
 
-use crate::backend::{Backend, Fence, Leader, Replica};
-use crate::{Store, StoreError};
+use crate::backend::{Backend, Batch, Fence, Leader, Replica};
+use crate::keys::{poke_key, split_poke_key, wake_key, POKE_PREFIX, WAKE_PREFIX};
+use crate::{Store, StoreError, FORMAT_VERSION};
+
+/// What other replicas passed on to the leader.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pokes {
+    /// Databases PlanetScale pushed a change of: poll them now.
+    pub targets: Vec<diff_engine::Target>,
+    /// Channels whose outbox grew (`*`: every channel): wake their workers.
+    pub channels: Vec<String>,
+}
 
 impl Store {
     /// Whether several replicas may share this store (PostgreSQL), so that they elect a leader.
@@ -56,6 +66,62 @@ impl Store {
         match &self.backend {
             Backend::Sled(_) => Ok(Vec::new()),
             Backend::Postgres(postgres) => postgres.replicas().await,
+        }
+    }
+
+    /// Asks the leader to poll `target` now (PlanetScale pushed a change of it): whichever
+    /// replica received the push writes this, the leader takes it with [`Store::take_pokes`].
+    pub async fn poke(&self, target: &diff_engine::Target) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.put(
+            poke_key(target),
+            format!("{{\"v\":{FORMAT_VERSION},\"record\":{{}}}}").into_bytes(),
+        );
+        self.backend.apply(batch).await
+    }
+
+    /// Asks the leader to wake the worker of `channel` (`*`: every channel): another replica
+    /// added to its outbox (a received event, a dead letter put back).
+    pub async fn wake(&self, channel: &str) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.put(
+            wake_key(channel),
+            format!("{{\"v\":{FORMAT_VERSION},\"record\":{{}}}}").into_bytes(),
+        );
+        self.backend.apply(batch).await
+    }
+
+    /// The databases poked and the channels woken since the last call, each once; they are
+    /// forgotten as they are given.
+    pub async fn take_pokes(&self) -> Result<Pokes, StoreError> {
+        let pokes = self.backend.keys(POKE_PREFIX).await?;
+        let wakes = self.backend.keys(WAKE_PREFIX).await?;
+        let mut taken = Pokes::default();
+        if pokes.is_empty() && wakes.is_empty() {
+            return Ok(taken);
+        }
+        let mut batch = Batch::default();
+        for key in pokes {
+            taken.targets.extend(split_poke_key(&key));
+            batch.remove(key);
+        }
+        for key in wakes {
+            if let Ok(channel) = std::str::from_utf8(&key[WAKE_PREFIX.len()..]) {
+                taken.channels.push(channel.to_owned());
+            }
+            batch.remove(key);
+        }
+        self.backend.apply(batch).await?;
+        Ok(taken)
+    }
+
+    /// Whether this replica may do the leader's work now: always with a store of one process;
+    /// with a shared one, while its lease is current by its own clock. Asked before a delivery
+    /// is sent, so a leader paused past its lease sends nothing once it continues.
+    pub fn leads(&self) -> bool {
+        match &self.backend {
+            Backend::Sled(_) => true,
+            Backend::Postgres(postgres) => postgres.leads(),
         }
     }
 

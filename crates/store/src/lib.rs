@@ -58,6 +58,7 @@ mod silence;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use lease::Pokes;
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
 pub use receipt::Digest;
@@ -95,6 +96,9 @@ pub enum StoreError {
     /// engine's own types, so another backend can stand behind the same API).
     #[error("state store I/O failed: {0}")]
     Io(String),
+    /// What must be written once was written already (a webhook delivery's receipt).
+    #[error("already recorded")]
+    Duplicate,
     /// This replica does not lead (any more): the leader's writes are refused.
     #[error("not the leader: {0}")]
     NotLeader(String),

@@ -51,7 +51,7 @@ impl Store {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut batch = Batch::default();
         let entries = self.add_entries(&mut batch, deliveries, now).await?;
-        batch.put(
+        batch.put_new(
             receipt_key(&digest),
             encode(&ReceiptRecord { digest, at: now })?,
         );

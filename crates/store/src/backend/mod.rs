@@ -17,6 +17,9 @@ use crate::StoreError;
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
     Put(Vec<u8>, Vec<u8>),
+    /// Put only if the key is not there; otherwise nothing of the batch is applied
+    /// ([`StoreError::Duplicate`]).
+    PutNew(Vec<u8>, Vec<u8>),
     Remove(Vec<u8>),
 }
 
@@ -43,6 +46,11 @@ impl Batch {
 
     pub(crate) fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put(key.into(), value.into()));
+    }
+
+    /// Puts `key` only if no record has it: a second batch with the same new key fails whole.
+    pub(crate) fn put_new(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::PutNew(key.into(), value.into()));
     }
 
     pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {

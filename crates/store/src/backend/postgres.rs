@@ -534,6 +534,11 @@ impl PostgresBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = fence;
     }
 
+    /// Whether this replica may do the leader's work now, by its own clock.
+    pub(crate) fn leads(&self) -> bool {
+        self.lease_for_write().is_ok()
+    }
+
     /// The lease a fenced batch is checked against: `Err` when this replica does not lead, or
     /// its lease lapsed by its own clock.
     fn lease_for_write(&self) -> Result<Option<(String, i64)>, StoreError> {
@@ -709,10 +714,16 @@ impl PostgresBackend {
             None
         };
         let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let (mut new_keys, mut new_values) = (Vec::new(), Vec::new());
         for op in batch.ops() {
             match op {
                 Op::Put(key, value) => last.insert(key.clone(), Some(value.clone())),
                 Op::Remove(key) => last.insert(key.clone(), None),
+                Op::PutNew(key, value) => {
+                    new_keys.push(key.clone());
+                    new_values.push(value.clone());
+                    None
+                }
             };
         }
         let (mut removed, mut keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
@@ -746,6 +757,27 @@ impl PostgresBackend {
                         return Err(StoreError::NotLeader(format!(
                             "the lease of epoch {epoch} is no longer this replica's; another replica leads"
                         )));
+                    }
+                }
+                if !new_keys.is_empty() {
+                    // Two replicas receiving the same delivery: the second finds its receipt.
+                    let inserted = transaction
+                        .query_typed(
+                            &format!(
+                                "INSERT INTO {schema}.records (key, value)
+                                 SELECT * FROM unnest($1::bytea[], $2::bytea[])
+                                 ON CONFLICT (key) DO NOTHING
+                                 RETURNING key"
+                            ),
+                            &[
+                                (&new_keys, Type::BYTEA_ARRAY),
+                                (&new_values, Type::BYTEA_ARRAY),
+                            ],
+                        )
+                        .await
+                        .map_err(query)?;
+                    if inserted.len() < new_keys.len() {
+                        return Err(StoreError::Duplicate);
                     }
                 }
                 if !removed.is_empty() {

@@ -92,6 +92,15 @@ impl SledBackend {
     }
 
     pub(super) async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        // One process writes this store, and the receiver claims a delivery before writing
+        // it: a key that must be new is checked here.
+        for op in batch.ops() {
+            if let Op::PutNew(key, _) = op {
+                if self.tree.contains_key(key)? {
+                    return Err(StoreError::Duplicate);
+                }
+            }
+        }
         self.tree.apply_batch(Self::sled_batch(&batch))?;
         self.db.flush_async().await?;
         Ok(())
@@ -121,7 +130,9 @@ impl SledBackend {
         let mut sled_batch = sled::Batch::default();
         for op in batch.ops() {
             match op {
-                Op::Put(key, value) => sled_batch.insert(key.as_slice(), value.as_slice()),
+                Op::Put(key, value) | Op::PutNew(key, value) => {
+                    sled_batch.insert(key.as_slice(), value.as_slice());
+                }
                 Op::Remove(key) => sled_batch.remove(key.as_slice()),
             }
         }
