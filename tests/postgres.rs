@@ -111,6 +111,49 @@ async fn once_keeps_its_state_and_outbox_in_postgres() {
     let reset = run(&["state", "reset"]).await.expect("join");
     assert!(!reset.status.success());
     assert!(String::from_utf8_lossy(&reset.stderr).contains("PostgreSQL"));
+
+    // Moved to a state directory with export and import, nothing starts over.
+    let exported = run(&["state", "export"]).await.expect("join");
+    assert!(exported.status.success());
+    assert!(String::from_utf8_lossy(&exported.stderr).contains("exported"));
+    let sled = ConfigBuilder::new(&simulator.api_url(), &directory.path().join("moved"))
+        .unset("admin.listen")
+        .set("planetscale.service_token_id", "tok-id")
+        .set("planetscale.service_token", TOKEN)
+        .watch("acme", &["commerce"])
+        .channel("console", "console", &[])
+        .route(&["console"])
+        .write(&directory.path().join("moved.toml"));
+    let import = |config: &std::path::Path, input: &[u8]| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+            .args(["state", "import", "-c"])
+            .arg(config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let imported = import(&sled, &exported.stdout);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let shown = pswatch(&["state", "show"], &sled, &[]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("switched_primaries"), "{shown}");
+    let again = import(&sled, &exported.stdout);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
     drop(database);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }

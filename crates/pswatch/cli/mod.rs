@@ -164,6 +164,19 @@ enum StateAction {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Write everything the store holds (states, outbox, dead letters, silences, memos,
+    /// receipts, keys) to standard output as JSON lines, for `state import`.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Read an export from standard input into the store, which must be empty: a move between
+    /// a state directory and PostgreSQL, without a new baseline and without losing or repeating
+    /// a pending delivery.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +339,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         anyhow::bail!("state reset moves a damaged state directory aside; a PostgreSQL store is repaired or restored with the database's own tools");
                     }
                     state::reset(&loaded.state_path)?
+                }
+                // They speak JSON lines on standard output and input, not text.
+                StateAction::Export { config } => {
+                    return state::export(&open_store(&config.config).await?).await
+                }
+                StateAction::Import { config } => {
+                    return state::import(&open_store(&config.config).await?).await
                 }
                 StateAction::Forget { config, target } => {
                     let target = state::parse_target(&target)?;

@@ -137,3 +137,20 @@ pub(crate) fn render(states: &[(Target, TargetState)]) -> String {
     }
     text
 }
+
+/// `pswatch state export`: every record on standard output, the count on standard error.
+pub(crate) async fn export(store: &store::Store) -> anyhow::Result<std::process::ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let count = store.export(&mut out).await?;
+    drop(out);
+    eprintln!("exported {count} records");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `pswatch state import`: an export from standard input into an empty store.
+pub(crate) async fn import(store: &store::Store) -> anyhow::Result<std::process::ExitCode> {
+    let count = store.import(&mut std::io::stdin().lock()).await?;
+    store.flush().await?;
+    eprintln!("imported {count} records");
+    Ok(std::process::ExitCode::SUCCESS)
+}

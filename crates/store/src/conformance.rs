@@ -524,3 +524,180 @@ async fn postgres_leases_fence_the_leaders_writes() {
     let replicas = a.replicas().await.expect("replicas");
     assert_eq!(replicas.len(), 2);
 }
+
+/// Fills a store with one of everything it keeps.
+async fn fill(store: &Store) {
+    let state = TargetState {
+        events: 3,
+        ..TargetState::default()
+    };
+    store
+        .commit_poll(
+            &target("a"),
+            &state,
+            vec![delivery("slack", "evt_1"), delivery("hook", "evt_2")],
+            NOW,
+        )
+        .await
+        .expect("commit");
+    let dead = store
+        .enqueue(vec![delivery("hook", "evt_3")], NOW)
+        .await
+        .expect("enqueue");
+    store
+        .bury("hook", &[dead[0].id], "HTTP 400", "refused", NOW)
+        .await
+        .expect("bury");
+    let silence = Silence::between(
+        "sil_00000000000000aa".into(),
+        model::Matcher {
+            organization: Some("acme".into()),
+            ..model::Matcher::default()
+        },
+        NOW,
+        NOW + time::Duration::hours(1),
+        "moving".into(),
+        NOW,
+    )
+    .expect("silence");
+    store.put_silence(&silence, NOW).await.expect("silence");
+    let workflow = ResourceKey::parse("acme/a/workflow/1").expect("key");
+    store
+        .keep_memos(
+            "slack",
+            [(
+                &workflow,
+                &Memo {
+                    last_event: Some("evt_1".into()),
+                    ..Memo::default()
+                },
+            )],
+            NOW,
+        )
+        .await
+        .expect("memo");
+    store
+        .enqueue_received([9; 32], Vec::new(), NOW)
+        .await
+        .expect("receipt");
+    store.fingerprint_key().await.expect("key");
+    // A record that could not be read travels too, bytes untouched.
+    store
+        .raw_put(
+            b"quarantine\0queue\0damaged".as_slice(),
+            b"\xff\x00not json",
+        )
+        .await
+        .expect("quarantined");
+}
+
+/// What two stores hold, compared through the API.
+async fn assert_same(left: &Store, right: &Store) {
+    assert_eq!(
+        left.target_states().await.expect("states"),
+        right.target_states().await.expect("states")
+    );
+    assert_eq!(
+        left.outbox().await.expect("outbox"),
+        right.outbox().await.expect("outbox")
+    );
+    assert_eq!(
+        left.dead_letters().await.expect("dead"),
+        right.dead_letters().await.expect("dead")
+    );
+    assert_eq!(
+        left.silences().await.expect("silences"),
+        right.silences().await.expect("silences")
+    );
+    assert_eq!(
+        left.memos().await.expect("memos"),
+        right.memos().await.expect("memos")
+    );
+    assert_eq!(
+        left.receipts(NOW).await.expect("receipts"),
+        right.receipts(NOW).await.expect("receipts")
+    );
+    assert_eq!(
+        left.fingerprint_key().await.expect("key"),
+        right.fingerprint_key().await.expect("key")
+    );
+    assert_eq!(
+        left.quarantined().await.expect("quarantined"),
+        right.quarantined().await.expect("quarantined")
+    );
+}
+
+/// sled to PostgreSQL and back: everything moves, the outbox keeps its order and ids, and new
+/// entries come after the imported ones. A store that holds anything is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_move_between_backends() {
+    let database = TestDatabase::start();
+    let directory = tempfile::tempdir().expect("tempdir");
+    let sled = Store::open(&directory.path().join("from")).expect("open");
+    fill(&sled).await;
+    let mut exported = Vec::new();
+    let count = sled.export(&mut exported).await.expect("export");
+    assert!(count >= 8, "{count}");
+    let postgres = Store::connect(&database.options("imported"))
+        .await
+        .expect("connect");
+    assert_eq!(
+        postgres
+            .import(&mut exported.as_slice())
+            .await
+            .expect("import"),
+        count
+    );
+    assert_same(&sled, &postgres).await;
+    let highest = sled
+        .outbox()
+        .await
+        .expect("outbox")
+        .iter()
+        .chain(
+            sled.dead_letters()
+                .await
+                .expect("dead")
+                .iter()
+                .map(|letter| &letter.entry),
+        )
+        .map(|entry| entry.id)
+        .max()
+        .expect("entries");
+    let next = postgres
+        .enqueue(vec![delivery("slack", "evt_new")], NOW)
+        .await
+        .expect("enqueue");
+    assert!(next[0].id > highest, "{} > {highest}", next[0].id);
+    let refused = postgres
+        .import(&mut exported.as_slice())
+        .await
+        .expect_err("not empty");
+    assert!(refused.to_string().contains("not empty"), "{refused}");
+
+    // And back, into a new directory.
+    let mut again = Vec::new();
+    postgres.export(&mut again).await.expect("export");
+    let back = Store::open(&directory.path().join("back")).expect("open");
+    back.import(&mut again.as_slice()).await.expect("import");
+    assert_same(&postgres, &back).await;
+    let next = back
+        .enqueue(vec![delivery("slack", "evt_newer")], NOW)
+        .await
+        .expect("enqueue");
+    assert!(next[0].id > highest + 1);
+    let garbage = back
+        .import(&mut b"{\"something\":1}\n".as_slice())
+        .await
+        .expect_err("refused");
+    assert!(garbage.to_string().contains("not empty"), "{garbage}");
+    let empty = Store::open(&directory.path().join("empty")).expect("open");
+    let garbage = empty
+        .import(&mut b"{\"something\":1}\n".as_slice())
+        .await
+        .expect_err("refused");
+    assert!(
+        garbage.to_string().contains("not a pswatch store export"),
+        "{garbage}"
+    );
+}

@@ -47,6 +47,7 @@ mod backend;
 mod commit;
 #[cfg(test)]
 mod conformance;
+mod export;
 mod keys;
 mod lease;
 mod memo;

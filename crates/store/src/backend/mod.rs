@@ -146,6 +146,14 @@ impl Backend {
         }
     }
 
+    /// Makes the ids handed out next higher than `highest` (after an import).
+    pub(crate) async fn ids_after(&self, highest: u64) -> Result<(), StoreError> {
+        match self {
+            Self::Sled(sled) => sled.ids_after(highest),
+            Self::Postgres(postgres) => postgres.ids_after(highest).await,
+        }
+    }
+
     /// Makes every write so far durable.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         match self {

@@ -808,6 +808,28 @@ impl PostgresBackend {
         .await
     }
 
+    pub(super) async fn ids_after(&self, highest: u64) -> Result<(), StoreError> {
+        let schema = Arc::clone(&self.schema);
+        let highest = i64::try_from(highest).map_err(|_| {
+            StoreError::Invalid(format!(
+                "an outbox id {highest} is beyond PostgreSQL's bigint"
+            ))
+        })?;
+        self.transaction(move |transaction| {
+            Box::pin(async move {
+                transaction
+                    .query_typed(
+                        &format!("SELECT setval('{schema}.ids', greatest($1, (SELECT last_value FROM {schema}.ids)))"),
+                        &[(&highest, Type::INT8)],
+                    )
+                    .await
+                    .map_err(query)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     pub(super) async fn next_id(&self) -> Result<u64, StoreError> {
         let schema = Arc::clone(&self.schema);
         self.transaction(move |transaction| {

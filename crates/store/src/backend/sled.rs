@@ -139,6 +139,22 @@ impl SledBackend {
         sled_batch
     }
 
+    /// sled's ids only count up: they are drawn until past `highest`, up to a bound that an
+    /// export of this store's own ids never needs.
+    pub(super) fn ids_after(&self, highest: u64) -> Result<(), StoreError> {
+        const MOST: u64 = 50_000_000;
+        let mut drawn = 0;
+        while self.db.generate_id()? <= highest {
+            drawn += 1;
+            if drawn > MOST {
+                return Err(StoreError::Invalid(format!(
+                    "the export's outbox ids reach {highest}, too far above this store's to continue them"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn next_id(&self) -> Result<u64, StoreError> {
         Ok(self.db.generate_id()?)
     }
