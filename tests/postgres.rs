@@ -410,3 +410,135 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     .await;
     assert!(polled.is_some(), "{}", leader.stderr());
 }
+
+/// A leader paused past its lease (SIGSTOP) and continued after a standby took over commits and
+/// sends nothing stale, and steps down.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leader_paused_past_its_lease_steps_down_and_writes_nothing() {
+    use support::fleet::Fleet;
+    use support::Service;
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .unset("state.path")
+            .set("state.url", database.url())
+            .set("state.schema", "paused")
+            .set("state.lease", "2s")
+            .watch("acme", &["commerce"]),
+    );
+    let logs = fleet.directory.path();
+    let paused = Service::start(&config, &[("PSWATCH_REPLICA", "paused".into())], logs);
+    assert!(
+        paused
+            .wait_for_log("baseline", Duration::from_secs(20))
+            .await,
+        "{}",
+        paused.stderr()
+    );
+    let other = Service::start(&config, &[("PSWATCH_REPLICA", "other".into())], logs);
+    assert!(
+        other
+            .wait_for_log("this replica is a standby", Duration::from_secs(20))
+            .await,
+        "{}",
+        other.stderr()
+    );
+    let signal = |name: &str| {
+        std::process::Command::new("kill")
+            .args([name, &paused.id().to_string()])
+            .status()
+            .expect("kill")
+    };
+    assert!(signal("-STOP").success());
+    // While it is paused, the world moves and the other replica takes over and reports it.
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "switched_primaries".into();
+    });
+    assert!(
+        other
+            .wait_for_log("this replica leads", Duration::from_secs(20))
+            .await,
+        "{}",
+        other.stderr()
+    );
+    fleet.wait_for("workflow.state_changed", 1).await;
+    assert!(signal("-CONT").success());
+    assert!(
+        paused
+            .wait_for_log("this replica is a standby", Duration::from_secs(20))
+            .await,
+        "{}",
+        paused.stderr()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let delivered = fleet.deliveries_of("workflow.state_changed");
+    assert_eq!(delivered.len(), 1, "nothing stale sent: {delivered:#?}");
+    // It stopped polling: only the leader asks the API from now on.
+    assert!(
+        paused.stderr().contains("no longer leads"),
+        "{}",
+        paused.stderr()
+    );
+}
+
+/// PostgreSQL restarted under a running leader: /readyz says the store cannot be reached,
+/// pswatch keeps running, and when the database is back the transition that happened meanwhile
+/// is delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_restart_is_reported_and_survived() {
+    use support::fleet::Fleet;
+    use support::{eventually, get, Service};
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .unset("state.path")
+            .set("state.url", database.url())
+            .set("state.schema", "restarted")
+            .set("state.lease", "2s")
+            .watch("acme", &["commerce"]),
+    );
+    let mut service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log("baseline", Duration::from_secs(20))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let admin = service.admin_url().await;
+    database.stop().expect("stop the database");
+    let reported = eventually(Duration::from_secs(20), || async {
+        let (status, body) = get(&format!("{admin}/readyz")).await;
+        (status == 503 && body.contains("state store")).then_some(body)
+    })
+    .await;
+    assert!(reported.is_some(), "{}", service.stderr());
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "switched_primaries".into();
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        service.exited(Duration::ZERO).await.is_none(),
+        "it keeps running"
+    );
+    database.resume().expect("start the database again");
+    let delivered = fleet.wait_for("workflow.state_changed", 1).await;
+    assert_eq!(delivered[0]["data"]["state"], "switched_primaries");
+    let ready = eventually(Duration::from_secs(20), || async {
+        (get(&format!("{admin}/readyz")).await.0 == 200).then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "{}", service.stderr());
+}
