@@ -542,3 +542,72 @@ async fn a_database_restart_is_reported_and_survived() {
     .await;
     assert!(ready.is_some(), "{}", service.stderr());
 }
+
+/// The leader killed again and again while transitions keep coming: a replacement replica
+/// starts after each kill, every transition is delivered, and none more than once per kill.
+#[tokio::test(flavor = "multi_thread")]
+async fn transitions_survive_repeated_kills_of_the_leader() {
+    use support::fleet::Fleet;
+    use support::Service;
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .unset("state.path")
+            .set("state.url", database.url())
+            .set("state.schema", "kills")
+            .set("state.lease", "1s")
+            .watch("acme", &["commerce"]),
+    );
+    let logs = fleet.directory.path();
+    let start = |name: String| Service::start(&config, &[("PSWATCH_REPLICA", name)], logs);
+    let mut replicas = vec![start("r0".into()), start("r1".into())];
+    async fn leading(replicas: &[Service]) -> usize {
+        for _ in 0..100 {
+            if let Some(index) = replicas
+                .iter()
+                .position(|replica| replica.stderr().contains("this replica leads"))
+            {
+                return index;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no replica leads");
+    }
+    let index = leading(&replicas).await;
+    assert!(
+        replicas[index]
+            .wait_for_log("baseline", Duration::from_secs(20))
+            .await
+    );
+    let states = ["switched_replicas", "switched_primaries", "cutover"];
+    for (kill, state) in states.iter().enumerate() {
+        let index = leading(&replicas).await;
+        let mut killed = replicas.remove(index);
+        killed.kill();
+        replicas.push(start(format!("r{}", kill + 2)));
+        fleet.simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .workflow_mut(3)
+                .expect("workflow")
+                .state = (*state).into();
+        });
+        let delivered = fleet.wait_for("workflow.state_changed", kill + 1).await;
+        assert!(
+            delivered.iter().any(|body| body["data"]["state"] == *state),
+            "{state}: {delivered:#?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let delivered = fleet.deliveries_of("workflow.state_changed");
+    for state in states {
+        let times = delivered
+            .iter()
+            .filter(|body| body["data"]["state"] == state)
+            .count();
+        assert!((1..=2).contains(&times), "{state} delivered {times} times");
+    }
+    assert!(delivered.len() <= states.len() * 2, "{delivered:#?}");
+}
