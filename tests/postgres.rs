@@ -17,6 +17,38 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TOKEN: &str = "pscale_tkn_t0ps3cret";
 
+/// The configuration of replicas sharing `schema` of `database`, polling every 200 ms, their
+/// leases two seconds long.
+fn shared(fleet: &support::fleet::Fleet, database: &TestDatabase, schema: &str) -> ConfigBuilder {
+    fleet
+        .config("200ms")
+        .unset("state.path")
+        .set("state.url", database.url())
+        .set("state.schema", schema)
+        .set("state.lease", "2s")
+        .watch("acme", &["commerce"])
+}
+
+/// Moves workflow #3 of acme/commerce to `state`.
+fn move_workflow(fleet: &support::fleet::Fleet, state: &str) {
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = state.into();
+    });
+}
+
+/// Waits until `service` logs `text`, failing the test with its log when it does not.
+async fn logged(service: &support::Service, text: &str) {
+    assert!(
+        service.wait_for_log(text, Duration::from_secs(20)).await,
+        "no {text:?} in: {}",
+        service.stderr()
+    );
+}
+
 fn world() -> World {
     let mut world = World::default();
     world
@@ -197,48 +229,16 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     use support::{get, Service};
     let database = TestDatabase::start();
     let fleet = Fleet::start(world()).await;
-    let config = fleet.write(
-        fleet
-            .config("200ms")
-            .unset("state.path")
-            .set("state.url", database.url())
-            .set("state.schema", "failover")
-            .set("state.lease", "2s")
-            .watch("acme", &["commerce"]),
-    );
+    let config = fleet.write(shared(&fleet, &database, "failover"));
     let logs = fleet.directory.path();
     let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
     let mut first = replica("first");
-    assert!(
-        first
-            .wait_for_log("this replica leads", Duration::from_secs(20))
-            .await,
-        "{}",
-        first.stderr()
-    );
+    logged(&first, "this replica leads").await;
     let second = replica("second");
-    assert!(
-        second
-            .wait_for_log("this replica is a standby", Duration::from_secs(20))
-            .await,
-        "{}",
-        second.stderr()
-    );
+    logged(&second, "this replica is a standby").await;
     // The leader records its baseline, then delivers a transition.
-    assert!(
-        first
-            .wait_for_log("baseline", Duration::from_secs(20))
-            .await,
-        "{}",
-        first.stderr()
-    );
-    fleet.simulator.update(|world| {
-        world
-            .database_mut("acme", "commerce")
-            .workflow_mut(3)
-            .expect("workflow")
-            .state = "switched_primaries".into();
-    });
+    logged(&first, "baseline").await;
+    move_workflow(&fleet, "switched_primaries");
     fleet.wait_for("workflow.state_changed", 1).await;
     let (status, body) = get(&format!("{}/api/status", second.admin_url().await)).await;
     assert_eq!(status, 200, "{body}");
@@ -248,20 +248,8 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     assert_eq!(status["replica"]["leader"], "first");
 
     first.kill();
-    fleet.simulator.update(|world| {
-        world
-            .database_mut("acme", "commerce")
-            .workflow_mut(3)
-            .expect("workflow")
-            .state = "completed".into();
-    });
-    assert!(
-        second
-            .wait_for_log("this replica leads", Duration::from_secs(20))
-            .await,
-        "{}",
-        second.stderr()
-    );
+    move_workflow(&fleet, "completed");
+    logged(&second, "this replica leads").await;
     let delivered = fleet.wait_for("workflow.state_changed", 2).await;
     assert_eq!(delivered[1]["data"]["state"], "completed", "{delivered:#?}");
     // At least once, and a transition at most once more per failover.
@@ -283,26 +271,6 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
         metrics.contains("pswatch_leader_changes_total 1"),
         "{metrics}"
     );
-}
-
-/// The receiver's address, from a service's log once it listens.
-async fn receiver_url(service: &support::Service) -> String {
-    assert!(
-        service
-            .wait_for_log("webhook receiver listening", Duration::from_secs(15))
-            .await,
-        "{}",
-        service.stderr()
-    );
-    let address = service
-        .stderr()
-        .lines()
-        .find(|line| line.contains("webhook receiver listening"))
-        .and_then(|line| line.split("address=").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("address")
-        .to_owned();
-    format!("http://{address}/planetscale")
 }
 
 /// Every replica receives PlanetScale's deliveries: one posted to both is recorded once, and
@@ -327,22 +295,10 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     );
     let logs = fleet.directory.path();
     let leader = Service::start(&config, &[("PSWATCH_REPLICA", "one".into())], logs);
-    assert!(
-        leader
-            .wait_for_log("this replica leads", Duration::from_secs(20))
-            .await,
-        "{}",
-        leader.stderr()
-    );
+    logged(&leader, "this replica leads").await;
     let standby = Service::start(&config, &[("PSWATCH_REPLICA", "two".into())], logs);
-    assert!(
-        standby
-            .wait_for_log("this replica is a standby", Duration::from_secs(20))
-            .await,
-        "{}",
-        standby.stderr()
-    );
-    let urls = [receiver_url(&leader).await, receiver_url(&standby).await];
+    logged(&standby, "this replica is a standby").await;
+    let urls = [leader.receiver_url().await, standby.receiver_url().await];
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = serde_json::to_vec(&serde_json::json!({
         "timestamp": now,
@@ -419,32 +375,12 @@ async fn a_leader_paused_past_its_lease_steps_down_and_writes_nothing() {
     use support::Service;
     let database = TestDatabase::start();
     let fleet = Fleet::start(world()).await;
-    let config = fleet.write(
-        fleet
-            .config("200ms")
-            .unset("state.path")
-            .set("state.url", database.url())
-            .set("state.schema", "paused")
-            .set("state.lease", "2s")
-            .watch("acme", &["commerce"]),
-    );
+    let config = fleet.write(shared(&fleet, &database, "paused"));
     let logs = fleet.directory.path();
     let paused = Service::start(&config, &[("PSWATCH_REPLICA", "paused".into())], logs);
-    assert!(
-        paused
-            .wait_for_log("baseline", Duration::from_secs(20))
-            .await,
-        "{}",
-        paused.stderr()
-    );
+    logged(&paused, "baseline").await;
     let other = Service::start(&config, &[("PSWATCH_REPLICA", "other".into())], logs);
-    assert!(
-        other
-            .wait_for_log("this replica is a standby", Duration::from_secs(20))
-            .await,
-        "{}",
-        other.stderr()
-    );
+    logged(&other, "this replica is a standby").await;
     let signal = |name: &str| {
         std::process::Command::new("kill")
             .args([name, &paused.id().to_string()])
@@ -453,29 +389,11 @@ async fn a_leader_paused_past_its_lease_steps_down_and_writes_nothing() {
     };
     assert!(signal("-STOP").success());
     // While it is paused, the world moves and the other replica takes over and reports it.
-    fleet.simulator.update(|world| {
-        world
-            .database_mut("acme", "commerce")
-            .workflow_mut(3)
-            .expect("workflow")
-            .state = "switched_primaries".into();
-    });
-    assert!(
-        other
-            .wait_for_log("this replica leads", Duration::from_secs(20))
-            .await,
-        "{}",
-        other.stderr()
-    );
+    move_workflow(&fleet, "switched_primaries");
+    logged(&other, "this replica leads").await;
     fleet.wait_for("workflow.state_changed", 1).await;
     assert!(signal("-CONT").success());
-    assert!(
-        paused
-            .wait_for_log("this replica is a standby", Duration::from_secs(20))
-            .await,
-        "{}",
-        paused.stderr()
-    );
+    logged(&paused, "this replica is a standby").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let delivered = fleet.deliveries_of("workflow.state_changed");
     assert_eq!(delivered.len(), 1, "nothing stale sent: {delivered:#?}");
@@ -496,23 +414,9 @@ async fn a_database_restart_is_reported_and_survived() {
     use support::{eventually, get, Service};
     let database = TestDatabase::start();
     let fleet = Fleet::start(world()).await;
-    let config = fleet.write(
-        fleet
-            .config("200ms")
-            .unset("state.path")
-            .set("state.url", database.url())
-            .set("state.schema", "restarted")
-            .set("state.lease", "2s")
-            .watch("acme", &["commerce"]),
-    );
+    let config = fleet.write(shared(&fleet, &database, "restarted"));
     let mut service = Service::start(&config, &[], fleet.directory.path());
-    assert!(
-        service
-            .wait_for_log("baseline", Duration::from_secs(20))
-            .await,
-        "{}",
-        service.stderr()
-    );
+    logged(&service, "baseline").await;
     let admin = service.admin_url().await;
     database.stop().expect("stop the database");
     let reported = eventually(Duration::from_secs(20), || async {
@@ -521,13 +425,7 @@ async fn a_database_restart_is_reported_and_survived() {
     })
     .await;
     assert!(reported.is_some(), "{}", service.stderr());
-    fleet.simulator.update(|world| {
-        world
-            .database_mut("acme", "commerce")
-            .workflow_mut(3)
-            .expect("workflow")
-            .state = "switched_primaries".into();
-    });
+    move_workflow(&fleet, "switched_primaries");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         service.exited(Duration::ZERO).await.is_none(),

@@ -252,21 +252,32 @@ impl Service {
     /// The admin server's base URL (`http://127.0.0.1:PORT`), from the service's log once it
     /// listens.
     pub async fn admin_url(&self) -> String {
+        format!("http://{}", self.listening("admin server listening").await)
+    }
+
+    /// The webhook receiver's URL (`http://127.0.0.1:PORT/planetscale`), from the service's log
+    /// once it listens (on a port of its choosing, `receiver.listen = "127.0.0.1:0"`).
+    pub async fn receiver_url(&self) -> String {
+        format!(
+            "http://{}/planetscale",
+            self.listening("webhook receiver listening").await
+        )
+    }
+
+    /// The address the log line starting `what` names, once it is written.
+    async fn listening(&self, what: &str) -> String {
         assert!(
-            self.wait_for_log("admin server listening", Duration::from_secs(10))
-                .await,
+            self.wait_for_log(what, Duration::from_secs(15)).await,
             "{}",
             self.stderr()
         );
-        let address = self
-            .stderr()
+        self.stderr()
             .lines()
-            .find(|line| line.contains("admin server listening"))
+            .find(|line| line.contains(what))
             .and_then(|line| line.split("address=").nth(1))
             .and_then(|rest| rest.split_whitespace().next())
             .expect("address")
-            .to_owned();
-        format!("http://{address}")
+            .to_owned()
     }
 
     pub fn stdout(&self) -> String {
