@@ -258,6 +258,11 @@ async fn health_readiness_metrics_and_status() {
         body.contains("acme/users: the API refuses the service token"),
         "{body}"
     );
+    // The receiver can still record PlanetScale's deliveries: ready for its Service.
+    assert_eq!(
+        get(&format!("{base}/readyz/receiver")).await,
+        (200, "ready to receive\n".to_owned())
+    );
 
     let stopped = service.terminate(Duration::from_secs(25)).await;
     assert!(

@@ -425,6 +425,8 @@ async fn a_database_restart_is_reported_and_survived() {
     })
     .await;
     assert!(reported.is_some(), "{}", service.stderr());
+    // Nor can the receiver record deliveries meanwhile.
+    assert_eq!(get(&format!("{admin}/readyz/receiver")).await.0, 503);
     move_workflow(&fleet, "switched_primaries");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(

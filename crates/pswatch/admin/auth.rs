@@ -319,7 +319,8 @@ fn client_of(request: &Request) -> IpAddr {
         })
 }
 
-/// The guard in front of every route but `/healthz`, `/readyz` and `/login`.
+/// The guard in front of every route but `/healthz`, `/readyz`, `/readyz/receiver` and
+/// `/login`.
 pub(crate) async fn guard(
     State(auth): State<Arc<AdminAuth>>,
     request: Request,
@@ -327,7 +328,7 @@ pub(crate) async fn guard(
 ) -> Response {
     let auth = &*auth;
     let path = request.uri().path();
-    if matches!(path, "/healthz" | "/readyz") {
+    if matches!(path, "/healthz" | "/readyz" | "/readyz/receiver") {
         return next.run(request).await;
     }
     let host = request

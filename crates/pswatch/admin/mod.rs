@@ -38,6 +38,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         .route("/status.js", get(page_script))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/readyz/receiver", get(receiver_ready))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .route(
@@ -106,6 +107,35 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
         }
     }
     reasons
+}
+
+/// `GET /readyz/receiver`: whether this replica can record PlanetScale's deliveries: the store
+/// answers and accepts writes. Polls that fail, or a record set aside, do not make a receiver
+/// unready: for the readiness probe of a pod behind the receiver's Service, so PlanetScale's
+/// deliveries keep arriving while the API or a channel is in trouble.
+async fn receiver_ready(State(shared): State<Arc<Shared>>) -> Response {
+    let mut reasons = Vec::new();
+    if let Some((since, error)) = shared.store_health.failing() {
+        reasons.push(format!(
+            "the state store cannot write (for {}s): {error}",
+            since.elapsed().as_secs()
+        ));
+    }
+    if let Err(error) = shared.store.outbox_len().await {
+        reasons.push(format!("the state store cannot be read: {error}"));
+    }
+    if reasons.is_empty() {
+        (StatusCode::OK, "ready to receive\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(NotReady {
+                ready: false,
+                reasons,
+            }),
+        )
+            .into_response()
+    }
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
