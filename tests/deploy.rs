@@ -80,7 +80,7 @@ fn the_configuration_in_the_configmap_passes_check() {
             ("PLANETSCALE_SERVICE_TOKEN_ID", "id".into()),
             ("PLANETSCALE_SERVICE_TOKEN", "token".into()),
             ("SLACK_BOT_TOKEN", "xoxb-1-2-3".into()),
-            ("PSWATCH_ADMIN_TOKEN", "an-admin-token-long-enough".into()),
+            ("PSWATCH_ADMIN_TOKEN", "an-admin-token-long-enough-0123456789".into()),
         ],
     );
     assert!(

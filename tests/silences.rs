@@ -15,7 +15,7 @@ use simulator::{SimDeployRequest, SimWorkflow, World};
 use support::fleet::{free_port, Fleet};
 use support::{eventually, pswatch, Service};
 
-const TOKEN: &str = "silences-admin-token-0123456789";
+const TOKEN: &str = "silences-admin-token-0123456789abcdef";
 
 fn of_database<'a>(bodies: &'a [Value], database: &str) -> Vec<&'a Value> {
     bodies

@@ -435,7 +435,7 @@ fn with_new_kinds(name: &str) -> Option<String> {
                 .into(),
         ),
         "PAGERDUTY_ROUTING_KEY" => Some("R0UT1NGK3Y0000000000000000000000".into()),
-        "PSWATCH_ADMIN_TOKEN" => Some("an-admin-token-long-enough".into()),
+        "PSWATCH_ADMIN_TOKEN" => Some("an-admin-token-long-enough-0123456789".into()),
         other => environment(other),
     }
 }
@@ -628,7 +628,7 @@ fn an_admin_server_off_loopback_needs_a_token() {
         problems[0]
     );
     let config = parse(
-        &with("listen = \"0.0.0.0:9184\"\ntoken = \"${PLANETSCALE_SERVICE_TOKEN}-and-more\""),
+        &with("listen = \"0.0.0.0:9184\"\ntoken = \"${PLANETSCALE_SERVICE_TOKEN}-and-more-to-be-long\""),
         &environment,
     )
     .expect("a token makes it acceptable");
@@ -639,6 +639,17 @@ fn an_admin_server_off_loopback_needs_a_token() {
     let problems = parse(&with("token = \"short\""), &environment).expect_err("refused");
     assert_eq!(problems[0].key, "admin.token");
     assert!(!problems[0].to_string().contains("\"short\""));
+    // 31 characters are too few; the shipped Secret's placeholder is refused.
+    let problems = parse(&with(&format!("token = \"{}\"", "x".repeat(31))), &environment)
+        .expect_err("refused");
+    assert!(problems[0].message.contains("shorter than 32"), "{}", problems[0]);
+    parse(&with(&format!("token = \"{}\"", "x".repeat(32))), &environment).expect("32 will do");
+    let problems = parse(
+        &with("token = \"replace-me-with-openssl-rand-hex-32\""),
+        &environment,
+    )
+    .expect_err("refused");
+    assert!(problems[0].message.contains("placeholder"), "{}", problems[0]);
 }
 
 #[test]

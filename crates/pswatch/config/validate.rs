@@ -20,6 +20,15 @@ use super::{
 };
 use crate::config::StateDatabase;
 
+/// The fewest characters an admin token may have.
+const MIN_ADMIN_TOKEN: usize = 32;
+
+/// Admin tokens written in what pswatch ships (manifests, examples): never a real one.
+const PLACEHOLDER_TOKENS: &[&str] = &[
+    "replace-me-with-openssl-rand-hex-32",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+];
+
 /// The configuration of a file read into `raw`, or `None` with the problems added.
 pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Config> {
     let mut warnings = Vec::new();
@@ -49,12 +58,20 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     };
     let admin_token = match raw.admin.token.as_deref().map(str::trim) {
         None => None,
-        Some(token) if token.len() < 16 => {
+        Some(token) if token.chars().count() < MIN_ADMIN_TOKEN => {
             // Never quoted: it is the secret.
             problem(
                 problems,
                 "admin.token",
-                "is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 32`)",
+                format!("is shorter than {MIN_ADMIN_TOKEN} characters; use a long random one (e.g. `openssl rand -hex 32`)"),
+            );
+            None
+        }
+        Some(token) if PLACEHOLDER_TOKENS.contains(&token) || token.contains("replace-me") => {
+            problem(
+                problems,
+                "admin.token",
+                "is the placeholder of the shipped Secret, which anyone can read; make a random one (e.g. `openssl rand -hex 32`)",
             );
             None
         }
