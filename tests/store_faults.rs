@@ -131,7 +131,10 @@ async fn a_full_disk_refuses_loses_nothing_and_recovers_by_restart() {
         "{reasons}"
     );
     let (status, reasons) = get(&format!("{admin}/readyz/receiver")).await;
-    assert_eq!(status, 503, "the receiver cannot record deliveries: {reasons}");
+    assert_eq!(
+        status, 503,
+        "the receiver cannot record deliveries: {reasons}"
+    );
     std::fs::remove_file(&filler).expect("room again");
 
     // sled keeps its I/O error: pswatch stops, saying why, rather than fail for ever.

@@ -640,16 +640,31 @@ fn an_admin_server_off_loopback_needs_a_token() {
     assert_eq!(problems[0].key, "admin.token");
     assert!(!problems[0].to_string().contains("\"short\""));
     // 31 characters are too few; the shipped Secret's placeholder is refused.
-    let problems = parse(&with(&format!("token = \"{}\"", "x".repeat(31))), &environment)
-        .expect_err("refused");
-    assert!(problems[0].message.contains("shorter than 32"), "{}", problems[0]);
-    parse(&with(&format!("token = \"{}\"", "x".repeat(32))), &environment).expect("32 will do");
+    let problems = parse(
+        &with(&format!("token = \"{}\"", "x".repeat(31))),
+        &environment,
+    )
+    .expect_err("refused");
+    assert!(
+        problems[0].message.contains("shorter than 32"),
+        "{}",
+        problems[0]
+    );
+    parse(
+        &with(&format!("token = \"{}\"", "x".repeat(32))),
+        &environment,
+    )
+    .expect("32 will do");
     let problems = parse(
         &with("token = \"replace-me-with-openssl-rand-hex-32\""),
         &environment,
     )
     .expect_err("refused");
-    assert!(problems[0].message.contains("placeholder"), "{}", problems[0]);
+    assert!(
+        problems[0].message.contains("placeholder"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
