@@ -155,6 +155,7 @@ fn the_shipped_examples_are_valid() {
         "config/example.toml",
         "config/demo.toml",
         "config/compose.toml",
+        "config/compose-ha.toml",
     ] {
         let path = root.join(name);
         let text = std::fs::read_to_string(&path).expect("example exists");
