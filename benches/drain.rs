@@ -4,13 +4,13 @@
 //!
 //!     cargo bench --bench drain
 //!     cargo bench --bench drain -- --sizes 1000,5000
+//!     cargo bench --bench drain -- --store postgres   (a throwaway PostgreSQL server)
 //!
 //! The backlog is written straight into a state directory with the `store` crate (as a receiver
 //! that was down for a while leaves it), then `pswatch once` delivers every due entry. Each
 //! delivery is one signed POST and one flushed removal from the store, so the time per entry
 //! should not grow with the backlog.
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use axum::Router;
 use diff_engine::{Event, EventKind, Severity, Target, TargetState, Workflow, WorkflowState};
 use simulator::{Simulator, World};
+use store::testing::TestDatabase;
 use store::{NewDelivery, Store};
 use time::OffsetDateTime;
 
@@ -55,8 +56,7 @@ fn event(number: usize) -> Event {
 }
 
 /// Writes `entries` pending deliveries for channel `hook`, a hundred a poll.
-async fn backlog(path: &Path, entries: usize) {
-    let store = Store::open(path).expect("open the store");
+async fn backlog(store: &Store, entries: usize) {
     let target = Target::new("acme", "commerce");
     let mut written = 0;
     while written < entries {
@@ -85,8 +85,9 @@ async fn receive(State(received): State<Arc<AtomicU64>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Seconds `pswatch once` took to deliver a backlog of `entries`, and how many arrived.
-async fn drain(entries: usize) -> (f64, u64) {
+/// Seconds `pswatch once` took to deliver a backlog of `entries`, and how many arrived, with the
+/// store in a directory or, given `database`, in PostgreSQL.
+async fn drain(entries: usize, database: Option<&TestDatabase>) -> (f64, u64) {
     let mut world = World::default();
     world.database_mut("acme", "commerce");
     let simulator = Simulator::start(world, Some("tok-id:tok".into()))
@@ -104,19 +105,32 @@ async fn drain(entries: usize) -> (f64, u64) {
         let _ = axum::serve(listener, app).await;
     });
     let directory = tempfile::tempdir().expect("tempdir");
-    let state = directory.path().join("state");
-    backlog(&state, entries).await;
+    let state_path = directory.path().join("state");
+    let state = match database {
+        Some(database) => {
+            let schema = format!("drain_{entries}");
+            let store = Store::connect(&database.options(&schema))
+                .await
+                .expect("connect");
+            backlog(&store, entries).await;
+            format!("url = \"{}\"\nschema = \"{schema}\"", database.url())
+        }
+        None => {
+            let store = Store::open(&state_path).expect("open the store");
+            backlog(&store, entries).await;
+            format!("path = \"{}\"", state_path.display())
+        }
+    };
     let config = directory.path().join("pswatch.toml");
     std::fs::write(
         &config,
         format!(
             "[planetscale]\napi_url = \"{api}\"\nservice_token_id = \"tok-id\"\nservice_token = \"tok\"\n\
-             [state]\npath = \"{state}\"\n[log]\nlevel = \"warn\"\n\
+             [state]\n{state}\n[log]\nlevel = \"warn\"\n\
              [[watch]]\norganization = \"acme\"\ndatabases = [\"commerce\"]\n\
              [[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{receiver}/hook\"\nsecret = \"{SECRET}\"\n\
              [[routes]]\nchannels = [\"hook\"]\n",
             api = simulator.api_url(),
-            state = state.display(),
         ),
     )
     .expect("config");
@@ -155,10 +169,17 @@ async fn main() {
                     .collect()
             },
         );
+    let postgres = arguments
+        .iter()
+        .position(|argument| argument == "--store")
+        .and_then(|index| arguments.get(index + 1))
+        .is_some_and(|store| store == "postgres");
+    let database = postgres.then(TestDatabase::start);
+    println!("store: {}", if postgres { "PostgreSQL" } else { "sled" });
     println!("| pending entries | delivered | seconds | entries/s | ms per entry |");
     println!("|---|---|---|---|---|");
     for entries in sizes {
-        let (seconds, delivered) = drain(entries).await;
+        let (seconds, delivered) = drain(entries, database.as_ref()).await;
         println!(
             "| {entries} | {delivered} | {seconds:.1} | {:.0} | {:.2} |",
             delivered as f64 / seconds,

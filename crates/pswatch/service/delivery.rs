@@ -10,6 +10,9 @@ use time::OffsetDateTime;
 use crate::service::metrics::Metrics;
 use crate::service::shared::Shared;
 
+/// How soon a worker looks again when its replica's lease was not current.
+const LEASE_RECHECK: time::Duration = time::Duration::milliseconds(500);
+
 /// How long a resource's Slack thread is continued after its last message: a resource quiet
 /// for longer starts a new thread. Open incidents are kept however old.
 const MEMO_QUIET: time::Duration = time::Duration::days(30);

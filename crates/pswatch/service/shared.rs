@@ -163,6 +163,11 @@ impl StoreHealth {
 
     /// A write failed with `error`.
     pub(crate) fn failed(&self, error: &store::StoreError) {
+        // A write refused because another replica leads is the fence working, not the store
+        // failing.
+        if matches!(error, store::StoreError::NotLeader(_)) {
+            return;
+        }
         let mut failing = self.lock();
         let since = failing
             .as_ref()
