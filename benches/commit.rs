@@ -26,7 +26,7 @@ fn deliveries(round: usize) -> Vec<NewDelivery> {
                 Some(WorkflowState::Running),
                 workflow(3).state(WorkflowState::Cutover).build(),
             )
-            .id(&format!("evt_{round:08}_{channel}"))
+            .id(format!("evt_{round:08}_{channel}"))
             .build(),
         })
         .collect()
