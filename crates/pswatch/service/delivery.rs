@@ -129,13 +129,13 @@ impl Delivery {
             return Ok(Step::Disabled);
         }
         // A replica whose lease may have lapsed (paused, cut off) sends nothing: another may
-        // lead by now.
+        // lead by now. It looks again soon: a renewed lease wakes no worker.
         if !self.store.leads() {
             tracing::debug!(
                 channel = channel_name,
                 "not delivering: this replica's lease is not current"
             );
-            return Ok(Step::Idle);
+            return Ok(Step::NotDueUntil(OffsetDateTime::now_utc() + LEASE_RECHECK));
         }
         // The channel's entries are read one at a time: the head, and for a grouping channel
         // those of the same poll that follow it, never the whole backlog.
