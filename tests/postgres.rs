@@ -246,6 +246,16 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     assert_eq!(status["replica"]["id"], "second");
     assert_eq!(status["replica"]["role"], "standby");
     assert_eq!(status["replica"]["leader"], "first");
+    let replicas: Vec<&str> = status["replica"]["replicas"]
+        .as_array()
+        .expect("replicas")
+        .iter()
+        .filter_map(|replica| replica["id"].as_str())
+        .collect();
+    assert!(
+        replicas.contains(&"first") && replicas.contains(&"second"),
+        "{replicas:?}"
+    );
 
     first.kill();
     move_workflow(&fleet, "completed");
@@ -514,4 +524,61 @@ async fn transitions_survive_repeated_kills_of_the_leader() {
         assert!((1..=2).contains(&times), "{state} delivered {times} times");
     }
     assert!(delivered.len() <= states.len() * 2, "{delivered:#?}");
+}
+
+/// The status page of any replica shows the replicas, which one leads, and their heartbeats, in
+/// a real browser (Playwright driving Debian's chromium, from `bash tests/tools/install`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_the_replicas() {
+    use support::fleet::Fleet;
+    use support::Service;
+    const TOKEN: &str = "replicas-page-admin-token-0123456789";
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config =
+        fleet.write(shared(&fleet, &database, "page").set("admin.token", "${TEST_ADMIN_TOKEN}"));
+    let logs = fleet.directory.path();
+    let start = |name: &str| {
+        Service::start(
+            &config,
+            &[
+                ("PSWATCH_REPLICA", name.into()),
+                ("TEST_ADMIN_TOKEN", TOKEN.into()),
+            ],
+            logs,
+        )
+    };
+    let leader = start("leading-one");
+    logged(&leader, "this replica leads").await;
+    let standby = start("standing-by");
+    logged(&standby, "this replica is a standby").await;
+    let base = standby.admin_url().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("PSWATCH_TEST_PYTHON")
+        .map_or_else(|| root.join(".test-tools/venv/bin/python"), Into::into);
+    let script = root.join("tests/tools/replicas_page.py");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python)
+            .arg(script)
+            .args([base.as_str(), TOKEN, "leading-one", "standing-by"])
+            .output()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot run {} ({error}); run `bash tests/tools/install` once",
+                    python.display()
+                )
+            })
+    })
+    .await
+    .expect("join");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("REPLICAS This page comes from standing-by, a standby; leading-one leads."),
+        "{said}"
+    );
 }

@@ -48,6 +48,15 @@ pub(crate) struct ReplicaView {
     pub(crate) role: String,
     /// The leading replica's id, as last seen.
     pub(crate) leader: Option<String>,
+    /// Every replica alive in the last hour, the most recent heartbeat first.
+    pub(crate) replicas: Vec<ReplicaHeartbeat>,
+}
+
+/// A replica and how long ago it last said it is alive.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ReplicaHeartbeat {
+    pub(crate) id: String,
+    pub(crate) heartbeat_age_seconds: u64,
 }
 
 impl ReplicaBoard {
@@ -157,15 +166,26 @@ pub(crate) async fn elect(
             Ok(leader) => leader.map(|leader| leader.holder),
             Err(_) => matches!(role, Role::Leader { .. }).then(|| id.clone()),
         };
+        if let Err(error) = store.heartbeat(&id).await {
+            tracing::debug!(%error, "the replica's heartbeat was not written");
+        }
+        let replicas = store
+            .replicas()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|replica| ReplicaHeartbeat {
+                id: replica.id,
+                heartbeat_age_seconds: replica.heartbeat_age.as_secs(),
+            })
+            .collect();
         board.set(ReplicaView {
             id: id.clone(),
             role: role.as_str().into(),
             leader,
+            replicas,
         });
         roles.send_replace(role);
-        if let Err(error) = store.heartbeat(&id).await {
-            tracing::debug!(%error, "the replica's heartbeat was not written");
-        }
         // Renew before the trusted end, whatever the schedule.
         let next = match trusted_until {
             Some(until) => (asked + renew_every).min(until),

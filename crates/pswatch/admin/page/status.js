@@ -164,6 +164,25 @@ function renderSilences(status) {
   container.appendChild(table("Silences", ["Id", "Status", "Matches", "When", "Comment", "Action"], rows));
 }
 
+/// The replicas sharing the store, when there are: which one answers, which leads, and when
+/// each last said it is alive.
+function renderReplicas(status) {
+  const section = document.getElementById("replicas-section");
+  const replica = status.replica;
+  section.hidden = !replica;
+  if (!replica) return;
+  const container = document.getElementById("replicas");
+  container.replaceChildren();
+  container.appendChild(element("p",
+    `This page comes from ${replica.id}, a ${replica.role}; ${replica.leader ? `${replica.leader} leads` : "no replica leads now"}.`));
+  const rows = replica.replicas.map((other) => [
+    other.id,
+    other.id === replica.leader ? "leader" : "standby",
+    `${duration(other.heartbeat_age_seconds)} ago`,
+  ]);
+  container.appendChild(table("Replicas", ["Replica", "Role", "Last heartbeat"], rows));
+}
+
 function renderOutbox(status) {
   const container = document.getElementById("outbox");
   container.replaceChildren();
@@ -205,6 +224,7 @@ async function refresh() {
   renderRecent(status);
   renderSilences(status);
   renderOutbox(status);
+  renderReplicas(status);
 }
 
 document.getElementById("add-silence").addEventListener("submit", addSilence);

@@ -1,0 +1,38 @@
+"""Reads the Replicas section of the status page in a real browser (Playwright with Debian's
+chromium).
+
+Usage: replicas_page.py BASE_URL TOKEN LEADER STANDBY
+Signs in, waits until the section names both replicas, the LEADER as the leader, and prints
+"REPLICAS <the section's sentence>". Any failure raises (exit status 1).
+"""
+
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+
+
+def main():
+    base, token, leader, standby = sys.argv[1:5]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.goto(base + "/")
+        page.get_by_label("Admin token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base + "/")
+        section = page.locator("#replicas-section")
+        expect(section).to_be_visible(timeout=15000)
+        table = section.get_by_role("table", name="Replicas")
+        expect(table.get_by_role("cell", name=leader, exact=True)).to_be_visible(timeout=15000)
+        expect(table.get_by_role("cell", name=standby, exact=True)).to_be_visible()
+        expect(table.get_by_role("row").filter(has_text=leader).get_by_role("cell", name="leader", exact=True)).to_be_visible()
+        sentence = section.locator("p").first.inner_text()
+        print("REPLICAS " + sentence, flush=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
