@@ -10,6 +10,11 @@ use time::OffsetDateTime;
 use crate::service::metrics::Metrics;
 use crate::service::shared::Shared;
 
+/// The most entries of a channel that sends each event alone (a webhook) sent in one step and
+/// completed in one write: a crash between the sends and that write sends them again, with
+/// the same ids.
+const SEND_BATCH: usize = 32;
+
 /// How soon a worker looks again when its replica's lease was not current.
 const LEASE_RECHECK: time::Duration = time::Duration::milliseconds(500);
 
@@ -148,14 +153,19 @@ impl Delivery {
             return Ok(Step::NotDueUntil(head.next_attempt_at.unwrap_or(now)));
         }
         let mut group = vec![head];
-        if channel.kind.groups_events() {
-            while let Some(entry) = entries.next().await {
-                let entry = entry?;
-                if entry.poll != group[0].poll || !entry.is_due(now) {
-                    break;
-                }
-                group.push(entry);
+        let grouped = channel.kind.groups_events();
+        // A grouping channel sends the entries of one poll as one message; one that sends each
+        // event alone (a webhook) sends the due entries that follow, in order, up to
+        // SEND_BATCH, and completes those its receiver took in one write.
+        while grouped || group.len() < SEND_BATCH {
+            let Some(entry) = entries.next().await else {
+                break;
+            };
+            let entry = entry?;
+            if !entry.is_due(now) || (grouped && entry.poll != group[0].poll) {
+                break;
             }
+            group.push(entry);
         }
         let head = &group[0];
         let ids: Vec<u64> = group.iter().map(|entry| entry.id).collect();
@@ -169,13 +179,46 @@ impl Delivery {
         } else {
             Memos::new()
         };
-        let delivered = self
-            .notifier
-            .deliver(channel_name, &events, &mut memos)
-            .await;
+        // How many entries went out before a failure, when they are sent one at a time.
+        let mut sent = None;
+        let delivered = if grouped {
+            self.notifier
+                .deliver(channel_name, &events, &mut memos)
+                .await
+        } else {
+            let mut outcome = Ok(());
+            let mut count = 0;
+            for event in &events {
+                let one = std::slice::from_ref(event);
+                if let Err(error) = self.notifier.deliver(channel_name, one, &mut memos).await {
+                    outcome = Err(error);
+                    break;
+                }
+                count += 1;
+            }
+            sent = Some(count);
+            outcome
+        };
         self.store
             .keep_memos(channel_name, memos.changed(), OffsetDateTime::now_utc())
             .await?;
+        // Those sent before a failure are done; the failure is the next one's alone.
+        let (head, ids, events) = match (sent, &delivered) {
+            (Some(count), Err(_)) if count > 0 => {
+                self.store.complete(channel_name, &ids[..count]).await?;
+                self.metrics.delivered(
+                    channel_name,
+                    count,
+                    Duration::try_from(OffsetDateTime::now_utc() - head.created_at)
+                        .unwrap_or_default(),
+                );
+                for event in &events[..count] {
+                    tracing::info!(channel = channel_name, event_id = %event.id, "delivered");
+                }
+                (&group[count], vec![ids[count]], vec![events[count].clone()])
+            }
+            _ => (head, ids, events),
+        };
         let error = match delivered {
             Ok(()) => {
                 self.store.complete(channel_name, &ids).await?;
