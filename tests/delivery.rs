@@ -445,6 +445,61 @@ async fn an_unreadable_entry_is_quarantined_and_the_others_are_delivered() {
     assert!(listing.contains("is damaged"), "{listing}");
 }
 
+/// A webhook channel sends its backlog in order, several entries a step: a receiver that takes
+/// the first and fails the second gets the first once, and the rest wait behind the failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_inside_a_webhook_backlog_keeps_what_went_out_and_the_order() {
+    let (simulator, receiver, setup) = start(workflow_world("running")).await;
+    assert!(setup.run(&["once"]).await.status.success());
+    receiver.set_status(503);
+    let states = ["switched_replicas", "switched_primaries", "cutover"];
+    for state in states {
+        set_workflow(&simulator, state);
+        assert_eq!(setup.run(&["once"]).await.status.code(), Some(2));
+    }
+    receiver.set_status(200);
+    receiver.accept_only("/hooks", Some(1));
+    // The head's retry is due after the 300 ms retry schedule.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(setup.run(&["once"]).await.status.code(), Some(2));
+    let pending: Vec<String> = {
+        let store = store::Store::open(&setup.state()).expect("open the store");
+        store
+            .outbox_of("audit")
+            .all()
+            .await
+            .expect("entries")
+            .into_iter()
+            .map(|entry| match entry.event.kind {
+                diff_engine::EventKind::WorkflowStateChanged { state, .. } => {
+                    state.as_str().to_owned()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(pending, ["switched_primaries", "cutover"]);
+    receiver.accept_only("/hooks", None);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(setup.run(&["once"]).await.status.success());
+    let accepted = receiver.accepted("/hooks");
+    let delivered: Vec<&str> = accepted
+        .iter()
+        .map(|request| request.body.as_slice())
+        .map(|body| {
+            let body: Value = serde_json::from_slice(body).expect("json");
+            match body["data"]["state"].as_str() {
+                Some("switched_replicas") => "switched_replicas",
+                Some("switched_primaries") => "switched_primaries",
+                Some("cutover") => "cutover",
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(delivered, states, "each once, in order");
+    assert!(accepted.iter().all(|request| !request.duplicate));
+}
+
 async fn setup_run_owned(setup: &Setup, args: Vec<String>) -> std::process::Output {
     let config = setup.config.clone();
     let environment = setup.environment.clone();

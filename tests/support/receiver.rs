@@ -33,6 +33,8 @@ struct Inner {
     min_interval: Option<Duration>,
     last: Option<Instant>,
     accepted_ids: BTreeSet<String>,
+    /// Requests under the path prefix accepted before the rest are answered 503.
+    accept_budget: Option<(String, usize)>,
     requests: Vec<Recorded>,
     /// Requests that have arrived, before any delay.
     arrived: usize,
@@ -81,7 +83,16 @@ async fn receive(
         .iter()
         .find(|(prefix, _)| uri.path().starts_with(prefix.as_str()))
         .map_or(inner.status, |(_, status)| *status);
-    let status = if too_soon { 429 } else { configured };
+    let mut status = if too_soon { 429 } else { configured };
+    if let Some((prefix, left)) = inner.accept_budget.as_mut() {
+        if uri.path().starts_with(prefix.as_str()) && (200..300).contains(&status) {
+            if *left == 0 {
+                status = 503;
+            } else {
+                *left -= 1;
+            }
+        }
+    }
     let headers: HashMap<String, String> = headers
         .iter()
         .filter_map(|(name, value)| {
@@ -139,6 +150,11 @@ impl Receiver {
         if let Some(status) = status {
             inner.status_by_prefix.push((prefix.to_owned(), status));
         }
+    }
+
+    /// Accepts `count` more requests under `prefix`, then answers the rest 503; `None` ends it.
+    pub fn accept_only(&self, prefix: &str, count: Option<usize>) {
+        self.shared.lock().accept_budget = count.map(|count| (prefix.to_owned(), count));
     }
 
     pub fn set_delay(&self, delay: Duration) {
