@@ -8,7 +8,8 @@
 //!
 //! The backlog is written straight into a state directory with the `store` crate (as a receiver
 //! that was down for a while leaves it), then `pswatch once` delivers every due entry. Each
-//! delivery is one signed POST and one flushed removal from the store, so the time per entry
+//! delivery is one signed POST, and the entries the receiver took are removed from the store in
+//! batches of up to 32, so the time per entry
 //! should not grow with the backlog.
 
 use std::process::Command;
