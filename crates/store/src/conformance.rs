@@ -701,3 +701,33 @@ async fn exports_move_between_backends() {
         "{garbage}"
     );
 }
+
+/// `sslmode` as libpq reads it, against a server with a self-signed certificate that accepts
+/// TLS connections only: `require` and `prefer` encrypt without checking the certificate,
+/// `verify-full` refuses one no public root signed, `disable` is refused by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tls_follows_sslmode() {
+    let database = TestDatabase::start_with_tls();
+    let with = |mode: &str| {
+        let mut options = database.options("tls");
+        options.url = database
+            .url()
+            .replace("127.0.0.1", "localhost")
+            .replace("sslmode=disable", &format!("sslmode={mode}"));
+        options
+    };
+    let encrypted = Store::connect(&with("require")).await.expect("require");
+    encrypted
+        .enqueue(vec![delivery("slack", "evt_tls")], NOW)
+        .await
+        .expect("written over TLS");
+    Store::connect(&with("prefer")).await.expect("prefer");
+    let clear = Store::connect(&with("disable"))
+        .await
+        .expect_err("the server takes TLS only");
+    assert!(clear.to_string().contains("database"), "{clear}");
+    let refused = Store::connect(&with("verify-full"))
+        .await
+        .expect_err("a self-signed certificate");
+    assert!(refused.to_string().contains("database"), "{refused}");
+}

@@ -23,6 +23,8 @@ struct Cluster {
     data: PathBuf,
     port: u16,
     root: bool,
+    /// Whether it serves TLS, with a self-signed certificate for `localhost`.
+    tls: bool,
 }
 
 impl Cluster {
@@ -55,10 +57,13 @@ impl Cluster {
 
     fn start(&self) -> Result<(), String> {
         let data = self.data.display().to_string();
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off -c max_connections=200",
             self.port
         );
+        if self.tls {
+            options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         let log = self.data.join("server.log").display().to_string();
         self.run(
             "pg_ctl",
@@ -66,6 +71,44 @@ impl Cluster {
                 "-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
             ],
         )
+    }
+
+    /// A self-signed certificate and its key in the data directory, readable by the server only.
+    fn certificate(&self) -> Result<(), String> {
+        let (certificate, key) = (self.data.join("server.crt"), self.data.join("server.key"));
+        let output = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&certificate)
+            .output()
+            .map_err(|error| format!("cannot run openssl: {error}"))?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .map_err(|error| error.to_string())?;
+        if self.root {
+            let status = Command::new("chown")
+                .arg("postgres:postgres")
+                .args([&certificate, &key])
+                .status()
+                .map_err(|error| error.to_string())?;
+            if !status.success() {
+                return Err("cannot give the certificate to postgres".into());
+            }
+        }
+        Ok(())
     }
 
     fn stop(&self) -> Result<(), String> {
@@ -112,12 +155,20 @@ impl TestDatabase {
         if let Ok(url) = std::env::var("PSWATCH_TEST_DATABASE_URL") {
             return Self { url, cluster: None };
         }
-        Self::start_cluster().unwrap_or_else(|error| {
+        Self::start_cluster(false).unwrap_or_else(|error| {
             panic!("cannot start a PostgreSQL server for the tests ({error}); install Debian's postgresql (bash tests/tools/install) or set PSWATCH_TEST_DATABASE_URL")
         })
     }
 
-    fn start_cluster() -> Result<Self, String> {
+    /// A cluster of its own that serves TLS with a self-signed certificate for `localhost`
+    /// (made with `openssl`), for tests of `sslmode`.
+    pub fn start_with_tls() -> Self {
+        Self::start_cluster(true).unwrap_or_else(|error| {
+            panic!("cannot start a PostgreSQL server with TLS for the tests ({error})")
+        })
+    }
+
+    fn start_cluster(tls: bool) -> Result<Self, String> {
         static CLUSTERS: AtomicU64 = AtomicU64::new(0);
         let bin = postgres_bin().ok_or("no /usr/lib/postgresql/*/bin/initdb")?;
         let root = running_as_root();
@@ -143,6 +194,7 @@ impl TestDatabase {
             data: directory.clone(),
             port: free_port()?,
             root,
+            tls,
         };
         let data = directory.display().to_string();
         cluster.run(
@@ -159,6 +211,16 @@ impl TestDatabase {
                 &data,
             ],
         )?;
+        if tls {
+            cluster.certificate()?;
+            // Only TLS over TCP: a connection in clear is refused, so one that works is
+            // encrypted.
+            std::fs::write(
+                directory.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+            )
+            .map_err(|error| error.to_string())?;
+        }
         cluster.start()?;
         Ok(Self {
             url: format!(
@@ -169,7 +231,7 @@ impl TestDatabase {
         })
     }
 
-    /// The server's URL (`sslmode=disable`: the test server has no certificate).
+    /// The server's URL (`sslmode=disable`, whether it serves TLS or not).
     pub fn url(&self) -> &str {
         &self.url
     }
