@@ -114,6 +114,12 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
 /// unready: for the readiness probe of a pod behind the receiver's Service, so PlanetScale's
 /// deliveries keep arriving while the API or a channel is in trouble.
 async fn receiver_ready(State(shared): State<Arc<Shared>>) -> Response {
+    readiness(store_reasons(&shared).await, "ready to receive\n")
+}
+
+/// Why the store keeps this replica from recording anything: it cannot write, or cannot be
+/// read.
+async fn store_reasons(shared: &Shared) -> Vec<String> {
     let mut reasons = Vec::new();
     if let Some((since, error)) = shared.store_health.failing() {
         reasons.push(format!(
@@ -124,8 +130,13 @@ async fn receiver_ready(State(shared): State<Arc<Shared>>) -> Response {
     if let Err(error) = shared.store.outbox_len().await {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
+    reasons
+}
+
+/// 200 with `ready` when there is no reason not to be, 503 with the reasons otherwise.
+fn readiness(reasons: Vec<String>, ready: &'static str) -> Response {
     if reasons.is_empty() {
-        (StatusCode::OK, "ready to receive\n").into_response()
+        (StatusCode::OK, ready).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -140,15 +151,7 @@ async fn receiver_ready(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let mut reasons = not_ready_reasons(&shared, OffsetDateTime::now_utc());
-    if let Some((since, error)) = shared.store_health.failing() {
-        reasons.push(format!(
-            "the state store cannot write (for {}s): {error}",
-            since.elapsed().as_secs()
-        ));
-    }
-    if let Err(error) = shared.store.outbox_counts().await {
-        reasons.push(format!("the state store cannot be read: {error}"));
-    }
+    reasons.extend(store_reasons(&shared).await);
     let quarantined = shared.store.quarantined_len().await.unwrap_or(0);
     if quarantined > 0 {
         reasons.push(format!(
@@ -157,18 +160,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             if quarantined == 1 { "is" } else { "are" }
         ));
     }
-    if reasons.is_empty() {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(NotReady {
-                ready: false,
-                reasons,
-            }),
-        )
-            .into_response()
-    }
+    readiness(reasons, "ready\n")
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -304,7 +296,9 @@ async fn retry_dead_letter(
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }
         Ok(_) => {
-            shared.wake_channels(["*"]).await;
+            shared
+                .wake_channels([crate::service::shared::ALL_CHANNELS])
+                .await;
             tracing::info!(
                 id,
                 "a dead letter was put back in the outbox from the admin API"

@@ -177,11 +177,7 @@ impl Loop {
                         self.pushed(target);
                     }
                     for channel in &pokes.channels {
-                        if channel == "*" {
-                            self.shared.wakes.wake_all();
-                        } else {
-                            self.shared.wakes.wake(channel);
-                        }
+                        self.shared.wakes.wake_named(channel);
                     }
                 }
                 Err(error) => {

@@ -77,16 +77,15 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// The name that wakes every channel's worker.
+pub(crate) const ALL_CHANNELS: &str = "*";
+
 impl Shared {
-    /// Wakes the delivery workers of `channels` (`*`: every channel) after their outbox grew:
-    /// here, and through the store on the leader when replicas share it.
+    /// Wakes the delivery workers of `channels` ([`ALL_CHANNELS`]: every channel) after their
+    /// outbox grew: here, and through the store on the leader when replicas share it.
     pub(crate) async fn wake_channels<'a>(&self, channels: impl IntoIterator<Item = &'a str>) {
         for channel in channels {
-            if channel == "*" {
-                self.wakes.wake_all();
-            } else {
-                self.wakes.wake(channel);
-            }
+            self.wakes.wake_named(channel);
             if self.store.is_shared() {
                 if let Err(error) = self.store.wake(channel).await {
                     tracing::warn!(%error, channel, "cannot wake the leader's delivery worker; it delivers at its next look");
@@ -213,6 +212,16 @@ impl Wakes {
     /// Wakes `channel`'s worker.
     pub(crate) fn wake(&self, channel: &str) {
         self.of(channel).notify_one();
+    }
+
+    /// Wakes `channel`'s worker, or every worker for [`ALL_CHANNELS`]: the names the store's
+    /// wake records carry between replicas.
+    pub(crate) fn wake_named(&self, channel: &str) {
+        if channel == ALL_CHANNELS {
+            self.wake_all();
+        } else {
+            self.wake(channel);
+        }
     }
 
     /// Wakes every channel's worker (a dead letter put back, of whichever channel).

@@ -5,14 +5,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use diff_engine::testing::{workflow, workflow_state_changed};
-use diff_engine::{Event, Target, TargetState, WorkflowState};
+use diff_engine::{Target, TargetState};
 use model::{Memo, ResourceKey, Silence, SlackThread};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
 use crate::testing::TestDatabase;
-use crate::{DisabledChannel, NewDelivery, Store, StoreError};
+use crate::tests::{delivery, event};
+use crate::{DisabledChannel, Store, StoreError};
 
 /// Opens the same store again: a restart, or another replica.
 type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Store> + Send>> + Send + Sync>;
@@ -21,25 +21,6 @@ const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
 fn target(database: &str) -> Target {
     Target::new("acme", database)
-}
-
-fn event(id: &str) -> Event {
-    workflow_state_changed(
-        Some(WorkflowState::Running),
-        workflow(1)
-            .state(WorkflowState::Cutover)
-            .keyspaces("commerce", "customers")
-            .build(),
-    )
-    .id(id)
-    .build()
-}
-
-fn delivery(channel: &str, id: &str) -> NewDelivery {
-    NewDelivery {
-        channel: channel.into(),
-        event: event(id),
-    }
 }
 
 async fn ids_of(store: &Store, channel: &str) -> Vec<String> {

@@ -62,7 +62,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
     state
 }
 
-fn event(id: &str) -> Event {
+pub(crate) fn event(id: &str) -> Event {
     workflow_state_changed(
         Some(WorkflowState::Running),
         workflow(1)
@@ -75,7 +75,7 @@ fn event(id: &str) -> Event {
     .build()
 }
 
-fn delivery(channel: &str, id: &str) -> NewDelivery {
+pub(crate) fn delivery(channel: &str, id: &str) -> NewDelivery {
     NewDelivery {
         channel: channel.into(),
         event: event(id),
