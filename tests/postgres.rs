@@ -582,3 +582,129 @@ async fn the_status_page_shows_the_replicas() {
         "{said}"
     );
 }
+
+/// The admin API of a standby acts on the shared state: a dead letter retried there is
+/// delivered by the leader, one dropped there is gone from the leader's view, and a silence
+/// added there holds back the leader's next alert until it is expired there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_s_admin_api_acts_for_every_replica() {
+    use support::fleet::Fleet;
+    use support::Service;
+    const ADMIN: &str = "standby-admin-token-0123456789abcdef";
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config =
+        fleet.write(shared(&fleet, &database, "standby").set("admin.token", "${TEST_ADMIN_TOKEN}"));
+    let logs = fleet.directory.path();
+    let start = |name: &str| {
+        Service::start(
+            &config,
+            &[
+                ("PSWATCH_REPLICA", name.into()),
+                ("TEST_ADMIN_TOKEN", ADMIN.into()),
+            ],
+            logs,
+        )
+    };
+    let leader = start("one");
+    logged(&leader, "baseline recorded").await;
+    let standby = start("two");
+    logged(&standby, "this replica is a standby").await;
+    let (leading, standing) = (leader.admin_url().await, standby.admin_url().await);
+    let client = reqwest::Client::new();
+    let status = |base: &str| {
+        let request = client.get(format!("{base}/api/status")).bearer_auth(ADMIN);
+        async move {
+            let body: Value = request
+                .send()
+                .await
+                .expect("status")
+                .json()
+                .await
+                .expect("json");
+            body
+        }
+    };
+    let post = |url: String, body: Option<Value>| {
+        // The admin API takes JSON only, a body or none.
+        let request = client
+            .post(url)
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body.map(|body| body.to_string()).unwrap_or_default());
+        async move {
+            let response = request.send().await.expect("answer");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    // A dead letter for each of two transitions, seen from the standby.
+    let dead_letter = |state: &'static str| {
+        let status = &status;
+        let standing = &standing;
+        async move {
+            support::eventually(Duration::from_secs(20), || async {
+                status(standing).await["outbox"]["dead"]
+                    .as_array()
+                    .expect("dead letters")
+                    .iter()
+                    .find(|letter| {
+                        letter["headline"]
+                            .as_str()
+                            .is_some_and(|headline| headline.contains(state))
+                    })
+                    .and_then(|letter| letter["id"].as_u64())
+            })
+            .await
+            .unwrap_or_else(|| panic!("no dead letter for {state}"))
+        }
+    };
+    fleet.receiver.set_status(400);
+    move_workflow(&fleet, "switched_replicas");
+    let retried = dead_letter("switched_replicas").await;
+    move_workflow(&fleet, "switched_primaries");
+    let dropped = dead_letter("switched_primaries").await;
+    fleet.receiver.set_status(200);
+
+    let (code, said) = post(format!("{standing}/api/dead-letters/{retried}/retry"), None).await;
+    assert_eq!(code, 200, "{said}");
+    let delivered = fleet.wait_for("workflow.state_changed", 1).await;
+    assert_eq!(delivered[0]["data"]["state"], "switched_replicas");
+    let (code, said) = post(format!("{standing}/api/dead-letters/{dropped}/drop"), None).await;
+    assert_eq!(code, 200, "{said}");
+    let outbox = &status(&leading).await["outbox"];
+    assert_eq!(outbox["dead_letters"], 0, "{outbox:#}");
+
+    // A silence added through the standby holds on the leader, until expired through it.
+    let (code, said) = post(
+        format!("{standing}/api/silences"),
+        Some(serde_json::json!({
+            "database": "acme/commerce",
+            "events": ["workflow.*"],
+            "for": "1h",
+            "comment": "cutover window",
+        })),
+    )
+    .await;
+    assert_eq!(code, 201, "{said}");
+    let added: Value = serde_json::from_str(&said).expect("the silence as JSON");
+    let id = added["silence"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(status(&leading).await["silences"][0]["id"], id.as_str());
+    move_workflow(&fleet, "cutover");
+    logged(&leader, "silenced_by").await;
+    let (code, said) = post(format!("{standing}/api/silences/{id}/expire"), None).await;
+    assert_eq!(code, 200, "{said}");
+    move_workflow(&fleet, "completed");
+    let delivered = fleet.wait_for("workflow.state_changed", 2).await;
+    let states: Vec<&Value> = delivered
+        .iter()
+        .map(|body| &body["data"]["state"])
+        .collect();
+    assert_eq!(
+        states,
+        ["switched_replicas", "completed"],
+        "the silenced cutover held back"
+    );
+}
