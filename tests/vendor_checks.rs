@@ -122,19 +122,24 @@ fn slack_messages_pass_slack_sdk() {
     let now = time::OffsetDateTime::now_utc();
     let mut messages: Vec<Value> = events
         .iter()
-        .map(|event| render::slack_message(std::slice::from_ref(event)))
+        .map(|event| render::slack_message(std::slice::from_ref(event), notifier::Words::none()))
         .collect();
     let many: Vec<Event> = std::iter::repeat_n(events.clone(), 12).flatten().collect();
-    messages.push(render::slack_message(&events));
-    messages.push(render::slack_message(&many));
+    messages.push(render::slack_message(&events, notifier::Words::none()));
+    messages.push(render::slack_message(&many, notifier::Words::none()));
     messages.push(render::test_slack("ops", now));
     for event in &events {
         messages.push(render::slack_thread_head(
             std::slice::from_ref(event),
             Some("in_progress"),
+            notifier::Words::none(),
         ));
     }
-    messages.push(render::slack_thread_head(&events[3..], None));
+    messages.push(render::slack_thread_head(
+        &events[3..],
+        None,
+        notifier::Words::none(),
+    ));
     let problems = slack_problems(&messages);
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -144,11 +149,11 @@ fn teams_cards_pass_the_adaptive_cards_sdk() {
     let events = events();
     let mut cards: Vec<Value> = events
         .iter()
-        .map(|event| render::teams_message(std::slice::from_ref(event)))
+        .map(|event| render::teams_message(std::slice::from_ref(event), notifier::Words::none()))
         .collect();
     let many: Vec<Event> = std::iter::repeat_n(events.clone(), 4).flatten().collect();
-    cards.push(render::teams_message(&events));
-    cards.push(render::teams_message(&many));
+    cards.push(render::teams_message(&events, notifier::Words::none()));
+    cards.push(render::teams_message(&many, notifier::Words::none()));
     cards.push(render::test_teams("ops", time::OffsetDateTime::now_utc()));
     let problems = adaptive_card_problems(&cards);
     assert!(problems.is_empty(), "{problems:#?}");

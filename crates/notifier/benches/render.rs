@@ -33,19 +33,19 @@ fn bench(criterion: &mut Criterion) {
     let one = vec![event(0)];
     let twelve: Vec<Event> = (0..12).map(event).collect();
     let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
-    let body = render::webhook_body(&one[0]);
+    let body = render::webhook_body(&one[0], notifier::Words::none());
     let mut group = criterion.benchmark_group("render");
     group.bench_function("slack, 1 event", |bencher| {
-        bencher.iter(|| render::slack_message(black_box(&one)))
+        bencher.iter(|| render::slack_message(black_box(&one), notifier::Words::none()))
     });
     group.bench_function("slack, 12 events", |bencher| {
-        bencher.iter(|| render::slack_message(black_box(&twelve)))
+        bencher.iter(|| render::slack_message(black_box(&twelve), notifier::Words::none()))
     });
     group.bench_function("email, 1 event", |bencher| {
-        bencher.iter(|| render::email(black_box(&one)))
+        bencher.iter(|| render::email(black_box(&one), notifier::Words::none()))
     });
     group.bench_function("webhook body", |bencher| {
-        bencher.iter(|| render::webhook_body(black_box(&one[0])))
+        bencher.iter(|| render::webhook_body(black_box(&one[0]), notifier::Words::none()))
     });
     group.bench_function("webhook signature", |bencher| {
         bencher.iter(|| {

@@ -7,6 +7,7 @@ use sha2::Sha256;
 
 use crate::kinds::ChannelKind;
 use crate::retry::RetryPolicy;
+use crate::template::ChannelTemplates;
 
 /// One configured channel.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Channel {
     pub retry: RetryPolicy,
     /// The least time between two messages to the same receiver (for Slack, per webhook URL).
     pub min_interval: Duration,
+    /// The templates it lists, in order; none for the built-in text.
+    pub templates: ChannelTemplates,
 }
 
 impl Channel {
@@ -31,6 +34,7 @@ impl Channel {
             kind,
             retry: RetryPolicy::default(),
             min_interval,
+            templates: ChannelTemplates::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use crate::channel::Channel;
 use crate::kinds::Sender;
 use crate::pacer::Pacer;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
+use crate::template::{ErrorHook, TemplateError, Words};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
 use model::Memos;
 
@@ -21,6 +22,7 @@ struct Configured {
 pub struct Notifier {
     http: reqwest::Client,
     senders: HashMap<String, Configured>,
+    template_failed: Option<ErrorHook>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -59,7 +61,34 @@ impl Notifier {
                 },
             );
         }
-        Ok(Self { http, senders })
+        Ok(Self {
+            http,
+            senders,
+            template_failed: None,
+        })
+    }
+
+    /// Calls `hook` for each template that fails at run time (after logging it), so that the
+    /// service can count the failures; the built-in text is sent instead.
+    #[must_use]
+    pub fn on_template_error(mut self, hook: ErrorHook) -> Self {
+        self.template_failed = Some(hook);
+        self
+    }
+
+    /// The channel's templates' text for `events`; a template that fails is logged and
+    /// reported, and its events get the built-in text.
+    fn words(&self, configured: &Configured, channel: &str, events: &[Event]) -> Words {
+        let mut failed = |error: &TemplateError| {
+            tracing::warn!(channel, %error, "a template failed; the built-in text is sent instead");
+            if let Some(hook) = &self.template_failed {
+                hook(error);
+            }
+        };
+        configured
+            .channel
+            .templates
+            .words(events, configured.channel.kind.flavor(), &mut failed)
     }
 
     /// The configured channel of that name.
@@ -88,19 +117,20 @@ impl Notifier {
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
+        let words = self.words(configured, channel, events);
         if !configured.channel.kind.groups_events() {
             for event in events {
                 self.paced(
                     configured,
                     channel,
-                    Payload::Events(std::slice::from_ref(event)),
+                    Payload::Events(std::slice::from_ref(event), &words),
                     memos,
                 )
                 .await?;
             }
             return Ok(());
         }
-        self.paced(configured, channel, Payload::Events(events), memos)
+        self.paced(configured, channel, Payload::Events(events, &words), memos)
             .await
     }
 

@@ -27,6 +27,7 @@ mod route;
 mod secret;
 mod send;
 mod sign;
+pub mod template;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -54,6 +55,9 @@ pub use route::{Reach, Route, Router, Subject};
 pub use secret::{Secret, SecretError, SecretUrl, WebhookSecret};
 pub use send::DELIVERY_TIMEOUT;
 pub use sign::sign;
+pub use template::{
+    sample_event, ChannelTemplates, Flavor, TemplateError, TemplateSource, Templates, Words,
+};
 pub use verdict::{classify_status, ChannelError, DeliveryError, Verdict};
 
 /// Re-exported so that callers build mailboxes with the same type.

@@ -21,6 +21,12 @@ pub struct WebhookPayload<'a> {
     pub timestamp: String,
     /// The event.
     pub data: EventData<'a>,
+    /// The title a template of the channel wrote for the event; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'a str>,
+    /// The text a template of the channel wrote for the event; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
 }
 
 impl<'a> WebhookPayload<'a> {
@@ -30,6 +36,17 @@ impl<'a> WebhookPayload<'a> {
             event_type: event.type_name(),
             timestamp: rfc3339(event.observed_at),
             data: EventData::new(event),
+            title: None,
+            text: None,
+        }
+    }
+
+    /// The payload of `event`, with the title and text a template wrote for it, if any.
+    pub fn worded(event: &'a Event, words: &'a crate::template::Words) -> Self {
+        Self {
+            title: words.title(event),
+            text: words.text(event),
+            ..Self::new(event)
         }
     }
 }

@@ -8,8 +8,12 @@ use model::Memos;
 
 /// What `channel` would send for `events` (of one target and poll), given what it remembers
 /// (`memos`: its Slack threads and open incidents).
+/// A template that fails gives way to the built-in text, as in a delivery.
 pub fn preview(channel: &Channel, events: &[Event], memos: &Memos) -> String {
-    channel.kind.preview(events, memos)
+    let words = channel
+        .templates
+        .words(events, channel.kind.flavor(), &mut |_| {});
+    channel.kind.preview(events, &words, memos)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use diff_engine::Event;
 
+use crate::template::Words;
+
 pub(crate) mod http;
 
 /// How long one delivery may take.
@@ -13,8 +15,9 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 /// What one send carries.
 #[derive(Clone, Copy)]
 pub(crate) enum Payload<'a> {
-    /// Events of one target and poll (one event for a webhook).
-    Events(&'a [Event]),
+    /// Events of one target and poll (one event for a webhook), and the channel's templates'
+    /// text for those a template applies to.
+    Events(&'a [Event], &'a Words),
     /// The marked message of `pswatch test-notify`.
     Test,
 }

@@ -12,6 +12,7 @@ use diff_engine::Event;
 use model::Memos;
 
 use crate::send::Payload;
+use crate::template::{Flavor, Words};
 use crate::verdict::{ChannelError, DeliveryError};
 
 pub mod console;
@@ -34,8 +35,9 @@ pub(crate) trait Kind: Sized {
     /// transport's, naming the channel.
     fn sender(&self, channel: &str) -> Result<Self::Sender, ChannelError>;
 
-    /// What it would send, as text with no secret in it (`pswatch once --dry-run`).
-    fn preview(&self, events: &[Event], memos: &Memos) -> String;
+    /// What it would send, as text with no secret in it (`pswatch once --dry-run`), with
+    /// `words` from its templates.
+    fn preview(&self, events: &[Event], words: &Words, memos: &Memos) -> String;
 
     /// Feeds `part` every value that decides where the channel sends, secrets included (they
     /// only ever reach a keyed digest).
@@ -60,6 +62,11 @@ pub(crate) trait Kind: Sized {
     /// Whether deliveries read and change what the channel remembers of a resource.
     fn remembers(&self) -> bool {
         false
+    }
+
+    /// How its templates' values are escaped.
+    fn flavor(&self) -> Flavor {
+        Flavor::Plain
     }
 }
 
@@ -156,9 +163,16 @@ macro_rules! kinds {
                 }
             }
 
-            pub(crate) fn preview(&self, events: &[Event], memos: &Memos) -> String {
+            pub(crate) fn preview(&self, events: &[Event], words: &Words, memos: &Memos) -> String {
                 match self {
-                    $( Self::$variant(kind) => kind.preview(events, memos), )*
+                    $( Self::$variant(kind) => kind.preview(events, words, memos), )*
+                }
+            }
+
+            /// How its templates' values are escaped: for Slack's mrkdwn, or not at all.
+            pub fn flavor(&self) -> Flavor {
+                match self {
+                    $( Self::$variant(kind) => kind.flavor(), )*
                 }
             }
 

@@ -1,11 +1,15 @@
 use super::*;
+use crate::template::Words;
 use crate::testing::{reminder_events, revert_and_validation_events, sample_events};
 use diff_engine::{Event, EventKind};
 use serde_json::Value;
 
 #[test]
 fn console_lines() {
-    let lines: Vec<String> = sample_events().iter().map(console_line).collect();
+    let lines: Vec<String> = sample_events()
+        .iter()
+        .map(|event| console_line(event, Words::none()))
+        .collect();
     insta::assert_snapshot!(lines.join("\n"));
 }
 
@@ -14,7 +18,7 @@ fn slack_messages() {
     for event in sample_events() {
         insta::assert_json_snapshot!(
             format!("slack_{}", event.type_name().replace('.', "_")),
-            slack_message(std::slice::from_ref(&event))
+            slack_message(std::slice::from_ref(&event), Words::none())
         );
     }
 }
@@ -22,7 +26,7 @@ fn slack_messages() {
 #[test]
 fn emails() {
     for event in sample_events() {
-        let content = email(std::slice::from_ref(&event));
+        let content = email(std::slice::from_ref(&event), Words::none());
         insta::assert_snapshot!(
             format!("email_{}", event.type_name().replace('.', "_")),
             format!(
@@ -36,7 +40,8 @@ fn emails() {
 #[test]
 fn webhook_bodies() {
     let events = sample_events();
-    let body: Value = serde_json::from_slice(&webhook_body(&events[0])).expect("json");
+    let body: Value =
+        serde_json::from_slice(&webhook_body(&events[0], Words::none())).expect("json");
     insta::assert_json_snapshot!(body);
 }
 
@@ -46,9 +51,9 @@ fn revert_and_validation_failures() {
     for (event, name) in events.iter().zip(["revert_error", "validation_error"]) {
         insta::assert_json_snapshot!(
             format!("slack_{name}"),
-            slack_message(std::slice::from_ref(event))
+            slack_message(std::slice::from_ref(event), Words::none())
         );
-        let content = email(std::slice::from_ref(event));
+        let content = email(std::slice::from_ref(event), Words::none());
         insta::assert_snapshot!(
             format!("email_{name}"),
             format!(
@@ -56,10 +61,14 @@ fn revert_and_validation_failures() {
                 content.subject, content.text, content.html
             )
         );
-        let body: Value = serde_json::from_slice(&webhook_body(event)).expect("json");
+        let body: Value =
+            serde_json::from_slice(&webhook_body(event, Words::none())).expect("json");
         insta::assert_json_snapshot!(format!("webhook_{name}"), body);
     }
-    let lines: Vec<String> = events.iter().map(console_line).collect();
+    let lines: Vec<String> = events
+        .iter()
+        .map(|event| console_line(event, Words::none()))
+        .collect();
     assert_eq!(
         lines,
         [
@@ -73,7 +82,7 @@ fn revert_and_validation_failures() {
 fn the_subject_says_what_changed() {
     let events = sample_events();
     assert_eq!(
-        email(&events[..1]).subject,
+        email(&events[..1], Words::none()).subject,
         "[pswatch] acme/commerce workflow #3 move-customers: switched_primaries -> cutover"
     );
 }
@@ -89,7 +98,7 @@ fn long_errors_are_cut_within_slacks_limits() {
     }
     let many: Vec<Event> = std::iter::repeat_n(events.clone(), 20).flatten().collect();
     for batch in [&events[..], &many[..]] {
-        let message = slack_message(batch);
+        let message = slack_message(batch, Words::none());
         let blocks = message["blocks"].as_array().expect("blocks");
         assert!(blocks.len() <= SLACK_MAX_BLOCKS, "{} blocks", blocks.len());
         for block in blocks {
@@ -105,12 +114,14 @@ fn long_errors_are_cut_within_slacks_limits() {
             message["text"].as_str().expect("text").chars().count() <= SLACK_SECTION_LIMIT + 40
         );
     }
-    let message = slack_message(&events).to_string();
+    let message = slack_message(&events, Words::none()).to_string();
     assert!(
         message.contains("[cut: 8500 more characters]"),
         "the cut is said"
     );
-    assert!(slack_message(&many).to_string().contains("more changes"));
+    assert!(slack_message(&many, Words::none())
+        .to_string()
+        .contains("more changes"));
 }
 
 #[test]
@@ -119,10 +130,10 @@ fn markup_in_api_text_is_escaped() {
     if let EventKind::WorkflowStateChanged { workflow, .. } = &mut events[0].kind {
         workflow.name = "<script>&".into();
     }
-    let content = email(&events[..1]);
+    let content = email(&events[..1], Words::none());
     assert!(content.html.contains("&lt;script&gt;&amp;"));
     assert!(!content.html.contains("<script>"));
-    assert!(slack_message(&events[..1])
+    assert!(slack_message(&events[..1], Words::none())
         .to_string()
         .contains("&lt;script&gt;&amp;"));
 }
@@ -133,15 +144,15 @@ fn slack_thread_heads() {
     // A workflow's head, and a deploy request's head when only an operation changed.
     insta::assert_json_snapshot!(
         "slack_thread_head_workflow",
-        slack_thread_head(&events[1..2], None)
+        slack_thread_head(&events[1..2], None, Words::none())
     );
     insta::assert_json_snapshot!(
         "slack_thread_head_operation",
-        slack_thread_head(&events[3..4], Some("in_progress"))
+        slack_thread_head(&events[3..4], Some("in_progress"), Words::none())
     );
-    let unknown = slack_thread_head(&events[3..4], None);
+    let unknown = slack_thread_head(&events[3..4], None, Words::none());
     assert_eq!(unknown["text"], "acme/commerce deploy request #7");
-    let head = slack_thread_head(&events[2..5], Some("in_progress"));
+    let head = slack_thread_head(&events[2..5], Some("in_progress"), Words::none());
     assert!(
         head["text"]
             .as_str()
@@ -156,7 +167,7 @@ fn teams_cards() {
     for event in sample_events() {
         insta::assert_json_snapshot!(
             format!("teams_{}", event.type_name().replace('.', "_")),
-            teams_message(std::slice::from_ref(&event))
+            teams_message(std::slice::from_ref(&event), Words::none())
         );
     }
 }
@@ -170,7 +181,7 @@ fn teams_cards_stay_small() {
         }
     }
     let many: Vec<Event> = std::iter::repeat_n(events, 20).flatten().collect();
-    let card = teams_message(&many);
+    let card = teams_message(&many, Words::none());
     let size = card.to_string().len();
     assert!(size < 28_000, "{size} bytes");
     let body = card["attachments"][0]["content"]["body"]
@@ -187,7 +198,10 @@ fn teams_cards_stay_small() {
 #[test]
 fn pagerduty_events() {
     let events = sample_events();
-    insta::assert_json_snapshot!("pagerduty_trigger", pagerduty::trigger(&events[3]));
+    insta::assert_json_snapshot!(
+        "pagerduty_trigger",
+        pagerduty::trigger(&events[3], Words::none())
+    );
     insta::assert_json_snapshot!("pagerduty_resolve", pagerduty::resolve(&events[2]));
     let long = crate::testing::workflow(diff_engine::WorkflowState::Error, None);
     let mut event = events[0].clone();
@@ -195,7 +209,7 @@ fn pagerduty_events() {
         *workflow = long;
         workflow.name = "n".repeat(2000);
     }
-    let summary = pagerduty::trigger(&event)["payload"]["summary"]
+    let summary = pagerduty::trigger(&event, Words::none())["payload"]["summary"]
         .as_str()
         .expect("summary")
         .chars()
@@ -229,19 +243,22 @@ fn planetscale_events_in_every_channel() {
     let event = out_of_memory();
     assert_eq!(headline(&event), "acme/commerce branch main: out of memory");
     assert_eq!(
-        console_line(&event),
+        console_line(&event, Words::none()),
         "2026-11-23 12:00:00Z critical acme/commerce branch main: out of memory"
     );
     insta::assert_json_snapshot!(
         "slack_planetscale",
-        slack_message(std::slice::from_ref(&event))
+        slack_message(std::slice::from_ref(&event), Words::none())
     );
     insta::assert_json_snapshot!(
         "teams_planetscale",
-        teams_message(std::slice::from_ref(&event))
+        teams_message(std::slice::from_ref(&event), Words::none())
     );
-    insta::assert_json_snapshot!("pagerduty_planetscale", pagerduty::trigger(&event));
-    let content = email(std::slice::from_ref(&event));
+    insta::assert_json_snapshot!(
+        "pagerduty_planetscale",
+        pagerduty::trigger(&event, Words::none())
+    );
+    let content = email(std::slice::from_ref(&event), Words::none());
     insta::assert_snapshot!(
         "email_planetscale",
         format!(
@@ -249,7 +266,7 @@ fn planetscale_events_in_every_channel() {
             content.subject, content.text, content.html
         )
     );
-    let body: Value = serde_json::from_slice(&webhook_body(&event)).expect("json");
+    let body: Value = serde_json::from_slice(&webhook_body(&event, Words::none())).expect("json");
     insta::assert_json_snapshot!("webhook_planetscale", body);
     assert_eq!(
         pagerduty::dedup_key_of(&event),
@@ -270,24 +287,28 @@ fn reminders_and_stalls_in_every_channel() {
             "acme/commerce deploy request #7 table orders: stalled at 42% for 31m",
         ]
     );
-    let lines: Vec<String> = events.iter().map(console_line).collect();
+    let lines: Vec<String> = events
+        .iter()
+        .map(|event| console_line(event, Words::none()))
+        .collect();
     insta::assert_snapshot!("console_reminders", lines.join("\n"));
     for event in &events {
         let name = event.type_name().replace('.', "_");
         insta::assert_json_snapshot!(
             format!("slack_{name}"),
-            slack_message(std::slice::from_ref(event))
+            slack_message(std::slice::from_ref(event), Words::none())
         );
         insta::assert_json_snapshot!(
             format!("teams_{name}"),
-            teams_message(std::slice::from_ref(event))
+            teams_message(std::slice::from_ref(event), Words::none())
         );
-        let body: Value = serde_json::from_slice(&webhook_body(event)).expect("json");
+        let body: Value =
+            serde_json::from_slice(&webhook_body(event, Words::none())).expect("json");
         insta::assert_json_snapshot!(format!("webhook_{name}"), body);
         assert_eq!(body["type"], event.type_name());
         assert_eq!(body["data"]["state"], event.kind.state());
     }
-    let content = email(&events);
+    let content = email(&events, Words::none());
     insta::assert_snapshot!(
         "email_reminders",
         format!(

@@ -7,6 +7,7 @@ use diff_engine::Event;
 use model::Memos;
 
 use super::{line, Kind};
+use crate::template::Words;
 use crate::verdict::ChannelError;
 
 /// Standard output; nothing to configure.
@@ -21,10 +22,10 @@ impl Kind for ConsoleChannel {
         Ok(send::Console)
     }
 
-    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
+    fn preview(&self, events: &[Event], words: &Words, _memos: &Memos) -> String {
         let mut text = String::new();
         for event in events {
-            line(&mut text, render::console_line(event));
+            line(&mut text, render::console_line(event, words));
         }
         text
     }

@@ -25,7 +25,10 @@ impl Deliver for Console {
 
 fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {
     let lines: Vec<String> = match payload {
-        Payload::Events(events) => events.iter().map(render::console_line).collect(),
+        Payload::Events(events, words) => events
+            .iter()
+            .map(|event| render::console_line(event, words))
+            .collect(),
         Payload::Test => vec![render::test_console(
             channel,
             time::OffsetDateTime::now_utc(),

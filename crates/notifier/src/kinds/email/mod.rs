@@ -9,6 +9,7 @@ use model::Memos;
 
 use super::{line, Kind};
 use crate::secret::Secret;
+use crate::template::Words;
 use crate::verdict::ChannelError;
 
 /// An SMTP relay and the message's sender and recipients.
@@ -34,8 +35,8 @@ impl Kind for EmailChannel {
         })
     }
 
-    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
-        let content = render::email(events);
+    fn preview(&self, events: &[Event], words: &Words, _memos: &Memos) -> String {
+        let content = render::email(events, words);
         let to: Vec<String> = self.to.iter().map(ToString::to_string).collect();
         let mut text = String::new();
         line(

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use diff_engine::Event;
 use maud::{html, Markup, DOCTYPE};
 
+use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
@@ -23,10 +24,16 @@ pub struct EmailContent {
 }
 
 /// An email for the events of one target and poll: a subject that says what changed, a plain
-/// text body and an HTML body with the same content.
-pub fn email(events: &[Event]) -> EmailContent {
+/// text body and an HTML body with the same content. An event a template wrote for shows its
+/// title in place of the headline and its text in place of the facts and errors.
+pub fn email(events: &[Event], words: &Words) -> EmailContent {
+    let title = |event: &Event| {
+        words
+            .title(event)
+            .map_or_else(|| headline(event), str::to_owned)
+    };
     let subject = match events {
-        [event] => format!("[pswatch] {}", headline(event)),
+        [event] => format!("[pswatch] {}", title(event)),
         [first, ..] => format!(
             "[pswatch] {}/{}: {} changes ({})",
             first.organization,
@@ -38,14 +45,18 @@ pub fn email(events: &[Event]) -> EmailContent {
     };
     let mut text = String::new();
     for event in events {
-        let _ = writeln!(text, "{}\n", headline(event));
-        for (label, value) in details(event) {
-            let _ = writeln!(text, "{label}: {value}");
-        }
-        let _ = writeln!(text, "Severity: {}", event.severity);
-        if let Some(errors) = event.kind.errors() {
-            let errors = truncate(&errors, ERROR_TEXT_LIMIT * 4);
-            let _ = writeln!(text, "\n{}:\n{errors}", errors_heading(event));
+        let _ = writeln!(text, "{}\n", title(event));
+        if let Some(own) = words.text(event) {
+            let _ = writeln!(text, "{own}");
+        } else {
+            for (label, value) in details(event) {
+                let _ = writeln!(text, "{label}: {value}");
+            }
+            let _ = writeln!(text, "Severity: {}", event.severity);
+            if let Some(errors) = event.kind.errors() {
+                let errors = truncate(&errors, ERROR_TEXT_LIMIT * 4);
+                let _ = writeln!(text, "\n{}:\n{errors}", errors_heading(event));
+            }
         }
         let _ = writeln!(
             text,
@@ -59,27 +70,32 @@ pub fn email(events: &[Event]) -> EmailContent {
     EmailContent {
         subject,
         text,
-        html: html(events).into_string(),
+        html: html(events, words, title).into_string(),
     }
 }
 
-/// The HTML body: the same content as the text, every value escaped by the template.
-fn html(events: &[Event]) -> Markup {
+/// The HTML body: the same content as the text, every value escaped by `maud` (a template's
+/// text included, whole).
+fn html(events: &[Event], words: &Words, title: impl Fn(&Event) -> String) -> Markup {
     html! {
         (DOCTYPE)
         html {
             body style="font-family: sans-serif" {
                 @for event in events {
-                    h2 { (headline(event)) }
-                    table {
-                        @for (label, value) in details(event) {
-                            tr { th align="left" { (label) } td { (value) } }
+                    h2 { (title(event)) }
+                    @if let Some(own) = words.text(event) {
+                        p style="white-space: pre-wrap" { (own) }
+                    } @else {
+                        table {
+                            @for (label, value) in details(event) {
+                                tr { th align="left" { (label) } td { (value) } }
+                            }
+                            tr { th align="left" { "Severity" } td { (event.severity) } }
                         }
-                        tr { th align="left" { "Severity" } td { (event.severity) } }
-                    }
-                    @if let Some(errors) = event.kind.errors() {
-                        p { b { (errors_heading(event)) ":" } }
-                        pre { (truncate(&errors, ERROR_TEXT_LIMIT * 4)) }
+                        @if let Some(errors) = event.kind.errors() {
+                            p { b { (errors_heading(event)) ":" } }
+                            pre { (truncate(&errors, ERROR_TEXT_LIMIT * 4)) }
+                        }
                     }
                     p { a href=(dashboard_url(event)) { "Open in PlanetScale" } }
                     p style="color: #666" { "Event " (event.id) " observed " (timestamp(event)) }

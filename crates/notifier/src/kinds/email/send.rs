@@ -45,11 +45,11 @@ impl Deliver for Email {
         let now = time::OffsetDateTime::now_utc();
         let (content, message_id) = match payload {
             // Stable per event and channel, so a repeated delivery threads with the first.
-            Payload::Events(events @ [event, ..]) => (
-                render::email(events),
+            Payload::Events(events @ [event, ..], words) => (
+                render::email(events, words),
                 format!("<{}.{channel}@pswatch>", event.id),
             ),
-            Payload::Events([]) => return Ok(()),
+            Payload::Events([], _) => return Ok(()),
             Payload::Test => (
                 render::test_email(channel, now),
                 format!("<test-{}.{channel}@pswatch>", now.unix_timestamp_nanos()),

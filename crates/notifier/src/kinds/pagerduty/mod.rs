@@ -11,6 +11,7 @@ use model::{Memos, ResourceKey};
 
 use super::{line, pretty, Kind};
 use crate::secret::Secret;
+use crate::template::Words;
 use crate::verdict::ChannelError;
 
 /// PagerDuty's Events API.
@@ -37,7 +38,7 @@ impl Kind for PagerDutyChannel {
         })
     }
 
-    fn preview(&self, events: &[Event], memos: &Memos) -> String {
+    fn preview(&self, events: &[Event], words: &Words, memos: &Memos) -> String {
         let mut text = String::new();
         for (key, mine) in ResourceKey::group(events) {
             let open = key
@@ -53,7 +54,7 @@ impl Kind for PagerDutyChannel {
             }
             for page in pages {
                 let body = match page {
-                    render::Page::Trigger(event) => render::trigger(event),
+                    render::Page::Trigger(event) => render::trigger(event, words),
                     render::Page::Resolve(event) => render::resolve(event),
                 };
                 line(

@@ -4,6 +4,7 @@
 use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Map, Value};
 
+use crate::template::Words;
 use crate::text::{
     dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
 };
@@ -110,8 +111,9 @@ fn links(event: &Event) -> Value {
     json!([{"href": dashboard_url(event), "text": "Open in PlanetScale"}])
 }
 
-/// The body of a trigger, without `routing_key`.
-pub fn trigger(event: &Event) -> Value {
+/// The body of a trigger, without `routing_key`: a template's title is the summary, and its
+/// text the `text` of the custom details.
+pub fn trigger(event: &Event, words: &Words) -> Value {
     let mut details = Map::new();
     details.insert("event_id".into(), json!(event.id));
     details.insert("resource".into(), json!(resource_name(event)));
@@ -129,11 +131,17 @@ pub fn trigger(event: &Event) -> Value {
         );
     }
     details.insert("observed_at".into(), json!(timestamp(event)));
+    if let Some(text) = words.text(event) {
+        details.insert("text".into(), json!(text));
+    }
+    let summary = words
+        .title(event)
+        .map_or_else(|| headline(event), str::to_owned);
     json!({
         "event_action": "trigger",
         "dedup_key": dedup_key_of(event),
         "payload": {
-            "summary": truncate_to(&headline(event), PAGERDUTY_SUMMARY_LIMIT),
+            "summary": truncate_to(&summary, PAGERDUTY_SUMMARY_LIMIT),
             "source": format!("{}/{}", event.organization, event.database),
             "severity": severity(event.severity),
             "timestamp": timestamp(event),

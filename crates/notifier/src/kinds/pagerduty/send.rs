@@ -51,8 +51,8 @@ impl Deliver for PagerDuty {
         payload: Payload<'_>,
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
-        let events = match payload {
-            Payload::Events(events) => events,
+        let (events, words) = match payload {
+            Payload::Events(events, words) => (events, words),
             Payload::Test => {
                 // A test opens an informational incident and closes it at once.
                 let now = OffsetDateTime::now_utc();
@@ -83,7 +83,7 @@ impl Deliver for PagerDuty {
             for page in pagerduty::plan(&mine[start..], open, self.channel.page_on_warning) {
                 match page {
                     Page::Trigger(event) => {
-                        self.enqueue(client, channel, pagerduty::trigger(event))
+                        self.enqueue(client, channel, pagerduty::trigger(event, words))
                             .await?;
                         if let Some(key) = &key {
                             memos.update(key, |memo| {

@@ -12,6 +12,7 @@ use model::{Memos, ResourceKey};
 use super::{line, pretty, Deliver, Kind};
 use crate::secret::Secret;
 use crate::send::Payload;
+use crate::template::{Flavor, Words};
 use crate::verdict::{ChannelError, DeliveryError};
 
 /// Slack's Web API, where a Slack channel with a bot token posts.
@@ -74,7 +75,7 @@ impl Kind for SlackChannel {
         })
     }
 
-    fn preview(&self, events: &[Event], memos: &Memos) -> String {
+    fn preview(&self, events: &[Event], words: &Words, memos: &Memos) -> String {
         let mut text = String::new();
         let api = match self {
             Self::Webhook { .. } => {
@@ -82,7 +83,7 @@ impl Kind for SlackChannel {
                     &mut text,
                     format_args!(
                         "POST (incoming webhook)\n{}",
-                        pretty(&render::slack_message(events))
+                        pretty(&render::slack_message(events, words))
                     ),
                 );
                 return text;
@@ -100,19 +101,23 @@ impl Kind for SlackChannel {
                     "chat.postMessage in thread {} of {}\n{}\nchat.update of {}\n{}",
                     thread.ts,
                     api.channel,
-                    pretty(&render::slack_message(&mine)),
+                    pretty(&render::slack_message(&mine, words)),
                     thread.ts,
-                    pretty(&render::slack_thread_head(&mine, thread.state.as_deref()))
+                    pretty(&render::slack_thread_head(
+                        &mine,
+                        thread.state.as_deref(),
+                        words
+                    ))
                 ),
                 (Some(_), None) => format!(
                     "chat.postMessage to {} (a new thread)\n{}",
                     api.channel,
-                    pretty(&render::slack_thread_head(&mine, None))
+                    pretty(&render::slack_thread_head(&mine, None, words))
                 ),
                 (None, _) => format!(
                     "chat.postMessage to {}\n{}",
                     api.channel,
-                    pretty(&render::slack_message(&mine))
+                    pretty(&render::slack_message(&mine, words))
                 ),
             };
             line(&mut text, shown);
@@ -141,6 +146,11 @@ impl Kind for SlackChannel {
             Self::Webhook { webhook_url } => format!("slack {}", webhook_url.expose()),
             Self::Api(api) => format!("slack-api {} {}", api.api_url, api.channel),
         }
+    }
+
+    /// Values in a template are escaped for mrkdwn.
+    fn flavor(&self) -> Flavor {
+        Flavor::Slack
     }
 
     fn remembers(&self) -> bool {

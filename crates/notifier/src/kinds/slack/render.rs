@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use diff_engine::{Event, Severity};
 use serde_json::{json, Value};
 
+use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
@@ -35,12 +36,16 @@ fn slack_escape(text: &str) -> String {
 
 /// A Slack incoming-webhook message (Block Kit, with a plain `text` fallback) for the events of
 /// one target and poll. Long error text is cut and the message says so; past Slack's block limit
-/// the message lists how many more events there were.
-pub fn slack_message(events: &[Event]) -> Value {
+/// the message lists how many more events there were. An event a template wrote for shows its
+/// title (alone, in the header) and its text in place of the facts and errors.
+pub fn slack_message(events: &[Event], words: &Words) -> Value {
     let Some(first) = events.first() else {
         return json!({"text": "pswatch: no events"});
     };
-    let title = title(first, events.len());
+    let title = match (events.len(), words.title(first)) {
+        (1, Some(own)) => own.to_owned(),
+        _ => title(first, events.len()),
+    };
     let mut blocks = vec![json!({
         "type": "header",
         "text": {"type": "plain_text", "text": truncate(&title, SLACK_HEADER_LIMIT - 20), "emoji": true},
@@ -48,23 +53,11 @@ pub fn slack_message(events: &[Event]) -> Value {
     // Each event takes a section and a context block; keep two blocks spare for the summary.
     let room = (SLACK_MAX_BLOCKS - 3) / 2;
     for event in events.iter().take(room) {
-        let mut text = format!(
-            "{} *{}*: `{}`",
-            severity_marker(event.severity),
-            slack_escape(&resource_name(event)),
-            slack_escape(&change(event))
-        );
-        for (label, value) in details(event) {
-            let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
-        }
-        if let Some(errors) = event.kind.errors() {
-            let _ = write!(
-                text,
-                "\n*{}:*\n```{}```",
-                errors_heading(event),
-                slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
-            );
-        }
+        let mut text = match words.text(event) {
+            // The template's values are escaped for mrkdwn as it rendered them.
+            Some(own) => format!("{} {own}", severity_marker(event.severity)),
+            None => built_in_section(event),
+        };
         let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(event));
         blocks.push(json!({
             "type": "section",
@@ -86,11 +79,41 @@ pub fn slack_message(events: &[Event]) -> Value {
             "text": {"type": "mrkdwn", "text": format!("…and {} more changes; see the PlanetScale dashboard.", events.len() - room)},
         }));
     }
-    let fallback: Vec<String> = events.iter().take(room).map(headline).collect();
+    let fallback: Vec<String> = events
+        .iter()
+        .take(room)
+        .map(|event| {
+            words
+                .title(event)
+                .map_or_else(|| headline(event), str::to_owned)
+        })
+        .collect();
     json!({
         "text": truncate(&fallback.join("\n"), SLACK_SECTION_LIMIT),
         "blocks": blocks,
     })
+}
+
+/// An event's section without a template: what changed, the facts and the errors.
+fn built_in_section(event: &Event) -> String {
+    let mut text = format!(
+        "{} *{}*: `{}`",
+        severity_marker(event.severity),
+        slack_escape(&resource_name(event)),
+        slack_escape(&change(event))
+    );
+    for (label, value) in details(event) {
+        let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
+    }
+    if let Some(errors) = event.kind.errors() {
+        let _ = write!(
+            text,
+            "\n*{}:*\n```{}```",
+            errors_heading(event),
+            slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
+        );
+    }
+    text
 }
 
 /// The Slack message of `pswatch test-notify`.
@@ -141,8 +164,9 @@ fn thread_title(events: &[Event]) -> Option<String> {
 /// The first message of a resource's Slack thread (Web API): where the resource stands now,
 /// its latest change and the facts, so the channel reads as a list of live statuses. `events`
 /// are the resource's events of one poll, oldest first; `state` is the resource's state when
-/// they do not say it (only a deploy request's operations changed).
-pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
+/// they do not say it (only a deploy request's operations changed). A template's text for the
+/// latest event stands in place of its change, the facts and the errors.
+pub fn slack_thread_head(events: &[Event], state: Option<&str>, words: &Words) -> Value {
     let (Some(last), Some(title)) = (events.last(), thread_title(events)) else {
         return json!({"text": "pswatch: no events"});
     };
@@ -163,23 +187,27 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>) -> Value {
             slack_escape(state)
         ))
     );
-    let _ = write!(
-        text,
-        "\n*Latest change:* {}: `{}`",
-        slack_escape(&resource_name(last)),
-        slack_escape(&change(last))
-    );
-    let facts = own_event(events).unwrap_or(last);
-    for (label, value) in details(facts) {
-        let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
-    }
-    if let Some(errors) = last.kind.errors() {
+    if let Some(own) = words.text(last) {
+        let _ = write!(text, "\n{own}");
+    } else {
         let _ = write!(
             text,
-            "\n*{}:*\n```{}```",
-            errors_heading(last),
-            slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
+            "\n*Latest change:* {}: `{}`",
+            slack_escape(&resource_name(last)),
+            slack_escape(&change(last))
         );
+        let facts = own_event(events).unwrap_or(last);
+        for (label, value) in details(facts) {
+            let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
+        }
+        if let Some(errors) = last.kind.errors() {
+            let _ = write!(
+                text,
+                "\n*{}:*\n```{}```",
+                errors_heading(last),
+                slack_escape(&truncate(&errors, ERROR_TEXT_LIMIT))
+            );
+        }
     }
     let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(last));
     json!({

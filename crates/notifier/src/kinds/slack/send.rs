@@ -11,6 +11,7 @@ use super::render;
 use super::SlackApi;
 use crate::secret::Secret;
 use crate::send::{http, Payload};
+use crate::template::Words;
 use crate::verdict::{DeliveryError, Verdict};
 use model::{Memos, ResourceKey, SlackThread};
 
@@ -27,7 +28,7 @@ impl SlackWebhook {
         payload: Payload<'_>,
     ) -> Result<(), DeliveryError> {
         let body = match payload {
-            Payload::Events(events) => render::slack_message(events),
+            Payload::Events(events, words) => render::slack_message(events, words),
             Payload::Test => render::test_slack(channel, time::OffsetDateTime::now_utc()),
         };
         let request = client.post(self.webhook_url.expose()).json(&body);
@@ -194,8 +195,8 @@ impl SlackWebApi {
         payload: Payload<'_>,
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
-        let events = match payload {
-            Payload::Events(events) => events,
+        let (events, words) = match payload {
+            Payload::Events(events, words) => (events, words),
             Payload::Test => {
                 let message = render::test_slack(channel, time::OffsetDateTime::now_utc());
                 return match self.post(client, channel, message, None).await? {
@@ -207,13 +208,13 @@ impl SlackWebApi {
         for (key, mine) in ResourceKey::group(events) {
             match key {
                 Some(key) => {
-                    self.send_resource(client, channel, &key, &mine, memos)
+                    self.send_resource(client, channel, &key, &mine, words, memos)
                         .await?;
                 }
                 // PlanetScale's own events (a branch, a keyspace) have no thread: each is a
                 // message of its own.
                 None => {
-                    let message = render::slack_message(&mine);
+                    let message = render::slack_message(&mine, words);
                     if let Err(code) = self.post(client, channel, message, None).await? {
                         return Err(Self::refused(channel, "chat.postMessage", &code));
                     }
@@ -232,6 +233,7 @@ impl SlackWebApi {
         channel: &str,
         key: &ResourceKey,
         events: &[Event],
+        words: &Words,
         memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let Some(last) = events.last() else {
@@ -245,7 +247,7 @@ impl SlackWebApi {
             .filter(|thread| thread.channel == self.api.channel);
         let remembered_state = thread.as_ref().and_then(|thread| thread.state.clone());
         let state = render::resource_state(events).or(remembered_state);
-        let head = render::slack_thread_head(events, state.as_deref());
+        let head = render::slack_thread_head(events, state.as_deref(), words);
         let Some(mut thread) = thread else {
             if sent {
                 return Ok(());
@@ -258,7 +260,7 @@ impl SlackWebApi {
             let broadcast = events
                 .iter()
                 .any(|event| event.severity == Severity::Critical);
-            let reply = render::slack_message(events);
+            let reply = render::slack_message(events, words);
             match self
                 .post(client, channel, reply, Some((&thread.ts, broadcast)))
                 .await?

@@ -8,6 +8,7 @@ use model::Memos;
 
 use super::{pretty, Kind};
 use crate::secret::SecretUrl;
+use crate::template::Words;
 use crate::verdict::ChannelError;
 
 /// A Teams Workflows webhook; its URL (which carries the Workflow's signature) is the secret.
@@ -27,8 +28,8 @@ impl Kind for TeamsChannel {
         })
     }
 
-    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
-        format!("POST\n{}\n", pretty(&render::teams_message(events)))
+    fn preview(&self, events: &[Event], words: &Words, _memos: &Memos) -> String {
+        format!("POST\n{}\n", pretty(&render::teams_message(events, words)))
     }
 
     fn fingerprint(&self, part: &mut dyn FnMut(&[u8])) {

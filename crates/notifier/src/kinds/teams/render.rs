@@ -7,6 +7,7 @@
 use diff_engine::{Event, Severity};
 use serde_json::{json, Value};
 
+use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
@@ -75,7 +76,7 @@ fn style(severity: Severity) -> &'static str {
     }
 }
 
-fn event_container(event: &Event, with_button: bool) -> Value {
+fn event_container(event: &Event, with_button: bool, words: &Words) -> Value {
     let mut facts = vec![
         json!({"title": "Database", "value": format!("{}/{}", event.organization, event.database)}),
         json!({"title": "Resource", "value": resource_name(event)}),
@@ -87,13 +88,19 @@ fn event_container(event: &Event, with_button: bool) -> Value {
             .into_iter()
             .map(|(label, value)| json!({"title": label, "value": value})),
     );
-    let mut items = vec![
-        plain(&headline(event), Some("heading")),
-        json!({"type": "FactSet", "facts": facts}),
-    ];
-    if let Some(errors) = event.kind.errors() {
-        items.push(plain(&format!("{}:", errors_heading(event)), Some("label")));
-        items.push(plain(&truncate(&errors, ERROR_TEXT_LIMIT), Some("code")));
+    let heading = words
+        .title(event)
+        .map_or_else(|| headline(event), str::to_owned);
+    let mut items = vec![plain(&heading, Some("heading"))];
+    // A template's text stands where the facts and the errors go, as plain text.
+    if let Some(text) = words.text(event) {
+        items.push(plain(text, None));
+    } else {
+        items.push(json!({"type": "FactSet", "facts": facts}));
+        if let Some(errors) = event.kind.errors() {
+            items.push(plain(&format!("{}:", errors_heading(event)), Some("label")));
+            items.push(plain(&truncate(&errors, ERROR_TEXT_LIMIT), Some("code")));
+        }
     }
     if with_button {
         items.push(json!({"type": "ActionSet", "actions": [open_in_planetscale(event)]}));
@@ -111,12 +118,16 @@ fn event_container(event: &Event, with_button: bool) -> Value {
 }
 
 /// The Teams message for the events of one target and poll: one card, a container per event
-/// (its headline, the facts, the error text and a button to the PlanetScale dashboard).
-pub fn teams_message(events: &[Event]) -> Value {
+/// (its headline, the facts, the error text and a button to the PlanetScale dashboard; a
+/// template's title and text in place of the headline and of the facts and errors).
+pub fn teams_message(events: &[Event], words: &Words) -> Value {
     let Some(first) = events.first() else {
         return message(card("pswatch: no events", Vec::new(), Vec::new()));
     };
-    let title = title(first, events.len());
+    let title = match (events.len(), words.title(first)) {
+        (1, Some(own)) => own.to_owned(),
+        _ => title(first, events.len()),
+    };
     let mut body = Vec::with_capacity(events.len().min(TEAMS_MAX_EVENTS) + 2);
     if events.len() > 1 {
         body.push(plain(&title, Some("heading")));
@@ -127,7 +138,7 @@ pub fn teams_message(events: &[Event]) -> Value {
         events
             .iter()
             .take(TEAMS_MAX_EVENTS)
-            .map(|event| event_container(event, several)),
+            .map(|event| event_container(event, several, words)),
     );
     if events.len() > TEAMS_MAX_EVENTS {
         body.push(plain(

@@ -22,7 +22,7 @@ impl Deliver for Teams {
         _memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let body = match payload {
-            Payload::Events(events) => render::teams_message(events),
+            Payload::Events(events, words) => render::teams_message(events, words),
             Payload::Test => render::test_teams(channel, time::OffsetDateTime::now_utc()),
         };
         let request = client.post(self.webhook_url.expose().clone()).json(&body);

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{line, pretty, Kind};
 use crate::secret::{SecretUrl, WebhookSecret};
+use crate::template::Words;
 use crate::verdict::ChannelError;
 
 /// A Standard Webhooks receiver; its URL may carry a token.
@@ -31,11 +32,11 @@ impl Kind for WebhookChannel {
         })
     }
 
-    fn preview(&self, events: &[Event], _memos: &Memos) -> String {
+    fn preview(&self, events: &[Event], words: &Words, _memos: &Memos) -> String {
         let mut text = String::new();
         for event in events {
             let body: Value =
-                serde_json::from_slice(&render::webhook_body(event)).unwrap_or_default();
+                serde_json::from_slice(&render::webhook_body(event, words)).unwrap_or_default();
             line(
                 &mut text,
                 format_args!("POST webhook-id: {}\n{}", event.id, pretty(&body)),

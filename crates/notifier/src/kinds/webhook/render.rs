@@ -3,13 +3,15 @@
 use diff_engine::Event;
 use serde_json::json;
 
+use crate::template::Words;
 use crate::text::{rfc3339, TEST_NOTE};
 
 /// The webhook body: a [`WebhookPayload`](crate::payload::WebhookPayload),
-/// `{"type", "timestamp", "data"}` with the event as data.
-pub fn webhook_body(event: &Event) -> Vec<u8> {
+/// `{"type", "timestamp", "data"}` with the event as data, and `title` and `text` when a
+/// template of the channel wrote them.
+pub fn webhook_body(event: &Event, words: &Words) -> Vec<u8> {
     // Plain structs of strings, numbers and options always serialize.
-    serde_json::to_vec(&crate::payload::WebhookPayload::new(event)).unwrap_or_default()
+    serde_json::to_vec(&crate::payload::WebhookPayload::worded(event, words)).unwrap_or_default()
 }
 
 /// The webhook body of `pswatch test-notify`: type `pswatch.test`, never an event type, so a

@@ -27,8 +27,10 @@ impl Deliver for Webhook {
     ) -> Result<(), DeliveryError> {
         let now = time::OffsetDateTime::now_utc();
         let (id, body) = match payload {
-            Payload::Events([event, ..]) => (event.id.clone(), render::webhook_body(event)),
-            Payload::Events([]) => return Ok(()),
+            Payload::Events([event, ..], words) => {
+                (event.id.clone(), render::webhook_body(event, words))
+            }
+            Payload::Events([], _) => return Ok(()),
             Payload::Test => (
                 format!("test_{}", now.unix_timestamp_nanos()),
                 render::test_webhook_body(channel, now),
