@@ -20,6 +20,7 @@ mod alerts;
 mod channels;
 mod environment;
 mod raw;
+mod templates;
 mod validate;
 mod value;
 
@@ -119,6 +120,8 @@ pub(crate) struct Config {
     pub(crate) poll: Poll,
     pub(crate) watches: Vec<Watch>,
     pub(crate) channels: Vec<Channel>,
+    /// `[[templates]]`, compiled; channels hold those they list.
+    pub(crate) templates: std::sync::Arc<notifier::Templates>,
     pub(crate) router: Router,
     pub(crate) log: Log,
     /// Where the admin HTTP server listens; `None` when it is off.
@@ -288,7 +291,7 @@ pub(crate) fn load_channels(
     let mut reading = Reading::new(&text);
     let result = reading.table().map(|mut table| {
         let mut wanted = toml::Table::new();
-        for section in ["channels", "routes"] {
+        for section in ["templates", "channels", "routes"] {
             if let Some(value) = table.remove(section) {
                 wanted.insert(section.to_owned(), value);
             }

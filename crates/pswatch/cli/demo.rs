@@ -88,6 +88,8 @@ pub(crate) async fn run(
             databases: None,
         }],
         channels,
+        // The file's templates are in its channels already.
+        templates: Arc::default(),
         router,
         log: config::Log::default(),
         admin_listen: None,

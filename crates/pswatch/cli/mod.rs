@@ -14,6 +14,7 @@ mod route;
 mod run;
 mod silence;
 mod state;
+mod template;
 mod test_notify;
 mod webhooks;
 
@@ -94,6 +95,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Templates: see what channels would send with one.
+    Template {
+        #[command(subcommand)]
+        action: TemplateAction,
+    },
     /// Silences: matching events are recorded but not delivered while one holds.
     Silence {
         #[command(subcommand)]
@@ -126,6 +132,29 @@ enum Command {
         /// in a container, it asks for a token the demo makes and prints.
         #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplateAction {
+    /// Print a template's title and text, and what each channel that lists it would send, for
+    /// a sample event of a type it applies to.
+    Preview {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The template's name.
+        #[arg(long)]
+        template: String,
+        /// The event type (by default the first the template applies to).
+        #[arg(long)]
+        event: Option<String>,
+        /// Only this channel, whether it lists the template or not.
+        #[arg(long)]
+        channel: Option<String>,
+        /// The latest real event of the type in the store (a pending delivery or a dead letter)
+        /// instead of a sample.
+        #[arg(long)]
+        from_store: bool,
     },
 }
 
@@ -284,6 +313,28 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             test_notify(&config.config, channel.as_deref()).await
         }
         Command::Silence { action } => silence::run(action, load).await,
+        Command::Template {
+            action:
+                TemplateAction::Preview {
+                    config,
+                    template,
+                    event,
+                    channel,
+                    from_store,
+                },
+        } => {
+            let config = load(&config.config)?;
+            let text = template::preview(
+                &config,
+                &template,
+                event.as_deref(),
+                channel.as_deref(),
+                from_store,
+            )
+            .await?;
+            print!("{}", notifier::render::printable_lines(&text));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Health { config, url } => health::check(config.config.as_deref(), url).await,
         Command::Route {
             config,

@@ -66,6 +66,16 @@ pub(super) struct RawRoute {
     pub(super) databases: Option<Vec<String>>,
 }
 
+/// A `[[templates]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTemplate {
+    pub(super) name: String,
+    pub(super) events: Option<Vec<String>>,
+    pub(super) title: Option<String>,
+    pub(super) text: Option<String>,
+}
+
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum RawLogFormat {
@@ -143,6 +153,7 @@ pub(super) struct RawConfig {
     pub(super) receiver: RawReceiver,
     pub(super) alerts: RawAlerts,
     pub(super) silences: Vec<(usize, RawSilence)>,
+    pub(super) templates: Vec<(usize, RawTemplate)>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -157,6 +168,7 @@ const SECTIONS: &[&str] = &[
     "receiver",
     "alerts",
     "silences",
+    "templates",
 ];
 
 impl RawConfig {
@@ -208,32 +220,30 @@ impl RawConfig {
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();
         raw.watches = items("watch", watches, problems);
-        let channels = list("channels", table.remove("channels"), problems);
-        raw.channel_names = channels
-            .iter()
-            .filter_map(|channel| channel.get("name")?.as_str().map(str::to_owned))
-            .collect();
-        raw.channel_count = channels.len();
-        raw.channels = channel_items(channels, problems);
-        let routes = list("routes", table.remove("routes"), problems);
-        raw.route_count = routes.len();
-        raw.routes = items("routes", routes, problems);
+        raw.read_delivery(table, problems);
         raw
     }
 
-    /// Reads only the channels and routes (for `pswatch demo -c`).
-    pub(super) fn read_channels(mut table: toml::Table, problems: &mut Vec<Problem>) -> Self {
-        let mut raw = Self::default();
+    /// Reads the templates, channels and routes.
+    fn read_delivery(&mut self, mut table: toml::Table, problems: &mut Vec<Problem>) {
+        let templates = list("templates", table.remove("templates"), problems);
+        self.templates = items("templates", templates, problems);
         let channels = list("channels", table.remove("channels"), problems);
-        raw.channel_names = channels
+        self.channel_names = channels
             .iter()
             .filter_map(|channel| channel.get("name")?.as_str().map(str::to_owned))
             .collect();
-        raw.channel_count = channels.len();
-        raw.channels = channel_items(channels, problems);
+        self.channel_count = channels.len();
+        self.channels = channel_items(channels, problems);
         let routes = list("routes", table.remove("routes"), problems);
-        raw.route_count = routes.len();
-        raw.routes = items("routes", routes, problems);
+        self.route_count = routes.len();
+        self.routes = items("routes", routes, problems);
+    }
+
+    /// Reads only the templates, channels and routes (for `pswatch demo -c`).
+    pub(super) fn read_channels(table: toml::Table, problems: &mut Vec<Problem>) -> Self {
+        let mut raw = Self::default();
+        raw.read_delivery(table, problems);
         raw
     }
 }

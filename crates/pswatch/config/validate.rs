@@ -10,6 +10,7 @@ use notifier::{glob_set, Channel, Route, Router, Secret};
 use poller::ServiceToken;
 
 use super::channels::channels;
+use super::templates::templates;
 
 use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
 use super::{
@@ -44,7 +45,8 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     let state_database = state_database(&raw, problems);
     let poll = poll(&raw, problems);
     let watches = watches(&raw, problems);
-    let channels = channels(&raw.channels, problems);
+    let templates = templates(&raw.templates, problems);
+    let channels = channels(&raw.channels, &templates, problems);
     let router = routes(&raw.routes, &raw.channel_names, problems);
     let log = log(&raw, problems);
     let admin_listen = if raw.admin.enabled == Some(false) {
@@ -112,6 +114,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         poll,
         watches,
         channels,
+        templates,
         router,
         log,
         admin_listen,
@@ -184,7 +187,11 @@ pub(super) fn channels_and_routes(
     problems: &mut Vec<Problem>,
 ) -> (Vec<Channel>, Router) {
     (
-        channels(&raw.channels, problems),
+        channels(
+            &raw.channels,
+            &templates(&raw.templates, problems),
+            problems,
+        ),
         routes(&raw.routes, &raw.channel_names, problems),
     )
 }

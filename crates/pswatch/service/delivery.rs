@@ -47,8 +47,15 @@ pub(crate) struct Delivery {
 impl Delivery {
     /// Delivery through `channels`, over the service's long-lived parts.
     pub(crate) fn new(channels: &[Channel], shared: Arc<Shared>) -> Result<Self, ChannelError> {
+        let metrics = Arc::clone(&shared.metrics);
+        let notifier = Notifier::new(channels)?.on_template_error(Arc::new(move |error| {
+            metrics
+                .template_errors
+                .with_label_values(&[&error.template])
+                .inc();
+        }));
         Ok(Self {
-            notifier: Notifier::new(channels)?,
+            notifier,
             store: shared.store.clone(),
             metrics: Arc::clone(&shared.metrics),
             shared,

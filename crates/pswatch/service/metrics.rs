@@ -29,6 +29,7 @@ pub(crate) struct Metrics {
     pub(crate) push_healthy: IntGaugeVec,
     pub(crate) webhook_refusals: IntCounterVec,
     pub(crate) worker_restarts: IntCounterVec,
+    pub(crate) template_errors: IntCounterVec,
     pub(crate) store_writable: IntGauge,
     pub(crate) leader: IntGauge,
     pub(crate) leader_changes: prometheus::IntCounter,
@@ -74,6 +75,14 @@ impl Metrics {
                     "pswatch_worker_restarts_total",
                     "Delivery workers that ended unexpectedly (a bug in pswatch) and were started again, by channel.",
                     &["channel"],
+                ),
+            ),
+            template_errors: register(
+                &registry,
+                counter(
+                    "pswatch_template_errors_total",
+                    "Messages for which a template failed and the built-in text was sent instead, by template.",
+                    &["template"],
                 ),
             ),
             store_writable: register(

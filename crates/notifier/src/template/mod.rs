@@ -257,40 +257,57 @@ impl std::io::Write for Capped {
     }
 }
 
+/// The environment every template is compiled in: strict undefined variables, a fuel limit,
+/// a recursion limit, and the Slack flavor's escaping. Built without minijinja's loaders,
+/// includes and macros, it reads no file and no other template.
+fn sandbox() -> Environment<'static> {
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    environment.set_fuel(Some(FUEL));
+    environment.set_recursion_limit(50);
+    // A line that holds only a block tag leaves no blank line behind.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+    {
+        environment.set_syntax(syntax);
+    }
+    environment.set_auto_escape_callback(|name| {
+        if name.ends_with("\u{0}slack") {
+            AutoEscape::Custom(SLACK.into())
+        } else {
+            AutoEscape::None
+        }
+    });
+    environment.set_formatter(|out, state, value| {
+        let slack = matches!(state.auto_escape(), AutoEscape::Custom(flavor) if flavor == SLACK);
+        if slack && !value.is_safe() {
+            let text = value.to_string();
+            out.write_str(&slack_escape(&text)).map_err(|error| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
+            })
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    environment
+}
+
+impl Default for Templates {
+    /// No templates.
+    fn default() -> Self {
+        Self {
+            environment: sandbox(),
+            compiled: Vec::new(),
+        }
+    }
+}
+
 impl Templates {
     /// Compiles `sources`; every error is named with its template, field, line and column.
     pub fn compile(sources: &[TemplateSource]) -> Result<Self, Vec<TemplateError>> {
-        let mut environment = Environment::new();
-        environment.set_undefined_behavior(UndefinedBehavior::Strict);
-        environment.set_fuel(Some(FUEL));
-        environment.set_recursion_limit(50);
-        // A line that holds only a block tag leaves no blank line behind.
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .build()
-        {
-            environment.set_syntax(syntax);
-        }
-        environment.set_auto_escape_callback(|name| {
-            if name.ends_with("\u{0}slack") {
-                AutoEscape::Custom(SLACK.into())
-            } else {
-                AutoEscape::None
-            }
-        });
-        environment.set_formatter(|out, state, value| {
-            let slack =
-                matches!(state.auto_escape(), AutoEscape::Custom(flavor) if flavor == SLACK);
-            if slack && !value.is_safe() {
-                let text = value.to_string();
-                out.write_str(&slack_escape(&text)).map_err(|error| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
-                })
-            } else {
-                minijinja::escape_formatter(out, state, value)
-            }
-        });
+        let mut environment = sandbox();
         let mut errors = Vec::new();
         let mut compiled = Vec::new();
         for source in sources {

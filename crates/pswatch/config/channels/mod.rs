@@ -3,9 +3,10 @@
 //! (with notifier's list in `notifier::kinds`).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use notifier::{Channel, ChannelKind};
+use notifier::{Channel, ChannelKind, ChannelTemplates, Templates};
 use serde::Deserialize;
 
 use super::{problem, Problem, MIN_INTERVAL};
@@ -36,6 +37,8 @@ pub(in crate::config) struct RawChannel {
     #[serde(default, with = "humantime_serde")]
     pub(in crate::config) min_interval: Option<Duration>,
     pub(in crate::config) retry_schedule: Option<Vec<humantime_serde::Serde<Duration>>>,
+    /// The `[[templates]]` it uses, by name, first match first.
+    pub(in crate::config) templates: Option<Vec<String>>,
     #[serde(flatten)]
     pub(in crate::config) kind: RawChannelKind,
 }
@@ -72,7 +75,11 @@ channel_kinds! {
     Console(console::RawConsole) = "console",
 }
 
-pub(super) fn channels(raw: &[(usize, RawChannel)], problems: &mut Vec<Problem>) -> Vec<Channel> {
+pub(super) fn channels(
+    raw: &[(usize, RawChannel)],
+    templates: &Arc<Templates>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Channel> {
     let mut channels = Vec::new();
     let mut names = BTreeSet::new();
     for (index, raw) in raw {
@@ -126,6 +133,18 @@ pub(super) fn channels(raw: &[(usize, RawChannel)], problems: &mut Vec<Problem>)
         }
         if let Some(min_interval) = raw.min_interval {
             channel.min_interval = min_interval;
+        }
+        if let Some(names) = &raw.templates {
+            for (position, name) in names.iter().enumerate() {
+                if !templates.names().any(|known| known == name) {
+                    problem(
+                        problems,
+                        format!("{key}.templates[{position}]"),
+                        format!("{name:?} is not the name of a template ([[templates]])"),
+                    );
+                }
+            }
+            channel.templates = ChannelTemplates::new(Arc::clone(templates), names);
         }
         channels.push(channel);
     }
