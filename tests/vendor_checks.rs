@@ -175,3 +175,73 @@ fn the_checkers_refuse_broken_messages() {
     let problems = adaptive_card_problems(&[broken_card]);
     assert_eq!(problems.len(), 2, "{problems:?}");
 }
+
+/// Templates fill text only: with a team's template on every type (markup, long text, values
+/// with `<`, `&` and `*`), the Block Kit messages and the cards stay valid.
+#[test]
+fn templated_messages_stay_valid() {
+    let templates = std::sync::Arc::new(
+        notifier::Templates::compile(&[notifier::TemplateSource {
+            name: "ours".into(),
+            events: Vec::new(),
+            title: Some("{{ event.type }} · {{ event.resource }} {{ 'long ' * 100 }}".into()),
+            text: Some(
+                "*{{ event.headline }}*\n{% for fact in event.facts %}• {{ fact.label }}: {{ fact.value }}\n{% endfor %}\
+                 {% if event.errors %}```{{ event.errors }}```{% endif %}\n<{{ event.dashboard_url }}|Open> {{ 'x' * 5000 }}"
+                    .into(),
+            ),
+        }])
+        .expect("compiles"),
+    );
+    let channel = notifier::ChannelTemplates::new(templates, &["ours".into()]);
+    // A template's text is kept by event id, and real ids differ from event to event.
+    let events: Vec<Event> = events()
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut event)| {
+            event.id = format!("evt_{index}");
+            event
+        })
+        .collect();
+    let words = |flavor| {
+        channel.words(&events, flavor, &mut |error| {
+            panic!("the template failed: {error}")
+        })
+    };
+    let (slack, plain) = (
+        words(notifier::Flavor::Slack),
+        words(notifier::Flavor::Plain),
+    );
+    assert!(!slack.is_empty() && !plain.is_empty());
+    let mut messages: Vec<Value> = events
+        .iter()
+        .map(|event| render::slack_message(std::slice::from_ref(event), &slack))
+        .collect();
+    messages.push(render::slack_message(&events, &slack));
+    for event in &events {
+        messages.push(render::slack_thread_head(
+            std::slice::from_ref(event),
+            Some("in_progress"),
+            &slack,
+        ));
+    }
+    let problems = slack_problems(&messages);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let mut cards: Vec<Value> = events
+        .iter()
+        .map(|event| render::teams_message(std::slice::from_ref(event), &plain))
+        .collect();
+    cards.push(render::teams_message(&events, &plain));
+    let problems = adaptive_card_problems(&cards);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The template's text is what they show.
+    let first = serde_json::to_string(&messages[0]).expect("json");
+    assert!(
+        first.contains("workflow.state_changed · workflow #3"),
+        "{first}"
+    );
+    assert!(
+        first.contains("move &lt;customers&gt; &amp; *orders*"),
+        "{first}"
+    );
+}

@@ -251,6 +251,18 @@ pub fn truncate(text: &str, limit: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{kept}… [cut: {} more characters]", total - limit))
 }
 
+/// `text` in at most `limit` characters, an ellipsis ending it when it was cut: for fields
+/// with a hard limit (Slack's header, PagerDuty's summary), where a note of how much was cut
+/// would not fit.
+pub fn fit(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut kept: String = text.chars().take(limit.saturating_sub(1)).collect();
+    kept.push('…');
+    kept
+}
+
 /// When the event was observed, in RFC 3339.
 pub(crate) fn timestamp(event: &Event) -> String {
     rfc3339(event.observed_at)

@@ -337,3 +337,95 @@ fn text_from_the_api_cannot_act_on_a_terminal() {
         std::borrow::Cow::Borrowed(_)
     ));
 }
+
+/// One template on every kind: each puts its title and text where they go, and keeps the rest.
+#[test]
+fn templated_messages_of_every_kind() {
+    use crate::template::{ChannelTemplates, Flavor, TemplateSource, Templates};
+    let templates = std::sync::Arc::new(
+        Templates::compile(&[TemplateSource {
+            name: "ours".into(),
+            events: vec!["workflow.*".into()],
+            title: Some("{{ event.resource }} in {{ event.database }} is {{ event.to }}".into()),
+            text: Some("Moved by {{ event.workflow.actor }} <{{ event.dashboard_url }}|here>\n{{ event.workflow.name }}".into()),
+        }])
+        .expect("compiles"),
+    );
+    let channel = ChannelTemplates::new(templates, &["ours".into()]);
+    let mut event = sample_events().remove(0);
+    if let EventKind::WorkflowStateChanged { workflow, .. } = &mut event.kind {
+        workflow.actor = Some("<script>alert(1)</script> & co".into());
+    }
+    let events = std::slice::from_ref(&event);
+    let words = |flavor| channel.words(events, flavor, &mut |error| panic!("{error}"));
+    let (slack, plain) = (words(Flavor::Slack), words(Flavor::Plain));
+
+    let message = slack_message(events, &slack);
+    insta::assert_json_snapshot!("templated_slack", message);
+    let head = slack_thread_head(events, None, &slack);
+    let head_text = head["blocks"][0]["text"]["text"].as_str().expect("text");
+    assert!(
+        head_text.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"),
+        "{head_text}"
+    );
+    assert!(!head_text.contains("Latest change"), "{head_text}");
+
+    let content = email(events, &plain);
+    assert_eq!(
+        content.subject,
+        "[pswatch] workflow #3 move-customers in commerce is cutover"
+    );
+    assert!(
+        content.text.contains("<script>alert(1)</script> & co"),
+        "plain text as written"
+    );
+    assert!(
+        content
+            .html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"),
+        "{}",
+        content.html
+    );
+    assert!(!content.html.contains("<script>"), "{}", content.html);
+
+    let card = teams_message(events, &plain);
+    let card_text = card.to_string();
+    assert!(card_text.contains("workflow #3 move-customers in commerce is cutover"));
+    assert!(
+        !card_text.contains("FactSet"),
+        "the text stands for the facts"
+    );
+
+    let trigger = pagerduty::trigger(events.first().expect("event"), &plain);
+    assert_eq!(
+        trigger["payload"]["summary"],
+        "workflow #3 move-customers in commerce is cutover"
+    );
+    assert!(trigger["payload"]["custom_details"]["text"]
+        .as_str()
+        .is_some_and(|text| text.starts_with("Moved by")));
+
+    let body: Value = serde_json::from_slice(&webhook_body(&event, &plain)).expect("json");
+    assert_eq!(
+        body["title"],
+        "workflow #3 move-customers in commerce is cutover"
+    );
+    assert!(body["text"]
+        .as_str()
+        .is_some_and(|text| text.starts_with("Moved by")));
+    assert_eq!(
+        body["data"]["id"],
+        event.id.as_str(),
+        "the contract's fields stay"
+    );
+
+    let line = console_line(&event, &plain);
+    assert!(
+        line.contains(" workflow #3 move-customers in commerce is cutover\n    Moved by"),
+        "{line}"
+    );
+
+    // Without a template, no title or text field in the webhook's body.
+    let body: Value = serde_json::from_slice(&webhook_body(&event, Words::none())).expect("json");
+    assert!(body.get("title").is_none() && body.get("text").is_none());
+}

@@ -57,9 +57,10 @@ impl Field {
     }
 }
 
-/// How the values a template prints are escaped: not at all, or for Slack's mrkdwn (`&`, `<`
-/// and `>`, so that a name from the API cannot become a link or a mention). What the template
-/// itself writes is kept as written; `|safe` keeps a value as it is.
+/// How the values a template's text prints are escaped: not at all, or for Slack's mrkdwn
+/// (`&`, `<` and `>`, so that a name from the API cannot become a link or a mention). What the
+/// template itself writes is kept as written; `|safe` keeps a value as it is. A title is
+/// always plain: Slack shows it in a `plain_text` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Flavor {
     /// Plain text; each kind escapes the whole where its form needs it (email's HTML).
@@ -444,6 +445,11 @@ impl Templates {
             ..Wording::default()
         };
         for &field in &compiled.fields {
+            // A title is plain text wherever it goes (Slack's header is `plain_text`).
+            let flavor = match field {
+                Field::Title => Flavor::Plain,
+                Field::Text => flavor,
+            };
             let fail = |position, message| TemplateError {
                 template: name.to_owned(),
                 field: Some(field),

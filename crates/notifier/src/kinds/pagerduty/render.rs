@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::template::Words;
 use crate::text::{
-    dashboard_url, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
+    dashboard_url, fit, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
 };
 use model::ResourceKey;
 
@@ -141,7 +141,7 @@ pub fn trigger(event: &Event, words: &Words) -> Value {
         "event_action": "trigger",
         "dedup_key": dedup_key_of(event),
         "payload": {
-            "summary": truncate_to(&summary, PAGERDUTY_SUMMARY_LIMIT),
+            "summary": fit(&summary, PAGERDUTY_SUMMARY_LIMIT),
             "source": format!("{}/{}", event.organization, event.database),
             "severity": severity(event.severity),
             "timestamp": timestamp(event),
@@ -190,15 +190,6 @@ pub fn test_dedup_key(channel: &str) -> String {
 
 /// `text` cut to at most `limit` characters, the cut marked with an ellipsis (PagerDuty refuses
 /// a longer summary outright).
-fn truncate_to(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_owned();
-    }
-    let mut kept: String = text.chars().take(limit - 1).collect();
-    kept.push('…');
-    kept
-}
-
 #[cfg(test)]
 mod tests {
     use diff_engine::testing::{

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::template::Words;
 use crate::text::{
-    change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
-    title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
+    change, dashboard_url, details, errors_heading, fit, headline, resource_name, rfc3339,
+    timestamp, title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
 
 /// Slack's limit for the text of a section block.
@@ -48,7 +48,7 @@ pub fn slack_message(events: &[Event], words: &Words) -> Value {
     };
     let mut blocks = vec![json!({
         "type": "header",
-        "text": {"type": "plain_text", "text": truncate(&title, SLACK_HEADER_LIMIT - 20), "emoji": true},
+        "text": {"type": "plain_text", "text": fit(&title, SLACK_HEADER_LIMIT), "emoji": true},
     })];
     // Each event takes a section and a context block; keep two blocks spare for the summary.
     let room = (SLACK_MAX_BLOCKS - 3) / 2;
