@@ -131,6 +131,27 @@ impl ConfigBuilder {
         self
     }
 
+    /// A `[[templates]]` entry; `events` empty for every type.
+    pub fn template(
+        self,
+        name: &str,
+        events: &[&str],
+        title: Option<&str>,
+        text: Option<&str>,
+    ) -> Self {
+        let mut item = Table::new();
+        item.insert("name".into(), name.into());
+        if !events.is_empty() {
+            item.insert("events".into(), events.to_vec().into());
+        }
+        for (key, value) in [("title", title), ("text", text)] {
+            if let Some(value) = value {
+                item.insert(key.into(), value.into());
+            }
+        }
+        self.push("templates", item)
+    }
+
     /// A route of every event to `channels`.
     pub fn route(self, channels: &[&str]) -> Self {
         let mut item = Table::new();

@@ -93,6 +93,8 @@ pub struct TemplateError {
     pub position: Option<(usize, usize)>,
     /// The event type it was rendered for, when it failed rendering.
     pub event_type: Option<String>,
+    /// Whether that event was a sample (`pswatch check`) rather than a real one.
+    pub sample: bool,
     /// What is wrong.
     pub message: String,
 }
@@ -107,7 +109,8 @@ impl fmt::Display for TemplateError {
             write!(formatter, ", line {line}, column {column}")?;
         }
         if let Some(event_type) = &self.event_type {
-            write!(formatter, " (rendering a sample {event_type} event)")?;
+            let sample = if self.sample { "sample " } else { "" };
+            write!(formatter, " (rendering a {sample}{event_type} event)")?;
         }
         write!(formatter, ": {}", self.message)
     }
@@ -317,6 +320,7 @@ impl Templates {
                 field,
                 position,
                 event_type: None,
+                sample: false,
                 message,
             };
             let events = if source.events.is_empty() {
@@ -415,7 +419,10 @@ impl Templates {
                 };
                 for flavor in [Flavor::Plain, Flavor::Slack] {
                     if let Err(error) = self.render(&compiled.name, &event, flavor) {
-                        errors.push(error);
+                        errors.push(TemplateError {
+                            sample: true,
+                            ..error
+                        });
                         break;
                     }
                 }
@@ -437,6 +444,7 @@ impl Templates {
             field: None,
             position: None,
             event_type: None,
+            sample: false,
             message: "no such template".into(),
         })?;
         let context = minijinja::Value::from(minijinja::value::Serde(context::context(event)));
@@ -455,6 +463,7 @@ impl Templates {
                 field: Some(field),
                 position,
                 event_type: Some(event.type_name().to_owned()),
+                sample: false,
                 message,
             };
             let template = self
