@@ -225,3 +225,45 @@ fn a_channel_takes_the_first_template_that_matches_and_reports_failures() {
     let none = ChannelTemplates::default().words(&events, Flavor::Plain, &mut |_| {});
     assert!(none.is_empty());
 }
+
+/// docs/templates.md lists every variable of every event type, as `event.<path>`.
+#[test]
+fn the_documentation_lists_every_variable() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/templates.md"),
+    )
+    .expect("docs/templates.md");
+    let mut missing = std::collections::BTreeSet::new();
+    for event_type in EVENT_TYPES {
+        let event = sample_event(event_type).expect("sample");
+        let context = context::context(&event);
+        let Some(fields) = context["event"].as_object() else {
+            panic!("no event object");
+        };
+        for (key, value) in fields {
+            let mut paths = vec![format!("event.{key}")];
+            if let (Some(object), false) = (value.as_object(), key == "planetscale") {
+                paths.extend(object.keys().map(|inner| format!("event.{key}.{inner}")));
+            }
+            for path in paths {
+                if !docs.contains(&format!("`{path}`")) {
+                    missing.insert(format!("{path} ({event_type})"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/templates.md: {missing:#?}");
+}
+
+/// What docs/templates.md advises for fields an event may lack works under strict undefined
+/// variables.
+#[test]
+fn absent_fields_can_be_guarded() {
+    let said = errors(&[source(
+        "guarded",
+        &["deploy_request.*"],
+        Some("{{ event.deploy_request.nothing | default('not yet') }}{% if event.workflow is defined %}{{ event.workflow.name }}{% endif %}"),
+        None,
+    )]);
+    assert!(said.is_empty(), "{said:?}");
+}
