@@ -20,6 +20,9 @@ const WEBHOOK_URL_TOKEN: &str = "HookUrlT0ken77";
 const SLACK_BOT_TOKEN: &str = "xoxb-42-42-SlackB0tT0kenS3cret";
 const TEAMS_SIGNATURE: &str = "TeamsW0rkflowS1g";
 const ROUTING_KEY: &str = "PagerDutyR0utingK3yS3cret0000000";
+const DISCORD_TOKEN: &str = "D1sc0rdW3bh00kT0kenS3cret";
+const CHAT_KEY: &str = "AIzaChatK3yS3cret";
+const CHAT_TOKEN: &str = "ChatT0kenS3cret99";
 
 fn run(
     args: &[&str],
@@ -101,6 +104,18 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             ],
         )
         .with("retry_schedule", vec!["200ms"])
+        .channel(
+            "ops-discord",
+            "discord",
+            &[("webhook_url", "${TEST_DISCORD_URL}".into())],
+        )
+        .with("retry_schedule", vec!["200ms"])
+        .channel(
+            "ops-chat",
+            "google_chat",
+            &[("webhook_url", "${TEST_CHAT_URL}".into())],
+        )
+        .with("retry_schedule", vec!["200ms"])
         .route(&[
             "audit",
             "ops-slack",
@@ -108,6 +123,8 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             "ops-threads",
             "ops-teams",
             "oncall",
+            "ops-discord",
+            "ops-chat",
         ])
         .write(&config);
     let environment = vec![
@@ -134,6 +151,17 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             ),
         ),
         ("TEST_ROUTING_KEY", ROUTING_KEY.to_owned()),
+        (
+            "TEST_DISCORD_URL",
+            format!("{}/discord/api/webhooks/4242/{DISCORD_TOKEN}", receiver.url),
+        ),
+        (
+            "TEST_CHAT_URL",
+            format!(
+                "{}/chat/v1/spaces/AAAA/messages?key={CHAT_KEY}&token={CHAT_TOKEN}",
+                receiver.url
+            ),
+        ),
     ];
     let mut transcript = String::new();
     fn record_into(transcript: &mut String, output: &std::process::Output) {
@@ -171,7 +199,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                 .filter(|request| request.path == "/hooks")
                 .count()
                 >= 3
-                && ["/services", "/slack-api", "/teams", "/pagerduty"]
+                && ["/services", "/slack-api", "/teams", "/pagerduty", "/discord", "/chat"]
                     .iter()
                     .all(|prefix| {
                         requests
@@ -226,6 +254,8 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     broken[5].1 = format!("xoxp{}", &SLACK_BOT_TOKEN[4..]);
     broken[6].1 = format!("teams.example.com ?sig={TEAMS_SIGNATURE}");
     broken[7].1 = format!("{ROUTING_KEY} extra");
+    broken[8].1 = format!("https://discord.com/api/{DISCORD_TOKEN}");
+    broken[9].1 = format!("chat.googleapis.com?key={CHAT_KEY}&token={CHAT_TOKEN}");
     let config_for = config.clone();
     let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
         .await
@@ -237,6 +267,8 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         "channels[3].bot_token",
         "channels[4].webhook_url",
         "channels[5].routing_key",
+        "channels[6].webhook_url",
+        "channels[7].webhook_url",
     ] {
         assert!(problems.contains(key), "{key} is not named:\n{problems}");
     }
@@ -271,6 +303,9 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         &SLACK_BOT_TOKEN[4..],
         TEAMS_SIGNATURE,
         ROUTING_KEY,
+        DISCORD_TOKEN,
+        CHAT_KEY,
+        CHAT_TOKEN,
         plain_auth.as_str(),
     ];
     for secret in secrets {

@@ -16,7 +16,9 @@ use crate::template::{Flavor, Words};
 use crate::verdict::{ChannelError, DeliveryError};
 
 pub mod console;
+pub mod discord;
 pub mod email;
+pub mod google_chat;
 pub mod pagerduty;
 pub mod slack;
 pub mod teams;
@@ -212,4 +214,8 @@ kinds! {
     PagerDuty(pagerduty::PagerDutyChannel),
     /// One line per event on standard output.
     Console(console::ConsoleChannel),
+    /// A Discord channel's webhook: embeds.
+    Discord(discord::DiscordChannel),
+    /// A Google Chat space's webhook: a card an event, a thread per resource.
+    GoogleChat(google_chat::GoogleChatChannel),
 }

@@ -6,17 +6,46 @@ use crate::verdict::{classify_status, DeliveryError, Verdict};
 /// The most of an answer's body read: enough for any JSON answer a receiver sends.
 const MAX_ANSWER: usize = 64 * 1024;
 
-/// Sends `request` for `channel`; `what` names the receiver in messages ("Slack webhook"). A
-/// 2xx is success and gives the start of the answer's body; anything else is a
-/// [`DeliveryError`] with its verdict, the receiver's `Retry-After` and the start of its
-/// answer, never the URL. Each of `redact` (the channel's secrets) is cut out of whatever the
-/// receiver answered, in case it echoes one.
-pub(crate) async fn send(
+/// What a receiver answered: its status, the start of its body and its `Retry-After`.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) retry_after: Option<std::time::Duration>,
+}
+
+impl Answer {
+    /// The failure this answer is, with `verdict`: its status, the start of its body (the
+    /// channel's secrets cut out of it) and its `Retry-After`, never the URL.
+    pub(crate) fn refused(
+        &self,
+        channel: &str,
+        what: &str,
+        verdict: Verdict,
+        redact: &[&str],
+    ) -> DeliveryError {
+        let body = redacted(self.body.trim(), redact);
+        let body = truncate(&body, 200);
+        DeliveryError {
+            verdict,
+            message: format!(
+                "channel {channel:?}: {what} answered HTTP {}: {body}",
+                self.status
+            ),
+            retry_after: self.retry_after,
+        }
+    }
+}
+
+/// Sends `request` for `channel` and reads the answer, whatever its status; `what` names the
+/// receiver in messages ("Slack webhook"). Only a request that got no answer is an error
+/// (transient), and its message never holds the URL; each of `redact` (the channel's secrets)
+/// is cut out of it.
+pub(crate) async fn exchange(
     channel: &str,
     what: &str,
     request: reqwest::RequestBuilder,
     redact: &[&str],
-) -> Result<String, DeliveryError> {
+) -> Result<Answer, DeliveryError> {
     let mut response = request.send().await.map_err(|error| {
         // The URL can be the secret (Slack's is), so it never goes into the message.
         let error = error.without_url();
@@ -36,7 +65,6 @@ pub(crate) async fn send(
         )
     })?;
     let status = response.status().as_u16();
-    let verdict = classify_status(status);
     let retry_after = http_util::retry_after(response.headers());
     let mut body = Vec::new();
     while body.len() < MAX_ANSWER {
@@ -46,17 +74,30 @@ pub(crate) async fn send(
             Ok(None) | Err(_) => break,
         }
     }
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let Some(verdict) = verdict else {
-        return Ok(body);
-    };
-    let body = redacted(body.trim(), redact);
-    let body = truncate(&body, 200);
-    Err(DeliveryError {
-        verdict,
-        message: format!("channel {channel:?}: {what} answered HTTP {status}: {body}"),
+    body.truncate(MAX_ANSWER);
+    Ok(Answer {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
         retry_after,
     })
+}
+
+/// Sends `request` for `channel`; `what` names the receiver in messages ("Slack webhook"). A
+/// 2xx is success and gives the start of the answer's body; anything else is a
+/// [`DeliveryError`] with its verdict, the receiver's `Retry-After` and the start of its
+/// answer, never the URL. Each of `redact` (the channel's secrets) is cut out of whatever the
+/// receiver answered, in case it echoes one.
+pub(crate) async fn send(
+    channel: &str,
+    what: &str,
+    request: reqwest::RequestBuilder,
+    redact: &[&str],
+) -> Result<String, DeliveryError> {
+    let answer = exchange(channel, what, request, redact).await?;
+    match classify_status(answer.status) {
+        None => Ok(answer.body),
+        Some(verdict) => Err(answer.refused(channel, what, verdict, redact)),
+    }
 }
 
 /// `text` with every non-empty one of `secrets` replaced by `<redacted>`.

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use super::{problem, Problem, MIN_INTERVAL};
 
 mod console;
+mod discord;
 mod email;
+mod google_chat;
 mod pagerduty;
 mod slack;
 mod teams;
@@ -73,6 +75,8 @@ channel_kinds! {
     Teams(teams::RawTeams) = "teams",
     PagerDuty(pagerduty::RawPagerDuty) = "pagerduty",
     Console(console::RawConsole) = "console",
+    Discord(discord::RawDiscord) = "discord",
+    GoogleChat(google_chat::RawGoogleChat) = "google_chat",
 }
 
 pub(super) fn channels(
