@@ -522,7 +522,7 @@ async fn a_receiver_that_is_gone_disables_its_channel_until_it_is_reconfigured()
     let logs = String::from_utf8_lossy(&output.stderr).to_string();
     assert_eq!(output.status.code(), Some(2), "{logs}");
     assert!(
-        logs.contains("CRITICAL: the receiver answered HTTP 410 Gone"),
+        logs.contains("CRITICAL: the receiver says the channel is gone (HTTP 410 Gone"),
         "{logs}"
     );
 

@@ -199,15 +199,22 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                 .filter(|request| request.path == "/hooks")
                 .count()
                 >= 3
-                && ["/services", "/slack-api", "/teams", "/pagerduty", "/discord", "/chat"]
-                    .iter()
-                    .all(|prefix| {
-                        requests
-                            .iter()
-                            .filter(|request| request.path.starts_with(prefix))
-                            .count()
-                            >= 3
-                    })
+                && [
+                    "/services",
+                    "/slack-api",
+                    "/teams",
+                    "/pagerduty",
+                    "/discord",
+                    "/chat",
+                ]
+                .iter()
+                .all(|prefix| {
+                    requests
+                        .iter()
+                        .filter(|request| request.path.starts_with(prefix))
+                        .count()
+                        >= 3
+                })
         })
         .await;
     // And the email relay's refusal.

@@ -276,7 +276,7 @@ impl Delivery {
                 tracing::error!(channel = channel_name, event_id = %head.event.id, attempts = failures,
                     %error, %reason, "delivery given up; it is now a dead letter (pswatch outbox list)");
                 if error.verdict == Verdict::Gone {
-                    tracing::error!(channel = channel_name, "CRITICAL: the receiver answered HTTP 410 Gone; the channel is disabled until its configuration changes");
+                    tracing::error!(channel = channel_name, "CRITICAL: the receiver says the channel is gone (HTTP 410 Gone, or Discord's Unknown Webhook); the channel is disabled until its configuration changes");
                     self.store
                         .disable_channel(
                             channel_name,

@@ -429,3 +429,69 @@ fn templated_messages_of_every_kind() {
     let body: Value = serde_json::from_slice(&webhook_body(&event, Words::none())).expect("json");
     assert!(body.get("title").is_none() && body.get("text").is_none());
 }
+
+#[test]
+fn discord_messages() {
+    for event in sample_events() {
+        insta::assert_json_snapshot!(
+            format!("discord_{}", event.type_name().replace('.', "_")),
+            discord_message(std::slice::from_ref(&event), Words::none())
+        );
+    }
+}
+
+#[test]
+fn google_chat_messages() {
+    for event in sample_events() {
+        insta::assert_json_snapshot!(
+            format!("google_chat_{}", event.type_name().replace('.', "_")),
+            google_chat_message(&event, Words::none())
+        );
+    }
+}
+
+/// However many events and however long their errors, a Discord message keeps within
+/// Discord's limits: 10 embeds, a title of 256 characters, a description of 4,096, and 6,000
+/// characters in all.
+#[test]
+fn discord_messages_keep_within_discord_s_limits() {
+    let long = "Duplicate entry 'A-1' for key 'idx_ref' ".repeat(500);
+    let events: Vec<Event> = (0..25)
+        .map(|index| {
+            let mut event = revert_and_validation_events().remove(0);
+            event.id = format!("evt_{index}");
+            if let EventKind::DeployOperationStateChanged { operation, .. } = &mut event.kind {
+                operation.revert_errors = Some(long.clone());
+                operation.table_name = Some("t".repeat(400));
+            }
+            event
+        })
+        .collect();
+    for count in [1, 3, 10, 11, 25] {
+        let message = discord_message(&events[..count], Words::none());
+        let embeds = message["embeds"].as_array().expect("embeds");
+        assert_eq!(embeds.len(), count.min(DISCORD_MAX_EMBEDS));
+        let mut total = 0;
+        for embed in embeds {
+            let length = |key: &str| embed[key].as_str().map_or(0, |text| text.chars().count());
+            assert!(length("title") <= DISCORD_TITLE_LIMIT);
+            assert!(length("description") <= DISCORD_DESCRIPTION_LIMIT);
+            total += length("title")
+                + length("description")
+                + embed["footer"]["text"]
+                    .as_str()
+                    .map_or(0, |text| text.chars().count());
+        }
+        assert!(
+            total <= DISCORD_MESSAGE_LIMIT,
+            "{count} events: {total} characters"
+        );
+        if count > DISCORD_MAX_EMBEDS {
+            let last = embeds.last().expect("an embed");
+            assert_eq!(
+                last["title"],
+                format!("…and {} more changes", count - (DISCORD_MAX_EMBEDS - 1))
+            );
+        }
+    }
+}

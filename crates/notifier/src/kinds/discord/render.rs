@@ -35,10 +35,7 @@ fn colour(severity: Severity) -> u32 {
 fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
-        if matches!(
-            character,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '-' | '@'
-        ) {
+        if matches!(character, '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']') {
             escaped.push('\\');
         }
         escaped.push(character);

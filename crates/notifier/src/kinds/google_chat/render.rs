@@ -61,7 +61,7 @@ pub fn google_chat_message(event: &Event, words: &Words) -> Value {
         widgets.push(json!({"textParagraph": {"text": paragraph(own)}}));
     } else {
         widgets
-            .push(json!({"decoratedText": {"topLabel": "Change", "text": escape(&change(event))}}));
+            .push(json!({"decoratedText": {"topLabel": "State", "text": escape(&change(event)), "wrapText": true}}));
         for (label, value) in details(event) {
             widgets.push(json!({"decoratedText": {"topLabel": label, "text": escape(&value), "wrapText": true}}));
         }
