@@ -436,6 +436,10 @@ fn with_new_kinds(name: &str) -> Option<String> {
                 .into(),
         ),
         "PAGERDUTY_ROUTING_KEY" => Some("R0UT1NGK3Y0000000000000000000000".into()),
+        "DISCORD_WEBHOOK_URL" => Some("https://discord.com/api/webhooks/123/D1SC0RDT0K3N".into()),
+        "GOOGLE_CHAT_WEBHOOK_URL" => Some(
+            "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=K3Y&token=T0K3N".into(),
+        ),
         "PSWATCH_ADMIN_TOKEN" => Some("an-admin-token-long-enough-0123456789".into()),
         other => environment(other),
     }
