@@ -135,6 +135,13 @@ pub enum EventKind {
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
+    /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
+    /// its time.
+    #[serde(rename = "pswatch.digest")]
+    Digest {
+        /// The summary.
+        digest: crate::Digest,
+    },
     /// `planetscale.<event>`: one of PlanetScale's own webhook events (`branch.ready`,
     /// `cluster.storage`, …), received by pswatch's receiver and routed like the others.
     #[serde(rename = "planetscale")]
@@ -158,6 +165,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_request.cutover_expiring",
     "deploy_request.queue_paused",
     "deploy_operation.stalled",
+    "pswatch.digest",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
     "planetscale.branch.anomaly",
@@ -172,7 +180,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 9;
+const FIRST_PLANETSCALE: usize = 10;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -269,6 +277,7 @@ impl EventKind {
             Self::DeployRequestCutoverExpiring { .. } => EVENT_TYPES[6],
             Self::DeployRequestQueuePaused { .. } => EVENT_TYPES[7],
             Self::DeployOperationStalled { .. } => EVENT_TYPES[8],
+            Self::Digest { .. } => EVENT_TYPES[9],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -290,6 +299,8 @@ impl EventKind {
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
             Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
+            // A digest is about no one resource.
+            Self::Digest { .. } => "",
         }
     }
 
@@ -311,6 +322,7 @@ impl EventKind {
             | Self::DeployRequestCutoverExpiring { .. }
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
+            | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
     }
@@ -336,6 +348,7 @@ impl EventKind {
             | Self::DeployRequestCutoverExpiring { .. }
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
+            | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
     }

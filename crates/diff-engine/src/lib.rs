@@ -7,12 +7,14 @@
 //! and odd data comes back as [`Anomaly`] values beside the result.
 
 mod diff;
+mod digest;
 mod event;
 mod model;
 mod plan;
 mod states;
 
 pub use diff::{diff, Anomaly, Diff, DiffOptions};
+pub use digest::{DatabaseDigest, Digest, DigestItem};
 pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TYPES};
 pub use model::{
     DeployOperation, DeployRequest, LintError, Observation, ObservedDeployRequest, OperationPhase,

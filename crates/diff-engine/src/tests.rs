@@ -218,6 +218,7 @@ fn describe(event: &Event) -> String {
             ),
         ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
+        EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
     };
     format!(
         "{} {resource} {change} {}",

@@ -85,10 +85,12 @@ impl Notifier {
                 hook(error);
             }
         };
+        let flavor = configured.channel.kind.flavor();
         configured
             .channel
             .templates
-            .words(events, configured.channel.kind.flavor(), &mut failed)
+            .words(events, flavor, &mut failed)
+            .with_digests(events, flavor)
     }
 
     /// The configured channel of that name.

@@ -17,6 +17,7 @@
 
 mod channel;
 mod deliver;
+mod digest;
 pub mod kinds;
 mod pacer;
 mod payload;

@@ -6,7 +6,10 @@
 //! snapshots of `render.rs` pin the result. README.md's "Events" and "Webhooks" sections
 //! describe it.
 
-use diff_engine::{DeployOperation, DeployRequest, Event, EventKind, LintError, Workflow};
+use diff_engine::{
+    DatabaseDigest, DeployOperation, DeployRequest, Digest, DigestItem, Event, EventKind,
+    LintError, Workflow,
+};
 use serde::Serialize;
 
 use model::rfc3339;
@@ -140,6 +143,8 @@ enum Change<'a> {
         phase: &'static str,
         operation: OperationData<'a>,
     },
+    #[serde(rename = "pswatch.digest")]
+    Digest { digest: DigestData<'a> },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
     #[serde(untagged)]
     PlanetScale {
@@ -227,6 +232,9 @@ impl<'a> Change<'a> {
                 state: kind.state(),
                 queue_pause_reason: queue_pause_reason.as_deref(),
                 deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::Digest { digest } => Self::Digest {
+                digest: DigestData::new(digest),
             },
             EventKind::DeployOperationStalled {
                 stalled_since,
@@ -378,6 +386,86 @@ impl<'a> OperationData<'a> {
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
             revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+/// A digest: its name, period, time zone, databases and dead letters.
+#[derive(Debug, Serialize)]
+struct DigestData<'a> {
+    name: &'a str,
+    period_start: String,
+    period_end: String,
+    timezone: &'a str,
+    completed: usize,
+    failed: usize,
+    waiting: usize,
+    dead_letters: u64,
+    databases: Vec<DatabaseDigestData<'a>>,
+}
+
+impl<'a> DigestData<'a> {
+    fn new(digest: &'a Digest) -> Self {
+        let (completed, failed, waiting) = digest.counts();
+        Self {
+            name: &digest.name,
+            period_start: rfc3339(digest.period_start),
+            period_end: rfc3339(digest.period_end),
+            timezone: &digest.timezone,
+            completed,
+            failed,
+            waiting,
+            dead_letters: digest.dead_letters,
+            databases: digest
+                .databases
+                .iter()
+                .map(DatabaseDigestData::new)
+                .collect(),
+        }
+    }
+}
+
+/// One database of a digest.
+#[derive(Debug, Serialize)]
+struct DatabaseDigestData<'a> {
+    organization: &'a str,
+    database: &'a str,
+    completed: Vec<DigestItemData<'a>>,
+    failed: Vec<DigestItemData<'a>>,
+    waiting: Vec<DigestItemData<'a>>,
+}
+
+impl<'a> DatabaseDigestData<'a> {
+    fn new(database: &'a DatabaseDigest) -> Self {
+        let items = |items: &'a [DigestItem]| items.iter().map(DigestItemData::new).collect();
+        Self {
+            organization: &database.organization,
+            database: &database.database,
+            completed: items(&database.completed),
+            failed: items(&database.failed),
+            waiting: items(&database.waiting),
+        }
+    }
+}
+
+/// A workflow, deploy request or operation of a digest.
+#[derive(Debug, Serialize)]
+struct DigestItemData<'a> {
+    resource: &'a str,
+    state: &'a str,
+    since: Option<String>,
+    errors: Option<&'a str>,
+    url: Option<&'a str>,
+}
+
+impl<'a> DigestItemData<'a> {
+    fn new(item: &'a DigestItem) -> Self {
+        Self {
+            resource: &item.resource,
+            state: &item.state,
+            since: item.since.map(rfc3339),
+            errors: item.errors.as_deref(),
+            url: item.url.as_deref(),
         }
     }
 }

@@ -10,9 +10,11 @@ use model::Memos;
 /// (`memos`: its Slack threads and open incidents).
 /// A template that fails gives way to the built-in text, as in a delivery.
 pub fn preview(channel: &Channel, events: &[Event], memos: &Memos) -> String {
+    let flavor = channel.kind.flavor();
     let words = channel
         .templates
-        .words(events, channel.kind.flavor(), &mut |_| {});
+        .words(events, flavor, &mut |_| {})
+        .with_digests(events, flavor);
     channel.kind.preview(events, &words, memos)
 }
 

@@ -21,6 +21,7 @@ pub fn dashboard_url(event: &Event) -> String {
         EventKind::WorkflowStateChanged { .. } | EventKind::WorkflowErrorsChanged { .. } => {
             format!("{base}/workflows")
         }
+        EventKind::Digest { .. } => base.trim_end_matches('/').to_owned(),
         // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
         EventKind::PlanetScale { resource, .. } => resource["html_url"]
             .as_str()
@@ -82,6 +83,7 @@ pub fn resource_name(event: &Event) -> String {
         EventKind::PlanetScale { event, resource } => {
             planetscale_resource(event.as_str(), resource)
         }
+        EventKind::Digest { digest } => format!("digest {}", digest.name),
     }
 }
 
@@ -132,6 +134,10 @@ pub fn errors_heading(event: &Event) -> &'static str {
 pub fn change(event: &Event) -> String {
     match &event.kind {
         EventKind::PlanetScale { event, resource } => planetscale_change(event.as_str(), resource),
+        EventKind::Digest { digest } => {
+            let (completed, failed, waiting) = digest.counts();
+            format!("{completed} completed, {failed} failed, {waiting} waiting")
+        }
         EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => format!(
             "waiting for its cutover for {}",
             elapsed(event.observed_at - *waiting_since)
@@ -364,6 +370,22 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 push("Storage used", Some(&format!("{percentage:.1}%")));
             }
             push("By", resource["actor"]["display_name"].as_str());
+        }
+        EventKind::Digest { digest } => {
+            let (completed, failed, waiting) = digest.counts();
+            push("Digest", Some(&digest.name));
+            push(
+                "Period",
+                Some(&format!(
+                    "{} to {}",
+                    rfc3339(digest.period_start),
+                    rfc3339(digest.period_end)
+                )),
+            );
+            push("Completed", Some(&completed.to_string()));
+            push("Failed", Some(&failed.to_string()));
+            push("Waiting", Some(&waiting.to_string()));
+            push("Dead letters", Some(&digest.dead_letters.to_string()));
         }
     }
     details

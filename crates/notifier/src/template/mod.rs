@@ -162,6 +162,27 @@ impl Words {
     pub fn is_empty(&self) -> bool {
         self.by_event.is_empty()
     }
+
+    /// Adds the built-in text of each digest among `events` that no template wrote for: a
+    /// digest's whole content is its text, in every kind.
+    pub(crate) fn with_digests(mut self, events: &[Event], flavor: Flavor) -> Self {
+        for event in events {
+            let written = self.by_event.get(&event.id);
+            if let Some(built_in) = crate::digest::wording(event, flavor) {
+                let wording = match written {
+                    // A template that sets one field leaves the other to the built-in text.
+                    Some(own) => Wording {
+                        template: own.template.clone(),
+                        title: own.title.clone().or(built_in.title),
+                        text: own.text.clone().or(built_in.text),
+                    },
+                    None => built_in,
+                };
+                self.by_event.insert(event.id.clone(), wording);
+            }
+        }
+        self
+    }
 }
 
 struct Compiled {

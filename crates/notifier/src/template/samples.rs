@@ -91,6 +91,29 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                    "phase": "deploy", "operation": operation("in_progress", None)}),
             "warning",
         ),
+        "pswatch.digest" => (
+            json!({"digest": {
+                "name": "morning",
+                "period_start": "2026-11-22T08:00:00Z",
+                "period_end": "2026-11-23T08:00:00Z",
+                "timezone": "Europe/Paris",
+                "dead_letters": 1,
+                "databases": [{
+                    "organization": "acme",
+                    "database": "commerce",
+                    "completed": [{"resource": "workflow #3 move-customers", "state": "completed",
+                                   "since": "2026-11-22T17:40:00Z", "errors": null,
+                                   "url": "https://app.planetscale.com/acme/commerce/workflows"}],
+                    "failed": [{"resource": "deploy request #7 table orders", "state": "error",
+                                "since": "2026-11-23T02:10:00Z", "errors": DUPLICATE,
+                                "url": "https://app.planetscale.com/acme/commerce/deploy-requests/7"}],
+                    "waiting": [{"resource": "deploy request #9", "state": "pending_cutover",
+                                 "since": "2026-11-22T16:00:00Z", "errors": null,
+                                 "url": "https://app.planetscale.com/acme/commerce/deploy-requests/9"}],
+                }],
+            }}),
+            "info",
+        ),
         planetscale => {
             let event = planetscale.strip_prefix("planetscale.")?;
             let (kind, name) = event.split_once('.')?;

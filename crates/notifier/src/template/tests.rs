@@ -82,7 +82,7 @@ fn check_renders_against_every_type_a_template_matches() {
     )]);
     assert_eq!(
         said.len(),
-        18,
+        19,
         "every type but the two workflow ones: {said:#?}"
     );
     assert!(
