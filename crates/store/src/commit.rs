@@ -6,8 +6,7 @@ use diff_engine::{Target, TargetState};
 use time::OffsetDateTime;
 
 use crate::backend::Batch;
-use crate::keys::{queue_key, state_key};
-use crate::records::StateRecord;
+use crate::keys::queue_key;
 use crate::{encode, NewDelivery, OutboxEntry, Store, StoreError};
 
 impl Store {
@@ -20,17 +19,8 @@ impl Store {
         deliveries: Vec<NewDelivery>,
         now: OffsetDateTime,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut batch = Batch::fenced();
-        batch.put(
-            state_key(target),
-            encode(&StateRecord {
-                target: target.clone(),
-                state: next.clone(),
-            })?,
-        );
-        let entries = self.add_entries(&mut batch, deliveries, now).await?;
-        self.backend.apply(batch).await?;
-        Ok(entries)
+        self.commit_poll_journaled(target, next, &[], deliveries, now)
+            .await
     }
 
     /// Adds outbox entries without a poll (events PlanetScale pushed), in one atomic batch,

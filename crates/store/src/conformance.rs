@@ -315,6 +315,94 @@ async fn unreadable_records_are_quarantined(reopen: Reopen) {
     store.probe().await.expect("writes");
 }
 
+/// The journal keeps a poll's events in time order until pruned; a digest's period is marked
+/// once, with its deliveries, and marked again adds nothing.
+async fn journal_and_digest_marks(reopen: Reopen) {
+    let store = reopen().await;
+    let at = |minutes: i64| {
+        let mut event = event(&format!("evt_{minutes}"));
+        event.observed_at = NOW + time::Duration::minutes(minutes);
+        event
+    };
+    store
+        .commit_poll_journaled(
+            &target("a"),
+            &TargetState::default(),
+            &[at(10), at(1)],
+            vec![delivery("slack", "evt_routed")],
+            NOW,
+        )
+        .await
+        .expect("commit");
+    store
+        .commit_poll_journaled(
+            &target("b"),
+            &TargetState::default(),
+            &[at(30)],
+            vec![],
+            NOW,
+        )
+        .await
+        .expect("commit");
+    assert_eq!(store.last_digest("morning").await.expect("read"), None);
+    drop(store);
+    let store = reopen().await;
+    let ids = |events: Vec<diff_engine::Event>| -> Vec<String> {
+        events.into_iter().map(|event| event.id).collect()
+    };
+    assert_eq!(
+        ids(store
+            .journal(NOW, NOW + time::Duration::hours(1))
+            .await
+            .expect("journal")),
+        ["evt_1", "evt_10", "evt_30"]
+    );
+    assert_eq!(
+        ids(store
+            .journal(
+                NOW + time::Duration::minutes(1),
+                NOW + time::Duration::minutes(10)
+            )
+            .await
+            .expect("journal")),
+        ["evt_10"],
+        "after the start, up to and including the end"
+    );
+    assert_eq!(
+        store
+            .prune_journal(NOW + time::Duration::minutes(5))
+            .await
+            .expect("prune"),
+        1
+    );
+    let end = NOW + time::Duration::hours(1);
+    let entries = store
+        .mark_digest("morning", end, vec![delivery("slack", "dig_morning")], NOW)
+        .await
+        .expect("mark")
+        .expect("the first time");
+    assert_eq!(entries.len(), 1);
+    // The same period again (a restart, another replica): nothing added.
+    assert!(store
+        .mark_digest("morning", end, vec![delivery("slack", "dig_morning")], NOW)
+        .await
+        .expect("mark")
+        .is_none());
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(store.last_digest("morning").await.expect("read"), Some(end));
+    assert_eq!(store.last_digest("evening").await.expect("read"), None);
+    assert_eq!(
+        ids_of(&store, "slack").await,
+        ["evt_routed", "dig_morning"],
+        "sent once"
+    );
+    assert_eq!(
+        ids(store.journal(NOW, end).await.expect("journal")),
+        ["evt_10", "evt_30"]
+    );
+}
+
 /// A scenario, run on a store it can open again.
 type Scenario = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -332,6 +420,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         }),
         ("silences_and_receipts", |reopen| {
             Box::pin(silences_and_receipts(reopen))
+        }),
+        ("journal_and_digest_marks", |reopen| {
+            Box::pin(journal_and_digest_marks(reopen))
         }),
         ("unreadable_records_are_quarantined", |reopen| {
             Box::pin(unreadable_records_are_quarantined(reopen))

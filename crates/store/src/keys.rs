@@ -21,6 +21,37 @@ pub(crate) const SILENCE_PREFIX: &[u8] = b"silence\0";
 /// `receipt/{digest}`: a webhook delivery acted on.
 pub(crate) const RECEIPT_PREFIX: &[u8] = b"receipt\0";
 
+/// `journal/{observed_at}{event id}`: the events of polls, kept for digests; the time is the
+/// unix time in nanoseconds (u64, big-endian), so the keys sort by time.
+pub(crate) const JOURNAL_PREFIX: &[u8] = b"journal\0";
+
+/// `digest/{name}\0{period_end}`: a digest's period done; the time is unix seconds (u64,
+/// big-endian), so a digest's marks sort by period.
+pub(crate) const DIGEST_PREFIX: &[u8] = b"digest\0";
+
+/// The key of an event in the journal.
+pub(crate) fn journal_key(at: time::OffsetDateTime, id: &str) -> Vec<u8> {
+    let nanos = u64::try_from(at.unix_timestamp_nanos()).unwrap_or(0);
+    [JOURNAL_PREFIX, &nanos.to_be_bytes(), id.as_bytes()].concat()
+}
+
+/// The journal's keys before `at` sort before this.
+pub(crate) fn journal_bound(at: time::OffsetDateTime) -> Vec<u8> {
+    let nanos = u64::try_from(at.unix_timestamp_nanos()).unwrap_or(0);
+    [JOURNAL_PREFIX, &nanos.to_be_bytes()].concat()
+}
+
+/// The prefix of a digest's marks.
+pub(crate) fn digest_prefix(name: &str) -> Vec<u8> {
+    [DIGEST_PREFIX, name.as_bytes(), b"\0"].concat()
+}
+
+/// The key of a digest's period.
+pub(crate) fn digest_key(name: &str, period_end: time::OffsetDateTime) -> Vec<u8> {
+    let seconds = u64::try_from(period_end.unix_timestamp()).unwrap_or(0);
+    [digest_prefix(name).as_slice(), &seconds.to_be_bytes()].concat()
+}
+
 /// `poke/{organization}\0{database}`: a database PlanetScale pushed a change of, for the leader
 /// to poll now (written by whichever replica received the push).
 pub(crate) const POKE_PREFIX: &[u8] = b"poke\0";

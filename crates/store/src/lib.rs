@@ -47,6 +47,7 @@ mod backend;
 mod commit;
 #[cfg(test)]
 mod conformance;
+mod digest;
 mod export;
 mod keys;
 mod lease;

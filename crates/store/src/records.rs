@@ -451,3 +451,65 @@ impl Record for ReceiptRecord {
         }
     }
 }
+
+/// An event of a poll, kept for digests: `journal/{observed_at}{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JournalRecord {
+    pub(crate) event: diff_engine::Event,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredJournal {
+    event: StoredEvent,
+}
+
+impl Record for JournalRecord {
+    const WHAT: &'static str = "journal";
+    type Stored = StoredJournal;
+
+    fn to_stored(&self) -> StoredJournal {
+        StoredJournal {
+            event: (&self.event).into(),
+        }
+    }
+
+    fn from_stored(stored: StoredJournal) -> Self {
+        Self {
+            event: stored.event.into(),
+        }
+    }
+}
+
+/// A digest's period sent (or passed over, with nothing to say): `digest/{name}\0{period_end}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DigestMark {
+    pub(crate) period_end: OffsetDateTime,
+    /// Whether it was sent; false for a period with nothing to say or the first start's.
+    pub(crate) sent: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredDigestMark {
+    #[serde(with = "time::serde::rfc3339")]
+    period_end: OffsetDateTime,
+    sent: bool,
+}
+
+impl Record for DigestMark {
+    const WHAT: &'static str = "digest mark";
+    type Stored = StoredDigestMark;
+
+    fn to_stored(&self) -> StoredDigestMark {
+        StoredDigestMark {
+            period_end: self.period_end,
+            sent: self.sent,
+        }
+    }
+
+    fn from_stored(stored: StoredDigestMark) -> Self {
+        Self {
+            period_end: stored.period_end,
+            sent: stored.sent,
+        }
+    }
+}

@@ -917,6 +917,82 @@ mod golden {
         );
     }
 
+    /// A digest in the outbox, the journal's record of an event and a digest's mark.
+    #[test]
+    fn digests_and_the_journal_keep_their_bytes() {
+        let digest = diff_engine::Digest {
+            name: "morning".into(),
+            period_start: datetime!(2026-11-22 08:00 UTC),
+            period_end: datetime!(2026-11-23 08:00 UTC),
+            timezone: "Europe/Paris".into(),
+            databases: vec![diff_engine::DatabaseDigest {
+                organization: "acme".into(),
+                database: "commerce".into(),
+                completed: vec![diff_engine::DigestItem {
+                    resource: "workflow #3 move-customers".into(),
+                    state: "completed".into(),
+                    since: Some(datetime!(2026-11-22 17:40 UTC)),
+                    errors: None,
+                    url: Some("https://app.planetscale.com/acme/commerce/workflows".into()),
+                }],
+                failed: vec![diff_engine::DigestItem {
+                    resource: "deploy request #7 table orders".into(),
+                    state: "error".into(),
+                    since: Some(datetime!(2026-11-23 02:10 UTC)),
+                    errors: Some("Duplicate entry 'A-1042' for key 'orders.idx_ref'".into()),
+                    url: None,
+                }],
+                waiting: vec![diff_engine::DigestItem {
+                    resource: "deploy request #9".into(),
+                    state: "pending_cutover".into(),
+                    since: None,
+                    errors: None,
+                    url: None,
+                }],
+            }],
+            dead_letters: 2,
+        };
+        let entry = OutboxEntry {
+            id: 200,
+            channel: "ops".into(),
+            event: Event {
+                id: "dig_morning_1763884800".into(),
+                kind: EventKind::Digest { digest },
+                organization: "acme".into(),
+                database: String::new(),
+                severity: Severity::Info,
+                observed_at: datetime!(2026-11-23 08:00 UTC),
+            },
+            attempts: 0,
+            last_error: None,
+            created_at: datetime!(2026-11-23 08:00:01 UTC),
+            next_attempt_at: None,
+            poll: 200,
+        };
+        let journal = crate::records::JournalRecord {
+            event: entries().remove(0).event,
+        };
+        let mark = crate::records::DigestMark {
+            period_end: datetime!(2026-11-23 08:00 UTC),
+            sent: true,
+        };
+        let lines = [
+            encode(&entry).expect("encodes"),
+            encode(&journal).expect("encodes"),
+            encode(&mark).expect("encodes"),
+        ];
+        check("digest_v1.jsonl", &lines);
+        assert_eq!(decode::<OutboxEntry>(&lines[0]).expect("decodes"), entry);
+        assert_eq!(
+            decode::<crate::records::JournalRecord>(&lines[1]).expect("decodes"),
+            journal
+        );
+        assert_eq!(
+            decode::<crate::records::DigestMark>(&lines[2]).expect("decodes"),
+            mark
+        );
+    }
+
     #[test]
     fn state_records_keep_their_bytes() {
         let record = StateRecord {
