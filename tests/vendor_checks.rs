@@ -245,3 +245,40 @@ fn templated_messages_stay_valid() {
         "{first}"
     );
 }
+
+/// A digest, in its built-in text and with a template, passes both vendors' checks.
+#[test]
+fn digests_pass_slack_sdk_and_the_adaptive_cards_sdk() {
+    let mut digest = notifier::sample_event("pswatch.digest").expect("sample");
+    // Many databases with long lists and markup in names.
+    if let diff_engine::EventKind::Digest { digest: summary } = &mut digest.kind {
+        let database = summary.databases[0].clone();
+        summary.databases = (0..12)
+            .map(|index| {
+                let mut database = database.clone();
+                database.database = format!("db-{index} <&> *x*");
+                database.waiting = std::iter::repeat_n(database.waiting[0].clone(), 20).collect();
+                database
+            })
+            .collect();
+    }
+    let events = std::slice::from_ref(&digest);
+    let slack = notifier::Words::default().with_digests(events, notifier::Flavor::Slack);
+    let plain = notifier::Words::default().with_digests(events, notifier::Flavor::Plain);
+    let message = render::slack_message(events, &slack);
+    let text = message.to_string();
+    assert!(
+        text.contains("Digest morning: 12 completed, 12 failed, 240 waiting, 1 dead letter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("acme/db-11"),
+        "every database is shown: {text}"
+    );
+    assert!(text.contains("db-0 &lt;&amp;&gt;"), "{text}");
+    let problems = slack_problems(&[message]);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let card = render::teams_message(events, &plain);
+    let problems = adaptive_card_problems(&[card]);
+    assert!(problems.is_empty(), "{problems:#?}");
+}

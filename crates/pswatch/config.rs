@@ -16,8 +16,11 @@ use notifier::{Channel, Router, Secret};
 use poller::ServiceToken;
 use url::Url;
 
+pub(crate) use digests::Digest;
+
 mod alerts;
 mod channels;
+mod digests;
 mod environment;
 mod raw;
 mod templates;
@@ -120,6 +123,8 @@ pub(crate) struct Config {
     pub(crate) poll: Poll,
     pub(crate) watches: Vec<Watch>,
     pub(crate) channels: Vec<Channel>,
+    /// `[[digests]]`: summaries sent to their channels at their times.
+    pub(crate) digests: Vec<Digest>,
     /// `[[templates]]`, compiled; channels hold those they list.
     pub(crate) templates: std::sync::Arc<notifier::Templates>,
     pub(crate) router: Router,

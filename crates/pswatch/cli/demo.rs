@@ -88,6 +88,7 @@ pub(crate) async fn run(
             databases: None,
         }],
         channels,
+        digests: Vec::new(),
         // The file's templates are in its channels already.
         templates: Arc::default(),
         router,

@@ -154,6 +154,7 @@ pub(super) struct RawConfig {
     pub(super) alerts: RawAlerts,
     pub(super) silences: Vec<(usize, RawSilence)>,
     pub(super) templates: Vec<(usize, RawTemplate)>,
+    pub(super) digests: Vec<(usize, super::digests::RawDigest)>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -169,6 +170,7 @@ const SECTIONS: &[&str] = &[
     "alerts",
     "silences",
     "templates",
+    "digests",
 ];
 
 impl RawConfig {
@@ -215,6 +217,8 @@ impl RawConfig {
             .remove("alerts")
             .and_then(|value| read("alerts", value, problems))
             .unwrap_or_default();
+        let digests = list("digests", table.remove("digests"), problems);
+        raw.digests = items("digests", digests, problems);
         let silences = list("silences", table.remove("silences"), problems);
         raw.silences = items("silences", silences, problems);
         let watches = list("watch", table.remove("watch"), problems);

@@ -47,6 +47,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     let watches = watches(&raw, problems);
     let templates = templates(&raw.templates, problems);
     let channels = channels(&raw.channels, &templates, problems);
+    let digests = super::digests::digests(&raw.digests, &raw.channel_names, problems);
     let router = routes(&raw.routes, &raw.channel_names, problems);
     let log = log(&raw, problems);
     let admin_listen = if raw.admin.enabled == Some(false) {
@@ -114,6 +115,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         poll,
         watches,
         channels,
+        digests,
         templates,
         router,
         log,

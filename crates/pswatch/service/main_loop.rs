@@ -80,6 +80,8 @@ pub(super) struct Loop {
     next_store_probe: Instant,
     /// When the changes other replicas received pushes of are read next (a shared store).
     next_pokes: Instant,
+    /// When the digests' schedules are looked at next.
+    next_digests: Instant,
     /// Whether the budget cannot serve the configured intervals (said once, until it can).
     overloaded: bool,
 }
@@ -112,6 +114,7 @@ impl Loop {
             next_push_check: now,
             next_store_probe: now,
             next_pokes: now,
+            next_digests: now,
             overloaded: false,
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
@@ -186,6 +189,10 @@ impl Loop {
             }
         }
 
+        if now >= self.next_digests {
+            self.next_digests = self.send_digests(now).await;
+        }
+
         let budget = Arc::clone(&self.shared.budget);
         let due = self
             .scheduler
@@ -208,6 +215,7 @@ impl Loop {
         if shared {
             wake_at = wake_at.min(self.next_pokes);
         }
+        wake_at = wake_at.min(self.next_digests);
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
@@ -216,6 +224,31 @@ impl Loop {
             wake_at = wake_at.max(now + recheck);
         }
         Ok(wake_at)
+    }
+
+    /// Sends the digests whose time has come (and prunes the journal of polls' events); says
+    /// when to look again. A store that fails is looked at again in a few seconds.
+    async fn send_digests(&mut self, now: Instant) -> Instant {
+        let wall = OffsetDateTime::now_utc();
+        let wakes = &self.shared.wakes;
+        let sent = super::digests::send_due(
+            &self.shared.store,
+            &self.pipeline.config.digests,
+            wall,
+            &mut |channel| wakes.wake(channel),
+        )
+        .await;
+        match sent {
+            Ok(next) => {
+                let wait = Duration::try_from(next - wall).unwrap_or(Duration::ZERO);
+                now + wait.max(Duration::from_millis(200))
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot send the digests; trying again shortly");
+                self.shared.store_health.failed(&error);
+                now + STORE_PROBE_EVERY
+            }
+        }
     }
 
     fn start_discovery(&mut self, now: Instant) {
@@ -513,6 +546,8 @@ impl Loop {
             stale.abort();
         }
         self.next_discovery = Instant::now();
+        // A digest added or moved is scheduled at once.
+        self.next_digests = Instant::now();
         tracing::info!("configuration reloaded; polls and deliveries go on with it");
     }
 

@@ -5,6 +5,7 @@
 //! nothing stops for it.
 
 pub(crate) mod delivery;
+pub(crate) mod digests;
 pub(crate) mod election;
 mod main_loop;
 pub(crate) mod metrics;

@@ -260,12 +260,18 @@ impl Pipeline {
         if deliveries.is_empty() && previous.as_ref() == Some(&result.next) {
             return Ok(report);
         }
+        // Digests summarize every event of their databases, routed or not.
+        let journal: &[diff_engine::Event] = if self.config.digests.is_empty() {
+            &[]
+        } else {
+            &result.events
+        };
         let channels: BTreeSet<String> = deliveries
             .iter()
             .map(|delivery| delivery.channel.clone())
             .collect();
         self.store
-            .commit_poll(target, &result.next, deliveries, now)
+            .commit_poll_journaled(target, &result.next, journal, deliveries, now)
             .await?;
         self.shared.board.note_events(recent);
         for channel in &channels {

@@ -165,7 +165,7 @@ impl Words {
 
     /// Adds the built-in text of each digest among `events` that no template wrote for: a
     /// digest's whole content is its text, in every kind.
-    pub(crate) fn with_digests(mut self, events: &[Event], flavor: Flavor) -> Self {
+    pub fn with_digests(mut self, events: &[Event], flavor: Flavor) -> Self {
         for event in events {
             let written = self.by_event.get(&event.id);
             if let Some(built_in) = crate::digest::wording(event, flavor) {

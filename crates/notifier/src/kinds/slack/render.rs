@@ -59,10 +59,18 @@ pub fn slack_message(events: &[Event], words: &Words) -> Value {
             None => built_in_section(event),
         };
         let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(event));
-        blocks.push(json!({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": truncate(&text, SLACK_SECTION_LIMIT - 40)},
-        }));
+        // A message of one event (a digest) may take many sections; several events one each.
+        let most = if events.len() == 1 {
+            SLACK_MAX_BLOCKS - 3
+        } else {
+            1
+        };
+        for section in sections(&text, most) {
+            blocks.push(json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": section},
+            }));
+        }
         blocks.push(json!({
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": format!(
@@ -92,6 +100,30 @@ pub fn slack_message(events: &[Event], words: &Words) -> Value {
         "text": truncate(&fallback.join("\n"), SLACK_SECTION_LIMIT),
         "blocks": blocks,
     })
+}
+
+/// `text` in at most `most` sections of Slack's size, split between lines; what does not fit
+/// is cut, and the last section says so.
+fn sections(text: &str, most: usize) -> Vec<String> {
+    let limit = SLACK_SECTION_LIMIT - 40;
+    let mut sections: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if !current.is_empty() && current.chars().count() + line.chars().count() > limit {
+            sections.push(std::mem::take(&mut current));
+        }
+        current.push_str(line);
+    }
+    sections.push(current);
+    if sections.len() > most {
+        let rest: String = sections.split_off(most - 1).concat();
+        sections.push(rest);
+    }
+    sections
+        .iter()
+        .map(|section| truncate(section.trim_end(), limit).into_owned())
+        .filter(|section| !section.is_empty())
+        .collect()
 }
 
 /// An event's section without a template: what changed, the facts and the errors.
