@@ -282,6 +282,12 @@ impl Client {
         })
     }
 
+    /// One request without a body whose answer matters only for its status, through the
+    /// budget, not retried.
+    pub(crate) async fn write(&self, method: Method, url: &Url) -> Result<(), PollError> {
+        self.send_once(method, url, None).await.map(drop)
+    }
+
     /// One GET whose answer matters only for its status.
     pub(crate) async fn probe(&self, url: &Url) -> Result<(), PollError> {
         self.get(url).await.map(drop)

@@ -8,6 +8,7 @@
 //! whole observation, since a partial one could read as "everything disappeared"; an item that
 //! cannot be read is set aside in [`Observation::unreadable`] and the rest is used.
 
+mod actions;
 mod api;
 mod budget;
 mod client;

@@ -9,6 +9,7 @@
 //! [`Simulator::update`] and scenarios change with [`Simulator::play`]. The demo, the
 //! end-to-end tests and the benchmarks all use it.
 
+mod actions;
 mod admission;
 mod scenario;
 mod server;

@@ -99,6 +99,14 @@ impl Simulator {
                 get(list_operations),
             )
             .route(
+                &format!("{database}/workflows/{{number}}/cutover"),
+                axum::routing::patch(crate::actions::cutover_workflow),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/apply-deploy"),
+                axum::routing::post(crate::actions::apply_deploy),
+            )
+            .route(
                 &format!("{database}/webhooks"),
                 get(list_webhooks).post(create_webhook),
             )

@@ -37,6 +37,9 @@ pub struct Database {
     pub webhooks: Vec<crate::SimWebhook>,
     /// Creating a webhook is refused (403), as for a token without the access.
     pub webhooks_read_only: bool,
+    /// Cutting over a workflow or completing a deploy request is refused (403), as for a token
+    /// without write access.
+    pub actions_read_only: bool,
 }
 
 /// How the simulator shapes a database's responses.
@@ -63,6 +66,7 @@ impl Default for Database {
             odd_deploy_request_items: Vec::new(),
             webhooks: Vec::new(),
             webhooks_read_only: false,
+            actions_read_only: false,
         }
     }
 }

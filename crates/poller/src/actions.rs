@@ -1,0 +1,43 @@
+//! The two changes pswatch makes on a person's behalf (from Slack): cutting over a workflow's
+//! traffic and completing a gated deploy request. Each is one request through the budget,
+//! never retried: neither is idempotent, and PlanetScale's answer (a refusal included) is
+//! what the person is told.
+
+use diff_engine::Target;
+use reqwest::Method;
+
+use crate::{Client, PollError};
+
+impl Client {
+    /// `PATCH …/workflows/{number}/cutover` ("Cutover traffic").
+    pub async fn cutover_workflow(&self, target: &Target, number: u64) -> Result<(), PollError> {
+        let url = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "workflows",
+            &number.to_string(),
+            "cutover",
+        ]);
+        self.write(Method::PATCH, &url).await
+    }
+
+    /// `POST …/deploy-requests/{number}/apply-deploy` ("Complete a gated deploy request").
+    pub async fn complete_deploy_request(
+        &self,
+        target: &Target,
+        number: u64,
+    ) -> Result<(), PollError> {
+        let url = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "deploy-requests",
+            &number.to_string(),
+            "apply-deploy",
+        ]);
+        self.write(Method::POST, &url).await
+    }
+}

@@ -1,0 +1,107 @@
+//! The two changes pswatch can make from Slack, as PlanetScale's specification names them:
+//! `PATCH …/workflows/{number}/cutover` ("Cutover traffic") and
+//! `POST …/deploy-requests/{number}/apply-deploy` ("Complete a gated deploy request"). Each
+//! refuses a token without write access (403), an unknown resource (404) and a resource not
+//! in a state to take it (422), as PlanetScale does.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::admission::{admit_database, error, lock, not_found, Shared};
+
+fn forbidden() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "The service token does not have access to this resource",
+    )
+}
+
+/// The workflow's states from which its traffic can be cut over.
+const CUTOVER_FROM: &[&str] = &[
+    "running",
+    "verified_data",
+    "switched_replicas",
+    "switched_primaries",
+];
+
+pub(crate) async fn cutover_workflow(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, number)): Path<(String, String, u64)>,
+) -> Response {
+    if let Err(response) =
+        admit_database(&shared, &headers, "workflow_cutover", &database_name).await
+    {
+        return response;
+    }
+    let mut world = lock(&shared.world);
+    let Some(database) = world.database_mut_if_exists(&organization, &database_name) else {
+        return not_found();
+    };
+    if database.actions_read_only {
+        return forbidden();
+    }
+    let shape = database.shape;
+    let Some(workflow) = database
+        .workflows
+        .iter_mut()
+        .find(|workflow| workflow.number == number)
+    else {
+        return not_found();
+    };
+    if !CUTOVER_FROM.contains(&workflow.state.as_str()) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            &format!("Workflow cannot be cut over while it is {}", workflow.state),
+        );
+    }
+    workflow.state = "cutover".into();
+    workflow.cutover_by = Some("pswatch-token".into());
+    Json(workflow.to_json(shape)).into_response()
+}
+
+pub(crate) async fn apply_deploy(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, number)): Path<(String, String, u64)>,
+) -> Response {
+    if let Err(response) =
+        admit_database(&shared, &headers, "apply_deploy", &database_name).await
+    {
+        return response;
+    }
+    let mut world = lock(&shared.world);
+    let Some(database) = world.database_mut_if_exists(&organization, &database_name) else {
+        return not_found();
+    };
+    if database.actions_read_only {
+        return forbidden();
+    }
+    let shape = database.shape;
+    let Some(request) = database
+        .deploy_requests
+        .iter_mut()
+        .find(|request| request.number == number)
+    else {
+        return not_found();
+    };
+    if request.deployment_state != "pending_cutover" {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            &format!(
+                "Deploy request is not waiting for its cutover (it is {})",
+                request.deployment_state
+            ),
+        );
+    }
+    request.deployment_state = "complete_pending_revert".into();
+    for operation in &mut request.operations {
+        operation.state = "complete".into();
+    }
+    Json(request.to_json(&organization, &database_name, shape)).into_response()
+}
