@@ -144,6 +144,28 @@ impl Notifier {
             .await
     }
 
+    /// Posts `text` (Slack mrkdwn) through the Slack channel `channel` (Web API), in the thread
+    /// `thread_ts` when given: what was done from one of its buttons. Paced like any message.
+    pub async fn note_in_slack(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), DeliveryError> {
+        let configured = self.configured(channel)?;
+        let Sender::Slack(crate::kinds::slack::SlackSender::Api(api)) = &configured.sender else {
+            return Err(DeliveryError::new(
+                Verdict::Permanent,
+                format!("channel {channel:?} is not a Slack channel of the Web API"),
+            ));
+        };
+        let note = api.note(&self.http, channel, thread_ts, text);
+        configured
+            .pacer
+            .pace(configured.channel.min_interval, note)
+            .await
+    }
+
     fn configured(&self, channel: &str) -> Result<&Configured, DeliveryError> {
         self.senders.get(channel).ok_or_else(|| {
             DeliveryError::new(

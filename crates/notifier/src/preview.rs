@@ -38,6 +38,7 @@ mod tests {
                 bot_token: Secret::new("xoxb-S3CR3T"),
                 channel: "C0123456789".into(),
                 api_url: "https://slack.com/api".parse().expect("url"),
+                actions: None,
             })),
         );
         let pager = Channel::new(

@@ -39,6 +39,7 @@ fn notifier(server: &MockServer) -> Notifier {
             bot_token: Secret::new(BOT_TOKEN),
             channel: "C0123456789".into(),
             api_url: base.join("/api").expect("url"),
+            actions: None,
         })),
     );
     slack.min_interval = Duration::ZERO;

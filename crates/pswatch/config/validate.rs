@@ -105,6 +105,25 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         );
     }
     let receiver = receiver(&raw, problems, &mut warnings);
+    // Slack posts button clicks to the receiver.
+    if raw.receiver.listen.is_none() {
+        for channel in &channels {
+            let interactive = matches!(&channel.kind,
+                notifier::ChannelKind::Slack(notifier::SlackChannel::Api(api)) if api.actions.is_some());
+            if interactive {
+                let index = raw
+                    .channels
+                    .iter()
+                    .find(|(_, raw)| raw.name == channel.name)
+                    .map_or(0, |(index, _)| *index);
+                problem(
+                    problems,
+                    format!("channels[{index}].signing_secret"),
+                    "needs [receiver] listen: Slack posts button clicks to /slack/interactions on the receiver (its public URL is the Slack app's Interactivity Request URL)",
+                );
+            }
+        }
+    }
     let alerts = super::alerts::alerts(&raw, problems);
     let silences = super::alerts::silences(&raw, problems);
     let planetscale = planetscale?;

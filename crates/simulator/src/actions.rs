@@ -69,9 +69,7 @@ pub(crate) async fn apply_deploy(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) =
-        admit_database(&shared, &headers, "apply_deploy", &database_name).await
-    {
+    if let Err(response) = admit_database(&shared, &headers, "apply_deploy", &database_name).await {
         return response;
     }
     let mut world = lock(&shared.world);

@@ -1,7 +1,7 @@
 //! `type = "slack"`: an incoming webhook (`webhook_url`) or the Web API (`bot_token` and
 //! `channel`, maybe `api_url`), not both.
 
-use notifier::{Secret, SlackApi, SlackChannel};
+use notifier::{Secret, SlackActions, SlackApi, SlackChannel};
 use serde::Deserialize;
 
 use super::super::{http_url, problem, Problem};
@@ -14,6 +14,9 @@ pub(in crate::config) struct RawSlack {
     bot_token: Option<String>,
     channel: Option<String>,
     api_url: Option<String>,
+    signing_secret: Option<String>,
+    actions: Option<Vec<String>>,
+    allowed_users: Option<Vec<String>>,
 }
 
 impl CheckKind for RawSlack {
@@ -25,12 +28,18 @@ impl CheckKind for RawSlack {
             bot_token,
             channel,
             api_url,
+            signing_secret,
+            actions,
+            allowed_users,
         } = self;
         if let Some(webhook_url) = webhook_url {
             for (name, given) in [
                 ("bot_token", bot_token.is_some()),
                 ("channel", channel.is_some()),
                 ("api_url", api_url.is_some()),
+                ("signing_secret", signing_secret.is_some()),
+                ("actions", actions.is_some()),
+                ("allowed_users", allowed_users.is_some()),
             ] {
                 if given {
                     problem(
@@ -112,10 +121,90 @@ impl CheckKind for RawSlack {
             false,
             problems,
         );
+        let actions = slack_actions(key, signing_secret, actions, allowed_users, problems);
         Some(SlackChannel::Api(SlackApi {
             bot_token: bot_token?,
             channel: channel?,
             api_url: api_url?,
+            actions: actions?,
         }))
     }
+}
+
+/// `signing_secret`, `actions` and `allowed_users`: the buttons of the channel's threads.
+/// `Some(None)` without a signing secret (no buttons); `None` when a key is wrong.
+fn slack_actions(
+    key: &str,
+    signing_secret: &Option<String>,
+    actions: &Option<Vec<String>>,
+    allowed_users: &Option<Vec<String>>,
+    problems: &mut Vec<Problem>,
+) -> Option<Option<SlackActions>> {
+    let before = problems.len();
+    let Some(secret) = signing_secret.as_deref().map(str::trim) else {
+        for (name, given) in [
+            ("actions", actions.is_some()),
+            ("allowed_users", allowed_users.is_some()),
+        ] {
+            if given {
+                problem(
+                    problems,
+                    format!("{key}.{name}"),
+                    "needs `signing_secret` (the Slack app's Signing Secret, under Basic Information), which verifies the button clicks Slack sends",
+                );
+            }
+        }
+        return (problems.len() == before).then_some(None);
+    };
+    // Never quoted: it is the secret.
+    if secret.len() < 16 || secret.chars().any(char::is_whitespace) {
+        problem(
+            problems,
+            format!("{key}.signing_secret"),
+            "is not a Slack signing secret (Basic Information > App Credentials > Signing Secret, 32 hexadecimal characters)",
+        );
+    }
+    let mut cutover = false;
+    for (position, action) in actions.iter().flatten().enumerate() {
+        match action.trim() {
+            "cutover" => cutover = true,
+            other => problem(
+                problems,
+                format!("{key}.actions[{position}]"),
+                format!("{other:?} is not an action; the one action is \"cutover\" (silence and acknowledge are always offered)"),
+            ),
+        }
+    }
+    let users: Vec<String> = allowed_users
+        .iter()
+        .flatten()
+        .map(|user| user.trim().to_owned())
+        .collect();
+    for (position, user) in users.iter().enumerate() {
+        let is_id = user.len() >= 9
+            && user.starts_with(['U', 'W'])
+            && user.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !is_id {
+            problem(
+                problems,
+                format!("{key}.allowed_users[{position}]"),
+                format!("{user:?} is not a Slack user id (like U0123456789: a member's profile > ⋮ > Copy member ID)"),
+            );
+        }
+    }
+    if cutover && users.is_empty() {
+        problem(
+            problems,
+            format!("{key}.allowed_users"),
+            "is empty; \"cutover\" needs the Slack users allowed to cut over",
+        );
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Some(SlackActions {
+        signing_secret: Secret::new(secret),
+        cutover,
+        allowed_users: users,
+    }))
 }

@@ -1,6 +1,7 @@
 //! Slack, two ways: an incoming webhook takes one Block Kit message a poll; the Web API (a bot
 //! token) keeps a thread per resource whose first message stays current.
 
+pub mod actions;
 pub(crate) mod render;
 mod send;
 
@@ -39,6 +40,8 @@ pub struct SlackApi {
     pub channel: String,
     /// The Web API's base address, `https://slack.com/api` unless set.
     pub api_url: url::Url,
+    /// The buttons on its threads, when the app's signing secret is set.
+    pub actions: Option<actions::SlackActions>,
 }
 
 /// A Slack channel's sender, by how it reaches Slack.

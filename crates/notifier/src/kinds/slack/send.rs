@@ -96,6 +96,9 @@ enum Answer {
     Refused { code: String },
 }
 
+/// The most characters of a note in a thread.
+const SLACK_SECTION_NOTE: usize = 2900;
+
 /// A Slack app posting through the Web API.
 pub(crate) struct SlackWebApi {
     pub(crate) api: SlackApi,
@@ -156,6 +159,28 @@ impl SlackWebApi {
                 slack_error_hint(code)
             ),
         )
+    }
+
+    /// Posts `text` (mrkdwn, its values escaped by the caller) in the thread `thread_ts`, or in
+    /// the channel without one: what an action from Slack did, or why it did nothing.
+    pub(crate) async fn note(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), DeliveryError> {
+        let message = json!({
+            "text": text,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": crate::text::truncate(text, SLACK_SECTION_NOTE)}}],
+        });
+        match self
+            .post(client, channel, message, thread_ts.map(|ts| (ts, false)))
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(code) => Err(Self::refused(channel, "chat.postMessage", &code)),
+        }
     }
 
     /// Posts a message; its `ts`.
@@ -247,7 +272,14 @@ impl SlackWebApi {
             .filter(|thread| thread.channel == self.api.channel);
         let remembered_state = thread.as_ref().and_then(|thread| thread.state.clone());
         let state = render::resource_state(events).or(remembered_state);
-        let head = render::slack_thread_head(events, state.as_deref(), words);
+        let mut head = render::slack_thread_head(events, state.as_deref(), words);
+        // With the app's signing secret, the thread's first message carries the buttons.
+        if let Some(actions) = &self.api.actions {
+            let block = super::actions::actions_block(channel, actions, events, state.as_deref());
+            if let (Some(block), Some(blocks)) = (block, head["blocks"].as_array_mut()) {
+                blocks.push(block);
+            }
+        }
         let Some(mut thread) = thread else {
             if sent {
                 return Ok(());
