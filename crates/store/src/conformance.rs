@@ -403,6 +403,50 @@ async fn journal_and_digest_marks(reopen: Reopen) {
     );
 }
 
+/// A Slack click is kept until done, by whichever replica; acknowledgements last until
+/// forgotten.
+async fn actions_and_acknowledgements(reopen: Reopen) {
+    let store = reopen().await;
+    for (id, minutes) in [("b", 2), ("a", 1)] {
+        store
+            .record_action(&crate::PendingAction {
+                id: id.into(),
+                value: format!("v1|value-{id}"),
+                user_id: "U0123456789".into(),
+                user_name: "ada".into(),
+                received_at: NOW + time::Duration::minutes(minutes),
+            })
+            .await
+            .expect("record");
+    }
+    store
+        .acknowledge("acme/commerce/deploy_request/7", 1_763_900_000, "ada", NOW)
+        .await
+        .expect("acknowledge");
+    drop(store);
+    let store = reopen().await;
+    let pending: Vec<String> = store
+        .pending_actions()
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|action| action.id)
+        .collect();
+    assert_eq!(pending, ["a", "b"], "oldest first");
+    assert!(store.finish_action("a").await.expect("finish"));
+    assert!(!store.finish_action("a").await.expect("finish"), "done once");
+    assert_eq!(store.pending_actions().await.expect("pending").len(), 1);
+    assert_eq!(
+        store.acknowledgements(NOW).await.expect("acks"),
+        [("acme/commerce/deploy_request/7".to_owned(), 1_763_900_000)]
+    );
+    assert!(store
+        .acknowledgements(NOW + time::Duration::seconds(1))
+        .await
+        .expect("acks")
+        .is_empty());
+}
+
 /// A scenario, run on a store it can open again.
 type Scenario = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -423,6 +467,9 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         }),
         ("journal_and_digest_marks", |reopen| {
             Box::pin(journal_and_digest_marks(reopen))
+        }),
+        ("actions_and_acknowledgements", |reopen| {
+            Box::pin(actions_and_acknowledgements(reopen))
         }),
         ("unreadable_records_are_quarantined", |reopen| {
             Box::pin(unreadable_records_are_quarantined(reopen))

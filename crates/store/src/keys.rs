@@ -52,6 +52,12 @@ pub(crate) fn digest_key(name: &str, period_end: time::OffsetDateTime) -> Vec<u8
     [digest_prefix(name).as_slice(), &seconds.to_be_bytes()].concat()
 }
 
+/// `action/{id}`: a click on a Slack button, recorded before it is acted on.
+pub(crate) const ACTION_PREFIX: &[u8] = b"action\0";
+
+/// `ack/{resource}\0{since}`: a resource's wait or stall acknowledged from Slack.
+pub(crate) const ACK_PREFIX: &[u8] = b"ack\0";
+
 /// `poke/{organization}\0{database}`: a database PlanetScale pushed a change of, for the leader
 /// to poll now (written by whichever replica received the push).
 pub(crate) const POKE_PREFIX: &[u8] = b"poke\0";

@@ -43,6 +43,7 @@ use crate::keys::{
 };
 use crate::records::{FingerprintKey, Record, StateRecord};
 
+mod actions;
 mod backend;
 mod commit;
 #[cfg(test)]
@@ -60,6 +61,7 @@ mod silence;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use actions::PendingAction;
 pub use lease::Pokes;
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
