@@ -45,7 +45,7 @@ pub use kinds::email::EmailChannel;
 pub use kinds::google_chat::GoogleChatChannel;
 pub use kinds::pagerduty::{PagerDutyChannel, PAGERDUTY_API_URL};
 pub use kinds::slack::actions::{
-    verify_request as verify_slack_request, workflow_can_cut_over, Action, ActionValue,
+    episode_of, verify_request as verify_slack_request, workflow_can_cut_over, Action, ActionValue,
     RequestRefusal, SlackActions,
 };
 pub use kinds::slack::{SlackApi, SlackChannel, SLACK_API_URL};

@@ -67,6 +67,16 @@ impl Delivery {
         self.notifier.channel(name)
     }
 
+    /// Posts `text` through the Slack channel `channel`, in the thread `thread_ts` if given.
+    pub(crate) async fn note_in_slack(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), notifier::DeliveryError> {
+        self.notifier.note_in_slack(channel, thread_ts, text).await
+    }
+
     /// The names of the configured channels.
     pub(crate) fn channel_names(&self) -> impl Iterator<Item = &str> {
         self.notifier.channel_names()

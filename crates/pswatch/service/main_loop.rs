@@ -37,6 +37,8 @@ const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
 /// How often the leader reads the changes pushed to other replicas.
 const POKES_EVERY: Duration = Duration::from_millis(500);
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How often the leader looks for Slack clicks another replica recorded and did not do.
+const CLICKS_EVERY: Duration = Duration::from_secs(30);
 
 /// What one listing of the watched databases found: the targets, and the organizations that
 /// could not be listed.
@@ -82,6 +84,8 @@ pub(super) struct Loop {
     next_pokes: Instant,
     /// When the digests' schedules are looked at next.
     next_digests: Instant,
+    /// When Slack clicks left undone (a replica stopped after answering Slack) are done next.
+    next_clicks: Instant,
     /// Whether the budget cannot serve the configured intervals (said once, until it can).
     overloaded: bool,
 }
@@ -115,6 +119,7 @@ impl Loop {
             next_store_probe: now,
             next_pokes: now,
             next_digests: now,
+            next_clicks: now,
             overloaded: false,
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
@@ -192,6 +197,11 @@ impl Loop {
         if now >= self.next_digests {
             self.next_digests = self.send_digests(now).await;
         }
+        if now >= self.next_clicks {
+            self.next_clicks = now + CLICKS_EVERY;
+            self.tracker
+                .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
+        }
 
         let budget = Arc::clone(&self.shared.budget);
         let due = self
@@ -215,7 +225,7 @@ impl Loop {
         if shared {
             wake_at = wake_at.min(self.next_pokes);
         }
-        wake_at = wake_at.min(self.next_digests);
+        wake_at = wake_at.min(self.next_digests).min(self.next_clicks);
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.

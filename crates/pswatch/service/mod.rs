@@ -15,6 +15,7 @@ pub(crate) mod receiver;
 pub(crate) mod scheduler;
 pub(crate) mod serve;
 pub(crate) mod shared;
+pub(crate) mod slack_actions;
 pub(crate) mod status;
 mod upkeep;
 mod workers;

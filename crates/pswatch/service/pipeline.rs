@@ -44,6 +44,9 @@ struct Routed {
     recent: RecentEvent,
 }
 
+/// How long an acknowledgement from Slack holds back its episode's reminders at most.
+const ACKNOWLEDGEMENTS_KEPT: time::Duration = time::Duration::days(30);
+
 /// One configuration's pipeline: it polls the watched targets, diffs and routes what changed
 /// into the outbox, and hands the outbox to its [`Delivery`].
 pub(crate) struct Pipeline {
@@ -242,7 +245,32 @@ impl Pipeline {
         } else {
             self.silences().await
         };
+        // Reminders of a wait or stall someone acknowledged from Slack are held back.
+        let acknowledged: std::collections::HashSet<(String, i64)> = if result
+            .events
+            .iter()
+            .any(|event| notifier::episode_of(event).is_some())
+        {
+            self.store
+                .acknowledgements(now - ACKNOWLEDGEMENTS_KEPT)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            std::collections::HashSet::new()
+        };
         for event in &result.events {
+            let episode = notifier::episode_of(event).zip(model::ResourceKey::of(event));
+            if let Some((since, resource)) = episode {
+                if acknowledged.contains(&(resource.to_string(), since)) {
+                    tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
+                        "reminder held back: its wait was acknowledged in Slack");
+                    let mut held = RecentEvent::of(event);
+                    held.silenced_by = Some("acknowledged in Slack".into());
+                    recent.push(held);
+                    continue;
+                }
+            }
             let routed = self.route(event, &silences, now);
             tracing::info!(target_db = %target, event_id = %event.id, event_type = event.type_name(),
                 change = %notifier::render::change(event), channels = ?routed.channels,

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 mod admission;
+mod slack;
 
 use crate::service::pipeline::Pipeline;
 use crate::service::shared::Shared;
@@ -486,6 +487,7 @@ pub(crate) async fn serve(
     });
     let app = Router::new()
         .route("/planetscale", post(planetscale))
+        .route("/slack/interactions", post(slack::interactions))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(receiver);
     crate::service::serve::serve(

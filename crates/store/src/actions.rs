@@ -107,7 +107,13 @@ fn action_key(id: &str) -> Vec<u8> {
 }
 
 fn ack_key(resource: &str, since: i64) -> Vec<u8> {
-    [ACK_PREFIX, resource.as_bytes(), b"\0", since.to_string().as_bytes()].concat()
+    [
+        ACK_PREFIX,
+        resource.as_bytes(),
+        b"\0",
+        since.to_string().as_bytes(),
+    ]
+    .concat()
 }
 
 impl Store {
@@ -176,7 +182,10 @@ impl Store {
         let mut forgotten = 0;
         for (key, bytes) in self.backend.scan(ACK_PREFIX).await? {
             let Some(AckRecord {
-                resource, since, at, ..
+                resource,
+                since,
+                at,
+                ..
             }) = self.read_or_quarantine(&key, &bytes).await?
             else {
                 continue;

@@ -434,7 +434,10 @@ async fn actions_and_acknowledgements(reopen: Reopen) {
         .collect();
     assert_eq!(pending, ["a", "b"], "oldest first");
     assert!(store.finish_action("a").await.expect("finish"));
-    assert!(!store.finish_action("a").await.expect("finish"), "done once");
+    assert!(
+        !store.finish_action("a").await.expect("finish"),
+        "done once"
+    );
     assert_eq!(store.pending_actions().await.expect("pending").len(), 1);
     assert_eq!(
         store.acknowledgements(NOW).await.expect("acks"),

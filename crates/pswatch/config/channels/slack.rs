@@ -183,7 +183,9 @@ fn slack_actions(
     for (position, user) in users.iter().enumerate() {
         let is_id = user.len() >= 9
             && user.starts_with(['U', 'W'])
-            && user.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && user
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !is_id {
             problem(
                 problems,

@@ -197,10 +197,11 @@ pub fn workflow_can_cut_over(state: &str) -> bool {
     matches!(state, "running" | "verified_data" | "switched_replicas")
 }
 
-/// The wait or stall the latest of `events` is part of: a deploy request waiting for its
-/// cutover (from when), or an operation that stalled (since when).
-fn episode(events: &[Event]) -> Option<i64> {
-    events.iter().rev().find_map(|event| match &event.kind {
+/// The wait or stall a reminder is part of, as an acknowledgement names it: when a deploy
+/// request began waiting for its cutover, or since when an operation has not moved (unix
+/// seconds). `None` for an event that is not a reminder.
+pub fn episode_of(event: &Event) -> Option<i64> {
+    match &event.kind {
         EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => {
             Some(waiting_since.unix_timestamp())
         }
@@ -210,7 +211,12 @@ fn episode(events: &[Event]) -> Option<i64> {
             ..
         } => Some(stalled_since.unix_timestamp()),
         _ => None,
-    })
+    }
+}
+
+/// The wait or stall the latest reminder of `events` is part of.
+fn episode(events: &[Event]) -> Option<i64> {
+    events.iter().rev().find_map(episode_of)
 }
 
 /// The buttons of a resource's thread, given its events of this poll and its state: "Silence
