@@ -1,0 +1,317 @@
+//! Acting from Slack, through the binary: a Slack channel of the Web API with its app's
+//! signing secret puts buttons on its threads; clicks reach `POST /slack/interactions` on the
+//! receiver, signed as Slack signs them, and silence, acknowledge or (for an allowed user
+//! only) cut over against the simulator. Forged, stale and altered requests, and users not
+//! allowed, change nothing.
+
+mod support;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use simulator::{SimDeployRequest, SimWorkflow, World};
+use support::fleet::Fleet;
+use support::slack::SlackApi;
+use support::{eventually, Service};
+
+const BOT_TOKEN: &str = "xoxb-1357-2468-SlackB0tT0ken";
+const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const ALLOWED: &str = "UALLOWED01";
+
+/// Slack's signature of `body` at `timestamp` with `secret`.
+fn slack_signature(body: &str, timestamp: i64, secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The form body Slack posts when `user` clicks a button with `value`.
+fn click_body(value: &str, user: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": format!("name-of-{user}"), "team_id": "T0001"},
+        "channel": {"id": "C0123456789"},
+        "actions": [{"type": "button", "action_id": "x", "value": value, "action_ts": "1.2"}],
+        "response_url": "https://hooks.slack.com/actions/T0001/1/xyz",
+    });
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+struct Clicker {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Clicker {
+    /// Posts `body` signed at `age` seconds ago with `secret`; the status.
+    async fn post(&self, body: &str, age: i64, secret: &str) -> u16 {
+        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp() - age;
+        self.client
+            .post(&self.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header(
+                "x-slack-signature",
+                slack_signature(body, timestamp, secret),
+            )
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("answered")
+            .status()
+            .as_u16()
+    }
+
+    async fn click(&self, value: &str, user: &str) -> u16 {
+        self.post(&click_body(value, user), 0, SIGNING_SECRET).await
+    }
+}
+
+/// The value of the button `action_id` on the latest first message of a thread that has it.
+fn button(slack: &SlackApi, action_id: &str, about: &str) -> Option<String> {
+    slack
+        .calls()
+        .iter()
+        .rev()
+        .filter(|call| call.thread_ts().is_none() && call.body.to_string().contains(about))
+        .find_map(|call| {
+            call.body["blocks"]
+                .as_array()?
+                .iter()
+                .filter(|block| block["type"] == "actions")
+                .flat_map(|block| block["elements"].as_array().cloned().unwrap_or_default())
+                .find(|element| element["action_id"] == action_id)
+                .and_then(|element| element["value"].as_str().map(str::to_owned))
+        })
+}
+
+/// The notes pswatch posted in threads (replies that are not events' messages).
+fn notes(slack: &SlackApi) -> Vec<String> {
+    slack
+        .calls()
+        .iter()
+        .filter(|call| {
+            call.method == "chat.postMessage"
+                && call.body["blocks"][0]["type"] == "section"
+                && call.body["blocks"]
+                    .as_array()
+                    .is_some_and(|blocks| blocks.len() == 1)
+        })
+        .map(|call| call.text().to_owned())
+        .collect()
+}
+
+async fn wait_for_note(slack: &SlackApi, text: &str) -> String {
+    eventually(Duration::from_secs(15), || {
+        std::future::ready(notes(slack).into_iter().find(|note| note.contains(text)))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no note with {text:?}: {:#?}", notes(slack)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "copying"));
+    database
+        .deploy_requests
+        .push(SimDeployRequest::new(5, "in_progress").with_operation(
+            "op-orders",
+            "orders",
+            "in_progress",
+        ));
+    let fleet = Fleet::start(world).await;
+    let slack = SlackApi::start(BOT_TOKEN).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("receiver.listen", "127.0.0.1:0")
+            .set("receiver.secrets", vec!["ps-webhook-secret-for-tests"])
+            .set("alerts.cutover_reminder", "1s")
+            .watch("acme", &["commerce"])
+            .channel(
+                "ops",
+                "slack",
+                &[
+                    ("bot_token", BOT_TOKEN.into()),
+                    ("channel", "C0123456789".into()),
+                    ("api_url", slack.url.clone().into()),
+                    ("signing_secret", SIGNING_SECRET.into()),
+                    ("actions", vec!["cutover"].into()),
+                    ("allowed_users", vec![ALLOWED].into()),
+                ],
+            )
+            .with("min_interval", "10ms")
+            .route(&["ops"]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(20))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let receiver = service.receiver_url().await;
+    let clicker = Clicker {
+        url: receiver.replace("/planetscale", "/slack/interactions"),
+        client: reqwest::Client::new(),
+    };
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(3)
+            .expect("workflow")
+            .state = "running".into();
+    });
+    let cutover = eventually(Duration::from_secs(15), || {
+        std::future::ready(button(&slack, "pswatch_cutover", "workflow #3"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Cut over button: {:#?}", slack.calls()));
+    let silence = button(&slack, "pswatch_silence", "workflow #3").expect("a Silence button");
+    assert!(
+        slack
+            .calls()
+            .iter()
+            .any(|call| call.body.to_string().contains("\"confirm\"")),
+        "cutover asks for Slack's confirmation"
+    );
+    let workflow_state = || {
+        fleet.simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .workflow_mut(3)
+                .expect("workflow")
+                .state
+                .clone()
+        })
+    };
+
+    // Forged, stale, unsigned and altered requests: 401, and nothing changes.
+    let body = click_body(&cutover, ALLOWED);
+    assert_eq!(clicker.post(&body, 0, "not-the-secret").await, 401);
+    assert_eq!(clicker.post(&body, 6 * 60, SIGNING_SECRET).await, 401);
+    let unsigned = clicker
+        .client
+        .post(&clicker.url)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answered")
+        .status()
+        .as_u16();
+    assert_eq!(unsigned, 401);
+    let altered = cutover.replacen("workflow/3", "workflow/4", 1);
+    assert_ne!(altered, cutover);
+    assert_eq!(clicker.click(&altered, ALLOWED).await, 401);
+    // Someone not among allowed_users: answered, refused in the thread, nothing changes.
+    assert_eq!(clicker.click(&cutover, "UOTHER0001").await, 200);
+    let refused = wait_for_note(&slack, "may not cut over").await;
+    assert!(refused.contains("<@UOTHER0001>"), "{refused}");
+    assert_eq!(workflow_state(), "running");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        workflow_state(),
+        "running",
+        "the forged and refused ones did nothing"
+    );
+    assert!(service
+        .stderr()
+        .contains("a button value pswatch did not sign"));
+
+    // Silence 1h: a silence of the database, its comment naming the user; the thread says so.
+    assert_eq!(clicker.click(&silence, ALLOWED).await, 200);
+    let said = wait_for_note(&slack, "silenced acme/commerce for an hour").await;
+    assert!(said.contains(&format!("<@{ALLOWED}>")), "{said}");
+    let admin = service.admin_url().await;
+    let status: Value = reqwest::get(format!("{admin}/api/status"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let comment = status["silences"][0]["comment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        comment.contains(ALLOWED) && comment.contains("name-of-"),
+        "{status:#}"
+    );
+    assert_eq!(status["silences"][0]["database"], "acme/commerce");
+
+    // Cut over by an allowed user: PlanetScale is asked, and the thread says so.
+    assert_eq!(clicker.click(&cutover, ALLOWED).await, 200);
+    wait_for_note(&slack, "cut over workflow #3: PlanetScale accepted it").await;
+    assert_eq!(workflow_state(), "cutover");
+    assert!(service
+        .stderr()
+        .contains("cut over from Slack: PlanetScale accepted it"));
+    assert!(service.stderr().contains(&format!("slack_user={ALLOWED}")));
+
+    // A deploy request waiting for its cutover is reminded every second until acknowledged.
+    // The silence is expired first, so the reminders are delivered.
+    let silence_id = status["silences"][0]["id"].as_str().expect("id").to_owned();
+    let expired = reqwest::Client::new()
+        .post(format!("{admin}/api/silences/{silence_id}/expire"))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .expect("expire")
+        .status();
+    assert!(expired.is_success(), "{expired}");
+    fleet.simulator.update(|world| {
+        let request = world
+            .database_mut("acme", "commerce")
+            .deploy_request_mut(5)
+            .expect("deploy request");
+        request.deployment_state = "pending_cutover".into();
+        request.operations[0].state = "complete".into();
+    });
+    let acknowledge = eventually(Duration::from_secs(20), || {
+        std::future::ready(button(&slack, "pswatch_acknowledge", "deploy request #5"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Acknowledge button: {:#?}", slack.calls()));
+    let reminders = || {
+        slack
+            .calls()
+            .iter()
+            .filter(|call| call.body.to_string().contains("waiting for its cutover"))
+            .count()
+    };
+    assert_eq!(clicker.click(&acknowledge, ALLOWED).await, 200);
+    wait_for_note(&slack, "acknowledged deploy request #5").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = reminders();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reminders(), after, "no reminder after the acknowledgement");
+    assert!(service.stderr().contains("reminder held back"));
+
+    // A token without write access: PlanetScale's refusal is posted in the thread.
+    fleet.simulator.update(|world| {
+        world.database_mut("acme", "commerce").actions_read_only = true;
+    });
+    let complete =
+        button(&slack, "pswatch_cutover", "deploy request #5").expect("a Cut over button");
+    assert_eq!(clicker.click(&complete, ALLOWED).await, 200);
+    let refused = wait_for_note(&slack, "PlanetScale refused").await;
+    assert!(refused.contains("deploy request #5"), "{refused}");
+    let state = fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .deploy_request_mut(5)
+            .expect("deploy request")
+            .deployment_state
+            .clone()
+    });
+    assert_eq!(state, "pending_cutover");
+}
