@@ -23,6 +23,7 @@ const ROUTING_KEY: &str = "PagerDutyR0utingK3yS3cret0000000";
 const DISCORD_TOKEN: &str = "D1sc0rdW3bh00kT0kenS3cret";
 const CHAT_KEY: &str = "AIzaChatK3yS3cret";
 const CHAT_TOKEN: &str = "ChatT0kenS3cret99";
+const SIGNING_SECRET: &str = "S1gn1ngS3cretOfTheSlackApp0042";
 
 fn run(
     args: &[&str],
@@ -64,6 +65,8 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         .set("planetscale.service_token", "${TEST_TOKEN}")
         .set("poll.interval", "200ms")
         .set("poll.active_interval", "200ms")
+        .set("receiver.listen", "127.0.0.1:0")
+        .set("receiver.secrets", vec!["ps-webhook-secret-for-tests-0001"])
         .watch("acme", &[])
         .channel(
             "audit",
@@ -86,6 +89,9 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                 ("bot_token", "${TEST_SLACK_BOT_TOKEN}".into()),
                 ("channel", "C0123456789".into()),
                 ("api_url", format!("{}/slack-api", receiver.url).into()),
+                ("signing_secret", "${TEST_SIGNING_SECRET}".into()),
+                ("actions", vec!["cutover"].into()),
+                ("allowed_users", vec!["U0123456789"].into()),
             ],
         )
         .with("retry_schedule", vec!["200ms"])
@@ -162,6 +168,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                 receiver.url
             ),
         ),
+        ("TEST_SIGNING_SECRET", SIGNING_SECRET.to_owned()),
     ];
     let mut transcript = String::new();
     fn record_into(transcript: &mut String, output: &std::process::Output) {
@@ -263,6 +270,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     broken[7].1 = format!("{ROUTING_KEY} extra");
     broken[8].1 = format!("https://discord.com/api/{DISCORD_TOKEN}");
     broken[9].1 = format!("chat.googleapis.com?key={CHAT_KEY}&token={CHAT_TOKEN}");
+    broken[10].1 = format!("{SIGNING_SECRET} x");
     let config_for = config.clone();
     let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
         .await
@@ -276,6 +284,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         "channels[5].routing_key",
         "channels[6].webhook_url",
         "channels[7].webhook_url",
+        "channels[3].signing_secret",
     ] {
         assert!(problems.contains(key), "{key} is not named:\n{problems}");
     }
@@ -311,6 +320,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         TEAMS_SIGNATURE,
         ROUTING_KEY,
         DISCORD_TOKEN,
+        SIGNING_SECRET,
         CHAT_KEY,
         CHAT_TOKEN,
         plain_auth.as_str(),
