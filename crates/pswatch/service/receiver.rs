@@ -1,4 +1,5 @@
-//! The receiver of PlanetScale's webhook deliveries: `POST /planetscale`, nothing else, on its
+//! The receiver of PlanetScale's webhook deliveries, `POST /planetscale`, and of Slack's button
+//! clicks, `POST /slack/interactions` (in `receiver/slack.rs`), nothing else, on its
 //! own address (`[receiver] listen`), apart from the admin server.
 //!
 //! Everything that reaches it is treated as hostile: the body is bounded (1 MiB, 413), the
