@@ -327,6 +327,24 @@ impl EventKind {
         }
     }
 
+    /// What changed, before and after: the error text of an errors change, the state of any
+    /// other (before: `None` for a new resource or an event that is not a change of state).
+    pub fn before_after(&self) -> [Option<&str>; 2] {
+        match self {
+            Self::WorkflowErrorsChanged {
+                errors,
+                previous_errors,
+                ..
+            }
+            | Self::DeployOperationErrorsChanged {
+                errors,
+                previous_errors,
+                ..
+            } => [previous_errors.as_deref(), errors.as_deref()],
+            _ => [self.previous_state(), Some(self.state())],
+        }
+    }
+
     /// The error text the event carries, if any: a workflow's errors, an operation's errors
     /// (of its phase), or why a deploy request failed validation.
     pub fn errors(&self) -> Option<Cow<'_, str>> {
@@ -450,19 +468,7 @@ impl Event {
 /// never on when it was seen, so a poll that is repeated after a crash yields the same id and
 /// receivers can de-duplicate on it.
 pub(crate) fn event_id(target: &Target, kind: &EventKind, resource: &str, sequence: u64) -> String {
-    let change = match kind {
-        EventKind::WorkflowErrorsChanged {
-            errors,
-            previous_errors,
-            ..
-        }
-        | EventKind::DeployOperationErrorsChanged {
-            errors,
-            previous_errors,
-            ..
-        } => [previous_errors.as_deref(), errors.as_deref()],
-        _ => [kind.previous_state(), Some(kind.state())],
-    };
+    let change = kind.before_after();
     let mut hasher = Sha256::new();
     for part in [
         target.organization.as_str(),

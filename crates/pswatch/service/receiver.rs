@@ -420,20 +420,27 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// The request's body, or the refusal of one over [`MAX_BODY`] (413) or that broke off,
+    /// counted.
+    fn body(&self, body: Result<Bytes, BytesRejection>) -> Result<Bytes, (StatusCode, String)> {
+        body.map_err(|rejection| {
+            let status = rejection.status();
+            let reason = rejection.body_text();
+            self.refused(status, &reason);
+            (status, format!("{reason}\n"))
+        })
+    }
+}
+
 async fn planetscale(
     State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> (StatusCode, String) {
-    let body = match body {
+    let body = match receiver.body(body) {
         Ok(body) => body,
-        Err(rejection) => {
-            // Over MAX_BODY (413), or a body that broke off.
-            let status = rejection.status();
-            let reason = rejection.body_text();
-            receiver.refused(status, &reason);
-            return (status, format!("{reason}\n"));
-        }
+        Err(refused) => return refused,
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match receiver.receive(&headers, &body, now).await {

@@ -19,6 +19,21 @@ fn forbidden() -> Response {
     )
 }
 
+/// The database a write asks for, unless it is unknown (404) or the token may not write (403).
+fn writable<'a>(
+    world: &'a mut crate::World,
+    organization: &str,
+    database: &str,
+) -> Result<&'a mut crate::Database, Response> {
+    let database = world
+        .database_mut_if_exists(organization, database)
+        .ok_or_else(not_found)?;
+    if database.actions_read_only {
+        return Err(forbidden());
+    }
+    Ok(database)
+}
+
 /// The workflow's states from which its traffic can be cut over.
 const CUTOVER_FROM: &[&str] = &[
     "running",
@@ -38,12 +53,10 @@ pub(crate) async fn cutover_workflow(
         return response;
     }
     let mut world = lock(&shared.world);
-    let Some(database) = world.database_mut_if_exists(&organization, &database_name) else {
-        return not_found();
+    let database = match writable(&mut world, &organization, &database_name) {
+        Ok(database) => database,
+        Err(refused) => return refused,
     };
-    if database.actions_read_only {
-        return forbidden();
-    }
     let shape = database.shape;
     let Some(workflow) = database
         .workflows
@@ -73,12 +86,10 @@ pub(crate) async fn apply_deploy(
         return response;
     }
     let mut world = lock(&shared.world);
-    let Some(database) = world.database_mut_if_exists(&organization, &database_name) else {
-        return not_found();
+    let database = match writable(&mut world, &organization, &database_name) {
+        Ok(database) => database,
+        Err(refused) => return refused,
     };
-    if database.actions_read_only {
-        return forbidden();
-    }
     let shape = database.shape;
     let Some(request) = database
         .deploy_requests

@@ -177,29 +177,12 @@ impl Store {
         &self,
         forget_before: OffsetDateTime,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut kept = Vec::new();
-        let mut batch = Batch::default();
-        let mut forgotten = 0;
-        for (key, bytes) in self.backend.scan(ACK_PREFIX).await? {
-            let Some(AckRecord {
-                resource,
-                since,
-                at,
-                ..
-            }) = self.read_or_quarantine(&key, &bytes).await?
-            else {
-                continue;
-            };
-            if at < forget_before {
-                batch.remove(key);
-                forgotten += 1;
-            } else {
-                kept.push((resource, since));
-            }
-        }
-        if forgotten > 0 {
-            self.backend.apply(batch).await?;
-        }
-        Ok(kept)
+        let kept: Vec<AckRecord> = self
+            .scan_forgetting(ACK_PREFIX, |ack: &AckRecord| ack.at < forget_before)
+            .await?;
+        Ok(kept
+            .into_iter()
+            .map(|ack| (ack.resource, ack.since))
+            .collect())
     }
 }

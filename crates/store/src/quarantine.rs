@@ -23,6 +23,33 @@ pub struct Quarantined {
 impl Store {
     /// Decodes a record; one that cannot be read is moved, bytes untouched, from `key` to the
     /// quarantine, and `None` returned, so it stalls nothing and loses nothing.
+    /// The readable records under `prefix` but those `forget` picks, which are removed (in one
+    /// batch); one that cannot be read is quarantined and left out.
+    pub(crate) async fn scan_forgetting<T: Record>(
+        &self,
+        prefix: &[u8],
+        forget: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut kept = Vec::new();
+        let mut batch = Batch::default();
+        let mut forgotten = 0;
+        for (key, bytes) in self.backend.scan(prefix).await? {
+            let Some(record) = self.read_or_quarantine::<T>(&key, &bytes).await? else {
+                continue;
+            };
+            if forget(&record) {
+                batch.remove(key);
+                forgotten += 1;
+            } else {
+                kept.push(record);
+            }
+        }
+        if forgotten > 0 {
+            self.backend.apply(batch).await?;
+        }
+        Ok(kept)
+    }
+
     pub(crate) async fn read_or_quarantine<T: Record>(
         &self,
         key: &[u8],

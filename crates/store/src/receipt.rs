@@ -20,25 +20,15 @@ impl Store {
         &self,
         forget_before: OffsetDateTime,
     ) -> Result<Vec<(Digest, OffsetDateTime)>, StoreError> {
-        let mut kept = Vec::new();
-        let mut batch = Batch::default();
-        let mut forgotten = 0;
-        for (key, bytes) in self.backend.scan(RECEIPT_PREFIX).await? {
-            let Some(ReceiptRecord { digest, at }) = self.read_or_quarantine(&key, &bytes).await?
-            else {
-                continue;
-            };
-            if at < forget_before {
-                batch.remove(key);
-                forgotten += 1;
-            } else {
-                kept.push((digest, at));
-            }
-        }
-        if forgotten > 0 {
-            self.backend.apply(batch).await?;
-        }
-        Ok(kept)
+        let kept: Vec<ReceiptRecord> = self
+            .scan_forgetting(RECEIPT_PREFIX, |receipt: &ReceiptRecord| {
+                receipt.at < forget_before
+            })
+            .await?;
+        Ok(kept
+            .into_iter()
+            .map(|receipt| (receipt.digest, receipt.at))
+            .collect())
     }
 
     /// Adds the outbox entries a received delivery made, and its receipt, in one atomic batch,

@@ -29,22 +29,11 @@ pub(crate) fn context(event: &Event) -> Value {
     if let EventKind::PlanetScale { resource, .. } = &event.kind {
         fields.insert("planetscale".into(), resource.clone());
     }
-    let (from, to) = match &event.kind {
-        EventKind::WorkflowErrorsChanged {
-            errors,
-            previous_errors,
-            ..
-        }
-        | EventKind::DeployOperationErrorsChanged {
-            errors,
-            previous_errors,
-            ..
-        } => (json!(previous_errors), json!(errors)),
-        kind => (
-            json!(kind.previous_state()),
-            json!(Some(kind.state()).filter(|state| !state.is_empty())),
-        ),
-    };
+    let [before, after] = event.kind.before_after();
+    let (from, to) = (
+        json!(before),
+        json!(after.filter(|after| !after.is_empty())),
+    );
     let facts: Vec<Value> = details(event)
         .into_iter()
         .map(|(label, value)| json!({"label": label, "value": value}))

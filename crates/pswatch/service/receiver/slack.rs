@@ -73,14 +73,9 @@ pub(super) async fn interactions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> (StatusCode, String) {
-    let body = match body {
+    let body = match receiver.body(body) {
         Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status();
-            let reason = rejection.body_text();
-            receiver.refused(status, &reason);
-            return (status, format!("{reason}\n"));
-        }
+        Err(refused) => return refused,
     };
     let secrets = signing_secrets(&receiver);
     if secrets.is_empty() {
