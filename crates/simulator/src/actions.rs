@@ -19,17 +19,32 @@ fn forbidden() -> Response {
     )
 }
 
+/// Why a write is refused before its resource is looked at.
+enum Refused {
+    NotFound,
+    Forbidden,
+}
+
+impl Refused {
+    fn response(self) -> Response {
+        match self {
+            Self::NotFound => not_found(),
+            Self::Forbidden => forbidden(),
+        }
+    }
+}
+
 /// The database a write asks for, unless it is unknown (404) or the token may not write (403).
 fn writable<'a>(
     world: &'a mut crate::World,
     organization: &str,
     database: &str,
-) -> Result<&'a mut crate::Database, Response> {
+) -> Result<&'a mut crate::Database, Refused> {
     let database = world
         .database_mut_if_exists(organization, database)
-        .ok_or_else(not_found)?;
+        .ok_or(Refused::NotFound)?;
     if database.actions_read_only {
-        return Err(forbidden());
+        return Err(Refused::Forbidden);
     }
     Ok(database)
 }
@@ -55,7 +70,7 @@ pub(crate) async fn cutover_workflow(
     let mut world = lock(&shared.world);
     let database = match writable(&mut world, &organization, &database_name) {
         Ok(database) => database,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(),
     };
     let shape = database.shape;
     let Some(workflow) = database
@@ -88,7 +103,7 @@ pub(crate) async fn apply_deploy(
     let mut world = lock(&shared.world);
     let database = match writable(&mut world, &organization, &database_name) {
         Ok(database) => database,
-        Err(refused) => return refused,
+        Err(refused) => return refused.response(),
     };
     let shape = database.shape;
     let Some(request) = database
