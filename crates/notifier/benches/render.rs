@@ -47,6 +47,27 @@ fn bench(criterion: &mut Criterion) {
     group.bench_function("webhook body", |bencher| {
         bencher.iter(|| render::webhook_body(black_box(&one[0]), notifier::Words::none()))
     });
+    // A team's template on a failing operation: its title and text in both flavors.
+    let templates = std::sync::Arc::new(
+        notifier::Templates::compile(&[notifier::TemplateSource {
+            name: "ours".into(),
+            events: Vec::new(),
+            title: Some("{{ event.database }}: {{ event.resource }} is {{ event.to }}".into()),
+            text: Some(
+                "{% for fact in event.facts %}{{ fact.label }}: {{ fact.value }}\n{% endfor %}{% if event.errors %}Error: {{ event.errors }}{% endif %}"
+                    .into(),
+            ),
+        }])
+        .expect("compiles"),
+    );
+    let channel = notifier::ChannelTemplates::new(templates, &["ours".into()]);
+    group.bench_function("template, 1 event", |bencher| {
+        bencher.iter(|| channel.words(black_box(&one), notifier::Flavor::Slack, &mut |_| {}))
+    });
+    let words = channel.words(&one, notifier::Flavor::Slack, &mut |_| {});
+    group.bench_function("slack, 1 event, templated", |bencher| {
+        bencher.iter(|| render::slack_message(black_box(&one), &words))
+    });
     group.bench_function("webhook signature", |bencher| {
         bencher.iter(|| {
             sign(
