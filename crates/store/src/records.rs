@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 
 use crate::{DeadLetter, DisabledChannel, OutboxEntry};
 
+mod digest;
 mod event;
 mod memo;
 mod silence;
