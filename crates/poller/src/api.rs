@@ -531,6 +531,72 @@ pub(crate) fn webhook(value: &Value) -> Result<Webhook, DecodeError> {
     })
 }
 
+/// A branch of a database (`GET …/databases/{db}/branches`), as far as watching its backups and
+/// resizes cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// Its name, e.g. `main`.
+    pub name: String,
+    /// Whether it is a production branch (backups and resizes are watched on those).
+    pub production: bool,
+    /// `mysql` or `postgresql`, when the API says.
+    pub kind: Option<String>,
+    /// Its state, e.g. `ready`, when the API says.
+    pub state: Option<String>,
+}
+
+pub(crate) fn branch(value: &Value) -> Result<Branch, DecodeError> {
+    let fields = Fields::of(value)?;
+    Ok(Branch {
+        name: fields.required("name", "a name", |value| {
+            value
+                .as_str()
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+        })?,
+        production: fields.boolean("production").unwrap_or(false),
+        kind: fields.text("kind"),
+        state: fields.text("state"),
+    })
+}
+
+/// A backup of a branch (`GET …/branches/{branch}/backups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    /// Its id.
+    pub id: String,
+    /// Its name, e.g. `2026.11.23 09:00:00`.
+    pub name: String,
+    /// `pending`, `running`, `success`, `failed`, `canceled`, `ignored`, or a state PlanetScale
+    /// adds later.
+    pub state: String,
+    /// Its size in bytes, when known.
+    pub size: Option<u64>,
+    /// When it was created, started and completed, as the API wrote them.
+    pub created_at: Option<String>,
+    /// When it started running.
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub completed_at: Option<String>,
+    /// Whether a policy requires it.
+    pub required: Option<bool>,
+}
+
+pub(crate) fn backup(value: &Value) -> Result<Backup, DecodeError> {
+    let fields = Fields::of(value)?;
+    let id = fields.id()?;
+    Ok(Backup {
+        name: fields.text("name").unwrap_or_else(|| id.clone()),
+        id,
+        state: fields.state("state")?,
+        size: fields.get("size").and_then(lenient_number),
+        created_at: fields.text("created_at"),
+        started_at: fields.text("started_at"),
+        completed_at: fields.text("completed_at"),
+        required: fields.boolean("required"),
+    })
+}
+
 /// The API's error body, `{"code": ..., "message": ...}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

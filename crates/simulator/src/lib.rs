@@ -11,12 +11,14 @@
 
 mod actions;
 mod admission;
+mod branches;
 mod scenario;
 mod server;
 mod webhooks;
 mod world;
 
 pub use admission::Fault;
+pub use branches::{SimBackup, SimBranch};
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
 pub use server::{Simulator, SimulatorHandle};
 pub use webhooks::SimWebhook;

@@ -107,6 +107,14 @@ impl Simulator {
                 axum::routing::post(crate::actions::apply_deploy),
             )
             .route(
+                &format!("{database}/branches"),
+                get(crate::branches::list_branches),
+            )
+            .route(
+                &format!("{database}/branches/{{branch}}/backups"),
+                get(crate::branches::list_backups),
+            )
+            .route(
                 &format!("{database}/webhooks"),
                 get(list_webhooks).post(create_webhook),
             )

@@ -40,6 +40,10 @@ pub struct Database {
     /// Cutting over a workflow or completing a deploy request is refused (403), as for a token
     /// without write access.
     pub actions_read_only: bool,
+    /// Its branches: `main`, its production branch, unless a test says otherwise.
+    pub branches: Vec<crate::SimBranch>,
+    /// The backups of its branches.
+    pub backups: Vec<crate::SimBackup>,
 }
 
 /// How the simulator shapes a database's responses.
@@ -67,6 +71,8 @@ impl Default for Database {
             webhooks: Vec::new(),
             webhooks_read_only: false,
             actions_read_only: false,
+            branches: vec![crate::SimBranch::new("main", true)],
+            backups: Vec::new(),
         }
     }
 }

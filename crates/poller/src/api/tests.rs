@@ -201,3 +201,32 @@ fn error_details_are_the_message_or_a_snippet() {
         Some(121)
     );
 }
+
+#[test]
+fn branches_and_backups_are_read_in_the_specification_s_shape() {
+    let body = br#"{"type":"list","current_page":1,"next_page":null,"data":[
+        {"id":"br-main","name":"main","kind":"mysql","state":"ready","production":true,
+         "region":{"slug":"us-east"},"brand_new_field":1},
+        {"id":"br-dev","name":"dev","production":false},
+        {"id":"br-odd","production":true}]}"#;
+    let branches = page(body, branch).expect("decodes");
+    assert_eq!(branches.items.len(), 2);
+    assert!(branches.items[0].production && !branches.items[1].production);
+    assert_eq!(branches.items[0].kind.as_deref(), Some("mysql"));
+    assert_eq!(branches.unreadable.len(), 1, "a branch without a name");
+    let body = br#"{"data":[
+        {"id":"bk1","name":"2026.11.23","state":"failed","size":"1048576",
+         "started_at":"2026-11-23T09:00:00.000Z","completed_at":null,"required":true},
+        {"id":"bk2","state":"success","size":7},
+        {"id":"bk3","name":"x"}]}"#;
+    let backups = page(body, backup).expect("decodes");
+    assert_eq!(backups.items[0].state, "failed");
+    assert_eq!(
+        backups.items[0].size,
+        Some(1_048_576),
+        "a size as text is read"
+    );
+    assert_eq!(backups.items[0].completed_at, None);
+    assert_eq!(backups.items[1].name, "bk2", "no name: the id");
+    assert_eq!(backups.unreadable.len(), 1, "a backup without a state");
+}

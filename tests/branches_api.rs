@@ -1,0 +1,64 @@
+//! The API client reads a database's branches and their backups from the simulator, which
+//! serves them in PlanetScale's specification's shapes (what watching backups and resizes
+//! builds on).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diff_engine::Target;
+use poller::{Budget, Client, ClientConfig, PollError, ServiceToken};
+use simulator::{SimBackup, SimBranch, Simulator, World};
+
+#[tokio::test]
+async fn branches_and_backups_come_from_the_api() {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database.branches.push(SimBranch::new("add-orders", false));
+    let mut failed = SimBackup::new("bk1", "main");
+    failed.state = "failed".into();
+    failed.size = 4096;
+    failed.started_at = Some("2026-11-23T09:00:00.000Z".into());
+    database.backups.push(failed);
+    database.backups.push(SimBackup::new("bk2", "main"));
+    database.backups.push(SimBackup::new("bk3", "add-orders"));
+    world.database_mut("acme", "pg").kind = "postgresql".into();
+    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let client = Client::new(ClientConfig::new(
+        simulator.api_url().parse().expect("url"),
+        ServiceToken::new("tok-id", "tok"),
+        Arc::new(Budget::new(480, Duration::from_secs(60))),
+    ))
+    .expect("client");
+    let target = Target::new("acme", "commerce");
+    let branches = client.list_branches(&target).await.expect("branches");
+    let names: Vec<(&str, bool)> = branches
+        .iter()
+        .map(|branch| (branch.name.as_str(), branch.production))
+        .collect();
+    assert_eq!(names, [("main", true), ("add-orders", false)]);
+    let backups = client.list_backups(&target, "main").await.expect("backups");
+    let states: Vec<(&str, &str)> = backups
+        .iter()
+        .map(|backup| (backup.id.as_str(), backup.state.as_str()))
+        .collect();
+    assert_eq!(states, [("bk1", "failed"), ("bk2", "pending")]);
+    assert_eq!(backups[0].size, Some(4096));
+    assert_eq!(
+        backups[0].started_at.as_deref(),
+        Some("2026-11-23T09:00:00.000Z")
+    );
+    // A PostgreSQL database has branches too.
+    let pg = client
+        .list_branches(&Target::new("acme", "pg"))
+        .await
+        .expect("branches");
+    assert_eq!(pg[0].kind.as_deref(), Some("postgresql"));
+    // A branch that does not exist: 404, named.
+    let missing = client.list_backups(&target, "nope").await;
+    assert!(
+        matches!(missing, Err(PollError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
