@@ -12,6 +12,7 @@ use crate::model::{
 };
 use crate::states::Severity;
 
+mod backups;
 mod clocks;
 
 /// Choices that change what the diff reports.
@@ -166,6 +167,7 @@ pub fn diff(
     let mut next = TargetState::default();
     differ.workflows(previous, observation, &mut next);
     differ.deploy_requests(previous, observation, &mut next);
+    differ.backups(previous, observation, &mut next);
     next.events = previous
         .events
         .saturating_add(u64::try_from(differ.events.len()).unwrap_or(u64::MAX));

@@ -135,6 +135,21 @@ pub enum EventKind {
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
+    /// `backup.state_changed`: a backup of a production branch changed state, or a new one
+    /// appeared.
+    #[serde(rename = "backup.state_changed")]
+    BackupStateChanged {
+        /// The state before; `None` for a backup first seen.
+        previous_state: Option<String>,
+        /// The state now.
+        state: String,
+        /// Whether it is the first success of its branch after a failed backup (an incident
+        /// opened for the failure resolves).
+        #[serde(default)]
+        recovers: bool,
+        /// The backup as the API showed it.
+        backup: crate::Backup,
+    },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
     #[serde(rename = "pswatch.digest")]
@@ -165,6 +180,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_request.cutover_expiring",
     "deploy_request.queue_paused",
     "deploy_operation.stalled",
+    "backup.state_changed",
     "pswatch.digest",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
@@ -180,7 +196,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 10;
+const FIRST_PLANETSCALE: usize = 11;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -277,7 +293,8 @@ impl EventKind {
             Self::DeployRequestCutoverExpiring { .. } => EVENT_TYPES[6],
             Self::DeployRequestQueuePaused { .. } => EVENT_TYPES[7],
             Self::DeployOperationStalled { .. } => EVENT_TYPES[8],
-            Self::Digest { .. } => EVENT_TYPES[9],
+            Self::BackupStateChanged { .. } => EVENT_TYPES[9],
+            Self::Digest { .. } => EVENT_TYPES[10],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -299,6 +316,7 @@ impl EventKind {
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
             Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
+            Self::BackupStateChanged { state, .. } => state,
             // A digest is about no one resource.
             Self::Digest { .. } => "",
         }
@@ -316,6 +334,7 @@ impl EventKind {
             Self::DeployOperationStateChanged { previous_state, .. } => {
                 previous_state.as_ref().map(OperationState::as_str)
             }
+            Self::BackupStateChanged { previous_state, .. } => previous_state.as_deref(),
             Self::WorkflowErrorsChanged { .. }
             | Self::DeployOperationErrorsChanged { .. }
             | Self::DeployRequestAwaitingCutover { .. }
@@ -366,6 +385,7 @@ impl EventKind {
             | Self::DeployRequestCutoverExpiring { .. }
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
+            | Self::BackupStateChanged { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }

@@ -1,6 +1,6 @@
 //! Domain types: what pswatch watches, what it observed and what it remembers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -259,6 +259,9 @@ pub struct Observation {
     pub vanished_deploy_requests: Vec<u64>,
     /// Items of the responses that could not be read.
     pub unreadable: Vec<Unreadable>,
+    /// The backups of the production branches, when this poll read them (the slower kinds
+    /// are read at their own interval); `None` leaves the remembered ones as they are.
+    pub backups: Option<Vec<Backup>>,
 }
 
 /// A deploy request as one poll saw it, with what the poll saw of its operations.
@@ -310,6 +313,53 @@ pub struct TargetState {
     /// own event counter here, so one forgotten and seen again under the same number (a new
     /// deploy request #7 after the old one closed) never gives an id of its earlier life.
     pub events: u64,
+    /// The backups of its production branches, by id, once they are watched.
+    pub backups: BTreeMap<String, SeenBackup>,
+    /// The branches whose latest backup to end failed: their next success recovers.
+    pub failing_backups: BTreeSet<String>,
+    /// When the slower kinds (backups) were last read; `None` before their first reading,
+    /// which records a baseline.
+    pub slow_polled_at: Option<OffsetDateTime>,
+}
+
+/// What is remembered of a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenBackup {
+    /// The branch it is of.
+    pub branch: String,
+    /// Its state when last seen.
+    pub state: String,
+    /// How many events it has produced; part of the next event's id.
+    pub events: u64,
+}
+
+/// A backup of a production branch, as the API showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backup {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The branch it is of.
+    pub branch: String,
+    /// `pending`, `running`, `success`, `failed`, `canceled`, `ignored`, or one PlanetScale adds.
+    pub state: String,
+    /// Its size in bytes, when known.
+    pub size: Option<u64>,
+    /// When it started running, as the API wrote it.
+    pub started_at: Option<String>,
+    /// When it ended, as the API wrote it.
+    pub completed_at: Option<String>,
+}
+
+impl Backup {
+    /// Whether it has ended: no later state will come.
+    pub fn is_over(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "success" | "failed" | "canceled" | "ignored"
+        )
+    }
 }
 
 impl TargetState {

@@ -219,6 +219,15 @@ fn describe(event: &Event) -> String {
         ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
         EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
+        EventKind::BackupStateChanged {
+            previous_state,
+            state,
+            backup,
+            ..
+        } => (
+            format!("backup {}", backup.id),
+            format!("{}->{state}", opt(previous_state.as_deref())),
+        ),
     };
     format!(
         "{} {resource} {change} {}",
@@ -989,4 +998,5 @@ fn planetscale_events_have_a_type_a_severity_and_an_id_per_delivery() {
     assert_eq!(event.kind.state(), "ready");
 }
 
+mod backups;
 mod reminders;

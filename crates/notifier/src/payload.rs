@@ -7,7 +7,7 @@
 //! describe it.
 
 use diff_engine::{
-    DatabaseDigest, DeployOperation, DeployRequest, Digest, DigestItem, Event, EventKind,
+    Backup, DatabaseDigest, DeployOperation, DeployRequest, Digest, DigestItem, Event, EventKind,
     LintError, Workflow,
 };
 use serde::Serialize;
@@ -143,6 +143,13 @@ enum Change<'a> {
         phase: &'static str,
         operation: OperationData<'a>,
     },
+    #[serde(rename = "backup.state_changed")]
+    BackupState {
+        previous_state: Option<&'a str>,
+        state: &'a str,
+        recovers: bool,
+        backup: BackupData<'a>,
+    },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
@@ -232,6 +239,17 @@ impl<'a> Change<'a> {
                 state: kind.state(),
                 queue_pause_reason: queue_pause_reason.as_deref(),
                 deploy_request: DeployRequestData::new(deploy_request),
+            },
+            EventKind::BackupStateChanged {
+                previous_state,
+                state,
+                recovers,
+                backup,
+            } => Self::BackupState {
+                previous_state: previous_state.as_deref(),
+                state,
+                recovers: *recovers,
+                backup: BackupData::new(backup),
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
@@ -386,6 +404,32 @@ impl<'a> OperationData<'a> {
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
             revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+/// A backup: its id, name, branch, state, size and times.
+#[derive(Debug, Serialize)]
+struct BackupData<'a> {
+    id: &'a str,
+    name: &'a str,
+    branch: &'a str,
+    state: &'a str,
+    size: Option<u64>,
+    started_at: Option<&'a str>,
+    completed_at: Option<&'a str>,
+}
+
+impl<'a> BackupData<'a> {
+    fn new(backup: &'a Backup) -> Self {
+        Self {
+            id: &backup.id,
+            name: &backup.name,
+            branch: &backup.branch,
+            state: &backup.state,
+            size: backup.size,
+            started_at: backup.started_at.as_deref(),
+            completed_at: backup.completed_at.as_deref(),
         }
     }
 }

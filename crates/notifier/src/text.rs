@@ -22,6 +22,7 @@ pub fn dashboard_url(event: &Event) -> String {
             format!("{base}/workflows")
         }
         EventKind::Digest { .. } => base.trim_end_matches('/').to_owned(),
+        EventKind::BackupStateChanged { backup, .. } => format!("{base}/{}/backups", backup.branch),
         // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
         EventKind::PlanetScale { resource, .. } => resource["html_url"]
             .as_str()
@@ -84,6 +85,9 @@ pub fn resource_name(event: &Event) -> String {
             planetscale_resource(event.as_str(), resource)
         }
         EventKind::Digest { digest } => format!("digest {}", digest.name),
+        EventKind::BackupStateChanged { backup, .. } => {
+            format!("backup {} of branch {}", backup.name, backup.branch)
+        }
     }
 }
 
@@ -175,6 +179,22 @@ pub fn change(event: &Event) -> String {
             Some(previous) => format!("{previous} -> {}", kind.state()),
             None => format!("new: {}", kind.state()),
         },
+    }
+}
+
+/// A size in bytes as people read it: `512 B`, `3.4 MB`, `1.2 GB`.
+pub(crate) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -370,6 +390,28 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 push("Storage used", Some(&format!("{percentage:.1}%")));
             }
             push("By", resource["actor"]["display_name"].as_str());
+        }
+        EventKind::BackupStateChanged { backup, .. } => {
+            push("Branch", Some(&backup.branch));
+            push("Backup", Some(&backup.name));
+            push("Size", backup.size.map(size).as_deref());
+            push("Started", backup.started_at.as_deref());
+            push("Ended", backup.completed_at.as_deref());
+            let times = backup
+                .started_at
+                .as_deref()
+                .zip(backup.completed_at.as_deref())
+                .and_then(|(started, ended)| {
+                    let read = |text: &str| {
+                        time::OffsetDateTime::parse(
+                            text,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    };
+                    Some(read(ended)? - read(started)?)
+                });
+            push("Took", times.map(elapsed).as_deref());
         }
         EventKind::Digest { digest } => {
             let (completed, failed, waiting) = digest.counts();

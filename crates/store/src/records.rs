@@ -10,11 +10,11 @@
 //! States are kept as the text the API sent, so a state this build does not know survives a
 //! round trip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use diff_engine::{
-    DeployState, OperationState, Progress, SeenDeployRequest, SeenOperation, SeenWorkflow, Target,
-    TargetState, Waiting, WorkflowState,
+    DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation,
+    SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,26 @@ struct StoredTargetState {
     deploy_requests: BTreeMap<u64, StoredSeenDeployRequest>,
     /// The target's count of events (absent before it was kept: 0).
     #[serde(default, skip_serializing_if = "is_zero")]
+    events: u64,
+    /// The backups of the production branches, once watched (absent before: none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    backups: BTreeMap<String, StoredSeenBackup>,
+    /// The branches whose latest backup failed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    failing_backups: BTreeSet<String>,
+    /// When backups were last read.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    slow_polled_at: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSeenBackup {
+    branch: String,
+    state: String,
     events: u64,
 }
 
@@ -207,6 +227,23 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 events: self.state.events,
+                backups: self
+                    .state
+                    .backups
+                    .iter()
+                    .map(|(id, seen)| {
+                        (
+                            id.clone(),
+                            StoredSeenBackup {
+                                branch: seen.branch.clone(),
+                                state: seen.state.clone(),
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                failing_backups: self.state.failing_backups.clone(),
+                slow_polled_at: self.state.slow_polled_at,
             },
         }
     }
@@ -279,6 +316,23 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 events: stored.state.events,
+                backups: stored
+                    .state
+                    .backups
+                    .into_iter()
+                    .map(|(id, seen)| {
+                        (
+                            id,
+                            SeenBackup {
+                                branch: seen.branch,
+                                state: seen.state,
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                failing_backups: stored.state.failing_backups,
+                slow_polled_at: stored.state.slow_polled_at,
             },
         }
     }

@@ -91,6 +91,14 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                    "phase": "deploy", "operation": operation("in_progress", None)}),
             "warning",
         ),
+        "backup.state_changed" => (
+            json!({"previous_state": "running", "state": "failed", "recovers": false,
+                   "backup": {"id": "bk_41", "name": "2026.11.23 09:00", "branch": "main",
+                              "state": "failed", "size": 52_428_800,
+                              "started_at": "2026-11-23T09:00:00.000Z",
+                              "completed_at": "2026-11-23T09:12:30.000Z"}}),
+            "critical",
+        ),
         "pswatch.digest" => (
             json!({"digest": {
                 "name": "morning",

@@ -102,6 +102,15 @@ enum StoredEventKind {
         phase: StoredPhase,
         operation: StoredOperation,
     },
+    /// A backup's change of state.
+    #[serde(rename = "backup.state_changed")]
+    BackupStateChanged {
+        previous_state: Option<String>,
+        state: String,
+        #[serde(default)]
+        recovers: bool,
+        backup: StoredBackup,
+    },
     /// A digest of a period.
     #[serde(rename = "pswatch.digest")]
     Digest { digest: StoredDigest },
@@ -424,6 +433,25 @@ impl From<&EventKind> for StoredEventKind {
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            EventKind::BackupStateChanged {
+                previous_state,
+                state,
+                recovers,
+                backup,
+            } => Self::BackupStateChanged {
+                previous_state: previous_state.clone(),
+                state: state.clone(),
+                recovers: *recovers,
+                backup: StoredBackup {
+                    id: backup.id.clone(),
+                    name: backup.name.clone(),
+                    branch: backup.branch.clone(),
+                    state: backup.state.clone(),
+                    size: backup.size,
+                    started_at: backup.started_at.clone(),
+                    completed_at: backup.completed_at.clone(),
+                },
+            },
             EventKind::PlanetScale { event, resource } => Self::PlanetScale {
                 event: *event,
                 resource: resource.clone(),
@@ -526,6 +554,25 @@ impl From<StoredEventKind> for EventKind {
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            StoredEventKind::BackupStateChanged {
+                previous_state,
+                state,
+                recovers,
+                backup,
+            } => Self::BackupStateChanged {
+                previous_state,
+                state,
+                recovers,
+                backup: diff_engine::Backup {
+                    id: backup.id,
+                    name: backup.name,
+                    branch: backup.branch,
+                    state: backup.state,
+                    size: backup.size,
+                    started_at: backup.started_at,
+                    completed_at: backup.completed_at,
+                },
+            },
         }
     }
 }
@@ -562,4 +609,16 @@ impl From<StoredEvent> for Event {
             observed_at: stored.observed_at,
         }
     }
+}
+
+/// A backup, as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredBackup {
+    id: String,
+    name: String,
+    branch: String,
+    state: String,
+    size: Option<u64>,
+    started_at: Option<String>,
+    completed_at: Option<String>,
 }

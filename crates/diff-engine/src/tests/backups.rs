@@ -1,0 +1,142 @@
+//! Backups: a baseline at their first reading, then a change of state is an event, a failure
+//! is critical and the next success of its branch recovers; a poll that did not read them
+//! leaves them as they were.
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::target;
+use crate::*;
+
+const START: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+fn backup(id: &str, branch: &str, state: &str, started: &str) -> Backup {
+    Backup {
+        id: id.into(),
+        name: format!("backup {id}"),
+        branch: branch.into(),
+        state: state.into(),
+        size: Some(1024),
+        started_at: Some(started.into()),
+        completed_at: None,
+    }
+}
+
+fn read(backups: Option<Vec<Backup>>) -> Observation {
+    Observation {
+        backups,
+        ..Observation::default()
+    }
+}
+
+#[test]
+fn backups_are_a_baseline_then_changes_failures_and_recoveries() {
+    let target = target();
+    let mut state = diff(
+        &target,
+        None,
+        &Observation::default(),
+        START,
+        DiffOptions::default(),
+    )
+    .next;
+    assert_eq!(state.slow_polled_at, None);
+    let poll = |state: &TargetState, minutes: i64, backups: Option<Vec<Backup>>| {
+        diff(
+            &target,
+            Some(state),
+            &read(backups),
+            START + Duration::minutes(minutes),
+            DiffOptions::default(),
+        )
+    };
+    // First reading: a baseline, even of a failed backup.
+    let first = poll(
+        &state,
+        5,
+        Some(vec![backup("b1", "main", "failed", "09:00")]),
+    );
+    assert!(first.events.is_empty());
+    state = first.next;
+    assert_eq!(state.slow_polled_at, Some(START + Duration::minutes(5)));
+    assert!(state.failing_backups.contains("main"));
+    // A poll that does not read backups keeps them.
+    let quiet = poll(&state, 6, None);
+    assert!(quiet.events.is_empty());
+    assert_eq!(quiet.next.backups, state.backups);
+    assert_eq!(quiet.next.slow_polled_at, state.slow_polled_at);
+    // A new backup, running, then succeeding: the success recovers the branch.
+    let next = poll(
+        &state,
+        10,
+        Some(vec![
+            backup("b1", "main", "failed", "09:00"),
+            backup("b2", "main", "running", "10:00"),
+        ]),
+    );
+    assert_eq!(next.events.len(), 1);
+    assert_eq!(next.events[0].severity, Severity::Info);
+    state = next.next;
+    let done = poll(
+        &state,
+        15,
+        Some(vec![
+            backup("b1", "main", "failed", "09:00"),
+            backup("b2", "main", "success", "10:00"),
+        ]),
+    );
+    let [event] = done.events.as_slice() else {
+        panic!("{:#?}", done.events);
+    };
+    match &event.kind {
+        EventKind::BackupStateChanged {
+            previous_state,
+            state,
+            recovers,
+            ..
+        } => {
+            assert_eq!(previous_state.as_deref(), Some("running"));
+            assert_eq!(state, "success");
+            assert!(recovers);
+        }
+        other => panic!("{other:?}"),
+    }
+    state = done.next;
+    assert!(state.failing_backups.is_empty());
+    // A failure is critical; the same again is no event; its id is stable.
+    let failed = poll(
+        &state,
+        20,
+        Some(vec![
+            backup("b2", "main", "success", "10:00"),
+            backup("b3", "main", "failed", "11:00"),
+        ]),
+    );
+    assert_eq!(failed.events.len(), 1);
+    assert_eq!(failed.events[0].severity, Severity::Critical);
+    let again = poll(
+        &state,
+        20,
+        Some(vec![
+            backup("b2", "main", "success", "10:00"),
+            backup("b3", "main", "failed", "11:00"),
+        ]),
+    );
+    assert_eq!(
+        again.events[0].id, failed.events[0].id,
+        "a repeated poll, the same id"
+    );
+    let settled = poll(
+        &failed.next,
+        25,
+        Some(vec![
+            backup("b2", "main", "success", "10:00"),
+            backup("b3", "main", "failed", "11:00"),
+        ]),
+    );
+    assert!(settled.events.is_empty());
+    assert!(
+        !settled.next.backups.contains_key("b1"),
+        "gone from the list: forgotten"
+    );
+}
