@@ -229,6 +229,8 @@ pub(crate) struct Poll {
     pub(crate) waiting_interval: Duration,
     pub(crate) notify_on_baseline_errors: bool,
     pub(crate) notify_pending_ready: bool,
+    /// How often the slower kinds (backups) are read.
+    pub(crate) slow_interval: Duration,
 }
 
 impl Poll {
@@ -263,6 +265,60 @@ pub(crate) struct Watch {
     pub(crate) organization: String,
     /// `None`: every MySQL database of the organization, discovered through the API.
     pub(crate) databases: Option<Vec<String>>,
+    /// What of them is watched.
+    pub(crate) resources: Resources,
+}
+
+/// What a `[[watch]]` watches of its databases (`resources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resources {
+    pub(crate) workflows: bool,
+    pub(crate) deploy_requests: bool,
+    /// The backups of the production branches, read at `[poll] slow_interval`.
+    pub(crate) backups: bool,
+}
+
+impl Default for Resources {
+    /// Workflows and deploy requests, as before `resources` existed.
+    fn default() -> Self {
+        Self {
+            workflows: true,
+            deploy_requests: true,
+            backups: false,
+        }
+    }
+}
+
+impl Resources {
+    /// Nothing; what [`Resources::add`] builds on.
+    pub(crate) const NONE: Self = Self {
+        workflows: false,
+        deploy_requests: false,
+        backups: false,
+    };
+
+    /// Both watches' kinds.
+    pub(crate) fn add(self, other: Self) -> Self {
+        Self {
+            workflows: self.workflows || other.workflows,
+            deploy_requests: self.deploy_requests || other.deploy_requests,
+            backups: self.backups || other.backups,
+        }
+    }
+
+    /// Whether `event` is of a kind watched.
+    pub(crate) fn reports(self, event: &diff_engine::Event) -> bool {
+        let kind = event.type_name();
+        if kind.starts_with("workflow.") {
+            self.workflows
+        } else if kind.starts_with("deploy_request.") || kind.starts_with("deploy_operation.") {
+            self.deploy_requests
+        } else if kind.starts_with("backup.") {
+            self.backups
+        } else {
+            true
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -560,40 +560,19 @@ pub(crate) fn branch(value: &Value) -> Result<Branch, DecodeError> {
     })
 }
 
-/// A backup of a branch (`GET …/branches/{branch}/backups`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backup {
-    /// Its id.
-    pub id: String,
-    /// Its name, e.g. `2026.11.23 09:00:00`.
-    pub name: String,
-    /// `pending`, `running`, `success`, `failed`, `canceled`, `ignored`, or a state PlanetScale
-    /// adds later.
-    pub state: String,
-    /// Its size in bytes, when known.
-    pub size: Option<u64>,
-    /// When it was created, started and completed, as the API wrote them.
-    pub created_at: Option<String>,
-    /// When it started running.
-    pub started_at: Option<String>,
-    /// When it ended.
-    pub completed_at: Option<String>,
-    /// Whether a policy requires it.
-    pub required: Option<bool>,
-}
-
-pub(crate) fn backup(value: &Value) -> Result<Backup, DecodeError> {
+/// A backup of a branch (`GET …/branches/{branch}/backups`); its branch is the caller's to
+/// fill in (the list is the branch's).
+pub(crate) fn backup(value: &Value) -> Result<diff_engine::Backup, DecodeError> {
     let fields = Fields::of(value)?;
     let id = fields.id()?;
-    Ok(Backup {
+    Ok(diff_engine::Backup {
         name: fields.text("name").unwrap_or_else(|| id.clone()),
         id,
+        branch: String::new(),
         state: fields.state("state")?,
         size: fields.get("size").and_then(lenient_number),
-        created_at: fields.text("created_at"),
         started_at: fields.text("started_at"),
         completed_at: fields.text("completed_at"),
-        required: fields.boolean("required"),
     })
 }
 

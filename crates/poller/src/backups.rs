@@ -1,9 +1,9 @@
 //! A database's branches and their backups: what watching backups and resizes reads. Items
 //! that cannot be read are left out with a warning; the rest are used.
 
-use diff_engine::Target;
+use diff_engine::{Backup, Target};
 
-use crate::api::{self, Backup, Branch};
+use crate::api::{self, Branch};
 use crate::{Client, PollError};
 
 impl Client {
@@ -44,6 +44,25 @@ impl Client {
             tracing::warn!(target_db = %target, branch, problem = %item.problem,
                 "a backup in the API's answer cannot be read; it is left out");
         }
-        Ok(listed.items)
+        Ok(listed
+            .items
+            .into_iter()
+            .map(|backup| Backup {
+                branch: branch.to_owned(),
+                ..backup
+            })
+            .collect())
+    }
+
+    /// The backups of every production branch of `target`: what watching backups reads, at
+    /// the slower kinds' interval.
+    pub async fn observe_backups(&self, target: &Target) -> Result<Vec<Backup>, PollError> {
+        let mut backups = Vec::new();
+        for branch in self.list_branches(target).await? {
+            if branch.production {
+                backups.extend(self.list_backups(target, &branch.name).await?);
+            }
+        }
+        Ok(backups)
     }
 }

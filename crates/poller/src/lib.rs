@@ -27,7 +27,7 @@ use url::Url;
 use crate::api::{ApiDeployRequest, UnreadableItem};
 use crate::client::{resource, Listed};
 
-pub use api::{Backup, Branch, Database, DecodeError, Webhook};
+pub use api::{Branch, Database, DecodeError, Webhook};
 pub use budget::{Budget, BudgetUse, Priority};
 pub use client::{Client, ClientConfig, RequestObserver, ServiceToken, MAX_BODY};
 pub use error::PollError;

@@ -82,10 +82,12 @@ pub(crate) async fn run(
             waiting_interval: poll_every,
             notify_on_baseline_errors: false,
             notify_pending_ready: false,
+            slow_interval: poll_every,
         },
         watches: vec![Watch {
             organization: simulator::DEMO_ORGANIZATION.into(),
             databases: None,
+            resources: config::Resources::default(),
         }],
         channels,
         digests: Vec::new(),

@@ -47,6 +47,8 @@ pub(super) struct RawPoll {
     pub(super) waiting_interval: Option<Duration>,
     pub(super) notify_on_baseline_errors: Option<bool>,
     pub(super) notify_pending_ready: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) slow_interval: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +56,7 @@ pub(super) struct RawPoll {
 pub(super) struct RawWatch {
     pub(super) organization: String,
     pub(super) databases: Option<Vec<String>>,
+    pub(super) resources: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

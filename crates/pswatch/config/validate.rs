@@ -19,7 +19,7 @@ use super::{
     DEFAULT_LEASE, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, DEFAULT_STATE_SCHEMA,
     MIN_INTERVAL,
 };
-use crate::config::StateDatabase;
+use crate::config::{Resources, StateDatabase};
 
 /// The fewest characters an admin token may have.
 const MIN_ADMIN_TOKEN: usize = 32;
@@ -357,7 +357,70 @@ fn poll(raw: &RawConfig, problems: &mut Vec<Problem>) -> Poll {
         ),
         notify_on_baseline_errors: raw.poll.notify_on_baseline_errors.unwrap_or(false),
         notify_pending_ready: raw.poll.notify_pending_ready.unwrap_or(false),
+        slow_interval: at_least(
+            "poll.slow_interval",
+            raw.poll.slow_interval,
+            DEFAULT_SLOW_INTERVAL,
+            problems,
+        ),
     }
+}
+
+/// How often backups are read unless `[poll] slow_interval` says otherwise.
+const DEFAULT_SLOW_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The kinds `resources` may name, and whether this version watches each.
+const RESOURCES: &[(&str, bool)] = &[
+    ("workflows", true),
+    ("deploy_requests", true),
+    ("backups", true),
+    ("resizes", false),
+    ("maintenance", false),
+    ("schema_recommendations", false),
+];
+
+/// A `[[watch]]`'s `resources`, or the default (workflows and deploy requests).
+fn resources(key: &str, given: Option<&Vec<String>>, problems: &mut Vec<Problem>) -> Resources {
+    let Some(given) = given else {
+        return Resources::default();
+    };
+    if given.is_empty() {
+        problem(
+            problems,
+            format!("{key}.resources"),
+            "is empty; leave it out for workflows and deploy requests",
+        );
+    }
+    let mut resources = Resources::NONE;
+    let watched: Vec<&str> = RESOURCES
+        .iter()
+        .filter(|(_, watched)| *watched)
+        .map(|(name, _)| *name)
+        .collect();
+    for (position, name) in given.iter().enumerate() {
+        match RESOURCES.iter().find(|(known, _)| known == &name.trim()) {
+            Some(("workflows", _)) => resources.workflows = true,
+            Some(("deploy_requests", _)) => resources.deploy_requests = true,
+            Some(("backups", _)) => resources.backups = true,
+            Some((known, _)) => problem(
+                problems,
+                format!("{key}.resources[{position}]"),
+                format!(
+                    "{known:?} is not watched by this version of pswatch yet; it watches {}",
+                    watched.join(", ")
+                ),
+            ),
+            None => problem(
+                problems,
+                format!("{key}.resources[{position}]"),
+                format!(
+                    "{name:?} is not a kind pswatch watches; the kinds are {}",
+                    watched.join(", ")
+                ),
+            ),
+        }
+    }
+    resources
 }
 
 fn log(raw: &RawConfig, problems: &mut Vec<Problem>) -> Log {
@@ -425,9 +488,11 @@ fn watches(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Watch> {
                 format!("{organization:?} is watched twice; merge the two [[watch]] entries"),
             );
         }
+        let resources = resources(&key, watch.resources.as_ref(), problems);
         watches.push(Watch {
             organization,
             databases,
+            resources,
         });
     }
     watches

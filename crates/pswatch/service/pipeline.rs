@@ -167,6 +167,23 @@ impl Pipeline {
         })
     }
 
+    /// What is watched of `target`: the kinds of every `[[watch]]` that covers it.
+    pub(crate) fn resources(&self, target: &Target) -> crate::config::Resources {
+        self.config
+            .watches
+            .iter()
+            .filter(|watch| {
+                watch.organization == target.organization
+                    && watch
+                        .databases
+                        .as_ref()
+                        .is_none_or(|databases| databases.contains(&target.database))
+            })
+            .fold(crate::config::Resources::NONE, |all, watch| {
+                all.add(watch.resources)
+            })
+    }
+
     /// The watched databases (see [`Watched::targets`]).
     pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
         self.watched.targets(&self.config, &self.client).await
@@ -214,12 +231,35 @@ impl Pipeline {
                 .shared
                 .push
                 .lists_deploy_requests(target, idle, tokio::time::Instant::now());
-        let observed = client
-            .observe_scoped(target, previous.as_ref(), deploy_requests)
-            .await;
-        self.note_requests(target, client.poll_requests());
-        let observation = observed?;
+        let resources = self.resources(target);
+        let mut observation = if resources.workflows || resources.deploy_requests {
+            let observed = client
+                .observe_scoped(target, previous.as_ref(), deploy_requests)
+                .await;
+            self.note_requests(target, client.poll_requests());
+            observed?
+        } else {
+            diff_engine::Observation::default()
+        };
         let now = OffsetDateTime::now_utc();
+        // The slower kinds, at their own interval. One that cannot be read now is read at the
+        // next poll; it costs the poll nothing else.
+        let slow_due = previous
+            .as_ref()
+            .and_then(|previous| previous.slow_polled_at)
+            .is_none_or(|at| {
+                std::time::Duration::try_from(now - at).unwrap_or_default()
+                    >= self.config.poll.slow_interval
+            });
+        if resources.backups && slow_due {
+            match client.observe_backups(target).await {
+                Ok(backups) => observation.backups = Some(backups),
+                Err(error) => {
+                    tracing::warn!(target_db = %target, %error, "cannot read the backups of the production branches; they are read again at the next poll");
+                }
+            }
+            self.note_requests(target, client.poll_requests());
+        }
         let result = diff(
             target,
             previous.as_ref(),
@@ -259,7 +299,11 @@ impl Pipeline {
         } else {
             std::collections::HashSet::new()
         };
-        for event in &result.events {
+        for event in result
+            .events
+            .iter()
+            .filter(|event| resources.reports(event))
+        {
             let episode = notifier::episode_of(event).zip(model::ResourceKey::of(event));
             if let Some((since, resource)) = episode {
                 if acknowledged.contains(&(resource.to_string(), since)) {
@@ -358,6 +402,7 @@ impl Watched {
         for Watch {
             organization,
             databases,
+            ..
         } in &config.watches
         {
             match databases {

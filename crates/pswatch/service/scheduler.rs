@@ -324,6 +324,7 @@ mod tests {
             waiting_interval: Duration::from_secs(20),
             notify_on_baseline_errors: false,
             notify_pending_ready: false,
+            slow_interval: Duration::from_secs(300),
         }
     }
 

@@ -917,6 +917,48 @@ mod golden {
         );
     }
 
+    /// A target's state with its backups, and a backup's event in the outbox.
+    #[test]
+    fn backups_keep_their_bytes() {
+        let mut state = state();
+        state.backups.insert(
+            "bk1".into(),
+            diff_engine::SeenBackup {
+                branch: "main".into(),
+                state: "failed".into(),
+                events: 2,
+            },
+        );
+        state.failing_backups.insert("main".into());
+        state.slow_polled_at = Some(datetime!(2026-11-23 12:00 UTC));
+        let record = StateRecord {
+            target: target(),
+            state,
+        };
+        let mut entry = entries().remove(0);
+        entry.event.kind = EventKind::BackupStateChanged {
+            previous_state: Some("running".into()),
+            state: "failed".into(),
+            recovers: false,
+            backup: diff_engine::Backup {
+                id: "bk1".into(),
+                name: "2026.11.23 09:00".into(),
+                branch: "main".into(),
+                state: "failed".into(),
+                size: Some(52_428_800),
+                started_at: Some("2026-11-23T09:00:00.000Z".into()),
+                completed_at: Some("2026-11-23T09:12:30.000Z".into()),
+            },
+        };
+        let lines = [
+            encode(&record).expect("encodes"),
+            encode(&entry).expect("encodes"),
+        ];
+        check("backup_v1.jsonl", &lines);
+        assert_eq!(decode::<StateRecord>(&lines[0]).expect("decodes"), record);
+        assert_eq!(decode::<OutboxEntry>(&lines[1]).expect("decodes"), entry);
+    }
+
     /// A digest in the outbox, the journal's record of an event and a digest's mark.
     #[test]
     fn digests_and_the_journal_keep_their_bytes() {

@@ -227,6 +227,7 @@ fn branches_and_backups_are_read_in_the_specification_s_shape() {
         "a size as text is read"
     );
     assert_eq!(backups.items[0].completed_at, None);
+    assert_eq!(backups.items[0].branch, "", "the caller's to fill in");
     assert_eq!(backups.items[1].name, "bk2", "no name: the id");
     assert_eq!(backups.unreadable.len(), 1, "a backup without a state");
 }

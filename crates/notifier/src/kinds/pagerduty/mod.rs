@@ -44,7 +44,8 @@ impl Kind for PagerDutyChannel {
             let open = key
                 .as_ref()
                 .and_then(|key| memos.get(key))
-                .is_some_and(|memo| memo.incident.is_some());
+                .is_some_and(|memo| memo.incident.is_some())
+                || render::backup_recovers(&mine);
             let pages = render::plan(&mine, open, self.page_on_warning);
             if pages.is_empty() {
                 line(

@@ -34,6 +34,11 @@ pub fn dedup_key(key: &ResourceKey) -> String {
 pub fn dedup_key_of(event: &Event) -> String {
     match (ResourceKey::of(event), &event.kind) {
         (Some(key), _) => dedup_key(&key),
+        // A branch's backups: a failure opens one incident, its next success resolves it.
+        (None, EventKind::BackupStateChanged { backup, .. }) => format!(
+            "pswatch/{}/{}/backups/{}",
+            event.organization, event.database, backup.branch
+        ),
         (None, EventKind::PlanetScale { resource, .. }) => format!(
             "pswatch/{}/{}/{}/{}",
             event.organization,
@@ -63,10 +68,23 @@ fn recovers(event: &Event) -> bool {
             !workflow.state.is_error() && workflow.workflow_errors.is_none()
         }
         EventKind::DeployRequestStateChanged { state, .. } => !state.is_error(),
+        // A branch's first successful backup after a failed one.
+        EventKind::BackupStateChanged { recovers, .. } => *recovers,
         // Operations, reminders, an expiring cutover, a paused queue and PlanetScale's own
         // events say nothing of whether the resource is out of trouble.
         _ => false,
     }
+}
+
+/// Whether `events` hold a branch's first successful backup after a failed one: its incident
+/// is taken as open (a branch's backups keep no memo), so that the success resolves it.
+pub(crate) fn backup_recovers(events: &[Event]) -> bool {
+    events.iter().any(|event| {
+        matches!(
+            event.kind,
+            EventKind::BackupStateChanged { recovers: true, .. }
+        )
+    })
 }
 
 /// What a resource's events of one poll do to its incident, oldest first, given whether one is

@@ -79,7 +79,7 @@ impl Deliver for PagerDuty {
                 .as_deref()
                 .and_then(|sent| mine.iter().position(|event| event.id == sent))
                 .map_or(0, |position| position + 1);
-            let open = memo.incident.is_some();
+            let open = memo.incident.is_some() || pagerduty::backup_recovers(&mine);
             for page in pagerduty::plan(&mine[start..], open, self.channel.page_on_warning) {
                 match page {
                     Page::Trigger(event) => {
