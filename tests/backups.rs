@@ -1,0 +1,158 @@
+//! Watching backups through the binary: off by default (no request for branches or backups),
+//! and with `resources = [..., "backups"]` a baseline, then each change of a production
+//! branch's backups reaches a webhook once with its details, and PagerDuty opens an incident
+//! for a failed backup that the branch's next success resolves.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimBackup, SimBranch, World};
+use support::fleet::Fleet;
+use support::pswatch;
+
+const ROUTING_KEY: &str = "R0ut1ngK3yForBackups000000000000";
+
+fn world() -> World {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database.branches.push(SimBranch::new("add-orders", false));
+    let mut done = SimBackup::new("bk1", "main");
+    done.state = "success".into();
+    database.backups.push(done);
+    // A development branch's backups are not watched.
+    database.backups.push(SimBackup::new("dev1", "add-orders"));
+    world
+}
+
+fn once(config: &std::path::Path) {
+    let output = pswatch(&["once"], config, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn set_backup(fleet: &Fleet, id: &str, state: &str) {
+    fleet.simulator.update(|world| {
+        let database = world.database_mut("acme", "commerce");
+        match database.backups.iter_mut().find(|backup| backup.id == id) {
+            Some(backup) => backup.state = state.into(),
+            None => {
+                let mut backup = SimBackup::new(id, "main");
+                backup.state = state.into();
+                backup.size = 52_428_800;
+                backup.started_at = Some("2026-11-23T09:00:00.000Z".into());
+                database.backups.push(backup);
+            }
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
+    let fleet = Fleet::start(world()).await;
+    // Off by default: not one request for branches or backups.
+    let default = fleet.write(fleet.config("1s").watch("acme", &["commerce"]));
+    once(&default);
+    set_backup(&fleet, "bk2", "running");
+    once(&default);
+    assert_eq!(fleet.simulator.requests_to("branches"), 0);
+    assert_eq!(fleet.simulator.requests_to("backups"), 0);
+    assert!(fleet.deliveries_of("backup.state_changed").is_empty());
+    std::fs::remove_dir_all(fleet.state()).expect("a new state");
+
+    let config = fleet
+        .config("1s")
+        .set("poll.slow_interval", "1s")
+        .watch("acme", &["commerce"])
+        .channel(
+            "oncall",
+            "pagerduty",
+            &[
+                ("routing_key", ROUTING_KEY.into()),
+                (
+                    "api_url",
+                    format!("{}/pagerduty", fleet.receiver.url).into(),
+                ),
+            ],
+        )
+        .with("min_interval", "10ms")
+        .route(&["oncall"]);
+    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
+    table["watch"][0].as_table_mut().expect("a watch").insert(
+        "resources".into(),
+        vec!["workflows", "deploy_requests", "backups"].into(),
+    );
+    let path = fleet.directory.path().join("backups.toml");
+    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+
+    // The first reading is a baseline, even of a backup running.
+    once(&path);
+    assert!(fleet.deliveries_of("backup.state_changed").is_empty());
+    assert!(fleet.simulator.requests_to("branches") > 0);
+    let steps = [("bk2", "failed"), ("bk3", "running"), ("bk3", "success")];
+    for (id, state) in steps {
+        set_backup(&fleet, id, state);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        once(&path);
+    }
+    let delivered = fleet.deliveries_of("backup.state_changed");
+    let seen: Vec<(String, String, String)> = delivered
+        .iter()
+        .map(|body| {
+            let data = &body["data"];
+            (
+                data["backup"]["id"].as_str().expect("id").to_owned(),
+                data["state"].as_str().expect("state").to_owned(),
+                data["severity"].as_str().expect("severity").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("bk2".into(), "failed".into(), "critical".into()),
+            ("bk3".into(), "running".into(), "info".into()),
+            ("bk3".into(), "success".into(), "info".into()),
+        ],
+        "each once, with its details: {delivered:#?}"
+    );
+    let failed = &delivered[0]["data"];
+    assert_eq!(failed["previous_state"], "running");
+    assert_eq!(failed["backup"]["branch"], "main");
+    assert_eq!(failed["backup"]["size"], 52_428_800);
+    assert_eq!(delivered[2]["data"]["recovers"], true);
+    assert!(
+        !delivered
+            .iter()
+            .any(|body| body["data"]["backup"]["branch"] == "add-orders"),
+        "a development branch's backups are not watched"
+    );
+
+    // PagerDuty: the failure triggers, the next success resolves the same incident.
+    let pages: Vec<Value> = fleet
+        .receiver
+        .accepted("/pagerduty/v2/enqueue")
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).expect("json"))
+        .collect();
+    let actions: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|page| {
+            (
+                page["event_action"].as_str().expect("action"),
+                page["dedup_key"].as_str().expect("key"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("trigger", "pswatch/acme/commerce/backups/main"),
+            ("resolve", "pswatch/acme/commerce/backups/main"),
+        ]
+    );
+}
