@@ -104,6 +104,27 @@ fn events() -> Vec<Event> {
                 .build(),
         )
         .build(),
+        Event {
+            id: "evt_backup".into(),
+            kind: diff_engine::EventKind::BackupStateChanged {
+                previous_state: Some("running".into()),
+                state: "failed".into(),
+                recovers: false,
+                backup: diff_engine::Backup {
+                    id: "bk1".into(),
+                    name: "2026.11.23 <09:00> & *nightly*".into(),
+                    branch: "main".into(),
+                    state: "failed".into(),
+                    size: Some(52_428_800),
+                    started_at: Some("2026-11-23T09:00:00.000Z".into()),
+                    completed_at: Some("2026-11-23T09:12:30.000Z".into()),
+                },
+            },
+            organization: "acme".into(),
+            database: "commerce".into(),
+            severity: Severity::Critical,
+            observed_at: time::OffsetDateTime::now_utc(),
+        },
         Event::from_planetscale(
             "acme",
             "commerce",

@@ -495,3 +495,24 @@ fn discord_messages_keep_within_discord_s_limits() {
         }
     }
 }
+
+/// A backup's message: what it is of, its size and how long it took, and the branch's
+/// backups in the dashboard.
+#[test]
+fn backup_messages_say_the_branch_size_and_duration() {
+    let event = crate::template::sample_event("backup.state_changed").expect("sample");
+    let content = email(std::slice::from_ref(&event), Words::none());
+    assert_eq!(
+        content.subject,
+        "[pswatch] acme/commerce backup 2026.11.23 09:00 of branch main: running -> failed"
+    );
+    for fact in ["Branch: main", "Size: 52.4 MB", "Took: 12m"] {
+        assert!(content.text.contains(fact), "{fact}: {}", content.text);
+    }
+    assert_eq!(
+        dashboard_url(&event),
+        "https://app.planetscale.com/acme/commerce/main/backups"
+    );
+    assert_eq!(crate::text::size(512), "512 B");
+    assert_eq!(crate::text::size(1_500_000_000), "1.5 GB");
+}
