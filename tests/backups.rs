@@ -23,6 +23,12 @@ fn world() -> World {
     database.backups.push(done);
     // A development branch's backups are not watched.
     database.backups.push(SimBackup::new("dev1", "add-orders"));
+    // A PostgreSQL database: its backups are watched, never workflows or deploy requests.
+    let pg = world.database_mut("acme", "pg");
+    pg.kind = "postgresql".into();
+    let mut running = SimBackup::new("pg1", "main");
+    running.state = "running".into();
+    pg.backups.push(running);
     world
 }
 
@@ -67,7 +73,7 @@ async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
     let config = fleet
         .config("1s")
         .set("poll.slow_interval", "1s")
-        .watch("acme", &["commerce"])
+        .watch("acme", &["commerce", "pg"])
         .channel(
             "oncall",
             "pagerduty",
@@ -93,13 +99,34 @@ async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
     once(&path);
     assert!(fleet.deliveries_of("backup.state_changed").is_empty());
     assert!(fleet.simulator.requests_to("branches") > 0);
+    let workflows_before = fleet.simulator.requests_to("workflows");
+    fleet.simulator.update(|world| {
+        world.database_mut("acme", "pg").backups[0].state = "failed".into();
+    });
     let steps = [("bk2", "failed"), ("bk3", "running"), ("bk3", "success")];
     for (id, state) in steps {
         set_backup(&fleet, id, state);
         tokio::time::sleep(Duration::from_millis(1100)).await;
         once(&path);
     }
-    let delivered = fleet.deliveries_of("backup.state_changed");
+    // PostgreSQL's failed backup is reported; no workflow was asked of it.
+    let pg: Vec<Value> = fleet
+        .deliveries_of("backup.state_changed")
+        .into_iter()
+        .filter(|body| body["data"]["database"] == "pg")
+        .collect();
+    assert_eq!(pg.len(), 1, "{pg:#?}");
+    assert_eq!(pg[0]["data"]["state"], "failed");
+    assert_eq!(
+        fleet.simulator.requests_to("workflows") - workflows_before,
+        3,
+        "one workflow list per poll, of commerce only"
+    );
+    let delivered: Vec<Value> = fleet
+        .deliveries_of("backup.state_changed")
+        .into_iter()
+        .filter(|body| body["data"]["database"] == "commerce")
+        .collect();
     let seen: Vec<(String, String, String)> = delivered
         .iter()
         .map(|body| {
@@ -148,11 +175,17 @@ async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
             )
         })
         .collect();
+    let commerce: Vec<(&str, &str)> = actions
+        .iter()
+        .copied()
+        .filter(|(_, key)| key.contains("/commerce/"))
+        .collect();
     assert_eq!(
-        actions,
+        commerce,
         [
             ("trigger", "pswatch/acme/commerce/backups/main"),
             ("resolve", "pswatch/acme/commerce/backups/main"),
         ]
     );
+    assert!(actions.contains(&("trigger", "pswatch/acme/pg/backups/main")));
 }

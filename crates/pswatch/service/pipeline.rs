@@ -231,7 +231,11 @@ impl Pipeline {
                 .shared
                 .push
                 .lists_deploy_requests(target, idle, tokio::time::Instant::now());
-        let resources = self.resources(target);
+        let mut resources = self.resources(target);
+        if self.watched.is_postgres(target) {
+            resources.workflows = false;
+            resources.deploy_requests = false;
+        }
         let mut observation = if resources.workflows || resources.deploy_requests {
             let observed = client
                 .observe_scoped(target, previous.as_ref(), deploy_requests)
@@ -385,6 +389,9 @@ pub(crate) fn api_client(
 #[derive(Debug, Default)]
 pub(crate) struct Watched {
     postgres: std::sync::Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// PostgreSQL databases watched for what they have (backups), named or discovered: never
+    /// asked for workflows or deploy requests.
+    postgres_watched: std::sync::Mutex<BTreeSet<Target>>,
 }
 
 impl Watched {
@@ -399,34 +406,60 @@ impl Watched {
     ) -> (Vec<Target>, Vec<(String, PollError)>) {
         let mut targets = Vec::new();
         let mut failures = Vec::new();
+        let mut postgres_watched = BTreeSet::new();
         for Watch {
             organization,
             databases,
-            ..
+            resources,
         } in &config.watches
         {
+            // What a PostgreSQL database has: its backups (no workflows or deploy requests).
+            let postgres_too = resources.backups;
             match databases {
                 Some(databases) => {
                     let postgres = self.postgres_databases(config, client, organization).await;
-                    targets.extend(
-                        databases
-                            .iter()
-                            .filter(|database| !postgres.contains(*database))
-                            .map(|database| Target::new(organization.as_str(), database.as_str())),
-                    )
+                    for database in databases {
+                        let target = Target::new(organization.as_str(), database.as_str());
+                        if postgres.contains(database) {
+                            if !postgres_too {
+                                continue;
+                            }
+                            postgres_watched.insert(target.clone());
+                        }
+                        targets.push(target);
+                    }
                 }
                 None => match client.list_databases(organization).await {
-                    Ok(databases) => targets.extend(
-                        databases
-                            .into_iter()
-                            .filter(|database| database.is_mysql())
-                            .map(|database| Target::new(organization.as_str(), database.name)),
-                    ),
+                    Ok(databases) => {
+                        for database in databases {
+                            let target = Target::new(organization.as_str(), database.name.as_str());
+                            if !database.is_mysql() {
+                                if !postgres_too {
+                                    continue;
+                                }
+                                postgres_watched.insert(target.clone());
+                            }
+                            targets.push(target);
+                        }
+                    }
                     Err(error) => failures.push((organization.clone(), error)),
                 },
             }
         }
+        *self
+            .postgres_watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = postgres_watched;
         (targets, failures)
+    }
+
+    /// Whether `target` is a PostgreSQL database watched for its backups: it is never asked
+    /// for workflows or deploy requests.
+    pub(crate) fn is_postgres(&self, target: &Target) -> bool {
+        self.postgres_watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(target)
     }
 
     /// Which databases named in `organization`'s `[[watch]]` are PostgreSQL ones, which have no
@@ -459,8 +492,17 @@ impl Watched {
                 .into_iter()
                 .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
                 .map(|database| {
-                    tracing::warn!(target_db = %Target::new(organization, database.name.as_str()), kind = %database.kind,
-                        "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases)");
+                    let backups = config.watches.iter().any(|watch| {
+                        watch.organization == organization && watch.resources.backups
+                    });
+                    let target = Target::new(organization, database.name.as_str());
+                    if backups {
+                        tracing::info!(target_db = %target, kind = %database.kind,
+                            "a PostgreSQL database: its backups are watched, and no workflows or deploy requests asked of it");
+                    } else {
+                        tracing::warn!(target_db = %target, kind = %database.kind,
+                            "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases, or watch its backups with resources = [\"backups\"])");
+                    }
                     database.name
                 })
                 .collect(),
