@@ -14,6 +14,7 @@ use crate::states::Severity;
 
 mod backups;
 mod clocks;
+mod resizes;
 
 /// Choices that change what the diff reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -168,6 +169,12 @@ pub fn diff(
     differ.workflows(previous, observation, &mut next);
     differ.deploy_requests(previous, observation, &mut next);
     differ.backups(previous, observation, &mut next);
+    differ.resizes(previous, observation, &mut next);
+    next.slow_polled_at = if observation.backups.is_some() || observation.resizes.is_some() {
+        Some(now)
+    } else {
+        previous.slow_polled_at
+    };
     next.events = previous
         .events
         .saturating_add(u64::try_from(differ.events.len()).unwrap_or(u64::MAX));

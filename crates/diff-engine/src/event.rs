@@ -150,6 +150,17 @@ pub enum EventKind {
         /// The backup as the API showed it.
         backup: crate::Backup,
     },
+    /// `resize.state_changed`: a production branch's cluster change or keyspace resize changed
+    /// state, or a new one appeared.
+    #[serde(rename = "resize.state_changed")]
+    ResizeStateChanged {
+        /// The state before; `None` for a resize first seen.
+        previous_state: Option<String>,
+        /// The state now.
+        state: String,
+        /// The resize as the API showed it.
+        resize: crate::Resize,
+    },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
     #[serde(rename = "pswatch.digest")]
@@ -181,6 +192,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_request.queue_paused",
     "deploy_operation.stalled",
     "backup.state_changed",
+    "resize.state_changed",
     "pswatch.digest",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
@@ -196,7 +208,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 11;
+const FIRST_PLANETSCALE: usize = 12;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -294,7 +306,8 @@ impl EventKind {
             Self::DeployRequestQueuePaused { .. } => EVENT_TYPES[7],
             Self::DeployOperationStalled { .. } => EVENT_TYPES[8],
             Self::BackupStateChanged { .. } => EVENT_TYPES[9],
-            Self::Digest { .. } => EVENT_TYPES[10],
+            Self::ResizeStateChanged { .. } => EVENT_TYPES[10],
+            Self::Digest { .. } => EVENT_TYPES[11],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -316,7 +329,9 @@ impl EventKind {
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
             Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
-            Self::BackupStateChanged { state, .. } => state,
+            Self::BackupStateChanged { state, .. } | Self::ResizeStateChanged { state, .. } => {
+                state
+            }
             // A digest is about no one resource.
             Self::Digest { .. } => "",
         }
@@ -334,7 +349,8 @@ impl EventKind {
             Self::DeployOperationStateChanged { previous_state, .. } => {
                 previous_state.as_ref().map(OperationState::as_str)
             }
-            Self::BackupStateChanged { previous_state, .. } => previous_state.as_deref(),
+            Self::BackupStateChanged { previous_state, .. }
+            | Self::ResizeStateChanged { previous_state, .. } => previous_state.as_deref(),
             Self::WorkflowErrorsChanged { .. }
             | Self::DeployOperationErrorsChanged { .. }
             | Self::DeployRequestAwaitingCutover { .. }
@@ -386,6 +402,7 @@ impl EventKind {
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
             | Self::BackupStateChanged { .. }
+            | Self::ResizeStateChanged { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }

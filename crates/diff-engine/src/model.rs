@@ -262,6 +262,8 @@ pub struct Observation {
     /// The backups of the production branches, when this poll read them (the slower kinds
     /// are read at their own interval); `None` leaves the remembered ones as they are.
     pub backups: Option<Vec<Backup>>,
+    /// The production branches' changes and keyspace resizes, when this poll read them.
+    pub resizes: Option<Vec<Resize>>,
 }
 
 /// A deploy request as one poll saw it, with what the poll saw of its operations.
@@ -317,9 +319,60 @@ pub struct TargetState {
     pub backups: BTreeMap<String, SeenBackup>,
     /// The branches whose latest backup to end failed: their next success recovers.
     pub failing_backups: BTreeSet<String>,
-    /// When the slower kinds (backups) were last read; `None` before their first reading,
-    /// which records a baseline.
+    /// Whether backups were read before: their first reading records a baseline.
+    pub backups_read: bool,
+    /// Branch and keyspace resizes, by id, once they are watched.
+    pub resizes: BTreeMap<String, SeenResize>,
+    /// Whether resizes were read before: their first reading records a baseline.
+    pub resizes_read: bool,
+    /// When the slower kinds (backups, resizes) were last read.
     pub slow_polled_at: Option<OffsetDateTime>,
+}
+
+/// What is remembered of a resize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenResize {
+    /// Its state when last seen.
+    pub state: String,
+    /// How many events it has produced; part of the next event's id.
+    pub events: u64,
+}
+
+/// A change of a production branch's cluster (size, replicas, storage) or of one of its
+/// keyspaces, as the API showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resize {
+    /// Its id.
+    pub id: String,
+    /// The branch it changes.
+    pub branch: String,
+    /// The keyspace, for a keyspace resize; `None` for the branch's own change.
+    pub keyspace: Option<String>,
+    /// `queued`, `pending`, `resizing`, `canceled`, `completed`, or one PlanetScale adds.
+    pub state: String,
+    /// The cluster size before and after, e.g. `PS_10` and `PS_20`.
+    pub previous_cluster_name: Option<String>,
+    /// The cluster size it changes to.
+    pub cluster_name: Option<String>,
+    /// The replicas before and after.
+    pub previous_replicas: Option<u64>,
+    /// The replicas it changes to.
+    pub replicas: Option<u64>,
+    /// The most storage before and after, in bytes (a branch's change).
+    pub previous_maximum_storage_bytes: Option<u64>,
+    /// The most storage it changes to.
+    pub maximum_storage_bytes: Option<u64>,
+    /// When it started and ended, as the API wrote them.
+    pub started_at: Option<String>,
+    /// When it ended.
+    pub completed_at: Option<String>,
+}
+
+impl Resize {
+    /// Whether it is still under way: queued, pending or resizing.
+    pub fn in_motion(state: &str) -> bool {
+        matches!(state, "queued" | "pending" | "resizing")
+    }
 }
 
 /// What is remembered of a backup.
@@ -370,8 +423,15 @@ impl TargetState {
             .values()
             .map(|workflow| workflow.state.motion());
         let deploy_requests = self.deploy_requests.values().map(SeenDeployRequest::motion);
+        // A resize under way is followed at the active interval.
+        let resizes = self
+            .resizes
+            .values()
+            .filter(|resize| Resize::in_motion(&resize.state))
+            .map(|_| Motion::Active);
         workflows
             .chain(deploy_requests)
+            .chain(resizes)
             .max()
             .unwrap_or(Motion::Idle)
     }

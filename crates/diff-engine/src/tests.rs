@@ -219,6 +219,14 @@ fn describe(event: &Event) -> String {
         ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
         EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
+        EventKind::ResizeStateChanged {
+            previous_state,
+            state,
+            resize,
+        } => (
+            format!("resize {}", resize.id),
+            format!("{}->{state}", opt(previous_state.as_deref())),
+        ),
         EventKind::BackupStateChanged {
             previous_state,
             state,

@@ -8,7 +8,7 @@
 
 use diff_engine::{
     Backup, DatabaseDigest, DeployOperation, DeployRequest, Digest, DigestItem, Event, EventKind,
-    LintError, Workflow,
+    LintError, Resize, Workflow,
 };
 use serde::Serialize;
 
@@ -150,6 +150,12 @@ enum Change<'a> {
         recovers: bool,
         backup: BackupData<'a>,
     },
+    #[serde(rename = "resize.state_changed")]
+    ResizeState {
+        previous_state: Option<&'a str>,
+        state: &'a str,
+        resize: ResizeData<'a>,
+    },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
@@ -250,6 +256,15 @@ impl<'a> Change<'a> {
                 state,
                 recovers: *recovers,
                 backup: BackupData::new(backup),
+            },
+            EventKind::ResizeStateChanged {
+                previous_state,
+                state,
+                resize,
+            } => Self::ResizeState {
+                previous_state: previous_state.as_deref(),
+                state,
+                resize: ResizeData::new(resize),
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
@@ -404,6 +419,42 @@ impl<'a> OperationData<'a> {
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
             revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+/// A resize: its id, branch, keyspace, state, the sizes before and after, and times.
+#[derive(Debug, Serialize)]
+struct ResizeData<'a> {
+    id: &'a str,
+    branch: &'a str,
+    keyspace: Option<&'a str>,
+    state: &'a str,
+    previous_cluster_name: Option<&'a str>,
+    cluster_name: Option<&'a str>,
+    previous_replicas: Option<u64>,
+    replicas: Option<u64>,
+    previous_maximum_storage_bytes: Option<u64>,
+    maximum_storage_bytes: Option<u64>,
+    started_at: Option<&'a str>,
+    completed_at: Option<&'a str>,
+}
+
+impl<'a> ResizeData<'a> {
+    fn new(resize: &'a Resize) -> Self {
+        Self {
+            id: &resize.id,
+            branch: &resize.branch,
+            keyspace: resize.keyspace.as_deref(),
+            state: &resize.state,
+            previous_cluster_name: resize.previous_cluster_name.as_deref(),
+            cluster_name: resize.cluster_name.as_deref(),
+            previous_replicas: resize.previous_replicas,
+            replicas: resize.replicas,
+            previous_maximum_storage_bytes: resize.previous_maximum_storage_bytes,
+            maximum_storage_bytes: resize.maximum_storage_bytes,
+            started_at: resize.started_at.as_deref(),
+            completed_at: resize.completed_at.as_deref(),
         }
     }
 }

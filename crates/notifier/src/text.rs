@@ -23,6 +23,7 @@ pub fn dashboard_url(event: &Event) -> String {
         }
         EventKind::Digest { .. } => base.trim_end_matches('/').to_owned(),
         EventKind::BackupStateChanged { backup, .. } => format!("{base}/{}/backups", backup.branch),
+        EventKind::ResizeStateChanged { resize, .. } => format!("{base}/{}", resize.branch),
         // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
         EventKind::PlanetScale { resource, .. } => resource["html_url"]
             .as_str()
@@ -88,6 +89,10 @@ pub fn resource_name(event: &Event) -> String {
         EventKind::BackupStateChanged { backup, .. } => {
             format!("backup {} of branch {}", backup.name, backup.branch)
         }
+        EventKind::ResizeStateChanged { resize, .. } => match &resize.keyspace {
+            Some(keyspace) => format!("resize of keyspace {keyspace} (branch {})", resize.branch),
+            None => format!("resize of branch {}", resize.branch),
+        },
     }
 }
 
@@ -390,6 +395,44 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 push("Storage used", Some(&format!("{percentage:.1}%")));
             }
             push("By", resource["actor"]["display_name"].as_str());
+        }
+        EventKind::ResizeStateChanged { resize, .. } => {
+            push("Branch", Some(&resize.branch));
+            push("Keyspace", resize.keyspace.as_deref());
+            let from_to = |before: Option<String>, after: Option<String>| match (before, after) {
+                (Some(before), Some(after)) if before != after => {
+                    Some(format!("{before} -> {after}"))
+                }
+                (_, Some(after)) => Some(after),
+                (Some(before), None) => Some(before),
+                (None, None) => None,
+            };
+            push(
+                "Cluster size",
+                from_to(
+                    resize.previous_cluster_name.clone(),
+                    resize.cluster_name.clone(),
+                )
+                .as_deref(),
+            );
+            push(
+                "Replicas",
+                from_to(
+                    resize.previous_replicas.map(|n| n.to_string()),
+                    resize.replicas.map(|n| n.to_string()),
+                )
+                .as_deref(),
+            );
+            push(
+                "Storage",
+                from_to(
+                    resize.previous_maximum_storage_bytes.map(size),
+                    resize.maximum_storage_bytes.map(size),
+                )
+                .as_deref(),
+            );
+            push("Started", resize.started_at.as_deref());
+            push("Ended", resize.completed_at.as_deref());
         }
         EventKind::BackupStateChanged { backup, .. } => {
             push("Branch", Some(&backup.branch));

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diff_engine::{
     DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation,
-    SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
+    SeenResize, SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -72,13 +72,28 @@ struct StoredTargetState {
     /// The branches whose latest backup failed.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     failing_backups: BTreeSet<String>,
-    /// When backups were last read.
+    /// Whether backups were read before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    backups_read: bool,
+    /// The resizes, once watched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    resizes: BTreeMap<String, StoredSeenResize>,
+    /// Whether resizes were read before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    resizes_read: bool,
+    /// When backups or resizes were last read.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     slow_polled_at: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSeenResize {
+    state: String,
+    events: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,6 +258,22 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 failing_backups: self.state.failing_backups.clone(),
+                backups_read: self.state.backups_read,
+                resizes: self
+                    .state
+                    .resizes
+                    .iter()
+                    .map(|(id, seen)| {
+                        (
+                            id.clone(),
+                            StoredSeenResize {
+                                state: seen.state.clone(),
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                resizes_read: self.state.resizes_read,
                 slow_polled_at: self.state.slow_polled_at,
             },
         }
@@ -332,6 +363,22 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 failing_backups: stored.state.failing_backups,
+                backups_read: stored.state.backups_read,
+                resizes: stored
+                    .state
+                    .resizes
+                    .into_iter()
+                    .map(|(id, seen)| {
+                        (
+                            id,
+                            SeenResize {
+                                state: seen.state,
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                resizes_read: stored.state.resizes_read,
                 slow_polled_at: stored.state.slow_polled_at,
             },
         }

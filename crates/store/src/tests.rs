@@ -917,7 +917,7 @@ mod golden {
         );
     }
 
-    /// A target's state with its backups, and a backup's event in the outbox.
+    /// A target's state with its backups and resizes, and their events in the outbox.
     #[test]
     fn backups_keep_their_bytes() {
         let mut state = state();
@@ -930,6 +930,15 @@ mod golden {
             },
         );
         state.failing_backups.insert("main".into());
+        state.backups_read = true;
+        state.resizes.insert(
+            "rs1".into(),
+            diff_engine::SeenResize {
+                state: "resizing".into(),
+                events: 1,
+            },
+        );
+        state.resizes_read = true;
         state.slow_polled_at = Some(datetime!(2026-11-23 12:00 UTC));
         let record = StateRecord {
             target: target(),
@@ -950,13 +959,34 @@ mod golden {
                 completed_at: Some("2026-11-23T09:12:30.000Z".into()),
             },
         };
+        let mut resized = entries().remove(0);
+        resized.event.kind = EventKind::ResizeStateChanged {
+            previous_state: Some("resizing".into()),
+            state: "completed".into(),
+            resize: diff_engine::Resize {
+                id: "rs1".into(),
+                branch: "main".into(),
+                keyspace: Some("commerce".into()),
+                state: "completed".into(),
+                previous_cluster_name: Some("PS_10".into()),
+                cluster_name: Some("PS_20".into()),
+                previous_replicas: Some(2),
+                replicas: Some(3),
+                previous_maximum_storage_bytes: None,
+                maximum_storage_bytes: None,
+                started_at: Some("2026-11-23T09:00:00.000Z".into()),
+                completed_at: Some("2026-11-23T09:30:00.000Z".into()),
+            },
+        };
         let lines = [
             encode(&record).expect("encodes"),
             encode(&entry).expect("encodes"),
+            encode(&resized).expect("encodes"),
         ];
-        check("backup_v1.jsonl", &lines);
+        check("backup_resize_v1.jsonl", &lines);
         assert_eq!(decode::<StateRecord>(&lines[0]).expect("decodes"), record);
         assert_eq!(decode::<OutboxEntry>(&lines[1]).expect("decodes"), entry);
+        assert_eq!(decode::<OutboxEntry>(&lines[2]).expect("decodes"), resized);
     }
 
     /// A digest in the outbox, the journal's record of an event and a digest's mark.

@@ -15,14 +15,14 @@ impl Differ<'_> {
         next: &mut TargetState,
     ) {
         next.failing_backups = previous.failing_backups.clone();
+        next.backups_read = previous.backups_read;
         let Some(backups) = &observation.backups else {
             // Not read this time: remembered as they were.
             next.backups = previous.backups.clone();
-            next.slow_polled_at = previous.slow_polled_at;
             return;
         };
-        next.slow_polled_at = Some(self.now);
-        let baseline = previous.slow_polled_at.is_none();
+        next.backups_read = true;
+        let baseline = !previous.backups_read;
         let mut backups: Vec<_> = backups.iter().collect();
         backups.sort_by(|a, b| (&a.started_at, &a.id).cmp(&(&b.started_at, &b.id)));
         for backup in backups {

@@ -140,3 +140,67 @@ fn backups_are_a_baseline_then_changes_failures_and_recoveries() {
         "gone from the list: forgotten"
     );
 }
+
+fn resize(id: &str, state: &str) -> Resize {
+    Resize {
+        id: id.into(),
+        branch: "main".into(),
+        keyspace: Some("commerce".into()),
+        state: state.into(),
+        previous_cluster_name: Some("PS_10".into()),
+        cluster_name: Some("PS_20".into()),
+        previous_replicas: Some(2),
+        replicas: Some(3),
+        previous_maximum_storage_bytes: None,
+        maximum_storage_bytes: None,
+        started_at: Some("2026-11-23T09:00:00.000Z".into()),
+        completed_at: None,
+    }
+}
+
+/// Resizes: a baseline at their first reading (apart from backups'), then changes; one under
+/// way keeps the database active; a cancelled one is a warning.
+#[test]
+fn resizes_are_a_baseline_then_changes_and_keep_the_database_active() {
+    let target = target();
+    let poll = |state: Option<&TargetState>, minutes: i64, resizes: Vec<Resize>| {
+        diff(
+            &target,
+            state,
+            &Observation {
+                resizes: Some(resizes),
+                ..Observation::default()
+            },
+            START + Duration::minutes(minutes),
+            DiffOptions::default(),
+        )
+    };
+    let mut state = diff(
+        &target,
+        None,
+        &Observation::default(),
+        START,
+        DiffOptions::default(),
+    )
+    .next;
+    // Backups were read before: the first reading of resizes is still a baseline.
+    state.backups_read = true;
+    let first = poll(Some(&state), 1, vec![resize("r1", "resizing")]);
+    assert!(first.events.is_empty());
+    assert_eq!(first.next.motion(), Motion::Active, "a resize under way");
+    let done = poll(Some(&first.next), 2, vec![resize("r1", "completed")]);
+    assert_eq!(done.events.len(), 1);
+    assert_eq!(done.events[0].severity, Severity::Info);
+    assert_eq!(done.next.motion(), Motion::Idle);
+    let cancelled = poll(
+        Some(&done.next),
+        3,
+        vec![resize("r1", "completed"), resize("r2", "canceled")],
+    );
+    let [event] = cancelled.events.as_slice() else {
+        panic!("{:#?}", cancelled.events);
+    };
+    assert_eq!(event.severity, Severity::Warning);
+    assert_eq!(event.type_name(), "resize.state_changed");
+    assert_eq!(event.kind.previous_state(), None, "first seen");
+}

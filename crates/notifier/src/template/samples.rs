@@ -99,6 +99,17 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                               "completed_at": "2026-11-23T09:12:30.000Z"}}),
             "critical",
         ),
+        "resize.state_changed" => (
+            json!({"previous_state": "resizing", "state": "completed",
+                   "resize": {"id": "rs_7", "branch": "main", "keyspace": null,
+                              "state": "completed", "previous_cluster_name": "PS_10",
+                              "cluster_name": "PS_20", "previous_replicas": 2, "replicas": 3,
+                              "previous_maximum_storage_bytes": 107_374_182_400_u64,
+                              "maximum_storage_bytes": 214_748_364_800_u64,
+                              "started_at": "2026-11-23T09:00:00.000Z",
+                              "completed_at": "2026-11-23T09:30:00.000Z"}}),
+            "info",
+        ),
         "pswatch.digest" => (
             json!({"digest": {
                 "name": "morning",

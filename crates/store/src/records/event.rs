@@ -111,6 +111,13 @@ enum StoredEventKind {
         recovers: bool,
         backup: StoredBackup,
     },
+    /// A resize's change of state.
+    #[serde(rename = "resize.state_changed")]
+    ResizeStateChanged {
+        previous_state: Option<String>,
+        state: String,
+        resize: StoredResize,
+    },
     /// A digest of a period.
     #[serde(rename = "pswatch.digest")]
     Digest { digest: StoredDigest },
@@ -433,6 +440,15 @@ impl From<&EventKind> for StoredEventKind {
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            EventKind::ResizeStateChanged {
+                previous_state,
+                state,
+                resize,
+            } => Self::ResizeStateChanged {
+                previous_state: previous_state.clone(),
+                state: state.clone(),
+                resize: StoredResize::from(resize),
+            },
             EventKind::BackupStateChanged {
                 previous_state,
                 state,
@@ -554,6 +570,15 @@ impl From<StoredEventKind> for EventKind {
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            StoredEventKind::ResizeStateChanged {
+                previous_state,
+                state,
+                resize,
+            } => Self::ResizeStateChanged {
+                previous_state,
+                state,
+                resize: resize.into(),
+            },
             StoredEventKind::BackupStateChanged {
                 previous_state,
                 state,
@@ -621,4 +646,59 @@ struct StoredBackup {
     size: Option<u64>,
     started_at: Option<String>,
     completed_at: Option<String>,
+}
+
+/// A resize, as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredResize {
+    id: String,
+    branch: String,
+    keyspace: Option<String>,
+    state: String,
+    previous_cluster_name: Option<String>,
+    cluster_name: Option<String>,
+    previous_replicas: Option<u64>,
+    replicas: Option<u64>,
+    previous_maximum_storage_bytes: Option<u64>,
+    maximum_storage_bytes: Option<u64>,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+}
+
+impl From<&diff_engine::Resize> for StoredResize {
+    fn from(resize: &diff_engine::Resize) -> Self {
+        Self {
+            id: resize.id.clone(),
+            branch: resize.branch.clone(),
+            keyspace: resize.keyspace.clone(),
+            state: resize.state.clone(),
+            previous_cluster_name: resize.previous_cluster_name.clone(),
+            cluster_name: resize.cluster_name.clone(),
+            previous_replicas: resize.previous_replicas,
+            replicas: resize.replicas,
+            previous_maximum_storage_bytes: resize.previous_maximum_storage_bytes,
+            maximum_storage_bytes: resize.maximum_storage_bytes,
+            started_at: resize.started_at.clone(),
+            completed_at: resize.completed_at.clone(),
+        }
+    }
+}
+
+impl From<StoredResize> for diff_engine::Resize {
+    fn from(stored: StoredResize) -> Self {
+        Self {
+            id: stored.id,
+            branch: stored.branch,
+            keyspace: stored.keyspace,
+            state: stored.state,
+            previous_cluster_name: stored.previous_cluster_name,
+            cluster_name: stored.cluster_name,
+            previous_replicas: stored.previous_replicas,
+            replicas: stored.replicas,
+            previous_maximum_storage_bytes: stored.previous_maximum_storage_bytes,
+            maximum_storage_bytes: stored.maximum_storage_bytes,
+            started_at: stored.started_at,
+            completed_at: stored.completed_at,
+        }
+    }
 }
