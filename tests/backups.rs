@@ -189,3 +189,92 @@ async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
     );
     assert!(actions.contains(&("trigger", "pswatch/acme/pg/backups/main")));
 }
+
+/// Resizes of production branches and their keyspaces: a baseline, then each change of state
+/// reaches the webhook once with the sizes before and after; a cancelled one is a warning. A
+/// watch of resizes alone asks for no workflow or deploy request.
+#[tokio::test(flavor = "multi_thread")]
+async fn resizes_are_reported_with_their_sizes_and_nothing_else_is_asked() {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    let mut old = simulator::SimResize::new("rs0", "main", None);
+    old.state = "completed".into();
+    database.resizes.push(old);
+    let fleet = Fleet::start(world).await;
+    let config = fleet
+        .config("1s")
+        .set("poll.slow_interval", "1s")
+        .watch("acme", &["commerce"]);
+    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
+    table["watch"][0]
+        .as_table_mut()
+        .expect("a watch")
+        .insert("resources".into(), vec!["resizes"].into());
+    let path = fleet.directory.path().join("resizes.toml");
+    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    once(&path);
+    let set = |id: &str, keyspace: Option<&str>, state: &str| {
+        fleet.simulator.update(|world| {
+            let resizes = &mut world.database_mut("acme", "commerce").resizes;
+            match resizes.iter_mut().find(|resize| resize.id == id) {
+                Some(resize) => resize.state = state.into(),
+                None => {
+                    let mut resize = simulator::SimResize::new(id, "main", keyspace);
+                    resize.state = state.into();
+                    resizes.push(resize);
+                }
+            }
+        });
+    };
+    for (id, keyspace, state) in [
+        ("rs1", None, "resizing"),
+        ("rs1", None, "completed"),
+        ("rs2", Some("commerce"), "queued"),
+        ("rs2", Some("commerce"), "canceled"),
+    ] {
+        set(id, keyspace, state);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        once(&path);
+    }
+    let delivered = fleet.deliveries_of("resize.state_changed");
+    let seen: Vec<(String, Option<String>, String, String)> = delivered
+        .iter()
+        .map(|body| {
+            let data = &body["data"];
+            (
+                data["resize"]["id"].as_str().expect("id").to_owned(),
+                data["previous_state"].as_str().map(str::to_owned),
+                data["state"].as_str().expect("state").to_owned(),
+                data["severity"].as_str().expect("severity").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("rs1".into(), None, "resizing".into(), "info".into()),
+            (
+                "rs1".into(),
+                Some("resizing".into()),
+                "completed".into(),
+                "info".into()
+            ),
+            ("rs2".into(), None, "queued".into(), "info".into()),
+            (
+                "rs2".into(),
+                Some("queued".into()),
+                "canceled".into(),
+                "warning".into()
+            ),
+        ],
+        "{delivered:#?}"
+    );
+    let completed = &delivered[1]["data"]["resize"];
+    assert_eq!(completed["previous_cluster_name"], "PS_10");
+    assert_eq!(completed["cluster_name"], "PS_20");
+    assert_eq!(completed["maximum_storage_bytes"], 214_748_364_800_u64);
+    assert_eq!(completed["keyspace"], Value::Null);
+    assert_eq!(delivered[3]["data"]["resize"]["keyspace"], "commerce");
+    assert_eq!(fleet.simulator.requests_to("workflows"), 0);
+    assert_eq!(fleet.simulator.requests_to("deploy_requests"), 0);
+}

@@ -276,6 +276,9 @@ pub(crate) struct Resources {
     pub(crate) deploy_requests: bool,
     /// The backups of the production branches, read at `[poll] slow_interval`.
     pub(crate) backups: bool,
+    /// The production branches' changes and keyspace resizes, read at `slow_interval` and at
+    /// every poll while one is under way.
+    pub(crate) resizes: bool,
 }
 
 impl Default for Resources {
@@ -285,6 +288,7 @@ impl Default for Resources {
             workflows: true,
             deploy_requests: true,
             backups: false,
+            resizes: false,
         }
     }
 }
@@ -295,6 +299,7 @@ impl Resources {
         workflows: false,
         deploy_requests: false,
         backups: false,
+        resizes: false,
     };
 
     /// Both watches' kinds.
@@ -303,6 +308,7 @@ impl Resources {
             workflows: self.workflows || other.workflows,
             deploy_requests: self.deploy_requests || other.deploy_requests,
             backups: self.backups || other.backups,
+            resizes: self.resizes || other.resizes,
         }
     }
 
@@ -315,6 +321,8 @@ impl Resources {
             self.deploy_requests
         } else if kind.starts_with("backup.") {
             self.backups
+        } else if kind.starts_with("resize.") {
+            self.resizes
         } else {
             true
         }

@@ -560,6 +560,37 @@ pub(crate) fn branch(value: &Value) -> Result<Branch, DecodeError> {
     })
 }
 
+/// A branch's change (`GET …/branches/{branch}/changes`) or a keyspace's resize
+/// (`GET …/keyspaces/{keyspace}/resizes`); its branch and keyspace are the caller's to fill in.
+pub(crate) fn resize(value: &Value) -> Result<diff_engine::Resize, DecodeError> {
+    let fields = Fields::of(value)?;
+    let number = |key: &str| fields.get(key).and_then(lenient_number);
+    Ok(diff_engine::Resize {
+        id: fields.id()?,
+        branch: String::new(),
+        keyspace: None,
+        state: fields.state("state")?,
+        previous_cluster_name: fields.text("previous_cluster_name"),
+        cluster_name: fields.text("cluster_name"),
+        previous_replicas: number("previous_replicas"),
+        replicas: number("replicas"),
+        previous_maximum_storage_bytes: number("previous_maximum_storage_bytes"),
+        maximum_storage_bytes: number("maximum_storage_bytes"),
+        started_at: fields.text("started_at"),
+        completed_at: fields.text("completed_at"),
+    })
+}
+
+/// A keyspace's name (`GET …/branches/{branch}/keyspaces`).
+pub(crate) fn keyspace(value: &Value) -> Result<String, DecodeError> {
+    Fields::of(value)?.required("name", "a name", |value| {
+        value
+            .as_str()
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+    })
+}
+
 /// A backup of a branch (`GET …/branches/{branch}/backups`); its branch is the caller's to
 /// fill in (the list is the branch's).
 pub(crate) fn backup(value: &Value) -> Result<diff_engine::Backup, DecodeError> {

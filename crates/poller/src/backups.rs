@@ -1,7 +1,7 @@
-//! A database's branches and their backups: what watching backups and resizes reads. Items
-//! that cannot be read are left out with a warning; the rest are used.
+//! A database's branches, their backups, changes and keyspace resizes: what watching backups
+//! and resizes reads. Items that cannot be read are left out with a warning; the rest are used.
 
-use diff_engine::{Backup, Target};
+use diff_engine::{Backup, Resize, Target};
 
 use crate::api::{self, Branch};
 use crate::{Client, PollError};
@@ -54,15 +54,75 @@ impl Client {
             .collect())
     }
 
-    /// The backups of every production branch of `target`: what watching backups reads, at
-    /// the slower kinds' interval.
-    pub async fn observe_backups(&self, target: &Target) -> Result<Vec<Backup>, PollError> {
-        let mut backups = Vec::new();
+    /// The slower kinds of `target`'s production branches, each when asked for: their backups,
+    /// and their changes with their keyspaces' resizes. The branches are listed once.
+    pub async fn observe_slow(
+        &self,
+        target: &Target,
+        backups: bool,
+        resizes: bool,
+    ) -> Result<(Option<Vec<Backup>>, Option<Vec<Resize>>), PollError> {
+        let mut read_backups = backups.then(Vec::new);
+        let mut read_resizes = resizes.then(Vec::new);
         for branch in self.list_branches(target).await? {
-            if branch.production {
+            if !branch.production {
+                continue;
+            }
+            if let Some(backups) = &mut read_backups {
                 backups.extend(self.list_backups(target, &branch.name).await?);
             }
+            if let Some(resizes) = &mut read_resizes {
+                resizes.extend(self.list_resizes(target, &branch.name).await?);
+            }
         }
-        Ok(backups)
+        Ok((read_backups, read_resizes))
+    }
+
+    /// A branch's own changes and its keyspaces' resizes.
+    async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Vec<Resize>, PollError> {
+        let path = |rest: &[&str]| {
+            let mut segments = vec![
+                "organizations",
+                target.organization.as_str(),
+                "databases",
+                target.database.as_str(),
+                "branches",
+                branch,
+            ];
+            segments.extend_from_slice(rest);
+            self.url(&segments)
+        };
+        let warn = |what: &str, listed: &[api::UnreadableItem]| {
+            for item in listed {
+                tracing::warn!(target_db = %target, branch, what, problem = %item.problem,
+                    "an item in the API's answer cannot be read; it is left out");
+            }
+        };
+        let changes = self.get_all(path(&["changes"]), &[], api::resize).await?;
+        warn("branch change", &changes.unreadable);
+        let mut resizes: Vec<Resize> = changes
+            .items
+            .into_iter()
+            .map(|resize| Resize {
+                branch: branch.to_owned(),
+                ..resize
+            })
+            .collect();
+        let keyspaces = self
+            .get_all(path(&["keyspaces"]), &[], api::keyspace)
+            .await?;
+        warn("keyspace", &keyspaces.unreadable);
+        for keyspace in keyspaces.items {
+            let listed = self
+                .get_all(path(&["keyspaces", &keyspace, "resizes"]), &[], api::resize)
+                .await?;
+            warn("keyspace resize", &listed.unreadable);
+            resizes.extend(listed.items.into_iter().map(|resize| Resize {
+                branch: branch.to_owned(),
+                keyspace: Some(keyspace.clone()),
+                ..resize
+            }));
+        }
+        Ok(resizes)
     }
 }

@@ -374,7 +374,7 @@ const RESOURCES: &[(&str, bool)] = &[
     ("workflows", true),
     ("deploy_requests", true),
     ("backups", true),
-    ("resizes", false),
+    ("resizes", true),
     ("maintenance", false),
     ("schema_recommendations", false),
 ];
@@ -402,6 +402,7 @@ fn resources(key: &str, given: Option<&Vec<String>>, problems: &mut Vec<Problem>
             Some(("workflows", _)) => resources.workflows = true,
             Some(("deploy_requests", _)) => resources.deploy_requests = true,
             Some(("backups", _)) => resources.backups = true,
+            Some(("resizes", _)) => resources.resizes = true,
             Some((known, _)) => problem(
                 problems,
                 format!("{key}.resources[{position}]"),

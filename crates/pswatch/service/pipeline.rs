@@ -248,18 +248,32 @@ impl Pipeline {
         let now = OffsetDateTime::now_utc();
         // The slower kinds, at their own interval. One that cannot be read now is read at the
         // next poll; it costs the poll nothing else.
-        let slow_due = previous
-            .as_ref()
-            .and_then(|previous| previous.slow_polled_at)
-            .is_none_or(|at| {
-                std::time::Duration::try_from(now - at).unwrap_or_default()
-                    >= self.config.poll.slow_interval
-            });
-        if resources.backups && slow_due {
-            match client.observe_backups(target).await {
-                Ok(backups) => observation.backups = Some(backups),
+        // A resize under way is followed at every poll (the database is active meanwhile).
+        let resizing = previous.as_ref().is_some_and(|previous| {
+            previous
+                .resizes
+                .values()
+                .any(|resize| diff_engine::Resize::in_motion(&resize.state))
+        });
+        let slow_due = resizing
+            || previous
+                .as_ref()
+                .and_then(|previous| previous.slow_polled_at)
+                .is_none_or(|at| {
+                    std::time::Duration::try_from(now - at).unwrap_or_default()
+                        >= self.config.poll.slow_interval
+                });
+        if (resources.backups || resources.resizes) && slow_due {
+            match client
+                .observe_slow(target, resources.backups, resources.resizes)
+                .await
+            {
+                Ok((backups, resizes)) => {
+                    observation.backups = backups;
+                    observation.resizes = resizes;
+                }
                 Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the backups of the production branches; they are read again at the next poll");
+                    tracing::warn!(target_db = %target, %error, "cannot read the production branches' backups or resizes; they are read again at the next poll");
                 }
             }
             self.note_requests(target, client.poll_requests());
@@ -414,7 +428,7 @@ impl Watched {
         } in &config.watches
         {
             // What a PostgreSQL database has: its backups (no workflows or deploy requests).
-            let postgres_too = resources.backups;
+            let postgres_too = resources.backups || resources.resizes;
             match databases {
                 Some(databases) => {
                     let postgres = self.postgres_databases(config, client, organization).await;
@@ -493,7 +507,8 @@ impl Watched {
                 .filter(|database| !database.is_mysql() && named.contains(database.name.as_str()))
                 .map(|database| {
                     let backups = config.watches.iter().any(|watch| {
-                        watch.organization == organization && watch.resources.backups
+                        watch.organization == organization
+                            && (watch.resources.backups || watch.resources.resizes)
                     });
                     let target = Target::new(organization, database.name.as_str());
                     if backups {

@@ -159,3 +159,165 @@ pub(crate) async fn list_backups(
         .collect();
     page(items, &query, false)
 }
+
+/// A change of a branch's cluster, or a resize of one of its keyspaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimResize {
+    /// Its id.
+    pub id: String,
+    /// The branch.
+    pub branch: String,
+    /// The keyspace, for a keyspace resize; `None` for the branch's own change.
+    pub keyspace: Option<String>,
+    /// `queued`, `pending`, `resizing`, `canceled` or `completed`.
+    pub state: String,
+    /// The cluster size before and after.
+    pub previous_cluster_name: String,
+    /// The cluster size it changes to.
+    pub cluster_name: String,
+    /// The replicas before and after.
+    pub previous_replicas: u64,
+    /// The replicas it changes to.
+    pub replicas: u64,
+}
+
+impl SimResize {
+    /// A queued resize of `branch` (of `keyspace`, or of the branch's cluster) from PS_10 with
+    /// two replicas to PS_20 with three.
+    pub fn new(id: &str, branch: &str, keyspace: Option<&str>) -> Self {
+        Self {
+            id: id.into(),
+            branch: branch.into(),
+            keyspace: keyspace.map(str::to_owned),
+            state: "queued".into(),
+            previous_cluster_name: "PS_10".into(),
+            cluster_name: "PS_20".into(),
+            previous_replicas: 2,
+            replicas: 3,
+        }
+    }
+
+    /// As the API shows it: a branch change request, or a keyspace resize request.
+    pub fn to_json(&self) -> Value {
+        let mut value = json!({
+            "id": self.id,
+            "state": self.state,
+            "started_at": (self.state != "queued").then_some(TIMESTAMP),
+            "completed_at": matches!(self.state.as_str(), "completed" | "canceled").then_some("2026-11-23T09:30:00.000Z"),
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "actor": {"id": "u1", "display_name": "Ada Lovelace", "avatar_url": ""},
+            "cluster_name": self.cluster_name,
+            "cluster_display_name": self.cluster_name.replace('_', "-"),
+            "previous_cluster_name": self.previous_cluster_name,
+            "previous_cluster_display_name": self.previous_cluster_name.replace('_', "-"),
+            "replicas": self.replicas,
+            "previous_replicas": self.previous_replicas,
+        });
+        if self.keyspace.is_none() {
+            value["cluster_metal"] = json!(false);
+            value["previous_cluster_metal"] = json!(false);
+            value["parameters"] = json!({});
+            value["previous_parameters"] = json!({});
+            value["minimum_storage_bytes"] = json!(10_737_418_240_u64);
+            value["maximum_storage_bytes"] = json!(214_748_364_800_u64);
+            value["previous_minimum_storage_bytes"] = json!(10_737_418_240_u64);
+            value["previous_maximum_storage_bytes"] = json!(107_374_182_400_u64);
+            value["storage_autoscaling"] = json!(true);
+            value["storage_type"] = json!("gp3");
+        } else {
+            value["extra_replicas"] = json!(0);
+        }
+        value
+    }
+}
+
+/// The database of a branch's path, if the branch exists.
+fn branch_of<'a>(
+    world: &'a crate::World,
+    organization: &str,
+    database: &str,
+    branch: &str,
+) -> Option<&'a crate::Database> {
+    world
+        .database(organization, database)
+        .filter(|database| database.branches.iter().any(|known| known.name == branch))
+}
+
+pub(crate) async fn list_changes(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, branch)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit_database(&shared, &headers, "changes", &database_name).await {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
+        return not_found();
+    };
+    let items = database
+        .resizes
+        .iter()
+        .filter(|resize| resize.branch == branch && resize.keyspace.is_none())
+        .map(SimResize::to_json)
+        .collect();
+    page(items, &query, false)
+}
+
+pub(crate) async fn list_keyspaces(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, branch)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit_database(&shared, &headers, "keyspaces", &database_name).await {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
+        return not_found();
+    };
+    let mut names: Vec<&str> = database.keyspaces.iter().map(String::as_str).collect();
+    for resize in &database.resizes {
+        if let Some(keyspace) = resize.keyspace.as_deref() {
+            if resize.branch == branch && !names.contains(&keyspace) {
+                names.push(keyspace);
+            }
+        }
+    }
+    let items = names
+        .into_iter()
+        .map(|name| {
+            json!({"id": format!("ks-{name}"), "name": name, "shards": 1, "sharded": false,
+                   "replicas": 2, "extra_replicas": 0, "cluster_name": "PS_10",
+                   "created_at": TIMESTAMP, "updated_at": TIMESTAMP})
+        })
+        .collect();
+    page(items, &query, false)
+}
+
+pub(crate) async fn list_keyspace_resizes(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, branch, keyspace)): Path<(String, String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = admit_database(&shared, &headers, "resizes", &database_name).await {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
+        return not_found();
+    };
+    let items = database
+        .resizes
+        .iter()
+        .filter(|resize| {
+            resize.branch == branch && resize.keyspace.as_deref() == Some(keyspace.as_str())
+        })
+        .map(SimResize::to_json)
+        .collect();
+    page(items, &query, false)
+}

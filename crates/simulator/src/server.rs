@@ -115,6 +115,18 @@ impl Simulator {
                 get(crate::branches::list_backups),
             )
             .route(
+                &format!("{database}/branches/{{branch}}/changes"),
+                get(crate::branches::list_changes),
+            )
+            .route(
+                &format!("{database}/branches/{{branch}}/keyspaces"),
+                get(crate::branches::list_keyspaces),
+            )
+            .route(
+                &format!("{database}/branches/{{branch}}/keyspaces/{{keyspace}}/resizes"),
+                get(crate::branches::list_keyspace_resizes),
+            )
+            .route(
                 &format!("{database}/webhooks"),
                 get(list_webhooks).post(create_webhook),
             )

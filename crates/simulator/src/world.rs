@@ -44,6 +44,10 @@ pub struct Database {
     pub branches: Vec<crate::SimBranch>,
     /// The backups of its branches.
     pub backups: Vec<crate::SimBackup>,
+    /// Its branches' keyspaces (besides those its resizes name).
+    pub keyspaces: Vec<String>,
+    /// Its branches' changes and keyspace resizes.
+    pub resizes: Vec<crate::SimResize>,
 }
 
 /// How the simulator shapes a database's responses.
@@ -73,6 +77,8 @@ impl Default for Database {
             actions_read_only: false,
             branches: vec![crate::SimBranch::new("main", true)],
             backups: Vec::new(),
+            keyspaces: Vec::new(),
+            resizes: Vec::new(),
         }
     }
 }
