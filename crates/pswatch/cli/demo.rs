@@ -82,12 +82,18 @@ pub(crate) async fn run(
             waiting_interval: poll_every,
             notify_on_baseline_errors: false,
             notify_pending_ready: false,
-            slow_interval: poll_every,
+            // Backups and resizes once a scenario step: enough to see each change.
+            slow_interval: step,
         },
         watches: vec![Watch {
             organization: simulator::DEMO_ORGANIZATION.into(),
             databases: None,
-            resources: config::Resources::default(),
+            // The demo shows the slower kinds too: a backup that fails, a resize that completes.
+            resources: config::Resources {
+                backups: true,
+                resizes: true,
+                ..config::Resources::default()
+            },
         }],
         channels,
         digests: Vec::new(),

@@ -92,7 +92,7 @@ impl SimBackup {
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
-            "name": format!("backup {}", self.id),
+            "name": self.id,
             "state": self.state,
             "size": self.size,
             "estimated_storage_cost": 0.0,

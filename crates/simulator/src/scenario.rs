@@ -57,7 +57,8 @@ pub const DEMO_DATABASE: &str = "commerce";
 /// The demo: a MoveTables workflow from `pending` through `copying`, `running`,
 /// `switched_replicas`, `switched_primaries` and `cutover` to `completed`; a deploy request whose
 /// `orders` operation fails with a deploy error; one that fails validation with a lint error;
-/// and the revert of an earlier deploy that fails on its table. One change every `step`.
+/// the revert of an earlier deploy that fails on its table; a backup of `main` that fails; and a
+/// resize of `main` that completes. One change every `step`.
 pub fn demo(step: Duration) -> Scenario {
     let mut world = World::default();
     let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
@@ -76,6 +77,11 @@ pub fn demo(step: Duration) -> Scenario {
     deployed.operations[0].ddl_statement = "ALTER TABLE `customers` DROP COLUMN `fax`".into();
     deployed.offer_revert();
     database.deploy_requests.push(deployed);
+    // A nightly backup that succeeded: part of the baseline.
+    let mut nightly = crate::SimBackup::new("bk-1122", "main");
+    nightly.state = "success".into();
+    nightly.size = 2_147_483_648;
+    database.backups.push(nightly);
     world.database_mut(DEMO_ORGANIZATION, "analytics").kind = "postgresql".into();
 
     let mut steps: Vec<Step> = Vec::new();
@@ -167,7 +173,46 @@ pub fn demo(step: Duration) -> Scenario {
             }
         }),
     );
-    next("workflow runs", workflow("running"));
+    let backup = |state: &'static str| -> Box<dyn FnOnce(&mut World) + Send> {
+        Box::new(move |world: &mut World| {
+            let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
+            match database
+                .backups
+                .iter_mut()
+                .find(|backup| backup.id == "bk-1123")
+            {
+                Some(backup) => backup.state = state.into(),
+                None => {
+                    let mut backup = crate::SimBackup::new("bk-1123", "main");
+                    backup.state = state.into();
+                    backup.size = 2_200_000_000;
+                    backup.started_at = Some("2026-11-23T09:00:00.000Z".into());
+                    database.backups.push(backup);
+                }
+            }
+        })
+    };
+    let resize = |state: &'static str| -> Box<dyn FnOnce(&mut World) + Send> {
+        Box::new(move |world: &mut World| {
+            let database = world.database_mut(DEMO_ORGANIZATION, DEMO_DATABASE);
+            match database
+                .resizes
+                .iter_mut()
+                .find(|resize| resize.id == "rs-main")
+            {
+                Some(resize) => resize.state = state.into(),
+                None => {
+                    let mut resize = crate::SimResize::new("rs-main", "main", None);
+                    resize.state = state.into();
+                    database.resizes.push(resize);
+                }
+            }
+        })
+    };
+    next(
+        "workflow runs; the backup of main starts",
+        both(workflow("running"), backup("running")),
+    );
     next(
         "deploy request #7 is queued",
         request(7, |request| request.deployment_state = "queued".into()),
@@ -181,7 +226,13 @@ pub fn demo(step: Duration) -> Scenario {
             }
         }),
     );
-    next("replicas are switched", workflow("switched_replicas"));
+    next(
+        "replicas are switched; the backup of main fails; a resize of main to PS-20 is queued",
+        both(
+            workflow("switched_replicas"),
+            both(backup("failed"), resize("queued")),
+        ),
+    );
     next(
         "invoices is done, orders fails: deploy request #7 fails",
         request(7, |request| {
@@ -217,7 +268,13 @@ pub fn demo(step: Duration) -> Scenario {
             }),
         ),
     );
-    next("the workflow is cut over", workflow("cutover"));
-    next("the workflow completes", workflow("completed"));
+    next(
+        "the workflow is cut over; main is resized",
+        both(workflow("cutover"), resize("resizing")),
+    );
+    next(
+        "the workflow completes; the resize completes",
+        both(workflow("completed"), resize("completed")),
+    );
     Scenario { world, steps }
 }
