@@ -278,3 +278,65 @@ async fn resizes_are_reported_with_their_sizes_and_nothing_else_is_asked() {
     assert_eq!(fleet.simulator.requests_to("workflows"), 0);
     assert_eq!(fleet.simulator.requests_to("deploy_requests"), 0);
 }
+
+/// Schema recommendations: a baseline, then a new one is `schema_recommendation.opened` with
+/// its title, table, type, change and link, and one applied is `schema_recommendation.closed`.
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_recommendations_open_and_close() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .recommendations
+        .push(simulator::SimRecommendation::new(1, "users"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet
+        .config("1s")
+        .set("poll.slow_interval", "1s")
+        .watch("acme", &["commerce"]);
+    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
+    table["watch"][0]
+        .as_table_mut()
+        .expect("a watch")
+        .insert("resources".into(), vec!["schema_recommendations"].into());
+    let path = fleet.directory.path().join("recommendations.toml");
+    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    once(&path);
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .recommendations
+            .push(simulator::SimRecommendation::new(2, "orders"));
+    });
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    once(&path);
+    fleet.simulator.update(|world| {
+        world.database_mut("acme", "commerce").recommendations[1].state = "applied".into();
+    });
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    once(&path);
+    let opened = fleet.deliveries_of("schema_recommendation.opened");
+    assert_eq!(
+        opened.len(),
+        1,
+        "the baseline's is not reported: {opened:#?}"
+    );
+    let recommendation = &opened[0]["data"]["recommendation"];
+    assert_eq!(recommendation["number"], 2);
+    assert_eq!(
+        recommendation["title"],
+        "Drop unused index idx_old on orders"
+    );
+    assert_eq!(recommendation["table_name"], "orders");
+    assert_eq!(recommendation["recommendation_type"], "unused_index");
+    assert_eq!(
+        recommendation["ddl_statement"],
+        "ALTER TABLE `orders` DROP INDEX `idx_old`"
+    );
+    assert!(recommendation["html_url"]
+        .as_str()
+        .is_some_and(|url| url.starts_with("https://app.planetscale.com/")));
+    let closed = fleet.deliveries_of("schema_recommendation.closed");
+    assert_eq!(closed.len(), 1, "{closed:#?}");
+    assert_eq!(closed[0]["data"]["previous_state"], "open");
+    assert_eq!(closed[0]["data"]["state"], "applied");
+}

@@ -279,6 +279,8 @@ pub(crate) struct Resources {
     /// The production branches' changes and keyspace resizes, read at `slow_interval` and at
     /// every poll while one is under way.
     pub(crate) resizes: bool,
+    /// PlanetScale's schema recommendations, read at `slow_interval`.
+    pub(crate) schema_recommendations: bool,
 }
 
 impl Default for Resources {
@@ -289,6 +291,7 @@ impl Default for Resources {
             deploy_requests: true,
             backups: false,
             resizes: false,
+            schema_recommendations: false,
         }
     }
 }
@@ -300,6 +303,7 @@ impl Resources {
         deploy_requests: false,
         backups: false,
         resizes: false,
+        schema_recommendations: false,
     };
 
     /// Both watches' kinds.
@@ -309,6 +313,7 @@ impl Resources {
             deploy_requests: self.deploy_requests || other.deploy_requests,
             backups: self.backups || other.backups,
             resizes: self.resizes || other.resizes,
+            schema_recommendations: self.schema_recommendations || other.schema_recommendations,
         }
     }
 
@@ -323,6 +328,8 @@ impl Resources {
             self.backups
         } else if kind.starts_with("resize.") {
             self.resizes
+        } else if kind.starts_with("schema_recommendation.") {
+            self.schema_recommendations
         } else {
             true
         }

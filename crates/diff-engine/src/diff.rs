@@ -14,6 +14,7 @@ use crate::states::Severity;
 
 mod backups;
 mod clocks;
+mod recommendations;
 mod resizes;
 
 /// Choices that change what the diff reports.
@@ -170,7 +171,11 @@ pub fn diff(
     differ.deploy_requests(previous, observation, &mut next);
     differ.backups(previous, observation, &mut next);
     differ.resizes(previous, observation, &mut next);
-    next.slow_polled_at = if observation.backups.is_some() || observation.resizes.is_some() {
+    differ.recommendations(previous, observation, &mut next);
+    next.slow_polled_at = if observation.backups.is_some()
+        || observation.resizes.is_some()
+        || observation.recommendations.is_some()
+    {
         Some(now)
     } else {
         previous.slow_polled_at

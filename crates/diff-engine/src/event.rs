@@ -161,6 +161,20 @@ pub enum EventKind {
         /// The resize as the API showed it.
         resize: crate::Resize,
     },
+    /// `schema_recommendation.opened`: PlanetScale recommends a schema change.
+    #[serde(rename = "schema_recommendation.opened")]
+    SchemaRecommendationOpened {
+        /// The recommendation.
+        recommendation: crate::SchemaRecommendation,
+    },
+    /// `schema_recommendation.closed`: a recommendation was applied, dismissed or went stale.
+    #[serde(rename = "schema_recommendation.closed")]
+    SchemaRecommendationClosed {
+        /// Its state before (`open`).
+        previous_state: String,
+        /// The recommendation, its state now `applied`, `dismissed` or `stale`.
+        recommendation: crate::SchemaRecommendation,
+    },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
     #[serde(rename = "pswatch.digest")]
@@ -193,6 +207,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "deploy_operation.stalled",
     "backup.state_changed",
     "resize.state_changed",
+    "schema_recommendation.opened",
+    "schema_recommendation.closed",
     "pswatch.digest",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
@@ -208,7 +224,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 12;
+const FIRST_PLANETSCALE: usize = 14;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -307,7 +323,9 @@ impl EventKind {
             Self::DeployOperationStalled { .. } => EVENT_TYPES[8],
             Self::BackupStateChanged { .. } => EVENT_TYPES[9],
             Self::ResizeStateChanged { .. } => EVENT_TYPES[10],
-            Self::Digest { .. } => EVENT_TYPES[11],
+            Self::SchemaRecommendationOpened { .. } => EVENT_TYPES[11],
+            Self::SchemaRecommendationClosed { .. } => EVENT_TYPES[12],
+            Self::Digest { .. } => EVENT_TYPES[13],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -332,6 +350,8 @@ impl EventKind {
             Self::BackupStateChanged { state, .. } | Self::ResizeStateChanged { state, .. } => {
                 state
             }
+            Self::SchemaRecommendationOpened { recommendation }
+            | Self::SchemaRecommendationClosed { recommendation, .. } => &recommendation.state,
             // A digest is about no one resource.
             Self::Digest { .. } => "",
         }
@@ -351,6 +371,8 @@ impl EventKind {
             }
             Self::BackupStateChanged { previous_state, .. }
             | Self::ResizeStateChanged { previous_state, .. } => previous_state.as_deref(),
+            Self::SchemaRecommendationClosed { previous_state, .. } => Some(previous_state),
+            Self::SchemaRecommendationOpened { .. } => None,
             Self::WorkflowErrorsChanged { .. }
             | Self::DeployOperationErrorsChanged { .. }
             | Self::DeployRequestAwaitingCutover { .. }
@@ -403,6 +425,8 @@ impl EventKind {
             | Self::DeployOperationStalled { .. }
             | Self::BackupStateChanged { .. }
             | Self::ResizeStateChanged { .. }
+            | Self::SchemaRecommendationOpened { .. }
+            | Self::SchemaRecommendationClosed { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }

@@ -264,6 +264,8 @@ pub struct Observation {
     pub backups: Option<Vec<Backup>>,
     /// The production branches' changes and keyspace resizes, when this poll read them.
     pub resizes: Option<Vec<Resize>>,
+    /// The database's schema recommendations, when this poll read them.
+    pub recommendations: Option<Vec<SchemaRecommendation>>,
 }
 
 /// A deploy request as one poll saw it, with what the poll saw of its operations.
@@ -325,8 +327,35 @@ pub struct TargetState {
     pub resizes: BTreeMap<String, SeenResize>,
     /// Whether resizes were read before: their first reading records a baseline.
     pub resizes_read: bool,
-    /// When the slower kinds (backups, resizes) were last read.
+    /// PlanetScale's schema recommendations for the database, by id, once they are watched.
+    pub recommendations: BTreeMap<String, SeenResize>,
+    /// Whether schema recommendations were read before: their first reading records a baseline.
+    pub recommendations_read: bool,
+    /// When the slower kinds (backups, resizes, recommendations) were last read.
     pub slow_polled_at: Option<OffsetDateTime>,
+}
+
+/// One of PlanetScale's schema recommendations for a database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaRecommendation {
+    /// Its id.
+    pub id: String,
+    /// Its number.
+    pub number: u64,
+    /// What it recommends, e.g. `Drop unused index idx_old on orders`.
+    pub title: String,
+    /// The table it is about.
+    pub table_name: Option<String>,
+    /// The keyspace.
+    pub keyspace: Option<String>,
+    /// The change it proposes.
+    pub ddl_statement: Option<String>,
+    /// `unused_index`, `duplicate_index`, `new_index`, `sequence_overflow`, …
+    pub recommendation_type: Option<String>,
+    /// `open`, `applied`, `dismissed` or `stale`.
+    pub state: String,
+    /// Its page in the dashboard.
+    pub html_url: Option<String>,
 }
 
 /// What is remembered of a resize.

@@ -219,6 +219,14 @@ fn describe(event: &Event) -> String {
         ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
         EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
+        EventKind::SchemaRecommendationOpened { recommendation } => (
+            format!("recommendation {}", recommendation.number),
+            "opened".into(),
+        ),
+        EventKind::SchemaRecommendationClosed { recommendation, .. } => (
+            format!("recommendation {}", recommendation.number),
+            format!("closed {}", recommendation.state),
+        ),
         EventKind::ResizeStateChanged {
             previous_state,
             state,

@@ -156,6 +156,17 @@ enum Change<'a> {
         state: &'a str,
         resize: ResizeData<'a>,
     },
+    #[serde(rename = "schema_recommendation.opened")]
+    RecommendationOpened {
+        state: &'a str,
+        recommendation: RecommendationData<'a>,
+    },
+    #[serde(rename = "schema_recommendation.closed")]
+    RecommendationClosed {
+        previous_state: &'a str,
+        state: &'a str,
+        recommendation: RecommendationData<'a>,
+    },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
@@ -265,6 +276,20 @@ impl<'a> Change<'a> {
                 previous_state: previous_state.as_deref(),
                 state,
                 resize: ResizeData::new(resize),
+            },
+            EventKind::SchemaRecommendationOpened { recommendation } => {
+                Self::RecommendationOpened {
+                    state: &recommendation.state,
+                    recommendation: RecommendationData::new(recommendation),
+                }
+            }
+            EventKind::SchemaRecommendationClosed {
+                previous_state,
+                recommendation,
+            } => Self::RecommendationClosed {
+                previous_state,
+                state: &recommendation.state,
+                recommendation: RecommendationData::new(recommendation),
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
@@ -419,6 +444,36 @@ impl<'a> OperationData<'a> {
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
             revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+/// A schema recommendation: what it proposes, for which table, and its link.
+#[derive(Debug, Serialize)]
+struct RecommendationData<'a> {
+    id: &'a str,
+    number: u64,
+    title: &'a str,
+    table_name: Option<&'a str>,
+    keyspace: Option<&'a str>,
+    ddl_statement: Option<&'a str>,
+    recommendation_type: Option<&'a str>,
+    state: &'a str,
+    html_url: Option<&'a str>,
+}
+
+impl<'a> RecommendationData<'a> {
+    fn new(recommendation: &'a diff_engine::SchemaRecommendation) -> Self {
+        Self {
+            id: &recommendation.id,
+            number: recommendation.number,
+            title: &recommendation.title,
+            table_name: recommendation.table_name.as_deref(),
+            keyspace: recommendation.keyspace.as_deref(),
+            ddl_statement: recommendation.ddl_statement.as_deref(),
+            recommendation_type: recommendation.recommendation_type.as_deref(),
+            state: &recommendation.state,
+            html_url: recommendation.html_url.as_deref(),
         }
     }
 }

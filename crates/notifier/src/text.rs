@@ -24,6 +24,16 @@ pub fn dashboard_url(event: &Event) -> String {
         EventKind::Digest { .. } => base.trim_end_matches('/').to_owned(),
         EventKind::BackupStateChanged { backup, .. } => format!("{base}/{}/backups", backup.branch),
         EventKind::ResizeStateChanged { resize, .. } => format!("{base}/{}", resize.branch),
+        // PlanetScale's own page of the recommendation, when it is one of its dashboard's.
+        EventKind::SchemaRecommendationOpened { recommendation }
+        | EventKind::SchemaRecommendationClosed { recommendation, .. } => recommendation
+            .html_url
+            .as_deref()
+            .filter(|url| {
+                url.starts_with("https://app.planetscale.com/")
+                    && !url.contains(['<', '>', '|', ' '])
+            })
+            .map_or_else(|| format!("{base}/insights"), str::to_owned),
         // PlanetScale's own link to the branch or database, when it is one of its dashboard's.
         EventKind::PlanetScale { resource, .. } => resource["html_url"]
             .as_str()
@@ -88,6 +98,10 @@ pub fn resource_name(event: &Event) -> String {
         EventKind::Digest { digest } => format!("digest {}", digest.name),
         EventKind::BackupStateChanged { backup, .. } => {
             format!("backup {} of branch {}", backup.name, backup.branch)
+        }
+        EventKind::SchemaRecommendationOpened { recommendation }
+        | EventKind::SchemaRecommendationClosed { recommendation, .. } => {
+            format!("schema recommendation #{}", recommendation.number)
         }
         EventKind::ResizeStateChanged { resize, .. } => match &resize.keyspace {
             Some(keyspace) => format!("resize of keyspace {keyspace} (branch {})", resize.branch),
@@ -395,6 +409,21 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 push("Storage used", Some(&format!("{percentage:.1}%")));
             }
             push("By", resource["actor"]["display_name"].as_str());
+        }
+        EventKind::SchemaRecommendationOpened { recommendation }
+        | EventKind::SchemaRecommendationClosed { recommendation, .. } => {
+            push("Recommendation", Some(&recommendation.title));
+            push("Type", recommendation.recommendation_type.as_deref());
+            push("Keyspace", recommendation.keyspace.as_deref());
+            push("Table", recommendation.table_name.as_deref());
+            push(
+                "Change",
+                recommendation
+                    .ddl_statement
+                    .as_deref()
+                    .map(|ddl| truncate(ddl, 500))
+                    .as_deref(),
+            );
         }
         EventKind::ResizeStateChanged { resize, .. } => {
             push("Branch", Some(&resize.branch));

@@ -581,6 +581,27 @@ pub(crate) fn resize(value: &Value) -> Result<diff_engine::Resize, DecodeError> 
     })
 }
 
+/// A schema recommendation (`GET …/databases/{db}/schema-recommendations`).
+pub(crate) fn recommendation(
+    value: &Value,
+) -> Result<diff_engine::SchemaRecommendation, DecodeError> {
+    let fields = Fields::of(value)?;
+    let number = fields.number()?;
+    Ok(diff_engine::SchemaRecommendation {
+        id: fields.id()?,
+        number,
+        title: fields
+            .text("title")
+            .unwrap_or_else(|| format!("recommendation {number}")),
+        table_name: fields.text("table_name"),
+        keyspace: fields.name_of("keyspace"),
+        ddl_statement: fields.text("ddl_statement"),
+        recommendation_type: fields.text("recommendation_type"),
+        state: fields.state("state")?,
+        html_url: fields.text("html_url"),
+    })
+}
+
 /// A keyspace's name (`GET …/branches/{branch}/keyspaces`).
 pub(crate) fn keyspace(value: &Value) -> Result<String, DecodeError> {
     Fields::of(value)?.required("name", "a name", |value| {

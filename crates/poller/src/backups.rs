@@ -1,7 +1,7 @@
 //! A database's branches, their backups, changes and keyspace resizes: what watching backups
 //! and resizes reads. Items that cannot be read are left out with a warning; the rest are used.
 
-use diff_engine::{Backup, Resize, Target};
+use diff_engine::{Backup, Resize, SchemaRecommendation, Target};
 
 use crate::api::{self, Branch};
 use crate::{Client, PollError};
@@ -76,6 +76,26 @@ impl Client {
             }
         }
         Ok((read_backups, read_resizes))
+    }
+
+    /// The database's schema recommendations (`GET …/schema-recommendations`).
+    pub async fn list_schema_recommendations(
+        &self,
+        target: &Target,
+    ) -> Result<Vec<SchemaRecommendation>, PollError> {
+        let url = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "schema-recommendations",
+        ]);
+        let listed = self.get_all(url, &[], api::recommendation).await?;
+        for item in &listed.unreadable {
+            tracing::warn!(target_db = %target, problem = %item.problem,
+                "a schema recommendation in the API's answer cannot be read; it is left out");
+        }
+        Ok(listed.items)
     }
 
     /// A branch's own changes and its keyspaces' resizes.

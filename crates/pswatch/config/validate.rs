@@ -376,7 +376,7 @@ const RESOURCES: &[(&str, bool)] = &[
     ("backups", true),
     ("resizes", true),
     ("maintenance", false),
-    ("schema_recommendations", false),
+    ("schema_recommendations", true),
 ];
 
 /// A `[[watch]]`'s `resources`, or the default (workflows and deploy requests).
@@ -403,6 +403,7 @@ fn resources(key: &str, given: Option<&Vec<String>>, problems: &mut Vec<Problem>
             Some(("deploy_requests", _)) => resources.deploy_requests = true,
             Some(("backups", _)) => resources.backups = true,
             Some(("resizes", _)) => resources.resizes = true,
+            Some(("schema_recommendations", _)) => resources.schema_recommendations = true,
             Some((known, _)) => problem(
                 problems,
                 format!("{key}.resources[{position}]"),

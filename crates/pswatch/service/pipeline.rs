@@ -278,6 +278,15 @@ impl Pipeline {
             }
             self.note_requests(target, client.poll_requests());
         }
+        if resources.schema_recommendations && slow_due {
+            match client.list_schema_recommendations(target).await {
+                Ok(recommendations) => observation.recommendations = Some(recommendations),
+                Err(error) => {
+                    tracing::warn!(target_db = %target, %error, "cannot read the schema recommendations; they are read again at the next poll");
+                }
+            }
+            self.note_requests(target, client.poll_requests());
+        }
         let result = diff(
             target,
             previous.as_ref(),

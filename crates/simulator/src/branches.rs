@@ -321,3 +321,72 @@ pub(crate) async fn list_keyspace_resizes(
         .collect();
     page(items, &query, false)
 }
+
+/// One of PlanetScale's schema recommendations for a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimRecommendation {
+    /// Its number.
+    pub number: u64,
+    /// What it recommends.
+    pub title: String,
+    /// The table.
+    pub table_name: String,
+    /// `open`, `applied`, `dismissed` or `stale`.
+    pub state: String,
+}
+
+impl SimRecommendation {
+    /// An open recommendation to drop an unused index of `table`.
+    pub fn new(number: u64, table: &str) -> Self {
+        Self {
+            number,
+            title: format!("Drop unused index idx_old on {table}"),
+            table_name: table.into(),
+            state: "open".into(),
+        }
+    }
+
+    /// As the API shows it.
+    pub fn to_json(&self, organization: &str, database: &str) -> Value {
+        json!({
+            "id": format!("sr-{}", self.number),
+            "html_url": format!("https://app.planetscale.com/{organization}/{database}/insights/recommendations/{}", self.number),
+            "title": self.title,
+            "table_name": self.table_name,
+            "keyspace": "commerce",
+            "ddl_statement": format!("ALTER TABLE `{}` DROP INDEX `idx_old`", self.table_name),
+            "number": self.number,
+            "state": self.state,
+            "recommendation_type": "unused_index",
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "applied_at": (self.state == "applied").then_some(TIMESTAMP),
+            "dismissed_at": (self.state == "dismissed").then_some(TIMESTAMP),
+            "closed_by_deploy_request": null,
+            "dismissed_by": null,
+        })
+    }
+}
+
+pub(crate) async fn list_recommendations(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) =
+        admit_database(&shared, &headers, "schema_recommendations", &database_name).await
+    {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = world.database(&organization, &database_name) else {
+        return not_found();
+    };
+    let items = database
+        .recommendations
+        .iter()
+        .map(|recommendation| recommendation.to_json(&organization, &database_name))
+        .collect();
+    page(items, &query, false)
+}

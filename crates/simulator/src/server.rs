@@ -115,6 +115,10 @@ impl Simulator {
                 get(crate::branches::list_backups),
             )
             .route(
+                &format!("{database}/schema-recommendations"),
+                get(crate::branches::list_recommendations),
+            )
+            .route(
                 &format!("{database}/branches/{{branch}}/changes"),
                 get(crate::branches::list_changes),
             )

@@ -48,6 +48,8 @@ pub struct Database {
     pub keyspaces: Vec<String>,
     /// Its branches' changes and keyspace resizes.
     pub resizes: Vec<crate::SimResize>,
+    /// PlanetScale's schema recommendations for it.
+    pub recommendations: Vec<crate::SimRecommendation>,
 }
 
 /// How the simulator shapes a database's responses.
@@ -79,6 +81,7 @@ impl Default for Database {
             backups: Vec::new(),
             keyspaces: Vec::new(),
             resizes: Vec::new(),
+            recommendations: Vec::new(),
         }
     }
 }

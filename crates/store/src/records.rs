@@ -81,7 +81,13 @@ struct StoredTargetState {
     /// Whether resizes were read before.
     #[serde(default, skip_serializing_if = "is_false")]
     resizes_read: bool,
-    /// When backups or resizes were last read.
+    /// The schema recommendations, once watched (each as its state and event count).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    recommendations: BTreeMap<String, StoredSeenResize>,
+    /// Whether schema recommendations were read before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    recommendations_read: bool,
+    /// When backups, resizes or recommendations were last read.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
@@ -274,6 +280,21 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 resizes_read: self.state.resizes_read,
+                recommendations: self
+                    .state
+                    .recommendations
+                    .iter()
+                    .map(|(id, seen)| {
+                        (
+                            id.clone(),
+                            StoredSeenResize {
+                                state: seen.state.clone(),
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                recommendations_read: self.state.recommendations_read,
                 slow_polled_at: self.state.slow_polled_at,
             },
         }
@@ -379,6 +400,21 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 resizes_read: stored.state.resizes_read,
+                recommendations: stored
+                    .state
+                    .recommendations
+                    .into_iter()
+                    .map(|(id, seen)| {
+                        (
+                            id,
+                            SeenResize {
+                                state: seen.state,
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                recommendations_read: stored.state.recommendations_read,
                 slow_polled_at: stored.state.slow_polled_at,
             },
         }

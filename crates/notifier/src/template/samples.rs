@@ -110,6 +110,26 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                               "completed_at": "2026-11-23T09:30:00.000Z"}}),
             "info",
         ),
+        "schema_recommendation.opened" | "schema_recommendation.closed" => {
+            let state = if event_type.ends_with("opened") {
+                "open"
+            } else {
+                "applied"
+            };
+            let recommendation = json!({"id": "sr_12", "number": 12,
+                "title": "Drop unused index idx_legacy on orders", "table_name": "orders",
+                "keyspace": "commerce", "ddl_statement": "ALTER TABLE `orders` DROP INDEX `idx_legacy`",
+                "recommendation_type": "unused_index", "state": state,
+                "html_url": "https://app.planetscale.com/acme/commerce/insights/recommendations/12"});
+            if state == "open" {
+                (json!({"recommendation": recommendation}), "info")
+            } else {
+                (
+                    json!({"previous_state": "open", "recommendation": recommendation}),
+                    "info",
+                )
+            }
+        }
         "pswatch.digest" => (
             json!({"digest": {
                 "name": "morning",

@@ -118,6 +118,17 @@ enum StoredEventKind {
         state: String,
         resize: StoredResize,
     },
+    /// A new schema recommendation.
+    #[serde(rename = "schema_recommendation.opened")]
+    SchemaRecommendationOpened {
+        recommendation: StoredRecommendation,
+    },
+    /// A schema recommendation closed.
+    #[serde(rename = "schema_recommendation.closed")]
+    SchemaRecommendationClosed {
+        previous_state: String,
+        recommendation: StoredRecommendation,
+    },
     /// A digest of a period.
     #[serde(rename = "pswatch.digest")]
     Digest { digest: StoredDigest },
@@ -440,6 +451,18 @@ impl From<&EventKind> for StoredEventKind {
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            EventKind::SchemaRecommendationOpened { recommendation } => {
+                Self::SchemaRecommendationOpened {
+                    recommendation: recommendation.into(),
+                }
+            }
+            EventKind::SchemaRecommendationClosed {
+                previous_state,
+                recommendation,
+            } => Self::SchemaRecommendationClosed {
+                previous_state: previous_state.clone(),
+                recommendation: recommendation.into(),
+            },
             EventKind::ResizeStateChanged {
                 previous_state,
                 state,
@@ -570,6 +593,18 @@ impl From<StoredEventKind> for EventKind {
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            StoredEventKind::SchemaRecommendationOpened { recommendation } => {
+                Self::SchemaRecommendationOpened {
+                    recommendation: recommendation.into(),
+                }
+            }
+            StoredEventKind::SchemaRecommendationClosed {
+                previous_state,
+                recommendation,
+            } => Self::SchemaRecommendationClosed {
+                previous_state,
+                recommendation: recommendation.into(),
+            },
             StoredEventKind::ResizeStateChanged {
                 previous_state,
                 state,
@@ -699,6 +734,52 @@ impl From<StoredResize> for diff_engine::Resize {
             maximum_storage_bytes: stored.maximum_storage_bytes,
             started_at: stored.started_at,
             completed_at: stored.completed_at,
+        }
+    }
+}
+
+/// A schema recommendation, as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredRecommendation {
+    id: String,
+    number: u64,
+    title: String,
+    table_name: Option<String>,
+    keyspace: Option<String>,
+    ddl_statement: Option<String>,
+    recommendation_type: Option<String>,
+    state: String,
+    html_url: Option<String>,
+}
+
+impl From<&diff_engine::SchemaRecommendation> for StoredRecommendation {
+    fn from(recommendation: &diff_engine::SchemaRecommendation) -> Self {
+        Self {
+            id: recommendation.id.clone(),
+            number: recommendation.number,
+            title: recommendation.title.clone(),
+            table_name: recommendation.table_name.clone(),
+            keyspace: recommendation.keyspace.clone(),
+            ddl_statement: recommendation.ddl_statement.clone(),
+            recommendation_type: recommendation.recommendation_type.clone(),
+            state: recommendation.state.clone(),
+            html_url: recommendation.html_url.clone(),
+        }
+    }
+}
+
+impl From<StoredRecommendation> for diff_engine::SchemaRecommendation {
+    fn from(stored: StoredRecommendation) -> Self {
+        Self {
+            id: stored.id,
+            number: stored.number,
+            title: stored.title,
+            table_name: stored.table_name,
+            keyspace: stored.keyspace,
+            ddl_statement: stored.ddl_statement,
+            recommendation_type: stored.recommendation_type,
+            state: stored.state,
+            html_url: stored.html_url,
         }
     }
 }
