@@ -917,7 +917,7 @@ mod golden {
         );
     }
 
-    /// A target's state with its backups and resizes, and their events in the outbox.
+    /// A target's state with its backups, resizes and schema recommendations, and their events.
     #[test]
     fn backups_keep_their_bytes() {
         let mut state = state();
@@ -939,6 +939,14 @@ mod golden {
             },
         );
         state.resizes_read = true;
+        state.recommendations.insert(
+            "sr-12".into(),
+            diff_engine::SeenResize {
+                state: "applied".into(),
+                events: 2,
+            },
+        );
+        state.recommendations_read = true;
         state.slow_polled_at = Some(datetime!(2026-11-23 12:00 UTC));
         let record = StateRecord {
             target: target(),
@@ -978,12 +986,34 @@ mod golden {
                 completed_at: Some("2026-11-23T09:30:00.000Z".into()),
             },
         };
+        let mut recommended = entries().remove(0);
+        recommended.event.kind = EventKind::SchemaRecommendationClosed {
+            previous_state: "open".into(),
+            recommendation: diff_engine::SchemaRecommendation {
+                id: "sr-12".into(),
+                number: 12,
+                title: "Drop unused index idx_legacy on orders".into(),
+                table_name: Some("orders".into()),
+                keyspace: Some("commerce".into()),
+                ddl_statement: Some("ALTER TABLE `orders` DROP INDEX `idx_legacy`".into()),
+                recommendation_type: Some("unused_index".into()),
+                state: "applied".into(),
+                html_url: Some(
+                    "https://app.planetscale.com/acme/commerce/insights/recommendations/12".into(),
+                ),
+            },
+        };
         let lines = [
             encode(&record).expect("encodes"),
             encode(&entry).expect("encodes"),
             encode(&resized).expect("encodes"),
+            encode(&recommended).expect("encodes"),
         ];
-        check("backup_resize_v1.jsonl", &lines);
+        check("slow_kinds_v1.jsonl", &lines);
+        assert_eq!(
+            decode::<OutboxEntry>(&lines[3]).expect("decodes"),
+            recommended
+        );
         assert_eq!(decode::<StateRecord>(&lines[0]).expect("decodes"), record);
         assert_eq!(decode::<OutboxEntry>(&lines[1]).expect("decodes"), entry);
         assert_eq!(decode::<OutboxEntry>(&lines[2]).expect("decodes"), resized);

@@ -204,3 +204,63 @@ fn resizes_are_a_baseline_then_changes_and_keep_the_database_active() {
     assert_eq!(event.type_name(), "resize.state_changed");
     assert_eq!(event.kind.previous_state(), None, "first seen");
 }
+
+fn recommendation(number: u64, state: &str) -> SchemaRecommendation {
+    SchemaRecommendation {
+        id: format!("sr-{number}"),
+        number,
+        title: "Drop unused index".into(),
+        table_name: Some("orders".into()),
+        keyspace: Some("commerce".into()),
+        ddl_statement: None,
+        recommendation_type: Some("unused_index".into()),
+        state: state.into(),
+        html_url: None,
+    }
+}
+
+/// Schema recommendations: a baseline, then a new open one is opened, and one leaving open
+/// is closed; one first seen closed, or closed again, is no event.
+#[test]
+fn recommendations_open_and_close() {
+    let target = target();
+    let poll = |state: Option<&TargetState>, recommendations: Vec<SchemaRecommendation>| {
+        diff(
+            &target,
+            state,
+            &Observation {
+                recommendations: Some(recommendations),
+                ..Observation::default()
+            },
+            START,
+            DiffOptions::default(),
+        )
+    };
+    let first = poll(None, vec![recommendation(1, "open")]);
+    assert!(first.events.is_empty(), "a baseline");
+    let next = poll(
+        Some(&first.next),
+        vec![
+            recommendation(1, "dismissed"),
+            recommendation(2, "open"),
+            recommendation(3, "stale"),
+        ],
+    );
+    let kinds: Vec<&str> = next.events.iter().map(Event::type_name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "schema_recommendation.closed",
+            "schema_recommendation.opened"
+        ]
+    );
+    let again = poll(
+        Some(&next.next),
+        vec![
+            recommendation(1, "dismissed"),
+            recommendation(2, "open"),
+            recommendation(3, "stale"),
+        ],
+    );
+    assert!(again.events.is_empty());
+}
