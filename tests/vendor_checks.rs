@@ -126,6 +126,31 @@ fn events() -> Vec<Event> {
             observed_at: time::OffsetDateTime::now_utc(),
         },
         Event {
+            id: "evt_recommendation".into(),
+            kind: diff_engine::EventKind::SchemaRecommendationOpened {
+                recommendation: diff_engine::SchemaRecommendation {
+                    id: "sr-1".into(),
+                    number: 1,
+                    title: "Add index on <orders> & *customers*".into(),
+                    table_name: Some("orders".into()),
+                    keyspace: Some("commerce".into()),
+                    ddl_statement: Some(
+                        "ALTER TABLE `orders` ADD INDEX `idx_customer` (`customer_id`)".into(),
+                    ),
+                    recommendation_type: Some("new_index".into()),
+                    state: "open".into(),
+                    html_url: Some(
+                        "https://app.planetscale.com/acme/commerce/insights/recommendations/1"
+                            .into(),
+                    ),
+                },
+            },
+            organization: "acme".into(),
+            database: "commerce".into(),
+            severity: Severity::Info,
+            observed_at: time::OffsetDateTime::now_utc(),
+        },
+        Event {
             id: "evt_resize".into(),
             kind: diff_engine::EventKind::ResizeStateChanged {
                 previous_state: Some("resizing".into()),
