@@ -340,3 +340,78 @@ async fn schema_recommendations_open_and_close() {
     assert_eq!(closed[0]["data"]["previous_state"], "open");
     assert_eq!(closed[0]["data"]["state"], "applied");
 }
+
+/// Maintenance: a baseline, then a required window scheduled is a warning with its deadline
+/// and the version it brings; its start (the last window moving) and its end (its hours over)
+/// are each reported once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_required_maintenance_is_scheduled_started_and_finished_once_each() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .maintenance
+        .push(simulator::SimMaintenance::new("ms1"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet
+        .config("1s")
+        .set("poll.slow_interval", "1s")
+        .watch("acme", &["commerce"]);
+    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
+    table["watch"][0]
+        .as_table_mut()
+        .expect("a watch")
+        .insert("resources".into(), vec!["maintenance"].into());
+    let path = fleet.directory.path().join("maintenance.toml");
+    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    once(&path);
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |at: time::OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .expect("a time")
+    };
+    let next = rfc(now + time::Duration::days(2));
+    type Change<'a> = Box<dyn Fn(&mut simulator::SimMaintenance) + 'a>;
+    let steps: Vec<Change> = vec![
+        // Scheduled, required.
+        Box::new(|schedule| {
+            schedule.required = true;
+            schedule.next_window = Some(next.clone());
+        }),
+        // Its window began an hour and a half ago (and lasts one hour): started, then over.
+        Box::new(|schedule| {
+            schedule.last_window = Some(rfc(now - time::Duration::minutes(90)));
+        }),
+        // Nothing new: nothing reported.
+        Box::new(|_| {}),
+    ];
+    for step in &steps {
+        fleet.simulator.update(|world| {
+            step(&mut world.database_mut("acme", "commerce").maintenance[0]);
+        });
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        once(&path);
+    }
+    let kinds: Vec<String> = fleet
+        .deliveries()
+        .iter()
+        .filter_map(|body| body["type"].as_str().map(str::to_owned))
+        .filter(|kind| kind.starts_with("maintenance."))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "maintenance.scheduled",
+            "maintenance.started",
+            "maintenance.finished"
+        ]
+    );
+    let scheduled = &fleet.deliveries_of("maintenance.scheduled")[0]["data"];
+    assert_eq!(scheduled["severity"], "warning");
+    assert_eq!(scheduled["schedule"]["required"], true);
+    assert_eq!(
+        scheduled["schedule"]["deadline_at"],
+        "2026-12-05T00:00:00.000Z"
+    );
+    assert_eq!(scheduled["schedule"]["pending_vitess_version"], "22.0");
+    assert_eq!(scheduled["schedule"]["next_window_datetime"], next.as_str());
+}

@@ -281,6 +281,8 @@ pub(crate) struct Resources {
     pub(crate) resizes: bool,
     /// PlanetScale's schema recommendations, read at `slow_interval`.
     pub(crate) schema_recommendations: bool,
+    /// The database's maintenance schedules, read at `slow_interval`.
+    pub(crate) maintenance: bool,
 }
 
 impl Default for Resources {
@@ -292,6 +294,7 @@ impl Default for Resources {
             backups: false,
             resizes: false,
             schema_recommendations: false,
+            maintenance: false,
         }
     }
 }
@@ -304,6 +307,7 @@ impl Resources {
         backups: false,
         resizes: false,
         schema_recommendations: false,
+        maintenance: false,
     };
 
     /// Both watches' kinds.
@@ -314,6 +318,7 @@ impl Resources {
             backups: self.backups || other.backups,
             resizes: self.resizes || other.resizes,
             schema_recommendations: self.schema_recommendations || other.schema_recommendations,
+            maintenance: self.maintenance || other.maintenance,
         }
     }
 
@@ -330,6 +335,8 @@ impl Resources {
             self.resizes
         } else if kind.starts_with("schema_recommendation.") {
             self.schema_recommendations
+        } else if kind.starts_with("maintenance.") {
+            self.maintenance
         } else {
             true
         }

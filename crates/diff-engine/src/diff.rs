@@ -14,6 +14,7 @@ use crate::states::Severity;
 
 mod backups;
 mod clocks;
+mod maintenance;
 mod recommendations;
 mod resizes;
 
@@ -172,9 +173,11 @@ pub fn diff(
     differ.backups(previous, observation, &mut next);
     differ.resizes(previous, observation, &mut next);
     differ.recommendations(previous, observation, &mut next);
+    differ.maintenance(previous, observation, &mut next);
     next.slow_polled_at = if observation.backups.is_some()
         || observation.resizes.is_some()
         || observation.recommendations.is_some()
+        || observation.maintenance.is_some()
     {
         Some(now)
     } else {

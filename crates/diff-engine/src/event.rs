@@ -175,6 +175,26 @@ pub enum EventKind {
         /// The recommendation, its state now `applied`, `dismissed` or `stale`.
         recommendation: crate::SchemaRecommendation,
     },
+    /// `maintenance.scheduled`: a maintenance window was scheduled, or moved.
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled {
+        /// The window before, if it moved.
+        previous_window: Option<String>,
+        /// The schedule, its `next_window_datetime` the new window.
+        schedule: crate::MaintenanceSchedule,
+    },
+    /// `maintenance.started`: a maintenance window began (its `last_window_datetime` moved).
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted {
+        /// The schedule.
+        schedule: crate::MaintenanceSchedule,
+    },
+    /// `maintenance.finished`: a maintenance window's time is over.
+    #[serde(rename = "maintenance.finished")]
+    MaintenanceFinished {
+        /// The schedule.
+        schedule: crate::MaintenanceSchedule,
+    },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
     #[serde(rename = "pswatch.digest")]
@@ -209,6 +229,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "resize.state_changed",
     "schema_recommendation.opened",
     "schema_recommendation.closed",
+    "maintenance.scheduled",
+    "maintenance.started",
+    "maintenance.finished",
     "pswatch.digest",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
@@ -224,7 +247,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 14;
+const FIRST_PLANETSCALE: usize = 17;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -325,7 +348,10 @@ impl EventKind {
             Self::ResizeStateChanged { .. } => EVENT_TYPES[10],
             Self::SchemaRecommendationOpened { .. } => EVENT_TYPES[11],
             Self::SchemaRecommendationClosed { .. } => EVENT_TYPES[12],
-            Self::Digest { .. } => EVENT_TYPES[13],
+            Self::MaintenanceScheduled { .. } => EVENT_TYPES[13],
+            Self::MaintenanceStarted { .. } => EVENT_TYPES[14],
+            Self::MaintenanceFinished { .. } => EVENT_TYPES[15],
+            Self::Digest { .. } => EVENT_TYPES[16],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -352,6 +378,9 @@ impl EventKind {
             }
             Self::SchemaRecommendationOpened { recommendation }
             | Self::SchemaRecommendationClosed { recommendation, .. } => &recommendation.state,
+            Self::MaintenanceScheduled { .. } => "scheduled",
+            Self::MaintenanceStarted { .. } => "started",
+            Self::MaintenanceFinished { .. } => "finished",
             // A digest is about no one resource.
             Self::Digest { .. } => "",
         }
@@ -373,6 +402,9 @@ impl EventKind {
             | Self::ResizeStateChanged { previous_state, .. } => previous_state.as_deref(),
             Self::SchemaRecommendationClosed { previous_state, .. } => Some(previous_state),
             Self::SchemaRecommendationOpened { .. } => None,
+            Self::MaintenanceScheduled { .. }
+            | Self::MaintenanceStarted { .. }
+            | Self::MaintenanceFinished { .. } => None,
             Self::WorkflowErrorsChanged { .. }
             | Self::DeployOperationErrorsChanged { .. }
             | Self::DeployRequestAwaitingCutover { .. }
@@ -427,6 +459,9 @@ impl EventKind {
             | Self::ResizeStateChanged { .. }
             | Self::SchemaRecommendationOpened { .. }
             | Self::SchemaRecommendationClosed { .. }
+            | Self::MaintenanceScheduled { .. }
+            | Self::MaintenanceStarted { .. }
+            | Self::MaintenanceFinished { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }

@@ -17,9 +17,10 @@ pub use diff::{diff, Anomaly, Diff, DiffOptions};
 pub use digest::{DatabaseDigest, Digest, DigestItem};
 pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TYPES};
 pub use model::{
-    Backup, DeployOperation, DeployRequest, LintError, Observation, ObservedDeployRequest,
-    OperationPhase, Progress, Resize, SchemaRecommendation, SeenBackup, SeenDeployRequest,
-    SeenOperation, SeenResize, SeenWorkflow, Target, TargetState, Unreadable, Waiting, Workflow,
+    Backup, DeployOperation, DeployRequest, LintError, MaintenanceSchedule, Observation,
+    ObservedDeployRequest, OperationPhase, Progress, Resize, SchemaRecommendation, SeenBackup,
+    SeenDeployRequest, SeenMaintenance, SeenOperation, SeenResize, SeenWorkflow, Target,
+    TargetState, Unreadable, Waiting, Workflow,
 };
 pub use plan::needs_operations;
 pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};

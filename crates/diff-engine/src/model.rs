@@ -266,6 +266,8 @@ pub struct Observation {
     pub resizes: Option<Vec<Resize>>,
     /// The database's schema recommendations, when this poll read them.
     pub recommendations: Option<Vec<SchemaRecommendation>>,
+    /// The database's maintenance schedules, when this poll read them.
+    pub maintenance: Option<Vec<MaintenanceSchedule>>,
 }
 
 /// A deploy request as one poll saw it, with what the poll saw of its operations.
@@ -331,8 +333,48 @@ pub struct TargetState {
     pub recommendations: BTreeMap<String, SeenResize>,
     /// Whether schema recommendations were read before: their first reading records a baseline.
     pub recommendations_read: bool,
+    /// The database's maintenance schedules, by id, once they are watched.
+    pub maintenance: BTreeMap<String, SeenMaintenance>,
+    /// Whether maintenance schedules were read before: their first reading records a baseline.
+    pub maintenance_read: bool,
     /// When the slower kinds (backups, resizes, recommendations) were last read.
     pub slow_polled_at: Option<OffsetDateTime>,
+}
+
+/// What is remembered of a maintenance schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenMaintenance {
+    /// Its next window, as last seen.
+    pub next_window: Option<String>,
+    /// Its last window's start, as last seen.
+    pub last_window: Option<String>,
+    /// The last window whose end was reported.
+    pub finished_window: Option<String>,
+    /// How many events it has produced; part of the next event's id.
+    pub events: u64,
+}
+
+/// A maintenance schedule of a database (`…/maintenance-schedules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceSchedule {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When its next window starts.
+    pub next_window_datetime: Option<String>,
+    /// When its last window started.
+    pub last_window_datetime: Option<String>,
+    /// How long a window lasts, in hours.
+    pub duration_hours: Option<u64>,
+    /// Whether PlanetScale requires it.
+    pub required: bool,
+    /// By when it must happen, for a required one.
+    pub deadline_at: Option<String>,
+    /// The Vitess version it brings, if any.
+    pub pending_vitess_version: Option<String>,
+    /// The MySQL version it brings, if any.
+    pub pending_mysql_version: Option<String>,
 }
 
 /// One of PlanetScale's schema recommendations for a database.

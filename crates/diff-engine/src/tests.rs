@@ -219,6 +219,12 @@ fn describe(event: &Event) -> String {
         ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
         EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
+        EventKind::MaintenanceScheduled { schedule, .. }
+        | EventKind::MaintenanceStarted { schedule }
+        | EventKind::MaintenanceFinished { schedule } => (
+            format!("maintenance {}", schedule.id),
+            event.type_name().into(),
+        ),
         EventKind::SchemaRecommendationOpened { recommendation } => (
             format!("recommendation {}", recommendation.number),
             "opened".into(),

@@ -167,6 +167,15 @@ enum Change<'a> {
         state: &'a str,
         recommendation: RecommendationData<'a>,
     },
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled {
+        previous_window: Option<&'a str>,
+        schedule: MaintenanceData<'a>,
+    },
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted { schedule: MaintenanceData<'a> },
+    #[serde(rename = "maintenance.finished")]
+    MaintenanceFinished { schedule: MaintenanceData<'a> },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
@@ -290,6 +299,19 @@ impl<'a> Change<'a> {
                 previous_state,
                 state: &recommendation.state,
                 recommendation: RecommendationData::new(recommendation),
+            },
+            EventKind::MaintenanceScheduled {
+                previous_window,
+                schedule,
+            } => Self::MaintenanceScheduled {
+                previous_window: previous_window.as_deref(),
+                schedule: MaintenanceData::new(schedule),
+            },
+            EventKind::MaintenanceStarted { schedule } => Self::MaintenanceStarted {
+                schedule: MaintenanceData::new(schedule),
+            },
+            EventKind::MaintenanceFinished { schedule } => Self::MaintenanceFinished {
+                schedule: MaintenanceData::new(schedule),
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
@@ -444,6 +466,36 @@ impl<'a> OperationData<'a> {
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
             revert_errors: operation.revert_errors.as_deref(),
+        }
+    }
+}
+
+/// A maintenance schedule: its windows, whether it is required, by when, and what it brings.
+#[derive(Debug, Serialize)]
+struct MaintenanceData<'a> {
+    id: &'a str,
+    name: &'a str,
+    next_window_datetime: Option<&'a str>,
+    last_window_datetime: Option<&'a str>,
+    duration_hours: Option<u64>,
+    required: bool,
+    deadline_at: Option<&'a str>,
+    pending_vitess_version: Option<&'a str>,
+    pending_mysql_version: Option<&'a str>,
+}
+
+impl<'a> MaintenanceData<'a> {
+    fn new(schedule: &'a diff_engine::MaintenanceSchedule) -> Self {
+        Self {
+            id: &schedule.id,
+            name: &schedule.name,
+            next_window_datetime: schedule.next_window_datetime.as_deref(),
+            last_window_datetime: schedule.last_window_datetime.as_deref(),
+            duration_hours: schedule.duration_hours,
+            required: schedule.required,
+            deadline_at: schedule.deadline_at.as_deref(),
+            pending_vitess_version: schedule.pending_vitess_version.as_deref(),
+            pending_mysql_version: schedule.pending_mysql_version.as_deref(),
         }
     }
 }

@@ -103,6 +103,9 @@ pub fn resource_name(event: &Event) -> String {
         | EventKind::SchemaRecommendationClosed { recommendation, .. } => {
             format!("schema recommendation #{}", recommendation.number)
         }
+        EventKind::MaintenanceScheduled { schedule, .. }
+        | EventKind::MaintenanceStarted { schedule }
+        | EventKind::MaintenanceFinished { schedule } => format!("maintenance {}", schedule.name),
         EventKind::ResizeStateChanged { resize, .. } => match &resize.keyspace {
             Some(keyspace) => format!("resize of keyspace {keyspace} (branch {})", resize.branch),
             None => format!("resize of branch {}", resize.branch),
@@ -161,6 +164,19 @@ pub fn change(event: &Event) -> String {
             let (completed, failed, waiting) = digest.counts();
             format!("{completed} completed, {failed} failed, {waiting} waiting")
         }
+        EventKind::MaintenanceScheduled {
+            previous_window,
+            schedule,
+        } => {
+            let window = schedule.next_window_datetime.as_deref().unwrap_or("?");
+            let required = if schedule.required { "required " } else { "" };
+            match previous_window {
+                Some(before) => format!("{required}window moved from {before} to {window}"),
+                None => format!("{required}window scheduled for {window}"),
+            }
+        }
+        EventKind::MaintenanceStarted { .. } => "window started".into(),
+        EventKind::MaintenanceFinished { .. } => "window over".into(),
         EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => format!(
             "waiting for its cutover for {}",
             elapsed(event.observed_at - *waiting_since)
@@ -409,6 +425,23 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                 push("Storage used", Some(&format!("{percentage:.1}%")));
             }
             push("By", resource["actor"]["display_name"].as_str());
+        }
+        EventKind::MaintenanceScheduled { schedule, .. }
+        | EventKind::MaintenanceStarted { schedule }
+        | EventKind::MaintenanceFinished { schedule } => {
+            push("Next window", schedule.next_window_datetime.as_deref());
+            push("Last window", schedule.last_window_datetime.as_deref());
+            push(
+                "Lasts",
+                schedule
+                    .duration_hours
+                    .map(|hours| format!("{hours}h"))
+                    .as_deref(),
+            );
+            push("Required", schedule.required.then_some("yes"));
+            push("Deadline", schedule.deadline_at.as_deref());
+            push("Vitess version", schedule.pending_vitess_version.as_deref());
+            push("MySQL version", schedule.pending_mysql_version.as_deref());
         }
         EventKind::SchemaRecommendationOpened { recommendation }
         | EventKind::SchemaRecommendationClosed { recommendation, .. } => {

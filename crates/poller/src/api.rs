@@ -602,6 +602,23 @@ pub(crate) fn recommendation(
     })
 }
 
+/// A maintenance schedule (`GET …/databases/{db}/maintenance-schedules`).
+pub(crate) fn maintenance(value: &Value) -> Result<diff_engine::MaintenanceSchedule, DecodeError> {
+    let fields = Fields::of(value)?;
+    let id = fields.id()?;
+    Ok(diff_engine::MaintenanceSchedule {
+        name: fields.text("name").unwrap_or_else(|| id.clone()),
+        id,
+        next_window_datetime: fields.text("next_window_datetime"),
+        last_window_datetime: fields.text("last_window_datetime"),
+        duration_hours: fields.get("duration").and_then(lenient_number),
+        required: fields.boolean("required").unwrap_or(false),
+        deadline_at: fields.text("deadline_at"),
+        pending_vitess_version: fields.text("pending_vitess_version"),
+        pending_mysql_version: fields.text("pending_mysql_version"),
+    })
+}
+
 /// A keyspace's name (`GET …/branches/{branch}/keyspaces`).
 pub(crate) fn keyspace(value: &Value) -> Result<String, DecodeError> {
     Fields::of(value)?.required("name", "a name", |value| {

@@ -98,6 +98,26 @@ impl Client {
         Ok(listed.items)
     }
 
+    /// The database's maintenance schedules (`GET …/maintenance-schedules`).
+    pub async fn list_maintenance_schedules(
+        &self,
+        target: &Target,
+    ) -> Result<Vec<diff_engine::MaintenanceSchedule>, PollError> {
+        let url = self.url(&[
+            "organizations",
+            &target.organization,
+            "databases",
+            &target.database,
+            "maintenance-schedules",
+        ]);
+        let listed = self.get_all(url, &[], api::maintenance).await?;
+        for item in &listed.unreadable {
+            tracing::warn!(target_db = %target, problem = %item.problem,
+                "a maintenance schedule in the API's answer cannot be read; it is left out");
+        }
+        Ok(listed.items)
+    }
+
     /// A branch's own changes and its keyspaces' resizes.
     async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Vec<Resize>, PollError> {
         let path = |rest: &[&str]| {

@@ -375,7 +375,7 @@ const RESOURCES: &[(&str, bool)] = &[
     ("deploy_requests", true),
     ("backups", true),
     ("resizes", true),
-    ("maintenance", false),
+    ("maintenance", true),
     ("schema_recommendations", true),
 ];
 
@@ -404,6 +404,7 @@ fn resources(key: &str, given: Option<&Vec<String>>, problems: &mut Vec<Problem>
             Some(("backups", _)) => resources.backups = true,
             Some(("resizes", _)) => resources.resizes = true,
             Some(("schema_recommendations", _)) => resources.schema_recommendations = true,
+            Some(("maintenance", _)) => resources.maintenance = true,
             Some((known, _)) => problem(
                 problems,
                 format!("{key}.resources[{position}]"),

@@ -278,6 +278,15 @@ impl Pipeline {
             }
             self.note_requests(target, client.poll_requests());
         }
+        if resources.maintenance && slow_due {
+            match client.list_maintenance_schedules(target).await {
+                Ok(schedules) => observation.maintenance = Some(schedules),
+                Err(error) => {
+                    tracing::warn!(target_db = %target, %error, "cannot read the maintenance schedules; they are read again at the next poll");
+                }
+            }
+            self.note_requests(target, client.poll_requests());
+        }
         if resources.schema_recommendations && slow_due {
             match client.list_schema_recommendations(target).await {
                 Ok(recommendations) => observation.recommendations = Some(recommendations),
@@ -437,7 +446,7 @@ impl Watched {
         } in &config.watches
         {
             // What a PostgreSQL database has: its backups (no workflows or deploy requests).
-            let postgres_too = resources.backups || resources.resizes;
+            let postgres_too = resources.backups || resources.resizes || resources.maintenance;
             match databases {
                 Some(databases) => {
                     let postgres = self.postgres_databases(config, client, organization).await;
@@ -517,12 +526,14 @@ impl Watched {
                 .map(|database| {
                     let backups = config.watches.iter().any(|watch| {
                         watch.organization == organization
-                            && (watch.resources.backups || watch.resources.resizes)
+                            && (watch.resources.backups
+                                || watch.resources.resizes
+                                || watch.resources.maintenance)
                     });
                     let target = Target::new(organization, database.name.as_str());
                     if backups {
                         tracing::info!(target_db = %target, kind = %database.kind,
-                            "a PostgreSQL database: its backups are watched, and no workflows or deploy requests asked of it");
+                            "a PostgreSQL database: its backups, resizes or maintenance are watched as its watch asks, and no workflows or deploy requests asked of it");
                     } else {
                         tracing::warn!(target_db = %target, kind = %database.kind,
                             "a PostgreSQL database has no workflows or deploy requests; it is not watched (remove it from [[watch]] databases, or watch its backups with resources = [\"backups\"])");

@@ -390,3 +390,80 @@ pub(crate) async fn list_recommendations(
         .collect();
     page(items, &query, false)
 }
+
+/// A maintenance schedule of a database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimMaintenance {
+    /// Its id.
+    pub id: String,
+    /// When its next window starts (RFC 3339).
+    pub next_window: Option<String>,
+    /// When its last window started.
+    pub last_window: Option<String>,
+    /// How long a window lasts, in hours.
+    pub duration_hours: u64,
+    /// Whether PlanetScale requires it.
+    pub required: bool,
+}
+
+impl SimMaintenance {
+    /// A schedule of one-hour windows, not required, with no window yet.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.into(),
+            next_window: None,
+            last_window: None,
+            duration_hours: 1,
+            required: false,
+        }
+    }
+
+    /// As the API shows it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": format!("Maintenance {}", self.id),
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "last_window_datetime": self.last_window,
+            "next_window_datetime": self.next_window,
+            "duration": self.duration_hours,
+            "day": 6,
+            "hour": 2,
+            "week": null,
+            "frequency_value": 1,
+            "frequency_unit": "week",
+            "enabled": true,
+            "expires_at": null,
+            "deadline_at": self.required.then_some("2026-12-05T00:00:00.000Z"),
+            "required": self.required,
+            "pending_vitess_version_update": self.required,
+            "pending_vitess_version": self.required.then_some("22.0"),
+            "pending_mysql_version_update": false,
+            "pending_mysql_version": null,
+        })
+    }
+}
+
+pub(crate) async fn list_maintenance(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) =
+        admit_database(&shared, &headers, "maintenance_schedules", &database_name).await
+    {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(database) = world.database(&organization, &database_name) else {
+        return not_found();
+    };
+    let items = database
+        .maintenance
+        .iter()
+        .map(SimMaintenance::to_json)
+        .collect();
+    page(items, &query, false)
+}

@@ -18,7 +18,7 @@ mod webhooks;
 mod world;
 
 pub use admission::Fault;
-pub use branches::{SimBackup, SimBranch, SimRecommendation, SimResize};
+pub use branches::{SimBackup, SimBranch, SimMaintenance, SimRecommendation, SimResize};
 pub use scenario::{demo, Scenario, Step, DEMO_DATABASE, DEMO_ORGANIZATION};
 pub use server::{Simulator, SimulatorHandle};
 pub use webhooks::SimWebhook;

@@ -115,6 +115,10 @@ impl Simulator {
                 get(crate::branches::list_backups),
             )
             .route(
+                &format!("{database}/maintenance-schedules"),
+                get(crate::branches::list_maintenance),
+            )
+            .route(
                 &format!("{database}/schema-recommendations"),
                 get(crate::branches::list_recommendations),
             )

@@ -50,6 +50,8 @@ pub struct Database {
     pub resizes: Vec<crate::SimResize>,
     /// PlanetScale's schema recommendations for it.
     pub recommendations: Vec<crate::SimRecommendation>,
+    /// Its maintenance schedules.
+    pub maintenance: Vec<crate::SimMaintenance>,
 }
 
 /// How the simulator shapes a database's responses.
@@ -82,6 +84,7 @@ impl Default for Database {
             keyspaces: Vec::new(),
             resizes: Vec::new(),
             recommendations: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }

@@ -87,6 +87,12 @@ struct StoredTargetState {
     /// Whether schema recommendations were read before.
     #[serde(default, skip_serializing_if = "is_false")]
     recommendations_read: bool,
+    /// The maintenance schedules, once watched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    maintenance: BTreeMap<String, StoredSeenMaintenance>,
+    /// Whether maintenance schedules were read before.
+    #[serde(default, skip_serializing_if = "is_false")]
+    maintenance_read: bool,
     /// When backups, resizes or recommendations were last read.
     #[serde(
         default,
@@ -94,6 +100,14 @@ struct StoredTargetState {
         skip_serializing_if = "Option::is_none"
     )]
     slow_polled_at: Option<OffsetDateTime>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSeenMaintenance {
+    next_window: Option<String>,
+    last_window: Option<String>,
+    finished_window: Option<String>,
+    events: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -295,6 +309,23 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 recommendations_read: self.state.recommendations_read,
+                maintenance: self
+                    .state
+                    .maintenance
+                    .iter()
+                    .map(|(id, seen)| {
+                        (
+                            id.clone(),
+                            StoredSeenMaintenance {
+                                next_window: seen.next_window.clone(),
+                                last_window: seen.last_window.clone(),
+                                finished_window: seen.finished_window.clone(),
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                maintenance_read: self.state.maintenance_read,
                 slow_polled_at: self.state.slow_polled_at,
             },
         }
@@ -415,6 +446,23 @@ impl Record for StateRecord {
                     })
                     .collect(),
                 recommendations_read: stored.state.recommendations_read,
+                maintenance: stored
+                    .state
+                    .maintenance
+                    .into_iter()
+                    .map(|(id, seen)| {
+                        (
+                            id,
+                            diff_engine::SeenMaintenance {
+                                next_window: seen.next_window,
+                                last_window: seen.last_window,
+                                finished_window: seen.finished_window,
+                                events: seen.events,
+                            },
+                        )
+                    })
+                    .collect(),
+                maintenance_read: stored.state.maintenance_read,
                 slow_polled_at: stored.state.slow_polled_at,
             },
         }

@@ -947,6 +947,16 @@ mod golden {
             },
         );
         state.recommendations_read = true;
+        state.maintenance.insert(
+            "ms1".into(),
+            diff_engine::SeenMaintenance {
+                next_window: Some("2026-11-28T02:00:00.000Z".into()),
+                last_window: Some("2026-11-21T02:00:00.000Z".into()),
+                finished_window: Some("2026-11-21T02:00:00.000Z".into()),
+                events: 3,
+            },
+        );
+        state.maintenance_read = true;
         state.slow_polled_at = Some(datetime!(2026-11-23 12:00 UTC));
         let record = StateRecord {
             target: target(),
@@ -1003,11 +1013,27 @@ mod golden {
                 ),
             },
         };
+        let mut maintained = entries().remove(0);
+        maintained.event.kind = EventKind::MaintenanceScheduled {
+            previous_window: Some("2026-11-27T02:00:00.000Z".into()),
+            schedule: diff_engine::MaintenanceSchedule {
+                id: "ms1".into(),
+                name: "Vitess upgrade".into(),
+                next_window_datetime: Some("2026-11-28T02:00:00.000Z".into()),
+                last_window_datetime: Some("2026-11-21T02:00:00.000Z".into()),
+                duration_hours: Some(4),
+                required: true,
+                deadline_at: Some("2026-12-05T00:00:00.000Z".into()),
+                pending_vitess_version: Some("22.0".into()),
+                pending_mysql_version: None,
+            },
+        };
         let lines = [
             encode(&record).expect("encodes"),
             encode(&entry).expect("encodes"),
             encode(&resized).expect("encodes"),
             encode(&recommended).expect("encodes"),
+            encode(&maintained).expect("encodes"),
         ];
         check("slow_kinds_v1.jsonl", &lines);
         assert_eq!(
@@ -1017,6 +1043,10 @@ mod golden {
         assert_eq!(decode::<StateRecord>(&lines[0]).expect("decodes"), record);
         assert_eq!(decode::<OutboxEntry>(&lines[1]).expect("decodes"), entry);
         assert_eq!(decode::<OutboxEntry>(&lines[2]).expect("decodes"), resized);
+        assert_eq!(
+            decode::<OutboxEntry>(&lines[4]).expect("decodes"),
+            maintained
+        );
     }
 
     /// A digest in the outbox, the journal's record of an event and a digest's mark.

@@ -130,6 +130,21 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                 )
             }
         }
+        "maintenance.scheduled" | "maintenance.started" | "maintenance.finished" => {
+            let schedule = json!({"id": "ms_1", "name": "Vitess upgrade",
+                "next_window_datetime": "2026-11-28T02:00:00.000Z",
+                "last_window_datetime": "2026-11-21T02:00:00.000Z", "duration_hours": 4,
+                "required": true, "deadline_at": "2026-12-05T00:00:00.000Z",
+                "pending_vitess_version": "22.0", "pending_mysql_version": null});
+            if event_type == "maintenance.scheduled" {
+                (
+                    json!({"previous_window": "2026-11-27T02:00:00.000Z", "schedule": schedule}),
+                    "warning",
+                )
+            } else {
+                (json!({"schedule": schedule}), "info")
+            }
+        }
         "pswatch.digest" => (
             json!({"digest": {
                 "name": "morning",

@@ -129,6 +129,18 @@ enum StoredEventKind {
         previous_state: String,
         recommendation: StoredRecommendation,
     },
+    /// A maintenance window scheduled or moved.
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled {
+        previous_window: Option<String>,
+        schedule: StoredMaintenance,
+    },
+    /// A maintenance window started.
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted { schedule: StoredMaintenance },
+    /// A maintenance window is over.
+    #[serde(rename = "maintenance.finished")]
+    MaintenanceFinished { schedule: StoredMaintenance },
     /// A digest of a period.
     #[serde(rename = "pswatch.digest")]
     Digest { digest: StoredDigest },
@@ -451,6 +463,19 @@ impl From<&EventKind> for StoredEventKind {
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
             },
+            EventKind::MaintenanceScheduled {
+                previous_window,
+                schedule,
+            } => Self::MaintenanceScheduled {
+                previous_window: previous_window.clone(),
+                schedule: schedule.into(),
+            },
+            EventKind::MaintenanceStarted { schedule } => Self::MaintenanceStarted {
+                schedule: schedule.into(),
+            },
+            EventKind::MaintenanceFinished { schedule } => Self::MaintenanceFinished {
+                schedule: schedule.into(),
+            },
             EventKind::SchemaRecommendationOpened { recommendation } => {
                 Self::SchemaRecommendationOpened {
                     recommendation: recommendation.into(),
@@ -592,6 +617,19 @@ impl From<StoredEventKind> for EventKind {
             }
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            StoredEventKind::MaintenanceScheduled {
+                previous_window,
+                schedule,
+            } => Self::MaintenanceScheduled {
+                previous_window,
+                schedule: schedule.into(),
+            },
+            StoredEventKind::MaintenanceStarted { schedule } => Self::MaintenanceStarted {
+                schedule: schedule.into(),
+            },
+            StoredEventKind::MaintenanceFinished { schedule } => Self::MaintenanceFinished {
+                schedule: schedule.into(),
             },
             StoredEventKind::SchemaRecommendationOpened { recommendation } => {
                 Self::SchemaRecommendationOpened {
@@ -780,6 +818,52 @@ impl From<StoredRecommendation> for diff_engine::SchemaRecommendation {
             recommendation_type: stored.recommendation_type,
             state: stored.state,
             html_url: stored.html_url,
+        }
+    }
+}
+
+/// A maintenance schedule, as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredMaintenance {
+    id: String,
+    name: String,
+    next_window_datetime: Option<String>,
+    last_window_datetime: Option<String>,
+    duration_hours: Option<u64>,
+    required: bool,
+    deadline_at: Option<String>,
+    pending_vitess_version: Option<String>,
+    pending_mysql_version: Option<String>,
+}
+
+impl From<&diff_engine::MaintenanceSchedule> for StoredMaintenance {
+    fn from(schedule: &diff_engine::MaintenanceSchedule) -> Self {
+        Self {
+            id: schedule.id.clone(),
+            name: schedule.name.clone(),
+            next_window_datetime: schedule.next_window_datetime.clone(),
+            last_window_datetime: schedule.last_window_datetime.clone(),
+            duration_hours: schedule.duration_hours,
+            required: schedule.required,
+            deadline_at: schedule.deadline_at.clone(),
+            pending_vitess_version: schedule.pending_vitess_version.clone(),
+            pending_mysql_version: schedule.pending_mysql_version.clone(),
+        }
+    }
+}
+
+impl From<StoredMaintenance> for diff_engine::MaintenanceSchedule {
+    fn from(stored: StoredMaintenance) -> Self {
+        Self {
+            id: stored.id,
+            name: stored.name,
+            next_window_datetime: stored.next_window_datetime,
+            last_window_datetime: stored.last_window_datetime,
+            duration_hours: stored.duration_hours,
+            required: stored.required,
+            deadline_at: stored.deadline_at,
+            pending_vitess_version: stored.pending_vitess_version,
+            pending_mysql_version: stored.pending_mysql_version,
         }
     }
 }
