@@ -126,6 +126,27 @@ fn events() -> Vec<Event> {
             observed_at: time::OffsetDateTime::now_utc(),
         },
         Event {
+            id: "evt_maintenance".into(),
+            kind: diff_engine::EventKind::MaintenanceScheduled {
+                previous_window: Some("2026-11-27T02:00:00.000Z".into()),
+                schedule: diff_engine::MaintenanceSchedule {
+                    id: "ms1".into(),
+                    name: "Vitess <upgrade> & *more*".into(),
+                    next_window_datetime: Some("2026-11-28T02:00:00.000Z".into()),
+                    last_window_datetime: None,
+                    duration_hours: Some(4),
+                    required: true,
+                    deadline_at: Some("2026-12-05T00:00:00.000Z".into()),
+                    pending_vitess_version: Some("22.0".into()),
+                    pending_mysql_version: None,
+                },
+            },
+            organization: "acme".into(),
+            database: "commerce".into(),
+            severity: Severity::Warning,
+            observed_at: time::OffsetDateTime::now_utc(),
+        },
+        Event {
             id: "evt_recommendation".into(),
             kind: diff_engine::EventKind::SchemaRecommendationOpened {
                 recommendation: diff_engine::SchemaRecommendation {
