@@ -19,7 +19,7 @@ pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TY
 pub use model::{
     Backup, DeployOperation, DeployRequest, LintError, MaintenanceSchedule, Observation,
     ObservedDeployRequest, OperationPhase, Progress, Resize, SchemaRecommendation, SeenBackup,
-    SeenDeployRequest, SeenMaintenance, SeenOperation, SeenResize, SeenWorkflow, Target,
+    SeenDeployRequest, SeenMaintenance, SeenOperation, SeenState, SeenWorkflow, Target,
     TargetState, Unreadable, Waiting, Workflow,
 };
 pub use plan::needs_operations;

@@ -326,11 +326,11 @@ pub struct TargetState {
     /// Whether backups were read before: their first reading records a baseline.
     pub backups_read: bool,
     /// Branch and keyspace resizes, by id, once they are watched.
-    pub resizes: BTreeMap<String, SeenResize>,
+    pub resizes: BTreeMap<String, SeenState>,
     /// Whether resizes were read before: their first reading records a baseline.
     pub resizes_read: bool,
     /// PlanetScale's schema recommendations for the database, by id, once they are watched.
-    pub recommendations: BTreeMap<String, SeenResize>,
+    pub recommendations: BTreeMap<String, SeenState>,
     /// Whether schema recommendations were read before: their first reading records a baseline.
     pub recommendations_read: bool,
     /// The database's maintenance schedules, by id, once they are watched.
@@ -400,9 +400,9 @@ pub struct SchemaRecommendation {
     pub html_url: Option<String>,
 }
 
-/// What is remembered of a resize.
+/// What is remembered of a resize or a schema recommendation: its state and its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenResize {
+pub struct SeenState {
     /// Its state when last seen.
     pub state: String,
     /// How many events it has produced; part of the next event's id.

@@ -1,27 +1,43 @@
-//! A database's branches, their backups, changes and keyspace resizes: what watching backups
-//! and resizes reads. Items that cannot be read are left out with a warning; the rest are used.
+//! A database's branches, their backups, changes and keyspace resizes, its schema
+//! recommendations and maintenance schedules: what watching the slower kinds reads. Items that
+//! cannot be read are left out with a warning; the rest are used.
 
-use diff_engine::{Backup, Resize, SchemaRecommendation, Target};
+use diff_engine::{Backup, MaintenanceSchedule, Resize, SchemaRecommendation, Target};
 
-use crate::api::{self, Branch};
+use crate::api::{self, Branch, DecodeError};
 use crate::{Client, PollError};
 
 impl Client {
-    /// The branches of `target` (`GET …/databases/{db}/branches`).
-    pub async fn list_branches(&self, target: &Target) -> Result<Vec<Branch>, PollError> {
-        let url = self.url(&[
+    /// Every item of the list at `path` below `target`'s database, read with `convert` (a 404
+    /// asks the organization, as every database list does); one that cannot be read is left
+    /// out with a warning naming `what`.
+    async fn database_list<T>(
+        &self,
+        target: &Target,
+        path: &[&str],
+        what: &str,
+        convert: impl Fn(&serde_json::Value) -> Result<T, DecodeError> + Copy,
+    ) -> Result<Vec<T>, PollError> {
+        let mut segments = vec![
             "organizations",
-            &target.organization,
+            target.organization.as_str(),
             "databases",
-            &target.database,
-            "branches",
-        ]);
-        let listed = self.get_all(url, &[], api::branch).await?;
+            target.database.as_str(),
+        ];
+        segments.extend_from_slice(path);
+        let url = self.url(&segments);
+        let listed = self.list_of_database(target, url, &[], convert).await?;
         for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, problem = %item.problem,
-                "a branch in the API's answer cannot be read; it is left out");
+            tracing::warn!(target_db = %target, what, problem = %item.problem,
+                "an item in the API's answer cannot be read; it is left out");
         }
         Ok(listed.items)
+    }
+
+    /// The branches of `target` (`GET …/databases/{db}/branches`).
+    pub async fn list_branches(&self, target: &Target) -> Result<Vec<Branch>, PollError> {
+        self.database_list(target, &["branches"], "branch", api::branch)
+            .await
     }
 
     /// The backups of `branch` of `target` (`GET …/branches/{branch}/backups`).
@@ -30,22 +46,15 @@ impl Client {
         target: &Target,
         branch: &str,
     ) -> Result<Vec<Backup>, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "branches",
-            branch,
-            "backups",
-        ]);
-        let listed = self.get_all(url, &[], api::backup).await?;
-        for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, branch, problem = %item.problem,
-                "a backup in the API's answer cannot be read; it is left out");
-        }
-        Ok(listed
-            .items
+        let backups = self
+            .database_list(
+                target,
+                &["branches", branch, "backups"],
+                "backup",
+                api::backup,
+            )
+            .await?;
+        Ok(backups
             .into_iter()
             .map(|backup| Backup {
                 branch: branch.to_owned(),
@@ -83,65 +92,40 @@ impl Client {
         &self,
         target: &Target,
     ) -> Result<Vec<SchemaRecommendation>, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "schema-recommendations",
-        ]);
-        let listed = self.get_all(url, &[], api::recommendation).await?;
-        for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, problem = %item.problem,
-                "a schema recommendation in the API's answer cannot be read; it is left out");
-        }
-        Ok(listed.items)
+        self.database_list(
+            target,
+            &["schema-recommendations"],
+            "schema recommendation",
+            api::recommendation,
+        )
+        .await
     }
 
     /// The database's maintenance schedules (`GET …/maintenance-schedules`).
     pub async fn list_maintenance_schedules(
         &self,
         target: &Target,
-    ) -> Result<Vec<diff_engine::MaintenanceSchedule>, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "maintenance-schedules",
-        ]);
-        let listed = self.get_all(url, &[], api::maintenance).await?;
-        for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, problem = %item.problem,
-                "a maintenance schedule in the API's answer cannot be read; it is left out");
-        }
-        Ok(listed.items)
+    ) -> Result<Vec<MaintenanceSchedule>, PollError> {
+        self.database_list(
+            target,
+            &["maintenance-schedules"],
+            "maintenance schedule",
+            api::maintenance,
+        )
+        .await
     }
 
     /// A branch's own changes and its keyspaces' resizes.
     async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Vec<Resize>, PollError> {
-        let path = |rest: &[&str]| {
-            let mut segments = vec![
-                "organizations",
-                target.organization.as_str(),
-                "databases",
-                target.database.as_str(),
-                "branches",
-                branch,
-            ];
-            segments.extend_from_slice(rest);
-            self.url(&segments)
-        };
-        let warn = |what: &str, listed: &[api::UnreadableItem]| {
-            for item in listed {
-                tracing::warn!(target_db = %target, branch, what, problem = %item.problem,
-                    "an item in the API's answer cannot be read; it is left out");
-            }
-        };
-        let changes = self.get_all(path(&["changes"]), &[], api::resize).await?;
-        warn("branch change", &changes.unreadable);
+        let changes = self
+            .database_list(
+                target,
+                &["branches", branch, "changes"],
+                "branch change",
+                api::resize,
+            )
+            .await?;
         let mut resizes: Vec<Resize> = changes
-            .items
             .into_iter()
             .map(|resize| Resize {
                 branch: branch.to_owned(),
@@ -149,15 +133,19 @@ impl Client {
             })
             .collect();
         let keyspaces = self
-            .get_all(path(&["keyspaces"]), &[], api::keyspace)
+            .database_list(
+                target,
+                &["branches", branch, "keyspaces"],
+                "keyspace",
+                api::keyspace,
+            )
             .await?;
-        warn("keyspace", &keyspaces.unreadable);
-        for keyspace in keyspaces.items {
+        for keyspace in keyspaces {
+            let path = ["branches", branch, "keyspaces", &keyspace, "resizes"];
             let listed = self
-                .get_all(path(&["keyspaces", &keyspace, "resizes"]), &[], api::resize)
+                .database_list(target, &path, "keyspace resize", api::resize)
                 .await?;
-            warn("keyspace resize", &listed.unreadable);
-            resizes.extend(listed.items.into_iter().map(|resize| Resize {
+            resizes.extend(listed.into_iter().map(|resize| Resize {
                 branch: branch.to_owned(),
                 keyspace: Some(keyspace.clone()),
                 ..resize

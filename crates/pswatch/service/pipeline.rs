@@ -246,8 +246,9 @@ impl Pipeline {
             diff_engine::Observation::default()
         };
         let now = OffsetDateTime::now_utc();
-        // The slower kinds, at their own interval. One that cannot be read now is read at the
-        // next poll; it costs the poll nothing else.
+        // The slower kinds, at their own interval. One that cannot be read now costs the poll
+        // nothing else, and is read again at the next poll when no other slower kind was read,
+        // else at the next interval.
         // A resize under way is followed at every poll (the database is active meanwhile).
         let resizing = previous.as_ref().is_some_and(|previous| {
             previous
@@ -273,7 +274,7 @@ impl Pipeline {
                     observation.resizes = resizes;
                 }
                 Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the production branches' backups or resizes; they are read again at the next poll");
+                    tracing::warn!(target_db = %target, %error, "cannot read the production branches' backups or resizes; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
                 }
             }
             self.note_requests(target, client.poll_requests());
@@ -282,7 +283,7 @@ impl Pipeline {
             match client.list_maintenance_schedules(target).await {
                 Ok(schedules) => observation.maintenance = Some(schedules),
                 Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the maintenance schedules; they are read again at the next poll");
+                    tracing::warn!(target_db = %target, %error, "cannot read the maintenance schedules; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
                 }
             }
             self.note_requests(target, client.poll_requests());
@@ -291,7 +292,7 @@ impl Pipeline {
             match client.list_schema_recommendations(target).await {
                 Ok(recommendations) => observation.recommendations = Some(recommendations),
                 Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the schema recommendations; they are read again at the next poll");
+                    tracing::warn!(target_db = %target, %error, "cannot read the schema recommendations; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
                 }
             }
             self.note_requests(target, client.poll_requests());

@@ -12,6 +12,56 @@ use crate::admission::{admit_database, lock, not_found, page, Shared};
 
 const TIMESTAMP: &str = "2026-11-23T09:00:00.000Z";
 
+/// Where a list is: a database, or one of its branches.
+struct Place<'a> {
+    organization: &'a str,
+    database: &'a str,
+    branch: Option<&'a str>,
+}
+
+impl<'a> Place<'a> {
+    fn database(organization: &'a str, database: &'a str) -> Self {
+        Self {
+            organization,
+            database,
+            branch: None,
+        }
+    }
+
+    fn branch(organization: &'a str, database: &'a str, branch: &'a str) -> Self {
+        Self {
+            organization,
+            database,
+            branch: Some(branch),
+        }
+    }
+}
+
+/// A page of the list `items` makes of the database at `place`, once the request is admitted
+/// (as `endpoint`); 404 for a database or branch that does not exist.
+async fn listed(
+    shared: &Shared,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    place: Place<'_>,
+    query: &HashMap<String, String>,
+    items: impl FnOnce(&crate::Database) -> Vec<Value>,
+) -> Response {
+    if let Err(response) = admit_database(shared, headers, endpoint, place.database).await {
+        return response;
+    }
+    let world = lock(&shared.world);
+    let Some(found) = world.database(place.organization, place.database) else {
+        return not_found();
+    };
+    if let Some(branch) = place.branch {
+        if !found.branches.iter().any(|known| known.name == branch) {
+            return not_found();
+        }
+    }
+    page(items(found), query, false)
+}
+
 /// A branch of a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimBranch {
@@ -117,47 +167,36 @@ impl SimBackup {
 pub(crate) async fn list_branches(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name)): Path<(String, String)>,
+    Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "branches", &database_name).await {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = world.database(&organization, &database_name) else {
-        return not_found();
-    };
-    let items = database
-        .branches
-        .iter()
-        .map(|branch| branch.to_json(&organization, &database_name, &database.kind))
-        .collect();
-    page(items, &query, false)
+    let place = Place::database(&organization, &database);
+    listed(&shared, &headers, "branches", place, &query, |found| {
+        found
+            .branches
+            .iter()
+            .map(|branch| branch.to_json(&organization, &database, &found.kind))
+            .collect()
+    })
+    .await
 }
 
 pub(crate) async fn list_backups(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name, branch)): Path<(String, String, String)>,
+    Path((organization, database, branch)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "backups", &database_name).await {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = world.database(&organization, &database_name) else {
-        return not_found();
-    };
-    if !database.branches.iter().any(|known| known.name == branch) {
-        return not_found();
-    }
-    let items = database
-        .backups
-        .iter()
-        .filter(|backup| backup.branch == branch)
-        .map(SimBackup::to_json)
-        .collect();
-    page(items, &query, false)
+    let place = Place::branch(&organization, &database, &branch);
+    listed(&shared, &headers, "backups", place, &query, |found| {
+        found
+            .backups
+            .iter()
+            .filter(|backup| backup.branch == branch)
+            .map(SimBackup::to_json)
+            .collect()
+    })
+    .await
 }
 
 /// A change of a branch's cluster, or a resize of one of its keyspaces.
@@ -232,94 +271,70 @@ impl SimResize {
     }
 }
 
-/// The database of a branch's path, if the branch exists.
-fn branch_of<'a>(
-    world: &'a crate::World,
-    organization: &str,
-    database: &str,
-    branch: &str,
-) -> Option<&'a crate::Database> {
-    world
-        .database(organization, database)
-        .filter(|database| database.branches.iter().any(|known| known.name == branch))
-}
-
 pub(crate) async fn list_changes(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name, branch)): Path<(String, String, String)>,
+    Path((organization, database, branch)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "changes", &database_name).await {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
-        return not_found();
-    };
-    let items = database
-        .resizes
-        .iter()
-        .filter(|resize| resize.branch == branch && resize.keyspace.is_none())
-        .map(SimResize::to_json)
-        .collect();
-    page(items, &query, false)
+    let place = Place::branch(&organization, &database, &branch);
+    listed(&shared, &headers, "changes", place, &query, |found| {
+        found
+            .resizes
+            .iter()
+            .filter(|resize| resize.branch == branch && resize.keyspace.is_none())
+            .map(SimResize::to_json)
+            .collect()
+    })
+    .await
 }
 
 pub(crate) async fn list_keyspaces(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name, branch)): Path<(String, String, String)>,
+    Path((organization, database, branch)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "keyspaces", &database_name).await {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
-        return not_found();
-    };
-    let mut names: Vec<&str> = database.keyspaces.iter().map(String::as_str).collect();
-    for resize in &database.resizes {
-        if let Some(keyspace) = resize.keyspace.as_deref() {
-            if resize.branch == branch && !names.contains(&keyspace) {
-                names.push(keyspace);
+    let place = Place::branch(&organization, &database, &branch);
+    listed(&shared, &headers, "keyspaces", place, &query, |found| {
+        let mut names: Vec<&str> = found.keyspaces.iter().map(String::as_str).collect();
+        for resize in &found.resizes {
+            if let Some(keyspace) = resize.keyspace.as_deref() {
+                if resize.branch == branch && !names.contains(&keyspace) {
+                    names.push(keyspace);
+                }
             }
         }
-    }
-    let items = names
-        .into_iter()
-        .map(|name| {
-            json!({"id": format!("ks-{name}"), "name": name, "shards": 1, "sharded": false,
-                   "replicas": 2, "extra_replicas": 0, "cluster_name": "PS_10",
-                   "created_at": TIMESTAMP, "updated_at": TIMESTAMP})
-        })
-        .collect();
-    page(items, &query, false)
+        names
+            .into_iter()
+            .map(|name| {
+                json!({"id": format!("ks-{name}"), "name": name, "shards": 1, "sharded": false,
+                       "replicas": 2, "extra_replicas": 0, "cluster_name": "PS_10",
+                       "created_at": TIMESTAMP, "updated_at": TIMESTAMP})
+            })
+            .collect()
+    })
+    .await
 }
 
 pub(crate) async fn list_keyspace_resizes(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name, branch, keyspace)): Path<(String, String, String, String)>,
+    Path((organization, database, branch, keyspace)): Path<(String, String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "resizes", &database_name).await {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = branch_of(&world, &organization, &database_name, &branch) else {
-        return not_found();
-    };
-    let items = database
-        .resizes
-        .iter()
-        .filter(|resize| {
-            resize.branch == branch && resize.keyspace.as_deref() == Some(keyspace.as_str())
-        })
-        .map(SimResize::to_json)
-        .collect();
-    page(items, &query, false)
+    let place = Place::branch(&organization, &database, &branch);
+    listed(&shared, &headers, "resizes", place, &query, |found| {
+        found
+            .resizes
+            .iter()
+            .filter(|resize| {
+                resize.branch == branch && resize.keyspace.as_deref() == Some(keyspace.as_str())
+            })
+            .map(SimResize::to_json)
+            .collect()
+    })
+    .await
 }
 
 /// One of PlanetScale's schema recommendations for a database.
@@ -371,24 +386,25 @@ impl SimRecommendation {
 pub(crate) async fn list_recommendations(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name)): Path<(String, String)>,
+    Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) =
-        admit_database(&shared, &headers, "schema_recommendations", &database_name).await
-    {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = world.database(&organization, &database_name) else {
-        return not_found();
-    };
-    let items = database
-        .recommendations
-        .iter()
-        .map(|recommendation| recommendation.to_json(&organization, &database_name))
-        .collect();
-    page(items, &query, false)
+    let place = Place::database(&organization, &database);
+    listed(
+        &shared,
+        &headers,
+        "schema_recommendations",
+        place,
+        &query,
+        |found| {
+            found
+                .recommendations
+                .iter()
+                .map(|recommendation| recommendation.to_json(&organization, &database))
+                .collect()
+        },
+    )
+    .await
 }
 
 /// A maintenance schedule of a database.
@@ -448,22 +464,23 @@ impl SimMaintenance {
 pub(crate) async fn list_maintenance(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name)): Path<(String, String)>,
+    Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) =
-        admit_database(&shared, &headers, "maintenance_schedules", &database_name).await
-    {
-        return response;
-    }
-    let world = lock(&shared.world);
-    let Some(database) = world.database(&organization, &database_name) else {
-        return not_found();
-    };
-    let items = database
-        .maintenance
-        .iter()
-        .map(SimMaintenance::to_json)
-        .collect();
-    page(items, &query, false)
+    let place = Place::database(&organization, &database);
+    listed(
+        &shared,
+        &headers,
+        "maintenance_schedules",
+        place,
+        &query,
+        |found| {
+            found
+                .maintenance
+                .iter()
+                .map(SimMaintenance::to_json)
+                .collect()
+        },
+    )
+    .await
 }

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diff_engine::{
-    DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation,
-    SeenResize, SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
+    DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation, SeenState,
+    SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -77,13 +77,13 @@ struct StoredTargetState {
     backups_read: bool,
     /// The resizes, once watched.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    resizes: BTreeMap<String, StoredSeenResize>,
+    resizes: BTreeMap<String, StoredSeenState>,
     /// Whether resizes were read before.
     #[serde(default, skip_serializing_if = "is_false")]
     resizes_read: bool,
     /// The schema recommendations, once watched (each as its state and event count).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    recommendations: BTreeMap<String, StoredSeenResize>,
+    recommendations: BTreeMap<String, StoredSeenState>,
     /// Whether schema recommendations were read before.
     #[serde(default, skip_serializing_if = "is_false")]
     recommendations_read: bool,
@@ -111,9 +111,40 @@ struct StoredSeenMaintenance {
 }
 
 #[derive(Serialize, Deserialize)]
-struct StoredSeenResize {
+struct StoredSeenState {
     state: String,
     events: u64,
+}
+
+/// Resizes or recommendations by id, as stored.
+fn stored_states(seen: &BTreeMap<String, SeenState>) -> BTreeMap<String, StoredSeenState> {
+    seen.iter()
+        .map(|(id, seen)| {
+            (
+                id.clone(),
+                StoredSeenState {
+                    state: seen.state.clone(),
+                    events: seen.events,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Resizes or recommendations by id, as read back.
+fn seen_states(stored: BTreeMap<String, StoredSeenState>) -> BTreeMap<String, SeenState> {
+    stored
+        .into_iter()
+        .map(|(id, seen)| {
+            (
+                id,
+                SeenState {
+                    state: seen.state,
+                    events: seen.events,
+                },
+            )
+        })
+        .collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -279,35 +310,9 @@ impl Record for StateRecord {
                     .collect(),
                 failing_backups: self.state.failing_backups.clone(),
                 backups_read: self.state.backups_read,
-                resizes: self
-                    .state
-                    .resizes
-                    .iter()
-                    .map(|(id, seen)| {
-                        (
-                            id.clone(),
-                            StoredSeenResize {
-                                state: seen.state.clone(),
-                                events: seen.events,
-                            },
-                        )
-                    })
-                    .collect(),
+                resizes: stored_states(&self.state.resizes),
                 resizes_read: self.state.resizes_read,
-                recommendations: self
-                    .state
-                    .recommendations
-                    .iter()
-                    .map(|(id, seen)| {
-                        (
-                            id.clone(),
-                            StoredSeenResize {
-                                state: seen.state.clone(),
-                                events: seen.events,
-                            },
-                        )
-                    })
-                    .collect(),
+                recommendations: stored_states(&self.state.recommendations),
                 recommendations_read: self.state.recommendations_read,
                 maintenance: self
                     .state
@@ -416,35 +421,9 @@ impl Record for StateRecord {
                     .collect(),
                 failing_backups: stored.state.failing_backups,
                 backups_read: stored.state.backups_read,
-                resizes: stored
-                    .state
-                    .resizes
-                    .into_iter()
-                    .map(|(id, seen)| {
-                        (
-                            id,
-                            SeenResize {
-                                state: seen.state,
-                                events: seen.events,
-                            },
-                        )
-                    })
-                    .collect(),
+                resizes: seen_states(stored.state.resizes),
                 resizes_read: stored.state.resizes_read,
-                recommendations: stored
-                    .state
-                    .recommendations
-                    .into_iter()
-                    .map(|(id, seen)| {
-                        (
-                            id,
-                            SeenResize {
-                                state: seen.state,
-                                events: seen.events,
-                            },
-                        )
-                    })
-                    .collect(),
+                recommendations: seen_states(stored.state.recommendations),
                 recommendations_read: stored.state.recommendations_read,
                 maintenance: stored
                     .state

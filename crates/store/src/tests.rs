@@ -933,7 +933,7 @@ mod golden {
         state.backups_read = true;
         state.resizes.insert(
             "rs1".into(),
-            diff_engine::SeenResize {
+            diff_engine::SeenState {
                 state: "resizing".into(),
                 events: 1,
             },
@@ -941,7 +941,7 @@ mod golden {
         state.resizes_read = true;
         state.recommendations.insert(
             "sr-12".into(),
-            diff_engine::SeenResize {
+            diff_engine::SeenState {
                 state: "applied".into(),
                 events: 2,
             },

@@ -4,7 +4,7 @@
 
 use super::Differ;
 use crate::event::EventKind;
-use crate::model::{Observation, SeenResize, TargetState};
+use crate::model::{Observation, SeenState, TargetState};
 use crate::states::Severity;
 
 impl Differ<'_> {
@@ -51,7 +51,7 @@ impl Differ<'_> {
             }
             next.recommendations.insert(
                 recommendation.id.clone(),
-                SeenResize {
+                SeenState {
                     state: recommendation.state.clone(),
                     events,
                 },

@@ -4,7 +4,7 @@
 
 use super::Differ;
 use crate::event::EventKind;
-use crate::model::{Observation, SeenResize, TargetState};
+use crate::model::{Observation, SeenState, TargetState};
 use crate::states::Severity;
 
 impl Differ<'_> {
@@ -45,7 +45,7 @@ impl Differ<'_> {
             }
             next.resizes.insert(
                 resize.id.clone(),
-                SeenResize {
+                SeenState {
                     state: resize.state.clone(),
                     events,
                 },
