@@ -444,7 +444,12 @@ async fn a_database_restart_is_reported_and_survived() {
         "it keeps running"
     );
     database.resume().expect("start the database again");
-    let delivered = fleet.wait_for("workflow.state_changed", 1).await;
+    let delivered = support::eventually(Duration::from_secs(30), || {
+        let delivered = fleet.deliveries_of("workflow.state_changed");
+        std::future::ready((!delivered.is_empty()).then_some(delivered))
+    })
+    .await
+    .unwrap_or_else(|| panic!("not delivered after the restart: {}", service.stderr()));
     assert_eq!(delivered[0]["data"]["state"], "switched_primaries");
     let ready = eventually(Duration::from_secs(20), || async {
         (get(&format!("{admin}/readyz")).await.0 == 200).then_some(())

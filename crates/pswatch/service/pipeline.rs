@@ -311,10 +311,6 @@ impl Pipeline {
                 .inc();
             tracing::warn!(target_db = %target, kind = anomaly.kind(), %anomaly, "odd data from the API");
         }
-        if previous.is_none() {
-            tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
-                deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
-        }
         let mut deliveries = Vec::new();
         let mut recent = Vec::new();
         let silences = if result.events.is_empty() {
@@ -382,6 +378,11 @@ impl Pipeline {
         self.store
             .commit_poll_journaled(target, &result.next, journal, deliveries, now)
             .await?;
+        // Said once it is written: a process stopped before has recorded nothing.
+        if previous.is_none() {
+            tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
+                deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
+        }
         self.shared.board.note_events(recent);
         for channel in &channels {
             self.shared.wakes.wake(channel);
