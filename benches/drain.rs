@@ -41,6 +41,7 @@ fn event(number: usize) -> Event {
         actor: Some("Ada Lovelace".into()),
         cutover_by: None,
         updated_at: None,
+        times: diff_engine::WorkflowTimes::default(),
     };
     Event {
         id: format!("evt_{number:032x}"),

@@ -155,7 +155,11 @@ async fn health_readiness_metrics_and_status() {
         value(sample(
             samples,
             "pswatch_api_requests_total",
-            &[("endpoint", "workflows"), ("status", "200")]
+            &[
+                ("token", "planetscale"),
+                ("endpoint", "workflows"),
+                ("status", "200")
+            ]
         )) >= 2.0
     );
     assert!(
@@ -182,7 +186,11 @@ async fn health_readiness_metrics_and_status() {
         1.0
     );
     assert_eq!(
-        value(sample(samples, "pswatch_api_budget_limit", &[])),
+        value(sample(
+            samples,
+            "pswatch_api_budget_limit",
+            &[("token", "planetscale")]
+        )),
         480.0
     );
     assert!(
@@ -192,7 +200,13 @@ async fn health_readiness_metrics_and_status() {
             &[("target", "acme/commerce"), ("kind", "unreadable_item")]
         )) >= 1.0
     );
-    assert!(value(sample(samples, "pswatch_api_budget_used", &[])) >= 4.0);
+    assert!(
+        value(sample(
+            samples,
+            "pswatch_api_budget_used",
+            &[("token", "planetscale")]
+        )) >= 4.0
+    );
     assert_eq!(value(sample(samples, "pswatch_outbox_pending", &[])), 0.0);
     assert_eq!(value(sample(samples, "pswatch_dead_letters", &[])), 0.0);
     assert!(

@@ -156,6 +156,45 @@ impl Config {
         }
     }
 
+    /// The service tokens the watches use, each once (the first watch that names a token gives
+    /// it its name and budget): `[planetscale]`'s first, then the watches' own.
+    pub(crate) fn tokens(&self) -> Vec<ApiToken> {
+        let several = self.watches.iter().any(|watch| watch.token.is_some());
+        let mut token = self.planetscale.token.clone();
+        if several {
+            token = token.configured_in("[planetscale]");
+        }
+        let mut tokens = vec![ApiToken {
+            name: DEFAULT_TOKEN_NAME.into(),
+            token,
+            requests_per_minute: self.planetscale.requests_per_minute,
+        }];
+        for token in self.watches.iter().filter_map(|watch| watch.token.as_ref()) {
+            if !tokens
+                .iter()
+                .any(|known| known.token.id() == token.token.id())
+            {
+                tokens.push(token.clone());
+            }
+        }
+        tokens
+    }
+
+    /// Which of [`Config::tokens`] reads `organization`.
+    pub(crate) fn token_index(&self, organization: &str) -> usize {
+        let tokens = self.tokens();
+        self.watches
+            .iter()
+            .find(|watch| watch.organization == organization)
+            .and_then(|watch| watch.token.as_ref())
+            .and_then(|token| {
+                tokens
+                    .iter()
+                    .position(|known| known.token.id() == token.token.id())
+            })
+            .unwrap_or(0)
+    }
+
     /// `[receiver] public_url`, the address PlanetScale posts to, when the receiver is on.
     pub(crate) fn public_url(&self) -> Option<String> {
         self.receiver
@@ -267,7 +306,34 @@ pub(crate) struct Watch {
     pub(crate) databases: Option<Vec<String>>,
     /// What of them is watched.
     pub(crate) resources: Resources,
+    /// The organization's own service token, when it is not `[planetscale]`'s.
+    pub(crate) token: Option<ApiToken>,
 }
+
+/// A service token and the share of PlanetScale's rate limit its requests may spend. Watches
+/// that use the same token share its budget.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiToken {
+    /// What the status page and the metrics call it: `planetscale` for `[planetscale]`'s, the
+    /// organization for a watch's own. Never the token or its id.
+    pub(crate) name: String,
+    pub(crate) token: ServiceToken,
+    pub(crate) requests_per_minute: u32,
+}
+
+impl PartialEq for ApiToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.token.id() == other.token.id()
+            && self.token.expose_secret() == other.token.expose_secret()
+            && self.requests_per_minute == other.requests_per_minute
+    }
+}
+
+impl Eq for ApiToken {}
+
+/// The name of `[planetscale]`'s token on the status page and in the metrics.
+pub(crate) const DEFAULT_TOKEN_NAME: &str = "planetscale";
 
 /// What a `[[watch]]` watches of its databases (`resources`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

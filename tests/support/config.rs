@@ -125,6 +125,12 @@ impl ConfigBuilder {
         )
     }
 
+    /// Sets `key` of the last `[[watch]]` (`resources`, `service_token`, …).
+    pub fn watch_with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.last("watch").insert(key.to_owned(), value.into());
+        self
+    }
+
     /// Sets `key` of the last channel (`retry_schedule`, `min_interval`, …).
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.last("channels").insert(key.to_owned(), value.into());

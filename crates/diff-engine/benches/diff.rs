@@ -32,6 +32,7 @@ fn observation(changed: bool) -> Observation {
             actor: Some("Ada".into()),
             cutover_by: None,
             updated_at: None,
+            times: diff_engine::WorkflowTimes::default(),
         })
         .collect();
     let deploy_requests = (0..DEPLOY_REQUESTS)
@@ -61,6 +62,7 @@ fn observation(changed: bool) -> Observation {
                         deploy_errors: None,
                         deploy_error_docs_url: None,
                         progress_percentage: Some(50.0),
+                        eta_seconds: Some(120),
                         revert_errors: None,
                     })
                     .collect(),

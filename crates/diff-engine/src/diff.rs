@@ -303,6 +303,7 @@ impl Differ<'_> {
                     state: workflow.state.clone(),
                     workflow_errors: workflow.workflow_errors.clone(),
                     events: sequence,
+                    times: workflow.times.clone(),
                 },
             );
         }

@@ -20,7 +20,7 @@ pub use model::{
     Backup, DeployOperation, DeployRequest, LintError, MaintenanceSchedule, Observation,
     ObservedDeployRequest, OperationPhase, Progress, Resize, SchemaRecommendation, SeenBackup,
     SeenDeployRequest, SeenMaintenance, SeenOperation, SeenState, SeenWorkflow, Target,
-    TargetState, Unreadable, Waiting, Workflow,
+    TargetState, Unreadable, Waiting, Workflow, WorkflowTimes,
 };
 pub use plan::needs_operations;
 pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};

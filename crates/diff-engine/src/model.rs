@@ -59,6 +59,34 @@ pub struct Workflow {
     pub cutover_by: Option<String>,
     /// When the API last changed it, as the API wrote it.
     pub updated_at: Option<String>,
+    /// When it reached each of its phases, as the API wrote the times.
+    #[serde(default)]
+    pub times: WorkflowTimes,
+}
+
+/// When a workflow reached each phase of its journey, as the API wrote the times (its `*_at`
+/// fields); `None` for a phase not reached, or a time the API did not give.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowTimes {
+    /// `started_at`: it started copying.
+    pub started_at: Option<String>,
+    /// `data_copy_completed_at`: the copy was done and it began replicating (`running`).
+    pub data_copy_completed_at: Option<String>,
+    /// `switch_replicas_at`: replica traffic was switched.
+    pub switch_replicas_at: Option<String>,
+    /// `switch_primaries_at`: primary traffic was switched.
+    pub switch_primaries_at: Option<String>,
+    /// `cutover_at`: it was cut over.
+    pub cutover_at: Option<String>,
+    /// `completed_at`: it was completed.
+    pub completed_at: Option<String>,
+}
+
+impl WorkflowTimes {
+    /// Whether no time is known.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A deploy request as the API last showed it.
@@ -177,6 +205,9 @@ pub struct DeployOperation {
     pub deploy_error_docs_url: Option<String>,
     /// How far it got, in percent.
     pub progress_percentage: Option<f64>,
+    /// How long the API expects it to take still, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u64>,
     /// A revert operation's error text (`revert_errors`); absent on forward operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert_errors: Option<String>,
@@ -521,6 +552,8 @@ pub struct SeenWorkflow {
     pub workflow_errors: Option<String>,
     /// How many events this workflow has produced; part of the next event's id.
     pub events: u64,
+    /// When it reached each phase, for the status page.
+    pub times: WorkflowTimes,
 }
 
 /// What is remembered of an open deploy request.
@@ -592,6 +625,8 @@ pub struct Progress {
     pub since: Option<OffsetDateTime>,
     /// Whether `deploy_operation.stalled` was reported for this stall.
     pub stalled: bool,
+    /// `eta_seconds` as last seen, for the status page.
+    pub eta_seconds: Option<u64>,
 }
 
 impl SeenOperation {

@@ -41,6 +41,7 @@ pub fn workflow(number: u64) -> WorkflowBuilder {
         actor: None,
         cutover_by: None,
         updated_at: None,
+        times: crate::WorkflowTimes::default(),
     })
 }
 
@@ -219,6 +220,7 @@ pub fn operation(id: &str, table: &str) -> OperationBuilder {
         deploy_errors: None,
         deploy_error_docs_url: None,
         progress_percentage: None,
+        eta_seconds: None,
         revert_errors: None,
     })
 }

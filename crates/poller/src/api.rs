@@ -11,7 +11,7 @@
 
 use diff_engine::{
     DeployOperation, DeployRequest, DeployState, LintError, OperationPhase, OperationState,
-    Workflow, WorkflowState,
+    Workflow, WorkflowState, WorkflowTimes,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -256,6 +256,14 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A count of seconds ahead (an ETA): whole, not negative, at most [`MAX_ETA_SECONDS`];
+    /// anything else is treated as unknown.
+    fn seconds(&self, key: &str) -> Option<u64> {
+        let seconds = self.float(key)?;
+        (seconds.is_finite() && (0.0..=MAX_ETA_SECONDS as f64).contains(&seconds))
+            .then(|| seconds.round() as u64)
+    }
+
     fn boolean(&self, key: &str) -> Option<bool> {
         self.get(key).and_then(Value::as_bool)
     }
@@ -289,6 +297,9 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The longest ETA believed of the API: thirty days. A longer one is read as unknown.
+const MAX_ETA_SECONDS: u64 = 30 * 24 * 3600;
+
 pub(crate) fn workflow(value: &Value) -> Result<Workflow, DecodeError> {
     let fields = Fields::of(value)?;
     let number = fields.number()?;
@@ -306,6 +317,14 @@ pub(crate) fn workflow(value: &Value) -> Result<Workflow, DecodeError> {
         actor: fields.display_name("actor"),
         cutover_by: fields.display_name("cutover_by"),
         updated_at: fields.text("updated_at"),
+        times: WorkflowTimes {
+            started_at: fields.text("started_at"),
+            data_copy_completed_at: fields.text("data_copy_completed_at"),
+            switch_replicas_at: fields.text("switch_replicas_at"),
+            switch_primaries_at: fields.text("switch_primaries_at"),
+            cutover_at: fields.text("cutover_at"),
+            completed_at: fields.text("completed_at"),
+        },
     })
 }
 
@@ -441,6 +460,7 @@ fn operation(value: &Value, phase: OperationPhase) -> Result<DeployOperation, De
         deploy_errors,
         deploy_error_docs_url: fields.text("deploy_error_docs_url"),
         progress_percentage: fields.float("progress_percentage"),
+        eta_seconds: fields.seconds("eta_seconds"),
         revert_errors,
     })
 }

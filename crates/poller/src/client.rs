@@ -21,6 +21,8 @@ use crate::error::PollError;
 pub struct ServiceToken {
     id: String,
     token: String,
+    /// Where the token is configured, for messages that must say which token failed.
+    origin: Option<String>,
 }
 
 impl ServiceToken {
@@ -29,12 +31,29 @@ impl ServiceToken {
         Self {
             id: id.into(),
             token: token.into(),
+            origin: None,
         }
     }
 
-    /// The token's id: what messages name.
+    /// The same token, saying in messages where it is configured (`[[watch]] "acme"`), for a
+    /// service that holds several.
+    #[must_use]
+    pub fn configured_in(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// The token's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What messages name: the id, and where it is configured when that was said.
+    pub fn described(&self) -> String {
+        match &self.origin {
+            Some(origin) => format!("{} (set in {origin})", self.id),
+            None => self.id.clone(),
+        }
     }
 
     fn header(&self) -> Result<HeaderValue, PollError> {
@@ -57,6 +76,7 @@ impl fmt::Debug for ServiceToken {
             .debug_struct("ServiceToken")
             .field("id", &self.id)
             .field("token", &"<redacted>")
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -374,15 +394,15 @@ impl Client {
         Err(match status {
             StatusCode::UNAUTHORIZED => PollError::Unauthorized {
                 resource,
-                token_id: self.config.token.id().to_owned(),
+                token_id: self.config.token.described(),
             },
             StatusCode::FORBIDDEN => PollError::Forbidden {
                 resource,
-                token_id: self.config.token.id().to_owned(),
+                token_id: self.config.token.described(),
             },
             StatusCode::NOT_FOUND => PollError::NotFound {
                 resource,
-                token_id: self.config.token.id().to_owned(),
+                token_id: self.config.token.described(),
             },
             StatusCode::TOO_MANY_REQUESTS => {
                 // Everything slows down, not just this request.

@@ -476,6 +476,7 @@ async fn a_workflow_missing_from_the_list_is_fetched_by_number() {
                 state,
                 workflow_errors: None,
                 events: 1,
+                times: Default::default(),
             },
         );
     }

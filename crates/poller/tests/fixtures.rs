@@ -351,6 +351,7 @@ async fn odd_items_cost_only_themselves() {
             state: diff_engine::WorkflowState::Copying,
             workflow_errors: None,
             events: 1,
+            times: Default::default(),
         },
     );
     previous.deploy_requests.insert(

@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::views::{
-    BudgetView, DeadLetterView, DeployRequestView, InMotion, NotReady, OutboxView, SilenceAnswer,
-    SilenceStatus, SilenceView, SilencesAnswer, StatusView, TargetView, WorkflowView,
+    BudgetView, DeadLetterView, InMotion, NotReady, OutboxView, SilenceAnswer, SilenceStatus,
+    SilenceView, SilencesAnswer, StatusView, TargetView,
 };
 use crate::service::shared::Shared;
 
@@ -176,9 +176,20 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(quarantined) = count(shared.store.quarantined_len().await) {
         metrics.quarantined.set(quarantined);
     }
-    let usage = shared.budget.usage();
-    metrics.budget_used.set(i64::from(usage.used));
-    metrics.budget_limit.set(i64::from(usage.limit));
+    metrics.budget_used.reset();
+    metrics.budget_limit.reset();
+    for line in shared.budgets.lines() {
+        let usage = line.budget.usage();
+        let token = [line.name.as_str()];
+        metrics
+            .budget_used
+            .with_label_values(&token)
+            .set(i64::from(usage.used));
+        metrics
+            .budget_limit
+            .with_label_values(&token)
+            .set(i64::from(usage.limit));
+    }
     metrics.targets_in_motion.set(
         shared
             .board
@@ -222,19 +233,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
                 .iter()
                 .find(|(target, _)| target.to_string() == name)
                 .map(|(_, state)| state);
-            let in_motion = state.map_or_else(InMotion::default, |state| InMotion {
-                workflows: state
-                    .workflows
-                    .values()
-                    .filter(|workflow| workflow.state.motion() != diff_engine::Motion::Idle)
-                    .map(WorkflowView::from)
-                    .collect(),
-                deploy_requests: state
-                    .deploy_requests
-                    .iter()
-                    .map(|(number, request)| DeployRequestView::new(*number, request))
-                    .collect(),
-            });
+            let in_motion = state.map_or_else(InMotion::default, InMotion::of);
             TargetView {
                 target: name,
                 status,
@@ -243,16 +242,16 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         })
         .collect();
     let pending_by_channel = shared.store.outbox_counts().await.unwrap_or_default();
-    let usage = shared.budget.usage();
+    let budgets: Vec<BudgetView> = shared
+        .budgets
+        .lines()
+        .into_iter()
+        .map(BudgetView::from)
+        .collect();
     Json(StatusView {
         targets,
-        budget: BudgetView {
-            used: usage.used,
-            limit: usage.limit,
-            reserved: usage.reserved,
-            window_seconds: shared.budget.window().as_secs(),
-            throttled: usage.throttled,
-        },
+        budget: budgets.first().cloned().unwrap_or_default(),
+        budgets,
         budget_note: scheduler.budget_note,
         outbox: OutboxView {
             pending: pending_by_channel.values().sum(),

@@ -19,7 +19,10 @@ use crate::service::status::{RecentEvent, TargetStatus};
 #[derive(Debug, Serialize)]
 pub(crate) struct StatusView {
     pub(crate) targets: Vec<TargetView>,
+    /// The budget of `[planetscale]`'s token.
     pub(crate) budget: BudgetView,
+    /// Every service token's budget, `[planetscale]`'s first.
+    pub(crate) budgets: Vec<BudgetView>,
     pub(crate) budget_note: Option<String>,
     pub(crate) outbox: OutboxView,
     /// Whether PlanetScale's webhooks reach the receiver, by target.
@@ -42,11 +45,138 @@ pub(crate) struct TargetView {
     pub(crate) in_motion: InMotion,
 }
 
-/// The workflows of a target that are not idle, and its open deploy requests.
+/// The workflows of a target that are not idle, its open deploy requests, and its backups and
+/// resizes under way.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct InMotion {
     pub(crate) workflows: Vec<WorkflowView>,
     pub(crate) deploy_requests: Vec<DeployRequestView>,
+    pub(crate) resizes: Vec<ResizeView>,
+    pub(crate) backups: Vec<BackupView>,
+}
+
+impl InMotion {
+    /// What of `state` is in motion or waits for a person.
+    pub(crate) fn of(state: &diff_engine::TargetState) -> Self {
+        Self {
+            workflows: state
+                .workflows
+                .values()
+                .filter(|workflow| workflow.state.motion() != Motion::Idle)
+                .map(WorkflowView::from)
+                .collect(),
+            deploy_requests: state
+                .deploy_requests
+                .iter()
+                .map(|(number, request)| DeployRequestView::new(*number, request))
+                .collect(),
+            resizes: state
+                .resizes
+                .iter()
+                .filter(|(_, resize)| diff_engine::Resize::in_motion(&resize.state))
+                .map(|(id, resize)| ResizeView {
+                    id: id.clone(),
+                    state: resize.state.clone(),
+                })
+                .collect(),
+            backups: state
+                .backups
+                .iter()
+                .filter(|(_, backup)| matches!(backup.state.as_str(), "pending" | "running"))
+                .map(|(id, backup)| BackupView {
+                    id: id.clone(),
+                    branch: backup.branch.clone(),
+                    state: backup.state.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A branch or keyspace resize under way.
+#[derive(Debug, Serialize)]
+pub(crate) struct ResizeView {
+    pub(crate) id: String,
+    /// `queued`, `pending` or `resizing`.
+    pub(crate) state: String,
+}
+
+/// A backup under way.
+#[derive(Debug, Serialize)]
+pub(crate) struct BackupView {
+    pub(crate) id: String,
+    pub(crate) branch: String,
+    /// `pending` or `running`.
+    pub(crate) state: String,
+}
+
+/// One phase of a workflow's journey, as the status page draws it.
+#[derive(Debug, Serialize)]
+pub(crate) struct PhaseView {
+    /// `copying`, `running`, `switched_replicas`, `switched_primaries`, `cutover` or
+    /// `completed`.
+    pub(crate) phase: &'static str,
+    /// What a person reads: `Copying`, `Replicas switched`, …
+    pub(crate) label: &'static str,
+    /// Whether the workflow got this far.
+    pub(crate) reached: bool,
+    /// Whether this is where it is now.
+    pub(crate) current: bool,
+    /// When it got here, as the API wrote it, if known.
+    pub(crate) reached_at: Option<String>,
+}
+
+/// The phases of a workflow's journey, in order, with their labels.
+const PHASES: [(&str, &str); 6] = [
+    ("copying", "Copying"),
+    ("running", "Running"),
+    ("switched_replicas", "Replicas switched"),
+    ("switched_primaries", "Primaries switched"),
+    ("cutover", "Cut over"),
+    ("completed", "Completed"),
+];
+
+/// Where a workflow in `state` is on its journey: the index of its phase, `None` before it
+/// starts copying or off the path (cancelled, reversed, in error: its state says which).
+fn phase_index(state: &WorkflowState) -> Option<usize> {
+    match state {
+        WorkflowState::Copying => Some(0),
+        WorkflowState::Running | WorkflowState::VerifyingData | WorkflowState::VerifiedData => {
+            Some(1)
+        }
+        WorkflowState::SwitchedReplicas => Some(2),
+        WorkflowState::SwitchedPrimaries => Some(3),
+        WorkflowState::Cutover => Some(4),
+        WorkflowState::Completed => Some(5),
+        _ => None,
+    }
+}
+
+/// The phases of `workflow`, each reached or not, with its time.
+fn phases(workflow: &SeenWorkflow) -> Vec<PhaseView> {
+    let times = &workflow.times;
+    let at = [
+        &times.started_at,
+        &times.data_copy_completed_at,
+        &times.switch_replicas_at,
+        &times.switch_primaries_at,
+        &times.cutover_at,
+        &times.completed_at,
+    ];
+    let current = phase_index(&workflow.state);
+    // Off the path, the phases with a time are those it reached.
+    let reached_by_time = |index: usize| at[index].is_some();
+    PHASES
+        .iter()
+        .enumerate()
+        .map(|(index, (phase, label))| PhaseView {
+            phase,
+            label,
+            reached: current.map_or_else(|| reached_by_time(index), |current| index <= current),
+            current: current == Some(index),
+            reached_at: at[index].clone(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +186,9 @@ pub(crate) struct WorkflowView {
     pub(crate) state: WorkflowState,
     pub(crate) motion: Motion,
     pub(crate) errors: Option<String>,
+    /// Its journey: copying, running, replicas switched, primaries switched, cut over,
+    /// completed.
+    pub(crate) phases: Vec<PhaseView>,
 }
 
 impl From<&SeenWorkflow> for WorkflowView {
@@ -66,6 +199,7 @@ impl From<&SeenWorkflow> for WorkflowView {
             state: workflow.state.clone(),
             motion: workflow.state.motion(),
             errors: workflow.workflow_errors.clone(),
+            phases: phases(workflow),
         }
     }
 }
@@ -92,6 +226,8 @@ impl DeployRequestView {
                     table: operation.table_name.clone(),
                     state: operation.state.clone(),
                     errors: operation.errors.clone(),
+                    progress_percentage: operation.progress.percentage,
+                    eta_seconds: operation.progress.eta_seconds,
                 })
                 .collect()
         };
@@ -117,16 +253,40 @@ pub(crate) struct OperationView {
     pub(crate) table: Option<String>,
     pub(crate) state: OperationState,
     pub(crate) errors: Option<String>,
+    /// How far a running operation got, in percent.
+    pub(crate) progress_percentage: Option<f64>,
+    /// How long the API expects a running operation to take still.
+    pub(crate) eta_seconds: Option<u64>,
 }
 
-/// The request budget: what was used of the window, and what is held for targets in motion.
-#[derive(Debug, Serialize)]
+/// A service token's request budget: what was used of the window, and what is held for targets
+/// in motion.
+#[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct BudgetView {
+    /// `planetscale` for `[planetscale]`'s token, or the organization of the watch naming it.
+    pub(crate) token: String,
+    /// The watched organizations whose requests spend it.
+    pub(crate) organizations: Vec<String>,
     pub(crate) used: u32,
     pub(crate) limit: u32,
     pub(crate) reserved: u32,
     pub(crate) window_seconds: u64,
     pub(crate) throttled: bool,
+}
+
+impl From<crate::service::clients::BudgetLine> for BudgetView {
+    fn from(line: crate::service::clients::BudgetLine) -> Self {
+        let usage = line.budget.usage();
+        Self {
+            token: line.name,
+            organizations: line.organizations,
+            used: usage.used,
+            limit: usage.limit,
+            reserved: usage.reserved,
+            window_seconds: line.budget.window().as_secs(),
+            throttled: usage.throttled,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -94,6 +94,7 @@ pub(crate) async fn run(
                 resizes: true,
                 ..config::Resources::default()
             },
+            token: None,
         }],
         channels,
         digests: Vec::new(),

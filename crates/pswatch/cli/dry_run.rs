@@ -10,7 +10,7 @@ use diff_engine::{diff, Event};
 use notifier::Memos;
 use time::OffsetDateTime;
 
-use crate::cli::webhooks::client;
+use crate::cli::webhooks::clients;
 use crate::config::Config;
 use crate::service::pipeline::Watched;
 
@@ -22,7 +22,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let client = client(config)?;
+    let clients = clients(config)?;
     let silences = match &store {
         Some(store) => crate::admin::silences::all(&config.silences, store).await?,
         None => config.silences.clone(),
@@ -33,7 +33,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let mut text = String::new();
     // Exactly what `once` polls: the same listing, an organization that cannot be listed
     // reported and the others polled.
-    let (targets, unlisted) = Watched::default().targets(config, &client).await;
+    let (targets, unlisted) = Watched::default().targets(config, &clients).await;
     for (organization, error) in unlisted {
         failed = true;
         let _ = writeln!(
@@ -46,6 +46,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             Some(store) => store.target_state(&target).await?,
             None => None,
         };
+        let client = clients.of(&target.organization);
         let observation = match client.observe(&target, previous.as_ref()).await {
             Ok(observation) => observation,
             Err(error) => {

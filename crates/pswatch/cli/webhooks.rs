@@ -4,15 +4,14 @@
 //! service runs.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use diff_engine::{Target, EVENT_TYPES};
-use poller::{Client, PollError, Webhook, DEPLOY_REQUEST_EVENTS};
+use poller::{PollError, Webhook, DEPLOY_REQUEST_EVENTS};
 
 use crate::config::Config;
+use crate::service::clients::{Budgets, Clients};
 use crate::service::pipeline::Watched;
-use crate::service::shared::budget_of;
 
 /// Every event a webhook to pswatch subscribes to: the deploy request events (which make it
 /// poll) and PlanetScale's events it routes.
@@ -28,20 +27,21 @@ pub(crate) fn subscribed_events() -> Vec<&'static str> {
         .collect()
 }
 
-/// An API client of `config` with a budget of its own (the command runs beside the service).
-pub(crate) fn client(config: &Config) -> anyhow::Result<Client> {
-    crate::service::pipeline::api_client(config, Arc::new(budget_of(config)), None)
+/// The API clients of `config`, with budgets of their own (the command runs beside the
+/// service).
+pub(crate) fn clients(config: &Config) -> anyhow::Result<Clients> {
+    Clients::new(config, &Budgets::default(), None)
 }
 
 /// The watched databases, listed as the service lists them; an organization that cannot be
 /// listed is a line of `text`, and makes `all` false.
 async fn watched(
     config: &Config,
-    client: &Client,
+    clients: &Clients,
     text: &mut String,
     all: &mut bool,
 ) -> Vec<Target> {
-    let (targets, unlisted) = Watched::default().targets(config, client).await;
+    let (targets, unlisted) = Watched::default().targets(config, clients).await;
     for (organization, error) in unlisted {
         *all = false;
         let _ = writeln!(
@@ -91,10 +91,11 @@ fn describe(webhook: &Webhook, public_url: &str) -> String {
 /// What `list` prints, and whether every database has a webhook that gives push.
 pub(crate) async fn list(config: &Config) -> anyhow::Result<(String, bool)> {
     let public_url = public_url(config)?;
-    let client = client(config)?;
+    let clients = clients(config)?;
     let mut text = String::new();
     let mut all = true;
-    for target in watched(config, &client, &mut text, &mut all).await {
+    for target in watched(config, &clients, &mut text, &mut all).await {
+        let client = clients.of(&target.organization);
         let webhooks = match client.list_webhooks(&target).await {
             Ok(webhooks) => webhooks,
             Err(error) => {
@@ -131,11 +132,12 @@ pub(crate) async fn list(config: &Config) -> anyhow::Result<(String, bool)> {
 /// What `install` prints, and whether every database ends with a webhook to `public_url`.
 pub(crate) async fn install(config: &Config) -> anyhow::Result<(String, bool)> {
     let public_url = public_url(config)?;
-    let client = client(config)?;
+    let clients = clients(config)?;
     let events = subscribed_events();
     let mut text = String::new();
     let mut all = true;
-    for target in watched(config, &client, &mut text, &mut all).await {
+    for target in watched(config, &clients, &mut text, &mut all).await {
+        let client = clients.of(&target.organization);
         let webhooks = match client.list_webhooks(&target).await {
             Ok(webhooks) => webhooks,
             Err(error) => {

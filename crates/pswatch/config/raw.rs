@@ -57,6 +57,9 @@ pub(super) struct RawWatch {
     pub(super) organization: String,
     pub(super) databases: Option<Vec<String>>,
     pub(super) resources: Option<Vec<String>>,
+    pub(super) service_token_id: Option<String>,
+    pub(super) service_token: Option<String>,
+    pub(super) requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

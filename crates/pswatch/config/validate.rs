@@ -12,14 +12,14 @@ use poller::ServiceToken;
 use super::channels::channels;
 use super::templates::templates;
 
-use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute};
+use super::raw::{RawConfig, RawLogFormat, RawPlanetScale, RawRoute, RawWatch};
 use super::{
     http_url, problem, Config, Log, LogFormat, PlanetScale, Poll, Problem, Receiver, Watch,
     DEFAULT_ACTIVE_INTERVAL, DEFAULT_ADMIN_LISTEN, DEFAULT_API_URL, DEFAULT_INTERVAL,
     DEFAULT_LEASE, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_STATE_PATH, DEFAULT_STATE_SCHEMA,
     MIN_INTERVAL,
 };
-use crate::config::{Resources, StateDatabase};
+use crate::config::{ApiToken, Resources, StateDatabase};
 
 /// The fewest characters an admin token may have.
 const MIN_ADMIN_TOKEN: usize = 32;
@@ -44,7 +44,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     };
     let state_database = state_database(&raw, problems);
     let poll = poll(&raw, problems);
-    let watches = watches(&raw, problems);
+    let watches = watches(&raw, planetscale.as_ref(), problems);
     let templates = templates(&raw.templates, problems);
     let channels = channels(&raw.channels, &templates, problems);
     let digests = super::digests::digests(&raw.digests, &raw.channel_names, problems);
@@ -264,42 +264,19 @@ fn planetscale(
             );
         }
     }
-    let mut token_part = |key: &str, value: &str| {
-        let key = format!("planetscale.{key}");
-        if value.trim().is_empty() {
-            problem(problems, key, "is empty");
-            None
-        } else if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
-            problem(
-                problems,
-                key,
-                "holds spaces or characters that are not printable ASCII",
-            );
-            None
-        } else {
-            Some(value.to_owned())
-        }
-    };
-    let token_id = token_part("service_token_id", service_token_id);
-    let token = token_part("service_token", service_token);
+    let token_id = token_part("planetscale.service_token_id", service_token_id, problems);
+    let token = token_part("planetscale.service_token", service_token, problems);
     let timeout = at_least(
         "planetscale.timeout",
         *timeout,
         Duration::from_secs(20),
         problems,
     );
-    let requests_per_minute = match requests_per_minute {
-        None => DEFAULT_REQUESTS_PER_MINUTE,
-        Some(0) => {
-            problem(
-                problems,
-                "planetscale.requests_per_minute",
-                "must be at least 1",
-            );
-            DEFAULT_REQUESTS_PER_MINUTE
-        }
-        Some(value) => *value,
-    };
+    let requests_per_minute = requests(
+        "planetscale.requests_per_minute",
+        *requests_per_minute,
+        problems,
+    );
     let budget_window = at_least(
         "planetscale.budget_window",
         *budget_window,
@@ -313,6 +290,128 @@ fn planetscale(
         requests_per_minute,
         budget_window,
     })
+}
+
+/// One half of a service token, which must be printable ASCII without spaces.
+fn token_part(key: &str, value: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    if value.trim().is_empty() {
+        problem(problems, key, "is empty");
+        None
+    } else if !value.bytes().all(|byte| byte.is_ascii_graphic()) {
+        problem(
+            problems,
+            key,
+            "holds spaces or characters that are not printable ASCII",
+        );
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+/// A token's `requests_per_minute`, 480 unless set.
+fn requests(key: &str, value: Option<u32>, problems: &mut Vec<Problem>) -> u32 {
+    match value {
+        None => DEFAULT_REQUESTS_PER_MINUTE,
+        Some(0) => {
+            problem(problems, key, "must be at least 1");
+            DEFAULT_REQUESTS_PER_MINUTE
+        }
+        Some(value) => value,
+    }
+}
+
+/// A watch's own service token (`service_token_id` and `service_token`, with its
+/// `requests_per_minute`), when it names one.
+fn watch_token(
+    key: &str,
+    watch: &RawWatch,
+    organization: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<ApiToken> {
+    match (&watch.service_token_id, &watch.service_token) {
+        (None, None) => {
+            if watch.requests_per_minute.is_some() {
+                problem(
+                    problems,
+                    format!("{key}.requests_per_minute"),
+                    "is the budget of the watch's own service token: set service_token_id and service_token beside it (the token of [planetscale] has planetscale.requests_per_minute)",
+                );
+            }
+            None
+        }
+        (Some(id), Some(token)) => {
+            let id = token_part(&format!("{key}.service_token_id"), id, problems);
+            let token = token_part(&format!("{key}.service_token"), token, problems);
+            let requests_per_minute = requests(
+                &format!("{key}.requests_per_minute"),
+                watch.requests_per_minute,
+                problems,
+            );
+            Some(ApiToken {
+                name: organization.to_owned(),
+                token: ServiceToken::new(id?, token?)
+                    .configured_in(format!("[[watch]] of organization {organization:?}")),
+                requests_per_minute,
+            })
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            let missing = if watch.service_token.is_none() {
+                "service_token"
+            } else {
+                "service_token_id"
+            };
+            problem(
+                problems,
+                format!("{key}.{missing}"),
+                "is missing: a watch's own token needs both service_token_id and service_token",
+            );
+            None
+        }
+    }
+}
+
+/// Watches naming the same token must agree on it: one secret, and one budget where they set
+/// it (`watches`: each watch's index, token, and whether it set `requests_per_minute`).
+fn tokens_agree(
+    planetscale: Option<&PlanetScale>,
+    watches: &[(usize, Option<ApiToken>, bool)],
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: Vec<(String, &ServiceToken, u32)> = Vec::new();
+    if let Some(planetscale) = planetscale {
+        seen.push((
+            "planetscale".into(),
+            &planetscale.token,
+            planetscale.requests_per_minute,
+        ));
+    }
+    for (index, token, explicit) in watches {
+        let Some(token) = token else { continue };
+        let key = format!("watch[{index}]");
+        match seen
+            .iter()
+            .find(|(_, known, _)| known.id() == token.token.id())
+        {
+            Some((other, known, _)) if known.expose_secret() != token.token.expose_secret() => {
+                problem(
+                    problems,
+                    format!("{key}.service_token"),
+                    format!("differs from the token of {other}, which has the same service_token_id"),
+                );
+            }
+            Some((other, _, requests)) if *explicit && *requests != token.requests_per_minute => problem(
+                problems,
+                format!("{key}.requests_per_minute"),
+                format!(
+                    "is {} but {other} uses the same token with {requests}: watches that share a token share its budget, so give it one value",
+                    token.requests_per_minute
+                ),
+            ),
+            Some(_) => {}
+            None => seen.push((key, &token.token, token.requests_per_minute)),
+        }
+    }
 }
 
 /// `value` (or `default`), which must be at least the minimum interval of 10 ms.
@@ -444,7 +543,11 @@ fn log(raw: &RawConfig, problems: &mut Vec<Problem>) -> Log {
     log
 }
 
-fn watches(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Watch> {
+fn watches(
+    raw: &RawConfig,
+    planetscale: Option<&PlanetScale>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Watch> {
     if raw.watch_count == 0 {
         problem(
             problems,
@@ -453,6 +556,7 @@ fn watches(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Watch> {
         );
     }
     let mut watches = Vec::new();
+    let mut tokens = Vec::new();
     let mut seen = BTreeSet::new();
     for (index, watch) in &raw.watches {
         let key = format!("watch[{index}]");
@@ -492,12 +596,16 @@ fn watches(raw: &RawConfig, problems: &mut Vec<Problem>) -> Vec<Watch> {
             );
         }
         let resources = resources(&key, watch.resources.as_ref(), problems);
+        let token = watch_token(&key, watch, &organization, problems);
+        tokens.push((*index, token.clone(), watch.requests_per_minute.is_some()));
         watches.push(Watch {
             organization,
             databases,
             resources,
+            token,
         });
     }
+    tokens_agree(planetscale, &tokens, problems);
     watches
 }
 

@@ -21,7 +21,7 @@ use tracing::Instrument as _;
 use super::pipeline::{Pipeline, PollFailure, PollReport};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
-use super::shared::{budget_of, Shared};
+use super::shared::Shared;
 use super::upkeep::{check_webhooks, probe_store};
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
@@ -86,8 +86,9 @@ pub(super) struct Loop {
     next_digests: Instant,
     /// When Slack clicks left undone (a replica stopped after answering Slack) are done next.
     next_clicks: Instant,
-    /// Whether the budget cannot serve the configured intervals (said once, until it can).
-    overloaded: bool,
+    /// The service tokens whose budget cannot serve the configured intervals (said once, until
+    /// it can).
+    overloaded: HashSet<String>,
 }
 
 impl Loop {
@@ -120,7 +121,7 @@ impl Loop {
             next_pokes: now,
             next_digests: now,
             next_clicks: now,
-            overloaded: false,
+            overloaded: HashSet::new(),
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
         service.start_workers(Duration::ZERO);
@@ -203,10 +204,15 @@ impl Loop {
                 .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
         }
 
-        let budget = Arc::clone(&self.shared.budget);
-        let due = self
-            .scheduler
-            .due(now, u64::from(budget.room(Priority::Low)));
+        let clients = &self.pipeline.clients;
+        let mut rooms: Vec<u64> = clients
+            .all()
+            .iter()
+            .map(|client| u64::from(client.budget().room(Priority::Low)))
+            .collect();
+        let due = self.scheduler.due_shared(now, &mut rooms, |target| {
+            clients.share(&target.organization)
+        });
         for (target, priority) in due.start {
             self.start_poll(target, priority);
         }
@@ -229,8 +235,9 @@ impl Loop {
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
+            let window = self.pipeline.config.planetscale.budget_window;
             let recheck =
-                (budget.window() / 240).clamp(Duration::from_millis(2), Duration::from_millis(250));
+                (window / 240).clamp(Duration::from_millis(2), Duration::from_millis(250));
             wake_at = wake_at.max(now + recheck);
         }
         Ok(wake_at)
@@ -467,8 +474,12 @@ impl Loop {
             return;
         };
         // The reserve follows the target's new motion before the status shows the poll.
-        let budget = pipeline.client.budget();
-        budget.reserve(scheduler.reserve(budget.window()));
+        let clients = &pipeline.clients;
+        let share = clients.share(&target.organization);
+        let budget = clients.of(&target.organization).budget();
+        budget.reserve(scheduler.reserve(budget.window(), |other| {
+            clients.share(&other.organization) == share
+        }));
         let failures = scheduler.failures(target);
         if let Some(error) = &error {
             if outcome == Outcome::Panicked {
@@ -496,30 +507,52 @@ impl Loop {
         });
     }
 
-    /// Says once, in the log and the status, when the budget cannot serve the configured
-    /// intervals, and again when it can.
+    /// Says once per service token, in the log and the status, when its budget cannot serve
+    /// the configured intervals of its databases, and again when it can.
     fn note_budget(&mut self) {
-        let demand = self.scheduler.demand_per_minute();
-        let limit = f64::from(self.pipeline.client.budget().limit());
-        let board = &self.shared.board;
-        if demand > limit && !self.overloaded {
-            self.overloaded = true;
+        let clients = &self.pipeline.clients;
+        let tokens = self.pipeline.config.tokens();
+        let mut notes = Vec::new();
+        for (share, (client, token)) in clients.all().iter().zip(&tokens).enumerate() {
+            let demand = self
+                .scheduler
+                .demand_per_minute(|target| clients.share(&target.organization) == share);
+            let limit = f64::from(client.budget().limit());
+            let key = if share == 0 {
+                "planetscale.requests_per_minute".to_owned()
+            } else {
+                format!(
+                    "requests_per_minute of the [[watch]] of organization {:?}",
+                    token.name
+                )
+            };
             let note = format!(
                 "the configured intervals need about {demand:.0} API requests a minute but the budget \
-                 (planetscale.requests_per_minute) is {limit:.0}: databases in motion keep their \
+                 ({key}) is {limit:.0}: databases in motion keep their \
                  interval and idle ones are polled in turn, less often than `interval`"
             );
-            tracing::warn!(demand = demand.round(), budget = limit, "{note}");
-            board.set_budget_note(Some(note));
-        } else if demand < limit * 0.9 && self.overloaded {
-            self.overloaded = false;
-            tracing::info!(
-                demand = demand.round(),
-                budget = limit,
-                "the budget serves the configured intervals again"
-            );
-            board.set_budget_note(None);
+            let overloaded = self.overloaded.contains(&token.name);
+            if demand > limit && !overloaded {
+                self.overloaded.insert(token.name.clone());
+                tracing::warn!(token = %token.name, demand = demand.round(), budget = limit, "{note}");
+            } else if demand < limit * 0.9 && overloaded {
+                self.overloaded.remove(&token.name);
+                tracing::info!(
+                    token = %token.name,
+                    demand = demand.round(),
+                    budget = limit,
+                    "the budget serves the configured intervals again"
+                );
+            }
+            if self.overloaded.contains(&token.name) {
+                notes.push(note);
+            }
         }
+        self.overloaded
+            .retain(|name| tokens.iter().any(|token| token.name == *name));
+        self.shared
+            .board
+            .set_budget_note((!notes.is_empty()).then(|| notes.join("; ")));
     }
 
     /// PlanetScale pushed a change of `target`: it is polled now.
@@ -600,8 +633,8 @@ pub(super) fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
 }
 
 /// Applies a reloaded configuration to what outlives a loop: the receiver's secrets, the
-/// pipeline the workers and the receiver follow, the budget's limit and what the status page
-/// shows. `None` (the running configuration stays) when its pipeline cannot be built.
+/// pipeline the workers and the receiver follow (its clients change the budgets' limits in
+/// place) and what the status page shows. `None` (the running configuration stays) when its pipeline cannot be built.
 pub(super) fn apply_config(
     shared: &Arc<Shared>,
     current: &watch::Sender<Arc<Pipeline>>,
@@ -627,8 +660,6 @@ pub(super) fn apply_config(
             return None;
         }
     };
-    let resized = budget_of(&next.config);
-    shared.budget.set_limit(resized.limit(), resized.window());
     shared.show(&next.config);
     // The workers pick the new pipeline up at their next step; those of removed channels stop,
     // new channels get one.

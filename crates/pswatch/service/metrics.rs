@@ -13,8 +13,8 @@ pub(crate) struct Metrics {
     pub(crate) polls: IntCounterVec,
     pub(crate) poll_panics: prometheus::IntCounter,
     pub(crate) api_requests: IntCounterVec,
-    pub(crate) budget_used: IntGauge,
-    pub(crate) budget_limit: IntGauge,
+    pub(crate) budget_used: IntGaugeVec,
+    pub(crate) budget_limit: IntGaugeVec,
     pub(crate) events: IntCounterVec,
     pub(crate) events_silenced: IntCounterVec,
     pub(crate) anomalies: IntCounterVec,
@@ -51,6 +51,10 @@ impl Metrics {
         };
         let gauge = |name: &str, help: &str| {
             IntGauge::new(name, help).unwrap_or_else(|error| unreachable!("{name}: {error}"))
+        };
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+                .unwrap_or_else(|error| unreachable!("{name}: {error}"))
         };
         Self {
             polls: register(
@@ -119,22 +123,24 @@ impl Metrics {
                 &registry,
                 counter(
                     "pswatch_api_requests_total",
-                    "PlanetScale API requests, by endpoint and HTTP status (or error).",
-                    &["endpoint", "status"],
+                    "PlanetScale API requests, by service token, endpoint and HTTP status (or error).",
+                    &["token", "endpoint", "status"],
                 ),
             ),
             budget_used: register(
                 &registry,
-                gauge(
+                gauge_vec(
                     "pswatch_api_budget_used",
-                    "API requests sent in the budget's current window.",
+                    "API requests sent in the budget's current window, by service token.",
+                    &["token"],
                 ),
             ),
             budget_limit: register(
                 &registry,
-                gauge(
+                gauge_vec(
                     "pswatch_api_budget_limit",
-                    "API requests allowed per window (halved for a while after a 429).",
+                    "API requests allowed per window (halved for a while after a 429), by service token.",
+                    &["token"],
                 ),
             ),
             events: register(
@@ -271,12 +277,12 @@ impl Metrics {
     }
 }
 
-/// Where PlanetScale API requests are counted: the poller reports each one here.
-impl poller::RequestObserver for Metrics {
-    fn observed(&self, endpoint: &'static str, status: Option<u16>) {
+impl Metrics {
+    /// Counts one PlanetScale API request of the token named `token`.
+    pub(crate) fn api_request(&self, token: &str, endpoint: &str, status: Option<u16>) {
         let status = status.map_or_else(|| "error".to_owned(), |status| status.to_string());
         self.api_requests
-            .with_label_values(&[endpoint, &status])
+            .with_label_values(&[token, endpoint, &status])
             .inc();
     }
 }

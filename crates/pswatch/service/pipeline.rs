@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use diff_engine::{diff, Motion, Target};
 use notifier::Silence;
-use poller::{Client, ClientConfig, PollError, Priority};
+use poller::{Client, PollError, Priority};
 use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::config::{Config, Watch};
+use crate::service::clients::Clients;
 use crate::service::delivery::Delivery;
 use crate::service::metrics::Metrics;
 use crate::service::shared::Shared;
@@ -51,7 +52,8 @@ const ACKNOWLEDGEMENTS_KEPT: time::Duration = time::Duration::days(30);
 /// into the outbox, and hands the outbox to its [`Delivery`].
 pub(crate) struct Pipeline {
     pub(crate) config: Config,
-    pub(crate) client: Client,
+    /// One API client per service token.
+    pub(crate) clients: Clients,
     pub(crate) store: Store,
     /// What takes from the outbox what this pipeline puts in.
     pub(crate) delivery: Arc<Delivery>,
@@ -64,15 +66,11 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// The pipeline of `config`, over the service's long-lived parts.
     pub(crate) fn new(config: Config, shared: Arc<Shared>) -> anyhow::Result<Self> {
-        let client = api_client(
-            &config,
-            Arc::clone(&shared.budget),
-            Some(Arc::clone(&shared.metrics) as Arc<dyn poller::RequestObserver>),
-        )?;
+        let clients = Clients::new(&config, &shared.budgets, Some(&shared.metrics))?;
         let delivery = Arc::new(Delivery::new(&config.channels, Arc::clone(&shared))?);
         Ok(Self {
             config,
-            client,
+            clients,
             store: shared.store.clone(),
             delivery,
             metrics: Arc::clone(&shared.metrics),
@@ -186,7 +184,7 @@ impl Pipeline {
 
     /// The watched databases (see [`Watched::targets`]).
     pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
-        self.watched.targets(&self.config, &self.client).await
+        self.watched.targets(&self.config, &self.clients).await
     }
 
     /// Polls `target` once: observe, diff against the stored state, and commit the next state
@@ -220,7 +218,7 @@ impl Pipeline {
         priority: Priority,
     ) -> Result<PollReport, PollFailure> {
         let previous = self.store.target_state(target).await?;
-        let client = self.client.for_poll(priority);
+        let client = self.clients.of(&target.organization).for_poll(priority);
         // An idle database whose deploy requests PlanetScale pushes lists them only now and
         // then; the first poll (the baseline) always does.
         let idle = previous
@@ -400,23 +398,6 @@ impl Pipeline {
     }
 }
 
-/// The API client of `config`: its URL, token and timeout, through `budget`, telling `observer`
-/// of every request. The one way pswatch makes a client, for the service and the commands.
-pub(crate) fn api_client(
-    config: &Config,
-    budget: Arc<poller::Budget>,
-    observer: Option<Arc<dyn poller::RequestObserver>>,
-) -> anyhow::Result<Client> {
-    let mut client_config = ClientConfig::new(
-        config.planetscale.api_url.clone(),
-        config.planetscale.token.clone(),
-        budget,
-    );
-    client_config.timeout = config.planetscale.timeout;
-    client_config.observer = observer;
-    Ok(Client::new(client_config)?)
-}
-
 /// Which databases a configuration watches: the one listing `once`, `once --dry-run` and the
 /// service share. It remembers, per organization, which databases named in `[[watch]]` are
 /// PostgreSQL ones.
@@ -436,7 +417,7 @@ impl Watched {
     pub(crate) async fn targets(
         &self,
         config: &Config,
-        client: &Client,
+        clients: &Clients,
     ) -> (Vec<Target>, Vec<(String, PollError)>) {
         let mut targets = Vec::new();
         let mut failures = Vec::new();
@@ -445,8 +426,10 @@ impl Watched {
             organization,
             databases,
             resources,
+            token: _,
         } in &config.watches
         {
+            let client = clients.of(organization);
             // What a PostgreSQL database has: its backups (no workflows or deploy requests).
             let postgres_too = resources.backups || resources.resizes || resources.maintenance;
             match databases {

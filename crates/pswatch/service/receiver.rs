@@ -207,7 +207,10 @@ impl Receiver {
         {
             return;
         }
-        let client = pipeline.client.for_poll(Priority::High);
+        let client = pipeline
+            .clients
+            .of(&target.organization)
+            .for_poll(Priority::High);
         match tokio::time::timeout(FETCH_TIMEOUT, client.list_webhooks(target)).await {
             Ok(Ok(webhooks)) => {
                 let public_url = pipeline.config.public_url();

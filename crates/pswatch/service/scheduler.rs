@@ -147,12 +147,24 @@ impl Scheduler {
         reconciled
     }
 
+    /// [`Scheduler::due_shared`] with one budget.
+    #[cfg(test)]
+    pub(crate) fn due(&mut self, now: Instant, room: u64) -> Due {
+        self.due_shared(now, &mut [room], |_| 0)
+    }
+
     /// The targets to poll now, marked in flight: those due, active ones first (each class at
     /// most [`CONCURRENT_POLLS`] in flight), then waiting ones, then idle ones, each longest due
-    /// first. A waiting or idle one starts only while `room`, the requests the budget would let
-    /// low-priority polls send now, covers what its last poll took; the budget keeps the rest
-    /// for the active ones.
-    pub(crate) fn due(&mut self, now: Instant, room: u64) -> Due {
+    /// first. A waiting or idle one starts only while the room of its budget (`rooms`, by the
+    /// index `share` gives a target: the requests each service token's budget would let
+    /// low-priority polls send now) covers what its last poll took; the budget keeps the rest
+    /// for the active ones. A budget that is spent holds up only its own targets.
+    pub(crate) fn due_shared(
+        &mut self,
+        now: Instant,
+        rooms: &mut [u64],
+        share: impl Fn(&Target) -> usize,
+    ) -> Due {
         let mut due: Vec<(&Target, &Slot)> = self
             .slots
             .iter()
@@ -172,7 +184,6 @@ impl Scheduler {
                 .count()
         };
         let (mut active_in_flight, mut other_in_flight) = (in_flight(true), in_flight(false));
-        let mut room = room;
         let mut start = Vec::new();
         let mut blocked = false;
         for (target, slot) in due {
@@ -181,9 +192,12 @@ impl Scheduler {
                     active_in_flight += 1;
                     start.push((target.clone(), Priority::High));
                 }
-            } else if other_in_flight < CONCURRENT_POLLS && room >= slot.requests {
+            } else if let Some(room) = rooms
+                .get_mut(share(target))
+                .filter(|room| other_in_flight < CONCURRENT_POLLS && **room >= slot.requests)
+            {
                 other_in_flight += 1;
-                room -= slot.requests;
+                *room -= slot.requests;
                 start.push((target.clone(), Priority::Low));
             } else {
                 blocked = true;
@@ -275,13 +289,14 @@ impl Scheduler {
             .min()
     }
 
-    /// The requests a budget `window` should keep for the active targets: what their polls take
-    /// at `active_interval`.
-    pub(crate) fn reserve(&self, window: Duration) -> u32 {
+    /// The requests a budget `window` should keep for the active targets that spend it (those
+    /// `spends` says): what their polls take at `active_interval`.
+    pub(crate) fn reserve(&self, window: Duration, spends: impl Fn(&Target) -> bool) -> u32 {
         let per_window: f64 = self
             .slots
-            .values()
-            .filter(|slot| slot.is_active())
+            .iter()
+            .filter(|(target, slot)| slot.is_active() && spends(target))
+            .map(|(_, slot)| slot)
             .map(|slot| {
                 slot.requests as f64 * window.as_secs_f64()
                     / self.poll.active_interval.as_secs_f64().max(0.001)
@@ -290,10 +305,13 @@ impl Scheduler {
         per_window.ceil().min(f64::from(u32::MAX)) as u32
     }
 
-    /// The API requests a minute that the configured intervals would take.
-    pub(crate) fn demand_per_minute(&self) -> f64 {
+    /// The API requests a minute that the configured intervals would take of the targets
+    /// `spends` says.
+    pub(crate) fn demand_per_minute(&self, spends: impl Fn(&Target) -> bool) -> f64 {
         self.slots
-            .values()
+            .iter()
+            .filter(|(target, _)| spends(target))
+            .map(|(_, slot)| slot)
             .map(|slot| {
                 let every = self.poll.interval_for(slot.motion);
                 slot.requests as f64 * 60.0 / every.as_secs_f64().max(0.001)
@@ -532,7 +550,7 @@ mod tests {
             now,
         );
         // Two requests every 5 s: 24 a minute.
-        assert_eq!(scheduler.reserve(Duration::from_secs(60)), 24);
+        assert_eq!(scheduler.reserve(Duration::from_secs(60), |_| true), 24);
         scheduler.due(now, 100);
         scheduler.finished(
             &target("active"),
@@ -542,10 +560,10 @@ mod tests {
             },
             now,
         );
-        assert_eq!(scheduler.reserve(Duration::from_secs(60)), 36);
+        assert_eq!(scheduler.reserve(Duration::from_secs(60), |_| true), 36);
         // 24 + 6 (waiting, every 20 s) + 4 (idle, every 30 s) requests a minute at 2 each… with
         // the active one's last poll at 3 requests.
-        assert!((scheduler.demand_per_minute() - (36.0 + 6.0 + 4.0)).abs() < 1e-9);
+        assert!((scheduler.demand_per_minute(|_| true) - (36.0 + 6.0 + 4.0)).abs() < 1e-9);
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,23 +3,14 @@
 
 use std::sync::Arc;
 
-use poller::Budget;
 use store::Store;
 
 use crate::admin::auth::AdminAuth;
 use crate::config::Config;
+use crate::service::clients::Budgets;
 use crate::service::metrics::Metrics;
 use crate::service::push::PushBoard;
 use crate::service::status::{ConfigView, StatusBoard};
-
-/// The request budget a configuration asks for. The window is a sixtieth longer than
-/// configured (a second a minute): a request leaves when its permit is taken and arrives a little
-/// later, so without that margin the API could count one request more in its window than
-/// pswatch did in its own.
-pub(crate) fn budget_of(config: &Config) -> Budget {
-    let window = config.planetscale.budget_window;
-    Budget::new(config.planetscale.requests_per_minute, window + window / 60)
-}
 
 /// How long a statement, a connection or a wait for one may take in a PostgreSQL store.
 const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -49,8 +40,9 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) metrics: Arc<Metrics>,
-    /// Every API request passes it; a reload changes its limit in place.
-    pub(crate) budget: Arc<Budget>,
+    /// Each service token's request budget: every API request passes its token's; a reload
+    /// changes their limits in place.
+    pub(crate) budgets: Budgets,
     pub(crate) board: StatusBoard,
     /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
     pub(crate) push: PushBoard,
@@ -72,7 +64,7 @@ impl std::fmt::Debug for Shared {
         formatter
             .debug_struct("Shared")
             .field("store", &self.store)
-            .field("budget", &self.budget)
+            .field("budgets", &self.budgets)
             .finish_non_exhaustive()
     }
 }
@@ -102,7 +94,7 @@ impl Shared {
         let shared = Self {
             store,
             metrics,
-            budget: Arc::new(budget_of(config)),
+            budgets: Budgets::default(),
             board: StatusBoard::default(),
             push: PushBoard::default(),
             admin_auth: Arc::default(),

@@ -173,7 +173,10 @@ async fn cutover(
         );
     }
     let target = diff_engine::Target::new(&resource.organization, &resource.database);
-    let client = pipeline.client.for_poll(poller::Priority::High);
+    let client = pipeline
+        .clients
+        .of(&target.organization)
+        .for_poll(poller::Priority::High);
     let done = match resource.kind {
         ResourceKind::Workflow => client.cutover_workflow(&target, resource.number).await,
         ResourceKind::DeployRequest => {

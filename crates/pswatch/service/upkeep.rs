@@ -58,8 +58,11 @@ pub(super) async fn check_webhooks(
     shutdown: CancellationToken,
 ) {
     let public_url = pipeline.config.public_url();
-    let client = pipeline.client.for_poll(Priority::Low);
     for target in targets {
+        let client = pipeline
+            .clients
+            .of(&target.organization)
+            .for_poll(Priority::Low);
         let listed = tokio::select! {
             () = shutdown.cancelled() => return,
             listed = client.list_webhooks(&target) => listed,

@@ -62,8 +62,14 @@ pub(crate) async fn cutover_workflow(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) =
-        admit_database(&shared, &headers, "workflow_cutover", &database_name).await
+    if let Err(response) = admit_database(
+        &shared,
+        &headers,
+        "workflow_cutover",
+        &organization,
+        &database_name,
+    )
+    .await
     {
         return response;
     }
@@ -97,7 +103,15 @@ pub(crate) async fn apply_deploy(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "apply_deploy", &database_name).await {
+    if let Err(response) = admit_database(
+        &shared,
+        &headers,
+        "apply_deploy",
+        &organization,
+        &database_name,
+    )
+    .await
+    {
         return response;
     }
     let mut world = lock(&shared.world);

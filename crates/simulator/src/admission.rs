@@ -56,6 +56,11 @@ pub(crate) struct Shared {
     pub(crate) requests_by_endpoint: Arc<Mutex<HashMap<&'static str, u64>>>,
     /// The exact `Authorization` header accepted; `None` accepts any.
     pub(crate) authorization: Option<Arc<str>>,
+    /// Organizations with a token of their own (PlanetScale's service tokens belong to one
+    /// organization): the `Authorization` header each accepts instead of `authorization`.
+    pub(crate) organization_tokens: Arc<Mutex<HashMap<String, String>>>,
+    /// Requests by the id of the service token they carried.
+    pub(crate) requests_by_token: Arc<Mutex<HashMap<String, u64>>>,
     pub(crate) requests: Arc<AtomicU64>,
 }
 
@@ -73,12 +78,13 @@ pub(crate) async fn admit_database(
     shared: &Shared,
     headers: &HeaderMap,
     endpoint: &'static str,
+    organization: &str,
     database: &str,
 ) -> Result<bool, Response> {
     *lock(&shared.requests_by_endpoint)
         .entry(endpoint)
         .or_default() += 1;
-    if let Some(refused) = admit(shared, headers) {
+    if let Some(refused) = admit(shared, headers, organization) {
         return Err(if refused.status() == StatusCode::UNAUTHORIZED {
             not_found()
         } else {
@@ -123,9 +129,18 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
-/// Counts the request and checks the rate limit and the token; `Some` is the refusal to send.
-pub(crate) fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+/// Counts the request and checks the rate limit and the token (`organization`'s own, if it has
+/// one); `Some` is the refusal to send.
+pub(crate) fn admit(shared: &Shared, headers: &HeaderMap, organization: &str) -> Option<Response> {
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    if let Some(id) = given.and_then(|given| given.split(':').next()) {
+        *lock(&shared.requests_by_token)
+            .entry(id.to_owned())
+            .or_default() += 1;
+    }
     if let Some(limit) = lock(&shared.rate_limit).as_mut() {
         let now = Instant::now();
         while limit
@@ -145,13 +160,9 @@ pub(crate) fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
         }
         limit.arrivals.push_back(now);
     }
-    let Some(expected) = &shared.authorization else {
-        return None;
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    (given != Some(&**expected)).then(unauthorized)
+    let own = lock(&shared.organization_tokens).get(organization).cloned();
+    let expected = own.or_else(|| shared.authorization.as_deref().map(str::to_owned))?;
+    (given != Some(expected.as_str())).then(unauthorized)
 }
 
 fn unauthorized() -> Response {

@@ -47,7 +47,15 @@ async fn listed(
     query: &HashMap<String, String>,
     items: impl FnOnce(&crate::Database) -> Vec<Value>,
 ) -> Response {
-    if let Err(response) = admit_database(shared, headers, endpoint, place.database).await {
+    if let Err(response) = admit_database(
+        shared,
+        headers,
+        endpoint,
+        place.organization,
+        place.database,
+    )
+    .await
+    {
         return response;
     }
     let world = lock(&shared.world);

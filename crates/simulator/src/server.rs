@@ -72,6 +72,8 @@ impl Simulator {
             rate_limited: Arc::default(),
             requests_by_endpoint: Arc::default(),
             authorization: authorization.map(Arc::from),
+            organization_tokens: Arc::default(),
+            requests_by_token: Arc::default(),
             requests: Arc::new(AtomicU64::new(0)),
         };
         let database = "/v1/organizations/{organization}/databases/{database}";
@@ -180,6 +182,21 @@ impl Simulator {
         }
     }
 
+    /// Makes `organization` accept only `authorization` (`id:token`), its own service token,
+    /// instead of the simulator's.
+    pub fn set_organization_token(&self, organization: &str, authorization: &str) {
+        lock(&self.shared.organization_tokens)
+            .insert(organization.to_owned(), authorization.to_owned());
+    }
+
+    /// API requests so far that carried the service token `id`, accepted or not.
+    pub fn requests_with_token(&self, id: &str) -> u64 {
+        lock(&self.shared.requests_by_token)
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// API requests served so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
@@ -257,7 +274,7 @@ async fn get_organization(
     *lock(&shared.requests_by_endpoint)
         .entry("organization")
         .or_default() += 1;
-    if let Some(refused) = admit(&shared, &headers) {
+    if let Some(refused) = admit(&shared, &headers, &organization) {
         return refused;
     }
     let world = lock(&shared.world);
@@ -284,7 +301,7 @@ async fn list_databases(
     *lock(&shared.requests_by_endpoint)
         .entry("databases")
         .or_default() += 1;
-    if let Some(refused) = admit(&shared, &headers) {
+    if let Some(refused) = admit(&shared, &headers, &organization) {
         return refused;
     }
     lock(&shared.request_log).push((Instant::now(), String::new()));
@@ -313,10 +330,11 @@ async fn list_workflows(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, "workflows", &database).await {
-        Ok(endless) => endless,
-        Err(response) => return response,
-    };
+    let endless =
+        match admit_database(&shared, &headers, "workflows", &organization, &database).await {
+            Ok(endless) => endless,
+            Err(response) => return response,
+        };
     let world = lock(&shared.world);
     let Some(database) = world.database(&organization, &database) else {
         return not_found();
@@ -336,7 +354,9 @@ async fn get_workflow(
     headers: HeaderMap,
     Path((organization, database, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "workflow", &database).await {
+    if let Err(response) =
+        admit_database(&shared, &headers, "workflow", &organization, &database).await
+    {
         return response;
     }
     let world = lock(&shared.world);
@@ -358,7 +378,15 @@ async fn list_deploy_requests(
     Path((organization, database_name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, "deploy_requests", &database_name).await {
+    let endless = match admit_database(
+        &shared,
+        &headers,
+        "deploy_requests",
+        &organization,
+        &database_name,
+    )
+    .await
+    {
         Ok(endless) => endless,
         Err(response) => return response,
     };
@@ -382,7 +410,14 @@ async fn get_deploy_request(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "deploy_request", &database_name).await
+    if let Err(response) = admit_database(
+        &shared,
+        &headers,
+        "deploy_request",
+        &organization,
+        &database_name,
+    )
+    .await
     {
         return response;
     }
@@ -405,10 +440,11 @@ async fn list_operations(
     Path((organization, database, number)): Path<(String, String, u64)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let endless = match admit_database(&shared, &headers, "operations", &database).await {
-        Ok(endless) => endless,
-        Err(response) => return response,
-    };
+    let endless =
+        match admit_database(&shared, &headers, "operations", &organization, &database).await {
+            Ok(endless) => endless,
+            Err(response) => return response,
+        };
     let world = lock(&shared.world);
     let Some(request) = world
         .database(&organization, &database)

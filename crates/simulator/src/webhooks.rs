@@ -67,7 +67,9 @@ pub(crate) async fn list_webhooks(
     Path((organization, database)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "webhooks", &database).await {
+    if let Err(response) =
+        admit_database(&shared, &headers, "webhooks", &organization, &database).await
+    {
         return response;
     }
     let world = lock(&shared.world);
@@ -84,7 +86,15 @@ pub(crate) async fn create_webhook(
     Path((organization, database)): Path<(String, String)>,
     body: Option<Json<Value>>,
 ) -> Response {
-    if let Err(response) = admit_database(&shared, &headers, "create_webhook", &database).await {
+    if let Err(response) = admit_database(
+        &shared,
+        &headers,
+        "create_webhook",
+        &organization,
+        &database,
+    )
+    .await
+    {
         return response;
     }
     let mut world = lock(&shared.world);

@@ -163,6 +163,8 @@ pub struct SimOperation {
     pub ddl_statement: String,
     /// `progress_percentage` while it is `in_progress` (37.5 unless set).
     pub progress: f64,
+    /// `eta_seconds` while it is `in_progress` (600 unless set).
+    pub eta_seconds: Option<u64>,
 }
 
 /// One lint error of a deployment: why validation failed.
@@ -305,6 +307,7 @@ impl SimOperation {
             deploy_errors: None,
             ddl_statement: format!("ALTER TABLE `{table}` ADD COLUMN `x` int"),
             progress: 37.5,
+            eta_seconds: Some(600),
         }
     }
 
@@ -345,6 +348,17 @@ impl SimDeployRequest {
 
 const TIMESTAMP: &str = "2026-11-23T09:00:00.000Z";
 
+/// When a simulated workflow reached each phase: started, copy done, replicas switched,
+/// primaries switched, cut over, completed.
+const PHASE_TIMES: [&str; 6] = [
+    "2026-11-23T08:00:00.000Z",
+    "2026-11-23T09:30:00.000Z",
+    "2026-11-23T11:00:00.000Z",
+    "2026-11-23T11:20:00.000Z",
+    "2026-11-23T11:40:00.000Z",
+    "2026-11-23T12:00:00.000Z",
+];
+
 fn actor(name: &str) -> Value {
     json!({"id": format!("user-{}", name.to_lowercase().replace(' ', "-")), "display_name": name, "avatar_url": "https://example.invalid/avatar.png"})
 }
@@ -372,6 +386,23 @@ impl SimWorkflow {
                 "target_keyspace": {"name": self.target_keyspace},
             });
         }
+        // The phases it went through, each at its own time: copying, running, replicas
+        // switched, primaries switched, cut over, completed.
+        let phase = match self.state.as_str() {
+            "pending" => None,
+            "copying" => Some(0),
+            "running" | "verifying_data" | "verified_data" => Some(1),
+            "switched_replicas" => Some(2),
+            "switched_primaries" => Some(3),
+            "cutover" => Some(4),
+            "completed" => Some(5),
+            _ => Some(1),
+        };
+        let reached = |index: usize| {
+            phase
+                .filter(|phase| *phase >= index)
+                .map(|_| PHASE_TIMES[index])
+        };
         json!({
             "id": format!("wf-{}", self.number),
             "type": "Workflow",
@@ -380,17 +411,17 @@ impl SimWorkflow {
             "state": self.state,
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
-            "started_at": TIMESTAMP,
-            "completed_at": null,
+            "started_at": reached(0),
+            "completed_at": reached(5),
             "cancelled_at": null,
             "reversed_at": null,
             "retried_at": null,
-            "data_copy_completed_at": null,
-            "cutover_at": null,
-            "replicas_switched": false,
-            "primaries_switched": false,
-            "switch_replicas_at": null,
-            "switch_primaries_at": null,
+            "data_copy_completed_at": reached(1),
+            "cutover_at": reached(4),
+            "replicas_switched": reached(2).is_some(),
+            "primaries_switched": reached(3).is_some(),
+            "switch_replicas_at": reached(2),
+            "switch_primaries_at": reached(3),
             "verify_data_at": null,
             "workflow_type": "move_tables",
             "workflow_subtype": "",
@@ -525,7 +556,11 @@ impl SimOperation {
             "keyspace_name": self.keyspace_name,
             "table_name": self.table_name,
             "operation_name": "ALTER",
-            "eta_seconds": if self.state == "complete" { json!(0) } else { Value::Null },
+            "eta_seconds": match self.state.as_str() {
+                "complete" => json!(0),
+                "in_progress" => json!(self.eta_seconds),
+                _ => Value::Null,
+            },
             "progress_percentage": match self.state.as_str() {
                 "complete" => json!(100),
                 "in_progress" => json!(self.progress),

@@ -27,7 +27,7 @@ mod event;
 mod memo;
 mod silence;
 
-use event::StoredEvent;
+use event::{StoredEvent, StoredTimes};
 pub(crate) use memo::MemoRecord;
 pub(crate) use silence::SilenceRecord;
 
@@ -161,6 +161,8 @@ struct StoredSeenWorkflow {
     state: String,
     workflow_errors: Option<String>,
     events: u64,
+    #[serde(default, skip_serializing_if = "StoredTimes::is_empty")]
+    times: StoredTimes,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -220,6 +222,8 @@ struct StoredSeenOperation {
     progress_since: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "is_false")]
     stalled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    eta_seconds: Option<u64>,
 }
 
 impl Record for StateRecord {
@@ -243,6 +247,7 @@ impl Record for StateRecord {
                             progress_percentage: seen.progress.percentage,
                             progress_since: seen.progress.since,
                             stalled: seen.progress.stalled,
+                            eta_seconds: seen.progress.eta_seconds,
                         },
                     )
                 })
@@ -267,6 +272,7 @@ impl Record for StateRecord {
                                 state: seen.state.as_str().to_owned(),
                                 workflow_errors: seen.workflow_errors.clone(),
                                 events: seen.events,
+                                times: StoredTimes::from(&seen.times),
                             },
                         )
                     })
@@ -354,6 +360,7 @@ impl Record for StateRecord {
                                 percentage: seen.progress_percentage,
                                 since: seen.progress_since,
                                 stalled: seen.stalled,
+                                eta_seconds: seen.eta_seconds,
                             },
                         },
                     )
@@ -376,6 +383,7 @@ impl Record for StateRecord {
                                 state: WorkflowState::parse(&seen.state),
                                 workflow_errors: seen.workflow_errors,
                                 events: seen.events,
+                                times: seen.times.into(),
                             },
                         )
                     })

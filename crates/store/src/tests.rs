@@ -57,6 +57,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
             state: workflow_state,
             workflow_errors: None,
             events: 2,
+            times: Default::default(),
         },
     );
     state
@@ -766,6 +767,7 @@ mod golden {
             deploy_error_docs_url: (phase == OperationPhase::Deploy)
                 .then(|| "https://planetscale.com/docs/concepts/deploy-requests".into()),
             progress_percentage: (phase == OperationPhase::Deploy).then_some(37.5),
+            eta_seconds: None,
             revert_errors: (phase == OperationPhase::Revert).then(|| "table locked".into()),
         }
     }
@@ -1049,6 +1051,75 @@ mod golden {
         );
     }
 
+    /// What the status page draws: a workflow's phase times (in its state and its events) and
+    /// a running operation's ETA. Records without them keep their bytes (the other golden
+    /// files).
+    #[test]
+    fn phase_times_and_etas_keep_their_bytes() {
+        let times = diff_engine::WorkflowTimes {
+            started_at: Some("2026-11-23T08:00:00.000Z".into()),
+            data_copy_completed_at: Some("2026-11-23T09:30:00.000Z".into()),
+            switch_replicas_at: Some("2026-11-23T11:00:00.000Z".into()),
+            switch_primaries_at: None,
+            cutover_at: None,
+            completed_at: None,
+        };
+        let mut state = super::state(WorkflowState::SwitchedReplicas);
+        state.workflows.get_mut("wf-1").expect("wf-1").times = times.clone();
+        let mut request = SeenDeployRequest {
+            deployment_state: DeployState::InProgress,
+            auto_cutover: Some(true),
+            events: 1,
+            operations: std::collections::BTreeMap::new(),
+            revert_operations: std::collections::BTreeMap::new(),
+            waiting: diff_engine::Waiting::default(),
+        };
+        request.operations.insert(
+            "op-1".into(),
+            SeenOperation {
+                state: OperationState::InProgress,
+                errors: None,
+                events: 1,
+                keyspace_name: Some("commerce".into()),
+                table_name: Some("orders".into()),
+                operation_name: Some("ALTER".into()),
+                progress: diff_engine::Progress {
+                    percentage: Some(42.5),
+                    since: Some(datetime!(2026-11-23 11:00 UTC)),
+                    stalled: false,
+                    eta_seconds: Some(754),
+                },
+            },
+        );
+        state.deploy_requests.insert(9, request);
+        let record = StateRecord {
+            target: target(),
+            state,
+        };
+        let mut entry = entries().remove(0);
+        if let EventKind::WorkflowStateChanged { workflow, .. } = &mut entry.event.kind {
+            workflow.times = times;
+        }
+        let mut operation_entry = entries().remove(3);
+        if let EventKind::DeployOperationStateChanged { operation, .. } =
+            &mut operation_entry.event.kind
+        {
+            operation.eta_seconds = Some(754);
+        }
+        let lines = [
+            encode(&record).expect("encodes"),
+            encode(&entry).expect("encodes"),
+            encode(&operation_entry).expect("encodes"),
+        ];
+        check("progress_v1.jsonl", &lines);
+        assert_eq!(decode::<StateRecord>(&lines[0]).expect("decodes"), record);
+        assert_eq!(decode::<OutboxEntry>(&lines[1]).expect("decodes"), entry);
+        assert_eq!(
+            decode::<OutboxEntry>(&lines[2]).expect("decodes"),
+            operation_entry
+        );
+    }
+
     /// A digest in the outbox, the journal's record of an event and a digest's mark.
     #[test]
     fn digests_and_the_journal_keep_their_bytes() {
@@ -1183,6 +1254,7 @@ mod golden {
             percentage: Some(37.5),
             since: Some(datetime!(2026-11-23 11:00 UTC)),
             stalled: true,
+            eta_seconds: None,
         };
         let record = StateRecord {
             target: target(),

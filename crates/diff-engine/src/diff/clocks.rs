@@ -119,10 +119,10 @@ impl Differ<'_> {
             }
             _ => Progress {
                 percentage,
-                since: None,
-                stalled: false,
+                ..Progress::default()
             },
         };
+        progress.eta_seconds = operation.eta_seconds;
         let since = *progress.since.get_or_insert(self.now);
         let stalled = percentage.is_some()
             && !progress.stalled

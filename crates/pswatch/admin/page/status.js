@@ -59,6 +59,76 @@ function since(status, target, resource) {
   return event ? duration(status.now_unix - event.observed_unix) : duration(null);
 }
 
+/// A time the API wrote (`2026-11-23T09:30:00.000Z`) as `2026-11-23 09:30 UTC`.
+function apiTime(text) {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(text || "");
+  return match ? `${match[1]} ${match[2]} UTC` : text;
+}
+
+/// A workflow's journey as a row of its phases: each reached one with its time, the current
+/// one marked in text ("now") as well as in colour, those ahead marked "not yet".
+function journey(workflow) {
+  const figure = element("figure", null, "journey");
+  const title = `Workflow #${workflow.number} ${workflow.name}`;
+  figure.appendChild(element("figcaption", `${title}: ${workflow.state}`));
+  const list = element("ol", null, "phases");
+  list.setAttribute("aria-label", `Phases of ${title}`);
+  for (const phase of workflow.phases) {
+    const item = element("li", null, phase.current ? "phase current" : phase.reached ? "phase reached" : "phase ahead");
+    if (phase.current) item.setAttribute("aria-current", "step");
+    item.appendChild(element("span", phase.label, "phase-name"));
+    const when = phase.reached_at ? apiTime(phase.reached_at) : phase.reached ? "time unknown" : "not yet";
+    item.appendChild(element("span", phase.current ? `now, since ${when}` : when, "phase-time"));
+    list.appendChild(item);
+  }
+  figure.appendChild(list);
+  return figure;
+}
+
+/// A deploy request's tables, each with a progress bar, its percentage and its ETA.
+function tables(request) {
+  const figure = element("figure", null, "tables");
+  const title = `Deploy request #${request.number}`;
+  figure.appendChild(element("figcaption", `${title}: ${request.deployment_state}`));
+  const list = element("ul", null, "bars");
+  list.setAttribute("aria-label", `Tables of ${title}`);
+  for (const operation of request.operations) {
+    const table = operation.table || operation.id;
+    const complete = operation.state === "complete";
+    const percentage = complete ? 100 : operation.progress_percentage;
+    const item = element("li");
+    const bar = element("progress");
+    bar.max = 100;
+    // An operation not started shows an empty bar, not a moving one.
+    bar.value = percentage === null || percentage === undefined ? 0 : percentage;
+    let text = operation.state;
+    if (percentage !== null && percentage !== undefined) text = `${Math.floor(percentage)} %`;
+    if (!complete && operation.eta_seconds !== null && operation.eta_seconds !== undefined) {
+      text += `, about ${duration(operation.eta_seconds)} left`;
+    }
+    if (operation.errors) text += `, error: ${operation.errors}`;
+    bar.setAttribute("aria-label", `${table}: ${text}`);
+    item.appendChild(element("span", table, "bar-table"));
+    item.appendChild(bar);
+    item.appendChild(element("span", text, operation.errors ? "bar-text critical" : "bar-text"));
+    list.appendChild(item);
+  }
+  figure.appendChild(list);
+  return figure;
+}
+
+/// Resizes and backups under way, each with its state.
+function underWay(target) {
+  const items = [];
+  for (const resize of target.in_motion.resizes) items.push(`Resize ${resize.id}: ${resize.state}`);
+  for (const backup of target.in_motion.backups) items.push(`Backup ${backup.id} of ${backup.branch}: ${backup.state}`);
+  if (items.length === 0) return null;
+  const list = element("ul", null, "under-way");
+  list.setAttribute("aria-label", `Under way in ${target.target}`);
+  for (const text of items) list.appendChild(element("li", text));
+  return list;
+}
+
 function renderDatabases(status) {
   const container = document.getElementById("databases");
   container.replaceChildren();
@@ -90,6 +160,12 @@ function renderDatabases(status) {
     } else {
       container.appendChild(table(caption, ["Resource", "State", "Motion", "In this state for", "Errors"], rows));
     }
+    for (const workflow of target.in_motion.workflows) container.appendChild(journey(workflow));
+    for (const request of target.in_motion.deploy_requests) {
+      if (request.operations.length > 0) container.appendChild(tables(request));
+    }
+    const moving = underWay(target);
+    if (moving) container.appendChild(moving);
   }
 }
 
@@ -187,8 +263,11 @@ function renderOutbox(status) {
   const container = document.getElementById("outbox");
   container.replaceChildren();
   const pending = Object.entries(status.outbox.pending_by_channel);
+  const budgets = status.budgets.map((budget) => status.budgets.length === 1
+    ? `Budget: ${budget.used} of ${budget.limit} requests in the current window.`
+    : `Budget of token ${budget.token} (${budget.organizations.join(", ") || "no organization"}): ${budget.used} of ${budget.limit} requests in the current window.`);
   container.appendChild(element("p",
-    `${status.outbox.pending} pending, ${status.outbox.dead_letters} dead letters. Budget: ${status.budget.used} of ${status.budget.limit} requests in the current window.`));
+    `${status.outbox.pending} pending, ${status.outbox.dead_letters} dead letters. ${budgets.join(" ")}`));
   if (pending.length > 0) {
     container.appendChild(table("Pending by channel", ["Channel", "Pending"], pending));
   }

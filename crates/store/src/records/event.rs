@@ -2,7 +2,7 @@
 
 use diff_engine::{
     DeployOperation, DeployRequest, DeployState, Event, EventKind, LintError, OperationPhase,
-    OperationState, PlanetScaleEvent, Severity, Workflow, WorkflowState,
+    OperationState, PlanetScaleEvent, Severity, Workflow, WorkflowState, WorkflowTimes,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -166,6 +166,59 @@ struct StoredWorkflow {
     actor: Option<String>,
     cutover_by: Option<String>,
     updated_at: Option<String>,
+    // When it reached each phase; absent when no time is known, so older records keep their
+    // bytes.
+    #[serde(default, skip_serializing_if = "StoredTimes::is_empty")]
+    times: StoredTimes,
+}
+
+/// A workflow's phase times (`diff_engine::WorkflowTimes`), as the API wrote them.
+#[derive(Serialize, Deserialize, Default, PartialEq)]
+pub(crate) struct StoredTimes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_copy_completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    switch_replicas_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    switch_primaries_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cutover_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    completed_at: Option<String>,
+}
+
+impl StoredTimes {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl From<&WorkflowTimes> for StoredTimes {
+    fn from(times: &WorkflowTimes) -> Self {
+        Self {
+            started_at: times.started_at.clone(),
+            data_copy_completed_at: times.data_copy_completed_at.clone(),
+            switch_replicas_at: times.switch_replicas_at.clone(),
+            switch_primaries_at: times.switch_primaries_at.clone(),
+            cutover_at: times.cutover_at.clone(),
+            completed_at: times.completed_at.clone(),
+        }
+    }
+}
+
+impl From<StoredTimes> for WorkflowTimes {
+    fn from(stored: StoredTimes) -> Self {
+        Self {
+            started_at: stored.started_at,
+            data_copy_completed_at: stored.data_copy_completed_at,
+            switch_replicas_at: stored.switch_replicas_at,
+            switch_primaries_at: stored.switch_primaries_at,
+            cutover_at: stored.cutover_at,
+            completed_at: stored.completed_at,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -216,6 +269,8 @@ struct StoredOperation {
     deploy_error_docs_url: Option<String>,
     progress_percentage: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    eta_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     revert_errors: Option<String>,
 }
 
@@ -233,6 +288,7 @@ impl From<&Workflow> for StoredWorkflow {
             actor: workflow.actor.clone(),
             cutover_by: workflow.cutover_by.clone(),
             updated_at: workflow.updated_at.clone(),
+            times: StoredTimes::from(&workflow.times),
         }
     }
 }
@@ -251,6 +307,7 @@ impl From<StoredWorkflow> for Workflow {
             actor: stored.actor,
             cutover_by: stored.cutover_by,
             updated_at: stored.updated_at,
+            times: stored.times.into(),
         }
     }
 }
@@ -331,6 +388,7 @@ impl From<&DeployOperation> for StoredOperation {
             deploy_errors: operation.deploy_errors.clone(),
             deploy_error_docs_url: operation.deploy_error_docs_url.clone(),
             progress_percentage: operation.progress_percentage,
+            eta_seconds: operation.eta_seconds,
             revert_errors: operation.revert_errors.clone(),
         }
     }
@@ -348,6 +406,7 @@ impl From<StoredOperation> for DeployOperation {
             deploy_errors: stored.deploy_errors,
             deploy_error_docs_url: stored.deploy_error_docs_url,
             progress_percentage: stored.progress_percentage,
+            eta_seconds: stored.eta_seconds,
             revert_errors: stored.revert_errors,
         }
     }

@@ -1,0 +1,229 @@
+//! One API client per service token, each spending its own token's budget.
+//!
+//! PlanetScale's service tokens belong to one organization, and its rate limit counts the
+//! requests of each organization's tokens. A `[[watch]]` may name its own token; its requests
+//! then pass that token's budget, and the organizations of `[planetscale]`'s token never wait for
+//! them. The budgets outlive reloads ([`Budgets`] in the service's long-lived parts): a reload
+//! that keeps a token keeps what its window holds.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use poller::{Budget, Client, ClientConfig, RequestObserver};
+
+use crate::config::{ApiToken, Config};
+use crate::service::metrics::Metrics;
+
+/// The budget of each service token, by the token's id, and those the running configuration
+/// uses, in its order, for the status page and the metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Budgets {
+    by_token: Mutex<BTreeMap<String, Arc<Budget>>>,
+    shown: Mutex<Vec<BudgetLine>>,
+}
+
+/// One token's budget as the status page and the metrics show it.
+#[derive(Debug, Clone)]
+pub(crate) struct BudgetLine {
+    /// `planetscale`, or the organization of the watch that names the token.
+    pub(crate) name: String,
+    /// The watched organizations whose requests it carries.
+    pub(crate) organizations: Vec<String>,
+    pub(crate) budget: Arc<Budget>,
+}
+
+impl Budgets {
+    /// `token`'s budget with `config`'s window: the one it had, its limit changed in place, or a
+    /// new one.
+    fn of(&self, token: &ApiToken, config: &Config) -> Arc<Budget> {
+        let window = config.planetscale.budget_window;
+        // A sixtieth longer (a second a minute): a request leaves when its permit is taken and
+        // arrives a little later, so without that margin the API could count one request
+        // more in its window than pswatch did in its own.
+        let window = window + window / 60;
+        let mut budgets = lock(&self.by_token);
+        let budget = budgets
+            .entry(token.token.id().to_owned())
+            .or_insert_with(|| Arc::new(Budget::new(token.requests_per_minute, window)));
+        budget.set_limit(token.requests_per_minute, window);
+        Arc::clone(budget)
+    }
+
+    /// The budgets of the running configuration, `[planetscale]`'s first.
+    pub(crate) fn lines(&self) -> Vec<BudgetLine> {
+        lock(&self.shown).clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A configuration's API clients: one per service token.
+#[derive(Debug, Clone)]
+pub(crate) struct Clients {
+    /// `[planetscale]`'s first, as [`Config::tokens`] orders them.
+    clients: Vec<Client>,
+    /// Which client reads each organization that has its own token.
+    by_organization: BTreeMap<String, usize>,
+}
+
+impl Clients {
+    /// The clients of `config`'s tokens, through their budgets in `budgets`, telling `metrics`
+    /// of every request under the token's name; the budgets become those the status shows.
+    pub(crate) fn new(
+        config: &Config,
+        budgets: &Budgets,
+        metrics: Option<&Arc<Metrics>>,
+    ) -> anyhow::Result<Self> {
+        let tokens = config.tokens();
+        let mut clients = Vec::with_capacity(tokens.len());
+        let mut lines = Vec::with_capacity(tokens.len());
+        for (index, token) in tokens.iter().enumerate() {
+            let budget = budgets.of(token, config);
+            let mut client_config = ClientConfig::new(
+                config.planetscale.api_url.clone(),
+                token.token.clone(),
+                Arc::clone(&budget),
+            );
+            client_config.timeout = config.planetscale.timeout;
+            client_config.observer = metrics.map(|metrics| {
+                Arc::new(Counted {
+                    metrics: Arc::clone(metrics),
+                    token: token.name.clone(),
+                }) as Arc<dyn RequestObserver>
+            });
+            clients.push(Client::new(client_config)?);
+            let organizations = config
+                .watches
+                .iter()
+                .filter(|watch| config.token_index(&watch.organization) == index)
+                .map(|watch| watch.organization.clone())
+                .collect();
+            lines.push(BudgetLine {
+                name: token.name.clone(),
+                organizations,
+                budget,
+            });
+        }
+        let by_organization = config
+            .watches
+            .iter()
+            .map(|watch| {
+                (
+                    watch.organization.clone(),
+                    config.token_index(&watch.organization),
+                )
+            })
+            .collect();
+        *lock(&budgets.shown) = lines;
+        Ok(Self {
+            clients,
+            by_organization,
+        })
+    }
+
+    /// The client that reads `organization`: its watch's token, or `[planetscale]`'s.
+    pub(crate) fn of(&self, organization: &str) -> &Client {
+        &self.clients[self.share(organization)]
+    }
+
+    /// Which budget `organization`'s requests spend, as an index of [`Clients::all`].
+    pub(crate) fn share(&self, organization: &str) -> usize {
+        self.by_organization.get(organization).copied().unwrap_or(0)
+    }
+
+    /// Every client, `[planetscale]`'s first.
+    pub(crate) fn all(&self) -> &[Client] {
+        &self.clients
+    }
+}
+
+/// Counts a token's requests in the metrics under its name.
+struct Counted {
+    metrics: Arc<Metrics>,
+    token: String,
+}
+
+impl RequestObserver for Counted {
+    fn observed(&self, endpoint: &'static str, status: Option<u16>) {
+        self.metrics.api_request(&self.token, endpoint, status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        let text = format!(
+            "{text}\n[[channels]]\nname = \"console\"\ntype = \"console\"\n\n[[routes]]\nchannels = [\"console\"]\n"
+        );
+        crate::config::parse(&text, &|name| match name {
+            "TOKEN_EU" => Some("pscale_tkn_eu".into()),
+            _ => None,
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn each_token_has_its_budget_and_organizations_follow_their_watch() {
+        let config = config(
+            r#"
+[planetscale]
+service_token_id = "main-id"
+service_token = "pscale_tkn_main"
+requests_per_minute = 300
+
+[[watch]]
+organization = "acme"
+
+[[watch]]
+organization = "acme-eu"
+service_token_id = "eu-id"
+service_token = "${TOKEN_EU}"
+requests_per_minute = 120
+
+[[watch]]
+organization = "acme-labs"
+"#,
+        );
+        let budgets = Budgets::default();
+        let clients = Clients::new(&config, &budgets, None).expect("clients");
+        assert_eq!(clients.all().len(), 2);
+        assert_eq!(clients.share("acme"), 0);
+        assert_eq!(clients.share("acme-labs"), 0);
+        assert_eq!(clients.share("acme-eu"), 1);
+        assert_eq!(clients.of("acme-eu").budget().limit(), 120);
+        assert_eq!(clients.of("acme").budget().limit(), 300);
+        let lines = budgets.lines();
+        assert_eq!(lines[0].name, "planetscale");
+        assert_eq!(lines[0].organizations, ["acme", "acme-labs"]);
+        assert_eq!(lines[1].name, "acme-eu");
+        assert_eq!(lines[1].organizations, ["acme-eu"]);
+        // A reload keeps each token's budget, its limit changed in place.
+        let budget = Arc::clone(clients.of("acme-eu").budget());
+        let reloaded = config_with_eu_limit(60);
+        let again = Clients::new(&reloaded, &budgets, None).expect("clients");
+        assert!(Arc::ptr_eq(&budget, again.of("acme-eu").budget()));
+        assert_eq!(budget.limit(), 60);
+    }
+
+    fn config_with_eu_limit(limit: u32) -> Config {
+        config(&format!(
+            r#"
+[planetscale]
+service_token_id = "main-id"
+service_token = "pscale_tkn_main"
+
+[[watch]]
+organization = "acme-eu"
+service_token_id = "eu-id"
+service_token = "${{TOKEN_EU}}"
+requests_per_minute = {limit}
+"#
+        ))
+    }
+}
