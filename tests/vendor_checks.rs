@@ -232,6 +232,28 @@ fn slack_messages_pass_slack_sdk() {
         None,
         notifier::Words::none(),
     ));
+    // A workflow's journey with its times (one the API wrote oddly), and a running table's
+    // bar with its ETA.
+    let mut journeyed = events[0].clone();
+    if let diff_engine::EventKind::WorkflowStateChanged { workflow, .. } = &mut journeyed.kind {
+        workflow.times.started_at = Some("2026-11-23T08:00:00.000Z".into());
+        workflow.times.data_copy_completed_at = Some("<not a time> & *bold*".into());
+    }
+    let mut running = events
+        .iter()
+        .find(|event| event.type_name() == "deploy_operation.stalled")
+        .expect("a stalled operation")
+        .clone();
+    if let diff_engine::EventKind::DeployOperationStalled { operation, .. } = &mut running.kind {
+        operation.eta_seconds = Some(754);
+    }
+    for event in [journeyed, running] {
+        messages.push(render::slack_thread_head(
+            std::slice::from_ref(&event),
+            Some("in_progress"),
+            notifier::Words::none(),
+        ));
+    }
     let problems = slack_problems(&messages);
     assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -23,7 +23,7 @@ pub use model::{
     TargetState, Unreadable, Waiting, Workflow, WorkflowTimes,
 };
 pub use plan::needs_operations;
-pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState};
+pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState, WORKFLOW_PHASES};
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -60,7 +60,7 @@ pub struct Workflow {
     /// When the API last changed it, as the API wrote it.
     pub updated_at: Option<String>,
     /// When it reached each of its phases, as the API wrote the times.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "WorkflowTimes::is_empty")]
     pub times: WorkflowTimes,
 }
 
@@ -86,6 +86,27 @@ impl WorkflowTimes {
     /// Whether no time is known.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// When the workflow reached phase `index` of [`crate::WORKFLOW_PHASES`], if known.
+    pub fn at(&self, index: usize) -> Option<&str> {
+        match index {
+            0 => self.started_at.as_deref(),
+            1 => self.data_copy_completed_at.as_deref(),
+            2 => self.switch_replicas_at.as_deref(),
+            3 => self.switch_primaries_at.as_deref(),
+            4 => self.cutover_at.as_deref(),
+            5 => self.completed_at.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the workflow, now in `state`, got as far as phase `index`: on the path, every
+    /// phase up to its own; off it, those with a time.
+    pub fn reached(&self, state: &crate::WorkflowState, index: usize) -> bool {
+        state
+            .phase()
+            .map_or_else(|| self.at(index).is_some(), |current| index <= current)
     }
 }
 

@@ -200,7 +200,32 @@ impl fmt::Display for Motion {
     }
 }
 
+/// The phases of a workflow's journey, in order: the name tools read and the label people
+/// read. [`WorkflowState::phase`] says where a state is on it.
+pub const WORKFLOW_PHASES: [(&str, &str); 6] = [
+    ("copying", "Copying"),
+    ("running", "Running"),
+    ("switched_replicas", "Replicas switched"),
+    ("switched_primaries", "Primaries switched"),
+    ("cutover", "Cut over"),
+    ("completed", "Completed"),
+];
+
 impl WorkflowState {
+    /// Where this state is on the journey, as an index of [`WORKFLOW_PHASES`]: `None` before
+    /// copying starts and off the path (cancelled, reversed, in error).
+    pub fn phase(&self) -> Option<usize> {
+        match self {
+            Self::Copying => Some(0),
+            Self::Running | Self::VerifyingData | Self::VerifiedData => Some(1),
+            Self::SwitchedReplicas => Some(2),
+            Self::SwitchedPrimaries => Some(3),
+            Self::Cutover => Some(4),
+            Self::Completed => Some(5),
+            _ => None,
+        }
+    }
+
     /// How loud a change into this state is: errors critical; cancelled and reversed cutovers a warning.
     pub fn severity(&self) -> Severity {
         match self {

@@ -8,7 +8,7 @@
 
 use diff_engine::{
     Backup, DatabaseDigest, DeployOperation, DeployRequest, Digest, DigestItem, Event, EventKind,
-    LintError, Resize, Workflow,
+    LintError, Resize, Workflow, WorkflowTimes,
 };
 use serde::Serialize;
 
@@ -350,6 +350,11 @@ struct WorkflowData<'a> {
     actor: Option<&'a str>,
     cutover_by: Option<&'a str>,
     updated_at: Option<&'a str>,
+    /// When it reached each phase (`started_at`, `data_copy_completed_at`,
+    /// `switch_replicas_at`, `switch_primaries_at`, `cutover_at`, `completed_at`); absent when
+    /// the API gave none.
+    #[serde(skip_serializing_if = "WorkflowTimes::is_empty")]
+    times: &'a WorkflowTimes,
 }
 
 impl<'a> WorkflowData<'a> {
@@ -366,6 +371,7 @@ impl<'a> WorkflowData<'a> {
             actor: workflow.actor.as_deref(),
             cutover_by: workflow.cutover_by.as_deref(),
             updated_at: workflow.updated_at.as_deref(),
+            times: &workflow.times,
         }
     }
 }
@@ -448,6 +454,9 @@ struct OperationData<'a> {
     deploy_errors: Option<&'a str>,
     deploy_error_docs_url: Option<&'a str>,
     progress_percentage: Option<f64>,
+    /// How long the API expects a running operation to take still, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eta_seconds: Option<u64>,
     /// Only on an operation of a revert.
     #[serde(skip_serializing_if = "Option::is_none")]
     revert_errors: Option<&'a str>,
@@ -465,6 +474,7 @@ impl<'a> OperationData<'a> {
             deploy_errors: operation.deploy_errors.as_deref(),
             deploy_error_docs_url: operation.deploy_error_docs_url.as_deref(),
             progress_percentage: operation.progress_percentage,
+            eta_seconds: operation.eta_seconds,
             revert_errors: operation.revert_errors.as_deref(),
         }
     }

@@ -126,55 +126,18 @@ pub(crate) struct PhaseView {
     pub(crate) reached_at: Option<String>,
 }
 
-/// The phases of a workflow's journey, in order, with their labels.
-const PHASES: [(&str, &str); 6] = [
-    ("copying", "Copying"),
-    ("running", "Running"),
-    ("switched_replicas", "Replicas switched"),
-    ("switched_primaries", "Primaries switched"),
-    ("cutover", "Cut over"),
-    ("completed", "Completed"),
-];
-
-/// Where a workflow in `state` is on its journey: the index of its phase, `None` before it
-/// starts copying or off the path (cancelled, reversed, in error: its state says which).
-fn phase_index(state: &WorkflowState) -> Option<usize> {
-    match state {
-        WorkflowState::Copying => Some(0),
-        WorkflowState::Running | WorkflowState::VerifyingData | WorkflowState::VerifiedData => {
-            Some(1)
-        }
-        WorkflowState::SwitchedReplicas => Some(2),
-        WorkflowState::SwitchedPrimaries => Some(3),
-        WorkflowState::Cutover => Some(4),
-        WorkflowState::Completed => Some(5),
-        _ => None,
-    }
-}
-
 /// The phases of `workflow`, each reached or not, with its time.
 fn phases(workflow: &SeenWorkflow) -> Vec<PhaseView> {
-    let times = &workflow.times;
-    let at = [
-        &times.started_at,
-        &times.data_copy_completed_at,
-        &times.switch_replicas_at,
-        &times.switch_primaries_at,
-        &times.cutover_at,
-        &times.completed_at,
-    ];
-    let current = phase_index(&workflow.state);
-    // Off the path, the phases with a time are those it reached.
-    let reached_by_time = |index: usize| at[index].is_some();
-    PHASES
+    let current = workflow.state.phase();
+    diff_engine::WORKFLOW_PHASES
         .iter()
         .enumerate()
         .map(|(index, (phase, label))| PhaseView {
             phase,
             label,
-            reached: current.map_or_else(|| reached_by_time(index), |current| index <= current),
+            reached: workflow.times.reached(&workflow.state, index),
             current: current == Some(index),
-            reached_at: at[index].clone(),
+            reached_at: workflow.times.at(index).map(str::to_owned),
         })
         .collect()
 }

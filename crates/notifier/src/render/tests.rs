@@ -162,6 +162,56 @@ fn slack_thread_heads() {
     );
 }
 
+/// The head of a workflow's thread shows its journey with the API's times (in the reader's time
+/// zone, through Slack's date formatting); a deploy request's, its running tables as bars.
+#[test]
+fn slack_thread_heads_show_progress() {
+    let events = sample_events();
+    let mut workflow = events[0].clone();
+    if let EventKind::WorkflowStateChanged {
+        workflow, state, ..
+    } = &mut workflow.kind
+    {
+        *state = diff_engine::WorkflowState::SwitchedReplicas;
+        workflow.state = diff_engine::WorkflowState::SwitchedReplicas;
+        workflow.times = diff_engine::WorkflowTimes {
+            started_at: Some("2026-11-23T08:00:00.000Z".into()),
+            data_copy_completed_at: Some("2026-11-23T09:30:00.000Z".into()),
+            switch_replicas_at: Some("2026-11-23T11:00:00.000Z".into()),
+            ..diff_engine::WorkflowTimes::default()
+        };
+    }
+    let head = slack_thread_head(std::slice::from_ref(&workflow), None, Words::none());
+    let text = head["blocks"][0]["text"]["text"].as_str().expect("text");
+    assert!(
+        text.contains(
+            "*Progress:* :white_check_mark: Copying (<!date^1795420800^{date_short} {time}|2026-11-23 08:00 UTC>) → \
+             :white_check_mark: Running (<!date^1795426200^{date_short} {time}|2026-11-23 09:30 UTC>) → \
+             :arrow_forward: *Replicas switched* (now, since <!date^1795431600^{date_short} {time}|2026-11-23 11:00 UTC>) → \
+             Primaries switched (not yet) → Cut over (not yet) → Completed (not yet)"
+        ),
+        "{text}"
+    );
+    let mut running = events[3].clone();
+    if let EventKind::DeployOperationStateChanged {
+        operation, state, ..
+    } = &mut running.kind
+    {
+        *state = diff_engine::OperationState::InProgress;
+        operation.state = diff_engine::OperationState::InProgress;
+        operation.progress_percentage = Some(42.5);
+        operation.eta_seconds = Some(754);
+        operation.deploy_errors = None;
+    }
+    let head = slack_thread_head(
+        std::slice::from_ref(&running),
+        Some("in_progress"),
+        Words::none(),
+    );
+    let text = head["blocks"][0]["text"]["text"].as_str().expect("text");
+    assert!(text.contains("▓▓▓▓░░░░░░ 42 %, about 12m left"), "{text}");
+}
+
 #[test]
 fn teams_cards() {
     for event in sample_events() {

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use diff_engine::{Event, Severity};
+use diff_engine::{
+    DeployOperation, Event, EventKind, OperationState, Severity, Workflow, WORKFLOW_PHASES,
+};
 use serde_json::{json, Value};
 
 use crate::template::Words;
@@ -193,6 +195,115 @@ fn thread_title(events: &[Event]) -> Option<String> {
     }
 }
 
+/// The workflow an event is about, if it is a workflow's.
+fn workflow_of(event: &Event) -> Option<&Workflow> {
+    match &event.kind {
+        EventKind::WorkflowStateChanged { workflow, .. }
+        | EventKind::WorkflowErrorsChanged { workflow, .. } => Some(workflow),
+        _ => None,
+    }
+}
+
+/// A time the API wrote, in the reader's own time zone through Slack's date formatting, with
+/// the UTC time as the fallback; the API's text when it cannot be read.
+fn slack_date(at: &str) -> String {
+    match time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339) {
+        Ok(at) => {
+            let utc = at.to_offset(time::UtcOffset::UTC);
+            format!(
+                "<!date^{}^{{date_short}} {{time}}|{:04}-{:02}-{:02} {:02}:{:02} UTC>",
+                at.unix_timestamp(),
+                utc.year(),
+                u8::from(utc.month()),
+                utc.day(),
+                utc.hour(),
+                utc.minute()
+            )
+        }
+        Err(_) => slack_escape(at),
+    }
+}
+
+/// A workflow's journey in one line: each phase it reached with its time, the current one in
+/// bold and said to be now, those ahead plain.
+fn journey(workflow: &Workflow) -> String {
+    let current = workflow.state.phase();
+    WORKFLOW_PHASES
+        .iter()
+        .enumerate()
+        .map(|(index, (_, label))| {
+            let at = workflow.times.at(index).map(slack_date);
+            if current == Some(index) {
+                match at {
+                    Some(at) => format!(":arrow_forward: *{label}* (now, since {at})"),
+                    None => format!(":arrow_forward: *{label}* (now)"),
+                }
+            } else if workflow.times.reached(&workflow.state, index) {
+                match at {
+                    Some(at) => format!(":white_check_mark: {label} ({at})"),
+                    None => format!(":white_check_mark: {label}"),
+                }
+            } else {
+                format!("{label} (not yet)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// The deploy operations of `events` that run or ended, the latest of each table once.
+fn operations_in_motion(events: &[Event]) -> Vec<&DeployOperation> {
+    let mut operations: Vec<&DeployOperation> = Vec::new();
+    for event in events.iter().rev() {
+        let (EventKind::DeployOperationStateChanged { operation, .. }
+        | EventKind::DeployOperationStalled { operation, .. }) = &event.kind
+        else {
+            continue;
+        };
+        let running = matches!(
+            operation.state,
+            OperationState::InProgress | OperationState::Complete
+        );
+        if running
+            && !operations
+                .iter()
+                .any(|seen| seen.table_name == operation.table_name)
+        {
+            operations.push(operation);
+        }
+    }
+    operations.reverse();
+    operations
+}
+
+/// A table's progress as a bar of ten cells, its percentage and its ETA.
+fn bar(operation: &DeployOperation) -> String {
+    let percentage = if operation.state == OperationState::Complete {
+        100.0
+    } else {
+        operation
+            .progress_percentage
+            .unwrap_or(0.0)
+            .clamp(0.0, 100.0)
+    };
+    let filled = (percentage / 10.0).round() as usize;
+    let mut text = format!(
+        "`{}` {}{} {} %",
+        slack_escape(operation.table_name.as_deref().unwrap_or(&operation.id)),
+        "▓".repeat(filled),
+        "░".repeat(10 - filled.min(10)),
+        percentage.floor()
+    );
+    if let (Some(eta), false) = (
+        operation.eta_seconds,
+        operation.state == OperationState::Complete,
+    ) {
+        let eta = time::Duration::seconds(i64::try_from(eta).unwrap_or(i64::MAX));
+        let _ = write!(text, ", about {} left", crate::text::elapsed(eta));
+    }
+    text
+}
+
 /// The first message of a resource's Slack thread (Web API): where the resource stands now,
 /// its latest change and the facts, so the channel reads as a list of live statuses. `events`
 /// are the resource's events of one poll, oldest first; `state` is the resource's state when
@@ -231,6 +342,12 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>, words: &Words) -
         let facts = own_event(events).unwrap_or(last);
         for (label, value) in details(facts) {
             let _ = write!(text, "\n*{label}:* {}", slack_escape(&value));
+        }
+        if let Some(workflow) = own_event(events).and_then(workflow_of) {
+            let _ = write!(text, "\n*Progress:* {}", journey(workflow));
+        }
+        for operation in operations_in_motion(events) {
+            let _ = write!(text, "\n{}", bar(operation));
         }
         if let Some(errors) = last.kind.errors() {
             let _ = write!(
