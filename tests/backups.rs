@@ -415,3 +415,31 @@ async fn a_required_maintenance_is_scheduled_started_and_finished_once_each() {
     assert_eq!(scheduled["schedule"]["pending_vitess_version"], "22.0");
     assert_eq!(scheduled["schedule"]["next_window_datetime"], next.as_str());
 }
+
+/// The slower kinds come after workflows and deploy requests: while the token's budget has
+/// little room left for idle work they wait for a later poll (no branch or backup is asked),
+/// and a budget with room reads them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_slower_kinds_wait_while_the_budget_is_nearly_spent() {
+    let fleet = Fleet::start(world()).await;
+    let tight = fleet.write(
+        fleet
+            .config("1s")
+            .set("planetscale.requests_per_minute", 6)
+            .watch("acme", &["commerce"])
+            .watch_with("resources", vec!["workflows", "deploy_requests", "backups"]),
+    );
+    once(&tight);
+    assert!(fleet.simulator.requests_to("workflows") >= 1);
+    assert_eq!(fleet.simulator.requests_to("branches"), 0);
+    assert_eq!(fleet.simulator.requests_to("backups"), 0);
+    let roomy = fleet.write(
+        fleet
+            .config("1s")
+            .watch("acme", &["commerce"])
+            .watch_with("resources", vec!["workflows", "deploy_requests", "backups"]),
+    );
+    once(&roomy);
+    assert!(fleet.simulator.requests_to("branches") >= 1);
+    assert!(fleet.simulator.requests_to("backups") >= 1);
+}

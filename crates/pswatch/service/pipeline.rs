@@ -45,6 +45,22 @@ struct Routed {
     recent: RecentEvent,
 }
 
+/// What a reading of one of the slower kinds gave, or `None`, said in the log, when it failed.
+fn kept<T>(target: &Target, what: &str, read: Result<T, PollError>) -> Option<T> {
+    match read {
+        Ok(read) => Some(read),
+        Err(error) => {
+            tracing::warn!(target_db = %target, %error, "cannot read the {what}; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
+            None
+        }
+    }
+}
+
+/// The room the budget must have for idle work before the slower kinds are read: a reading
+/// takes a few requests (the branches, then each production branch's backups and changes, the
+/// keyspaces and their resizes, the schedules, the recommendations).
+const SLOW_READ_ROOM: u32 = 8;
+
 /// How long an acknowledgement from Slack holds back its episode's reminders at most.
 const ACKNOWLEDGEMENTS_KEPT: time::Duration = time::Duration::days(30);
 
@@ -244,57 +260,17 @@ impl Pipeline {
             diff_engine::Observation::default()
         };
         let now = OffsetDateTime::now_utc();
-        // The slower kinds, at their own interval. One that cannot be read now costs the poll
-        // nothing else, and is read again at the next poll when no other slower kind was read,
-        // else at the next interval.
-        // A resize under way is followed at every poll (the database is active meanwhile).
-        let resizing = previous.as_ref().is_some_and(|previous| {
-            previous
-                .resizes
-                .values()
-                .any(|resize| diff_engine::Resize::in_motion(&resize.state))
-        });
-        let slow_due = resizing
-            || previous
-                .as_ref()
-                .and_then(|previous| previous.slow_polled_at)
-                .is_none_or(|at| {
-                    std::time::Duration::try_from(now - at).unwrap_or_default()
-                        >= self.config.poll.slow_interval
-                });
-        if (resources.backups || resources.resizes) && slow_due {
-            match client
-                .observe_slow(target, resources.backups, resources.resizes)
-                .await
-            {
-                Ok((backups, resizes)) => {
-                    observation.backups = backups;
-                    observation.resizes = resizes;
-                }
-                Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the production branches' backups or resizes; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
-                }
-            }
-            self.note_requests(target, client.poll_requests());
-        }
-        if resources.maintenance && slow_due {
-            match client.list_maintenance_schedules(target).await {
-                Ok(schedules) => observation.maintenance = Some(schedules),
-                Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the maintenance schedules; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
-                }
-            }
-            self.note_requests(target, client.poll_requests());
-        }
-        if resources.schema_recommendations && slow_due {
-            match client.list_schema_recommendations(target).await {
-                Ok(recommendations) => observation.recommendations = Some(recommendations),
-                Err(error) => {
-                    tracing::warn!(target_db = %target, %error, "cannot read the schema recommendations; they are read again at the next reading of the slower kinds (at once when nothing else of them was read)");
-                }
-            }
-            self.note_requests(target, client.poll_requests());
-        }
+        let slow_requests = self
+            .observe_slower(
+                target,
+                previous.as_ref(),
+                resources,
+                priority,
+                client.poll_requests(),
+                &mut observation,
+                now,
+            )
+            .await;
         let result = diff(
             target,
             previous.as_ref(),
@@ -354,7 +330,7 @@ impl Pipeline {
             recent.push(routed.recent);
         }
         let report = PollReport {
-            requests: client.poll_requests(),
+            requests: client.poll_requests() + slow_requests,
             events: result.events.len(),
             motion: result.next.motion(),
         };
@@ -386,6 +362,75 @@ impl Pipeline {
             self.shared.wakes.wake(channel);
         }
         Ok(report)
+    }
+
+    /// Reads the slower kinds `resources` asks for (backups, resizes, maintenance, schema
+    /// recommendations) into `observation` when they are due: every `slow_interval`, and at
+    /// every poll while a resize is under way. They come after workflows and deploy requests:
+    /// they spend only what idle work may of the token's budget (never the reserve of
+    /// databases in motion), and wait for a later poll while that is nearly spent; a resize
+    /// under way is followed at the poll's own `priority`. One kind that cannot be read costs
+    /// the others nothing, and is read again at the next reading. Gives the requests it made;
+    /// `before` is what the poll made so far, for the status.
+    #[allow(clippy::too_many_arguments)]
+    async fn observe_slower(
+        &self,
+        target: &Target,
+        previous: Option<&diff_engine::TargetState>,
+        resources: crate::config::Resources,
+        priority: Priority,
+        before: u64,
+        observation: &mut diff_engine::Observation,
+        now: OffsetDateTime,
+    ) -> u64 {
+        let wanted = resources.backups
+            || resources.resizes
+            || resources.maintenance
+            || resources.schema_recommendations;
+        let resizing = previous.is_some_and(|previous| {
+            previous
+                .resizes
+                .values()
+                .any(|resize| diff_engine::Resize::in_motion(&resize.state))
+        });
+        let due = resizing
+            || previous
+                .and_then(|previous| previous.slow_polled_at)
+                .is_none_or(|at| {
+                    std::time::Duration::try_from(now - at).unwrap_or_default()
+                        >= self.config.poll.slow_interval
+                });
+        if !wanted || !due {
+            return 0;
+        }
+        let client = self.clients.of(&target.organization);
+        if !resizing && client.budget().room(Priority::Low) < SLOW_READ_ROOM {
+            tracing::debug!(target_db = %target,
+                "the slower kinds wait for a later poll: the budget has little room beside workflows and deploy requests");
+            return 0;
+        }
+        let client = client.for_poll(if resizing { priority } else { Priority::Low });
+        if resources.backups || resources.resizes {
+            let read = client
+                .observe_slow(target, resources.backups, resources.resizes)
+                .await;
+            if let Some((backups, resizes)) =
+                kept(target, "production branches' backups or resizes", read)
+            {
+                observation.backups = backups;
+                observation.resizes = resizes;
+            }
+        }
+        if resources.maintenance {
+            let read = client.list_maintenance_schedules(target).await;
+            observation.maintenance = kept(target, "maintenance schedules", read);
+        }
+        if resources.schema_recommendations {
+            let read = client.list_schema_recommendations(target).await;
+            observation.recommendations = kept(target, "schema recommendations", read);
+        }
+        self.note_requests(target, before + client.poll_requests());
+        client.poll_requests()
     }
 
     fn note_requests(&self, target: &Target, requests: u64) {
