@@ -3,6 +3,7 @@
 //!
 //!     cargo bench --bench fleet                      # N = 100, 500, 2000; an hour in 45 s each
 //!     cargo bench --bench fleet -- --sizes 500 --scale 60 --seconds 60
+//!     cargo bench --bench fleet -- --sizes 500 --slower-kinds   # with and without the slower kinds
 //!
 //! Time is scaled by `--scale` (default 80, with `--seconds` 45 a run): intervals and the
 //! budget's window are divided by it, so an hour of watching takes 45 seconds, and every latency
@@ -34,6 +35,10 @@ use simulator::{SimDeployRequest, SimWorkflow, Simulator, World};
 
 const INTERVAL: f64 = 30.0;
 const ACTIVE_INTERVAL: f64 = 5.0;
+/// `[poll] slow_interval`'s default, in unscaled seconds.
+const SLOW_INTERVAL: f64 = 300.0;
+/// What the watch asks for with `--slower-kinds`.
+const SLOWER_RESOURCES: &str = "resources = [\"workflows\", \"deploy_requests\", \"backups\", \"resizes\", \"maintenance\", \"schema_recommendations\"]\n";
 const BUDGET: f64 = 480.0;
 const PLANETSCALE_LIMIT: usize = 600;
 const STATES: [&str; 7] = [
@@ -316,7 +321,14 @@ fn footprint(pid: u32) -> (Option<f64>, Option<f64>) {
     (rss, cpu)
 }
 
-async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures {
+/// `--slower-kinds`: compare pswatch with pswatch also watching every database's backups,
+/// resizes, maintenance schedules and schema recommendations (at `slow_interval`, 5 minutes
+/// scaled), instead of with the naive poller.
+fn slower_kinds() -> bool {
+    std::env::args().any(|argument| argument == "--slower-kinds")
+}
+
+async fn run(databases: usize, options: &Options, use_pswatch: bool, slower: bool) -> Figures {
     let scale = options.scale;
     let simulator = Simulator::start(world(databases), Some("tok-id:tok".into()))
         .await
@@ -335,8 +347,8 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures 
             &config,
             format!(
                 "[planetscale]\napi_url = \"{api}\"\nservice_token_id = \"tok-id\"\nservice_token = \"tok\"\nbudget_window = \"{window}ms\"\n\
-                 [state]\npath = \"{state}\"\n[poll]\ninterval = \"{interval}ms\"\nactive_interval = \"{active}ms\"\n[admin]\nenabled = false\n\
-                 [log]\nlevel = \"warn\"\n[[watch]]\norganization = \"acme\"\n\
+                 [state]\npath = \"{state}\"\n[poll]\ninterval = \"{interval}ms\"\nactive_interval = \"{active}ms\"\nslow_interval = \"{slow}ms\"\n[admin]\nenabled = false\n\
+                 [log]\nlevel = \"warn\"\n[[watch]]\norganization = \"acme\"\n{resources}\
                  [[channels]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}/hook\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
                  [[routes]]\nchannels = [\"hook\"]\nevents = [\"workflow.*\"]\n",
                 api = simulator.api_url(),
@@ -344,6 +356,12 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool) -> Figures 
                 state = directory.path().join("state").display(),
                 interval = (INTERVAL * 1000.0 / scale).round(),
                 active = (ACTIVE_INTERVAL * 1000.0 / scale).round(),
+                slow = (SLOW_INTERVAL * 1000.0 / scale).round(),
+                resources = if slower {
+                    SLOWER_RESOURCES
+                } else {
+                    ""
+                },
             ),
         )
         .expect("config");
@@ -450,10 +468,19 @@ async fn main() {
     println!();
     println!("| N | poller | requests/min (budget {BUDGET}) | busiest minute | 429s | active p50/p95/p99 (s) | waiting p50/p95/p99 (s) | idle p50/p95/p99 (s) | idle bound (s) | peak RSS (MB) | CPU (s) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let slower = slower_kinds();
+    let runs: [(bool, bool, &str); 2] = if slower {
+        [
+            (true, false, "pswatch"),
+            (true, true, "pswatch + slower kinds"),
+        ]
+    } else {
+        [(true, false, "pswatch"), (false, false, "naive")]
+    };
     for &databases in &options.sizes {
         let mut rows = Vec::new();
-        for use_pswatch in [true, false] {
-            let figures = run(databases, &options, use_pswatch).await;
+        for (use_pswatch, with_slower, label) in runs {
+            let figures = run(databases, &options, use_pswatch, with_slower).await;
             // Two requests a poll (workflows, deploy requests) against what the budget leaves
             // the idle databases after the active ones.
             let active = ACTIVE.min(databases) as f64;
@@ -470,7 +497,7 @@ async fn main() {
             };
             println!(
                 "| {databases} | {} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
-                if use_pswatch { "pswatch" } else { "naive" },
+                label,
                 figures.requests_per_minute,
                 figures.busiest_minute,
                 figures.rate_limited,
@@ -486,6 +513,9 @@ async fn main() {
                     .map_or("-".into(), |cpu| format!("{cpu:.1}")),
             );
             rows.push(figures);
+        }
+        if slower {
+            continue;
         }
         let (pswatch, naive) = (&rows[0], &rows[1]);
         println!(

@@ -558,24 +558,16 @@ async fn the_status_page_shows_the_replicas() {
     let standby = start("standing-by");
     logged(&standby, "this replica is a standby").await;
     let base = standby.admin_url().await;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var_os("PSWATCH_TEST_PYTHON")
-        .map_or_else(|| root.join(".test-tools/venv/bin/python"), Into::into);
-    let script = root.join("tests/tools/replicas_page.py");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&python)
-            .arg(script)
-            .args([base.as_str(), TOKEN, "leading-one", "standing-by"])
-            .output()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot run {} ({error}); run `bash tests/tools/install` once",
-                    python.display()
-                )
-            })
-    })
-    .await
-    .expect("join");
+    let output = support::browser_script(
+        "replicas_page.py",
+        vec![
+            base,
+            TOKEN.into(),
+            "leading-one".into(),
+            "standing-by".into(),
+        ],
+    )
+    .await;
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use simulator::{SimBackup, SimDeployRequest, SimOperation, SimResize, SimWorkflow, World};
@@ -73,26 +72,11 @@ async fn the_page_draws_phases_progress_bars_and_what_is_under_way() {
     let artifacts = root.join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts directory");
     let screenshot = artifacts.join("progress.png");
-    let python = std::env::var_os("PSWATCH_TEST_PYTHON")
-        .map_or_else(|| root.join(".test-tools/venv/bin/python"), Into::into);
-    let output = tokio::task::spawn_blocking({
-        let screenshot = screenshot.clone();
-        move || {
-            Command::new(&python)
-                .arg(root.join("tests/tools/progress_page.py"))
-                .args([&base, TOKEN])
-                .arg(&screenshot)
-                .output()
-                .unwrap_or_else(|error| {
-                    panic!(
-                        "cannot run {} ({error}); run `bash tests/tools/install` once",
-                        python.display()
-                    )
-                })
-        }
-    })
-    .await
-    .expect("join");
+    let output = support::browser_script(
+        "progress_page.py",
+        vec![base, TOKEN.into(), screenshot.display().to_string()],
+    )
+    .await;
     assert!(
         output.status.success() && String::from_utf8_lossy(&output.stdout).contains("OK"),
         "{}\n{}\n{}",

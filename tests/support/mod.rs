@@ -318,3 +318,27 @@ pub fn pswatch(
         .output()
         .expect("run pswatch")
 }
+
+/// Runs `tests/tools/{script}` with `args` under the tests' Python (Playwright and Debian's
+/// chromium, from `bash tests/tools/install`; `PSWATCH_TEST_PYTHON` names another), to
+/// completion, off the async runtime's threads.
+pub async fn browser_script(script: &str, args: Vec<String>) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("PSWATCH_TEST_PYTHON")
+        .map_or_else(|| root.join(".test-tools/venv/bin/python"), Into::into);
+    let script = root.join("tests/tools").join(script);
+    tokio::task::spawn_blocking(move || {
+        Command::new(&python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot run {} ({error}); run `bash tests/tools/install` once",
+                    python.display()
+                )
+            })
+    })
+    .await
+    .expect("join")
+}

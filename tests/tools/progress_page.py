@@ -13,24 +13,14 @@ of the databases section and prints "OK". Any failure raises (exit status 1).
 import re
 import sys
 
+from browser import launch
 from playwright.sync_api import expect, sync_playwright
 
 
 def main():
     base, token, screenshot = sys.argv[1:4]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         # No request leaves loopback: the page needs nothing from elsewhere.
         outside = []

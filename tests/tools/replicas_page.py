@@ -8,16 +8,14 @@ Signs in, waits until the section names both replicas, the LEADER as the leader,
 
 import sys
 
+from browser import launch
 from playwright.sync_api import expect, sync_playwright
 
 
 def main():
     base, token, leader, standby = sys.argv[1:5]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         page = browser.new_page()
         page.goto(base + "/")
         page.get_by_label("Admin token").fill(token)

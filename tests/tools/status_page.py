@@ -14,6 +14,7 @@ the screenshot and prints "ADDED <what the page said>". Any failure raises (exit
 import re
 import sys
 
+from browser import launch
 from playwright.sync_api import expect, sync_playwright
 
 
@@ -30,18 +31,7 @@ def wait_for(word):
 def main():
     base, token, screenshot = sys.argv[1:4]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(playwright)
         page = browser.new_page()
         page.goto(base + "/")
         # The admin token guards the page: sign in.
