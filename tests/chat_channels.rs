@@ -238,14 +238,14 @@ async fn discord_s_rate_limit_is_waited_and_a_deleted_webhook_disables_the_chann
         .lines()
         .find(|line| line.contains("it will be retried"))
         .unwrap_or_else(|| panic!("no retry: {logs}"));
-    // `retry_at=2026-12-01 21:45:10.5 +00:00:00`
+    // `retry_at=2026-12-01 21:45:10.5 +00:00:00`, or `2026-12-02 0:37:33.5 …` before ten.
     let retry_at: Vec<&str> = line
         .split("retry_at=")
         .nth(1)
         .map(|rest| rest.split_whitespace().take(2).collect())
         .expect("retry_at");
     let format = time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]"
+        "[year]-[month]-[day] [hour padding:none]:[minute]:[second].[subsecond]"
     );
     let retry_at = time::PrimitiveDateTime::parse(&retry_at.join(" "), format)
         .unwrap_or_else(|error| panic!("{line}: {error}"))
