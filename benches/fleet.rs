@@ -286,6 +286,8 @@ async fn naive(api: String, databases: usize, interval: Duration, seconds: f64, 
 
 struct Figures {
     requests_per_minute: f64,
+    /// Readings of the production branches' backups (one per database and reading).
+    backup_readings: u64,
     busiest_minute: usize,
     rate_limited: u64,
     active: Vec<f64>,
@@ -446,6 +448,7 @@ async fn run(databases: usize, options: &Options, use_pswatch: bool, slower: boo
     }
     Figures {
         requests_per_minute: log.len() as f64 / (elapsed / window_seconds),
+        backup_readings: simulator.requests_to("backups"),
         busiest_minute: busiest,
         rate_limited: simulator.rate_limited(),
         active,
@@ -515,6 +518,14 @@ async fn main() {
             rows.push(figures);
         }
         if slower {
+            // How often each database's slower kinds were read, against every slow_interval.
+            let watched_minutes = options.seconds * options.scale / 60.0;
+            println!(
+                "| {databases} | slower kinds read | {} readings of backups: every {:.1} min a database (slow_interval {:.0} min) | | | | | | | | |",
+                rows[1].backup_readings,
+                watched_minutes * databases as f64 / rows[1].backup_readings.max(1) as f64,
+                SLOW_INTERVAL / 60.0,
+            );
             continue;
         }
         let (pswatch, naive) = (&rows[0], &rows[1]);

@@ -59,6 +59,8 @@ pub struct Budget {
     state: Mutex<Window>,
     /// Requests per window kept for high-priority requests.
     reserved: AtomicU32,
+    /// When polls last waited for room (see [`Budget::note_short`]).
+    short_at: Mutex<Option<Instant>>,
 }
 
 /// A snapshot for status pages and metrics.
@@ -95,6 +97,7 @@ impl Budget {
                 reduced_until: None,
             }),
             reserved: AtomicU32::new(0),
+            short_at: Mutex::new(None),
         }
     }
 
@@ -123,6 +126,25 @@ impl Budget {
     /// are stretched, never starved.
     pub fn reserve(&self, requests: u32) {
         self.reserved.store(requests, Ordering::Relaxed);
+    }
+
+    /// Says that polls wait for room in this budget now (the scheduler's view): work that can
+    /// wait longer than a poll (the slower kinds) then keeps to its share.
+    pub fn note_short(&self) {
+        *self
+            .short_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether polls waited for room within the last twelfth of the window (5 s of a minute):
+    /// a budget that is spent stays short between two looks of the scheduler.
+    pub fn is_short(&self) -> bool {
+        let short_at = *self
+            .short_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        short_at.is_some_and(|at| at.elapsed() < self.window() / 12)
     }
 
     fn lock(&self) -> MutexGuard<'_, Window> {
@@ -210,6 +232,17 @@ impl Budget {
         self.allowance(&state, now, priority)
     }
 
+    /// Counts `requests` sent now without waiting for room: for a budget that only keeps
+    /// account of a share of another one's requests (the slower kinds' share of a token's).
+    pub fn note_sent(&self, requests: u32) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        self.expire(&mut state, now);
+        for _ in 0..requests {
+            state.sent.push_back(now);
+        }
+    }
+
     /// The API answered 429: pause every request for `retry_after` (or 5 s, and at most
     /// five minutes) and halve the budget for a while.
     pub fn penalize(&self, retry_after: Option<Duration>) {
@@ -243,6 +276,25 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_is_counted_without_waiting_and_shortness_lasts_a_twelfth_of_the_window() {
+        let budget = Budget::new(10, Duration::from_secs(60));
+        budget.note_sent(7);
+        assert_eq!(budget.room(Priority::High), 3);
+        // Beyond the limit it is counted all the same, and nothing waits.
+        budget.note_sent(7);
+        assert_eq!(budget.room(Priority::High), 0);
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(budget.room(Priority::High), 10);
+        assert!(!budget.is_short());
+        budget.note_short();
+        assert!(budget.is_short());
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert!(budget.is_short(), "still short between two looks");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!budget.is_short());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn no_window_ever_holds_more_than_the_limit() {

@@ -19,8 +19,14 @@ use crate::service::metrics::Metrics;
 #[derive(Debug, Default)]
 pub(crate) struct Budgets {
     by_token: Mutex<BTreeMap<String, Arc<Budget>>>,
+    /// The slower kinds' share of each token's budget, by the token's id.
+    slower_by_token: Mutex<BTreeMap<String, Arc<Budget>>>,
     shown: Mutex<Vec<BudgetLine>>,
 }
+
+/// The share of a token's budget the slower kinds may spend while polls wait for room: a
+/// quarter. With room to spare they spend what is spare.
+const SLOWER_SHARE: u32 = 4;
 
 /// One token's budget as the status page and the metrics show it.
 #[derive(Debug, Clone)]
@@ -36,16 +42,33 @@ impl Budgets {
     /// `token`'s budget with `config`'s window: the one it had, its limit changed in place, or a
     /// new one.
     fn of(&self, token: &ApiToken, config: &Config) -> Arc<Budget> {
+        Self::kept(&self.by_token, token, token.requests_per_minute, config)
+    }
+
+    /// The account of what `token`'s slower kinds spent: a quarter of its limit.
+    fn slower_of(&self, token: &ApiToken, config: &Config) -> Arc<Budget> {
+        let limit = (token.requests_per_minute / SLOWER_SHARE).max(1);
+        Self::kept(&self.slower_by_token, token, limit, config)
+    }
+
+    /// `token`'s budget in `budgets`, with `limit` and `config`'s window: the one it had, its
+    /// limit changed in place, or a new one.
+    fn kept(
+        budgets: &Mutex<BTreeMap<String, Arc<Budget>>>,
+        token: &ApiToken,
+        limit: u32,
+        config: &Config,
+    ) -> Arc<Budget> {
         let window = config.planetscale.budget_window;
         // A sixtieth longer (a second a minute): a request leaves when its permit is taken and
         // arrives a little later, so without that margin the API could count one request
         // more in its window than pswatch did in its own.
         let window = window + window / 60;
-        let mut budgets = lock(&self.by_token);
+        let mut budgets = lock(budgets);
         let budget = budgets
             .entry(token.token.id().to_owned())
-            .or_insert_with(|| Arc::new(Budget::new(token.requests_per_minute, window)));
-        budget.set_limit(token.requests_per_minute, window);
+            .or_insert_with(|| Arc::new(Budget::new(limit, window)));
+        budget.set_limit(limit, window);
         Arc::clone(budget)
     }
 
@@ -66,6 +89,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) struct Clients {
     /// `[planetscale]`'s first, as [`Config::tokens`] orders them.
     clients: Vec<Client>,
+    /// What each client's slower kinds spent, in the same order.
+    slower: Vec<Arc<Budget>>,
     /// Which client reads each organization that has its own token.
     by_organization: BTreeMap<String, usize>,
 }
@@ -80,6 +105,7 @@ impl Clients {
     ) -> anyhow::Result<Self> {
         let tokens = config.tokens();
         let mut clients = Vec::with_capacity(tokens.len());
+        let mut slower = Vec::with_capacity(tokens.len());
         let mut lines = Vec::with_capacity(tokens.len());
         for (index, token) in tokens.iter().enumerate() {
             let budget = budgets.of(token, config);
@@ -96,6 +122,7 @@ impl Clients {
                 }) as Arc<dyn RequestObserver>
             });
             clients.push(Client::new(client_config)?);
+            slower.push(budgets.slower_of(token, config));
             let organizations = config
                 .watches
                 .iter()
@@ -121,6 +148,7 @@ impl Clients {
         *lock(&budgets.shown) = lines;
         Ok(Self {
             clients,
+            slower,
             by_organization,
         })
     }
@@ -128,6 +156,11 @@ impl Clients {
     /// The client that reads `organization`: its watch's token, or `[planetscale]`'s.
     pub(crate) fn of(&self, organization: &str) -> &Client {
         &self.clients[self.share(organization)]
+    }
+
+    /// The account of what `organization`'s slower kinds spent of its token's budget.
+    pub(crate) fn slower(&self, organization: &str) -> &Budget {
+        &self.slower[self.share(organization)]
     }
 
     /// Which budget `organization`'s requests spend, as an index of [`Clients::all`].

@@ -213,6 +213,11 @@ impl Loop {
         let due = self.scheduler.due_shared(now, &mut rooms, |target| {
             clients.share(&target.organization)
         });
+        for share in &due.short {
+            if let Some(client) = clients.all().get(*share) {
+                client.budget().note_short();
+            }
+        }
         for (target, priority) in due.start {
             self.start_poll(target, priority);
         }

@@ -368,7 +368,8 @@ impl Pipeline {
     /// recommendations) into `observation` when they are due: every `slow_interval`, and at
     /// every poll while a resize is under way. They come after workflows and deploy requests:
     /// they spend only what idle work may of the token's budget (never the reserve of
-    /// databases in motion), and wait for a later poll while that is nearly spent; a resize
+    /// databases in motion), wait for a later poll while that is nearly spent, and while
+    /// other databases' polls wait for room spend at most a quarter of the budget; a resize
     /// under way is followed at the poll's own `priority`. One kind that cannot be read costs
     /// the others nothing, and is read again at the next reading. Gives the requests it made;
     /// `before` is what the poll made so far, for the status.
@@ -404,9 +405,14 @@ impl Pipeline {
             return 0;
         }
         let client = self.clients.of(&target.organization);
-        if !resizing && client.budget().room(Priority::Low) < SLOW_READ_ROOM {
+        let budget = client.budget();
+        // While polls wait for room, the slower kinds spend at most their share (a quarter) of
+        // the budget: they are read less often than `slow_interval`, and never stopped.
+        let slower = self.clients.slower(&target.organization);
+        let spent_share = budget.is_short() && slower.room(Priority::High) < SLOW_READ_ROOM;
+        if !resizing && (budget.room(Priority::Low) < SLOW_READ_ROOM || spent_share) {
             tracing::debug!(target_db = %target,
-                "the slower kinds wait for a later poll: the budget has little room beside workflows and deploy requests");
+                "the slower kinds wait for a later poll: the budget has no room for them beside workflows and deploy requests");
             return 0;
         }
         let client = client.for_poll(if resizing { priority } else { Priority::Low });
@@ -430,6 +436,7 @@ impl Pipeline {
             observation.recommendations = kept(target, "schema recommendations", read);
         }
         self.note_requests(target, before + client.poll_requests());
+        slower.note_sent(u32::try_from(client.poll_requests()).unwrap_or(u32::MAX));
         client.poll_requests()
     }
 

@@ -67,6 +67,8 @@ pub(crate) struct Due {
     pub(crate) start: Vec<(Target, Priority)>,
     /// Some waiting or idle target is due but the budget has no room for it now.
     pub(crate) blocked: bool,
+    /// The budgets (by share) that had no room for a due target.
+    pub(crate) short: std::collections::BTreeSet<usize>,
 }
 
 /// What a reconciliation changed.
@@ -186,21 +188,27 @@ impl Scheduler {
         let (mut active_in_flight, mut other_in_flight) = (in_flight(true), in_flight(false));
         let mut start = Vec::new();
         let mut blocked = false;
+        let mut short = std::collections::BTreeSet::new();
         for (target, slot) in due {
             if slot.is_active() {
                 if active_in_flight < CONCURRENT_POLLS {
                     active_in_flight += 1;
                     start.push((target.clone(), Priority::High));
                 }
-            } else if let Some(room) = rooms
-                .get_mut(share(target))
-                .filter(|room| other_in_flight < CONCURRENT_POLLS && **room >= slot.requests)
-            {
-                other_in_flight += 1;
-                *room -= slot.requests;
-                start.push((target.clone(), Priority::Low));
             } else {
-                blocked = true;
+                let index = share(target);
+                match rooms.get_mut(index) {
+                    Some(room) if *room < slot.requests => {
+                        short.insert(index);
+                        blocked = true;
+                    }
+                    Some(room) if other_in_flight < CONCURRENT_POLLS => {
+                        other_in_flight += 1;
+                        *room -= slot.requests;
+                        start.push((target.clone(), Priority::Low));
+                    }
+                    _ => blocked = true,
+                }
             }
         }
         for (target, _) in &start {
@@ -209,7 +217,11 @@ impl Scheduler {
                 slot.pushed = false;
             }
         }
-        Due { start, blocked }
+        Due {
+            start,
+            blocked,
+            short,
+        }
     }
 
     /// Records how the poll of `target` ended and schedules its next one; returns the delay
@@ -429,6 +441,36 @@ mod tests {
         assert!(due.blocked);
         let due = scheduler.due(now, 2);
         assert_eq!(names(&due), [("idle".into(), Priority::Low)]);
+    }
+
+    /// Each service token's budget has its own room: one that is spent holds up only its own
+    /// databases, and is said to be short.
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_budget_holds_up_only_its_own_databases() {
+        let now = Instant::now();
+        let mut scheduler = scheduler(&[], now);
+        scheduler.reconcile(
+            &[target("main-1"), target("eu-1")],
+            |_| false,
+            |_| Motion::Idle,
+            now,
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let share = |target: &Target| usize::from(target.database.starts_with("eu-"));
+        // The main token's budget is spent; the other has room.
+        let mut rooms = [1, 10];
+        let due = scheduler.due_shared(Instant::now(), &mut rooms, share);
+        assert_eq!(names(&due), [("eu-1".into(), Priority::Low)]);
+        assert_eq!(
+            rooms,
+            [1, 8],
+            "the poll's requests come out of its own budget"
+        );
+        assert!(due.blocked);
+        assert_eq!(due.short, std::collections::BTreeSet::from([0]));
+        let due = scheduler.due_shared(Instant::now(), &mut [10, 10], share);
+        assert_eq!(names(&due), [("main-1".into(), Priority::Low)]);
+        assert!(due.short.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
