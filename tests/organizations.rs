@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use simulator::{SimWorkflow, World};
 use support::fleet::Fleet;
@@ -63,16 +61,9 @@ async fn each_organization_is_read_with_its_own_token_and_budget() {
         fleet.directory.path(),
     );
     for target in ["acme/commerce", "acme-eu/shop"] {
-        assert!(
-            service
-                .wait_for_log(
-                    &format!("baseline recorded target_db={target}"),
-                    Duration::from_secs(20)
-                )
-                .await,
-            "{}",
-            service.stderr()
-        );
+        service
+            .logged(&format!("baseline recorded target_db={target}"))
+            .await;
     }
     fleet.simulator.update(|world| {
         for (organization, database, number) in [("acme", "commerce", 3), ("acme-eu", "shop", 5)] {
@@ -95,11 +86,7 @@ async fn each_organization_is_read_with_its_own_token_and_budget() {
 
     // The refused token is named with where it is set; the poll keeps failing, alone.
     let refused = "labs-id (set in [[watch]] of organization \"acme-labs\")";
-    assert!(
-        service.wait_for_log(refused, Duration::from_secs(20)).await,
-        "{}",
-        service.stderr()
-    );
+    service.logged(refused).await;
 
     let admin = service.admin_url().await;
     let (status, body) = get(&format!("{admin}/api/status")).await;

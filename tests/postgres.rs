@@ -41,14 +41,6 @@ fn move_workflow(fleet: &support::fleet::Fleet, state: &str) {
 }
 
 /// Waits until `service` logs `text`, failing the test with its log when it does not.
-async fn logged(service: &support::Service, text: &str) {
-    assert!(
-        service.wait_for_log(text, Duration::from_secs(20)).await,
-        "no {text:?} in: {}",
-        service.stderr()
-    );
-}
-
 fn world() -> World {
     let mut world = World::default();
     world
@@ -233,11 +225,11 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     let logs = fleet.directory.path();
     let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
     let mut first = replica("first");
-    logged(&first, "this replica leads").await;
+    first.logged("this replica leads").await;
     let second = replica("second");
-    logged(&second, "this replica is a standby").await;
+    second.logged("this replica is a standby").await;
     // The leader records its baseline, then delivers a transition.
-    logged(&first, "baseline").await;
+    first.logged("baseline").await;
     move_workflow(&fleet, "switched_primaries");
     fleet.wait_for("workflow.state_changed", 1).await;
     let (status, body) = get(&format!("{}/api/status", second.admin_url().await)).await;
@@ -259,7 +251,7 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
 
     first.kill();
     move_workflow(&fleet, "completed");
-    logged(&second, "this replica leads").await;
+    second.logged("this replica leads").await;
     let delivered = fleet.wait_for("workflow.state_changed", 2).await;
     assert_eq!(delivered[1]["data"]["state"], "completed", "{delivered:#?}");
     // At least once, and a transition at most once more per failover.
@@ -305,9 +297,9 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     );
     let logs = fleet.directory.path();
     let leader = Service::start(&config, &[("PSWATCH_REPLICA", "one".into())], logs);
-    logged(&leader, "this replica leads").await;
+    leader.logged("this replica leads").await;
     let standby = Service::start(&config, &[("PSWATCH_REPLICA", "two".into())], logs);
-    logged(&standby, "this replica is a standby").await;
+    standby.logged("this replica is a standby").await;
     let urls = [leader.receiver_url().await, standby.receiver_url().await];
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = serde_json::to_vec(&serde_json::json!({
@@ -388,9 +380,9 @@ async fn a_leader_paused_past_its_lease_steps_down_and_writes_nothing() {
     let config = fleet.write(shared(&fleet, &database, "paused"));
     let logs = fleet.directory.path();
     let paused = Service::start(&config, &[("PSWATCH_REPLICA", "paused".into())], logs);
-    logged(&paused, "baseline").await;
+    paused.logged("baseline").await;
     let other = Service::start(&config, &[("PSWATCH_REPLICA", "other".into())], logs);
-    logged(&other, "this replica is a standby").await;
+    other.logged("this replica is a standby").await;
     let signal = |name: &str| {
         std::process::Command::new("kill")
             .args([name, &paused.id().to_string()])
@@ -400,10 +392,10 @@ async fn a_leader_paused_past_its_lease_steps_down_and_writes_nothing() {
     assert!(signal("-STOP").success());
     // While it is paused, the world moves and the other replica takes over and reports it.
     move_workflow(&fleet, "switched_primaries");
-    logged(&other, "this replica leads").await;
+    other.logged("this replica leads").await;
     fleet.wait_for("workflow.state_changed", 1).await;
     assert!(signal("-CONT").success());
-    logged(&paused, "this replica is a standby").await;
+    paused.logged("this replica is a standby").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let delivered = fleet.deliveries_of("workflow.state_changed");
     assert_eq!(delivered.len(), 1, "nothing stale sent: {delivered:#?}");
@@ -426,7 +418,7 @@ async fn a_database_restart_is_reported_and_survived() {
     let fleet = Fleet::start(world()).await;
     let config = fleet.write(shared(&fleet, &database, "restarted"));
     let mut service = Service::start(&config, &[], fleet.directory.path());
-    logged(&service, "baseline").await;
+    service.logged("baseline").await;
     let admin = service.admin_url().await;
     database.stop().expect("stop the database");
     let reported = eventually(Duration::from_secs(20), || async {
@@ -554,9 +546,9 @@ async fn the_status_page_shows_the_replicas() {
         )
     };
     let leader = start("leading-one");
-    logged(&leader, "this replica leads").await;
+    leader.logged("this replica leads").await;
     let standby = start("standing-by");
-    logged(&standby, "this replica is a standby").await;
+    standby.logged("this replica is a standby").await;
     let base = standby.admin_url().await;
     let output = support::browser_script(
         "replicas_page.py",
@@ -604,9 +596,9 @@ async fn a_standby_s_admin_api_acts_for_every_replica() {
         )
     };
     let leader = start("one");
-    logged(&leader, "baseline recorded").await;
+    leader.logged("baseline recorded").await;
     let standby = start("two");
-    logged(&standby, "this replica is a standby").await;
+    standby.logged("this replica is a standby").await;
     let (leading, standing) = (leader.admin_url().await, standby.admin_url().await);
     let client = reqwest::Client::new();
     let status = |base: &str| {
@@ -690,7 +682,7 @@ async fn a_standby_s_admin_api_acts_for_every_replica() {
     let id = added["silence"]["id"].as_str().expect("id").to_owned();
     assert_eq!(status(&leading).await["silences"][0]["id"], id.as_str());
     move_workflow(&fleet, "cutover");
-    logged(&leader, "silenced_by").await;
+    leader.logged("silenced_by").await;
     let (code, said) = post(format!("{standing}/api/silences/{id}/expire"), None).await;
     assert_eq!(code, 200, "{said}");
     move_workflow(&fleet, "completed");

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use simulator::{SimBackup, SimDeployRequest, SimOperation, SimResize, SimWorkflow, World};
 use support::fleet::Fleet;
@@ -60,13 +59,7 @@ async fn the_page_draws_phases_progress_bars_and_what_is_under_way() {
         &[("TEST_ADMIN_TOKEN", TOKEN.into())],
         fleet.directory.path(),
     );
-    assert!(
-        service
-            .wait_for_log("baseline recorded", Duration::from_secs(20))
-            .await,
-        "{}",
-        service.stderr()
-    );
+    service.logged("baseline recorded").await;
     let base = service.admin_url().await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let artifacts = root.join("target/test-artifacts");

@@ -152,13 +152,7 @@ async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
             .route(&["ops"]),
     );
     let service = Service::start(&config, &[], fleet.directory.path());
-    assert!(
-        service
-            .wait_for_log("baseline recorded", Duration::from_secs(20))
-            .await,
-        "{}",
-        service.stderr()
-    );
+    service.logged("baseline recorded").await;
     let receiver = service.receiver_url().await;
     let clicker = Clicker {
         url: receiver.replace("/planetscale", "/slack/interactions"),

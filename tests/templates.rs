@@ -151,13 +151,7 @@ async fn a_template_that_fails_at_run_time_gives_way_to_the_built_in_text() {
         &[("TEST_ADMIN_TOKEN", TOKEN.into())],
         fleet.directory.path(),
     );
-    assert!(
-        service
-            .wait_for_log("baseline recorded", Duration::from_secs(20))
-            .await,
-        "{}",
-        service.stderr()
-    );
+    service.logged("baseline recorded").await;
     fleet.simulator.update(|world| {
         world.database_mut("acme", "commerce").workflows[0].state = "running".into();
     });

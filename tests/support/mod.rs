@@ -245,6 +245,16 @@ impl Service {
         .is_some()
     }
 
+    /// Waits (up to 20 s) until the service's log contains `text`; fails the test with the
+    /// log when it does not.
+    pub async fn logged(&self, text: &str) {
+        assert!(
+            self.wait_for_log(text, Duration::from_secs(20)).await,
+            "no {text:?} in: {}",
+            self.stderr()
+        );
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
