@@ -52,6 +52,24 @@ async fn each_organization_is_read_with_its_own_token_and_budget() {
             .watch_with("service_token_id", "labs-id")
             .watch_with("service_token", "${LABS_TOKEN}"),
     );
+    let checked = support::pswatch(
+        &["check"],
+        &config,
+        &[
+            ("EU_TOKEN", EU_TOKEN.into()),
+            ("LABS_TOKEN", LABS_TOKEN.into()),
+        ],
+    );
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    for line in [
+        "service token planetscale (tok-id): 480 requests a minute for acme\n",
+        "service token acme-eu (eu-id): 120 requests a minute for acme-eu\n",
+        "service token acme-labs (labs-id): 480 requests a minute for acme-labs\n",
+    ] {
+        assert!(said.contains(line), "{said}");
+    }
+    assert!(!said.contains(EU_TOKEN), "{said}");
     let service = Service::start(
         &config,
         &[

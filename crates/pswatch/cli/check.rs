@@ -23,6 +23,29 @@ pub(super) fn check(path: &Path) -> anyhow::Result<ExitCode> {
                     None => config.state_path.display().to_string(),
                 }
             );
+            // With several service tokens, how the organizations share them.
+            let tokens = config.tokens();
+            if tokens.len() > 1 {
+                for (index, token) in tokens.iter().enumerate() {
+                    let organizations: Vec<&str> = config
+                        .watches
+                        .iter()
+                        .filter(|watch| config.token_index(&watch.organization) == index)
+                        .map(|watch| watch.organization.as_str())
+                        .collect();
+                    println!(
+                        "service token {} ({}): {} requests a minute for {}",
+                        token.name,
+                        token.token.id(),
+                        token.requests_per_minute,
+                        if organizations.is_empty() {
+                            "no watched organization".to_owned()
+                        } else {
+                            organizations.join(", ")
+                        }
+                    );
+                }
+            }
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");
             }
