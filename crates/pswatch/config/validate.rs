@@ -348,8 +348,14 @@ fn watch_token(
                 watch.requests_per_minute,
                 problems,
             );
+            // Named by its organization, unless that is the name of `[planetscale]`'s token.
+            let name = if organization == crate::config::DEFAULT_TOKEN_NAME {
+                format!("{organization} (watch)")
+            } else {
+                organization.to_owned()
+            };
             Some(ApiToken {
-                name: organization.to_owned(),
+                name,
                 token: ServiceToken::new(id?, token?)
                     .configured_in(format!("[[watch]] of organization {organization:?}")),
                 requests_per_minute,
