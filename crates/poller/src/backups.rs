@@ -63,25 +63,34 @@ impl Client {
             .collect())
     }
 
-    /// The slower kinds of `target`'s production branches, each when asked for: their backups,
-    /// and their changes with their keyspaces' resizes. The branches are listed once.
+    /// The names of `target`'s production branches, whose backups and resizes are watched.
+    pub async fn production_branches(&self, target: &Target) -> Result<Vec<String>, PollError> {
+        Ok(self
+            .list_branches(target)
+            .await?
+            .into_iter()
+            .filter(|branch| branch.production)
+            .map(|branch| branch.name)
+            .collect())
+    }
+
+    /// The slower kinds of `target`'s `production` branches, each when asked for: their
+    /// backups, and their changes with their keyspaces' resizes.
     pub async fn observe_slow(
         &self,
         target: &Target,
+        production: &[String],
         backups: bool,
         resizes: bool,
     ) -> Result<(Option<Vec<Backup>>, Option<Vec<Resize>>), PollError> {
         let mut read_backups = backups.then(Vec::new);
         let mut read_resizes = resizes.then(Vec::new);
-        for branch in self.list_branches(target).await? {
-            if !branch.production {
-                continue;
-            }
+        for branch in production {
             if let Some(backups) = &mut read_backups {
-                backups.extend(self.list_backups(target, &branch.name).await?);
+                backups.extend(self.list_backups(target, branch).await?);
             }
             if let Some(resizes) = &mut read_resizes {
-                resizes.extend(self.list_resizes(target, &branch.name).await?);
+                resizes.extend(self.list_resizes(target, branch).await?);
             }
         }
         Ok((read_backups, read_resizes))

@@ -27,7 +27,7 @@ use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
 
 /// How often organizations watched with `["*"]` are listed again for new databases.
-const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
+pub(crate) const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 /// How far ahead something that is not due again (a listing under way, or none to make) is
 /// put: far enough to mean never, near enough not to overflow an `Instant`.
 const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);

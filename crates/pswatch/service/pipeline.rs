@@ -56,6 +56,10 @@ fn kept<T>(target: &Target, what: &str, read: Result<T, PollError>) -> Option<T>
     }
 }
 
+/// How long a database's production branches are kept before they are listed again: as long
+/// as the watched databases are.
+const BRANCHES_KEPT: std::time::Duration = super::main_loop::DISCOVERY_INTERVAL;
+
 /// The room the budget must have for idle work before the slower kinds are read: a reading
 /// takes a few requests (the branches, then each production branch's backups and changes, the
 /// keyspaces and their resizes, the schedules, the recommendations).
@@ -77,6 +81,8 @@ pub(crate) struct Pipeline {
     pub(crate) shared: Arc<Shared>,
     /// The watched databases, and what is known of the named ones' kinds.
     watched: Watched,
+    /// Each database's production branches, and when they were listed.
+    branches: std::sync::Mutex<BTreeMap<Target, (tokio::time::Instant, Vec<String>)>>,
 }
 
 impl Pipeline {
@@ -92,6 +98,7 @@ impl Pipeline {
             metrics: Arc::clone(&shared.metrics),
             shared,
             watched: Watched::default(),
+            branches: std::sync::Mutex::default(),
         })
     }
 
@@ -417,9 +424,19 @@ impl Pipeline {
         }
         let client = client.for_poll(if resizing { priority } else { Priority::Low });
         if resources.backups || resources.resizes {
-            let read = client
-                .observe_slow(target, resources.backups, resources.resizes)
-                .await;
+            let read = match self.production_branches(&client, target).await {
+                Ok(production) => {
+                    let read = client
+                        .observe_slow(target, &production, resources.backups, resources.resizes)
+                        .await;
+                    if read.is_err() {
+                        // A branch deleted since it was listed: list them again next time.
+                        self.forget_branches(target);
+                    }
+                    read
+                }
+                Err(error) => Err(error),
+            };
             if let Some((backups, resizes)) =
                 kept(target, "production branches' backups or resizes", read)
             {
@@ -438,6 +455,39 @@ impl Pipeline {
         self.note_requests(target, before + client.poll_requests());
         slower.note_sent(u32::try_from(client.poll_requests()).unwrap_or(u32::MAX));
         client.poll_requests()
+    }
+
+    /// `target`'s production branches: listed at most once per [`BRANCHES_KEPT`] (as often as
+    /// the watched databases are), kept in between.
+    async fn production_branches(
+        &self,
+        client: &Client,
+        target: &Target,
+    ) -> Result<Vec<String>, PollError> {
+        let now = tokio::time::Instant::now();
+        let kept = self
+            .branches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(target)
+            .filter(|(listed, _)| now.duration_since(*listed) < BRANCHES_KEPT)
+            .map(|(_, branches)| branches.clone());
+        if let Some(branches) = kept {
+            return Ok(branches);
+        }
+        let branches = client.production_branches(target).await?;
+        self.branches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(target.clone(), (now, branches.clone()));
+        Ok(branches)
+    }
+
+    fn forget_branches(&self, target: &Target) {
+        self.branches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(target);
     }
 
     fn note_requests(&self, target: &Target, requests: u64) {
