@@ -443,3 +443,24 @@ async fn the_slower_kinds_wait_while_the_budget_is_nearly_spent() {
     assert!(fleet.simulator.requests_to("branches") >= 1);
     assert!(fleet.simulator.requests_to("backups") >= 1);
 }
+
+/// The production branches are listed as often as the databases (every ten minutes), not at
+/// every reading of their backups.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_branches_are_listed_once_for_many_readings() {
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("poll.slow_interval", "200ms")
+            .watch("acme", &["commerce"])
+            .watch_with("resources", vec!["workflows", "deploy_requests", "backups"]),
+    );
+    let service = support::Service::start(&config, &[], fleet.directory.path());
+    let read = support::eventually(Duration::from_secs(20), || {
+        std::future::ready((fleet.simulator.requests_to("backups") >= 4).then_some(()))
+    })
+    .await;
+    assert!(read.is_some(), "{}", service.stderr());
+    assert_eq!(fleet.simulator.requests_to("branches"), 1);
+}
