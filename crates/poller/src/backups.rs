@@ -11,7 +11,7 @@ impl Client {
     /// Every item of the list at `path` below `target`'s database, read with `convert` (a 404
     /// asks the organization, as every database list does); one that cannot be read is left
     /// out with a warning naming `what`.
-    async fn database_list<T>(
+    pub(crate) async fn database_list<T>(
         &self,
         target: &Target,
         path: &[&str],

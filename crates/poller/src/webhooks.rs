@@ -23,19 +23,8 @@ impl Client {
     /// The webhooks of `target` (`GET …/databases/{db}/webhooks`; service token access
     /// `read_database`). One that cannot be read is left out, with a warning.
     pub async fn list_webhooks(&self, target: &Target) -> Result<Vec<Webhook>, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "webhooks",
-        ]);
-        let listed = self.get_all(url, &[], api::webhook).await?;
-        for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, problem = %item.problem,
-                "a webhook of the list cannot be read; it is left out");
-        }
-        Ok(listed.items)
+        self.database_list(target, &["webhooks"], "webhook", api::webhook)
+            .await
     }
 
     /// Creates an enabled webhook of `target` posting `events` to `url` (`POST
