@@ -87,13 +87,9 @@ async fn backups_are_watched_when_asked_for_and_page_until_the_next_success() {
         )
         .with("min_interval", "10ms")
         .route(&["oncall"]);
-    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
-    table["watch"][0].as_table_mut().expect("a watch").insert(
-        "resources".into(),
-        vec!["workflows", "deploy_requests", "backups"].into(),
-    );
-    let path = fleet.directory.path().join("backups.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    let path = config
+        .watch_with("resources", vec!["workflows", "deploy_requests", "backups"])
+        .write(&fleet.directory.path().join("backups.toml"));
 
     // The first reading is a baseline, even of a backup running.
     once(&path);
@@ -205,13 +201,9 @@ async fn resizes_are_reported_with_their_sizes_and_nothing_else_is_asked() {
         .config("1s")
         .set("poll.slow_interval", "1s")
         .watch("acme", &["commerce"]);
-    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
-    table["watch"][0]
-        .as_table_mut()
-        .expect("a watch")
-        .insert("resources".into(), vec!["resizes"].into());
-    let path = fleet.directory.path().join("resizes.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    let path = config
+        .watch_with("resources", vec!["resizes"])
+        .write(&fleet.directory.path().join("resizes.toml"));
     once(&path);
     let set = |id: &str, keyspace: Option<&str>, state: &str| {
         fleet.simulator.update(|world| {
@@ -293,13 +285,9 @@ async fn schema_recommendations_open_and_close() {
         .config("1s")
         .set("poll.slow_interval", "1s")
         .watch("acme", &["commerce"]);
-    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
-    table["watch"][0]
-        .as_table_mut()
-        .expect("a watch")
-        .insert("resources".into(), vec!["schema_recommendations"].into());
-    let path = fleet.directory.path().join("recommendations.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    let path = config
+        .watch_with("resources", vec!["schema_recommendations"])
+        .write(&fleet.directory.path().join("recommendations.toml"));
     once(&path);
     fleet.simulator.update(|world| {
         world
@@ -356,13 +344,9 @@ async fn a_required_maintenance_is_scheduled_started_and_finished_once_each() {
         .config("1s")
         .set("poll.slow_interval", "1s")
         .watch("acme", &["commerce"]);
-    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
-    table["watch"][0]
-        .as_table_mut()
-        .expect("a watch")
-        .insert("resources".into(), vec!["maintenance"].into());
-    let path = fleet.directory.path().join("maintenance.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
+    let path = config
+        .watch_with("resources", vec!["maintenance"])
+        .write(&fleet.directory.path().join("maintenance.toml"));
     once(&path);
     let now = time::OffsetDateTime::now_utc();
     let rfc = |at: time::OffsetDateTime| {
