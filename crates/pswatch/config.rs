@@ -157,42 +157,36 @@ impl Config {
     }
 
     /// The service tokens the watches use, each once (the first watch that names a token gives
-    /// it its name and budget): `[planetscale]`'s first, then the watches' own.
-    pub(crate) fn tokens(&self) -> Vec<ApiToken> {
+    /// it its name and budget): `[planetscale]`'s first, then the watches' own, each with the
+    /// watched organizations it reads, in the order of the file.
+    pub(crate) fn tokens(&self) -> Vec<(ApiToken, Vec<String>)> {
         let several = self.watches.iter().any(|watch| watch.token.is_some());
         let mut token = self.planetscale.token.clone();
         if several {
             token = token.configured_in("[planetscale]");
         }
-        let mut tokens = vec![ApiToken {
-            name: DEFAULT_TOKEN_NAME.into(),
-            token,
-            requests_per_minute: self.planetscale.requests_per_minute,
-        }];
-        for token in self.watches.iter().filter_map(|watch| watch.token.as_ref()) {
-            if !tokens
-                .iter()
-                .any(|known| known.token.id() == token.token.id())
-            {
-                tokens.push(token.clone());
-            }
+        let mut tokens = vec![(
+            ApiToken {
+                name: DEFAULT_TOKEN_NAME.into(),
+                token,
+                requests_per_minute: self.planetscale.requests_per_minute,
+            },
+            Vec::new(),
+        )];
+        for watch in &self.watches {
+            let index = match &watch.token {
+                None => 0,
+                Some(token) => tokens
+                    .iter()
+                    .position(|(known, _)| known.token.id() == token.token.id())
+                    .unwrap_or_else(|| {
+                        tokens.push((token.clone(), Vec::new()));
+                        tokens.len() - 1
+                    }),
+            };
+            tokens[index].1.push(watch.organization.clone());
         }
         tokens
-    }
-
-    /// Which of [`Config::tokens`] reads `organization`.
-    pub(crate) fn token_index(&self, organization: &str) -> usize {
-        let tokens = self.tokens();
-        self.watches
-            .iter()
-            .find(|watch| watch.organization == organization)
-            .and_then(|watch| watch.token.as_ref())
-            .and_then(|token| {
-                tokens
-                    .iter()
-                    .position(|known| known.token.id() == token.token.id())
-            })
-            .unwrap_or(0)
     }
 
     /// `[receiver] public_url`, the address PlanetScale posts to, when the receiver is on.

@@ -26,13 +26,7 @@ pub(super) fn check(path: &Path) -> anyhow::Result<ExitCode> {
             // With several service tokens, how the organizations share them.
             let tokens = config.tokens();
             if tokens.len() > 1 {
-                for (index, token) in tokens.iter().enumerate() {
-                    let organizations: Vec<&str> = config
-                        .watches
-                        .iter()
-                        .filter(|watch| config.token_index(&watch.organization) == index)
-                        .map(|watch| watch.organization.as_str())
-                        .collect();
+                for (token, organizations) in &tokens {
                     println!(
                         "service token {} ({}): {} requests a minute for {}",
                         token.name,

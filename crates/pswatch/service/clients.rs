@@ -91,6 +91,9 @@ pub(crate) struct Clients {
     clients: Vec<Client>,
     /// What each client's slower kinds spent, in the same order.
     slower: Vec<Arc<Budget>>,
+    /// Each client's token's name (`planetscale`, or the watch's organization), in the same
+    /// order.
+    names: Vec<String>,
     /// Which client reads each organization that has its own token.
     by_organization: BTreeMap<String, usize>,
 }
@@ -107,7 +110,9 @@ impl Clients {
         let mut clients = Vec::with_capacity(tokens.len());
         let mut slower = Vec::with_capacity(tokens.len());
         let mut lines = Vec::with_capacity(tokens.len());
-        for (index, token) in tokens.iter().enumerate() {
+        let mut by_organization = BTreeMap::new();
+        for (index, (token, organizations)) in tokens.into_iter().enumerate() {
+            let token = &token;
             let budget = budgets.of(token, config);
             let mut client_config = ClientConfig::new(
                 config.planetscale.api_url.clone(),
@@ -123,32 +128,21 @@ impl Clients {
             });
             clients.push(Client::new(client_config)?);
             slower.push(budgets.slower_of(token, config));
-            let organizations = config
-                .watches
-                .iter()
-                .filter(|watch| config.token_index(&watch.organization) == index)
-                .map(|watch| watch.organization.clone())
-                .collect();
+            for organization in &organizations {
+                by_organization.insert(organization.clone(), index);
+            }
             lines.push(BudgetLine {
                 name: token.name.clone(),
                 organizations,
                 budget,
             });
         }
-        let by_organization = config
-            .watches
-            .iter()
-            .map(|watch| {
-                (
-                    watch.organization.clone(),
-                    config.token_index(&watch.organization),
-                )
-            })
-            .collect();
+        let names = lines.iter().map(|line| line.name.clone()).collect();
         *lock(&budgets.shown) = lines;
         Ok(Self {
             clients,
             slower,
+            names,
             by_organization,
         })
     }
@@ -171,6 +165,11 @@ impl Clients {
     /// Every client, `[planetscale]`'s first.
     pub(crate) fn all(&self) -> &[Client] {
         &self.clients
+    }
+
+    /// The name of each client's token, in the order of [`Clients::all`].
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
     }
 }
 

@@ -516,45 +516,44 @@ impl Loop {
     /// the configured intervals of its databases, and again when it can.
     fn note_budget(&mut self) {
         let clients = &self.pipeline.clients;
-        let tokens = self.pipeline.config.tokens();
         let mut notes = Vec::new();
-        for (share, (client, token)) in clients.all().iter().zip(&tokens).enumerate() {
+        for (share, (client, name)) in clients.all().iter().zip(clients.names()).enumerate() {
             let demand = self
                 .scheduler
                 .demand_per_minute(|target| clients.share(&target.organization) == share);
             let limit = f64::from(client.budget().limit());
+            let overloaded = self.overloaded.contains(name);
+            if demand < limit * 0.9 && overloaded {
+                self.overloaded.remove(name);
+                tracing::info!(
+                    token = %name,
+                    demand = demand.round(),
+                    budget = limit,
+                    "the budget serves the configured intervals again"
+                );
+            }
+            // Said while it lasts: newly overloaded, or overloaded still.
+            if !(demand > limit || self.overloaded.contains(name)) {
+                continue;
+            }
             let key = if share == 0 {
                 "planetscale.requests_per_minute".to_owned()
             } else {
-                format!(
-                    "requests_per_minute of the [[watch]] of organization {:?}",
-                    token.name
-                )
+                format!("requests_per_minute of the [[watch]] of organization {name:?}")
             };
             let note = format!(
                 "the configured intervals need about {demand:.0} API requests a minute but the budget \
                  ({key}) is {limit:.0}: databases in motion keep their \
                  interval and idle ones are polled in turn, less often than `interval`"
             );
-            let overloaded = self.overloaded.contains(&token.name);
-            if demand > limit && !overloaded {
-                self.overloaded.insert(token.name.clone());
-                tracing::warn!(token = %token.name, demand = demand.round(), budget = limit, "{note}");
-            } else if demand < limit * 0.9 && overloaded {
-                self.overloaded.remove(&token.name);
-                tracing::info!(
-                    token = %token.name,
-                    demand = demand.round(),
-                    budget = limit,
-                    "the budget serves the configured intervals again"
-                );
+            if !overloaded {
+                self.overloaded.insert(name.clone());
+                tracing::warn!(token = %name, demand = demand.round(), budget = limit, "{note}");
             }
-            if self.overloaded.contains(&token.name) {
-                notes.push(note);
-            }
+            notes.push(note);
         }
         self.overloaded
-            .retain(|name| tokens.iter().any(|token| token.name == *name));
+            .retain(|name| clients.names().contains(name));
         self.shared
             .board
             .set_budget_note((!notes.is_empty()).then(|| notes.join("; ")));
