@@ -273,11 +273,13 @@ impl Pipeline {
                 previous.as_ref(),
                 resources,
                 priority,
-                client.poll_requests(),
                 &mut observation,
                 now,
             )
             .await;
+        if slow_requests > 0 {
+            self.note_requests(target, client.poll_requests() + slow_requests);
+        }
         let result = diff(
             target,
             previous.as_ref(),
@@ -378,16 +380,13 @@ impl Pipeline {
     /// databases in motion), wait for a later poll while that is nearly spent, and while
     /// other databases' polls wait for room spend at most a quarter of the budget; a resize
     /// under way is followed at the poll's own `priority`. One kind that cannot be read costs
-    /// the others nothing, and is read again at the next reading. Gives the requests it made;
-    /// `before` is what the poll made so far, for the status.
-    #[allow(clippy::too_many_arguments)]
+    /// the others nothing, and is read again at the next reading. Gives the requests it made.
     async fn observe_slower(
         &self,
         target: &Target,
         previous: Option<&diff_engine::TargetState>,
         resources: crate::config::Resources,
         priority: Priority,
-        before: u64,
         observation: &mut diff_engine::Observation,
         now: OffsetDateTime,
     ) -> u64 {
@@ -452,7 +451,6 @@ impl Pipeline {
             let read = client.list_schema_recommendations(target).await;
             observation.recommendations = kept(target, "schema recommendations", read);
         }
-        self.note_requests(target, before + client.poll_requests());
         slower.note_sent(u32::try_from(client.poll_requests()).unwrap_or(u32::MAX));
         client.poll_requests()
     }
