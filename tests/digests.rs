@@ -53,22 +53,13 @@ async fn a_digest_is_sent_once_per_period_even_by_a_service_that_was_down_at_its
     // Twelve seconds from now, as a time of day in UTC.
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(12);
     let at_text = format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second());
-    let config = fleet
-        .config("200ms")
-        .watch("acme", &["commerce", "billing"]);
-    let mut table: toml::Table = toml::from_str(&config.toml()).expect("toml");
-    let mut digest = toml::Table::new();
-    digest.insert("name".into(), "morning".into());
-    digest.insert("channels".into(), vec!["audit"].into());
-    digest.insert("at".into(), at_text.clone().into());
-    digest.insert("timezone".into(), "UTC".into());
-    digest.insert("databases".into(), vec!["acme/commerce"].into());
-    table.insert(
-        "digests".into(),
-        toml::Value::Array(vec![toml::Value::Table(digest)]),
+    let path = fleet.write(
+        fleet
+            .config("200ms")
+            .watch("acme", &["commerce", "billing"])
+            .digest("morning", &["audit"], &at_text)
+            .digest_with("databases", vec!["acme/commerce"]),
     );
-    let path = fleet.directory.path().join("pswatch.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write");
     let checked = support::pswatch(&["check"], &path, &[]);
     assert!(
         checked.status.success(),

@@ -142,11 +142,13 @@ async fn a_template_that_fails_at_run_time_gives_way_to_the_built_in_text() {
             .with("templates", vec!["fragile"])
             .webhook("sturdy", &format!("{hook}/sturdy"))
             .with("templates", vec!["sturdy"])
-            .route(&["sturdy"]),
+            .route(&["sturdy"])
+            // A digest keeps the journal of polls' events, which --from-store reads.
+            .digest("evening", &["sturdy"], "23:59"),
     );
     let checked = pswatch(&["check"], &config, &[("TEST_ADMIN_TOKEN", TOKEN.into())]);
     assert!(checked.status.success(), "{}", text(&checked));
-    let service = Service::start(
+    let mut service = Service::start(
         &config,
         &[("TEST_ADMIN_TOKEN", TOKEN.into())],
         fleet.directory.path(),
@@ -206,5 +208,46 @@ async fn a_template_that_fails_at_run_time_gives_way_to_the_built_in_text() {
     assert!(
         metrics.contains("pswatch_template_errors_total{template=\"fragile\"} 1"),
         "{metrics}"
+    );
+
+    // Once the service has stopped, a preview can take the real event from the store (kept in
+    // the journal: its deliveries are done) instead of a sample.
+    service.terminate(Duration::from_secs(20)).await;
+    let env = [("TEST_ADMIN_TOKEN", TOKEN.to_owned())];
+    let previewed = pswatch(
+        &[
+            "template",
+            "preview",
+            "--template",
+            "sturdy",
+            "--from-store",
+        ],
+        &config,
+        &env,
+    );
+    let said = text(&previewed);
+    assert!(previewed.status.success(), "{said}");
+    assert!(
+        said.contains("rendered for the latest workflow.state_changed event in the store"),
+        "{said}"
+    );
+    assert!(said.contains("title: move-orders → running"), "{said}");
+    let none = pswatch(
+        &[
+            "template",
+            "preview",
+            "--template",
+            "fragile",
+            "--event",
+            "workflow.errors_changed",
+            "--from-store",
+        ],
+        &config,
+        &env,
+    );
+    assert!(
+        text(&none).contains("the store holds no workflow.errors_changed event"),
+        "{}",
+        text(&none)
     );
 }

@@ -158,6 +158,22 @@ impl ConfigBuilder {
         self.push("templates", item)
     }
 
+    /// A `[[digests]]` entry named `name`, sent to `channels` at `at` (`"09:00"`) in UTC.
+    pub fn digest(self, name: &str, channels: &[&str], at: &str) -> Self {
+        let mut item = Table::new();
+        item.insert("name".into(), name.into());
+        item.insert("channels".into(), channels.to_vec().into());
+        item.insert("at".into(), at.into());
+        item.insert("timezone".into(), "UTC".into());
+        self.push("digests", item)
+    }
+
+    /// Sets `key` of the last digest (`databases`, `send_empty`, …).
+    pub fn digest_with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.last("digests").insert(key.to_owned(), value.into());
+        self
+    }
+
     /// A route of every event to `channels`.
     pub fn route(self, channels: &[&str]) -> Self {
         let mut item = Table::new();

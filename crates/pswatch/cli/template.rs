@@ -105,7 +105,8 @@ pub(crate) async fn preview(
     Ok(text)
 }
 
-/// The latest event of `event_type` in the store's outbox or dead letters.
+/// The latest event of `event_type` the store holds: in the outbox, among the dead letters,
+/// or (while digests are configured) in the journal of polls' events.
 async fn latest(config: &Config, event_type: &str) -> anyhow::Result<Event> {
     let store = crate::service::shared::open_store(config).await.context(
         "cannot open the store (the embedded store allows one process: stop the service, or \
@@ -117,11 +118,19 @@ async fn latest(config: &Config, event_type: &str) -> anyhow::Result<Event> {
         .await?
         .into_iter()
         .map(|letter| letter.entry.event);
+    let now = time::OffsetDateTime::now_utc();
+    let journal = store
+        .journal(now - crate::service::digests::JOURNAL_KEPT, now)
+        .await?;
     pending
         .chain(dead)
+        .chain(journal)
         .filter(|event| event.type_name() == event_type)
         .max_by_key(|event| event.observed_at)
         .with_context(|| {
-            format!("the store holds no {event_type} event (only pending deliveries and dead letters are kept)")
+            format!(
+                "the store holds no {event_type} event (it keeps pending deliveries, dead \
+                 letters and, while digests are configured, a week of polls' events)"
+            )
         })
 }

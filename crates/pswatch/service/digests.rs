@@ -17,7 +17,7 @@ use crate::config::Digest;
 
 /// How long polls' events are kept for digests: a week (a digest on one weekday covers one)
 /// and a day of margin.
-const JOURNAL_KEPT: time::Duration = time::Duration::days(8);
+pub(crate) const JOURNAL_KEPT: time::Duration = time::Duration::days(8);
 /// How often the schedule is looked at anyway, so that a clock that jumps is followed.
 const RECHECK: time::Duration = time::Duration::minutes(1);
 
