@@ -228,6 +228,16 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     first.logged("this replica leads").await;
     let second = replica("second");
     second.logged("this replica is a standby").await;
+    // A standby is normal: said with the leader's name, not as a warning.
+    let said = second.stderr();
+    let line = said
+        .lines()
+        .find(|line| line.contains("this replica is a standby"))
+        .expect("the standby's line");
+    assert!(
+        line.contains(" INFO ") && line.contains("leader=first"),
+        "{line}"
+    );
     // The leader records its baseline, then delivers a transition.
     first.logged("baseline").await;
     move_workflow(&fleet, "switched_primaries");

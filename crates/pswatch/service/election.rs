@@ -113,7 +113,9 @@ pub(crate) async fn elect(
     let mut was: Option<Role> = None;
     loop {
         let asked = Instant::now();
-        let role = match store.acquire_lease(&id, lease).await {
+        let acquired = store.acquire_lease(&id, lease).await;
+        let answered = acquired.is_ok();
+        let role = match acquired {
             Ok(Some(epoch)) => {
                 // The database's lease ends `lease` after it answered, so after `asked`:
                 // trusted until a tenth short of that, for clocks that drift.
@@ -146,19 +148,6 @@ pub(crate) async fn elect(
                 }
             }
         };
-        if was != Some(role) {
-            was = Some(role);
-            match role {
-                Role::Leader { epoch } => {
-                    metrics.leader_changes.inc();
-                    tracing::info!(replica = %id, epoch, "this replica leads: it polls and delivers");
-                }
-                Role::Standby => tracing::warn!(
-                    replica = %id,
-                    "this replica is a standby: another leads, or the database cannot be reached"
-                ),
-            }
-        }
         metrics
             .leader
             .set(i64::from(matches!(role, Role::Leader { .. })));
@@ -166,6 +155,30 @@ pub(crate) async fn elect(
             Ok(leader) => leader.map(|leader| leader.holder),
             Err(_) => matches!(role, Role::Leader { .. }).then(|| id.clone()),
         };
+        if was != Some(role) {
+            was = Some(role);
+            match (role, &leader) {
+                (Role::Leader { epoch }, _) => {
+                    metrics.leader_changes.inc();
+                    tracing::info!(replica = %id, epoch, "this replica leads: it polls and delivers");
+                }
+                // A standby is how every replica but one runs: worth a line, not a warning.
+                (Role::Standby, Some(leader)) if answered => tracing::info!(
+                    replica = %id,
+                    %leader,
+                    "this replica is a standby: it receives and serves the admin server while another leads"
+                ),
+                (Role::Standby, _) if answered => tracing::info!(
+                    replica = %id,
+                    "this replica is a standby: another replica's lease has not lapsed yet"
+                ),
+                // Why the database did not answer is the warning above.
+                (Role::Standby, _) => tracing::warn!(
+                    replica = %id,
+                    "this replica is a standby until the database answers"
+                ),
+            }
+        }
         if let Err(error) = store.heartbeat(&id).await {
             tracing::debug!(%error, "the replica's heartbeat was not written");
         }
