@@ -45,8 +45,8 @@ impl Store {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut entries = Vec::with_capacity(deliveries.len());
         let mut poll = None;
-        for delivery in deliveries {
-            let id = self.backend.next_id().await?;
+        let ids = self.backend.next_ids(deliveries.len()).await?;
+        for (delivery, id) in deliveries.into_iter().zip(ids) {
             let entry = OutboxEntry {
                 id,
                 channel: delivery.channel,

@@ -137,12 +137,15 @@ impl Backend {
         }
     }
 
-    /// A number never handed out before by this store: outbox entries' ids, in the order they
-    /// are made.
-    pub(crate) async fn next_id(&self) -> Result<u64, StoreError> {
+    /// `count` numbers never handed out before by this store, increasing: outbox entries' ids,
+    /// in the order they are made. One round trip to PostgreSQL however many.
+    pub(crate) async fn next_ids(&self, count: usize) -> Result<Vec<u64>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
         match self {
-            Self::Sled(sled) => sled.next_id(),
-            Self::Postgres(postgres) => postgres.next_id().await,
+            Self::Sled(sled) => sled.next_ids(count),
+            Self::Postgres(postgres) => postgres.next_ids(count).await,
         }
     }
 

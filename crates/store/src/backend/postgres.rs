@@ -830,15 +830,27 @@ impl PostgresBackend {
         .await
     }
 
-    pub(super) async fn next_id(&self) -> Result<u64, StoreError> {
+    pub(super) async fn next_ids(&self, count: usize) -> Result<Vec<u64>, StoreError> {
         let schema = Arc::clone(&self.schema);
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
         self.transaction(move |transaction| {
             Box::pin(async move {
-                let row = transaction
-                    .query_typed_one(&format!("SELECT nextval('{schema}.ids')"), &[])
+                let rows = transaction
+                    .query_typed(
+                        &format!(
+                            "SELECT nextval('{schema}.ids') FROM generate_series(1, $1::bigint)"
+                        ),
+                        &[(&count, Type::INT8)],
+                    )
                     .await
                     .map_err(query)?;
-                Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+                let mut ids: Vec<u64> = rows
+                    .iter()
+                    .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+                    .collect();
+                // Increasing whatever order the rows came in.
+                ids.sort_unstable();
+                Ok(ids)
             })
         })
         .await

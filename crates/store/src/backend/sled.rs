@@ -155,8 +155,10 @@ impl SledBackend {
         Ok(())
     }
 
-    pub(super) fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+    pub(super) fn next_ids(&self, count: usize) -> Result<Vec<u64>, StoreError> {
+        (0..count)
+            .map(|_| self.db.generate_id().map_err(StoreError::from))
+            .collect()
     }
 
     pub(super) async fn flush(&self) -> Result<(), StoreError> {
