@@ -308,4 +308,43 @@ async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
             .clone()
     });
     assert_eq!(state, "pending_cutover");
+
+    // A new wait is a new episode: reminded again, whatever was acknowledged of the last one.
+    let held = reminders();
+    let set_state = |state: &'static str| {
+        fleet.simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .deploy_request_mut(5)
+                .expect("deploy request")
+                .deployment_state = state.into();
+        });
+    };
+    set_state("in_progress_cutover");
+    let moved = eventually(Duration::from_secs(15), || {
+        std::future::ready(
+            slack
+                .calls()
+                .iter()
+                .any(|call| call.body.to_string().contains("in_progress_cutover"))
+                .then_some(()),
+        )
+    })
+    .await;
+    assert!(
+        moved.is_some(),
+        "no message of the cutover: {:#?}",
+        slack.calls()
+    );
+    assert_eq!(reminders(), held);
+    set_state("pending_cutover");
+    let reminded = eventually(Duration::from_secs(15), || {
+        std::future::ready((reminders() > held).then_some(()))
+    })
+    .await;
+    assert!(
+        reminded.is_some(),
+        "no reminder of the new wait: {}",
+        service.stderr()
+    );
 }
