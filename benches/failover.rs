@@ -168,9 +168,12 @@ async fn main() {
                 .state = state.into();
         });
         replicas.push(start());
-        let takeover = wait_until(Duration::from_secs(60), || replicas[0].leads())
-            .await
-            .expect("a takeover");
+        // Either standby may take over: the one that was waiting or the one just started.
+        let takeover = wait_until(Duration::from_secs(60), || {
+            replicas.iter().any(Replica::leads)
+        })
+        .await
+        .expect("a takeover");
         wait_until(Duration::from_secs(60), || {
             common::lock(&received.0).len() > before
         })

@@ -96,6 +96,10 @@ pub(crate) fn replica_id() -> String {
     format!("{host}-{:04x}", fastrand::u16(..))
 }
 
+/// How long after another replica's lease lapses a standby tries to take it: the database's
+/// answer of how long the lease has left is rounded, and its clock is the one that counts.
+const LAPSE_MARGIN: Duration = Duration::from_millis(50);
+
 /// Runs the election until `shutdown`: the role follows the lease, the store's fence follows the
 /// role, and at shutdown a leader gives its lease up so a standby takes over at once.
 pub(crate) async fn elect(
@@ -151,7 +155,15 @@ pub(crate) async fn elect(
         metrics
             .leader
             .set(i64::from(matches!(role, Role::Leader { .. })));
-        let leader = match store.leader().await {
+        let read = store.leader().await;
+        // When another's lease ends, by the database's clock, counted from now.
+        let lapses_at = match (&read, role) {
+            (Ok(Some(other)), Role::Standby) if other.holder != id => {
+                Some(Instant::now() + other.expires_in)
+            }
+            _ => None,
+        };
+        let leader = match read {
             Ok(leader) => leader.map(|leader| leader.holder),
             Err(_) => matches!(role, Role::Leader { .. }).then(|| id.clone()),
         };
@@ -199,10 +211,13 @@ pub(crate) async fn elect(
             replicas,
         });
         roles.send_replace(role);
-        // Renew before the trusted end, whatever the schedule.
-        let next = match trusted_until {
-            Some(until) => (asked + renew_every).min(until),
-            None => asked + renew_every,
+        // A leader renews before its trusted end, whatever the schedule. A standby tries again
+        // as soon as the leader's lease lapses (a leader that died is replaced within its
+        // lease, not a third more), and every third of a lease anyway.
+        let next = match (trusted_until, lapses_at) {
+            (Some(until), _) => (asked + renew_every).min(until),
+            (None, Some(lapses)) => (asked + renew_every).min(lapses + LAPSE_MARGIN),
+            (None, None) => asked + renew_every,
         };
         tokio::select! {
             () = shutdown.cancelled() => break,
