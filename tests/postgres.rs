@@ -293,7 +293,11 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     use support::{eventually, planetscale_signature, Service};
     const WEBHOOK_SECRET: &str = "ps-webhook-s3cret-for-tests";
     let database = TestDatabase::start();
-    let fleet = Fleet::start(world()).await;
+    // Nothing in motion: with push healthy, an idle poll lists deploy requests only when a
+    // push asks for it.
+    let mut idle = World::default();
+    idle.database_mut("acme", "commerce");
+    let fleet = Fleet::start(idle).await;
     let config = fleet.write(
         fleet
             .config("600s")
@@ -361,8 +365,10 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     );
 
     // A deploy request's push received by the standby: the leader polls at once, though its
-    // interval is ten minutes.
+    // interval is ten minutes, and that poll lists the deploy requests although the database
+    // is idle and push healthy (the branch delivery above reached the leader too).
     let polls_before = fleet.simulator.requests_for("commerce");
+    let listings_before = fleet.simulator.requests_to("deploy_requests");
     let push = serde_json::to_vec(&serde_json::json!({
         "timestamp": now,
         "event": "deploy_request.queued",
@@ -377,6 +383,17 @@ async fn a_delivery_posted_to_two_replicas_is_recorded_once() {
     })
     .await;
     assert!(polled.is_some(), "{}", leader.stderr());
+    let listed = eventually(Duration::from_secs(5), || {
+        std::future::ready(
+            (fleet.simulator.requests_to("deploy_requests") > listings_before).then_some(()),
+        )
+    })
+    .await;
+    assert!(
+        listed.is_some(),
+        "the pushed poll did not list deploy requests: {}",
+        leader.stderr()
+    );
 }
 
 /// A leader paused past its lease (SIGSTOP) and continued after a standby took over commits and

@@ -183,6 +183,9 @@ impl Loop {
             match self.shared.store.take_pokes().await {
                 Ok(pokes) => {
                     for target in &pokes.targets {
+                        // Another replica received a signed deploy request delivery: as if
+                        // this one had, so that the poll it asks for lists deploy requests.
+                        self.shared.push.note_signed(target, true, now);
                         self.pushed(target);
                     }
                     for channel in &pokes.channels {
