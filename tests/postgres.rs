@@ -576,7 +576,48 @@ async fn the_status_page_shows_the_replicas() {
     leader.logged("this replica leads").await;
     let standby = start("standing-by");
     standby.logged("this replica is a standby").await;
+    // A transition, which the leader polls and delivers: the standby's page shows the
+    // leader's schedule of the database and its recent events, from the leader's report.
+    leader.logged("baseline").await;
+    move_workflow(&fleet, "switched_primaries");
+    fleet.wait_for("workflow.state_changed", 1).await;
     let base = standby.admin_url().await;
+    let reported = support::eventually(Duration::from_secs(10), || {
+        let url = format!("{base}/api/status");
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .ok()?;
+            let status: Value = response.json().await.ok()?;
+            let polled = status["targets"][0]["last_success"].is_string();
+            let events = status["recent_events"].as_array().map_or(0, Vec::len);
+            (polled && events > 0).then_some(status)
+        }
+    })
+    .await;
+    let status =
+        reported.unwrap_or_else(|| panic!("no report on the standby: {}", leader.stderr()));
+    assert_eq!(status["replica"]["role"], "standby");
+    assert_eq!(status["targets"][0]["target"], "acme/commerce");
+    assert!(
+        status["report_age_seconds"]
+            .as_u64()
+            .is_some_and(|age| age < 10),
+        "{status:#}"
+    );
+    assert_eq!(
+        status["recent_events"][0]["resource"],
+        "workflow #3 move-customers"
+    );
+    assert!(
+        status["budgets"][0]["used"]
+            .as_u64()
+            .is_some_and(|used| used > 0),
+        "{status:#}"
+    );
     let output = support::browser_script(
         "replicas_page.py",
         vec![
@@ -584,6 +625,8 @@ async fn the_status_page_shows_the_replicas() {
             TOKEN.into(),
             "leading-one".into(),
             "standing-by".into(),
+            "acme/commerce".into(),
+            "workflow #3 move-customers".into(),
         ],
     )
     .await;
@@ -597,6 +640,11 @@ async fn the_status_page_shows_the_replicas() {
         said.contains("REPLICAS This page comes from standing-by, a standby; leading-one leads."),
         "{said}"
     );
+    assert!(
+        said.contains("REPORT The databases' polls, the budgets, push and the recent events are as the leader reported them"),
+        "{said}"
+    );
+    assert!(said.contains("DATABASE acme/commerce: "), "{said}");
 }
 
 /// The admin API of a standby acts on the shared state: a dead letter retried there is

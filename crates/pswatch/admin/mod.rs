@@ -19,10 +19,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::views::{
-    BudgetView, DeadLetterView, InMotion, NotReady, OutboxView, SilenceAnswer, SilenceStatus,
-    SilenceView, SilencesAnswer, StatusView, TargetView,
+    DeadLetterView, InMotion, NotReady, OutboxView, SilenceAnswer, SilenceStatus, SilenceView,
+    SilencesAnswer, StatusView, TargetView,
 };
 use crate::service::shared::Shared;
+use crate::service::status::Report;
 
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
 /// service not ready.
@@ -222,8 +223,46 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
+/// What the status page shows of the leader's work: this replica's own, or on a standby the
+/// leader's last report, with its age in seconds.
+async fn work_shown(shared: &Shared) -> (Report, Option<u64>) {
+    let now = tokio::time::Instant::now();
+    if !shared.store.is_shared() || shared.store.leads() {
+        return (shared.report(now), None);
+    }
+    let reported = match shared.store.leader_report().await {
+        Ok(Some(reported)) => reported,
+        Ok(None) => return (shared.report(now), None),
+        Err(error) => {
+            tracing::debug!(%error, "cannot read the leader's report");
+            return (shared.report(now), None);
+        }
+    };
+    let mut report: Report = match serde_json::from_value(reported.report) {
+        Ok(report) => report,
+        Err(error) => {
+            tracing::debug!(%error, "the leader's report cannot be read (another version?)");
+            return (shared.report(now), None);
+        }
+    };
+    let age = u64::try_from((OffsetDateTime::now_utc() - reported.written_at).whole_seconds())
+        .unwrap_or(0);
+    for push in report.push.values_mut() {
+        push.last_delivery_seconds_ago = push
+            .last_delivery_seconds_ago
+            .map(|ago| ago.saturating_add(age));
+    }
+    (report, Some(age))
+}
+
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let scheduler = shared.board.snapshot();
+    let (report, report_age_seconds) = work_shown(&shared).await;
+    let Report {
+        scheduler,
+        budgets,
+        push,
+        recent_events,
+    } = report;
     let states = shared.store.target_states().await.unwrap_or_default();
     let targets = scheduler
         .targets
@@ -242,12 +281,6 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         })
         .collect();
     let pending_by_channel = shared.store.outbox_counts().await.unwrap_or_default();
-    let budgets: Vec<BudgetView> = shared
-        .budgets
-        .lines()
-        .into_iter()
-        .map(BudgetView::from)
-        .collect();
     Json(StatusView {
         targets,
         budget: budgets.first().cloned().unwrap_or_default(),
@@ -259,8 +292,8 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             pending_by_channel,
             dead: dead_letters(&shared).await,
         },
-        push: shared.push.snapshot(tokio::time::Instant::now()),
-        recent_events: shared.board.recent(),
+        push,
+        recent_events,
         silences: silence_views(&shared)
             .await
             .into_iter()
@@ -268,6 +301,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             .collect(),
         now_unix: OffsetDateTime::now_utc().unix_timestamp(),
         replica: shared.store.is_shared().then(|| shared.replicas.view()),
+        report_age_seconds,
     })
     .into_response()
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::service::push::PushView;
+pub(crate) use crate::service::status::BudgetView;
 use crate::service::status::{RecentEvent, TargetStatus};
 
 /// `GET /api/status`.
@@ -33,6 +34,10 @@ pub(crate) struct StatusView {
     pub(crate) now_unix: i64,
     /// This replica, its role and the leader, when replicas share a PostgreSQL store.
     pub(crate) replica: Option<crate::service::election::ReplicaView>,
+    /// On a standby: how many seconds old the leader's report is that `targets`' schedule,
+    /// the budgets, push and the recent events come from. Absent on the leader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) report_age_seconds: Option<u64>,
 }
 
 /// A watched target: its scheduling status, and what of it is in motion.
@@ -220,36 +225,6 @@ pub(crate) struct OperationView {
     pub(crate) progress_percentage: Option<f64>,
     /// How long the API expects a running operation to take still.
     pub(crate) eta_seconds: Option<u64>,
-}
-
-/// A service token's request budget: what was used of the window, and what is held for targets
-/// in motion.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct BudgetView {
-    /// `planetscale` for `[planetscale]`'s token, or the organization of the watch naming it.
-    pub(crate) token: String,
-    /// The watched organizations whose requests spend it.
-    pub(crate) organizations: Vec<String>,
-    pub(crate) used: u32,
-    pub(crate) limit: u32,
-    pub(crate) reserved: u32,
-    pub(crate) window_seconds: u64,
-    pub(crate) throttled: bool,
-}
-
-impl From<crate::service::clients::BudgetLine> for BudgetView {
-    fn from(line: crate::service::clients::BudgetLine) -> Self {
-        let usage = line.budget.usage();
-        Self {
-            token: line.name,
-            organizations: line.organizations,
-            used: usage.used,
-            limit: usage.limit,
-            reserved: usage.reserved,
-            window_seconds: line.budget.window().as_secs(),
-            throttled: usage.throttled,
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

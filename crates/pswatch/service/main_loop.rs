@@ -33,9 +33,11 @@ pub(crate) const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);
 /// How often the store is tried while its writes fail.
 const STORE_PROBE_EVERY: Duration = Duration::from_secs(5);
-/// How long shutdown waits for polls and deliveries in flight.
 /// How often the leader reads the changes pushed to other replicas.
 const POKES_EVERY: Duration = Duration::from_millis(500);
+/// How often the leader writes its report for the other replicas' status pages.
+const REPORT_EVERY: Duration = Duration::from_secs(3);
+/// How long shutdown waits for polls and deliveries in flight.
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// How often the leader looks for Slack clicks another replica recorded and did not do.
 const CLICKS_EVERY: Duration = Duration::from_secs(30);
@@ -82,6 +84,8 @@ pub(super) struct Loop {
     next_store_probe: Instant,
     /// When the changes other replicas received pushes of are read next (a shared store).
     next_pokes: Instant,
+    /// When the leader's report is written next (a shared store).
+    next_report: Instant,
     /// When the digests' schedules are looked at next.
     next_digests: Instant,
     /// When Slack clicks left undone (a replica stopped after answering Slack) are done next.
@@ -119,6 +123,7 @@ impl Loop {
             next_push_check: now,
             next_store_probe: now,
             next_pokes: now,
+            next_report: now,
             next_digests: now,
             next_clicks: now,
             overloaded: HashSet::new(),
@@ -197,6 +202,10 @@ impl Loop {
                 }
             }
         }
+        if shared && now >= self.next_report {
+            self.next_report = now + REPORT_EVERY;
+            self.shared.publish_report(now).await;
+        }
 
         if now >= self.next_digests {
             self.next_digests = self.send_digests(now).await;
@@ -237,7 +246,7 @@ impl Loop {
             wake_at = wake_at.min(self.next_store_probe.max(now + Duration::from_millis(100)));
         }
         if shared {
-            wake_at = wake_at.min(self.next_pokes);
+            wake_at = wake_at.min(self.next_pokes).min(self.next_report);
         }
         wake_at = wake_at.min(self.next_digests).min(self.next_clicks);
         if due.blocked {

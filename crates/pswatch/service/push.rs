@@ -44,7 +44,7 @@ struct PushState {
 }
 
 /// How push stands for one database, for `/api/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub(crate) struct PushView {
     pub(crate) healthy: bool,
     /// Whether its webhook list shows a webhook that gives push.

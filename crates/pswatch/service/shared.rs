@@ -73,6 +73,41 @@ impl std::fmt::Debug for Shared {
 pub(crate) const ALL_CHANNELS: &str = "*";
 
 impl Shared {
+    /// What this replica knows of its work and only it (its schedule of the databases, its
+    /// budgets, push, the recent events), as the status page shows it.
+    pub(crate) fn report(&self, now: tokio::time::Instant) -> super::status::Report {
+        super::status::Report {
+            scheduler: self.board.snapshot(),
+            budgets: self
+                .budgets
+                .lines()
+                .into_iter()
+                .map(super::status::BudgetView::from)
+                .collect(),
+            push: self.push.snapshot(now),
+            recent_events: self.board.recent(),
+        }
+    }
+
+    /// Writes the leader's report to the shared store, for the other replicas' status pages.
+    /// A failure only leaves their pages older: logged at debug.
+    pub(crate) async fn publish_report(&self, now: tokio::time::Instant) {
+        let report = match serde_json::to_value(self.report(now)) {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::debug!(%error, "cannot shape the leader's report");
+                return;
+            }
+        };
+        let report = store::LeaderReport {
+            written_at: time::OffsetDateTime::now_utc(),
+            report,
+        };
+        if let Err(error) = self.store.publish_report(&report).await {
+            tracing::debug!(%error, "cannot write the leader's report for the other replicas");
+        }
+    }
+
     /// Wakes the delivery workers of `channels` ([`ALL_CHANNELS`]: every channel) after their
     /// outbox grew: here, and through the store on the leader when replicas share it.
     pub(crate) async fn wake_channels<'a>(&self, channels: impl IntoIterator<Item = &'a str>) {

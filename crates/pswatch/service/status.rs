@@ -9,14 +9,14 @@ use diff_engine::{Motion, Target};
 use time::OffsetDateTime;
 
 /// What the service knows of its targets and budget, as the admin server shows it.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SchedulerStatus {
     pub(crate) targets: BTreeMap<String, TargetStatus>,
     /// Set while the budget cannot serve the configured intervals: what that means.
     pub(crate) budget_note: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TargetStatus {
     /// Something of the target moves on its own: polled at `active_interval`.
     pub(crate) active: bool,
@@ -66,10 +66,10 @@ pub(crate) struct ConfigView {
 pub(crate) const RECENT_EVENTS: usize = 50;
 
 /// An event as the status page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RecentEvent {
     pub(crate) id: String,
-    pub(crate) event_type: &'static str,
+    pub(crate) event_type: String,
     pub(crate) target: String,
     /// `workflow #3 move-customers`, …
     pub(crate) resource: String,
@@ -77,7 +77,7 @@ pub(crate) struct RecentEvent {
     pub(crate) change: String,
     /// The state the resource is in now.
     pub(crate) state: String,
-    pub(crate) severity: &'static str,
+    pub(crate) severity: String,
     /// RFC 3339.
     pub(crate) observed_at: String,
     /// Unix seconds, to tell how long a resource has been in its state.
@@ -90,17 +90,61 @@ impl RecentEvent {
     pub(crate) fn of(event: &diff_engine::Event) -> Self {
         Self {
             id: event.id.clone(),
-            event_type: event.type_name(),
+            event_type: event.type_name().to_owned(),
             target: event.target().to_string(),
             resource: notifier::render::resource_name(event),
             change: notifier::render::change(event),
             state: event.kind.state().to_owned(),
-            severity: event.severity.as_str(),
+            severity: event.severity.as_str().to_owned(),
             observed_at: notifier::render::rfc3339(event.observed_at),
             observed_unix: event.observed_at.unix_timestamp(),
             silenced_by: None,
         }
     }
+}
+
+/// A service token's request budget: what was used of the window, and what is held for targets
+/// in motion.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct BudgetView {
+    /// `planetscale` for `[planetscale]`'s token, or the organization of the watch naming it.
+    pub(crate) token: String,
+    /// The watched organizations whose requests spend it.
+    pub(crate) organizations: Vec<String>,
+    pub(crate) used: u32,
+    pub(crate) limit: u32,
+    pub(crate) reserved: u32,
+    pub(crate) window_seconds: u64,
+    pub(crate) throttled: bool,
+}
+
+impl From<super::clients::BudgetLine> for BudgetView {
+    fn from(line: super::clients::BudgetLine) -> Self {
+        let usage = line.budget.usage();
+        Self {
+            token: line.name,
+            organizations: line.organizations,
+            used: usage.used,
+            limit: usage.limit,
+            reserved: usage.reserved,
+            window_seconds: line.budget.window().as_secs(),
+            throttled: usage.throttled,
+        }
+    }
+}
+
+/// What the leader knows of its work and only it: its schedule of the databases, its budgets,
+/// push and the recent events. The leader writes it to a shared store every few seconds (the
+/// leader's report), and the other replicas' status pages show it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Report {
+    pub(crate) scheduler: SchedulerStatus,
+    /// Every service token's budget, `[planetscale]`'s first.
+    pub(crate) budgets: Vec<BudgetView>,
+    /// Whether PlanetScale's webhooks reach the receiver, by target.
+    pub(crate) push: BTreeMap<String, super::push::PushView>,
+    /// Newest first.
+    pub(crate) recent_events: Vec<RecentEvent>,
 }
 
 /// The board, shared by the service and the admin server.

@@ -450,6 +450,29 @@ async fn actions_and_acknowledgements(reopen: Reopen) {
         .is_empty());
 }
 
+/// The leader's report is kept in place, read back after a restart and replaced by the next.
+async fn leader_reports(reopen: Reopen) {
+    let store = reopen().await;
+    assert_eq!(store.leader_report().await.expect("read"), None);
+    let first = crate::LeaderReport {
+        written_at: NOW,
+        report: serde_json::json!({"targets": {"acme/commerce": {"failures": 0}}}),
+    };
+    store.publish_report(&first).await.expect("publish");
+    drop(store);
+    let store = reopen().await;
+    assert_eq!(
+        store.leader_report().await.expect("read"),
+        Some(first.clone())
+    );
+    let next = crate::LeaderReport {
+        written_at: NOW + time::Duration::seconds(3),
+        report: serde_json::json!({"targets": {}}),
+    };
+    store.publish_report(&next).await.expect("publish");
+    assert_eq!(store.leader_report().await.expect("read"), Some(next));
+}
+
 /// A scenario, run on a store it can open again.
 type Scenario = fn(Reopen) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -474,6 +497,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("actions_and_acknowledgements", |reopen| {
             Box::pin(actions_and_acknowledgements(reopen))
         }),
+        ("leader_reports", |reopen| Box::pin(leader_reports(reopen))),
         ("unreadable_records_are_quarantined", |reopen| {
             Box::pin(unreadable_records_are_quarantined(reopen))
         }),
@@ -757,6 +781,13 @@ async fn exports_move_between_backends() {
     let directory = tempfile::tempdir().expect("tempdir");
     let sled = Store::open(&directory.path().join("from")).expect("open");
     fill(&sled).await;
+    // The leader's report belongs to the replicas running on a store: it does not move.
+    sled.publish_report(&crate::LeaderReport {
+        written_at: NOW,
+        report: serde_json::json!({}),
+    })
+    .await
+    .expect("publish");
     let mut exported = Vec::new();
     let count = sled.export(&mut exported).await.expect("export");
     assert!(count >= 8, "{count}");
@@ -771,6 +802,7 @@ async fn exports_move_between_backends() {
         count
     );
     assert_same(&sled, &postgres).await;
+    assert_eq!(postgres.leader_report().await.expect("read"), None);
     let highest = sled
         .outbox()
         .await

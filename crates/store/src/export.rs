@@ -18,9 +18,9 @@ use crate::{Store, StoreError};
 /// The first line of an export.
 const HEADER: &str = r#"{"format":"pswatch-store-export","version":1}"#;
 
-/// Keys that belong to the store that holds them, not to what it remembers: its marker and its
-/// write probe.
-const OWN_KEYS: &[&[u8]] = &[b"meta\0store", b"meta\0probe"];
+/// Keys that belong to the store that holds them, not to what it remembers: its marker, its
+/// write probe and the leader's report.
+const OWN_KEYS: &[&[u8]] = &[b"meta\0store", b"meta\0probe", crate::keys::REPORT_KEY];
 
 #[derive(Serialize)]
 struct Line<'a> {

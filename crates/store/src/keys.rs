@@ -16,6 +16,8 @@ pub(crate) const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
 /// big-endian), the name, and the resource (`acme/commerce/workflow/3`).
 pub(crate) const MEMO_PREFIX: &[u8] = b"memo\0";
 pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
+/// The leader's report of its work, for the other replicas' status pages.
+pub(crate) const REPORT_KEY: &[u8] = b"meta\0report";
 /// `silence/{id}`.
 pub(crate) const SILENCE_PREFIX: &[u8] = b"silence\0";
 /// `receipt/{digest}`: a webhook delivery acted on.

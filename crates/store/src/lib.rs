@@ -57,6 +57,7 @@ mod open;
 mod quarantine;
 mod receipt;
 mod records;
+mod report;
 mod silence;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -66,6 +67,7 @@ pub use lease::Pokes;
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
 pub use receipt::Digest;
+pub use report::LeaderReport;
 use time::OffsetDateTime;
 
 /// The format version written into every record. A record of another version is refused with

@@ -251,6 +251,10 @@ function renderReplicas(status) {
   container.replaceChildren();
   container.appendChild(element("p",
     `This page comes from ${replica.id}, a ${replica.role}; ${replica.leader ? `${replica.leader} leads` : "no replica leads now"}.`));
+  if (status.report_age_seconds !== undefined) {
+    container.appendChild(element("p",
+      `The databases' polls, the budgets, push and the recent events are as the leader reported them ${duration(status.report_age_seconds)} ago.`));
+  }
   const rows = replica.replicas.map((other) => [
     other.id,
     other.id === replica.leader ? "leader" : "standby",
