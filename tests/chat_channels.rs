@@ -179,6 +179,9 @@ async fn changes_reach_discord_as_embeds_and_google_chat_in_threads() {
     let widgets = failed["cardsV2"][0]["card"]["sections"][0]["widgets"].to_string();
     assert!(widgets.contains("&lt;idx_ref&gt;"), "escaped: {widgets}");
     assert!(widgets.contains("Open in PlanetScale"), "{widgets}");
+    // What reached the space is a message as the Chat API defines it, thread included.
+    let problems = notifier::vendor_check::google_chat_problems(&cards);
+    assert!(problems.is_empty(), "{problems:#?}");
 
     // test-notify: one message each, Google Chat's in no thread.
     discord.reset().await;
@@ -201,6 +204,8 @@ async fn changes_reach_discord_as_embeds_and_google_chat_in_threads() {
         .to_string()
         .contains("pswatch test message"));
     assert!(tested_chat[0].get("thread").is_none());
+    let problems = notifier::vendor_check::google_chat_problems(&tested_chat);
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
-//! Every Slack message and Teams card pswatch renders, checked by the vendors' own libraries:
-//! Slack's slack-sdk validates the Block Kit blocks, Microsoft's Adaptive Cards SDK parses and
-//! validates the cards (`bash tests/tools/install` sets both up).
+//! Every Slack message, Teams card and Google Chat message pswatch renders, checked by the
+//! vendors' own libraries: Slack's slack-sdk validates the Block Kit blocks, Microsoft's
+//! Adaptive Cards SDK parses and validates the cards, Google's Chat client library reads the
+//! messages as the Chat API defines them (`bash tests/tools/install` sets them up).
 
 use diff_engine::testing::{
     deploy_request, deploy_request_state_changed, operation, operation_errors_changed,
@@ -8,7 +9,7 @@ use diff_engine::testing::{
 };
 use diff_engine::{DeployState, Event, OperationPhase, OperationState, Severity, WorkflowState};
 use notifier::render;
-use notifier::vendor_check::{adaptive_card_problems, slack_problems};
+use notifier::vendor_check::{adaptive_card_problems, google_chat_problems, slack_problems};
 use serde_json::Value;
 
 /// Events of every type, with the awkward parts real data brings: long error text, markup in
@@ -273,6 +274,20 @@ fn teams_cards_pass_the_adaptive_cards_sdk() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+#[test]
+fn google_chat_messages_pass_google_s_chat_library() {
+    let mut messages: Vec<Value> = events()
+        .iter()
+        .map(|event| render::google_chat_message(event, notifier::Words::none()))
+        .collect();
+    messages.push(render::test_google_chat(
+        "ops",
+        time::OffsetDateTime::now_utc(),
+    ));
+    let problems = google_chat_problems(&messages);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 /// The checkers are not rubber stamps: they find what is wrong.
 #[test]
 fn the_checkers_refuse_broken_messages() {
@@ -288,6 +303,28 @@ fn the_checkers_refuse_broken_messages() {
     ], "actions": [{"type": "Action.OpenUrl", "title": "Open"}]});
     let problems = adaptive_card_problems(&[broken_card]);
     assert_eq!(problems.len(), 2, "{problems:?}");
+    let broken_chat = [
+        serde_json::json!({"cardsV2": [{"cardId": "c", "card": {"sections": [
+            {"widgets": [{"decoratedText": {"text": "x", "wrapText": "yes"}}]},
+        ]}}]}),
+        serde_json::json!({"cardsV2": [{"cardId": "c", "card": {"header": {"title": "x"},
+            "sections": [{"widgets": [{"textParagraph": {"text": "x"}, "noSuchWidget": {}}]}]}}]}),
+        serde_json::json!({"thread": {"threadKey": "k"}}),
+    ];
+    let problems = google_chat_problems(&broken_chat);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems[0].starts_with("1: ") && problems[0].contains("wrapText"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with("2: ") && problems[1].contains("noSuchWidget"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[2].starts_with("3: neither text nor cardsV2"),
+        "{problems:?}"
+    );
 }
 
 /// Templates fill text only: with a team's template on every type (markup, long text, values
@@ -348,6 +385,12 @@ fn templated_messages_stay_valid() {
     cards.push(render::teams_message(&events, &plain));
     let problems = adaptive_card_problems(&cards);
     assert!(problems.is_empty(), "{problems:#?}");
+    let chat: Vec<Value> = events
+        .iter()
+        .map(|event| render::google_chat_message(event, &plain))
+        .collect();
+    let problems = google_chat_problems(&chat);
+    assert!(problems.is_empty(), "{problems:#?}");
     // The template's text is what they show.
     let first = serde_json::to_string(&messages[0]).expect("json");
     assert!(
@@ -360,9 +403,9 @@ fn templated_messages_stay_valid() {
     );
 }
 
-/// A digest, in its built-in text and with a template, passes both vendors' checks.
+/// A digest, in its built-in text and with a template, passes the vendors' checks.
 #[test]
-fn digests_pass_slack_sdk_and_the_adaptive_cards_sdk() {
+fn digests_pass_the_vendors_checks() {
     let mut digest = notifier::sample_event("pswatch.digest").expect("sample");
     // Many databases with long lists and markup in names.
     if let diff_engine::EventKind::Digest { digest: summary } = &mut digest.kind {
@@ -394,5 +437,8 @@ fn digests_pass_slack_sdk_and_the_adaptive_cards_sdk() {
     assert!(problems.is_empty(), "{problems:#?}");
     let card = render::teams_message(events, &plain);
     let problems = adaptive_card_problems(&[card]);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let chat = render::google_chat_message(&digest, &plain);
+    let problems = google_chat_problems(&[chat]);
     assert!(problems.is_empty(), "{problems:#?}");
 }

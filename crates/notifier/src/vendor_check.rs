@@ -1,5 +1,6 @@
 //! Checks of rendered messages by their vendors' own libraries, for tests: Slack's slack-sdk
-//! (Block Kit) and Microsoft's Adaptive Cards SDK, run by the scripts in `tests/tools` with the
+//! (Block Kit), Microsoft's Adaptive Cards SDK and Google's Chat client library (its
+//! `Message` type), run by the scripts in `tests/tools` with the
 //! interpreters `tests/tools/install` sets up in `.test-tools` (or those
 //! `PSWATCH_TEST_PYTHON` and `PSWATCH_TEST_NODE_MODULES` name). Behind the `testing` feature.
 
@@ -48,16 +49,27 @@ fn run(mut command: Command, values: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// What slack-sdk finds wrong with each of `messages` (`{"text", "blocks"}`), as
-/// `<message number>: <problem>`; empty when all are valid.
-pub fn slack_problems(messages: &[Value]) -> Vec<String> {
+/// The Python the test tools are installed for, running `script` of `tests/tools`.
+fn python(script: &str) -> Command {
     let python = std::env::var_os("PSWATCH_TEST_PYTHON").map_or_else(
         || workspace().join(".test-tools/venv/bin/python"),
         PathBuf::from,
     );
     let mut command = Command::new(python);
-    command.arg(workspace().join("tests/tools/slack_blocks.py"));
-    run(command, messages)
+    command.arg(workspace().join("tests/tools").join(script));
+    command
+}
+
+/// What slack-sdk finds wrong with each of `messages` (`{"text", "blocks"}`), as
+/// `<message number>: <problem>`; empty when all are valid.
+pub fn slack_problems(messages: &[Value]) -> Vec<String> {
+    run(python("slack_blocks.py"), messages)
+}
+
+/// What Google's Chat client library finds wrong with each of `messages` (`{"cardsV2", …}`),
+/// as `<message number>: <problem>`; empty when all are valid.
+pub fn google_chat_problems(messages: &[Value]) -> Vec<String> {
+    run(python("google_chat_message.py"), messages)
 }
 
 /// What the Adaptive Cards SDK finds wrong with each of `cards` (cards, or Teams messages
