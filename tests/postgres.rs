@@ -649,7 +649,8 @@ async fn the_status_page_shows_the_replicas() {
 
 /// The admin API of a standby acts on the shared state: a dead letter retried there is
 /// delivered by the leader, one dropped there is gone from the leader's view, and a silence
-/// added there holds back the leader's next alert until it is expired there.
+/// added there holds back the leader's next alert until it is expired there. The CLI's
+/// `outbox retry` on the same database has the running leader deliver at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_standby_s_admin_api_acts_for_every_replica() {
     use support::fleet::Fleet;
@@ -771,4 +772,28 @@ async fn a_standby_s_admin_api_acts_for_every_replica() {
         ["switched_replicas", "completed"],
         "the silenced cutover held back"
     );
+
+    // The CLI on the same database while the leader runs: a dead letter put back with
+    // `pswatch outbox retry` is delivered at once, not at the channel's next event.
+    fleet.receiver.set_status(400);
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflows
+            .push(SimWorkflow::new(4, "move-orders", "running"));
+    });
+    let buried = dead_letter("move-orders").await;
+    fleet.receiver.set_status(200);
+    let retried = pswatch(
+        &["outbox", "retry", &buried.to_string()],
+        &config,
+        &[("TEST_ADMIN_TOKEN", ADMIN.into())],
+    );
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    let delivered = fleet.wait_for("workflow.state_changed", 3).await;
+    assert_eq!(delivered[2]["data"]["workflow"]["name"], "move-orders");
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
 use store::{DeadLetter, OutboxEntry, Quarantined, Store};
 use time::OffsetDateTime;
 
@@ -102,9 +103,16 @@ pub(crate) async fn list(store: &Store) -> anyhow::Result<String> {
     Ok(render_list(&pending, &dead, &store.quarantined().await?))
 }
 
-/// Puts one dead letter, or all, back into the outbox.
+/// Puts one dead letter, or all, back into the outbox. With a store that replicas share, the
+/// leader running meanwhile is told to look (its workers wait for news, not for a timer).
 pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<String> {
     let count = store.revive(id).await?;
+    if count > 0 && store.is_shared() {
+        store
+            .wake(crate::service::shared::ALL_CHANNELS)
+            .await
+            .context("the dead letters are back in the outbox, but the running leader could not be told; it delivers them at its next start or event")?;
+    }
     Ok(format!(
         "{count} dead letter{} put back into the outbox; a running or the next pswatch delivers {}",
         if count == 1 { "" } else { "s" },
