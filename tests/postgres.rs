@@ -238,6 +238,14 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
         line.contains(" INFO ") && line.contains("leader=first"),
         "{line}"
     );
+    // pswatch once would poll and deliver beside the leader: refused, naming it.
+    let once = pswatch(&["once"], &config, &[]);
+    let said = String::from_utf8_lossy(&once.stderr);
+    assert_eq!(once.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("replica first leads on this database"),
+        "{said}"
+    );
     // The leader records its baseline, then delivers a transition.
     first.logged("baseline").await;
     move_workflow(&fleet, "switched_primaries");

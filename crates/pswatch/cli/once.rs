@@ -4,11 +4,26 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::common::open_pipeline;
+use crate::service::election::OnceLease;
+use crate::service::pipeline::Pipeline;
 
 /// Polls every target once, delivers what is due and exits: 0, 1 when a poll failed, 2 when
 /// deliveries are left for later or were given up.
 pub(super) async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     let engine = open_pipeline(path).await?;
+    // On a store replicas share, only the lease's holder polls and delivers.
+    let lease = match &engine.config.state_database {
+        Some(database) => OnceLease::take(&engine.store, database.lease).await?,
+        None => None,
+    };
+    let ran = run(&engine).await;
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    ran
+}
+
+async fn run(engine: &Pipeline) -> anyhow::Result<ExitCode> {
     let mut poll_failed = false;
     let (targets, failures) = engine.targets().await;
     for (organization, error) in failures {

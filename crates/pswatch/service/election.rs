@@ -236,3 +236,86 @@ pub(crate) async fn elect(
         }
     }
 }
+
+/// The leader's lease held by a command that polls and delivers once (`pswatch once`) on a
+/// store replicas share, so that it never works beside a running leader: taken before,
+/// renewed while the command runs, given up after.
+pub(crate) struct OnceLease {
+    store: Store,
+    id: String,
+    stop: CancellationToken,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl OnceLease {
+    /// Takes the lease for this process; `None` with a store of one process. Refused, naming
+    /// the leader, while a replica holds it.
+    pub(crate) async fn take(store: &Store, lease: Duration) -> anyhow::Result<Option<Self>> {
+        if !store.is_shared() {
+            return Ok(None);
+        }
+        let id = format!("once-{}", replica_id());
+        if !Self::renew(store, &id, lease).await? {
+            let leader = store
+                .leader()
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| "another replica".to_owned(), |leader| leader.holder);
+            anyhow::bail!(
+                "replica {leader} leads on this database: pswatch once would poll and deliver beside it; \
+                 the running replicas do this work (stop them first to run once)"
+            );
+        }
+        let stop = CancellationToken::new();
+        let renewing = tokio::spawn({
+            let (store, id, stop) = (store.clone(), id.clone(), stop.clone());
+            async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(lease / 3) => {}
+                    }
+                    if !matches!(Self::renew(&store, &id, lease).await, Ok(true)) {
+                        // Another took over: the fence refuses this process's writes now.
+                        store.set_fence(Fence::Standby);
+                        tracing::warn!(
+                            "pswatch once lost the leader's lease; it writes nothing more"
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Some(Self {
+            store: store.clone(),
+            id,
+            stop,
+            renewing,
+        }))
+    }
+
+    /// Takes or renews the lease for `id` and sets the fence from it; whether it holds it.
+    async fn renew(store: &Store, id: &str, lease: Duration) -> anyhow::Result<bool> {
+        let asked = Instant::now();
+        let Some(epoch) = store.acquire_lease(id, lease).await? else {
+            return Ok(false);
+        };
+        store.set_fence(Fence::Leader {
+            holder: id.to_owned(),
+            epoch,
+            until: asked + lease - lease / 10,
+        });
+        Ok(true)
+    }
+
+    /// Gives the lease up, so that a replica started next leads at once.
+    pub(crate) async fn release(self) {
+        self.stop.cancel();
+        let _ = self.renewing.await;
+        self.store.set_fence(Fence::Standby);
+        if let Err(error) = self.store.release_lease(&self.id).await {
+            tracing::warn!(%error, "cannot give the leader's lease up; a replica takes over when it lapses");
+        }
+    }
+}
