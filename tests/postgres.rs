@@ -40,7 +40,7 @@ fn move_workflow(fleet: &support::fleet::Fleet, state: &str) {
     });
 }
 
-/// Waits until `service` logs `text`, failing the test with its log when it does not.
+/// acme/commerce with its workflow #3 running.
 fn world() -> World {
     let mut world = World::default();
     world

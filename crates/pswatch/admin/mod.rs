@@ -226,25 +226,28 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 /// What the status page shows of the leader's work: this replica's own, or on a standby the
 /// leader's last report, with its age in seconds.
 async fn work_shown(shared: &Shared) -> (Report, Option<u64>) {
-    let now = tokio::time::Instant::now();
-    if !shared.store.is_shared() || shared.store.leads() {
-        return (shared.report(now), None);
+    if shared.store.is_shared() && !shared.store.leads() {
+        if let Some((report, age)) = leaders_report(shared).await {
+            return (report, Some(age));
+        }
     }
-    let reported = match shared.store.leader_report().await {
-        Ok(Some(reported)) => reported,
-        Ok(None) => return (shared.report(now), None),
-        Err(error) => {
-            tracing::debug!(%error, "cannot read the leader's report");
-            return (shared.report(now), None);
-        }
-    };
-    let mut report: Report = match serde_json::from_value(reported.report) {
-        Ok(report) => report,
-        Err(error) => {
+    (shared.report(tokio::time::Instant::now()), None)
+}
+
+/// The leader's last report and its age in seconds, its push ages counted to now; `None` when
+/// there is none yet or it cannot be read.
+async fn leaders_report(shared: &Shared) -> Option<(Report, u64)> {
+    let reported = shared
+        .store
+        .leader_report()
+        .await
+        .inspect_err(|error| tracing::debug!(%error, "cannot read the leader's report"))
+        .ok()??;
+    let mut report: Report = serde_json::from_value(reported.report)
+        .inspect_err(|error| {
             tracing::debug!(%error, "the leader's report cannot be read (another version?)");
-            return (shared.report(now), None);
-        }
-    };
+        })
+        .ok()?;
     let age = u64::try_from((OffsetDateTime::now_utc() - reported.written_at).whole_seconds())
         .unwrap_or(0);
     for push in report.push.values_mut() {
@@ -252,7 +255,7 @@ async fn work_shown(shared: &Shared) -> (Report, Option<u64>) {
             .last_delivery_seconds_ago
             .map(|ago| ago.saturating_add(age));
     }
-    (report, Some(age))
+    Some((report, age))
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {

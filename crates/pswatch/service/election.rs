@@ -100,6 +100,29 @@ pub(crate) fn replica_id() -> String {
 /// answer of how long the lease has left is rounded, and its clock is the one that counts.
 const LAPSE_MARGIN: Duration = Duration::from_millis(50);
 
+/// Takes or renews the leader's lease for `id` and, when it holds it, fences the store's writes
+/// with its epoch: the epoch, and until when this process trusts the lease by its own clock.
+/// `None` (the fence untouched) while another holds it.
+async fn hold_lease(
+    store: &Store,
+    id: &str,
+    lease: Duration,
+) -> Result<Option<(u64, Instant)>, store::StoreError> {
+    let asked = Instant::now();
+    let Some(epoch) = store.acquire_lease(id, lease).await? else {
+        return Ok(None);
+    };
+    // The database's lease ends `lease` after it answered, so after `asked`: trusted until a
+    // tenth short of that, for clocks that drift.
+    let until = asked + lease - lease / 10;
+    store.set_fence(Fence::Leader {
+        holder: id.to_owned(),
+        epoch,
+        until,
+    });
+    Ok(Some((epoch, until)))
+}
+
 /// Runs the election until `shutdown`: the role follows the lease, the store's fence follows the
 /// role, and at shutdown a leader gives its lease up so a standby takes over at once.
 pub(crate) async fn elect(
@@ -117,19 +140,11 @@ pub(crate) async fn elect(
     let mut was: Option<Role> = None;
     loop {
         let asked = Instant::now();
-        let acquired = store.acquire_lease(&id, lease).await;
+        let acquired = hold_lease(&store, &id, lease).await;
         let answered = acquired.is_ok();
         let role = match acquired {
-            Ok(Some(epoch)) => {
-                // The database's lease ends `lease` after it answered, so after `asked`:
-                // trusted until a tenth short of that, for clocks that drift.
-                let until = asked + lease - lease / 10;
+            Ok(Some((epoch, until))) => {
                 trusted_until = Some(until);
-                store.set_fence(Fence::Leader {
-                    holder: id.clone(),
-                    epoch,
-                    until,
-                });
                 Role::Leader { epoch }
             }
             Ok(None) => {
@@ -255,7 +270,7 @@ impl OnceLease {
             return Ok(None);
         }
         let id = format!("once-{}", replica_id());
-        if !Self::renew(store, &id, lease).await? {
+        if hold_lease(store, &id, lease).await?.is_none() {
             let leader = store
                 .leader()
                 .await
@@ -276,7 +291,7 @@ impl OnceLease {
                         () = stop.cancelled() => return,
                         () = tokio::time::sleep(lease / 3) => {}
                     }
-                    if !matches!(Self::renew(&store, &id, lease).await, Ok(true)) {
+                    if !matches!(hold_lease(&store, &id, lease).await, Ok(Some(_))) {
                         // Another took over: the fence refuses this process's writes now.
                         store.set_fence(Fence::Standby);
                         tracing::warn!(
@@ -293,20 +308,6 @@ impl OnceLease {
             stop,
             renewing,
         }))
-    }
-
-    /// Takes or renews the lease for `id` and sets the fence from it; whether it holds it.
-    async fn renew(store: &Store, id: &str, lease: Duration) -> anyhow::Result<bool> {
-        let asked = Instant::now();
-        let Some(epoch) = store.acquire_lease(id, lease).await? else {
-            return Ok(false);
-        };
-        store.set_fence(Fence::Leader {
-            holder: id.to_owned(),
-            epoch,
-            until: asked + lease - lease / 10,
-        });
-        Ok(true)
     }
 
     /// Gives the lease up, so that a replica started next leads at once.

@@ -9,14 +9,14 @@ use diff_engine::{Motion, Target};
 use time::OffsetDateTime;
 
 /// What the service knows of its targets and budget, as the admin server shows it.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SchedulerStatus {
     pub(crate) targets: BTreeMap<String, TargetStatus>,
     /// Set while the budget cannot serve the configured intervals: what that means.
     pub(crate) budget_note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TargetStatus {
     /// Something of the target moves on its own: polled at `active_interval`.
     pub(crate) active: bool,
@@ -105,7 +105,7 @@ impl RecentEvent {
 
 /// A service token's request budget: what was used of the window, and what is held for targets
 /// in motion.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct BudgetView {
     /// `planetscale` for `[planetscale]`'s token, or the organization of the watch naming it.
     pub(crate) token: String,
@@ -136,7 +136,7 @@ impl From<super::clients::BudgetLine> for BudgetView {
 /// What the leader knows of its work and only it: its schedule of the databases, its budgets,
 /// push and the recent events. The leader writes it to a shared store every few seconds (the
 /// leader's report), and the other replicas' status pages show it.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Report {
     pub(crate) scheduler: SchedulerStatus,
     /// Every service token's budget, `[planetscale]`'s first.
