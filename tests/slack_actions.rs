@@ -348,3 +348,118 @@ async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
         service.stderr()
     );
 }
+
+/// The form body of a click on a button of the message `ts`, as Slack sends it from a message.
+fn click_on_message(value: &str, user: &str, ts: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": format!("name-of-{user}"), "team_id": "T0001"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": "C0123456789"},
+        "message": {"ts": ts, "type": "message"},
+        "channel": {"id": "C0123456789"},
+        "actions": [{"type": "button", "action_id": "x", "value": value, "action_ts": "1.2"}],
+    });
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+/// One Cut over click arriving three times at once and once more later (Slack's retries, a
+/// double click, a replay) asks PlanetScale once; a click after the workflow has moved on
+/// asks nothing and says why in the thread.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_acts_at_most_once_and_never_on_a_resource_that_moved_on() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "copying"));
+    let fleet = Fleet::start(world).await;
+    let slack = SlackApi::start(BOT_TOKEN).await;
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .set("receiver.listen", "127.0.0.1:0")
+            .set("receiver.secrets", vec!["ps-webhook-secret-for-tests"])
+            .watch("acme", &["commerce"])
+            .channel(
+                "ops",
+                "slack",
+                &[
+                    ("bot_token", BOT_TOKEN.into()),
+                    ("channel", "C0123456789".into()),
+                    ("api_url", slack.url.clone().into()),
+                    ("signing_secret", SIGNING_SECRET.into()),
+                    ("actions", vec!["cutover"].into()),
+                    ("allowed_users", vec![ALLOWED].into()),
+                ],
+            )
+            .with("min_interval", "10ms")
+            .route(&["ops"]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
+    service.logged("baseline recorded").await;
+    let receiver = service.receiver_url().await;
+    let clicker = Clicker {
+        url: receiver.replace("/planetscale", "/slack/interactions"),
+        client: reqwest::Client::new(),
+    };
+    let set_state = |state: &'static str| {
+        fleet.simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .workflow_mut(3)
+                .expect("workflow")
+                .state = state.into();
+        })
+    };
+    set_state("running");
+    let cutover = eventually(Duration::from_secs(15), || {
+        std::future::ready(button(&slack, "pswatch_cutover", "workflow #3"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Cut over button: {:#?}", slack.calls()));
+
+    let body = click_on_message(&cutover, ALLOWED, "1765000000.000100");
+    let copies: Vec<_> = (0..3)
+        .map(|_| {
+            let clicker = Clicker {
+                url: clicker.url.clone(),
+                client: clicker.client.clone(),
+            };
+            let body = body.clone();
+            tokio::spawn(async move { clicker.post(&body, 0, SIGNING_SECRET).await })
+        })
+        .collect();
+    for copy in copies {
+        assert_eq!(copy.await.expect("sent"), 200, "every copy is answered");
+    }
+    wait_for_note(&slack, "cut over workflow #3: PlanetScale accepted it").await;
+    assert_eq!(clicker.post(&body, 0, SIGNING_SECRET).await, 200);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        fleet.simulator.requests_to("workflow_cutover"),
+        1,
+        "PlanetScale was asked once: {}",
+        service.stderr()
+    );
+    assert_eq!(
+        notes(&slack)
+            .iter()
+            .filter(|note| note.contains("PlanetScale accepted it"))
+            .count(),
+        1,
+        "{:#?}",
+        notes(&slack)
+    );
+    assert!(service.stderr().contains("not done again"));
+
+    // The workflow completes; a click on another message with the same button (an older
+    // message of the thread) reads the state first, asks nothing and says why.
+    set_state("completed");
+    let late = click_on_message(&cutover, ALLOWED, "1765000000.000200");
+    assert_eq!(clicker.post(&late, 0, SIGNING_SECRET).await, 200);
+    let said = wait_for_note(&slack, "not waiting for a cutover").await;
+    assert!(said.contains("workflow #3 is `completed` now"), "{said}");
+    assert_eq!(fleet.simulator.requests_to("workflow_cutover"), 1);
+}

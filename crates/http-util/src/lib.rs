@@ -14,8 +14,14 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP client whose requests take at most `timeout`, connection to last byte, and whose
 /// connections take at most `timeout` or 10 s, whichever is shorter.
+///
+/// It follows no redirect and sends no `Referer`: a receiver's URL may carry its token (a
+/// Discord or Google Chat webhook), and a 3xx must not carry the alert, or that URL, to another
+/// host. A 3xx is an answer like any other, which the caller judges (a permanent failure).
 pub fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
         .timeout(timeout)
         .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
         .user_agent(USER_AGENT)

@@ -47,7 +47,8 @@ pub fn classify_status(status: u16) -> Option<Verdict> {
         200..=299 => None,
         410 => Some(Verdict::Gone),
         429 | 500..=599 => Some(Verdict::Transient),
-        // 1xx and 3xx (reqwest follows redirects, so one here is a loop or a dead end) and the
+        // 1xx and 3xx (no redirect is followed: it could carry the alert and the URL's token to
+        // another host) and the
         // other 4xx will not get better by themselves.
         _ => Some(Verdict::Permanent),
     }

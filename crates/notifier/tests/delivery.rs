@@ -244,3 +244,101 @@ async fn a_burst_of_thirty_reaches_slack_without_a_single_429() {
         30
     );
 }
+
+/// A receiver that answers 307 or 308 (a moved Discord or Google Chat webhook, or a hostile
+/// one) is a permanent failure: no channel follows it, so the alert never reaches the other
+/// host and the webhook's URL, token and all, never goes there in a `Referer`.
+#[tokio::test]
+async fn no_channel_follows_a_redirect_or_sends_its_url_along() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&elsewhere)
+        .await;
+    for status in [301, 302, 303, 307, 308] {
+        let receiver = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .insert_header("location", format!("{}/stolen", elsewhere.uri()).as_str()),
+            )
+            .mount(&receiver)
+            .await;
+        let base: url::Url = receiver.uri().parse().expect("url");
+        let secret_url = |path: &str| notifier::SecretUrl::new(base.join(path).expect("url"));
+        let pagerduty = notifier::PagerDutyChannel {
+            routing_key: Secret::new("R0UTINGKEYSECRET"),
+            api_url: base.clone(),
+            page_on_warning: true,
+        };
+        let channels = [
+            Channel::new(
+                "discord",
+                ChannelKind::Discord(notifier::DiscordChannel {
+                    webhook_url: secret_url("/api/webhooks/1/D1sc0rdT0ken"),
+                }),
+            ),
+            Channel::new(
+                "google-chat",
+                ChannelKind::GoogleChat(notifier::GoogleChatChannel {
+                    webhook_url: secret_url("/v1/spaces/AAA/messages?key=k&token=Ch4tT0ken"),
+                }),
+            ),
+            Channel::new(
+                "teams",
+                ChannelKind::Teams(notifier::TeamsChannel {
+                    webhook_url: secret_url("/workflows/abc?sig=T3amsS1g"),
+                }),
+            ),
+            Channel::new(
+                "ops-slack",
+                ChannelKind::Slack(SlackChannel::Webhook {
+                    webhook_url: Secret::new(format!(
+                        "{}/services/T0/B0/XXXXSECRET",
+                        receiver.uri()
+                    )),
+                }),
+            ),
+            Channel::new("pager", ChannelKind::PagerDuty(pagerduty)),
+            Channel::new(
+                "audit",
+                ChannelKind::Webhook(notifier::WebhookChannel {
+                    url: secret_url("/hooks?token=h00ks3cret"),
+                    secret: WebhookSecret::parse(SECRET).expect("secret"),
+                }),
+            ),
+        ];
+        let names: Vec<String> = channels
+            .iter()
+            .map(|channel| channel.name.clone())
+            .collect();
+        let notifier = Notifier::new(&channels).expect("notifier");
+        // An error: PagerDuty is sent only what pages.
+        let critical = workflow_state_changed(
+            Some(WorkflowState::Running),
+            workflow(3).id("wf1").state(WorkflowState::Error).build(),
+        )
+        .id("evt_5f1d")
+        .severity(diff_engine::Severity::Critical)
+        .build();
+        for name in &names {
+            let error = notifier
+                .deliver(name, std::slice::from_ref(&critical), &mut Memos::new())
+                .await
+                .expect_err(&format!("{status} to {name} is no delivery"));
+            assert_eq!(
+                error.verdict,
+                Verdict::Permanent,
+                "{status} {name}: {error}"
+            );
+        }
+        let asked = receiver.received_requests().await.expect("recorded");
+        assert_eq!(asked.len(), names.len(), "{status}: one request a channel");
+    }
+    let stolen = elsewhere.received_requests().await.expect("recorded");
+    assert!(
+        stolen.is_empty(),
+        "{} requests followed a redirect",
+        stolen.len()
+    );
+}

@@ -98,7 +98,8 @@ impl Delivery {
 
     /// Moves outbox entries of channels that are no longer configured to the dead letters,
     /// where `pswatch outbox` shows them and can put them back; forgets the memos (threads,
-    /// incidents) of those channels, and threads quiet for [`MEMO_QUIET`].
+    /// incidents) of those channels, and threads quiet for [`MEMO_QUIET`], and the Slack clicks
+    /// taken up that long ago.
     pub(crate) async fn bury_unconfigured(&self) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let configured: Vec<&str> = self.notifier.channel_names().collect();
@@ -112,6 +113,9 @@ impl Delivery {
                 "forgot the Slack threads of resources quiet for 30 days and what channels no longer configured remembered"
             );
         }
+        // Slack clicks taken up are remembered as long as threads are, then forgotten: a copy
+        // that old is still checked against the resource's state before a cutover.
+        self.store.prune_taken_actions(now - MEMO_QUIET).await?;
         for channel in self.store.outbox_counts().await?.into_keys() {
             if self.notifier.channel(&channel).is_some() {
                 continue;

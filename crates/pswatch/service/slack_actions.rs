@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use model::{ResourceKey, ResourceKind};
+use notifier::render::printable;
 use notifier::{Action, ActionValue, ChannelKind, SlackActions, SlackChannel};
 use store::{PendingAction, StoreError};
 use time::OffsetDateTime;
@@ -63,6 +64,21 @@ pub(crate) async fn act(pipeline: &Pipeline, action: &PendingAction) -> Result<(
         return Ok(());
     };
     let now = OffsetDateTime::now_utc();
+    // At most once: a copy of this click (the same button of the same message), taken up
+    // before by this replica or another, is not done again. A cutover refused to its user
+    // takes up nothing: an allowed user may still click.
+    let refused = value.action == Action::Cutover
+        && !(actions.cutover
+            && actions
+                .allowed_users
+                .iter()
+                .any(|user| user == &action.user_id));
+    if !refused && !store.take_action(&action.id, now).await? {
+        tracing::info!(slack_user = %action.user_id, resource = %value.resource, action = value.action.as_str(),
+            "a Slack click already taken up (the same button of the same message); not done again");
+        store.finish_action(&action.id).await?;
+        return Ok(());
+    }
     let resource = &value.resource;
     let who = format!("<@{}>", escape(&action.user_id));
     let database = format!("{}/{}", resource.organization, resource.database);
@@ -177,6 +193,47 @@ async fn cutover(
         .clients
         .of(&target.organization)
         .for_poll(poller::Priority::High);
+    // The state now, from PlanetScale, not as the message showed it: a click on a message of
+    // a workflow since completed (or cut over from elsewhere) must not act.
+    let state = match resource.kind {
+        ResourceKind::Workflow => client
+            .workflow(&target, resource.number)
+            .await
+            .map(|workflow| {
+                let state = workflow.state.as_str().to_owned();
+                (notifier::workflow_can_cut_over(&state), state)
+            }),
+        ResourceKind::DeployRequest => {
+            client
+                .deploy_request(&target, resource.number)
+                .await
+                .map(|request| {
+                    let state = request.deployment_state.as_str().to_owned();
+                    (request.state == "open" && state == "pending_cutover", state)
+                })
+        }
+    };
+    match state {
+        Ok((true, _)) => {}
+        Ok((false, state)) => {
+            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, state = %printable(&state),
+                "a cutover from Slack not done: the resource is no longer waiting for one");
+            return format!(
+                ":information_source: {who}: {} is `{}` now, not waiting for a cutover; nothing was done.",
+                named(resource),
+                escape(&printable(&state))
+            );
+        }
+        Err(error) => {
+            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, %error,
+                "a cutover from Slack not done: its state could not be read");
+            return format!(
+                ":x: {who}: {} was not cut over: its state could not be read from PlanetScale ({}); nothing was done.",
+                named(resource),
+                escape(&error.to_string())
+            );
+        }
+    }
     let done = match resource.kind {
         ResourceKind::Workflow => client.cutover_workflow(&target, resource.number).await,
         ResourceKind::DeployRequest => {

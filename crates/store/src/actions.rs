@@ -1,13 +1,16 @@
 //! Actions taken from Slack: each click recorded before Slack is answered
 //! (`action/{id}`), so one is not lost if pswatch stops right after answering, and removed
-//! once done; and the acknowledgements of a resource's wait or stall (`ack/{resource}\0{since}`),
+//! once done; the clicks taken up (`click/{id}`, kept 30 days), so that one click is acted on
+//! at most once however many copies of it arrive, at once or later, at one replica or
+//! several (the id names the button's value and the message, not the request); and the
+//! acknowledgements of a resource's wait or stall (`ack/{resource}\0{since}`),
 //! which hold back that episode's reminders.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::backend::Batch;
-use crate::keys::{ACK_PREFIX, ACTION_PREFIX};
+use crate::keys::{ACK_PREFIX, ACTION_PREFIX, CLICK_PREFIX};
 use crate::records::Record;
 use crate::{encode, Store, StoreError};
 
@@ -61,6 +64,39 @@ impl Record for PendingAction {
     }
 }
 
+/// A click taken up: who took it up, and when (kept so that a copy of it is not done again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TakenClick {
+    pub(crate) id: String,
+    pub(crate) at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredClick {
+    id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+}
+
+impl Record for TakenClick {
+    const WHAT: &'static str = "click taken up";
+    type Stored = StoredClick;
+
+    fn to_stored(&self) -> StoredClick {
+        StoredClick {
+            id: self.id.clone(),
+            at: self.at,
+        }
+    }
+
+    fn from_stored(stored: StoredClick) -> Self {
+        Self {
+            id: stored.id,
+            at: stored.at,
+        }
+    }
+}
+
 /// Who acknowledged an episode, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AckRecord {
@@ -106,6 +142,10 @@ fn action_key(id: &str) -> Vec<u8> {
     [ACTION_PREFIX, id.as_bytes()].concat()
 }
 
+fn click_key(id: &str) -> Vec<u8> {
+    [CLICK_PREFIX, id.as_bytes()].concat()
+}
+
 fn ack_key(resource: &str, since: i64) -> Vec<u8> {
     [
         ACK_PREFIX,
@@ -117,11 +157,40 @@ fn ack_key(resource: &str, since: i64) -> Vec<u8> {
 }
 
 impl Store {
-    /// Records a click before it is acted on, durably.
+    /// Records a click before it is acted on, durably. A click of the same id already
+    /// recorded and not yet done is [`StoreError::Duplicate`], and nothing is written.
     pub async fn record_action(&self, action: &PendingAction) -> Result<(), StoreError> {
         let mut batch = Batch::default();
-        batch.put(action_key(&action.id), encode(action)?);
+        batch.put_new(action_key(&action.id), encode(action)?);
         self.backend.apply(batch).await
+    }
+
+    /// Takes up click `id` before acting on it: whether it is this caller's to do. `false` when
+    /// a click of that id was taken up before (a copy of it, done or being done, here or by
+    /// another replica): it must not be done again. Atomic across replicas.
+    pub async fn take_action(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut batch = Batch::default();
+        batch.put_new(
+            click_key(id),
+            encode(&TakenClick {
+                id: id.to_owned(),
+                at,
+            })?,
+        );
+        match self.backend.apply(batch).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Duplicate) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Forgets the clicks taken up before `before`: a copy that old is done again only if the
+    /// resource's state still allows it. Returns how many are kept.
+    pub async fn prune_taken_actions(&self, before: OffsetDateTime) -> Result<usize, StoreError> {
+        let kept: Vec<TakenClick> = self
+            .scan_forgetting(CLICK_PREFIX, |click: &TakenClick| click.at < before)
+            .await?;
+        Ok(kept.len())
     }
 
     /// The clicks recorded and not yet done, oldest first.

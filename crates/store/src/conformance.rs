@@ -433,7 +433,43 @@ async fn actions_and_acknowledgements(reopen: Reopen) {
         .map(|action| action.id)
         .collect();
     assert_eq!(pending, ["a", "b"], "oldest first");
+    // A copy of a click still pending is not recorded twice.
+    let copy = crate::PendingAction {
+        id: "a".into(),
+        value: "v1|value-a".into(),
+        user_id: "U0123456789".into(),
+        user_name: "ada".into(),
+        received_at: NOW,
+    };
+    assert!(matches!(
+        store.record_action(&copy).await,
+        Err(StoreError::Duplicate)
+    ));
+    // A click is taken up once, whoever tries, before and after it is done.
+    assert!(store.take_action("a", NOW).await.expect("take"));
+    assert!(!store.take_action("a", NOW).await.expect("take"));
     assert!(store.finish_action("a").await.expect("finish"));
+    store
+        .record_action(&copy)
+        .await
+        .expect("a later copy is recorded");
+    assert!(
+        !store.take_action("a", NOW).await.expect("take"),
+        "and not taken up again"
+    );
+    assert!(store.finish_action("a").await.expect("finish"));
+    assert_eq!(store.prune_taken_actions(NOW).await.expect("prune"), 1);
+    assert_eq!(
+        store
+            .prune_taken_actions(NOW + time::Duration::seconds(1))
+            .await
+            .expect("prune"),
+        0
+    );
+    assert!(
+        store.take_action("a", NOW).await.expect("take"),
+        "forgotten"
+    );
     assert!(
         !store.finish_action("a").await.expect("finish"),
         "done once"

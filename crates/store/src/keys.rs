@@ -57,6 +57,9 @@ pub(crate) fn digest_key(name: &str, period_end: time::OffsetDateTime) -> Vec<u8
 /// `action/{id}`: a click on a Slack button, recorded before it is acted on.
 pub(crate) const ACTION_PREFIX: &[u8] = b"action\0";
 
+/// `click/{id}`: a Slack click taken up, so that a copy of it is not acted on again.
+pub(crate) const CLICK_PREFIX: &[u8] = b"click\0";
+
 /// `ack/{resource}\0{since}`: a resource's wait or stall acknowledged from Slack.
 pub(crate) const ACK_PREFIX: &[u8] = b"ack\0";
 

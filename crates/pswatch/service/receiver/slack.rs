@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use notifier::{ActionValue, ChannelKind, RequestRefusal, Secret, SlackChannel};
 use serde_json::Value;
-use store::PendingAction;
+use store::{PendingAction, StoreError};
 
 use super::Receiver;
 
@@ -36,9 +36,33 @@ fn signing_secrets(receiver: &Receiver) -> Vec<Secret> {
         .collect()
 }
 
-/// What the receiver takes of a click: the button's value and who clicked, from the
-/// `payload` form field of a `block_actions` request.
-fn click(body: &[u8]) -> Result<(String, String, String), String> {
+/// What the receiver takes of a click, from the `payload` form field of a `block_actions`
+/// request.
+struct Click {
+    /// The button's value.
+    value: String,
+    /// The Slack user who clicked, and their name.
+    user_id: String,
+    user_name: String,
+    /// The `ts` of the message whose button it was (`-` when Slack gave none).
+    message: String,
+}
+
+impl Click {
+    /// The click's id: the button's value and the message it was on, so that every copy of one
+    /// click (Slack's retries, a double click, a replay) has the same id and is done once.
+    fn id(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(self.value.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(self.message.as_bytes())
+            .finalize();
+        hex::encode(&digest[..16])
+    }
+}
+
+fn click(body: &[u8]) -> Result<Click, String> {
     let payload = url::form_urlencoded::parse(body)
         .find(|(key, _)| key == "payload")
         .map(|(_, value)| value.into_owned())
@@ -65,7 +89,18 @@ fn click(body: &[u8]) -> Result<(String, String, String), String> {
         .filter(|c| !c.is_control())
         .take(80)
         .collect();
-    Ok((value, user, name))
+    let message = payload["container"]["message_ts"]
+        .as_str()
+        .or_else(|| payload["message"]["ts"].as_str())
+        .filter(|ts| ts.len() <= 32 && ts.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.'))
+        .unwrap_or("-")
+        .to_owned();
+    Ok(Click {
+        value,
+        user_id: user,
+        user_name: name,
+        message,
+    })
 }
 
 pub(super) async fn interactions(
@@ -110,7 +145,7 @@ pub(super) async fn interactions(
         receiver.refused(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         return (StatusCode::TOO_MANY_REQUESTS, "too many requests\n".into());
     }
-    let (value, user_id, user_name) = match click(&body) {
+    let click = match click(&body) {
         Ok(click) => click,
         Err(why) => {
             receiver.refused(StatusCode::BAD_REQUEST, &why);
@@ -121,39 +156,41 @@ pub(super) async fn interactions(
         }
     };
     // The value must be one pswatch signed with the secret that signed the request.
-    if ActionValue::verify(signer, &value).is_none() {
+    if ActionValue::verify(signer, &click.value).is_none() {
         receiver.refused(
             StatusCode::UNAUTHORIZED,
             "a button value pswatch did not sign",
         );
-        tracing::warn!(slack_user = %user_id, "a Slack click with a button value pswatch did not sign; refused");
+        tracing::warn!(slack_user = %click.user_id, "a Slack click with a button value pswatch did not sign; refused");
         return (
             StatusCode::UNAUTHORIZED,
             "the button's value is not one pswatch signed\n".into(),
         );
     }
-    let mut id = [0u8; 12];
-    if getrandom::getrandom(&mut id).is_err() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no random bytes for the click's id\n".into(),
-        );
-    }
     let action = PendingAction {
-        id: hex::encode(id),
-        value,
-        user_id,
-        user_name,
+        id: click.id(),
+        value: click.value,
+        user_id: click.user_id,
+        user_name: click.user_name,
         received_at: now,
     };
     // Recorded first: a click Slack was told of is done even if pswatch stops now.
-    if let Err(error) = receiver.shared.store.record_action(&action).await {
-        tracing::error!(%error, "cannot record a Slack click; Slack is told it failed");
-        receiver.shared.store_health.failed(&error);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cannot record the click now\n".into(),
-        );
+    match receiver.shared.store.record_action(&action).await {
+        Ok(()) => {}
+        Err(StoreError::Duplicate) => {
+            // A copy of a click still being done (Slack's retry, a double click): Slack is
+            // answered, nothing is done twice.
+            tracing::info!(slack_user = %action.user_id, "a copy of a Slack click already received; not done again");
+            return (StatusCode::OK, String::new());
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot record a Slack click; Slack is told it failed");
+            receiver.shared.store_health.failed(&error);
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot record the click now\n".into(),
+            );
+        }
     }
     tracing::info!(slack_user = %action.user_id, slack_name = %action.user_name, "a Slack click was received");
     let pipeline = Arc::clone(&receiver.pipeline.borrow());

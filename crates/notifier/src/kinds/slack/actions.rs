@@ -170,7 +170,9 @@ pub fn verify_request<'a>(
         .trim()
         .parse()
         .map_err(|_| RequestRefusal::Unsigned)?;
-    if (now - stamp).abs() > MAX_SKEW_SECONDS {
+    // Checked: a timestamp near i64::MIN must not wrap around into "just now".
+    let skew = now.checked_sub(stamp).and_then(i64::checked_abs);
+    if skew.is_none_or(|skew| skew > MAX_SKEW_SECONDS) {
         return Err(RequestRefusal::Stale);
     }
     let signature = signature
@@ -330,17 +332,29 @@ mod tests {
             verify_request([&other], Some(&now.to_string()), Some(&good), body, now),
             Err(RequestRefusal::Forged)
         );
-        let old = now - MAX_SKEW_SECONDS - 1;
-        assert_eq!(
-            verify_request(
-                [&secret],
-                Some(&old.to_string()),
-                Some(&signed(body, old, &secret)),
-                body,
-                now
-            ),
-            Err(RequestRefusal::Stale)
-        );
+        // Too old, too new, and so far off that `now - stamp` would wrap around (now - 2^63,
+        // and the extremes of i64): all stale, none a panic.
+        let far_off = [
+            now - MAX_SKEW_SECONDS - 1,
+            now + MAX_SKEW_SECONDS + 1,
+            now.wrapping_sub(i64::MIN),
+            i64::MIN,
+            i64::MAX,
+            i64::MIN + 1,
+        ];
+        for old in far_off {
+            assert_eq!(
+                verify_request(
+                    [&secret],
+                    Some(&old.to_string()),
+                    Some(&signed(body, old, &secret)),
+                    body,
+                    now
+                ),
+                Err(RequestRefusal::Stale),
+                "{old}"
+            );
+        }
         assert_eq!(
             verify_request([&secret], None, Some(&good), body, now),
             Err(RequestRefusal::Unsigned)
