@@ -95,6 +95,45 @@ async fn sighup_rejects_a_bad_configuration_and_applies_a_good_one() {
         "the problem is named: {}",
         service.stderr()
     );
+    // A template that would hold itself, or print without end: refused on reload like any
+    // other problem, and the running configuration goes on.
+    for hostile in [
+        "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}",
+        "{% set ns = namespace() %}{% set ns.me = ns %}{{ debug(ns) }}{{ ns|pprint }}",
+    ] {
+        config(
+            &simulator.api_url(),
+            &state,
+            &receiver.url,
+            "/hooks",
+            "200ms",
+        )
+        .template("hostile", &[], None, Some(hostile))
+        .with("templates", vec!["hostile"])
+        .write(&path);
+        let rejected = service
+            .stderr()
+            .matches("configuration rejected on reload")
+            .count();
+        hangup();
+        let said = support::eventually(Duration::from_secs(10), || {
+            std::future::ready(
+                (service
+                    .stderr()
+                    .matches("configuration rejected on reload")
+                    .count()
+                    > rejected)
+                    .then_some(()),
+            )
+        })
+        .await;
+        assert!(said.is_some(), "{}", service.stderr());
+        assert!(
+            service.stderr().contains("namespace() is not available"),
+            "{}",
+            service.stderr()
+        );
+    }
     set_state(&simulator, "switched_replicas");
     assert!(
         receiver

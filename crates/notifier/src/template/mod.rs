@@ -1,6 +1,7 @@
 //! Templates: the text of a team's own alerts, written in Jinja syntax and rendered with
-//! minijinja in a sandbox (no file access, no includes or macros, strict undefined variables,
-//! a fuel limit, output capped per field).
+//! minijinja in a sandbox (no file access, no includes or macros, no `namespace()`, strict
+//! undefined variables, a fuel limit, output capped per field), each rendering on a thread of
+//! its own with a large stack and a time limit, so that no template can stop pswatch.
 //!
 //! A template fills text only. Each kind keeps the structure its receiver needs and puts a
 //! template's `title` where its headline goes and its `text` where the facts of the event go:
@@ -24,6 +25,14 @@ pub use samples::sample_event;
 /// The most instructions one field's rendering may take: plenty for loops over an event's
 /// facts, and an end to a template that would run for ever.
 const FUEL: u64 = 50_000;
+/// The longest one field's rendering may take; past it the rendering is a template error
+/// (the built-in text stands in). The fuel ends a template long before this; this bounds
+/// what fuel does not count.
+pub const RENDER_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// The stack of a rendering's thread: the fuel bounds how deep a template can nest values it
+/// builds, and printing a value that deep needs far more than a worker's 2 MiB. Only the pages
+/// a rendering touches are used.
+const RENDER_STACK: usize = 256 * 1024 * 1024;
 /// The custom escaping of the Slack flavor.
 const SLACK: &str = "slack";
 /// The most characters of a template's `title`; the rest is cut.
@@ -201,7 +210,7 @@ impl Compiled {
 
 /// Every configured template, compiled once; channels hold it through [`ChannelTemplates`].
 pub struct Templates {
-    environment: Environment<'static>,
+    environment: Arc<Environment<'static>>,
     compiled: Vec<Compiled>,
 }
 
@@ -282,11 +291,23 @@ impl std::io::Write for Capped {
     }
 }
 
+/// What `namespace()` says in pswatch's templates: the one mutable value of minijinja can be
+/// made to hold itself, and printing, comparing or serializing it then never ends.
+fn no_namespace(
+    _: minijinja::value::Rest<minijinja::Value>,
+) -> Result<minijinja::Value, minijinja::Error> {
+    Err(minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        "namespace() is not available in pswatch's templates (a namespace can be made to hold itself); use loop.index, loop.first and filters such as |select, |map, |sum and |length instead",
+    ))
+}
+
 /// The environment every template is compiled in: strict undefined variables, a fuel limit,
-/// a recursion limit, and the Slack flavor's escaping. Built without minijinja's loaders,
-/// includes and macros, it reads no file and no other template.
+/// a recursion limit, no `namespace()`, and the Slack flavor's escaping. Built without
+/// minijinja's loaders, includes and macros, it reads no file and no other template.
 fn sandbox() -> Environment<'static> {
     let mut environment = Environment::new();
+    environment.add_function("namespace", no_namespace);
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_fuel(Some(FUEL));
     environment.set_recursion_limit(50);
@@ -323,7 +344,7 @@ impl Default for Templates {
     /// No templates.
     fn default() -> Self {
         Self {
-            environment: sandbox(),
+            environment: Arc::new(sandbox()),
             compiled: Vec::new(),
         }
     }
@@ -401,7 +422,7 @@ impl Templates {
         }
         if errors.is_empty() {
             Ok(Self {
-                environment,
+                environment: Arc::new(environment),
                 compiled,
             })
         } else {
@@ -487,20 +508,13 @@ impl Templates {
                 sample: false,
                 message,
             };
-            let template = self
-                .environment
-                .get_template(&key(name, field, flavor))
-                .map_err(|error| fail(None, message(&error)))?;
-            let mut out = Capped {
-                text: String::new(),
-                left: field.limit(),
-                cut: false,
-            };
-            template
-                .render_captured_to(&context, &mut out)
-                .map_err(|error| {
-                    fail(error_position(&error, template.source()), message(&error))
-                })?;
+            let out = render_bounded(
+                &self.environment,
+                key(name, field, flavor),
+                context.clone(),
+                field.limit(),
+            )
+            .map_err(|(position, text)| fail(position, text))?;
             let mut text = match field {
                 // A title is one line wherever it goes (a subject, a header).
                 Field::Title => out.text.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -515,6 +529,60 @@ impl Templates {
             }
         }
         Ok(wording)
+    }
+}
+
+/// Renders template `key` of `environment` with `context` on a thread of its own (a large
+/// stack, see [`RENDER_STACK`]), waiting at most [`RENDER_TIME_LIMIT`]: a rendering that
+/// overruns is an error, and its thread is left to end on its fuel. The error is where in the
+/// source, if known, and what is wrong.
+fn render_bounded(
+    environment: &Arc<Environment<'static>>,
+    key: String,
+    context: minijinja::Value,
+    limit: usize,
+) -> Result<Capped, (Option<(usize, usize)>, String)> {
+    let environment = Arc::clone(environment);
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("pswatch-template".into())
+        .stack_size(RENDER_STACK)
+        .spawn(move || {
+            let rendered = environment
+                .get_template(&key)
+                .map_err(|error| (None, message(&error)))
+                .and_then(|template| {
+                    let mut out = Capped {
+                        text: String::new(),
+                        left: limit,
+                        cut: false,
+                    };
+                    template
+                        .render_captured_to(&context, &mut out)
+                        .map(|_| out)
+                        .map_err(|error| {
+                            (error_position(&error, template.source()), message(&error))
+                        })
+                });
+            // The values the rendering built are dropped here, on this thread's stack too.
+            drop(context);
+            let _ = sender.send(rendered);
+        });
+    if let Err(error) = spawned {
+        return Err((None, format!("cannot start rendering: {error}")));
+    }
+    match receiver.recv_timeout(RENDER_TIME_LIMIT) {
+        Ok(rendered) => rendered,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err((
+            None,
+            format!(
+                "rendering took longer than {} s; the template does too much",
+                RENDER_TIME_LIMIT.as_secs()
+            ),
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err((None, "rendering stopped without a result".into()))
+        }
     }
 }
 

@@ -267,3 +267,60 @@ fn absent_fields_can_be_guarded() {
     )]);
     assert!(said.is_empty(), "{said:?}");
 }
+
+/// Templates written to stop pswatch (a value holding itself, values nested as deep as the
+/// fuel allows, printing them every way minijinja can, sources nested deeply, work without
+/// end) are errors named at `check`, never an abort or a hang.
+#[test]
+fn no_template_overflows_the_stack_or_runs_without_end() {
+    let deep_list = "{% set x = [] %}{% for i in range(20000) %}{% set x = [x] %}{% if loop.last %}{{ PRINT }}{% endif %}{% endfor %}";
+    let deep_map = "{% set x = {} %}{% for i in range(20000) %}{% set x = {'a': x} %}{% if loop.last %}{{ PRINT }}{% endif %}{% endfor %}";
+    let mut hostile: Vec<String> = vec![
+        "{% set ns = namespace(a=1) %}{% set ns.me = ns %}{{ ns }}".into(),
+        "{% set ns = namespace() %}{% set ns.me = [ns] %}{{ debug(ns) }}".into(),
+        "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns|pprint }}".into(),
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}".into(),
+        "{{ 'x' * 100000000 }}".into(),
+        "{{ range(100000)|join(',') * 1000 }}".into(),
+        format!("{{{{ {}1{} }}}}", "[".repeat(5000), "]".repeat(5000)),
+        format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000)),
+        format!(
+            "{}x{}",
+            "{% if true %}".repeat(3000),
+            "{% endif %}".repeat(3000)
+        ),
+    ];
+    for print in [
+        "x", "x ~ ''", "x|string", "x|tojson", "x|pprint", "debug(x)", "x == x", "x|length",
+    ] {
+        hostile.push(deep_list.replace("PRINT", print));
+        hostile.push(deep_map.replace("PRINT", print));
+    }
+    for (index, text) in hostile.iter().enumerate() {
+        let started = std::time::Instant::now();
+        let said = errors(&[source(
+            "hostile",
+            &["workflow.state_changed"],
+            None,
+            Some(text),
+        )]);
+        let took = started.elapsed();
+        assert!(
+            took < RENDER_TIME_LIMIT * 2 + std::time::Duration::from_secs(1),
+            "template {index} took {took:?}"
+        );
+        // Deep values the fuel allows may print (cut at the text's limit): what matters is
+        // that pswatch comes back. The namespace and the endless ones must be refused.
+        if index < 6 {
+            assert_eq!(said.len(), 1, "template {index}: {said:?}");
+            assert!(said[0].contains("template \"hostile\""), "{said:?}");
+        }
+    }
+    let said = errors(&[source(
+        "ns",
+        &[],
+        Some("{% set ns = namespace() %}{{ ns }}"),
+        None,
+    )]);
+    assert!(said[0].contains("namespace() is not available"), "{said:?}");
+}
