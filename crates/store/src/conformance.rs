@@ -892,6 +892,126 @@ async fn exports_move_between_backends() {
     );
 }
 
+/// An import reads every record as the store would before it writes one: a record of another
+/// format version, of the wrong shape, under another kind's key, under a key of no kind, a key
+/// given twice or a line without end is refused with its line number, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_refuses_what_the_store_would_not_read_and_writes_nothing() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let from = Store::open(&directory.path().join("from")).expect("open");
+    fill(&from).await;
+    from.record_action(&crate::PendingAction {
+        id: "c1".into(),
+        value: "v1|x".into(),
+        user_id: "U0123456789".into(),
+        user_name: "ada".into(),
+        received_at: NOW,
+    })
+    .await
+    .expect("action");
+    assert!(from.take_action("c1", NOW).await.expect("take"));
+    let mut exported = Vec::new();
+    from.export(&mut exported).await.expect("export");
+    let text = String::from_utf8(exported).expect("text");
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let line_of = |prefix: &[u8]| {
+        lines
+            .iter()
+            .position(|line| line.starts_with(&format!("{{\"key\":\"{}", hex::encode(prefix))))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {text}"))
+    };
+    let state = line_of(b"state\0");
+    let silence = line_of(b"silence\0");
+    let value_of = |line: &str| {
+        let value: serde_json::Value = serde_json::from_str(line).expect("json");
+        value["value"].clone()
+    };
+    let key_of = |line: &str| {
+        let value: serde_json::Value = serde_json::from_str(line).expect("json");
+        value["key"].as_str().expect("key").to_owned()
+    };
+    let line = |key: &str, value: &serde_json::Value| {
+        serde_json::json!({"key": key, "value": value}).to_string()
+    };
+    let mut future = value_of(&lines[state]);
+    future["v"] = serde_json::json!(99);
+    let cases: Vec<(usize, String, &str)> = vec![
+        (state, line(&key_of(&lines[state]), &future), "version 99"),
+        (
+            state,
+            line(
+                &key_of(&lines[state]),
+                &serde_json::json!({"v": 1, "record": {"x": 1}}),
+            ),
+            "state",
+        ),
+        (
+            state,
+            line(&key_of(&lines[state]), &value_of(&lines[silence])),
+            "state",
+        ),
+        (
+            state,
+            line(&hex::encode(b"nonsense\0x"), &value_of(&lines[state])),
+            "no kind of record",
+        ),
+        (state, line("", &value_of(&lines[state])), "names no kind"),
+        (
+            state,
+            line(&hex::encode(b"state\0"), &value_of(&lines[state])),
+            "not a well-formed state key",
+        ),
+        (
+            state,
+            line(&hex::encode(b"meta\0store"), &value_of(&lines[state])),
+            "never exported",
+        ),
+        (lines.len(), lines[silence].clone(), "again"),
+        (
+            lines.len(),
+            "x".repeat(super::export::MAX_LINE + 10),
+            "longer than 16 MiB",
+        ),
+    ];
+    let empty = Store::open(&directory.path().join("empty")).expect("open");
+    for (at, replacement, said) in cases {
+        let mut edited = lines.clone();
+        if at < edited.len() {
+            edited[at] = replacement;
+        } else {
+            edited.push(replacement);
+        }
+        let input = edited.join("\n");
+        let refused = empty
+            .import(&mut input.as_bytes())
+            .await
+            .expect_err("refused");
+        let message = refused.to_string();
+        let expected_line = format!("line {}", at.min(edited.len() - 1) + 1);
+        assert!(
+            message.contains(&expected_line) && message.contains(said),
+            "{said}: {}",
+            message.chars().take(300).collect::<String>()
+        );
+        let mut nothing = Vec::new();
+        assert_eq!(
+            empty.export(&mut nothing).await.expect("export"),
+            0,
+            "{said}"
+        );
+    }
+    // The export itself goes in whole.
+    let into = Store::open(&directory.path().join("into")).expect("open");
+    assert_eq!(
+        into.import(&mut text.as_bytes()).await.expect("import"),
+        lines.len() - 1
+    );
+    assert!(
+        !into.take_action("c1", NOW).await.expect("take"),
+        "the click moved"
+    );
+}
+
 /// `sslmode` as libpq reads it, against a server with a self-signed certificate that accepts
 /// TLS connections only: `require` and `prefer` encrypt without checking the certificate,
 /// `verify-full` refuses one no public root signed, `disable` is refused by the server.

@@ -5,15 +5,36 @@
 //!
 //! The first line names the format; each next one is a record: `{"key": HEX, "value": JSON}`,
 //! or `"value_hex"` for bytes that are not JSON (a quarantined record, kept as it was).
+//!
+//! An import checks every record as the store would read it (its kind from its key, its
+//! format version, its fields) and refuses the whole input, naming the line, before it writes
+//! anything: a record the store would quarantine, a key of no kind, a key given twice, a line
+//! longer than [`MAX_LINE`].
 
-use std::io::{BufRead, Write};
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::actions::{AckRecord, TakenClick};
 use crate::backend::Batch;
-use crate::keys::{split_queue_key, DEAD_PREFIX, QUEUE_PREFIX};
-use crate::{Store, StoreError};
+use crate::keys::{
+    split_memo_key, split_poke_key, split_queue_key, ACK_PREFIX, ACTION_PREFIX, CHANNEL_PREFIX,
+    CLICK_PREFIX, DEAD_PREFIX, DIGEST_PREFIX, FINGERPRINT_KEY, JOURNAL_PREFIX, MEMO_PREFIX,
+    OLD_OUTBOX_PREFIX, POKE_PREFIX, QUARANTINE_PREFIX, QUEUE_PREFIX, RECEIPT_PREFIX,
+    SILENCE_PREFIX, STATE_PREFIX, WAKE_PREFIX,
+};
+use crate::records::{
+    DigestMark, FingerprintKey, JournalRecord, MemoRecord, ReceiptRecord, Record, SilenceRecord,
+    StateRecord,
+};
+use crate::{decode, DeadLetter, DisabledChannel, OutboxEntry, PendingAction, Store, StoreError};
+
+/// The longest line an import reads: far above any record pswatch writes (a database's state
+/// with hundreds of deploy requests is well under a megabyte), and an end to reading a line
+/// without end into memory.
+pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// The first line of an export.
 const HEADER: &str = r#"{"format":"pswatch-store-export","version":1}"#;
@@ -81,11 +102,8 @@ impl Store {
                 "the store is not empty ({held} records); import into a new store, so nothing it holds is overwritten or mixed"
             )));
         }
-        let mut lines = input.lines();
-        let header = lines
-            .next()
-            .transpose()
-            .map_err(|error| StoreError::Io(format!("cannot read the export: {error}")))?;
+        let mut lines = Lines { input, number: 0 };
+        let header = lines.next()?;
         if header.as_deref().map(str::trim) != Some(HEADER) {
             return Err(StoreError::Invalid(
                 "the input is not a pswatch store export (its first line names the format); make one with `pswatch state export`".into(),
@@ -94,10 +112,9 @@ impl Store {
         let mut batch = Batch::default();
         let mut count = 0;
         let mut highest_id: Option<u64> = None;
-        for (number, line) in lines.enumerate() {
-            let number = number + 2;
-            let line =
-                line.map_err(|error| StoreError::Io(format!("cannot read the export: {error}")))?;
+        let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+        while let Some(line) = lines.next()? {
+            let number = lines.number;
             if line.trim().is_empty() {
                 continue;
             }
@@ -112,6 +129,19 @@ impl Store {
                 }
                 _ => return Err(invalid("needs one of value and value_hex".into())),
             };
+            if let Some(first) = seen.insert(key.clone(), number) {
+                return Err(invalid(format!(
+                    "the key of line {first} again ({}); an export holds each key once",
+                    crate::keys::describe_key(&key)
+                )));
+            }
+            if OWN_KEYS.contains(&key.as_slice()) {
+                return Err(invalid(format!(
+                    "{} belongs to the store that wrote it and is never exported",
+                    String::from_utf8_lossy(&key).replace('\0', "/")
+                )));
+            }
+            check_record(&key, &value).map_err(invalid)?;
             let id = if key.starts_with(QUEUE_PREFIX) {
                 split_queue_key(&key).map(|(_, id)| id)
             } else {
@@ -128,5 +158,151 @@ impl Store {
         }
         self.backend.apply(batch).await?;
         Ok(count)
+    }
+}
+
+/// The lines of an import, each at most [`MAX_LINE`] bytes, numbered from 1.
+struct Lines<'a> {
+    input: &'a mut dyn BufRead,
+    number: usize,
+}
+
+impl Lines<'_> {
+    fn next(&mut self) -> Result<Option<String>, StoreError> {
+        let mut bytes = Vec::new();
+        let limit = u64::try_from(MAX_LINE)
+            .unwrap_or(u64::MAX)
+            .saturating_add(2);
+        let read = (&mut *self.input)
+            .take(limit)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|error| StoreError::Io(format!("cannot read the export: {error}")))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.number += 1;
+        let number = self.number;
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        if bytes.len() > MAX_LINE {
+            return Err(StoreError::Invalid(format!(
+                "line {number} is longer than {} MiB; no record pswatch writes is that long",
+                MAX_LINE / (1024 * 1024)
+            )));
+        }
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| StoreError::Invalid(format!("line {number} is not UTF-8 text")))
+    }
+}
+
+/// Whether `value` is a record the store reads under `key`: the key names a kind of record
+/// (with what follows the kind well formed) and the value is that kind's record, of this
+/// format version. Says what is wrong.
+fn check_record(key: &[u8], value: &[u8]) -> Result<(), String> {
+    fn record<T: Record>(value: &[u8]) -> Result<(), String> {
+        decode::<T>(value)
+            .map(drop)
+            .map_err(|error| error.to_string())
+    }
+    let kind_end = key.iter().position(|&byte| byte == 0).map(|end| end + 1);
+    let Some(kind_end) = kind_end else {
+        return Err(format!(
+            "its key {:?} names no kind of record",
+            String::from_utf8_lossy(key)
+        ));
+    };
+    let (kind, rest) = key.split_at(kind_end);
+    let kind_name = String::from_utf8_lossy(&kind[..kind.len() - 1]).into_owned();
+    let well_formed = |ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("its key is not a well-formed {kind_name} key"))
+        }
+    };
+    let text = |bytes: &[u8]| !bytes.is_empty() && std::str::from_utf8(bytes).is_ok();
+    let sequence = |bytes: &[u8]| bytes.len() == 8;
+    match kind {
+        STATE_PREFIX => {
+            well_formed(
+                split_poke_key(&[POKE_PREFIX, rest].concat()).is_some_and(|target| {
+                    !target.organization.is_empty() && !target.database.is_empty()
+                }),
+            )?;
+            record::<StateRecord>(value)
+        }
+        QUEUE_PREFIX => {
+            well_formed(split_queue_key(key).is_some())?;
+            record::<OutboxEntry>(value)
+        }
+        OLD_OUTBOX_PREFIX => {
+            well_formed(sequence(rest))?;
+            record::<OutboxEntry>(value)
+        }
+        DEAD_PREFIX => {
+            well_formed(sequence(rest))?;
+            record::<DeadLetter>(value)
+        }
+        CHANNEL_PREFIX => {
+            well_formed(text(rest))?;
+            record::<DisabledChannel>(value)
+        }
+        QUARANTINE_PREFIX => well_formed(!rest.is_empty()),
+        MEMO_PREFIX => {
+            well_formed(split_memo_key(key).is_some_and(|(channel, resource)| {
+                !channel.is_empty() && model::ResourceKey::parse(&resource).is_some()
+            }))?;
+            record::<MemoRecord>(value)
+        }
+        SILENCE_PREFIX => {
+            well_formed(text(rest))?;
+            record::<SilenceRecord>(value)
+        }
+        RECEIPT_PREFIX => {
+            well_formed(rest.len() == 32)?;
+            record::<ReceiptRecord>(value)
+        }
+        JOURNAL_PREFIX => {
+            well_formed(rest.len() > 8)?;
+            record::<JournalRecord>(value)
+        }
+        DIGEST_PREFIX => {
+            well_formed(
+                rest.len() > 9 && rest[rest.len() - 9] == 0 && text(&rest[..rest.len() - 9]),
+            )?;
+            record::<DigestMark>(value)
+        }
+        ACTION_PREFIX => {
+            well_formed(text(rest))?;
+            record::<PendingAction>(value)
+        }
+        CLICK_PREFIX => {
+            well_formed(text(rest))?;
+            record::<TakenClick>(value)
+        }
+        ACK_PREFIX => {
+            well_formed(text(rest))?;
+            record::<AckRecord>(value)
+        }
+        POKE_PREFIX | WAKE_PREFIX => {
+            well_formed(text(rest))?;
+            let version: crate::VersionOnly =
+                serde_json::from_slice(value).map_err(|error| error.to_string())?;
+            if version.v == crate::FORMAT_VERSION {
+                Ok(())
+            } else {
+                Err(format!("format version {} is not this build's", version.v))
+            }
+        }
+        _ if key == FINGERPRINT_KEY => record::<FingerprintKey>(value),
+        _ => Err(format!(
+            "its key is of no kind of record this build knows ({:?})",
+            kind_name
+        )),
     }
 }
