@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::common::open_pipeline;
 use crate::service::election::OnceLease;
@@ -23,7 +24,7 @@ pub(super) async fn once(path: &Path) -> anyhow::Result<ExitCode> {
     ran
 }
 
-async fn run(engine: &Pipeline) -> anyhow::Result<ExitCode> {
+async fn run(engine: &Arc<Pipeline>) -> anyhow::Result<ExitCode> {
     let mut poll_failed = false;
     let (targets, failures) = engine.targets().await;
     for (organization, error) in failures {
@@ -32,10 +33,21 @@ async fn run(engine: &Pipeline) -> anyhow::Result<ExitCode> {
     }
     let mut events = 0;
     for target in &targets {
-        match engine.poll(target, poller::Priority::Low).await {
-            Ok(report) => events += report.events,
-            Err(error) => {
+        // Each poll is a task of its own: one that panics (a bug in pswatch) costs its own
+        // database's poll, not the others'.
+        let poll = tokio::spawn({
+            let engine = Arc::clone(engine);
+            let target = target.clone();
+            async move { engine.poll(&target, poller::Priority::Low).await }
+        });
+        match poll.await {
+            Ok(Ok(report)) => events += report.events,
+            Ok(Err(error)) => {
                 tracing::error!(target_db = %target, %error, "poll failed; the state is unchanged");
+                poll_failed = true;
+            }
+            Err(error) => {
+                tracing::error!(target_db = %target, %error, "the poll stopped unexpectedly (a bug in pswatch); the state is unchanged, the other databases are polled");
                 poll_failed = true;
             }
         }

@@ -14,8 +14,12 @@ use crate::states::Severity;
 /// When `schedule`'s last window ends, if it says.
 fn last_window_end(schedule: &MaintenanceSchedule) -> Option<OffsetDateTime> {
     let start = OffsetDateTime::parse(schedule.last_window_datetime.as_deref()?, &Rfc3339).ok()?;
-    let hours = i64::try_from(schedule.duration_hours.unwrap_or(1)).ok()?;
-    start.checked_add(time::Duration::hours(hours))
+    // Checked: the API's `duration` may be any number, and hours past what a time can hold
+    // make no window end.
+    let seconds = i64::try_from(schedule.duration_hours.unwrap_or(1))
+        .ok()?
+        .checked_mul(3600)?;
+    start.checked_add(time::Duration::seconds(seconds))
 }
 
 impl Differ<'_> {
@@ -90,6 +94,45 @@ impl Differ<'_> {
             noted.next_window = schedule.next_window_datetime.clone();
             noted.last_window = schedule.last_window_datetime.clone();
             next.maintenance.insert(schedule.id.clone(), noted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Any `duration` the API gives is survived: hours past what a time holds end no window.
+    #[test]
+    fn a_window_of_any_length_ends_or_has_no_end_without_a_panic() {
+        let schedule = |hours: Option<u64>| MaintenanceSchedule {
+            id: "ms1".into(),
+            name: "weekly".into(),
+            next_window_datetime: None,
+            last_window_datetime: Some("2026-11-21T02:00:00.000Z".into()),
+            duration_hours: hours,
+            required: false,
+            deadline_at: None,
+            pending_vitess_version: None,
+            pending_mysql_version: None,
+        };
+        let start = OffsetDateTime::parse("2026-11-21T02:00:00Z", &Rfc3339).expect("time");
+        assert_eq!(
+            last_window_end(&schedule(Some(4))),
+            Some(start + time::Duration::hours(4))
+        );
+        assert_eq!(
+            last_window_end(&schedule(None)),
+            Some(start + time::Duration::hours(1))
+        );
+        for hours in [
+            u64::MAX,
+            i64::MAX as u64,
+            (i64::MAX / 3600) as u64,
+            (i64::MAX / 3600 + 1) as u64,
+            100_000_000,
+        ] {
+            assert_eq!(last_window_end(&schedule(Some(hours))), None, "{hours}");
         }
     }
 }
