@@ -346,7 +346,7 @@ async fn an_odd_item_costs_only_itself() {
         let database = world.database_mut("acme", "commerce");
         database
             .odd_workflow_items
-            .push(json!({"id": "w9", "name": "no number", "state": "copying"}));
+            .push(json!({"id": "w9\u{7}\nforged: a line of its own", "name": "no number", "state": "copying"}));
         database
             .odd_deploy_request_items
             .push(json!({"id": "d9", "number": 9, "deployment_state": ["queued"]}));
@@ -362,6 +362,13 @@ async fn an_odd_item_costs_only_itself() {
         logs.contains("cannot be read (`deployment_state` is a list, not a state)"),
         "{logs}"
     );
+    // What the API sent is escaped in the log: no bell, no line of its own.
+    assert!(!logs.contains('\u{7}'), "{logs}");
+    assert!(
+        !logs.lines().any(|line| line.starts_with("forged")),
+        "{logs}"
+    );
+    assert!(logs.contains("w9\\u{7}\\nforged"), "{logs}");
     let events = webhook_events(&receiver);
     let types: Vec<&Value> = events.iter().map(|event| &event["type"]).collect();
     assert_eq!(

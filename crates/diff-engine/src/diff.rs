@@ -580,6 +580,20 @@ impl Differ<'_> {
     }
 }
 
+/// Keeps what `previous` remembers and `next` does not hold, when `partial`: a reading that
+/// missed some items forgets none of them.
+fn keep_unread<V: Clone>(
+    partial: bool,
+    previous: &BTreeMap<String, V>,
+    next: &mut BTreeMap<String, V>,
+) {
+    if partial {
+        for (id, seen) in previous {
+            next.entry(id.clone()).or_insert_with(|| seen.clone());
+        }
+    }
+}
+
 fn errors_severity(errors: Option<&str>) -> Severity {
     if errors.is_some() {
         Severity::Critical

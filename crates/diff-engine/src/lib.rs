@@ -18,8 +18,8 @@ pub use digest::{DatabaseDigest, Digest, DigestItem};
 pub use event::{storage_percentage, Event, EventKind, PlanetScaleEvent, EVENT_TYPES};
 pub use model::{
     Backup, DeployOperation, DeployRequest, LintError, MaintenanceSchedule, Observation,
-    ObservedDeployRequest, OperationPhase, Progress, Resize, SchemaRecommendation, SeenBackup,
-    SeenDeployRequest, SeenMaintenance, SeenOperation, SeenState, SeenWorkflow, Target,
+    ObservedDeployRequest, OperationPhase, Partial, Progress, Resize, SchemaRecommendation,
+    SeenBackup, SeenDeployRequest, SeenMaintenance, SeenOperation, SeenState, SeenWorkflow, Target,
     TargetState, Unreadable, Waiting, Workflow, WorkflowTimes,
 };
 pub use plan::needs_operations;

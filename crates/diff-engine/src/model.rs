@@ -320,6 +320,23 @@ pub struct Observation {
     pub recommendations: Option<Vec<SchemaRecommendation>>,
     /// The database's maintenance schedules, when this poll read them.
     pub maintenance: Option<Vec<MaintenanceSchedule>>,
+    /// Which of the slower kinds this poll read only in part.
+    pub partial: Partial,
+}
+
+/// Which of the slower kinds a poll read only in part: an item, a branch or a keyspace could
+/// not be read. What is remembered of that kind and missing from the reading is kept as it
+/// was, so that it is neither forgotten now nor new when it is read again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// The production branches' backups.
+    pub backups: bool,
+    /// The production branches' changes and keyspace resizes.
+    pub resizes: bool,
+    /// The schema recommendations.
+    pub recommendations: bool,
+    /// The maintenance schedules.
+    pub maintenance: bool,
 }
 
 /// A deploy request as one poll saw it, with what the poll saw of its operations.

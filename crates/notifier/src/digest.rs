@@ -49,9 +49,7 @@ pub(crate) fn text(digest: &Digest, flavor: Flavor) -> String {
     let slack = flavor == Flavor::Slack;
     let value = |text: &str| {
         if slack {
-            text.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
+            crate::text::slack_escape(text)
         } else {
             text.to_owned()
         }

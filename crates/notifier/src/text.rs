@@ -267,6 +267,16 @@ pub(crate) fn title(first: &Event, count: usize) -> String {
     }
 }
 
+/// Escapes what Slack's mrkdwn gives meaning to (`&`, `<` and `>`), so that text from the API
+/// (a table named `<!channel>`, a branch named `<https://x|y>`) is shown, never read as a
+/// mention or a link. The one way pswatch escapes for Slack: every text field of every message,
+/// the top-level `text` Slack notifies with included.
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `text` fit for one line of a terminal: every control character (C0 with newlines and
 /// carriage returns, DEL, C1) written as an escape such as `\u{1b}`, so text from the API
 /// cannot move the cursor, retitle or clear the terminal, or forge lines.

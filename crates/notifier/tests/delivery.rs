@@ -103,7 +103,7 @@ async fn slack_gets_blocks_and_a_fallback_text() {
     assert!(body["text"]
         .as_str()
         .expect("text")
-        .contains("switched_primaries -> cutover"));
+        .contains("switched_primaries -&gt; cutover"));
     assert_eq!(body["blocks"][0]["type"], "header");
 }
 

@@ -19,7 +19,7 @@ impl Client {
             &target.database,
             "workflows",
             &number.to_string(),
-        ]);
+        ])?;
         self.get_one(url, crate::api::workflow).await
     }
 
@@ -36,7 +36,7 @@ impl Client {
             &target.database,
             "deploy-requests",
             &number.to_string(),
-        ]);
+        ])?;
         self.get_one(url, crate::api::deploy_request)
             .await
             .map(|request| request.request)
@@ -52,7 +52,7 @@ impl Client {
             "workflows",
             &number.to_string(),
             "cutover",
-        ]);
+        ])?;
         self.write(Method::PATCH, &url).await
     }
 
@@ -70,7 +70,7 @@ impl Client {
             "deploy-requests",
             &number.to_string(),
             "apply-deploy",
-        ]);
+        ])?;
         self.write(Method::POST, &url).await
     }
 }

@@ -7,6 +7,33 @@ use diff_engine::{Backup, MaintenanceSchedule, Resize, SchemaRecommendation, Tar
 use crate::api::{self, Branch, DecodeError};
 use crate::{Client, PollError};
 
+/// A reading of one of the slower kinds: the items that could be read, and whether some item,
+/// branch or keyspace could not be (then what is remembered and missing here is kept).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read<T> {
+    /// What was read.
+    pub items: Vec<T>,
+    /// Whether part of it could not be read.
+    pub partial: bool,
+}
+
+/// What the slower kinds of one database's production branches read this time, each when
+/// asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlowRead {
+    /// Their backups.
+    pub backups: Option<Read<Backup>>,
+    /// Their changes and their keyspaces' resizes.
+    pub resizes: Option<Read<Resize>>,
+}
+
+/// Whether a failed reading of one branch or keyspace costs only that reading: what it names
+/// cannot be read (gone, refused, unreadable, not addressable). A failure of the API or the
+/// token stops the whole reading, which is tried again next time.
+fn costs_only_itself(error: &PollError) -> bool {
+    !error.is_transient() && !error.is_auth_failure()
+}
+
 impl Client {
     /// Every item of the list at `path` below `target`'s database, read with `convert` (a 404
     /// asks the organization, as every database list does); one that cannot be read is left
@@ -17,7 +44,7 @@ impl Client {
         path: &[&str],
         what: &str,
         convert: impl Fn(&serde_json::Value) -> Result<T, DecodeError> + Copy,
-    ) -> Result<Vec<T>, PollError> {
+    ) -> Result<Read<T>, PollError> {
         let mut segments = vec![
             "organizations",
             target.organization.as_str(),
@@ -25,17 +52,23 @@ impl Client {
             target.database.as_str(),
         ];
         segments.extend_from_slice(path);
-        let url = self.url(&segments);
-        let listed = self.list_of_database(target, url, &[], convert).await?;
+        let url = self.url(&segments)?;
+        let listed = self
+            .list_of_database(target, url.clone(), &[], convert)
+            .await?;
         for item in &listed.unreadable {
-            tracing::warn!(target_db = %target, what, problem = %item.problem,
+            let item = crate::unreadable(&url, item);
+            tracing::warn!(target_db = %target, what, item = %item.what, problem = %item.problem,
                 "an item in the API's answer cannot be read; it is left out");
         }
-        Ok(listed.items)
+        Ok(Read {
+            partial: !listed.unreadable.is_empty(),
+            items: listed.items,
+        })
     }
 
     /// The branches of `target` (`GET …/databases/{db}/branches`).
-    pub async fn list_branches(&self, target: &Target) -> Result<Vec<Branch>, PollError> {
+    pub async fn list_branches(&self, target: &Target) -> Result<Read<Branch>, PollError> {
         self.database_list(target, &["branches"], "branch", api::branch)
             .await
     }
@@ -45,7 +78,7 @@ impl Client {
         &self,
         target: &Target,
         branch: &str,
-    ) -> Result<Vec<Backup>, PollError> {
+    ) -> Result<Read<Backup>, PollError> {
         let backups = self
             .database_list(
                 target,
@@ -54,53 +87,85 @@ impl Client {
                 api::backup,
             )
             .await?;
-        Ok(backups
-            .into_iter()
-            .map(|backup| Backup {
-                branch: branch.to_owned(),
-                ..backup
-            })
-            .collect())
+        Ok(Read {
+            items: backups
+                .items
+                .into_iter()
+                .map(|backup| Backup {
+                    branch: branch.to_owned(),
+                    ..backup
+                })
+                .collect(),
+            partial: backups.partial,
+        })
     }
 
-    /// The names of `target`'s production branches, whose backups and resizes are watched.
-    pub async fn production_branches(&self, target: &Target) -> Result<Vec<String>, PollError> {
-        Ok(self
-            .list_branches(target)
-            .await?
-            .into_iter()
-            .filter(|branch| branch.production)
-            .map(|branch| branch.name)
-            .collect())
+    /// The names of `target`'s production branches, whose backups and resizes are watched;
+    /// partial when a branch could not be read (it may be one of them).
+    pub async fn production_branches(&self, target: &Target) -> Result<Read<String>, PollError> {
+        let branches = self.list_branches(target).await?;
+        Ok(Read {
+            items: branches
+                .items
+                .into_iter()
+                .filter(|branch| branch.production)
+                .map(|branch| branch.name)
+                .collect(),
+            partial: branches.partial,
+        })
     }
 
     /// The slower kinds of `target`'s `production` branches, each when asked for: their
-    /// backups, and their changes with their keyspaces' resizes.
+    /// backups, and their changes with their keyspaces' resizes. A branch or keyspace that
+    /// cannot be read (a name no URL can carry, one gone since it was listed, an answer that
+    /// cannot be read) costs only its own reading, which is then partial; a failure of the API
+    /// or the token fails the whole reading.
     pub async fn observe_slow(
         &self,
         target: &Target,
-        production: &[String],
+        production: &Read<String>,
         backups: bool,
         resizes: bool,
-    ) -> Result<(Option<Vec<Backup>>, Option<Vec<Resize>>), PollError> {
-        let mut read_backups = backups.then(Vec::new);
-        let mut read_resizes = resizes.then(Vec::new);
-        for branch in production {
-            if let Some(backups) = &mut read_backups {
-                backups.extend(self.list_backups(target, branch).await?);
+    ) -> Result<SlowRead, PollError> {
+        let mut read = SlowRead {
+            backups: backups.then(|| Read {
+                items: Vec::new(),
+                partial: production.partial,
+            }),
+            resizes: resizes.then(|| Read {
+                items: Vec::new(),
+                partial: production.partial,
+            }),
+        };
+        for branch in &production.items {
+            if let Some(backups) = &mut read.backups {
+                match self.list_backups(target, branch).await {
+                    Ok(listed) => {
+                        backups.items.extend(listed.items);
+                        backups.partial |= listed.partial;
+                    }
+                    Err(error) if costs_only_itself(&error) => {
+                        tracing::warn!(target_db = %target, branch = %branch.escape_debug(), %error,
+                            "the branch's backups cannot be read; what is known of them is kept");
+                        backups.partial = true;
+                    }
+                    Err(error) => return Err(error),
+                }
             }
-            if let Some(resizes) = &mut read_resizes {
-                resizes.extend(self.list_resizes(target, branch).await?);
+            if let Some(resizes) = &mut read.resizes {
+                let listed = self.list_resizes(target, branch).await?;
+                resizes.items.extend(listed.items);
+                resizes.partial |= listed.partial;
             }
         }
-        Ok((read_backups, read_resizes))
+        Ok(read)
     }
 
     /// The database's schema recommendations (`GET …/schema-recommendations`).
     pub async fn list_schema_recommendations(
         &self,
         target: &Target,
-    ) -> Result<Vec<SchemaRecommendation>, PollError> {
+    ) -> Result<Read<SchemaRecommendation>, PollError> {
         self.database_list(
             target,
             &["schema-recommendations"],
@@ -114,7 +179,7 @@ impl Client {
     pub async fn list_maintenance_schedules(
         &self,
         target: &Target,
-    ) -> Result<Vec<MaintenanceSchedule>, PollError> {
+    ) -> Result<Read<MaintenanceSchedule>, PollError> {
         self.database_list(
             target,
             &["maintenance-schedules"],
@@ -124,42 +189,83 @@ impl Client {
         .await
     }
 
-    /// A branch's own changes and its keyspaces' resizes.
-    async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Vec<Resize>, PollError> {
-        let changes = self
+    /// A branch's own changes and its keyspaces' resizes. The branch's changes, its keyspaces
+    /// or one keyspace's resizes that cannot be read cost only their own reading.
+    async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Read<Resize>, PollError> {
+        let mut read = Read {
+            items: Vec::new(),
+            partial: false,
+        };
+        let skipped = |what: &str, error: &PollError| {
+            tracing::warn!(target_db = %target, branch = %branch.escape_debug(), what, %error,
+                "cannot be read; what is known of it is kept");
+        };
+        match self
             .database_list(
                 target,
                 &["branches", branch, "changes"],
                 "branch change",
                 api::resize,
             )
-            .await?;
-        let mut resizes: Vec<Resize> = changes
-            .into_iter()
-            .map(|resize| Resize {
-                branch: branch.to_owned(),
-                ..resize
-            })
-            .collect();
-        let keyspaces = self
+            .await
+        {
+            Ok(changes) => {
+                read.partial |= changes.partial;
+                read.items
+                    .extend(changes.items.into_iter().map(|resize| Resize {
+                        branch: branch.to_owned(),
+                        ..resize
+                    }));
+            }
+            Err(error) if costs_only_itself(&error) => {
+                skipped("the branch's changes", &error);
+                read.partial = true;
+            }
+            Err(error) => return Err(error),
+        }
+        let keyspaces = match self
             .database_list(
                 target,
                 &["branches", branch, "keyspaces"],
                 "keyspace",
                 api::keyspace,
             )
-            .await?;
-        for keyspace in keyspaces {
+            .await
+        {
+            Ok(keyspaces) => keyspaces,
+            Err(error) if costs_only_itself(&error) => {
+                skipped("the branch's keyspaces", &error);
+                read.partial = true;
+                return Ok(read);
+            }
+            Err(error) => return Err(error),
+        };
+        read.partial |= keyspaces.partial;
+        for keyspace in keyspaces.items {
             let path = ["branches", branch, "keyspaces", &keyspace, "resizes"];
-            let listed = self
+            match self
                 .database_list(target, &path, "keyspace resize", api::resize)
-                .await?;
-            resizes.extend(listed.into_iter().map(|resize| Resize {
-                branch: branch.to_owned(),
-                keyspace: Some(keyspace.clone()),
-                ..resize
-            }));
+                .await
+            {
+                Ok(listed) => {
+                    read.partial |= listed.partial;
+                    read.items
+                        .extend(listed.items.into_iter().map(|resize| Resize {
+                            branch: branch.to_owned(),
+                            keyspace: Some(keyspace.clone()),
+                            ..resize
+                        }));
+                }
+                Err(error) if costs_only_itself(&error) => {
+                    skipped(
+                        &format!("keyspace {}'s resizes", keyspace.escape_debug()),
+                        &error,
+                    );
+                    read.partial = true;
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Ok(resizes)
+        Ok(read)
     }
 }

@@ -97,6 +97,13 @@ pub enum PollError {
         /// The cap, in bytes.
         limit: usize,
     },
+    /// A name from the API that no URL path can carry (`.`, `..` or empty): what it names
+    /// cannot be asked for.
+    #[error("{name:?} cannot be put in a URL path (\".\", \"..\" and empty names address no resource); it is not read")]
+    Unaddressable {
+        /// The name, escaped for logs.
+        name: String,
+    },
     /// A list that went on past the page cap.
     #[error("{resource} has more than {cap} pages of 100; stopped following next_page")]
     TooManyPages {
@@ -127,6 +134,7 @@ impl PollError {
             | Self::TokenRejected { .. }
             | Self::Decode { .. }
             | Self::TooManyPages { .. }
+            | Self::Unaddressable { .. }
             | Self::TooLarge { .. } => false,
         }
     }

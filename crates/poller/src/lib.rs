@@ -28,6 +28,7 @@ use crate::api::{ApiDeployRequest, UnreadableItem};
 use crate::client::{resource, Listed};
 
 pub use api::{Branch, Database, DecodeError, Webhook};
+pub use backups::{Read, SlowRead};
 pub use budget::{Budget, BudgetUse, Priority};
 pub use client::{Client, ClientConfig, RequestObserver, ServiceToken, MAX_BODY};
 pub use error::PollError;
@@ -37,7 +38,7 @@ impl Client {
     /// The databases of `organization` (every kind; see [`Database::is_mysql`]). An entry that
     /// cannot be read is left out, with a warning.
     pub async fn list_databases(&self, organization: &str) -> Result<Vec<Database>, PollError> {
-        let url = self.url(&["organizations", organization, "databases"]);
+        let url = self.url(&["organizations", organization, "databases"])?;
         let listed = self.get_all(url.clone(), &[], api::database).await?;
         for item in &listed.unreadable {
             tracing::warn!(organization, what = %unreadable(&url, item).what, problem = %item.problem,
@@ -77,7 +78,7 @@ impl Client {
 
         // The workflow source stays in this one call, so that the vtctld MoveTables API that
         // PlanetScale announced can replace it in one place.
-        let workflows_url = self.url(&[&database[..], &["workflows"]].concat());
+        let workflows_url = self.url(&[&database[..], &["workflows"]].concat())?;
         let workflows = self
             .list_of_database(target, workflows_url.clone(), &[], api::workflow)
             .await?;
@@ -97,7 +98,8 @@ impl Client {
             if listed_ids.contains(id.as_str()) || seen.state.is_final() || unreadable_here {
                 continue;
             }
-            let url = self.url(&[&database[..], &["workflows", &seen.number.to_string()]].concat());
+            let url =
+                self.url(&[&database[..], &["workflows", &seen.number.to_string()]].concat())?;
             match self.get_one(url.clone(), api::workflow).await {
                 Ok(workflow) => observation.workflows.push(workflow),
                 Err(PollError::NotFound { .. }) => observation.vanished_workflows.push(id.clone()),
@@ -119,7 +121,7 @@ impl Client {
         if !deploy_requests {
             return Ok(observation);
         }
-        let requests_url = self.url(&[&database[..], &["deploy-requests"]].concat());
+        let requests_url = self.url(&[&database[..], &["deploy-requests"]].concat())?;
         let open = self
             .list_of_database(
                 target,
@@ -151,7 +153,7 @@ impl Client {
                 continue;
             }
             let url =
-                self.url(&[&database[..], &["deploy-requests", &number.to_string()]].concat());
+                self.url(&[&database[..], &["deploy-requests", &number.to_string()]].concat())?;
             match self.get_one(url.clone(), api::deploy_request).await {
                 Ok(request) => {
                     self.observe_request(&database, seen(number), request, &mut observation)
@@ -233,7 +235,7 @@ impl Client {
                 &["deploy-requests", &number.to_string(), "operations"],
             ]
             .concat(),
-        );
+        )?;
         let listed = self
             .get_all(url.clone(), &[], api::deploy_operation)
             .await?;
@@ -264,7 +266,10 @@ impl Client {
         resource: String,
         token_id: String,
     ) -> PollError {
-        let url = self.url(&["organizations", &target.organization]);
+        let url = match self.url(&["organizations", &target.organization]) {
+            Ok(url) => url,
+            Err(error) => return error,
+        };
         let organization_status = match self.probe(&url).await {
             Err(PollError::Unauthorized { .. }) => 401,
             Err(PollError::Forbidden { .. }) => 403,

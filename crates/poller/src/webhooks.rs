@@ -25,6 +25,7 @@ impl Client {
     pub async fn list_webhooks(&self, target: &Target) -> Result<Vec<Webhook>, PollError> {
         self.database_list(target, &["webhooks"], "webhook", api::webhook)
             .await
+            .map(|read| read.items)
     }
 
     /// Creates an enabled webhook of `target` posting `events` to `url` (`POST
@@ -41,7 +42,7 @@ impl Client {
             "databases",
             &target.database,
             "webhooks",
-        ]);
+        ])?;
         let body = json!({"url": url, "enabled": true, "events": events});
         self.post_one(endpoint, &body, api::webhook).await
     }

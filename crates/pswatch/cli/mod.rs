@@ -278,11 +278,30 @@ fn init_logging(log: &crate::config::Log) {
         .with_writer(std::io::stderr);
     match log.format {
         // Colours only for a person at a terminal, not for files and log collectors.
-        crate::config::LogFormat::Pretty => {
-            builder.with_ansi(std::io::stderr().is_terminal()).init()
-        }
+        // Values from outside (ids, names, errors from the API) may hold control characters:
+        // each field is written with them escaped, so one line stays one line and no byte
+        // reaches the terminal as a command. JSON escapes them already.
+        crate::config::LogFormat::Pretty => builder
+            .fmt_fields(printable_fields())
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
         crate::config::LogFormat::Json => builder.json().with_current_span(true).init(),
     }
+}
+
+/// Log fields written as the default format writes them (`message`, then `name=value`),
+/// control characters escaped as the terminal output escapes them.
+fn printable_fields() -> impl for<'writer> tracing_subscriber::fmt::FormatFields<'writer> {
+    use tracing_subscriber::field::MakeExt as _;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        let text = notifier::render::printable(&text);
+        match field.name() {
+            "message" => write!(writer, "{text}"),
+            name => write!(writer, "{}={text}", name.trim_start_matches("r#")),
+        }
+    })
+    .delimited(" ")
 }
 
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {

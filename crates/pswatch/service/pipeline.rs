@@ -82,7 +82,7 @@ pub(crate) struct Pipeline {
     /// The watched databases, and what is known of the named ones' kinds.
     watched: Watched,
     /// Each database's production branches, and when they were listed.
-    branches: std::sync::Mutex<BTreeMap<Target, (tokio::time::Instant, Vec<String>)>>,
+    branches: std::sync::Mutex<BTreeMap<Target, (tokio::time::Instant, poller::Read<String>)>>,
 }
 
 impl Pipeline {
@@ -436,20 +436,30 @@ impl Pipeline {
                 }
                 Err(error) => Err(error),
             };
-            if let Some((backups, resizes)) =
-                kept(target, "production branches' backups or resizes", read)
-            {
-                observation.backups = backups;
-                observation.resizes = resizes;
+            if let Some(read) = kept(target, "production branches' backups or resizes", read) {
+                if let Some(backups) = read.backups {
+                    observation.partial.backups = backups.partial;
+                    observation.backups = Some(backups.items);
+                }
+                if let Some(resizes) = read.resizes {
+                    observation.partial.resizes = resizes.partial;
+                    observation.resizes = Some(resizes.items);
+                }
             }
         }
         if resources.maintenance {
             let read = client.list_maintenance_schedules(target).await;
-            observation.maintenance = kept(target, "maintenance schedules", read);
+            if let Some(read) = kept(target, "maintenance schedules", read) {
+                observation.partial.maintenance = read.partial;
+                observation.maintenance = Some(read.items);
+            }
         }
         if resources.schema_recommendations {
             let read = client.list_schema_recommendations(target).await;
-            observation.recommendations = kept(target, "schema recommendations", read);
+            if let Some(read) = kept(target, "schema recommendations", read) {
+                observation.partial.recommendations = read.partial;
+                observation.recommendations = Some(read.items);
+            }
         }
         slower.note_sent(u32::try_from(client.poll_requests()).unwrap_or(u32::MAX));
         client.poll_requests()
@@ -461,7 +471,7 @@ impl Pipeline {
         &self,
         client: &Client,
         target: &Target,
-    ) -> Result<Vec<String>, PollError> {
+    ) -> Result<poller::Read<String>, PollError> {
         let now = tokio::time::Instant::now();
         let kept = self
             .branches

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use model::{ResourceKey, ResourceKind};
-use notifier::render::printable;
+use notifier::render::{printable, slack_escape as escape};
 use notifier::{Action, ActionValue, ChannelKind, SlackActions, SlackChannel};
 use store::{PendingAction, StoreError};
 use time::OffsetDateTime;
@@ -26,13 +26,6 @@ fn interactive<'a>(pipeline: &'a Pipeline, name: &str) -> Option<&'a SlackAction
         ChannelKind::Slack(SlackChannel::Api(api)) => api.actions.as_ref(),
         _ => None,
     }
-}
-
-/// Escapes what Slack's mrkdwn gives meaning to.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// `workflow #3` or `deploy request #7`.

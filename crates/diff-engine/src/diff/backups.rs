@@ -68,5 +68,10 @@ impl Differ<'_> {
                 },
             );
         }
+        super::keep_unread(
+            observation.partial.backups,
+            &previous.backups,
+            &mut next.backups,
+        );
     }
 }

@@ -95,6 +95,11 @@ impl Differ<'_> {
             noted.last_window = schedule.last_window_datetime.clone();
             next.maintenance.insert(schedule.id.clone(), noted);
         }
+        super::keep_unread(
+            observation.partial.maintenance,
+            &previous.maintenance,
+            &mut next.maintenance,
+        );
     }
 }
 

@@ -57,5 +57,10 @@ impl Differ<'_> {
                 },
             );
         }
+        super::keep_unread(
+            observation.partial.recommendations,
+            &previous.recommendations,
+            &mut next.recommendations,
+        );
     }
 }

@@ -51,5 +51,10 @@ impl Differ<'_> {
                 },
             );
         }
+        super::keep_unread(
+            observation.partial.resizes,
+            &previous.resizes,
+            &mut next.resizes,
+        );
     }
 }

@@ -264,3 +264,51 @@ fn recommendations_open_and_close() {
     );
     assert!(again.events.is_empty());
 }
+
+/// A reading that missed some backups (a branch that could not be read, an item that could
+/// not be decoded) forgets none of the remembered ones, and reports none as new when they are
+/// read again; the same holds for resizes, recommendations and maintenance schedules.
+#[test]
+fn a_partial_reading_forgets_nothing_and_its_return_is_no_news() {
+    let target = target();
+    let full = vec![
+        backup("b1", "main", "success", "09:00"),
+        backup("b2", "other", "success", "09:30"),
+    ];
+    let state = diff(
+        &target,
+        None,
+        &read(Some(full.clone())),
+        START,
+        DiffOptions::default(),
+    )
+    .next;
+    let mut partial = read(Some(vec![backup("b1", "main", "success", "09:00")]));
+    partial.partial.backups = true;
+    let missed = diff(
+        &target,
+        Some(&state),
+        &partial,
+        START + Duration::minutes(5),
+        DiffOptions::default(),
+    );
+    assert!(missed.events.is_empty());
+    assert_eq!(missed.next.backups, state.backups, "b2 is kept");
+    let back = diff(
+        &target,
+        Some(&missed.next),
+        &read(Some(full)),
+        START + Duration::minutes(10),
+        DiffOptions::default(),
+    );
+    assert!(back.events.is_empty(), "{:?}", back.events);
+    // A whole reading without it forgets it.
+    let gone = diff(
+        &target,
+        Some(&back.next),
+        &read(Some(vec![backup("b1", "main", "success", "09:00")])),
+        START + Duration::minutes(15),
+        DiffOptions::default(),
+    );
+    assert!(!gone.next.backups.contains_key("b2"));
+}

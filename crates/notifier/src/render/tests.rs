@@ -138,6 +138,51 @@ fn markup_in_api_text_is_escaped() {
         .contains("&lt;script&gt;&amp;"));
 }
 
+/// Names from the API that are Slack control sequences (`<!channel>`, a link) are escaped in
+/// every text field of a Slack message, the top-level `text` Slack notifies with included.
+#[test]
+fn no_slack_text_field_carries_a_control_sequence_from_the_api() {
+    let hostile = "<!channel> <https://evil.example|x> & <@U0>";
+    let mut events = sample_events();
+    for event in &mut events {
+        match &mut event.kind {
+            EventKind::WorkflowStateChanged { workflow, .. } => workflow.name = hostile.into(),
+            EventKind::DeployOperationStateChanged { operation, .. }
+            | EventKind::DeployOperationErrorsChanged { operation, .. } => {
+                operation.table_name = Some(hostile.into());
+            }
+            _ => {}
+        }
+    }
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(text) => out.push(text.clone()),
+            Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
+            // Slack shows `plain_text` as it is: no mention or link is read in it.
+            Value::Object(fields) if fields.get("type") == Some(&Value::from("plain_text")) => {}
+            Value::Object(fields) => fields.values().for_each(|item| strings(item, out)),
+            _ => {}
+        }
+    }
+    for event in &events {
+        let one = std::slice::from_ref(event);
+        for message in [
+            slack_message(one, Words::none()),
+            slack_thread_head(one, None, Words::none()),
+        ] {
+            let mut texts = Vec::new();
+            strings(&message, &mut texts);
+            for text in texts {
+                assert!(
+                    !text.contains("<!channel>") && !text.contains("<https://evil"),
+                    "{}: {text}",
+                    event.type_name()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn slack_thread_heads() {
     let events = sample_events();

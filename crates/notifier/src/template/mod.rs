@@ -232,12 +232,6 @@ fn key(name: &str, field: Field, flavor: Flavor) -> String {
     format!("{name}\u{0}{}\u{0}{flavor}", field.as_str())
 }
 
-fn slack_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// Line and column (both from 1) of byte `offset` in `source`.
 fn position(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
@@ -330,9 +324,10 @@ fn sandbox() -> Environment<'static> {
         let slack = matches!(state.auto_escape(), AutoEscape::Custom(flavor) if flavor == SLACK);
         if slack && !value.is_safe() {
             let text = value.to_string();
-            out.write_str(&slack_escape(&text)).map_err(|error| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
-            })
+            out.write_str(&crate::text::slack_escape(&text))
+                .map_err(|error| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, error.to_string())
+                })
         } else {
             minijinja::escape_formatter(out, state, value)
         }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, fit, headline, resource_name, rfc3339,
-    timestamp, title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
+    slack_escape, timestamp, title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
 
 /// Slack's limit for the text of a section block.
@@ -27,13 +27,6 @@ fn severity_marker(severity: Severity) -> &'static str {
         Severity::Warning => ":warning:",
         Severity::Info => ":large_blue_circle:",
     }
-}
-
-/// Escapes the three characters Slack's mrkdwn gives meaning to.
-fn slack_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A Slack incoming-webhook message (Block Kit, with a plain `text` fallback) for the events of
@@ -99,7 +92,8 @@ pub fn slack_message(events: &[Event], words: &Words) -> Value {
         })
         .collect();
     json!({
-        "text": truncate(&fallback.join("\n"), SLACK_SECTION_LIMIT),
+        // Slack notifies with this text and reads it as mrkdwn: escaped like the blocks.
+        "text": truncate(&slack_escape(&fallback.join("\n")), SLACK_SECTION_LIMIT),
         "blocks": blocks,
     })
 }
@@ -153,7 +147,7 @@ fn built_in_section(event: &Event) -> String {
 /// The Slack message of `pswatch test-notify`.
 pub fn test_slack(channel: &str, now: time::OffsetDateTime) -> Value {
     json!({
-        "text": format!("pswatch test message for channel {channel}"),
+        "text": format!("pswatch test message for channel {}", slack_escape(channel)),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "pswatch test message", "emoji": true}},
             {"type": "section", "text": {"type": "mrkdwn", "text": format!("{TEST_NOTE}\n*Channel:* {}", slack_escape(channel))}},
@@ -361,7 +355,7 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>, words: &Words) -
     let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(last));
     json!({
         "text": truncate(
-            &format!("{}/{} {title}{state_text}", last.organization, last.database),
+            &slack_escape(&format!("{}/{} {title}{state_text}", last.organization, last.database)),
             SLACK_SECTION_LIMIT
         ),
         "blocks": [
