@@ -37,7 +37,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
     let app = Router::new()
         .route("/", get(page))
         .route("/status.js", get(page_script))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/readyz/receiver", get(receiver_ready))
         .route("/metrics", get(metrics))
@@ -108,6 +108,19 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
         }
     }
     reasons
+}
+
+/// `GET /healthz`: 200 while the process serves; 503 once it is about to stop because its
+/// embedded store failed a write (liveness probes then see what is coming).
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.store_health.failing() {
+        Some((_, error)) if shared.store_health.is_broken() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("stopping: the state store failed a write ({error})\n"),
+        )
+            .into_response(),
+        _ => (StatusCode::OK, "ok\n").into_response(),
+    }
 }
 
 /// `GET /readyz/receiver`: whether this replica can record PlanetScale's deliveries: the store

@@ -143,6 +143,8 @@ impl Loop {
             let wake_at = self.start_due().await?;
             tokio::select! {
                 () = self.shutdown.cancelled() => return Ok(()),
+                // A write failed somewhere (a poll, the receiver, a worker): looked at now.
+                () = self.shared.store_health.failure() => {}
                 listed = listing(&mut self.discovery), if self.discovery.is_some() => {
                     self.discovery = None;
                     self.listed(listed).await;
@@ -177,9 +179,9 @@ impl Loop {
             ));
         }
         let store_failing = self.shared.store_health.failing().is_some();
-        if store_failing && now >= self.next_store_probe {
+        if self.shared.store_health.is_broken() || (store_failing && now >= self.next_store_probe) {
             self.next_store_probe = now + STORE_PROBE_EVERY;
-            probe_store(&self.shared, &self.pipeline.config, now).await?;
+            probe_store(&self.shared, &self.pipeline.config).await?;
         }
 
         let shared = self.shared.store.is_shared();
@@ -627,8 +629,20 @@ impl Loop {
             self.workers.wait().await;
             self.tracker.wait().await;
         };
-        if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "work still running at the end of the grace period; it stays in the outbox");
+        // A broken store can write nothing that is in flight: no grace then.
+        let grace = if self.shared.store_health.is_broken() {
+            Duration::ZERO
+        } else {
+            SHUTDOWN_GRACE
+        };
+        if tokio::time::timeout(grace, drained).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "work still running at the end of the grace period; it stays in the outbox"
+            );
+        }
+        if self.shared.store_health.is_broken() {
+            return Ok(());
         }
         self.shared.store.flush().await?;
         tracing::info!(

@@ -131,11 +131,16 @@ pub(crate) async fn run(
         }
     };
     servers.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, servers.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(grace = ?SHUTDOWN_GRACE, "the servers were still answering at the end of the grace period");
+    let grace = if shared.store_health.is_broken() {
+        std::time::Duration::ZERO
+    } else {
+        SHUTDOWN_GRACE
+    };
+    if tokio::time::timeout(grace, servers.wait()).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "the servers were still answering at the end of the grace period"
+        );
     }
     result
 }

@@ -271,7 +271,12 @@ impl Receiver {
             return Err(Refusal::Busy);
         }
         let delivery = parsed.map_err(Refusal::Malformed)?;
-        if (delivery.timestamp - now).abs() > MAX_SKEW {
+        // Checked: a timestamp near i64::MIN must not wrap around into "just now".
+        let skew = delivery
+            .timestamp
+            .checked_sub(now)
+            .and_then(i64::checked_abs);
+        if skew.is_none_or(|skew| skew > MAX_SKEW) {
             return Err(Refusal::Stale);
         }
         Ok(delivery)
@@ -295,6 +300,19 @@ impl Receiver {
         digest: store::Digest,
         now: i64,
     ) -> (StatusCode, String) {
+        // After a failed write nothing is acknowledged until the store is known good again
+        // (sled's: never in this process): PlanetScale sends it again later.
+        if let Some((_, error)) = self.shared.store_health.failing() {
+            tracing::warn!(%error, "a webhook delivery refused: the state store cannot write");
+            self.refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the state store cannot write",
+            );
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the state store cannot write now; send it again later\n".into(),
+            );
+        }
         let claim = match lock(&self.replays).claim(digest, now) {
             Claim::New => Claimed {
                 replays: &self.replays,

@@ -125,7 +125,7 @@ impl Shared {
     pub(crate) async fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
         let fingerprint_key = store.fingerprint_key().await?;
         let metrics = Arc::new(Metrics::new());
-        let store_health = StoreHealth::new(metrics.store_writable.clone());
+        let store_health = StoreHealth::new(metrics.store_writable.clone(), !store.is_shared());
         let shared = Self {
             store,
             metrics,
@@ -170,14 +170,22 @@ pub(crate) struct StoreHealth {
     failing: std::sync::Mutex<Option<(tokio::time::Instant, String)>>,
     /// `pswatch_store_writable`.
     writable: prometheus::IntGauge,
+    /// Whether the store is sled's: once one of its writes failed, none that follows can be
+    /// trusted (sled keeps the error, and what it says it wrote may not be on disk), so it is
+    /// broken until the process starts again.
+    embedded: bool,
+    /// Told of every failure, so the loop acts on it at once.
+    failures: tokio::sync::Notify,
 }
 
 impl StoreHealth {
-    fn new(writable: prometheus::IntGauge) -> Self {
+    fn new(writable: prometheus::IntGauge, embedded: bool) -> Self {
         writable.set(1);
         Self {
             failing: std::sync::Mutex::default(),
             writable,
+            embedded,
+            failures: tokio::sync::Notify::new(),
         }
     }
 
@@ -200,12 +208,29 @@ impl StoreHealth {
             .map_or_else(tokio::time::Instant::now, |(since, _)| *since);
         *failing = Some((since, error.to_string()));
         self.writable.set(0);
+        drop(failing);
+        self.failures.notify_one();
     }
 
-    /// A write succeeded: writes fail no more.
+    /// A write succeeded: writes fail no more. Not for a broken embedded store, which only a
+    /// new process reads again.
     pub(crate) fn recovered(&self) {
+        if self.embedded {
+            return;
+        }
         self.writable.set(1);
         *self.lock() = None;
+    }
+
+    /// Whether the store is sled's and a write of it failed: nothing can be written any more,
+    /// and pswatch stops at once.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.embedded && self.lock().is_some()
+    }
+
+    /// Waits for the next failure.
+    pub(crate) async fn failure(&self) {
+        self.failures.notified().await;
     }
 
     /// Since when writes fail, and the last error, while they do.

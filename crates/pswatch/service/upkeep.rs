@@ -2,7 +2,6 @@
 //! the reading of the watched databases' webhooks.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use diff_engine::Target;
 use poller::Priority;
@@ -11,38 +10,31 @@ use tokio_util::sync::CancellationToken;
 use super::pipeline::Pipeline;
 use super::shared::Shared;
 
-/// How long the store may fail every write before pswatch stops, so that its supervisor starts
-/// it again on a store read back from disk (sled keeps an I/O error once it had one).
-const STORE_GIVE_UP_AFTER: Duration = Duration::from_secs(30);
-
 /// Tries a write of the store while its writes fail: marks it writable again when the write
-/// succeeds, and gives up (an error, which stops the service) when writes have failed for
-/// [`STORE_GIVE_UP_AFTER`].
+/// succeeds. sled's store is not tried: once one of its writes failed, it keeps the error, and
+/// what it reports written after may never reach the disk, so nothing more may be acknowledged
+/// and pswatch gives up at once (an error, which stops the service, without waiting for work
+/// in flight, none of which can be written) for its supervisor to start it again on the store
+/// as written on disk. A database that went away is waited for, however long.
 pub(super) async fn probe_store(
     shared: &Shared,
     config: &crate::config::Config,
-    now: tokio::time::Instant,
 ) -> anyhow::Result<()> {
-    let Some((since, first)) = shared.store_health.failing() else {
+    let Some((_, first)) = shared.store_health.failing() else {
         return Ok(());
     };
+    if shared.store_health.is_broken() {
+        anyhow::bail!(
+            "{} failed a write ({first}); sled keeps such an error and may lose what it writes after it, so nothing more is acknowledged: pswatch stops so that its supervisor starts it again on the store as written on disk",
+            config.state_description(),
+        );
+    }
     match shared.store.probe().await {
         Ok(()) => {
             shared.store_health.recovered();
             tracing::info!("the state store writes again");
         }
         Err(error) => {
-            let failing = now.saturating_duration_since(since);
-            // sled keeps an I/O error once it had one: only a new process reads the store
-            // again. A database that went away is waited for, however long.
-            let embedded = config.state_database.is_none();
-            if embedded && failing >= STORE_GIVE_UP_AFTER {
-                anyhow::bail!(
-                    "{} has failed every write for {}s ({error}; first: {first}); pswatch stops so that its supervisor starts it again on the store as written on disk",
-                    config.state_description(),
-                    failing.as_secs()
-                );
-            }
             tracing::error!(%error, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
         }
     }

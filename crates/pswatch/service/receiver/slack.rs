@@ -167,6 +167,16 @@ pub(super) async fn interactions(
             "the button's value is not one pswatch signed\n".into(),
         );
     }
+    if receiver.shared.store_health.failing().is_some() {
+        receiver.refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the state store cannot write",
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cannot record the click now\n".into(),
+        );
+    }
     let action = PendingAction {
         id: click.id(),
         value: click.value,
