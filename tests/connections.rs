@@ -1,7 +1,8 @@
 //! Connections that never end cannot stop pswatch: the webhook receiver and the admin server
-//! close a connection whose request headers do not arrive within 10 seconds (a client that
-//! opens and waits, or one that sends a byte at a time), and serve a bounded number at once,
-//! so idle clients never take every descriptor; the admin server answers meanwhile.
+//! close a connection whose request headers do not arrive within 5 and 10 seconds (a client
+//! that opens and waits, or one that sends a byte at a time), and serve a bounded number at
+//! once, a bounded number per client address, so idle clients never take every descriptor nor
+//! the slots PlanetScale's deliveries need; the admin server answers meanwhile.
 
 mod support;
 
@@ -109,4 +110,98 @@ async fn idle_and_slow_connections_are_closed_and_bounded() {
     // And the service serves as before.
     let (status, _) = get(&format!("{admin}/healthz")).await;
     assert_eq!(status, 200);
+}
+
+/// Opens connections from `from` to `to` that send the start of a request and never finish
+/// it, one every few milliseconds, for `during`; keeps them all open until then.
+async fn slow_client(from: std::net::IpAddr, to: std::net::SocketAddr, during: Duration) -> usize {
+    let started = std::time::Instant::now();
+    let mut open = Vec::new();
+    let mut opened = 0;
+    while started.elapsed() < during && opened < 5_000 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        if socket.bind(std::net::SocketAddr::new(from, 0)).is_ok() {
+            if let Ok(Ok(mut stream)) =
+                tokio::time::timeout(Duration::from_millis(200), socket.connect(to)).await
+            {
+                let _ = stream
+                    .write_all(b"POST /planetscale HTTP/1.1\r\nHost: x\r\n")
+                    .await;
+                open.push(stream);
+                opened += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    opened
+}
+
+/// Two clients that keep opening connections and never finish their headers do not starve
+/// PlanetScale: its signed deliveries, from another address, are answered within the 2 s it
+/// waits, at least 17 of 18.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_do_not_starve_planetscale() {
+    const SECRET: &str = "a-secret-for-the-slow-clients-test";
+    let fleet = Fleet::start(World::default()).await;
+    let port = free_port();
+    let config = fleet.write(
+        fleet
+            .config("600s")
+            .set("receiver.listen", format!("127.0.0.1:{port}"))
+            .set("receiver.secrets", vec![SECRET])
+            .watch("acme", &["commerce"]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log("webhook receiver listening", Duration::from_secs(15))
+            .await
+    );
+    let to: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let during = Duration::from_secs(8);
+    let attackers: Vec<_> = ["127.0.0.2", "127.0.0.3"]
+        .into_iter()
+        .map(|from| tokio::spawn(slow_client(from.parse().expect("ip"), to, during)))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let mut answered = 0;
+    for index in 0..18 {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "timestamp": time::OffsetDateTime::now_utc().unix_timestamp(),
+            "event": "branch.ready",
+            "organization": "acme",
+            "database": "commerce",
+            "resource": {"id": format!("br-{index}"), "type": "Branch", "name": format!("b-{index}"), "state": "ready"},
+        }))
+        .expect("json");
+        let sent = client
+            .post(format!("http://{to}/planetscale"))
+            .header(
+                "X-PlanetScale-Signature",
+                support::planetscale_signature(&body, SECRET),
+            )
+            .body(body)
+            .send()
+            .await;
+        if sent.is_ok_and(|answer| answer.status().is_success()) {
+            answered += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut opened = 0;
+    for attacker in attackers {
+        opened += attacker.await.expect("join");
+    }
+    assert!(
+        opened > 100,
+        "the slow clients opened only {opened} connections"
+    );
+    assert!(
+        answered >= 17,
+        "{answered} of 18 deliveries answered within 2 s"
+    );
 }

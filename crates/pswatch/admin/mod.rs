@@ -76,6 +76,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
             max_connections: 64,
+            per_client: 16,
         },
         shutdown,
     )

@@ -474,12 +474,16 @@ async fn planetscale(
     }
 }
 
-/// How long a client may take to send a request's headers, and an idle connection stays open.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers, and an idle connection stays open:
+/// PlanetScale gives its whole delivery 2 s, and Slack 3 s.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request may take, body and answer included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 256;
+/// Connections one client address holds at once: slow clients keep their hands off the
+/// slots PlanetScale's deliveries need (a proxy in front passes every client through one).
+const PER_CLIENT: usize = 32;
 
 /// Serves `POST /planetscale` on `listener` until `shutdown`, sending the databases whose
 /// deploy requests PlanetScale says changed to `pushes`.
@@ -527,6 +531,7 @@ pub(crate) async fn serve(
             header_timeout: HEADER_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            per_client: PER_CLIENT,
         },
         shutdown,
     )

@@ -1,12 +1,14 @@
 //! Serving an axum router to whoever connects, with the bounds every server reachable from
 //! outside needs: a client has [`Limits::header_timeout`] to send a request's headers (an idle
 //! kept-alive connection too), a request [`Limits::request_timeout`] to be answered, and at most
-//! [`Limits::max_connections`] are served at once (more wait in the kernel's backlog), so slow
-//! or idle clients cannot hold every descriptor. Requests carry the client's address as
-//! [`ConnectInfo`].
+//! [`Limits::max_connections`] are served at once (more wait in the kernel's backlog), at most
+//! [`Limits::per_client`] of them for one client address (one past that is closed at once), so
+//! slow or idle clients cannot hold every descriptor, nor every slot that others need. Requests
+//! carry the client's address as [`ConnectInfo`].
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -26,6 +28,53 @@ pub(crate) struct Limits {
     pub(crate) header_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) max_connections: usize,
+    /// The most connections one client address holds at once.
+    pub(crate) per_client: usize,
+}
+
+/// The connections each client address holds.
+#[derive(Default)]
+struct Clients(Mutex<HashMap<IpAddr, usize>>);
+
+impl Clients {
+    /// A slot for a connection of `client`, if it holds fewer than `most`.
+    fn take(self: &Arc<Self>, client: IpAddr, most: usize) -> Option<ClientSlot> {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = held.entry(client).or_insert(0);
+        if *count >= most {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            clients: Arc::clone(self),
+            client,
+        })
+    }
+}
+
+/// One connection of a client, given back when it closes.
+struct ClientSlot {
+    clients: Arc<Clients>,
+    client: IpAddr,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut held = self
+            .clients
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = held.get_mut(&self.client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// How long connections still open at shutdown are given to finish their request.
@@ -41,6 +90,7 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let clients = Arc::new(Clients::default());
     let connections = TaskTracker::new();
     let mut full = false;
     loop {
@@ -72,10 +122,17 @@ pub(crate) async fn serve(
                 }
             },
         };
+        // One client past its share is closed at once, its slot left to others.
+        let Some(slot) = clients.take(peer.ip(), limits.per_client) else {
+            tracing::debug!(server = name, client = %peer.ip(), limit = limits.per_client,
+                "a client holds as many connections as it may; its new one is closed");
+            drop(stream);
+            continue;
+        };
         let app = app.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
-            let _permit = permit;
+            let _held = (permit, slot);
             serve_connection(stream, peer, app, limits, shutdown).await;
         });
     }
