@@ -35,9 +35,10 @@ fn nanos(duration: Duration) -> u64 {
 
 /// How long a 429 pauses everything when the API gives no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
-/// The longest a 429 pauses everything, whatever its `Retry-After` says: the API's rate window
-/// is a minute, so a longer pause only blinds pswatch.
-pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(300);
+/// The longest a 429 pauses a token's requests, or one database's polls, whatever its
+/// `Retry-After` says: PlanetScale's rate window is a minute, so a longer pause only blinds
+/// pswatch.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// How long the budget stays halved after a 429.
 const REDUCED_FOR: Duration = Duration::from_secs(120);
 

@@ -29,7 +29,7 @@ use crate::client::{resource, Listed};
 
 pub use api::{Branch, Database, DecodeError, Webhook};
 pub use backups::{Read, SlowRead};
-pub use budget::{Budget, BudgetUse, Priority};
+pub use budget::{Budget, BudgetUse, Priority, MAX_PAUSE};
 pub use client::{Client, ClientConfig, RequestObserver, ServiceToken, MAX_BODY};
 pub use error::PollError;
 pub use webhooks::{gives_push, last_delivery_failed, same_url, DEPLOY_REQUEST_EVENTS};

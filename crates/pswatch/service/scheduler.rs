@@ -244,8 +244,9 @@ impl Scheduler {
             Outcome::Failed { retry_after } => {
                 slot.failures = slot.failures.saturating_add(1);
                 let backoff = backoff(self.poll.interval, slot.failures);
+                // PlanetScale's limit is per minute: a longer Retry-After is read as a minute.
                 retry_after.map_or(backoff, |retry_after| {
-                    retry_after.min(http_util::MAX_RETRY_AFTER).max(backoff)
+                    retry_after.min(poller::MAX_PAUSE).max(backoff)
                 })
             }
             Outcome::Panicked => {
@@ -545,19 +546,24 @@ mod tests {
             .collect();
         assert_eq!(delays, [30, 60, 120, 240, 480, 600, 600]);
         assert_eq!(scheduler.failures(&target("db")), 7);
-        // The API's Retry-After is waited at least; a success ends the backoff.
-        assert_eq!(
-            scheduler.finished(
-                &target("db"),
-                Outcome::Failed {
-                    retry_after: Some(Duration::from_secs(900))
-                },
-                now
-            ),
-            Some(Duration::from_secs(900))
-        );
+        // The API's Retry-After is waited at least, up to a minute (its rate window); a
+        // success ends the backoff.
         scheduler.finished(&target("db"), polled(Motion::Idle), now);
         assert_eq!(scheduler.failures(&target("db")), 0);
+        for (asked, waited) in [(45, 45), (900, 60), (u64::MAX, 60)] {
+            assert_eq!(
+                scheduler.finished(
+                    &target("db"),
+                    Outcome::Failed {
+                        retry_after: Some(Duration::from_secs(asked))
+                    },
+                    now
+                ),
+                Some(Duration::from_secs(waited)),
+                "{asked}"
+            );
+            scheduler.finished(&target("db"), polled(Motion::Idle), now);
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -754,15 +760,15 @@ mod tests {
         let delay = scheduler.finished(
             &failing,
             Outcome::Failed {
-                retry_after: Some(Duration::from_secs(120)),
+                retry_after: Some(Duration::from_secs(50)),
             },
             Instant::now(),
         );
-        assert_eq!(delay, Some(Duration::from_secs(120)));
+        assert_eq!(delay, Some(Duration::from_secs(50)));
         for _ in 0..10 {
             scheduler.push(&failing, Instant::now());
         }
-        tokio::time::advance(Duration::from_secs(119)).await;
+        tokio::time::advance(Duration::from_secs(49)).await;
         assert!(scheduler.due(Instant::now(), 100).start.is_empty());
         tokio::time::advance(Duration::from_secs(1)).await;
         // Then it is polled, ahead of the others, once.
