@@ -185,3 +185,45 @@ fn check_refuses_half_a_token_and_two_secrets_for_one_id() {
     );
     assert!(!stderr.contains("another-secret"), "{stderr}");
 }
+
+/// An organization whose database listing is slow holds up no other: the databases named in
+/// `[[watch]]` are polled from the start, and another organization watched with `["*"]` is
+/// listed, and its databases polled, while the slow listing still runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_listing_holds_up_no_other_organization() {
+    let fleet = Fleet::start(world()).await;
+    fleet.simulator.set_listing_fault(
+        "acme-labs",
+        Some(simulator::Fault::Delay(std::time::Duration::from_secs(20))),
+    );
+    let config = fleet.write(
+        fleet
+            .config("200ms")
+            .watch("acme", &["commerce"])
+            .watch("acme-eu", &[])
+            .watch("acme-labs", &[]),
+    );
+    let service = Service::start(&config, &[], fleet.directory.path());
+    for database in ["acme/commerce", "acme-eu/shop"] {
+        let polled = support::eventually(std::time::Duration::from_secs(8), || {
+            std::future::ready(
+                service
+                    .stderr()
+                    .lines()
+                    .any(|line| line.contains("baseline recorded") && line.contains(database))
+                    .then_some(()),
+            )
+        })
+        .await;
+        assert!(
+            polled.is_some(),
+            "{database} waited for acme-labs' listing: {}",
+            service.stderr()
+        );
+    }
+    assert!(
+        !service.stderr().contains("acme-labs/lab"),
+        "the slow listing had not ended: {}",
+        service.stderr()
+    );
+}

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-use super::pipeline::{Pipeline, PollFailure, PollReport};
+use super::pipeline::{Pipeline, PollFailure, PollReport, Watched};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
 use super::shared::Shared;
@@ -76,6 +76,8 @@ pub(super) struct Loop {
     /// The listing of the watched databases runs as a task: a slow organization holds up
     /// nothing else.
     discovery: Option<JoinHandle<Listed>>,
+    /// Each organization's databases as soon as the listing under way knows them.
+    listed_early: Option<mpsc::UnboundedReceiver<(String, Vec<Target>)>>,
     next_discovery: Instant,
     discovery_failures: u32,
     /// The webhooks of every watched database are read at start and every ten minutes while
@@ -118,6 +120,7 @@ impl Loop {
             polls: JoinSet::new(),
             polling: HashMap::new(),
             discovery: None,
+            listed_early: None,
             next_discovery: now,
             discovery_failures: 0,
             next_push_check: now,
@@ -139,14 +142,25 @@ impl Loop {
         pushes: &mut mpsc::Receiver<Inbound>,
         reloads: &mut mpsc::Receiver<Config>,
     ) -> anyhow::Result<()> {
+        // The databases named in the configuration are polled at once, before any listing
+        // (of `["*"]` organizations, of the databases' kinds) ends.
+        let named = Watched::named(&self.pipeline.config);
+        self.watch(&named, |_| true, Instant::now()).await;
         loop {
             let wake_at = self.start_due().await?;
             tokio::select! {
                 () = self.shutdown.cancelled() => return Ok(()),
                 // A write failed somewhere (a poll, the receiver, a worker): looked at now.
                 () = self.shared.store_health.failure() => {}
+                Some((organization, targets)) = listed_early(&mut self.listed_early) => {
+                    // One organization listed: its databases are watched now, the others'
+                    // as they come.
+                    self.watch(&targets, |target| target.organization != organization, Instant::now())
+                        .await;
+                }
                 listed = listing(&mut self.discovery), if self.discovery.is_some() => {
                     self.discovery = None;
+                    self.listed_early = None;
                     self.listed(listed).await;
                 }
                 Some((channel, panicked)) = self.workers.ended(), if !self.workers.is_empty() => {
@@ -289,8 +303,14 @@ impl Loop {
 
     fn start_discovery(&mut self, now: Instant) {
         let pipeline = Arc::clone(&self.pipeline);
+        let (early, listed_early) = mpsc::unbounded_channel();
+        self.listed_early = Some(listed_early);
         self.discovery = Some(tokio::spawn(async move {
-            let (targets, failures) = pipeline.targets().await;
+            let (targets, failures) = pipeline
+                .targets_as_listed(|organization, targets| {
+                    let _ = early.send((organization.to_owned(), targets.to_vec()));
+                })
+                .await;
             let failures = failures
                 .into_iter()
                 .map(|(organization, error)| (organization, error.to_string()))
@@ -353,39 +373,12 @@ impl Loop {
         // A database no longer listed by its organization (or no longer named in the
         // configuration) is no longer polled; one of an organization that could not be listed
         // this time stays watched.
-        // A target new to the scheduler starts at the motion of its remembered state.
-        let known: HashSet<Target> = self.scheduler.targets().into_iter().collect();
-        let mut motions = HashMap::new();
-        for target in targets.iter().filter(|target| !known.contains(target)) {
-            let motion = self
-                .shared
-                .store
-                .target_state(target)
-                .await
-                .ok()
-                .flatten()
-                .map_or(Motion::Idle, |state| state.motion());
-            motions.insert(target.clone(), motion);
-        }
-        let reconciled = self.scheduler.reconcile(
+        self.watch(
             &targets,
             |target| unlisted.contains(&target.organization),
-            |target| motions.get(target).copied().unwrap_or(Motion::Idle),
             now,
-        );
-        for target in &reconciled.added {
-            tracing::info!(target_db = %target, "watching");
-            self.shared.board.watch(target);
-        }
-        for target in &reconciled.removed {
-            tracing::info!(target_db = %target, "no longer watched");
-            self.shared.board.forget(target);
-            self.shared.push.forget(target);
-        }
-        if !reconciled.added.is_empty() {
-            // New databases' webhooks are read now too.
-            self.next_push_check = now;
-        }
+        )
+        .await;
         let config = &self.pipeline.config;
         let discovers = config.watches.iter().any(|watch| watch.databases.is_none());
         self.next_discovery = if !discovers && unlisted.is_empty() {
@@ -402,6 +395,43 @@ impl Loop {
                 DISCOVERY_INTERVAL,
             )
         };
+    }
+
+    /// Watches `targets`: those new to the scheduler start at the motion of their remembered
+    /// state; those it polls that are not among them are forgotten unless `keep` says so.
+    async fn watch(&mut self, targets: &[Target], keep: impl Fn(&Target) -> bool, now: Instant) {
+        let known: HashSet<Target> = self.scheduler.targets().into_iter().collect();
+        let mut motions = HashMap::new();
+        for target in targets.iter().filter(|target| !known.contains(target)) {
+            let motion = self
+                .shared
+                .store
+                .target_state(target)
+                .await
+                .ok()
+                .flatten()
+                .map_or(Motion::Idle, |state| state.motion());
+            motions.insert(target.clone(), motion);
+        }
+        let reconciled = self.scheduler.reconcile(
+            targets,
+            keep,
+            |target| motions.get(target).copied().unwrap_or(Motion::Idle),
+            now,
+        );
+        for target in &reconciled.added {
+            tracing::info!(target_db = %target, "watching");
+            self.shared.board.watch(target);
+        }
+        for target in &reconciled.removed {
+            tracing::info!(target_db = %target, "no longer watched");
+            self.shared.board.forget(target);
+            self.shared.push.forget(target);
+        }
+        if !reconciled.added.is_empty() {
+            // New databases' webhooks are read now too.
+            self.next_push_check = now;
+        }
     }
 
     /// A delivery worker ended: one that panicked starts again after a pause; one that ended
@@ -606,6 +636,7 @@ impl Loop {
         if let Some(stale) = self.discovery.take() {
             stale.abort();
         }
+        self.listed_early = None;
         self.next_discovery = Instant::now();
         // A digest added or moved is scheduled at once.
         self.next_digests = Instant::now();
@@ -698,6 +729,19 @@ pub(super) fn apply_config(
 }
 
 /// The listing under way; only awaited while there is one.
+/// The next organization the listing under way has listed; never, without one.
+async fn listed_early(
+    early: &mut Option<mpsc::UnboundedReceiver<(String, Vec<Target>)>>,
+) -> Option<(String, Vec<Target>)> {
+    match early {
+        Some(early) => match early.recv().await {
+            Some(listed) => Some(listed),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 async fn listing(discovery: &mut Option<JoinHandle<Listed>>) -> Result<Listed, JoinError> {
     match discovery {
         Some(listing) => listing.await,

@@ -11,7 +11,7 @@ use poller::{Client, PollError, Priority};
 use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 
-use crate::config::{Config, Watch};
+use crate::config::Config;
 use crate::service::clients::Clients;
 use crate::service::delivery::Delivery;
 use crate::service::metrics::Metrics;
@@ -208,6 +208,17 @@ impl Pipeline {
     /// The watched databases (see [`Watched::targets`]).
     pub(crate) async fn targets(&self) -> (Vec<Target>, Vec<(String, PollError)>) {
         self.watched.targets(&self.config, &self.clients).await
+    }
+
+    /// The watched databases, each organization's told to `listed` as soon as it is known (see
+    /// [`Watched::targets_as_listed`]).
+    pub(crate) async fn targets_as_listed(
+        &self,
+        listed: impl FnMut(&str, &[Target]),
+    ) -> (Vec<Target>, Vec<(String, PollError)>) {
+        self.watched
+            .targets_as_listed(&self.config, &self.clients, listed)
+            .await
     }
 
     /// Polls `target` once: observe, diff against the stored state, and commit the next state
@@ -529,55 +540,119 @@ impl Watched {
         config: &Config,
         clients: &Clients,
     ) -> (Vec<Target>, Vec<(String, PollError)>) {
+        self.targets_as_listed(config, clients, |_, _| {}).await
+    }
+
+    /// [`Watched::targets`], the organizations listed at the same time: `listed` is told of
+    /// each organization's targets as soon as they are known, so a slow organization delays no
+    /// other's.
+    pub(crate) async fn targets_as_listed(
+        &self,
+        config: &Config,
+        clients: &Clients,
+        mut listed: impl FnMut(&str, &[Target]),
+    ) -> (Vec<Target>, Vec<(String, PollError)>) {
+        use futures_util::stream::StreamExt as _;
+        let organizations: BTreeSet<&str> = config
+            .watches
+            .iter()
+            .map(|watch| watch.organization.as_str())
+            .collect();
+        let mut listings: futures_util::stream::FuturesUnordered<_> = organizations
+            .into_iter()
+            .map(|organization| async move {
+                let read = self
+                    .organization_targets(config, clients.of(organization), organization)
+                    .await;
+                (organization, read)
+            })
+            .collect();
         let mut targets = Vec::new();
         let mut failures = Vec::new();
-        let mut postgres_watched = BTreeSet::new();
-        for Watch {
-            organization,
-            databases,
-            resources,
-            token: _,
-        } in &config.watches
+        while let Some((organization, read)) = listings.next().await {
+            match read {
+                Ok((listed_here, postgres)) => {
+                    {
+                        let mut watched = self
+                            .postgres_watched
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        watched.retain(|target| target.organization != organization);
+                        watched.extend(postgres);
+                    }
+                    listed(organization, &listed_here);
+                    targets.extend(listed_here);
+                }
+                Err(error) => failures.push((organization.to_owned(), error)),
+            }
+        }
+        (targets, failures)
+    }
+
+    /// The databases the `[[watch]]` entries of `organization` name, and those it lists for
+    /// one watched with `["*"]`: the targets, and the PostgreSQL ones among them.
+    async fn organization_targets(
+        &self,
+        config: &Config,
+        client: &Client,
+        organization: &str,
+    ) -> Result<(Vec<Target>, Vec<Target>), PollError> {
+        let mut targets = Vec::new();
+        let mut postgres_watched = Vec::new();
+        for watch in config
+            .watches
+            .iter()
+            .filter(|watch| watch.organization == organization)
         {
-            let client = clients.of(organization);
             // What a PostgreSQL database has: its backups (no workflows or deploy requests).
+            let resources = &watch.resources;
             let postgres_too = resources.backups || resources.resizes || resources.maintenance;
-            match databases {
+            match &watch.databases {
                 Some(databases) => {
                     let postgres = self.postgres_databases(config, client, organization).await;
                     for database in databases {
-                        let target = Target::new(organization.as_str(), database.as_str());
+                        let target = Target::new(organization, database.as_str());
                         if postgres.contains(database) {
                             if !postgres_too {
                                 continue;
                             }
-                            postgres_watched.insert(target.clone());
+                            postgres_watched.push(target.clone());
                         }
                         targets.push(target);
                     }
                 }
-                None => match client.list_databases(organization).await {
-                    Ok(databases) => {
-                        for database in databases {
-                            let target = Target::new(organization.as_str(), database.name.as_str());
-                            if !database.is_mysql() {
-                                if !postgres_too {
-                                    continue;
-                                }
-                                postgres_watched.insert(target.clone());
+                None => {
+                    for database in client.list_databases(organization).await? {
+                        let target = Target::new(organization, database.name.as_str());
+                        if !database.is_mysql() {
+                            if !postgres_too {
+                                continue;
                             }
-                            targets.push(target);
+                            postgres_watched.push(target.clone());
                         }
+                        targets.push(target);
                     }
-                    Err(error) => failures.push((organization.clone(), error)),
-                },
+                }
             }
         }
-        *self
-            .postgres_watched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = postgres_watched;
-        (targets, failures)
+        Ok((targets, postgres_watched))
+    }
+
+    /// The databases `[[watch]]` names, known without asking the API: polled from the start,
+    /// before any listing ends (one found to be a PostgreSQL database then is polled for what
+    /// it has, or no longer, from the listing on).
+    pub(crate) fn named(config: &Config) -> Vec<Target> {
+        config
+            .watches
+            .iter()
+            .flat_map(|watch| {
+                watch
+                    .databases
+                    .iter()
+                    .flatten()
+                    .map(|database| Target::new(watch.organization.as_str(), database.as_str()))
+            })
+            .collect()
     }
 
     /// Whether `target` is a PostgreSQL database watched for its backups: it is never asked
