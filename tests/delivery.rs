@@ -170,7 +170,7 @@ fn slack_transitions(requests: &[Recorded]) -> Vec<(String, String)> {
         .iter()
         .filter(|request| request.path == SLACK_PATH && request.status == 200)
     {
-        let text = body(request)["text"].as_str().expect("text").to_owned();
+        let text = slack_text(body(request)["text"].as_str().expect("text"));
         for line in text.lines() {
             if !seen.iter().any(|known: &String| known == line) {
                 seen.push(line.to_owned());
@@ -606,9 +606,7 @@ async fn twelve_operations_failing_together_make_one_slack_message_and_twelve_we
     assert_eq!(slack.len(), 1, "one message for the poll");
     let message = body(&slack[0]);
     for table in &tables {
-        assert!(message["text"]
-            .as_str()
-            .expect("text")
+        assert!(slack_text(message["text"].as_str().expect("text"))
             .contains(&format!("table {table}: in_progress -> error")));
     }
     assert!(message["blocks"].as_array().expect("blocks").len() <= 50);
@@ -683,4 +681,11 @@ async fn a_429_pauses_only_the_channel_that_got_it() {
         "{listing}"
     );
     assert!(listing.contains("HTTP 429"), "{listing}");
+}
+
+/// Slack's mrkdwn text as a person reads it: `&lt;`, `&gt;` and `&amp;` are what they escape.
+fn slack_text(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

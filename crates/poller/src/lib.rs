@@ -138,6 +138,13 @@ impl Client {
             .collect();
         for request in open.items {
             let number = request.request.number;
+            // A closed request in the list of open ones (a server that did not filter, a race)
+            // that pswatch never watched is none of its business: taken, it would be new at
+            // every poll, since closed requests are not remembered. A remembered one ends here.
+            if !request.request.is_open() && seen(number).is_none() {
+                tracing::debug!(target_db = %target, number, "a closed deploy request in the list of open ones; not watched");
+                continue;
+            }
             self.observe_request(&database, seen(number), request, &mut observation)
                 .await?;
         }
