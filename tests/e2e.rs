@@ -246,7 +246,8 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
         .collect();
     assert_eq!(ids.len(), 3);
 
-    // Slack: the events of one database and poll go out as one message that lists them.
+    // Slack: the events of one database and poll go out as one message that lists them, its
+    // text escaped for mrkdwn as its blocks are.
     let texts: Vec<String> = slack
         .iter()
         .map(|request| {
@@ -257,9 +258,9 @@ async fn once_delivers_each_transition_once_to_every_routed_channel() {
     assert_eq!(
         texts,
         [
-            "acme/commerce workflow #3 move-customers: switched_primaries -> cutover\n\
-          acme/commerce deploy request #7 table orders: in_progress -> error\n\
-          acme/commerce deploy request #7: in_progress -> error"
+            "acme/commerce workflow #3 move-customers: switched_primaries -&gt; cutover\n\
+          acme/commerce deploy request #7 table orders: in_progress -&gt; error\n\
+          acme/commerce deploy request #7: in_progress -&gt; error"
         ]
     );
 

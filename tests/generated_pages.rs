@@ -442,6 +442,13 @@ async fn generated_pages_cost_nothing_and_changes_are_reported_once() {
             logs.contains("baseline recorded"),
             "seed {seed}: no baseline: {logs}"
         );
+        // An item that cannot be read is named by its place in its list (and its id).
+        for line in logs
+            .lines()
+            .filter(|line| line.contains("an item in the API's answer cannot be read"))
+        {
+            assert!(line.contains("item=item "), "seed {seed}: {line}");
+        }
         assert!(
             receiver.accepted("/hooks").is_empty(),
             "seed {seed}: a baseline reports nothing"

@@ -356,6 +356,8 @@ mod tests {
         let start = Instant::now();
         budget.acquire(Priority::High).await;
         assert_eq!(Instant::now() - start, MAX_PAUSE);
+        // PlanetScale's limit is per minute: no pause is longer.
+        assert_eq!(MAX_PAUSE, Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]
