@@ -9,6 +9,20 @@ use diff_engine::Target;
 use poller::{Budget, Client, ClientConfig, PollError, ServiceToken};
 use simulator::{SimBackup, SimBranch, Simulator, World};
 
+/// The simulator serving `world`, and a client of it.
+async fn serve(world: World) -> (Simulator, Client) {
+    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
+        .await
+        .expect("simulator");
+    let client = Client::new(ClientConfig::new(
+        simulator.api_url().parse().expect("url"),
+        ServiceToken::new("tok-id", "tok"),
+        Arc::new(Budget::new(480, Duration::from_secs(60))),
+    ))
+    .expect("client");
+    (simulator, client)
+}
+
 #[tokio::test]
 async fn branches_and_backups_come_from_the_api() {
     let mut world = World::default();
@@ -22,15 +36,7 @@ async fn branches_and_backups_come_from_the_api() {
     database.backups.push(SimBackup::new("bk2", "main"));
     database.backups.push(SimBackup::new("bk3", "add-orders"));
     world.database_mut("acme", "pg").kind = "postgresql".into();
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let client = Client::new(ClientConfig::new(
-        simulator.api_url().parse().expect("url"),
-        ServiceToken::new("tok-id", "tok"),
-        Arc::new(Budget::new(480, Duration::from_secs(60))),
-    ))
-    .expect("client");
+    let (_simulator, client) = serve(world).await;
     let target = Target::new("acme", "commerce");
     let branches = client.list_branches(&target).await.expect("branches").items;
     let names: Vec<(&str, bool)> = branches
@@ -91,15 +97,7 @@ async fn odd_branch_names_are_asked_for_as_themselves_and_cost_only_their_own_re
             .push(SimBackup::new(&format!("bk-{}", name.escape_debug()), name));
     }
     database.backups.push(SimBackup::new("bk-main", "main"));
-    let simulator = Simulator::start(world, Some("tok-id:tok".into()))
-        .await
-        .expect("simulator");
-    let client = Client::new(ClientConfig::new(
-        simulator.api_url().parse().expect("url"),
-        ServiceToken::new("tok-id", "tok"),
-        Arc::new(Budget::new(480, Duration::from_secs(60))),
-    ))
-    .expect("client");
+    let (_simulator, client) = serve(world).await;
     let target = Target::new("acme", "commerce");
     let production = client.production_branches(&target).await.expect("branches");
     assert_eq!(production.items.len(), odd.len() + 1);

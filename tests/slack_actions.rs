@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use simulator::{SimDeployRequest, SimWorkflow, World};
+use support::config::ConfigBuilder;
 use support::fleet::Fleet;
 use support::slack::SlackApi;
 use support::{eventually, Service};
@@ -113,28 +114,18 @@ async fn wait_for_note(slack: &SlackApi, text: &str) -> String {
     .unwrap_or_else(|| panic!("no note with {text:?}: {:#?}", notes(slack)))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
-    let mut world = World::default();
-    let database = world.database_mut("acme", "commerce");
-    database
-        .workflows
-        .push(SimWorkflow::new(3, "move-customers", "copying"));
-    database
-        .deploy_requests
-        .push(SimDeployRequest::new(5, "in_progress").with_operation(
-            "op-orders",
-            "orders",
-            "in_progress",
-        ));
+/// The fleet on `world`, a Slack stand-in, and pswatch running with a Slack channel that takes
+/// actions (cut over for `ALLOWED`), its configuration changed by `more`; its baseline recorded.
+async fn start(
+    world: World,
+    more: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> (Fleet, SlackApi, Service, Clicker) {
     let fleet = Fleet::start(world).await;
     let slack = SlackApi::start(BOT_TOKEN).await;
     let config = fleet.write(
-        fleet
-            .config("200ms")
+        more(fleet.config("200ms"))
             .set("receiver.listen", "127.0.0.1:0")
             .set("receiver.secrets", vec!["ps-webhook-secret-for-tests"])
-            .set("alerts.cutover_reminder", "1s")
             .watch("acme", &["commerce"])
             .channel(
                 "ops",
@@ -158,6 +149,25 @@ async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
         url: receiver.replace("/planetscale", "/slack/interactions"),
         client: reqwest::Client::new(),
     };
+    (fleet, slack, service, clicker)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buttons_silence_acknowledge_and_cut_over_for_allowed_users_only() {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "copying"));
+    database
+        .deploy_requests
+        .push(SimDeployRequest::new(5, "in_progress").with_operation(
+            "op-orders",
+            "orders",
+            "in_progress",
+        ));
+    let (fleet, slack, service, clicker) =
+        start(world, |config| config.set("alerts.cutover_reminder", "1s")).await;
     fleet.simulator.update(|world| {
         world
             .database_mut("acme", "commerce")
@@ -374,36 +384,7 @@ async fn a_click_acts_at_most_once_and_never_on_a_resource_that_moved_on() {
         .database_mut("acme", "commerce")
         .workflows
         .push(SimWorkflow::new(3, "move-customers", "copying"));
-    let fleet = Fleet::start(world).await;
-    let slack = SlackApi::start(BOT_TOKEN).await;
-    let config = fleet.write(
-        fleet
-            .config("200ms")
-            .set("receiver.listen", "127.0.0.1:0")
-            .set("receiver.secrets", vec!["ps-webhook-secret-for-tests"])
-            .watch("acme", &["commerce"])
-            .channel(
-                "ops",
-                "slack",
-                &[
-                    ("bot_token", BOT_TOKEN.into()),
-                    ("channel", "C0123456789".into()),
-                    ("api_url", slack.url.clone().into()),
-                    ("signing_secret", SIGNING_SECRET.into()),
-                    ("actions", vec!["cutover"].into()),
-                    ("allowed_users", vec![ALLOWED].into()),
-                ],
-            )
-            .with("min_interval", "10ms")
-            .route(&["ops"]),
-    );
-    let service = Service::start(&config, &[], fleet.directory.path());
-    service.logged("baseline recorded").await;
-    let receiver = service.receiver_url().await;
-    let clicker = Clicker {
-        url: receiver.replace("/planetscale", "/slack/interactions"),
-        client: reqwest::Client::new(),
-    };
+    let (fleet, slack, service, clicker) = start(world, |config| config).await;
     let set_state = |state: &'static str| {
         fleet.simulator.update(|world| {
             world

@@ -10,16 +10,30 @@ use reqwest::Method;
 use crate::{Client, PollError};
 
 impl Client {
+    /// `…/databases/{db}/{kind}/{number}` of `target`, then `tail`.
+    fn resource_url(
+        &self,
+        target: &Target,
+        kind: &str,
+        number: u64,
+        tail: Option<&str>,
+    ) -> Result<reqwest::Url, PollError> {
+        let number = number.to_string();
+        let mut segments = vec![
+            "organizations",
+            target.organization.as_str(),
+            "databases",
+            target.database.as_str(),
+            kind,
+            number.as_str(),
+        ];
+        segments.extend(tail);
+        self.url(&segments)
+    }
+
     /// `GET …/workflows/{number}`: one workflow as it is now.
     pub async fn workflow(&self, target: &Target, number: u64) -> Result<Workflow, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "workflows",
-            &number.to_string(),
-        ])?;
+        let url = self.resource_url(target, "workflows", number, None)?;
         self.get_one(url, crate::api::workflow).await
     }
 
@@ -29,14 +43,7 @@ impl Client {
         target: &Target,
         number: u64,
     ) -> Result<DeployRequest, PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "deploy-requests",
-            &number.to_string(),
-        ])?;
+        let url = self.resource_url(target, "deploy-requests", number, None)?;
         self.get_one(url, crate::api::deploy_request)
             .await
             .map(|request| request.request)
@@ -44,15 +51,7 @@ impl Client {
 
     /// `PATCH …/workflows/{number}/cutover` ("Cutover traffic").
     pub async fn cutover_workflow(&self, target: &Target, number: u64) -> Result<(), PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "workflows",
-            &number.to_string(),
-            "cutover",
-        ])?;
+        let url = self.resource_url(target, "workflows", number, Some("cutover"))?;
         self.write(Method::PATCH, &url).await
     }
 
@@ -62,15 +61,7 @@ impl Client {
         target: &Target,
         number: u64,
     ) -> Result<(), PollError> {
-        let url = self.url(&[
-            "organizations",
-            &target.organization,
-            "databases",
-            &target.database,
-            "deploy-requests",
-            &number.to_string(),
-            "apply-deploy",
-        ])?;
+        let url = self.resource_url(target, "deploy-requests", number, Some("apply-deploy"))?;
         self.write(Method::POST, &url).await
     }
 }
