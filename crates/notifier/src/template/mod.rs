@@ -9,6 +9,7 @@
 //! body, PagerDuty's summary, the console's line, and the `title` and `text` fields of the
 //! signed webhook's JSON. A template that fails gives way to the built-in text.
 
+mod bounded;
 mod context;
 mod samples;
 
@@ -20,19 +21,12 @@ use diff_engine::{Event, EVENT_TYPES};
 use globset::GlobSet;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
+pub use bounded::RENDER_TIME_LIMIT;
 pub use samples::sample_event;
 
 /// The most instructions one field's rendering may take: plenty for loops over an event's
 /// facts, and an end to a template that would run for ever.
 const FUEL: u64 = 50_000;
-/// The longest one field's rendering may take; past it the rendering is a template error
-/// (the built-in text stands in). The fuel ends a template long before this; this bounds
-/// what fuel does not count.
-pub const RENDER_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
-/// The stack of a rendering's thread: the fuel bounds how deep a template can nest values it
-/// builds, and printing a value that deep needs far more than a worker's 2 MiB. Only the pages
-/// a rendering touches are used.
-const RENDER_STACK: usize = 256 * 1024 * 1024;
 /// The custom escaping of the Slack flavor.
 const SLACK: &str = "slack";
 /// The most characters of a template's `title`; the rest is cut.
@@ -485,31 +479,47 @@ impl Templates {
             message: "no such template".into(),
         })?;
         let context = minijinja::Value::from(minijinja::value::Serde(context::context(event)));
+        let fail = |field: Option<Field>, position, message| TemplateError {
+            template: name.to_owned(),
+            field,
+            position,
+            event_type: Some(event.type_name().to_owned()),
+            sample: false,
+            message,
+        };
+        // Every field on one rendering thread, bounded in stack and time.
+        let environment = Arc::clone(&self.environment);
+        let fields = compiled.fields.clone();
+        let template = name.to_owned();
+        let rendered = bounded::run(move || {
+            let mut out = Vec::new();
+            for field in fields {
+                // A title is plain text wherever it goes (Slack's header is `plain_text`).
+                let flavor = match field {
+                    Field::Title => Flavor::Plain,
+                    Field::Text => flavor,
+                };
+                out.push((
+                    field,
+                    render_field(
+                        &environment,
+                        &key(&template, field, flavor),
+                        &context,
+                        field.limit(),
+                    ),
+                ));
+            }
+            // The values the rendering built are dropped here, on this thread's stack too.
+            drop(context);
+            out
+        })
+        .map_err(|message| fail(None, None, message))?;
         let mut wording = Wording {
             template: name.to_owned(),
             ..Wording::default()
         };
-        for &field in &compiled.fields {
-            // A title is plain text wherever it goes (Slack's header is `plain_text`).
-            let flavor = match field {
-                Field::Title => Flavor::Plain,
-                Field::Text => flavor,
-            };
-            let fail = |position, message| TemplateError {
-                template: name.to_owned(),
-                field: Some(field),
-                position,
-                event_type: Some(event.type_name().to_owned()),
-                sample: false,
-                message,
-            };
-            let out = render_bounded(
-                &self.environment,
-                key(name, field, flavor),
-                context.clone(),
-                field.limit(),
-            )
-            .map_err(|(position, text)| fail(position, text))?;
+        for (field, out) in rendered {
+            let out = out.map_err(|(position, message)| fail(Some(field), position, message))?;
             let mut text = match field {
                 // A title is one line wherever it goes (a subject, a header).
                 Field::Title => out.text.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -527,58 +537,26 @@ impl Templates {
     }
 }
 
-/// Renders template `key` of `environment` with `context` on a thread of its own (a large
-/// stack, see [`RENDER_STACK`]), waiting at most [`RENDER_TIME_LIMIT`]: a rendering that
-/// overruns is an error, and its thread is left to end on its fuel. The error is where in the
-/// source, if known, and what is wrong.
-fn render_bounded(
-    environment: &Arc<Environment<'static>>,
-    key: String,
-    context: minijinja::Value,
+/// Renders template `key` of `environment` with `context`, capped at `limit` characters; an
+/// error is where in the source, if known, and what is wrong.
+fn render_field(
+    environment: &Environment<'static>,
+    key: &str,
+    context: &minijinja::Value,
     limit: usize,
 ) -> Result<Capped, (Option<(usize, usize)>, String)> {
-    let environment = Arc::clone(environment);
-    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-    let spawned = std::thread::Builder::new()
-        .name("pswatch-template".into())
-        .stack_size(RENDER_STACK)
-        .spawn(move || {
-            let rendered = environment
-                .get_template(&key)
-                .map_err(|error| (None, message(&error)))
-                .and_then(|template| {
-                    let mut out = Capped {
-                        text: String::new(),
-                        left: limit,
-                        cut: false,
-                    };
-                    template
-                        .render_captured_to(&context, &mut out)
-                        .map(|_| out)
-                        .map_err(|error| {
-                            (error_position(&error, template.source()), message(&error))
-                        })
-                });
-            // The values the rendering built are dropped here, on this thread's stack too.
-            drop(context);
-            let _ = sender.send(rendered);
-        });
-    if let Err(error) = spawned {
-        return Err((None, format!("cannot start rendering: {error}")));
-    }
-    match receiver.recv_timeout(RENDER_TIME_LIMIT) {
-        Ok(rendered) => rendered,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err((
-            None,
-            format!(
-                "rendering took longer than {} s; the template does too much",
-                RENDER_TIME_LIMIT.as_secs()
-            ),
-        )),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err((None, "rendering stopped without a result".into()))
-        }
-    }
+    let template = environment
+        .get_template(key)
+        .map_err(|error| (None, message(&error)))?;
+    let mut out = Capped {
+        text: String::new(),
+        left: limit,
+        cut: false,
+    };
+    template
+        .render_captured_to(context, &mut out)
+        .map(|_| out)
+        .map_err(|error| (error_position(&error, template.source()), message(&error)))
 }
 
 /// A template that failed at run time: the notifier logs it and calls this, so the service
