@@ -107,6 +107,15 @@ async fn a_signed_delivery_polls_at_once_and_nothing_else_does() {
         post(future.clone(), Some(sign(&future, SECRET))).await.0,
         400
     );
+    // Timestamps so far off that `timestamp - now` would wrap around: stale, never "now".
+    for far_off in [i64::MIN, i64::MIN + 1, now.wrapping_add(i64::MIN), i64::MAX] {
+        let odd = delivery("users", "deploy_request.queued", far_off);
+        assert_eq!(
+            post(odd.clone(), Some(sign(&odd, SECRET))).await.0,
+            400,
+            "{far_off}"
+        );
+    }
     let malformed = br#"{"event": "deploy_request.queued"}"#.to_vec();
     let (status, text) = post(malformed.clone(), Some(sign(&malformed, SECRET))).await;
     assert_eq!(status, 400, "{text}");
