@@ -420,8 +420,8 @@ fn digests_pass_the_vendors_checks() {
             .collect();
     }
     let events = std::slice::from_ref(&digest);
-    let slack = notifier::Words::default().with_digests(events, notifier::Flavor::Slack);
-    let plain = notifier::Words::default().with_digests(events, notifier::Flavor::Plain);
+    let slack = notifier::with_digests(notifier::Words::default(), events, notifier::Flavor::Slack);
+    let plain = notifier::with_digests(notifier::Words::default(), events, notifier::Flavor::Plain);
     let message = render::slack_message(events, &slack);
     let text = message.to_string();
     assert!(

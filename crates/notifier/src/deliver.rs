@@ -8,8 +8,9 @@ use crate::channel::Channel;
 use crate::kinds::Sender;
 use crate::pacer::Pacer;
 use crate::send::{Payload, DELIVERY_TIMEOUT};
-use crate::template::{ErrorHook, TemplateError, Words};
+use crate::template::{ErrorHook, TemplateError};
 use crate::verdict::{ChannelError, DeliveryError, Verdict};
+use crate::words::Words;
 use model::Memos;
 
 struct Configured {
@@ -86,11 +87,11 @@ impl Notifier {
             }
         };
         let flavor = configured.channel.kind.flavor();
-        configured
+        let words = configured
             .channel
             .templates
-            .words(events, flavor, &mut failed)
-            .with_digests(events, flavor)
+            .words(events, flavor, &mut failed);
+        crate::digest::with_digests(words, events, flavor)
     }
 
     /// The configured channel of that name.

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use diff_engine::{Digest, DigestItem, Event, EventKind};
 
-use crate::template::{Flavor, Wording};
 use crate::text::{elapsed, truncate};
+use crate::words::{Flavor, Wording, Words};
 
 /// The most items of each list of one database; the list says how many more there were.
 const MOST_ITEMS: usize = 15;
@@ -138,4 +138,25 @@ pub(crate) fn wording(event: &Event, flavor: Flavor) -> Option<Wording> {
         title: Some(title(digest)),
         text: Some(text(digest, flavor)),
     })
+}
+
+/// Adds the built-in text of each digest among `events` that no template wrote for: a
+/// digest's whole content is its text, in every kind.
+pub fn with_digests(mut words: Words, events: &[Event], flavor: Flavor) -> Words {
+    for event in events {
+        let written = words.of(event);
+        if let Some(built_in) = wording(event, flavor) {
+            let wording = match written {
+                // A template that sets one field leaves the other to the built-in text.
+                Some(own) => Wording {
+                    template: own.template.clone(),
+                    title: own.title.clone().or(built_in.title),
+                    text: own.text.clone().or(built_in.text),
+                },
+                None => built_in,
+            };
+            words.insert(event.id.clone(), wording);
+        }
+    }
+    words
 }

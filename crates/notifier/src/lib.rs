@@ -35,9 +35,11 @@ mod text;
 #[cfg(feature = "testing")]
 pub mod vendor_check;
 mod verdict;
+mod words;
 
 pub use channel::Channel;
 pub use deliver::Notifier;
+pub use digest::with_digests;
 pub use kinds::console::ConsoleChannel;
 pub use kinds::discord::DiscordChannel;
 pub use kinds::email::send::smtp_transport;

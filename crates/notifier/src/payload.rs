@@ -45,7 +45,7 @@ impl<'a> WebhookPayload<'a> {
     }
 
     /// The payload of `event`, with the title and text a template wrote for it, if any.
-    pub fn worded(event: &'a Event, words: &'a crate::template::Words) -> Self {
+    pub fn worded(event: &'a Event, words: &'a crate::words::Words) -> Self {
         Self {
             title: words.title(event),
             text: words.text(event),

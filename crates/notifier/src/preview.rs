@@ -11,10 +11,8 @@ use model::Memos;
 /// A template that fails gives way to the built-in text, as in a delivery.
 pub fn preview(channel: &Channel, events: &[Event], memos: &Memos) -> String {
     let flavor = channel.kind.flavor();
-    let words = channel
-        .templates
-        .words(events, flavor, &mut |_| {})
-        .with_digests(events, flavor);
+    let words = channel.templates.words(events, flavor, &mut |_| {});
+    let words = crate::digest::with_digests(words, events, flavor);
     channel.kind.preview(events, &words, memos)
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use diff_engine::Event;
 
-use crate::template::Words;
+use crate::words::Words;
 
 pub(crate) mod http;
 

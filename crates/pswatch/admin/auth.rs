@@ -38,9 +38,10 @@ const CLIENTS_REMEMBERED: usize = 10_000;
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// The token, the browser sessions and the failed attempts.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct AdminAuth {
-    token: Mutex<Option<Secret>>,
+    /// The configuration's token, as it is now (it follows reloads).
+    token: Mutex<tokio::sync::watch::Receiver<Option<Secret>>>,
     sessions: Mutex<HashMap<String, Instant>>,
     failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
     /// Where the admin server listens: a `Host` naming it is this server.
@@ -61,18 +62,25 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 impl AdminAuth {
-    /// Sets the token (from the configuration, at start and on reload); a new token ends every
-    /// session.
-    pub(crate) fn set_token(&self, token: Option<Secret>) {
-        let mut current = lock(&self.token);
-        if *current != token {
-            lock(&self.sessions).clear();
+    /// Guards with the token `token` gives (the configuration's, at start and on reload).
+    pub(crate) fn new(token: tokio::sync::watch::Receiver<Option<Secret>>) -> Self {
+        Self {
+            token: Mutex::new(token),
+            sessions: Mutex::default(),
+            failures: Mutex::default(),
+            listen: Mutex::default(),
         }
-        *current = token;
     }
 
+    /// The token now; a new token ends every session.
     fn token(&self) -> Option<Secret> {
-        lock(&self.token).clone()
+        let mut token = lock(&self.token);
+        // The sender says a change only when the token differs.
+        if token.has_changed().unwrap_or(false) {
+            lock(&self.sessions).clear();
+        }
+        let current = token.borrow_and_update().clone();
+        current
     }
 
     /// Where the admin server listens.
@@ -465,10 +473,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_token_or_a_live_session_admits_nothing_else_does() {
-        let auth = AdminAuth::default();
+        let (token, receiver) = tokio::sync::watch::channel(None);
+        let auth = AdminAuth::new(receiver);
         let now = Instant::now();
         assert!(auth.admits(&HeaderMap::new(), now), "no token: open");
-        auth.set_token(Some(Secret::new("a-long-admin-token-0123")));
+        token.send_replace(Some(Secret::new("a-long-admin-token-0123")));
         assert!(!auth.admits(&HeaderMap::new(), now));
         let bearer = |value: &str| headers(&[(header::AUTHORIZATION, value)]);
         assert!(auth.admits(&bearer("Bearer a-long-admin-token-0123"), now));
@@ -536,7 +545,7 @@ mod tests {
 
     #[test]
     fn without_a_token_only_this_machines_names_are_served() {
-        let auth = AdminAuth::default();
+        let auth = AdminAuth::new(tokio::sync::watch::channel(None).1);
         auth.set_listen("127.0.0.2:9184".parse().expect("address"));
         for host in [
             "127.0.0.1:9184",
@@ -560,7 +569,7 @@ mod tests {
 
     #[test]
     fn failures_are_remembered_for_a_bounded_number_of_clients() {
-        let auth = AdminAuth::default();
+        let auth = AdminAuth::new(tokio::sync::watch::channel(None).1);
         let now = Instant::now();
         for index in 0..(CLIENTS_REMEMBERED as u32 + 100) {
             auth.failed(IpAddr::from(index.to_be_bytes()), now);

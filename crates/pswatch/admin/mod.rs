@@ -31,8 +31,11 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// Serves the admin endpoints on `listener` until `shutdown`.
 pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken) {
+    let auth = Arc::new(crate::admin::auth::AdminAuth::new(
+        shared.admin_token.subscribe(),
+    ));
     if let Ok(address) = listener.local_addr() {
-        shared.admin_auth.set_listen(address);
+        auth.set_listen(address);
     }
     let app = Router::new()
         .route("/", get(page))
@@ -61,10 +64,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         )
         .route("/logout", axum::routing::post(crate::admin::auth::logout))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&shared.admin_auth),
+            Arc::clone(&auth),
             crate::admin::auth::guard,
         ))
-        .layer(axum::Extension(Arc::clone(&shared.admin_auth)))
+        .layer(axum::Extension(auth))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn(crate::admin::auth::headers))
         .with_state(shared);
@@ -391,7 +394,9 @@ async fn drop_dead_letter(
 async fn silence_views(shared: &Shared) -> Vec<SilenceView> {
     let now = OffsetDateTime::now_utc();
     let configured = shared.board.view().silences;
-    let silences = crate::admin::silences::all(&configured, &shared.store)
+    let silences = shared
+        .store
+        .all_silences(&configured)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "the silences cannot be read");

@@ -10,16 +10,6 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Every silence: `configured` (the configuration's recurring ones) and those kept in `store`.
-pub(crate) async fn all(
-    configured: &[Silence],
-    store: &store::Store,
-) -> Result<Vec<Silence>, store::StoreError> {
-    let mut silences = configured.to_vec();
-    silences.extend(store.silences().await?);
-    Ok(silences)
-}
-
 /// Why a silence could not be added or expired.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SilenceActionError {
@@ -324,7 +314,7 @@ mod tests {
         let newer = add(&store, request(None, Some("2h")), later)
             .await
             .expect("added");
-        let listed = views(&all(&[], &store).await.expect("all"), later);
+        let listed = views(&store.all_silences(&[]).await.expect("all"), later);
         let ids: Vec<&str> = listed.iter().map(|view| view.id.as_str()).collect();
         assert_eq!(ids, [newer.id.as_str(), added.id.as_str()]);
     }

@@ -24,7 +24,7 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     };
     let clients = clients(config)?;
     let silences = match &store {
-        Some(store) => crate::admin::silences::all(&config.silences, store).await?,
+        Some(store) => store.all_silences(&config.silences).await?,
         None => config.silences.clone(),
     };
     let now = OffsetDateTime::now_utc();

@@ -50,7 +50,23 @@ pub(super) async fn run_service(
             }
         }
     });
-    crate::service::run(shared, config, shutdown, configs).await
+    // The admin server runs for the whole run, whichever replica leads.
+    let servers = tokio_util::task::TaskTracker::new();
+    if let Some(address) = config.admin_listen {
+        let listener = crate::service::bind(
+            address,
+            "admin.listen",
+            "; set another address, or admin.enabled = false",
+        )
+        .await?;
+        tracing::info!(address = %listener.local_addr()?, "admin server listening: /healthz /readyz /metrics /api/status");
+        servers.spawn(crate::admin::serve(
+            Arc::clone(&shared),
+            listener,
+            shutdown.child_token(),
+        ));
+    }
+    crate::service::run(shared, config, shutdown, configs, servers).await
 }
 
 /// SIGHUP, as a stream of reload requests. The handler is installed before this returns.

@@ -106,7 +106,10 @@ pub(crate) async fn run(
             let views = match answer {
                 Some(answer) => answer.silences,
                 None => {
-                    let all = silences::all(&config.silences, &open_store(&config).await?).await?;
+                    let all = open_store(&config)
+                        .await?
+                        .all_silences(&config.silences)
+                        .await?;
                     silences::views(&all, OffsetDateTime::now_utc())
                 }
             };

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-use super::pipeline::{Pipeline, PollFailure, PollReport, Watched};
+use super::pipeline::{Pipeline, PollFailure, PollReport, Watched, DISCOVERY_INTERVAL};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
 use super::shared::Shared;
@@ -26,8 +26,6 @@ use super::upkeep::{check_webhooks, probe_store};
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
 
-/// How often organizations watched with `["*"]` are listed again for new databases.
-pub(crate) const DISCOVERY_INTERVAL: Duration = Duration::from_secs(600);
 /// How far ahead something that is not due again (a listing under way, or none to make) is
 /// put: far enough to mean never, near enough not to overflow an `Instant`.
 const NOT_DUE: Duration = Duration::from_secs(u32::MAX as u64);

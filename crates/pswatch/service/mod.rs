@@ -1,5 +1,6 @@
-//! The service: started once, it owns the [`Shared`] parts, the admin server, the scheduler
-//! and a delivery worker per channel, and runs until shutdown. A reload swaps the pipeline (the
+//! The service: started once, it owns the [`Shared`] parts, the webhook receiver, the scheduler
+//! and a delivery worker per channel, and runs until shutdown (beside the admin server the
+//! command line starts, among its `servers`). A reload swaps the pipeline (the
 //! router, the notifier, the watches), reconciles the scheduler's targets (those kept keep their
 //! schedule and backoff, and no poll is repeated) and changes the budget's limit in place;
 //! nothing stops for it.
@@ -38,7 +39,8 @@ use election::Role;
 use main_loop::{receiver_secrets, Listens, Loop};
 
 /// Runs the service with `config` until `shutdown` is cancelled, applying each configuration
-/// that arrives on `reloads` (already validated).
+/// that arrives on `reloads` (already validated). `servers` holds the servers already started
+/// (the admin server); the receiver joins them, and all are given a grace period at the end.
 ///
 /// Targets that move on their own are polled every `active_interval`, those waiting for a person
 /// every `waiting_interval`, idle ones every `interval`, the first polls spread over one interval.
@@ -51,23 +53,9 @@ pub(crate) async fn run(
     config: Config,
     shutdown: CancellationToken,
     mut reloads: mpsc::Receiver<Config>,
+    servers: TaskTracker,
 ) -> anyhow::Result<()> {
     // The servers run for the whole run, whichever replica leads.
-    let servers = TaskTracker::new();
-    if let Some(address) = config.admin_listen {
-        let listener = bind(
-            address,
-            "admin.listen",
-            "; set another address, or admin.enabled = false",
-        )
-        .await?;
-        tracing::info!(address = %listener.local_addr()?, "admin server listening: /healthz /readyz /metrics /api/status");
-        servers.spawn(crate::admin::serve(
-            Arc::clone(&shared),
-            listener,
-            shutdown.child_token(),
-        ));
-    }
     // PlanetScale's webhook deliveries: started once, on their own address; the secrets follow
     // reloads.
     let (secrets, secrets_receiver) = watch::channel(receiver_secrets(&config));
@@ -247,7 +235,7 @@ async fn lost(roles: &mut watch::Receiver<Role>) {
     }
 }
 
-async fn bind(
+pub(crate) async fn bind(
     address: std::net::SocketAddr,
     key: &str,
     hint: &str,

@@ -58,7 +58,10 @@ fn kept<T>(target: &Target, what: &str, read: Result<T, PollError>) -> Option<T>
 
 /// How long a database's production branches are kept before they are listed again: as long
 /// as the watched databases are.
-const BRANCHES_KEPT: std::time::Duration = super::main_loop::DISCOVERY_INTERVAL;
+const BRANCHES_KEPT: std::time::Duration = DISCOVERY_INTERVAL;
+
+/// How often organizations watched with `["*"]` are listed again for new databases.
+pub(crate) const DISCOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The room the budget must have for idle work before the slower kinds are read: a reading
 /// takes a few requests (the branches, then each production branch's backups and changes, the
@@ -128,7 +131,7 @@ impl Pipeline {
     /// store. When the store's cannot be read, only the configuration's hold (an alert too
     /// many, never one lost).
     async fn silences(&self) -> Vec<Silence> {
-        crate::admin::silences::all(&self.config.silences, &self.store)
+        self.store.all_silences(&self.config.silences)
             .await
             .unwrap_or_else(|error| {
             tracing::warn!(%error, "the silences added cannot be read; only the configuration's hold");

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use store::Store;
 
-use crate::admin::auth::AdminAuth;
 use crate::config::Config;
 use crate::service::clients::Budgets;
 use crate::service::metrics::Metrics;
@@ -46,8 +45,8 @@ pub(crate) struct Shared {
     pub(crate) board: StatusBoard,
     /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
     pub(crate) push: PushBoard,
-    /// The admin server's token and browser sessions.
-    pub(crate) admin_auth: Arc<AdminAuth>,
+    /// The admin token of the configuration, as it is now (it follows reloads).
+    pub(crate) admin_token: tokio::sync::watch::Sender<Option<notifier::Secret>>,
     /// What wakes each channel's delivery worker: the one way anything that adds to a
     /// channel's outbox (a poll, a pushed event, a dead letter put back) tells it.
     pub(crate) wakes: Wakes,
@@ -132,7 +131,7 @@ impl Shared {
             budgets: Budgets::default(),
             board: StatusBoard::default(),
             push: PushBoard::default(),
-            admin_auth: Arc::default(),
+            admin_token: tokio::sync::watch::Sender::new(None),
             wakes: Wakes::default(),
             fingerprint_key,
             store_health,
@@ -144,7 +143,12 @@ impl Shared {
 
     /// Puts what the admin server needs of `config` on the board.
     pub(crate) fn show(&self, config: &Config) {
-        self.admin_auth.set_token(config.admin_token.clone());
+        let token = config.admin_token.clone();
+        self.admin_token.send_if_modified(|current| {
+            let changed = *current != token;
+            *current = token;
+            changed
+        });
         self.push.set_enabled(config.receiver.is_some());
         self.board.set_view(ConfigView {
             interval: config.poll.interval,

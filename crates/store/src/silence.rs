@@ -26,6 +26,14 @@ impl Store {
         Ok(silences)
     }
 
+    /// Every silence in force or to come: `configured` (the configuration's recurring ones)
+    /// and those kept here.
+    pub async fn all_silences(&self, configured: &[Silence]) -> Result<Vec<Silence>, StoreError> {
+        let mut silences = configured.to_vec();
+        silences.extend(self.silences().await?);
+        Ok(silences)
+    }
+
     /// Keeps `silence` (a new one, or one changed), flushed, and forgets those that ended a
     /// week before `now`.
     pub async fn put_silence(

@@ -12,8 +12,8 @@ use diff_engine::Event;
 use model::Memos;
 
 use crate::send::Payload;
-use crate::template::{Flavor, Words};
 use crate::verdict::{ChannelError, DeliveryError};
+use crate::words::{Flavor, Words};
 
 pub mod console;
 pub mod discord;

@@ -1,6 +1,6 @@
 use super::*;
-use crate::template::Words;
 use crate::testing::{reminder_events, revert_and_validation_events, sample_events};
+use crate::words::Words;
 use diff_engine::{Event, EventKind};
 use serde_json::Value;
 

@@ -13,7 +13,6 @@ mod bounded;
 mod context;
 mod samples;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use diff_engine::{Event, EVENT_TYPES};
 use globset::GlobSet;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
+pub use crate::words::{Flavor, Wording, Words};
 pub use bounded::RENDER_TIME_LIMIT;
 pub use samples::sample_event;
 
@@ -58,18 +58,6 @@ impl Field {
             Self::Text => TEXT_LIMIT,
         }
     }
-}
-
-/// How the values a template's text prints are escaped: not at all, or for Slack's mrkdwn
-/// (`&`, `<` and `>`, so that a name from the API cannot become a link or a mention). What the
-/// template itself writes is kept as written; `|safe` keeps a value as it is. A title is
-/// always plain: Slack shows it in a `plain_text` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Flavor {
-    /// Plain text; each kind escapes the whole where its form needs it (email's HTML).
-    Plain,
-    /// Slack's mrkdwn.
-    Slack,
 }
 
 /// One `[[templates]]` entry as configured.
@@ -120,73 +108,6 @@ impl fmt::Display for TemplateError {
 }
 
 impl std::error::Error for TemplateError {}
-
-/// A template's text for one event; a field it does not set, or that failed, is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wording {
-    /// The template that wrote it.
-    pub template: String,
-    /// Its title.
-    pub title: Option<String>,
-    /// Its text.
-    pub text: Option<String>,
-}
-
-/// Templates' text for the events of one delivery, by event id: what a kind shows instead of
-/// its built-in text. Empty when no template applies.
-#[derive(Debug, Clone, Default)]
-pub struct Words {
-    by_event: BTreeMap<String, Wording>,
-}
-
-impl Words {
-    /// No template's text: the built-in text everywhere.
-    pub fn none() -> &'static Self {
-        static NONE: std::sync::OnceLock<Words> = std::sync::OnceLock::new();
-        NONE.get_or_init(Self::default)
-    }
-
-    /// The template text for `event`, if a template applies to it.
-    pub fn of(&self, event: &Event) -> Option<&Wording> {
-        self.by_event.get(&event.id)
-    }
-
-    /// The template title of `event`, if any.
-    pub fn title(&self, event: &Event) -> Option<&str> {
-        self.of(event).and_then(|wording| wording.title.as_deref())
-    }
-
-    /// The template text of `event`, if any.
-    pub fn text(&self, event: &Event) -> Option<&str> {
-        self.of(event).and_then(|wording| wording.text.as_deref())
-    }
-
-    /// Whether no template applies to any of the events.
-    pub fn is_empty(&self) -> bool {
-        self.by_event.is_empty()
-    }
-
-    /// Adds the built-in text of each digest among `events` that no template wrote for: a
-    /// digest's whole content is its text, in every kind.
-    pub fn with_digests(mut self, events: &[Event], flavor: Flavor) -> Self {
-        for event in events {
-            let written = self.by_event.get(&event.id);
-            if let Some(built_in) = crate::digest::wording(event, flavor) {
-                let wording = match written {
-                    // A template that sets one field leaves the other to the built-in text.
-                    Some(own) => Wording {
-                        template: own.template.clone(),
-                        title: own.title.clone().or(built_in.title),
-                        text: own.text.clone().or(built_in.text),
-                    },
-                    None => built_in,
-                };
-                self.by_event.insert(event.id.clone(), wording);
-            }
-        }
-        self
-    }
-}
 
 struct Compiled {
     name: String,
@@ -629,7 +550,7 @@ impl ChannelTemplates {
             };
             match templates.render(name, event, flavor) {
                 Ok(wording) => {
-                    words.by_event.insert(event.id.clone(), wording);
+                    words.insert(event.id.clone(), wording);
                 }
                 Err(error) => failed(&error),
             }

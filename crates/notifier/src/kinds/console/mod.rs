@@ -7,8 +7,8 @@ use diff_engine::Event;
 use model::Memos;
 
 use super::{line, Kind};
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// Standard output; nothing to configure.
 #[derive(Debug, Clone, Default)]

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use diff_engine::Event;
 
-use crate::template::Words;
 use crate::text::{errors_heading, headline, printable, rfc3339, timestamp, truncate};
+use crate::words::Words;
 
 /// The console channel's line for one event: with a template, its title in place of the
 /// headline and each line of its text below, indented.

@@ -10,8 +10,8 @@ use model::Memos;
 
 use super::{pretty, Kind};
 use crate::secret::SecretUrl;
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// A Discord webhook (Server Settings > Integrations > Webhooks); its URL carries the
 /// webhook's token and is the secret.

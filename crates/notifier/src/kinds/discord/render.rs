@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use diff_engine::{Event, Severity};
 use serde_json::{json, Value};
 
-use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, fit, headline, resource_name, rfc3339,
     timestamp, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
+use crate::words::Words;
 
 /// Discord's limit for an embed's title.
 pub const DISCORD_TITLE_LIMIT: usize = 256;

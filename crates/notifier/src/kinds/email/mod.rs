@@ -9,8 +9,8 @@ use model::Memos;
 
 use super::{line, Kind};
 use crate::secret::Secret;
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// An SMTP relay and the message's sender and recipients.
 #[derive(Debug, Clone)]

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use diff_engine::Event;
 use maud::{html, Markup, DOCTYPE};
 
-use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
+use crate::words::Words;
 
 /// An email's subject and bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use model::Memos;
 
 use super::{line, pretty, Kind};
 use crate::secret::SecretUrl;
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// A Google Chat space's incoming webhook (the space's Apps & integrations > Webhooks); its URL
 /// carries the webhook's key and token and is the secret.

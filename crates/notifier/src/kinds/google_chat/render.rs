@@ -5,11 +5,11 @@
 use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Value};
 
-use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, rfc3339, timestamp, truncate,
     ERROR_TEXT_LIMIT, TEST_NOTE,
 };
+use crate::words::Words;
 use model::ResourceKey;
 
 /// Escapes what Google Chat's card text reads as HTML.

@@ -11,8 +11,8 @@ use model::{Memos, ResourceKey};
 
 use super::{line, pretty, Kind};
 use crate::secret::Secret;
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// PagerDuty's Events API.
 pub const PAGERDUTY_API_URL: &str = "https://events.pagerduty.com";

@@ -4,10 +4,10 @@
 use diff_engine::{Event, EventKind, Severity};
 use serde_json::{json, Map, Value};
 
-use crate::template::Words;
 use crate::text::{
     dashboard_url, fit, headline, resource_name, rfc3339, timestamp, truncate, TEST_NOTE,
 };
+use crate::words::Words;
 use model::ResourceKey;
 
 /// PagerDuty's limit for `payload.summary`.

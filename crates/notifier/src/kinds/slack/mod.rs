@@ -13,8 +13,8 @@ use model::{Memos, ResourceKey};
 use super::{line, pretty, Deliver, Kind};
 use crate::secret::Secret;
 use crate::send::Payload;
-use crate::template::{Flavor, Words};
 use crate::verdict::{ChannelError, DeliveryError};
+use crate::words::{Flavor, Words};
 
 /// Slack's Web API, where a Slack channel with a bot token posts.
 pub const SLACK_API_URL: &str = "https://slack.com/api";

@@ -8,11 +8,11 @@ use diff_engine::{
 };
 use serde_json::{json, Value};
 
-use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, fit, headline, resource_name, rfc3339,
     slack_escape, timestamp, title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
+use crate::words::Words;
 
 /// Slack's limit for the text of a section block.
 pub const SLACK_SECTION_LIMIT: usize = 3000;

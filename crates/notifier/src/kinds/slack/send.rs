@@ -11,8 +11,8 @@ use super::render;
 use super::SlackApi;
 use crate::secret::Secret;
 use crate::send::{http, Payload};
-use crate::template::Words;
 use crate::verdict::{DeliveryError, Verdict};
+use crate::words::Words;
 use model::{Memos, ResourceKey, SlackThread};
 
 /// A Slack incoming webhook; its URL is the secret.

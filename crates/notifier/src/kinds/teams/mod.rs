@@ -8,8 +8,8 @@ use model::Memos;
 
 use super::{pretty, Kind};
 use crate::secret::SecretUrl;
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// A Teams Workflows webhook; its URL (which carries the Workflow's signature) is the secret.
 #[derive(Debug, Clone)]

@@ -7,11 +7,11 @@
 use diff_engine::{Event, Severity};
 use serde_json::{json, Value};
 
-use crate::template::Words;
 use crate::text::{
     change, dashboard_url, details, errors_heading, headline, resource_name, rfc3339, timestamp,
     title, truncate, ERROR_TEXT_LIMIT, TEST_NOTE,
 };
+use crate::words::Words;
 
 /// The Adaptive Card schema version pswatch writes; Teams renders 1.4 and later in messages.
 pub const ADAPTIVE_CARD_VERSION: &str = "1.4";

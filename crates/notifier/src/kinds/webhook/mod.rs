@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::{line, pretty, Kind};
 use crate::secret::{SecretUrl, WebhookSecret};
-use crate::template::Words;
 use crate::verdict::ChannelError;
+use crate::words::Words;
 
 /// A Standard Webhooks receiver; its URL may carry a token.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 use diff_engine::Event;
 use serde_json::json;
 
-use crate::template::Words;
 use crate::text::{rfc3339, TEST_NOTE};
+use crate::words::Words;
 
 /// The webhook body: a [`WebhookPayload`](crate::payload::WebhookPayload),
 /// `{"type", "timestamp", "data"}` with the event as data, and `title` and `text` when a

@@ -1,0 +1,70 @@
+//! What a channel says of an event instead of its built-in text (a template's title and text),
+//! and how the values in it are escaped. A leaf: the templates and digests write it, the
+//! payloads and the kinds read it.
+
+use std::collections::BTreeMap;
+
+use diff_engine::Event;
+
+/// How the values a template's text prints are escaped: not at all, or for Slack's mrkdwn
+/// (`&`, `<` and `>`, so that a name from the API cannot become a link or a mention). What the
+/// template itself writes is kept as written; `|safe` keeps a value as it is. A title is
+/// always plain: Slack shows it in a `plain_text` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flavor {
+    /// Plain text; each kind escapes the whole where its form needs it (email's HTML).
+    Plain,
+    /// Slack's mrkdwn.
+    Slack,
+}
+
+/// A template's text for one event; a field it does not set, or that failed, is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wording {
+    /// The template that wrote it.
+    pub template: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its text.
+    pub text: Option<String>,
+}
+
+/// Templates' text for the events of one delivery, by event id: what a kind shows instead of
+/// its built-in text. Empty when no template applies.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    by_event: BTreeMap<String, Wording>,
+}
+
+impl Words {
+    /// No template's text: the built-in text everywhere.
+    pub fn none() -> &'static Self {
+        static NONE: std::sync::OnceLock<Words> = std::sync::OnceLock::new();
+        NONE.get_or_init(Self::default)
+    }
+
+    /// The template text for `event`, if a template applies to it.
+    pub fn of(&self, event: &Event) -> Option<&Wording> {
+        self.by_event.get(&event.id)
+    }
+
+    /// The template title of `event`, if any.
+    pub fn title(&self, event: &Event) -> Option<&str> {
+        self.of(event).and_then(|wording| wording.title.as_deref())
+    }
+
+    /// The template text of `event`, if any.
+    pub fn text(&self, event: &Event) -> Option<&str> {
+        self.of(event).and_then(|wording| wording.text.as_deref())
+    }
+
+    /// Sets the text of the event `id`.
+    pub(crate) fn insert(&mut self, id: String, wording: Wording) {
+        self.by_event.insert(id, wording);
+    }
+
+    /// Whether no template applies to any of the events.
+    pub fn is_empty(&self) -> bool {
+        self.by_event.is_empty()
+    }
+}
