@@ -57,45 +57,54 @@ const CUTOVER_FROM: &[&str] = &[
     "switched_primaries",
 ];
 
+/// A write to `organization`'s `database` through admission (counted as `endpoint`): `act`
+/// changes the database and answers, unless the database is unknown (404) or the token may not
+/// write (403).
+async fn write(
+    shared: &Shared,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    organization: &str,
+    database: &str,
+    act: impl FnOnce(&mut crate::Database) -> Response,
+) -> Response {
+    if let Err(response) = admit_database(shared, headers, endpoint, organization, database).await {
+        return response;
+    }
+    let mut world = lock(&shared.world);
+    match writable(&mut world, organization, database) {
+        Ok(database) => act(database),
+        Err(refused) => refused.response(),
+    }
+}
+
 pub(crate) async fn cutover_workflow(
     State(shared): State<Shared>,
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(
-        &shared,
-        &headers,
-        "workflow_cutover",
-        &organization,
-        &database_name,
-    )
+    let (org, db) = (organization.as_str(), database_name.as_str());
+    write(&shared, &headers, "workflow_cutover", org, db, |database| {
+        let shape = database.shape;
+        let Some(workflow) = database
+            .workflows
+            .iter_mut()
+            .find(|workflow| workflow.number == number)
+        else {
+            return not_found();
+        };
+        if !CUTOVER_FROM.contains(&workflow.state.as_str()) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                &format!("Workflow cannot be cut over while it is {}", workflow.state),
+            );
+        }
+        workflow.state = "cutover".into();
+        workflow.cutover_by = Some("pswatch-token".into());
+        Json(workflow.to_json(shape)).into_response()
+    })
     .await
-    {
-        return response;
-    }
-    let mut world = lock(&shared.world);
-    let database = match writable(&mut world, &organization, &database_name) {
-        Ok(database) => database,
-        Err(refused) => return refused.response(),
-    };
-    let shape = database.shape;
-    let Some(workflow) = database
-        .workflows
-        .iter_mut()
-        .find(|workflow| workflow.number == number)
-    else {
-        return not_found();
-    };
-    if !CUTOVER_FROM.contains(&workflow.state.as_str()) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unprocessable",
-            &format!("Workflow cannot be cut over while it is {}", workflow.state),
-        );
-    }
-    workflow.state = "cutover".into();
-    workflow.cutover_by = Some("pswatch-token".into());
-    Json(workflow.to_json(shape)).into_response()
 }
 
 pub(crate) async fn apply_deploy(
@@ -103,43 +112,31 @@ pub(crate) async fn apply_deploy(
     headers: HeaderMap,
     Path((organization, database_name, number)): Path<(String, String, u64)>,
 ) -> Response {
-    if let Err(response) = admit_database(
-        &shared,
-        &headers,
-        "apply_deploy",
-        &organization,
-        &database_name,
-    )
+    let (org, db) = (organization.as_str(), database_name.as_str());
+    write(&shared, &headers, "apply_deploy", org, db, |database| {
+        let shape = database.shape;
+        let Some(request) = database
+            .deploy_requests
+            .iter_mut()
+            .find(|request| request.number == number)
+        else {
+            return not_found();
+        };
+        if request.deployment_state != "pending_cutover" {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                &format!(
+                    "Deploy request is not waiting for its cutover (it is {})",
+                    request.deployment_state
+                ),
+            );
+        }
+        request.deployment_state = "complete_pending_revert".into();
+        for operation in &mut request.operations {
+            operation.state = "complete".into();
+        }
+        Json(request.to_json(org, db, shape)).into_response()
+    })
     .await
-    {
-        return response;
-    }
-    let mut world = lock(&shared.world);
-    let database = match writable(&mut world, &organization, &database_name) {
-        Ok(database) => database,
-        Err(refused) => return refused.response(),
-    };
-    let shape = database.shape;
-    let Some(request) = database
-        .deploy_requests
-        .iter_mut()
-        .find(|request| request.number == number)
-    else {
-        return not_found();
-    };
-    if request.deployment_state != "pending_cutover" {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unprocessable",
-            &format!(
-                "Deploy request is not waiting for its cutover (it is {})",
-                request.deployment_state
-            ),
-        );
-    }
-    request.deployment_state = "complete_pending_revert".into();
-    for operation in &mut request.operations {
-        operation.state = "complete".into();
-    }
-    Json(request.to_json(&organization, &database_name, shape)).into_response()
 }
