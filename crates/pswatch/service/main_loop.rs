@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
+use super::chores::{Chore, Chores};
 use super::pipeline::{Pipeline, PollFailure, PollReport, Watched, DISCOVERY_INTERVAL};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
@@ -76,20 +77,11 @@ pub(super) struct Loop {
     discovery: Option<JoinHandle<Listed>>,
     /// Each organization's databases as soon as the listing under way knows them.
     listed_early: Option<mpsc::UnboundedReceiver<(String, Vec<Target>)>>,
-    next_discovery: Instant,
     discovery_failures: u32,
-    /// The webhooks of every watched database are read at start and every ten minutes while
-    /// the receiver is on: their secrets, and whether push is healthy.
-    next_push_check: Instant,
-    next_store_probe: Instant,
-    /// When the changes other replicas received pushes of are read next (a shared store).
-    next_pokes: Instant,
-    /// When the leader's report is written next (a shared store).
-    next_report: Instant,
-    /// When the digests' schedules are looked at next.
-    next_digests: Instant,
-    /// When Slack clicks left undone (a replica stopped after answering Slack) are done next.
-    next_clicks: Instant,
+    /// When each periodic chore is due: the listing, the webhooks (their secrets, whether push
+    /// is healthy), the store probe, other replicas' pokes, the leader's report, the digests,
+    /// Slack clicks left undone.
+    chores: Chores,
     /// The service tokens whose budget cannot serve the configured intervals (said once, until
     /// it can).
     overloaded: HashSet<String>,
@@ -119,14 +111,8 @@ impl Loop {
             polling: HashMap::new(),
             discovery: None,
             listed_early: None,
-            next_discovery: now,
             discovery_failures: 0,
-            next_push_check: now,
-            next_store_probe: now,
-            next_pokes: now,
-            next_report: now,
-            next_digests: now,
-            next_clicks: now,
+            chores: Chores::new(now),
             overloaded: HashSet::new(),
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
@@ -178,56 +164,21 @@ impl Loop {
     /// for) and says when to look again.
     async fn start_due(&mut self) -> anyhow::Result<Instant> {
         let now = Instant::now();
-        if now >= self.next_discovery && self.discovery.is_none() {
-            self.start_discovery(now);
-        }
         let receives = self.pipeline.config.receiver.is_some();
-        if receives && now >= self.next_push_check {
-            self.next_push_check = now + super::push::CHECK_INTERVAL;
-            self.tracker.spawn(check_webhooks(
-                Arc::clone(&self.pipeline),
-                self.scheduler.targets(),
-                self.shutdown.child_token(),
-            ));
-        }
-        let store_failing = self.shared.store_health.failing().is_some();
-        if self.shared.store_health.is_broken() || (store_failing && now >= self.next_store_probe) {
-            self.next_store_probe = now + STORE_PROBE_EVERY;
-            probe_store(&self.shared, &self.pipeline.config).await?;
-        }
-
         let shared = self.shared.store.is_shared();
-        if shared && now >= self.next_pokes {
-            self.next_pokes = now + POKES_EVERY;
-            match self.shared.store.take_pokes().await {
-                Ok(pokes) => {
-                    for target in &pokes.targets {
-                        // Another replica received a signed deploy request delivery: as if
-                        // this one had, so that the poll it asks for lists deploy requests.
-                        self.shared.push.note_signed(target, true, now);
-                        self.pushed(target);
-                    }
-                    for channel in &pokes.channels {
-                        self.shared.wakes.wake_named(channel);
-                    }
-                }
-                Err(error) => {
-                    tracing::debug!(%error, "cannot read the changes other replicas received")
-                }
-            }
+        let store_failing = self.shared.store_health.failing().is_some();
+        self.chores.applies(Chore::WebhookCheck, receives);
+        self.chores.applies(Chore::StoreProbe, store_failing);
+        self.chores.applies(Chore::Pokes, shared);
+        self.chores.applies(Chore::Report, shared);
+        self.chores
+            .applies(Chore::Discovery, self.discovery.is_none());
+        if self.shared.store_health.is_broken() {
+            // Nothing more can be written: given up at once.
+            self.chores.at(Chore::StoreProbe, now);
         }
-        if shared && now >= self.next_report {
-            self.next_report = now + REPORT_EVERY;
-            self.shared.publish_report(now).await;
-        }
-
-        if now >= self.next_digests {
-            self.next_digests = self.send_digests(now).await;
-        }
-        if now >= self.next_clicks {
-            self.next_clicks = now + CLICKS_EVERY;
-            self.tracker
-                .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
+        for chore in self.chores.due(now) {
+            self.do_chore(chore, now).await?;
         }
 
         let clients = &self.pipeline.clients;
@@ -248,21 +199,11 @@ impl Loop {
             self.start_poll(target, priority);
         }
 
-        let mut wake_at = self
-            .scheduler
-            .next_wake()
-            .unwrap_or(self.next_discovery)
-            .min(self.next_discovery);
-        if receives {
-            wake_at = wake_at.min(self.next_push_check);
-        }
-        if store_failing {
-            wake_at = wake_at.min(self.next_store_probe.max(now + Duration::from_millis(100)));
-        }
-        if shared {
-            wake_at = wake_at.min(self.next_pokes).min(self.next_report);
-        }
-        wake_at = wake_at.min(self.next_digests).min(self.next_clicks);
+        let mut wake_at = [self.scheduler.next_wake(), self.chores.next_wake()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + NOT_DUE);
         if due.blocked {
             // Look again soon: the budget's window slides. "Soon" is a small part of the window
             // (250 ms of a minute), so that time-scaled runs keep the same proportions.
@@ -299,7 +240,65 @@ impl Loop {
         }
     }
 
-    fn start_discovery(&mut self, now: Instant) {
+    /// Does `chore`, due at `now`, and says when it is due again.
+    async fn do_chore(&mut self, chore: Chore, now: Instant) -> anyhow::Result<()> {
+        match chore {
+            Chore::Discovery => self.start_discovery(),
+            Chore::WebhookCheck => {
+                self.chores.at(chore, now + super::push::CHECK_INTERVAL);
+                self.tracker.spawn(check_webhooks(
+                    Arc::clone(&self.pipeline),
+                    self.scheduler.targets(),
+                    self.shutdown.child_token(),
+                ));
+            }
+            Chore::StoreProbe => {
+                self.chores.at(chore, now + STORE_PROBE_EVERY);
+                probe_store(&self.shared, &self.pipeline.config).await?;
+            }
+            Chore::Pokes => {
+                self.chores.at(chore, now + POKES_EVERY);
+                self.take_pokes(now).await;
+            }
+            Chore::Report => {
+                self.chores.at(chore, now + REPORT_EVERY);
+                self.shared.publish_report(now).await;
+            }
+            Chore::Digests => {
+                let next = self.send_digests(now).await;
+                self.chores.at(chore, next);
+            }
+            Chore::Clicks => {
+                self.chores.at(chore, now + CLICKS_EVERY);
+                self.tracker
+                    .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what other replicas received: a deploy request pushed to one is polled here as if
+    /// pushed here, and a channel another added to is woken.
+    async fn take_pokes(&mut self, now: Instant) {
+        match self.shared.store.take_pokes().await {
+            Ok(pokes) => {
+                for target in &pokes.targets {
+                    // Another replica received a signed deploy request delivery: as if
+                    // this one had, so that the poll it asks for lists deploy requests.
+                    self.shared.push.note_signed(target, true, now);
+                    self.pushed(target);
+                }
+                for channel in &pokes.channels {
+                    self.shared.wakes.wake_named(channel);
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the changes other replicas received")
+            }
+        }
+    }
+
+    fn start_discovery(&mut self) {
         let pipeline = Arc::clone(&self.pipeline);
         let (early, listed_early) = mpsc::unbounded_channel();
         self.listed_early = Some(listed_early);
@@ -316,7 +315,7 @@ impl Loop {
             (targets, failures)
         }));
         // Until it ends, the next one is not due.
-        self.next_discovery = now + NOT_DUE;
+        self.chores.pause(Chore::Discovery);
     }
 
     fn start_poll(&mut self, target: Target, priority: Priority) {
@@ -379,20 +378,21 @@ impl Loop {
         .await;
         let config = &self.pipeline.config;
         let discovers = config.watches.iter().any(|watch| watch.databases.is_none());
-        self.next_discovery = if !discovers && unlisted.is_empty() {
-            now + NOT_DUE
+        if !discovers && unlisted.is_empty() {
+            self.chores.pause(Chore::Discovery);
         } else if unlisted.is_empty() {
             self.discovery_failures = 0;
-            now + DISCOVERY_INTERVAL
+            self.chores.at(Chore::Discovery, now + DISCOVERY_INTERVAL);
         } else {
             // A failed listing is tried again soon, backing off.
             self.discovery_failures += 1;
-            now + http_util::backoff(
+            let backoff = http_util::backoff(
                 config.poll.interval,
                 self.discovery_failures,
                 DISCOVERY_INTERVAL,
-            )
-        };
+            );
+            self.chores.at(Chore::Discovery, now + backoff);
+        }
     }
 
     /// Watches `targets`: those new to the scheduler start at the motion of their remembered
@@ -428,7 +428,7 @@ impl Loop {
         }
         if !reconciled.added.is_empty() {
             // New databases' webhooks are read now too.
-            self.next_push_check = now;
+            self.chores.at(Chore::WebhookCheck, now);
         }
     }
 
@@ -635,9 +635,9 @@ impl Loop {
             stale.abort();
         }
         self.listed_early = None;
-        self.next_discovery = Instant::now();
+        self.chores.at(Chore::Discovery, Instant::now());
         // A digest added or moved is scheduled at once.
-        self.next_digests = Instant::now();
+        self.chores.at(Chore::Digests, Instant::now());
         tracing::info!("configuration reloaded; polls and deliveries go on with it");
     }
 

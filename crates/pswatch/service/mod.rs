@@ -5,6 +5,7 @@
 //! schedule and backoff, and no poll is repeated) and changes the budget's limit in place;
 //! nothing stops for it.
 
+mod chores;
 pub(crate) mod clients;
 pub(crate) mod delivery;
 pub(crate) mod digests;
