@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::cli::webhooks::clients;
 use crate::config::Config;
-use crate::service::pipeline::Watched;
+use crate::service::watched::Watched;
 
 /// Runs the dry run and prints its report; exit 1 when a target could not be polled.
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {

@@ -11,7 +11,7 @@ use poller::{PollError, Webhook, DEPLOY_REQUEST_EVENTS};
 
 use crate::config::Config;
 use crate::service::clients::{Budgets, Clients};
-use crate::service::pipeline::Watched;
+use crate::service::watched::Watched;
 
 /// Every event a webhook to pswatch subscribes to: the deploy request events (which make it
 /// poll) and PlanetScale's events it routes.

@@ -19,11 +19,12 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use super::chores::{Chore, Chores};
-use super::pipeline::{Pipeline, PollFailure, PollReport, Watched, DISCOVERY_INTERVAL};
+use super::pipeline::{Pipeline, PollFailure, PollReport};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
 use super::shared::Shared;
 use super::upkeep::{check_webhooks, probe_store};
+use super::watched::{Watched, DISCOVERY_INTERVAL};
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
 

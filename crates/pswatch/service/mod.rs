@@ -21,6 +21,7 @@ pub(crate) mod shared;
 pub(crate) mod slack_actions;
 pub(crate) mod status;
 mod upkeep;
+pub(crate) mod watched;
 mod workers;
 
 use std::sync::Arc;
