@@ -199,34 +199,14 @@ impl RawConfig {
             raw.has_planetscale = true;
             raw.planetscale = read("planetscale", value, problems);
         }
-        raw.state = table
-            .remove("state")
-            .and_then(|value| read("state", value, problems))
-            .unwrap_or_default();
-        raw.poll = table
-            .remove("poll")
-            .and_then(|value| read("poll", value, problems))
-            .unwrap_or_default();
-        raw.log = table
-            .remove("log")
-            .and_then(|value| read("log", value, problems))
-            .unwrap_or_default();
-        raw.admin = table
-            .remove("admin")
-            .and_then(|value| read("admin", value, problems))
-            .unwrap_or_default();
-        raw.receiver = table
-            .remove("receiver")
-            .and_then(|value| read("receiver", value, problems))
-            .unwrap_or_default();
-        raw.alerts = table
-            .remove("alerts")
-            .and_then(|value| read("alerts", value, problems))
-            .unwrap_or_default();
-        let digests = list("digests", table.remove("digests"), problems);
-        raw.digests = items("digests", digests, problems);
-        let silences = list("silences", table.remove("silences"), problems);
-        raw.silences = items("silences", silences, problems);
+        raw.state = section(&mut table, "state", problems);
+        raw.poll = section(&mut table, "poll", problems);
+        raw.log = section(&mut table, "log", problems);
+        raw.admin = section(&mut table, "admin", problems);
+        raw.receiver = section(&mut table, "receiver", problems);
+        raw.alerts = section(&mut table, "alerts", problems);
+        raw.digests = list_items(&mut table, "digests", problems);
+        raw.silences = list_items(&mut table, "silences", problems);
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();
         raw.watches = items("watch", watches, problems);
@@ -236,8 +216,7 @@ impl RawConfig {
 
     /// Reads the templates, channels and routes.
     fn read_delivery(&mut self, mut table: toml::Table, problems: &mut Vec<Problem>) {
-        let templates = list("templates", table.remove("templates"), problems);
-        self.templates = items("templates", templates, problems);
+        self.templates = list_items(&mut table, "templates", problems);
         let channels = list("channels", table.remove("channels"), problems);
         self.channel_names = channels
             .iter()
@@ -256,6 +235,29 @@ impl RawConfig {
         raw.read_delivery(table, problems);
         raw
     }
+}
+
+/// The section `[name]` of `table`, read (taken out of it); the default when it is absent or
+/// cannot be read (its problems said).
+fn section<T: DeserializeOwned + Default>(
+    table: &mut toml::Table,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> T {
+    table
+        .remove(name)
+        .and_then(|value| read(name, value, problems))
+        .unwrap_or_default()
+}
+
+/// The items of the list `[[name]]` of `table` that can be read, with their places.
+fn list_items<T: DeserializeOwned>(
+    table: &mut toml::Table,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, T)> {
+    let values = list(name, table.remove(name), problems);
+    items(name, values, problems)
 }
 
 /// Reads the channels; a key of another channel type is named as such.
