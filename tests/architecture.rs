@@ -1,7 +1,8 @@
 //! The shape ARCHITECTURE.md draws, checked by reading the sources: no two modules of any crate
 //! import each other, however long the ring (a child may use what its parent defines), the
 //! binary's parts stand in one line, `config`, `service`, `admin`, `cli`, each using only
-//! those before it, and the admin server never reaches the pipeline.
+//! those before it, the admin server never reaches the pipeline, the crates stand in one line
+//! (the store without HTTP, Slack or mail), and the core reads no clock.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -300,4 +301,77 @@ fn the_reader_of_paths_finds_what_a_file_names() {
     modules.insert(vec!["b".to_owned()], "use super::a::Y;".to_owned());
     modules.insert(vec![], String::new());
     assert_eq!(rings(&edges(&modules)).len(), 1, "a ring of two");
+}
+
+/// The crates in their one line: each depends (outside its tests) only on crates before it.
+const CRATES: [&str; 8] = [
+    "diff-engine",
+    "model",
+    "http-util",
+    "poller",
+    "store",
+    "notifier",
+    "simulator",
+    "pswatch",
+];
+
+#[test]
+fn the_crates_stand_in_one_line() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut wrong = Vec::new();
+    for (place, name) in CRATES.iter().enumerate() {
+        let manifest = if *name == "pswatch" {
+            workspace.join("Cargo.toml")
+        } else {
+            workspace.join("crates").join(name).join("Cargo.toml")
+        };
+        let text = std::fs::read_to_string(&manifest).expect("manifest");
+        let manifest: toml::Table = text.parse().expect("toml");
+        let dependencies = manifest
+            .get("dependencies")
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default();
+        for dependency in dependencies.keys() {
+            if let Some(at) = CRATES.iter().position(|other| other == dependency) {
+                if at >= place {
+                    wrong.push(format!("{name} depends on {dependency}"));
+                }
+            }
+        }
+        // The store knows no HTTP, Slack or mail: of pswatch's crates, the core and the model.
+        if *name == "store" {
+            for dependency in dependencies.keys() {
+                assert!(
+                    !["http-util", "poller", "notifier", "reqwest", "lettre"]
+                        .contains(&dependency.as_str()),
+                    "the store depends on {dependency}"
+                );
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The core reads no clock: the time is passed in.
+#[test]
+fn the_core_reads_no_clock() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/diff-engine/src");
+    for (module, code) in modules(&root) {
+        if module.first().is_some_and(|first| first == "testing") {
+            continue;
+        }
+        for clock in [
+            "now_utc",
+            "Instant::now",
+            "SystemTime::now",
+            "OffsetDateTime::now",
+        ] {
+            assert!(
+                !code.contains(clock),
+                "diff-engine's {} reads the clock ({clock})",
+                module.join("/")
+            );
+        }
+    }
 }
