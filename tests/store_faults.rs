@@ -114,7 +114,7 @@ async fn a_full_disk_refuses_loses_nothing_and_recovers_by_restart() {
         let body = delivery(index);
         let status = post(body.clone())
             .await
-            .expect("answered")
+            .unwrap_or_else(|error| panic!("{error}: {}", service.stderr()))
             .status()
             .as_u16();
         if status == 503 {

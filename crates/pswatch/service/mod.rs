@@ -121,8 +121,10 @@ pub(crate) async fn run(
         }
     };
     servers.close();
+    // A broken store acknowledges nothing more: a moment for the answers under way (503s),
+    // no more.
     let grace = if shared.store_health.is_broken() {
-        std::time::Duration::ZERO
+        BROKEN_STORE_GRACE
     } else {
         SHUTDOWN_GRACE
     };
@@ -134,6 +136,10 @@ pub(crate) async fn run(
     }
     result
 }
+
+/// How long the servers have to finish the answers under way when pswatch stops because its
+/// store is broken.
+const BROKEN_STORE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What lives for the whole run and every loop uses.
 #[derive(Clone, Copy)]
