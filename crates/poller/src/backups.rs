@@ -17,6 +17,40 @@ pub struct Read<T> {
     pub partial: bool,
 }
 
+impl<T> Read<T> {
+    /// Nothing read yet; `partial` when part is known to be missing already.
+    fn empty(partial: bool) -> Self {
+        Self {
+            items: Vec::new(),
+            partial,
+        }
+    }
+
+    /// Adds `listed`, the reading of one branch or keyspace, its items through `item`. One that
+    /// costs only itself (see [`costs_only_itself`]) is told to `skipped` and makes this reading
+    /// partial; any other failure is this reading's.
+    fn take<U>(
+        &mut self,
+        listed: Result<Read<U>, PollError>,
+        item: impl FnMut(U) -> T,
+        skipped: impl FnOnce(&PollError),
+    ) -> Result<(), PollError> {
+        match listed {
+            Ok(listed) => {
+                self.partial |= listed.partial;
+                self.items.extend(listed.items.into_iter().map(item));
+                Ok(())
+            }
+            Err(error) if costs_only_itself(&error) => {
+                skipped(&error);
+                self.partial = true;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
 /// What the slower kinds of one database's production branches read this time, each when
 /// asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,34 +162,24 @@ impl Client {
         resizes: bool,
     ) -> Result<SlowRead, PollError> {
         let mut read = SlowRead {
-            backups: backups.then(|| Read {
-                items: Vec::new(),
-                partial: production.partial,
-            }),
-            resizes: resizes.then(|| Read {
-                items: Vec::new(),
-                partial: production.partial,
-            }),
+            backups: backups.then(|| Read::empty(production.partial)),
+            resizes: resizes.then(|| Read::empty(production.partial)),
         };
         for branch in &production.items {
             if let Some(backups) = &mut read.backups {
-                match self.list_backups(target, branch).await {
-                    Ok(listed) => {
-                        backups.items.extend(listed.items);
-                        backups.partial |= listed.partial;
-                    }
-                    Err(error) if costs_only_itself(&error) => {
+                let listed = self.list_backups(target, branch).await;
+                backups.take(
+                    listed,
+                    |backup| backup,
+                    |error| {
                         tracing::warn!(target_db = %target, branch = %branch.escape_debug(), %error,
-                            "the branch's backups cannot be read; what is known of them is kept");
-                        backups.partial = true;
-                    }
-                    Err(error) => return Err(error),
-                }
+                        "the branch's backups cannot be read; what is known of them is kept");
+                    },
+                )?;
             }
             if let Some(resizes) = &mut read.resizes {
-                let listed = self.list_resizes(target, branch).await?;
-                resizes.items.extend(listed.items);
-                resizes.partial |= listed.partial;
+                let listed = self.list_resizes(target, branch).await;
+                resizes.take(listed, |resize| resize, |_| {})?;
             }
         }
         Ok(read)
@@ -192,79 +216,58 @@ impl Client {
     /// A branch's own changes and its keyspaces' resizes. The branch's changes, its keyspaces
     /// or one keyspace's resizes that cannot be read cost only their own reading.
     async fn list_resizes(&self, target: &Target, branch: &str) -> Result<Read<Resize>, PollError> {
-        let mut read = Read {
-            items: Vec::new(),
-            partial: false,
-        };
         let skipped = |what: &str, error: &PollError| {
             tracing::warn!(target_db = %target, branch = %branch.escape_debug(), what, %error,
                 "cannot be read; what is known of it is kept");
         };
-        match self
+        let of_branch = |resize: Resize| Resize {
+            branch: branch.to_owned(),
+            ..resize
+        };
+        let mut read = Read::empty(false);
+        let changes = self
             .database_list(
                 target,
                 &["branches", branch, "changes"],
                 "branch change",
                 api::resize,
             )
-            .await
-        {
-            Ok(changes) => {
-                read.partial |= changes.partial;
-                read.items
-                    .extend(changes.items.into_iter().map(|resize| Resize {
-                        branch: branch.to_owned(),
-                        ..resize
-                    }));
-            }
-            Err(error) if costs_only_itself(&error) => {
-                skipped("the branch's changes", &error);
-                read.partial = true;
-            }
-            Err(error) => return Err(error),
-        }
-        let keyspaces = match self
+            .await;
+        read.take(changes, of_branch, |error| {
+            skipped("the branch's changes", error);
+        })?;
+        let mut keyspaces = Read::empty(false);
+        let listed = self
             .database_list(
                 target,
                 &["branches", branch, "keyspaces"],
                 "keyspace",
                 api::keyspace,
             )
-            .await
-        {
-            Ok(keyspaces) => keyspaces,
-            Err(error) if costs_only_itself(&error) => {
-                skipped("the branch's keyspaces", &error);
-                read.partial = true;
-                return Ok(read);
-            }
-            Err(error) => return Err(error),
-        };
+            .await;
+        keyspaces.take(
+            listed,
+            |keyspace| keyspace,
+            |error| {
+                skipped("the branch's keyspaces", error);
+            },
+        )?;
         read.partial |= keyspaces.partial;
         for keyspace in keyspaces.items {
             let path = ["branches", branch, "keyspaces", &keyspace, "resizes"];
-            match self
+            let listed = self
                 .database_list(target, &path, "keyspace resize", api::resize)
-                .await
-            {
-                Ok(listed) => {
-                    read.partial |= listed.partial;
-                    read.items
-                        .extend(listed.items.into_iter().map(|resize| Resize {
-                            branch: branch.to_owned(),
-                            keyspace: Some(keyspace.clone()),
-                            ..resize
-                        }));
-                }
-                Err(error) if costs_only_itself(&error) => {
-                    skipped(
-                        &format!("keyspace {}'s resizes", keyspace.escape_debug()),
-                        &error,
-                    );
-                    read.partial = true;
-                }
-                Err(error) => return Err(error),
-            }
+                .await;
+            let in_keyspace = |resize: Resize| Resize {
+                keyspace: Some(keyspace.clone()),
+                ..of_branch(resize)
+            };
+            read.take(listed, in_keyspace, |error| {
+                skipped(
+                    &format!("keyspace {}'s resizes", keyspace.escape_debug()),
+                    error,
+                );
+            })?;
         }
         Ok(read)
     }

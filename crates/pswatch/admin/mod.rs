@@ -117,13 +117,13 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
 /// `GET /healthz`: 200 while the process serves; 503 once it is about to stop because its
 /// embedded store failed a write (liveness probes then see what is coming).
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.store_health.failing() {
-        Some((_, error)) if shared.store_health.is_broken() => (
+    match shared.store_health.broken() {
+        Some(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("stopping: the state store failed a write ({error})\n"),
         )
             .into_response(),
-        _ => (StatusCode::OK, "ok\n").into_response(),
+        None => (StatusCode::OK, "ok\n").into_response(),
     }
 }
 

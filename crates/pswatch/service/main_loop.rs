@@ -25,7 +25,7 @@ use super::pipeline::{Pipeline, PollFailure, PollReport};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
 use super::shared::Shared;
-use super::upkeep::{check_webhooks, probe_store};
+use super::upkeep::{check_webhooks, give_up_if_broken, probe_store};
 use super::watched::Watched;
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
 use crate::config::Config;
@@ -170,17 +170,13 @@ impl Loop {
         let now = Instant::now();
         let receives = self.pipeline.config.receiver.is_some();
         let shared = self.shared.store.is_shared();
+        // Nothing more can be written to a broken store: given up at once.
+        give_up_if_broken(&self.shared, &self.pipeline.config)?;
         let store_failing = self.shared.store_health.failing().is_some();
         self.chores.applies(Chore::WebhookCheck, receives);
         self.chores.applies(Chore::StoreProbe, store_failing);
         self.chores.applies(Chore::Pokes, shared);
         self.chores.applies(Chore::Report, shared);
-        self.chores
-            .applies(Chore::Discovery, self.discovery.is_none());
-        if self.shared.store_health.is_broken() {
-            // Nothing more can be written: given up at once.
-            self.chores.at(Chore::StoreProbe, now);
-        }
         for chore in self.chores.due(now) {
             self.do_chore(chore, now).await?;
         }
@@ -258,7 +254,7 @@ impl Loop {
             }
             Chore::StoreProbe => {
                 self.chores.at(chore, now + STORE_PROBE_EVERY);
-                probe_store(&self.shared, &self.pipeline.config).await?;
+                probe_store(&self.shared).await;
             }
             Chore::Pokes => {
                 self.chores.at(chore, now + POKES_EVERY);
@@ -555,7 +551,8 @@ impl Loop {
             self.tracker.wait().await;
         };
         // A broken store can write nothing that is in flight: no grace then.
-        let grace = if self.shared.store_health.is_broken() {
+        let broken = self.shared.store_health.broken().is_some();
+        let grace = if broken {
             Duration::ZERO
         } else {
             SHUTDOWN_GRACE
@@ -566,7 +563,7 @@ impl Loop {
                 "work still running at the end of the grace period; it stays in the outbox"
             );
         }
-        if self.shared.store_health.is_broken() {
+        if broken {
             return Ok(());
         }
         self.shared.store.flush().await?;

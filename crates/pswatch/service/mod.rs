@@ -123,7 +123,7 @@ pub(crate) async fn run(
     servers.close();
     // A broken store acknowledges nothing more: a moment for the answers under way (503s),
     // no more.
-    let grace = if shared.store_health.is_broken() {
+    let grace = if shared.store_health.broken().is_some() {
         BROKEN_STORE_GRACE
     } else {
         SHUTDOWN_GRACE

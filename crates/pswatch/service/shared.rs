@@ -226,10 +226,13 @@ impl StoreHealth {
         *self.lock() = None;
     }
 
-    /// Whether the store is sled's and a write of it failed: nothing can be written any more,
-    /// and pswatch stops at once.
-    pub(crate) fn is_broken(&self) -> bool {
-        self.embedded && self.lock().is_some()
+    /// The first failed write's error, when the store is sled's and one failed: nothing can
+    /// be written any more, and pswatch stops at once.
+    pub(crate) fn broken(&self) -> Option<String> {
+        if !self.embedded {
+            return None;
+        }
+        self.lock().as_ref().map(|(_, error)| error.clone())
     }
 
     /// Waits for the next failure.

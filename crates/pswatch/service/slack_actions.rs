@@ -60,12 +60,7 @@ pub(crate) async fn act(pipeline: &Pipeline, action: &PendingAction) -> Result<(
     // At most once: a copy of this click (the same button of the same message), taken up
     // before by this replica or another, is not done again. A cutover refused to its user
     // takes up nothing: an allowed user may still click.
-    let refused = value.action == Action::Cutover
-        && !(actions.cutover
-            && actions
-                .allowed_users
-                .iter()
-                .any(|user| user == &action.user_id));
+    let refused = value.action == Action::Cutover && !actions.allows_cutover_by(&action.user_id);
     if !refused && !store.take_action(&action.id, now).await? {
         tracing::info!(slack_user = %action.user_id, resource = %value.resource, action = value.action.as_str(),
             "a Slack click already taken up (the same button of the same message); not done again");
@@ -173,7 +168,7 @@ async fn cutover(
             ":no_entry: {who}: this channel does not offer cutovers; nothing was done."
         );
     }
-    if !actions.allowed_users.iter().any(|allowed| allowed == user) {
+    if !actions.allows_cutover_by(user) {
         tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource,
             "a cutover from Slack refused: the user is not among allowed_users");
         return format!(
@@ -202,7 +197,9 @@ async fn cutover(
                 .await
                 .map(|request| {
                     let state = request.deployment_state.as_str().to_owned();
-                    (request.state == "open" && state == "pending_cutover", state)
+                    let ready =
+                        request.state == "open" && notifier::deploy_request_can_cut_over(&state);
+                    (ready, state)
                 })
         }
     };

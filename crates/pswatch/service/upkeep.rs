@@ -10,24 +10,28 @@ use tokio_util::sync::CancellationToken;
 use super::pipeline::Pipeline;
 use super::shared::Shared;
 
-/// Tries a write of the store while its writes fail: marks it writable again when the write
-/// succeeds. sled's store is not tried: once one of its writes failed, it keeps the error, and
-/// what it reports written after may never reach the disk, so nothing more may be acknowledged
-/// and pswatch gives up at once (an error, which stops the service, without waiting for work
-/// in flight, none of which can be written) for its supervisor to start it again on the store
-/// as written on disk. A database that went away is waited for, however long.
-pub(super) async fn probe_store(
+/// Gives up when sled's store failed a write: it keeps the error, and what it reports written
+/// after may never reach the disk, so nothing more may be acknowledged. The error stops the
+/// service at once (no work in flight can be written) for its supervisor to start it again on
+/// the store as written on disk.
+pub(super) fn give_up_if_broken(
     shared: &Shared,
     config: &crate::config::Config,
 ) -> anyhow::Result<()> {
-    let Some((_, first)) = shared.store_health.failing() else {
-        return Ok(());
-    };
-    if shared.store_health.is_broken() {
-        anyhow::bail!(
+    match shared.store_health.broken() {
+        Some(first) => anyhow::bail!(
             "{} failed a write ({first}); sled keeps such an error and may lose what it writes after it, so nothing more is acknowledged: pswatch stops so that its supervisor starts it again on the store as written on disk",
             config.state_description(),
-        );
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Tries a write of the store while its writes fail (a database that went away is waited for,
+/// however long): marks it writable again when the write succeeds.
+pub(super) async fn probe_store(shared: &Shared) {
+    if shared.store_health.failing().is_none() {
+        return;
     }
     match shared.store.probe().await {
         Ok(()) => {
@@ -38,7 +42,6 @@ pub(super) async fn probe_store(
             tracing::error!(%error, "the state store cannot write; polls, pushed events and deliveries wait (see /readyz)");
         }
     }
-    Ok(())
 }
 
 /// Reads the webhooks of `targets`, one after the other through the budget: their secrets

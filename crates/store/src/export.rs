@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use crate::actions::{AckRecord, TakenClick};
 use crate::backend::Batch;
 use crate::keys::{
-    split_memo_key, split_poke_key, split_queue_key, ACK_PREFIX, ACTION_PREFIX, CHANNEL_PREFIX,
+    split_memo_key, split_queue_key, split_target, ACK_PREFIX, ACTION_PREFIX, CHANNEL_PREFIX,
     CLICK_PREFIX, DEAD_PREFIX, DIGEST_PREFIX, FINGERPRINT_KEY, JOURNAL_PREFIX, MEMO_PREFIX,
     OLD_OUTBOX_PREFIX, POKE_PREFIX, QUARANTINE_PREFIX, QUEUE_PREFIX, RECEIPT_PREFIX,
     SILENCE_PREFIX, STATE_PREFIX, WAKE_PREFIX,
@@ -229,11 +229,9 @@ fn check_record(key: &[u8], value: &[u8]) -> Result<(), String> {
     let sequence = |bytes: &[u8]| bytes.len() == 8;
     match kind {
         STATE_PREFIX => {
-            well_formed(
-                split_poke_key(&[POKE_PREFIX, rest].concat()).is_some_and(|target| {
-                    !target.organization.is_empty() && !target.database.is_empty()
-                }),
-            )?;
+            well_formed(split_target(rest).is_some_and(|target| {
+                !target.organization.is_empty() && !target.database.is_empty()
+            }))?;
             record::<StateRecord>(value)
         }
         QUEUE_PREFIX => {

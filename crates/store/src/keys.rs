@@ -85,7 +85,13 @@ pub(crate) fn poke_key(target: &Target) -> Vec<u8> {
 
 /// The target of a poke's key.
 pub(crate) fn split_poke_key(key: &[u8]) -> Option<Target> {
-    let rest = std::str::from_utf8(key.strip_prefix(POKE_PREFIX)?).ok()?;
+    split_target(key.strip_prefix(POKE_PREFIX)?)
+}
+
+/// The target a key names after its kind (`{organization}\0{database}`, as state and poke keys
+/// do).
+pub(crate) fn split_target(rest: &[u8]) -> Option<Target> {
+    let rest = std::str::from_utf8(rest).ok()?;
     let (organization, database) = rest.split_once('\0')?;
     Some(Target::new(organization, database))
 }

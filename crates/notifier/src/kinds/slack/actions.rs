@@ -27,6 +27,14 @@ pub struct SlackActions {
     pub allowed_users: Vec<String>,
 }
 
+impl SlackActions {
+    /// Whether `user` may cut over from this channel: it offers cutovers, and `user` is among
+    /// its allowed users.
+    pub fn allows_cutover_by(&self, user: &str) -> bool {
+        self.cutover && self.allowed_users.iter().any(|allowed| allowed == user)
+    }
+}
+
 /// What a button asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -199,6 +207,11 @@ pub fn workflow_can_cut_over(state: &str) -> bool {
     matches!(state, "running" | "verified_data" | "switched_replicas")
 }
 
+/// Whether a deploy request in `deployment_state` waits for its cutover.
+pub fn deploy_request_can_cut_over(deployment_state: &str) -> bool {
+    deployment_state == "pending_cutover"
+}
+
 /// The wait or stall a reminder is part of, as an acknowledgement names it: when a deploy
 /// request began waiting for its cutover, or since when an operation has not moved (unix
 /// seconds). `None` for an event that is not a reminder.
@@ -252,7 +265,7 @@ pub(crate) fn actions_block(
     }
     let ready = match (resource.kind, state) {
         (ResourceKind::Workflow, Some(state)) => workflow_can_cut_over(state),
-        (ResourceKind::DeployRequest, Some(state)) => state == "pending_cutover",
+        (ResourceKind::DeployRequest, Some(state)) => deploy_request_can_cut_over(state),
         (_, None) => false,
     };
     if actions.cutover && !actions.allowed_users.is_empty() && ready {
