@@ -685,7 +685,7 @@ impl<'a> DigestItemData<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{revert_and_validation_events, sample_events};
+    use crate::testing::{reminder_events, revert_and_validation_events, sample_events};
 
     /// The payload says exactly what the domain event's own serialization says: a receiver
     /// written against either reads the other. (The domain's serialization is not the contract;
@@ -700,6 +700,35 @@ mod tests {
             let domain = serde_json::to_value(event).expect("json");
             assert_eq!(payload["data"], domain, "{}", event.type_name());
         }
+    }
+
+    /// The body of every sample event, byte for byte: what receivers parse is a contract, and a
+    /// change of these bytes is a change of it.
+    #[test]
+    fn every_body_keeps_its_bytes() {
+        let mut events = sample_events();
+        events.extend(revert_and_validation_events());
+        events.extend(reminder_events());
+        events.extend(
+            diff_engine::EVENT_TYPES
+                .iter()
+                .filter_map(|event_type| crate::sample_event(event_type)),
+        );
+        let mut text = String::new();
+        for event in &events {
+            text.push_str(&serde_json::to_string(&WebhookPayload::new(event)).expect("json"));
+            text.push('\n');
+        }
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/webhook_v1.jsonl");
+        if std::env::var_os("PSWATCH_UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).expect("write golden");
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file");
+        assert_eq!(
+            text, golden,
+            "the webhook bodies changed: that is a change of the contract"
+        );
     }
 
     /// The exact bytes of one body, field order included.
