@@ -1,19 +1,16 @@
 //! A digest: what happened in the watched databases over a period, and what waits for a
 //! person, as the `pswatch.digest` event carries it.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// One `[[digests]]` entry's summary of a period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Digest {
     /// The digest's name, as configured.
     pub name: String,
     /// The period it covers: after `period_start`, up to and including `period_end`.
-    #[serde(with = "time::serde::rfc3339")]
     pub period_start: OffsetDateTime,
     /// When the period ended: the digest's scheduled time.
-    #[serde(with = "time::serde::rfc3339")]
     pub period_end: OffsetDateTime,
     /// The IANA time zone its times are scheduled and shown in.
     pub timezone: String,
@@ -24,7 +21,7 @@ pub struct Digest {
 }
 
 /// What one database's workflows and deploy requests did, and what of them waits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseDigest {
     /// The organization.
     pub organization: String,
@@ -47,7 +44,7 @@ impl DatabaseDigest {
 }
 
 /// A workflow, deploy request or operation in a digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DigestItem {
     /// What it is, e.g. `workflow #3 move-customers`, `deploy request #7 table orders`.
     pub resource: String,
@@ -55,13 +52,10 @@ pub struct DigestItem {
     pub state: String,
     /// When it reached that state (completed, failed), or since when it has been waiting;
     /// `None` when not known (it has waited since before pswatch's records of it).
-    #[serde(default, with = "time::serde::rfc3339::option")]
     pub since: Option<OffsetDateTime>,
     /// Its error text, for a failure.
-    #[serde(default)]
     pub errors: Option<String>,
     /// Its page in the PlanetScale dashboard.
-    #[serde(default)]
     pub url: Option<String>,
 }
 

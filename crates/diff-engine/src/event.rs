@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -11,12 +10,11 @@ use crate::model::{DeployOperation, DeployRequest, OperationPhase, Target, Workf
 use crate::states::{DeployState, OperationState, Severity, WorkflowState};
 
 /// One detected change. Serialized as the `data` of a webhook and stored in the outbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Stable: the same transition of the same resource always gets the same id.
     pub id: String,
     /// The event type and its data.
-    #[serde(flatten)]
     pub kind: EventKind,
     /// The organization of the database.
     pub organization: String,
@@ -25,16 +23,13 @@ pub struct Event {
     /// How much a person should care.
     pub severity: Severity,
     /// When the poll that saw it ran.
-    #[serde(with = "time::serde::rfc3339")]
     pub observed_at: OffsetDateTime,
 }
 
 /// The event types, each with its own data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
     /// `workflow.state_changed`: a workflow's state changed, or a new workflow appeared.
-    #[serde(rename = "workflow.state_changed")]
     WorkflowStateChanged {
         /// The state before; `None` for a new workflow.
         previous_state: Option<WorkflowState>,
@@ -44,7 +39,6 @@ pub enum EventKind {
         workflow: Workflow,
     },
     /// `workflow.errors_changed`: its error text changed while its state stayed.
-    #[serde(rename = "workflow.errors_changed")]
     WorkflowErrorsChanged {
         /// The error text now; `None` once cleared.
         errors: Option<String>,
@@ -54,7 +48,6 @@ pub enum EventKind {
         workflow: Workflow,
     },
     /// `deploy_request.state_changed`: a deploy request's `deployment_state` changed, or a new one appeared.
-    #[serde(rename = "deploy_request.state_changed")]
     DeployRequestStateChanged {
         /// The state before; `None` for a new deploy request.
         previous_state: Option<DeployState>,
@@ -64,7 +57,6 @@ pub enum EventKind {
         deploy_request: DeployRequest,
     },
     /// `deploy_operation.state_changed`: a per-table operation (of the deploy or its revert) changed state.
-    #[serde(rename = "deploy_operation.state_changed")]
     DeployOperationStateChanged {
         /// The state before; `None` for an operation first seen already started.
         previous_state: Option<OperationState>,
@@ -73,13 +65,11 @@ pub enum EventKind {
         /// The number of the deploy request the operation belongs to.
         deploy_request_number: u64,
         /// `deploy` for the schema change, `revert` for an operation of its revert.
-        #[serde(default)]
         phase: OperationPhase,
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
     /// `deploy_operation.errors_changed`: an operation's errors changed while its state stayed.
-    #[serde(rename = "deploy_operation.errors_changed")]
     DeployOperationErrorsChanged {
         /// The error text now; `None` once cleared.
         errors: Option<String>,
@@ -88,17 +78,14 @@ pub enum EventKind {
         /// The number of the deploy request the operation belongs to.
         deploy_request_number: u64,
         /// `deploy` or `revert`.
-        #[serde(default)]
         phase: OperationPhase,
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
     /// `deploy_request.awaiting_cutover`: a deploy request has been `pending_cutover` for
     /// `[alerts] cutover_reminder`; repeated every `cutover_reminder` while it waits.
-    #[serde(rename = "deploy_request.awaiting_cutover")]
     DeployRequestAwaitingCutover {
         /// Since when it has been waiting for its cutover.
-        #[serde(with = "time::serde::rfc3339")]
         waiting_since: OffsetDateTime,
         /// Which reminder of this wait it is: 1 for the first.
         reminder: u64,
@@ -107,13 +94,11 @@ pub enum EventKind {
     },
     /// `deploy_request.cutover_expiring`: `deployment.cutover_expiring` turned true; PlanetScale
     /// will expire the cutover soon.
-    #[serde(rename = "deploy_request.cutover_expiring")]
     DeployRequestCutoverExpiring {
         /// The deploy request as the API showed it.
         deploy_request: DeployRequest,
     },
     /// `deploy_request.queue_paused`: `deployment.queue_paused` turned true.
-    #[serde(rename = "deploy_request.queue_paused")]
     DeployRequestQueuePaused {
         /// PlanetScale's reason, when it gives one.
         queue_pause_reason: Option<String>,
@@ -122,22 +107,18 @@ pub enum EventKind {
     },
     /// `deploy_operation.stalled`: an `in_progress` operation's `progress_percentage` has not
     /// moved for `[alerts] stall_after`. Once per stall.
-    #[serde(rename = "deploy_operation.stalled")]
     DeployOperationStalled {
         /// Since when its progress has not moved.
-        #[serde(with = "time::serde::rfc3339")]
         stalled_since: OffsetDateTime,
         /// The number of the deploy request the operation belongs to.
         deploy_request_number: u64,
         /// `deploy` or `revert`.
-        #[serde(default)]
         phase: OperationPhase,
         /// The operation as the API showed it.
         operation: DeployOperation,
     },
     /// `backup.state_changed`: a backup of a production branch changed state, or a new one
     /// appeared.
-    #[serde(rename = "backup.state_changed")]
     BackupStateChanged {
         /// The state before; `None` for a backup first seen.
         previous_state: Option<String>,
@@ -145,14 +126,12 @@ pub enum EventKind {
         state: String,
         /// Whether it is the first success of its branch after a failed backup (an incident
         /// opened for the failure resolves).
-        #[serde(default)]
         recovers: bool,
         /// The backup as the API showed it.
         backup: crate::Backup,
     },
     /// `resize.state_changed`: a production branch's cluster change or keyspace resize changed
     /// state, or a new one appeared.
-    #[serde(rename = "resize.state_changed")]
     ResizeStateChanged {
         /// The state before; `None` for a resize first seen.
         previous_state: Option<String>,
@@ -162,13 +141,11 @@ pub enum EventKind {
         resize: crate::Resize,
     },
     /// `schema_recommendation.opened`: PlanetScale recommends a schema change.
-    #[serde(rename = "schema_recommendation.opened")]
     SchemaRecommendationOpened {
         /// The recommendation.
         recommendation: crate::SchemaRecommendation,
     },
     /// `schema_recommendation.closed`: a recommendation was applied, dismissed or went stale.
-    #[serde(rename = "schema_recommendation.closed")]
     SchemaRecommendationClosed {
         /// Its state before (`open`).
         previous_state: String,
@@ -176,7 +153,6 @@ pub enum EventKind {
         recommendation: crate::SchemaRecommendation,
     },
     /// `maintenance.scheduled`: a maintenance window was scheduled, or moved.
-    #[serde(rename = "maintenance.scheduled")]
     MaintenanceScheduled {
         /// The window before, if it moved.
         previous_window: Option<String>,
@@ -184,27 +160,23 @@ pub enum EventKind {
         schedule: crate::MaintenanceSchedule,
     },
     /// `maintenance.started`: a maintenance window began (its `last_window_datetime` moved).
-    #[serde(rename = "maintenance.started")]
     MaintenanceStarted {
         /// The schedule.
         schedule: crate::MaintenanceSchedule,
     },
     /// `maintenance.finished`: a maintenance window's time is over.
-    #[serde(rename = "maintenance.finished")]
     MaintenanceFinished {
         /// The schedule.
         schedule: crate::MaintenanceSchedule,
     },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
-    #[serde(rename = "pswatch.digest")]
     Digest {
         /// The summary.
         digest: crate::Digest,
     },
     /// `planetscale.<event>`: one of PlanetScale's own webhook events (`branch.ready`,
     /// `cluster.storage`, …), received by pswatch's receiver and routed like the others.
-    #[serde(rename = "planetscale")]
     PlanetScale {
         /// PlanetScale's event, e.g. `branch.ready`: one of the `planetscale.*` entries of
         /// [`EVENT_TYPES`], without the prefix.
@@ -251,8 +223,7 @@ const FIRST_PLANETSCALE: usize = 17;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PlanetScaleEvent(usize);
 
 impl PlanetScaleEvent {

@@ -3,13 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::states::{DeployState, Motion, OperationState, WorkflowState};
 
 /// One watched database: the unit that is polled, diffed and stored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {
     /// The organization's name.
     pub organization: String,
@@ -35,7 +34,7 @@ impl fmt::Display for Target {
 
 /// A MoveTables workflow as the API last showed it. Only `id`, `number` and `state` are
 /// required of the API; everything else may be missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Workflow {
     /// PlanetScale's id of the workflow.
     pub id: String,
@@ -60,13 +59,12 @@ pub struct Workflow {
     /// When the API last changed it, as the API wrote it.
     pub updated_at: Option<String>,
     /// When it reached each of its phases, as the API wrote the times.
-    #[serde(default, skip_serializing_if = "WorkflowTimes::is_empty")]
     pub times: WorkflowTimes,
 }
 
 /// When a workflow reached each phase of its journey, as the API wrote the times (its `*_at`
 /// fields); `None` for a phase not reached, or a time the API did not give.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkflowTimes {
     /// `started_at`: it started copying.
     pub started_at: Option<String>,
@@ -111,7 +109,7 @@ impl WorkflowTimes {
 }
 
 /// A deploy request as the API last showed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeployRequest {
     /// PlanetScale's id of the deploy request.
     pub id: String,
@@ -134,27 +132,20 @@ pub struct DeployRequest {
     pub closed_by: Option<String>,
     /// `deployment.auto_cutover`: whether PlanetScale cuts over on its own once the deploy is
     /// ready; `None` when the API did not say.
-    #[serde(default)]
     pub auto_cutover: Option<bool>,
     /// `deployment.lint_errors`: why validation failed.
-    #[serde(default)]
     pub lint_errors: Vec<LintError>,
     /// `deployment.deploy_check_errors`; blank text is stored as `None`.
-    #[serde(default)]
     pub deploy_check_errors: Option<String>,
     /// `deployment.ready_to_cutover_at`, as the API wrote it: when it became ready to cut over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_to_cutover_at: Option<String>,
     /// `deployment.cutover_expiring`: PlanetScale will expire the cutover soon; `None` when
     /// the API did not say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cutover_expiring: Option<bool>,
     /// `deployment.queue_paused`: the deploy queue of the target branch is paused; `None`
     /// when the API did not say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_paused: Option<bool>,
     /// `deployment.queue_pause_reason`: why the queue is paused, when PlanetScale knows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_pause_reason: Option<String>,
 }
 
@@ -178,7 +169,7 @@ impl DeployRequest {
 }
 
 /// One schema lint error of a deployment (`deployment.lint_errors[]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintError {
     /// The code, such as `NO_UNIQUE_KEY`.
     pub lint_error: Option<String>,
@@ -206,7 +197,7 @@ impl LintError {
 }
 
 /// One per-table schema change of a deploy request, or of its revert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeployOperation {
     /// PlanetScale's id; a queued operation gets another once it starts.
     pub id: String,
@@ -227,10 +218,8 @@ pub struct DeployOperation {
     /// How far it got, in percent.
     pub progress_percentage: Option<f64>,
     /// How long the API expects it to take still, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta_seconds: Option<u64>,
     /// A revert operation's error text (`revert_errors`); absent on forward operations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert_errors: Option<String>,
 }
 
@@ -258,8 +247,7 @@ impl DeployOperation {
 pub(crate) type Identity<'a> = (Option<&'a str>, &'a str, Option<&'a str>);
 
 /// Whether an operation applies a deploy request's schema change or reverts it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum OperationPhase {
     /// `deployment.deploy_operations[]`.
     #[default]
@@ -424,7 +412,7 @@ pub struct SeenMaintenance {
 }
 
 /// A maintenance schedule of a database (`…/maintenance-schedules`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaintenanceSchedule {
     /// Its id.
     pub id: String,
@@ -447,7 +435,7 @@ pub struct MaintenanceSchedule {
 }
 
 /// One of PlanetScale's schema recommendations for a database.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaRecommendation {
     /// Its id.
     pub id: String,
@@ -480,7 +468,7 @@ pub struct SeenState {
 
 /// A change of a production branch's cluster (size, replicas, storage) or of one of its
 /// keyspaces, as the API showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resize {
     /// Its id.
     pub id: String,
@@ -527,7 +515,7 @@ pub struct SeenBackup {
 }
 
 /// A backup of a production branch, as the API showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backup {
     /// Its id.
     pub id: String,

@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal,)+ }) => {
         $(#[$meta])*
@@ -47,19 +45,6 @@ macro_rules! open_enum {
         impl fmt::Display for $name {
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
                 formatter.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-                Ok(Self::parse(&text))
             }
         }
     };
@@ -129,8 +114,7 @@ open_enum! {
 }
 
 /// How much a person should care about an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// Good to know: progress.
     Info,
@@ -171,8 +155,7 @@ fn unknown_severity(text: &str) -> Severity {
 /// How a resource's state bears on how often its database is polled.
 ///
 /// Ordered from the least to the most urgent, so a database takes the `max` of its resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Motion {
     /// Nothing moves: done, cancelled, failed, or nothing at all.
     Idle,
@@ -371,9 +354,9 @@ mod tests {
         }
         assert_eq!(DeployState::KNOWN.len(), 20);
         assert_eq!(WorkflowState::KNOWN.len(), 19);
-        let unknown: WorkflowState = serde_json::from_str("\"teleporting\"").unwrap();
+        let unknown = WorkflowState::parse("teleporting");
         assert_eq!(unknown, WorkflowState::Other("teleporting".into()));
-        assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"teleporting\"");
+        assert_eq!(unknown.as_str(), "teleporting");
     }
 
     #[test]

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use diff_engine::{
-    DeployState, Motion, OperationState, SeenDeployRequest, SeenWorkflow, WorkflowState,
-};
+use diff_engine::{Motion, SeenDeployRequest, SeenWorkflow};
 use notifier::render::rfc3339;
 use notifier::{Silence, Window};
 use serde::{Deserialize, Serialize};
@@ -151,8 +149,8 @@ fn phases(workflow: &SeenWorkflow) -> Vec<PhaseView> {
 pub(crate) struct WorkflowView {
     pub(crate) number: u64,
     pub(crate) name: String,
-    pub(crate) state: WorkflowState,
-    pub(crate) motion: Motion,
+    pub(crate) state: String,
+    pub(crate) motion: &'static str,
     pub(crate) errors: Option<String>,
     /// Its journey: copying, running, replicas switched, primaries switched, cut over,
     /// completed.
@@ -164,8 +162,8 @@ impl From<&SeenWorkflow> for WorkflowView {
         Self {
             number: workflow.number,
             name: workflow.name.clone(),
-            state: workflow.state.clone(),
-            motion: workflow.state.motion(),
+            state: workflow.state.as_str().to_owned(),
+            motion: workflow.state.motion().as_str(),
             errors: workflow.workflow_errors.clone(),
             phases: phases(workflow),
         }
@@ -175,9 +173,9 @@ impl From<&SeenWorkflow> for WorkflowView {
 #[derive(Debug, Serialize)]
 pub(crate) struct DeployRequestView {
     pub(crate) number: u64,
-    pub(crate) deployment_state: DeployState,
+    pub(crate) deployment_state: String,
     pub(crate) deploying: bool,
-    pub(crate) motion: Motion,
+    pub(crate) motion: &'static str,
     pub(crate) operations: Vec<OperationView>,
     pub(crate) revert_operations: Vec<OperationView>,
     pub(crate) pending_cutover_since_unix: Option<i64>,
@@ -192,7 +190,7 @@ impl DeployRequestView {
                 .map(|(id, operation)| OperationView {
                     id: id.clone(),
                     table: operation.table_name.clone(),
-                    state: operation.state.clone(),
+                    state: operation.state.as_str().to_owned(),
                     errors: operation.errors.clone(),
                     progress_percentage: operation.progress.percentage,
                     eta_seconds: operation.progress.eta_seconds,
@@ -201,9 +199,9 @@ impl DeployRequestView {
         };
         Self {
             number,
-            deployment_state: request.deployment_state.clone(),
+            deployment_state: request.deployment_state.as_str().to_owned(),
             deploying: request.deployment_state.is_deploying(),
-            motion: request.motion(),
+            motion: request.motion().as_str(),
             operations: operations(&request.operations),
             revert_operations: operations(&request.revert_operations),
             pending_cutover_since_unix: request
@@ -219,7 +217,7 @@ impl DeployRequestView {
 pub(crate) struct OperationView {
     pub(crate) id: String,
     pub(crate) table: Option<String>,
-    pub(crate) state: OperationState,
+    pub(crate) state: String,
     pub(crate) errors: Option<String>,
     /// How far a running operation got, in percent.
     pub(crate) progress_percentage: Option<f64>,

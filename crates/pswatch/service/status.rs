@@ -21,6 +21,7 @@ pub(crate) struct TargetStatus {
     /// Something of the target moves on its own: polled at `active_interval`.
     pub(crate) active: bool,
     /// `active`, `waiting` (for a person: polled at `waiting_interval`) or `idle`.
+    #[serde(with = "motion_text")]
     pub(crate) motion: Motion,
     #[serde(with = "time::serde::rfc3339::option")]
     pub(crate) last_poll: Option<OffsetDateTime>,
@@ -236,5 +237,29 @@ mod tests {
         // Its poll, still running when it was removed, ends now.
         board.update(&target, |status| status.requests_per_poll = 4);
         assert!(board.snapshot().targets.is_empty());
+    }
+}
+
+/// A target's motion as the status API and the leader's report write it: `idle`, `waiting` or
+/// `active`.
+mod motion_text {
+    use diff_engine::Motion;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        motion: &Motion,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(motion.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Motion, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        [Motion::Idle, Motion::Waiting, Motion::Active]
+            .into_iter()
+            .find(|motion| motion.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a motion")))
     }
 }

@@ -41,7 +41,7 @@ pub(crate) struct StoredAction {
 
 impl Record for PendingAction {
     const WHAT: &'static str = "action";
-    type Stored = StoredAction;
+    type Stored<'a> = StoredAction;
 
     fn to_stored(&self) -> StoredAction {
         StoredAction {
@@ -80,7 +80,7 @@ pub(crate) struct StoredClick {
 
 impl Record for TakenClick {
     const WHAT: &'static str = "click taken up";
-    type Stored = StoredClick;
+    type Stored<'a> = StoredClick;
 
     fn to_stored(&self) -> StoredClick {
         StoredClick {
@@ -117,7 +117,7 @@ pub(crate) struct StoredAck {
 
 impl Record for AckRecord {
     const WHAT: &'static str = "acknowledgement";
-    type Stored = StoredAck;
+    type Stored<'a> = StoredAck;
 
     fn to_stored(&self) -> StoredAck {
         StoredAck {

@@ -706,7 +706,7 @@ fn decode<T: Record>(bytes: &[u8]) -> Result<T, StoreError> {
             found: version.v,
         });
     }
-    let versioned: Versioned<T::Stored> =
+    let versioned: Versioned<T::Stored<'static>> =
         serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })?;
     Ok(T::from_stored(versioned.record))
 }

@@ -32,12 +32,15 @@ pub(crate) use memo::MemoRecord;
 pub(crate) use silence::SilenceRecord;
 
 /// A value with a disk form.
-pub(crate) trait Record: Sized {
+pub(crate) trait Record: Sized + 'static {
     /// What the record is, for error messages.
     const WHAT: &'static str;
-    type Stored: Serialize + DeserializeOwned;
-    fn to_stored(&self) -> Self::Stored;
-    fn from_stored(stored: Self::Stored) -> Self;
+    /// Its stored counterpart, which may borrow from it while it is written.
+    type Stored<'a>: Serialize + DeserializeOwned
+    where
+        Self: 'a;
+    fn to_stored(&self) -> Self::Stored<'_>;
+    fn from_stored(stored: Self::Stored<'static>) -> Self;
 }
 
 /// A target and its state: the record under `state/{organization}/{database}`.
@@ -228,7 +231,7 @@ struct StoredSeenOperation {
 
 impl Record for StateRecord {
     const WHAT: &'static str = "state";
-    type Stored = StoredState;
+    type Stored<'a> = StoredState;
 
     fn to_stored(&self) -> StoredState {
         let operations = |operations: &BTreeMap<String, SeenOperation>| {
@@ -457,10 +460,10 @@ impl Record for StateRecord {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(crate) struct StoredOutboxEntry {
+pub(crate) struct StoredOutboxEntry<'a> {
     id: u64,
     channel: String,
-    event: StoredEvent,
+    event: StoredEvent<'a>,
     attempts: u32,
     last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -473,9 +476,9 @@ pub(crate) struct StoredOutboxEntry {
 
 impl Record for OutboxEntry {
     const WHAT: &'static str = "outbox";
-    type Stored = StoredOutboxEntry;
+    type Stored<'a> = StoredOutboxEntry<'a>;
 
-    fn to_stored(&self) -> StoredOutboxEntry {
+    fn to_stored(&self) -> StoredOutboxEntry<'_> {
         StoredOutboxEntry {
             id: self.id,
             channel: self.channel.clone(),
@@ -488,7 +491,7 @@ impl Record for OutboxEntry {
         }
     }
 
-    fn from_stored(stored: StoredOutboxEntry) -> Self {
+    fn from_stored(stored: StoredOutboxEntry<'static>) -> Self {
         Self {
             id: stored.id,
             channel: stored.channel,
@@ -503,8 +506,8 @@ impl Record for OutboxEntry {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(crate) struct StoredDeadLetter {
-    entry: StoredOutboxEntry,
+pub(crate) struct StoredDeadLetter<'a> {
+    entry: StoredOutboxEntry<'a>,
     #[serde(with = "time::serde::rfc3339")]
     died_at: OffsetDateTime,
     reason: String,
@@ -512,9 +515,9 @@ pub(crate) struct StoredDeadLetter {
 
 impl Record for DeadLetter {
     const WHAT: &'static str = "dead letter";
-    type Stored = StoredDeadLetter;
+    type Stored<'a> = StoredDeadLetter<'a>;
 
-    fn to_stored(&self) -> StoredDeadLetter {
+    fn to_stored(&self) -> StoredDeadLetter<'_> {
         StoredDeadLetter {
             entry: self.entry.to_stored(),
             died_at: self.died_at,
@@ -522,7 +525,7 @@ impl Record for DeadLetter {
         }
     }
 
-    fn from_stored(stored: StoredDeadLetter) -> Self {
+    fn from_stored(stored: StoredDeadLetter<'static>) -> Self {
         Self {
             entry: OutboxEntry::from_stored(stored.entry),
             died_at: stored.died_at,
@@ -541,7 +544,7 @@ pub(crate) struct StoredDisabledChannel {
 
 impl Record for DisabledChannel {
     const WHAT: &'static str = "channel";
-    type Stored = StoredDisabledChannel;
+    type Stored<'a> = StoredDisabledChannel;
 
     fn to_stored(&self) -> StoredDisabledChannel {
         StoredDisabledChannel {
@@ -572,7 +575,7 @@ pub(crate) struct StoredFingerprintKey {
 
 impl Record for FingerprintKey {
     const WHAT: &'static str = "fingerprint key";
-    type Stored = StoredFingerprintKey;
+    type Stored<'a> = StoredFingerprintKey;
 
     fn to_stored(&self) -> StoredFingerprintKey {
         StoredFingerprintKey {
@@ -603,7 +606,7 @@ pub(crate) struct StoredReceipt {
 
 impl Record for ReceiptRecord {
     const WHAT: &'static str = "receipt";
-    type Stored = StoredReceipt;
+    type Stored<'a> = StoredReceipt;
 
     fn to_stored(&self) -> StoredReceipt {
         StoredReceipt {
@@ -632,21 +635,21 @@ pub(crate) struct JournalRecord {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(crate) struct StoredJournal {
-    event: StoredEvent,
+pub(crate) struct StoredJournal<'a> {
+    event: StoredEvent<'a>,
 }
 
 impl Record for JournalRecord {
     const WHAT: &'static str = "journal";
-    type Stored = StoredJournal;
+    type Stored<'a> = StoredJournal<'a>;
 
-    fn to_stored(&self) -> StoredJournal {
+    fn to_stored(&self) -> StoredJournal<'_> {
         StoredJournal {
             event: (&self.event).into(),
         }
     }
 
-    fn from_stored(stored: StoredJournal) -> Self {
+    fn from_stored(stored: StoredJournal<'static>) -> Self {
         Self {
             event: stored.event.into(),
         }
@@ -670,7 +673,7 @@ pub(crate) struct StoredDigestMark {
 
 impl Record for DigestMark {
     const WHAT: &'static str = "digest mark";
-    type Stored = StoredDigestMark;
+    type Stored<'a> = StoredDigestMark;
 
     fn to_stored(&self) -> StoredDigestMark {
         StoredDigestMark {

@@ -29,7 +29,7 @@ pub(crate) struct StoredReport {
 
 impl Record for LeaderReport {
     const WHAT: &'static str = "the leader's report";
-    type Stored = StoredReport;
+    type Stored<'a> = StoredReport;
 
     fn to_stored(&self) -> StoredReport {
         StoredReport {

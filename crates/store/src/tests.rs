@@ -1240,6 +1240,26 @@ mod golden {
         check("dead_v1.jsonl", &[encode(&letter).expect("encodes")]);
     }
 
+    /// An operation's event written before operations had phases reads as the deploy's.
+    #[test]
+    fn operation_events_without_a_phase_are_the_deploys() {
+        for (entry, bytes) in entries().iter().zip(
+            entries()
+                .iter()
+                .map(|entry| encode(entry).expect("encodes")),
+        ) {
+            let Some(phase) = entry.event.kind.phase() else {
+                continue;
+            };
+            let text = String::from_utf8(bytes).expect("utf-8");
+            let marker = format!(r#""phase":"{}","#, phase.as_str());
+            assert!(text.contains(&marker), "{text}");
+            let older = text.replace(&marker, "");
+            let read = decode::<OutboxEntry>(older.as_bytes()).expect("decodes");
+            assert_eq!(read.event.kind.phase(), Some(OperationPhase::Deploy));
+        }
+    }
+
     #[test]
     fn reminders_keep_their_bytes_in_the_state_and_the_outbox() {
         let mut state = state();

@@ -1,176 +1,218 @@
 //! A sample event of every type, for `pswatch check` (every template is rendered against those
-//! its `events` match) and `pswatch template preview`. Their shapes are the store's, the same
-//! as real events.
+//! its `events` match) and `pswatch template preview`. Their resources are written as the
+//! outbox and webhooks write them (`wire`), the same as real events.
 
-use diff_engine::{Event, EVENT_TYPES};
+use diff_engine::{
+    DatabaseDigest, DeployOperation, DeployRequest, DeployState, Digest, DigestItem, Event,
+    EventKind, OperationPhase, OperationState, PlanetScaleEvent, Severity, Workflow, WorkflowState,
+    WorkflowTimes, EVENT_TYPES,
+};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use time::macros::datetime;
 
-fn workflow(state: &str, errors: Option<&str>) -> Value {
-    json!({
+/// The resource `value` describes, read as `S`, the shape both formats write it in.
+fn read<S: DeserializeOwned + Into<T>, T>(value: Value) -> Option<T> {
+    serde_json::from_value::<S>(value).ok().map(Into::into)
+}
+
+fn workflow(state: &str, errors: Option<&str>) -> Option<Workflow> {
+    let shape: wire::Workflow<'static> = serde_json::from_value(json!({
         "id": "wf_8cd2", "number": 3, "name": "move-customers", "state": state,
         "workflow_errors": errors, "source_keyspace": "commerce", "target_keyspace": "customers",
         "branch": "main", "actor": "Ada Lovelace", "cutover_by": null, "updated_at": null,
-    })
+    }))
+    .ok()?;
+    Some(shape.into_core(WorkflowTimes::default()))
 }
 
-fn deploy_request(state: &str) -> Value {
-    json!({
+fn deploy_request(state: &str, paused: Option<&str>) -> Option<DeployRequest> {
+    read::<wire::DeployRequest<'static>, _>(json!({
         "id": "dr_77", "number": 7, "state": "open", "deployment_state": state,
         "branch": "add-order-ref", "into_branch": "main",
         "html_url": "https://app.planetscale.com/acme/commerce/deploy-requests/7",
         "actor": "Ada Lovelace", "closed_by": null, "auto_cutover": false,
         "lint_errors": [], "deploy_check_errors": null,
         "ready_to_cutover_at": "2026-11-23T10:00:00.000Z",
-        "cutover_expiring": state == "pending_cutover", "queue_paused": false,
-        "queue_pause_reason": null,
-    })
+        "cutover_expiring": state == "pending_cutover", "queue_paused": paused.is_some(),
+        "queue_pause_reason": paused,
+    }))
 }
 
-fn operation(state: &str, errors: Option<&str>) -> Value {
-    json!({
+fn operation(state: &str, errors: Option<&str>) -> Option<DeployOperation> {
+    read::<wire::Operation<'static>, _>(json!({
         "id": "op_41", "state": state, "keyspace_name": "commerce", "table_name": "orders",
         "operation_name": "ALTER",
         "ddl_statement": "ALTER TABLE `orders` ADD UNIQUE KEY `idx_ref` (`ref`)",
         "deploy_errors": errors,
         "deploy_error_docs_url": errors.map(|_| "https://planetscale.com/docs/concepts/deploy-requests"),
         "progress_percentage": 42.0,
-    })
+    }))
 }
 
 const DUPLICATE: &str = "Duplicate entry 'A-1042' for key 'orders.idx_ref'";
 
-/// The type's own fields of the sample of `event_type`, and its severity.
-fn fields(event_type: &str) -> Option<(Value, &'static str)> {
+/// The sample of `event_type`: its own fields, and its severity.
+fn kind(event_type: &str) -> Option<(EventKind, Severity)> {
+    let workflow_state = WorkflowState::parse;
+    let deploy_state = DeployState::parse;
+    let text = |text: &str| Some(text.to_owned());
     Some(match event_type {
         "workflow.state_changed" => (
-            json!({"previous_state": "switched_primaries", "state": "cutover",
-                   "workflow": workflow("cutover", None)}),
-            "info",
+            EventKind::WorkflowStateChanged {
+                previous_state: Some(workflow_state("switched_primaries")),
+                state: workflow_state("cutover"),
+                workflow: workflow("cutover", None)?,
+            },
+            Severity::Info,
         ),
-        "workflow.errors_changed" => (
-            json!({"errors": "vreplication: table customers: lag 120s", "previous_errors": null,
-                   "workflow": workflow("running", Some("vreplication: table customers: lag 120s"))}),
-            "critical",
-        ),
+        "workflow.errors_changed" => {
+            let lag = "vreplication: table customers: lag 120s";
+            (
+                EventKind::WorkflowErrorsChanged {
+                    errors: text(lag),
+                    previous_errors: None,
+                    workflow: workflow("running", Some(lag))?,
+                },
+                Severity::Critical,
+            )
+        }
         "deploy_request.state_changed" => (
-            json!({"previous_state": "in_progress", "state": "complete_pending_revert",
-                   "deploy_request": deploy_request("complete_pending_revert")}),
-            "info",
+            EventKind::DeployRequestStateChanged {
+                previous_state: Some(deploy_state("in_progress")),
+                state: deploy_state("complete_pending_revert"),
+                deploy_request: deploy_request("complete_pending_revert", None)?,
+            },
+            Severity::Info,
         ),
         "deploy_operation.state_changed" => (
-            json!({"previous_state": "in_progress", "state": "error", "deploy_request_number": 7,
-                   "phase": "deploy", "operation": operation("error", Some(DUPLICATE))}),
-            "critical",
+            EventKind::DeployOperationStateChanged {
+                previous_state: Some(OperationState::parse("in_progress")),
+                state: OperationState::parse("error"),
+                deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
+                operation: operation("error", Some(DUPLICATE))?,
+            },
+            Severity::Critical,
         ),
         "deploy_operation.errors_changed" => (
-            json!({"errors": DUPLICATE, "previous_errors": null, "deploy_request_number": 7,
-                   "phase": "deploy", "operation": operation("error", Some(DUPLICATE))}),
-            "critical",
+            EventKind::DeployOperationErrorsChanged {
+                errors: text(DUPLICATE),
+                previous_errors: None,
+                deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
+                operation: operation("error", Some(DUPLICATE))?,
+            },
+            Severity::Critical,
         ),
         "deploy_request.awaiting_cutover" => (
-            json!({"waiting_since": "2026-11-23T10:00:00Z", "reminder": 2,
-                   "deploy_request": deploy_request("pending_cutover")}),
-            "warning",
+            EventKind::DeployRequestAwaitingCutover {
+                waiting_since: datetime!(2026-11-23 10:00 UTC),
+                reminder: 2,
+                deploy_request: deploy_request("pending_cutover", None)?,
+            },
+            Severity::Warning,
         ),
         "deploy_request.cutover_expiring" => (
-            json!({"deploy_request": deploy_request("pending_cutover")}),
-            "warning",
+            EventKind::DeployRequestCutoverExpiring {
+                deploy_request: deploy_request("pending_cutover", None)?,
+            },
+            Severity::Warning,
         ),
         "deploy_request.queue_paused" => {
-            let mut request = deploy_request("queued");
-            request["queue_paused"] = json!(true);
-            request["queue_pause_reason"] = json!("Paused by an administrator");
+            let reason = "Paused by an administrator";
             (
-                json!({"queue_pause_reason": "Paused by an administrator",
-                       "deploy_request": request}),
-                "warning",
+                EventKind::DeployRequestQueuePaused {
+                    queue_pause_reason: text(reason),
+                    deploy_request: deploy_request("queued", Some(reason))?,
+                },
+                Severity::Warning,
             )
         }
         "deploy_operation.stalled" => (
-            json!({"stalled_since": "2026-11-23T11:00:00Z", "deploy_request_number": 7,
-                   "phase": "deploy", "operation": operation("in_progress", None)}),
-            "warning",
+            EventKind::DeployOperationStalled {
+                stalled_since: datetime!(2026-11-23 11:00 UTC),
+                deploy_request_number: 7,
+                phase: OperationPhase::Deploy,
+                operation: operation("in_progress", None)?,
+            },
+            Severity::Warning,
         ),
         "backup.state_changed" => (
-            json!({"previous_state": "running", "state": "failed", "recovers": false,
-                   "backup": {"id": "bk_41", "name": "2026.11.23 09:00", "branch": "main",
-                              "state": "failed", "size": 52_428_800,
-                              "started_at": "2026-11-23T09:00:00.000Z",
-                              "completed_at": "2026-11-23T09:12:30.000Z"}}),
-            "critical",
+            EventKind::BackupStateChanged {
+                previous_state: text("running"),
+                state: "failed".into(),
+                recovers: false,
+                backup: read::<wire::Backup<'static>, _>(
+                    json!({"id": "bk_41", "name": "2026.11.23 09:00", "branch": "main",
+                           "state": "failed", "size": 52_428_800,
+                           "started_at": "2026-11-23T09:00:00.000Z",
+                           "completed_at": "2026-11-23T09:12:30.000Z"}),
+                )?,
+            },
+            Severity::Critical,
         ),
         "resize.state_changed" => (
-            json!({"previous_state": "resizing", "state": "completed",
-                   "resize": {"id": "rs_7", "branch": "main", "keyspace": null,
-                              "state": "completed", "previous_cluster_name": "PS_10",
-                              "cluster_name": "PS_20", "previous_replicas": 2, "replicas": 3,
-                              "previous_maximum_storage_bytes": 107_374_182_400_u64,
-                              "maximum_storage_bytes": 214_748_364_800_u64,
-                              "started_at": "2026-11-23T09:00:00.000Z",
-                              "completed_at": "2026-11-23T09:30:00.000Z"}}),
-            "info",
+            EventKind::ResizeStateChanged {
+                previous_state: text("resizing"),
+                state: "completed".into(),
+                resize: read::<wire::Resize<'static>, _>(
+                    json!({"id": "rs_7", "branch": "main", "keyspace": null,
+                           "state": "completed", "previous_cluster_name": "PS_10",
+                           "cluster_name": "PS_20", "previous_replicas": 2, "replicas": 3,
+                           "previous_maximum_storage_bytes": 107_374_182_400_u64,
+                           "maximum_storage_bytes": 214_748_364_800_u64,
+                           "started_at": "2026-11-23T09:00:00.000Z",
+                           "completed_at": "2026-11-23T09:30:00.000Z"}),
+                )?,
+            },
+            Severity::Info,
         ),
         "schema_recommendation.opened" | "schema_recommendation.closed" => {
-            let state = if event_type.ends_with("opened") {
-                "open"
-            } else {
-                "applied"
-            };
-            let recommendation = json!({"id": "sr_12", "number": 12,
+            let opened = event_type.ends_with("opened");
+            let recommendation = read::<wire::Recommendation<'static>, _>(
+                json!({"id": "sr_12", "number": 12,
                 "title": "Drop unused index idx_legacy on orders", "table_name": "orders",
                 "keyspace": "commerce", "ddl_statement": "ALTER TABLE `orders` DROP INDEX `idx_legacy`",
-                "recommendation_type": "unused_index", "state": state,
-                "html_url": "https://app.planetscale.com/acme/commerce/insights/recommendations/12"});
-            if state == "open" {
-                (json!({"recommendation": recommendation}), "info")
+                "recommendation_type": "unused_index", "state": if opened { "open" } else { "applied" },
+                "html_url": "https://app.planetscale.com/acme/commerce/insights/recommendations/12"}),
+            )?;
+            let kind = if opened {
+                EventKind::SchemaRecommendationOpened { recommendation }
             } else {
-                (
-                    json!({"previous_state": "open", "recommendation": recommendation}),
-                    "info",
-                )
-            }
+                EventKind::SchemaRecommendationClosed {
+                    previous_state: "open".into(),
+                    recommendation,
+                }
+            };
+            (kind, Severity::Info)
         }
         "maintenance.scheduled" | "maintenance.started" | "maintenance.finished" => {
-            let schedule = json!({"id": "ms_1", "name": "Vitess upgrade",
+            let schedule = read::<wire::Maintenance<'static>, _>(
+                json!({"id": "ms_1", "name": "Vitess upgrade",
                 "next_window_datetime": "2026-11-28T02:00:00.000Z",
                 "last_window_datetime": "2026-11-21T02:00:00.000Z", "duration_hours": 4,
                 "required": true, "deadline_at": "2026-12-05T00:00:00.000Z",
-                "pending_vitess_version": "22.0", "pending_mysql_version": null});
-            if event_type == "maintenance.scheduled" {
-                (
-                    json!({"previous_window": "2026-11-27T02:00:00.000Z", "schedule": schedule}),
-                    "warning",
-                )
-            } else {
-                (json!({"schedule": schedule}), "info")
+                "pending_vitess_version": "22.0", "pending_mysql_version": null}),
+            )?;
+            match event_type {
+                "maintenance.scheduled" => (
+                    EventKind::MaintenanceScheduled {
+                        previous_window: text("2026-11-27T02:00:00.000Z"),
+                        schedule,
+                    },
+                    Severity::Warning,
+                ),
+                "maintenance.started" => {
+                    (EventKind::MaintenanceStarted { schedule }, Severity::Info)
+                }
+                _ => (EventKind::MaintenanceFinished { schedule }, Severity::Info),
             }
         }
-        "pswatch.digest" => (
-            json!({"digest": {
-                "name": "morning",
-                "period_start": "2026-11-22T08:00:00Z",
-                "period_end": "2026-11-23T08:00:00Z",
-                "timezone": "Europe/Paris",
-                "dead_letters": 1,
-                "databases": [{
-                    "organization": "acme",
-                    "database": "commerce",
-                    "completed": [{"resource": "workflow #3 move-customers", "state": "completed",
-                                   "since": "2026-11-22T17:40:00Z", "errors": null,
-                                   "url": "https://app.planetscale.com/acme/commerce/workflows"}],
-                    "failed": [{"resource": "deploy request #7 table orders", "state": "error",
-                                "since": "2026-11-23T02:10:00Z", "errors": DUPLICATE,
-                                "url": "https://app.planetscale.com/acme/commerce/deploy-requests/7"}],
-                    "waiting": [{"resource": "deploy request #9", "state": "pending_cutover",
-                                 "since": "2026-11-22T16:00:00Z", "errors": null,
-                                 "url": "https://app.planetscale.com/acme/commerce/deploy-requests/9"}],
-                }],
-            }}),
-            "info",
-        ),
+        "pswatch.digest" => (EventKind::Digest { digest: digest() }, Severity::Info),
         planetscale => {
-            let event = planetscale.strip_prefix("planetscale.")?;
-            let (kind, name) = event.split_once('.')?;
+            let event = PlanetScaleEvent::parse(planetscale.strip_prefix("planetscale.")?)?;
+            let (kind, name) = event.as_str().split_once('.')?;
             let resource = match kind {
                 "branch" => json!({"id": "br_main", "type": "Branch", "name": "main",
                                    "state": "ready", "production": true,
@@ -181,16 +223,56 @@ fn fields(event_type: &str) -> Option<(Value, &'static str)> {
                             "state": "ready"}),
             };
             let severity = match name {
-                "out_of_memory" => "critical",
-                "anomaly" | "storage" => "warning",
-                _ => "info",
+                "out_of_memory" => Severity::Critical,
+                "anomaly" | "storage" => Severity::Warning,
+                _ => Severity::Info,
             };
-            (
-                json!({"type": "planetscale", "event": event, "resource": resource}),
-                severity,
-            )
+            (EventKind::PlanetScale { event, resource }, severity)
         }
     })
+}
+
+/// The sample digest: a morning's summary of `acme/commerce`.
+fn digest() -> Digest {
+    let item = |resource: &str, state: &str, since, errors: Option<&str>, path: &str| DigestItem {
+        resource: resource.into(),
+        state: state.into(),
+        since: Some(since),
+        errors: errors.map(str::to_owned),
+        url: Some(format!("https://app.planetscale.com/acme/commerce/{path}")),
+    };
+    Digest {
+        name: "morning".into(),
+        period_start: datetime!(2026-11-22 08:00 UTC),
+        period_end: datetime!(2026-11-23 08:00 UTC),
+        timezone: "Europe/Paris".into(),
+        dead_letters: 1,
+        databases: vec![DatabaseDigest {
+            organization: "acme".into(),
+            database: "commerce".into(),
+            completed: vec![item(
+                "workflow #3 move-customers",
+                "completed",
+                datetime!(2026-11-22 17:40 UTC),
+                None,
+                "workflows",
+            )],
+            failed: vec![item(
+                "deploy request #7 table orders",
+                "error",
+                datetime!(2026-11-23 02:10 UTC),
+                Some(DUPLICATE),
+                "deploy-requests/7",
+            )],
+            waiting: vec![item(
+                "deploy request #9",
+                "pending_cutover",
+                datetime!(2026-11-22 16:00 UTC),
+                None,
+                "deploy-requests/9",
+            )],
+        }],
+    }
 }
 
 /// A sample event of `event_type` (one of [`EVENT_TYPES`]) in `acme/commerce`; `None` for a
@@ -199,18 +281,15 @@ pub fn sample_event(event_type: &str) -> Option<Event> {
     if !EVENT_TYPES.contains(&event_type) {
         return None;
     }
-    let (mut event, severity) = fields(event_type)?;
-    let object = event.as_object_mut()?;
-    object.entry("type").or_insert_with(|| json!(event_type));
-    object.insert(
-        "id".into(),
-        json!(format!("evt_sample_{}", event_type.replace('.', "_"))),
-    );
-    object.insert("organization".into(), json!("acme"));
-    object.insert("database".into(), json!("commerce"));
-    object.insert("severity".into(), json!(severity));
-    object.insert("observed_at".into(), json!("2026-11-23T12:00:00Z"));
-    serde_json::from_value(event).ok()
+    let (kind, severity) = kind(event_type)?;
+    Some(Event {
+        id: format!("evt_sample_{}", event_type.replace('.', "_")),
+        kind,
+        organization: "acme".into(),
+        database: "commerce".into(),
+        severity,
+        observed_at: datetime!(2026-11-23 12:00 UTC),
+    })
 }
 
 #[cfg(test)]

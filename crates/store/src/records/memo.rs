@@ -52,7 +52,7 @@ struct StoredIncident {
 
 impl Record for MemoRecord {
     const WHAT: &'static str = "memo";
-    type Stored = StoredMemo;
+    type Stored<'a> = StoredMemo;
 
     fn to_stored(&self) -> StoredMemo {
         StoredMemo {

@@ -30,7 +30,7 @@ pub(crate) struct SilenceRecord(pub(crate) Silence);
 
 impl Record for SilenceRecord {
     const WHAT: &'static str = "silence";
-    type Stored = StoredSilence;
+    type Stored<'a> = StoredSilence;
 
     fn to_stored(&self) -> StoredSilence {
         let silence = &self.0;
