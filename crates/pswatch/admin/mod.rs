@@ -243,7 +243,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 /// What the status page shows of the leader's work: this replica's own, or on a standby the
 /// leader's last report, with its age in seconds.
 async fn work_shown(shared: &Shared) -> (Report, Option<u64>) {
-    if shared.store.is_shared() && !shared.store.leads() {
+    if shared.leadership.is_standby() {
         if let Some((report, age)) = leaders_report(shared).await {
             return (report, Some(age));
         }
@@ -320,7 +320,10 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             .filter(|view| view.status != SilenceStatus::Expired)
             .collect(),
         now_unix: OffsetDateTime::now_utc().unix_timestamp(),
-        replica: shared.store.is_shared().then(|| shared.replicas.view()),
+        replica: shared
+            .leadership
+            .is_elected()
+            .then(|| shared.replicas.view()),
         report_age_seconds,
     })
     .into_response()

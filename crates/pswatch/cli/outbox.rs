@@ -107,7 +107,7 @@ pub(crate) async fn list(store: &Store) -> anyhow::Result<String> {
 /// leader running meanwhile is told to look (its workers wait for news, not for a timer).
 pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<String> {
     let count = store.revive(id).await?;
-    if count > 0 && store.is_shared() {
+    if count > 0 && store.leadership().is_elected() {
         store
             .wake(crate::service::shared::ALL_CHANNELS)
             .await

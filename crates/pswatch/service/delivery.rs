@@ -156,7 +156,7 @@ impl Delivery {
         }
         // A replica whose lease may have lapsed (paused, cut off) sends nothing: another may
         // lead by now. It looks again soon: a renewed lease wakes no worker.
-        if !self.store.leads() {
+        if !self.shared.leadership.leads() {
             tracing::debug!(
                 channel = channel_name,
                 "not delivering: this replica's lease is not current"

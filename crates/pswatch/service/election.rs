@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use store::{Fence, Store};
+use store::{Election, Fence, Leadership, Store};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -104,18 +104,18 @@ const LAPSE_MARGIN: Duration = Duration::from_millis(50);
 /// with its epoch: the epoch, and until when this process trusts the lease by its own clock.
 /// `None` (the fence untouched) while another holds it.
 async fn hold_lease(
-    store: &Store,
+    election: &Election,
     id: &str,
     lease: Duration,
 ) -> Result<Option<(u64, Instant)>, store::StoreError> {
     let asked = Instant::now();
-    let Some(epoch) = store.acquire_lease(id, lease).await? else {
+    let Some(epoch) = election.acquire(id, lease).await? else {
         return Ok(None);
     };
     // The database's lease ends `lease` after it answered, so after `asked`: trusted until a
     // tenth short of that, for clocks that drift.
     let until = asked + lease - lease / 10;
-    store.set_fence(Fence::Leader {
+    election.set_fence(Fence::Leader {
         holder: id.to_owned(),
         epoch,
         until,
@@ -126,7 +126,7 @@ async fn hold_lease(
 /// Runs the election until `shutdown`: the role follows the lease, the store's fence follows the
 /// role, and at shutdown a leader gives its lease up so a standby takes over at once.
 pub(crate) async fn elect(
-    store: Store,
+    election: Election,
     id: String,
     lease: Duration,
     metrics: std::sync::Arc<Metrics>,
@@ -140,7 +140,7 @@ pub(crate) async fn elect(
     let mut was: Option<Role> = None;
     loop {
         let asked = Instant::now();
-        let acquired = hold_lease(&store, &id, lease).await;
+        let acquired = hold_lease(&election, &id, lease).await;
         let answered = acquired.is_ok();
         let role = match acquired {
             Ok(Some((epoch, until))) => {
@@ -149,7 +149,7 @@ pub(crate) async fn elect(
             }
             Ok(None) => {
                 trusted_until = None;
-                store.set_fence(Fence::Standby);
+                election.set_fence(Fence::Standby);
                 Role::Standby
             }
             Err(error) => {
@@ -161,7 +161,7 @@ pub(crate) async fn elect(
                     }
                     _ => {
                         trusted_until = None;
-                        store.set_fence(Fence::Standby);
+                        election.set_fence(Fence::Standby);
                         Role::Standby
                     }
                 }
@@ -170,7 +170,7 @@ pub(crate) async fn elect(
         metrics
             .leader
             .set(i64::from(matches!(role, Role::Leader { .. })));
-        let read = store.leader().await;
+        let read = election.leader().await;
         // When another's lease ends, by the database's clock, counted from now.
         let lapses_at = match (&read, role) {
             (Ok(Some(other)), Role::Standby) if other.holder != id => {
@@ -206,10 +206,10 @@ pub(crate) async fn elect(
                 ),
             }
         }
-        if let Err(error) = store.heartbeat(&id).await {
+        if let Err(error) = election.heartbeat(&id).await {
             tracing::debug!(%error, "the replica's heartbeat was not written");
         }
-        let replicas = store
+        let replicas = election
             .replicas()
             .await
             .unwrap_or_default()
@@ -239,11 +239,11 @@ pub(crate) async fn elect(
             () = tokio::time::sleep_until(next) => {}
         }
     }
-    store.set_fence(Fence::Standby);
+    election.set_fence(Fence::Standby);
     roles.send_replace(Role::Standby);
     metrics.leader.set(0);
     if trusted_until.is_some() {
-        match store.release_lease(&id).await {
+        match election.release(&id).await {
             Ok(()) => tracing::info!(replica = %id, "gave the leader's lease up"),
             Err(error) => {
                 tracing::warn!(%error, "cannot give the leader's lease up; a standby takes over when it lapses")
@@ -256,7 +256,7 @@ pub(crate) async fn elect(
 /// store replicas share, so that it never works beside a running leader: taken before,
 /// renewed while the command runs, given up after.
 pub(crate) struct OnceLease {
-    store: Store,
+    election: Election,
     id: String,
     stop: CancellationToken,
     renewing: tokio::task::JoinHandle<()>,
@@ -266,12 +266,12 @@ impl OnceLease {
     /// Takes the lease for this process; `None` with a store of one process. Refused, naming
     /// the leader, while a replica holds it.
     pub(crate) async fn take(store: &Store, lease: Duration) -> anyhow::Result<Option<Self>> {
-        if !store.is_shared() {
+        let Leadership::Elected(election) = store.leadership() else {
             return Ok(None);
-        }
+        };
         let id = format!("once-{}", replica_id());
-        if hold_lease(store, &id, lease).await?.is_none() {
-            let leader = store
+        if hold_lease(&election, &id, lease).await?.is_none() {
+            let leader = election
                 .leader()
                 .await
                 .ok()
@@ -284,16 +284,16 @@ impl OnceLease {
         }
         let stop = CancellationToken::new();
         let renewing = tokio::spawn({
-            let (store, id, stop) = (store.clone(), id.clone(), stop.clone());
+            let (election, id, stop) = (election.clone(), id.clone(), stop.clone());
             async move {
                 loop {
                     tokio::select! {
                         () = stop.cancelled() => return,
                         () = tokio::time::sleep(lease / 3) => {}
                     }
-                    if !matches!(hold_lease(&store, &id, lease).await, Ok(Some(_))) {
+                    if !matches!(hold_lease(&election, &id, lease).await, Ok(Some(_))) {
                         // Another took over: the fence refuses this process's writes now.
-                        store.set_fence(Fence::Standby);
+                        election.set_fence(Fence::Standby);
                         tracing::warn!(
                             "pswatch once lost the leader's lease; it writes nothing more"
                         );
@@ -303,7 +303,7 @@ impl OnceLease {
             }
         });
         Ok(Some(Self {
-            store: store.clone(),
+            election,
             id,
             stop,
             renewing,
@@ -314,8 +314,8 @@ impl OnceLease {
     pub(crate) async fn release(self) {
         self.stop.cancel();
         let _ = self.renewing.await;
-        self.store.set_fence(Fence::Standby);
-        if let Err(error) = self.store.release_lease(&self.id).await {
+        self.election.set_fence(Fence::Standby);
+        if let Err(error) = self.election.release(&self.id).await {
             tracing::warn!(%error, "cannot give the leader's lease up; a replica takes over when it lapses");
         }
     }

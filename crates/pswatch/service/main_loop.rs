@@ -169,7 +169,7 @@ impl Loop {
     async fn start_due(&mut self) -> anyhow::Result<Instant> {
         let now = Instant::now();
         let receives = self.pipeline.config.receiver.is_some();
-        let shared = self.shared.store.is_shared();
+        let shared = self.shared.leadership.is_elected();
         // Nothing more can be written to a broken store: given up at once.
         give_up_if_broken(&self.shared, &self.pipeline.config)?;
         let store_failing = self.shared.store_health.failing().is_some();

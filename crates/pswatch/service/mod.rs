@@ -92,11 +92,12 @@ pub(crate) async fn run(
         secrets: &secrets,
         listens,
     };
-    let result = match lease {
-        Some(lease) if shared.store.is_shared() => {
+    let result = match (lease, shared.leadership.clone()) {
+        (Some(lease), store::Leadership::Elected(election)) => {
             replicated(
                 outlives,
                 pipeline,
+                election,
                 lease,
                 &mut pushes,
                 &mut reloads,
@@ -157,6 +158,7 @@ struct Outlives<'a> {
 async fn replicated(
     outlives: Outlives<'_>,
     mut pipeline: Arc<Pipeline>,
+    election: store::Election,
     lease: std::time::Duration,
     pushes: &mut mpsc::Receiver<Inbound>,
     reloads: &mut mpsc::Receiver<Config>,
@@ -168,7 +170,7 @@ async fn replicated(
     let id = election::replica_id();
     tracing::info!(replica = %id, lease = ?lease, "sharing the PostgreSQL store with other replicas: the one holding the lease polls and delivers");
     let election = tokio::spawn(election::elect(
-        shared.store.clone(),
+        election,
         id,
         lease,
         Arc::clone(&shared.metrics),

@@ -345,7 +345,7 @@ impl Receiver {
         let answer = if deploy_request {
             // Full means polls are already asked for; they coalesce anyway.
             // With replicas, whichever leads polls it: the store carries the push to it.
-            if self.shared.store.is_shared() {
+            if self.shared.leadership.is_elected() {
                 if let Err(error) = self.shared.store.poke(&delivery.target).await {
                     tracing::warn!(%error, "cannot pass a pushed change on to the leader; it polls on its schedule");
                 }

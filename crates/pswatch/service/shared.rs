@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) store_health: StoreHealth,
     /// This replica and its role, when replicas share the store.
     pub(crate) replicas: Arc<crate::service::election::ReplicaBoard>,
+    /// Who does the leader's work: asked, never assumed.
+    pub(crate) leadership: store::Leadership,
 }
 
 impl std::fmt::Debug for Shared {
@@ -112,7 +114,7 @@ impl Shared {
     pub(crate) async fn wake_channels<'a>(&self, channels: impl IntoIterator<Item = &'a str>) {
         for channel in channels {
             self.wakes.wake_named(channel);
-            if self.store.is_shared() {
+            if self.leadership.is_elected() {
                 if let Err(error) = self.store.wake(channel).await {
                     tracing::warn!(%error, channel, "cannot wake the leader's delivery worker; it delivers at its next look");
                 }
@@ -124,8 +126,9 @@ impl Shared {
     pub(crate) async fn new(store: Store, config: &Config) -> anyhow::Result<Self> {
         let fingerprint_key = store.fingerprint_key().await?;
         let metrics = Arc::new(Metrics::new());
-        let store_health = StoreHealth::new(metrics.store_writable.clone(), !store.is_shared());
+        let store_health = StoreHealth::new(metrics.store_writable.clone(), store.is_embedded());
         let shared = Self {
+            leadership: store.leadership(),
             store,
             metrics,
             budgets: Budgets::default(),

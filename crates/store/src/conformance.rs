@@ -619,16 +619,20 @@ async fn postgres_leases_fence_the_leaders_writes() {
     let options = database.options("leases");
     let a = Store::connect(&options).await.expect("a");
     let b = Store::connect(&options).await.expect("b");
-    assert!(a.is_shared());
+    let election = |store: &Store| match store.leadership() {
+        crate::Leadership::Elected(election) => election,
+        crate::Leadership::Alone => panic!("replicas on PostgreSQL elect a leader"),
+    };
+    let (a_leads, b_leads) = (election(&a), election(&b));
     let lease = Duration::from_millis(800);
-    let first = a
-        .acquire_lease("a", lease)
+    let first = a_leads
+        .acquire("a", lease)
         .await
         .expect("acquire")
         .expect("a leads");
-    assert_eq!(b.acquire_lease("b", lease).await.expect("acquire"), None);
+    assert_eq!(b_leads.acquire("b", lease).await.expect("acquire"), None);
     assert_eq!(
-        a.acquire_lease("a", lease).await.expect("renew"),
+        a_leads.acquire("a", lease).await.expect("renew"),
         Some(first),
         "a renewal keeps the epoch"
     );
@@ -637,8 +641,8 @@ async fn postgres_leases_fence_the_leaders_writes() {
         epoch,
         until: tokio::time::Instant::now() + Duration::from_secs(60),
     };
-    a.set_fence(leads("a", first));
-    b.set_fence(Fence::Standby);
+    a_leads.set_fence(leads("a", first));
+    b_leads.set_fence(Fence::Standby);
     let state = TargetState::default();
     a.commit_poll(&target("x"), &state, vec![delivery("hook", "evt_1")], NOW)
         .await
@@ -654,13 +658,13 @@ async fn postgres_leases_fence_the_leaders_writes() {
 
     // a is cut off: its lease lapses and b takes over with the next epoch.
     tokio::time::sleep(lease + Duration::from_millis(300)).await;
-    let second = b
-        .acquire_lease("b", lease)
+    let second = b_leads
+        .acquire("b", lease)
         .await
         .expect("acquire")
         .expect("b takes over");
     assert_eq!(second, first + 1);
-    b.set_fence(leads("b", second));
+    b_leads.set_fence(leads("b", second));
     let entry = ids_of(&b, "hook").await;
     assert_eq!(entry, ["evt_1", "evt_pushed"]);
     let pending = b.outbox_of("hook").all().await.expect("entries");
@@ -683,10 +687,10 @@ async fn postgres_leases_fence_the_leaders_writes() {
     b.complete("hook", &[pending[0].id])
         .await
         .expect("b completes");
-    let leader = a.leader().await.expect("leader").expect("one");
+    let leader = a_leads.leader().await.expect("leader").expect("one");
     assert_eq!((leader.holder.as_str(), leader.epoch), ("b", second));
     // A lease lapsed by the leader's own clock refuses before asking.
-    b.set_fence(Fence::Leader {
+    b_leads.set_fence(Fence::Leader {
         holder: "b".into(),
         epoch: second,
         until: tokio::time::Instant::now(),
@@ -696,14 +700,14 @@ async fn postgres_leases_fence_the_leaders_writes() {
         Err(StoreError::NotLeader(_))
     ));
     // Released at shutdown, the lease is taken at once.
-    b.release_lease("b").await.expect("release");
+    b_leads.release("b").await.expect("release");
     assert_eq!(
-        a.acquire_lease("a", lease).await.expect("acquire"),
+        a_leads.acquire("a", lease).await.expect("acquire"),
         Some(second + 1)
     );
-    a.heartbeat("a").await.expect("heartbeat");
-    b.heartbeat("b").await.expect("heartbeat");
-    let replicas = a.replicas().await.expect("replicas");
+    a_leads.heartbeat("a").await.expect("heartbeat");
+    b_leads.heartbeat("b").await.expect("heartbeat");
+    let replicas = a_leads.replicas().await.expect("replicas");
     assert_eq!(replicas.len(), 2);
 }
 

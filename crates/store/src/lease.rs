@@ -1,11 +1,12 @@
-//! Leading among replicas that share a PostgreSQL store: one lease row, taken and renewed by
+//! Who does the leader's work. A store of one process (sled) has no replicas: its process
+//! always leads, and nothing is elected or fenced ([`Leadership::Alone`]). Replicas that share a
+//! PostgreSQL store elect one ([`Leadership::Elected`]): one lease row, taken and renewed by
 //! the database's clock, its epoch one more at every takeover; the leader's writes check in
-//! their own transaction that its epoch is still the current one. A store of one process (sled)
-//! has no replicas: it always leads, and its writes are not fenced.
+//! their own transaction that its epoch is still the current one.
 
 use std::time::Duration;
 
-use crate::backend::{Backend, Batch, Fence, Leader, Replica};
+use crate::backend::{Backend, Batch, Fence, Leader, PostgresBackend, Replica};
 use crate::keys::{poke_key, split_poke_key, wake_key, POKE_PREFIX, WAKE_PREFIX};
 use crate::{Store, StoreError, FORMAT_VERSION};
 
@@ -18,55 +19,107 @@ pub struct Pokes {
     pub channels: Vec<String>,
 }
 
-impl Store {
-    /// Whether several replicas may share this store (PostgreSQL), so that they elect a leader.
-    pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Postgres(_))
+/// Who does the leader's work on a store: the one seam between one process and replicas.
+#[derive(Clone)]
+pub enum Leadership {
+    /// A store of one process: it always leads.
+    Alone,
+    /// A store replicas share: they elect a leader.
+    Elected(Election),
+}
+
+impl std::fmt::Debug for Leadership {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Alone => "Alone",
+            Self::Elected(_) => "Elected",
+        })
+    }
+}
+
+impl Leadership {
+    /// Whether this process may do the leader's work now: always alone; with replicas, while
+    /// its lease is current by its own clock. Asked before a delivery is sent, so a leader
+    /// paused past its lease sends nothing once it continues.
+    pub fn leads(&self) -> bool {
+        match self {
+            Self::Alone => true,
+            Self::Elected(election) => election.leads(),
+        }
     }
 
+    /// Whether replicas share the store, so that what one of them receives reaches the
+    /// leader through it.
+    pub fn is_elected(&self) -> bool {
+        matches!(self, Self::Elected(_))
+    }
+
+    /// Whether this process is a standby: replicas share the store and another leads.
+    pub fn is_standby(&self) -> bool {
+        self.is_elected() && !self.leads()
+    }
+}
+
+/// The election among replicas that share a PostgreSQL store.
+#[derive(Clone)]
+pub struct Election {
+    postgres: PostgresBackend,
+}
+
+impl Election {
     /// Takes or renews the leader's lease for the replica `holder`, for `lease`: its epoch when
-    /// it leads, `None` while another replica's lease runs. A store of one process always leads.
-    pub async fn acquire_lease(
-        &self,
-        holder: &str,
-        lease: Duration,
-    ) -> Result<Option<u64>, StoreError> {
-        match &self.backend {
-            Backend::Sled(_) => Ok(Some(0)),
-            Backend::Postgres(postgres) => postgres.acquire(holder, lease).await,
-        }
+    /// it leads, `None` while another replica's lease runs.
+    pub async fn acquire(&self, holder: &str, lease: Duration) -> Result<Option<u64>, StoreError> {
+        self.postgres.acquire(holder, lease).await
     }
 
     /// Ends `holder`'s lease now (at shutdown), so that a standby takes over at once.
-    pub async fn release_lease(&self, holder: &str) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sled(_) => Ok(()),
-            Backend::Postgres(postgres) => postgres.release(holder).await,
-        }
+    pub async fn release(&self, holder: &str) -> Result<(), StoreError> {
+        self.postgres.release(holder).await
     }
 
-    /// Who leads, as the store says; `None` on a store of one process or before any lease.
+    /// Who leads, as the store says; `None` before any lease.
     pub async fn leader(&self) -> Result<Option<Leader>, StoreError> {
-        match &self.backend {
-            Backend::Sled(_) => Ok(None),
-            Backend::Postgres(postgres) => postgres.leader().await,
-        }
+        self.postgres.leader().await
     }
 
     /// Notes that the replica `id` is alive.
     pub async fn heartbeat(&self, id: &str) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sled(_) => Ok(()),
-            Backend::Postgres(postgres) => postgres.heartbeat(id).await,
-        }
+        self.postgres.heartbeat(id).await
     }
 
     /// The replicas alive in the last hour, the most recent heartbeat first.
     pub async fn replicas(&self) -> Result<Vec<Replica>, StoreError> {
+        self.postgres.replicas().await
+    }
+
+    /// Whether this replica's lease is current by its own clock.
+    pub fn leads(&self) -> bool {
+        self.postgres.leads()
+    }
+
+    /// Sets whose writes of the leader's kind (a poll's commit, a delivery's outcome, what a
+    /// channel remembers) the store lets through.
+    pub fn set_fence(&self, fence: Fence) {
+        self.postgres.set_fence(fence);
+    }
+}
+
+impl Store {
+    /// Who does the leader's work on this store.
+    pub fn leadership(&self) -> Leadership {
         match &self.backend {
-            Backend::Sled(_) => Ok(Vec::new()),
-            Backend::Postgres(postgres) => postgres.replicas().await,
+            Backend::Sled(_) => Leadership::Alone,
+            Backend::Postgres(postgres) => Leadership::Elected(Election {
+                postgres: postgres.clone(),
+            }),
         }
+    }
+
+    /// Whether the store is sled's, embedded in this process: a write that failed leaves it
+    /// broken until the process starts again (sled keeps the error).
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.backend, Backend::Sled(_))
     }
 
     /// Asks the leader to poll `target` now (PlanetScale pushed a change of it): whichever
@@ -113,23 +166,5 @@ impl Store {
         }
         self.backend.apply(batch).await?;
         Ok(taken)
-    }
-
-    /// Whether this replica may do the leader's work now: always with a store of one process;
-    /// with a shared one, while its lease is current by its own clock. Asked before a delivery
-    /// is sent, so a leader paused past its lease sends nothing once it continues.
-    pub fn leads(&self) -> bool {
-        match &self.backend {
-            Backend::Sled(_) => true,
-            Backend::Postgres(postgres) => postgres.leads(),
-        }
-    }
-
-    /// Sets whose writes of the leader's kind (a poll's commit, a delivery's outcome, what a
-    /// channel remembers) this store lets through. No effect on a store of one process.
-    pub fn set_fence(&self, fence: Fence) {
-        if let Backend::Postgres(postgres) = &self.backend {
-            postgres.set_fence(fence);
-        }
     }
 }

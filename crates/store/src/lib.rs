@@ -63,7 +63,7 @@ mod silence;
 pub mod testing;
 
 pub use actions::PendingAction;
-pub use lease::Pokes;
+pub use lease::{Election, Leadership, Pokes};
 pub use memo::KeptMemo;
 pub use quarantine::Quarantined;
 pub use receipt::Digest;
