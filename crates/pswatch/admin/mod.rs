@@ -1,6 +1,8 @@
 //! The admin HTTP server: health, readiness, Prometheus metrics and a JSON status page. Started
-//! once by the service, it reads the store, the metrics, the budget and the status board, never
-//! the pipeline, so a reload does not touch it.
+//! once beside the service, it is given the service's board, the store, the outbox (dead
+//! letters put back), the store's health, the leadership and the metrics, each handler taking
+//! only those it uses as axum substates; it never sees the pipeline, so a reload does not touch
+//! it.
 
 pub(crate) mod auth;
 pub(crate) mod silences;
@@ -9,7 +11,7 @@ pub(crate) mod views;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,17 +24,66 @@ use crate::admin::views::{
     DeadLetterView, InMotion, NotReady, OutboxView, SilenceAnswer, SilenceStatus, SilenceView,
     SilencesAnswer, StatusView, TargetView,
 };
-use crate::service::shared::Shared;
+use crate::service::board::Board;
+use crate::service::handles::Handles;
+use crate::service::health::StoreHealth;
+use crate::service::metrics::Metrics;
+use crate::service::outbox::Outbox;
 use crate::service::status::Report;
+use store::{Leadership, Store};
+
+/// What the admin server's handlers may touch; each takes only its parts, as substates.
+#[derive(Clone)]
+pub(crate) struct AdminState {
+    board: Arc<Board>,
+    store: Store,
+    outbox: Outbox,
+    health: Arc<StoreHealth>,
+    leadership: Leadership,
+    metrics: Arc<Metrics>,
+}
+
+impl AdminState {
+    /// The admin server's parts of the service's `handles`.
+    pub(crate) fn new(handles: &Handles) -> Self {
+        Self {
+            board: Arc::clone(&handles.board),
+            store: handles.store.clone(),
+            outbox: handles.outbox.clone(),
+            health: Arc::clone(&handles.health),
+            leadership: handles.leadership.clone(),
+            metrics: Arc::clone(&handles.metrics),
+        }
+    }
+}
+
+macro_rules! substates {
+    ($($field:ident: $type:ty),+ $(,)?) => {
+        $(impl FromRef<AdminState> for $type {
+            fn from_ref(state: &AdminState) -> Self {
+                state.$field.clone()
+            }
+        })+
+    };
+}
+
+substates! {
+    board: Arc<Board>,
+    store: Store,
+    outbox: Outbox,
+    health: Arc<StoreHealth>,
+    leadership: Leadership,
+    metrics: Arc<Metrics>,
+}
 
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
 /// service not ready.
 const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// Serves the admin endpoints on `listener` until `shutdown`.
-pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken) {
+pub(crate) async fn serve(state: AdminState, listener: TcpListener, shutdown: CancellationToken) {
     let auth = Arc::new(crate::admin::auth::AdminAuth::new(
-        shared.admin_token.subscribe(),
+        state.board.admin_token.subscribe(),
     ));
     if let Ok(address) = listener.local_addr() {
         auth.set_listen(address);
@@ -70,7 +121,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
         .layer(axum::Extension(auth))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn(crate::admin::auth::headers))
-        .with_state(shared);
+        .with_state(state);
     crate::service::serve::serve(
         "the admin server",
         listener,
@@ -88,9 +139,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: 
 
 /// Why the service is not ready, if it is not: a token the API refuses, or a database whose
 /// polls have been failing for a while.
-pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<String> {
-    let stale_after = STALE_AFTER.max(shared.board.view().interval * 3);
-    let status = shared.board.snapshot();
+fn not_ready_reasons(board: &Board, now: OffsetDateTime) -> Vec<String> {
+    let stale_after = STALE_AFTER.max(board.status.view().interval * 3);
+    let status = board.status.snapshot();
     let mut reasons = Vec::new();
     for (target, target_status) in &status.targets {
         if target_status.auth_failure {
@@ -116,8 +167,8 @@ pub(crate) fn not_ready_reasons(shared: &Shared, now: OffsetDateTime) -> Vec<Str
 
 /// `GET /healthz`: 200 while the process serves; 503 once it is about to stop because its
 /// embedded store failed a write (liveness probes then see what is coming).
-async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.store_health.broken() {
+async fn healthz(State(health): State<Arc<StoreHealth>>) -> Response {
+    match health.broken() {
         Some(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("stopping: the state store failed a write ({error})\n"),
@@ -131,21 +182,24 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
 /// answers and accepts writes. Polls that fail, or a record set aside, do not make a receiver
 /// unready: for the readiness probe of a pod behind the receiver's Service, so PlanetScale's
 /// deliveries keep arriving while the API or a channel is in trouble.
-async fn receiver_ready(State(shared): State<Arc<Shared>>) -> Response {
-    readiness(store_reasons(&shared).await, "ready to receive\n")
+async fn receiver_ready(
+    State(health): State<Arc<StoreHealth>>,
+    State(store): State<Store>,
+) -> Response {
+    readiness(store_reasons(&health, &store).await, "ready to receive\n")
 }
 
 /// Why the store keeps this replica from recording anything: it cannot write, or cannot be
 /// read.
-async fn store_reasons(shared: &Shared) -> Vec<String> {
+async fn store_reasons(health: &StoreHealth, store: &Store) -> Vec<String> {
     let mut reasons = Vec::new();
-    if let Some((since, error)) = shared.store_health.failing() {
+    if let Some((since, error)) = health.failing() {
         reasons.push(format!(
             "the state store cannot write (for {}s): {error}",
             since.elapsed().as_secs()
         ));
     }
-    if let Err(error) = shared.store.outbox_len().await {
+    if let Err(error) = store.outbox_len().await {
         reasons.push(format!("the state store cannot be read: {error}"));
     }
     reasons
@@ -167,10 +221,14 @@ fn readiness(reasons: Vec<String>, ready: &'static str) -> Response {
     }
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let mut reasons = not_ready_reasons(&shared, OffsetDateTime::now_utc());
-    reasons.extend(store_reasons(&shared).await);
-    let quarantined = shared.store.quarantined_len().await.unwrap_or(0);
+async fn readyz(
+    State(board): State<Arc<Board>>,
+    State(health): State<Arc<StoreHealth>>,
+    State(store): State<Store>,
+) -> Response {
+    let mut reasons = not_ready_reasons(&board, OffsetDateTime::now_utc());
+    reasons.extend(store_reasons(&health, &store).await);
+    let quarantined = store.quarantined_len().await.unwrap_or(0);
     if quarantined > 0 {
         reasons.push(format!(
             "{quarantined} record{} of the state store could not be read and {} set aside: see pswatch outbox list",
@@ -181,22 +239,25 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     readiness(reasons, "ready\n")
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let metrics = &shared.metrics;
+async fn metrics(
+    State(metrics): State<Arc<Metrics>>,
+    State(board): State<Arc<Board>>,
+    State(store): State<Store>,
+) -> Response {
     // A count the store cannot give now leaves the gauge at its last value.
     let count = |count: Result<usize, store::StoreError>| count.ok().map(|count| count as i64);
-    if let Some(pending) = count(shared.store.outbox_len().await) {
+    if let Some(pending) = count(store.outbox_len().await) {
         metrics.outbox_pending.set(pending);
     }
-    if let Some(dead) = count(shared.store.dead_letters_len().await) {
+    if let Some(dead) = count(store.dead_letters_len().await) {
         metrics.dead_letters.set(dead);
     }
-    if let Some(quarantined) = count(shared.store.quarantined_len().await) {
+    if let Some(quarantined) = count(store.quarantined_len().await) {
         metrics.quarantined.set(quarantined);
     }
     metrics.budget_used.reset();
     metrics.budget_limit.reset();
-    for line in shared.budgets.lines() {
+    for line in board.budgets.lines() {
         let usage = line.budget.usage();
         let token = [line.name.as_str()];
         metrics
@@ -209,17 +270,16 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
             .set(i64::from(usage.limit));
     }
     metrics.targets_in_motion.set(
-        shared
-            .board
+        board
+            .status
             .snapshot()
             .targets
             .values()
             .filter(|target| target.active)
             .count() as i64,
     );
-    for (channel, fingerprint) in &shared.board.view().channels {
-        let disabled = shared
-            .store
+    for (channel, fingerprint) in &board.status.view().channels {
+        let disabled = store
             .disabled_channel(channel)
             .await
             .ok()
@@ -242,20 +302,23 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 
 /// What the status page shows of the leader's work: this replica's own, or on a standby the
 /// leader's last report, with its age in seconds.
-async fn work_shown(shared: &Shared) -> (Report, Option<u64>) {
-    if shared.leadership.is_standby() {
-        if let Some((report, age)) = leaders_report(shared).await {
+async fn work_shown(
+    board: &Board,
+    store: &Store,
+    leadership: &Leadership,
+) -> (Report, Option<u64>) {
+    if leadership.is_standby() {
+        if let Some((report, age)) = leaders_report(store).await {
             return (report, Some(age));
         }
     }
-    (shared.report(tokio::time::Instant::now()), None)
+    (board.report(tokio::time::Instant::now()), None)
 }
 
 /// The leader's last report and its age in seconds, its push ages counted to now; `None` when
 /// there is none yet or it cannot be read.
-async fn leaders_report(shared: &Shared) -> Option<(Report, u64)> {
-    let reported = shared
-        .store
+async fn leaders_report(store: &Store) -> Option<(Report, u64)> {
+    let reported = store
         .leader_report()
         .await
         .inspect_err(|error| tracing::debug!(%error, "cannot read the leader's report"))
@@ -275,15 +338,19 @@ async fn leaders_report(shared: &Shared) -> Option<(Report, u64)> {
     Some((report, age))
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let (report, report_age_seconds) = work_shown(&shared).await;
+async fn status(
+    State(board): State<Arc<Board>>,
+    State(store): State<Store>,
+    State(leadership): State<Leadership>,
+) -> Response {
+    let (report, report_age_seconds) = work_shown(&board, &store, &leadership).await;
     let Report {
         scheduler,
         budgets,
         push,
         recent_events,
     } = report;
-    let states = shared.store.target_states().await.unwrap_or_default();
+    let states = store.target_states().await.unwrap_or_default();
     let targets = scheduler
         .targets
         .into_iter()
@@ -300,7 +367,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
             }
         })
         .collect();
-    let pending_by_channel = shared.store.outbox_counts().await.unwrap_or_default();
+    let pending_by_channel = store.outbox_counts().await.unwrap_or_default();
     Json(StatusView {
         targets,
         budget: budgets.first().cloned().unwrap_or_default(),
@@ -308,31 +375,27 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         budget_note: scheduler.budget_note,
         outbox: OutboxView {
             pending: pending_by_channel.values().sum(),
-            dead_letters: shared.store.dead_letters_len().await.unwrap_or_default(),
+            dead_letters: store.dead_letters_len().await.unwrap_or_default(),
             pending_by_channel,
-            dead: dead_letters(&shared).await,
+            dead: dead_letters(&store).await,
         },
         push,
         recent_events,
-        silences: silence_views(&shared)
+        silences: silence_views(&board, &store)
             .await
             .into_iter()
             .filter(|view| view.status != SilenceStatus::Expired)
             .collect(),
         now_unix: OffsetDateTime::now_utc().unix_timestamp(),
-        replica: shared
-            .leadership
-            .is_elected()
-            .then(|| shared.replicas.view()),
+        replica: leadership.is_elected().then(|| board.replicas.view()),
         report_age_seconds,
     })
     .into_response()
 }
 
 /// The dead letters, oldest first: what the page lists with its buttons.
-async fn dead_letters(shared: &Shared) -> Vec<DeadLetterView> {
-    shared
-        .store
+async fn dead_letters(store: &Store) -> Vec<DeadLetterView> {
+    store
         .dead_letters()
         .await
         .unwrap_or_default()
@@ -344,17 +407,14 @@ async fn dead_letters(shared: &Shared) -> Vec<DeadLetterView> {
 /// `POST /api/dead-letters/{id}/retry`: puts the dead letter back in the outbox, at its place
 /// in detection order; its channel's worker sends it.
 async fn retry_dead_letter(
-    State(shared): State<Arc<Shared>>,
+    State(outbox): State<Outbox>,
     axum::extract::Path(id): axum::extract::Path<u64>,
 ) -> Response {
-    match shared.store.revive(Some(id)).await {
+    match outbox.revive(Some(id)).await {
         Ok(0) | Err(store::StoreError::NoSuchEntry(_)) => {
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }
         Ok(_) => {
-            shared
-                .wake_channels([crate::service::shared::ALL_CHANNELS])
-                .await;
             tracing::info!(
                 id,
                 "a dead letter was put back in the outbox from the admin API"
@@ -371,11 +431,10 @@ async fn retry_dead_letter(
 
 /// `POST /api/dead-letters/{id}/drop`: removes the dead letter for good.
 async fn drop_dead_letter(
-    State(shared): State<Arc<Shared>>,
+    State(store): State<Store>,
     axum::extract::Path(id): axum::extract::Path<u64>,
 ) -> Response {
-    let known = shared
-        .store
+    let known = store
         .dead_letters()
         .await
         .unwrap_or_default()
@@ -384,7 +443,7 @@ async fn drop_dead_letter(
     if !known {
         return (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response();
     }
-    match shared.store.drop_entry(id).await {
+    match store.drop_entry(id).await {
         Ok(()) => {
             tracing::info!(id, "a dead letter was dropped from the admin API");
             (StatusCode::OK, format!("dead letter {id} dropped\n")).into_response()
@@ -394,11 +453,10 @@ async fn drop_dead_letter(
 }
 
 /// Every silence: the configuration's and those added, expired ones last.
-async fn silence_views(shared: &Shared) -> Vec<SilenceView> {
+async fn silence_views(board: &Board, store: &Store) -> Vec<SilenceView> {
     let now = OffsetDateTime::now_utc();
-    let configured = shared.board.view().silences;
-    let silences = shared
-        .store
+    let configured = board.status.view().silences;
+    let silences = store
         .all_silences(&configured)
         .await
         .unwrap_or_else(|error| {
@@ -409,16 +467,16 @@ async fn silence_views(shared: &Shared) -> Vec<SilenceView> {
 }
 
 /// `GET /api/silences`.
-async fn list_silences(State(shared): State<Arc<Shared>>) -> Response {
+async fn list_silences(State(board): State<Arc<Board>>, State(store): State<Store>) -> Response {
     Json(SilencesAnswer {
-        silences: silence_views(&shared).await,
+        silences: silence_views(&board, &store).await,
     })
     .into_response()
 }
 
 /// `POST /api/silences`: a JSON [`SilenceRequest`](crate::admin::silences::SilenceRequest); 201
 /// with the silence, or 400 saying what is wrong.
-async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+async fn add_silence(State(store): State<Store>, body: axum::body::Bytes) -> Response {
     let now = OffsetDateTime::now_utc();
     let request = match serde_json::from_slice::<crate::admin::silences::SilenceRequest>(&body) {
         Ok(request) => request,
@@ -426,7 +484,7 @@ async fn add_silence(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
             return (StatusCode::BAD_REQUEST, format!("not a silence: {error}\n")).into_response()
         }
     };
-    match crate::admin::silences::add(&shared.store, request, now).await {
+    match crate::admin::silences::add(&store, request, now).await {
         Ok(silence) => {
             tracing::info!(silence = %silence.id, matchers = %silence.matcher,
                 window = %silence.window, comment = %silence.comment, "silence added");
@@ -456,12 +514,13 @@ fn silence_refused(error: &crate::admin::silences::SilenceActionError) -> Respon
 
 /// `POST /api/silences/{id}/expire`: ends an added silence now.
 async fn expire_silence(
-    State(shared): State<Arc<Shared>>,
+    State(board): State<Arc<Board>>,
+    State(store): State<Store>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     let now = OffsetDateTime::now_utc();
-    let configured = shared.board.view().silences;
-    match crate::admin::silences::expire(&configured, &shared.store, &id, now).await {
+    let configured = board.status.view().silences;
+    match crate::admin::silences::expire(&configured, &store, &id, now).await {
         Ok(silence) => {
             tracing::info!(silence = %silence.id, "silence expired");
             Json(SilenceAnswer {

@@ -21,11 +21,11 @@ pub(super) fn warn_about(config: &crate::config::Config) {
 
 pub(super) async fn open_pipeline(path: &Path) -> anyhow::Result<Arc<Pipeline>> {
     let config = load(path)?;
-    let store = crate::service::shared::open_store(&config).await?;
-    let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
-    Ok(Arc::new(Pipeline::new(config, shared)?))
+    let store = crate::service::handles::open_store(&config).await?;
+    let handles = crate::service::handles::Handles::new(store, &config).await?;
+    Ok(Arc::new(Pipeline::new(config, &handles)?))
 }
 
 pub(super) async fn open_store(path: &Path) -> anyhow::Result<store::Store> {
-    crate::service::shared::open_store(&load(path)?).await
+    crate::service::handles::open_store(&load(path)?).await
 }

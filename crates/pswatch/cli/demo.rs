@@ -11,8 +11,8 @@ use poller::ServiceToken;
 use simulator::{Simulator, Step};
 
 use crate::config::{self, Config, PlanetScale, Poll, Watch};
+use crate::service::handles::Handles;
 use crate::service::pipeline::Pipeline;
-use crate::service::shared::Shared;
 
 const DEMO_TOKEN_ID: &str = "demo-token-id";
 const DEMO_TOKEN: &str = "demo-token";
@@ -114,7 +114,7 @@ pub(crate) async fn run(
         warnings: Vec::new(),
     };
     let store = store::Store::open(state.path())?;
-    let shared = Arc::new(Shared::new(store, &config).await?);
+    let handles = Handles::new(store, &config).await?;
     // The status page, to watch the scenario in a browser.
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -124,11 +124,11 @@ pub(crate) async fn run(
     let page = listener.local_addr()?;
     let stop_page = tokio_util::sync::CancellationToken::new();
     let page_server = tokio::spawn(crate::admin::serve(
-        Arc::clone(&shared),
+        crate::admin::AdminState::new(&handles),
         listener,
         stop_page.child_token(),
     ));
-    let engine = Arc::new(Pipeline::new(config, shared)?);
+    let engine = Arc::new(Pipeline::new(config, &handles)?);
 
     eprintln!(
         "pswatch demo: a simulated PlanetScale API is serving on {}",

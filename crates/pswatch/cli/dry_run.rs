@@ -18,7 +18,7 @@ use crate::service::watched::Watched;
 pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
     // A store that does not exist is not created: every target is then a first poll.
     let store = if config.state_database.is_some() || config.state_path.exists() {
-        Some(crate::service::shared::open_store(config).await?)
+        Some(crate::service::handles::open_store(config).await?)
     } else {
         None
     };

@@ -109,7 +109,7 @@ pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<Stri
     let count = store.revive(id).await?;
     if count > 0 && store.leadership().is_elected() {
         store
-            .wake(crate::service::shared::ALL_CHANNELS)
+            .wake(crate::service::outbox::ALL_CHANNELS)
             .await
             .context("the dead letters are back in the outbox, but the running leader could not be told; it delivers them at its next start or event")?;
     }

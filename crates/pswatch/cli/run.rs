@@ -2,7 +2,6 @@
 //! stopping it.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -17,8 +16,8 @@ pub(super) async fn run_service(
     mut signals: tokio::sync::mpsc::UnboundedReceiver<()>,
 ) -> anyhow::Result<()> {
     let config = load(path)?;
-    let store = crate::service::shared::open_store(&config).await?;
-    let shared = Arc::new(crate::service::shared::Shared::new(store, &config).await?);
+    let store = crate::service::handles::open_store(&config).await?;
+    let handles = crate::service::handles::Handles::new(store, &config).await?;
     let (reloads, configs) = tokio::sync::mpsc::channel(1);
     let state_path = config.state_path.clone();
     let state_database = config.state_database.clone();
@@ -61,12 +60,12 @@ pub(super) async fn run_service(
         .await?;
         tracing::info!(address = %listener.local_addr()?, "admin server listening: /healthz /readyz /metrics /api/status");
         servers.spawn(crate::admin::serve(
-            Arc::clone(&shared),
+            crate::admin::AdminState::new(&handles),
             listener,
             shutdown.child_token(),
         ));
     }
-    crate::service::run(shared, config, shutdown, configs, servers).await
+    crate::service::run(handles, config, shutdown, configs, servers).await
 }
 
 /// SIGHUP, as a stream of reload requests. The handler is installed before this returns.

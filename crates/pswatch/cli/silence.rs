@@ -138,7 +138,7 @@ pub(crate) async fn run(
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    crate::service::shared::open_store(config).await.context(
+    crate::service::handles::open_store(config).await.context(
         "the admin server did not answer, so the store was opened (if the service is running, \
          turn [admin] on, or stop the service)",
     )

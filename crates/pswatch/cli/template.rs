@@ -108,7 +108,7 @@ pub(crate) async fn preview(
 /// The latest event of `event_type` the store holds: in the outbox, among the dead letters,
 /// or (while digests are configured) in the journal of polls' events.
 async fn latest(config: &Config, event_type: &str) -> anyhow::Result<Event> {
-    let store = crate::service::shared::open_store(config).await.context(
+    let store = crate::service::handles::open_store(config).await.context(
         "cannot open the store (the embedded store allows one process: stop the service, or \
          preview a sample event without --from-store)",
     )?;

@@ -7,8 +7,9 @@ use notifier::{Channel, ChannelError, Decision, Memos, Notifier, Verdict};
 use store::{DisabledChannel, Store, StoreError};
 use time::OffsetDateTime;
 
+use crate::service::board::FingerprintKey;
+use crate::service::handles::Handles;
 use crate::service::metrics::Metrics;
-use crate::service::shared::Shared;
 
 /// The most entries of a channel that sends each event alone (a webhook) sent in one step and
 /// completed in one write: a crash between the sends and that write sends them again, with
@@ -39,15 +40,18 @@ pub(crate) struct DeliveryReport {
 /// into the outbox; this takes from it.
 pub(crate) struct Delivery {
     notifier: Notifier,
+    /// The outbox it takes from, completes and reschedules; what channels remember.
     store: Store,
     metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
+    /// Whether this replica may send now.
+    leadership: store::Leadership,
+    fingerprints: FingerprintKey,
 }
 
 impl Delivery {
     /// Delivery through `channels`, over the service's long-lived parts.
-    pub(crate) fn new(channels: &[Channel], shared: Arc<Shared>) -> Result<Self, ChannelError> {
-        let metrics = Arc::clone(&shared.metrics);
+    pub(crate) fn new(channels: &[Channel], handles: &Handles) -> Result<Self, ChannelError> {
+        let metrics = Arc::clone(&handles.metrics);
         let notifier = Notifier::new(channels)?.on_template_error(Arc::new(move |error| {
             metrics
                 .template_errors
@@ -56,9 +60,10 @@ impl Delivery {
         }));
         Ok(Self {
             notifier,
-            store: shared.store.clone(),
-            metrics: Arc::clone(&shared.metrics),
-            shared,
+            store: handles.store.clone(),
+            metrics: Arc::clone(&handles.metrics),
+            leadership: handles.leadership.clone(),
+            fingerprints: handles.board.fingerprints.clone(),
         })
     }
 
@@ -88,7 +93,7 @@ impl Delivery {
         let Some(disabled) = self.store.disabled_channel(&channel.name).await? else {
             return Ok(false);
         };
-        if disabled.fingerprint == channel.fingerprint(&self.shared.fingerprint_key) {
+        if disabled.fingerprint == self.fingerprints.of(channel) {
             return Ok(true);
         }
         tracing::info!(channel = %channel.name, "the channel was reconfigured since its receiver said it was gone; enabled again");
@@ -156,7 +161,7 @@ impl Delivery {
         }
         // A replica whose lease may have lapsed (paused, cut off) sends nothing: another may
         // lead by now. It looks again soon: a renewed lease wakes no worker.
-        if !self.shared.leadership.leads() {
+        if !self.leadership.leads() {
             tracing::debug!(
                 channel = channel_name,
                 "not delivering: this replica's lease is not current"
@@ -295,7 +300,7 @@ impl Delivery {
                         .disable_channel(
                             channel_name,
                             &DisabledChannel {
-                                fingerprint: channel.fingerprint(&self.shared.fingerprint_key),
+                                fingerprint: self.fingerprints.of(channel),
                                 disabled_at: now,
                                 reason: error.message.clone(),
                             },

@@ -130,7 +130,7 @@ pub(crate) async fn elect(
     id: String,
     lease: Duration,
     metrics: std::sync::Arc<Metrics>,
-    board: std::sync::Arc<ReplicaBoard>,
+    board: std::sync::Arc<crate::service::board::Board>,
     roles: watch::Sender<Role>,
     shutdown: CancellationToken,
 ) {
@@ -219,7 +219,7 @@ pub(crate) async fn elect(
                 heartbeat_age_seconds: replica.heartbeat_age.as_secs(),
             })
             .collect();
-        board.set(ReplicaView {
+        board.replicas.set(ReplicaView {
             id: id.clone(),
             role: role.as_str().into(),
             leader,

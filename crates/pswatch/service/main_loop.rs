@@ -21,10 +21,10 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use super::chores::{Chore, Chores};
+use super::handles::Handles;
 use super::pipeline::{Pipeline, PollFailure, PollReport};
 use super::receiver::Inbound;
 use super::scheduler::{Outcome, Scheduler};
-use super::shared::Shared;
 use super::upkeep::{check_webhooks, give_up_if_broken, probe_store};
 use super::watched::Watched;
 use super::workers::{start_workers, Workers, WORKER_RESTART_DELAY};
@@ -61,7 +61,7 @@ pub(super) struct Listens {
 
 /// The running service.
 pub(super) struct Loop {
-    shared: Arc<Shared>,
+    handles: Handles,
     shutdown: CancellationToken,
     /// The webhook checks it started.
     tracker: TaskTracker,
@@ -93,7 +93,7 @@ pub(super) struct Loop {
 
 impl Loop {
     pub(super) fn new(
-        shared: Arc<Shared>,
+        handles: Handles,
         pipeline: Arc<Pipeline>,
         current: watch::Sender<Arc<Pipeline>>,
         secrets: watch::Sender<Vec<notifier::Secret>>,
@@ -103,7 +103,7 @@ impl Loop {
         let now = Instant::now();
         let mut service = Self {
             scheduler: Scheduler::new(pipeline.config.poll),
-            shared,
+            handles,
             shutdown,
             tracker: TaskTracker::new(),
             listens,
@@ -139,7 +139,7 @@ impl Loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => return Ok(()),
                 // A write failed somewhere (a poll, the receiver, a worker): looked at now.
-                () = self.shared.store_health.failure() => {}
+                () = self.handles.health.failure() => {}
                 Some((organization, targets)) = listed_early(&mut self.listed_early) => {
                     // One organization listed: its databases are watched now, the others'
                     // as they come.
@@ -169,14 +169,14 @@ impl Loop {
     async fn start_due(&mut self) -> anyhow::Result<Instant> {
         let now = Instant::now();
         let receives = self.pipeline.config.receiver.is_some();
-        let shared = self.shared.leadership.is_elected();
+        let elected = self.handles.leadership.is_elected();
         // Nothing more can be written to a broken store: given up at once.
-        give_up_if_broken(&self.shared, &self.pipeline.config)?;
-        let store_failing = self.shared.store_health.failing().is_some();
+        give_up_if_broken(&self.handles.health, &self.pipeline.config)?;
+        let store_failing = self.handles.health.failing().is_some();
         self.chores.applies(Chore::WebhookCheck, receives);
         self.chores.applies(Chore::StoreProbe, store_failing);
-        self.chores.applies(Chore::Pokes, shared);
-        self.chores.applies(Chore::Report, shared);
+        self.chores.applies(Chore::Pokes, elected);
+        self.chores.applies(Chore::Report, elected);
         for chore in self.chores.due(now) {
             self.do_chore(chore, now).await?;
         }
@@ -219,14 +219,11 @@ impl Loop {
     /// when to look again. A store that fails is looked at again in a few seconds.
     async fn send_digests(&mut self, now: Instant) -> Instant {
         let wall = OffsetDateTime::now_utc();
-        let wakes = &self.shared.wakes;
-        let sent = super::digests::send_due(
-            &self.shared.store,
-            &self.pipeline.config.digests,
-            wall,
-            &mut |channel| wakes.wake(channel),
-        )
-        .await;
+        let sent = self
+            .handles
+            .outbox
+            .send_digests(&self.pipeline.config.digests, wall)
+            .await;
         match sent {
             Ok(next) => {
                 let wait = Duration::try_from(next - wall).unwrap_or(Duration::ZERO);
@@ -234,7 +231,7 @@ impl Loop {
             }
             Err(error) => {
                 tracing::error!(%error, "cannot send the digests; trying again shortly");
-                self.shared.store_health.failed(&error);
+                self.handles.health.failed(&error);
                 now + STORE_PROBE_EVERY
             }
         }
@@ -254,7 +251,7 @@ impl Loop {
             }
             Chore::StoreProbe => {
                 self.chores.at(chore, now + STORE_PROBE_EVERY);
-                probe_store(&self.shared).await;
+                probe_store(&self.handles.store, &self.handles.health).await;
             }
             Chore::Pokes => {
                 self.chores.at(chore, now + POKES_EVERY);
@@ -262,7 +259,10 @@ impl Loop {
             }
             Chore::Report => {
                 self.chores.at(chore, now + REPORT_EVERY);
-                self.shared.publish_report(now).await;
+                self.handles
+                    .board
+                    .publish_report(&self.handles.store, now)
+                    .await;
             }
             Chore::Digests => {
                 let next = self.send_digests(now).await;
@@ -280,16 +280,16 @@ impl Loop {
     /// Reads what other replicas received: a deploy request pushed to one is polled here as if
     /// pushed here, and a channel another added to is woken.
     async fn take_pokes(&mut self, now: Instant) {
-        match self.shared.store.take_pokes().await {
+        match self.handles.store.take_pokes().await {
             Ok(pokes) => {
                 for target in &pokes.targets {
                     // Another replica received a signed deploy request delivery: as if
                     // this one had, so that the poll it asks for lists deploy requests.
-                    self.shared.push.note_signed(target, true, now);
+                    self.handles.board.push.note_signed(target, true, now);
                     self.pushed(target);
                 }
                 for channel in &pokes.channels {
-                    self.shared.wakes.wake_named(channel);
+                    self.handles.outbox.wake_named(channel);
                 }
             }
             Err(error) => {
@@ -319,6 +319,7 @@ impl Loop {
             &mut self.workers,
             &self.pipeline,
             &current,
+            &self.handles.health,
             &self.shutdown,
             delay,
         );
@@ -332,7 +333,7 @@ impl Loop {
         }
         if panicked {
             let configured = self.pipeline.delivery.channel(channel).is_some();
-            self.shared
+            self.handles
                 .metrics
                 .worker_restarts
                 .with_label_values(&[channel])
@@ -385,7 +386,7 @@ impl Loop {
                 let retry_after = match &error {
                     PollFailure::Api(error) => error.retry_after(),
                     PollFailure::Store(error) => {
-                        pipeline.shared.store_health.failed(error);
+                        self.handles.health.failed(error);
                         None
                     }
                 };
@@ -488,8 +489,9 @@ impl Loop {
         }
         self.overloaded
             .retain(|name| clients.names().contains(name));
-        self.shared
+        self.handles
             .board
+            .status
             .set_budget_note((!notes.is_empty()).then(|| notes.join("; ")));
     }
 
@@ -507,7 +509,7 @@ impl Loop {
     /// pipeline cannot be built from leaves the running one.
     async fn reload(&mut self, next: Config) {
         let Some(next) = apply_config(
-            &self.shared,
+            &self.handles,
             &self.current,
             &self.secrets,
             self.listens,
@@ -551,7 +553,7 @@ impl Loop {
             self.tracker.wait().await;
         };
         // A broken store can write nothing that is in flight: no grace then.
-        let broken = self.shared.store_health.broken().is_some();
+        let broken = self.handles.health.broken().is_some();
         let grace = if broken {
             Duration::ZERO
         } else {
@@ -566,9 +568,9 @@ impl Loop {
         if broken {
             return Ok(());
         }
-        self.shared.store.flush().await?;
+        self.handles.store.flush().await?;
         tracing::info!(
-            pending = self.shared.store.outbox_len().await.ok(),
+            pending = self.handles.store.outbox_len().await.ok(),
             "stopped"
         );
         Ok(())
@@ -588,7 +590,7 @@ pub(super) fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
 /// pipeline the workers and the receiver follow (its clients change the budgets' limits in
 /// place) and what the status page shows. `None` (the running configuration stays) when its pipeline cannot be built.
 pub(super) fn apply_config(
-    shared: &Arc<Shared>,
+    handles: &Handles,
     current: &watch::Sender<Arc<Pipeline>>,
     secrets: &watch::Sender<Vec<notifier::Secret>>,
     listens: Listens,
@@ -605,14 +607,14 @@ pub(super) fn apply_config(
         );
     }
     secrets.send_replace(receiver_secrets(&next));
-    let next = match Pipeline::new(next, Arc::clone(shared)) {
+    let next = match Pipeline::new(next, handles) {
         Ok(next) => Arc::new(next),
         Err(error) => {
             tracing::error!(%error, "configuration rejected on reload; the running one stays");
             return None;
         }
     };
-    shared.show(&next.config);
+    handles.board.show(&next.config);
     // The workers pick the new pipeline up at their next step; those of removed channels stop,
     // new channels get one.
     current.send_replace(Arc::clone(&next));

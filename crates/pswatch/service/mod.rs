@@ -1,23 +1,26 @@
-//! The service: started once, it owns the [`Shared`] parts, the webhook receiver, the scheduler
+//! The service: started once, it owns the long-lived [`Handles`](handles::Handles), the webhook receiver, the scheduler
 //! and a delivery worker per channel, and runs until shutdown (beside the admin server the
 //! command line starts, among its `servers`). A reload swaps the pipeline (the
 //! router, the notifier, the watches), reconciles the scheduler's targets (those kept keep their
 //! schedule and backoff, and no poll is repeated) and changes the budget's limit in place;
 //! nothing stops for it.
 
+pub(crate) mod board;
 mod chores;
 pub(crate) mod clients;
 pub(crate) mod delivery;
 pub(crate) mod digests;
 pub(crate) mod election;
+pub(crate) mod handles;
+pub(crate) mod health;
 mod main_loop;
 pub(crate) mod metrics;
+pub(crate) mod outbox;
 pub(crate) mod pipeline;
 pub(crate) mod push;
 pub(crate) mod receiver;
 pub(crate) mod scheduler;
 pub(crate) mod serve;
-pub(crate) mod shared;
 pub(crate) mod slack_actions;
 pub(crate) mod status;
 mod upkeep;
@@ -34,9 +37,9 @@ use tokio_util::task::TaskTracker;
 use main_loop::SHUTDOWN_GRACE;
 
 use crate::config::Config;
+use crate::service::handles::Handles;
 use crate::service::pipeline::Pipeline;
 use crate::service::receiver::Inbound;
-use crate::service::shared::Shared;
 use election::Role;
 use main_loop::{receiver_secrets, Listens, Loop};
 
@@ -51,7 +54,7 @@ use main_loop::{receiver_secrets, Listens, Loop};
 /// the service says so once in its log and in `/api/status`. Organizations watched with `["*"]`
 /// are listed again every ten minutes.
 pub(crate) async fn run(
-    shared: Arc<Shared>,
+    handles: Handles,
     config: Config,
     shutdown: CancellationToken,
     mut reloads: mpsc::Receiver<Config>,
@@ -71,7 +74,7 @@ pub(crate) async fn run(
         .state_database
         .as_ref()
         .map(|database| database.lease);
-    let pipeline = Arc::new(Pipeline::new(config, Arc::clone(&shared))?);
+    let pipeline = Arc::new(Pipeline::new(config, &handles)?);
     let (current, current_receiver) = watch::channel(Arc::clone(&pipeline));
     if let Some(address) = listens.receiver {
         let listener = bind(address, "receiver.listen", "; set another address").await?;
@@ -80,19 +83,19 @@ pub(crate) async fn run(
         servers.spawn(crate::service::receiver::serve(
             listener,
             secrets_receiver,
-            Arc::clone(&shared),
+            handles.clone(),
             current_receiver,
             push_sender,
             shutdown.child_token(),
         ));
     }
     let outlives = Outlives {
-        shared: &shared,
+        handles: &handles,
         current: &current,
         secrets: &secrets,
         listens,
     };
-    let result = match (lease, shared.leadership.clone()) {
+    let result = match (lease, handles.leadership.clone()) {
         (Some(lease), store::Leadership::Elected(election)) => {
             replicated(
                 outlives,
@@ -107,10 +110,10 @@ pub(crate) async fn run(
         }
         _ => {
             // One process: it always leads.
-            shared.metrics.leader.set(1);
+            handles.metrics.leader.set(1);
             pipeline.delivery.bury_unconfigured().await?;
             let mut service = Loop::new(
-                Arc::clone(&shared),
+                handles.clone(),
                 pipeline,
                 current.clone(),
                 secrets.clone(),
@@ -124,7 +127,7 @@ pub(crate) async fn run(
     servers.close();
     // A broken store acknowledges nothing more: a moment for the answers under way (503s),
     // no more.
-    let grace = if shared.store_health.broken().is_some() {
+    let grace = if handles.health.broken().is_some() {
         BROKEN_STORE_GRACE
     } else {
         SHUTDOWN_GRACE
@@ -145,7 +148,7 @@ const BROKEN_STORE_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// What lives for the whole run and every loop uses.
 #[derive(Clone, Copy)]
 struct Outlives<'a> {
-    shared: &'a Arc<Shared>,
+    handles: &'a Handles,
     current: &'a watch::Sender<Arc<Pipeline>>,
     secrets: &'a watch::Sender<Vec<notifier::Secret>>,
     listens: Listens,
@@ -164,7 +167,7 @@ async fn replicated(
     reloads: &mut mpsc::Receiver<Config>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let shared = outlives.shared;
+    let handles = outlives.handles;
     let (roles_sender, mut roles) = watch::channel(Role::Standby);
     let election_stop = CancellationToken::new();
     let id = election::replica_id();
@@ -173,8 +176,8 @@ async fn replicated(
         election,
         id,
         lease,
-        Arc::clone(&shared.metrics),
-        Arc::clone(&shared.replicas),
+        Arc::clone(&handles.metrics),
+        Arc::clone(&handles.board),
         roles_sender,
         election_stop.clone(),
     ));
@@ -188,8 +191,8 @@ async fn replicated(
                 () = shutdown.cancelled() => break 'run Ok(()),
                 changed = roles.changed() => if changed.is_err() { break 'run Ok(()) },
                 Some(next) = reloads.recv() => {
-                    let Outlives { shared, current, secrets, listens } = outlives;
-                    if let Some(next) = main_loop::apply_config(shared, current, secrets, listens, next) {
+                    let Outlives { handles, current, secrets, listens } = outlives;
+                    if let Some(next) = main_loop::apply_config(handles, current, secrets, listens, next) {
                         pipeline = next;
                         tracing::info!("configuration reloaded");
                     }
@@ -204,7 +207,7 @@ async fn replicated(
             tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
         }
         let mut service = Loop::new(
-            Arc::clone(shared),
+            handles.clone(),
             Arc::clone(&pipeline),
             outlives.current.clone(),
             outlives.secrets.clone(),

@@ -1,8 +1,8 @@
 //! The poll pipeline of one configuration: observe a target, diff, and commit the next state
-//! with its outbox entries. A reload builds a new one over the same [`Shared`] parts; polls
+//! with its outbox entries. A reload builds a new one over the same long-lived handles; polls
 //! in flight finish with the one they started with.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use diff_engine::{diff, Motion, Target};
@@ -12,10 +12,12 @@ use store::{NewDelivery, Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::service::board::Board;
 use crate::service::clients::Clients;
 use crate::service::delivery::Delivery;
+use crate::service::handles::Handles;
 use crate::service::metrics::Metrics;
-use crate::service::shared::Shared;
+use crate::service::outbox::Outbox;
 use crate::service::status::{RecentEvent, TargetStatus};
 use crate::service::watched::{Watched, DISCOVERY_INTERVAL};
 
@@ -75,11 +77,15 @@ pub(crate) struct Pipeline {
     pub(crate) config: Config,
     /// One API client per service token.
     pub(crate) clients: Clients,
+    /// What is read: the targets' states, the silences; memos and clicks.
     pub(crate) store: Store,
+    /// Where the polls' and the pushed events' deliveries go.
+    pub(crate) outbox: Outbox,
     /// What takes from the outbox what this pipeline puts in.
     pub(crate) delivery: Arc<Delivery>,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) shared: Arc<Shared>,
+    /// Where the targets' status, the recent events and push are shown.
+    pub(crate) board: Arc<Board>,
     /// The watched databases, and what is known of the named ones' kinds.
     watched: Watched,
     /// Each database's production branches, and when they were listed.
@@ -88,16 +94,17 @@ pub(crate) struct Pipeline {
 
 impl Pipeline {
     /// The pipeline of `config`, over the service's long-lived parts.
-    pub(crate) fn new(config: Config, shared: Arc<Shared>) -> anyhow::Result<Self> {
-        let clients = Clients::new(&config, &shared.budgets, Some(&shared.metrics))?;
-        let delivery = Arc::new(Delivery::new(&config.channels, Arc::clone(&shared))?);
+    pub(crate) fn new(config: Config, handles: &Handles) -> anyhow::Result<Self> {
+        let clients = Clients::new(&config, &handles.board.budgets, Some(&handles.metrics))?;
+        let delivery = Arc::new(Delivery::new(&config.channels, handles)?);
         Ok(Self {
             config,
             clients,
-            store: shared.store.clone(),
+            store: handles.store.clone(),
+            outbox: handles.outbox.clone(),
             delivery,
-            metrics: Arc::clone(&shared.metrics),
-            shared,
+            metrics: Arc::clone(&handles.metrics),
+            board: Arc::clone(&handles.board),
             watched: Watched::default(),
             branches: std::sync::Mutex::default(),
         })
@@ -115,13 +122,10 @@ impl Pipeline {
         tracing::info!(target_db = %event.target(), event_id = %event.id, event_type = event.type_name(),
             change = %notifier::render::change(event), channels = ?routed.channels,
             silenced_by = routed.recent.silenced_by.as_deref(), "PlanetScale event received");
-        self.store
+        self.outbox
             .enqueue_received(delivery, routed.deliveries, now)
             .await?;
-        self.shared.board.note_events([routed.recent]);
-        self.shared
-            .wake_channels(routed.channels.iter().map(String::as_str))
-            .await;
+        self.board.status.note_events([routed.recent]);
         Ok(())
     }
 
@@ -261,7 +265,7 @@ impl Pipeline {
             .is_some_and(|previous| previous.motion() == Motion::Idle);
         let deploy_requests = previous.is_none()
             || self
-                .shared
+                .board
                 .push
                 .lists_deploy_requests(target, idle, tokio::time::Instant::now());
         let mut resources = self.resources(target);
@@ -366,22 +370,15 @@ impl Pipeline {
         } else {
             &result.events
         };
-        let channels: BTreeSet<String> = deliveries
-            .iter()
-            .map(|delivery| delivery.channel.clone())
-            .collect();
-        self.store
-            .commit_poll_journaled(target, &result.next, journal, deliveries, now)
+        self.outbox
+            .commit_poll(target, &result.next, journal, deliveries, now)
             .await?;
         // Said once it is written: a process stopped before has recorded nothing.
         if previous.is_none() {
             tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
                 deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
         }
-        self.shared.board.note_events(recent);
-        for channel in &channels {
-            self.shared.wakes.wake(channel);
-        }
+        self.board.status.note_events(recent);
         Ok(report)
     }
 
@@ -516,6 +513,6 @@ impl Pipeline {
 
     /// Changes what the status board shows of `target`.
     pub(crate) fn update_status(&self, target: &Target, change: impl FnOnce(&mut TargetStatus)) {
-        self.shared.board.update(target, change);
+        self.board.status.update(target, change);
     }
 }

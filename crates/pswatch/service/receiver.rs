@@ -33,8 +33,11 @@ use tokio_util::sync::CancellationToken;
 mod admission;
 mod slack;
 
+use crate::service::board::Board;
+use crate::service::handles::Handles;
+use crate::service::health::StoreHealth;
+use crate::service::metrics::Metrics;
 use crate::service::pipeline::Pipeline;
-use crate::service::shared::Shared;
 pub(crate) use admission::digest;
 use admission::{bucket, Bucket, Claim, Claimed, RefusalLog, Replays};
 use poller::Priority;
@@ -156,7 +159,12 @@ struct Receiver {
     /// The webhooks' secrets the configuration gives.
     secrets: watch::Receiver<Vec<Secret>>,
     /// The secrets read from PlanetScale, and push per database.
-    shared: Arc<Shared>,
+    board: Arc<Board>,
+    /// Receipts, pokes for the leader, Slack clicks.
+    store: store::Store,
+    leadership: store::Leadership,
+    health: Arc<StoreHealth>,
+    metrics: Arc<Metrics>,
     /// The current pipeline: which databases are watched, and the API client that reads a
     /// database's webhooks.
     pipeline: watch::Receiver<Arc<Pipeline>>,
@@ -190,7 +198,7 @@ impl Receiver {
     fn signed(&self, body: &[u8], signature: Option<&str>, target: Option<&Target>) -> bool {
         let mut secrets = self.secrets.borrow().clone();
         if let Some(target) = target {
-            secrets.extend(self.shared.push.secrets(target));
+            secrets.extend(self.board.push.secrets(target));
         }
         verify(body, signature, &secrets)
     }
@@ -201,7 +209,7 @@ impl Receiver {
         let pipeline = Arc::clone(&self.pipeline.borrow());
         if !pipeline.watches(target)
             || !self
-                .shared
+                .board
                 .push
                 .claim_fetch(target, tokio::time::Instant::now())
         {
@@ -214,7 +222,7 @@ impl Receiver {
         match tokio::time::timeout(FETCH_TIMEOUT, client.list_webhooks(target)).await {
             Ok(Ok(webhooks)) => {
                 let public_url = pipeline.config.public_url();
-                self.shared
+                self.board
                     .push
                     .note_webhooks(target, &webhooks, public_url.as_deref());
             }
@@ -283,8 +291,7 @@ impl Receiver {
     }
 
     fn refused(&self, status: StatusCode, reason: &str) {
-        self.shared
-            .metrics
+        self.metrics
             .webhook_refusals
             .with_label_values(&[status.as_str()])
             .inc();
@@ -302,7 +309,7 @@ impl Receiver {
     ) -> (StatusCode, String) {
         // After a failed write nothing is acknowledged until the store is known good again
         // (sled's: never in this process): PlanetScale sends it again later.
-        if let Some((_, error)) = self.shared.store_health.failing() {
+        if let Some((_, error)) = self.health.failing() {
             tracing::warn!(%error, "a webhook delivery refused: the state store cannot write");
             self.refused(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -332,21 +339,20 @@ impl Receiver {
         };
         tracing::info!(event = %delivery.event, target_db = %delivery.target, "webhook delivery received");
         let deploy_request = delivery.event.starts_with("deploy_request.");
-        self.shared.push.note_signed(
+        self.board.push.note_signed(
             &delivery.target,
             deploy_request,
             tokio::time::Instant::now(),
         );
-        self.shared
-            .metrics
+        self.metrics
             .push_healthy
             .with_label_values(&[delivery.target.to_string().as_str()])
             .set(1);
         let answer = if deploy_request {
             // Full means polls are already asked for; they coalesce anyway.
             // With replicas, whichever leads polls it: the store carries the push to it.
-            if self.shared.leadership.is_elected() {
-                if let Err(error) = self.shared.store.poke(&delivery.target).await {
+            if self.leadership.is_elected() {
+                if let Err(error) = self.store.poke(&delivery.target).await {
                     tracing::warn!(%error, "cannot pass a pushed change on to the leader; it polls on its schedule");
                 }
             }
@@ -355,7 +361,6 @@ impl Receiver {
                 _ => {
                     // The receipt only spares a repeated poll after a restart.
                     let written = self
-                        .shared
                         .store
                         .enqueue_received(digest, Vec::new(), time::OffsetDateTime::now_utc())
                         .await;
@@ -363,7 +368,7 @@ impl Receiver {
                         Ok(_) | Err(store::StoreError::Duplicate) => {}
                         Err(error) => {
                             tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
-                            self.shared.store_health.failed(&error);
+                            self.health.failed(&error);
                         }
                     }
                     Ok((StatusCode::OK, "received\n".into()))
@@ -397,7 +402,7 @@ impl Receiver {
             *pruned = Instant::now();
         }
         let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(REMEMBER_FOR);
-        if let Err(error) = self.shared.store.receipts(before).await {
+        if let Err(error) = self.store.receipts(before).await {
             tracing::warn!(%error, "cannot remove old receipts of webhook deliveries");
         }
     }
@@ -434,7 +439,7 @@ impl Receiver {
             Err(error) => {
                 // PlanetScale may send it again; nothing was half written.
                 tracing::error!(%error, "cannot record a PlanetScale event in the outbox");
-                self.shared.store_health.failed(&error);
+                self.health.failed(&error);
                 Err(())
             }
         }
@@ -490,14 +495,14 @@ const PER_CLIENT: usize = 32;
 pub(crate) async fn serve(
     listener: TcpListener,
     secrets: watch::Receiver<Vec<Secret>>,
-    shared: Arc<Shared>,
+    handles: Handles,
     pipeline: watch::Receiver<Arc<Pipeline>>,
     inbound: mpsc::Sender<Inbound>,
     shutdown: CancellationToken,
 ) {
     let mut replays = Replays::default();
     let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(REMEMBER_FOR);
-    match shared.store.receipts(since).await {
+    match handles.store.receipts(since).await {
         Ok(receipts) => {
             for (digest, at) in receipts {
                 replays.remember(digest, at.unix_timestamp());
@@ -509,7 +514,11 @@ pub(crate) async fn serve(
     }
     let receiver = Arc::new(Receiver {
         secrets,
-        shared,
+        board: Arc::clone(&handles.board),
+        store: handles.store.clone(),
+        leadership: handles.leadership.clone(),
+        health: Arc::clone(&handles.health),
+        metrics: Arc::clone(&handles.metrics),
         pipeline,
         replays: Mutex::new(replays),
         bucket: bucket(RATE, BURST),

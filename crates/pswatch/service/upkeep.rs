@@ -7,18 +7,18 @@ use diff_engine::Target;
 use poller::Priority;
 use tokio_util::sync::CancellationToken;
 
+use super::health::StoreHealth;
 use super::pipeline::Pipeline;
-use super::shared::Shared;
 
 /// Gives up when sled's store failed a write: it keeps the error, and what it reports written
 /// after may never reach the disk, so nothing more may be acknowledged. The error stops the
 /// service at once (no work in flight can be written) for its supervisor to start it again on
 /// the store as written on disk.
 pub(super) fn give_up_if_broken(
-    shared: &Shared,
+    health: &StoreHealth,
     config: &crate::config::Config,
 ) -> anyhow::Result<()> {
-    match shared.store_health.broken() {
+    match health.broken() {
         Some(first) => anyhow::bail!(
             "{} failed a write ({first}); sled keeps such an error and may lose what it writes after it, so nothing more is acknowledged: pswatch stops so that its supervisor starts it again on the store as written on disk",
             config.state_description(),
@@ -29,13 +29,13 @@ pub(super) fn give_up_if_broken(
 
 /// Tries a write of the store while its writes fail (a database that went away is waited for,
 /// however long): marks it writable again when the write succeeds.
-pub(super) async fn probe_store(shared: &Shared) {
-    if shared.store_health.failing().is_none() {
+pub(super) async fn probe_store(store: &store::Store, health: &StoreHealth) {
+    if health.failing().is_none() {
         return;
     }
-    match shared.store.probe().await {
+    match store.probe().await {
         Ok(()) => {
-            shared.store_health.recovered();
+            health.recovered();
             tracing::info!("the state store writes again");
         }
         Err(error) => {
@@ -66,7 +66,7 @@ pub(super) async fn check_webhooks(
         match listed {
             Ok(webhooks) => {
                 pipeline
-                    .shared
+                    .board
                     .push
                     .note_webhooks(&target, &webhooks, public_url.as_deref());
             }
@@ -75,7 +75,7 @@ pub(super) async fn check_webhooks(
                     "cannot read the database's webhooks (service token access read_database); push is judged by deliveries alone");
             }
         }
-        let healthy = pipeline.shared.push.healthy(&target, now);
+        let healthy = pipeline.board.push.healthy(&target, now);
         pipeline
             .metrics
             .push_healthy

@@ -10,6 +10,7 @@ use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::service::delivery::Step;
+use crate::service::health::StoreHealth;
 use crate::service::pipeline::Pipeline;
 
 /// How long a delivery worker that panicked waits before it starts again, so a bug that
@@ -82,13 +83,20 @@ pub(super) fn start_workers(
     workers: &mut Workers,
     pipeline: &Pipeline,
     current: &watch::Receiver<Arc<Pipeline>>,
+    health: &Arc<StoreHealth>,
     shutdown: &CancellationToken,
     delay: Duration,
 ) {
     let channels: Vec<&str> = pipeline.delivery.channel_names().collect();
     workers.start(&channels, delay, |channel| {
-        let wake = pipeline.shared.wakes.of(&channel);
-        channel_worker(current.clone(), channel, shutdown.child_token(), wake)
+        let wake = pipeline.outbox.waker(&channel);
+        channel_worker(
+            current.clone(),
+            channel,
+            Arc::clone(health),
+            shutdown.child_token(),
+            wake,
+        )
     });
 }
 
@@ -98,6 +106,7 @@ pub(super) fn start_workers(
 async fn channel_worker(
     mut current: watch::Receiver<Arc<Pipeline>>,
     channel: String,
+    health: Arc<StoreHealth>,
     shutdown: CancellationToken,
     wake: Arc<Notify>,
 ) {
@@ -122,7 +131,7 @@ async fn channel_worker(
             }
             Err(error) => {
                 tracing::error!(channel, %error, "cannot read or update the outbox");
-                pipeline.shared.store_health.failed(&error);
+                health.failed(&error);
                 Some(FIRST_DELIVERY_RETRY)
             }
         };
@@ -157,7 +166,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_worker_that_ended_is_seen_and_a_channel_never_has_two() {
         let mut workers = Workers::new();
-        let wakes = crate::service::shared::Wakes::default();
+        let wakes = crate::service::outbox::Wakes::default();
         let started = Arc::new(AtomicUsize::new(0));
         let running = Arc::new(AtomicUsize::new(0));
         let spawn = |panics: bool| {

@@ -99,7 +99,7 @@ impl Loop {
         let mut motions = HashMap::new();
         for target in targets.iter().filter(|target| !known.contains(target)) {
             let motion = self
-                .shared
+                .handles
                 .store
                 .target_state(target)
                 .await
@@ -116,12 +116,12 @@ impl Loop {
         );
         for target in &reconciled.added {
             tracing::info!(target_db = %target, "watching");
-            self.shared.board.watch(target);
+            self.handles.board.status.watch(target);
         }
         for target in &reconciled.removed {
             tracing::info!(target_db = %target, "no longer watched");
-            self.shared.board.forget(target);
-            self.shared.push.forget(target);
+            self.handles.board.status.forget(target);
+            self.handles.board.push.forget(target);
         }
         if !reconciled.added.is_empty() {
             // New databases' webhooks are read now too.

@@ -167,7 +167,7 @@ pub(super) async fn interactions(
             "the button's value is not one pswatch signed\n".into(),
         );
     }
-    if receiver.shared.store_health.failing().is_some() {
+    if receiver.health.failing().is_some() {
         receiver.refused(
             StatusCode::SERVICE_UNAVAILABLE,
             "the state store cannot write",
@@ -185,7 +185,7 @@ pub(super) async fn interactions(
         received_at: now,
     };
     // Recorded first: a click Slack was told of is done even if pswatch stops now.
-    match receiver.shared.store.record_action(&action).await {
+    match receiver.store.record_action(&action).await {
         Ok(()) => {}
         Err(StoreError::Duplicate) => {
             // A copy of a click still being done (Slack's retry, a double click): Slack is
@@ -195,7 +195,7 @@ pub(super) async fn interactions(
         }
         Err(error) => {
             tracing::error!(%error, "cannot record a Slack click; Slack is told it failed");
-            receiver.shared.store_health.failed(&error);
+            receiver.health.failed(&error);
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cannot record the click now\n".into(),

@@ -1,0 +1,120 @@
+//! The board: what the service knows of its work and shows, read by the admin server and the
+//! status page and written by the parts that know it.
+
+use std::sync::Arc;
+
+use notifier::Secret;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::service::clients::Budgets;
+use crate::service::election::ReplicaBoard;
+use crate::service::push::PushBoard;
+use crate::service::status::{BudgetView, ConfigView, Report, StatusBoard};
+
+/// The key a channel's fingerprint is made with: random, kept in the store, so a fingerprint
+/// shows nothing of what it covers.
+#[derive(Clone)]
+pub(crate) struct FingerprintKey(Arc<[u8]>);
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("FingerprintKey(..)")
+    }
+}
+
+impl FingerprintKey {
+    pub(crate) fn new(key: Vec<u8>) -> Self {
+        Self(key.into())
+    }
+
+    /// The fingerprint of `channel`'s configuration.
+    pub(crate) fn of(&self, channel: &notifier::Channel) -> String {
+        channel.fingerprint(&self.0)
+    }
+}
+
+/// What the admin server and the status page read.
+#[derive(Debug)]
+pub(crate) struct Board {
+    /// The targets, the recent events, what the configuration shows.
+    pub(crate) status: StatusBoard,
+    /// PlanetScale's webhooks per database: their secrets, whether push is healthy.
+    pub(crate) push: PushBoard,
+    /// This replica and its role, when replicas share the store.
+    pub(crate) replicas: ReplicaBoard,
+    /// Each service token's request budget: every API request passes its token's; a reload
+    /// changes their limits in place.
+    pub(crate) budgets: Budgets,
+    /// The admin token of the configuration, as it is now (it follows reloads).
+    pub(crate) admin_token: watch::Sender<Option<Secret>>,
+    pub(crate) fingerprints: FingerprintKey,
+}
+
+impl Board {
+    pub(crate) fn new(fingerprints: FingerprintKey) -> Self {
+        Self {
+            status: StatusBoard::default(),
+            push: PushBoard::default(),
+            replicas: ReplicaBoard::default(),
+            budgets: Budgets::default(),
+            admin_token: watch::Sender::new(None),
+            fingerprints,
+        }
+    }
+
+    /// What this replica knows of its work and only it (its schedule of the databases, its
+    /// budgets, push, the recent events), as the status page shows it.
+    pub(crate) fn report(&self, now: tokio::time::Instant) -> Report {
+        Report {
+            scheduler: self.status.snapshot(),
+            budgets: self
+                .budgets
+                .lines()
+                .into_iter()
+                .map(BudgetView::from)
+                .collect(),
+            push: self.push.snapshot(now),
+            recent_events: self.status.recent(),
+        }
+    }
+
+    /// Writes the leader's report to the shared store, for the other replicas' status pages.
+    /// A failure only leaves their pages older: logged at debug.
+    pub(crate) async fn publish_report(&self, store: &store::Store, now: tokio::time::Instant) {
+        let report = match serde_json::to_value(self.report(now)) {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::debug!(%error, "cannot shape the leader's report");
+                return;
+            }
+        };
+        let report = store::LeaderReport {
+            written_at: time::OffsetDateTime::now_utc(),
+            report,
+        };
+        if let Err(error) = store.publish_report(&report).await {
+            tracing::debug!(%error, "cannot write the leader's report for the other replicas");
+        }
+    }
+
+    /// Shows what the admin server needs of `config`.
+    pub(crate) fn show(&self, config: &Config) {
+        let token = config.admin_token.clone();
+        self.admin_token.send_if_modified(|current| {
+            let changed = *current != token;
+            *current = token;
+            changed
+        });
+        self.push.set_enabled(config.receiver.is_some());
+        self.status.set_view(ConfigView {
+            interval: config.poll.interval,
+            channels: config
+                .channels
+                .iter()
+                .map(|channel| (channel.name.clone(), self.fingerprints.of(channel)))
+                .collect(),
+            silences: config.silences.clone(),
+        });
+    }
+}
