@@ -411,10 +411,16 @@ async fn retry_dead_letter(
     axum::extract::Path(id): axum::extract::Path<u64>,
 ) -> Response {
     match outbox.revive(Some(id)).await {
-        Ok(0) | Err(store::StoreError::NoSuchEntry(_)) => {
+        Ok(store_revived) if store_revived.count == 0 => {
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }
-        Ok(_) => {
+        Err(store::StoreError::NoSuchEntry(_)) => {
+            (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
+        }
+        Ok(revived) => {
+            if let Some(error) = revived.untold {
+                tracing::warn!(%error, "cannot wake the leader's delivery worker; it delivers at its next look");
+            }
             tracing::info!(
                 id,
                 "a dead letter was put back in the outbox from the admin API"

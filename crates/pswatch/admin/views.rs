@@ -31,7 +31,7 @@ pub(crate) struct StatusView {
     pub(crate) silences: Vec<SilenceView>,
     pub(crate) now_unix: i64,
     /// This replica, its role and the leader, when replicas share a PostgreSQL store.
-    pub(crate) replica: Option<crate::service::election::ReplicaView>,
+    pub(crate) replica: Option<crate::service::board::ReplicaView>,
     /// On a standby: how many seconds old the leader's report is that `targets`' schedule,
     /// the budgets, push and the recent events come from. Absent on the leader.
     #[serde(skip_serializing_if = "Option::is_none")]

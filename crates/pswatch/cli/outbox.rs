@@ -106,13 +106,13 @@ pub(crate) async fn list(store: &Store) -> anyhow::Result<String> {
 /// Puts one dead letter, or all, back into the outbox. With a store that replicas share, the
 /// leader running meanwhile is told to look (its workers wait for news, not for a timer).
 pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<String> {
-    let count = store.revive(id).await?;
-    if count > 0 && store.leadership().is_elected() {
-        store
-            .wake(crate::service::outbox::ALL_CHANNELS)
-            .await
-            .context("the dead letters are back in the outbox, but the running leader could not be told; it delivers them at its next start or event")?;
+    let revived = crate::service::outbox::Outbox::new(store.clone())
+        .revive(id)
+        .await?;
+    if let Some(error) = revived.untold {
+        return Err(anyhow::Error::new(error)).context("the dead letters are back in the outbox, but the running leader could not be told; it delivers them at its next start or event");
     }
+    let count = revived.count;
     Ok(format!(
         "{count} dead letter{} put back into the outbox; a running or the next pswatch delivers {}",
         if count == 1 { "" } else { "s" },

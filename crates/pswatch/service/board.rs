@@ -1,14 +1,13 @@
 //! The board: what the service knows of its work and shows, read by the admin server and the
 //! status page and written by the parts that know it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use notifier::Secret;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::service::clients::Budgets;
-use crate::service::election::ReplicaBoard;
 use crate::service::push::PushBoard;
 use crate::service::status::{BudgetView, ConfigView, Report, StatusBoard};
 
@@ -116,5 +115,47 @@ impl Board {
                 .collect(),
             silences: config.silences.clone(),
         });
+    }
+}
+
+/// What the status page shows of the replicas: this one's id and role, the leader's id.
+#[derive(Debug, Default)]
+pub(crate) struct ReplicaBoard {
+    inner: Mutex<ReplicaView>,
+}
+
+/// One replica's view of the election.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct ReplicaView {
+    /// This replica's id.
+    pub(crate) id: String,
+    /// `leader` or `standby` (`leader` with a store of one process).
+    pub(crate) role: String,
+    /// The leading replica's id, as last seen.
+    pub(crate) leader: Option<String>,
+    /// Every replica alive in the last hour, the most recent heartbeat first.
+    pub(crate) replicas: Vec<ReplicaHeartbeat>,
+}
+
+/// A replica and how long ago it last said it is alive.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ReplicaHeartbeat {
+    pub(crate) id: String,
+    pub(crate) heartbeat_age_seconds: u64,
+}
+
+impl ReplicaBoard {
+    pub(crate) fn set(&self, view: ReplicaView) {
+        *self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = view;
+    }
+
+    pub(crate) fn view(&self) -> ReplicaView {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }

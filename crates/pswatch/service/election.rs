@@ -5,7 +5,6 @@
 //! its own clock only until a tenth short of its end, so a leader paused past its lease writes
 //! and sends nothing once it continues. A store of one process always leads.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use store::{Election, Fence, Leadership, Store};
@@ -13,6 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::board::{Board, ReplicaHeartbeat, ReplicaView};
 use super::metrics::Metrics;
 
 /// What this replica is now.
@@ -30,48 +30,6 @@ impl Role {
             Self::Leader { .. } => "leader",
             Self::Standby => "standby",
         }
-    }
-}
-
-/// What the status page shows of the replicas: this one's id and role, the leader's id.
-#[derive(Debug, Default)]
-pub(crate) struct ReplicaBoard {
-    inner: Mutex<ReplicaView>,
-}
-
-/// One replica's view of the election.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub(crate) struct ReplicaView {
-    /// This replica's id.
-    pub(crate) id: String,
-    /// `leader` or `standby` (`leader` with a store of one process).
-    pub(crate) role: String,
-    /// The leading replica's id, as last seen.
-    pub(crate) leader: Option<String>,
-    /// Every replica alive in the last hour, the most recent heartbeat first.
-    pub(crate) replicas: Vec<ReplicaHeartbeat>,
-}
-
-/// A replica and how long ago it last said it is alive.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct ReplicaHeartbeat {
-    pub(crate) id: String,
-    pub(crate) heartbeat_age_seconds: u64,
-}
-
-impl ReplicaBoard {
-    pub(crate) fn set(&self, view: ReplicaView) {
-        *self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = view;
-    }
-
-    pub(crate) fn view(&self) -> ReplicaView {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 }
 
@@ -130,7 +88,7 @@ pub(crate) async fn elect(
     id: String,
     lease: Duration,
     metrics: std::sync::Arc<Metrics>,
-    board: std::sync::Arc<crate::service::board::Board>,
+    board: std::sync::Arc<Board>,
     roles: watch::Sender<Role>,
     shutdown: CancellationToken,
 ) {

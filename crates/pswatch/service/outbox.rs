@@ -60,14 +60,25 @@ impl Outbox {
         Ok(entries)
     }
 
+    /// Keeps the receipt of a webhook delivery that asked only for a poll (`digest`), so
+    /// that the same delivery sent again after a restart is not acted on twice.
+    pub(crate) async fn keep_receipt(&self, digest: store::Digest) -> Result<(), StoreError> {
+        self.store
+            .enqueue_received(digest, Vec::new(), OffsetDateTime::now_utc())
+            .await
+            .map(drop)
+    }
+
     /// Puts the dead letter `id` (`None`: every one) back in the outbox and wakes every
-    /// worker; how many went back.
-    pub(crate) async fn revive(&self, id: Option<u64>) -> Result<usize, StoreError> {
-        let revived = self.store.revive(id).await?;
-        if revived > 0 {
-            self.wake([ALL_CHANNELS]).await;
+    /// worker, the leader's too when replicas share the store.
+    pub(crate) async fn revive(&self, id: Option<u64>) -> Result<Revived, StoreError> {
+        let count = self.store.revive(id).await?;
+        let mut untold = None;
+        if count > 0 {
+            self.wakes.wake_all();
+            untold = self.tell_leader(ALL_CHANNELS).await.err();
         }
-        Ok(revived)
+        Ok(Revived { count, untold })
     }
 
     /// Sends the digests whose time has come (and prunes the journal of polls' events); when
@@ -105,13 +116,29 @@ impl Outbox {
     async fn wake<'a>(&self, channels: impl IntoIterator<Item = &'a str>) {
         for channel in channels {
             self.wakes.wake_named(channel);
-            if self.leadership.is_elected() {
-                if let Err(error) = self.store.wake(channel).await {
-                    tracing::warn!(%error, channel, "cannot wake the leader's delivery worker; it delivers at its next look");
-                }
+            if let Err(error) = self.tell_leader(channel).await {
+                tracing::warn!(%error, channel, "cannot wake the leader's delivery worker; it delivers at its next look");
             }
         }
     }
+
+    /// Wakes `channel`'s worker on the leader, through the store, when replicas share it.
+    async fn tell_leader(&self, channel: &str) -> Result<(), StoreError> {
+        if self.leadership.is_elected() {
+            self.store.wake(channel).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Dead letters put back in the outbox.
+#[derive(Debug)]
+pub(crate) struct Revived {
+    /// How many.
+    pub(crate) count: usize,
+    /// Why the running leader could not be told, when it could not: it delivers them at its
+    /// next start or event.
+    pub(crate) untold: Option<StoreError>,
 }
 
 /// A wake a channel: its delivery worker waits on it, and whatever adds to the channel's

@@ -160,7 +160,9 @@ struct Receiver {
     secrets: watch::Receiver<Vec<Secret>>,
     /// The secrets read from PlanetScale, and push per database.
     board: Arc<Board>,
-    /// Receipts, pokes for the leader, Slack clicks.
+    /// Receipts and pushed events.
+    outbox: crate::service::outbox::Outbox,
+    /// Pokes for the leader, Slack clicks, the receipts read at start.
     store: store::Store,
     leadership: store::Leadership,
     health: Arc<StoreHealth>,
@@ -360,12 +362,9 @@ impl Receiver {
                 Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
                 _ => {
                     // The receipt only spares a repeated poll after a restart.
-                    let written = self
-                        .store
-                        .enqueue_received(digest, Vec::new(), time::OffsetDateTime::now_utc())
-                        .await;
+                    let written = self.outbox.keep_receipt(digest).await;
                     match written {
-                        Ok(_) | Err(store::StoreError::Duplicate) => {}
+                        Ok(()) | Err(store::StoreError::Duplicate) => {}
                         Err(error) => {
                             tracing::warn!(%error, "cannot keep the receipt of a webhook delivery");
                             self.health.failed(&error);
@@ -515,6 +514,7 @@ pub(crate) async fn serve(
     let receiver = Arc::new(Receiver {
         secrets,
         board: Arc::clone(&handles.board),
+        outbox: handles.outbox.clone(),
         store: handles.store.clone(),
         leadership: handles.leadership.clone(),
         health: Arc::clone(&handles.health),
