@@ -1,8 +1,8 @@
-//! The shape ARCHITECTURE.md draws, checked by reading the sources: no two modules of any crate
-//! import each other, however long the ring (a child may use what its parent defines), the
-//! binary's parts stand in one line, `config`, `service`, `admin`, `cli`, each using only
-//! those before it, the admin server never reaches the pipeline, the crates stand in one line
-//! (the store without HTTP, Slack or mail), and the core reads no clock.
+//! The rules ARCHITECTURE.md lists that the sources themselves show, checked by reading them
+//! (no two modules import each other, the crates and the binary's parts each in one line, no
+//! clock in the pure parts, no format in the core, one writer of deliveries, admin's handlers
+//! on substates, the environment read by the binary only), and the map itself: every test it
+//! names exists, and it stays short.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -273,14 +273,17 @@ fn the_binarys_parts_stand_in_one_line() {
         "against the order {order:?}:\n{}",
         wrong.join("\n")
     );
-    // The admin server reads the board and the store, never the pipeline.
-    let pipeline = vec!["service".to_owned(), "pipeline".to_owned()];
-    for (module, used) in &edges {
-        assert!(
-            module.first().is_none_or(|first| first != "admin") || !used.contains(&pipeline),
-            "{} uses the pipeline",
-            module.join("/")
-        );
+    // The admin server is given handles, never the pipeline or the loop.
+    for forbidden in ["pipeline", "main_loop", "delivery"] {
+        let forbidden = vec!["service".to_owned(), forbidden.to_owned()];
+        for (module, used) in &edges {
+            assert!(
+                module.first().is_none_or(|first| first != "admin") || !used.contains(&forbidden),
+                "{} uses {}",
+                module.join("/"),
+                forbidden.join("/")
+            );
+        }
     }
 }
 
@@ -304,9 +307,10 @@ fn the_reader_of_paths_finds_what_a_file_names() {
 }
 
 /// The crates in their one line: each depends (outside its tests) only on crates before it.
-const CRATES: [&str; 8] = [
+const CRATES: [&str; 9] = [
     "diff-engine",
     "model",
+    "wire",
     "http-util",
     "poller",
     "store",
@@ -353,25 +357,213 @@ fn the_crates_stand_in_one_line() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The core reads no clock: the time is passed in.
+/// The pure parts read no clock: the core, the scheduler and the chore table are given the
+/// time.
 #[test]
-fn the_core_reads_no_clock() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/diff-engine/src");
-    for (module, code) in modules(&root) {
-        if module.first().is_some_and(|first| first == "testing") {
-            continue;
-        }
+fn the_pure_parts_read_no_clock() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pure: Vec<(String, String)> = modules(&workspace.join("crates/diff-engine/src"))
+        .into_iter()
+        .filter(|(module, _)| module.first().is_none_or(|first| first != "testing"))
+        .map(|(module, code)| (format!("diff-engine's {}", module.join("/")), code))
+        .collect();
+    for part in ["scheduler", "chores"] {
+        let path = workspace.join(format!("crates/pswatch/service/{part}.rs"));
+        let text = std::fs::read_to_string(path).expect("read");
+        pure.push((format!("service/{part}"), code_of(&text)));
+    }
+    for (name, code) in pure {
         for clock in [
             "now_utc",
             "Instant::now",
             "SystemTime::now",
             "OffsetDateTime::now",
         ] {
+            assert!(!code.contains(clock), "{name} reads the clock ({clock})");
+        }
+    }
+}
+
+/// The core's types carry no serde: a format belongs to the boundary that promises it.
+#[test]
+fn the_core_has_no_format() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table =
+        std::fs::read_to_string(workspace.join("crates/diff-engine/Cargo.toml"))
+            .expect("manifest")
+            .parse()
+            .expect("toml");
+    let dependencies = manifest
+        .get("dependencies")
+        .and_then(toml::Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !dependencies.contains_key("serde"),
+        "diff-engine depends on serde"
+    );
+    for (module, code) in modules(&workspace.join("crates/diff-engine/src")) {
+        for format in ["Serialize", "Deserialize", "serde::"] {
             assert!(
-                !code.contains(clock),
-                "diff-engine's {} reads the clock ({clock})",
+                !code.replace("serde_json::", "").contains(format),
+                "diff-engine's {} has a format ({format})",
                 module.join("/")
             );
         }
     }
+}
+
+/// Only the outbox adds deliveries (and digests, which it sends): whatever else adds to a
+/// channel's outbox would have to wake its worker on its own.
+#[test]
+fn only_the_outbox_adds_deliveries() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/pswatch");
+    let writers = [
+        vec!["service".to_owned(), "outbox".to_owned()],
+        vec!["service".to_owned(), "digests".to_owned()],
+    ];
+    for (module, code) in modules(&root) {
+        if writers.contains(&module) {
+            continue;
+        }
+        for write in [
+            ".commit_poll",
+            ".enqueue_received(",
+            ".revive(",
+            ".mark_digest(",
+            "send_due(",
+        ] {
+            assert!(
+                !code.contains(write),
+                "{} adds to the outbox itself ({write}); the Outbox does",
+                module.join("/")
+            );
+        }
+    }
+}
+
+/// Admin's handlers take the handles they use as substates, never the whole state.
+#[test]
+fn admin_handlers_take_only_their_handles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/pswatch/admin");
+    for (module, code) in modules(&root) {
+        assert!(
+            !code.contains("State<AdminState>") && !code.contains("State<Arc<AdminState>>"),
+            "a handler of admin/{} takes the whole state",
+            module.join("/")
+        );
+    }
+}
+
+/// Only the binary reads environment variables and signals: the libraries take typed values
+/// (their test helpers and the simulator's own program aside).
+#[test]
+fn only_the_binary_reads_the_environment() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in CRATES.iter().filter(|name| **name != "pswatch") {
+        let mut folders = vec![workspace.join("crates").join(name).join("src")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("read_dir") {
+                let path = entry.expect("entry").path();
+                let file = path
+                    .file_name()
+                    .map(|file| file.to_string_lossy().into_owned());
+                if path.is_dir() {
+                    if file.as_deref() != Some("tests") {
+                        folders.push(path);
+                    }
+                    continue;
+                }
+                if matches!(
+                    file.as_deref(),
+                    Some("main.rs" | "testing.rs" | "vendor_check.rs" | "tests.rs")
+                ) {
+                    continue;
+                }
+                let code = code_of(&std::fs::read_to_string(&path).expect("read"));
+                for reading in ["env::var", "tokio::signal", "std::env::args"] {
+                    assert!(
+                        !code.contains(reading),
+                        "{} reads the environment ({reading})",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The map stays a map: short, and every test it names as checking a rule exists.
+#[test]
+fn every_test_the_map_names_exists() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(workspace.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let lines = map.lines().count();
+    assert!(
+        lines <= 210,
+        "ARCHITECTURE.md has {lines} lines: a map, not a change log"
+    );
+    let rules = &map[map.find("## Invariants").expect("an Invariants section")..];
+    let mut named = 0;
+    for quoted in rules.split('`').skip(1).step_by(2) {
+        let Some((file, test)) = quoted.split_once("::") else {
+            continue;
+        };
+        if !file.ends_with(".rs") {
+            continue;
+        }
+        named += 1;
+        let text = std::fs::read_to_string(workspace.join(file))
+            .unwrap_or_else(|error| panic!("ARCHITECTURE.md names {file}: {error}"));
+        assert!(
+            text.contains(&format!("fn {test}(")),
+            "ARCHITECTURE.md names {file}::{test}, which does not exist"
+        );
+    }
+    assert!(named > 0, "ARCHITECTURE.md names no test");
+    // Every rule names at least one test.
+    for rule in rules.split("\n- ").skip(1) {
+        assert!(
+            rule.contains(".rs::"),
+            "a rule of ARCHITECTURE.md names no test that checks it: {rule}"
+        );
+    }
+}
+
+/// No source file holds more than 600 lines of code (blank lines, comments and its
+/// `#[cfg(test)]` module not counted): past that, a file holds more than one thing.
+#[test]
+fn no_file_holds_more_than_six_hundred_lines_of_code() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut folders = vec![workspace.join("crates")];
+    let mut large = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let file = path
+                .file_name()
+                .map(|file| file.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if path.is_dir() {
+                if !matches!(file.as_str(), "tests" | "benches" | "target") {
+                    folders.push(path);
+                }
+                continue;
+            }
+            // Test suites: `tests.rs`, and the store's suite run against both backends.
+            if !file.ends_with(".rs") || matches!(file.as_str(), "tests.rs" | "conformance.rs") {
+                continue;
+            }
+            let code = code_of(&std::fs::read_to_string(&path).expect("read"));
+            let lines = code.lines().filter(|line| !line.trim().is_empty()).count();
+            if lines > 600 {
+                large.push(format!("{}: {lines}", path.display()));
+            }
+        }
+    }
+    assert!(
+        large.is_empty(),
+        "files over 600 lines of code:\n{}",
+        large.join("\n")
+    );
 }

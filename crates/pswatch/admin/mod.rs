@@ -410,7 +410,7 @@ async fn retry_dead_letter(
     State(outbox): State<Outbox>,
     axum::extract::Path(id): axum::extract::Path<u64>,
 ) -> Response {
-    match outbox.revive(Some(id)).await {
+    match outbox.put_back(Some(id)).await {
         Ok(store_revived) if store_revived.count == 0 => {
             (StatusCode::NOT_FOUND, format!("no dead letter {id}\n")).into_response()
         }

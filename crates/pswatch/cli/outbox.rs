@@ -107,7 +107,7 @@ pub(crate) async fn list(store: &Store) -> anyhow::Result<String> {
 /// leader running meanwhile is told to look (its workers wait for news, not for a timer).
 pub(crate) async fn retry(store: &Store, id: Option<u64>) -> anyhow::Result<String> {
     let revived = crate::service::outbox::Outbox::new(store.clone())
-        .revive(id)
+        .put_back(id)
         .await?;
     if let Some(error) = revived.untold {
         return Err(anyhow::Error::new(error)).context("the dead letters are back in the outbox, but the running leader could not be told; it delivers them at its next start or event");

@@ -29,7 +29,7 @@ impl Outbox {
 
     /// Commits a poll: `target`'s next state, its events for digests (`journal`) and its
     /// deliveries, in one write; then wakes the channels they went to.
-    pub(crate) async fn commit_poll(
+    pub(crate) async fn commit(
         &self,
         target: &diff_engine::Target,
         next: &diff_engine::TargetState,
@@ -47,7 +47,7 @@ impl Outbox {
 
     /// Writes a pushed event's deliveries with the receipt of the webhook delivery that
     /// brought it (`digest`), in one write; then wakes their channels, on the leader too.
-    pub(crate) async fn enqueue_received(
+    pub(crate) async fn add_pushed(
         &self,
         digest: store::Digest,
         deliveries: Vec<NewDelivery>,
@@ -71,7 +71,7 @@ impl Outbox {
 
     /// Puts the dead letter `id` (`None`: every one) back in the outbox and wakes every
     /// worker, the leader's too when replicas share the store.
-    pub(crate) async fn revive(&self, id: Option<u64>) -> Result<Revived, StoreError> {
+    pub(crate) async fn put_back(&self, id: Option<u64>) -> Result<Revived, StoreError> {
         let count = self.store.revive(id).await?;
         let mut untold = None;
         if count > 0 {

@@ -123,7 +123,7 @@ impl Pipeline {
             change = %notifier::render::change(event), channels = ?routed.channels,
             silenced_by = routed.recent.silenced_by.as_deref(), "PlanetScale event received");
         self.outbox
-            .enqueue_received(delivery, routed.deliveries, now)
+            .add_pushed(delivery, routed.deliveries, now)
             .await?;
         self.board.status.note_events([routed.recent]);
         Ok(())
@@ -371,7 +371,7 @@ impl Pipeline {
             &result.events
         };
         self.outbox
-            .commit_poll(target, &result.next, journal, deliveries, now)
+            .commit(target, &result.next, journal, deliveries, now)
             .await?;
         // Said once it is written: a process stopped before has recorded nothing.
         if previous.is_none() {

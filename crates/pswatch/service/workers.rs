@@ -21,7 +21,7 @@ const FIRST_DELIVERY_RETRY: Duration = Duration::from_secs(5);
 pub(super) const WORKER_RESTART_DELAY: Duration = Duration::from_secs(1);
 
 /// The delivery workers, one a channel, each task kept, so one that ended is seen and started
-/// again, and a channel never has two. What wakes them is `Shared::wakes`.
+/// again, and a channel never has two. What wakes them is the `Outbox`.
 pub(super) struct Workers {
     tasks: tokio::task::JoinSet<()>,
     /// The channel of each task still running.
