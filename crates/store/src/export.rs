@@ -23,7 +23,7 @@ use crate::keys::{
     split_memo_key, split_queue_key, split_target, ACK_PREFIX, ACTION_PREFIX, CHANNEL_PREFIX,
     CLICK_PREFIX, DEAD_PREFIX, DIGEST_PREFIX, FINGERPRINT_KEY, JOURNAL_PREFIX, MEMO_PREFIX,
     OLD_OUTBOX_PREFIX, POKE_PREFIX, QUARANTINE_PREFIX, QUEUE_PREFIX, RECEIPT_PREFIX,
-    SILENCE_PREFIX, STATE_PREFIX, WAKE_PREFIX,
+    SILENCE_PREFIX, STATE_PREFIX, VIEW_PREFIX, WAKE_PREFIX,
 };
 use crate::records::{
     DigestMark, FingerprintKey, JournalRecord, MemoRecord, ReceiptRecord, Record, SilenceRecord,
@@ -286,6 +286,10 @@ fn check_record(key: &[u8], value: &[u8]) -> Result<(), String> {
         ACK_PREFIX => {
             well_formed(text(rest))?;
             record::<AckRecord>(value)
+        }
+        VIEW_PREFIX => {
+            well_formed(crate::keys::split_view_key(key).is_some())?;
+            record::<crate::records::ViewRecord>(value)
         }
         POKE_PREFIX | WAKE_PREFIX => {
             well_formed(text(rest))?;

@@ -222,3 +222,42 @@ pub(crate) fn silence_key(id: &str) -> Vec<u8> {
     key.extend_from_slice(id.as_bytes());
     key
 }
+
+/// `view/{organization}\0{database}\0{kind}\0{number}`: what pswatch last saw of a workflow or
+/// deploy request.
+pub(crate) const VIEW_PREFIX: &[u8] = b"view\0";
+
+/// The prefix of `target`'s views.
+pub(crate) fn views_prefix(target: &Target) -> Vec<u8> {
+    let mut key = VIEW_PREFIX.to_vec();
+    key.extend_from_slice(target.organization.as_bytes());
+    key.push(0);
+    key.extend_from_slice(target.database.as_bytes());
+    key.push(0);
+    key
+}
+
+pub(crate) fn view_key(target: &Target, kind: model::ViewKind, number: u64) -> Vec<u8> {
+    let mut key = views_prefix(target);
+    key.extend_from_slice(kind.as_str().as_bytes());
+    key.push(0);
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+/// What a view's key names: its target, kind and number.
+pub(crate) fn split_view_key(key: &[u8]) -> Option<(Target, model::ViewKind, u64)> {
+    let rest = key.strip_prefix(VIEW_PREFIX)?;
+    let (names, number) = rest.split_at(rest.len().checked_sub(8)?);
+    let names = std::str::from_utf8(names.strip_suffix(b"\0")?).ok()?;
+    let mut parts = names.split('\0');
+    let (organization, database, kind) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || organization.is_empty() || database.is_empty() {
+        return None;
+    }
+    Some((
+        Target::new(organization, database),
+        model::ViewKind::parse(kind)?,
+        u64::from_be_bytes(number.try_into().ok()?),
+    ))
+}

@@ -61,6 +61,7 @@ mod report;
 mod silence;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod view;
 
 pub use actions::PendingAction;
 pub use lease::{Election, Leadership, Pokes};

@@ -26,10 +26,12 @@ mod digest;
 mod event;
 mod memo;
 mod silence;
+mod view;
 
 use event::{StoredEvent, StoredTimes};
 pub(crate) use memo::MemoRecord;
 pub(crate) use silence::SilenceRecord;
+pub(crate) use view::ViewRecord;
 
 /// A value with a disk form.
 pub(crate) trait Record: Sized + 'static {

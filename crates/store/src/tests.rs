@@ -1353,6 +1353,82 @@ mod golden {
     }
 
     #[test]
+    fn resource_views_keep_their_bytes() {
+        let at = datetime!(2026-11-24 12:00 UTC);
+        let deploy_request = model::ResourceView {
+            target: diff_engine::Target::new("acme", "commerce"),
+            kind: model::ViewKind::DeployRequest,
+            number: 7,
+            name: None,
+            state: "open".into(),
+            deployment_state: Some("in_progress".into()),
+            branch: Some("add-index".into()),
+            into_branch: Some("main".into()),
+            html_url: Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into()),
+            operations: vec![
+                model::OperationView {
+                    id: "op-1".into(),
+                    phase: OperationPhase::Deploy,
+                    keyspace: Some("commerce".into()),
+                    table: Some("orders".into()),
+                    state: "in_progress".into(),
+                    progress_percentage: Some(42.5),
+                    eta_seconds: Some(90),
+                    errors: None,
+                },
+                model::OperationView {
+                    id: "op-2".into(),
+                    phase: OperationPhase::Revert,
+                    keyspace: None,
+                    table: Some("customers".into()),
+                    state: "failed".into(),
+                    progress_percentage: None,
+                    eta_seconds: None,
+                    errors: Some("table locked".into()),
+                },
+            ],
+            last_event: Some(model::LastEvent {
+                id: "evt_1".into(),
+                event_type: "deploy_operation.state_changed".into(),
+                at,
+            }),
+            observed_at: at,
+        };
+        let workflow = model::ResourceView {
+            kind: model::ViewKind::Workflow,
+            number: 3,
+            name: Some("move-customers".into()),
+            state: "running".into(),
+            deployment_state: None,
+            into_branch: None,
+            html_url: None,
+            operations: Vec::new(),
+            last_event: None,
+            ..deploy_request.clone()
+        };
+        let records = [
+            crate::records::ViewRecord(deploy_request),
+            crate::records::ViewRecord(workflow),
+        ];
+        let lines: Vec<Vec<u8>> = records
+            .iter()
+            .map(|record| encode(record).expect("encodes"))
+            .collect();
+        check("view_v1.jsonl", &lines);
+        for (record, bytes) in records.iter().zip(&lines) {
+            assert_eq!(
+                &decode::<crate::records::ViewRecord>(bytes).expect("decodes"),
+                record
+            );
+        }
+        // A kind this build does not know is unreadable, never misread.
+        let other = String::from_utf8(lines[1].clone())
+            .expect("utf-8")
+            .replace(r#""kind":"workflow""#, r#""kind":"branch""#);
+        assert!(decode::<crate::records::ViewRecord>(other.as_bytes()).is_err());
+    }
+
+    #[test]
     fn memo_records_keep_their_bytes() {
         let records = [super::memo_record(), {
             let mut record = super::memo_record();

@@ -1,0 +1,180 @@
+//! What pswatch last saw of one workflow or deploy request ([`ResourceView`]): what the admin
+//! API answers and what `pswatch wait` waits on, kept by the store beyond the resource's end so
+//! that a wait that comes late still learns how it ended.
+
+use diff_engine::{DeployOperation, OperationPhase, SeenOperation, Target, Workflow};
+use time::OffsetDateTime;
+
+/// Which kind of resource a view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ViewKind {
+    /// A MoveTables workflow, by its number.
+    Workflow,
+    /// A deploy request, by its number.
+    DeployRequest,
+}
+
+impl ViewKind {
+    /// `workflow` or `deploy_request`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::DeployRequest => "deploy_request",
+        }
+    }
+
+    /// The kind `text` names (`workflow`, `deploy_request`); `None` for any other.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Workflow, Self::DeployRequest]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One resource as pswatch last saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceView {
+    /// Its database.
+    pub target: Target,
+    /// Workflow or deploy request.
+    pub kind: ViewKind,
+    /// Its number within the database.
+    pub number: u64,
+    /// A workflow's name.
+    pub name: Option<String>,
+    /// A workflow's `state`; a deploy request's `state` (`open`, `closed`).
+    pub state: String,
+    /// A deploy request's `deployment_state`.
+    pub deployment_state: Option<String>,
+    /// The branch it deploys from (a deploy request) or runs on (a workflow).
+    pub branch: Option<String>,
+    /// The branch a deploy request deploys into.
+    pub into_branch: Option<String>,
+    /// Its page in the PlanetScale dashboard, when the API gave it.
+    pub html_url: Option<String>,
+    /// A deploy request's operations, of its deploy and of its revert.
+    pub operations: Vec<OperationView>,
+    /// The last event pswatch reported of it, if any.
+    pub last_event: Option<LastEvent>,
+    /// When the poll that saw it so ran.
+    pub observed_at: OffsetDateTime,
+}
+
+/// One table's operation of a deploy request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationView {
+    /// PlanetScale's id of the operation.
+    pub id: String,
+    /// `deploy` or `revert`.
+    pub phase: OperationPhase,
+    /// Its keyspace.
+    pub keyspace: Option<String>,
+    /// Its table.
+    pub table: Option<String>,
+    /// Its state.
+    pub state: String,
+    /// How far it got, in percent, while it runs.
+    pub progress_percentage: Option<f64>,
+    /// How long the API expects it to take still, in seconds.
+    pub eta_seconds: Option<u64>,
+    /// Its error text.
+    pub errors: Option<String>,
+}
+
+/// The last event of a resource: its id, type and when it was observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastEvent {
+    /// The event's id.
+    pub id: String,
+    /// The event's type, e.g. `deploy_request.state_changed`.
+    pub event_type: String,
+    /// When the poll that saw it ran.
+    pub at: OffsetDateTime,
+}
+
+impl ResourceView {
+    /// The view of `workflow` in `target`, seen at `observed_at`.
+    pub fn of_workflow(target: &Target, workflow: &Workflow, observed_at: OffsetDateTime) -> Self {
+        Self {
+            target: target.clone(),
+            kind: ViewKind::Workflow,
+            number: workflow.number,
+            name: Some(workflow.name.clone()),
+            state: workflow.state.as_str().to_owned(),
+            deployment_state: None,
+            branch: workflow.branch.clone(),
+            into_branch: None,
+            html_url: None,
+            operations: Vec::new(),
+            last_event: None,
+            observed_at,
+        }
+    }
+
+    /// The view of the deploy request `request` in `target`, with `operations`, seen at
+    /// `observed_at`.
+    pub fn of_deploy_request(
+        target: &Target,
+        request: &diff_engine::DeployRequest,
+        operations: Vec<OperationView>,
+        observed_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            target: target.clone(),
+            kind: ViewKind::DeployRequest,
+            number: request.number,
+            name: None,
+            state: request.state.clone(),
+            deployment_state: Some(request.deployment_state.as_str().to_owned()),
+            branch: request.branch.clone(),
+            into_branch: request.into_branch.clone(),
+            html_url: request.html_url.clone(),
+            operations,
+            last_event: None,
+            observed_at,
+        }
+    }
+
+    /// The state a wait names: a deploy request's `deployment_state`, a workflow's `state`.
+    pub fn waited_state(&self) -> &str {
+        self.deployment_state.as_deref().unwrap_or(&self.state)
+    }
+
+    /// Whether `other` shows the same as this view, whenever each was observed.
+    pub fn shows_the_same_as(&self, other: &Self) -> bool {
+        Self {
+            observed_at: other.observed_at,
+            ..self.clone()
+        } == *other
+    }
+}
+
+impl OperationView {
+    /// The view of an operation as remembered between polls.
+    pub fn of_seen(id: &str, phase: OperationPhase, operation: &SeenOperation) -> Self {
+        Self {
+            id: id.to_owned(),
+            phase,
+            keyspace: operation.keyspace_name.clone(),
+            table: operation.table_name.clone(),
+            state: operation.state.as_str().to_owned(),
+            progress_percentage: operation.progress.percentage,
+            eta_seconds: operation.progress.eta_seconds,
+            errors: operation.errors.clone(),
+        }
+    }
+
+    /// The view of an operation as the API gave it.
+    pub fn of_observed(phase: OperationPhase, operation: &DeployOperation) -> Self {
+        Self {
+            id: operation.id.clone(),
+            phase,
+            keyspace: operation.keyspace_name.clone(),
+            table: operation.table_name.clone(),
+            state: operation.state.as_str().to_owned(),
+            progress_percentage: operation.progress_percentage,
+            eta_seconds: operation.eta_seconds,
+            errors: operation.errors(phase).map(str::to_owned),
+        }
+    }
+}
