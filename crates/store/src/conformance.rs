@@ -566,7 +566,10 @@ async fn resource_views(reopen: Reopen) {
     assert_eq!(store.view(&target("b"), kind, 7).await.expect("read"), None);
     let later = NOW + time::Duration::days(2);
     let next = view(7, "complete", later);
-    store.put_views(&[next.clone()]).await.expect("replace");
+    store
+        .put_views(std::slice::from_ref(&next))
+        .await
+        .expect("replace");
     let mut numbers: Vec<u64> = store
         .views_of(&target("a"))
         .await
