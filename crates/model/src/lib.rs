@@ -19,4 +19,4 @@ pub use glob::{glob_set, GlobError};
 pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use rfc3339::rfc3339;
 pub use silence::{silenced_by, Matcher, Silence, SilenceError, Window};
-pub use view::{LastEvent, OperationView, ResourceView, ViewKind};
+pub use view::{LastEvent, OperationView, ResourceView};

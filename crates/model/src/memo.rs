@@ -26,6 +26,13 @@ impl ResourceKind {
             Self::DeployRequest => "deploy_request",
         }
     }
+
+    /// The kind `text` names (`workflow`, `deploy_request`); `None` for any other.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Workflow, Self::DeployRequest]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
 }
 
 /// One resource of one database: a workflow, or a deploy request with its operations (an

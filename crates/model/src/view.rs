@@ -5,31 +5,7 @@
 use diff_engine::{DeployOperation, OperationPhase, SeenOperation, Target, Workflow};
 use time::OffsetDateTime;
 
-/// Which kind of resource a view shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ViewKind {
-    /// A MoveTables workflow, by its number.
-    Workflow,
-    /// A deploy request, by its number.
-    DeployRequest,
-}
-
-impl ViewKind {
-    /// `workflow` or `deploy_request`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Workflow => "workflow",
-            Self::DeployRequest => "deploy_request",
-        }
-    }
-
-    /// The kind `text` names (`workflow`, `deploy_request`); `None` for any other.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Workflow, Self::DeployRequest]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-    }
-}
+use crate::ResourceKind;
 
 /// One resource as pswatch last saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +13,7 @@ pub struct ResourceView {
     /// Its database.
     pub target: Target,
     /// Workflow or deploy request.
-    pub kind: ViewKind,
+    pub kind: ResourceKind,
     /// Its number within the database.
     pub number: u64,
     /// A workflow's name.
@@ -97,7 +73,7 @@ impl ResourceView {
     pub fn of_workflow(target: &Target, workflow: &Workflow, observed_at: OffsetDateTime) -> Self {
         Self {
             target: target.clone(),
-            kind: ViewKind::Workflow,
+            kind: ResourceKind::Workflow,
             number: workflow.number,
             name: Some(workflow.name.clone()),
             state: workflow.state.as_str().to_owned(),
@@ -121,7 +97,7 @@ impl ResourceView {
     ) -> Self {
         Self {
             target: target.clone(),
-            kind: ViewKind::DeployRequest,
+            kind: ResourceKind::DeployRequest,
             number: request.number,
             name: None,
             state: request.state.clone(),

@@ -5,6 +5,7 @@
 //! it.
 
 pub(crate) mod auth;
+mod resources;
 pub(crate) mod silences;
 pub(crate) mod views;
 
@@ -76,6 +77,28 @@ substates! {
     metrics: Arc<Metrics>,
 }
 
+/// How long a request may take, but a wait.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// What a wait may take beyond the timeout it asked for, to answer.
+const WAIT_MARGIN: Duration = Duration::from_secs(30);
+
+/// Answers 408 to a request not answered within [`REQUEST_TIMEOUT`], but a wait for a
+/// resource's state (`until`), which has its own limit.
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let waits = request.uri().path().starts_with("/api/")
+        && request
+            .uri()
+            .query()
+            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("until=")));
+    if waits {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (StatusCode::REQUEST_TIMEOUT, "the request took too long\n").into_response(),
+    }
+}
+
 /// A target whose polls keep failing for this long (or, if longer, three intervals) makes the
 /// service not ready.
 const STALE_AFTER: Duration = Duration::from_secs(600);
@@ -96,6 +119,14 @@ pub(crate) async fn serve(state: AdminState, listener: TcpListener, shutdown: Ca
         .route("/readyz/receiver", get(receiver_ready))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
+        .route(
+            "/api/deploy-requests/{organization}/{database}/{number}",
+            get(resources::deploy_request),
+        )
+        .route(
+            "/api/workflows/{organization}/{database}/{number}",
+            get(resources::workflow),
+        )
         .route(
             "/api/dead-letters/{id}/retry",
             axum::routing::post(retry_dead_letter),
@@ -121,6 +152,7 @@ pub(crate) async fn serve(state: AdminState, listener: TcpListener, shutdown: Ca
         .layer(axum::Extension(auth))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn(crate::admin::auth::headers))
+        .layer(axum::middleware::from_fn(time_limit))
         .with_state(state);
     crate::service::serve::serve(
         "the admin server",
@@ -128,9 +160,11 @@ pub(crate) async fn serve(state: AdminState, listener: TcpListener, shutdown: Ca
         app,
         crate::service::serve::Limits {
             header_timeout: std::time::Duration::from_secs(10),
-            request_timeout: std::time::Duration::from_secs(30),
-            max_connections: 64,
-            per_client: 16,
+            // A wait's own limit, and `time_limit` for every other request.
+            request_timeout: resources::MAX_WAIT + WAIT_MARGIN,
+            max_connections: 128,
+            // A CI runner's jobs waiting at once share its address.
+            per_client: 32,
         },
         shutdown,
     )
@@ -302,7 +336,7 @@ async fn metrics(
 
 /// What the status page shows of the leader's work: this replica's own, or on a standby the
 /// leader's last report, with its age in seconds.
-async fn work_shown(
+pub(crate) async fn work_shown(
     board: &Board,
     store: &Store,
     leadership: &Leadership,

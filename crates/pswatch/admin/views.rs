@@ -429,3 +429,95 @@ mod tests {
         );
     }
 }
+
+/// `GET /api/deploy-requests/{organization}/{database}/{number}` and
+/// `GET /api/workflows/{organization}/{database}/{number}`: the resource as pswatch last saw
+/// it, and with `until`, whether it reached one of the states. `pswatch wait` reads it back
+/// through this type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ResourceAnswer {
+    pub(crate) organization: String,
+    pub(crate) database: String,
+    /// `workflow` or `deploy_request`.
+    pub(crate) kind: String,
+    pub(crate) number: u64,
+    /// A workflow's name.
+    pub(crate) name: Option<String>,
+    /// A workflow's `state`; a deploy request's `state` (`open`, `closed`).
+    pub(crate) state: String,
+    /// A deploy request's `deployment_state`.
+    pub(crate) deployment_state: Option<String>,
+    pub(crate) branch: Option<String>,
+    pub(crate) into_branch: Option<String>,
+    pub(crate) html_url: Option<String>,
+    /// A deploy request's operations, of the deploy and of the revert.
+    pub(crate) operations: Vec<OperationAnswer>,
+    pub(crate) last_event: Option<LastEventAnswer>,
+    /// When the poll that saw it so ran, RFC 3339.
+    pub(crate) observed_at: String,
+    /// With `until`: whether it is in one of the states asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reached: Option<bool>,
+}
+
+/// One operation of a deploy request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct OperationAnswer {
+    pub(crate) id: String,
+    /// `deploy` or `revert`.
+    pub(crate) phase: String,
+    pub(crate) keyspace: Option<String>,
+    pub(crate) table: Option<String>,
+    pub(crate) state: String,
+    pub(crate) progress_percentage: Option<f64>,
+    pub(crate) eta_seconds: Option<u64>,
+    pub(crate) errors: Option<String>,
+}
+
+/// The last event pswatch reported of a resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LastEventAnswer {
+    pub(crate) id: String,
+    #[serde(rename = "type")]
+    pub(crate) event_type: String,
+    /// RFC 3339.
+    pub(crate) at: String,
+}
+
+impl ResourceAnswer {
+    pub(crate) fn new(view: &model::ResourceView, reached: Option<bool>) -> Self {
+        Self {
+            organization: view.target.organization.clone(),
+            database: view.target.database.clone(),
+            kind: view.kind.as_str().to_owned(),
+            number: view.number,
+            name: view.name.clone(),
+            state: view.state.clone(),
+            deployment_state: view.deployment_state.clone(),
+            branch: view.branch.clone(),
+            into_branch: view.into_branch.clone(),
+            html_url: view.html_url.clone(),
+            operations: view
+                .operations
+                .iter()
+                .map(|operation| OperationAnswer {
+                    id: operation.id.clone(),
+                    phase: operation.phase.as_str().to_owned(),
+                    keyspace: operation.keyspace.clone(),
+                    table: operation.table.clone(),
+                    state: operation.state.clone(),
+                    progress_percentage: operation.progress_percentage,
+                    eta_seconds: operation.eta_seconds,
+                    errors: operation.errors.clone(),
+                })
+                .collect(),
+            last_event: view.last_event.as_ref().map(|event| LastEventAnswer {
+                id: event.id.clone(),
+                event_type: event.event_type.clone(),
+                at: rfc3339(event.at),
+            }),
+            observed_at: rfc3339(view.observed_at),
+            reached,
+        }
+    }
+}

@@ -48,6 +48,12 @@ pub(crate) struct Board {
     /// The admin token of the configuration, as it is now (it follows reloads).
     pub(crate) admin_token: watch::Sender<Option<Secret>>,
     pub(crate) fingerprints: FingerprintKey,
+    /// Counts the polls that changed what the store's views show: what waiters watch.
+    views: watch::Sender<u64>,
+    /// Databases a reader of the API asked about before any poll saw what it asks for: the
+    /// loop polls them now, as it does a pushed change.
+    asked: Mutex<Vec<diff_engine::Target>>,
+    asking: tokio::sync::Notify,
 }
 
 impl Board {
@@ -59,6 +65,9 @@ impl Board {
             budgets: Budgets::default(),
             admin_token: watch::Sender::new(None),
             fingerprints,
+            views: watch::Sender::new(0),
+            asked: Mutex::default(),
+            asking: tokio::sync::Notify::new(),
         }
     }
 
@@ -94,6 +103,42 @@ impl Board {
         };
         if let Err(error) = store.publish_report(&report).await {
             tracing::debug!(%error, "cannot write the leader's report for the other replicas");
+        }
+    }
+
+    /// A poll changed what the store's views show: the waiters look again.
+    pub(crate) fn views_changed(&self) {
+        self.views
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    /// What a waiter watches: it changes whenever a poll changed the views.
+    pub(crate) fn watch_views(&self) -> watch::Receiver<u64> {
+        self.views.subscribe()
+    }
+
+    /// Asks the loop to poll `target` now: a reader of the API waits for what it has not seen.
+    pub(crate) fn ask_poll(&self, target: &diff_engine::Target) {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(target.clone());
+        self.asking.notify_one();
+    }
+
+    /// The databases asked for since the last call, once the first is asked.
+    pub(crate) async fn polls_asked(&self) -> Vec<diff_engine::Target> {
+        loop {
+            let asked = std::mem::take(
+                &mut *self
+                    .asked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if !asked.is_empty() {
+                return asked;
+            }
+            self.asking.notified().await;
         }
     }
 

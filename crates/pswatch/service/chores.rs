@@ -24,10 +24,12 @@ pub(super) enum Chore {
     Digests,
     /// Do the Slack clicks left undone.
     Clicks,
+    /// Forget the resource views not written for a while.
+    Views,
 }
 
 impl Chore {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Discovery,
         Self::WebhookCheck,
         Self::StoreProbe,
@@ -35,6 +37,7 @@ impl Chore {
         Self::Report,
         Self::Digests,
         Self::Clicks,
+        Self::Views,
     ];
 }
 

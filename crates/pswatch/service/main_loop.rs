@@ -42,6 +42,11 @@ const POKES_EVERY: Duration = Duration::from_millis(500);
 const REPORT_EVERY: Duration = Duration::from_secs(3);
 /// How long shutdown waits for polls and deliveries in flight.
 pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How long a resource view not written again is kept: a wait that comes this late after a
+/// deploy request ended still learns how it ended.
+const VIEWS_KEPT: time::Duration = time::Duration::days(7);
+/// How often the views are pruned.
+const VIEWS_PRUNED_EVERY: Duration = Duration::from_secs(3600);
 /// How often the leader looks for Slack clicks another replica recorded and did not do.
 const CLICKS_EVERY: Duration = Duration::from_secs(30);
 
@@ -158,6 +163,11 @@ impl Loop {
                     self.poll_ended(joined);
                 }
                 Some(Inbound::Poll(target)) = pushes.recv() => self.pushed(&target),
+                asked = self.handles.board.polls_asked() => {
+                    for target in &asked {
+                        self.pushed(target);
+                    }
+                }
                 Some(next) = reloads.recv() => self.reload(next).await,
                 () = tokio::time::sleep_until(wake_at) => {}
             }
@@ -272,6 +282,13 @@ impl Loop {
                 self.chores.at(chore, now + CLICKS_EVERY);
                 self.tracker
                     .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
+            }
+            Chore::Views => {
+                self.chores.at(chore, now + VIEWS_PRUNED_EVERY);
+                let before = OffsetDateTime::now_utc() - VIEWS_KEPT;
+                if let Err(error) = self.handles.store.prune_views(before).await {
+                    tracing::debug!(%error, "cannot forget the resource views of a week ago; trying again later");
+                }
             }
         }
         Ok(())

@@ -24,6 +24,7 @@ pub(crate) mod serve;
 pub(crate) mod slack_actions;
 pub(crate) mod status;
 mod upkeep;
+mod views;
 pub(crate) mod watched;
 mod workers;
 

@@ -361,25 +361,60 @@ impl Pipeline {
         };
         // A poll that changed nothing has nothing to write: skipping the commit spares a disk
         // flush per poll, most polls of a quiet fleet.
-        if deliveries.is_empty() && previous.as_ref() == Some(&result.next) {
-            return Ok(report);
+        if !deliveries.is_empty() || previous.as_ref() != Some(&result.next) {
+            // Digests summarize every event of their databases, routed or not.
+            let journal: &[diff_engine::Event] = if self.config.digests.is_empty() {
+                &[]
+            } else {
+                &result.events
+            };
+            self.outbox
+                .commit(target, &result.next, journal, deliveries, now)
+                .await?;
+            // Said once it is written: a process stopped before has recorded nothing.
+            if previous.is_none() {
+                tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
+                    deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
+            }
+            self.board.status.note_events(recent);
         }
-        // Digests summarize every event of their databases, routed or not.
-        let journal: &[diff_engine::Event] = if self.config.digests.is_empty() {
-            &[]
-        } else {
-            &result.events
-        };
-        self.outbox
-            .commit(target, &result.next, journal, deliveries, now)
-            .await?;
-        // Said once it is written: a process stopped before has recorded nothing.
-        if previous.is_none() {
-            tracing::info!(target_db = %target, workflows = result.next.workflows.len(),
-                deploy_requests = result.next.deploy_requests.len(), "baseline recorded");
-        }
-        self.board.status.note_events(recent);
+        self.keep_views(target, &observation, &result, now).await;
         Ok(report)
+    }
+
+    /// Keeps what this poll saw of the target's workflows and deploy requests where it shows
+    /// something new, and tells the waiters. A view that cannot be written is written at the
+    /// next poll that sees a change: logged, the poll stands.
+    async fn keep_views(
+        &self,
+        target: &Target,
+        observation: &diff_engine::Observation,
+        result: &diff_engine::Diff,
+        now: OffsetDateTime,
+    ) {
+        if observation.workflows.is_empty() && observation.deploy_requests.is_empty() {
+            return;
+        }
+        let kept = async {
+            let previous = self.store.views_of(target).await?;
+            let changed = crate::service::views::changed_views(
+                target,
+                observation,
+                &result.next,
+                &result.events,
+                &previous,
+                now,
+            );
+            self.store.put_views(&changed).await?;
+            Ok::<_, StoreError>(!changed.is_empty())
+        };
+        match kept.await {
+            Ok(true) => self.board.views_changed(),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(target_db = %target, %error, "cannot keep what the poll saw for the API's reads and waits");
+            }
+        }
     }
 
     /// Reads the slower kinds `resources` asks for (backups, resizes, maintenance, schema

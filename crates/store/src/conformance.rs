@@ -513,7 +513,7 @@ async fn leader_reports(reopen: Reopen) {
 fn view(number: u64, state: &str, at: time::OffsetDateTime) -> model::ResourceView {
     model::ResourceView {
         target: target("a"),
-        kind: model::ViewKind::DeployRequest,
+        kind: model::ResourceKind::DeployRequest,
         number,
         name: None,
         state: "open".into(),
@@ -541,9 +541,9 @@ fn view(number: u64, state: &str, at: time::OffsetDateTime) -> model::ResourceVi
 }
 
 async fn resource_views(reopen: Reopen) {
-    use model::ViewKind;
+    use model::ResourceKind;
     let store = reopen().await;
-    let kind = ViewKind::DeployRequest;
+    let kind = ResourceKind::DeployRequest;
     assert_eq!(store.view(&target("a"), kind, 7).await.expect("read"), None);
     let first = view(7, "in_progress", NOW);
     store
@@ -558,7 +558,7 @@ async fn resource_views(reopen: Reopen) {
     );
     assert_eq!(
         store
-            .view(&target("a"), ViewKind::Workflow, 7)
+            .view(&target("a"), ResourceKind::Workflow, 7)
             .await
             .expect("read"),
         None

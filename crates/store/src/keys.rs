@@ -237,7 +237,7 @@ pub(crate) fn views_prefix(target: &Target) -> Vec<u8> {
     key
 }
 
-pub(crate) fn view_key(target: &Target, kind: model::ViewKind, number: u64) -> Vec<u8> {
+pub(crate) fn view_key(target: &Target, kind: model::ResourceKind, number: u64) -> Vec<u8> {
     let mut key = views_prefix(target);
     key.extend_from_slice(kind.as_str().as_bytes());
     key.push(0);
@@ -246,7 +246,7 @@ pub(crate) fn view_key(target: &Target, kind: model::ViewKind, number: u64) -> V
 }
 
 /// What a view's key names: its target, kind and number.
-pub(crate) fn split_view_key(key: &[u8]) -> Option<(Target, model::ViewKind, u64)> {
+pub(crate) fn split_view_key(key: &[u8]) -> Option<(Target, model::ResourceKind, u64)> {
     let rest = key.strip_prefix(VIEW_PREFIX)?;
     let (names, number) = rest.split_at(rest.len().checked_sub(8)?);
     let names = std::str::from_utf8(names.strip_suffix(b"\0")?).ok()?;
@@ -257,7 +257,7 @@ pub(crate) fn split_view_key(key: &[u8]) -> Option<(Target, model::ViewKind, u64
     }
     Some((
         Target::new(organization, database),
-        model::ViewKind::parse(kind)?,
+        model::ResourceKind::parse(kind)?,
         u64::from_be_bytes(number.try_into().ok()?),
     ))
 }

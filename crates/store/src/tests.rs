@@ -1357,7 +1357,7 @@ mod golden {
         let at = datetime!(2026-11-24 12:00 UTC);
         let deploy_request = model::ResourceView {
             target: diff_engine::Target::new("acme", "commerce"),
-            kind: model::ViewKind::DeployRequest,
+            kind: model::ResourceKind::DeployRequest,
             number: 7,
             name: None,
             state: "open".into(),
@@ -1395,7 +1395,7 @@ mod golden {
             observed_at: at,
         };
         let workflow = model::ResourceView {
-            kind: model::ViewKind::Workflow,
+            kind: model::ResourceKind::Workflow,
             number: 3,
             name: Some("move-customers".into()),
             state: "running".into(),

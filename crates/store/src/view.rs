@@ -3,7 +3,7 @@
 //! comes late still learns how it ended. Views not written for a while are forgotten.
 
 use diff_engine::Target;
-use model::{ResourceView, ViewKind};
+use model::{ResourceKind, ResourceView};
 use time::OffsetDateTime;
 
 use crate::backend::Batch;
@@ -33,7 +33,7 @@ impl Store {
     pub async fn view(
         &self,
         target: &Target,
-        kind: ViewKind,
+        kind: ResourceKind,
         number: u64,
     ) -> Result<Option<ResourceView>, StoreError> {
         let key = view_key(target, kind, number);

@@ -2,7 +2,7 @@
 //! {database}\0{kind}\0{number}` records.
 
 use diff_engine::{OperationPhase, Target};
-use model::{LastEvent, OperationView, ResourceView, ViewKind};
+use model::{LastEvent, OperationView, ResourceKind, ResourceView};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -12,7 +12,7 @@ use super::Record;
 pub(crate) struct StoredView {
     organization: String,
     database: String,
-    kind: StoredViewKind,
+    kind: StoredResourceKind,
     number: u64,
     name: Option<String>,
     state: String,
@@ -42,7 +42,7 @@ struct StoredOperationView {
 // misread.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum StoredViewKind {
+enum StoredResourceKind {
     Workflow,
     DeployRequest,
 }
@@ -77,8 +77,8 @@ impl Record for ViewRecord {
             organization: view.target.organization.clone(),
             database: view.target.database.clone(),
             kind: match view.kind {
-                ViewKind::Workflow => StoredViewKind::Workflow,
-                ViewKind::DeployRequest => StoredViewKind::DeployRequest,
+                ResourceKind::Workflow => StoredResourceKind::Workflow,
+                ResourceKind::DeployRequest => StoredResourceKind::DeployRequest,
             },
             number: view.number,
             name: view.name.clone(),
@@ -117,8 +117,8 @@ impl Record for ViewRecord {
         Self(ResourceView {
             target: Target::new(stored.organization, stored.database),
             kind: match stored.kind {
-                StoredViewKind::Workflow => ViewKind::Workflow,
-                StoredViewKind::DeployRequest => ViewKind::DeployRequest,
+                StoredResourceKind::Workflow => ResourceKind::Workflow,
+                StoredResourceKind::DeployRequest => ResourceKind::DeployRequest,
             },
             number: stored.number,
             name: stored.name,

@@ -1,0 +1,194 @@
+//! CI waits on pswatch: the admin API answers a watched deploy request or workflow as pswatch
+//! last saw it, asks for a poll of what it has not seen yet, and waits for a state.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimDeployRequest, SimWorkflow, World};
+use support::fleet::Fleet;
+use support::Service;
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(90))
+        .send()
+        .await
+        .expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+async fn json(url: &str) -> Value {
+    let (status, body) = get(url).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+/// The admin server's base URL, from the service's log.
+async fn admin_base(service: &mut Service) -> String {
+    assert!(
+        service
+            .wait_for_log("admin server listening", Duration::from_secs(10))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let address = service
+        .stderr()
+        .lines()
+        .find(|line| line.contains("admin server listening"))
+        .and_then(|line| line.split("address=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("address")
+        .to_owned();
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_and_waits_answer_from_what_pswatch_saw() {
+    let mut world = World::default();
+    let commerce = world.database_mut("acme", "commerce");
+    commerce
+        .deploy_requests
+        .push(SimDeployRequest::new(7, "in_progress").with_operation(
+            "op-1",
+            "orders",
+            "in_progress",
+        ));
+    commerce
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    world.database_mut("acme", "users");
+    let fleet = Fleet::start(world).await;
+    // What moves is polled every half second; the rest every ten minutes, so that what a read
+    // of an idle database sees comes from the poll it asks for.
+    let config = fleet.write(
+        fleet
+            .config("10m")
+            .set("poll.active_interval", "500ms")
+            .watch("acme", &["commerce", "users"]),
+    );
+    let mut service = Service::start(&config, &[], fleet.directory.path());
+    let base = admin_base(&mut service).await;
+    assert!(
+        service
+            .wait_for_log(
+                "baseline recorded target_db=acme/commerce",
+                Duration::from_secs(15)
+            )
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let request = format!("{base}/api/deploy-requests/acme/commerce/7");
+    let seen = support::eventually(Duration::from_secs(10), || async {
+        let (status, body) = get(&request).await;
+        (status == 200).then(|| serde_json::from_str::<Value>(&body).expect("json"))
+    })
+    .await
+    .expect("deploy request #7 is read");
+    assert_eq!(seen["kind"], "deploy_request");
+    assert_eq!(seen["number"], 7);
+    assert_eq!(seen["state"], "open");
+    assert_eq!(seen["deployment_state"], "in_progress");
+    assert_eq!(seen["branch"], "change");
+    assert_eq!(seen["into_branch"], "main");
+    assert_eq!(seen["operations"][0]["table"], "orders");
+    assert_eq!(seen["operations"][0]["phase"], "deploy");
+    assert_eq!(seen["operations"][0]["progress_percentage"], 37.5);
+    assert_eq!(seen["operations"][0]["eta_seconds"], 600);
+    assert!(seen["observed_at"].as_str().is_some(), "{seen}");
+    assert!(seen.get("reached").is_none(), "{seen}");
+    let workflow = json(&format!("{base}/api/workflows/acme/commerce/3")).await;
+    assert_eq!(workflow["state"], "running");
+    assert_eq!(workflow["name"], "move-customers");
+
+    // What cannot be answered says why.
+    let (status, body) = get(&format!("{base}/api/deploy-requests/acme/other/1")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains("acme/other is not among the databases pswatch watches"),
+        "{body}"
+    );
+    let (status, body) = get(&format!("{base}/api/deploy-requests/acme/commerce/seven")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get(&format!("{request}?until=completed")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("\"completed\"") && body.contains("complete_pending_revert"),
+        "{body}"
+    );
+    let (status, body) = get(&format!("{request}?until=complete&timeout=16m")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("15m"), "{body}");
+    let (status, body) = get(&format!("{request}?until=complete&timeout=soon")).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get(&format!("{base}/api/deploy-requests/acme/commerce/99")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("saw no deploy request #99"), "{body}");
+
+    // A deploy request opened a moment ago in a database polled every ten minutes: the read
+    // asks for its poll and answers once it has read it.
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "users")
+            .deploy_requests
+            .push(SimDeployRequest::new(2, "ready"));
+    });
+    let asked = std::time::Instant::now();
+    let opened = json(&format!("{base}/api/deploy-requests/acme/users/2")).await;
+    assert_eq!(opened["deployment_state"], "ready");
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    // A wait answers when the state comes, and tells whether it came.
+    let waiting = tokio::spawn({
+        let url = format!("{request}?until=complete,complete_pending_revert&timeout=60s");
+        async move { json(&url).await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the wait answered before the state came"
+    );
+    fleet.simulator.update(|world| {
+        let request = world
+            .database_mut("acme", "commerce")
+            .deploy_request_mut(7)
+            .expect("#7");
+        request.deployment_state = "complete_pending_revert".into();
+        request.operation_mut("orders").expect("orders").state = "complete".into();
+    });
+    let reached = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("the wait answers once the state comes")
+        .expect("join");
+    assert_eq!(reached["reached"], true, "{reached}");
+    assert_eq!(reached["deployment_state"], "complete_pending_revert");
+    assert_eq!(
+        reached["last_event"]["type"], "deploy_request.state_changed",
+        "{reached}"
+    );
+    // One already there answers at once; one that does not come answers at its timeout.
+    let at_once = std::time::Instant::now();
+    let there = json(&format!(
+        "{request}?until=complete_pending_revert&timeout=10m"
+    ))
+    .await;
+    assert_eq!(there["reached"], true);
+    assert!(at_once.elapsed() < Duration::from_secs(2));
+    let late = std::time::Instant::now();
+    let timed_out = json(&format!("{request}?until=complete_revert&timeout=1s")).await;
+    assert_eq!(timed_out["reached"], false);
+    assert_eq!(timed_out["deployment_state"], "complete_pending_revert");
+    assert!(late.elapsed() >= Duration::from_secs(1));
+    drop(service);
+}
