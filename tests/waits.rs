@@ -192,3 +192,108 @@ async fn reads_and_waits_answer_from_what_pswatch_saw() {
     assert!(late.elapsed() >= Duration::from_secs(1));
     drop(service);
 }
+
+/// A read token reads the API and the metrics, and is refused every other endpoint; wrong
+/// tokens count against the same per-client limit as the admin token's.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_tokens_read_and_are_refused_every_write() {
+    const TOKEN: &str = "admin-token-for-the-tests-0123456789";
+    const READ: &str = "read-token-for-the-ci-jobs-0123456789";
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .deploy_requests
+        .push(SimDeployRequest::new(7, "in_progress"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(
+        fleet
+            .config("500ms")
+            .set("admin.token", "${TEST_ADMIN_TOKEN}")
+            .set("admin.read_tokens", vec!["${TEST_READ_TOKEN}".to_owned()])
+            .watch("acme", &["commerce"]),
+    );
+    let service = Service::start(
+        &config,
+        &[
+            ("TEST_ADMIN_TOKEN", TOKEN.into()),
+            ("TEST_READ_TOKEN", READ.into()),
+        ],
+        fleet.directory.path(),
+    );
+    let base = service.admin_url().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let code = |request: reqwest::RequestBuilder| async move {
+        request.send().await.expect("answered").status().as_u16()
+    };
+    let request = format!("{base}/api/deploy-requests/acme/commerce/7");
+    let read = support::eventually(Duration::from_secs(10), || async {
+        (code(client.get(&request).bearer_auth(READ)).await == 200).then_some(())
+    })
+    .await;
+    assert!(read.is_some(), "a read token reads a deploy request");
+    for path in [
+        "/api/status",
+        "/metrics",
+        "/api/silences",
+        "/api/workflows/acme/commerce/1",
+    ] {
+        let got = code(client.get(format!("{base}{path}")).bearer_auth(READ)).await;
+        assert!(got == 200 || got == 404, "{path}: {got}");
+        assert_ne!(got, 403, "{path}");
+    }
+    let silence =
+        serde_json::json!({"database": "acme/commerce", "for": "1h", "comment": "ci"});
+    let writes = [
+        client.post(format!("{base}/api/silences")).json(&silence),
+        client
+            .post(format!("{base}/api/silences/sil_0/expire"))
+            .json(&serde_json::json!({})),
+        client
+            .post(format!("{base}/api/dead-letters/1/retry"))
+            .json(&serde_json::json!({})),
+        client
+            .post(format!("{base}/api/dead-letters/1/drop"))
+            .json(&serde_json::json!({})),
+        client.post(format!("{base}/logout")),
+        client.get(format!("{base}/")),
+        client.get(format!("{base}/status.js")),
+    ];
+    for write in writes {
+        let write = write.bearer_auth(READ).build().expect("request");
+        let what = format!("{} {}", write.method(), write.url().path());
+        let got = client
+            .execute(write)
+            .await
+            .expect("answered")
+            .status()
+            .as_u16();
+        assert_eq!(got, 403, "{what}");
+    }
+    // The same writes with the admin token go through (or say what is wrong with them).
+    let added = client
+        .post(format!("{base}/api/silences"))
+        .json(&silence)
+        .bearer_auth(TOKEN);
+    assert_eq!(code(added).await, 201);
+    // No browser signs in with a read token.
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("token", READ)]);
+    let got = code(login).await;
+    assert_eq!(got, 401);
+    // Wrong read tokens are limited per client, like wrong admin tokens.
+    let mut limited = false;
+    for _ in 0..12 {
+        let got = code(
+            client
+                .get(&request)
+                .bearer_auth("read-token-for-the-ci-jobs-012345678"),
+        )
+        .await;
+        limited |= got == 429;
+    }
+    assert!(limited, "wrong tokens are limited per client");
+}

@@ -133,6 +133,8 @@ pub(crate) struct Config {
     pub(crate) admin_listen: Option<std::net::SocketAddr>,
     /// The admin server's token: when set, everything but `/healthz` and `/readyz` needs it.
     pub(crate) admin_token: Option<notifier::Secret>,
+    /// `[admin] read_tokens`: bearer tokens that may only `GET` the API and `/metrics`.
+    pub(crate) admin_read_tokens: Vec<notifier::Secret>,
     /// PlanetScale's webhooks' receiver; `None` when it is off.
     pub(crate) receiver: Option<Receiver>,
     /// `[alerts]`: reminders and stalls.

@@ -27,6 +27,8 @@ use notifier::Secret;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+use crate::service::board::AdminTokens;
+
 /// How long a browser session lasts.
 const SESSION: Duration = Duration::from_secs(12 * 3600);
 /// The session cookie's name.
@@ -37,11 +39,22 @@ const FAILURES_PER_MINUTE: usize = 10;
 const CLIENTS_REMEMBERED: usize = 10_000;
 const MINUTE: Duration = Duration::from_secs(60);
 
-/// The token, the browser sessions and the failed attempts.
+/// What a request may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Everything: the admin token, a browser session, or no token configured.
+    Full,
+    /// `GET` the API and `/metrics`: a read token.
+    Read,
+    /// Nothing but what is open to all.
+    None,
+}
+
+/// The tokens, the browser sessions and the failed attempts.
 #[derive(Debug)]
 pub(crate) struct AdminAuth {
-    /// The configuration's token, as it is now (it follows reloads).
-    token: Mutex<tokio::sync::watch::Receiver<Option<Secret>>>,
+    /// The configuration's tokens, as they are now (they follow reloads).
+    tokens: Mutex<tokio::sync::watch::Receiver<AdminTokens>>,
     sessions: Mutex<HashMap<String, Instant>>,
     failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
     /// Where the admin server listens: a `Host` naming it is this server.
@@ -62,25 +75,30 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 impl AdminAuth {
-    /// Guards with the token `token` gives (the configuration's, at start and on reload).
-    pub(crate) fn new(token: tokio::sync::watch::Receiver<Option<Secret>>) -> Self {
+    /// Guards with the tokens `tokens` gives (the configuration's, at start and on reload).
+    pub(crate) fn new(tokens: tokio::sync::watch::Receiver<AdminTokens>) -> Self {
         Self {
-            token: Mutex::new(token),
+            tokens: Mutex::new(tokens),
             sessions: Mutex::default(),
             failures: Mutex::default(),
             listen: Mutex::default(),
         }
     }
 
-    /// The token now; a new token ends every session.
-    fn token(&self) -> Option<Secret> {
-        let mut token = lock(&self.token);
-        // The sender says a change only when the token differs.
-        if token.has_changed().unwrap_or(false) {
+    /// The tokens now; new tokens end every session.
+    fn tokens(&self) -> AdminTokens {
+        let mut tokens = lock(&self.tokens);
+        // The sender says a change only when the tokens differ.
+        if tokens.has_changed().unwrap_or(false) {
             lock(&self.sessions).clear();
         }
-        let current = token.borrow_and_update().clone();
+        let current = tokens.borrow_and_update().clone();
         current
+    }
+
+    /// The admin token now.
+    fn token(&self) -> Option<Secret> {
+        self.tokens().token
     }
 
     /// Where the admin server listens.
@@ -160,24 +178,41 @@ impl AdminAuth {
         })
     }
 
-    /// Whether `headers` carry the token or a live session; always when there is no token.
-    fn admits(&self, headers: &HeaderMap, now: Instant) -> bool {
-        let Some(token) = self.token() else {
-            return true;
+    /// What `headers` may do: everything with the admin token or a live session (or when
+    /// there is no token), read with a read token, nothing otherwise.
+    fn access(&self, headers: &HeaderMap, now: Instant) -> Access {
+        let tokens = self.tokens();
+        let Some(token) = tokens.token else {
+            return Access::Full;
         };
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        if bearer.is_some_and(|given| same(given.trim(), token.expose())) {
-            return true;
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        if let Some(given) = bearer {
+            if same(given, token.expose()) {
+                return Access::Full;
+            }
+            // Each compared, so that the time says nothing of which one matched.
+            let read = tokens
+                .read
+                .iter()
+                .fold(false, |matched, read| same(given, read.expose()) | matched);
+            if read {
+                return Access::Read;
+            }
         }
         let Some(session) = session_of(headers) else {
-            return false;
+            return Access::None;
         };
         let mut sessions = lock(&self.sessions);
         sessions.retain(|_, expires| *expires > now);
-        sessions.keys().any(|known| same(known, &session))
+        if sessions.keys().any(|known| same(known, &session)) {
+            Access::Full
+        } else {
+            Access::None
+        }
     }
 
     /// A login attempt with `given` from `client`: a new session id when it is the token.
@@ -380,8 +415,23 @@ pub(crate) async fn guard(
         )
             .into_response();
     }
-    if auth.admits(request.headers(), now) {
-        return next.run(request).await;
+    match auth.access(request.headers(), now) {
+        Access::Full => return next.run(request).await,
+        Access::Read => {
+            let reads = matches!(
+                *request.method(),
+                axum::http::Method::GET | axum::http::Method::HEAD
+            ) && (path.starts_with("/api/") || path == "/metrics");
+            if reads {
+                return next.run(request).await;
+            }
+            return (
+                StatusCode::FORBIDDEN,
+                "a read token may only GET the API and /metrics; this needs the admin token\n",
+            )
+                .into_response();
+        }
+        Access::None => {}
     }
     if request.headers().contains_key(header::AUTHORIZATION) {
         auth.failed(client, now);
@@ -473,31 +523,46 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_token_or_a_live_session_admits_nothing_else_does() {
-        let (token, receiver) = tokio::sync::watch::channel(None);
+        let (token, receiver) = tokio::sync::watch::channel(AdminTokens::default());
         let auth = AdminAuth::new(receiver);
         let now = Instant::now();
-        assert!(auth.admits(&HeaderMap::new(), now), "no token: open");
-        token.send_replace(Some(Secret::new("a-long-admin-token-0123")));
-        assert!(!auth.admits(&HeaderMap::new(), now));
+        let admits = |headers: &HeaderMap, now| auth.access(headers, now) == Access::Full;
+        assert!(admits(&HeaderMap::new(), now), "no token: open");
+        token.send_replace(AdminTokens {
+            token: Some(Secret::new("a-long-admin-token-0123")),
+            read: vec![Secret::new("a-long-read-token-0123456789")],
+        });
+        assert!(!admits(&HeaderMap::new(), now));
         let bearer = |value: &str| headers(&[(header::AUTHORIZATION, value)]);
-        assert!(auth.admits(&bearer("Bearer a-long-admin-token-0123"), now));
-        assert!(!auth.admits(&bearer("Bearer a-long-admin-token-012"), now));
-        assert!(!auth.admits(&bearer("a-long-admin-token-0123"), now));
+        assert!(admits(&bearer("Bearer a-long-admin-token-0123"), now));
+        assert!(!admits(&bearer("Bearer a-long-admin-token-012"), now));
+        assert!(!admits(&bearer("a-long-admin-token-0123"), now));
+        // A read token reads, and signs no browser in.
+        let read = bearer("Bearer a-long-read-token-0123456789");
+        assert_eq!(auth.access(&read, now), Access::Read);
+        assert_eq!(
+            auth.access(&bearer("Bearer a-long-read-token-012345678"), now),
+            Access::None
+        );
         let me = IpAddr::from([127, 0, 0, 1]);
+        assert_eq!(
+            auth.login("a-long-read-token-0123456789", me, now),
+            Err(StatusCode::UNAUTHORIZED)
+        );
         assert_eq!(auth.login("wrong", me, now), Err(StatusCode::UNAUTHORIZED));
         let session = auth
             .login("a-long-admin-token-0123", me, now)
             .expect("signed in");
         let cookie = headers(&[(header::COOKIE, &format!("theme=dark; {COOKIE}={session}"))]);
-        assert!(auth.admits(&cookie, now));
-        assert!(!auth.admits(&cookie, now + SESSION), "sessions expire");
+        assert!(admits(&cookie, now));
+        assert!(!admits(&cookie, now + SESSION), "sessions expire");
         // A new token ends the sessions; so does logging out.
         let session = auth
             .login("a-long-admin-token-0123", me, now)
             .expect("signed in");
         let cookie = headers(&[(header::COOKIE, &format!("{COOKIE}={session}"))]);
         auth.logout(&cookie);
-        assert!(!auth.admits(&cookie, now));
+        assert!(!admits(&cookie, now));
         // Another site's page cannot make a browser act here.
         let from =
             |origin: &str| headers(&[(header::ORIGIN, origin), (header::HOST, "127.0.0.1:9184")]);
@@ -545,7 +610,7 @@ mod tests {
 
     #[test]
     fn without_a_token_only_this_machines_names_are_served() {
-        let auth = AdminAuth::new(tokio::sync::watch::channel(None).1);
+        let auth = AdminAuth::new(tokio::sync::watch::channel(AdminTokens::default()).1);
         auth.set_listen("127.0.0.2:9184".parse().expect("address"));
         for host in [
             "127.0.0.1:9184",
@@ -569,7 +634,7 @@ mod tests {
 
     #[test]
     fn failures_are_remembered_for_a_bounded_number_of_clients() {
-        let auth = AdminAuth::new(tokio::sync::watch::channel(None).1);
+        let auth = AdminAuth::new(tokio::sync::watch::channel(AdminTokens::default()).1);
         let now = Instant::now();
         for index in 0..(CLIENTS_REMEMBERED as u32 + 100) {
             auth.failed(IpAddr::from(index.to_be_bytes()), now);

@@ -106,7 +106,7 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 /// Serves the admin endpoints on `listener` until `shutdown`.
 pub(crate) async fn serve(state: AdminState, listener: TcpListener, shutdown: CancellationToken) {
     let auth = Arc::new(crate::admin::auth::AdminAuth::new(
-        state.board.admin_token.subscribe(),
+        state.board.admin_tokens.subscribe(),
     ));
     if let Ok(address) = listener.local_addr() {
         auth.set_listen(address);

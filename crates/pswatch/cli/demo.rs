@@ -104,6 +104,7 @@ pub(crate) async fn run(
         log: config::Log::default(),
         admin_listen: None,
         admin_token: page_token.as_deref().map(notifier::Secret::new),
+        admin_read_tokens: Vec::new(),
         receiver: None,
         // The scripted scenario lasts seconds: nothing waits long enough to be reminded of.
         alerts: config::Alerts {

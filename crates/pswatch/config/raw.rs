@@ -103,6 +103,7 @@ pub(super) struct RawAdmin {
     pub(super) enabled: Option<bool>,
     pub(super) listen: Option<SocketAddr>,
     pub(super) token: Option<String>,
+    pub(super) read_tokens: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

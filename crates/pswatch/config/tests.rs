@@ -804,3 +804,56 @@ fn a_postgres_store_is_read_and_checked() {
         &[("state.url", "must be a URL starting with postgres://")],
     );
 }
+
+#[test]
+fn read_tokens_are_long_secrets_beside_a_token() {
+    let admin = format!("token = \"{}\"", "a".repeat(32));
+    let with = |admin: &str| format!("{VALID}\n[admin]\n{admin}\n");
+    let config = parse(
+        &with(&format!(
+            "{admin}\nread_tokens = [\"{}\", \"{}\"]",
+            "r".repeat(32),
+            "s".repeat(40)
+        )),
+        &environment,
+    )
+    .expect("valid");
+    assert_eq!(config.admin_read_tokens.len(), 2);
+    assert!(!format!("{config:?}").contains(&"r".repeat(32)));
+    let refused = |read_tokens: &str, key: &str, says: &str| {
+        let problems = parse(&with(read_tokens), &environment).expect_err("refused");
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].key, key, "{problems:#?}");
+        assert!(problems[0].message.contains(says), "{}", problems[0]);
+        // Never quoted.
+        assert!(
+            !problems[0].to_string().contains("rrrrrrrr"),
+            "{}",
+            problems[0]
+        );
+    };
+    refused(
+        &format!("{admin}\nread_tokens = [\"{}\"]", "r".repeat(31)),
+        "admin.read_tokens[0]",
+        "shorter than 32",
+    );
+    refused(
+        &format!(
+            "{admin}\nread_tokens = [\"{}\", \"{}\"]",
+            "r".repeat(32),
+            "a".repeat(32)
+        ),
+        "admin.read_tokens[1]",
+        "is the admin token",
+    );
+    refused(
+        &format!("{admin}\nread_tokens = [\"{0}\", \"{0}\"]", "r".repeat(32)),
+        "admin.read_tokens[1]",
+        "repeats",
+    );
+    refused(
+        &format!("read_tokens = [\"{}\"]", "r".repeat(32)),
+        "admin.read_tokens",
+        "needs admin.token",
+    );
+}

@@ -81,6 +81,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         }
         Some(token) => Some(Secret::new(token)),
     };
+    let admin_read_tokens = read_tokens(&raw, admin_token.as_ref(), problems);
     if let Some(listen) = admin_listen {
         if !listen.ip().is_loopback() && admin_token.is_none() && raw.admin.token.is_none() {
             problem(
@@ -141,6 +142,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         log,
         admin_listen,
         admin_token,
+        admin_read_tokens,
         receiver,
         alerts,
         silences,
@@ -549,4 +551,54 @@ fn state_database(raw: &RawConfig, problems: &mut Vec<Problem>) -> Option<StateD
         schema,
         lease,
     })
+}
+
+/// `[admin] read_tokens`: each a secret as long as `token`, none the admin token, and only
+/// beside a token (without one the server is open to this machine, and a read token means
+/// nothing).
+fn read_tokens(
+    raw: &RawConfig,
+    admin_token: Option<&Secret>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Secret> {
+    let Some(given) = &raw.admin.read_tokens else {
+        return Vec::new();
+    };
+    if raw.admin.token.is_none() && !given.is_empty() {
+        problem(
+            problems,
+            "admin.read_tokens",
+            "needs admin.token: without it the admin server is open to this machine and a read token limits nothing",
+        );
+        return Vec::new();
+    }
+    let mut tokens = Vec::new();
+    for (index, token) in given.iter().map(|token| token.trim()).enumerate() {
+        let key = format!("admin.read_tokens[{index}]");
+        // Never quoted: each is a secret.
+        if token.chars().count() < MIN_ADMIN_TOKEN {
+            problem(
+                problems,
+                &key,
+                format!("is shorter than {MIN_ADMIN_TOKEN} characters; use a long random one (e.g. `openssl rand -hex 32`)"),
+            );
+        } else if PLACEHOLDER_TOKENS.contains(&token) || token.contains("replace-me") {
+            problem(
+                problems,
+                &key,
+                "is a placeholder anyone can read; make a random one (e.g. `openssl rand -hex 32`)",
+            );
+        } else if admin_token.is_some_and(|admin| admin.expose() == token) {
+            problem(
+                problems,
+                &key,
+                "is the admin token: a read token must differ from it, or it could do everything",
+            );
+        } else if tokens.iter().any(|known: &Secret| known.expose() == token) {
+            problem(problems, &key, "repeats another read token");
+        } else {
+            tokens.push(Secret::new(token));
+        }
+    }
+    tokens
 }

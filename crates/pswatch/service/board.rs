@@ -33,6 +33,14 @@ impl FingerprintKey {
     }
 }
 
+/// The admin server's tokens: `[admin] token`, which may do everything, and `read_tokens`,
+/// which may only read the API and the metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct AdminTokens {
+    pub(crate) token: Option<Secret>,
+    pub(crate) read: Vec<Secret>,
+}
+
 /// What the admin server and the status page read.
 #[derive(Debug)]
 pub(crate) struct Board {
@@ -45,8 +53,8 @@ pub(crate) struct Board {
     /// Each service token's request budget: every API request passes its token's; a reload
     /// changes their limits in place.
     pub(crate) budgets: Budgets,
-    /// The admin token of the configuration, as it is now (it follows reloads).
-    pub(crate) admin_token: watch::Sender<Option<Secret>>,
+    /// The admin server's tokens of the configuration, as they are now (they follow reloads).
+    pub(crate) admin_tokens: watch::Sender<AdminTokens>,
     pub(crate) fingerprints: FingerprintKey,
     /// Counts the polls that changed what the store's views show: what waiters watch.
     views: watch::Sender<u64>,
@@ -63,7 +71,7 @@ impl Board {
             push: PushBoard::default(),
             replicas: ReplicaBoard::default(),
             budgets: Budgets::default(),
-            admin_token: watch::Sender::new(None),
+            admin_tokens: watch::Sender::new(AdminTokens::default()),
             fingerprints,
             views: watch::Sender::new(0),
             asked: Mutex::default(),
@@ -144,10 +152,13 @@ impl Board {
 
     /// Shows what the admin server needs of `config`.
     pub(crate) fn show(&self, config: &Config) {
-        let token = config.admin_token.clone();
-        self.admin_token.send_if_modified(|current| {
-            let changed = *current != token;
-            *current = token;
+        let tokens = AdminTokens {
+            token: config.admin_token.clone(),
+            read: config.admin_read_tokens.clone(),
+        };
+        self.admin_tokens.send_if_modified(|current| {
+            let changed = *current != tokens;
+            *current = tokens;
             changed
         });
         self.push.set_enabled(config.receiver.is_some());
