@@ -244,8 +244,7 @@ async fn read_tokens_read_and_are_refused_every_write() {
         assert!(got == 200 || got == 404, "{path}: {got}");
         assert_ne!(got, 403, "{path}");
     }
-    let silence =
-        serde_json::json!({"database": "acme/commerce", "for": "1h", "comment": "ci"});
+    let silence = serde_json::json!({"database": "acme/commerce", "for": "1h", "comment": "ci"});
     let writes = [
         client.post(format!("{base}/api/silences")).json(&silence),
         client
@@ -296,4 +295,291 @@ async fn read_tokens_read_and_are_refused_every_write() {
         limited |= got == 429;
     }
     assert!(limited, "wrong tokens are limited per client");
+}
+
+/// Runs `pswatch wait ARGS` with `PSWATCH_TOKEN=token` in the background.
+fn wait_process(arguments: &[&str], token: &str) -> tokio::task::JoinHandle<std::process::Output> {
+    let arguments: Vec<String> = arguments
+        .iter()
+        .map(|argument| (*argument).to_owned())
+        .collect();
+    let token = token.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+            .arg("wait")
+            .args(&arguments)
+            .env("PSWATCH_TOKEN", token)
+            .output()
+            .expect("run pswatch wait")
+    })
+}
+
+fn described(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+const ADMIN: &str = "admin-token-for-the-tests-0123456789";
+const READ: &str = "read-token-for-the-ci-jobs-0123456789";
+
+/// A fleet whose commerce database has deploy requests #7 and #8 deploying and workflow #3
+/// running, and the configuration of a pswatch whose admin server listens on `port`.
+async fn waited_fleet(port: u16) -> (Fleet, std::path::PathBuf) {
+    let mut world = World::default();
+    let commerce = world.database_mut("acme", "commerce");
+    for number in [7, 8] {
+        commerce
+            .deploy_requests
+            .push(SimDeployRequest::new(number, "in_progress").with_operation(
+                &format!("op-{number}"),
+                "orders",
+                "in_progress",
+            ));
+    }
+    commerce
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(
+        fleet
+            .config("300ms")
+            .set("admin.listen", format!("127.0.0.1:{port}"))
+            .set("admin.token", ADMIN)
+            .set("admin.read_tokens", vec![READ.to_owned()])
+            .watch("acme", &["commerce"]),
+    );
+    (fleet, config)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pswatch_wait_exits_by_how_the_wait_ended() {
+    let port = support::fleet::free_port();
+    let (fleet, config) = waited_fleet(port).await;
+    let service = Service::start(&config, &[], fleet.directory.path());
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(15))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let reached = wait_process(
+        &[
+            "acme/commerce",
+            "deploy-request",
+            "7",
+            "--until",
+            "complete",
+            "--timeout",
+            "60s",
+            "--url",
+            &base,
+        ],
+        READ,
+    );
+    let failed = wait_process(
+        &[
+            "acme/commerce",
+            "deploy-request",
+            "8",
+            "--until",
+            "complete",
+            "--timeout",
+            "60s",
+            "--url",
+            &base,
+        ],
+        READ,
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!reached.is_finished() && !failed.is_finished());
+    fleet.simulator.update(|world| {
+        let commerce = world.database_mut("acme", "commerce");
+        let seven = commerce.deploy_request_mut(7).expect("#7");
+        seven.deployment_state = "complete".into();
+        seven.operation_mut("orders").expect("orders").state = "complete".into();
+        let eight = commerce.deploy_request_mut(8).expect("#8");
+        eight.deployment_state = "complete_error".into();
+    });
+    let reached = reached.await.expect("join");
+    assert_eq!(reached.status.code(), Some(0), "{}", described(&reached));
+    let stdout = String::from_utf8_lossy(&reached.stdout);
+    assert!(
+        stdout.contains("acme/commerce deploy request #7: in_progress"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  orders: in_progress 38 %"), "{stdout}");
+    assert!(stdout.contains("reached complete"), "{stdout}");
+    let failed = failed.await.expect("join");
+    assert_eq!(failed.status.code(), Some(1), "{}", described(&failed));
+    assert!(
+        String::from_utf8_lossy(&failed.stdout).contains("complete_error cannot reach complete"),
+        "{}",
+        described(&failed)
+    );
+    // Nothing comes in time: 2.
+    let timed_out = wait_process(
+        &[
+            "acme/commerce",
+            "workflow",
+            "3",
+            "--until",
+            "completed",
+            "--timeout",
+            "2s",
+            "--url",
+            &base,
+        ],
+        READ,
+    )
+    .await
+    .expect("join");
+    assert_eq!(
+        timed_out.status.code(),
+        Some(2),
+        "{}",
+        described(&timed_out)
+    );
+    // Refused, unreachable, or nothing to answer for: 3.
+    let refused = wait_process(
+        &[
+            "acme/commerce",
+            "workflow",
+            "3",
+            "--until",
+            "completed",
+            "--url",
+            &base,
+        ],
+        "read-token-for-the-ci-jobs-012345678",
+    )
+    .await
+    .expect("join");
+    assert_eq!(refused.status.code(), Some(3), "{}", described(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refuses the token"));
+    let nobody = format!("http://127.0.0.1:{}", support::fleet::free_port());
+    let unreachable = wait_process(
+        &[
+            "acme/commerce",
+            "workflow",
+            "3",
+            "--until",
+            "completed",
+            "--reconnect-for",
+            "1s",
+            "--url",
+            &nobody,
+        ],
+        READ,
+    )
+    .await
+    .expect("join");
+    assert_eq!(
+        unreachable.status.code(),
+        Some(3),
+        "{}",
+        described(&unreachable)
+    );
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach pswatch"));
+    let unwatched = wait_process(
+        &[
+            "acme/other",
+            "workflow",
+            "3",
+            "--until",
+            "completed",
+            "--url",
+            &base,
+        ],
+        READ,
+    )
+    .await
+    .expect("join");
+    assert_eq!(
+        unwatched.status.code(),
+        Some(3),
+        "{}",
+        described(&unwatched)
+    );
+    let misspelled = wait_process(
+        &[
+            "acme/commerce",
+            "deploy-request",
+            "7",
+            "--until",
+            "completed",
+            "--url",
+            &base,
+        ],
+        READ,
+    )
+    .await
+    .expect("join");
+    assert_eq!(
+        misspelled.status.code(),
+        Some(3),
+        "{}",
+        described(&misspelled)
+    );
+    assert!(String::from_utf8_lossy(&misspelled.stderr).contains("complete_pending_revert"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_survives_a_restart_of_pswatch() {
+    let port = support::fleet::free_port();
+    let (fleet, config) = waited_fleet(port).await;
+    let mut service = Service::start(&config, &[], fleet.directory.path());
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(15))
+            .await,
+        "{}",
+        service.stderr()
+    );
+    let waiting = wait_process(
+        &[
+            "acme/commerce",
+            "deploy-request",
+            "7",
+            "--until",
+            "complete",
+            "--timeout",
+            "90s",
+            "--url",
+            &base,
+        ],
+        READ,
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    service.kill();
+    drop(service);
+    // The deploy request completes while pswatch is down; the next pswatch sees it.
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .deploy_request_mut(7)
+            .expect("#7")
+            .deployment_state = "complete".into();
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!waiting.is_finished(), "the wait outlasts pswatch");
+    let service = Service::start(&config, &[], fleet.directory.path());
+    let waited = tokio::time::timeout(Duration::from_secs(60), waiting)
+        .await
+        .expect("the wait ends once pswatch is back")
+        .expect("join");
+    assert_eq!(
+        waited.status.code(),
+        Some(0),
+        "{}\n{}",
+        described(&waited),
+        service.stderr()
+    );
+    assert!(String::from_utf8_lossy(&waited.stderr).contains("pswatch cannot answer now"));
 }

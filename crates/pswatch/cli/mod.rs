@@ -16,6 +16,7 @@ mod silence;
 mod state;
 mod template;
 mod test_notify;
+mod wait;
 mod webhooks;
 
 use std::io::IsTerminal as _;
@@ -111,6 +112,37 @@ enum Command {
         #[command(flatten)]
         config: OptionalConfigArg,
         /// The admin server's address, instead of `[admin] listen` of the configuration.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Wait, on the running pswatch and not on PlanetScale, until a deploy request or workflow
+    /// reaches a state; print its state and each table's progress as they move. Exit 0 when it
+    /// reaches one of the states, 1 when it reaches a state none of them can follow (a final
+    /// one: complete, complete_error, complete_revert, cancelled, error, closed...), 2 at the
+    /// timeout, 3 when pswatch cannot be reached, refuses the token (PSWATCH_TOKEN) or cannot
+    /// answer for the resource.
+    Wait {
+        /// ORGANIZATION/DATABASE.
+        database: String,
+        /// What to wait on.
+        #[arg(value_enum)]
+        kind: wait::WaitKind,
+        /// Its number.
+        number: u64,
+        /// The states to wait for, comma-separated (a deploy request's deployment_state, a
+        /// workflow's state).
+        #[arg(long, value_delimiter = ',', required = true)]
+        until: Vec<String>,
+        /// How long to wait at most.
+        #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// How long pswatch may stay unreachable (a restart, a failover) before giving up.
+        #[arg(long, default_value = "2m", value_parser = parse_duration)]
+        reconnect_for: std::time::Duration,
+        #[command(flatten)]
+        config: OptionalConfigArg,
+        /// The admin server's address, instead of `[admin] listen` of the configuration
+        /// (default http://127.0.0.1:9184).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
@@ -355,6 +387,40 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Health { config, url } => health::check(config.config.as_deref(), url).await,
+        Command::Wait {
+            database,
+            kind,
+            number,
+            until,
+            timeout,
+            reconnect_for,
+            config,
+            url,
+        } => {
+            let base = match (url, &config.config) {
+                (Some(url), _) => url,
+                (None, Some(path)) => {
+                    let config = crate::config::load(path, &crate::config::process_environment)?;
+                    health::admin_base(&config).context(
+                        "the admin server is off ([admin] enabled = false): nothing to wait on",
+                    )?
+                }
+                (None, None) => "http://127.0.0.1:9184".to_owned(),
+            };
+            Ok(wait::wait(wait::WaitRequest {
+                database,
+                kind,
+                number,
+                until,
+                timeout,
+                reconnect_for,
+                base,
+                token: std::env::var("PSWATCH_TOKEN")
+                    .ok()
+                    .filter(|token| !token.trim().is_empty()),
+            })
+            .await)
+        }
         Command::Route {
             config,
             event,
