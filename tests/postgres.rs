@@ -805,3 +805,74 @@ async fn a_standby_s_admin_api_acts_for_every_replica() {
     let delivered = fleet.wait_for("workflow.state_changed", 3).await;
     assert_eq!(delivered[2]["data"]["workflow"]["name"], "move-orders");
 }
+
+/// `pswatch wait` on a standby: it answers from the shared store while another replica leads,
+/// and goes on answering when it takes over after the leader is killed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_on_a_standby_is_answered_and_survives_a_failover() {
+    use support::fleet::Fleet;
+    use support::Service;
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(shared(&fleet, &database, "waits"));
+    let logs = fleet.directory.path();
+    let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
+    let mut first = replica("first");
+    first.logged("this replica leads").await;
+    let second = replica("second");
+    second.logged("this replica is a standby").await;
+    first.logged("baseline").await;
+    let standby = second.admin_url().await;
+    let wait = |until: &str| {
+        let arguments = [
+            "wait",
+            "acme/commerce",
+            "workflow",
+            "3",
+            "--until",
+            until,
+            "--timeout",
+            "60s",
+            "--reconnect-for",
+            "30s",
+            "--url",
+            &standby,
+        ]
+        .map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pswatch"))
+                .args(&arguments)
+                .output()
+                .expect("run pswatch wait")
+        })
+    };
+    let switched = wait("switched_primaries");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    move_workflow(&fleet, "switched_primaries");
+    let switched = tokio::time::timeout(Duration::from_secs(30), switched)
+        .await
+        .expect("the standby answers from the shared store")
+        .expect("join");
+    assert_eq!(
+        switched.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&switched.stderr)
+    );
+    let completed = wait("completed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.kill();
+    move_workflow(&fleet, "completed");
+    second.logged("this replica leads").await;
+    let completed = tokio::time::timeout(Duration::from_secs(60), completed)
+        .await
+        .expect("the wait ends after the failover")
+        .expect("join");
+    assert_eq!(
+        completed.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&completed.stdout),
+        String::from_utf8_lossy(&completed.stderr)
+    );
+}
