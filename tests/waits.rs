@@ -148,6 +148,17 @@ async fn reads_and_waits_answer_from_what_pswatch_saw() {
         "{:?}",
         asked.elapsed()
     );
+    // Once seen, reads and waits ask PlanetScale nothing: the idle database sees no request.
+    let users = fleet.simulator.requests_for("users");
+    for _ in 0..10 {
+        json(&format!("{base}/api/deploy-requests/acme/users/2")).await;
+    }
+    let waited = json(&format!(
+        "{base}/api/deploy-requests/acme/users/2?until=complete&timeout=1s"
+    ))
+    .await;
+    assert_eq!(waited["reached"], false);
+    assert_eq!(fleet.simulator.requests_for("users"), users);
 
     // A wait answers when the state comes, and tells whether it came.
     let waiting = tokio::spawn({
