@@ -27,9 +27,12 @@ pub(crate) const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_WAIT: Duration = Duration::from_secs(5 * 60);
 /// How long a read of a resource not seen yet waits for the poll it asks for.
 const FIRST_SIGHT_WAIT: Duration = Duration::from_secs(20);
-/// How often a waiter reads the store again without news: a standby hears of no poll but
-/// through the store.
+/// How often a waiter on a standby reads the store again: it hears of no poll but through the
+/// store.
 const RECHECK: Duration = Duration::from_millis(250);
+/// How often a waiter on the replica that polls reads the store again without news (the board
+/// tells it of every poll that changed a view; this is only a safety net).
+const RECHECK_LEADING: Duration = Duration::from_secs(2);
 
 /// The query of a read: `until` and `timeout`.
 #[derive(Debug, serde::Deserialize)]
@@ -183,6 +186,9 @@ impl Reader {
                 ),
             );
         }
+        // Told of every poll that changes a view from now on, before the first read: no change
+        // between that read and the wait goes unheard.
+        let mut changes = self.board.watch_views();
         let mut view = match self.first_sight(&target, kind, number).await {
             Ok(Some(view)) => view,
             Ok(None) => {
@@ -199,13 +205,17 @@ impl Reader {
         let Some(wait) = wait else {
             return Json(ResourceAnswer::new(&view, None)).into_response();
         };
-        let mut changes = self.board.watch_views();
         loop {
             let reached = wait.states.iter().any(|state| state == view.waited_state());
             if reached || Instant::now() >= wait.deadline {
                 return Json(ResourceAnswer::new(&view, Some(reached))).into_response();
             }
-            let next = (Instant::now() + RECHECK).min(wait.deadline);
+            let recheck = if self.leadership.is_standby() {
+                RECHECK
+            } else {
+                RECHECK_LEADING
+            };
+            let next = (Instant::now() + recheck).min(wait.deadline);
             tokio::select! {
                 _ = changes.changed() => {}
                 () = tokio::time::sleep_until(next) => {}

@@ -96,3 +96,129 @@ pub(crate) fn changed_views(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use diff_engine::testing::{deploy_request, deploy_request_state_changed, operation, workflow};
+    use diff_engine::{
+        DeployState, ObservedDeployRequest, OperationState, SeenDeployRequest, SeenOperation,
+        WorkflowState,
+    };
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn target() -> Target {
+        Target::new("acme", "commerce")
+    }
+
+    fn observed(
+        request: diff_engine::DeployRequest,
+        operations: Option<Vec<diff_engine::DeployOperation>>,
+    ) -> ObservedDeployRequest {
+        ObservedDeployRequest {
+            deploy_request: request,
+            operations,
+            revert_operations: None,
+            operations_partial: false,
+        }
+    }
+
+    #[test]
+    fn views_show_what_the_poll_saw_and_are_written_only_when_new() {
+        let now = datetime!(2026-12-07 12:00 UTC);
+        let request = deploy_request(7).state(DeployState::InProgress).build();
+        let observation = Observation {
+            workflows: vec![workflow(3).state(WorkflowState::Running).build()],
+            deploy_requests: vec![observed(request.clone(), None)],
+            ..Observation::default()
+        };
+        // The next state holds the operation, with its progress.
+        let mut next = TargetState::default();
+        let mut seen = SeenDeployRequest {
+            deployment_state: DeployState::InProgress,
+            auto_cutover: None,
+            events: 1,
+            operations: BTreeMap::new(),
+            revert_operations: BTreeMap::new(),
+            waiting: diff_engine::Waiting::default(),
+        };
+        seen.operations.insert(
+            "op-1".into(),
+            SeenOperation {
+                state: OperationState::InProgress,
+                errors: None,
+                events: 0,
+                keyspace_name: Some("commerce".into()),
+                table_name: Some("orders".into()),
+                operation_name: None,
+                progress: diff_engine::Progress {
+                    percentage: Some(40.0),
+                    since: None,
+                    stalled: false,
+                    eta_seconds: Some(120),
+                },
+            },
+        );
+        next.deploy_requests.insert(7, seen);
+        let event = deploy_request_state_changed(Some(DeployState::Queued), request.clone())
+            .id("evt_7")
+            .observed_at(now)
+            .build();
+        let first = changed_views(&target(), &observation, &next, &[event], &[], now);
+        assert_eq!(first.len(), 2, "{first:#?}");
+        let dr = first
+            .iter()
+            .find(|view| view.kind == ResourceKind::DeployRequest)
+            .expect("#7");
+        assert_eq!(dr.deployment_state.as_deref(), Some("in_progress"));
+        assert_eq!(dr.operations[0].table.as_deref(), Some("orders"));
+        assert_eq!(dr.operations[0].progress_percentage, Some(40.0));
+        assert_eq!(
+            dr.last_event.as_ref().map(|event| event.id.as_str()),
+            Some("evt_7")
+        );
+
+        // The next poll sees the same: nothing is written, and the last event is kept.
+        let later = now + time::Duration::seconds(5);
+        assert!(changed_views(&target(), &observation, &next, &[], &first, later).is_empty());
+
+        // Closed since: the next state forgot it; the operations come from what the poll read,
+        // and without any, from the view kept.
+        let mut closed = request.clone();
+        closed.state = "closed".into();
+        closed.deployment_state = DeployState::Complete;
+        let observation = Observation {
+            deploy_requests: vec![observed(closed.clone(), None)],
+            ..Observation::default()
+        };
+        let changed = changed_views(
+            &target(),
+            &observation,
+            &TargetState::default(),
+            &[],
+            &first,
+            later,
+        );
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].state, "closed");
+        assert_eq!(changed[0].operations, dr.operations, "kept");
+        assert_eq!(changed[0].last_event, dr.last_event, "kept");
+        let done = operation("op-1", "orders")
+            .state(OperationState::Complete)
+            .build();
+        let observation = Observation {
+            deploy_requests: vec![observed(closed, Some(vec![done]))],
+            ..Observation::default()
+        };
+        let changed = changed_views(
+            &target(),
+            &observation,
+            &TargetState::default(),
+            &[],
+            &first,
+            later,
+        );
+        assert_eq!(changed[0].operations[0].state, "complete");
+    }
+}
