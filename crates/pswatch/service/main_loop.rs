@@ -57,6 +57,37 @@ type Listed = (Vec<Target>, Vec<(String, String)>);
 /// What a poll task gives back: `None` when shutdown dropped it before it committed anything.
 type Polled = Option<Result<PollReport, PollFailure>>;
 
+/// What follows reloads: the current pipeline, which the receiver follows, and its delivery,
+/// which the channels' workers follow.
+#[derive(Clone)]
+pub(super) struct Current {
+    pipeline: watch::Sender<Arc<Pipeline>>,
+    delivery: watch::Sender<Arc<super::delivery::Delivery>>,
+}
+
+impl Current {
+    /// `pipeline` as the current one, and the receiver's view of it.
+    pub(super) fn new(pipeline: &Arc<Pipeline>) -> (Self, watch::Receiver<Arc<Pipeline>>) {
+        let (sender, receiver) = watch::channel(Arc::clone(pipeline));
+        let current = Self {
+            pipeline: sender,
+            delivery: watch::Sender::new(Arc::clone(&pipeline.delivery)),
+        };
+        (current, receiver)
+    }
+
+    /// Makes `next` the current pipeline.
+    pub(super) fn follow(&self, next: &Arc<Pipeline>) {
+        self.pipeline.send_replace(Arc::clone(next));
+        self.delivery.send_replace(Arc::clone(&next.delivery));
+    }
+
+    /// What the workers follow.
+    pub(super) fn deliveries(&self) -> watch::Receiver<Arc<super::delivery::Delivery>> {
+        self.delivery.subscribe()
+    }
+}
+
 /// The addresses the servers were started on, which a reload cannot move.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Listens {
@@ -73,7 +104,7 @@ pub(super) struct Loop {
     listens: Listens,
     /// The current configuration's pipeline, and where the workers and the receiver follow it.
     pipeline: Arc<Pipeline>,
-    current: watch::Sender<Arc<Pipeline>>,
+    current: Current,
     /// The receiver's webhook secrets, which follow reloads.
     secrets: watch::Sender<Vec<notifier::Secret>>,
     workers: Workers,
@@ -100,7 +131,7 @@ impl Loop {
     pub(super) fn new(
         handles: Handles,
         pipeline: Arc<Pipeline>,
-        current: watch::Sender<Arc<Pipeline>>,
+        current: Current,
         secrets: watch::Sender<Vec<notifier::Secret>>,
         listens: Listens,
         shutdown: CancellationToken,
@@ -331,11 +362,10 @@ impl Loop {
     }
 
     fn start_workers(&mut self, delay: Duration) {
-        let current = self.current.subscribe();
         start_workers(
             &mut self.workers,
-            &self.pipeline,
-            &current,
+            &self.current.deliveries(),
+            &self.pipeline.outbox,
             &self.handles.health,
             &self.shutdown,
             delay,
@@ -608,7 +638,7 @@ pub(super) fn receiver_secrets(config: &Config) -> Vec<notifier::Secret> {
 /// place) and what the status page shows. `None` (the running configuration stays) when its pipeline cannot be built.
 pub(super) fn apply_config(
     handles: &Handles,
-    current: &watch::Sender<Arc<Pipeline>>,
+    current: &Current,
     secrets: &watch::Sender<Vec<notifier::Secret>>,
     listens: Listens,
     next: Config,
@@ -634,6 +664,6 @@ pub(super) fn apply_config(
     handles.board.show(&next.config);
     // The workers pick the new pipeline up at their next step; those of removed channels stop,
     // new channels get one.
-    current.send_replace(Arc::clone(&next));
+    current.follow(&next);
     Some(next)
 }

@@ -76,7 +76,7 @@ pub(crate) async fn run(
         .as_ref()
         .map(|database| database.lease);
     let pipeline = Arc::new(Pipeline::new(config, &handles)?);
-    let (current, current_receiver) = watch::channel(Arc::clone(&pipeline));
+    let (current, current_receiver) = main_loop::Current::new(&pipeline);
     if let Some(address) = listens.receiver {
         let listener = bind(address, "receiver.listen", "; set another address").await?;
         tracing::info!(address = %listener.local_addr()?, public_url = public_url.as_deref().unwrap_or("-"),
@@ -150,7 +150,7 @@ const BROKEN_STORE_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 #[derive(Clone, Copy)]
 struct Outlives<'a> {
     handles: &'a Handles,
-    current: &'a watch::Sender<Arc<Pipeline>>,
+    current: &'a main_loop::Current,
     secrets: &'a watch::Sender<Vec<notifier::Secret>>,
     listens: Listens,
 }

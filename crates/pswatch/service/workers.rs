@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::service::delivery::Step;
+use crate::service::delivery::{Delivery, Step};
 use crate::service::health::StoreHealth;
-use crate::service::pipeline::Pipeline;
+use crate::service::outbox::Outbox;
 
 /// How long a delivery worker that panicked waits before it starts again, so a bug that
 /// panics at once does not spin.
@@ -78,18 +78,20 @@ impl Workers {
     }
 }
 
-/// Starts the workers `pipeline`'s channels lack, after `delay`.
+/// Starts the workers the current delivery's channels lack, after `delay`; each follows
+/// `current` (reloads) and waits on its wake of `outbox`.
 pub(super) fn start_workers(
     workers: &mut Workers,
-    pipeline: &Pipeline,
-    current: &watch::Receiver<Arc<Pipeline>>,
+    current: &watch::Receiver<Arc<Delivery>>,
+    outbox: &Outbox,
     health: &Arc<StoreHealth>,
     shutdown: &CancellationToken,
     delay: Duration,
 ) {
-    let channels: Vec<&str> = pipeline.delivery.channel_names().collect();
+    let delivery = Arc::clone(&current.borrow());
+    let channels: Vec<&str> = delivery.channel_names().collect();
     workers.start(&channels, delay, |channel| {
-        let wake = pipeline.outbox.waker(&channel);
+        let wake = outbox.waker(&channel);
         channel_worker(
             current.clone(),
             channel,
@@ -102,9 +104,9 @@ pub(super) fn start_workers(
 
 /// Delivers one channel's outbox until shutdown: each entry when it is due, in detection
 /// order, sleeping until the next one is due or a poll adds one. Each step uses the current
-/// pipeline; a reload that removes the channel ends the worker.
+/// configuration's delivery; a reload that removes the channel ends the worker.
 async fn channel_worker(
-    mut current: watch::Receiver<Arc<Pipeline>>,
+    mut current: watch::Receiver<Arc<Delivery>>,
     channel: String,
     health: Arc<StoreHealth>,
     shutdown: CancellationToken,
@@ -114,15 +116,15 @@ async fn channel_worker(
         if shutdown.is_cancelled() {
             return;
         }
-        let pipeline = Arc::clone(&current.borrow_and_update());
-        if pipeline.delivery.channel(&channel).is_none() {
+        let delivery = Arc::clone(&current.borrow_and_update());
+        if delivery.channel(&channel).is_none() {
             tracing::info!(
                 channel,
                 "the channel is no longer configured; its worker stops"
             );
             return;
         }
-        let wait = match pipeline.delivery.deliver_next(&channel).await {
+        let wait = match delivery.deliver_next(&channel).await {
             Ok(Step::Delivered(_) | Step::GaveUp) => continue,
             Ok(Step::Idle | Step::Disabled) => None,
             Ok(Step::NotDueUntil(at) | Step::RetryAt(at)) => {
@@ -135,7 +137,7 @@ async fn channel_worker(
                 Some(FIRST_DELIVERY_RETRY)
             }
         };
-        drop(pipeline);
+        drop(delivery);
         // A poll that adds an entry for this channel wakes the worker, so a new event never
         // waits for a timer; so does a reload, which may have changed or removed the channel.
         let sleep = async {
