@@ -366,12 +366,9 @@ async fn waited_fleet(port: u16) -> (Fleet, std::path::PathBuf) {
     (fleet, config)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn pswatch_wait_exits_by_how_the_wait_ended() {
-    let port = support::fleet::free_port();
-    let (fleet, config) = waited_fleet(port).await;
-    let service = Service::start(&config, &[], fleet.directory.path());
-    let base = format!("http://127.0.0.1:{port}");
+/// The service of `config`, once it recorded its baseline.
+async fn started(fleet: &Fleet, config: &std::path::Path) -> Service {
+    let service = Service::start(config, &[], fleet.directory.path());
     assert!(
         service
             .wait_for_log("baseline recorded", Duration::from_secs(15))
@@ -379,6 +376,15 @@ async fn pswatch_wait_exits_by_how_the_wait_ended() {
         "{}",
         service.stderr()
     );
+    service
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pswatch_wait_exits_by_how_the_wait_ended() {
+    let port = support::fleet::free_port();
+    let (fleet, config) = waited_fleet(port).await;
+    let _service = started(&fleet, &config).await;
+    let base = format!("http://127.0.0.1:{port}");
     let reached = wait_process(
         &[
             "acme/commerce",
@@ -544,15 +550,8 @@ async fn pswatch_wait_exits_by_how_the_wait_ended() {
 async fn a_wait_survives_a_restart_of_pswatch() {
     let port = support::fleet::free_port();
     let (fleet, config) = waited_fleet(port).await;
-    let mut service = Service::start(&config, &[], fleet.directory.path());
+    let mut service = started(&fleet, &config).await;
     let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        service
-            .wait_for_log("baseline recorded", Duration::from_secs(15))
-            .await,
-        "{}",
-        service.stderr()
-    );
     let waiting = wait_process(
         &[
             "acme/commerce",

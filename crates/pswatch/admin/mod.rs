@@ -68,6 +68,16 @@ macro_rules! substates {
     };
 }
 
+impl FromRef<AdminState> for resources::Reader {
+    fn from_ref(state: &AdminState) -> Self {
+        Self {
+            board: Arc::clone(&state.board),
+            store: state.store.clone(),
+            leadership: state.leadership.clone(),
+        }
+    }
+}
+
 substates! {
     board: Arc<Board>,
     store: Store,

@@ -41,58 +41,39 @@ pub(crate) struct WaitQuery {
     timeout: Option<String>,
 }
 
-/// What a read needs of the server's state.
+/// What a read needs of the server's state: the board, the store and the leadership (a
+/// substate of the admin server's).
+#[derive(Clone)]
 pub(crate) struct Reader {
     pub(crate) board: Arc<Board>,
     pub(crate) store: Store,
     pub(crate) leadership: Leadership,
 }
 
+/// `{organization}/{database}/{number}`.
+type ResourcePath = Path<(String, String, String)>;
+
 /// `GET /api/deploy-requests/{organization}/{database}/{number}`.
 pub(crate) async fn deploy_request(
-    State(board): State<Arc<Board>>,
-    State(store): State<Store>,
-    State(leadership): State<Leadership>,
-    Path((organization, database, number)): Path<(String, String, String)>,
+    State(reader): State<Reader>,
+    Path((organization, database, number)): ResourcePath,
     Query(query): Query<WaitQuery>,
 ) -> Response {
-    let reader = Reader {
-        board,
-        store,
-        leadership,
-    };
+    let kind = ResourceKind::DeployRequest;
     reader
-        .answer(
-            ResourceKind::DeployRequest,
-            &organization,
-            &database,
-            &number,
-            query,
-        )
+        .answer(kind, &organization, &database, &number, query)
         .await
 }
 
 /// `GET /api/workflows/{organization}/{database}/{number}`.
 pub(crate) async fn workflow(
-    State(board): State<Arc<Board>>,
-    State(store): State<Store>,
-    State(leadership): State<Leadership>,
-    Path((organization, database, number)): Path<(String, String, String)>,
+    State(reader): State<Reader>,
+    Path((organization, database, number)): ResourcePath,
     Query(query): Query<WaitQuery>,
 ) -> Response {
-    let reader = Reader {
-        board,
-        store,
-        leadership,
-    };
+    let kind = ResourceKind::Workflow;
     reader
-        .answer(
-            ResourceKind::Workflow,
-            &organization,
-            &database,
-            &number,
-            query,
-        )
+        .answer(kind, &organization, &database, &number, query)
         .await
 }
 
