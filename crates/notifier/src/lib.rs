@@ -44,6 +44,7 @@ pub use kinds::console::ConsoleChannel;
 pub use kinds::discord::DiscordChannel;
 pub use kinds::email::send::smtp_transport;
 pub use kinds::email::EmailChannel;
+pub use kinds::github::{GitHubChannel, GITHUB_API_URL};
 pub use kinds::google_chat::GoogleChatChannel;
 pub use kinds::pagerduty::{PagerDutyChannel, PAGERDUTY_API_URL};
 pub use kinds::slack::actions::{

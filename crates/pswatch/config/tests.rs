@@ -441,6 +441,7 @@ fn with_new_kinds(name: &str) -> Option<String> {
             "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=K3Y&token=T0K3N".into(),
         ),
         "PSWATCH_ADMIN_TOKEN" => Some("an-admin-token-long-enough-0123456789".into()),
+        "GITHUB_TOKEN" => Some("github_pat_11AAAA_s3cr3t".into()),
         other => environment(other),
     }
 }
@@ -856,4 +857,89 @@ fn read_tokens_are_long_secrets_beside_a_token() {
         "admin.read_tokens",
         "needs admin.token",
     );
+}
+
+#[test]
+fn github_channels_are_read_with_their_defaults_and_checked() {
+    let with =
+        |keys: &str| format!("{VALID}\n[[channels]]\nname = \"prs\"\ntype = \"github\"\n{keys}\n");
+    let config = parse(
+        &with("token = \"github_pat_s3cr3t0123\"\nrepository = \"acme/shop\""),
+        &environment,
+    )
+    .expect("valid");
+    let channel = config
+        .channels
+        .iter()
+        .find(|channel| channel.name == "prs")
+        .expect("prs");
+    let ChannelKind::GitHub(github) = &channel.kind else {
+        panic!("{:?}", channel.kind);
+    };
+    assert_eq!(github.api_url.as_str(), "https://api.github.com/");
+    assert_eq!(github.git_ref, "{branch}");
+    assert_eq!(github.context, "planetscale/{database}");
+    assert!(!format!("{config:?}").contains("github_pat_s3cr3t0123"));
+    let config = parse(
+        &with("token = \"t\"\nrepository = \"acme/shop\"\napi_url = \"https://github.example.com/api/v3\"\nref = \"pscale/{branch}\"\ncontext = \"{organization}/{database}\""),
+        &environment,
+    )
+    .expect("valid");
+    let github = config
+        .channels
+        .iter()
+        .find_map(|channel| match &channel.kind {
+            ChannelKind::GitHub(github) => Some(github.clone()),
+            _ => None,
+        })
+        .expect("github");
+    assert_eq!(github.git_ref, "pscale/{branch}");
+    assert_eq!(github.api_url.as_str(), "https://github.example.com/api/v3");
+    for (keys, key, says) in [
+        (
+            "token = \"a b\"\nrepository = \"acme/shop\"",
+            "token",
+            "not a GitHub token",
+        ),
+        (
+            "token = \"t\"\nrepository = \"acme\"",
+            "repository",
+            "not owner/name",
+        ),
+        (
+            "token = \"t\"\nrepository = \"acme/../x\"",
+            "repository",
+            "not owner/name",
+        ),
+        (
+            "token = \"t\"\nrepository = \"acme/shop\"\nref = \"{pr}\"",
+            "ref",
+            "{pr}",
+        ),
+        (
+            "token = \"t\"\nrepository = \"acme/shop\"\ncontext = \"{database\"",
+            "context",
+            "without its }",
+        ),
+        (
+            "token = \"t\"\nrepository = \"acme/shop\"\ncomments = true",
+            "comments",
+            "",
+        ),
+    ] {
+        let problems = parse(&with(keys), &environment).expect_err(keys);
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.key.ends_with(key) || problem.message.contains(key)),
+            "{keys}: {problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.message.contains(says)),
+            "{keys}: {problems:#?}"
+        );
+        assert!(!format!("{problems:?}").contains("a b"), "{problems:#?}");
+    }
 }

@@ -18,6 +18,7 @@ use crate::words::{Flavor, Words};
 pub mod console;
 pub mod discord;
 pub mod email;
+pub mod github;
 pub mod google_chat;
 pub mod pagerduty;
 pub mod slack;
@@ -218,4 +219,6 @@ kinds! {
     Discord(discord::DiscordChannel),
     /// A Google Chat space's webhook: a card an event, a thread per resource.
     GoogleChat(google_chat::GoogleChatChannel),
+    /// A GitHub repository's commit statuses: a deploy request's state on its branch's head.
+    GitHub(github::GitHubChannel),
 }

@@ -65,7 +65,8 @@ pub(crate) async fn exchange(
         )
     })?;
     let status = response.status().as_u16();
-    let retry_after = http_util::retry_after(response.headers());
+    let retry_after = http_util::retry_after(response.headers())
+        .or_else(|| rate_limit_reset(response.headers(), time::OffsetDateTime::now_utc()));
     let mut body = Vec::new();
     while body.len() < MAX_ANSWER {
         match response.chunk().await {
@@ -80,6 +81,22 @@ pub(crate) async fn exchange(
         body: String::from_utf8_lossy(&body).into_owned(),
         retry_after,
     })
+}
+
+/// When a spent rate limit resets, from now: `x-ratelimit-remaining: 0` with
+/// `x-ratelimit-reset` in seconds since the epoch (GitHub's), at most
+/// [`http_util::MAX_RETRY_AFTER`]; `None` while the limit is not spent.
+pub(crate) fn rate_limit_reset(
+    headers: &reqwest::header::HeaderMap,
+    now: time::OffsetDateTime,
+) -> Option<std::time::Duration> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    if text("x-ratelimit-remaining")? != "0" {
+        return None;
+    }
+    let reset: i64 = text("x-ratelimit-reset")?.parse().ok()?;
+    let wait = reset.checked_sub(now.unix_timestamp())?.max(1);
+    Some(std::time::Duration::from_secs(u64::try_from(wait).ok()?).min(http_util::MAX_RETRY_AFTER))
 }
 
 /// Sends `request` for `channel`; `what` names the receiver in messages ("Slack webhook"). A

@@ -14,6 +14,7 @@ use super::{problem, Problem, MIN_INTERVAL};
 mod console;
 mod discord;
 mod email;
+mod github;
 mod google_chat;
 mod pagerduty;
 mod slack;
@@ -77,6 +78,7 @@ channel_kinds! {
     Console(console::RawConsole) = "console",
     Discord(discord::RawDiscord) = "discord",
     GoogleChat(google_chat::RawGoogleChat) = "google_chat",
+    GitHub(github::RawGitHub) = "github",
 }
 
 pub(super) fn channels(

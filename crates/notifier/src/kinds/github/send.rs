@@ -1,0 +1,232 @@
+//! GitHub's REST API: the head commit of the deploy request's git ref
+//! (`GET /repos/{owner}/{repo}/commits/{ref}`), then its status
+//! (`POST /repos/{owner}/{repo}/statuses/{sha}`). A ref that does not exist is noted once and
+//! left alone (no pull request waits on it); 401 and 403 are permanent with GitHub's reason,
+//! but a 403 or 429 of the rate limit waits for its reset.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use super::{render, GitHubChannel};
+use crate::kinds::Deliver;
+use crate::send::http::{self, Answer};
+use crate::send::Payload;
+use crate::verdict::{classify_status, DeliveryError, Verdict};
+use model::Memos;
+
+/// The API version pswatch speaks.
+const API_VERSION: &str = "2022-11-28";
+
+/// A repository's commit statuses.
+pub(crate) struct GitHub {
+    channel: GitHubChannel,
+    /// The refs found missing, each noted once.
+    missing: Mutex<HashSet<String>>,
+}
+
+/// What GitHub's answer of `status` means, when it is not a success: a rate limit (403 or 429
+/// with the limit spent) waits; other 401 and 403 are permanent.
+pub(crate) fn github_verdict(answer: &Answer) -> Option<Verdict> {
+    match answer.status {
+        403 if answer.retry_after.is_some() => Some(Verdict::Transient),
+        status => classify_status(status),
+    }
+}
+
+impl GitHub {
+    pub(crate) fn new(channel: GitHubChannel) -> Self {
+        Self {
+            channel,
+            missing: Mutex::default(),
+        }
+    }
+
+    /// `{api_url}/repos/{owner}/{repo}` followed by `segments`, each encoded as one segment.
+    fn url(&self, segments: &[&str]) -> url::Url {
+        let mut url = self.channel.api_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("repos");
+            for part in self.channel.repository.split('/') {
+                path.push(part);
+            }
+            for segment in segments {
+                path.push(segment);
+            }
+        }
+        url
+    }
+
+    /// Sends `request` with the token and GitHub's headers; the answer, whatever its status.
+    async fn exchange(
+        &self,
+        channel: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, DeliveryError> {
+        let request = request
+            .bearer_auth(self.channel.token.expose())
+            .header("accept", "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION);
+        http::exchange(channel, "GitHub", request, &[self.channel.token.expose()]).await
+    }
+
+    fn refused(&self, channel: &str, answer: &Answer, verdict: Verdict) -> DeliveryError {
+        answer.refused(channel, "GitHub", verdict, &[self.channel.token.expose()])
+    }
+
+    /// The head commit of `git_ref`; `None` when the repository has no such ref.
+    async fn head_of(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        git_ref: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let answer = self
+            .exchange(channel, client.get(self.url(&["commits", git_ref])))
+            .await?;
+        // GitHub answers 422 for a ref it cannot resolve; a 404 is the repository (missing, or
+        // out of the token's reach), which is permanent.
+        if answer.status == 422 {
+            return Ok(None);
+        }
+        if let Some(verdict) = github_verdict(&answer) {
+            return Err(self.refused(channel, &answer, verdict));
+        }
+        let sha = serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|commit| commit["sha"].as_str().map(str::to_owned))
+            .filter(|sha| !sha.is_empty() && sha.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        match sha {
+            Some(sha) => Ok(Some(sha)),
+            None => Err(DeliveryError::new(
+                Verdict::Transient,
+                format!("channel {channel:?}: GitHub answered the commit of {git_ref:?} without its sha"),
+            )),
+        }
+    }
+
+    /// Sets the status `body` on the head of `git_ref`; a ref that does not exist is noted once.
+    async fn set(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        git_ref: &str,
+        body: &Value,
+    ) -> Result<(), DeliveryError> {
+        let Some(sha) = self.head_of(client, channel, git_ref).await? else {
+            let first = self
+                .missing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(git_ref.to_owned());
+            if first {
+                tracing::warn!(channel, git_ref, repository = %self.channel.repository,
+                    "no such git ref in the repository: no commit status is set for it (its deploy request's branch has no pull request here?)");
+            }
+            return Ok(());
+        };
+        let answer = self
+            .exchange(
+                channel,
+                client.post(self.url(&["statuses", &sha])).json(body),
+            )
+            .await?;
+        match github_verdict(&answer) {
+            None => Ok(()),
+            Some(verdict) => Err(self.refused(channel, &answer, verdict)),
+        }
+    }
+
+    /// The repository's default branch, for `pswatch test-notify`.
+    async fn default_branch(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+    ) -> Result<String, DeliveryError> {
+        let answer = self.exchange(channel, client.get(self.url(&[]))).await?;
+        if let Some(verdict) = github_verdict(&answer) {
+            return Err(self.refused(channel, &answer, verdict));
+        }
+        serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|repository| repository["default_branch"].as_str().map(str::to_owned))
+            .ok_or_else(|| {
+                DeliveryError::new(
+                    Verdict::Permanent,
+                    format!(
+                        "channel {channel:?}: GitHub did not say the repository's default branch"
+                    ),
+                )
+            })
+    }
+}
+
+impl Deliver for GitHub {
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        payload: Payload<'_>,
+        _memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        match payload {
+            Payload::Events(events, _) => {
+                for event in events {
+                    if let Some(status) = render::status(&self.channel, event) {
+                        self.set(client, channel, &status.git_ref, &status.body)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+            Payload::Test => {
+                let branch = self.default_branch(client, channel).await?;
+                let body = json!({
+                    "state": "success",
+                    "description": "pswatch test-notify: this channel can set commit statuses",
+                    "context": "pswatch/test",
+                });
+                if self.head_of(client, channel, &branch).await?.is_none() {
+                    return Err(DeliveryError::new(
+                        Verdict::Permanent,
+                        format!("channel {channel:?}: the default branch {branch:?} has no commit"),
+                    ));
+                }
+                self.set(client, channel, &branch, &body).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn answer(status: u16, retry_after: Option<Duration>) -> Answer {
+        Answer {
+            status,
+            body: String::new(),
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn github_s_answers_have_verdicts() {
+        assert_eq!(github_verdict(&answer(201, None)), None);
+        assert_eq!(github_verdict(&answer(401, None)), Some(Verdict::Permanent));
+        assert_eq!(github_verdict(&answer(403, None)), Some(Verdict::Permanent));
+        let reset = Some(Duration::from_secs(30));
+        assert_eq!(
+            github_verdict(&answer(403, reset)),
+            Some(Verdict::Transient)
+        );
+        assert_eq!(
+            github_verdict(&answer(429, reset)),
+            Some(Verdict::Transient)
+        );
+        assert_eq!(github_verdict(&answer(502, None)), Some(Verdict::Transient));
+    }
+}

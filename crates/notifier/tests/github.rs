@@ -1,0 +1,223 @@
+//! GitHub's commit statuses, played by wiremock: the head of the deploy request's branch is
+//! looked up and its status set; a missing ref is left alone; a refused token and a spent rate
+//! limit get their verdicts, never showing the token.
+
+use std::time::Duration;
+
+use diff_engine::testing::{
+    deploy_request, deploy_request_state_changed, workflow, workflow_state_changed,
+};
+use diff_engine::{DeployState, Event, WorkflowState};
+use notifier::{Channel, ChannelKind, GitHubChannel, Memos, Notifier, Secret, Verdict};
+use serde_json::{json, Value};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "github_pat_11AAAAAAA0123456789_s3cr3t";
+const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+
+fn notifier(server: &MockServer) -> Notifier {
+    let mut channel = Channel::new(
+        "github",
+        ChannelKind::GitHub(GitHubChannel {
+            token: Secret::new(TOKEN),
+            repository: "acme/shop".into(),
+            api_url: format!("{}/api/v3", server.uri()).parse().expect("url"),
+            git_ref: "{branch}".into(),
+            context: "planetscale/{database}".into(),
+        }),
+    );
+    channel.min_interval = Duration::ZERO;
+    Notifier::new(&[channel]).expect("notifier")
+}
+
+fn deploy(state: DeployState, branch: &str) -> Event {
+    let mut request = deploy_request(7).state(state).build();
+    request.branch = Some(branch.into());
+    request.into_branch = Some("main".into());
+    request.html_url = Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into());
+    deploy_request_state_changed(Some(DeployState::Queued), request)
+        .id("evt_7")
+        .build()
+}
+
+async fn statuses(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|request| request.method.as_str() == "POST")
+        .map(|request| serde_json::from_slice(&request.body).expect("json"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deploy_request_sets_the_status_of_its_branch_s_head() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/add-index"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("accept", "application/vnd.github+json"))
+        .and(header("x-github-api-version", "2022-11-28"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v3/repos/acme/shop/statuses/{SHA}")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": "success"})),
+        )
+        .mount(&server)
+        .await;
+    // A branch with a slash is one segment of the path.
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/feature%2Fx"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(&server)
+        .await;
+    let notifier = notifier(&server);
+    let mut memos = Memos::new();
+    for (state, branch) in [
+        (DeployState::InProgress, "add-index"),
+        (DeployState::Complete, "add-index"),
+        (DeployState::CompleteError, "feature/x"),
+    ] {
+        notifier
+            .deliver("github", &[deploy(state, branch)], &mut memos)
+            .await
+            .expect("delivered");
+    }
+    // A workflow sets nothing.
+    let moved =
+        workflow_state_changed(None, workflow(3).state(WorkflowState::Running).build()).build();
+    notifier
+        .deliver("github", &[moved], &mut memos)
+        .await
+        .expect("nothing to do");
+    let sent = statuses(&server).await;
+    let states: Vec<&str> = sent
+        .iter()
+        .filter_map(|body| body["state"].as_str())
+        .collect();
+    assert_eq!(states, ["pending", "success", "failure"]);
+    assert_eq!(sent[1]["context"], "planetscale/commerce");
+    assert_eq!(
+        sent[1]["description"],
+        "Deploy request #7 into main: complete"
+    );
+    assert_eq!(
+        sent[1]["target_url"],
+        "https://app.planetscale.com/acme/commerce/deploy-requests/7"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_ref_is_left_alone_and_refusals_get_their_verdicts() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/gone"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(json!({"message": "No commit found for SHA: gone"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/refused"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"message": format!("Bad credentials {TOKEN}")})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/forbidden"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(
+                json!({"message": "Resource not accessible by personal access token"}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let reset = time::OffsetDateTime::now_utc().unix_timestamp() + 30;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/limited"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .mount(&server)
+        .await;
+    let notifier = notifier(&server);
+    let mut memos = Memos::new();
+    // Twice: no status, no failure (the warning is logged once).
+    for _ in 0..2 {
+        notifier
+            .deliver(
+                "github",
+                &[deploy(DeployState::InProgress, "gone")],
+                &mut memos,
+            )
+            .await
+            .expect("left alone");
+    }
+    assert!(statuses(&server).await.is_empty());
+    for (branch, verdict) in [
+        ("refused", Verdict::Permanent),
+        ("forbidden", Verdict::Permanent),
+        ("limited", Verdict::Transient),
+    ] {
+        let error = notifier
+            .deliver(
+                "github",
+                &[deploy(DeployState::InProgress, branch)],
+                &mut memos,
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(error.verdict, verdict, "{branch}: {error}");
+        let text = error.to_string();
+        assert!(!text.contains(TOKEN), "{text}");
+        if branch == "limited" {
+            let wait = error.retry_after.expect("the rate limit's reset");
+            assert!(
+                wait <= Duration::from_secs(31) && wait >= Duration::from_secs(1),
+                "{wait:?}"
+            );
+        }
+        if branch == "forbidden" {
+            assert!(text.contains("Resource not accessible"), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_test_sets_a_status_on_the_default_branch() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"default_branch": "main"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/main"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v3/repos/acme/shop/statuses/{SHA}")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .mount(&server)
+        .await;
+    notifier(&server)
+        .deliver_test("github")
+        .await
+        .expect("tested");
+    let sent = statuses(&server).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["context"], "pswatch/test");
+    assert_eq!(sent[0]["state"], "success");
+}
