@@ -1,6 +1,6 @@
 //! Checks of rendered messages by their vendors' own libraries, for tests: Slack's slack-sdk
-//! (Block Kit), Microsoft's Adaptive Cards SDK and Google's Chat client library (its
-//! `Message` type), run by the scripts in `tests/tools` with the
+//! (Block Kit), Microsoft's Adaptive Cards SDK, Google's Chat client library (its `Message`
+//! type) and GitHub's OpenAPI description of its REST API, run by the scripts in `tests/tools` with the
 //! interpreters `tests/tools/install` sets up in `.test-tools` (or those
 //! `PSWATCH_TEST_PYTHON` and `PSWATCH_TEST_NODE_MODULES` name). Behind the `testing` feature.
 
@@ -72,13 +72,37 @@ pub fn google_chat_problems(messages: &[Value]) -> Vec<String> {
     run(python("google_chat_message.py"), messages)
 }
 
+/// The npm packages the test tools installed.
+fn node_modules() -> PathBuf {
+    std::env::var_os("PSWATCH_TEST_NODE_MODULES").map_or_else(
+        || workspace().join(".test-tools/node/node_modules"),
+        PathBuf::from,
+    )
+}
+
+/// What GitHub's own OpenAPI description (`@octokit/openapi`) finds wrong with each of
+/// `requests` (`{"method", "path", "query", "headers", "body"}`, the path below the API's
+/// root), as `<request number>: <problem>`; empty when all are valid.
+pub fn github_problems(requests: &[Value]) -> Vec<String> {
+    let modules = node_modules();
+    assert!(
+        modules
+            .join("@octokit/openapi/generated/api.github.com.deref.json")
+            .is_file(),
+        "GitHub's OpenAPI description is not in {}; {INSTALL}",
+        modules.display()
+    );
+    let mut command = Command::new("node");
+    command
+        .arg(workspace().join("tests/tools/github_request.js"))
+        .arg(modules);
+    run(command, requests)
+}
+
 /// What the Adaptive Cards SDK finds wrong with each of `cards` (cards, or Teams messages
 /// holding them), as `<card number>: <problem>`; empty when all are valid.
 pub fn adaptive_card_problems(cards: &[Value]) -> Vec<String> {
-    let modules = std::env::var_os("PSWATCH_TEST_NODE_MODULES").map_or_else(
-        || workspace().join(".test-tools/node/node_modules"),
-        PathBuf::from,
-    );
+    let modules = node_modules();
     assert!(
         modules
             .join("adaptivecards/dist/adaptivecards.js")

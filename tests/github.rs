@@ -1,6 +1,7 @@
 //! GitHub's commit statuses, played by wiremock: the head of the deploy request's branch is
 //! looked up and its status set; a missing ref is left alone; a refused token and a spent rate
-//! limit get their verdicts, never showing the token.
+//! limit get their verdicts, never showing the token. Every request pswatch sends is checked
+//! against GitHub's own OpenAPI description (`@octokit/openapi`).
 
 use std::time::Duration;
 
@@ -12,6 +13,53 @@ use notifier::{Channel, ChannelKind, GitHubChannel, Memos, Notifier, Secret, Ver
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Every request `server` received, as GitHub's OpenAPI description knows it: below the API's
+/// root, with its query, headers and body; fails the test on any GitHub would refuse.
+async fn check_against_github(server: &MockServer) {
+    let requests: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| {
+            let path = request
+                .url
+                .path()
+                .strip_prefix("/api/v3")
+                .expect("below the API's root")
+                .to_owned();
+            let query: serde_json::Map<String, Value> = request
+                .url
+                .query_pairs()
+                .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+                .collect();
+            let headers: serde_json::Map<String, Value> = request
+                .headers
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((
+                        name.as_str().to_owned(),
+                        Value::String(value.to_str().ok()?.to_owned()),
+                    ))
+                })
+                .collect();
+            let body = if request.body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&request.body).expect("a JSON body")
+            };
+            json!({"method": request.method.as_str(), "path": path, "query": query,
+                   "headers": headers, "body": body})
+        })
+        .collect();
+    assert!(!requests.is_empty());
+    let problems = notifier::vendor_check::github_problems(&requests);
+    assert!(
+        problems.is_empty(),
+        "GitHub's description refuses: {problems:#?}"
+    );
+}
 
 const TOKEN: &str = "github_pat_11AAAAAAA0123456789_s3cr3t";
 const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -95,6 +143,7 @@ async fn a_deploy_request_sets_the_status_of_its_branch_s_head() {
         .deliver("github", &[moved], &mut memos)
         .await
         .expect("nothing to do");
+    check_against_github(&server).await;
     let sent = statuses(&server).await;
     let states: Vec<&str> = sent
         .iter()
