@@ -265,8 +265,33 @@ async fn a_test_sets_a_status_on_the_default_branch() {
         .deliver_test("github")
         .await
         .expect("tested");
+    // On a named ref (`pswatch test-notify --ref`): that ref's head; one GitHub cannot
+    // resolve is a failure of the test, naming it.
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/release"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(&server)
+        .await;
+    notifier(&server)
+        .deliver_test_at("github", Some("release"))
+        .await
+        .expect("tested on a ref");
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/nowhere"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(json!({"message": "No commit found for SHA: nowhere"})),
+        )
+        .mount(&server)
+        .await;
+    let error = notifier(&server)
+        .deliver_test_at("github", Some("nowhere"))
+        .await
+        .expect_err("no such ref");
+    assert!(error.to_string().contains("no ref \"nowhere\""), "{error}");
+    check_against_github(&server).await;
     let sent = statuses(&server).await;
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["context"], "pswatch/test");
     assert_eq!(sent[0]["state"], "success");
 }

@@ -140,9 +140,24 @@ impl Notifier {
     /// Sends a clearly marked test message through `channel`, paced like any other. It starts
     /// no thread and leaves no incident open.
     pub async fn deliver_test(&self, channel: &str) -> Result<(), DeliveryError> {
+        self.deliver_test_at(channel, None).await
+    }
+
+    /// [`Notifier::deliver_test`], a GitHub channel's status on the head of `git_ref` (other
+    /// kinds have no ref and send their test as ever).
+    pub async fn deliver_test_at(
+        &self,
+        channel: &str,
+        git_ref: Option<&str>,
+    ) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
-        self.paced(configured, channel, Payload::Test, &mut Memos::new())
-            .await
+        self.paced(
+            configured,
+            channel,
+            Payload::Test { git_ref },
+            &mut Memos::new(),
+        )
+        .await
     }
 
     /// Posts `text` (Slack mrkdwn) through the Slack channel `channel` (Web API), in the thread

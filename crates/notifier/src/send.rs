@@ -18,6 +18,7 @@ pub(crate) enum Payload<'a> {
     /// Events of one target and poll (one event for a webhook), and the channel's templates'
     /// text for those a template applies to.
     Events(&'a [Event], &'a Words),
-    /// The marked message of `pswatch test-notify`.
-    Test,
+    /// The marked message of `pswatch test-notify`; for GitHub, on the head of `git_ref` (the
+    /// repository's default branch without one).
+    Test { git_ref: Option<&'a str> },
 }

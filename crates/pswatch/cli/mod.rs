@@ -68,6 +68,10 @@ enum Command {
         /// Only this channel.
         #[arg(long)]
         channel: Option<String>,
+        /// For GitHub channels: the git ref whose head gets the test status (default: the
+        /// repository's default branch).
+        #[arg(long = "ref", value_name = "REF")]
+        git_ref: Option<String>,
     },
     /// Show or forget what pswatch remembers of the watched databases. Works on the state
     /// directory, so stop a running pswatch first.
@@ -360,9 +364,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             step,
             listen,
         } => demo::run(config.as_deref(), step, listen).await,
-        Command::TestNotify { config, channel } => {
-            test_notify(&config.config, channel.as_deref()).await
-        }
+        Command::TestNotify {
+            config,
+            channel,
+            git_ref,
+        } => test_notify(&config.config, channel.as_deref(), git_ref.as_deref()).await,
         Command::Silence { action } => silence::run(action, load).await,
         Command::Template {
             action:

@@ -7,7 +7,11 @@ use super::common::load;
 
 /// Sends a test message through each channel (or one) and reports each result; exits 1 if any
 /// failed.
-pub(super) async fn test_notify(path: &Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
+pub(super) async fn test_notify(
+    path: &Path,
+    only: Option<&str>,
+    git_ref: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
     let notifier = notifier::Notifier::new(&config.channels)?;
     let mut names: Vec<&str> = config
@@ -26,7 +30,7 @@ pub(super) async fn test_notify(path: &Path, only: Option<&str>) -> anyhow::Resu
     }
     let mut failed = 0;
     for name in names {
-        match notifier.deliver_test(name).await {
+        match notifier.deliver_test_at(name, git_ref).await {
             Ok(()) => eprintln!("{name}: ok, the receiver accepted the test message"),
             Err(error) => {
                 failed += 1;

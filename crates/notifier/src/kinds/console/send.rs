@@ -29,7 +29,7 @@ fn send(channel: &str, payload: Payload<'_>) -> Result<(), DeliveryError> {
             .iter()
             .map(|event| render::console_line(event, words))
             .collect(),
-        Payload::Test => vec![render::test_console(
+        Payload::Test { .. } => vec![render::test_console(
             channel,
             time::OffsetDateTime::now_utc(),
         )],

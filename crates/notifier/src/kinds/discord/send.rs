@@ -56,7 +56,7 @@ impl Deliver for Discord {
     ) -> Result<(), DeliveryError> {
         let body = match payload {
             Payload::Events(events, words) => render::discord_message(events, words),
-            Payload::Test => render::test_discord(channel, time::OffsetDateTime::now_utc()),
+            Payload::Test { .. } => render::test_discord(channel, time::OffsetDateTime::now_utc()),
         };
         let mut url = self.webhook_url.expose().clone();
         url.query_pairs_mut().append_pair("wait", "true");

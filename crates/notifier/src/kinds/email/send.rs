@@ -50,7 +50,7 @@ impl Deliver for Email {
                 format!("<{}.{channel}@pswatch>", event.id),
             ),
             Payload::Events([], _) => return Ok(()),
-            Payload::Test => (
+            Payload::Test { .. } => (
                 render::test_email(channel, now),
                 format!("<test-{}.{channel}@pswatch>", now.unix_timestamp_nanos()),
             ),

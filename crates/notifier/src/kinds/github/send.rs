@@ -180,8 +180,11 @@ impl Deliver for GitHub {
                 }
                 Ok(())
             }
-            Payload::Test => {
-                let branch = self.default_branch(client, channel).await?;
+            Payload::Test { git_ref } => {
+                let branch = match git_ref {
+                    Some(git_ref) => git_ref.to_owned(),
+                    None => self.default_branch(client, channel).await?,
+                };
                 let body = json!({
                     "state": "success",
                     "description": "pswatch test-notify: this channel can set commit statuses",
@@ -190,7 +193,7 @@ impl Deliver for GitHub {
                 if self.head_of(client, channel, &branch).await?.is_none() {
                     return Err(DeliveryError::new(
                         Verdict::Permanent,
-                        format!("channel {channel:?}: the default branch {branch:?} has no commit"),
+                        format!("channel {channel:?}: the repository has no ref {branch:?}"),
                     ));
                 }
                 self.set(client, channel, &branch, &body).await

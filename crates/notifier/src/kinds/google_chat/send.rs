@@ -26,7 +26,9 @@ impl Deliver for GoogleChat {
         let body = match payload {
             Payload::Events([event, ..], words) => render::google_chat_message(event, words),
             Payload::Events([], _) => return Ok(()),
-            Payload::Test => render::test_google_chat(channel, time::OffsetDateTime::now_utc()),
+            Payload::Test { .. } => {
+                render::test_google_chat(channel, time::OffsetDateTime::now_utc())
+            }
         };
         let mut url = self.webhook_url.expose().clone();
         url.query_pairs_mut()

@@ -53,7 +53,7 @@ impl Deliver for PagerDuty {
     ) -> Result<(), DeliveryError> {
         let (events, words) = match payload {
             Payload::Events(events, words) => (events, words),
-            Payload::Test => {
+            Payload::Test { .. } => {
                 // A test opens an informational incident and closes it at once.
                 let now = OffsetDateTime::now_utc();
                 self.enqueue(client, channel, pagerduty::test_trigger(channel, now))

@@ -29,7 +29,7 @@ impl SlackWebhook {
     ) -> Result<(), DeliveryError> {
         let body = match payload {
             Payload::Events(events, words) => render::slack_message(events, words),
-            Payload::Test => render::test_slack(channel, time::OffsetDateTime::now_utc()),
+            Payload::Test { .. } => render::test_slack(channel, time::OffsetDateTime::now_utc()),
         };
         let request = client.post(self.webhook_url.expose()).json(&body);
         http::send(
@@ -222,7 +222,7 @@ impl SlackWebApi {
     ) -> Result<(), DeliveryError> {
         let (events, words) = match payload {
             Payload::Events(events, words) => (events, words),
-            Payload::Test => {
+            Payload::Test { .. } => {
                 let message = render::test_slack(channel, time::OffsetDateTime::now_utc());
                 return match self.post(client, channel, message, None).await? {
                     Ok(_) => Ok(()),

@@ -23,7 +23,7 @@ impl Deliver for Teams {
     ) -> Result<(), DeliveryError> {
         let body = match payload {
             Payload::Events(events, words) => render::teams_message(events, words),
-            Payload::Test => render::test_teams(channel, time::OffsetDateTime::now_utc()),
+            Payload::Test { .. } => render::test_teams(channel, time::OffsetDateTime::now_utc()),
         };
         let request = client.post(self.webhook_url.expose().clone()).json(&body);
         let url = self.webhook_url.expose().as_str();

@@ -31,7 +31,7 @@ impl Deliver for Webhook {
                 (event.id.clone(), render::webhook_body(event, words))
             }
             Payload::Events([], _) => return Ok(()),
-            Payload::Test => (
+            Payload::Test { .. } => (
                 format!("test_{}", now.unix_timestamp_nanos()),
                 render::test_webhook_body(channel, now),
             ),
