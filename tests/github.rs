@@ -73,6 +73,7 @@ fn notifier(server: &MockServer) -> Notifier {
             api_url: format!("{}/api/v3", server.uri()).parse().expect("url"),
             git_ref: "{branch}".into(),
             context: "planetscale/{database}".into(),
+            comments: true,
         }),
     );
     channel.min_interval = Duration::ZERO;
@@ -122,6 +123,12 @@ async fn a_deploy_request_sets_the_status_of_its_branch_s_head() {
     Mock::given(method("GET"))
         .and(path("/api/v3/repos/acme/shop/commits/feature%2Fx"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(&server)
+        .await;
+    // No pull request is open for these refs: statuses only.
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
         .await;
     let notifier = notifier(&server);
@@ -294,4 +301,111 @@ async fn a_test_sets_a_status_on_the_default_branch() {
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["context"], "pswatch/test");
     assert_eq!(sent[0]["state"], "success");
+}
+
+/// Mounts, on `server`, the head of `add-index`, its statuses and its open pull request #12.
+async fn with_pull_request(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/commits/add-index"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sha": SHA})))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v3/repos/acme/shop/statuses/{SHA}")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/acme/shop/pulls"))
+        .and(wiremock::matchers::query_param("head", "acme:add-index"))
+        .and(wiremock::matchers::query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"number": 12}])))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_pull_request_keeps_one_comment_edited_in_place() {
+    let server = MockServer::start().await;
+    with_pull_request(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/repos/acme/shop/issues/12/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 555})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v3/repos/acme/shop/issues/comments/555"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 555})))
+        .mount(&server)
+        .await;
+    let sender = notifier(&server);
+    let mut memos = Memos::new();
+    for state in [
+        DeployState::Queued,
+        DeployState::InProgress,
+        DeployState::Complete,
+    ] {
+        sender
+            .deliver("github", &[deploy(state, "add-index")], &mut memos)
+            .await
+            .expect("delivered");
+    }
+    check_against_github(&server).await;
+    let requests = server.received_requests().await.unwrap_or_default();
+    let of = |verb: &str, tail: &str| {
+        requests
+            .iter()
+            .filter(|request| request.method.as_str() == verb && request.url.path().ends_with(tail))
+            .count()
+    };
+    assert_eq!(
+        of("POST", "/issues/12/comments"),
+        1,
+        "one comment, never a second"
+    );
+    assert_eq!(of("PATCH", "/issues/comments/555"), 2, "edited in place");
+    let key = notifier::ResourceKey::parse("acme/commerce/deploy_request/7").expect("key");
+    assert_eq!(
+        memos.get(&key).and_then(|memo| memo.github_comment),
+        Some(555)
+    );
+    let last: Value = requests
+        .iter()
+        .rev()
+        .find(|request| request.method.as_str() == "PATCH")
+        .map(|request| serde_json::from_slice(&request.body).expect("json"))
+        .expect("an edit");
+    let text = last["body"].as_str().expect("text");
+    assert!(
+        text.starts_with("✅ **PlanetScale [deploy request #7]"),
+        "{text}"
+    );
+    assert!(text.contains("`complete`"), "{text}");
+
+    // A comment someone deleted is written again, and the new one kept.
+    let server = MockServer::start().await;
+    with_pull_request(&server).await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v3/repos/acme/shop/issues/comments/555"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/repos/acme/shop/issues/12/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 556})))
+        .mount(&server)
+        .await;
+    notifier(&server)
+        .deliver(
+            "github",
+            &[deploy(DeployState::Complete, "add-index")],
+            &mut memos,
+        )
+        .await
+        .expect("delivered");
+    check_against_github(&server).await;
+    assert_eq!(
+        memos.get(&key).and_then(|memo| memo.github_comment),
+        Some(556)
+    );
 }

@@ -142,12 +142,17 @@ pub struct Memo {
     /// The id of the resource's last event the channel delivered, so that a delivery retried
     /// after a partial success does not send it again.
     pub last_event: Option<String>,
+    /// The GitHub pull request comment that shows the resource, edited in place as it moves.
+    pub github_comment: Option<u64>,
 }
 
 impl Memo {
     /// Whether there is nothing to remember (the record can go).
     pub fn is_empty(&self) -> bool {
-        self.thread.is_none() && self.incident.is_none() && self.last_event.is_none()
+        self.thread.is_none()
+            && self.incident.is_none()
+            && self.last_event.is_none()
+            && self.github_comment.is_none()
     }
 }
 

@@ -922,9 +922,9 @@ fn github_channels_are_read_with_their_defaults_and_checked() {
             "without its }",
         ),
         (
-            "token = \"t\"\nrepository = \"acme/shop\"\ncomments = true",
-            "comments",
-            "",
+            "token = \"t\"\nrepository = \"acme/shop\"\ncomments = \"yes\"",
+            "channels[3]",
+            "must be true or false",
         ),
     ] {
         let problems = parse(&with(keys), &environment).expect_err(keys);

@@ -1462,9 +1462,24 @@ fn memo_record() -> MemoRecord {
                 triggered_at: datetime!(2026-11-23 12:00 UTC),
             }),
             last_event: Some("evt_0004".into()),
+            github_comment: None,
         },
         updated_at: datetime!(2026-11-23 12:00:02 UTC),
     }
+}
+
+/// A memo with a GitHub comment keeps it; one without writes no field for it (the golden
+/// memo's bytes).
+#[test]
+fn a_github_comment_is_remembered() {
+    let mut record = memo_record();
+    assert!(!String::from_utf8(encode(&record).expect("encodes"))
+        .expect("utf-8")
+        .contains("github_comment"));
+    record.memo.github_comment = Some(1_234_567_890);
+    let bytes = encode(&record).expect("encodes");
+    assert!(String::from_utf8_lossy(&bytes).contains(r#""github_comment":1234567890"#));
+    assert_eq!(decode::<MemoRecord>(&bytes).expect("decodes"), record);
 }
 
 #[tokio::test]

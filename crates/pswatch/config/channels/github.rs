@@ -1,6 +1,7 @@
 //! `type = "github"`: a repository's commit statuses (`token`, a secret; `repository`,
 //! `owner/name`), maybe another `api_url` (GitHub Enterprise Server's `https://HOST/api/v3`),
-//! the git `ref` of a deploy request's branch and the status's `context`, both templates.
+//! the git `ref` of a deploy request's branch and the status's `context`, both templates, and
+//! whether its pull request gets a comment (`comments`).
 
 use notifier::{GitHubChannel, Secret};
 use serde::Deserialize;
@@ -20,6 +21,7 @@ pub(in crate::config) struct RawGitHub {
     #[serde(rename = "ref")]
     git_ref: Option<String>,
     context: Option<String>,
+    comments: Option<bool>,
 }
 
 /// Whether `name` is a GitHub owner's or repository's name: letters, digits, `-`, `_`, `.`.
@@ -115,6 +117,7 @@ impl CheckKind for RawGitHub {
             api_url: api_url?,
             git_ref: git_ref?,
             context: context?,
+            comments: self.comments.unwrap_or(false),
         })
     }
 }

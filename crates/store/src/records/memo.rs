@@ -24,6 +24,9 @@ pub(crate) struct StoredMemo {
     thread: Option<StoredThread>,
     incident: Option<StoredIncident>,
     last_event: Option<String>,
+    // Written only when there is one, so memos of earlier versions keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    github_comment: Option<u64>,
     #[serde(with = "time::serde::rfc3339")]
     updated_at: OffsetDateTime,
 }
@@ -74,6 +77,7 @@ impl Record for MemoRecord {
                 triggered_at: incident.triggered_at,
             }),
             last_event: self.memo.last_event.clone(),
+            github_comment: self.memo.github_comment,
             updated_at: self.updated_at,
         }
     }
@@ -102,6 +106,7 @@ impl Record for MemoRecord {
                     triggered_at: incident.triggered_at,
                 }),
                 last_event: stored.last_event,
+                github_comment: stored.github_comment,
             },
             updated_at: stored.updated_at,
         }

@@ -32,6 +32,9 @@ pub struct GitHubChannel {
     pub git_ref: String,
     /// The status's context: `planetscale/{database}` by default, with the same placeholders.
     pub context: String,
+    /// Whether the open pull request of the ref also gets a comment that shows the deploy
+    /// request, edited in place as it moves (its id kept in the resource's memo).
+    pub comments: bool,
 }
 
 impl Kind for GitHubChannel {
@@ -86,5 +89,10 @@ impl Kind for GitHubChannel {
     /// Each event its own status.
     fn groups_events(&self) -> bool {
         false
+    }
+
+    /// The pull request comment of each deploy request, with comments on.
+    fn remembers(&self) -> bool {
+        self.comments
     }
 }

@@ -98,6 +98,47 @@ pub fn status(channel: &GitHubChannel, event: &Event) -> Option<Status> {
     Some(Status { git_ref, body })
 }
 
+/// `text` as a Markdown code span: it can then mention nobody, link nowhere and format
+/// nothing, whatever PlanetScale's API gave.
+fn code(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|character| match character {
+            '`' => '\'',
+            character if character.is_control() => ' ',
+            character => character,
+        })
+        .collect();
+    format!("`{}`", at_most(text.trim(), 200))
+}
+
+/// The pull request comment that shows the deploy request of `event` now: its number and page,
+/// its database, its deployment state and its branches.
+pub fn comment(event: &Event, status: &Status) -> Option<String> {
+    let request = event.kind.deploy_request()?;
+    let mark = match status.body["state"].as_str() {
+        Some("success") => "✅",
+        Some("failure") => "❌",
+        _ => "⏳",
+    };
+    let title = match request
+        .html_url
+        .as_deref()
+        .filter(|url| url.starts_with("https://"))
+    {
+        Some(url) => format!("[deploy request #{}]({url})", request.number),
+        None => format!("deploy request #{}", request.number),
+    };
+    Some(format!(
+        "{mark} **PlanetScale {title}** of {}: {}\n\n{} into {}\n\n<sub>Kept up to date by pswatch; last changed {}.</sub>",
+        code(&format!("{}/{}", event.organization, event.database)),
+        code(request.deployment_state.as_str()),
+        code(request.branch.as_deref().unwrap_or("?")),
+        code(request.into_branch.as_deref().unwrap_or("?")),
+        model::rfc3339(event.observed_at),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use diff_engine::testing::{
@@ -115,7 +156,27 @@ mod tests {
             api_url: "https://api.github.com".parse().expect("url"),
             git_ref: "{branch}".into(),
             context: "planetscale/{database}".into(),
+            comments: true,
         }
+    }
+
+    #[test]
+    fn a_comment_mentions_nobody_whatever_the_api_said() {
+        let mut request = deploy_request(7).state(DeployState::Complete).build();
+        request.branch = Some("@acme/admins `x` <!here>".into());
+        request.into_branch = Some("main".into());
+        let event = deploy_request_state_changed(None, request).build();
+        let status = status(&channel(), &event).expect("a status");
+        let text = comment(&event, &status).expect("a comment");
+        assert!(
+            text.starts_with("✅ **PlanetScale deploy request #7** of `acme/commerce`: `complete`"),
+            "{text}"
+        );
+        // The branch stays inside one code span: no mention, no second span.
+        assert!(
+            text.contains("`@acme/admins 'x' <!here>` into `main`"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::kinds::Deliver;
 use crate::send::http::{self, Answer};
 use crate::send::Payload;
 use crate::verdict::{classify_status, DeliveryError, Verdict};
-use model::Memos;
+use model::{Memos, ResourceKey};
 
 /// The API version pswatch speaks.
 const API_VERSION: &str = "2022-11-28";
@@ -107,13 +107,14 @@ impl GitHub {
     }
 
     /// Sets the status `body` on the head of `git_ref`; a ref that does not exist is noted once.
+    /// Whether the ref exists.
     async fn set(
         &self,
         client: &reqwest::Client,
         channel: &str,
         git_ref: &str,
         body: &Value,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<bool, DeliveryError> {
         let Some(sha) = self.head_of(client, channel, git_ref).await? else {
             let first = self
                 .missing
@@ -124,18 +125,92 @@ impl GitHub {
                 tracing::warn!(channel, git_ref, repository = %self.channel.repository,
                     "no such git ref in the repository: no commit status is set for it (its deploy request's branch has no pull request here?)");
             }
+            return Ok(false);
+        };
+        let request = client.post(self.url(&["statuses", &sha])).json(body);
+        self.json(request, channel).await.map(|_| true)
+    }
+
+    /// Sends `request` and reads its JSON answer; a failure with its verdict otherwise.
+    async fn json(
+        &self,
+        request: reqwest::RequestBuilder,
+        channel: &str,
+    ) -> Result<(u16, Value), DeliveryError> {
+        let answer = self.exchange(channel, request).await?;
+        if let Some(verdict) = github_verdict(&answer) {
+            return Err(self.refused(channel, &answer, verdict));
+        }
+        Ok((
+            answer.status,
+            serde_json::from_str(&answer.body).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// The number of the open pull request whose head is `git_ref` in the repository.
+    async fn pull_request(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        git_ref: &str,
+    ) -> Result<Option<u64>, DeliveryError> {
+        let owner = self
+            .channel
+            .repository
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+        let request = client.get(self.url(&["pulls"])).query(&[
+            ("head", format!("{owner}:{branch}")),
+            ("state", "open".to_owned()),
+            ("per_page", "1".to_owned()),
+        ]);
+        let (_, pulls) = self.json(request, channel).await?;
+        Ok(pulls
+            .as_array()
+            .and_then(|pulls| pulls.first())
+            .and_then(|pull| pull["number"].as_u64()))
+    }
+
+    /// Shows `text` in the pull request comment of `key` on the open pull request of
+    /// `git_ref`: the comment kept in its memo, edited; a new one (kept) when there is none or
+    /// it was deleted. Nothing without an open pull request.
+    async fn comment(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        git_ref: &str,
+        key: &ResourceKey,
+        text: &str,
+        memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        let body = json!({ "body": text });
+        if let Some(id) = memos.get(key).and_then(|memo| memo.github_comment) {
+            let id = id.to_string();
+            let request = client
+                .patch(self.url(&["issues", "comments", &id]))
+                .json(&body);
+            let answer = self.exchange(channel, request).await?;
+            match github_verdict(&answer) {
+                None => return Ok(()),
+                // Deleted: a new one.
+                Some(_) if answer.status == 404 => {}
+                Some(verdict) => return Err(self.refused(channel, &answer, verdict)),
+            }
+        }
+        let Some(pull) = self.pull_request(client, channel, git_ref).await? else {
             return Ok(());
         };
-        let answer = self
-            .exchange(
-                channel,
-                client.post(self.url(&["statuses", &sha])).json(body),
-            )
-            .await?;
-        match github_verdict(&answer) {
-            None => Ok(()),
-            Some(verdict) => Err(self.refused(channel, &answer, verdict)),
+        let pull = pull.to_string();
+        let request = client
+            .post(self.url(&["issues", &pull, "comments"]))
+            .json(&body);
+        let (_, created) = self.json(request, channel).await?;
+        if let Some(id) = created["id"].as_u64() {
+            memos.update(key, |memo| memo.github_comment = Some(id));
         }
+        Ok(())
     }
 
     /// The repository's default branch, for `pswatch test-notify`.
@@ -168,13 +243,22 @@ impl Deliver for GitHub {
         client: &reqwest::Client,
         channel: &str,
         payload: Payload<'_>,
-        _memos: &mut Memos,
+        memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         match payload {
             Payload::Events(events, _) => {
                 for event in events {
-                    if let Some(status) = render::status(&self.channel, event) {
-                        self.set(client, channel, &status.git_ref, &status.body)
+                    let Some(status) = render::status(&self.channel, event) else {
+                        continue;
+                    };
+                    let exists = self
+                        .set(client, channel, &status.git_ref, &status.body)
+                        .await?;
+                    let comment = render::comment(event, &status).zip(ResourceKey::of(event));
+                    if let (true, true, Some((text, key))) =
+                        (exists, self.channel.comments, comment)
+                    {
+                        self.comment(client, channel, &status.git_ref, &key, &text, memos)
                             .await?;
                     }
                 }
@@ -196,7 +280,7 @@ impl Deliver for GitHub {
                         format!("channel {channel:?}: the repository has no ref {branch:?}"),
                     ));
                 }
-                self.set(client, channel, &branch, &body).await
+                self.set(client, channel, &branch, &body).await.map(drop)
             }
         }
     }
