@@ -96,3 +96,35 @@ impl Kind for GitHubChannel {
         self.comments
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diff_engine::testing::{deploy_request, deploy_request_state_changed};
+    use diff_engine::DeployState;
+
+    use super::*;
+
+    #[test]
+    fn a_dry_run_shows_the_status_and_never_the_token() {
+        let channel = GitHubChannel {
+            token: Secret::new("github_pat_s3cr3t"),
+            repository: "acme/shop".into(),
+            api_url: GITHUB_API_URL.parse().expect("url"),
+            git_ref: "{branch}".into(),
+            context: "planetscale/{database}".into(),
+            comments: false,
+        };
+        let mut request = deploy_request(7).state(DeployState::Complete).build();
+        request.branch = Some("add-index".into());
+        let event = deploy_request_state_changed(None, request).build();
+        let unbranched = deploy_request_state_changed(None, deploy_request(8).build()).build();
+        let preview = channel.preview(&[event, unbranched], &Words::default(), &Memos::new());
+        assert!(
+            preview.contains("POST /repos/acme/shop/statuses/<head of add-index>"),
+            "{preview}"
+        );
+        assert!(preview.contains("\"state\": \"success\""), "{preview}");
+        assert!(preview.contains("sets no commit status"), "{preview}");
+        assert!(!preview.contains("s3cr3t"), "{preview}");
+    }
+}
