@@ -340,6 +340,7 @@ const READ: &str = "read-token-for-the-ci-jobs-0123456789";
 /// A fleet whose commerce database has deploy requests #7 and #8 deploying and workflow #3
 /// running, and the configuration of a pswatch whose admin server listens on `port`.
 async fn waited_fleet(port: u16) -> (Fleet, std::path::PathBuf) {
+    // Port 0: any free port, which the service's log names.
     let mut world = World::default();
     let commerce = world.database_mut("acme", "commerce");
     for number in [7, 8] {
@@ -381,10 +382,9 @@ async fn started(fleet: &Fleet, config: &std::path::Path) -> Service {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pswatch_wait_exits_by_how_the_wait_ended() {
-    let port = support::fleet::free_port();
-    let (fleet, config) = waited_fleet(port).await;
-    let _service = started(&fleet, &config).await;
-    let base = format!("http://127.0.0.1:{port}");
+    let (fleet, config) = waited_fleet(0).await;
+    let mut service = started(&fleet, &config).await;
+    let base = admin_base(&mut service).await;
     let reached = wait_process(
         &[
             "acme/commerce",
@@ -548,9 +548,26 @@ async fn pswatch_wait_exits_by_how_the_wait_ended() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wait_survives_a_restart_of_pswatch() {
-    let port = support::fleet::free_port();
-    let (fleet, config) = waited_fleet(port).await;
-    let mut service = started(&fleet, &config).await;
+    // A port of its own, the same after the restart; another test may take one between its
+    // choice and pswatch's bind: then another.
+    let mut tries = 0;
+    let (fleet, config, mut service, port) = loop {
+        tries += 1;
+        let port = support::fleet::free_port();
+        let (fleet, config) = waited_fleet(port).await;
+        let service = Service::start(&config, &[], fleet.directory.path());
+        if service
+            .wait_for_log("baseline recorded", Duration::from_secs(15))
+            .await
+        {
+            break (fleet, config, service, port);
+        }
+        assert!(
+            tries < 5 && service.stderr().contains("Address already in use"),
+            "{}",
+            service.stderr()
+        );
+    };
     let base = format!("http://127.0.0.1:{port}");
     let waiting = wait_process(
         &[
