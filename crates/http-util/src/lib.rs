@@ -87,6 +87,35 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .and_then(parse_retry_after)
 }
 
+/// Every byte a path segment escapes: all but the unreserved ones, so a name stays one segment
+/// and means nothing to a URL parser.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `base` with `segments` appended to its path, each escaped so that it stays one segment (a
+/// URL parser drops tabs and line breaks, and takes `/` as a separator). A segment that cannot
+/// be one (empty, `.` or `..`, which any parser takes as a step, escaped or not) is the error,
+/// so a request never asks for something else.
+pub fn with_segments<'a>(
+    base: &reqwest::Url,
+    segments: &[&'a str],
+) -> Result<reqwest::Url, &'a str> {
+    let mut url = base.clone();
+    let mut path = url.path().trim_end_matches('/').to_owned();
+    for segment in segments {
+        if matches!(*segment, "" | "." | "..") {
+            return Err(segment);
+        }
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
+    }
+    url.set_path(&path);
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

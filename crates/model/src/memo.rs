@@ -27,6 +27,23 @@ impl ResourceKind {
         }
     }
 
+    /// `workflow` or `deploy request`, as people read it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::DeployRequest => "deploy request",
+        }
+    }
+
+    /// Every state this build knows of the kind: a workflow's `state`, a deploy request's
+    /// `deployment_state`.
+    pub fn states(self) -> &'static [&'static str] {
+        match self {
+            Self::Workflow => diff_engine::WorkflowState::KNOWN,
+            Self::DeployRequest => diff_engine::DeployState::KNOWN,
+        }
+    }
+
     /// The kind `text` names (`workflow`, `deploy_request`); `None` for any other.
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Workflow, Self::DeployRequest]

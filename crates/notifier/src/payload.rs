@@ -341,8 +341,8 @@ impl<'a> Change<'a> {
 struct WorkflowData<'a> {
     #[serde(flatten)]
     workflow: wire::Workflow<'a>,
-    #[serde(skip_serializing_if = "TimesData::is_empty")]
-    times: TimesData<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    times: Option<TimesData<'a>>,
 }
 
 impl<'a> From<&'a Workflow> for WorkflowData<'a> {
@@ -357,14 +357,14 @@ impl<'a> From<&'a Workflow> for WorkflowData<'a> {
         } = &workflow.times;
         Self {
             workflow: workflow.into(),
-            times: TimesData {
+            times: (!workflow.times.is_empty()).then_some(TimesData {
                 started_at: started_at.as_deref(),
                 data_copy_completed_at: data_copy_completed_at.as_deref(),
                 switch_replicas_at: switch_replicas_at.as_deref(),
                 switch_primaries_at: switch_primaries_at.as_deref(),
                 cutover_at: cutover_at.as_deref(),
                 completed_at: completed_at.as_deref(),
-            },
+            }),
         }
     }
 }
@@ -377,21 +377,6 @@ struct TimesData<'a> {
     switch_primaries_at: Option<&'a str>,
     cutover_at: Option<&'a str>,
     completed_at: Option<&'a str>,
-}
-
-impl TimesData<'_> {
-    fn is_empty(&self) -> bool {
-        [
-            self.started_at,
-            self.data_copy_completed_at,
-            self.switch_replicas_at,
-            self.switch_primaries_at,
-            self.cutover_at,
-            self.completed_at,
-        ]
-        .iter()
-        .all(Option::is_none)
-    }
 }
 
 /// A digest: its name, period, time zone, databases and dead letters.

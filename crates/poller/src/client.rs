@@ -159,14 +159,6 @@ pub(crate) struct Listed<T> {
     pub unreadable: Vec<UnreadableItem>,
 }
 
-/// What a path segment keeps as it is: RFC 3986's unreserved characters; every other byte is
-/// percent-encoded.
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// A PlanetScale API client. Cheap to clone; clones share the connection pool and counters.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -223,22 +215,11 @@ impl Client {
 
     /// The URL of `segments` under the base URL, each segment escaped.
     pub(crate) fn url(&self, segments: &[&str]) -> Result<Url, PollError> {
-        let mut url = self.config.api_url.clone();
-        let mut path = url.path().trim_end_matches('/').to_owned();
-        for segment in segments {
-            // A URL parser drops tabs and line breaks and takes `.` and `..` (escaped or not)
-            // as steps up the path: every byte but the unreserved ones is escaped, and a name
-            // that is a step is refused, so a request never asks for something else.
-            if matches!(*segment, "" | "." | "..") {
-                return Err(PollError::Unaddressable {
-                    name: segment.to_string(),
-                });
+        http_util::with_segments(&self.config.api_url, segments).map_err(|segment| {
+            PollError::Unaddressable {
+                name: segment.to_owned(),
             }
-            path.push('/');
-            path.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
-        }
-        url.set_path(&path);
-        Ok(url)
+        })
     }
 
     /// Fetches every page of a list, following `next_page` up to the page cap. Items that

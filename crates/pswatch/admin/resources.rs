@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use diff_engine::{DeployState, Target, WorkflowState};
+use diff_engine::Target;
 use model::{ResourceKind, ResourceView};
 use store::{Leadership, Store};
 use time::OffsetDateTime;
@@ -87,14 +87,6 @@ struct Wait {
     deadline: Instant,
 }
 
-/// The states of `kind` a wait may name.
-fn known_states(kind: ResourceKind) -> &'static [&'static str] {
-    match kind {
-        ResourceKind::DeployRequest => DeployState::KNOWN,
-        ResourceKind::Workflow => WorkflowState::KNOWN,
-    }
-}
-
 /// Reads `until` and `timeout`: `None` without `until`; a message naming what is wrong.
 fn wait_of(kind: ResourceKind, query: &WaitQuery) -> Result<Option<Wait>, String> {
     let Some(until) = &query.until else {
@@ -103,13 +95,13 @@ fn wait_of(kind: ResourceKind, query: &WaitQuery) -> Result<Option<Wait>, String
         }
         return Ok(None);
     };
-    let known = known_states(kind);
+    let known = kind.states();
     let mut states = Vec::new();
     for state in until.split(',').map(str::trim) {
         if !known.contains(&state) {
             return Err(format!(
                 "until names {state:?}, not a state of a {}; one of: {}",
-                kind.as_str().replace('_', " "),
+                kind.noun(),
                 known.join(", ")
             ));
         }
@@ -146,10 +138,7 @@ impl Reader {
         let Ok(number) = number.parse::<u64>() else {
             return refused(
                 StatusCode::BAD_REQUEST,
-                format!(
-                    "{number:?} is not a {} number",
-                    kind.as_str().replace('_', " ")
-                ),
+                format!("{number:?} is not a {} number", kind.noun()),
             );
         };
         let wait = match wait_of(kind, &query) {
@@ -177,7 +166,7 @@ impl Reader {
                     StatusCode::NOT_FOUND,
                     format!(
                         "pswatch's poll of {target} saw no {} #{number} (a deploy request is seen while open, and for a week after)",
-                        kind.as_str().replace('_', " ")
+                        kind.noun()
                     ),
                 )
             }
@@ -219,18 +208,18 @@ impl Reader {
         kind: ResourceKind,
         number: u64,
     ) -> Result<Option<ResourceView>, Response> {
-        let read = |store: &Store| {
-            let store = store.clone();
-            let target = target.clone();
-            async move { store.view(&target, kind, number).await }
-        };
         let unreadable = |error: store::StoreError| {
             refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("the state store cannot be read now: {error}"),
             )
         };
-        if let Some(view) = read(&self.store).await.map_err(unreadable)? {
+        if let Some(view) = self
+            .store
+            .view(target, kind, number)
+            .await
+            .map_err(unreadable)?
+        {
             return Ok(Some(view));
         }
         let asked_at = OffsetDateTime::now_utc();
@@ -242,7 +231,12 @@ impl Reader {
         let deadline = Instant::now() + FIRST_SIGHT_WAIT;
         let mut changes = self.board.watch_views();
         loop {
-            if let Some(view) = read(&self.store).await.map_err(unreadable)? {
+            if let Some(view) = self
+                .store
+                .view(target, kind, number)
+                .await
+                .map_err(unreadable)?
+            {
                 return Ok(Some(view));
             }
             let (report, _) =
@@ -255,7 +249,11 @@ impl Reader {
                 .is_some_and(|polled| polled >= asked_at);
             if polled {
                 // Written after the poll's commit: one more look.
-                return read(&self.store).await.map_err(unreadable);
+                return self
+                    .store
+                    .view(target, kind, number)
+                    .await
+                    .map_err(unreadable);
             }
             if Instant::now() >= deadline {
                 return Err(refused(

@@ -32,18 +32,16 @@ impl WaitKind {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The resource kind it waits on.
+    fn resource(self) -> model::ResourceKind {
         match self {
-            Self::DeployRequest => "deploy request",
-            Self::Workflow => "workflow",
+            Self::DeployRequest => model::ResourceKind::DeployRequest,
+            Self::Workflow => model::ResourceKind::Workflow,
         }
     }
 
-    fn known(self) -> &'static [&'static str] {
-        match self {
-            Self::DeployRequest => diff_engine::DeployState::KNOWN,
-            Self::Workflow => diff_engine::WorkflowState::KNOWN,
-        }
+    fn name(self) -> &'static str {
+        self.resource().noun()
     }
 }
 
@@ -135,7 +133,7 @@ pub(crate) async fn wait(request: WaitRequest) -> ExitCode {
             request.database
         ));
     };
-    let known = request.kind.known();
+    let known = request.kind.resource().states();
     if let Some(unknown) = request
         .until
         .iter()
@@ -150,14 +148,15 @@ pub(crate) async fn wait(request: WaitRequest) -> ExitCode {
     let Ok(client) = http_util::client(ROUND + Duration::from_secs(30)) else {
         return refused("cannot build an HTTP client");
     };
-    let url = format!(
-        "{}/api/{}/{}/{}/{}",
-        request.base.trim_end_matches('/'),
-        request.kind.path(),
-        utf8_percent_encode(organization),
-        utf8_percent_encode(database),
-        request.number
-    );
+    let Ok(base) = request.base.parse::<url::Url>() else {
+        return refused(&format!("--url {:?} is not a URL", request.base));
+    };
+    let number = request.number.to_string();
+    let segments = ["api", request.kind.path(), organization, database, &number];
+    let url = match http_util::with_segments(&base, &segments) {
+        Ok(url) => url,
+        Err(segment) => return refused(&format!("{segment:?} cannot name a database")),
+    };
     let deadline = Instant::now() + request.timeout;
     let mut shown = Shown::new(std::io::stdout().is_terminal());
     let mut unreachable_since: Option<Instant> = None;
@@ -166,9 +165,9 @@ pub(crate) async fn wait(request: WaitRequest) -> ExitCode {
         let round = left.min(ROUND);
         // The first ask reads the resource as it is, to show it at once; the next ones wait.
         let mut asking = if shown.is_empty() {
-            client.get(&url)
+            client.get(url.clone())
         } else {
-            client.get(&url).query(&[
+            client.get(url.clone()).query(&[
                 ("until", request.until.join(",")),
                 ("timeout", format!("{}ms", round.as_millis())),
             ])
@@ -240,12 +239,6 @@ pub(crate) async fn wait(request: WaitRequest) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-}
-
-fn utf8_percent_encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 fn state_of(kind: WaitKind, answer: &ResourceAnswer) -> &str {

@@ -43,19 +43,18 @@ impl GitHub {
         }
     }
 
-    /// `{api_url}/repos/{owner}/{repo}` followed by `segments`, each encoded as one segment.
-    fn url(&self, segments: &[&str]) -> url::Url {
-        let mut url = self.channel.api_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().push("repos");
-            for part in self.channel.repository.split('/') {
-                path.push(part);
-            }
-            for segment in segments {
-                path.push(segment);
-            }
-        }
-        url
+    /// `{api_url}/repos/{owner}/{repo}` followed by `segments`, each escaped as one segment;
+    /// one that cannot be (empty, `.`, `..`) is a permanent failure naming it.
+    fn url(&self, channel: &str, segments: &[&str]) -> Result<url::Url, DeliveryError> {
+        let mut path = vec!["repos"];
+        path.extend(self.channel.repository.split('/'));
+        path.extend_from_slice(segments);
+        http_util::with_segments(&self.channel.api_url, &path).map_err(|segment| {
+            DeliveryError::new(
+                Verdict::Permanent,
+                format!("channel {channel:?}: {segment:?} cannot be a part of a GitHub path"),
+            )
+        })
     }
 
     /// Sends `request` with the token and GitHub's headers; the answer, whatever its status.
@@ -83,7 +82,10 @@ impl GitHub {
         git_ref: &str,
     ) -> Result<Option<String>, DeliveryError> {
         let answer = self
-            .exchange(channel, client.get(self.url(&["commits", git_ref])))
+            .exchange(
+                channel,
+                client.get(self.url(channel, &["commits", git_ref])?),
+            )
             .await?;
         // GitHub answers 422 for a ref it cannot resolve; a 404 is the repository (missing, or
         // out of the token's reach), which is permanent.
@@ -127,8 +129,22 @@ impl GitHub {
             }
             return Ok(false);
         };
-        let request = client.post(self.url(&["statuses", &sha])).json(body);
-        self.json(request, channel).await.map(|_| true)
+        self.status_on(client, channel, &sha, body).await?;
+        Ok(true)
+    }
+
+    /// Sets the status `body` on the commit `sha`.
+    async fn status_on(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        sha: &str,
+        body: &Value,
+    ) -> Result<(), DeliveryError> {
+        let request = client
+            .post(self.url(channel, &["statuses", sha])?)
+            .json(body);
+        self.json(request, channel).await.map(drop)
     }
 
     /// Sends `request` and reads its JSON answer; a failure with its verdict otherwise.
@@ -161,7 +177,7 @@ impl GitHub {
             .next()
             .unwrap_or_default();
         let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
-        let request = client.get(self.url(&["pulls"])).query(&[
+        let request = client.get(self.url(channel, &["pulls"])?).query(&[
             ("head", format!("{owner}:{branch}")),
             ("state", "open".to_owned()),
             ("per_page", "1".to_owned()),
@@ -189,7 +205,7 @@ impl GitHub {
         if let Some(id) = memos.get(key).and_then(|memo| memo.github_comment) {
             let id = id.to_string();
             let request = client
-                .patch(self.url(&["issues", "comments", &id]))
+                .patch(self.url(channel, &["issues", "comments", &id])?)
                 .json(&body);
             let answer = self.exchange(channel, request).await?;
             match github_verdict(&answer) {
@@ -204,7 +220,7 @@ impl GitHub {
         };
         let pull = pull.to_string();
         let request = client
-            .post(self.url(&["issues", &pull, "comments"]))
+            .post(self.url(channel, &["issues", &pull, "comments"])?)
             .json(&body);
         let (_, created) = self.json(request, channel).await?;
         if let Some(id) = created["id"].as_u64() {
@@ -219,13 +235,12 @@ impl GitHub {
         client: &reqwest::Client,
         channel: &str,
     ) -> Result<String, DeliveryError> {
-        let answer = self.exchange(channel, client.get(self.url(&[]))).await?;
-        if let Some(verdict) = github_verdict(&answer) {
-            return Err(self.refused(channel, &answer, verdict));
-        }
-        serde_json::from_str::<Value>(&answer.body)
-            .ok()
-            .and_then(|repository| repository["default_branch"].as_str().map(str::to_owned))
+        let (_, repository) = self
+            .json(client.get(self.url(channel, &[])?), channel)
+            .await?;
+        repository["default_branch"]
+            .as_str()
+            .map(str::to_owned)
             .ok_or_else(|| {
                 DeliveryError::new(
                     Verdict::Permanent,
@@ -274,13 +289,13 @@ impl Deliver for GitHub {
                     "description": "pswatch test-notify: this channel can set commit statuses",
                     "context": "pswatch/test",
                 });
-                if self.head_of(client, channel, &branch).await?.is_none() {
+                let Some(sha) = self.head_of(client, channel, &branch).await? else {
                     return Err(DeliveryError::new(
                         Verdict::Permanent,
                         format!("channel {channel:?}: the repository has no ref {branch:?}"),
                     ));
-                }
-                self.set(client, channel, &branch, &body).await.map(drop)
+                };
+                self.status_on(client, channel, &sha, &body).await
             }
         }
     }
