@@ -139,6 +139,9 @@ pub(crate) struct Config {
     pub(crate) receiver: Option<Receiver>,
     /// `[alerts]`: reminders and stalls.
     pub(crate) alerts: Alerts,
+    /// `[metrics] max_resources`: at most this many workflows, deploy requests and backed-up
+    /// branches have state metrics.
+    pub(crate) metrics_max_resources: usize,
     /// `[[silences]]`: recurring windows in which matching events are not delivered.
     pub(crate) silences: Vec<notifier::Silence>,
     /// What is valid but probably not meant; `check` prints them and `run` logs them.

@@ -34,6 +34,9 @@ pub struct ResourceView {
     pub last_event: Option<LastEvent>,
     /// When the poll that saw it so ran.
     pub observed_at: OffsetDateTime,
+    /// When it was first seen in its state (its `state` and `deployment_state`): the poll that
+    /// saw the change, or the first that saw it at all.
+    pub state_since: OffsetDateTime,
 }
 
 /// One table's operation of a deploy request.
@@ -84,11 +87,13 @@ impl ResourceView {
             operations: Vec::new(),
             last_event: None,
             observed_at,
+            state_since: observed_at,
         }
     }
 
     /// The view of the deploy request `request` in `target`, with `operations`, seen at
-    /// `observed_at`.
+    /// `observed_at`. One waiting for its cutover is in that state since PlanetScale says it
+    /// became ready (`ready_to_cutover_at`), when that is earlier.
     pub fn of_deploy_request(
         target: &Target,
         request: &diff_engine::DeployRequest,
@@ -108,12 +113,20 @@ impl ResourceView {
             operations,
             last_event: None,
             observed_at,
+            state_since: ready_since(request)
+                .filter(|ready| *ready < observed_at)
+                .unwrap_or(observed_at),
         }
     }
 
     /// The state a wait names: a deploy request's `deployment_state`, a workflow's `state`.
     pub fn waited_state(&self) -> &str {
         self.deployment_state.as_deref().unwrap_or(&self.state)
+    }
+
+    /// Whether it is in the same state as `other` (its `state` and `deployment_state`).
+    pub fn same_state_as(&self, other: &Self) -> bool {
+        self.state == other.state && self.deployment_state == other.deployment_state
     }
 
     /// Whether `other` shows the same as this view, whenever each was observed.
@@ -123,6 +136,15 @@ impl ResourceView {
             ..self.clone()
         } == *other
     }
+}
+
+/// When a deploy request waiting for its cutover became ready, as the API says.
+fn ready_since(request: &diff_engine::DeployRequest) -> Option<OffsetDateTime> {
+    if request.deployment_state != diff_engine::DeployState::PendingCutover {
+        return None;
+    }
+    let text = request.ready_to_cutover_at.as_deref()?;
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
 impl OperationView {

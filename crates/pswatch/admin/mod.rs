@@ -287,6 +287,7 @@ async fn metrics(
     State(metrics): State<Arc<Metrics>>,
     State(board): State<Arc<Board>>,
     State(store): State<Store>,
+    State(leadership): State<Leadership>,
 ) -> Response {
     // A count the store cannot give now leaves the gauge at its last value.
     let count = |count: Result<usize, store::StoreError>| count.ok().map(|count| count as i64);
@@ -339,7 +340,8 @@ async fn metrics(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics.render(),
+        // Where the resources stand, as the leader sees them: on a standby, its report.
+        metrics.render_with(&work_shown(&board, &store, &leadership).await.0.fleet),
     )
         .into_response()
 }
@@ -393,6 +395,7 @@ async fn status(
         budgets,
         push,
         recent_events,
+        fleet: _,
     } = report;
     let states = store.target_states().await.unwrap_or_default();
     let targets = scheduler

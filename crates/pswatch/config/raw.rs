@@ -123,6 +123,12 @@ pub(super) struct RawAlerts {
     pub(super) stall_after: Option<Duration>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) max_resources: Option<i64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSilence {
@@ -159,6 +165,7 @@ pub(super) struct RawConfig {
     pub(super) admin: RawAdmin,
     pub(super) receiver: RawReceiver,
     pub(super) alerts: RawAlerts,
+    pub(super) metrics: RawMetrics,
     pub(super) silences: Vec<(usize, RawSilence)>,
     pub(super) templates: Vec<(usize, RawTemplate)>,
     pub(super) digests: Vec<(usize, super::digests::RawDigest)>,
@@ -175,6 +182,7 @@ const SECTIONS: &[&str] = &[
     "admin",
     "receiver",
     "alerts",
+    "metrics",
     "silences",
     "templates",
     "digests",
@@ -206,6 +214,7 @@ impl RawConfig {
         raw.admin = section(&mut table, "admin", problems);
         raw.receiver = section(&mut table, "receiver", problems);
         raw.alerts = section(&mut table, "alerts", problems);
+        raw.metrics = section(&mut table, "metrics", problems);
         raw.digests = list_items(&mut table, "digests", problems);
         raw.silences = list_items(&mut table, "silences", problems);
         let watches = list("watch", table.remove("watch"), problems);

@@ -127,6 +127,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         }
     }
     let alerts = super::alerts::alerts(&raw, problems);
+    let metrics_max_resources = metrics_max_resources(&raw, problems);
     let silences = super::alerts::silences(&raw, problems);
     let planetscale = planetscale?;
     Some(Config {
@@ -145,9 +146,27 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         admin_read_tokens,
         receiver,
         alerts,
+        metrics_max_resources,
         silences,
         warnings,
     })
+}
+
+/// `[metrics] max_resources`: how many resources the state metrics show, 1,000 unless set.
+fn metrics_max_resources(raw: &RawConfig, problems: &mut Vec<Problem>) -> usize {
+    const MOST: i64 = 100_000;
+    match raw.metrics.max_resources {
+        None => crate::service::fleet::DEFAULT_MAX_RESOURCES,
+        Some(count) if (0..=MOST).contains(&count) => count as usize,
+        Some(count) => {
+            problem(
+                problems,
+                "metrics.max_resources",
+                format!("is {count}; give a count from 0 (no state metrics) to {MOST}: each resource is several series in every scrape"),
+            );
+            crate::service::fleet::DEFAULT_MAX_RESOURCES
+        }
+    }
 }
 
 /// `[receiver]`: off unless `listen` is set.

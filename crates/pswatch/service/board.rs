@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::service::clients::Budgets;
+use crate::service::fleet::Fleet;
 use crate::service::push::PushBoard;
 use crate::service::status::{BudgetView, ConfigView, Report, StatusBoard};
 
@@ -56,6 +57,8 @@ pub(crate) struct Board {
     /// The admin server's tokens of the configuration, as they are now (they follow reloads).
     pub(crate) admin_tokens: watch::Sender<AdminTokens>,
     pub(crate) fingerprints: FingerprintKey,
+    /// Where each watched resource stands, for the state metrics.
+    pub(crate) fleet: Fleet,
     /// Counts the polls that changed what the store's views show: what waiters watch.
     views: watch::Sender<u64>,
     /// Databases a reader of the API asked about before any poll saw what it asks for: the
@@ -73,6 +76,7 @@ impl Board {
             budgets: Budgets::default(),
             admin_tokens: watch::Sender::new(AdminTokens::default()),
             fingerprints,
+            fleet: Fleet::default(),
             views: watch::Sender::new(0),
             asked: Mutex::default(),
             asking: tokio::sync::Notify::new(),
@@ -80,7 +84,8 @@ impl Board {
     }
 
     /// What this replica knows of its work and only it (its schedule of the databases, its
-    /// budgets, push, the recent events), as the status page shows it.
+    /// budgets, push, the recent events, where the resources stand), as the status page and
+    /// the metrics show it.
     pub(crate) fn report(&self, now: tokio::time::Instant) -> Report {
         Report {
             scheduler: self.status.snapshot(),
@@ -92,6 +97,7 @@ impl Board {
                 .collect(),
             push: self.push.snapshot(now),
             recent_events: self.status.recent(),
+            fleet: self.fleet.report(time::OffsetDateTime::now_utc()),
         }
     }
 
@@ -162,6 +168,7 @@ impl Board {
             changed
         });
         self.push.set_enabled(config.receiver.is_some());
+        self.fleet.limit(config.metrics_max_resources);
         self.status.set_view(ConfigView {
             interval: config.poll.interval,
             channels: config

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::service::fleet::FleetReport;
 use prometheus::{
     Encoder as _, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -33,6 +34,18 @@ pub(crate) struct Metrics {
     pub(crate) store_writable: IntGauge,
     pub(crate) leader: IntGauge,
     pub(crate) leader_changes: prometheus::IntCounter,
+    /// The series of where the watched resources stand: set from the fleet at each scrape.
+    fleet: std::sync::Mutex<FleetGauges>,
+}
+
+/// The state metrics.
+struct FleetGauges {
+    workflow_state: IntGaugeVec,
+    deploy_request_state: IntGaugeVec,
+    progress: GaugeVec,
+    state_since: IntGaugeVec,
+    backup_success: IntGaugeVec,
+    dropped: IntGauge,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -251,8 +264,71 @@ impl Metrics {
                 )
                 .unwrap_or_else(|error| unreachable!("{error}")),
             ),
+            fleet: std::sync::Mutex::new(FleetGauges {
+                workflow_state: register(
+                    &registry,
+                    gauge_vec(
+                        "pswatch_workflow_state",
+                        "1 for a watched workflow's current state (while it runs, and for an hour after it ends); the workflow label is its number.",
+                        &["organization", "database", "workflow", "state"],
+                    ),
+                ),
+                deploy_request_state: register(
+                    &registry,
+                    gauge_vec(
+                        "pswatch_deploy_request_state",
+                        "1 for a watched deploy request's current state and deployment_state (while open, and for an hour after it closes).",
+                        &["organization", "database", "number", "state", "deployment_state"],
+                    ),
+                ),
+                progress: register(
+                    &registry,
+                    GaugeVec::new(
+                        Opts::new(
+                            "pswatch_deploy_operation_progress_ratio",
+                            "How far a deploy request's schema change of one table got, from 0 to 1.",
+                        ),
+                        &["organization", "database", "number", "keyspace", "table"],
+                    )
+                    .unwrap_or_else(|error| unreachable!("{error}")),
+                ),
+                state_since: register(
+                    &registry,
+                    gauge_vec(
+                        "pswatch_resource_state_since_timestamp_seconds",
+                        "When a watched workflow or deploy request was first seen in its current state, unix seconds (kind workflow or deploy_request; resource its number).",
+                        &["organization", "database", "kind", "resource"],
+                    ),
+                ),
+                backup_success: register(
+                    &registry,
+                    gauge_vec(
+                        "pswatch_backup_last_success_timestamp_seconds",
+                        "When the last successful backup of a watched production branch completed, unix seconds.",
+                        &["organization", "database", "branch"],
+                    ),
+                ),
+                dropped: register(
+                    &registry,
+                    gauge(
+                        "pswatch_metrics_resources_dropped",
+                        "Watched resources left out of the state metrics by [metrics] max_resources.",
+                    ),
+                ),
+            }),
             registry,
         }
+    }
+
+    /// The Prometheus text exposition with the state metrics of `fleet`.
+    pub(crate) fn render_with(&self, fleet: &FleetReport) -> String {
+        // Held while the series are set and read, so two scrapes never mix.
+        let gauges = self
+            .fleet
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        gauges.show(fleet);
+        self.render()
     }
 
     /// Records a delivery accepted `latency` after detection.
@@ -274,6 +350,58 @@ impl Metrics {
             tracing::error!(%error, "cannot encode the metrics");
         }
         String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+impl FleetGauges {
+    fn show(&self, fleet: &FleetReport) {
+        self.workflow_state.reset();
+        self.deploy_request_state.reset();
+        self.progress.reset();
+        self.state_since.reset();
+        self.backup_success.reset();
+        for resource in &fleet.resources {
+            let number = resource.number.to_string();
+            let (organization, database) =
+                (resource.organization.as_str(), resource.database.as_str());
+            match resource.deployment_state.as_deref() {
+                Some(deployment_state) => {
+                    self.deploy_request_state
+                        .with_label_values(&[
+                            organization,
+                            database,
+                            &number,
+                            &resource.state,
+                            deployment_state,
+                        ])
+                        .set(1);
+                    for operation in &resource.operations {
+                        self.progress
+                            .with_label_values(&[
+                                organization,
+                                database,
+                                &number,
+                                &operation.keyspace,
+                                &operation.table,
+                            ])
+                            .set(operation.ratio);
+                    }
+                }
+                None => self
+                    .workflow_state
+                    .with_label_values(&[organization, database, &number, &resource.state])
+                    .set(1),
+            }
+            self.state_since
+                .with_label_values(&[organization, database, &resource.kind, &number])
+                .set(resource.state_since);
+        }
+        for backup in &fleet.backups {
+            self.backup_success
+                .with_label_values(&[&backup.organization, &backup.database, &backup.branch])
+                .set(backup.at);
+        }
+        self.dropped.set(fleet.dropped as i64);
     }
 }
 

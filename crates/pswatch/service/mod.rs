@@ -11,6 +11,7 @@ pub(crate) mod clients;
 pub(crate) mod delivery;
 pub(crate) mod digests;
 pub(crate) mod election;
+pub(crate) mod fleet;
 pub(crate) mod handles;
 pub(crate) mod health;
 mod main_loop;

@@ -379,6 +379,9 @@ impl Pipeline {
             self.board.status.note_events(recent);
         }
         self.keep_views(target, &observation, &result, now).await;
+        if let Some(backups) = &observation.backups {
+            self.board.fleet.saw_backups(target, backups);
+        }
         Ok(report)
     }
 
@@ -406,7 +409,10 @@ impl Pipeline {
                 now,
             );
             self.store.put_views(&changed).await?;
-            Ok::<_, StoreError>(!changed.is_empty())
+            let any = !changed.is_empty();
+            // What the store now keeps of the target: the state metrics show it.
+            self.board.fleet.saw(target, previous.into_iter().chain(changed));
+            Ok::<_, StoreError>(any)
         };
         match kept.await {
             Ok(true) => self.board.views_changed(),

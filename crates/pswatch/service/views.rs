@@ -91,6 +91,9 @@ pub(crate) fn changed_views(
             view.last_event = last_events
                 .remove(&key)
                 .or_else(|| before.and_then(|before| before.last_event.clone()));
+            if let Some(before) = before.filter(|before| view.same_state_as(before)) {
+                view.state_since = before.state_since;
+            }
             let new = before.is_none_or(|before| !view.shows_the_same_as(before));
             new.then_some(view)
         })
@@ -183,6 +186,18 @@ mod tests {
         let later = now + time::Duration::seconds(5);
         assert!(changed_views(&target(), &observation, &next, &[], &first, later).is_empty());
 
+        // Progress is new, the state is not: the view is written and keeps when its state began.
+        let mut progressed = next.clone();
+        if let Some(seen) = progressed.deploy_requests.get_mut(&7) {
+            if let Some(operation) = seen.operations.get_mut("op-1") {
+                operation.progress.percentage = Some(60.0);
+            }
+        }
+        let moved = changed_views(&target(), &observation, &progressed, &[], &first, later);
+        assert_eq!(moved.len(), 1, "{moved:#?}");
+        assert_eq!(moved[0].state_since, now, "same state, same clock");
+        assert_eq!(moved[0].observed_at, later);
+
         // Closed since: the next state forgot it; the operations come from what the poll read,
         // and without any, from the view kept.
         let mut closed = request.clone();
@@ -202,6 +217,7 @@ mod tests {
         );
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].state, "closed");
+        assert_eq!(changed[0].state_since, later, "a new state starts its clock");
         assert_eq!(changed[0].operations, dr.operations, "kept");
         assert_eq!(changed[0].last_event, dr.last_event, "kept");
         let done = operation("op-1", "orders")

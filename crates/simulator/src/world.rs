@@ -142,6 +142,8 @@ pub struct SimDeployRequest {
     pub queue_paused: bool,
     /// `deployment.queue_pause_reason`.
     pub queue_pause_reason: Option<String>,
+    /// `deployment.ready_to_cutover_at`: when it became ready to cut over, if it has.
+    pub ready_to_cutover_at: Option<String>,
 }
 
 /// One table's schema change of a deploy request.
@@ -261,6 +263,7 @@ impl SimDeployRequest {
             cutover_expiring: false,
             queue_paused: false,
             queue_pause_reason: None,
+            ready_to_cutover_at: None,
         }
     }
 
@@ -507,7 +510,7 @@ impl SimDeployRequest {
             "finished_at": null,
             "force_cutover_requested_at": null,
             "queued_at": null,
-            "ready_to_cutover_at": null,
+            "ready_to_cutover_at": self.ready_to_cutover_at,
             "started_at": null,
             "submitted_at": null,
             "schema_last_updated_at": TIMESTAMP,

@@ -537,6 +537,7 @@ fn view(number: u64, state: &str, at: time::OffsetDateTime) -> model::ResourceVi
             at,
         }),
         observed_at: at,
+        state_since: at - time::Duration::minutes(10),
     }
 }
 

@@ -1393,6 +1393,7 @@ mod golden {
                 at,
             }),
             observed_at: at,
+            state_since: at,
         };
         let workflow = model::ResourceView {
             kind: model::ResourceKind::Workflow,
@@ -1406,9 +1407,18 @@ mod golden {
             last_event: None,
             ..deploy_request.clone()
         };
+        // Since an earlier poll than the one that wrote it: the one field views of the first
+        // version did not have.
+        let waiting = model::ResourceView {
+            number: 8,
+            deployment_state: Some("complete_pending_revert".into()),
+            state_since: at - time::Duration::minutes(10),
+            ..deploy_request.clone()
+        };
         let records = [
             crate::records::ViewRecord(deploy_request),
             crate::records::ViewRecord(workflow),
+            crate::records::ViewRecord(waiting),
         ];
         let lines: Vec<Vec<u8>> = records
             .iter()

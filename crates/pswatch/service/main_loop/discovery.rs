@@ -122,6 +122,7 @@ impl Loop {
             tracing::info!(target_db = %target, "no longer watched");
             self.handles.board.status.forget(target);
             self.handles.board.push.forget(target);
+            self.handles.board.fleet.forget(target);
         }
         if !reconciled.added.is_empty() {
             // New databases' webhooks are read now too.

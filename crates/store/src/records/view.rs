@@ -24,6 +24,14 @@ pub(crate) struct StoredView {
     last_event: Option<StoredLastEvent>,
     #[serde(with = "time::serde::rfc3339")]
     observed_at: OffsetDateTime,
+    // Written only when it differs from `observed_at`, so views of earlier versions (which
+    // did not keep it: it reads as `observed_at`) keep their bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    state_since: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,6 +118,7 @@ impl Record for ViewRecord {
                 at: event.at,
             }),
             observed_at: view.observed_at,
+            state_since: (view.state_since != view.observed_at).then_some(view.state_since),
         }
     }
 
@@ -150,6 +159,7 @@ impl Record for ViewRecord {
                 at: event.at,
             }),
             observed_at: stored.observed_at,
+            state_since: stored.state_since.unwrap_or(stored.observed_at),
         })
     }
 }
