@@ -267,6 +267,20 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
         "{replicas:?}"
     );
 
+    // The standby's metrics show where the workflow stands, from the leader's report.
+    let standby_metrics = format!("{}/metrics", second.admin_url().await);
+    let shown = support::eventually(Duration::from_secs(20), || async {
+        let (_, metrics) = get(&standby_metrics).await;
+        metrics
+            .contains(r#"pswatch_workflow_state{database="commerce",organization="acme",state="switched_primaries",workflow="3"} 1"#)
+            .then_some(metrics)
+    })
+    .await;
+    assert!(
+        shown.is_some(),
+        "the standby serves the leader's state metrics"
+    );
+
     first.kill();
     move_workflow(&fleet, "completed");
     second.logged("this replica leads").await;

@@ -27,8 +27,8 @@ pub(crate) struct Fleet {
 #[derive(Debug)]
 struct Seen {
     views: BTreeMap<(Target, ResourceKind, u64), ResourceView>,
-    /// The end of each branch's last successful backup.
-    backups: BTreeMap<(Target, String), OffsetDateTime>,
+    /// When each branch's last successful and last failed backups ended.
+    backups: BTreeMap<(Target, String), Ended>,
     max_resources: usize,
 }
 
@@ -66,14 +66,23 @@ pub(crate) struct OperationSample {
     pub(crate) ratio: f64,
 }
 
-/// A branch's last successful backup.
+/// When a branch's last successful and last failed backups ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Ended {
+    success: Option<OffsetDateTime>,
+    failure: Option<OffsetDateTime>,
+}
+
+/// A branch's last successful and last failed backups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct BackupSample {
     pub(crate) organization: String,
     pub(crate) database: String,
     pub(crate) branch: String,
-    /// Unix seconds.
-    pub(crate) at: i64,
+    /// When the last successful one ended, unix seconds.
+    pub(crate) succeeded_at: Option<i64>,
+    /// When the last failed one ended, unix seconds.
+    pub(crate) failed_at: Option<i64>,
 }
 
 impl Default for Fleet {
@@ -115,7 +124,7 @@ impl Fleet {
     /// A poll of `target` read its production branches' backups.
     pub(crate) fn saw_backups(&self, target: &Target, backups: &[Backup]) {
         let mut seen = self.lock();
-        for backup in backups.iter().filter(|backup| backup.state == "success") {
+        for backup in backups {
             let Some(at) = backup
                 .completed_at
                 .as_deref()
@@ -123,11 +132,16 @@ impl Fleet {
             else {
                 continue;
             };
-            let last = seen
+            let ended = seen
                 .backups
                 .entry((target.clone(), backup.branch.clone()))
-                .or_insert(at);
-            *last = (*last).max(at);
+                .or_default();
+            let last = match backup.state.as_str() {
+                "success" => &mut ended.success,
+                "failed" => &mut ended.failure,
+                _ => continue,
+            };
+            *last = Some(last.map_or(at, |last| last.max(at)));
         }
     }
 
@@ -156,11 +170,12 @@ impl Fleet {
             .backups
             .iter()
             .take(room)
-            .map(|((target, branch), at)| BackupSample {
+            .map(|((target, branch), ended)| BackupSample {
                 organization: target.organization.clone(),
                 database: target.database.clone(),
                 branch: branch.clone(),
-                at: at.unix_timestamp(),
+                succeeded_at: ended.success.map(OffsetDateTime::unix_timestamp),
+                failed_at: ended.failure.map(OffsetDateTime::unix_timestamp),
             })
             .collect::<Vec<_>>();
         let dropped = (total - resources.len() - backups.len()) as u64;
@@ -328,7 +343,8 @@ mod tests {
                 organization: "acme".into(),
                 database: "commerce".into(),
                 branch: "main".into(),
-                at: datetime!(2026-12-07 11:00 UTC).unix_timestamp(),
+                succeeded_at: Some(datetime!(2026-12-07 11:00 UTC).unix_timestamp()),
+                failed_at: Some(datetime!(2026-12-07 12:00 UTC).unix_timestamp()),
             }]
         );
 

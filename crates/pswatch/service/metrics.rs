@@ -45,6 +45,7 @@ struct FleetGauges {
     progress: GaugeVec,
     state_since: IntGaugeVec,
     backup_success: IntGaugeVec,
+    backup_failure: IntGaugeVec,
     dropped: IntGauge,
 }
 
@@ -308,6 +309,14 @@ impl Metrics {
                         &["organization", "database", "branch"],
                     ),
                 ),
+                backup_failure: register(
+                    &registry,
+                    gauge_vec(
+                        "pswatch_backup_last_failure_timestamp_seconds",
+                        "When the last failed backup of a watched production branch ended, unix seconds.",
+                        &["organization", "database", "branch"],
+                    ),
+                ),
                 dropped: register(
                     &registry,
                     gauge(
@@ -360,6 +369,7 @@ impl FleetGauges {
         self.progress.reset();
         self.state_since.reset();
         self.backup_success.reset();
+        self.backup_failure.reset();
         for resource in &fleet.resources {
             let number = resource.number.to_string();
             let (organization, database) =
@@ -397,9 +407,17 @@ impl FleetGauges {
                 .set(resource.state_since);
         }
         for backup in &fleet.backups {
-            self.backup_success
-                .with_label_values(&[&backup.organization, &backup.database, &backup.branch])
-                .set(backup.at);
+            let labels = [
+                backup.organization.as_str(),
+                &backup.database,
+                &backup.branch,
+            ];
+            if let Some(at) = backup.succeeded_at {
+                self.backup_success.with_label_values(&labels).set(at);
+            }
+            if let Some(at) = backup.failed_at {
+                self.backup_failure.with_label_values(&labels).set(at);
+            }
         }
         self.dropped.set(fleet.dropped as i64);
     }

@@ -411,7 +411,9 @@ impl Pipeline {
             self.store.put_views(&changed).await?;
             let any = !changed.is_empty();
             // What the store now keeps of the target: the state metrics show it.
-            self.board.fleet.saw(target, previous.into_iter().chain(changed));
+            self.board
+                .fleet
+                .saw(target, previous.into_iter().chain(changed));
             Ok::<_, StoreError>(any)
         };
         match kept.await {

@@ -217,7 +217,10 @@ mod tests {
         );
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].state, "closed");
-        assert_eq!(changed[0].state_since, later, "a new state starts its clock");
+        assert_eq!(
+            changed[0].state_since, later,
+            "a new state starts its clock"
+        );
         assert_eq!(changed[0].operations, dr.operations, "kept");
         assert_eq!(changed[0].last_event, dr.last_event, "kept");
         let done = operation("op-1", "orders")
