@@ -9,12 +9,14 @@
 //! `model`, then `store` and `notifier` (with `http-util` and `poller` for HTTP), then the
 //! binary.
 
+mod alert;
 mod glob;
 mod memo;
 mod rfc3339;
 mod silence;
 mod view;
 
+pub use alert::FiringAlert;
 pub use glob::{glob_set, GlobError};
 pub use memo::{Incident, Memo, Memos, ResourceKey, ResourceKind, SlackThread};
 pub use rfc3339::rfc3339;

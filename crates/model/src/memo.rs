@@ -201,6 +201,10 @@ pub struct Incident {
 pub struct Memos {
     memos: BTreeMap<ResourceKey, Memo>,
     changed: BTreeSet<ResourceKey>,
+    /// The channel's firing alerts (Alertmanager's), by key.
+    alerts: BTreeMap<String, crate::FiringAlert>,
+    /// The keys of alerts fired or resolved since they were loaded.
+    alerts_changed: BTreeSet<String>,
 }
 
 impl Memos {
@@ -232,9 +236,45 @@ impl Memos {
             .filter_map(|key| Some((key, self.memos.get(key)?)))
     }
 
-    /// Forgets which memos changed, once they are kept.
+    /// Forgets which memos and alerts changed, once they are kept.
     pub fn mark_kept(&mut self) {
         self.changed.clear();
+        self.alerts_changed.clear();
+    }
+
+    /// Adds a firing alert as it was kept (not a change).
+    pub fn load_alert(&mut self, alert: crate::FiringAlert) {
+        self.alerts.insert(alert.key(), alert);
+    }
+
+    /// The channel's firing alerts.
+    pub fn alerts(&self) -> impl Iterator<Item = &crate::FiringAlert> {
+        self.alerts.values()
+    }
+
+    /// `alert` fires (again: its first start is kept).
+    pub fn fire(&mut self, mut alert: crate::FiringAlert) {
+        let key = alert.key();
+        if let Some(known) = self.alerts.get(&key) {
+            alert.starts_at = known.starts_at;
+        }
+        self.alerts.insert(key.clone(), alert);
+        self.alerts_changed.insert(key);
+    }
+
+    /// The alert of `key` is resolved: it is no longer kept.
+    pub fn resolve(&mut self, key: &str) {
+        if self.alerts.remove(key).is_some() {
+            self.alerts_changed.insert(key.to_owned());
+        }
+    }
+
+    /// The alerts fired or resolved since they were loaded: by key, the alert to keep or
+    /// `None` to forget.
+    pub fn changed_alerts(&self) -> impl Iterator<Item = (&str, Option<&crate::FiringAlert>)> {
+        self.alerts_changed
+            .iter()
+            .map(|key| (key.as_str(), self.alerts.get(key)))
     }
 }
 

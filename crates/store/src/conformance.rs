@@ -217,6 +217,66 @@ async fn memos_channels_and_keys(reopen: Reopen) {
         .is_none());
 }
 
+/// An alert `name` of `resource` of acme/a, firing since `NOW`.
+fn firing(name: &str, resource: &str) -> model::FiringAlert {
+    model::FiringAlert {
+        labels: [
+            ("alertname", name),
+            ("organization", "acme"),
+            ("database", "a"),
+            ("resource", resource),
+            ("severity", "critical"),
+        ]
+        .into_iter()
+        .map(|(label, value)| (label.to_owned(), value.to_owned()))
+        .collect(),
+        annotations: [("summary".to_owned(), "It broke".to_owned())].into(),
+        generator_url: Some("https://app.planetscale.com/acme/a".into()),
+        starts_at: NOW,
+    }
+}
+
+/// Firing alerts kept per channel across a reopen, resolved, and forgotten with their channel.
+async fn firing_alerts(reopen: Reopen) {
+    let store = reopen().await;
+    let error = firing("PlanetScaleWorkflowError", "workflow/1");
+    let waiting = firing("PlanetScaleCutoverWaiting", "deploy_request/7");
+    // A channel whose name starts with another's keeps its own.
+    let other = firing("PlanetScaleBackupFailed", "branch/main");
+    store
+        .keep_alerts(
+            "am",
+            [
+                (error.key().as_str(), Some(&error)),
+                (waiting.key().as_str(), Some(&waiting)),
+            ],
+        )
+        .await
+        .expect("keep");
+    store
+        .keep_alerts("am2", [(other.key().as_str(), Some(&other))])
+        .await
+        .expect("keep");
+    drop(store);
+    let store = reopen().await;
+    let mut kept = store.firing_alerts("am").await.expect("alerts");
+    kept.sort_by_key(model::FiringAlert::key);
+    let mut expected = vec![error.clone(), waiting.clone()];
+    expected.sort_by_key(model::FiringAlert::key);
+    assert_eq!(kept, expected);
+    store
+        .keep_alerts("am", [(error.key().as_str(), None)])
+        .await
+        .expect("resolve");
+    assert_eq!(
+        store.firing_alerts("am").await.expect("alerts"),
+        [waiting.clone()]
+    );
+    assert_eq!(store.prune_alerts(&["am"]).await.expect("prune"), 1);
+    assert!(store.firing_alerts("am2").await.expect("alerts").is_empty());
+    assert_eq!(store.firing_alerts("am").await.expect("alerts"), [waiting]);
+}
+
 /// Silences added, expired and listed; receipts of deliveries kept and forgotten.
 async fn silences_and_receipts(reopen: Reopen) {
     let store = reopen().await;
@@ -610,6 +670,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
         ("memos_channels_and_keys", |reopen| {
             Box::pin(memos_channels_and_keys(reopen))
         }),
+        ("firing_alerts", |reopen| Box::pin(firing_alerts(reopen))),
         ("silences_and_receipts", |reopen| {
             Box::pin(silences_and_receipts(reopen))
         }),
@@ -857,6 +918,11 @@ async fn fill(store: &Store) {
         .enqueue_received([9; 32], Vec::new(), NOW)
         .await
         .expect("receipt");
+    let alert = firing("PlanetScaleWorkflowError", "workflow/1");
+    store
+        .keep_alerts("alertmanager", [(alert.key().as_str(), Some(&alert))])
+        .await
+        .expect("alert");
     store.fingerprint_key().await.expect("key");
     // A record that could not be read travels too, bytes untouched.
     store
@@ -889,6 +955,10 @@ async fn assert_same(left: &Store, right: &Store) {
     assert_eq!(
         left.memos().await.expect("memos"),
         right.memos().await.expect("memos")
+    );
+    assert_eq!(
+        left.firing_alerts("alertmanager").await.expect("alerts"),
+        right.firing_alerts("alertmanager").await.expect("alerts")
     );
     assert_eq!(
         left.receipts(NOW).await.expect("receipts"),

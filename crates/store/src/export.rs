@@ -20,10 +20,10 @@ use serde_json::value::RawValue;
 use crate::actions::{AckRecord, TakenClick};
 use crate::backend::Batch;
 use crate::keys::{
-    split_memo_key, split_queue_key, split_target, ACK_PREFIX, ACTION_PREFIX, CHANNEL_PREFIX,
-    CLICK_PREFIX, DEAD_PREFIX, DIGEST_PREFIX, FINGERPRINT_KEY, JOURNAL_PREFIX, MEMO_PREFIX,
-    OLD_OUTBOX_PREFIX, POKE_PREFIX, QUARANTINE_PREFIX, QUEUE_PREFIX, RECEIPT_PREFIX,
-    SILENCE_PREFIX, STATE_PREFIX, VIEW_PREFIX, WAKE_PREFIX,
+    split_alert_key, split_memo_key, split_queue_key, split_target, ACK_PREFIX, ACTION_PREFIX,
+    ALERT_PREFIX, CHANNEL_PREFIX, CLICK_PREFIX, DEAD_PREFIX, DIGEST_PREFIX, FINGERPRINT_KEY,
+    JOURNAL_PREFIX, MEMO_PREFIX, OLD_OUTBOX_PREFIX, POKE_PREFIX, QUARANTINE_PREFIX, QUEUE_PREFIX,
+    RECEIPT_PREFIX, SILENCE_PREFIX, STATE_PREFIX, VIEW_PREFIX, WAKE_PREFIX,
 };
 use crate::records::{
     DigestMark, FingerprintKey, JournalRecord, MemoRecord, ReceiptRecord, Record, SilenceRecord,
@@ -260,6 +260,13 @@ fn check_record(key: &[u8], value: &[u8]) -> Result<(), String> {
         SILENCE_PREFIX => {
             well_formed(text(rest))?;
             record::<SilenceRecord>(value)
+        }
+        ALERT_PREFIX => {
+            well_formed(
+                split_alert_key(key)
+                    .is_some_and(|(channel, alert)| !channel.is_empty() && !alert.is_empty()),
+            )?;
+            record::<crate::records::AlertRecord>(value)
         }
         RECEIPT_PREFIX => {
             well_formed(rest.len() == 32)?;

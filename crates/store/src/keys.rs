@@ -15,6 +15,9 @@ pub(crate) const QUARANTINE_PREFIX: &[u8] = b"quarantine\0";
 /// What a channel remembers of a resource: `memo\0`, the channel name's length (u32,
 /// big-endian), the name, and the resource (`acme/commerce/workflow/3`).
 pub(crate) const MEMO_PREFIX: &[u8] = b"memo\0";
+/// An alert a channel keeps firing: `alert\0`, the channel name's length (u32, big-endian), the
+/// name, and the alert's key (its labels, [`model::FiringAlert::key`]).
+pub(crate) const ALERT_PREFIX: &[u8] = b"alert\0";
 pub(crate) const FINGERPRINT_KEY: &[u8] = b"meta\0fingerprint-key";
 /// The leader's report of its work, for the other replicas' status pages.
 pub(crate) const REPORT_KEY: &[u8] = b"meta\0report";
@@ -145,6 +148,30 @@ pub(crate) fn split_memo_key(key: &[u8]) -> Option<(&str, String)> {
     ))
 }
 
+/// The prefix of `channel`'s firing alerts.
+pub(crate) fn alert_prefix(channel: &str) -> Vec<u8> {
+    channel_prefix(ALERT_PREFIX, channel)
+}
+
+/// The key of `channel`'s firing alert whose key is `alert`.
+pub(crate) fn alert_key(channel: &str, alert: &str) -> Vec<u8> {
+    let mut key = alert_prefix(channel);
+    key.extend_from_slice(alert.as_bytes());
+    key
+}
+
+/// The channel and alert key of a firing alert's key.
+pub(crate) fn split_alert_key(key: &[u8]) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(ALERT_PREFIX)?;
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+    let (channel, alert) = (rest.get(..length)?, rest.get(length..)?);
+    Some((
+        std::str::from_utf8(channel).ok()?,
+        std::str::from_utf8(alert).ok()?,
+    ))
+}
+
 /// `prefix`, then `channel` with its length, so one channel's keys stay apart from another's
 /// whose name starts with the first's.
 fn channel_prefix(prefix: &[u8], channel: &str) -> Vec<u8> {
@@ -188,6 +215,12 @@ pub(crate) fn describe_key(key: &[u8]) -> String {
         format!("outbox entry {id} of channel {channel}")
     } else if let Some((channel, resource)) = split_memo_key(key) {
         format!("memo of {resource} for channel {channel}")
+    } else if let Some((channel, alert)) = split_alert_key(key) {
+        let name = alert
+            .lines()
+            .find_map(|line| line.strip_prefix("alertname="))
+            .unwrap_or("?");
+        format!("firing alert {name} of channel {channel}")
     } else if let Some(id) = key.strip_prefix(DEAD_PREFIX).and_then(id_of) {
         format!("dead letter {id}")
     } else if let Some(id) = key.strip_prefix(OLD_OUTBOX_PREFIX).and_then(id_of) {

@@ -44,6 +44,7 @@ use crate::keys::{
 use crate::records::{FingerprintKey, Record, StateRecord};
 
 mod actions;
+mod alert;
 mod backend;
 mod commit;
 #[cfg(test)]

@@ -22,12 +22,14 @@ use time::OffsetDateTime;
 
 use crate::{DeadLetter, DisabledChannel, OutboxEntry};
 
+mod alert;
 mod digest;
 mod event;
 mod memo;
 mod silence;
 mod view;
 
+pub(crate) use alert::AlertRecord;
 use event::{StoredEvent, StoredTimes};
 pub(crate) use memo::MemoRecord;
 pub(crate) use silence::SilenceRecord;

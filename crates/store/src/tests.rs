@@ -906,6 +906,42 @@ mod golden {
     }
 
     #[test]
+    fn firing_alerts_keep_their_bytes() {
+        let record = crate::records::AlertRecord(model::FiringAlert {
+            labels: [
+                ("alertname", "PlanetScaleCutoverWaiting"),
+                ("organization", "acme"),
+                ("database", "commerce"),
+                ("resource", "deploy_request/7"),
+                ("severity", "warning"),
+            ]
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value.to_owned()))
+            .collect(),
+            annotations: [
+                ("summary", "Deploy request #7 is ready to cut over"),
+                (
+                    "url",
+                    "https://app.planetscale.com/acme/commerce/deploy-requests/7",
+                ),
+            ]
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value.to_owned()))
+            .collect(),
+            generator_url: Some(
+                "https://app.planetscale.com/acme/commerce/deploy-requests/7".into(),
+            ),
+            starts_at: datetime!(2026-12-07 12:00 UTC),
+        });
+        let bytes = encode(&record).expect("encodes");
+        check("alert_v1.jsonl", std::slice::from_ref(&bytes));
+        assert_eq!(
+            decode::<crate::records::AlertRecord>(&bytes).expect("decodes"),
+            record
+        );
+    }
+
+    #[test]
     fn receipts_keep_their_bytes() {
         let record = crate::records::ReceiptRecord {
             digest: std::array::from_fn(|index| u8::try_from(index).expect("small")),
