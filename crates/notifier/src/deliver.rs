@@ -182,6 +182,27 @@ impl Notifier {
             .await
     }
 
+    /// Sends the firing alerts `alerts` of the Alertmanager channel `channel` again, valid for
+    /// another four of its `resend`s. Paced like any message.
+    pub async fn resend_alerts(
+        &self,
+        channel: &str,
+        alerts: &[model::FiringAlert],
+    ) -> Result<(), DeliveryError> {
+        let configured = self.configured(channel)?;
+        let Sender::Alertmanager(alertmanager) = &configured.sender else {
+            return Err(DeliveryError::new(
+                Verdict::Permanent,
+                format!("channel {channel:?} is not an Alertmanager channel"),
+            ));
+        };
+        let resend = alertmanager.resend(&self.http, channel, alerts);
+        configured
+            .pacer
+            .pace(configured.channel.min_interval, resend)
+            .await
+    }
+
     fn configured(&self, channel: &str) -> Result<&Configured, DeliveryError> {
         self.senders.get(channel).ok_or_else(|| {
             DeliveryError::new(

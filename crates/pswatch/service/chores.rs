@@ -26,10 +26,12 @@ pub(super) enum Chore {
     Clicks,
     /// Forget the resource views not written for a while.
     Views,
+    /// Send the firing alerts again whose channel's `resend` has passed.
+    Alerts,
 }
 
 impl Chore {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Discovery,
         Self::WebhookCheck,
         Self::StoreProbe,
@@ -38,6 +40,7 @@ impl Chore {
         Self::Digests,
         Self::Clicks,
         Self::Views,
+        Self::Alerts,
     ];
 }
 

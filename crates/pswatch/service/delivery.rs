@@ -87,6 +87,45 @@ impl Delivery {
         self.notifier.channel_names()
     }
 
+    /// The channels that keep alerts firing (Alertmanager's), with how often they send them
+    /// again.
+    pub(crate) fn alert_channels(&self) -> Vec<(String, Duration)> {
+        self.notifier
+            .channel_names()
+            .filter_map(|name| match &self.notifier.channel(name)?.kind {
+                notifier::ChannelKind::Alertmanager(alertmanager) => {
+                    Some((name.to_owned(), alertmanager.resend))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sends the alerts `channel` keeps firing again, while this replica leads: what fires is
+    /// in the store, so a restarted or new leader carries on. A failure is logged; the next
+    /// resend tries again (Alertmanager keeps each alert valid for four resends).
+    pub(crate) async fn resend_firing(&self, channel: &str) {
+        if !self.leadership.leads() {
+            return;
+        }
+        let alerts = match self.store.firing_alerts(channel).await {
+            Ok(alerts) => alerts,
+            Err(error) => {
+                tracing::warn!(channel, %error, "cannot read the firing alerts to send them again");
+                return;
+            }
+        };
+        if alerts.is_empty() {
+            return;
+        }
+        match self.notifier.resend_alerts(channel, &alerts).await {
+            Ok(()) => tracing::debug!(channel, alerts = alerts.len(), "firing alerts sent again"),
+            Err(error) => {
+                tracing::warn!(channel, %error, "cannot send the firing alerts again; trying at the next resend");
+            }
+        }
+    }
+
     /// Whether `channel` is disabled because its receiver said it is gone. A channel whose
     /// configuration changed since is enabled again.
     async fn is_disabled(&self, channel: &Channel) -> Result<bool, StoreError> {
@@ -116,6 +155,13 @@ impl Delivery {
             tracing::info!(
                 pruned,
                 "forgot the Slack threads of resources quiet for 30 days and what channels no longer configured remembered"
+            );
+        }
+        let forgotten = self.store.prune_alerts(&configured).await?;
+        if forgotten > 0 {
+            tracing::info!(
+                forgotten,
+                "forgot the firing alerts of channels no longer configured"
             );
         }
         // Slack clicks taken up are remembered as long as threads are, then forgotten: a copy
@@ -205,6 +251,12 @@ impl Delivery {
         } else {
             Memos::new()
         };
+        // An Alertmanager channel's firing alerts: which an event ends, and which fire already.
+        if channel.kind.fires_alerts() {
+            for alert in self.store.firing_alerts(channel_name).await? {
+                memos.load_alert(alert);
+            }
+        }
         // How many entries went out before a failure, when they are sent one at a time.
         let mut sent = None;
         let delivered = if grouped {
@@ -227,6 +279,9 @@ impl Delivery {
         };
         self.store
             .keep_memos(channel_name, memos.changed(), OffsetDateTime::now_utc())
+            .await?;
+        self.store
+            .keep_alerts(channel_name, memos.changed_alerts())
             .await?;
         // Those sent before a failure are done; the failure is the next one's alone.
         let (head, ids, events) = match (sent, &delivered) {

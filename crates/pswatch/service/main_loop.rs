@@ -49,6 +49,9 @@ const VIEWS_KEPT: time::Duration = time::Duration::days(7);
 const VIEWS_PRUNED_EVERY: Duration = Duration::from_secs(3600);
 /// How often the leader looks for Slack clicks another replica recorded and did not do.
 const CLICKS_EVERY: Duration = Duration::from_secs(30);
+/// How often the loop looks for firing alerts due to be sent again (each channel's `resend`
+/// is at least 10 s).
+const ALERTS_CHECKED_EVERY: Duration = Duration::from_secs(1);
 
 /// What one listing of the watched databases found: the targets, and the organizations that
 /// could not be listed.
@@ -125,6 +128,9 @@ pub(super) struct Loop {
     /// The service tokens whose budget cannot serve the configured intervals (said once, until
     /// it can).
     overloaded: HashSet<String>,
+    /// When each Alertmanager channel's firing alerts were last sent again, and the task
+    /// sending them (one at a time per channel).
+    resent: HashMap<String, (Instant, JoinHandle<()>)>,
 }
 
 impl Loop {
@@ -154,6 +160,7 @@ impl Loop {
             discovery_failures: 0,
             chores: Chores::new(now),
             overloaded: HashSet::new(),
+            resent: HashMap::new(),
         };
         // One delivery worker per channel, so a slow or failing receiver holds up only itself.
         service.start_workers(Duration::ZERO);
@@ -314,6 +321,10 @@ impl Loop {
                 self.tracker
                     .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
             }
+            Chore::Alerts => {
+                self.chores.at(chore, now + ALERTS_CHECKED_EVERY);
+                self.resend_alerts(now);
+            }
             Chore::Views => {
                 self.chores.at(chore, now + VIEWS_PRUNED_EVERY);
                 let before = OffsetDateTime::now_utc() - VIEWS_KEPT;
@@ -323,6 +334,27 @@ impl Loop {
             }
         }
         Ok(())
+    }
+
+    /// Sends again the firing alerts of each Alertmanager channel whose `resend` has passed
+    /// (at once after a start or a failover), unless its last resend is still under way.
+    fn resend_alerts(&mut self, now: Instant) {
+        let channels = self.pipeline.delivery.alert_channels();
+        self.resent
+            .retain(|name, _| channels.iter().any(|(channel, _)| channel == name));
+        for (channel, resend) in channels {
+            let busy_or_recent = self
+                .resent
+                .get(&channel)
+                .is_some_and(|(at, task)| !task.is_finished() || now < *at + resend);
+            if busy_or_recent {
+                continue;
+            }
+            let delivery = Arc::clone(&self.pipeline.delivery);
+            let name = channel.clone();
+            let task = tokio::spawn(async move { delivery.resend_firing(&name).await });
+            self.resent.insert(channel, (now, task));
+        }
     }
 
     /// Reads what other replicas received: a deploy request pushed to one is polled here as if

@@ -270,7 +270,7 @@ async fn firing_alerts(reopen: Reopen) {
         .expect("resolve");
     assert_eq!(
         store.firing_alerts("am").await.expect("alerts"),
-        [waiting.clone()]
+        std::slice::from_ref(&waiting)
     );
     assert_eq!(store.prune_alerts(&["am"]).await.expect("prune"), 1);
     assert!(store.firing_alerts("am2").await.expect("alerts").is_empty());

@@ -15,6 +15,7 @@ use crate::send::Payload;
 use crate::verdict::{ChannelError, DeliveryError};
 use crate::words::{Flavor, Words};
 
+pub mod alertmanager;
 pub mod console;
 pub mod discord;
 pub mod email;
@@ -64,6 +65,12 @@ pub(crate) trait Kind: Sized {
 
     /// Whether deliveries read and change what the channel remembers of a resource.
     fn remembers(&self) -> bool {
+        false
+    }
+
+    /// Whether deliveries read and change the channel's firing alerts, which are sent again
+    /// while they last.
+    fn fires_alerts(&self) -> bool {
         false
     }
 
@@ -148,6 +155,15 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether deliveries read and change the channel's firing alerts (Alertmanager's):
+            /// load them into the [`Memos`] first, keep the changed ones after, and send them
+            /// again while they last.
+            pub fn fires_alerts(&self) -> bool {
+                match self {
+                    $( Self::$variant(kind) => kind.fires_alerts(), )*
+                }
+            }
+
             pub(crate) fn min_interval(&self) -> Duration {
                 match self {
                     $( Self::$variant(kind) => kind.min_interval(), )*
@@ -221,4 +237,6 @@ kinds! {
     GoogleChat(google_chat::GoogleChatChannel),
     /// A GitHub repository's commit statuses: a deploy request's state on its branch's head.
     GitHub(github::GitHubChannel),
+    /// Alertmanager's API v2: alerts that fire while a resource is in trouble.
+    Alertmanager(alertmanager::AlertmanagerChannel),
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{problem, Problem, MIN_INTERVAL};
 
+mod alertmanager;
 mod console;
 mod discord;
 mod email;
@@ -79,6 +80,7 @@ channel_kinds! {
     Discord(discord::RawDiscord) = "discord",
     GoogleChat(google_chat::RawGoogleChat) = "google_chat",
     GitHub(github::RawGitHub) = "github",
+    Alertmanager(alertmanager::RawAlertmanager) = "alertmanager",
 }
 
 pub(super) fn channels(

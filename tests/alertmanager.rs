@@ -1,0 +1,353 @@
+//! `type = "alertmanager"` against a real Alertmanager (Debian's `prometheus-alertmanager`,
+//! started here on loopback behind basic authentication, its own webhook receiver pointed at a
+//! loopback sink): pswatch's alerts appear in Alertmanager's API and reach its receiver with
+//! pswatch's labels, grouped; they are sent again while they last, across a restart of pswatch;
+//! they are resolved there when the workflows move on; the password appears nowhere.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use simulator::{SimWorkflow, World};
+use support::fleet::{free_port, Fleet};
+use support::receiver::Receiver;
+use support::Service;
+
+const PASSWORD: &str = "am-password-for-the-tests-0123";
+/// bcrypt of [`PASSWORD`], as Alertmanager's web configuration takes it.
+const PASSWORD_HASH: &str = "$2b$04$6b2688L9dgD.AJVN7w9Npu3zbCwEFfTMJ8D8AwfbVzkQWqMxlCH0i";
+
+/// An Alertmanager on loopback, killed when dropped.
+struct Alertmanager {
+    child: std::process::Child,
+    url: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Alertmanager {
+    /// Groups by alert name and database, notifies `sink` at once (resolutions too), and asks
+    /// for basic authentication.
+    async fn start(sink: &str) -> Self {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let config = directory.path().join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:\n  receiver: sink\n  group_by: ['alertname', 'organization', 'database']\n  group_wait: 2s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+                 receivers:\n  - name: sink\n    webhook_configs:\n      - url: '{sink}'\n        send_resolved: true\n"
+            ),
+        )
+        .expect("config");
+        let web = directory.path().join("web.yml");
+        std::fs::write(
+            &web,
+            format!("basic_auth_users:\n  pswatch: '{PASSWORD_HASH}'\n"),
+        )
+        .expect("web config");
+        for _ in 0..5 {
+            let port = free_port();
+            let log =
+                std::fs::File::create(directory.path().join("alertmanager.log")).expect("log");
+            let mut child = Command::new("prometheus-alertmanager")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--web.config.file={}", web.display()))
+                .arg(format!(
+                    "--storage.path={}",
+                    directory.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--cluster.listen-address=")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("prometheus-alertmanager (Debian's package; bash tests/tools/install)");
+            let url = format!("http://127.0.0.1:{port}");
+            let mut ready = false;
+            for _ in 0..100 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                // Behind basic authentication: any answer says it listens.
+                if support::get(&format!("{url}/-/ready")).await.0 != 0 {
+                    ready = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if ready {
+                return Self {
+                    child,
+                    url,
+                    _directory: directory,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log =
+            std::fs::read_to_string(directory.path().join("alertmanager.log")).unwrap_or_default();
+        panic!("alertmanager did not start: {log}");
+    }
+
+    /// Alertmanager's alerts of `alertname`, through its API.
+    async fn alerts(&self, alertname: &str) -> Vec<Value> {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v2/alerts", self.url))
+            .basic_auth("pswatch", Some(PASSWORD))
+            .send()
+            .await
+            .expect("alerts");
+        assert_eq!(response.status(), 200);
+        let alerts: Vec<Value> = response.json().await.expect("json");
+        alerts
+            .into_iter()
+            .filter(|alert| alert["labels"]["alertname"] == alertname)
+            .collect()
+    }
+}
+
+/// The notifications Alertmanager's receiver got, oldest first.
+fn notifications(sink: &Receiver) -> Vec<Value> {
+    sink.requests()
+        .iter()
+        .filter(|request| request.path == "/am")
+        .map(|request| serde_json::from_slice(&request.body).expect("JSON"))
+        .collect()
+}
+
+fn move_workflow(fleet: &Fleet, number: u64, state: &str) {
+    fleet.simulator.update(|world| {
+        world
+            .database_mut("acme", "commerce")
+            .workflow_mut(number)
+            .expect("workflow")
+            .state = state.into();
+    });
+}
+
+fn start(config: &Path, fleet: &Fleet) -> Service {
+    Service::start(
+        config,
+        &[("TEST_AM_PASSWORD", PASSWORD.into())],
+        fleet.directory.path(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_alertmanager_receives_groups_and_resolves_pswatchs_alerts() {
+    let mut world = World::default();
+    let commerce = world.database_mut("acme", "commerce");
+    commerce
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    commerce
+        .workflows
+        .push(SimWorkflow::new(4, "move-orders", "running"));
+    let fleet = Fleet::start(world).await;
+    let sink = Receiver::start().await;
+    let alertmanager = Alertmanager::start(&format!("{}/am", sink.url)).await;
+    let mut basic_auth = toml::Table::new();
+    basic_auth.insert("username".into(), "pswatch".into());
+    basic_auth.insert("password".into(), "${TEST_AM_PASSWORD}".into());
+    let config = fleet.write(
+        fleet
+            .config("300ms")
+            .watch("acme", &["commerce"])
+            .channel(
+                "alertmanager",
+                "alertmanager",
+                &[
+                    ("urls", vec![alertmanager.url.clone()].into()),
+                    ("basic_auth", toml::Value::Table(basic_auth)),
+                    ("resend", "10s".into()),
+                ],
+            )
+            .route(&["alertmanager"]),
+    );
+    let mut service = start(&config, &fleet);
+    service.logged("baseline recorded").await;
+
+    // Both workflows fail in one poll: two alerts, one notification of their group.
+    move_workflow(&fleet, 3, "error");
+    move_workflow(&fleet, 4, "error");
+    let firing = support::eventually(Duration::from_secs(30), || async {
+        let alerts = alertmanager.alerts("PlanetScaleWorkflowError").await;
+        (alerts.len() == 2).then_some(alerts)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no alerts in Alertmanager: {}", service.stderr()));
+    let three = firing
+        .iter()
+        .find(|alert| alert["labels"]["resource"] == "workflow/3")
+        .expect("workflow 3's alert");
+    assert_eq!(three["labels"]["organization"], "acme");
+    assert_eq!(three["labels"]["database"], "commerce");
+    assert_eq!(three["labels"]["severity"], "critical");
+    assert_eq!(three["status"]["state"], "active");
+    assert!(
+        three["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|summary| summary.contains("running -> error")),
+        "{three}"
+    );
+    assert_eq!(
+        three["annotations"]["url"],
+        "https://app.planetscale.com/acme/commerce/workflows"
+    );
+    assert_eq!(
+        three["generatorURL"],
+        "https://app.planetscale.com/acme/commerce/workflows"
+    );
+    let grouped = support::eventually(Duration::from_secs(20), || {
+        std::future::ready(
+            notifications(&sink)
+                .into_iter()
+                .find(|notification| notification["status"] == "firing"),
+        )
+    })
+    .await
+    .expect("Alertmanager notifies its receiver");
+    assert_eq!(
+        grouped["groupLabels"]["alertname"],
+        "PlanetScaleWorkflowError"
+    );
+    assert_eq!(grouped["groupLabels"]["database"], "commerce");
+    assert_eq!(
+        grouped["alerts"].as_array().map(Vec::len),
+        Some(2),
+        "one notification for the group: {grouped:#}"
+    );
+    assert_eq!(grouped["commonLabels"]["severity"], "critical");
+
+    // Sent again while it lasts: Alertmanager's end of the alert moves on.
+    let ends_at = |alerts: &[Value]| -> String {
+        alerts
+            .iter()
+            .find(|alert| alert["labels"]["resource"] == "workflow/3")
+            .and_then(|alert| alert["endsAt"].as_str())
+            .expect("endsAt")
+            .to_owned()
+    };
+    let first_end = ends_at(&firing);
+    let resent = support::eventually(Duration::from_secs(30), || async {
+        let alerts = alertmanager.alerts("PlanetScaleWorkflowError").await;
+        (ends_at(&alerts) > first_end).then_some(ends_at(&alerts))
+    })
+    .await
+    .expect("the alert is sent again within its resend");
+
+    // A restart of pswatch: what fires is in the store, and the new process sends it again.
+    service.terminate(Duration::from_secs(20)).await;
+    let service = start(&config, &fleet);
+    service.logged("watching").await;
+    support::eventually(Duration::from_secs(30), || async {
+        let alerts = alertmanager.alerts("PlanetScaleWorkflowError").await;
+        (ends_at(&alerts) > resent).then_some(())
+    })
+    .await
+    .expect("the restarted pswatch sends the firing alerts again");
+
+    // The workflows move on: resolved in Alertmanager, and its receiver says so.
+    move_workflow(&fleet, 3, "running");
+    move_workflow(&fleet, 4, "cancelled");
+    support::eventually(Duration::from_secs(30), || async {
+        let alerts = alertmanager.alerts("PlanetScaleWorkflowError").await;
+        alerts
+            .iter()
+            .all(|alert| alert["status"]["state"] != "active")
+            .then_some(())
+    })
+    .await
+    .expect("the alerts are resolved in Alertmanager");
+    let resolved = support::eventually(Duration::from_secs(20), || {
+        std::future::ready(
+            notifications(&sink)
+                .into_iter()
+                .find(|notification| notification["status"] == "resolved"),
+        )
+    })
+    .await
+    .expect("Alertmanager's receiver hears of the resolution");
+    assert_eq!(resolved["alerts"].as_array().map(Vec::len), Some(2));
+
+    // The password is in no log and no request pswatch's audit webhook received.
+    assert!(!service.stderr().contains(PASSWORD));
+    for request in fleet.receiver.requests() {
+        assert!(!String::from_utf8_lossy(&request.body).contains(PASSWORD));
+    }
+}
+
+/// Alertmanager refusing the credentials: a permanent failure naming the answer, never the
+/// password; a bearer token reaches the Alertmanager (or its proxy) as such.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_are_named_and_a_bearer_token_is_sent() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sink = Receiver::start().await;
+    let alertmanager = Alertmanager::start(&format!("{}/am", sink.url)).await;
+    let proxy = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/alerts"))
+        .and(header("authorization", "Bearer am-bearer-token-0123456789"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&proxy)
+        .await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let mut basic_auth = toml::Table::new();
+    basic_auth.insert("username".into(), "pswatch".into());
+    basic_auth.insert("password".into(), "not-the-password-0123456789".into());
+    let config = support::config::ConfigBuilder::new(
+        "http://127.0.0.1:9/v1",
+        &directory.path().join("state"),
+    )
+    .watch("acme", &["commerce"])
+    .channel(
+        "refused",
+        "alertmanager",
+        &[
+            ("urls", vec![alertmanager.url.clone()].into()),
+            ("basic_auth", toml::Value::Table(basic_auth)),
+        ],
+    )
+    .channel(
+        "proxied",
+        "alertmanager",
+        &[
+            ("urls", vec![proxy.uri()].into()),
+            ("bearer_token", "am-bearer-token-0123456789".into()),
+        ],
+    )
+    .route(&["refused", "proxied"])
+    .write(&directory.path().join("pswatch.toml"));
+    let notify = |channel: &'static str| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            support::pswatch(&["test-notify", "--channel", channel], &config, &[])
+        })
+    };
+    let refused = notify("refused").await.expect("test-notify");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(said.contains("answered HTTP 401"), "{said}");
+    assert!(!said.contains("not-the-password-0123456789"), "{said}");
+    let proxied = notify("proxied").await.expect("test-notify");
+    assert!(
+        proxied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&proxied.stderr)
+    );
+    let received = proxy.received_requests().await.expect("requests");
+    assert_eq!(received.len(), 1);
+    let body: Value = serde_json::from_slice(&received[0].body).expect("JSON");
+    assert_eq!(body[0]["labels"]["alertname"], "PswatchTest");
+}
