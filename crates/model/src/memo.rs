@@ -161,6 +161,9 @@ pub struct Memo {
     pub last_event: Option<String>,
     /// The GitHub pull request comment that shows the resource, edited in place as it moves.
     pub github_comment: Option<u64>,
+    /// The id of the resource's last event sent to PagerDuty as a change event, so that a
+    /// delivery retried after a partial success does not put it on the timeline twice.
+    pub last_change_event: Option<String>,
 }
 
 impl Memo {
@@ -170,6 +173,7 @@ impl Memo {
             && self.incident.is_none()
             && self.last_event.is_none()
             && self.github_comment.is_none()
+            && self.last_change_event.is_none()
     }
 }
 

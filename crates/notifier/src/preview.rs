@@ -45,6 +45,7 @@ mod tests {
                 routing_key: Secret::new("R0UT1NGK3Y"),
                 api_url: "https://events.pagerduty.com".parse().expect("url"),
                 page_on_warning: false,
+                change_events: false,
             }),
         );
         let mut memos = Memos::new();

@@ -116,3 +116,88 @@ pub fn adaptive_card_problems(cards: &[Value]) -> Vec<String> {
         .arg(modules);
     run(command, cards)
 }
+
+/// What PagerDuty's documentation of the Change Events API
+/// (<https://developer.pagerduty.com/docs/send-change-event>) says a change event may not be
+/// that each of `bodies` (as sent, with `routing_key`) is: `routing_key` and
+/// `payload.summary` (at most 1024 characters) required, `payload.source` a string,
+/// `payload.timestamp` a date-time, `payload.custom_details` an object, `links` objects with an
+/// `href` URL and an optional `text`, and nothing else (PagerDuty has no other field).
+pub fn pagerduty_change_problems(bodies: &[Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (index, body) in bodies.iter().enumerate() {
+        let mut problem = |text: String| problems.push(format!("change event {index}: {text}"));
+        let Some(body) = body.as_object() else {
+            problem("is not an object".into());
+            continue;
+        };
+        for key in body.keys() {
+            if !["routing_key", "payload", "links", "images"].contains(&key.as_str()) {
+                problem(format!("has {key}, which change events do not take"));
+            }
+        }
+        if !body.get("routing_key").is_some_and(Value::is_string) {
+            problem("has no routing_key string".into());
+        }
+        match body.get("payload").and_then(Value::as_object) {
+            None => problem("has no payload object".into()),
+            Some(payload) => {
+                for key in payload.keys() {
+                    if !["summary", "source", "timestamp", "custom_details"].contains(&key.as_str())
+                    {
+                        problem(format!(
+                            "payload has {key}, which change events do not take"
+                        ));
+                    }
+                }
+                match payload.get("summary").and_then(Value::as_str) {
+                    None => problem("payload has no summary string".into()),
+                    Some(summary) if summary.is_empty() => problem("summary is empty".into()),
+                    Some(summary) if summary.chars().count() > 1024 => {
+                        problem("summary is longer than 1024 characters".into());
+                    }
+                    Some(_) => {}
+                }
+                if payload
+                    .get("source")
+                    .is_some_and(|source| !source.is_string())
+                {
+                    problem("payload.source is not a string".into());
+                }
+                if let Some(timestamp) = payload.get("timestamp") {
+                    let parsed = timestamp.as_str().map(|text| {
+                        time::OffsetDateTime::parse(
+                            text,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                    });
+                    if !matches!(parsed, Some(Ok(_))) {
+                        problem(format!("payload.timestamp {timestamp} is not a date-time"));
+                    }
+                }
+                if payload
+                    .get("custom_details")
+                    .is_some_and(|details| !details.is_object())
+                {
+                    problem("payload.custom_details is not an object".into());
+                }
+            }
+        }
+        if let Some(links) = body.get("links") {
+            let Some(links) = links.as_array() else {
+                problem("links is not an array".into());
+                continue;
+            };
+            for link in links {
+                let href = link.get("href").and_then(Value::as_str);
+                if !href.is_some_and(|href| url::Url::parse(href).is_ok()) {
+                    problem(format!("link {link} has no href URL"));
+                }
+                if link.get("text").is_some_and(|text| !text.is_string()) {
+                    problem(format!("link {link} has a text that is not a string"));
+                }
+            }
+        }
+    }
+    problems
+}

@@ -49,6 +49,7 @@ fn notifier(server: &MockServer) -> Notifier {
             routing_key: Secret::new(ROUTING_KEY),
             api_url: base.clone(),
             page_on_warning: false,
+            change_events: false,
         }),
     );
     pagerduty.min_interval = Duration::ZERO;
@@ -647,4 +648,102 @@ async fn test_messages_start_no_thread_and_leave_no_incident_open() {
         .collect();
     assert_eq!(pages, ["trigger", "resolve"]);
     assert!(sent.iter().any(|(path, _)| path == "/api/chat.postMessage"));
+}
+
+/// Change events: a deploy and a completion go to `/v2/change/enqueue` with the routing key,
+/// and a delivery retried after the first went out does not put it on the timeline twice.
+#[tokio::test]
+async fn deploys_and_completions_become_change_events_once() {
+    let server = MockServer::start().await;
+    // The first change event is accepted; the second fails once, then is accepted.
+    Mock::given(method("POST"))
+        .and(path("/v2/change/enqueue"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"status": "success"})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/change/enqueue"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/change/enqueue"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"status": "success"})))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let base: url::Url = server.uri().parse().expect("url");
+    let mut channel = Channel::new(
+        "pager",
+        ChannelKind::PagerDuty(PagerDutyChannel {
+            routing_key: Secret::new(ROUTING_KEY),
+            api_url: base,
+            page_on_warning: false,
+            change_events: true,
+        }),
+    );
+    channel.min_interval = Duration::ZERO;
+    let notifier = Notifier::new(&[channel]).expect("notifier");
+    let deployed = deploy_request_state_changed(
+        Some(DeployState::InProgressCutover),
+        deploy_request(7)
+            .state(DeployState::CompletePendingRevert)
+            .build(),
+    )
+    .id("evt_1")
+    .build();
+    let completed = deploy_request_state_changed(
+        Some(DeployState::CompletePendingRevert),
+        deploy_request(7).state(DeployState::Complete).build(),
+    )
+    .id("evt_2")
+    .build();
+    // Progress is no change event.
+    let progress = deploy_request_state_changed(
+        Some(DeployState::Queued),
+        deploy_request(8).state(DeployState::InProgress).build(),
+    )
+    .id("evt_3")
+    .build();
+    let events = [deployed, completed, progress];
+    let mut memos = Memos::new();
+    let failed = notifier.deliver("pager", &events, &mut memos).await;
+    assert!(failed.is_err(), "the second change event failed");
+    notifier
+        .deliver("pager", &events, &mut memos)
+        .await
+        .expect("the retry goes out");
+    let sent = requests(&server).await;
+    let summaries: Vec<&str> = sent
+        .iter()
+        .map(|(path, body)| {
+            assert_eq!(path, "/v2/change/enqueue");
+            assert_eq!(body["routing_key"], ROUTING_KEY);
+            body["payload"]["summary"].as_str().expect("summary")
+        })
+        .collect();
+    // evt_1 once, evt_2 twice (failed, then accepted).
+    assert_eq!(
+        summaries,
+        [
+            "acme/commerce deploy request #7 deployed",
+            "acme/commerce deploy request #7 completed",
+            "acme/commerce deploy request #7 completed",
+        ]
+    );
+    let body = &sent[0].1;
+    assert_eq!(body["payload"]["source"], "acme/commerce");
+    assert_eq!(body["payload"]["custom_details"]["change"], "deployed");
+    assert_eq!(
+        body["payload"]["custom_details"]["state"],
+        "complete_pending_revert"
+    );
+    assert!(body["links"][0]["href"]
+        .as_str()
+        .is_some_and(|href| href.starts_with("https://app.planetscale.com/acme/commerce/")));
+    assert!(body.get("event_action").is_none() && body.get("dedup_key").is_none());
 }

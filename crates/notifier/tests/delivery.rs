@@ -270,6 +270,7 @@ async fn no_channel_follows_a_redirect_or_sends_its_url_along() {
             routing_key: Secret::new("R0UTINGKEYSECRET"),
             api_url: base.clone(),
             page_on_warning: true,
+            change_events: false,
         };
         let channels = [
             Channel::new(

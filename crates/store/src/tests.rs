@@ -1509,6 +1509,7 @@ fn memo_record() -> MemoRecord {
             }),
             last_event: Some("evt_0004".into()),
             github_comment: None,
+            last_change_event: None,
         },
         updated_at: datetime!(2026-11-23 12:00:02 UTC),
     }
@@ -1525,6 +1526,19 @@ fn a_github_comment_is_remembered() {
     record.memo.github_comment = Some(1_234_567_890);
     let bytes = encode(&record).expect("encodes");
     assert!(String::from_utf8_lossy(&bytes).contains(r#""github_comment":1234567890"#));
+    assert_eq!(decode::<MemoRecord>(&bytes).expect("decodes"), record);
+}
+
+/// The last change event sent to PagerDuty is remembered, and written only when there is one.
+#[test]
+fn the_last_change_event_is_remembered() {
+    let mut record = memo_record();
+    assert!(
+        !String::from_utf8_lossy(&encode(&record).expect("encodes")).contains("last_change_event")
+    );
+    record.memo.last_change_event = Some("evt_0005".into());
+    let bytes = encode(&record).expect("encodes");
+    assert!(String::from_utf8_lossy(&bytes).contains(r#""last_change_event":"evt_0005""#));
     assert_eq!(decode::<MemoRecord>(&bytes).expect("decodes"), record);
 }
 

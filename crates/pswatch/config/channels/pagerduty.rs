@@ -1,5 +1,6 @@
 //! `type = "pagerduty"`: a PagerDuty service's Events API v2 integration (`routing_key`, a
-//! secret), maybe another `api_url`, and whether warnings page (`page_on_warning`).
+//! secret), maybe another `api_url`, whether warnings page (`page_on_warning`) and whether
+//! deploys, cutovers and completions go to the service's timeline (`change_events`).
 
 use notifier::{PagerDutyChannel, Secret};
 use serde::Deserialize;
@@ -13,6 +14,7 @@ pub(in crate::config) struct RawPagerDuty {
     routing_key: String,
     api_url: Option<String>,
     page_on_warning: Option<bool>,
+    change_events: Option<bool>,
 }
 
 impl CheckKind for RawPagerDuty {
@@ -54,6 +56,7 @@ impl CheckKind for RawPagerDuty {
             routing_key: routing_key?,
             api_url: api_url?,
             page_on_warning: self.page_on_warning.unwrap_or(false),
+            change_events: self.change_events.unwrap_or(false),
         })
     }
 }

@@ -27,6 +27,8 @@ pub(crate) struct StoredMemo {
     // Written only when there is one, so memos of earlier versions keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     github_comment: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_change_event: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     updated_at: OffsetDateTime,
 }
@@ -78,6 +80,7 @@ impl Record for MemoRecord {
             }),
             last_event: self.memo.last_event.clone(),
             github_comment: self.memo.github_comment,
+            last_change_event: self.memo.last_change_event.clone(),
             updated_at: self.updated_at,
         }
     }
@@ -107,6 +110,7 @@ impl Record for MemoRecord {
                 }),
                 last_event: stored.last_event,
                 github_comment: stored.github_comment,
+                last_change_event: stored.last_change_event,
             },
             updated_at: stored.updated_at,
         }

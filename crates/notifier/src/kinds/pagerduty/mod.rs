@@ -26,6 +26,9 @@ pub struct PagerDutyChannel {
     pub api_url: url::Url,
     /// Whether warnings (a cancelled or reverted change) page too, not only errors.
     pub page_on_warning: bool,
+    /// Whether deploys, cutovers and completions go to the service's timeline as change
+    /// events (`POST /v2/change/enqueue`).
+    pub change_events: bool,
 }
 
 impl Kind for PagerDutyChannel {
@@ -62,6 +65,20 @@ impl Kind for PagerDutyChannel {
                     &mut text,
                     format_args!("POST /v2/enqueue (routing key left out)\n{}", pretty(&body)),
                 );
+            }
+            if self.change_events {
+                for body in mine
+                    .iter()
+                    .filter_map(|event| render::change_event(event, words))
+                {
+                    line(
+                        &mut text,
+                        format_args!(
+                            "POST /v2/change/enqueue (routing key left out)\n{}",
+                            pretty(&body)
+                        ),
+                    );
+                }
             }
         }
         text

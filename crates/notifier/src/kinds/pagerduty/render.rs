@@ -129,6 +129,76 @@ fn links(event: &Event) -> Value {
     json!([{"href": dashboard_url(event), "text": "Open in PlanetScale"}])
 }
 
+/// What a change event says of `event`, when it is one PagerDuty's timeline shows: a deploy
+/// request deployed, completed or reverted, a workflow cut over or completed.
+fn change_of(event: &Event) -> Option<&'static str> {
+    use diff_engine::{DeployState, WorkflowState};
+    match &event.kind {
+        EventKind::DeployRequestStateChanged {
+            state,
+            previous_state,
+            ..
+        } => match state {
+            DeployState::CompletePendingRevert => Some("deployed"),
+            DeployState::Complete
+                if *previous_state == Some(DeployState::CompletePendingRevert) =>
+            {
+                Some("completed")
+            }
+            DeployState::Complete => Some("deployed"),
+            DeployState::CompleteRevert => Some("reverted"),
+            _ => None,
+        },
+        EventKind::WorkflowStateChanged { state, .. } => match state {
+            WorkflowState::Cutover => Some("cut over"),
+            WorkflowState::Completed => Some("completed"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The body of the change event `event` is, without `routing_key`, if it is one (see
+/// [`change_of`]): for `POST /v2/change/enqueue`.
+pub fn change_event(event: &Event, words: &Words) -> Option<Value> {
+    let change = change_of(event)?;
+    let mut details = Map::new();
+    details.insert("event_id".into(), json!(event.id));
+    details.insert("type".into(), json!(event.type_name()));
+    details.insert("resource".into(), json!(resource_name(event)));
+    details.insert("change".into(), json!(change));
+    details.insert("state".into(), json!(event.kind.state()));
+    if let Some(previous) = event.kind.previous_state() {
+        details.insert("previous_state".into(), json!(previous));
+    }
+    for (label, value) in crate::text::details(event) {
+        details.insert(label.to_lowercase().replace(' ', "_"), json!(value));
+    }
+    if let Some(text) = words.text(event) {
+        details.insert("text".into(), json!(text));
+    }
+    let summary = words.title(event).map_or_else(
+        || {
+            format!(
+                "{}/{} {} {change}",
+                event.organization,
+                event.database,
+                resource_name(event)
+            )
+        },
+        str::to_owned,
+    );
+    Some(json!({
+        "payload": {
+            "summary": fit(&summary, PAGERDUTY_SUMMARY_LIMIT),
+            "timestamp": timestamp(event),
+            "source": format!("{}/{}", event.organization, event.database),
+            "custom_details": details,
+        },
+        "links": links(event),
+    }))
+}
+
 /// The body of a trigger, without `routing_key`: a template's title is the summary, and its
 /// text the `text` of the custom details.
 pub fn trigger(event: &Event, words: &Words) -> Value {

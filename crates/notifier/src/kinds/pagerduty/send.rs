@@ -24,11 +24,22 @@ impl PagerDuty {
         &self,
         client: &reqwest::Client,
         channel: &str,
+        body: Value,
+    ) -> Result<(), DeliveryError> {
+        self.post(client, channel, "v2/enqueue", body).await
+    }
+
+    /// Sends one body to `path` of the Events API, with the routing key.
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        path: &str,
         mut body: Value,
     ) -> Result<(), DeliveryError> {
         body["routing_key"] = json!(self.channel.routing_key.expose());
         let url = format!(
-            "{}/v2/enqueue",
+            "{}/{path}",
             self.channel.api_url.as_str().trim_end_matches('/')
         );
         let request = client.post(url).json(&body);
@@ -40,6 +51,41 @@ impl PagerDuty {
         )
         .await
         .map(drop)
+    }
+}
+
+impl PagerDuty {
+    /// Puts the deploys, cutovers and completions among a resource's `events` on the
+    /// service's timeline, as change events, but those a delivery retried after a partial
+    /// success already sent.
+    async fn send_changes(
+        &self,
+        client: &reqwest::Client,
+        channel: &str,
+        key: Option<&ResourceKey>,
+        events: &[diff_engine::Event],
+        words: &crate::words::Words,
+        memos: &mut Memos,
+    ) -> Result<(), DeliveryError> {
+        // Change events are of workflows and deploy requests, which have a key.
+        let Some(key) = key else {
+            return Ok(());
+        };
+        let sent = memos
+            .get(key)
+            .and_then(|memo| memo.last_change_event.clone());
+        let start = sent
+            .and_then(|sent| events.iter().position(|event| event.id == sent))
+            .map_or(0, |position| position + 1);
+        for event in &events[start..] {
+            let Some(body) = pagerduty::change_event(event, words) else {
+                continue;
+            };
+            self.post(client, channel, "v2/change/enqueue", body)
+                .await?;
+            memos.update(key, |memo| memo.last_change_event = Some(event.id.clone()));
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +152,10 @@ impl Deliver for PagerDuty {
                         }
                     }
                 }
+            }
+            if self.channel.change_events {
+                self.send_changes(client, channel, key.as_ref(), &mine, words, memos)
+                    .await?;
             }
         }
         Ok(())
