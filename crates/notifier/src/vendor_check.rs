@@ -152,7 +152,7 @@ pub fn pagerduty_change_problems(bodies: &[Value]) -> Vec<String> {
                 }
                 match payload.get("summary").and_then(Value::as_str) {
                     None => problem("payload has no summary string".into()),
-                    Some(summary) if summary.is_empty() => problem("summary is empty".into()),
+                    Some("") => problem("summary is empty".into()),
                     Some(summary) if summary.chars().count() > 1024 => {
                         problem("summary is longer than 1024 characters".into());
                     }
@@ -190,7 +190,7 @@ pub fn pagerduty_change_problems(bodies: &[Value]) -> Vec<String> {
             };
             for link in links {
                 let href = link.get("href").and_then(Value::as_str);
-                if !href.is_some_and(|href| url::Url::parse(href).is_ok()) {
+                if href.is_none_or(|href| url::Url::parse(href).is_err()) {
                     problem(format!("link {link} has no href URL"));
                 }
                 if link.get("text").is_some_and(|text| !text.is_string()) {
