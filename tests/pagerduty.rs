@@ -14,6 +14,9 @@ use support::Service;
 
 const ROUTING_KEY: &str = "R0ut1ngK3yForChangeEvents0000000";
 
+/// A change of the simulated world.
+type Step = fn(&mut World);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deploys_cutovers_and_completions_are_change_events() {
     let mut world = World::default();
@@ -53,7 +56,7 @@ async fn deploys_cutovers_and_completions_are_change_events() {
         fleet.directory.path(),
     );
     service.logged("baseline recorded").await;
-    let steps: [(&str, fn(&mut World)); 4] = [
+    let steps: [(&str, Step); 4] = [
         ("deploy request #7 deployed", |world| {
             let request = &mut world.database_mut("acme", "commerce").deploy_requests[0];
             request.deployment_state = "complete_pending_revert".into();
