@@ -289,7 +289,7 @@ fn channel_items(
             .and_then(|index| index.parse::<usize>().ok());
         let kind = index.and_then(|index| types.get(index).cloned().flatten());
         if let (Some(kind), true) = (kind, problem.message.starts_with("is not a key here")) {
-            problem.message = format!("is not a key of a {kind} channel");
+            problem.message = format!("is not a key of {kind:?} channels");
         }
         if problem.key.ends_with(".type") && problem.message.contains("is not a known value") {
             problem.message = problem

@@ -264,7 +264,7 @@ fn every_problem_is_reported_with_its_key() {
     check(
         "webhook_url = \"${SLACK_WEBHOOK_URL}\"",
         "webhook_url = \"${SLACK_WEBHOOK_URL}\"\nsecret = \"x\"",
-        &[("channels[0].secret", "not a key of a slack channel")],
+        &[("channels[0].secret", "not a key of \"slack\" channels")],
     );
     check(
         "events = [\"*\"]",
@@ -523,7 +523,7 @@ fn new_channel_kinds_report_each_problem_with_its_key() {
             "page_on_warning = true\nseverity = \"high\"",
             &[(
                 "channels[5].severity",
-                "is not a key of a pagerduty channel",
+                "is not a key of \"pagerduty\" channels",
             )],
         ),
     ];
@@ -942,4 +942,128 @@ fn github_channels_are_read_with_their_defaults_and_checked() {
         );
         assert!(!format!("{problems:?}").contains("a b"), "{problems:#?}");
     }
+}
+
+#[test]
+fn alertmanager_channels_are_read_with_their_defaults_and_checked() {
+    let with = |keys: &str| {
+        format!("{VALID}\n[[channels]]\nname = \"am\"\ntype = \"alertmanager\"\n{keys}\n")
+    };
+    let config = parse(
+        &with("urls = [\"http://am-0:9093\", \"http://am-1:9093/\"]\nbearer_token = \"am-t0k3n-s3cr3t\""),
+        &environment,
+    )
+    .expect("valid");
+    let alertmanager = config
+        .channels
+        .iter()
+        .find_map(|channel| match &channel.kind {
+            ChannelKind::Alertmanager(alertmanager) => Some(alertmanager.clone()),
+            _ => None,
+        })
+        .expect("am");
+    assert_eq!(alertmanager.urls.len(), 2);
+    assert_eq!(alertmanager.resend, Duration::from_secs(60));
+    assert!(matches!(
+        &alertmanager.auth,
+        notifier::AlertmanagerAuth::Bearer(token) if token.expose() == "am-t0k3n-s3cr3t"
+    ));
+    assert!(!format!("{config:?}").contains("am-t0k3n-s3cr3t"));
+    let config = parse(
+        &with("urls = [\"https://am.example.com\"]\nresend = \"30s\"\nbasic_auth = { username = \"pswatch\", password = \"pa55-w0rd\" }"),
+        &environment,
+    )
+    .expect("valid");
+    assert!(!format!("{config:?}").contains("pa55-w0rd"));
+    for (keys, key, says) in [
+        ("urls = []", "urls", "from 1 to 16"),
+        ("urls = [\"am:9093\"]", "urls[0]", "http:// or https://"),
+        (
+            "urls = [\"http://user:pa55-w0rd@am:9093\"]",
+            "urls[0]",
+            "holds credentials",
+        ),
+        (
+            "urls = [\"http://am:9093/?x=1\"]",
+            "urls[0]",
+            "no query",
+        ),
+        (
+            "urls = [\"http://am:9093\", \"http://am:9093\"]",
+            "urls[1]",
+            "given twice",
+        ),
+        (
+            "urls = [\"http://am:9093\"]\nbearer_token = \"t\"\nbasic_auth = { username = \"u\", password = \"pa55-w0rd\" }",
+            "bearer_token",
+            "exclusive",
+        ),
+        (
+            "urls = [\"http://am:9093\"]\nbasic_auth = { username = \"u:v\", password = \"pa55-w0rd\" }",
+            "basic_auth.username",
+            "colon",
+        ),
+        (
+            "urls = [\"http://am:9093\"]\nbearer_token = \"pa55 w0rd\"",
+            "bearer_token",
+            "whitespace",
+        ),
+        ("urls = [\"http://am:9093\"]\nresend = \"1s\"", "resend", "from 10s to 1h"),
+        (
+            "urls = [\"http://am:9093\"]\nrepeat = \"1m\"",
+            "channels[3].repeat",
+            "is not a key of \"alertmanager\" channels",
+        ),
+    ] {
+        let problems = parse(&with(keys), &environment).expect_err(keys);
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.key.ends_with(key) && problem.message.contains(says)),
+            "{keys}: {problems:#?}"
+        );
+        assert!(!format!("{problems:?}").contains("pa55"), "{problems:#?}");
+    }
+}
+
+#[test]
+fn metrics_and_change_events_are_read_and_checked() {
+    let config = parse(VALID, &environment).expect("valid");
+    assert_eq!(config.metrics_max_resources, 1_000);
+    let config = parse(
+        &format!("{VALID}\n[metrics]\nmax_resources = 0\n"),
+        &environment,
+    )
+    .expect("valid");
+    assert_eq!(config.metrics_max_resources, 0);
+    for text in ["max_resources = -1", "max_resources = 100001"] {
+        let problems =
+            parse(&format!("{VALID}\n[metrics]\n{text}\n"), &environment).expect_err(text);
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.key == "metrics.max_resources"),
+            "{problems:#?}"
+        );
+    }
+    let problems = parse(
+        &format!("{VALID}\n[metrics]\nmax_series = 5\n"),
+        &environment,
+    )
+    .expect_err("unknown key");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.key.starts_with("metrics")),
+        "{problems:#?}"
+    );
+    let config = parse(
+        &format!("{VALID}\n[[channels]]\nname = \"pd\"\ntype = \"pagerduty\"\nrouting_key = \"R0ut1ngK3y\"\nchange_events = true\n"),
+        &environment,
+    )
+    .expect("valid");
+    assert!(config.channels.iter().any(|channel| matches!(
+        &channel.kind,
+        ChannelKind::PagerDuty(pagerduty) if pagerduty.change_events
+    )));
 }
