@@ -24,6 +24,7 @@ const DISCORD_TOKEN: &str = "D1sc0rdW3bh00kT0kenS3cret";
 const CHAT_KEY: &str = "AIzaChatK3yS3cret";
 const CHAT_TOKEN: &str = "ChatT0kenS3cret99";
 const SIGNING_SECRET: &str = "S1gn1ngS3cretOfTheSlackApp0042";
+const ALERTMANAGER_TOKEN: &str = "Al3rtmanag3rB3arerT0ken";
 
 fn run(
     args: &[&str],
@@ -122,6 +123,15 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             &[("webhook_url", "${TEST_CHAT_URL}".into())],
         )
         .with("retry_schedule", vec!["200ms"])
+        .channel(
+            "alertmanager",
+            "alertmanager",
+            &[
+                ("urls", vec![format!("{}/alertmanager", receiver.url)].into()),
+                ("bearer_token", "${TEST_ALERTMANAGER_TOKEN}".into()),
+            ],
+        )
+        .with("retry_schedule", vec!["200ms"])
         .route(&[
             "audit",
             "ops-slack",
@@ -131,6 +141,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             "oncall",
             "ops-discord",
             "ops-chat",
+            "alertmanager",
         ])
         .write(&config);
     let environment = vec![
@@ -169,6 +180,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             ),
         ),
         ("TEST_SIGNING_SECRET", SIGNING_SECRET.to_owned()),
+        ("TEST_ALERTMANAGER_TOKEN", ALERTMANAGER_TOKEN.to_owned()),
     ];
     let mut transcript = String::new();
     fn record_into(transcript: &mut String, output: &std::process::Output) {
@@ -213,6 +225,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
                     "/pagerduty",
                     "/discord",
                     "/chat",
+                    "/alertmanager",
                 ]
                 .iter()
                 .all(|prefix| {
@@ -271,6 +284,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
     broken[8].1 = format!("https://discord.com/api/{DISCORD_TOKEN}");
     broken[9].1 = format!("chat.googleapis.com?key={CHAT_KEY}&token={CHAT_TOKEN}");
     broken[10].1 = format!("{SIGNING_SECRET} x");
+    broken[11].1 = format!("{ALERTMANAGER_TOKEN} x");
     let config_for = config.clone();
     let output = tokio::task::spawn_blocking(move || run(&["check"], &config_for, &broken))
         .await
@@ -285,6 +299,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         "channels[6].webhook_url",
         "channels[7].webhook_url",
         "channels[3].signing_secret",
+        "channels[8].bearer_token",
     ] {
         assert!(problems.contains(key), "{key} is not named:\n{problems}");
     }
@@ -323,6 +338,7 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
         SIGNING_SECRET,
         CHAT_KEY,
         CHAT_TOKEN,
+        ALERTMANAGER_TOKEN,
         plain_auth.as_str(),
     ];
     for secret in secrets {
