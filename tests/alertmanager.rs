@@ -351,3 +351,90 @@ async fn wrong_credentials_are_named_and_a_bearer_token_is_sent() {
     let body: Value = serde_json::from_slice(&received[0].body).expect("JSON");
     assert_eq!(body[0]["labels"]["alertname"], "PswatchTest");
 }
+
+/// `once --dry-run` shows the alerts a poll would fire, and those it would resolve (read from
+/// the store), and sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dry_run_shows_what_would_fire_and_resolve() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let alertmanager = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/alerts"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&alertmanager)
+        .await;
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(
+        fleet
+            .config("1s")
+            .unset("admin.listen")
+            .watch("acme", &["commerce"])
+            .channel(
+                "alertmanager",
+                "alertmanager",
+                &[("urls", vec![alertmanager.uri()].into())],
+            )
+            .route(&["alertmanager"]),
+    );
+    let run = |args: &'static [&'static str]| {
+        let config = config.clone();
+        async move {
+            tokio::task::spawn_blocking(move || support::pswatch(args, &config, &[]))
+                .await
+                .expect("join")
+        }
+    };
+    assert!(run(&["once"]).await.status.success());
+    move_workflow(&fleet, 3, "error");
+    let output = run(&["once", "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("== alertmanager (alertmanager) would send =="),
+        "{text}"
+    );
+    assert!(
+        text.contains("POST /api/v2/alerts to 1 Alertmanager(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"alertname\": \"PlanetScaleWorkflowError\""),
+        "{text}"
+    );
+    assert!(alertmanager
+        .received_requests()
+        .await
+        .expect("requests")
+        .is_empty());
+    assert!(run(&["once"]).await.status.success());
+    assert_eq!(
+        alertmanager
+            .received_requests()
+            .await
+            .expect("requests")
+            .len(),
+        1
+    );
+    // Out of error: the dry run shows the alert it would resolve, with an end of now.
+    move_workflow(&fleet, 3, "running");
+    let output = run(&["once", "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        text.contains("\"alertname\": \"PlanetScaleWorkflowError\""),
+        "{text}"
+    );
+    assert!(text.contains("\"resource\": \"workflow/3\""), "{text}");
+    let fired: Value =
+        serde_json::from_slice(&alertmanager.received_requests().await.expect("requests")[0].body)
+            .expect("JSON");
+    assert!(
+        text.contains(&format!("\"startsAt\": {}", fired[0]["startsAt"])),
+        "the resolution keeps the start it fired with: {text}"
+    );
+}

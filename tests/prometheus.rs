@@ -164,7 +164,15 @@ fn dashboard_queries() -> Vec<String> {
         std::fs::read_to_string(root().join("deploy/grafana/pswatch.json")).expect("the dashboard");
     let dashboard: Value = serde_json::from_str(&text).expect("the dashboard is JSON");
     let mut queries = Vec::new();
+    // The picture of docs/prometheus.md shows every panel.
+    let picture = std::fs::read_to_string(root().join("docs/grafana-dashboard.svg"))
+        .expect("the dashboard's picture");
     for panel in dashboard["panels"].as_array().expect("panels") {
+        let title = panel["title"].as_str().expect("title");
+        assert!(
+            picture.contains(title),
+            "docs/grafana-dashboard.svg does not show the panel {title:?}"
+        );
         let targets = panel["targets"].as_array().expect("every panel queries");
         assert!(!targets.is_empty(), "{panel}");
         for target in targets {

@@ -127,7 +127,10 @@ async fn no_secret_reaches_logs_errors_listings_or_the_store() {
             "alertmanager",
             "alertmanager",
             &[
-                ("urls", vec![format!("{}/alertmanager", receiver.url)].into()),
+                (
+                    "urls",
+                    vec![format!("{}/alertmanager", receiver.url)].into(),
+                ),
                 ("bearer_token", "${TEST_ALERTMANAGER_TOKEN}".into()),
             ],
         )

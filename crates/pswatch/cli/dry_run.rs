@@ -102,10 +102,16 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<ExitCode> {
             channel.kind.type_name()
         );
         for events in polls {
-            let memos = match &store {
+            let mut memos = match &store {
                 Some(store) => store.memos_for(&channel.name, events).await?,
                 None => Memos::new(),
             };
+            // What an Alertmanager channel has firing: what the events would resolve.
+            if let (Some(store), true) = (&store, channel.kind.fires_alerts()) {
+                for alert in store.firing_alerts(&channel.name).await? {
+                    memos.load_alert(alert);
+                }
+            }
             text.push_str(&notifier::preview(channel, events, &memos));
         }
     }
