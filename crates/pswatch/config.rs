@@ -106,6 +106,9 @@ pub(crate) struct StateDatabase {
     pub(crate) lease: Duration,
 }
 
+/// How many resources the state metrics show unless `[metrics] max_resources` says otherwise.
+pub(crate) const DEFAULT_MAX_RESOURCES: usize = 1_000;
+
 /// How long the leader's lease runs unless `[state] lease` says otherwise.
 pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 

@@ -111,7 +111,7 @@ pub(crate) async fn run(
             cutover_reminder: None,
             stall_after: None,
         },
-        metrics_max_resources: crate::service::fleet::DEFAULT_MAX_RESOURCES,
+        metrics_max_resources: config::DEFAULT_MAX_RESOURCES,
         silences: Vec::new(),
         warnings: Vec::new(),
     };

@@ -156,7 +156,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
 fn metrics_max_resources(raw: &RawConfig, problems: &mut Vec<Problem>) -> usize {
     const MOST: i64 = 100_000;
     match raw.metrics.max_resources {
-        None => crate::service::fleet::DEFAULT_MAX_RESOURCES,
+        None => super::DEFAULT_MAX_RESOURCES,
         Some(count) if (0..=MOST).contains(&count) => count as usize,
         Some(count) => {
             problem(
@@ -164,7 +164,7 @@ fn metrics_max_resources(raw: &RawConfig, problems: &mut Vec<Problem>) -> usize 
                 "metrics.max_resources",
                 format!("is {count}; give a count from 0 (no state metrics) to {MOST}: each resource is several series in every scrape"),
             );
-            crate::service::fleet::DEFAULT_MAX_RESOURCES
+            super::DEFAULT_MAX_RESOURCES
         }
     }
 }

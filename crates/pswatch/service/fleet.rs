@@ -15,8 +15,7 @@ use time::{Duration, OffsetDateTime};
 /// How long a resource that ended still shows.
 pub(crate) const ENDED_SHOWN: Duration = Duration::hours(1);
 
-/// `[metrics] max_resources` unless set.
-pub(crate) const DEFAULT_MAX_RESOURCES: usize = 1_000;
+pub(crate) use crate::config::DEFAULT_MAX_RESOURCES;
 
 /// What the leader saw of its databases' resources.
 #[derive(Debug)]
