@@ -890,3 +890,88 @@ async fn a_wait_on_a_standby_is_answered_and_survives_a_failover() {
         String::from_utf8_lossy(&completed.stderr)
     );
 }
+
+/// An Alertmanager channel across a failover: the alert the killed leader fired is in the
+/// shared store, so the new leader sends it again at once (with the start it fired with) and
+/// resolves it when the workflow moves on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_firing_alert_survives_a_failover() {
+    use support::fleet::Fleet;
+    use support::{eventually, Service};
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let alertmanager = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/alerts"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&alertmanager)
+        .await;
+    let config = fleet.write(
+        shared(&fleet, &database, "alerts")
+            .channel(
+                "alertmanager",
+                "alertmanager",
+                &[
+                    ("urls", vec![alertmanager.uri()].into()),
+                    ("resend", "1h".into()),
+                ],
+            )
+            .route(&["alertmanager"]),
+    );
+    let logs = fleet.directory.path();
+    let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
+    let mut first = replica("first");
+    first.logged("this replica leads").await;
+    let second = replica("second");
+    second.logged("this replica is a standby").await;
+    first.logged("baseline").await;
+    move_workflow(&fleet, "error");
+    let posts = || async {
+        alertmanager
+            .received_requests()
+            .await
+            .expect("requests")
+            .iter()
+            .map(|request| serde_json::from_slice::<Value>(&request.body).expect("JSON"))
+            .collect::<Vec<Value>>()
+    };
+    let fired = eventually(Duration::from_secs(20), || async {
+        posts().await.into_iter().next()
+    })
+    .await
+    .expect("the leader fires the alert");
+    assert_eq!(fired[0]["labels"]["alertname"], "PlanetScaleWorkflowError");
+
+    // With a resend of an hour, only a new leader sends it again this soon.
+    first.kill();
+    second.logged("this replica leads").await;
+    let again = eventually(Duration::from_secs(20), || async {
+        posts().await.get(1).cloned()
+    })
+    .await
+    .expect("the new leader sends the firing alert again");
+    assert_eq!(again[0]["labels"], fired[0]["labels"]);
+    assert_eq!(again[0]["startsAt"], fired[0]["startsAt"]);
+
+    move_workflow(&fleet, "running");
+    let last = eventually(Duration::from_secs(20), || async {
+        let posts = posts().await;
+        (posts.len() >= 3).then(|| posts[posts.len() - 1].clone())
+    })
+    .await
+    .expect("the new leader resolves the alert");
+    assert_eq!(last[0]["labels"], fired[0]["labels"]);
+    assert_eq!(
+        last[0]["annotations"], fired[0]["annotations"],
+        "a resolution carries the alert as it fired"
+    );
+    let ends = time::OffsetDateTime::parse(
+        last[0]["endsAt"].as_str().expect("endsAt"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("time");
+    assert!(
+        ends <= time::OffsetDateTime::now_utc(),
+        "a resolution ends now: {last}"
+    );
+}
