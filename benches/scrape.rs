@@ -3,8 +3,9 @@
 //!
 //!     cargo bench --bench scrape
 //!
-//! 50 databases with 25 deploy requests each deploying (two tables each): 1,250 resources. A
-//! running pswatch is scraped 200 times, once with `[metrics] max_resources = 0` (no state
+//! 25 databases with 50 deploy requests each deploying (two tables each): 1,250 resources. Once
+//! pswatch has seen them all (its first polls are spread over `interval`, 30 s here), it is
+//! scraped 200 times, once with `[metrics] max_resources = 0` (no state
 //! metrics), once with the default 1,000 (250 left out and counted) and once with 2,000 (all of
 //! them): the scrape's time (p50, p99), its size, its series, and pswatch's resident memory.
 
@@ -15,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use simulator::{SimDeployRequest, Simulator, World};
 
-const DATABASES: usize = 50;
-const PER_DATABASE: u64 = 25;
+const DATABASES: usize = 25;
+const PER_DATABASE: u64 = 50;
 const SCRAPES: usize = 200;
 
 fn free_port() -> u16 {
@@ -49,7 +50,7 @@ async fn run(simulator: &Simulator, max_resources: usize) {
         &config,
         format!(
             "[planetscale]\napi_url = \"{api}\"\nservice_token_id = \"tok-id\"\nservice_token = \"tok\"\n\
-             [poll]\ninterval = \"10m\"\nactive_interval = \"5s\"\nwaiting_interval = \"10m\"\n\
+             [poll]\ninterval = \"30s\"\nactive_interval = \"30s\"\nwaiting_interval = \"30s\"\n\
              [state]\npath = \"{state}\"\n\
              [admin]\nlisten = \"127.0.0.1:{port}\"\n\
              [metrics]\nmax_resources = {max_resources}\n\
@@ -64,34 +65,46 @@ async fn run(simulator: &Simulator, max_resources: usize) {
     let mut service = Command::new(env!("CARGO_BIN_EXE_pswatch"))
         .args(["run", "-c"])
         .arg(&config)
-        .env("RUST_LOG", "off")
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(directory.path().join("pswatch.log")).expect("log"))
         .spawn()
         .expect("pswatch run");
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let shown = (DATABASES as u64 * PER_DATABASE).min(max_resources as u64);
-    // Every database polled: the state metrics show what they will.
+    let total = DATABASES as u64 * PER_DATABASE;
+    let shown = total.min(max_resources as u64);
+    // Every resource seen: shown or counted as left out.
     let started = Instant::now();
-    let mut text = String::new();
-    while started.elapsed() < Duration::from_secs(120) {
+    let mut text;
+    loop {
+        text = String::new();
         if let Ok(response) = client.get(&url).send().await {
             text = response.text().await.unwrap_or_default();
             let resources = text
                 .lines()
                 .filter(|line| line.starts_with("pswatch_resource_state_since_timestamp_seconds{"))
                 .count() as u64;
-            let polled = text
+            let dropped: u64 = text
                 .lines()
-                .filter(|line| line.starts_with("pswatch_last_successful_poll_timestamp_seconds{"))
-                .count();
-            if resources == shown && polled == DATABASES {
+                .find_map(|line| line.strip_prefix("pswatch_metrics_resources_dropped "))
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(0);
+            if resources == shown && resources + dropped == total {
                 break;
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "pswatch did not see every resource in 5 minutes: {}\n{}",
+            text.lines()
+                .filter(|line| line.starts_with("pswatch_metrics_resources_dropped"))
+                .collect::<String>(),
+            std::fs::read_to_string(directory.path().join("pswatch.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let seen_after = started.elapsed();
     let mut times = Vec::with_capacity(SCRAPES);
     let mut bytes = 0;
     for _ in 0..SCRAPES {
@@ -117,11 +130,12 @@ async fn run(simulator: &Simulator, max_resources: usize) {
         .unwrap_or("?")
         .to_owned();
     println!(
-        "max_resources {max_resources:>5}: shown {shown:>5}, dropped {dropped:>4}, {series:>5} series, {:>7.1} KiB, scrape p50 {:.2} ms p99 {:.2} ms, RSS {:.1} MiB",
+        "max_resources {max_resources:>5}: shown {shown:>5}, dropped {dropped:>4}, {series:>5} series, {:>7.1} KiB, scrape p50 {:.2} ms p99 {:.2} ms, RSS {:.1} MiB (all seen after {:.0} s)",
         bytes as f64 / 1024.0,
         common::percentile(&times, 0.50),
         common::percentile(&times, 0.99),
         rss_mib(service.id()),
+        seen_after.as_secs_f64(),
     );
     let _ = service.kill();
     let _ = service.wait();
