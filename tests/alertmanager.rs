@@ -7,12 +7,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimWorkflow, World};
-use support::fleet::{free_port, Fleet};
+use support::fleet::Fleet;
+use support::loopback::{flag, Program};
 use support::receiver::Receiver;
 use support::Service;
 
@@ -22,16 +22,9 @@ const PASSWORD_HASH: &str = "$2b$04$6b2688L9dgD.AJVN7w9Npu3zbCwEFfTMJ8D8AwfbVzkQ
 
 /// An Alertmanager on loopback, killed when dropped.
 struct Alertmanager {
-    child: std::process::Child,
+    _program: Program,
     url: String,
     _directory: tempfile::TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Alertmanager {
@@ -54,49 +47,23 @@ impl Alertmanager {
             format!("basic_auth_users:\n  pswatch: '{PASSWORD_HASH}'\n"),
         )
         .expect("web config");
-        for _ in 0..5 {
-            let port = free_port();
-            let log =
-                std::fs::File::create(directory.path().join("alertmanager.log")).expect("log");
-            let mut child = Command::new("prometheus-alertmanager")
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--web.config.file={}", web.display()))
-                .arg(format!(
-                    "--storage.path={}",
-                    directory.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--cluster.listen-address=")
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("prometheus-alertmanager (Debian's package; bash tests/tools/install)");
-            let url = format!("http://127.0.0.1:{port}");
-            let mut ready = false;
-            for _ in 0..100 {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                // Behind basic authentication: any answer says it listens.
-                if support::get(&format!("{url}/-/ready")).await.0 != 0 {
-                    ready = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            if ready {
-                return Self {
-                    child,
-                    url,
-                    _directory: directory,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let program = Program::start(
+            "prometheus-alertmanager",
+            "prometheus-alertmanager",
+            &[
+                flag("config.file", &config),
+                flag("web.config.file", &web),
+                flag("storage.path", &directory.path().join("data")),
+                "--cluster.listen-address=".to_owned(),
+            ],
+            &directory.path().join("alertmanager.log"),
+        )
+        .await;
+        Self {
+            url: program.url.clone(),
+            _program: program,
+            _directory: directory,
         }
-        let log =
-            std::fs::read_to_string(directory.path().join("alertmanager.log")).unwrap_or_default();
-        panic!("alertmanager did not start: {log}");
     }
 
     /// Alertmanager's alerts of `alertname`, through its API.

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use simulator::{SimBackup, SimDeployRequest, SimWorkflow, World};
-use support::fleet::{free_port, Fleet};
+use support::fleet::Fleet;
+use support::loopback::{flag, Program};
 use support::{get, Service};
 
 const ADMIN_TOKEN: &str = "admin-token-for-the-prometheus-tests-0123";
@@ -316,16 +317,8 @@ async fn the_state_metrics_are_bounded() {
 
 /// A Prometheus server on loopback, killed when dropped.
 struct Prometheus {
-    child: std::process::Child,
-    url: String,
+    program: Program,
     _directory: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Prometheus {
@@ -347,46 +340,20 @@ impl Prometheus {
             ),
         )
         .expect("config");
-        // A port taken meanwhile by another test: try another.
-        for _ in 0..5 {
-            let port = free_port();
-            let log = std::fs::File::create(directory.path().join("prometheus.log")).expect("log");
-            let mut child = Command::new("prometheus")
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    directory.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("prometheus (Debian's prometheus package; bash tests/tools/install)");
-            let url = format!("http://127.0.0.1:{port}");
-            let mut ready = false;
-            for _ in 0..100 {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if get(&format!("{url}/-/ready")).await.0 == 200 {
-                    ready = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            if ready {
-                return Self {
-                    child,
-                    url,
-                    _directory: directory,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let program = Program::start(
+            "prometheus",
+            "prometheus",
+            &[
+                flag("config.file", &config),
+                flag("storage.tsdb.path", &directory.path().join("data")),
+            ],
+            &directory.path().join("prometheus.log"),
+        )
+        .await;
+        Self {
+            program,
+            _directory: directory,
         }
-        let log =
-            std::fs::read_to_string(directory.path().join("prometheus.log")).unwrap_or_default();
-        panic!("prometheus did not start: {log}");
     }
 }
 
@@ -397,7 +364,7 @@ async fn a_real_prometheus_fires_a_shipped_rule_for_a_deploy_request_left_waitin
     let admin = service.admin_url().await;
     let target = admin.trim_start_matches("http://").to_owned();
     let prometheus = Prometheus::start(&target).await;
-    let alerts = format!("{}/api/v1/alerts", prometheus.url);
+    let alerts = format!("{}/api/v1/alerts", prometheus.program.url);
     let firing = support::eventually(Duration::from_secs(60), || async {
         let (status, body) = get(&alerts).await;
         if status != 200 {
@@ -415,7 +382,7 @@ async fn a_real_prometheus_fires_a_shipped_rule_for_a_deploy_request_left_waitin
     })
     .await;
     let Some(firing) = firing else {
-        let (_, targets) = get(&format!("{}/api/v1/targets", prometheus.url)).await;
+        let (_, targets) = get(&format!("{}/api/v1/targets", prometheus.program.url)).await;
         let (_, alerts) = get(&alerts).await;
         panic!("no firing PlanetScaleCutoverWaiting in 60 s; targets: {targets}; alerts: {alerts}");
     };

@@ -168,6 +168,7 @@ pub fn planetscale_signature(body: &[u8], secret: &str) -> String {
 
 pub mod config;
 pub mod fleet;
+pub mod loopback;
 pub mod receiver;
 pub mod slack;
 

@@ -78,29 +78,16 @@ fn subject(event: &Event) -> Option<(String, Option<String>)> {
             None => table.to_owned(),
         }
     };
+    if let (Some(operation), Some(number)) =
+        (event.kind.operation(), event.kind.deploy_request_number())
+    {
+        return Some((format!("deploy_request/{number}"), Some(table(operation))));
+    }
     Some(match &event.kind {
         EventKind::WorkflowStateChanged { workflow, .. }
         | EventKind::WorkflowErrorsChanged { workflow, .. } => {
             (format!("workflow/{}", workflow.number), None)
         }
-        EventKind::DeployOperationStateChanged {
-            deploy_request_number,
-            operation,
-            ..
-        }
-        | EventKind::DeployOperationErrorsChanged {
-            deploy_request_number,
-            operation,
-            ..
-        }
-        | EventKind::DeployOperationStalled {
-            deploy_request_number,
-            operation,
-            ..
-        } => (
-            format!("deploy_request/{deploy_request_number}"),
-            Some(table(operation)),
-        ),
         EventKind::BackupStateChanged { backup, .. } => (format!("branch/{}", backup.branch), None),
         kind => (
             format!("deploy_request/{}", kind.deploy_request_number()?),
