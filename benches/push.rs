@@ -95,14 +95,6 @@ async fn webhook_receiver(seen: Seen) -> String {
     serve_on_loopback(Router::new().fallback(receive).with_state(seen)).await
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
 /// PlanetScale's delivery about `database`'s deploy request, now in `state`, signed.
 async fn deliver(client: &reqwest::Client, receiver: &str, database: &str, state: &str) {
     // The event's name matters little: any deploy_request.* delivery makes pswatch poll.
@@ -161,7 +153,7 @@ async fn run(databases: usize, options: &Options, push: bool) -> Figures {
     let changes: Changes = Arc::default();
     let url = webhook_receiver(Arc::clone(&seen)).await;
     let directory = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = common::free_port();
     let receiver = if push {
         format!("[receiver]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{PUBLIC_URL}\"\n")
     } else {

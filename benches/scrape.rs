@@ -20,14 +20,6 @@ const DATABASES: usize = 25;
 const PER_DATABASE: u64 = 50;
 const SCRAPES: usize = 200;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
 /// The resident memory of process `pid`, in MiB.
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -41,7 +33,7 @@ fn rss_mib(pid: u32) -> f64 {
 
 async fn run(simulator: &Simulator, max_resources: usize) {
     let directory = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = common::free_port();
     let config = directory.path().join("pswatch.toml");
     let databases: Vec<String> = (0..DATABASES)
         .map(|index| format!("\"db{index}\""))

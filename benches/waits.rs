@@ -25,14 +25,6 @@ const TRANSITIONS: usize = 100;
 const ADMIN: &str = "admin-token-for-the-benchmark-0123456789";
 const READ: &str = "read-token-for-the-benchmark-0123456789";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
 #[tokio::main]
 async fn main() {
     let mut world = World::default();
@@ -50,7 +42,7 @@ async fn main() {
         .await
         .expect("simulator");
     let directory = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let config = directory.path().join("pswatch.toml");
     std::fs::write(

@@ -1,5 +1,5 @@
-//! What the fleet and push benchmarks share: their command line, the lock they take, the
-//! percentiles they report and the loopback server their webhook receiver runs on.
+//! What the benchmarks share: their command line, the lock they take, the percentiles they
+//! report, the loopback server their webhook receiver runs on and free loopback ports.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -71,4 +71,13 @@ pub async fn serve_on_loopback(app: axum::Router) -> String {
         let _ = axum::serve(listener, app).await;
     });
     url
+}
+
+/// A loopback port nothing listens on now, for a server the benchmark names before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
 }
