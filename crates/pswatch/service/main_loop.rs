@@ -322,8 +322,14 @@ impl Loop {
                     .spawn(super::slack_actions::resume(Arc::clone(&self.pipeline)));
             }
             Chore::Alerts => {
-                self.chores.at(chore, now + ALERTS_CHECKED_EVERY);
-                self.resend_alerts(now);
+                // Without an Alertmanager channel nothing fires: looked at again now and then,
+                // for one a reload adds (it has nothing firing before its first delivery).
+                let every = if self.resend_alerts(now) {
+                    ALERTS_CHECKED_EVERY
+                } else {
+                    Duration::from_secs(60)
+                };
+                self.chores.at(chore, now + every);
             }
             Chore::Views => {
                 self.chores.at(chore, now + VIEWS_PRUNED_EVERY);
@@ -338,8 +344,10 @@ impl Loop {
 
     /// Sends again the firing alerts of each Alertmanager channel whose `resend` has passed
     /// (at once after a start or a failover), unless its last resend is still under way.
-    fn resend_alerts(&mut self, now: Instant) {
+    /// Whether there is any such channel.
+    fn resend_alerts(&mut self, now: Instant) -> bool {
         let channels = self.pipeline.delivery.alert_channels();
+        let any = !channels.is_empty();
         self.resent
             .retain(|name, _| channels.iter().any(|(channel, _)| channel == name));
         for (channel, resend) in channels {
@@ -355,6 +363,7 @@ impl Loop {
             let task = tokio::spawn(async move { delivery.resend_firing(&name).await });
             self.resent.insert(channel, (now, task));
         }
+        any
     }
 
     /// Reads what other replicas received: a deploy request pushed to one is polled here as if
@@ -598,6 +607,8 @@ impl Loop {
         };
         self.pipeline = next;
         self.scheduler.set_intervals(self.pipeline.config.poll);
+        // An Alertmanager channel added or changed: its resends follow from now.
+        self.chores.at(Chore::Alerts, Instant::now());
         if let Err(error) = self.pipeline.delivery.bury_unconfigured().await {
             tracing::error!(%error, "cannot move the deliveries of removed channels to the dead letters");
         }
