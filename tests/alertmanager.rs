@@ -405,3 +405,76 @@ async fn the_dry_run_shows_what_would_fire_and_resolve() {
         "the resolution keeps the start it fired with: {text}"
     );
 }
+
+/// A database no longer watched (its `[[watch]]` changed, the configuration reloaded) has
+/// nothing left to end its alerts: they are resolved, and not sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alerts_of_a_database_no_longer_watched_are_resolved() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let alertmanager = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/alerts"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&alertmanager)
+        .await;
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    world.database_mut("acme", "users");
+    let fleet = Fleet::start(world).await;
+    let config = |databases: &[&str]| {
+        fleet.write(
+            fleet
+                .config("300ms")
+                .watch("acme", databases)
+                .channel(
+                    "alertmanager",
+                    "alertmanager",
+                    &[("urls", vec![alertmanager.uri()].into())],
+                )
+                .route(&["alertmanager"]),
+        )
+    };
+    let path = config(&["commerce", "users"]);
+    let service = start(&path, &fleet);
+    service
+        .logged("baseline recorded target_db=acme/commerce")
+        .await;
+    move_workflow(&fleet, 3, "error");
+    let posts = || async {
+        alertmanager
+            .received_requests()
+            .await
+            .expect("requests")
+            .iter()
+            .map(|request| serde_json::from_slice::<Value>(&request.body).expect("JSON"))
+            .collect::<Vec<Value>>()
+    };
+    support::eventually(Duration::from_secs(20), || async {
+        (!posts().await.is_empty()).then_some(())
+    })
+    .await
+    .expect("the alert fires");
+
+    config(&["users"]);
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &service.id().to_string()])
+        .status();
+    let resolved = support::eventually(Duration::from_secs(20), || async {
+        posts().await.into_iter().find(|body| {
+            body[0]["endsAt"].as_str().is_some_and(|ends| {
+                time::OffsetDateTime::parse(ends, &time::format_description::well_known::Rfc3339)
+                    .is_ok_and(|ends| ends <= time::OffsetDateTime::now_utc())
+            })
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("not resolved: {}", service.stderr()));
+    assert_eq!(resolved[0]["labels"]["resource"], "workflow/3");
+    service
+        .logged("resolved the firing alerts of databases no longer watched")
+        .await;
+}

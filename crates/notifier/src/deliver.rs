@@ -183,11 +183,12 @@ impl Notifier {
     }
 
     /// Sends the firing alerts `alerts` of the Alertmanager channel `channel` again, valid for
-    /// another four of its `resend`s. Paced like any message.
+    /// another four of its `resend`s, or, when `ending`, resolved. Paced like any message.
     pub async fn resend_alerts(
         &self,
         channel: &str,
         alerts: &[model::FiringAlert],
+        ending: bool,
     ) -> Result<(), DeliveryError> {
         let configured = self.configured(channel)?;
         let Sender::Alertmanager(alertmanager) = &configured.sender else {
@@ -196,7 +197,7 @@ impl Notifier {
                 format!("channel {channel:?} is not an Alertmanager channel"),
             ));
         };
-        let resend = alertmanager.resend(&self.http, channel, alerts);
+        let resend = alertmanager.resend(&self.http, channel, alerts, ending);
         configured
             .pacer
             .pace(configured.channel.min_interval, resend)

@@ -1,8 +1,10 @@
 //! Delivery: the outbox, channel by channel, in detection order; retries and dead letters.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use diff_engine::Target;
 use notifier::{Channel, ChannelError, Decision, Memos, Notifier, Verdict};
 use store::{DisabledChannel, Store, StoreError};
 use time::OffsetDateTime;
@@ -101,6 +103,57 @@ impl Delivery {
             .collect()
     }
 
+    /// Resolves the firing alerts of databases `watched` does not hold (removed from the
+    /// configuration, or no longer listed by their organization): nothing of theirs will end
+    /// them any more. Sent resolved (a failure is logged: Alertmanager ends them itself after
+    /// four resends) and forgotten, while this replica leads.
+    pub(crate) async fn resolve_unwatched(&self, watched: &HashSet<Target>) {
+        if !self.leadership.leads() {
+            return;
+        }
+        for (channel, _) in self.alert_channels() {
+            let alerts = match self.store.firing_alerts(&channel).await {
+                Ok(alerts) => alerts,
+                Err(error) => {
+                    tracing::warn!(channel, %error, "cannot read the firing alerts");
+                    continue;
+                }
+            };
+            let stale: Vec<model::FiringAlert> = alerts
+                .into_iter()
+                .filter(
+                    |alert| match (alert.label("organization"), alert.label("database")) {
+                        (Some(organization), Some(database)) => {
+                            !watched.contains(&Target::new(organization, database))
+                        }
+                        _ => false,
+                    },
+                )
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            if let Err(error) = self.notifier.resend_alerts(&channel, &stale, true).await {
+                tracing::warn!(channel, %error, "cannot resolve the alerts of databases no longer watched; Alertmanager ends them after four resends");
+            }
+            let keys: Vec<String> = stale.iter().map(model::FiringAlert::key).collect();
+            let forgotten = self
+                .store
+                .keep_alerts(&channel, keys.iter().map(|key| (key.as_str(), None)))
+                .await;
+            match forgotten {
+                Ok(()) => tracing::info!(
+                    channel,
+                    alerts = stale.len(),
+                    "resolved the firing alerts of databases no longer watched"
+                ),
+                Err(error) => {
+                    tracing::warn!(channel, %error, "cannot forget the firing alerts of databases no longer watched")
+                }
+            }
+        }
+    }
+
     /// Sends the alerts `channel` keeps firing again, while this replica leads: what fires is
     /// in the store, so a restarted or new leader carries on. A failure is logged; the next
     /// resend tries again (Alertmanager keeps each alert valid for four resends).
@@ -118,7 +171,7 @@ impl Delivery {
         if alerts.is_empty() {
             return;
         }
-        match self.notifier.resend_alerts(channel, &alerts).await {
+        match self.notifier.resend_alerts(channel, &alerts, false).await {
             Ok(()) => tracing::debug!(channel, alerts = alerts.len(), "firing alerts sent again"),
             Err(error) => {
                 tracing::warn!(channel, %error, "cannot send the firing alerts again; trying at the next resend");

@@ -68,6 +68,13 @@ impl Loop {
             now,
         )
         .await;
+        if unlisted.is_empty() {
+            // Every organization listed: what is not watched now will never end its alerts.
+            let watched: HashSet<Target> = self.scheduler.targets().into_iter().collect();
+            let delivery = Arc::clone(&self.pipeline.delivery);
+            self.tracker
+                .spawn(async move { delivery.resolve_unwatched(&watched).await });
+        }
         let config = &self.pipeline.config;
         let discovers = config.watches.iter().any(|watch| watch.databases.is_none());
         if !discovers && unlisted.is_empty() {

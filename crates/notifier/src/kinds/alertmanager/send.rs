@@ -118,17 +118,24 @@ impl Alertmanager {
         Ok(())
     }
 
-    /// Sends the alerts `alerts` again, valid for another four `resend`s.
+    /// Sends the alerts `alerts` again, valid for another four `resend`s, or, when `ending`,
+    /// resolved (an end of now).
     pub(crate) async fn resend(
         &self,
         client: &reqwest::Client,
         channel: &str,
         alerts: &[FiringAlert],
+        ending: bool,
     ) -> Result<(), DeliveryError> {
         if alerts.is_empty() {
             return Ok(());
         }
-        let ends_at = OffsetDateTime::now_utc() + self.channel.valid_for();
+        let now = OffsetDateTime::now_utc();
+        let ends_at = if ending {
+            now
+        } else {
+            now + self.channel.valid_for()
+        };
         let bodies: Vec<Value> = alerts
             .iter()
             .map(|alert| render::body(alert, ends_at))
