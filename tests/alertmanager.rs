@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use simulator::{SimWorkflow, World};
 use support::fleet::Fleet;
-use support::loopback::{flag, Program};
+use support::loopback::{flag, resolves, AlertsSink, Program};
 use support::receiver::Receiver;
 use support::Service;
 
@@ -323,14 +323,7 @@ async fn wrong_credentials_are_named_and_a_bearer_token_is_sent() {
 /// the store), and sends nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dry_run_shows_what_would_fire_and_resolve() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let alertmanager = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/alerts"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&alertmanager)
-        .await;
+    let alertmanager = AlertsSink::start().await;
     let mut world = World::default();
     world
         .database_mut("acme", "commerce")
@@ -345,7 +338,7 @@ async fn the_dry_run_shows_what_would_fire_and_resolve() {
             .channel(
                 "alertmanager",
                 "alertmanager",
-                &[("urls", vec![alertmanager.uri()].into())],
+                &[("urls", vec![alertmanager.server.uri()].into())],
             )
             .route(&["alertmanager"]),
     );
@@ -374,20 +367,9 @@ async fn the_dry_run_shows_what_would_fire_and_resolve() {
         text.contains("\"alertname\": \"PlanetScaleWorkflowError\""),
         "{text}"
     );
-    assert!(alertmanager
-        .received_requests()
-        .await
-        .expect("requests")
-        .is_empty());
+    assert!(alertmanager.posts().await.is_empty());
     assert!(run(&["once"]).await.status.success());
-    assert_eq!(
-        alertmanager
-            .received_requests()
-            .await
-            .expect("requests")
-            .len(),
-        1
-    );
+    assert_eq!(alertmanager.posts().await.len(), 1);
     // Out of error: the dry run shows the alert it would resolve, with an end of now.
     move_workflow(&fleet, 3, "running");
     let output = run(&["once", "--dry-run"]).await;
@@ -397,9 +379,7 @@ async fn the_dry_run_shows_what_would_fire_and_resolve() {
         "{text}"
     );
     assert!(text.contains("\"resource\": \"workflow/3\""), "{text}");
-    let fired: Value =
-        serde_json::from_slice(&alertmanager.received_requests().await.expect("requests")[0].body)
-            .expect("JSON");
+    let fired = alertmanager.posts().await.remove(0);
     assert!(
         text.contains(&format!("\"startsAt\": {}", fired[0]["startsAt"])),
         "the resolution keeps the start it fired with: {text}"
@@ -410,14 +390,7 @@ async fn the_dry_run_shows_what_would_fire_and_resolve() {
 /// nothing left to end its alerts: they are resolved, and not sent again.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_alerts_of_a_database_no_longer_watched_are_resolved() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let alertmanager = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/alerts"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&alertmanager)
-        .await;
+    let alertmanager = AlertsSink::start().await;
     let mut world = World::default();
     world
         .database_mut("acme", "commerce")
@@ -433,7 +406,7 @@ async fn the_alerts_of_a_database_no_longer_watched_are_resolved() {
                 .channel(
                     "alertmanager",
                     "alertmanager",
-                    &[("urls", vec![alertmanager.uri()].into())],
+                    &[("urls", vec![alertmanager.server.uri()].into())],
                 )
                 .route(&["alertmanager"]),
         )
@@ -444,17 +417,8 @@ async fn the_alerts_of_a_database_no_longer_watched_are_resolved() {
         .logged("baseline recorded target_db=acme/commerce")
         .await;
     move_workflow(&fleet, 3, "error");
-    let posts = || async {
-        alertmanager
-            .received_requests()
-            .await
-            .expect("requests")
-            .iter()
-            .map(|request| serde_json::from_slice::<Value>(&request.body).expect("JSON"))
-            .collect::<Vec<Value>>()
-    };
     support::eventually(Duration::from_secs(20), || async {
-        (!posts().await.is_empty()).then_some(())
+        (!alertmanager.posts().await.is_empty()).then_some(())
     })
     .await
     .expect("the alert fires");
@@ -464,12 +428,7 @@ async fn the_alerts_of_a_database_no_longer_watched_are_resolved() {
         .args(["-HUP", &service.id().to_string()])
         .status();
     let resolved = support::eventually(Duration::from_secs(20), || async {
-        posts().await.into_iter().find(|body| {
-            body[0]["endsAt"].as_str().is_some_and(|ends| {
-                time::OffsetDateTime::parse(ends, &time::format_description::well_known::Rfc3339)
-                    .is_ok_and(|ends| ends <= time::OffsetDateTime::now_utc())
-            })
-        })
+        alertmanager.posts().await.into_iter().find(resolves)
     })
     .await
     .unwrap_or_else(|| panic!("not resolved: {}", service.stderr()));

@@ -897,22 +897,18 @@ async fn a_wait_on_a_standby_is_answered_and_survives_a_failover() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_firing_alert_survives_a_failover() {
     use support::fleet::Fleet;
+    use support::loopback::{resolves, AlertsSink};
     use support::{eventually, Service};
     let database = TestDatabase::start();
     let fleet = Fleet::start(world()).await;
-    let alertmanager = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/alerts"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&alertmanager)
-        .await;
+    let alertmanager = AlertsSink::start().await;
     let config = fleet.write(
         shared(&fleet, &database, "alerts")
             .channel(
                 "alertmanager",
                 "alertmanager",
                 &[
-                    ("urls", vec![alertmanager.uri()].into()),
+                    ("urls", vec![alertmanager.server.uri()].into()),
                     ("resend", "1h".into()),
                 ],
             )
@@ -926,15 +922,7 @@ async fn a_firing_alert_survives_a_failover() {
     second.logged("this replica is a standby").await;
     first.logged("baseline").await;
     move_workflow(&fleet, "error");
-    let posts = || async {
-        alertmanager
-            .received_requests()
-            .await
-            .expect("requests")
-            .iter()
-            .map(|request| serde_json::from_slice::<Value>(&request.body).expect("JSON"))
-            .collect::<Vec<Value>>()
-    };
+    let posts = || alertmanager.posts();
     let fired = eventually(Duration::from_secs(20), || async {
         posts().await.into_iter().next()
     })
@@ -956,14 +944,8 @@ async fn a_firing_alert_survives_a_failover() {
     assert_eq!(again[0]["startsAt"], fired[0]["startsAt"]);
 
     move_workflow(&fleet, "running");
-    let ended = |body: &Value| {
-        body[0]["endsAt"].as_str().is_some_and(|ends| {
-            time::OffsetDateTime::parse(ends, &time::format_description::well_known::Rfc3339)
-                .is_ok_and(|ends| ends <= time::OffsetDateTime::now_utc())
-        })
-    };
     let resolved = eventually(Duration::from_secs(20), || async {
-        posts().await.into_iter().find(|body| ended(body))
+        posts().await.into_iter().find(resolves)
     })
     .await
     .expect("the new leader resolves the alert with an end of now");

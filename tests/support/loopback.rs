@@ -60,3 +60,42 @@ impl Program {
 pub fn flag(name: &str, path: &Path) -> String {
     format!("--{name}={}", path.display())
 }
+
+/// An Alertmanager's API played by wiremock, for tests of what pswatch posts rather than of
+/// what Alertmanager does with it: every `POST /api/v2/alerts` accepted and recorded.
+pub struct AlertsSink {
+    pub server: wiremock::MockServer,
+}
+
+impl AlertsSink {
+    pub async fn start() -> Self {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v2/alerts"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    /// The bodies posted, oldest first: each an array of alerts.
+    pub async fn posts(&self) -> Vec<serde_json::Value> {
+        self.server
+            .received_requests()
+            .await
+            .expect("requests")
+            .iter()
+            .map(|request| serde_json::from_slice(&request.body).expect("JSON"))
+            .collect()
+    }
+}
+
+/// Whether the first alert of a posted body ends by now: a resolution.
+pub fn resolves(body: &serde_json::Value) -> bool {
+    body[0]["endsAt"].as_str().is_some_and(|ends| {
+        time::OffsetDateTime::parse(ends, &time::format_description::well_known::Rfc3339)
+            .is_ok_and(|ends| ends <= time::OffsetDateTime::now_utc())
+    })
+}
