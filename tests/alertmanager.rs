@@ -92,6 +92,19 @@ fn notifications(sink: &Receiver) -> Vec<Value> {
         .collect()
 }
 
+/// The first notification of `status` (`firing`, `resolved`) Alertmanager's receiver gets
+/// within 20 s.
+async fn notification(sink: &Receiver, status: &str) -> Option<Value> {
+    support::eventually(Duration::from_secs(20), || {
+        std::future::ready(
+            notifications(sink)
+                .into_iter()
+                .find(|notification| notification["status"] == status),
+        )
+    })
+    .await
+}
+
 fn move_workflow(fleet: &Fleet, number: u64, state: &str) {
     fleet.simulator.update(|world| {
         world
@@ -175,15 +188,9 @@ async fn a_real_alertmanager_receives_groups_and_resolves_pswatchs_alerts() {
         three["generatorURL"],
         "https://app.planetscale.com/acme/commerce/workflows"
     );
-    let grouped = support::eventually(Duration::from_secs(20), || {
-        std::future::ready(
-            notifications(&sink)
-                .into_iter()
-                .find(|notification| notification["status"] == "firing"),
-        )
-    })
-    .await
-    .expect("Alertmanager notifies its receiver");
+    let grouped = notification(&sink, "firing")
+        .await
+        .expect("Alertmanager notifies its receiver");
     assert_eq!(
         grouped["groupLabels"]["alertname"],
         "PlanetScaleWorkflowError"
@@ -236,15 +243,9 @@ async fn a_real_alertmanager_receives_groups_and_resolves_pswatchs_alerts() {
     })
     .await
     .expect("the alerts are resolved in Alertmanager");
-    let resolved = support::eventually(Duration::from_secs(20), || {
-        std::future::ready(
-            notifications(&sink)
-                .into_iter()
-                .find(|notification| notification["status"] == "resolved"),
-        )
-    })
-    .await
-    .expect("Alertmanager's receiver hears of the resolution");
+    let resolved = notification(&sink, "resolved")
+        .await
+        .expect("Alertmanager's receiver hears of the resolution");
     assert_eq!(resolved["alerts"].as_array().map(Vec::len), Some(2));
 
     // The password is in no log and no request pswatch's audit webhook received.

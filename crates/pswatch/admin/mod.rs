@@ -26,6 +26,7 @@ use crate::admin::views::{
     SilencesAnswer, StatusView, TargetView,
 };
 use crate::service::board::Board;
+use crate::service::fleet::FleetReport;
 use crate::service::handles::Handles;
 use crate::service::health::StoreHealth;
 use crate::service::metrics::Metrics;
@@ -340,8 +341,7 @@ async fn metrics(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        // Where the resources stand, as the leader sees them: on a standby, its report.
-        metrics.render_with(&work_shown(&board, &store, &leadership).await.0.fleet),
+        metrics.render_with(&fleet_shown(&board, &store, &leadership).await),
     )
         .into_response()
 }
@@ -359,6 +359,28 @@ pub(crate) async fn work_shown(
         }
     }
     (board.report(tokio::time::Instant::now()), None)
+}
+
+/// Where the resources stand, for the state metrics: as this replica sees them, or on a
+/// standby as the leader's last report carries them (none before it wrote one, or from a
+/// version without them).
+async fn fleet_shown(board: &Board, store: &Store, leadership: &Leadership) -> FleetReport {
+    if !leadership.is_standby() {
+        return board.fleet.report(OffsetDateTime::now_utc());
+    }
+    store
+        .leader_report()
+        .await
+        .inspect_err(|error| tracing::debug!(%error, "cannot read the leader's report"))
+        .ok()
+        .flatten()
+        .and_then(|mut reported| reported.report.as_object_mut()?.remove("fleet"))
+        .and_then(|fleet| {
+            serde_json::from_value(fleet)
+                .inspect_err(|error| tracing::debug!(%error, "the leader's fleet cannot be read"))
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// The leader's last report and its age in seconds, its push ages counted to now; `None` when
@@ -395,7 +417,6 @@ async fn status(
         budgets,
         push,
         recent_events,
-        fleet: _,
     } = report;
     let states = store.target_states().await.unwrap_or_default();
     let targets = scheduler

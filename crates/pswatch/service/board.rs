@@ -84,8 +84,7 @@ impl Board {
     }
 
     /// What this replica knows of its work and only it (its schedule of the databases, its
-    /// budgets, push, the recent events, where the resources stand), as the status page and
-    /// the metrics show it.
+    /// budgets, push, the recent events), as the status page shows it.
     pub(crate) fn report(&self, now: tokio::time::Instant) -> Report {
         Report {
             scheduler: self.status.snapshot(),
@@ -97,14 +96,19 @@ impl Board {
                 .collect(),
             push: self.push.snapshot(now),
             recent_events: self.status.recent(),
-            fleet: self.fleet.report(time::OffsetDateTime::now_utc()),
         }
     }
 
-    /// Writes the leader's report to the shared store, for the other replicas' status pages.
-    /// A failure only leaves their pages older: logged at debug.
+    /// Writes the leader's report to the shared store, for the other replicas' status pages,
+    /// with where the resources stand beside it (`fleet`), for their state metrics. A failure
+    /// only leaves them older: logged at debug.
     pub(crate) async fn publish_report(&self, store: &store::Store, now: tokio::time::Instant) {
-        let report = match serde_json::to_value(self.report(now)) {
+        let shaped = serde_json::to_value(self.report(now)).and_then(|mut report| {
+            report["fleet"] =
+                serde_json::to_value(self.fleet.report(time::OffsetDateTime::now_utc()))?;
+            Ok(report)
+        });
+        let report = match shaped {
             Ok(report) => report,
             Err(error) => {
                 tracing::debug!(%error, "cannot shape the leader's report");

@@ -146,10 +146,6 @@ pub(crate) struct Report {
     pub(crate) push: BTreeMap<String, super::push::PushView>,
     /// Newest first.
     pub(crate) recent_events: Vec<RecentEvent>,
-    /// Where the watched resources stand, for the state metrics (absent from reports of
-    /// earlier versions).
-    #[serde(default)]
-    pub(crate) fleet: super::fleet::FleetReport,
 }
 
 /// The board, shared by the service and the admin server.

@@ -73,17 +73,17 @@ impl Kind for AlertmanagerChannel {
     }
 
     fn preview(&self, events: &[Event], words: &Words, memos: &Memos) -> String {
-        let now = events
-            .first()
-            .map_or_else(time::OffsetDateTime::now_utc, |event| event.observed_at);
+        let Some(first) = events.first() else {
+            return String::new();
+        };
         let plan = send::plan(events, words, memos);
         if plan.is_empty() {
             return format!(
                 "nothing: {} fires or ends no alert\n",
-                crate::text::headline(&events[0])
+                crate::text::headline(first)
             );
         }
-        let bodies = send::bodies(&plan, now, self.valid_for());
+        let bodies = send::bodies(&plan, first.observed_at, self.valid_for());
         let mut text = String::new();
         line(
             &mut text,

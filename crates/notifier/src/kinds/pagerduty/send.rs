@@ -54,6 +54,15 @@ impl PagerDuty {
     }
 }
 
+/// The events after `sent` (the last one a delivery sent, when it is among them): those a
+/// retry after a partial success still owes; all of them without it.
+fn unsent<'a>(events: &'a [diff_engine::Event], sent: Option<&str>) -> &'a [diff_engine::Event] {
+    let start = sent
+        .and_then(|sent| events.iter().position(|event| event.id == sent))
+        .map_or(0, |position| position + 1);
+    &events[start..]
+}
+
 impl PagerDuty {
     /// Puts the deploys, cutovers and completions among a resource's `events` on the
     /// service's timeline, as change events, but those a delivery retried after a partial
@@ -74,10 +83,7 @@ impl PagerDuty {
         let sent = memos
             .get(key)
             .and_then(|memo| memo.last_change_event.clone());
-        let start = sent
-            .and_then(|sent| events.iter().position(|event| event.id == sent))
-            .map_or(0, |position| position + 1);
-        for event in &events[start..] {
+        for event in unsent(events, sent.as_deref()) {
             let Some(body) = pagerduty::change_event(event, words) else {
                 continue;
             };
@@ -120,13 +126,9 @@ impl Deliver for PagerDuty {
                 .cloned()
                 .unwrap_or_default();
             // What a retry after a partial success already sent is not sent again.
-            let start = memo
-                .last_event
-                .as_deref()
-                .and_then(|sent| mine.iter().position(|event| event.id == sent))
-                .map_or(0, |position| position + 1);
+            let unsent = unsent(&mine, memo.last_event.as_deref());
             let open = memo.incident.is_some() || pagerduty::backup_recovers(&mine);
-            for page in pagerduty::plan(&mine[start..], open, self.channel.page_on_warning) {
+            for page in pagerduty::plan(unsent, open, self.channel.page_on_warning) {
                 match page {
                     Page::Trigger(event) => {
                         self.enqueue(client, channel, pagerduty::trigger(event, words))
