@@ -955,3 +955,53 @@ async fn a_firing_alert_survives_a_failover() {
         "a resolution carries the alert as it fired"
     );
 }
+
+/// A timer's firings are kept with the state the leader writes: a new leader fires the next
+/// one at its time, numbered on, and never fires the first again under another id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timer_neither_repeats_nor_forgets_a_firing_across_a_failover() {
+    use support::fleet::Fleet;
+    use support::Service;
+    let database = TestDatabase::start();
+    let fleet = Fleet::start(world()).await;
+    let config = fleet.write(
+        shared(&fleet, &database, "timers")
+            .timer("stuck", &["workflow"], &["error"], "2s")
+            .timer_with("repeat", "3s"),
+    );
+    let logs = fleet.directory.path();
+    let replica = |name: &str| Service::start(&config, &[("PSWATCH_REPLICA", name.into())], logs);
+    let mut first = replica("first");
+    first.logged("this replica leads").await;
+    let second = replica("second");
+    second.logged("this replica is a standby").await;
+    first.logged("baseline").await;
+    move_workflow(&fleet, "error");
+    let fired = fleet.wait_for("timer.fired", 1).await;
+    assert_eq!(fired[0]["data"]["firing"], 1);
+    first.kill();
+    second.logged("this replica leads").await;
+    // The new leader may deliver the first firing again (the same event, the same id) if the
+    // old one was killed before it marked it sent; it never makes another first firing.
+    let firings = support::eventually(Duration::from_secs(30), || async {
+        let all = fleet.deliveries_of("timer.fired");
+        all.iter()
+            .any(|body| body["data"]["firing"].as_u64() >= Some(2))
+            .then_some(all)
+    })
+    .await
+    .expect("the new leader fires the next one");
+    let mut ids: std::collections::BTreeMap<u64, Value> = std::collections::BTreeMap::new();
+    for body in &firings {
+        let firing = body["data"]["firing"].as_u64().expect("firing");
+        let id = ids
+            .entry(firing)
+            .or_insert_with(|| body["data"]["id"].clone());
+        assert_eq!(
+            *id, body["data"]["id"],
+            "firing {firing} made twice: {firings:#?}"
+        );
+        assert_eq!(body["data"]["since"], fired[0]["data"]["since"]);
+    }
+    assert_eq!(ids.keys().next(), Some(&1), "{firings:#?}");
+}

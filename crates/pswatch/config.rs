@@ -24,6 +24,7 @@ mod digests;
 mod environment;
 mod raw;
 mod templates;
+mod timers;
 mod validate;
 mod value;
 
@@ -128,6 +129,9 @@ pub(crate) struct Config {
     pub(crate) channels: Vec<Channel>,
     /// `[[digests]]`: summaries sent to their channels at their times.
     pub(crate) digests: Vec<Digest>,
+    /// `[[timers]]`: `timer.fired` while a resource stays in a state (their own channels are
+    /// routes of `router`).
+    pub(crate) timers: Vec<diff_engine::Timer>,
     /// `[[templates]]`, compiled; channels hold those they list.
     pub(crate) templates: std::sync::Arc<notifier::Templates>,
     pub(crate) router: Router,
@@ -153,7 +157,7 @@ pub(crate) struct Config {
 
 impl Config {
     /// What the diff reports, as configured.
-    pub(crate) fn diff_options(&self) -> diff_engine::DiffOptions {
+    pub(crate) fn diff_options(&self) -> diff_engine::DiffOptions<'_> {
         let duration =
             |value: Option<Duration>| value.and_then(|value| time::Duration::try_from(value).ok());
         diff_engine::DiffOptions {
@@ -161,6 +165,7 @@ impl Config {
             notify_pending_ready: self.poll.notify_pending_ready,
             cutover_reminder: duration(self.alerts.cutover_reminder),
             stall_after: duration(self.alerts.stall_after),
+            timers: &self.timers,
         }
     }
 

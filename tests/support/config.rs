@@ -174,6 +174,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// A `[[timers]]` entry named `name`, watching `resources` in `states` for `after`.
+    pub fn timer(self, name: &str, resources: &[&str], states: &[&str], after: &str) -> Self {
+        let mut item = Table::new();
+        item.insert("name".into(), name.into());
+        item.insert("resources".into(), resources.to_vec().into());
+        item.insert("states".into(), states.to_vec().into());
+        item.insert("after".into(), after.into());
+        self.push("timers", item)
+    }
+
+    /// Sets `key` of the last timer (`repeat`, `escalate_after`, `escalate_to`, …).
+    pub fn timer_with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.last("timers").insert(key.to_owned(), value.into());
+        self
+    }
+
     /// A route of every event to `channels`.
     pub fn route(self, channels: &[&str]) -> Self {
         let mut item = Table::new();

@@ -11,16 +11,18 @@ use crate::model::{
     SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
 };
 use crate::states::Severity;
+use crate::timer::Timer;
 
 mod backups;
 mod clocks;
 mod maintenance;
 mod recommendations;
 mod resizes;
+mod timers;
 
 /// Choices that change what the diff reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DiffOptions {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions<'a> {
     /// On a target's first poll, report resources that are already in an error state instead of
     /// recording them silently.
     pub notify_on_baseline_errors: bool,
@@ -33,6 +35,8 @@ pub struct DiffOptions {
     /// Report an `in_progress` operation whose progress has not moved this long
     /// (`deploy_operation.stalled`); `None`: never.
     pub stall_after: Option<Duration>,
+    /// The `[[timers]]` (`timer.fired`).
+    pub timers: &'a [Timer],
 }
 
 /// The result of one diff.
@@ -146,7 +150,7 @@ pub fn diff(
     previous: Option<&TargetState>,
     observation: &Observation,
     now: OffsetDateTime,
-    options: DiffOptions,
+    options: DiffOptions<'_>,
 ) -> Diff {
     let empty = TargetState::default();
     let mut differ = Differ {
@@ -174,6 +178,7 @@ pub fn diff(
     differ.resizes(previous, observation, &mut next);
     differ.recommendations(previous, observation, &mut next);
     differ.maintenance(previous, observation, &mut next);
+    differ.timers(previous, observation, &mut next);
     next.slow_polled_at = if observation.backups.is_some()
         || observation.resizes.is_some()
         || observation.recommendations.is_some()
@@ -197,7 +202,7 @@ struct Differ<'a> {
     target: &'a Target,
     now: OffsetDateTime,
     baseline: bool,
-    options: DiffOptions,
+    options: DiffOptions<'a>,
     events: Vec<Event>,
     anomalies: Vec<Anomaly>,
     /// Where the event counter of a resource seen for the first time starts: the target's

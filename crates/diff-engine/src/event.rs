@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::model::{DeployOperation, DeployRequest, OperationPhase, Target, Workflow};
 use crate::states::{DeployState, OperationState, Severity, WorkflowState};
+use crate::timer::TimerSubject;
 
 /// One detected change. Serialized as the `data` of a webhook and stored in the outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +170,23 @@ pub enum EventKind {
         /// The schedule.
         schedule: crate::MaintenanceSchedule,
     },
+    /// `timer.fired`: a resource has stayed in a state a `[[timers]]` entry watches for its
+    /// `after`, or for another `repeat` since its last firing.
+    TimerFired {
+        /// The timer's name.
+        timer: String,
+        /// The state the resource has stayed in.
+        state: String,
+        /// Since when it has been in it.
+        since: OffsetDateTime,
+        /// Which firing of this stay it is: 1 for the first (a service down across firing times
+        /// makes one firing, numbered as the latest due).
+        firing: u64,
+        /// Whether the firing reached the timer's `escalate_after`.
+        escalated: bool,
+        /// The resource, as the API showed it.
+        subject: TimerSubject,
+    },
     /// `pswatch.digest`: a `[[digests]]` entry's summary of a period, sent to its channels at
     /// its time.
     Digest {
@@ -205,6 +223,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "maintenance.started",
     "maintenance.finished",
     "pswatch.digest",
+    "timer.fired",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
     "planetscale.branch.anomaly",
@@ -219,7 +238,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 17;
+const FIRST_PLANETSCALE: usize = 18;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -323,6 +342,7 @@ impl EventKind {
             Self::MaintenanceStarted { .. } => EVENT_TYPES[14],
             Self::MaintenanceFinished { .. } => EVENT_TYPES[15],
             Self::Digest { .. } => EVENT_TYPES[16],
+            Self::TimerFired { .. } => EVENT_TYPES[17],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -344,9 +364,9 @@ impl EventKind {
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
             Self::PlanetScale { resource, .. } => resource["state"].as_str().unwrap_or_default(),
-            Self::BackupStateChanged { state, .. } | Self::ResizeStateChanged { state, .. } => {
-                state
-            }
+            Self::BackupStateChanged { state, .. }
+            | Self::ResizeStateChanged { state, .. }
+            | Self::TimerFired { state, .. } => state,
             Self::SchemaRecommendationOpened { recommendation }
             | Self::SchemaRecommendationClosed { recommendation, .. } => &recommendation.state,
             Self::MaintenanceScheduled { .. } => "scheduled",
@@ -382,6 +402,7 @@ impl EventKind {
             | Self::DeployRequestCutoverExpiring { .. }
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
+            | Self::TimerFired { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -433,6 +454,7 @@ impl EventKind {
             | Self::MaintenanceScheduled { .. }
             | Self::MaintenanceStarted { .. }
             | Self::MaintenanceFinished { .. }
+            | Self::TimerFired { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -453,6 +475,14 @@ impl EventKind {
             | Self::DeployOperationStalled {
                 deploy_request_number,
                 ..
+            }
+            | Self::TimerFired {
+                subject:
+                    TimerSubject::DeployOperation {
+                        deploy_request_number,
+                        ..
+                    },
+                ..
             } => Some(*deploy_request_number),
             _ => self.deploy_request().map(|request| request.number),
         }
@@ -464,7 +494,11 @@ impl EventKind {
             Self::DeployRequestStateChanged { deploy_request, .. }
             | Self::DeployRequestAwaitingCutover { deploy_request, .. }
             | Self::DeployRequestCutoverExpiring { deploy_request }
-            | Self::DeployRequestQueuePaused { deploy_request, .. } => Some(deploy_request),
+            | Self::DeployRequestQueuePaused { deploy_request, .. }
+            | Self::TimerFired {
+                subject: TimerSubject::DeployRequest(deploy_request),
+                ..
+            } => Some(deploy_request),
             _ => None,
         }
     }
@@ -474,7 +508,11 @@ impl EventKind {
         match self {
             Self::DeployOperationStateChanged { operation, .. }
             | Self::DeployOperationErrorsChanged { operation, .. }
-            | Self::DeployOperationStalled { operation, .. } => Some(operation),
+            | Self::DeployOperationStalled { operation, .. }
+            | Self::TimerFired {
+                subject: TimerSubject::DeployOperation { operation, .. },
+                ..
+            } => Some(operation),
             _ => None,
         }
     }
@@ -484,7 +522,11 @@ impl EventKind {
         match self {
             Self::DeployOperationStateChanged { phase, .. }
             | Self::DeployOperationErrorsChanged { phase, .. }
-            | Self::DeployOperationStalled { phase, .. } => Some(*phase),
+            | Self::DeployOperationStalled { phase, .. }
+            | Self::TimerFired {
+                subject: TimerSubject::DeployOperation { phase, .. },
+                ..
+            } => Some(*phase),
             _ => None,
         }
     }

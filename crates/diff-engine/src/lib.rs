@@ -12,6 +12,7 @@ mod event;
 mod model;
 mod plan;
 mod states;
+mod timer;
 
 pub use diff::{diff, Anomaly, Diff, DiffOptions};
 pub use digest::{DatabaseDigest, Digest, DigestItem};
@@ -24,6 +25,7 @@ pub use model::{
 };
 pub use plan::needs_operations;
 pub use states::{DeployState, Motion, OperationState, Severity, WorkflowState, WORKFLOW_PHASES};
+pub use timer::{Timer, TimerClock, TimerResource, TimerSubject};
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -396,6 +396,10 @@ pub struct TargetState {
     pub maintenance_read: bool,
     /// When the slower kinds (backups, resizes, recommendations) were last read.
     pub slow_polled_at: Option<OffsetDateTime>,
+    /// The clocks of `[[timers]]`, by resource (`workflow/{id}`, `deploy_request/{number}`,
+    /// `deploy_request/{number}/operation/{id}`, `…/revert_operation/{id}`, `backup/{id}`,
+    /// `resize/{id}`): only of resources some timer watches.
+    pub timers: BTreeMap<String, crate::TimerClock>,
 }
 
 /// What is remembered of a maintenance schedule.

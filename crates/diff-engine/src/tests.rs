@@ -217,6 +217,30 @@ fn describe(event: &Event) -> String {
                 operation.progress_percentage.unwrap_or_default()
             ),
         ),
+        EventKind::TimerFired {
+            timer,
+            state,
+            firing,
+            escalated,
+            subject,
+            ..
+        } => (
+            format!(
+                "{timer}:{}",
+                match subject {
+                    TimerSubject::Workflow(workflow) => format!("wf{}", workflow.number),
+                    TimerSubject::DeployRequest(request) => format!("dr{}", request.number),
+                    TimerSubject::DeployOperation {
+                        deploy_request_number,
+                        phase,
+                        operation,
+                    } => operation_name(*deploy_request_number, *phase, operation),
+                    TimerSubject::Backup(backup) => format!("backup {}", backup.id),
+                    TimerSubject::Resize(resize) => format!("resize {}", resize.id),
+                }
+            ),
+            format!("{state}#{firing}{}", if *escalated { "!" } else { "" }),
+        ),
         EventKind::PlanetScale { event, .. } => ("planetscale".into(), event.as_str().into()),
         EventKind::Digest { digest } => ("digest".into(), digest.name.clone()),
         EventKind::MaintenanceScheduled { schedule, .. }
@@ -999,3 +1023,4 @@ fn planetscale_events_have_a_type_a_severity_and_an_id_per_delivery() {
 
 mod backups;
 mod reminders;
+mod timers;

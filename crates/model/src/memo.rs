@@ -72,9 +72,11 @@ impl ResourceKey {
     pub fn of(event: &Event) -> Option<Self> {
         let (kind, number) = match &event.kind {
             EventKind::WorkflowStateChanged { workflow, .. }
-            | EventKind::WorkflowErrorsChanged { workflow, .. } => {
-                (ResourceKind::Workflow, workflow.number)
-            }
+            | EventKind::WorkflowErrorsChanged { workflow, .. }
+            | EventKind::TimerFired {
+                subject: diff_engine::TimerSubject::Workflow(workflow),
+                ..
+            } => (ResourceKind::Workflow, workflow.number),
             EventKind::PlanetScale { .. } => return None,
             kind => (ResourceKind::DeployRequest, kind.deploy_request_number()?),
         };

@@ -6,7 +6,9 @@
 //! snapshots of `render.rs` pin the result. README.md's "Events" and "Webhooks" sections
 //! describe it.
 
-use diff_engine::{DatabaseDigest, Digest, DigestItem, Event, EventKind, Workflow, WorkflowTimes};
+use diff_engine::{
+    DatabaseDigest, Digest, DigestItem, Event, EventKind, TimerSubject, Workflow, WorkflowTimes,
+};
 use serde::Serialize;
 
 use model::rfc3339;
@@ -67,7 +69,7 @@ impl<'a> EventData<'a> {
     fn new(event: &'a Event) -> Self {
         Self {
             id: &event.id,
-            change: Change::new(&event.kind),
+            change: Change::new(event),
             organization: &event.organization,
             database: &event.database,
             severity: event.severity.as_str(),
@@ -175,6 +177,17 @@ enum Change<'a> {
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
+    #[serde(rename = "timer.fired")]
+    TimerFired {
+        timer: &'a str,
+        state: &'a str,
+        since: String,
+        in_state_seconds: i64,
+        firing: u64,
+        escalated: bool,
+        #[serde(flatten)]
+        subject: SubjectData<'a>,
+    },
     /// `planetscale.<event>`: its own `type`, PlanetScale's event name and `resource` as sent.
     #[serde(untagged)]
     PlanetScale {
@@ -185,8 +198,60 @@ enum Change<'a> {
     },
 }
 
+/// The resource a timer fired for: `resource_kind` names its kind, and its own field holds it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "resource_kind", rename_all = "snake_case")]
+enum SubjectData<'a> {
+    Workflow {
+        workflow: WorkflowData<'a>,
+    },
+    DeployRequest {
+        deploy_request: wire::DeployRequest<'a>,
+    },
+    DeployOperation {
+        deploy_request_number: u64,
+        phase: &'static str,
+        operation: wire::Operation<'a>,
+    },
+    Backup {
+        backup: wire::Backup<'a>,
+    },
+    Resize {
+        resize: wire::Resize<'a>,
+    },
+}
+
+impl<'a> SubjectData<'a> {
+    fn new(subject: &'a TimerSubject) -> Self {
+        match subject {
+            TimerSubject::Workflow(workflow) => Self::Workflow {
+                workflow: WorkflowData::from(workflow),
+            },
+            TimerSubject::DeployRequest(request) => Self::DeployRequest {
+                deploy_request: wire::DeployRequest::from(request),
+            },
+            TimerSubject::DeployOperation {
+                deploy_request_number,
+                phase,
+                operation,
+            } => Self::DeployOperation {
+                deploy_request_number: *deploy_request_number,
+                phase: phase.as_str(),
+                operation: wire::Operation::from(operation),
+            },
+            TimerSubject::Backup(backup) => Self::Backup {
+                backup: wire::Backup::from(backup),
+            },
+            TimerSubject::Resize(resize) => Self::Resize {
+                resize: wire::Resize::from(resize),
+            },
+        }
+    }
+}
+
 impl<'a> Change<'a> {
-    fn new(kind: &'a EventKind) -> Self {
+    fn new(event: &'a Event) -> Self {
+        let kind = &event.kind;
         match kind {
             EventKind::WorkflowStateChanged {
                 previous_state,
@@ -312,6 +377,22 @@ impl<'a> Change<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
+            },
+            EventKind::TimerFired {
+                timer,
+                state,
+                since,
+                firing,
+                escalated,
+                subject,
+            } => Self::TimerFired {
+                timer,
+                state,
+                since: rfc3339(*since),
+                in_state_seconds: (event.observed_at - *since).whole_seconds(),
+                firing: *firing,
+                escalated: *escalated,
+                subject: SubjectData::new(subject),
             },
             EventKind::DeployOperationStalled {
                 stalled_since,

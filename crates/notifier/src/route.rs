@@ -1,6 +1,6 @@
 //! Routing rules: which channels an event goes to.
 
-use diff_engine::Event;
+use diff_engine::{Event, EventKind};
 use globset::GlobSet;
 
 /// One `[[routes]]` entry, compiled.
@@ -13,6 +13,16 @@ pub struct Route {
     states: Option<GlobSet>,
     organizations: Option<GlobSet>,
     databases: Option<GlobSet>,
+    /// Only the firings of one `[[timers]]` entry, from a firing number on.
+    timer: Option<TimerFilter>,
+}
+
+/// A `[[timers]]` entry's own route: its firings (`channels`), or those from its
+/// `escalate_after` on (`escalate_to`).
+#[derive(Debug, Clone)]
+struct TimerFilter {
+    name: String,
+    from_firing: u64,
 }
 
 impl Route {
@@ -32,6 +42,32 @@ impl Route {
             states,
             organizations,
             databases,
+            timer: None,
+        }
+    }
+
+    /// The route of the firings of timer `name` from firing `from_firing` on (`timer.fired`)
+    /// to `channels`.
+    pub fn for_timer(channels: Vec<String>, name: &str, from_firing: u64) -> Self {
+        let mut events = globset::GlobSetBuilder::new();
+        events.add(
+            globset::Glob::new("timer.fired")
+                .unwrap_or_else(|_| unreachable!("an event type is a glob")),
+        );
+        Self {
+            timer: Some(TimerFilter {
+                name: name.to_owned(),
+                from_firing,
+            }),
+            ..Self::new(
+                channels,
+                events
+                    .build()
+                    .unwrap_or_else(|_| unreachable!("one glob builds")),
+                None,
+                None,
+                None,
+            )
         }
     }
 
@@ -43,13 +79,22 @@ impl Route {
 
     /// Whether `event` passes every filter of the route.
     pub fn matches(&self, event: &Event) -> bool {
+        let firing = match &event.kind {
+            EventKind::TimerFired { timer, firing, .. } => Some((timer.as_str(), *firing)),
+            _ => None,
+        };
         self.check(&Subject {
             event_type: event.type_name(),
             state: Some(event.kind.state()),
             organization: Some(&event.organization),
             database: Some(&event.database),
+            timer: firing.map(|(name, _)| name),
         })
         .is_some()
+            && self
+                .timer
+                .as_ref()
+                .is_none_or(|filter| firing.is_some_and(|(_, number)| number >= filter.from_firing))
     }
 
     /// Whether an event like `subject` passes the route: `None` if a filter refuses it, else
@@ -59,6 +104,13 @@ impl Route {
             return None;
         }
         let mut unchecked = Vec::new();
+        if let Some(filter) = &self.timer {
+            match subject.timer {
+                Some(name) if name != filter.name => return None,
+                Some(_) => {}
+                None => unchecked.push("timer"),
+            }
+        }
         for (name, set, value) in [
             ("states", &self.states, subject.state),
             ("organizations", &self.organizations, subject.organization),
@@ -89,6 +141,8 @@ pub struct Subject<'a> {
     pub organization: Option<&'a str>,
     /// The database; `None` leaves `databases` filters unchecked.
     pub database: Option<&'a str>,
+    /// The timer of a `timer.fired`; `None` leaves the timers' own routes unchecked.
+    pub timer: Option<&'a str>,
 }
 
 /// A channel an event would reach, and why.
@@ -218,6 +272,7 @@ mod tests {
             state,
             organization: Some("acme"),
             database,
+            timer: None,
         };
         let reaches = router.explain(&subject(Some("error"), Some("commerce")));
         assert_eq!(

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use diff_engine::{Event, EventKind, OperationPhase};
+use diff_engine::{Event, EventKind, OperationPhase, TimerSubject};
 pub use model::rfc3339;
 
 /// The most error text one message shows; the rest is cut, and the message says so.
@@ -22,6 +22,7 @@ pub fn dashboard_url(event: &Event) -> String {
             format!("{base}/workflows")
         }
         EventKind::Digest { .. } => base.trim_end_matches('/').to_owned(),
+        EventKind::TimerFired { subject, .. } => dashboard_url(&subject_event(event, subject)),
         EventKind::BackupStateChanged { backup, .. } => format!("{base}/{}/backups", backup.branch),
         EventKind::ResizeStateChanged { resize, .. } => format!("{base}/{}", resize.branch),
         // PlanetScale's own page of the recommendation, when it is one of its dashboard's.
@@ -50,6 +51,49 @@ pub fn dashboard_url(event: &Event) -> String {
             (None, Some(number)) => format!("{base}/deploy-requests/{number}"),
             (None, None) => base,
         },
+    }
+}
+
+/// The event a timer's resource would be on its own (a change to the state it is in), whose
+/// name, dashboard link and facts are the timer's firing's too.
+fn subject_event(event: &Event, subject: &TimerSubject) -> Event {
+    let kind = match subject.clone() {
+        TimerSubject::Workflow(workflow) => EventKind::WorkflowStateChanged {
+            previous_state: None,
+            state: workflow.state.clone(),
+            workflow,
+        },
+        TimerSubject::DeployRequest(deploy_request) => EventKind::DeployRequestStateChanged {
+            previous_state: None,
+            state: deploy_request.deployment_state.clone(),
+            deploy_request,
+        },
+        TimerSubject::DeployOperation {
+            deploy_request_number,
+            phase,
+            operation,
+        } => EventKind::DeployOperationStateChanged {
+            previous_state: None,
+            state: operation.state.clone(),
+            deploy_request_number,
+            phase,
+            operation,
+        },
+        TimerSubject::Backup(backup) => EventKind::BackupStateChanged {
+            previous_state: None,
+            state: backup.state.clone(),
+            recovers: false,
+            backup,
+        },
+        TimerSubject::Resize(resize) => EventKind::ResizeStateChanged {
+            previous_state: None,
+            state: resize.state.clone(),
+            resize,
+        },
+    };
+    Event {
+        kind,
+        ..event.clone()
     }
 }
 
@@ -96,6 +140,7 @@ pub fn resource_name(event: &Event) -> String {
             planetscale_resource(event.as_str(), resource)
         }
         EventKind::Digest { digest } => format!("digest {}", digest.name),
+        EventKind::TimerFired { subject, .. } => resource_name(&subject_event(event, subject)),
         EventKind::BackupStateChanged { backup, .. } => {
             format!("backup {} of branch {}", backup.name, backup.branch)
         }
@@ -176,6 +221,18 @@ pub fn change(event: &Event) -> String {
             }
         }
         EventKind::MaintenanceStarted { .. } => "window started".into(),
+        EventKind::TimerFired {
+            timer,
+            state,
+            since,
+            firing,
+            escalated,
+            ..
+        } => format!(
+            "{state} for {} (timer {timer}, firing {firing}{})",
+            elapsed(event.observed_at - *since),
+            if *escalated { ", escalated" } else { "" }
+        ),
         EventKind::MaintenanceFinished { .. } => "window over".into(),
         EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => format!(
             "waiting for its cutover for {}",
@@ -527,6 +584,25 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
                     Some(read(ended)? - read(started)?)
                 });
             push("Took", times.map(elapsed).as_deref());
+        }
+        EventKind::TimerFired {
+            timer,
+            since,
+            firing,
+            escalated,
+            subject,
+            ..
+        } => {
+            push("Timer", Some(timer));
+            push("In its state since", Some(&rfc3339(*since)));
+            push(
+                "Firing",
+                Some(&format!(
+                    "{firing}{}",
+                    if *escalated { " (escalated)" } else { "" }
+                )),
+            );
+            details.extend(self::details(&subject_event(event, subject)));
         }
         EventKind::Digest { digest } => {
             let (completed, failed, waiting) = digest.counts();

@@ -56,7 +56,7 @@ impl Poll {
 async fn run(
     state: Option<TargetState>,
     polls: Vec<Poll>,
-    options: DiffOptions,
+    options: DiffOptions<'_>,
 ) -> (Vec<Vec<String>>, Vec<Vec<String>>, TargetState) {
     let server = MockServer::start().await;
     let mut config = ClientConfig::new(

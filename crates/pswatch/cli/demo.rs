@@ -98,6 +98,7 @@ pub(crate) async fn run(
         }],
         channels,
         digests: Vec::new(),
+        timers: Vec::new(),
         // The file's templates are in its channels already.
         templates: Arc::default(),
         router,

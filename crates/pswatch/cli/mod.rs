@@ -99,6 +99,10 @@ enum Command {
         /// ORGANIZATION/DATABASE (checked against the routes' `organizations` and `databases`).
         #[arg(long)]
         database: Option<String>,
+        /// The timer of a timer.fired event (checked against the `[[timers]]` entries' own
+        /// `channels` and `escalate_to`).
+        #[arg(long)]
+        timer: Option<String>,
     },
     /// Templates: see what channels would send with one.
     Template {
@@ -432,9 +436,16 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             event,
             state,
             database,
+            timer,
         } => {
             let config = load(&config.config)?;
-            match route::explain(&config, &event, state.as_deref(), database.as_deref())? {
+            match route::explain(
+                &config,
+                &event,
+                state.as_deref(),
+                database.as_deref(),
+                timer.as_deref(),
+            )? {
                 Some(text) => {
                     print!("{}", notifier::render::printable_lines(&text));
                     Ok(ExitCode::SUCCESS)

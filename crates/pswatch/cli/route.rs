@@ -15,6 +15,7 @@ pub(crate) fn explain(
     event_type: &str,
     state: Option<&str>,
     database: Option<&str>,
+    timer: Option<&str>,
 ) -> anyhow::Result<Option<String>> {
     if !EVENT_TYPES.contains(&event_type) {
         anyhow::bail!(
@@ -39,6 +40,7 @@ pub(crate) fn explain(
         state,
         organization,
         database,
+        timer,
     });
     if reaches.is_empty() {
         return Ok(None);
@@ -69,6 +71,7 @@ pub(crate) fn explain(
                             .iter()
                             .map(|filter| match *filter {
                                 "states" => "--state",
+                                "timer" => "--timer",
                                 _ => "--database",
                             })
                             .collect::<std::collections::BTreeSet<_>>()

@@ -169,6 +169,7 @@ pub(super) struct RawConfig {
     pub(super) silences: Vec<(usize, RawSilence)>,
     pub(super) templates: Vec<(usize, RawTemplate)>,
     pub(super) digests: Vec<(usize, super::digests::RawDigest)>,
+    pub(super) timers: Vec<(usize, super::timers::RawTimer)>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -186,6 +187,7 @@ const SECTIONS: &[&str] = &[
     "silences",
     "templates",
     "digests",
+    "timers",
 ];
 
 impl RawConfig {
@@ -216,6 +218,7 @@ impl RawConfig {
         raw.alerts = section(&mut table, "alerts", problems);
         raw.metrics = section(&mut table, "metrics", problems);
         raw.digests = list_items(&mut table, "digests", problems);
+        raw.timers = list_items(&mut table, "timers", problems);
         raw.silences = list_items(&mut table, "silences", problems);
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();

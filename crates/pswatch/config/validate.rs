@@ -49,7 +49,11 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     let templates = templates(&raw.templates, problems);
     let channels = channels(&raw.channels, &templates, problems);
     let digests = super::digests::digests(&raw.digests, &raw.channel_names, problems);
-    let router = routes(&raw.routes, &raw.channel_names, problems);
+    let mut router = routes(&raw.routes, &raw.channel_names, problems);
+    let (timers, timer_routes) = super::timers::timers(&raw.timers, &raw.channel_names, problems);
+    for route in timer_routes {
+        router.push(route);
+    }
     let log = log(&raw, problems);
     let admin_listen = if raw.admin.enabled == Some(false) {
         None
@@ -138,6 +142,7 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         watches,
         channels,
         digests,
+        timers,
         templates,
         router,
         log,

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diff_engine::{
-    DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation, SeenState,
+    DeployState, OperationState, Progress, SeenBackup, SeenDeployRequest, SeenOperation,
     SeenWorkflow, Target, TargetState, Waiting, WorkflowState,
 };
 use serde::de::DeserializeOwned;
@@ -26,12 +26,16 @@ mod alert;
 mod digest;
 mod event;
 mod memo;
+mod seen;
 mod silence;
+mod timer;
 mod view;
+mod workflow;
 
 pub(crate) use alert::AlertRecord;
 use event::{StoredEvent, StoredTimes};
 pub(crate) use memo::MemoRecord;
+use seen::{seen_states, stored_states, StoredSeenState};
 pub(crate) use silence::SilenceRecord;
 pub(crate) use view::ViewRecord;
 
@@ -107,6 +111,9 @@ struct StoredTargetState {
         skip_serializing_if = "Option::is_none"
     )]
     slow_polled_at: Option<OffsetDateTime>,
+    /// The clocks of `[[timers]]`, by resource (absent when no timer watches anything).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    timers: BTreeMap<String, timer::StoredTimerClock>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,43 +122,6 @@ struct StoredSeenMaintenance {
     last_window: Option<String>,
     finished_window: Option<String>,
     events: u64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredSeenState {
-    state: String,
-    events: u64,
-}
-
-/// Resizes or recommendations by id, as stored.
-fn stored_states(seen: &BTreeMap<String, SeenState>) -> BTreeMap<String, StoredSeenState> {
-    seen.iter()
-        .map(|(id, seen)| {
-            (
-                id.clone(),
-                StoredSeenState {
-                    state: seen.state.clone(),
-                    events: seen.events,
-                },
-            )
-        })
-        .collect()
-}
-
-/// Resizes or recommendations by id, as read back.
-fn seen_states(stored: BTreeMap<String, StoredSeenState>) -> BTreeMap<String, SeenState> {
-    stored
-        .into_iter()
-        .map(|(id, seen)| {
-            (
-                id,
-                SeenState {
-                    state: seen.state,
-                    events: seen.events,
-                },
-            )
-        })
-        .collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -345,6 +315,7 @@ impl Record for StateRecord {
                     .collect(),
                 maintenance_read: self.state.maintenance_read,
                 slow_polled_at: self.state.slow_polled_at,
+                timers: timer::stored_clocks(&self.state.timers),
             },
         }
     }
@@ -458,6 +429,7 @@ impl Record for StateRecord {
                     .collect(),
                 maintenance_read: stored.state.maintenance_read,
                 slow_polled_at: stored.state.slow_polled_at,
+                timers: timer::clocks(stored.state.timers),
             },
         }
     }

@@ -1364,6 +1364,94 @@ mod golden {
         }
     }
 
+    /// Timer clocks in the state and `timer.fired` of each kind of resource keep their bytes.
+    #[test]
+    fn timers_keep_their_bytes_in_the_state_and_the_outbox() {
+        let mut state = state();
+        state.timers.insert(
+            "deploy_request/7".into(),
+            diff_engine::TimerClock {
+                state: "in_progress_cutover".into(),
+                since: datetime!(2026-11-23 10:00 UTC),
+                fired: [("cutover-stuck".to_owned(), 3)].into(),
+            },
+        );
+        let record = StateRecord {
+            target: target(),
+            state: state.clone(),
+        };
+        let bytes = encode(&record).expect("encodes");
+        check("state_timers_v1.jsonl", std::slice::from_ref(&bytes));
+        assert_eq!(decode::<StateRecord>(&bytes).expect("decodes").state, state);
+
+        let workflow = match super::event("evt_1").kind {
+            EventKind::WorkflowStateChanged { workflow, .. } => workflow,
+            _ => unreachable!("a workflow event"),
+        };
+        let backup = diff_engine::Backup {
+            id: "bk-1".into(),
+            name: "nightly".into(),
+            branch: "main".into(),
+            state: "running".into(),
+            size: Some(1024),
+            started_at: Some("2026-11-23T10:00:00.000Z".into()),
+            completed_at: None,
+        };
+        let resize = diff_engine::Resize {
+            id: "rs-1".into(),
+            branch: "main".into(),
+            keyspace: Some("commerce".into()),
+            state: "resizing".into(),
+            previous_cluster_name: Some("PS_10".into()),
+            cluster_name: Some("PS_20".into()),
+            previous_replicas: Some(2),
+            replicas: Some(2),
+            previous_maximum_storage_bytes: None,
+            maximum_storage_bytes: None,
+            started_at: Some("2026-11-23T10:00:00.000Z".into()),
+            completed_at: None,
+        };
+        let subjects = [
+            diff_engine::TimerSubject::Workflow(workflow),
+            diff_engine::TimerSubject::DeployRequest(deploy_request()),
+            diff_engine::TimerSubject::DeployOperation {
+                deploy_request_number: 7,
+                phase: OperationPhase::Revert,
+                operation: operation(
+                    "rv-1",
+                    OperationState::Other("submit".into()),
+                    OperationPhase::Revert,
+                ),
+            },
+            diff_engine::TimerSubject::Backup(backup),
+            diff_engine::TimerSubject::Resize(resize),
+        ];
+        let entries: Vec<OutboxEntry> = subjects
+            .into_iter()
+            .zip(entries())
+            .enumerate()
+            .map(|(index, (subject, mut entry))| {
+                entry.event.kind = EventKind::TimerFired {
+                    timer: "stuck".into(),
+                    state: "error".into(),
+                    since: datetime!(2026-11-23 10:00 UTC),
+                    firing: index as u64 + 1,
+                    escalated: index > 2,
+                    subject,
+                };
+                entry
+            })
+            .collect();
+        let lines: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|entry| encode(entry).expect("encodes"))
+            .collect();
+        check("outbox_timers_v1.jsonl", &lines);
+        for (entry, bytes) in entries.iter().zip(&lines) {
+            assert_eq!(&decode::<OutboxEntry>(bytes).expect("decodes"), entry);
+        }
+    }
+
     #[test]
     fn silence_records_keep_their_bytes() {
         let record = crate::records::SilenceRecord(

@@ -6,9 +6,9 @@ use time::{Duration, OffsetDateTime};
 use super::{describe, target};
 use crate::*;
 
-const START: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+pub(super) const START: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
-fn options() -> DiffOptions {
+fn options() -> DiffOptions<'static> {
     DiffOptions {
         cutover_reminder: Some(Duration::hours(1)),
         stall_after: Some(Duration::minutes(30)),
@@ -33,14 +33,14 @@ fn request(state: DeployState) -> testing::DeployRequestBuilder {
 
 /// Polls one after the other, each `(minutes after START, observation)`; returns each poll's
 /// events as `describe` prints them, and the full events of the last poll.
-struct Polls {
-    state: Option<TargetState>,
-    options: DiffOptions,
-    last: Vec<Event>,
+pub(super) struct Polls<'a> {
+    pub(super) state: Option<TargetState>,
+    options: DiffOptions<'a>,
+    pub(super) last: Vec<Event>,
 }
 
-impl Polls {
-    fn new(options: DiffOptions) -> Self {
+impl<'a> Polls<'a> {
+    pub(super) fn new(options: DiffOptions<'a>) -> Self {
         Self {
             state: None,
             options,
@@ -48,7 +48,7 @@ impl Polls {
         }
     }
 
-    fn at(&mut self, minutes: i64, observation: &Observation) -> Vec<String> {
+    pub(super) fn at(&mut self, minutes: i64, observation: &Observation) -> Vec<String> {
         let result = diff(
             &target(),
             self.state.as_ref(),

@@ -4,8 +4,8 @@
 
 use diff_engine::{
     DatabaseDigest, DeployOperation, DeployRequest, DeployState, Digest, DigestItem, Event,
-    EventKind, OperationPhase, OperationState, PlanetScaleEvent, Severity, Workflow, WorkflowState,
-    WorkflowTimes, EVENT_TYPES,
+    EventKind, OperationPhase, OperationState, PlanetScaleEvent, Severity, TimerSubject, Workflow,
+    WorkflowState, WorkflowTimes, EVENT_TYPES,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -135,6 +135,17 @@ fn kind(event_type: &str) -> Option<(EventKind, Severity)> {
                 deploy_request_number: 7,
                 phase: OperationPhase::Deploy,
                 operation: operation("in_progress", None)?,
+            },
+            Severity::Warning,
+        ),
+        "timer.fired" => (
+            EventKind::TimerFired {
+                timer: "cutover-stuck".into(),
+                state: "in_progress_cutover".into(),
+                since: datetime!(2026-11-23 11:00 UTC),
+                firing: 2,
+                escalated: false,
+                subject: TimerSubject::DeployRequest(deploy_request("in_progress_cutover", None)?),
             },
             Severity::Warning,
         ),

@@ -1,13 +1,14 @@
 //! Events as the outbox records them, format 1: every field spelled out, states as text.
 
 use diff_engine::{
-    DeployState, Event, EventKind, OperationPhase, OperationState, PlanetScaleEvent, Severity,
-    Workflow, WorkflowState, WorkflowTimes,
+    DeployState, Event, EventKind, OperationState, PlanetScaleEvent, Severity, WorkflowState,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::digest::StoredDigest;
+pub(super) use super::workflow::StoredTimes;
+use super::workflow::{StoredPhase, StoredWorkflow};
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct StoredEvent<'a> {
@@ -27,14 +28,6 @@ enum StoredSeverity {
     Info,
     Warning,
     Critical,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-enum StoredPhase {
-    #[default]
-    Deploy,
-    Revert,
 }
 
 // The variants mirror the event types one to one (`workflow.state_changed` …), whose names all
@@ -143,6 +136,17 @@ enum StoredEventKind<'a> {
     /// A maintenance window is over.
     #[serde(rename = "maintenance.finished")]
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
+    /// A timer's firing.
+    #[serde(rename = "timer.fired")]
+    TimerFired {
+        timer: String,
+        state: String,
+        #[serde(with = "time::serde::rfc3339")]
+        since: OffsetDateTime,
+        firing: u64,
+        escalated: bool,
+        subject: super::timer::StoredTimerSubject<'a>,
+    },
     /// A digest of a period.
     #[serde(rename = "pswatch.digest")]
     Digest { digest: StoredDigest },
@@ -153,31 +157,6 @@ enum StoredEventKind<'a> {
         event: StoredPlanetScaleEvent,
         resource: serde_json::Value,
     },
-}
-
-/// A workflow: its shape, then its phase times, each only when the API gave it (records of
-/// earlier versions keep their bytes).
-#[derive(Serialize, Deserialize)]
-struct StoredWorkflow<'a> {
-    #[serde(flatten)]
-    workflow: wire::Workflow<'a>,
-    #[serde(default, skip_serializing_if = "StoredTimes::is_empty")]
-    times: StoredTimes,
-}
-
-impl<'a> From<&'a Workflow> for StoredWorkflow<'a> {
-    fn from(workflow: &'a Workflow) -> Self {
-        Self {
-            workflow: workflow.into(),
-            times: StoredTimes::from(&workflow.times),
-        }
-    }
-}
-
-impl From<StoredWorkflow<'_>> for Workflow {
-    fn from(stored: StoredWorkflow<'_>) -> Self {
-        stored.workflow.into_core(stored.times.into())
-    }
 }
 
 /// One of PlanetScale's own events, by its name; a name this build does not route makes the
@@ -197,73 +176,6 @@ impl TryFrom<String> for StoredPlanetScaleEvent {
 impl From<StoredPlanetScaleEvent> for String {
     fn from(event: StoredPlanetScaleEvent) -> Self {
         event.0.into()
-    }
-}
-
-/// A workflow's phase times (`diff_engine::WorkflowTimes`), as the API wrote them.
-#[derive(Serialize, Deserialize, Default, PartialEq)]
-pub(crate) struct StoredTimes {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    started_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    data_copy_completed_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    switch_replicas_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    switch_primaries_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cutover_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    completed_at: Option<String>,
-}
-
-impl StoredTimes {
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-}
-
-impl From<&WorkflowTimes> for StoredTimes {
-    fn from(times: &WorkflowTimes) -> Self {
-        Self {
-            started_at: times.started_at.clone(),
-            data_copy_completed_at: times.data_copy_completed_at.clone(),
-            switch_replicas_at: times.switch_replicas_at.clone(),
-            switch_primaries_at: times.switch_primaries_at.clone(),
-            cutover_at: times.cutover_at.clone(),
-            completed_at: times.completed_at.clone(),
-        }
-    }
-}
-
-impl From<StoredTimes> for WorkflowTimes {
-    fn from(stored: StoredTimes) -> Self {
-        Self {
-            started_at: stored.started_at,
-            data_copy_completed_at: stored.data_copy_completed_at,
-            switch_replicas_at: stored.switch_replicas_at,
-            switch_primaries_at: stored.switch_primaries_at,
-            cutover_at: stored.cutover_at,
-            completed_at: stored.completed_at,
-        }
-    }
-}
-
-impl From<OperationPhase> for StoredPhase {
-    fn from(phase: OperationPhase) -> Self {
-        match phase {
-            OperationPhase::Deploy => Self::Deploy,
-            OperationPhase::Revert => Self::Revert,
-        }
-    }
-}
-
-impl From<StoredPhase> for OperationPhase {
-    fn from(phase: StoredPhase) -> Self {
-        match phase {
-            StoredPhase::Deploy => Self::Deploy,
-            StoredPhase::Revert => Self::Revert,
-        }
     }
 }
 
@@ -358,6 +270,21 @@ impl<'a> From<&'a EventKind> for StoredEventKind<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            EventKind::TimerFired {
+                timer,
+                state,
+                since,
+                firing,
+                escalated,
+                subject,
+            } => Self::TimerFired {
+                timer: timer.clone(),
+                state: state.clone(),
+                since: *since,
+                firing: *firing,
+                escalated: *escalated,
+                subject: subject.into(),
             },
             EventKind::MaintenanceScheduled {
                 previous_window,
@@ -506,6 +433,21 @@ impl From<StoredEventKind<'_>> for EventKind {
             },
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            StoredEventKind::TimerFired {
+                timer,
+                state,
+                since,
+                firing,
+                escalated,
+                subject,
+            } => Self::TimerFired {
+                timer,
+                state,
+                since,
+                firing,
+                escalated,
+                subject: subject.into(),
             },
             StoredEventKind::MaintenanceScheduled {
                 previous_window,

@@ -213,10 +213,12 @@ pub fn deploy_request_can_cut_over(deployment_state: &str) -> bool {
 }
 
 /// The wait or stall a reminder is part of, as an acknowledgement names it: when a deploy
-/// request began waiting for its cutover, or since when an operation has not moved (unix
-/// seconds). `None` for an event that is not a reminder.
+/// request began waiting for its cutover, since when an operation has not moved, or since
+/// when a timer's resource has been in its state (unix seconds). `None` for an event that is
+/// not a reminder.
 pub fn episode_of(event: &Event) -> Option<i64> {
     match &event.kind {
+        EventKind::TimerFired { since, .. } => Some(since.unix_timestamp()),
         EventKind::DeployRequestAwaitingCutover { waiting_since, .. } => {
             Some(waiting_since.unix_timestamp())
         }
