@@ -444,3 +444,59 @@ async fn a_click_acts_at_most_once_and_never_on_a_resource_that_moved_on() {
     assert!(said.contains("workflow #3 is `completed` now"), "{said}");
     assert_eq!(fleet.simulator.requests_to("workflow_cutover"), 1);
 }
+
+/// A timer's firings carry Acknowledge: clicked, the timer stops for this stay of the
+/// workflow in its state; a new stay fires again.
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledge_stops_a_timer_for_the_stay_it_fired_in() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    let (fleet, slack, service, clicker) = start(world, |config| {
+        config
+            .timer("stuck", &["workflow"], &["error"], "1s")
+            .timer_with("repeat", "1s")
+    })
+    .await;
+    let set_state = |state: &'static str| {
+        fleet.simulator.update(|world| {
+            world
+                .database_mut("acme", "commerce")
+                .workflow_mut(3)
+                .expect("workflow")
+                .state = state.into();
+        });
+    };
+    let firings = || {
+        slack
+            .calls()
+            .iter()
+            .filter(|call| call.body.to_string().contains("timer stuck"))
+            .count()
+    };
+    set_state("error");
+    let acknowledge = eventually(Duration::from_secs(20), || {
+        std::future::ready(button(&slack, "pswatch_acknowledge", "workflow #3"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Acknowledge button: {:#?}", slack.calls()));
+    assert!(firings() > 0);
+    assert_eq!(clicker.click(&acknowledge, ALLOWED).await, 200);
+    wait_for_note(&slack, "acknowledged workflow #3").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = firings();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(firings(), after, "no firing after the acknowledgement");
+    assert!(service.stderr().contains("reminder held back"));
+    // Out of error and back: a new stay, fired again.
+    set_state("running");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    set_state("error");
+    let again = eventually(Duration::from_secs(20), || {
+        std::future::ready((firings() > after).then_some(()))
+    })
+    .await;
+    assert!(again.is_some(), "a new stay fires: {:#?}", slack.calls());
+}
