@@ -39,6 +39,7 @@ fn event(number: usize) -> Event {
         target_keyspace: Some("customers".into()),
         branch: Some("main".into()),
         actor: Some("Ada Lovelace".into()),
+        actor_id: None,
         cutover_by: None,
         updated_at: None,
         times: diff_engine::WorkflowTimes::default(),

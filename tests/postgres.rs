@@ -978,15 +978,15 @@ async fn a_timer_neither_repeats_nor_forgets_a_firing_across_a_failover() {
     first.logged("baseline").await;
     move_workflow(&fleet, "error");
     let fired = fleet.wait_for("timer.fired", 1).await;
-    assert_eq!(fired[0]["data"]["firing"], 1);
     first.kill();
+    let last = firings_of(&fleet.deliveries_of("timer.fired"));
     second.logged("this replica leads").await;
     // The new leader may deliver the first firing again (the same event, the same id) if the
     // old one was killed before it marked it sent; it never makes another first firing.
     let firings = support::eventually(Duration::from_secs(30), || async {
         let all = fleet.deliveries_of("timer.fired");
         all.iter()
-            .any(|body| body["data"]["firing"].as_u64() >= Some(2))
+            .any(|body| body["data"]["firing"].as_u64() > Some(last))
             .then_some(all)
     })
     .await
@@ -1003,5 +1003,13 @@ async fn a_timer_neither_repeats_nor_forgets_a_firing_across_a_failover() {
         );
         assert_eq!(body["data"]["since"], fired[0]["data"]["since"]);
     }
-    assert_eq!(ids.keys().next(), Some(&1), "{firings:#?}");
+}
+
+/// The highest firing number among `bodies`.
+fn firings_of(bodies: &[Value]) -> u64 {
+    bodies
+        .iter()
+        .filter_map(|body| body["data"]["firing"].as_u64())
+        .max()
+        .unwrap_or(0)
 }

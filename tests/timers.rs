@@ -66,22 +66,43 @@ async fn a_timer_fires_repeats_escalates_and_stops_when_the_state_changes() {
     service.logged("baseline recorded").await;
     set_state(&fleet, "error");
     fleet.wait_for("workflow.state_changed", 1).await;
-    let fired = fleet.wait_for("timer.fired", 3).await;
-    assert_eq!(firings(&fired)[..3], [1, 2, 3]);
+    // Firings come at 2 s, 4 s, 6 s, …; a poll late past a firing time (a loaded machine)
+    // makes the latest due, so numbers only rise, and from the third on they escalate.
+    let fired = support::eventually(Duration::from_secs(30), || {
+        let fired = fleet.deliveries_of("timer.fired");
+        std::future::ready(
+            fired
+                .iter()
+                .any(|body| body["data"]["firing"].as_u64() >= Some(3))
+                .then_some(fired),
+        )
+    })
+    .await
+    .expect("the third firing");
+    let numbers = firings(&fired);
+    assert!(
+        numbers.windows(2).all(|pair| pair[0] < pair[1]),
+        "{numbers:?}"
+    );
     let first = &fired[0]["data"];
     assert_eq!(first["timer"], "stuck");
     assert_eq!(first["state"], "error");
     assert_eq!(first["resource_kind"], "workflow");
     assert_eq!(first["workflow"]["number"], 3);
-    assert_eq!(first["severity"], "warning");
     assert!(
         first["in_state_seconds"].as_i64().expect("seconds") >= 2,
         "{first}"
     );
     assert_eq!(fired[0]["data"]["since"], fired[1]["data"]["since"]);
     assert_ne!(fired[0]["data"]["id"], fired[1]["data"]["id"]);
-    assert_eq!(fired[2]["data"]["escalated"], true);
-    assert_eq!(fired[2]["data"]["severity"], "critical");
+    for body in &fired {
+        let escalated = body["data"]["firing"].as_u64() >= Some(3);
+        assert_eq!(body["data"]["escalated"], escalated, "{body}");
+        assert_eq!(
+            body["data"]["severity"],
+            if escalated { "critical" } else { "warning" }
+        );
+    }
     // Only the escalated firings reach `pager`.
     assert!(
         fleet
@@ -124,22 +145,21 @@ async fn a_service_down_across_two_firings_fires_once_when_back() {
     set_state(&fleet, "error");
     fleet.wait_for("timer.fired", 1).await;
     service.kill();
-    let before = fleet.deliveries_of("timer.fired");
-    assert_eq!(firings(&before), [1]);
-    // Down for two more firing times (5 s and 8 s after the state began).
+    let before = firings(&fleet.deliveries_of("timer.fired"));
+    let last = *before.last().expect("a firing");
+    // Down for two more firing times (3 s apart).
     tokio::time::sleep(Duration::from_secs(7)).await;
     let service = Service::start(&config, &[], fleet.directory.path());
-    let after = fleet.wait_for("timer.fired", 2).await;
-    let back = after[1]["data"]["firing"].as_u64().expect("firing");
-    assert!(back >= 3, "numbered as the latest due: {after:#?}");
-    // Nothing else was caught up: the next one is at its own time.
+    let after = fleet.wait_for("timer.fired", before.len() + 1).await;
+    let back = after[before.len()]["data"]["firing"]
+        .as_u64()
+        .expect("firing");
+    assert!(back >= last + 2, "numbered as the latest due: {after:#?}");
+    // Nothing else was caught up: the next one comes at its own time, 3 s on.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let now = firings(&fleet.deliveries_of("timer.fired"));
-    assert!(now.len() <= 3, "{now:?}");
-    assert_eq!(now[..2], [1, back]);
-    if let Some(next) = now.get(2) {
-        assert_eq!(*next, back + 1);
-    }
+    assert!(now.len() <= before.len() + 2, "{now:?}");
+    assert!(now.windows(2).all(|pair| pair[0] < pair[1]), "{now:?}");
     drop(service);
 }
 

@@ -30,6 +30,7 @@ fn observation(changed: bool) -> Observation {
             target_keyspace: Some("customers".into()),
             branch: Some("main".into()),
             actor: Some("Ada".into()),
+            actor_id: None,
             cutover_by: None,
             updated_at: None,
             times: diff_engine::WorkflowTimes::default(),

@@ -54,6 +54,8 @@ pub struct Workflow {
     pub branch: Option<String>,
     /// Display name of who started the workflow.
     pub actor: Option<String>,
+    /// PlanetScale's id of the same person (`actor.id`), when the API gave it.
+    pub actor_id: Option<String>,
     /// Display name of who cut it over.
     pub cutover_by: Option<String>,
     /// When the API last changed it, as the API wrote it.
@@ -128,6 +130,8 @@ pub struct DeployRequest {
     pub html_url: Option<String>,
     /// Display name of who opened it.
     pub actor: Option<String>,
+    /// PlanetScale's id of the same person (`actor.id`), when the API gave it.
+    pub actor_id: Option<String>,
     /// Display name of who closed it, when it is closed.
     pub closed_by: Option<String>,
     /// `deployment.auto_cutover`: whether PlanetScale cuts over on its own once the deploy is
@@ -352,6 +356,7 @@ impl Default for DeployRequest {
             into_branch: None,
             html_url: None,
             actor: None,
+            actor_id: None,
             closed_by: None,
             auto_cutover: None,
             lint_errors: Vec::new(),

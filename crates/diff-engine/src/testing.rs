@@ -39,6 +39,7 @@ pub fn workflow(number: u64) -> WorkflowBuilder {
         target_keyspace: None,
         branch: None,
         actor: None,
+        actor_id: None,
         cutover_by: None,
         updated_at: None,
         times: crate::WorkflowTimes::default(),

@@ -295,6 +295,11 @@ impl<'a> Fields<'a> {
     fn display_name(&self, key: &str) -> Option<String> {
         self.object(key)?.text("display_name")
     }
+
+    /// The `id` of an actor.
+    fn actor_id(&self, key: &str) -> Option<String> {
+        self.object(key)?.text("id")
+    }
 }
 
 /// The longest ETA believed of the API: thirty days. A longer one is read as unknown.
@@ -315,6 +320,7 @@ pub(crate) fn workflow(value: &Value) -> Result<Workflow, DecodeError> {
         target_keyspace: fields.name_of("target_keyspace"),
         branch: fields.name_of("branch"),
         actor: fields.display_name("actor"),
+        actor_id: fields.actor_id("actor"),
         cutover_by: fields.display_name("cutover_by"),
         updated_at: fields.text("updated_at"),
         times: WorkflowTimes {
@@ -409,6 +415,7 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
         into_branch: fields.name_of("into_branch"),
         html_url: fields.text("html_url"),
         actor: fields.display_name("actor"),
+        actor_id: fields.actor_id("actor"),
         closed_by: fields.display_name("closed_by"),
         auto_cutover: deployment.and_then(|deployment| deployment.boolean("auto_cutover")),
         lint_errors,

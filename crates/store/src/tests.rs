@@ -782,6 +782,7 @@ mod golden {
             into_branch: Some("main".into()),
             html_url: Some("https://app.planetscale.com/acme/commerce/deploy-requests/7".into()),
             actor: Some("Ada Lovelace".into()),
+            actor_id: None,
             closed_by: None,
             auto_cutover: Some(false),
             lint_errors: vec![LintError {

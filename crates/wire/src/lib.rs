@@ -43,6 +43,10 @@ pub struct Workflow<'a> {
     actor: Option<Cow<'a, str>>,
     cutover_by: Option<Cow<'a, str>>,
     updated_at: Option<Cow<'a, str>>,
+    // PlanetScale's id of who started it; written only when known, so what earlier versions
+    // wrote keeps its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a diff_engine::Workflow> for Workflow<'a> {
@@ -57,6 +61,7 @@ impl<'a> From<&'a diff_engine::Workflow> for Workflow<'a> {
             target_keyspace,
             branch,
             actor,
+            actor_id,
             cutover_by,
             updated_at,
             times: _,
@@ -73,6 +78,7 @@ impl<'a> From<&'a diff_engine::Workflow> for Workflow<'a> {
             actor: optional(actor),
             cutover_by: optional(cutover_by),
             updated_at: optional(updated_at),
+            actor_id: optional(actor_id),
         }
     }
 }
@@ -90,6 +96,7 @@ impl Workflow<'_> {
             target_keyspace: owned(self.target_keyspace),
             branch: owned(self.branch),
             actor: owned(self.actor),
+            actor_id: owned(self.actor_id),
             cutover_by: owned(self.cutover_by),
             updated_at: owned(self.updated_at),
             times,
@@ -124,6 +131,8 @@ pub struct DeployRequest<'a> {
     queue_paused: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     queue_pause_reason: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
@@ -137,6 +146,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             into_branch,
             html_url,
             actor,
+            actor_id,
             closed_by,
             auto_cutover,
             lint_errors,
@@ -163,6 +173,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             cutover_expiring: *cutover_expiring,
             queue_paused: *queue_paused,
             queue_pause_reason: optional(queue_pause_reason),
+            actor_id: optional(actor_id),
         }
     }
 }
@@ -178,6 +189,7 @@ impl From<DeployRequest<'_>> for diff_engine::DeployRequest {
             into_branch: owned(shape.into_branch),
             html_url: owned(shape.html_url),
             actor: owned(shape.actor),
+            actor_id: owned(shape.actor_id),
             closed_by: owned(shape.closed_by),
             auto_cutover: shape.auto_cutover,
             lint_errors: shape.lint_errors.into_iter().map(Into::into).collect(),
