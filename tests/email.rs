@@ -148,3 +148,62 @@ async fn an_smtp_server_that_is_down_is_transient() {
         .expect_err("down");
     assert_eq!(error.verdict, Verdict::Transient, "{error}");
 }
+
+/// A listed person who started the resource is sent the email in copy (`[[people]]` email),
+/// once, beside the channel's recipients; an actor not listed is not.
+#[tokio::test]
+async fn the_owner_of_the_resource_is_in_copy() {
+    let sink = SmtpSink::start();
+    let mut channel = Channel::new(
+        "dba-mail",
+        ChannelKind::Email(EmailChannel {
+            smtp_url: Secret::new(format!("smtp://127.0.0.1:{}", sink.port)),
+            from: "pswatch <pswatch@example.com>".parse().expect("from"),
+            to: vec!["dba@example.com".parse().expect("to")],
+        }),
+    );
+    channel.people = notifier::People::new(vec![notifier::Person {
+        planetscale: "Ada Lovelace".into(),
+        name: None,
+        slack: None,
+        teams: None,
+        discord: None,
+        email: Some("ada@example.com".into()),
+    }]);
+    let notifier = Notifier::new(&[channel]).expect("notifier");
+    let owned = workflow_state_changed(
+        Some(WorkflowState::Running),
+        workflow(4).actor("Ada Lovelace").build(),
+    )
+    .id("evt_owned")
+    .build();
+    let unlisted = workflow_state_changed(
+        Some(WorkflowState::Running),
+        workflow(5).actor("Mallory").build(),
+    )
+    .id("evt_unlisted")
+    .build();
+    notifier
+        .deliver("dba-mail", &[owned, event()], &mut notifier::Memos::new())
+        .await
+        .expect("delivered");
+    notifier
+        .deliver("dba-mail", &[unlisted], &mut notifier::Memos::new())
+        .await
+        .expect("delivered");
+    let messages = sink.wait_for(2, Duration::from_secs(5));
+    let parsed: Vec<_> = messages
+        .iter()
+        .map(|raw| String::from_utf8_lossy(raw).into_owned())
+        .collect();
+    let rcpt = |text: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix("X-Sink-Rcpt-To: "))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(rcpt(&parsed[0]), "dba@example.com,ada@example.com");
+    assert!(parsed[0].contains("Cc: ada@example.com"), "{}", parsed[0]);
+    assert_eq!(rcpt(&parsed[1]), "dba@example.com");
+}

@@ -22,6 +22,7 @@ mod alerts;
 mod channels;
 mod digests;
 mod environment;
+mod people;
 mod raw;
 mod templates;
 mod timers;

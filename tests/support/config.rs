@@ -190,6 +190,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// A `[[people]]` entry: the PlanetScale actor `planetscale` and who they are elsewhere
+    /// (`slack`, `teams`, `discord`, `email`, `name`).
+    pub fn person(self, planetscale: &str, keys: &[(&str, &str)]) -> Self {
+        let mut item = Table::new();
+        item.insert("planetscale".into(), planetscale.into());
+        for (key, value) in keys {
+            item.insert((*key).into(), (*value).into());
+        }
+        self.push("people", item)
+    }
+
     /// A route of every event to `channels`.
     pub fn route(self, channels: &[&str]) -> Self {
         let mut item = Table::new();

@@ -22,6 +22,8 @@ pub struct Channel {
     pub min_interval: Duration,
     /// The templates it lists, in order; none for the built-in text.
     pub templates: ChannelTemplates,
+    /// `[[people]]`: whom its messages name as a resource's owner.
+    pub people: crate::People,
 }
 
 impl Channel {
@@ -35,6 +37,7 @@ impl Channel {
             retry: RetryPolicy::default(),
             min_interval,
             templates: ChannelTemplates::default(),
+            people: crate::People::default(),
         }
     }
 

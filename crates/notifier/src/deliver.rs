@@ -91,7 +91,7 @@ impl Notifier {
             .channel
             .templates
             .words(events, flavor, &mut failed);
-        crate::digest::with_digests(words, events, flavor)
+        crate::digest::with_digests(words, events, flavor).naming(configured.channel.people.clone())
     }
 
     /// The configured channel of that name.

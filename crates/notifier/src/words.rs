@@ -1,10 +1,12 @@
 //! What a channel says of an event instead of its built-in text (a template's title and text),
-//! and how the values in it are escaped. A leaf: the templates and digests write it, the
-//! payloads and the kinds read it.
+//! how the values in it are escaped, and whom it names as the resource's owner. The templates,
+//! digests and people write it; the payloads and the kinds read it.
 
 use std::collections::BTreeMap;
 
 use diff_engine::Event;
+
+use crate::people::{Owner, People};
 
 /// How the values a template's text prints are escaped: not at all, or for Slack's mrkdwn
 /// (`&`, `<` and `>`, so that a name from the API cannot become a link or a mention). What the
@@ -34,6 +36,7 @@ pub struct Wording {
 #[derive(Debug, Clone, Default)]
 pub struct Words {
     by_event: BTreeMap<String, Wording>,
+    people: People,
 }
 
 impl Words {
@@ -61,6 +64,18 @@ impl Words {
     /// Sets the text of the event `id`.
     pub(crate) fn insert(&mut self, id: String, wording: Wording) {
         self.by_event.insert(id, wording);
+    }
+
+    /// These words, naming the owners of resources among `people`.
+    #[must_use]
+    pub fn naming(mut self, people: People) -> Self {
+        self.people = people;
+        self
+    }
+
+    /// The listed person who started the resource of `event`, if any.
+    pub fn owner<'a>(&'a self, event: &'a Event) -> Option<Owner<'a>> {
+        self.people.owner_of(event)
     }
 
     /// Whether no template applies to any of the events.

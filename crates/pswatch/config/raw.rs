@@ -170,6 +170,7 @@ pub(super) struct RawConfig {
     pub(super) templates: Vec<(usize, RawTemplate)>,
     pub(super) digests: Vec<(usize, super::digests::RawDigest)>,
     pub(super) timers: Vec<(usize, super::timers::RawTimer)>,
+    pub(super) people: Vec<(usize, super::people::RawPerson)>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -188,6 +189,7 @@ const SECTIONS: &[&str] = &[
     "templates",
     "digests",
     "timers",
+    "people",
 ];
 
 impl RawConfig {
@@ -219,6 +221,7 @@ impl RawConfig {
         raw.metrics = section(&mut table, "metrics", problems);
         raw.digests = list_items(&mut table, "digests", problems);
         raw.timers = list_items(&mut table, "timers", problems);
+        raw.people = list_items(&mut table, "people", problems);
         raw.silences = list_items(&mut table, "silences", problems);
         let watches = list("watch", table.remove("watch"), problems);
         raw.watch_count = watches.len();

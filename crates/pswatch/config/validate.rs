@@ -47,7 +47,11 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
     let poll = poll(&raw, problems);
     let watches = watches(&raw, planetscale.as_ref(), problems);
     let templates = templates(&raw.templates, problems);
-    let channels = channels(&raw.channels, &templates, problems);
+    let mut channels = channels(&raw.channels, &templates, problems);
+    let people = super::people::people(&raw.people, problems);
+    for channel in &mut channels {
+        channel.people = people.clone();
+    }
     let digests = super::digests::digests(&raw.digests, &raw.channel_names, problems);
     let mut router = routes(&raw.routes, &raw.channel_names, problems);
     let (timers, timer_routes) = super::timers::timers(&raw.timers, &raw.channel_names, problems);

@@ -35,7 +35,10 @@ fn colour(severity: Severity) -> u32 {
 fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
-        if matches!(character, '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']') {
+        if matches!(
+            character,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '<'
+        ) {
             escaped.push('\\');
         }
         escaped.push(character);
@@ -140,10 +143,35 @@ pub fn discord_message(events: &[Event], words: &Words) -> Value {
             "url": dashboard_url(first),
         }));
     }
+    // The owners of the listed events' resources, by the ids `[[people]]` gives: the only
+    // mentions, and the only ones allowed to ping.
+    let mut owners: Vec<&str> = Vec::new();
+    for event in events.iter().take(listed) {
+        if let Some(id) = words
+            .owner(event)
+            .and_then(|owner| owner.person.discord.as_deref())
+        {
+            if !owners.contains(&id) {
+                owners.push(id);
+            }
+        }
+    }
+    let content = (!owners.is_empty()).then(|| {
+        let mentions: Vec<String> = owners.iter().map(|id| format!("<@{id}>")).collect();
+        format!(
+            "{}: {}",
+            if owners.len() == 1 { "Owner" } else { "Owners" },
+            mentions.join(" ")
+        )
+    });
+    let mut allowed = json!({"parse": []});
+    if !owners.is_empty() {
+        allowed["users"] = json!(owners);
+    }
     json!({
-        "content": null,
+        "content": content,
         "embeds": embeds,
-        "allowed_mentions": {"parse": []},
+        "allowed_mentions": allowed,
     })
 }
 

@@ -43,6 +43,21 @@ impl Deliver for Email {
         _memos: &mut Memos,
     ) -> Result<(), DeliveryError> {
         let now = time::OffsetDateTime::now_utc();
+        // The owners of the events' resources, when `[[people]]` gives their address, in copy.
+        let mut owners: Vec<Mailbox> = Vec::new();
+        if let Payload::Events(events, words) = &payload {
+            for event in *events {
+                let address = words
+                    .owner(event)
+                    .and_then(|owner| owner.person.email.as_deref())
+                    .and_then(|address| address.parse::<Mailbox>().ok());
+                if let Some(mailbox) = address {
+                    if !self.to.contains(&mailbox) && !owners.contains(&mailbox) {
+                        owners.push(mailbox);
+                    }
+                }
+            }
+        }
         let (content, message_id) = match payload {
             // Stable per event and channel, so a repeated delivery threads with the first.
             Payload::Events(events @ [event, ..], words) => (
@@ -61,6 +76,9 @@ impl Deliver for Email {
             .message_id(Some(message_id));
         for recipient in &self.to {
             builder = builder.to(recipient.clone());
+        }
+        for owner in owners {
+            builder = builder.cc(owner);
         }
         let message = builder
             .multipart(MultiPart::alternative_plain_html(

@@ -53,6 +53,7 @@ pub fn slack_message(events: &[Event], words: &Words) -> Value {
             Some(own) => format!("{} {own}", severity_marker(event.severity)),
             None => built_in_section(event),
         };
+        text.push_str(&owner_line(event, words));
         let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(event));
         // A message of one event (a digest) may take many sections; several events one each.
         let most = if events.len() == 1 {
@@ -120,6 +121,16 @@ fn sections(text: &str, most: usize) -> Vec<String> {
         .map(|section| truncate(section.trim_end(), limit).into_owned())
         .filter(|section| !section.is_empty())
         .collect()
+}
+
+/// `*Owner:* <@U…>` on a line of its own, for a resource whose actor is a listed person with a
+/// Slack id; nothing otherwise. The id is the configuration's (checked to be a Slack user id),
+/// never text from the API.
+fn owner_line(event: &Event, words: &Words) -> String {
+    words
+        .owner(event)
+        .and_then(|owner| owner.person.slack.as_deref())
+        .map_or_else(String::new, |id| format!("\n*Owner:* <@{id}>"))
 }
 
 /// An event's section without a template: what changed, the facts and the errors.
@@ -352,6 +363,7 @@ pub fn slack_thread_head(events: &[Event], state: Option<&str>, words: &Words) -
             );
         }
     }
+    text.push_str(&owner_line(last, words));
     let _ = write!(text, "\n<{}|Open in PlanetScale>", dashboard_url(last));
     json!({
         "text": truncate(

@@ -43,9 +43,42 @@ fn card(title: &str, body: Vec<Value>, actions: Vec<Value>) -> Value {
     })
 }
 
+/// `text` that cannot be read as a Teams mention: an `<at>` (or `</at>`) in it gets a word
+/// joiner after its `<`, invisible, so that only the card's own mentions mention anyone.
+fn no_mention(text: &str) -> std::borrow::Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("<at") && !lower.contains("</at") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace('<', "<\u{2060}"))
+}
+
+/// The mention of an event's owner, when its actor is a listed person with a Teams user: the
+/// line that names them, and its entity. The name keeps letters, digits, spaces and `.-'`
+/// only, so the line cannot be read as markdown.
+fn owner_mention(event: &Event, words: &Words) -> Option<(Value, Value)> {
+    let owner = words.owner(event)?;
+    let upn = owner.person.teams.as_deref()?;
+    let name: String = owner
+        .name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '.' | '-' | '\''))
+        .collect();
+    let name = if name.trim().is_empty() {
+        upn.to_owned()
+    } else {
+        name.trim().to_owned()
+    };
+    let tag = format!("<at>{name}</at>");
+    Some((
+        json!({"type": "TextBlock", "text": format!("Owner: {tag}"), "wrap": true}),
+        json!({"type": "mention", "text": tag, "mentioned": {"id": upn, "name": name}}),
+    ))
+}
+
 /// A line of plain text: a `RichTextBlock` with one `TextRun`, which Teams shows as written.
 fn plain(text: &str, emphasis: Option<&str>) -> Value {
-    let mut run = json!({"type": "TextRun", "text": text});
+    let mut run = json!({"type": "TextRun", "text": no_mention(text)});
     match emphasis {
         Some("heading") => {
             run["weight"] = json!("Bolder");
@@ -78,15 +111,15 @@ fn style(severity: Severity) -> &'static str {
 
 fn event_container(event: &Event, with_button: bool, words: &Words) -> Value {
     let mut facts = vec![
-        json!({"title": "Database", "value": format!("{}/{}", event.organization, event.database)}),
-        json!({"title": "Resource", "value": resource_name(event)}),
-        json!({"title": "State", "value": change(event)}),
+        json!({"title": "Database", "value": no_mention(&format!("{}/{}", event.organization, event.database))}),
+        json!({"title": "Resource", "value": no_mention(&resource_name(event))}),
+        json!({"title": "State", "value": no_mention(&change(event))}),
         json!({"title": "Severity", "value": event.severity.as_str()}),
     ];
     facts.extend(
         details(event)
             .into_iter()
-            .map(|(label, value)| json!({"title": label, "value": value})),
+            .map(|(label, value)| json!({"title": label, "value": no_mention(&value)})),
     );
     let heading = words
         .title(event)
@@ -101,6 +134,9 @@ fn event_container(event: &Event, with_button: bool, words: &Words) -> Value {
             items.push(plain(&format!("{}:", errors_heading(event)), Some("label")));
             items.push(plain(&truncate(&errors, ERROR_TEXT_LIMIT), Some("code")));
         }
+    }
+    if let Some((line, _)) = owner_mention(event, words) {
+        items.push(line);
     }
     if with_button {
         items.push(json!({"type": "ActionSet", "actions": [open_in_planetscale(event)]}));
@@ -154,7 +190,19 @@ pub fn teams_message(events: &[Event], words: &Words) -> Value {
     } else {
         vec![open_in_planetscale(first)]
     };
-    message(card(&title, body, actions))
+    let mut card = card(&title, body, actions);
+    let mut entities: Vec<Value> = Vec::new();
+    for event in events.iter().take(TEAMS_MAX_EVENTS) {
+        if let Some((_, entity)) = owner_mention(event, words) {
+            if !entities.contains(&entity) {
+                entities.push(entity);
+            }
+        }
+    }
+    if !entities.is_empty() {
+        card["msteams"]["entities"] = json!(entities);
+    }
+    message(card)
 }
 
 /// The Teams message of `pswatch test-notify`.
