@@ -120,6 +120,15 @@ async fn start(
     world: World,
     more: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> (Fleet, SlackApi, Service, Clicker) {
+    start_offering(world, &["cutover"], more).await
+}
+
+/// [`start`], the channel offering `actions`.
+async fn start_offering(
+    world: World,
+    actions: &[&str],
+    more: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> (Fleet, SlackApi, Service, Clicker) {
     let fleet = Fleet::start(world).await;
     let slack = SlackApi::start(BOT_TOKEN).await;
     let config = fleet.write(
@@ -135,7 +144,7 @@ async fn start(
                     ("channel", "C0123456789".into()),
                     ("api_url", slack.url.clone().into()),
                     ("signing_secret", SIGNING_SECRET.into()),
-                    ("actions", vec!["cutover"].into()),
+                    ("actions", actions.to_vec().into()),
                     ("allowed_users", vec![ALLOWED].into()),
                 ],
             )
@@ -499,4 +508,135 @@ async fn acknowledge_stops_a_timer_for_the_stay_it_fired_in() {
     })
     .await;
     assert!(again.is_some(), "a new stay fires: {:#?}", slack.calls());
+}
+
+/// Each change Slack can make besides a cutover is offered only in a state PlanetScale takes it
+/// in, behind Slack's confirmation; forged, stale or altered clicks and users not allowed call
+/// nothing; an allowed user's click calls its operation exactly once, a copy of the click
+/// nothing more, and the thread says what PlanetScale answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_change_calls_its_operation_once_for_an_allowed_user_and_nothing_otherwise() {
+    let mut world = World::default();
+    let database = world.database_mut("acme", "commerce");
+    database
+        .workflows
+        .push(SimWorkflow::new(3, "move-customers", "running"));
+    for number in [5, 6, 7, 8] {
+        database
+            .deploy_requests
+            .push(SimDeployRequest::new(number, "in_progress"));
+    }
+    let (fleet, slack, service, clicker) = start_offering(
+        world,
+        &[
+            "cutover",
+            "force_cutover",
+            "cancel",
+            "skip_revert",
+            "revert",
+            "workflow_retry",
+        ],
+        |config| config,
+    )
+    .await;
+    // (button, resource, its state that takes it, the operation's endpoint, what the thread says)
+    let cases = [
+        (
+            "pswatch_workflow_retry",
+            "workflow #3",
+            "error",
+            "workflow_retry",
+            "asked to retry workflow #3",
+        ),
+        (
+            "pswatch_force_cutover",
+            "deploy request #5",
+            "in_progress_cutover",
+            "force_cutover_deploy_request",
+            "asked to force the cutover of deploy request #5",
+        ),
+        (
+            "pswatch_cancel",
+            "deploy request #6",
+            "queued",
+            "cancel_deploy_request",
+            "asked to cancel the deployment of deploy request #6",
+        ),
+        (
+            "pswatch_skip_revert",
+            "deploy request #7",
+            "complete_pending_revert",
+            "skip_revert_period",
+            "asked to end the revert window of deploy request #7",
+        ),
+        (
+            "pswatch_revert",
+            "deploy request #8",
+            "complete_pending_revert",
+            "complete_revert",
+            "asked to revert deploy request #8",
+        ),
+    ];
+    for (action_id, about, state, endpoint, accepted) in cases {
+        let number: u64 = about
+            .rsplit('#')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("number");
+        fleet.simulator.update(|world| {
+            let database = world.database_mut("acme", "commerce");
+            if about.starts_with("workflow") {
+                database.workflow_mut(number).expect("workflow").state = state.into();
+            } else {
+                database
+                    .deploy_request_mut(number)
+                    .expect("deploy request")
+                    .deployment_state = state.into();
+            }
+        });
+        let value = eventually(Duration::from_secs(20), || {
+            std::future::ready(button(&slack, action_id, about))
+        })
+        .await
+        .unwrap_or_else(|| panic!("no {action_id} on {about}: {:#?}", slack.calls()));
+        let confirmed = slack.calls().iter().any(|call| {
+            call.body["blocks"]
+                .to_string()
+                .contains(&format!("\"action_id\":\"{action_id}\""))
+                && call.body["blocks"].to_string().contains("\"confirm\"")
+        });
+        assert!(confirmed, "{action_id} asks for Slack's confirmation");
+
+        // Forged, stale, altered, or someone not allowed: PlanetScale is asked nothing.
+        let body = click_body(&value, ALLOWED);
+        assert_eq!(clicker.post(&body, 0, "not-the-secret").await, 401);
+        assert_eq!(clicker.post(&body, 6 * 60, SIGNING_SECRET).await, 401);
+        let altered = value.replacen(&format!("/{number}|"), "/99|", 1);
+        assert_ne!(altered, value);
+        assert_eq!(clicker.click(&altered, ALLOWED).await, 401);
+        assert_eq!(clicker.click(&value, "UOTHER0001").await, 200);
+        wait_for_note(&slack, "<@UOTHER0001> may not").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(fleet.simulator.requests_to(endpoint), 0, "{endpoint}");
+
+        // The allowed user: once; the same click again, nothing more.
+        let click = click_on_message(&value, ALLOWED, &format!("1765000000.{number:06}"));
+        assert_eq!(clicker.post(&click, 0, SIGNING_SECRET).await, 200);
+        wait_for_note(&slack, accepted).await;
+        assert_eq!(clicker.post(&click, 0, SIGNING_SECRET).await, 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            fleet.simulator.requests_to(endpoint),
+            1,
+            "{endpoint}: {}",
+            service.stderr()
+        );
+        assert!(service.stderr().contains(&format!("slack_user={ALLOWED}")));
+    }
+    // A click on a resource that moved on reads its state and asks nothing.
+    let revert = button(&slack, "pswatch_revert", "deploy request #7").expect("Revert on #7");
+    assert_eq!(clicker.click(&revert, ALLOWED).await, 200);
+    let said = wait_for_note(&slack, "deploy request #7 is `complete` now").await;
+    assert!(said.contains("does not take that"), "{said}");
+    assert_eq!(fleet.simulator.requests_to("complete_revert"), 1);
 }

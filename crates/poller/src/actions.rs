@@ -1,8 +1,10 @@
-//! The two changes pswatch makes on a person's behalf (from Slack): cutting over a workflow's
-//! traffic and completing a gated deploy request. Each is one request through the budget,
-//! never retried: neither is idempotent, and PlanetScale's answer (a refusal included) is
-//! what the person is told. Before either, the resource is read again by number, so that a
-//! click on an old message does not act on a resource that has moved on.
+//! The changes pswatch makes on a person's behalf (from Slack), each the operation PlanetScale's
+//! specification names: cutting over a workflow's traffic, retrying it, completing a gated
+//! deploy request, forcing its cutover, cancelling its deployment, ending its revert window and
+//! reverting it. Each is one request through the budget, never retried: none is idempotent, and
+//! PlanetScale's answer (a refusal included) is what the person is told. Before any, the
+//! resource is read again by number, so that a click on an old message does not act on a
+//! resource that has moved on.
 
 use diff_engine::{DeployRequest, Target, Workflow};
 use reqwest::Method;
@@ -63,5 +65,48 @@ impl Client {
     ) -> Result<(), PollError> {
         let url = self.resource_url(target, "deploy-requests", number, Some("apply-deploy"))?;
         self.write(Method::POST, &url).await
+    }
+
+    /// `PATCH …/workflows/{number}/retry` (`workflow_retry`, "Retry a failed workflow").
+    pub async fn retry_workflow(&self, target: &Target, number: u64) -> Result<(), PollError> {
+        let url = self.resource_url(target, "workflows", number, Some("retry"))?;
+        self.write(Method::PATCH, &url).await
+    }
+
+    /// A `POST …/deploy-requests/{number}/{tail}` of `tail`: `force-cutover`
+    /// (`force_cutover_deploy_request`), `cancel` (`cancel_deploy_request`), `skip-revert`
+    /// (`skip_revert_period`) or `revert` (`complete_revert`).
+    pub async fn deploy_request_action(
+        &self,
+        target: &Target,
+        number: u64,
+        tail: DeployRequestAction,
+    ) -> Result<(), PollError> {
+        let url = self.resource_url(target, "deploy-requests", number, Some(tail.path()))?;
+        self.write(Method::POST, &url).await
+    }
+}
+
+/// What `Client::deploy_request_action` asks of a deploy request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployRequestAction {
+    /// `force_cutover_deploy_request`.
+    ForceCutover,
+    /// `cancel_deploy_request`.
+    Cancel,
+    /// `skip_revert_period`.
+    SkipRevert,
+    /// `complete_revert`.
+    Revert,
+}
+
+impl DeployRequestAction {
+    fn path(self) -> &'static str {
+        match self {
+            Self::ForceCutover => "force-cutover",
+            Self::Cancel => "cancel",
+            Self::SkipRevert => "skip-revert",
+            Self::Revert => "revert",
+        }
     }
 }

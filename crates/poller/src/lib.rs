@@ -27,6 +27,7 @@ use url::Url;
 use crate::api::{ApiDeployRequest, UnreadableItem};
 use crate::client::{resource, Listed};
 
+pub use actions::DeployRequestAction;
 pub use api::{Branch, Database, DecodeError, Webhook};
 pub use backups::{Read, SlowRead};
 pub use budget::{Budget, BudgetUse, Priority, MAX_PAUSE};

@@ -1,7 +1,9 @@
 //! What a click on one of pswatch's Slack buttons does, once Slack's request is verified and
 //! the click recorded: silence the resource's database for an hour, acknowledge the current
-//! wait or stall (its reminders are held back), or cut over a workflow or complete a deploy
-//! request for a user the channel allows. What was done, or why not, is posted in the
+//! wait or stall (its reminders are held back), or, for a user the channel allows, make one of
+//! the changes it offers at PlanetScale (cut over, force a cutover, cancel, end the revert
+//! window, revert, retry a workflow), once the resource is read again and still in a state
+//! that takes it. What was done, or why not, is posted in the
 //! resource's thread and logged with the Slack user; the click's record is then removed.
 
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use model::{ResourceKey, ResourceKind};
 use notifier::render::{printable, slack_escape as escape};
 use notifier::{Action, ActionValue, ChannelKind, SlackActions, SlackChannel};
+use poller::DeployRequestAction;
 use store::{PendingAction, StoreError};
 use time::OffsetDateTime;
 
@@ -60,7 +63,7 @@ pub(crate) async fn act(pipeline: &Pipeline, action: &PendingAction) -> Result<(
     // At most once: a copy of this click (the same button of the same message), taken up
     // before by this replica or another, is not done again. A cutover refused to its user
     // takes up nothing: an allowed user may still click.
-    let refused = value.action == Action::Cutover && !actions.allows_cutover_by(&action.user_id);
+    let refused = !actions.allows(value.action, &action.user_id);
     if !refused && !store.take_action(&action.id, now).await? {
         tracing::info!(slack_user = %action.user_id, resource = %value.resource, action = value.action.as_str(),
             "a Slack click already taken up (the same button of the same message); not done again");
@@ -87,7 +90,7 @@ pub(crate) async fn act(pipeline: &Pipeline, action: &PendingAction) -> Result<(
                 named(resource)
             )
         }
-        Action::Cutover => cutover(pipeline, actions, action, resource, &who).await,
+        change => planetscale(pipeline, actions, change, action, resource, &who).await,
     };
     // The thread the resource's messages are in; none (the memo is gone): the channel itself.
     let thread = store
@@ -154,25 +157,42 @@ async fn silence(
     ))
 }
 
-async fn cutover(
+/// How a change is told: `cut over`, `force the cutover of`, …, and what its log says.
+fn verb(change: Action) -> &'static str {
+    match change {
+        Action::Cutover => "cut over",
+        Action::ForceCutover => "force the cutover of",
+        Action::Cancel => "cancel the deployment of",
+        Action::SkipRevert => "end the revert window of",
+        Action::Revert => "revert",
+        Action::WorkflowRetry => "retry",
+        Action::Silence | Action::Acknowledge => "act on",
+    }
+}
+
+/// Makes `change` at PlanetScale for `resource`, if the channel offers it, the user is
+/// allowed, and the resource, read again now, is in a state that takes it; what came of it.
+async fn planetscale(
     pipeline: &Pipeline,
     actions: &SlackActions,
+    change: Action,
     action: &PendingAction,
     resource: &ResourceKey,
     who: &str,
 ) -> String {
     let user = &action.user_id;
-    if !actions.cutover {
-        tracing::warn!(slack_user = %user, resource = %resource, "a cutover from Slack refused: the channel does not offer it");
-        return format!(
-            ":no_entry: {who}: this channel does not offer cutovers; nothing was done."
-        );
+    let verb = verb(change);
+    let name = change.as_str();
+    if !actions.offered.contains(&change) {
+        tracing::warn!(slack_user = %user, resource = %resource, action = name,
+            "a change from Slack refused: the channel does not offer it");
+        return format!(":no_entry: {who}: this channel does not offer that; nothing was done.");
     }
-    if !actions.allows_cutover_by(user) {
-        tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource,
-            "a cutover from Slack refused: the user is not among allowed_users");
+    if !actions.allows(change, user) {
+        tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, action = name,
+            "a change from Slack refused: the user is not among allowed_users");
         return format!(
-            ":no_entry: {who} may not cut over {} (not among the channel's allowed_users); nothing was done.",
+            ":no_entry: {who} may not {verb} {} (not among the channel's allowed_users); nothing was done.",
             named(resource)
         );
     }
@@ -182,14 +202,14 @@ async fn cutover(
         .of(&target.organization)
         .for_poll(poller::Priority::High);
     // The state now, from PlanetScale, not as the message showed it: a click on a message of
-    // a workflow since completed (or cut over from elsewhere) must not act.
+    // a resource since moved on (or changed from elsewhere) must not act.
     let state = match resource.kind {
         ResourceKind::Workflow => client
             .workflow(&target, resource.number)
             .await
             .map(|workflow| {
                 let state = workflow.state.as_str().to_owned();
-                (notifier::workflow_can_cut_over(&state), state)
+                (change.applies(resource.kind, &state), state)
             }),
         ResourceKind::DeployRequest => {
             client
@@ -197,8 +217,7 @@ async fn cutover(
                 .await
                 .map(|request| {
                     let state = request.deployment_state.as_str().to_owned();
-                    let ready =
-                        request.state == "open" && notifier::deploy_request_can_cut_over(&state);
+                    let ready = request.state == "open" && change.applies(resource.kind, &state);
                     (ready, state)
                 })
         }
@@ -206,46 +225,82 @@ async fn cutover(
     match state {
         Ok((true, _)) => {}
         Ok((false, state)) => {
-            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, state = %printable(&state),
-                "a cutover from Slack not done: the resource is no longer waiting for one");
+            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, action = name,
+                state = %printable(&state), "a change from Slack not done: the resource is no longer in a state that takes it");
+            let waiting = if change == Action::Cutover {
+                "not waiting for a cutover".to_owned()
+            } else {
+                format!("PlanetScale does not take that ({verb}) now")
+            };
             return format!(
-                ":information_source: {who}: {} is `{}` now, not waiting for a cutover; nothing was done.",
+                ":information_source: {who}: {} is `{}` now, {waiting}; nothing was done.",
                 named(resource),
                 escape(&printable(&state))
             );
         }
         Err(error) => {
-            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, %error,
-                "a cutover from Slack not done: its state could not be read");
+            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, action = name,
+                %error, "a change from Slack not done: the resource's state could not be read");
             return format!(
-                ":x: {who}: {} was not cut over: its state could not be read from PlanetScale ({}); nothing was done.",
+                ":x: {who}: could not {verb} {}: its state could not be read from PlanetScale ({}); nothing was done.",
                 named(resource),
                 escape(&error.to_string())
             );
         }
     }
-    let done = match resource.kind {
-        ResourceKind::Workflow => client.cutover_workflow(&target, resource.number).await,
-        ResourceKind::DeployRequest => {
+    let number = resource.number;
+    let done = match change {
+        Action::Cutover => match resource.kind {
+            ResourceKind::Workflow => client.cutover_workflow(&target, number).await,
+            ResourceKind::DeployRequest => client.complete_deploy_request(&target, number).await,
+        },
+        Action::WorkflowRetry => client.retry_workflow(&target, number).await,
+        Action::ForceCutover => {
             client
-                .complete_deploy_request(&target, resource.number)
+                .deploy_request_action(&target, number, DeployRequestAction::ForceCutover)
                 .await
         }
+        Action::Cancel => {
+            client
+                .deploy_request_action(&target, number, DeployRequestAction::Cancel)
+                .await
+        }
+        Action::SkipRevert => {
+            client
+                .deploy_request_action(&target, number, DeployRequestAction::SkipRevert)
+                .await
+        }
+        Action::Revert => {
+            client
+                .deploy_request_action(&target, number, DeployRequestAction::Revert)
+                .await
+        }
+        Action::Silence | Action::Acknowledge => return String::new(),
     };
     match done {
         Ok(()) => {
-            tracing::info!(slack_user = %user, slack_name = %action.user_name, resource = %resource,
-                "cut over from Slack: PlanetScale accepted it");
+            tracing::info!(slack_user = %user, slack_name = %action.user_name, resource = %resource, action = name,
+                "{} from Slack: PlanetScale accepted it", verb);
+            let icon = if change == Action::Cutover {
+                ":rocket:"
+            } else {
+                ":white_check_mark:"
+            };
+            let did = if change == Action::Cutover {
+                "cut over".to_owned()
+            } else {
+                format!("asked to {verb}")
+            };
             format!(
-                ":rocket: {who} cut over {}: PlanetScale accepted it; the thread follows what happens next.",
+                "{icon} {who} {did} {}: PlanetScale accepted it; the thread follows what happens next.",
                 named(resource)
             )
         }
         Err(error) => {
-            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource,
-                %error, "a cutover from Slack was refused by PlanetScale");
+            tracing::warn!(slack_user = %user, slack_name = %action.user_name, resource = %resource, action = name,
+                %error, "a change from Slack was refused by PlanetScale");
             format!(
-                ":x: {who} asked to cut over {}; PlanetScale refused: {}",
+                ":x: {who} asked to {verb} {}; PlanetScale refused: {}",
                 named(resource),
                 escape(&error.to_string())
             )

@@ -1,8 +1,10 @@
-//! The two changes pswatch can make from Slack, as PlanetScale's specification names them:
-//! `PATCH …/workflows/{number}/cutover` ("Cutover traffic") and
-//! `POST …/deploy-requests/{number}/apply-deploy` ("Complete a gated deploy request"). Each
-//! refuses a token without write access (403), an unknown resource (404) and a resource not
-//! in a state to take it (422), as PlanetScale does.
+//! The changes pswatch can make from Slack, as PlanetScale's specification names them:
+//! `PATCH …/workflows/{number}/cutover` ("Cutover traffic"), `PATCH …/workflows/{number}/retry`
+//! (`workflow_retry`), and `POST …/deploy-requests/{number}/` `apply-deploy`
+//! (`complete_gated_deploy_request`), `force-cutover` (`force_cutover_deploy_request`),
+//! `cancel` (`cancel_deploy_request`), `skip-revert` (`skip_revert_period`) and `revert`
+//! (`complete_revert`). Each refuses a token without write access (403), an unknown resource
+//! (404) and a resource not in a state to take it (422), as PlanetScale does.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -138,5 +140,136 @@ pub(crate) async fn apply_deploy(
         }
         Json(request.to_json(org, db, shape)).into_response()
     })
+    .await
+}
+
+pub(crate) async fn retry_workflow(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database_name, number)): Path<(String, String, u64)>,
+) -> Response {
+    let (org, db) = (organization.as_str(), database_name.as_str());
+    write(&shared, &headers, "workflow_retry", org, db, |database| {
+        let shape = database.shape;
+        let Some(workflow) = database
+            .workflows
+            .iter_mut()
+            .find(|workflow| workflow.number == number)
+        else {
+            return not_found();
+        };
+        if workflow.state != "error" {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                &format!("Workflow cannot be retried while it is {}", workflow.state),
+            );
+        }
+        workflow.state = "running".into();
+        workflow.workflow_errors = None;
+        Json(workflow.to_json(shape)).into_response()
+    })
+    .await
+}
+
+/// A `POST …/deploy-requests/{number}/{…}` counted as `endpoint`: the deploy request moves
+/// from one of `from` to `to`, or the request is refused (422) with `refusal` and its state.
+async fn move_deploy_request(
+    shared: &Shared,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    (organization, database_name, number): (String, String, u64),
+    from: &'static [&'static str],
+    to: &'static str,
+    refusal: &'static str,
+) -> Response {
+    let (org, db) = (organization.as_str(), database_name.as_str());
+    write(shared, headers, endpoint, org, db, |database| {
+        let shape = database.shape;
+        let Some(request) = database
+            .deploy_requests
+            .iter_mut()
+            .find(|request| request.number == number)
+        else {
+            return not_found();
+        };
+        if !from.contains(&request.deployment_state.as_str()) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                &format!("{refusal} (it is {})", request.deployment_state),
+            );
+        }
+        request.deployment_state = to.into();
+        Json(request.to_json(org, db, shape)).into_response()
+    })
+    .await
+}
+
+pub(crate) async fn force_cutover(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, u64)>,
+) -> Response {
+    move_deploy_request(
+        &shared,
+        &headers,
+        "force_cutover_deploy_request",
+        path,
+        &["in_progress_cutover"],
+        "complete_pending_revert",
+        "Deploy request is not cutting over",
+    )
+    .await
+}
+
+pub(crate) async fn cancel_deploy_request(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, u64)>,
+) -> Response {
+    move_deploy_request(
+        &shared,
+        &headers,
+        "cancel_deploy_request",
+        path,
+        &["queued", "submitting", "in_progress", "pending_cutover"],
+        "complete_cancel",
+        "Deploy request has no deployment to cancel",
+    )
+    .await
+}
+
+pub(crate) async fn skip_revert_period(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, u64)>,
+) -> Response {
+    move_deploy_request(
+        &shared,
+        &headers,
+        "skip_revert_period",
+        path,
+        &["complete_pending_revert"],
+        "complete",
+        "Deploy request has no revert period to skip",
+    )
+    .await
+}
+
+pub(crate) async fn complete_revert(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, u64)>,
+) -> Response {
+    move_deploy_request(
+        &shared,
+        &headers,
+        "complete_revert",
+        path,
+        &["complete_pending_revert"],
+        "in_progress_revert",
+        "Deploy request cannot be reverted",
+    )
     .await
 }

@@ -109,6 +109,26 @@ impl Simulator {
                 axum::routing::post(crate::actions::apply_deploy),
             )
             .route(
+                &format!("{database}/workflows/{{number}}/retry"),
+                axum::routing::patch(crate::actions::retry_workflow),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/force-cutover"),
+                axum::routing::post(crate::actions::force_cutover),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/cancel"),
+                axum::routing::post(crate::actions::cancel_deploy_request),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/skip-revert"),
+                axum::routing::post(crate::actions::skip_revert_period),
+            )
+            .route(
+                &format!("{database}/deploy-requests/{{number}}/revert"),
+                axum::routing::post(crate::actions::complete_revert),
+            )
+            .route(
                 &format!("{database}/branches"),
                 get(crate::branches::list_branches),
             )

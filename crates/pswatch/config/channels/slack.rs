@@ -1,7 +1,7 @@
 //! `type = "slack"`: an incoming webhook (`webhook_url`) or the Web API (`bot_token` and
 //! `channel`, maybe `api_url`), not both.
 
-use notifier::{Secret, SlackActions, SlackApi, SlackChannel};
+use notifier::{Action, Secret, SlackActions, SlackApi, SlackChannel};
 use serde::Deserialize;
 
 use super::super::{http_url, problem, Problem};
@@ -164,14 +164,22 @@ fn slack_actions(
             "is not a Slack signing secret (Basic Information > App Credentials > Signing Secret, 32 hexadecimal characters)",
         );
     }
-    let mut cutover = false;
+    let mut offered = Vec::new();
     for (position, action) in actions.iter().flatten().enumerate() {
-        match action.trim() {
-            "cutover" => cutover = true,
-            other => problem(
+        match Action::WRITES
+            .iter()
+            .find(|(name, _)| *name == action.trim())
+        {
+            Some((_, action)) if !offered.contains(action) => offered.push(*action),
+            Some(_) => {}
+            None => problem(
                 problems,
                 format!("{key}.actions[{position}]"),
-                format!("{other:?} is not an action; the one action is \"cutover\" (silence and acknowledge are always offered)"),
+                format!(
+                    "{:?} is not an action; the actions are {} (silence and acknowledge are always offered)",
+                    action.trim(),
+                    Action::WRITES.map(|(name, _)| format!("{name:?}")).join(", ")
+                ),
             ),
         }
     }
@@ -194,11 +202,11 @@ fn slack_actions(
             );
         }
     }
-    if cutover && users.is_empty() {
+    if !offered.is_empty() && users.is_empty() {
         problem(
             problems,
             format!("{key}.allowed_users"),
-            "is empty; \"cutover\" needs the Slack users allowed to cut over",
+            "is empty; the actions need the Slack users allowed to make them",
         );
     }
     if problems.len() > before {
@@ -206,7 +214,7 @@ fn slack_actions(
     }
     Some(Some(SlackActions {
         signing_secret: Secret::new(secret),
-        cutover,
+        offered,
         allowed_users: users,
     }))
 }

@@ -21,45 +21,135 @@ pub struct SlackActions {
     /// The Slack app's signing secret: verifies Slack's requests and keys pswatch's own
     /// signatures of the buttons' values.
     pub signing_secret: Secret,
-    /// Whether "Cut over now" is offered (`actions = ["cutover"]`).
-    pub cutover: bool,
-    /// The Slack users (`U…`) allowed to cut over.
+    /// The changes to PlanetScale the channel offers (`actions = ["cutover", …]`).
+    pub offered: Vec<Action>,
+    /// The Slack users (`U…`) allowed to make them.
     pub allowed_users: Vec<String>,
 }
 
 impl SlackActions {
-    /// Whether `user` may cut over from this channel: it offers cutovers, and `user` is among
-    /// its allowed users.
-    pub fn allows_cutover_by(&self, user: &str) -> bool {
-        self.cutover && self.allowed_users.iter().any(|allowed| allowed == user)
+    /// Whether `user` may make `action` from this channel: it offers it, and `user` is among
+    /// its allowed users. Silence and Acknowledge change nothing at PlanetScale: anyone may.
+    pub fn allows(&self, action: Action, user: &str) -> bool {
+        !action.writes()
+            || (self.offered.contains(&action)
+                && self.allowed_users.iter().any(|allowed| allowed == user))
     }
 }
 
 /// What a button asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     /// Silence the resource's database for an hour.
     Silence,
     /// Stop the reminders of the resource's current wait or stall.
     Acknowledge,
-    /// Cut over a workflow's traffic, or complete a gated deploy request.
+    /// Cut over a workflow's traffic (`PATCH …/workflows/{n}/cutover`), or complete a gated
+    /// deploy request (`complete_gated_deploy_request`).
     Cutover,
+    /// Force the cutover of a deploy request stuck in `in_progress_cutover`
+    /// (`force_cutover_deploy_request`).
+    ForceCutover,
+    /// Cancel a deploy request's deployment (`cancel_deploy_request`).
+    Cancel,
+    /// End a deployed request's revert window now (`skip_revert_period`).
+    SkipRevert,
+    /// Revert a deployed request's schema change (`complete_revert`).
+    Revert,
+    /// Retry a workflow in error (`workflow_retry`).
+    WorkflowRetry,
 }
 
 impl Action {
+    /// The changes to PlanetScale, by their name in `actions`.
+    pub const WRITES: [(&'static str, Self); 6] = [
+        ("cutover", Self::Cutover),
+        ("force_cutover", Self::ForceCutover),
+        ("cancel", Self::Cancel),
+        ("skip_revert", Self::SkipRevert),
+        ("revert", Self::Revert),
+        ("workflow_retry", Self::WorkflowRetry),
+    ];
+
+    const ALL: [Self; 8] = [
+        Self::Silence,
+        Self::Acknowledge,
+        Self::Cutover,
+        Self::ForceCutover,
+        Self::Cancel,
+        Self::SkipRevert,
+        Self::Revert,
+        Self::WorkflowRetry,
+    ];
+
     /// Its `action_id` in Slack, and its name in a button's value.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Silence => "pswatch_silence",
             Self::Acknowledge => "pswatch_acknowledge",
             Self::Cutover => "pswatch_cutover",
+            Self::ForceCutover => "pswatch_force_cutover",
+            Self::Cancel => "pswatch_cancel",
+            Self::SkipRevert => "pswatch_skip_revert",
+            Self::Revert => "pswatch_revert",
+            Self::WorkflowRetry => "pswatch_workflow_retry",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Silence, Self::Acknowledge, Self::Cutover]
-            .into_iter()
-            .find(|action| action.as_str() == text)
+        Self::ALL.into_iter().find(|action| action.as_str() == text)
+    }
+
+    /// Whether it changes something at PlanetScale (everything but Silence and Acknowledge).
+    pub fn writes(self) -> bool {
+        !matches!(self, Self::Silence | Self::Acknowledge)
+    }
+
+    /// Whether PlanetScale takes it for a resource of `kind` in `state` (a workflow's `state`,
+    /// a deploy request's `deployment_state`).
+    pub fn applies(self, kind: ResourceKind, state: &str) -> bool {
+        match (self, kind) {
+            (Self::Cutover, ResourceKind::Workflow) => workflow_can_cut_over(state),
+            (Self::Cutover, ResourceKind::DeployRequest) => deploy_request_can_cut_over(state),
+            (Self::WorkflowRetry, ResourceKind::Workflow) => state == "error",
+            (Self::ForceCutover, ResourceKind::DeployRequest) => state == "in_progress_cutover",
+            (Self::Cancel, ResourceKind::DeployRequest) => {
+                matches!(
+                    state,
+                    "queued" | "submitting" | "in_progress" | "pending_cutover"
+                )
+            }
+            (Self::SkipRevert | Self::Revert, ResourceKind::DeployRequest) => {
+                state == "complete_pending_revert"
+            }
+            _ => false,
+        }
+    }
+
+    /// The button's text, its confirmation's title and button, and what the confirmation says
+    /// PlanetScale will do to `what` (`deploy request #7 in acme/commerce`).
+    fn words(
+        self,
+        kind: ResourceKind,
+        what: &str,
+    ) -> (&'static str, &'static str, &'static str, String) {
+        match (self, kind) {
+            (Self::Cutover, ResourceKind::Workflow) => ("Cut over now", "Cut over now?", "Cut over",
+                format!("PlanetScale will switch the traffic of {what} to its target keyspace.")),
+            (Self::Cutover, _) => ("Cut over now", "Cut over now?", "Cut over",
+                format!("PlanetScale will complete {what}: its schema change goes live.")),
+            (Self::ForceCutover, _) => ("Force cutover", "Force the cutover?", "Force cutover",
+                format!("PlanetScale will force the cutover of {what}, stuck in in_progress_cutover: it stops waiting for what holds it back.")),
+            (Self::Cancel, _) => ("Cancel deploy", "Cancel the deployment?", "Cancel deployment",
+                format!("PlanetScale will cancel the deployment of {what}.")),
+            (Self::SkipRevert, _) => ("End revert window", "End the revert window?", "End it",
+                format!("PlanetScale will close the revert window of {what} now: its change can no longer be reverted.")),
+            (Self::Revert, _) => ("Revert", "Revert the change?", "Revert",
+                format!("PlanetScale will revert the schema change of {what}.")),
+            (Self::WorkflowRetry, _) => ("Retry workflow", "Retry the workflow?", "Retry",
+                format!("PlanetScale will retry {what}.")),
+            (Self::Silence | Self::Acknowledge, _) => ("", "", "", String::new()),
+        }
     }
 }
 
@@ -265,32 +355,38 @@ pub(crate) fn actions_block(
     if let Some(episode) = episode(events) {
         elements.push(button(Action::Acknowledge, "Acknowledge", Some(episode)));
     }
-    let ready = match (resource.kind, state) {
-        (ResourceKind::Workflow, Some(state)) => workflow_can_cut_over(state),
-        (ResourceKind::DeployRequest, Some(state)) => deploy_request_can_cut_over(state),
-        (_, None) => false,
+    let what = format!(
+        "{} #{} in {}/{}",
+        match resource.kind {
+            ResourceKind::Workflow => "workflow",
+            ResourceKind::DeployRequest => "deploy request",
+        },
+        resource.number,
+        resource.organization,
+        resource.database
+    );
+    let state = if actions.allowed_users.is_empty() {
+        None
+    } else {
+        state
     };
-    if actions.cutover && !actions.allowed_users.is_empty() && ready {
-        let what = match resource.kind {
-            ResourceKind::Workflow => format!(
-                "PlanetScale will switch the traffic of workflow #{} in {}/{} to its target keyspace.",
-                resource.number, resource.organization, resource.database
-            ),
-            ResourceKind::DeployRequest => format!(
-                "PlanetScale will complete deploy request #{} in {}/{}: its schema change goes live.",
-                resource.number, resource.organization, resource.database
-            ),
-        };
-        let mut cutover = button(Action::Cutover, "Cut over now", None);
-        cutover["style"] = json!("danger");
-        cutover["confirm"] = json!({
-            "title": {"type": "plain_text", "text": "Cut over now?"},
-            "text": {"type": "plain_text", "text": what},
-            "confirm": {"type": "plain_text", "text": "Cut over"},
-            "deny": {"type": "plain_text", "text": "Cancel"},
+    for action in Action::WRITES.map(|(_, action)| action) {
+        let offered = actions.offered.contains(&action)
+            && state.is_some_and(|state| action.applies(resource.kind, state));
+        if !offered {
+            continue;
+        }
+        let (label, title, confirm, says) = action.words(resource.kind, &what);
+        let mut element = button(action, label, None);
+        element["style"] = json!("danger");
+        element["confirm"] = json!({
+            "title": {"type": "plain_text", "text": title},
+            "text": {"type": "plain_text", "text": says},
+            "confirm": {"type": "plain_text", "text": confirm},
+            "deny": {"type": "plain_text", "text": "Not now"},
             "style": "danger",
         });
-        elements.push(cutover);
+        elements.push(element);
     }
     Some(json!({"type": "actions", "block_id": "pswatch_actions", "elements": elements}))
 }
