@@ -24,6 +24,8 @@ pub struct Channel {
     pub templates: ChannelTemplates,
     /// `[[people]]`: whom its messages name as a resource's owner.
     pub people: crate::People,
+    /// `[admin] public_url`: where its messages link to the status page's silence form.
+    pub status_page: Option<std::sync::Arc<str>>,
 }
 
 impl Channel {
@@ -38,6 +40,7 @@ impl Channel {
             min_interval,
             templates: ChannelTemplates::default(),
             people: crate::People::default(),
+            status_page: None,
         }
     }
 

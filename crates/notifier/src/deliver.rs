@@ -91,7 +91,9 @@ impl Notifier {
             .channel
             .templates
             .words(events, flavor, &mut failed);
-        crate::digest::with_digests(words, events, flavor).naming(configured.channel.people.clone())
+        crate::digest::with_digests(words, events, flavor)
+            .naming(configured.channel.people.clone())
+            .linking(configured.channel.status_page.clone())
     }
 
     /// The configured channel of that name.

@@ -37,6 +37,7 @@ pub struct Wording {
 pub struct Words {
     by_event: BTreeMap<String, Wording>,
     people: People,
+    status_page: Option<std::sync::Arc<str>>,
 }
 
 impl Words {
@@ -71,6 +72,38 @@ impl Words {
     pub fn naming(mut self, people: People) -> Self {
         self.people = people;
         self
+    }
+
+    /// These words, linking to the silence form of the status page at `public_url` (`[admin]
+    /// public_url`) where a channel has no buttons.
+    #[must_use]
+    pub fn linking(mut self, public_url: Option<std::sync::Arc<str>>) -> Self {
+        self.status_page = public_url;
+        self
+    }
+
+    /// The status page's silence form for `event`'s database, pre-filled (the database, and a
+    /// comment naming the resource), when `[admin] public_url` is set; `None` for a digest,
+    /// which is about no one database.
+    pub fn silence_link(&self, event: &Event) -> Option<String> {
+        let base = self.status_page.as_deref()?;
+        if matches!(event.kind, diff_engine::EventKind::Digest { .. }) {
+            return None;
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(
+                "silence",
+                &format!("{}/{}", event.organization, event.database),
+            )
+            .append_pair(
+                "comment",
+                &format!("{}: ", crate::text::resource_name(event)),
+            )
+            .finish();
+        Some(format!(
+            "{}/?{query}#add-silence",
+            base.trim_end_matches('/')
+        ))
     }
 
     /// The listed person who started the resource of `event`, if any.

@@ -259,8 +259,23 @@ fn session_cookie(value: String, max_age: Duration) -> String {
         .to_string()
 }
 
-/// The login form; `problem` says why the last attempt failed.
-fn login_page(problem: Option<&str>) -> Html<String> {
+/// Where a sign-in goes on to: `next` when it is a path of this server (`/…`, not `//…`,
+/// no backslash or control character, at most 2,000 characters), else the status page.
+fn after_login(next: Option<&str>) -> String {
+    next.filter(|next| {
+        next.starts_with('/')
+            && !next.starts_with("//")
+            && next.len() <= 2000
+            && !next.chars().any(|c| c == '\\' || c.is_control())
+    })
+    .unwrap_or("/")
+    .to_owned()
+}
+
+/// The login form; `problem` says why the last attempt failed, `next` where a sign-in goes
+/// on to (the page that asked for it).
+fn login_page(problem: Option<&str>, next: Option<&str>) -> Html<String> {
+    let next = after_login(next);
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -275,6 +290,7 @@ fn login_page(problem: Option<&str>) -> Html<String> {
                         p role="alert" { strong { (problem) } }
                     }
                     form method="post" action="/login" {
+                        input type="hidden" name="next" value=(next);
                         label for="token" { "Admin token" }
                         " "
                         input id="token" name="token" type="password" autocomplete="current-password" required;
@@ -437,7 +453,8 @@ pub(crate) async fn guard(
         auth.failed(client, now);
     }
     if wants_html(request.headers()) {
-        return (StatusCode::UNAUTHORIZED, login_page(None)).into_response();
+        let asked = request.uri().path_and_query().map(|asked| asked.as_str());
+        return (StatusCode::UNAUTHORIZED, login_page(None, asked)).into_response();
     }
     (
         StatusCode::UNAUTHORIZED,
@@ -449,7 +466,7 @@ pub(crate) async fn guard(
 
 /// `GET /login`.
 pub(crate) async fn login_form() -> Html<String> {
-    login_page(None)
+    login_page(None, None)
 }
 
 /// `POST /login` with `token=…` (a form): sets the session cookie and goes to the page.
@@ -458,24 +475,28 @@ pub(crate) async fn login(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let given = url::form_urlencoded::parse(&body)
-        .find(|(key, _)| key == "token")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    let given = field("token").unwrap_or_default();
+    let next = after_login(field("next").as_deref());
     match auth.login(given.trim(), client.ip(), Instant::now()) {
         Ok(session) => (
             StatusCode::SEE_OTHER,
             [
-                (header::LOCATION, "/".to_owned()),
+                (header::LOCATION, next),
                 (header::SET_COOKIE, session_cookie(session, SESSION)),
             ],
         )
             .into_response(),
         Err(StatusCode::TOO_MANY_REQUESTS) => (
             StatusCode::TOO_MANY_REQUESTS,
-            login_page(Some(
-                "Too many wrong tokens from this address; wait a minute.",
-            )),
+            login_page(
+                Some("Too many wrong tokens from this address; wait a minute."),
+                Some(&next),
+            ),
         )
             .into_response(),
         Err(StatusCode::NOT_FOUND) => (
@@ -485,7 +506,11 @@ pub(crate) async fn login(
             .into_response(),
         Err(status) => {
             tracing::warn!("a sign-in to the admin server with a wrong token");
-            (status, login_page(Some("That is not the admin token."))).into_response()
+            (
+                status,
+                login_page(Some("That is not the admin token."), Some(&next)),
+            )
+                .into_response()
         }
     }
 }
@@ -592,7 +617,10 @@ mod tests {
 
     #[test]
     fn the_login_page_escapes_what_it_shows() {
-        let Html(page) = login_page(Some("<script>alert(1)</script> & \"more\""));
+        let Html(page) = login_page(
+            Some("<script>alert(1)</script> & \"more\""),
+            Some("/?silence=\"><script>x</script>"),
+        );
         assert!(
             page.starts_with("<!DOCTYPE html><html lang=\"en\">"),
             "{page}"
@@ -606,6 +634,26 @@ mod tests {
             page.contains("<input id=\"token\" name=\"token\" type=\"password\""),
             "{page}"
         );
+        assert!(page.contains("value=\"/?silence=&quot;&gt;"), "{page}");
+    }
+
+    #[test]
+    fn a_sign_in_goes_on_only_to_this_server_s_own_pages() {
+        assert_eq!(
+            after_login(Some("/?silence=acme%2Fcommerce&comment=x")),
+            "/?silence=acme%2Fcommerce&comment=x"
+        );
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil",
+            "/\nSet-Cookie: x",
+        ] {
+            assert_eq!(after_login(Some(elsewhere)), "/", "{elsewhere:?}");
+        }
+        assert_eq!(after_login(Some(&format!("/{}", "a".repeat(3000)))), "/");
+        assert_eq!(after_login(None), "/");
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub(super) struct RawLog {
 pub(super) struct RawAdmin {
     pub(super) enabled: Option<bool>,
     pub(super) listen: Option<SocketAddr>,
+    pub(super) public_url: Option<String>,
     pub(super) token: Option<String>,
     pub(super) read_tokens: Option<Vec<String>>,
 }

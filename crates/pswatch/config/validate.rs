@@ -90,6 +90,10 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         Some(token) => Some(Secret::new(token)),
     };
     let admin_read_tokens = read_tokens(&raw, admin_token.as_ref(), problems);
+    let admin_public_url = admin_public_url(&raw, admin_listen.is_some(), problems);
+    for channel in &mut channels {
+        channel.status_page = admin_public_url.clone();
+    }
     if let Some(listen) = admin_listen {
         if !listen.ip().is_loopback() && admin_token.is_none() && raw.admin.token.is_none() {
             problem(
@@ -159,6 +163,49 @@ pub(super) fn config(raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Conf
         silences,
         warnings,
     })
+}
+
+/// `[admin] public_url`: where people reach the status page, for the silence links of messages.
+/// It must be a plain http(s) address (no query or fragment, nothing a message's markup would
+/// read), and the status page must be behind the admin token.
+fn admin_public_url(
+    raw: &RawConfig,
+    admin_on: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<std::sync::Arc<str>> {
+    const KEY: &str = "admin.public_url";
+    let text = raw.admin.public_url.as_deref()?;
+    let url = http_url(KEY, text, false, problems)?;
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || url
+            .as_str()
+            .contains(['<', '>', '(', ')', '[', ']', '|', '"', '\'', '`', ' '])
+    {
+        problem(
+            problems,
+            KEY,
+            format!("{text:?} must be the status page's address alone (no query, fragment, brackets or quotes)"),
+        );
+        return None;
+    }
+    if raw.admin.token.is_none() {
+        problem(
+            problems,
+            KEY,
+            "needs admin.token: its links lead to the status page's silence form, which must be behind the admin login",
+        );
+        return None;
+    }
+    if !admin_on {
+        problem(
+            problems,
+            KEY,
+            "is set, but the admin server is off (admin.enabled = false)",
+        );
+        return None;
+    }
+    Some(url.as_str().trim_end_matches('/').into())
 }
 
 /// `[metrics] max_resources`: how many resources the state metrics show, 1,000 unless set.

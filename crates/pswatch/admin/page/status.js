@@ -310,6 +310,20 @@ async function refresh() {
   renderReplicas(status);
 }
 
+/// A message's silence link (`/?silence=org/db&comment=…`) fills the form in; nothing is added
+/// until the form is sent.
+function prefillSilence() {
+  const query = new URLSearchParams(window.location.search);
+  const database = query.get("silence");
+  if (database === null) return;
+  const form = document.getElementById("add-silence");
+  form.elements.database.value = database.slice(0, 200);
+  form.elements.comment.value = (query.get("comment") || "").slice(0, 500);
+  form.scrollIntoView();
+  form.elements.comment.focus();
+}
+
 document.getElementById("add-silence").addEventListener("submit", addSilence);
+prefillSilence();
 refresh();
 setInterval(refresh, REFRESH_MS);

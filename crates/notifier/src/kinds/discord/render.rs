@@ -71,9 +71,13 @@ fn embed(event: &Event, words: &Words, description_limit: usize) -> Value {
     let title = words
         .title(event)
         .map_or_else(|| headline(event), str::to_owned);
-    let description = words
+    let mut description = words
         .text(event)
         .map_or_else(|| built_in_description(event), str::to_owned);
+    // The silence form's link comes first, so that shortening the description never cuts it.
+    if let Some(link) = words.silence_link(event) {
+        description = format!("[Silence its database](<{link}>)\n{description}");
+    }
     json!({
         "title": fit(&title, DISCORD_TITLE_LIMIT),
         "description": fit(&description, description_limit),

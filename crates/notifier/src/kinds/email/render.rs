@@ -58,13 +58,11 @@ pub fn email(events: &[Event], words: &Words) -> EmailContent {
                 let _ = writeln!(text, "\n{}:\n{errors}", errors_heading(event));
             }
         }
-        let _ = writeln!(
-            text,
-            "\nOpen in PlanetScale: {}\nEvent {} observed {}\n",
-            dashboard_url(event),
-            event.id,
-            timestamp(event)
-        );
+        let _ = writeln!(text, "\nOpen in PlanetScale: {}", dashboard_url(event));
+        if let Some(link) = words.silence_link(event) {
+            let _ = writeln!(text, "Silence its database: {link}");
+        }
+        let _ = writeln!(text, "Event {} observed {}\n", event.id, timestamp(event));
     }
     text.push_str("-- \nSent by pswatch\n");
     EmailContent {
@@ -97,7 +95,12 @@ fn html(events: &[Event], words: &Words, title: impl Fn(&Event) -> String) -> Ma
                             pre { (truncate(&errors, ERROR_TEXT_LIMIT * 4)) }
                         }
                     }
-                    p { a href=(dashboard_url(event)) { "Open in PlanetScale" } }
+                    p {
+                        a href=(dashboard_url(event)) { "Open in PlanetScale" }
+                        @if let Some(link) = words.silence_link(event) {
+                            " · " a href=(link) { "Silence its database" }
+                        }
+                    }
                     p style="color: #666" { "Event " (event.id) " observed " (timestamp(event)) }
                 }
             }

@@ -73,10 +73,14 @@ pub fn google_chat_message(event: &Event, words: &Words) -> Value {
             )}}));
         }
     }
-    widgets.push(json!({"buttonList": {"buttons": [{
+    let mut buttons = vec![json!({
         "text": "Open in PlanetScale",
         "onClick": {"openLink": {"url": dashboard_url(event)}},
-    }]}}));
+    })];
+    if let Some(link) = words.silence_link(event) {
+        buttons.push(json!({"text": "Silence", "onClick": {"openLink": {"url": link}}}));
+    }
+    widgets.push(json!({"buttonList": {"buttons": buttons}}));
     json!({
         "text": truncate(&title, 4000),
         "cardsV2": [{

@@ -99,6 +99,16 @@ fn open_in_planetscale(event: &Event) -> Value {
     json!({"type": "Action.OpenUrl", "title": "Open in PlanetScale", "url": dashboard_url(event)})
 }
 
+/// The event's buttons: to the dashboard and, with `[admin] public_url`, to the status page's
+/// silence form.
+fn buttons(event: &Event, words: &Words) -> Vec<Value> {
+    let mut buttons = vec![open_in_planetscale(event)];
+    if let Some(link) = words.silence_link(event) {
+        buttons.push(json!({"type": "Action.OpenUrl", "title": "Silence", "url": link}));
+    }
+    buttons
+}
+
 /// A container's style for a severity, with the severity also written out (the card must read
 /// without colour).
 fn style(severity: Severity) -> &'static str {
@@ -139,7 +149,7 @@ fn event_container(event: &Event, with_button: bool, words: &Words) -> Value {
         items.push(line);
     }
     if with_button {
-        items.push(json!({"type": "ActionSet", "actions": [open_in_planetscale(event)]}));
+        items.push(json!({"type": "ActionSet", "actions": buttons(event, words)}));
     }
     items.push(plain(
         &format!("{} · {} · pswatch", timestamp(event), event.id),
@@ -188,7 +198,7 @@ pub fn teams_message(events: &[Event], words: &Words) -> Value {
     let actions = if several {
         Vec::new()
     } else {
-        vec![open_in_planetscale(first)]
+        buttons(first, words)
     };
     let mut card = card(&title, body, actions);
     let mut entities: Vec<Value> = Vec::new();
