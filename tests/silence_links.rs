@@ -125,7 +125,7 @@ async fn messages_link_to_the_prefilled_silence_form_behind_the_login() {
     let actions = &card["attachments"][0]["content"]["actions"];
     assert_eq!(actions[1]["title"], "Silence", "{card:#}");
     assert_eq!(actions[1]["url"], link.as_str());
-    let problems = notifier::vendor_check::adaptive_card_problems(&[card.clone()]);
+    let problems = notifier::vendor_check::adaptive_card_problems(std::slice::from_ref(&card));
     assert!(problems.is_empty(), "{problems:#?}");
     // Discord: the embed's first line; Google Chat: a button.
     let discord = eventually(Duration::from_secs(20), || async {
@@ -154,7 +154,7 @@ async fn messages_link_to_the_prefilled_silence_form_behind_the_login() {
         .clone();
     assert_eq!(buttons[1]["text"], "Silence");
     assert_eq!(buttons[1]["onClick"]["openLink"]["url"], link.as_str());
-    let problems = notifier::vendor_check::google_chat_problems(&[chat.clone()]);
+    let problems = notifier::vendor_check::google_chat_problems(std::slice::from_ref(&chat));
     assert!(problems.is_empty(), "{problems:#?}");
 
     // The link, followed in a browser: the login, then the form filled in.
