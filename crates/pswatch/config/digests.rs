@@ -126,6 +126,27 @@ fn time_of_day(text: &str) -> Option<Time> {
     Time::new(hour, minute, second, 0).ok()
 }
 
+/// A `databases` list of globs (`org/db`, or a database's name in any organization): `None`
+/// when it is left out (every database), or not usable (its problem added).
+pub(super) fn databases_of(
+    key: &str,
+    patterns: Option<&[String]>,
+    problems: &mut Vec<Problem>,
+) -> Option<GlobSet> {
+    let patterns = patterns?;
+    if patterns.is_empty() {
+        problem(problems, key, "is empty; leave it out for every database");
+        return None;
+    }
+    match notifier::glob_set(patterns) {
+        Ok(set) => Some(set),
+        Err(error) => {
+            problem(problems, key, error.to_string());
+            None
+        }
+    }
+}
+
 /// The digests of `raw`, with a problem for each wrong key; `channel_names` are the
 /// configured channels.
 pub(super) fn digests(
@@ -210,24 +231,11 @@ pub(super) fn digests(
                 None
             }
         };
-        let databases = match &raw.databases {
-            None => None,
-            Some(globs) if globs.is_empty() => {
-                problem(
-                    problems,
-                    format!("{key}.databases"),
-                    "is empty; leave it out for every database",
-                );
-                None
-            }
-            Some(globs) => match notifier::glob_set(globs) {
-                Ok(set) => Some(set),
-                Err(error) => {
-                    problem(problems, format!("{key}.databases"), error.to_string());
-                    None
-                }
-            },
-        };
+        let databases = databases_of(
+            &format!("{key}.databases"),
+            raw.databases.as_deref(),
+            problems,
+        );
         if problems.len() > before {
             continue;
         }

@@ -95,18 +95,11 @@ pub(super) fn timers(
         } else {
             globs(&format!("{key}.states"), &raw.states, problems)
         };
-        let databases = match &raw.databases {
-            None => None,
-            Some(globs) if globs.is_empty() => {
-                problem(
-                    problems,
-                    format!("{key}.databases"),
-                    "is empty; leave it out for every database",
-                );
-                None
-            }
-            Some(patterns) => globs(&format!("{key}.databases"), patterns, problems),
-        };
+        let databases = super::digests::databases_of(
+            &format!("{key}.databases"),
+            raw.databases.as_deref(),
+            problems,
+        );
         let after = duration(&format!("{key}.after"), raw.after, problems);
         let repeat = raw
             .repeat

@@ -80,13 +80,19 @@ async fn write(
     }
 }
 
-pub(crate) async fn cutover_workflow(
-    State(shared): State<Shared>,
-    headers: HeaderMap,
-    Path((organization, database_name, number)): Path<(String, String, u64)>,
+/// A write to workflow `number` counted as `endpoint`: `apply` changes it when its state is one
+/// of `from`, else the request is refused (422) with `refusal` and its state.
+async fn move_workflow(
+    shared: &Shared,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    (organization, database_name, number): (String, String, u64),
+    from: &'static [&'static str],
+    refusal: &'static str,
+    apply: impl FnOnce(&mut crate::SimWorkflow),
 ) -> Response {
     let (org, db) = (organization.as_str(), database_name.as_str());
-    write(&shared, &headers, "workflow_cutover", org, db, |database| {
+    write(shared, headers, endpoint, org, db, |database| {
         let shape = database.shape;
         let Some(workflow) = database
             .workflows
@@ -95,17 +101,36 @@ pub(crate) async fn cutover_workflow(
         else {
             return not_found();
         };
-        if !CUTOVER_FROM.contains(&workflow.state.as_str()) {
+        if !from.contains(&workflow.state.as_str()) {
             return error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unprocessable",
-                &format!("Workflow cannot be cut over while it is {}", workflow.state),
+                &format!("{refusal} while it is {}", workflow.state),
             );
         }
-        workflow.state = "cutover".into();
-        workflow.cutover_by = Some("pswatch-token".into());
+        apply(workflow);
         Json(workflow.to_json(shape)).into_response()
     })
+    .await
+}
+
+pub(crate) async fn cutover_workflow(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, u64)>,
+) -> Response {
+    move_workflow(
+        &shared,
+        &headers,
+        "workflow_cutover",
+        path,
+        CUTOVER_FROM,
+        "Workflow cannot be cut over",
+        |workflow| {
+            workflow.state = "cutover".into();
+            workflow.cutover_by = Some("pswatch-token".into());
+        },
+    )
     .await
 }
 
@@ -146,29 +171,20 @@ pub(crate) async fn apply_deploy(
 pub(crate) async fn retry_workflow(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Path((organization, database_name, number)): Path<(String, String, u64)>,
+    Path(path): Path<(String, String, u64)>,
 ) -> Response {
-    let (org, db) = (organization.as_str(), database_name.as_str());
-    write(&shared, &headers, "workflow_retry", org, db, |database| {
-        let shape = database.shape;
-        let Some(workflow) = database
-            .workflows
-            .iter_mut()
-            .find(|workflow| workflow.number == number)
-        else {
-            return not_found();
-        };
-        if workflow.state != "error" {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unprocessable",
-                &format!("Workflow cannot be retried while it is {}", workflow.state),
-            );
-        }
-        workflow.state = "running".into();
-        workflow.workflow_errors = None;
-        Json(workflow.to_json(shape)).into_response()
-    })
+    move_workflow(
+        &shared,
+        &headers,
+        "workflow_retry",
+        path,
+        &["error"],
+        "Workflow cannot be retried",
+        |workflow| {
+            workflow.state = "running".into();
+            workflow.workflow_errors = None;
+        },
+    )
     .await
 }
 
