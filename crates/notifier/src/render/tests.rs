@@ -611,3 +611,36 @@ fn backup_messages_say_the_branch_size_and_duration() {
     assert_eq!(crate::text::size(512), "512 B");
     assert_eq!(crate::text::size(1_500_000_000), "1.5 GB");
 }
+
+/// A poll that saw only an operation's stall or a timer's firing on an operation still gives
+/// its deploy request's thread a head that says which deploy request it is.
+#[test]
+fn a_thread_head_of_operation_events_names_its_deploy_request() {
+    let stalled = crate::sample_event("deploy_operation.stalled").expect("sample");
+    let mut timer = crate::sample_event("timer.fired").expect("sample");
+    timer.kind = diff_engine::EventKind::TimerFired {
+        timer: "slow".into(),
+        state: "in_progress".into(),
+        since: timer.observed_at,
+        firing: 1,
+        escalated: false,
+        subject: diff_engine::TimerSubject::DeployOperation {
+            deploy_request_number: 7,
+            phase: diff_engine::OperationPhase::Deploy,
+            operation: stalled.kind.operation().expect("operation").clone(),
+        },
+    };
+    for event in [stalled, timer] {
+        let head = slack_thread_head(
+            std::slice::from_ref(&event),
+            Some("in_progress"),
+            Words::none(),
+        );
+        assert!(
+            head["text"]
+                .as_str()
+                .is_some_and(|text| text.contains("deploy request #7")),
+            "{head:#}"
+        );
+    }
+}

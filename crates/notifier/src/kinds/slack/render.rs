@@ -185,17 +185,11 @@ fn own_event(events: &[Event]) -> Option<&Event> {
 fn thread_title(events: &[Event]) -> Option<String> {
     match (own_event(events), events.first()) {
         (Some(event), _) => Some(resource_name(event)),
-        (None, Some(first)) => match &first.kind {
-            diff_engine::EventKind::DeployOperationStateChanged {
-                deploy_request_number,
-                ..
-            }
-            | diff_engine::EventKind::DeployOperationErrorsChanged {
-                deploy_request_number,
-                ..
-            } => Some(format!("deploy request #{deploy_request_number}")),
-            _ => None,
-        },
+        // Only operations of a deploy request (their changes, stalls, timers).
+        (None, Some(first)) => first
+            .kind
+            .deploy_request_number()
+            .map(|number| format!("deploy request #{number}")),
         (None, None) => None,
     }
 }
