@@ -6,7 +6,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use diff_engine::{
     diff, DeployOperation, DeployRequest, DeployState, DiffOptions, Observation,
-    ObservedDeployRequest, OperationState, Target, Workflow, WorkflowState,
+    ObservedDeployRequest, OperationState, Target, Timer, TimerResource, Workflow, WorkflowState,
 };
 use time::macros::datetime;
 
@@ -113,6 +113,49 @@ fn bench(criterion: &mut Criterion) {
                 black_box(&unchanged),
                 now,
                 DiffOptions::default(),
+            )
+        })
+    });
+    // Three timers watching every workflow and operation (one of each in a watched state): a
+    // clock for each resource they watch, kept and compared every poll.
+    let states = |patterns: &[&str]| {
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            builder.add(globset::Glob::new(pattern).expect("glob"));
+        }
+        builder.build().expect("globs")
+    };
+    let timer = |name: &str, resources: Vec<TimerResource>, watched: &[&str]| Timer {
+        name: name.into(),
+        resources,
+        states: states(watched),
+        databases: None,
+        after: time::Duration::hours(1),
+        repeat: Some(time::Duration::minutes(30)),
+        escalate_after: Some(3),
+    };
+    let timers = [
+        timer("stuck", vec![TimerResource::Workflow], &["*"]),
+        timer("slow", vec![TimerResource::DeployOperation], &["*"]),
+        timer(
+            "waiting",
+            vec![TimerResource::DeployRequest],
+            &["pending_cutover", "queued"],
+        ),
+    ];
+    let with_timers = DiffOptions {
+        timers: &timers,
+        ..DiffOptions::default()
+    };
+    let timed = diff(&target, Some(&previous), &unchanged, now, with_timers).next;
+    group.bench_function("2100 resources, unchanged, three timers", |bencher| {
+        bencher.iter(|| {
+            diff(
+                &target,
+                Some(black_box(&timed)),
+                black_box(&unchanged),
+                now,
+                with_timers,
             )
         })
     });

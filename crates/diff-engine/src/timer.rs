@@ -83,14 +83,17 @@ pub struct Timer {
 }
 
 impl Timer {
-    /// Whether the timer watches a resource of `kind` in `state` of `target`.
-    pub fn watches(&self, kind: TimerResource, state: &str, target: &Target) -> bool {
-        self.resources.contains(&kind)
-            && self.states.is_match(state)
-            && self.databases.as_ref().is_none_or(|databases| {
-                databases.is_match(&target.database)
-                    || databases.is_match(format!("{}/{}", target.organization, target.database))
-            })
+    /// Whether the timer watches the databases of `target`.
+    pub fn watches_database(&self, target: &Target) -> bool {
+        self.databases.as_ref().is_none_or(|databases| {
+            databases.is_match(&target.database)
+                || databases.is_match(format!("{}/{}", target.organization, target.database))
+        })
+    }
+
+    /// Whether the timer watches a resource of `kind` in `state` (of a database it watches).
+    pub fn watches(&self, kind: TimerResource, state: &str) -> bool {
+        self.resources.contains(&kind) && self.states.is_match(state)
     }
 
     /// Which firing is due after `elapsed` in the state: 0 before `after`, 1 from `after`, and

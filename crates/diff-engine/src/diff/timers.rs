@@ -7,9 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Differ;
 use crate::event::EventKind;
-use crate::model::{Observation, OperationPhase, TargetState};
+use crate::model::{
+    Backup, DeployOperation, DeployRequest, Observation, OperationPhase, Resize, TargetState,
+    Workflow,
+};
 use crate::states::{DeployState, Severity};
-use crate::timer::{TimerClock, TimerSubject};
+use crate::timer::{Timer, TimerClock, TimerResource, TimerSubject};
 
 impl Differ<'_> {
     pub(super) fn timers(
@@ -18,60 +21,67 @@ impl Differ<'_> {
         observation: &Observation,
         next: &mut TargetState,
     ) {
-        if self.options.timers.is_empty() {
+        // The timers of this database; which of them watch a kind in a state is asked once a
+        // (kind, state) per diff, not once a resource.
+        let timers: Vec<&Timer> = self
+            .options
+            .timers
+            .iter()
+            .filter(|timer| timer.watches_database(self.target))
+            .collect();
+        if timers.is_empty() {
+            next.timers = BTreeMap::new();
             return;
         }
         let seen = observed(observation, next);
-        let shown: BTreeSet<String> = seen.iter().map(|(key, ..)| key.clone()).collect();
+        let shown: BTreeSet<&str> = seen.iter().map(|(key, ..)| key.as_str()).collect();
+        let mut watching: BTreeMap<(TimerResource, &str), Vec<&Timer>> = BTreeMap::new();
         let mut clocks = BTreeMap::new();
-        for (key, state, subject) in seen {
+        for (key, state, subject) in &seen {
             let kind = subject.kind();
-            let timers: Vec<_> = self
-                .options
-                .timers
-                .iter()
-                .filter(|timer| timer.watches(kind, &state, self.target))
-                .collect();
-            if timers.is_empty() {
+            let watched = watching.entry((kind, state)).or_insert_with(|| {
+                timers
+                    .iter()
+                    .copied()
+                    .filter(|timer| timer.watches(kind, state))
+                    .collect()
+            });
+            if watched.is_empty() {
                 continue;
             }
             let before = previous
                 .timers
-                .get(&key)
-                .filter(|clock| clock.state == state);
-            let since = before.map(|clock| clock.since).unwrap_or_else(|| {
-                // A deploy request waiting for its cutover counts from when it began waiting.
-                match &subject {
-                    TimerSubject::DeployRequest(request)
-                        if state == DeployState::PendingCutover.as_str() =>
-                    {
-                        next.deploy_requests
-                            .get(&request.number)
-                            .and_then(|seen| seen.waiting.pending_cutover_since)
-                            .filter(|since| *since <= self.now)
-                            .unwrap_or(self.now)
+                .get(key)
+                .filter(|clock| clock.state == *state);
+            let since = before.map_or_else(
+                || {
+                    // A deploy request waiting for its cutover counts from when it began
+                    // waiting.
+                    match subject {
+                        Subject::DeployRequest(request)
+                            if *state == DeployState::PendingCutover.as_str() =>
+                        {
+                            next.deploy_requests
+                                .get(&request.number)
+                                .and_then(|seen| seen.waiting.pending_cutover_since)
+                                .filter(|since| *since <= self.now)
+                                .unwrap_or(self.now)
+                        }
+                        _ => self.now,
                     }
-                    _ => self.now,
-                }
-            });
-            let mut clock = TimerClock {
-                state: state.clone(),
-                since,
-                fired: before.map(|clock| clock.fired.clone()).unwrap_or_default(),
-            };
-            // Timers no longer configured are forgotten.
-            clock
-                .fired
-                .retain(|name, _| timers.iter().any(|timer| timer.name == *name));
-            for timer in timers {
+                },
+                |clock| clock.since,
+            );
+            let mut fired: BTreeMap<String, u64> = BTreeMap::new();
+            for timer in watched.iter() {
+                let done = before
+                    .and_then(|clock| clock.fired.get(&timer.name))
+                    .copied()
+                    .unwrap_or(0);
                 let due = timer.due(self.now - since);
-                let fired = clock.fired.get(&timer.name).copied().unwrap_or(0);
-                if due <= fired {
-                    continue;
-                }
-                // A baseline counts the firings it would have made, so what was found already
-                // waiting fires at its next time, not at once.
-                if !self.baseline {
+                if due > done && !self.baseline {
+                    // A baseline counts the firings it would have made, so what was found
+                    // already waiting fires at its next time, not at once.
                     let escalated = timer.escalates(due);
                     let severity = if escalated {
                         Severity::Critical
@@ -86,21 +96,30 @@ impl Differ<'_> {
                         severity,
                         EventKind::TimerFired {
                             timer: timer.name.clone(),
-                            state: state.clone(),
+                            state: (*state).to_owned(),
                             since,
                             firing: due,
                             escalated,
-                            subject: subject.clone(),
+                            subject: subject.to_owned(),
                         },
                     );
                 }
-                clock.fired.insert(timer.name.clone(), due);
+                if due.max(done) > 0 {
+                    fired.insert(timer.name.clone(), due.max(done));
+                }
             }
-            clocks.insert(key, clock);
+            clocks.insert(
+                key.clone(),
+                TimerClock {
+                    state: (*state).to_owned(),
+                    since,
+                    fired,
+                },
+            );
         }
         // A resource this poll did not see keeps its clock while it is remembered.
         for (key, clock) in &previous.timers {
-            if !shown.contains(key) && remembered(next, key) {
+            if !shown.contains(key.as_str()) && remembered(next, key) {
                 clocks.insert(key.clone(), clock.clone());
             }
         }
@@ -108,16 +127,54 @@ impl Differ<'_> {
     }
 }
 
+/// A resource a timer may fire for, as this observation showed it (cloned only to fire).
+enum Subject<'a> {
+    Workflow(&'a Workflow),
+    DeployRequest(&'a DeployRequest),
+    DeployOperation(u64, OperationPhase, &'a DeployOperation),
+    Backup(&'a Backup),
+    Resize(&'a Resize),
+}
+
+impl Subject<'_> {
+    fn kind(&self) -> TimerResource {
+        match self {
+            Self::Workflow(_) => TimerResource::Workflow,
+            Self::DeployRequest(_) => TimerResource::DeployRequest,
+            Self::DeployOperation(..) => TimerResource::DeployOperation,
+            Self::Backup(_) => TimerResource::Backup,
+            Self::Resize(_) => TimerResource::Resize,
+        }
+    }
+
+    fn to_owned(&self) -> TimerSubject {
+        match self {
+            Self::Workflow(workflow) => TimerSubject::Workflow((*workflow).clone()),
+            Self::DeployRequest(request) => TimerSubject::DeployRequest((*request).clone()),
+            Self::DeployOperation(number, phase, operation) => TimerSubject::DeployOperation {
+                deploy_request_number: *number,
+                phase: *phase,
+                operation: (*operation).clone(),
+            },
+            Self::Backup(backup) => TimerSubject::Backup((*backup).clone()),
+            Self::Resize(resize) => TimerSubject::Resize((*resize).clone()),
+        }
+    }
+}
+
 /// The resources this observation showed that the next state remembers, each with the key of
 /// its clock, its state and itself.
-fn observed(observation: &Observation, next: &TargetState) -> Vec<(String, String, TimerSubject)> {
+fn observed<'a>(
+    observation: &'a Observation,
+    next: &'a TargetState,
+) -> Vec<(String, &'a str, Subject<'a>)> {
     let mut seen = Vec::new();
     for workflow in &observation.workflows {
         if let Some(kept) = next.workflows.get(&workflow.id) {
             seen.push((
                 format!("workflow/{}", workflow.id),
-                kept.state.as_str().to_owned(),
-                TimerSubject::Workflow(workflow.clone()),
+                kept.state.as_str(),
+                Subject::Workflow(workflow),
             ));
         }
     }
@@ -128,8 +185,8 @@ fn observed(observation: &Observation, next: &TargetState) -> Vec<(String, Strin
         };
         seen.push((
             format!("deploy_request/{}", request.number),
-            kept.deployment_state.as_str().to_owned(),
-            TimerSubject::DeployRequest(request.clone()),
+            kept.deployment_state.as_str(),
+            Subject::DeployRequest(request),
         ));
         for (phase, operations) in [
             (OperationPhase::Deploy, &observed.operations),
@@ -138,12 +195,8 @@ fn observed(observation: &Observation, next: &TargetState) -> Vec<(String, Strin
             for operation in operations.iter().flatten() {
                 seen.push((
                     operation_key(request.number, phase, &operation.id),
-                    operation.state.as_str().to_owned(),
-                    TimerSubject::DeployOperation {
-                        deploy_request_number: request.number,
-                        phase,
-                        operation: operation.clone(),
-                    },
+                    operation.state.as_str(),
+                    Subject::DeployOperation(request.number, phase, operation),
                 ));
             }
         }
@@ -151,15 +204,15 @@ fn observed(observation: &Observation, next: &TargetState) -> Vec<(String, Strin
     for backup in observation.backups.iter().flatten() {
         seen.push((
             format!("backup/{}", backup.id),
-            backup.state.clone(),
-            TimerSubject::Backup(backup.clone()),
+            backup.state.as_str(),
+            Subject::Backup(backup),
         ));
     }
     for resize in observation.resizes.iter().flatten() {
         seen.push((
             format!("resize/{}", resize.id),
-            resize.state.clone(),
-            TimerSubject::Resize(resize.clone()),
+            resize.state.as_str(),
+            Subject::Resize(resize),
         ));
     }
     seen
