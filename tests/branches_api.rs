@@ -133,3 +133,19 @@ async fn odd_branch_names_are_asked_for_as_themselves_and_cost_only_their_own_re
         );
     }
 }
+
+/// An organization with a database per customer: 20,000 databases are listed whole, 200 pages
+/// of 100 (past the 50 pages a database's own lists may take).
+#[tokio::test]
+async fn an_organization_of_twenty_thousand_databases_is_listed_whole() {
+    let mut world = World::default();
+    for number in 0..20_000 {
+        world.database_mut("acme", &format!("customer-{number:05}"));
+    }
+    let (_simulator, client) = serve(world).await;
+    let client = client.for_poll(poller::Priority::High);
+    let databases = client.list_databases("acme").await.expect("listed");
+    assert_eq!(databases.len(), 20_000);
+    assert_eq!(client.poll_requests(), 200);
+    assert_eq!(poller::DATABASE_PAGE_CAP, 1_000, "the documented bound");
+}

@@ -28,6 +28,9 @@ pub(crate) struct Page<T> {
     /// Items that could not be read.
     pub unreadable: Vec<UnreadableItem>,
     pub next_page: Option<u64>,
+    /// The `id` of every item that has one, readable or not: whether a page brought anything
+    /// new.
+    pub ids: Vec<String>,
 }
 
 /// An item of a list that could not be read, with what could be told of it.
@@ -106,6 +109,10 @@ pub(crate) fn decode_page<T>(
     };
     let mut items = Vec::with_capacity(data.len());
     let mut unreadable = Vec::new();
+    let ids = data
+        .iter()
+        .filter_map(|item| item.get("id").and_then(lenient_id))
+        .collect();
     for (index, item) in data.iter().enumerate() {
         match convert(item) {
             Ok(value) => items.push(value),
@@ -121,6 +128,7 @@ pub(crate) fn decode_page<T>(
         items,
         unreadable,
         next_page,
+        ids,
     })
 }
 

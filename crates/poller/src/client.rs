@@ -121,8 +121,11 @@ pub struct ClientConfig {
     pub retry_base_delay: Duration,
     /// The longest `Retry-After` honoured within one poll; a longer one fails the request.
     pub max_retry_after: Duration,
-    /// The most pages followed of one list.
+    /// The most pages followed of one list of a database's resources.
     pub page_cap: u32,
+    /// The most pages followed of an organization's databases: [`DATABASE_PAGE_CAP`] unless
+    /// set.
+    pub database_page_cap: u32,
     /// The request budget every request passes: there is no way around it.
     pub budget: Arc<Budget>,
     /// Told of every request, if set.
@@ -147,10 +150,15 @@ impl ClientConfig {
             retry_base_delay: Duration::from_millis(500),
             max_retry_after: Duration::from_secs(60),
             page_cap: 50,
+            database_page_cap: DATABASE_PAGE_CAP,
             observer: None,
         }
     }
 }
+
+/// The most pages of 100 followed of an organization's databases: 100,000 databases, for teams
+/// with a database per customer.
+pub const DATABASE_PAGE_CAP: u32 = 1_000;
 
 /// The readable items of a list, and those that could not be read.
 #[derive(Debug)]
@@ -203,6 +211,11 @@ impl Client {
         self.poll_requests.load(Ordering::Relaxed)
     }
 
+    /// The most pages followed of an organization's databases.
+    pub(crate) fn database_page_cap(&self) -> u32 {
+        self.config.database_page_cap
+    }
+
     /// The shared request budget.
     pub fn budget(&self) -> &Arc<Budget> {
         &self.config.budget
@@ -230,12 +243,27 @@ impl Client {
         query: &[(&str, &str)],
         convert: impl Fn(&Value) -> Result<T, DecodeError> + Copy,
     ) -> Result<Listed<T>, PollError> {
+        self.get_pages(url, query, convert, self.config.page_cap)
+            .await
+    }
+
+    /// Fetches the pages of a list while they make progress: a `next_page` that does not move
+    /// forward, or a page whose items were all listed already (a server that ignores `page`),
+    /// fails the listing rather than loop; past `cap` pages it fails too.
+    pub(crate) async fn get_pages<T>(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+        convert: impl Fn(&Value) -> Result<T, DecodeError> + Copy,
+        cap: u32,
+    ) -> Result<Listed<T>, PollError> {
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut listed = Listed {
             items: Vec::new(),
             unreadable: Vec::new(),
         };
         let mut page = 1u64;
-        for _ in 0..self.config.page_cap {
+        for _ in 0..cap {
             let mut page_url = url.clone();
             page_url
                 .query_pairs_mut()
@@ -248,12 +276,22 @@ impl Client {
                 items,
                 unreadable,
                 next_page,
+                ids,
             } = api::decode_page(&body, first_position, convert).map_err(|error| {
                 PollError::Decode {
                     resource: resource(&url),
                     message: error.0,
                 }
             })?;
+            let fresh = ids.iter().filter(|id| seen.insert((*id).clone())).count();
+            if page > 1 && !ids.is_empty() && fresh == 0 {
+                return Err(PollError::Decode {
+                    resource: resource(&url),
+                    message: format!(
+                        "page {page} lists only items of earlier pages; stopped following next_page"
+                    ),
+                });
+            }
             listed.items.extend(items);
             listed.unreadable.extend(unreadable);
             match next_page {
@@ -270,7 +308,7 @@ impl Client {
         }
         Err(PollError::TooManyPages {
             resource: resource(&url),
-            cap: self.config.page_cap,
+            cap,
         })
     }
 

@@ -31,7 +31,9 @@ pub use actions::DeployRequestAction;
 pub use api::{Branch, Database, DecodeError, Webhook};
 pub use backups::{Read, SlowRead};
 pub use budget::{Budget, BudgetUse, Priority, MAX_PAUSE};
-pub use client::{Client, ClientConfig, RequestObserver, ServiceToken, MAX_BODY};
+pub use client::{
+    Client, ClientConfig, RequestObserver, ServiceToken, DATABASE_PAGE_CAP, MAX_BODY,
+};
 pub use error::PollError;
 pub use webhooks::{gives_push, last_delivery_failed, same_url, DEPLOY_REQUEST_EVENTS};
 
@@ -40,7 +42,9 @@ impl Client {
     /// cannot be read is left out, with a warning.
     pub async fn list_databases(&self, organization: &str) -> Result<Vec<Database>, PollError> {
         let url = self.url(&["organizations", organization, "databases"])?;
-        let listed = self.get_all(url.clone(), &[], api::database).await?;
+        let listed = self
+            .get_pages(url.clone(), &[], api::database, self.database_page_cap())
+            .await?;
         for item in &listed.unreadable {
             tracing::warn!(organization, what = %unreadable(&url, item).what, problem = %item.problem,
                 "a database of the list cannot be read; it is left out");

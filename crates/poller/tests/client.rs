@@ -557,3 +557,34 @@ async fn an_answer_larger_than_the_cap_is_an_error_not_a_memory_bill() {
         .expect_err("refused");
     assert!(matches!(error, PollError::TooLarge { .. }), "{error}");
 }
+
+/// A server that ignores `page` and serves the same items under ever new `next_page` numbers
+/// makes no progress: the listing stops at the second page, with the reason, instead of
+/// reading the same page up to the cap.
+#[tokio::test]
+async fn a_pagination_that_repeats_its_items_is_stopped() {
+    let server = MockServer::start().await;
+    for page in 1..=5u64 {
+        Mock::given(method("GET"))
+            .and(path(format!("{DB}/workflows")))
+            .and(query_param("page", page.to_string()))
+            .respond_with(list(
+                json!([workflow(1, "running"), workflow(2, "running")]),
+                Some(page + 1),
+            ))
+            .mount(&server)
+            .await;
+    }
+    let error = client(&server)
+        .observe(&target(), None)
+        .await
+        .expect_err("no progress");
+    assert!(
+        error
+            .to_string()
+            .contains("page 2 lists only items of earlier pages"),
+        "{error}"
+    );
+    let asked = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(asked, 2, "stopped at the page that repeated");
+}
