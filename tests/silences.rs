@@ -322,3 +322,51 @@ async fn waits_and_stalls_are_reminded_of_with_short_settings() {
     );
     assert_eq!(paused["data"]["deploy_request"]["queue_paused"], true);
 }
+
+/// A deployed request whose revert window closes within `[alerts] revert_window_warning`
+/// (default 10 minutes) is reported once, with when it closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closing_revert_window_is_reported_once() {
+    let mut world = World::default();
+    world.database_mut("acme", "commerce").deploy_requests.push(
+        SimDeployRequest::new(7, "in_progress").with_operation("op1", "orders", "in_progress"),
+    );
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(fleet.config("200ms").watch("acme", &["commerce"]));
+    let service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(20))
+            .await
+    );
+    let closes = (time::OffsetDateTime::now_utc() + time::Duration::minutes(5))
+        .replace_nanosecond(0)
+        .expect("whole seconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    fleet.simulator.update(|world| {
+        let request = &mut world.database_mut("acme", "commerce").deploy_requests[0];
+        request.operations[0].state = "complete".into();
+        request.deployment_state = "complete_pending_revert".into();
+        request.revert = Some(Vec::new());
+        request.revert_window_ends_at = Some(closes.clone());
+    });
+    let closing = fleet
+        .wait_for("deploy_request.revert_window_closing", 1)
+        .await;
+    assert_eq!(closing[0]["data"]["closes_at"], closes.as_str());
+    assert_eq!(closing[0]["data"]["state"], "complete_pending_revert");
+    assert_eq!(
+        closing[0]["data"]["deploy_request"]["revert_window_ends_at"],
+        closes.as_str()
+    );
+    assert_eq!(closing[0]["data"]["severity"], "warning");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        fleet
+            .deliveries_of("deploy_request.revert_window_closing")
+            .len(),
+        1,
+        "once per window"
+    );
+}

@@ -166,6 +166,7 @@ impl Config {
             notify_pending_ready: self.poll.notify_pending_ready,
             cutover_reminder: duration(self.alerts.cutover_reminder),
             stall_after: duration(self.alerts.stall_after),
+            revert_window_warning: duration(self.alerts.revert_window_warning),
             timers: &self.timers,
         }
     }
@@ -299,12 +300,16 @@ pub(crate) struct Alerts {
     pub(crate) cutover_reminder: Option<Duration>,
     /// `deploy_operation.stalled` when a running operation's progress has not moved this long.
     pub(crate) stall_after: Option<Duration>,
+    /// `deploy_request.revert_window_closing` this long before a revert window closes.
+    pub(crate) revert_window_warning: Option<Duration>,
 }
 
 /// The default of `[alerts] cutover_reminder`.
 pub(crate) const DEFAULT_CUTOVER_REMINDER: Duration = Duration::from_secs(3600);
 /// The default of `[alerts] stall_after`.
 pub(crate) const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(1800);
+/// The default of `[alerts] revert_window_warning`.
+pub(crate) const DEFAULT_REVERT_WINDOW_WARNING: Duration = Duration::from_secs(600);
 
 /// One `[[watch]]`: an organization and which of its databases.
 #[derive(Debug, Clone, PartialEq, Eq)]

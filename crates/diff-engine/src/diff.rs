@@ -35,6 +35,9 @@ pub struct DiffOptions<'a> {
     /// Report an `in_progress` operation whose progress has not moved this long
     /// (`deploy_operation.stalled`); `None`: never.
     pub stall_after: Option<Duration>,
+    /// Warn this long before a deployed request's revert window closes
+    /// (`deploy_request.revert_window_closing`); `None`: never.
+    pub revert_window_warning: Option<Duration>,
     /// The `[[timers]]` (`timer.fired`).
     pub timers: &'a [Timer],
 }

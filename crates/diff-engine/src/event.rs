@@ -170,6 +170,14 @@ pub enum EventKind {
         /// The schedule.
         schedule: crate::MaintenanceSchedule,
     },
+    /// `deploy_request.revert_window_closing`: a deployed request's window to revert its change
+    /// closes within `[alerts] revert_window_warning`. Once per window.
+    DeployRequestRevertWindowClosing {
+        /// When the window closes (PlanetScale's `waiting_period_end_at`).
+        closes_at: OffsetDateTime,
+        /// The deploy request as the API showed it.
+        deploy_request: DeployRequest,
+    },
     /// `timer.fired`: a resource has stayed in a state a `[[timers]]` entry watches for its
     /// `after`, or for another `repeat` since its last firing.
     TimerFired {
@@ -224,6 +232,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "maintenance.finished",
     "pswatch.digest",
     "timer.fired",
+    "deploy_request.revert_window_closing",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
     "planetscale.branch.anomaly",
@@ -238,7 +247,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 18;
+const FIRST_PLANETSCALE: usize = 19;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -343,6 +352,7 @@ impl EventKind {
             Self::MaintenanceFinished { .. } => EVENT_TYPES[15],
             Self::Digest { .. } => EVENT_TYPES[16],
             Self::TimerFired { .. } => EVENT_TYPES[17],
+            Self::DeployRequestRevertWindowClosing { .. } => EVENT_TYPES[18],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -359,7 +369,8 @@ impl EventKind {
             | Self::DeployOperationStalled { operation, .. } => operation.state.as_str(),
             Self::DeployRequestAwaitingCutover { deploy_request, .. }
             | Self::DeployRequestCutoverExpiring { deploy_request }
-            | Self::DeployRequestQueuePaused { deploy_request, .. } => {
+            | Self::DeployRequestQueuePaused { deploy_request, .. }
+            | Self::DeployRequestRevertWindowClosing { deploy_request, .. } => {
                 deploy_request.deployment_state.as_str()
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
@@ -403,6 +414,7 @@ impl EventKind {
             | Self::DeployRequestQueuePaused { .. }
             | Self::DeployOperationStalled { .. }
             | Self::TimerFired { .. }
+            | Self::DeployRequestRevertWindowClosing { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -455,6 +467,7 @@ impl EventKind {
             | Self::MaintenanceStarted { .. }
             | Self::MaintenanceFinished { .. }
             | Self::TimerFired { .. }
+            | Self::DeployRequestRevertWindowClosing { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -495,6 +508,7 @@ impl EventKind {
             | Self::DeployRequestAwaitingCutover { deploy_request, .. }
             | Self::DeployRequestCutoverExpiring { deploy_request }
             | Self::DeployRequestQueuePaused { deploy_request, .. }
+            | Self::DeployRequestRevertWindowClosing { deploy_request, .. }
             | Self::TimerFired {
                 subject: TimerSubject::DeployRequest(deploy_request),
                 ..

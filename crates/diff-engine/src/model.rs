@@ -151,6 +151,9 @@ pub struct DeployRequest {
     pub queue_paused: Option<bool>,
     /// `deployment.queue_pause_reason`: why the queue is paused, when PlanetScale knows.
     pub queue_pause_reason: Option<String>,
+    /// `deployment.deployment_revert_request.waiting_period_end_at`: when the window to revert
+    /// a deployed change closes, as the API wrote it.
+    pub revert_window_ends_at: Option<String>,
 }
 
 impl DeployRequest {
@@ -365,6 +368,7 @@ impl Default for DeployRequest {
             cutover_expiring: None,
             queue_paused: None,
             queue_pause_reason: None,
+            revert_window_ends_at: None,
         }
     }
 }
@@ -622,6 +626,9 @@ pub struct Waiting {
     pub cutover_expiring: bool,
     /// `deployment.queue_paused` as last seen.
     pub queue_paused: bool,
+    /// Whether `deploy_request.revert_window_closing` was reported for the revert window
+    /// open now.
+    pub revert_window_warned: bool,
 }
 
 impl SeenDeployRequest {

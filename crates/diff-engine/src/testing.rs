@@ -197,6 +197,12 @@ impl DeployRequestBuilder {
         self
     }
 
+    /// Its revert request's `waiting_period_end_at`, RFC 3339.
+    pub fn revert_window_ends_at(mut self, at: impl Into<String>) -> Self {
+        self.0.revert_window_ends_at = Some(at.into());
+        self
+    }
+
     /// Its `deployment.ready_to_cutover_at`, RFC 3339.
     pub fn ready_to_cutover_at(mut self, at: impl Into<String>) -> Self {
         self.0.ready_to_cutover_at = Some(at.into());

@@ -198,6 +198,10 @@ fn describe(event: &Event) -> String {
         EventKind::DeployRequestCutoverExpiring { deploy_request } => {
             (format!("dr{}", deploy_request.number), "expiring".into())
         }
+        EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => (
+            format!("dr{}", deploy_request.number),
+            "revert-window-closing".into(),
+        ),
         EventKind::DeployRequestQueuePaused {
             queue_pause_reason,
             deploy_request,

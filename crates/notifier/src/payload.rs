@@ -177,6 +177,12 @@ enum Change<'a> {
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
+    #[serde(rename = "deploy_request.revert_window_closing")]
+    RevertWindowClosing {
+        state: &'a str,
+        closes_at: String,
+        deploy_request: wire::DeployRequest<'a>,
+    },
     #[serde(rename = "timer.fired")]
     TimerFired {
         timer: &'a str,
@@ -377,6 +383,14 @@ impl<'a> Change<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
+            },
+            EventKind::DeployRequestRevertWindowClosing {
+                closes_at,
+                deploy_request,
+            } => Self::RevertWindowClosing {
+                state: kind.state(),
+                closes_at: rfc3339(*closes_at),
+                deploy_request: wire::DeployRequest::from(deploy_request),
             },
             EventKind::TimerFired {
                 timer,

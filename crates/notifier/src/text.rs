@@ -108,7 +108,8 @@ pub fn resource_name(event: &Event) -> String {
         EventKind::DeployRequestStateChanged { deploy_request, .. }
         | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
         | EventKind::DeployRequestCutoverExpiring { deploy_request }
-        | EventKind::DeployRequestQueuePaused { deploy_request, .. } => {
+        | EventKind::DeployRequestQueuePaused { deploy_request, .. }
+        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => {
             format!("deploy request #{}", deploy_request.number)
         }
         EventKind::DeployOperationStateChanged {
@@ -241,6 +242,10 @@ pub fn change(event: &Event) -> String {
         EventKind::DeployRequestCutoverExpiring { .. } => {
             "cutover expiring soon: cut over or it must be deployed again".into()
         }
+        EventKind::DeployRequestRevertWindowClosing { closes_at, .. } => format!(
+            "revert window closes in {}: revert now or the change stays",
+            elapsed(*closes_at - event.observed_at)
+        ),
         EventKind::DeployRequestQueuePaused {
             queue_pause_reason, ..
         } => match queue_pause_reason
@@ -423,7 +428,8 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
         EventKind::DeployRequestStateChanged { deploy_request, .. }
         | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
         | EventKind::DeployRequestCutoverExpiring { deploy_request }
-        | EventKind::DeployRequestQueuePaused { deploy_request, .. } => {
+        | EventKind::DeployRequestQueuePaused { deploy_request, .. }
+        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => {
             push(
                 "Deploy request",
                 Some(&format!("#{}", deploy_request.number)),
@@ -435,6 +441,9 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             }
             if let EventKind::DeployRequestAwaitingCutover { waiting_since, .. } = &event.kind {
                 push("Waiting since", Some(&rfc3339(*waiting_since)));
+            }
+            if let EventKind::DeployRequestRevertWindowClosing { closes_at, .. } = &event.kind {
+                push("Revert window closes", Some(&rfc3339(*closes_at)));
             }
             push("Opened by", deploy_request.actor.as_deref());
             push("Closed by", deploy_request.closed_by.as_deref());

@@ -436,6 +436,10 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
         queue_paused: deployment.and_then(|deployment| deployment.boolean("queue_paused")),
         queue_pause_reason: deployment
             .and_then(|deployment| deployment.errors("queue_pause_reason")),
+        revert_window_ends_at: deployment
+            .and_then(|deployment| deployment.object("deployment_revert_request"))
+            .and_then(|revert| revert.text("waiting_period_end_at"))
+            .filter(|at| !at.is_empty()),
     };
     Ok(ApiDeployRequest {
         request,

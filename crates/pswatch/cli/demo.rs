@@ -111,6 +111,7 @@ pub(crate) async fn run(
         alerts: config::Alerts {
             cutover_reminder: None,
             stall_after: None,
+            revert_window_warning: None,
         },
         metrics_max_resources: config::DEFAULT_MAX_RESOURCES,
         silences: Vec::new(),

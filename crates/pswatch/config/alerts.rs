@@ -6,7 +6,10 @@ use notifier::{Matcher, Silence, Window};
 use time::{OffsetDateTime, Weekday};
 
 use super::raw::{RawConfig, RawSilence};
-use super::{problem, Alerts, Problem, DEFAULT_CUTOVER_REMINDER, DEFAULT_STALL_AFTER};
+use super::{
+    problem, Alerts, Problem, DEFAULT_CUTOVER_REMINDER, DEFAULT_REVERT_WINDOW_WARNING,
+    DEFAULT_STALL_AFTER,
+};
 
 /// `[alerts]`: each duration `"0s"` (off) or at least a second.
 pub(super) fn alerts(raw: &RawConfig, problems: &mut Vec<Problem>) -> Alerts {
@@ -29,9 +32,15 @@ pub(super) fn alerts(raw: &RawConfig, problems: &mut Vec<Problem>) -> Alerts {
         raw.alerts.stall_after,
         DEFAULT_STALL_AFTER,
     );
+    let revert_window_warning = duration(
+        "alerts.revert_window_warning",
+        raw.alerts.revert_window_warning,
+        DEFAULT_REVERT_WINDOW_WARNING,
+    );
     Alerts {
         cutover_reminder,
         stall_after,
+        revert_window_warning,
     }
 }
 

@@ -122,6 +122,8 @@ pub(super) struct RawAlerts {
     pub(super) cutover_reminder: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub(super) stall_after: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(super) revert_window_warning: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -138,6 +138,8 @@ pub struct SimDeployRequest {
     pub closed_by: Option<String>,
     /// `deployment.cutover_expiring`.
     pub cutover_expiring: bool,
+    /// The revert request's `waiting_period_end_at` (a fixed past time when not set).
+    pub revert_window_ends_at: Option<String>,
     /// `deployment.queue_paused`.
     pub queue_paused: bool,
     /// `deployment.queue_pause_reason`.
@@ -261,6 +263,7 @@ impl SimDeployRequest {
             revert: None,
             closed_by: None,
             cutover_expiring: false,
+            revert_window_ends_at: None,
             queue_paused: false,
             queue_pause_reason: None,
             ready_to_cutover_at: None,
@@ -473,7 +476,7 @@ impl SimDeployRequest {
                 "actor": actor("Grace Hopper"),
                 "cancelled_at": null,
                 "finished_at": null,
-                "waiting_period_end_at": TIMESTAMP,
+                "waiting_period_end_at": self.revert_window_ends_at.as_deref().unwrap_or(TIMESTAMP),
                 "deploy_revert_operations": operations.iter().map(SimRevertOperation::to_json).collect::<Vec<_>>(),
             })
         });

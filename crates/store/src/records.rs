@@ -165,6 +165,8 @@ struct StoredSeenDeployRequest {
     cutover_expiring: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     queue_paused: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    revert_window_warned: bool,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -271,6 +273,7 @@ impl Record for StateRecord {
                                 reminders: seen.waiting.reminders,
                                 cutover_expiring: seen.waiting.cutover_expiring,
                                 queue_paused: seen.waiting.queue_paused,
+                                revert_window_warned: seen.waiting.revert_window_warned,
                             },
                         )
                     })
@@ -384,6 +387,7 @@ impl Record for StateRecord {
                                     reminders: seen.reminders,
                                     cutover_expiring: seen.cutover_expiring,
                                     queue_paused: seen.queue_paused,
+                                    revert_window_warned: seen.revert_window_warned,
                                 },
                             },
                         )

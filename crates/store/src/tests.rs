@@ -796,6 +796,7 @@ mod golden {
             cutover_expiring: None,
             queue_paused: None,
             queue_pause_reason: None,
+            revert_window_ends_at: None,
         }
     }
 
@@ -1306,6 +1307,7 @@ mod golden {
             reminders: 2,
             cutover_expiring: true,
             queue_paused: true,
+            revert_window_warned: false,
         };
         request.operations.get_mut("op-1").expect("op-1").progress = diff_engine::Progress {
             percentage: Some(37.5),
@@ -1363,6 +1365,38 @@ mod golden {
         for (entry, bytes) in entries.iter().zip(&lines) {
             assert_eq!(&decode::<OutboxEntry>(bytes).expect("decodes"), entry);
         }
+    }
+
+    /// A warned revert window in the state, and `deploy_request.revert_window_closing` with the
+    /// window's end in its deploy request, keep their bytes.
+    #[test]
+    fn a_closing_revert_window_keeps_its_bytes() {
+        let mut state = state();
+        let request = state.deploy_requests.get_mut(&7).expect("#7");
+        request.waiting.revert_window_warned = true;
+        let record = StateRecord {
+            target: target(),
+            state: state.clone(),
+        };
+        let state_bytes = encode(&record).expect("encodes");
+        assert_eq!(
+            decode::<StateRecord>(&state_bytes).expect("decodes").state,
+            state
+        );
+        let mut deployed = deploy_request();
+        deployed.deployment_state = DeployState::CompletePendingRevert;
+        deployed.revert_window_ends_at = Some("2026-11-23T12:10:00.000Z".into());
+        let mut entry = entries().remove(0);
+        entry.event.kind = EventKind::DeployRequestRevertWindowClosing {
+            closes_at: datetime!(2026-11-23 12:10 UTC),
+            deploy_request: deployed,
+        };
+        let entry_bytes = encode(&entry).expect("encodes");
+        check(
+            "revert_window_v1.jsonl",
+            &[state_bytes, entry_bytes.clone()],
+        );
+        assert_eq!(decode::<OutboxEntry>(&entry_bytes).expect("decodes"), entry);
     }
 
     /// Timer clocks in the state and `timer.fired` of each kind of resource keep their bytes.

@@ -133,6 +133,8 @@ pub struct DeployRequest<'a> {
     queue_pause_reason: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     actor_id: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revert_window_ends_at: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
@@ -155,6 +157,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             cutover_expiring,
             queue_paused,
             queue_pause_reason,
+            revert_window_ends_at,
         } = request;
         Self {
             id: text(id),
@@ -174,6 +177,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             queue_paused: *queue_paused,
             queue_pause_reason: optional(queue_pause_reason),
             actor_id: optional(actor_id),
+            revert_window_ends_at: optional(revert_window_ends_at),
         }
     }
 }
@@ -198,6 +202,7 @@ impl From<DeployRequest<'_>> for diff_engine::DeployRequest {
             cutover_expiring: shape.cutover_expiring,
             queue_paused: shape.queue_paused,
             queue_pause_reason: owned(shape.queue_pause_reason),
+            revert_window_ends_at: owned(shape.revert_window_ends_at),
         }
     }
 }

@@ -71,6 +71,38 @@ impl Differ<'_> {
                 waiting.reminders = waiting.reminders.max(due);
             }
         }
+        if *state == DeployState::CompletePendingRevert {
+            waiting.revert_window_warned = before.revert_window_warned
+                && seen.is_some_and(|seen| seen.deployment_state == *state);
+            let closes_at = request
+                .revert_window_ends_at
+                .as_deref()
+                .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+            let warn = self
+                .options
+                .revert_window_warning
+                .filter(|warning| warning.is_positive())
+                .zip(closes_at)
+                .is_some_and(|(warning, closes_at)| {
+                    self.now < closes_at && self.now >= closes_at - warning
+                });
+            if warn && !waiting.revert_window_warned {
+                waiting.revert_window_warned = true;
+                if !self.baseline {
+                    if let Some(closes_at) = closes_at {
+                        self.emit(
+                            &resource,
+                            sequence,
+                            Severity::Warning,
+                            EventKind::DeployRequestRevertWindowClosing {
+                                closes_at,
+                                deploy_request: request.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
         if waiting.cutover_expiring && !before.cutover_expiring && !self.baseline {
             self.emit(
                 &resource,

@@ -288,3 +288,60 @@ fn an_operation_whose_progress_stops_is_reported_once_per_stall() {
     off.at(0, &at(10.0));
     assert!(off.at(600, &at(10.0)).is_empty());
 }
+
+#[test]
+fn a_closing_revert_window_is_reported_once() {
+    let options = DiffOptions {
+        revert_window_warning: Some(Duration::minutes(10)),
+        ..options()
+    };
+    let mut polls = Polls::new(options);
+    let ends = |minutes: i64| {
+        (START + Duration::minutes(minutes))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format")
+    };
+    let deployed = |end: i64| {
+        observe(
+            request(DeployState::CompletePendingRevert)
+                .revert_window_ends_at(ends(end))
+                .build(),
+            Vec::new(),
+        )
+    };
+    assert!(polls
+        .at(
+            0,
+            &observe(request(DeployState::InProgress).build(), Vec::new())
+        )
+        .is_empty());
+    assert_eq!(
+        polls.at(1, &deployed(30)),
+        ["deploy_request.state_changed dr7 in_progress->complete_pending_revert info"]
+    );
+    assert!(polls.at(19, &deployed(30)).is_empty(), "11 minutes before");
+    assert_eq!(
+        polls.at(21, &deployed(30)),
+        ["deploy_request.revert_window_closing dr7 revert-window-closing warning"]
+    );
+    let EventKind::DeployRequestRevertWindowClosing { closes_at, .. } = &polls.last[0].kind else {
+        panic!("{:?}", polls.last);
+    };
+    assert_eq!(*closes_at, START + Duration::minutes(30));
+    assert!(polls.at(25, &deployed(30)).is_empty(), "once per window");
+    assert!(
+        polls.at(31, &deployed(30)).is_empty(),
+        "closed: nothing more"
+    );
+    // Without the time, or with the warning off, nothing.
+    let mut quiet = Polls::new(DiffOptions {
+        revert_window_warning: None,
+        ..options
+    });
+    quiet.at(
+        0,
+        &observe(request(DeployState::InProgress).build(), Vec::new()),
+    );
+    quiet.at(1, &deployed(30));
+    assert!(quiet.at(25, &deployed(30)).is_empty());
+}

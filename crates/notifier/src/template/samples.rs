@@ -138,6 +138,13 @@ fn kind(event_type: &str) -> Option<(EventKind, Severity)> {
             },
             Severity::Warning,
         ),
+        "deploy_request.revert_window_closing" => (
+            EventKind::DeployRequestRevertWindowClosing {
+                closes_at: datetime!(2026-11-23 12:08 UTC),
+                deploy_request: deploy_request("complete_pending_revert", None)?,
+            },
+            Severity::Warning,
+        ),
         "timer.fired" => (
             EventKind::TimerFired {
                 timer: "cutover-stuck".into(),

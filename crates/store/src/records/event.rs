@@ -136,6 +136,12 @@ enum StoredEventKind<'a> {
     /// A maintenance window is over.
     #[serde(rename = "maintenance.finished")]
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
+    #[serde(rename = "deploy_request.revert_window_closing")]
+    DeployRequestRevertWindowClosing {
+        #[serde(with = "time::serde::rfc3339")]
+        closes_at: OffsetDateTime,
+        deploy_request: wire::DeployRequest<'a>,
+    },
     /// A timer's firing.
     #[serde(rename = "timer.fired")]
     TimerFired {
@@ -270,6 +276,13 @@ impl<'a> From<&'a EventKind> for StoredEventKind<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            EventKind::DeployRequestRevertWindowClosing {
+                closes_at,
+                deploy_request,
+            } => Self::DeployRequestRevertWindowClosing {
+                closes_at: *closes_at,
+                deploy_request: deploy_request.into(),
             },
             EventKind::TimerFired {
                 timer,
@@ -433,6 +446,13 @@ impl From<StoredEventKind<'_>> for EventKind {
             },
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            StoredEventKind::DeployRequestRevertWindowClosing {
+                closes_at,
+                deploy_request,
+            } => Self::DeployRequestRevertWindowClosing {
+                closes_at,
+                deploy_request: deploy_request.into(),
             },
             StoredEventKind::TimerFired {
                 timer,
