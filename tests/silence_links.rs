@@ -237,6 +237,8 @@ fn check_refuses_a_public_url_without_the_login_or_with_markup() {
         !ok && said.contains("must be the status page's address alone"),
         "{said}"
     );
+    let (ok, said) = run("https://admin:hunter2@pswatch.example.com", true);
+    assert!(!ok && !said.contains("hunter2"), "{said}");
     let (ok, said) = run("ftp://pswatch.example.com", true);
     assert!(!ok && said.contains("http:// or https://"), "{said}");
     let (ok, said) = run("https://pswatch.example.com/watch", true);

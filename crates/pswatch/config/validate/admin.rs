@@ -88,9 +88,11 @@ fn admin_public_url(
 ) -> Option<std::sync::Arc<str>> {
     const KEY: &str = "admin.public_url";
     let text = raw.admin.public_url.as_deref()?;
-    let url = http_url(KEY, text, false, problems)?;
+    let url = http_url(KEY, text, true, problems)?;
     if url.query().is_some()
         || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
         || url
             .as_str()
             .contains(['<', '>', '(', ')', '[', ']', '|', '"', '\'', '`', ' '])
@@ -98,7 +100,7 @@ fn admin_public_url(
         problem(
             problems,
             KEY,
-            format!("{text:?} must be the status page's address alone (no query, fragment, brackets or quotes)"),
+            "must be the status page's address alone (no user or password, query, fragment, brackets or quotes): every message's reader sees it",
         );
         return None;
     }
