@@ -10,7 +10,7 @@ use crate::model::{
     DeployOperation, DeployRequest, Observation, ObservedDeployRequest, OperationPhase,
     SeenDeployRequest, SeenOperation, SeenWorkflow, Target, TargetState, Workflow,
 };
-use crate::states::Severity;
+use crate::states::{DeployState, Severity};
 use crate::timer::Timer;
 
 mod backups;
@@ -383,7 +383,6 @@ impl Differ<'_> {
                 next.deploy_requests.insert(
                     request.number,
                     SeenDeployRequest {
-                        deployment_state,
                         auto_cutover: request
                             .auto_cutover
                             .or_else(|| seen.and_then(|seen| seen.auto_cutover)),
@@ -391,6 +390,16 @@ impl Differ<'_> {
                         operations,
                         revert_operations,
                         waiting,
+                        // Kept while it waits in the queue: a poll that could not read the
+                        // queue keeps the place last read.
+                        queue_position: (deployment_state == DeployState::Queued)
+                            .then(|| {
+                                request
+                                    .queue_position
+                                    .or_else(|| seen.and_then(|seen| seen.queue_position))
+                            })
+                            .flatten(),
+                        deployment_state,
                     },
                 );
             }

@@ -154,6 +154,9 @@ pub struct DeployRequest {
     /// `deployment.deployment_revert_request.waiting_period_end_at`: when the window to revert
     /// a deployed change closes, as the API wrote it.
     pub revert_window_ends_at: Option<String>,
+    /// Its place in the database's deploy queue while it is `queued` (1 for the first), when
+    /// the queue could be read.
+    pub queue_position: Option<u64>,
 }
 
 impl DeployRequest {
@@ -369,6 +372,7 @@ impl Default for DeployRequest {
             queue_paused: None,
             queue_pause_reason: None,
             revert_window_ends_at: None,
+            queue_position: None,
         }
     }
 }
@@ -610,6 +614,8 @@ pub struct SeenDeployRequest {
     pub revert_operations: BTreeMap<String, SeenOperation>,
     /// What its reminders and flags stand at.
     pub waiting: Waiting,
+    /// Its place in the deploy queue while it is `queued`, when known.
+    pub queue_position: Option<u64>,
 }
 
 /// What is remembered of a deploy request to remind people of it: since when it has been

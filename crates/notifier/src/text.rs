@@ -445,6 +445,9 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             if let EventKind::DeployRequestRevertWindowClosing { closes_at, .. } = &event.kind {
                 push("Revert window closes", Some(&rfc3339(*closes_at)));
             }
+            if let Some(place) = deploy_request.queue_position {
+                push("Place in the deploy queue", Some(&place.to_string()));
+            }
             push("Opened by", deploy_request.actor.as_deref());
             push("Closed by", deploy_request.closed_by.as_deref());
         }

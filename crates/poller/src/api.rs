@@ -16,6 +16,9 @@ use diff_engine::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+mod queue;
+pub(crate) use queue::queued_deployment;
+
 /// Why a response body, or an item of it, could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -440,6 +443,7 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
             .and_then(|deployment| deployment.object("deployment_revert_request"))
             .and_then(|revert| revert.text("waiting_period_end_at"))
             .filter(|at| !at.is_empty()),
+        queue_position: None,
     };
     Ok(ApiDeployRequest {
         request,

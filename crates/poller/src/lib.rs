@@ -186,7 +186,51 @@ impl Client {
                 .iter()
                 .map(|item| unreadable(&requests_url, item)),
         );
+        self.place_in_queue(target, &database, &mut observation)
+            .await;
         Ok(observation)
+    }
+
+    /// While a deploy request waits in the deploy queue, reads the queue (`get_deploy_queue`,
+    /// one request) and gives each queued request its place. Best effort: a queue that cannot
+    /// be read (a token without `read_deploy_request`, an older API) leaves the places unknown
+    /// and the poll stands.
+    async fn place_in_queue(
+        &self,
+        target: &Target,
+        database: &[&str],
+        observation: &mut Observation,
+    ) {
+        let queued = |request: &diff_engine::DeployRequest| {
+            request.deployment_state == diff_engine::DeployState::Queued
+        };
+        if !observation
+            .deploy_requests
+            .iter()
+            .any(|observed| queued(&observed.deploy_request))
+        {
+            return;
+        }
+        let Ok(url) = self.url(&[database, &["deploy-queue"]].concat()) else {
+            return;
+        };
+        match self.get_all(url, &[], api::queued_deployment).await {
+            Ok(listed) => {
+                for observed in &mut observation.deploy_requests {
+                    let request = &mut observed.deploy_request;
+                    if queued(request) {
+                        request.queue_position = listed
+                            .items
+                            .iter()
+                            .find(|(number, _)| *number == request.number)
+                            .map(|(_, place)| *place);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(target_db = %target, %error, "the deploy queue cannot be read; places in it are not shown");
+            }
+        }
     }
 
     /// Adds one deploy request to the observation. Its operations come with it; only a

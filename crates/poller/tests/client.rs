@@ -353,6 +353,7 @@ async fn without_inline_operations_fetches_them_only_while_deploying() {
                 operations: Default::default(),
                 revert_operations: Default::default(),
                 waiting: Default::default(),
+                queue_position: None,
             },
         );
     }

@@ -188,7 +188,8 @@ async fn a_deploy_request_life_from_the_webhook_examples() {
         ]
     );
     let per_poll: Vec<usize> = requests.iter().map(Vec::len).collect();
-    assert_eq!(per_poll, [2, 2, 2, 2, 2, 2, 3], "{requests:?}");
+    // The poll that sees it queued also reads the deploy queue for its place.
+    assert_eq!(per_poll, [2, 3, 2, 2, 2, 2, 3], "{requests:?}");
     assert!(
         requests
             .iter()
@@ -363,6 +364,7 @@ async fn odd_items_cost_only_themselves() {
             operations: Default::default(),
             revert_operations: Default::default(),
             waiting: Default::default(),
+            queue_position: None,
         },
     );
     let observation = client
@@ -408,8 +410,16 @@ async fn odd_items_cost_only_themselves() {
             format!("item 4 of {DB}/deploy-requests (id arraytext003, number 8): `deployment_state` is a list, not a state"),
         ]
     );
-    // Two list requests, nothing fetched by number for the odd items' resources.
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2));
+    // Two list requests and the deploy queue (a request of the page is queued), nothing
+    // fetched by number for the odd items' resources.
+    let asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|request| request.url.path().trim_start_matches(DB).to_owned())
+        .collect();
+    assert_eq!(asked, ["/workflows", "/deploy-requests", "/deploy-queue"]);
     let result = diff(
         &target,
         Some(&previous),

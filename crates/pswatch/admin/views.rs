@@ -180,6 +180,9 @@ pub(crate) struct DeployRequestView {
     pub(crate) revert_operations: Vec<OperationView>,
     pub(crate) pending_cutover_since_unix: Option<i64>,
     pub(crate) reminders: u64,
+    /// Its place in the deploy queue while it is `queued`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) queue_position: Option<u64>,
 }
 
 impl DeployRequestView {
@@ -209,6 +212,7 @@ impl DeployRequestView {
                 .pending_cutover_since
                 .map(OffsetDateTime::unix_timestamp),
             reminders: request.waiting.reminders,
+            queue_position: request.queue_position,
         }
     }
 }

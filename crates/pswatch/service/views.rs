@@ -145,6 +145,7 @@ mod tests {
             operations: BTreeMap::new(),
             revert_operations: BTreeMap::new(),
             waiting: diff_engine::Waiting::default(),
+            queue_position: None,
         };
         seen.operations.insert(
             "op-1".into(),

@@ -100,6 +100,7 @@ impl Simulator {
                 &format!("{database}/deploy-requests/{{number}}/operations"),
                 get(list_operations),
             )
+            .route(&format!("{database}/deploy-queue"), get(deploy_queue))
             .route(
                 &format!("{database}/workflows/{{number}}/cutover"),
                 axum::routing::patch(crate::actions::cutover_workflow),
@@ -452,6 +453,73 @@ async fn get_deploy_request(
                 .map(|request| request.to_json(&organization, &database_name, database.shape))
         })
         .map_or_else(not_found, |request| Json(request).into_response())
+}
+
+/// `get_deploy_queue`: the deployments of open deploy requests that are deploying or waiting to,
+/// those deploying first, then the queued ones by number, each with the deployments ahead of
+/// it (`preceding_deployments`), in the specification's shape.
+async fn deploy_queue(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((organization, database)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let endless =
+        match admit_database(&shared, &headers, "deploy_queue", &organization, &database).await {
+            Ok(endless) => endless,
+            Err(response) => return response,
+        };
+    let world = lock(&shared.world);
+    let Some(database) = world.database(&organization, &database) else {
+        return not_found();
+    };
+    let rank = |state: &str| match state {
+        "submitting" | "in_progress" | "in_progress_cutover" | "pending_cutover" => Some(0),
+        "queued" => Some(1),
+        _ => None,
+    };
+    let mut queue: Vec<&crate::SimDeployRequest> = database
+        .deploy_requests
+        .iter()
+        .filter(|request| rank(&request.deployment_state).is_some())
+        .collect();
+    queue.sort_by_key(|request| (rank(&request.deployment_state), request.number));
+    let deployment = |request: &crate::SimDeployRequest| {
+        json!({
+            "id": format!("dep-{}", request.number),
+            "auto_cutover": request.auto_cutover,
+            "auto_delete_branch": false,
+            "created_at": crate::world::TIMESTAMP,
+            "cutover_at": null,
+            "cutover_expiring": request.cutover_expiring,
+            "deploy_check_errors": request.deploy_check_errors,
+            "finished_at": null,
+            "force_cutover_requested_at": null,
+            "queued_at": crate::world::TIMESTAMP,
+            "ready_to_cutover_at": null,
+            "started_at": null,
+            "state": request.deployment_state,
+            "submitted_at": crate::world::TIMESTAMP,
+            "updated_at": crate::world::TIMESTAMP,
+            "into_branch": "main",
+            "deploy_request_number": request.number,
+            "deployable": true,
+            "deploy_operations": [],
+        })
+    };
+    let items = queue
+        .iter()
+        .enumerate()
+        .map(|(place, request)| {
+            let mut item = deployment(request);
+            item["preceding_deployments"] = json!(queue[..place]
+                .iter()
+                .map(|ahead| deployment(ahead))
+                .collect::<Vec<_>>());
+            item
+        })
+        .collect();
+    page(items, &query, endless)
 }
 
 async fn list_operations(

@@ -352,7 +352,7 @@ impl SimDeployRequest {
     }
 }
 
-const TIMESTAMP: &str = "2026-11-23T09:00:00.000Z";
+pub(crate) const TIMESTAMP: &str = "2026-11-23T09:00:00.000Z";
 
 /// When a simulated workflow reached each phase: started, copy done, replicas switched,
 /// primaries switched, cut over, completed.

@@ -167,6 +167,8 @@ struct StoredSeenDeployRequest {
     queue_paused: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     revert_window_warned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_position: Option<u64>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -274,6 +276,7 @@ impl Record for StateRecord {
                                 cutover_expiring: seen.waiting.cutover_expiring,
                                 queue_paused: seen.waiting.queue_paused,
                                 revert_window_warned: seen.waiting.revert_window_warned,
+                                queue_position: seen.queue_position,
                             },
                         )
                     })
@@ -389,6 +392,7 @@ impl Record for StateRecord {
                                     queue_paused: seen.queue_paused,
                                     revert_window_warned: seen.revert_window_warned,
                                 },
+                                queue_position: seen.queue_position,
                             },
                         )
                     })

@@ -47,6 +47,7 @@ fn state(workflow_state: WorkflowState) -> TargetState {
             operations,
             revert_operations,
             waiting: Default::default(),
+            queue_position: None,
         },
     );
     state.workflows.insert(
@@ -797,6 +798,7 @@ mod golden {
             queue_paused: None,
             queue_pause_reason: None,
             revert_window_ends_at: None,
+            queue_position: None,
         }
     }
 
@@ -823,6 +825,7 @@ mod golden {
                 )]
                 .into(),
                 waiting: Default::default(),
+                queue_position: None,
             },
         );
         state
@@ -1111,6 +1114,7 @@ mod golden {
             operations: std::collections::BTreeMap::new(),
             revert_operations: std::collections::BTreeMap::new(),
             waiting: diff_engine::Waiting::default(),
+            queue_position: None,
         };
         request.operations.insert(
             "op-1".into(),

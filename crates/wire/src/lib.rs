@@ -135,6 +135,8 @@ pub struct DeployRequest<'a> {
     actor_id: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revert_window_ends_at: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_position: Option<u64>,
 }
 
 impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
@@ -158,6 +160,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             queue_paused,
             queue_pause_reason,
             revert_window_ends_at,
+            queue_position,
         } = request;
         Self {
             id: text(id),
@@ -178,6 +181,7 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             queue_pause_reason: optional(queue_pause_reason),
             actor_id: optional(actor_id),
             revert_window_ends_at: optional(revert_window_ends_at),
+            queue_position: *queue_position,
         }
     }
 }
@@ -203,6 +207,7 @@ impl From<DeployRequest<'_>> for diff_engine::DeployRequest {
             queue_paused: shape.queue_paused,
             queue_pause_reason: owned(shape.queue_pause_reason),
             revert_window_ends_at: owned(shape.revert_window_ends_at),
+            queue_position: shape.queue_position,
         }
     }
 }

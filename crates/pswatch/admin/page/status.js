@@ -148,7 +148,10 @@ function renderDatabases(status) {
       const errors = request.operations.filter((operation) => operation.errors)
         .map((operation) => `${operation.table}: ${operation.errors}`).join("; ");
       const waited = request.pending_cutover_since_unix;
-      rows.push([resource, request.deployment_state, request.motion,
+      const state = request.queue_position
+        ? `${request.deployment_state} (#${request.queue_position} in the deploy queue)`
+        : request.deployment_state;
+      rows.push([resource, state, request.motion,
         waited ? duration(status.now_unix - waited) : since(status, target.target, resource), errors || null]);
     }
     const pushText = push ? (push.healthy ? ", push healthy" : ", no push") : "";
