@@ -467,6 +467,35 @@ async fn journal_and_digest_marks(reopen: Reopen) {
 /// forgotten.
 async fn actions_and_acknowledgements(reopen: Reopen) {
     let store = reopen().await;
+    // Copies of one click arriving at once (Slack's retry beside a double click): one of
+    // them records it, and one takes it up, however the tasks interleave.
+    let racing: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let recorded = store
+                    .record_action(&crate::PendingAction {
+                        id: "racing".into(),
+                        value: "v1|value-racing".into(),
+                        user_id: "U0123456789".into(),
+                        user_name: "ada".into(),
+                        received_at: NOW,
+                    })
+                    .await;
+                let taken = store.take_action("racing", NOW).await.expect("take");
+                (recorded.is_ok(), taken)
+            })
+        })
+        .collect();
+    let mut recorded = 0;
+    let mut taken = 0;
+    for task in racing {
+        let (was_recorded, was_taken) = task.await.expect("join");
+        recorded += usize::from(was_recorded);
+        taken += usize::from(was_taken);
+    }
+    assert_eq!((recorded, taken), (1, 1), "one copy recorded, one taken up");
+    assert!(store.finish_action("racing").await.expect("finish"));
     for (id, minutes) in [("b", 2), ("a", 1)] {
         store
             .record_action(&crate::PendingAction {
@@ -518,7 +547,8 @@ async fn actions_and_acknowledgements(reopen: Reopen) {
         "and not taken up again"
     );
     assert!(store.finish_action("a").await.expect("finish"));
-    assert_eq!(store.prune_taken_actions(NOW).await.expect("prune"), 1);
+    // Kept: "a" and the racing click.
+    assert_eq!(store.prune_taken_actions(NOW).await.expect("prune"), 2);
     assert_eq!(
         store
             .prune_taken_actions(NOW + time::Duration::seconds(1))
@@ -688,7 +718,7 @@ fn scenarios() -> Vec<(&'static str, Scenario)> {
     ]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sled_conforms() {
     for (name, scenario) in scenarios() {
         let directory = std::sync::Arc::new(tempfile::tempdir().expect("tempdir"));

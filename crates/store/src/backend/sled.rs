@@ -11,6 +11,9 @@ use crate::StoreError;
 pub(crate) struct SledBackend {
     db: sled::Db,
     tree: sled::Tree,
+    /// Held from the check of a batch's keys that must be new to the batch's write, so that
+    /// two tasks writing the same new key (two copies of one click) cannot both find it absent.
+    writes: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl SledBackend {
@@ -31,7 +34,11 @@ impl SledBackend {
             }
         };
         let tree = db.open_tree("pswatch")?;
-        Ok(Self { db, tree })
+        Ok(Self {
+            db,
+            tree,
+            writes: std::sync::Arc::default(),
+        })
     }
 
     /// Whether the database holds nothing at all: no record, and no tree but its own.
@@ -92,16 +99,22 @@ impl SledBackend {
     }
 
     pub(super) async fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        // One process writes this store, and the receiver claims a delivery before writing
-        // it: a key that must be new is checked here.
-        for op in batch.ops() {
-            if let Op::PutNew(key, _) = op {
-                if self.tree.contains_key(key)? {
-                    return Err(StoreError::Duplicate);
+        // One process writes this store, but many of its tasks do: a key that must be new is
+        // checked and written under one lock (not held across the flush).
+        {
+            let _writing = self
+                .writes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for op in batch.ops() {
+                if let Op::PutNew(key, _) = op {
+                    if self.tree.contains_key(key)? {
+                        return Err(StoreError::Duplicate);
+                    }
                 }
             }
+            self.tree.apply_batch(Self::sled_batch(&batch))?;
         }
-        self.tree.apply_batch(Self::sled_batch(&batch))?;
         self.db.flush_async().await?;
         Ok(())
     }
