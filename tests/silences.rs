@@ -370,3 +370,32 @@ async fn a_closing_revert_window_is_reported_once() {
         "once per window"
     );
 }
+
+/// A deployment that PlanetScale says a locked table holds up is reported once, with the
+/// table, when the lock appears.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_table_blocking_a_deploy_is_reported_once() {
+    let mut world = World::default();
+    world
+        .database_mut("acme", "commerce")
+        .deploy_requests
+        .push(SimDeployRequest::new(7, "queued"));
+    let fleet = Fleet::start(world).await;
+    let config = fleet.write(fleet.config("200ms").watch("acme", &["commerce"]));
+    let service = Service::start(&config, &[], fleet.directory.path());
+    assert!(
+        service
+            .wait_for_log("baseline recorded", Duration::from_secs(20))
+            .await
+    );
+    fleet.simulator.update(|world| {
+        world.database_mut("acme", "commerce").deploy_requests[0].locked_table =
+            Some("orders".into());
+    });
+    let blocked = fleet.wait_for("deploy_request.blocked", 1).await;
+    assert_eq!(blocked[0]["data"]["locked_table"], "orders");
+    assert_eq!(blocked[0]["data"]["deploy_request"]["table_locked"], true);
+    assert_eq!(blocked[0]["data"]["severity"], "warning");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fleet.deliveries_of("deploy_request.blocked").len(), 1);
+}

@@ -178,6 +178,14 @@ pub enum EventKind {
         /// The deploy request as the API showed it.
         deploy_request: DeployRequest,
     },
+    /// `deploy_request.blocked`: PlanetScale says a table the deployment changes is locked
+    /// (`deployment.table_locked` turned true), so it cannot go on.
+    DeployRequestBlocked {
+        /// The locked table (`deployment.locked_table_name`), when PlanetScale names it.
+        locked_table: Option<String>,
+        /// The deploy request as the API showed it.
+        deploy_request: DeployRequest,
+    },
     /// `timer.fired`: a resource has stayed in a state a `[[timers]]` entry watches for its
     /// `after`, or for another `repeat` since its last firing.
     TimerFired {
@@ -233,6 +241,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "pswatch.digest",
     "timer.fired",
     "deploy_request.revert_window_closing",
+    "deploy_request.blocked",
     "planetscale.branch.ready",
     "planetscale.branch.sleeping",
     "planetscale.branch.anomaly",
@@ -247,7 +256,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// The first of [`EVENT_TYPES`] that is one of PlanetScale's own events.
-const FIRST_PLANETSCALE: usize = 19;
+const FIRST_PLANETSCALE: usize = 20;
 
 /// One of PlanetScale's own webhook events that pswatch routes (deploy request events are
 /// not among them: they make pswatch poll, and the poll reports what changed).
@@ -353,6 +362,7 @@ impl EventKind {
             Self::Digest { .. } => EVENT_TYPES[16],
             Self::TimerFired { .. } => EVENT_TYPES[17],
             Self::DeployRequestRevertWindowClosing { .. } => EVENT_TYPES[18],
+            Self::DeployRequestBlocked { .. } => EVENT_TYPES[19],
             Self::PlanetScale { event, .. } => event.type_name(),
         }
     }
@@ -370,7 +380,8 @@ impl EventKind {
             Self::DeployRequestAwaitingCutover { deploy_request, .. }
             | Self::DeployRequestCutoverExpiring { deploy_request }
             | Self::DeployRequestQueuePaused { deploy_request, .. }
-            | Self::DeployRequestRevertWindowClosing { deploy_request, .. } => {
+            | Self::DeployRequestRevertWindowClosing { deploy_request, .. }
+            | Self::DeployRequestBlocked { deploy_request, .. } => {
                 deploy_request.deployment_state.as_str()
             }
             // A branch's or a database's state, when PlanetScale's resource has one.
@@ -415,6 +426,7 @@ impl EventKind {
             | Self::DeployOperationStalled { .. }
             | Self::TimerFired { .. }
             | Self::DeployRequestRevertWindowClosing { .. }
+            | Self::DeployRequestBlocked { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -468,6 +480,7 @@ impl EventKind {
             | Self::MaintenanceFinished { .. }
             | Self::TimerFired { .. }
             | Self::DeployRequestRevertWindowClosing { .. }
+            | Self::DeployRequestBlocked { .. }
             | Self::Digest { .. }
             | Self::PlanetScale { .. } => None,
         }
@@ -509,6 +522,7 @@ impl EventKind {
             | Self::DeployRequestCutoverExpiring { deploy_request }
             | Self::DeployRequestQueuePaused { deploy_request, .. }
             | Self::DeployRequestRevertWindowClosing { deploy_request, .. }
+            | Self::DeployRequestBlocked { deploy_request, .. }
             | Self::TimerFired {
                 subject: TimerSubject::DeployRequest(deploy_request),
                 ..

@@ -157,6 +157,11 @@ pub struct DeployRequest {
     /// Its place in the database's deploy queue while it is `queued` (1 for the first), when
     /// the queue could be read.
     pub queue_position: Option<u64>,
+    /// `deployment.table_locked`: whether a table the deployment changes is locked, when the
+    /// API said.
+    pub table_locked: Option<bool>,
+    /// `deployment.locked_table_name`.
+    pub locked_table_name: Option<String>,
 }
 
 impl DeployRequest {
@@ -373,6 +378,8 @@ impl Default for DeployRequest {
             queue_pause_reason: None,
             revert_window_ends_at: None,
             queue_position: None,
+            table_locked: None,
+            locked_table_name: None,
         }
     }
 }
@@ -635,6 +642,8 @@ pub struct Waiting {
     /// Whether `deploy_request.revert_window_closing` was reported for the revert window
     /// open now.
     pub revert_window_warned: bool,
+    /// `deployment.table_locked` as last seen.
+    pub table_locked: bool,
 }
 
 impl SeenDeployRequest {

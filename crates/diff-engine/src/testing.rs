@@ -197,6 +197,13 @@ impl DeployRequestBuilder {
         self
     }
 
+    /// `deployment.table_locked`, and the locked table's name.
+    pub fn table_locked(mut self, table: Option<&str>) -> Self {
+        self.0.table_locked = Some(true);
+        self.0.locked_table_name = table.map(str::to_owned);
+        self
+    }
+
     /// Its revert request's `waiting_period_end_at`, RFC 3339.
     pub fn revert_window_ends_at(mut self, at: impl Into<String>) -> Self {
         self.0.revert_window_ends_at = Some(at.into());

@@ -198,6 +198,13 @@ fn describe(event: &Event) -> String {
         EventKind::DeployRequestCutoverExpiring { deploy_request } => {
             (format!("dr{}", deploy_request.number), "expiring".into())
         }
+        EventKind::DeployRequestBlocked {
+            locked_table,
+            deploy_request,
+        } => (
+            format!("dr{}", deploy_request.number),
+            format!("blocked:{}", opt(locked_table.as_deref())),
+        ),
         EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => (
             format!("dr{}", deploy_request.number),
             "revert-window-closing".into(),

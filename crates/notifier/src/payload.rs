@@ -177,6 +177,12 @@ enum Change<'a> {
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
     #[serde(rename = "pswatch.digest")]
     Digest { digest: DigestData<'a> },
+    #[serde(rename = "deploy_request.blocked")]
+    Blocked {
+        state: &'a str,
+        locked_table: Option<&'a str>,
+        deploy_request: wire::DeployRequest<'a>,
+    },
     #[serde(rename = "deploy_request.revert_window_closing")]
     RevertWindowClosing {
         state: &'a str,
@@ -383,6 +389,14 @@ impl<'a> Change<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: DigestData::new(digest),
+            },
+            EventKind::DeployRequestBlocked {
+                locked_table,
+                deploy_request,
+            } => Self::Blocked {
+                state: kind.state(),
+                locked_table: locked_table.as_deref(),
+                deploy_request: wire::DeployRequest::from(deploy_request),
             },
             EventKind::DeployRequestRevertWindowClosing {
                 closes_at,

@@ -109,7 +109,8 @@ pub fn resource_name(event: &Event) -> String {
         | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
         | EventKind::DeployRequestCutoverExpiring { deploy_request }
         | EventKind::DeployRequestQueuePaused { deploy_request, .. }
-        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => {
+        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. }
+        | EventKind::DeployRequestBlocked { deploy_request, .. } => {
             format!("deploy request #{}", deploy_request.number)
         }
         EventKind::DeployOperationStateChanged {
@@ -242,6 +243,10 @@ pub fn change(event: &Event) -> String {
         EventKind::DeployRequestCutoverExpiring { .. } => {
             "cutover expiring soon: cut over or it must be deployed again".into()
         }
+        EventKind::DeployRequestBlocked { locked_table, .. } => match locked_table {
+            Some(table) => format!("blocked: table {} is locked", truncate(table, 200)),
+            None => "blocked: a table it changes is locked".into(),
+        },
         EventKind::DeployRequestRevertWindowClosing { closes_at, .. } => format!(
             "revert window closes in {}: revert now or the change stays",
             elapsed(*closes_at - event.observed_at)
@@ -429,7 +434,8 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
         | EventKind::DeployRequestAwaitingCutover { deploy_request, .. }
         | EventKind::DeployRequestCutoverExpiring { deploy_request }
         | EventKind::DeployRequestQueuePaused { deploy_request, .. }
-        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. } => {
+        | EventKind::DeployRequestRevertWindowClosing { deploy_request, .. }
+        | EventKind::DeployRequestBlocked { deploy_request, .. } => {
             push(
                 "Deploy request",
                 Some(&format!("#{}", deploy_request.number)),
@@ -444,6 +450,13 @@ pub(crate) fn details(event: &Event) -> Vec<(&'static str, String)> {
             }
             if let EventKind::DeployRequestRevertWindowClosing { closes_at, .. } = &event.kind {
                 push("Revert window closes", Some(&rfc3339(*closes_at)));
+            }
+            if let EventKind::DeployRequestBlocked {
+                locked_table: Some(table),
+                ..
+            } = &event.kind
+            {
+                push("Locked table", Some(table));
             }
             if let Some(place) = deploy_request.queue_position {
                 push("Place in the deploy queue", Some(&place.to_string()));

@@ -444,6 +444,10 @@ pub(crate) fn deploy_request(value: &Value) -> Result<ApiDeployRequest, DecodeEr
             .and_then(|revert| revert.text("waiting_period_end_at"))
             .filter(|at| !at.is_empty()),
         queue_position: None,
+        table_locked: deployment.and_then(|deployment| deployment.boolean("table_locked")),
+        locked_table_name: deployment
+            .and_then(|deployment| deployment.text("locked_table_name"))
+            .filter(|name| !name.is_empty()),
     };
     Ok(ApiDeployRequest {
         request,

@@ -140,6 +140,8 @@ pub struct SimDeployRequest {
     pub cutover_expiring: bool,
     /// The revert request's `waiting_period_end_at` (a fixed past time when not set).
     pub revert_window_ends_at: Option<String>,
+    /// `deployment.table_locked`, with `locked_table_name` when set.
+    pub locked_table: Option<String>,
     /// `deployment.queue_paused`.
     pub queue_paused: bool,
     /// `deployment.queue_pause_reason`.
@@ -264,6 +266,7 @@ impl SimDeployRequest {
             closed_by: None,
             cutover_expiring: false,
             revert_window_ends_at: None,
+            locked_table: None,
             queue_paused: false,
             queue_pause_reason: None,
             ready_to_cutover_at: None,
@@ -517,7 +520,8 @@ impl SimDeployRequest {
             "started_at": null,
             "submitted_at": null,
             "schema_last_updated_at": TIMESTAMP,
-            "table_locked": false,
+            "table_locked": self.locked_table.is_some(),
+            "locked_table_name": self.locked_table,
             "instant_ddl": false,
             "instant_ddl_eligible": false,
             "queue_paused": self.queue_paused,

@@ -169,6 +169,8 @@ struct StoredSeenDeployRequest {
     revert_window_warned: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     queue_position: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    table_locked: bool,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -277,6 +279,7 @@ impl Record for StateRecord {
                                 queue_paused: seen.waiting.queue_paused,
                                 revert_window_warned: seen.waiting.revert_window_warned,
                                 queue_position: seen.queue_position,
+                                table_locked: seen.waiting.table_locked,
                             },
                         )
                     })
@@ -391,6 +394,7 @@ impl Record for StateRecord {
                                     cutover_expiring: seen.cutover_expiring,
                                     queue_paused: seen.queue_paused,
                                     revert_window_warned: seen.revert_window_warned,
+                                    table_locked: seen.table_locked,
                                 },
                                 queue_position: seen.queue_position,
                             },

@@ -799,6 +799,8 @@ mod golden {
             queue_pause_reason: None,
             revert_window_ends_at: None,
             queue_position: None,
+            table_locked: None,
+            locked_table_name: None,
         }
     }
 
@@ -1312,6 +1314,7 @@ mod golden {
             cutover_expiring: true,
             queue_paused: true,
             revert_window_warned: false,
+            table_locked: false,
         };
         request.operations.get_mut("op-1").expect("op-1").progress = diff_engine::Progress {
             percentage: Some(37.5),
@@ -1400,6 +1403,41 @@ mod golden {
             "revert_window_v1.jsonl",
             &[state_bytes, entry_bytes.clone()],
         );
+        assert_eq!(decode::<OutboxEntry>(&entry_bytes).expect("decodes"), entry);
+    }
+
+    /// A locked table in the state, and `deploy_request.blocked` with the table in its deploy
+    /// request, keep their bytes.
+    #[test]
+    fn a_blocked_deploy_request_keeps_its_bytes() {
+        let mut state = state();
+        state
+            .deploy_requests
+            .get_mut(&7)
+            .expect("#7")
+            .waiting
+            .table_locked = true;
+        let record = StateRecord {
+            target: target(),
+            state: state.clone(),
+        };
+        let state_bytes = encode(&record).expect("encodes");
+        assert_eq!(
+            decode::<StateRecord>(&state_bytes).expect("decodes").state,
+            state
+        );
+        let mut queued = deploy_request();
+        queued.deployment_state = DeployState::Queued;
+        queued.queue_position = Some(2);
+        queued.table_locked = Some(true);
+        queued.locked_table_name = Some("orders".into());
+        let mut entry = entries().remove(0);
+        entry.event.kind = EventKind::DeployRequestBlocked {
+            locked_table: Some("orders".into()),
+            deploy_request: queued,
+        };
+        let entry_bytes = encode(&entry).expect("encodes");
+        check("blocked_v1.jsonl", &[state_bytes, entry_bytes.clone()]);
         assert_eq!(decode::<OutboxEntry>(&entry_bytes).expect("decodes"), entry);
     }
 

@@ -137,6 +137,10 @@ pub struct DeployRequest<'a> {
     revert_window_ends_at: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     queue_position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    table_locked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_table_name: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
@@ -161,6 +165,8 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             queue_pause_reason,
             revert_window_ends_at,
             queue_position,
+            table_locked,
+            locked_table_name,
         } = request;
         Self {
             id: text(id),
@@ -182,6 +188,8 @@ impl<'a> From<&'a diff_engine::DeployRequest> for DeployRequest<'a> {
             actor_id: optional(actor_id),
             revert_window_ends_at: optional(revert_window_ends_at),
             queue_position: *queue_position,
+            table_locked: *table_locked,
+            locked_table_name: optional(locked_table_name),
         }
     }
 }
@@ -208,6 +216,8 @@ impl From<DeployRequest<'_>> for diff_engine::DeployRequest {
             queue_pause_reason: owned(shape.queue_pause_reason),
             revert_window_ends_at: owned(shape.revert_window_ends_at),
             queue_position: shape.queue_position,
+            table_locked: shape.table_locked,
+            locked_table_name: owned(shape.locked_table_name),
         }
     }
 }

@@ -31,6 +31,7 @@ impl Differ<'_> {
             // What the API did not say stays as it was.
             cutover_expiring: request.cutover_expiring.unwrap_or(before.cutover_expiring),
             queue_paused: request.queue_paused.unwrap_or(before.queue_paused),
+            table_locked: request.table_locked.unwrap_or(before.table_locked),
             ..Waiting::default()
         };
         if *state == DeployState::PendingCutover {
@@ -102,6 +103,17 @@ impl Differ<'_> {
                     }
                 }
             }
+        }
+        if waiting.table_locked && !before.table_locked && !self.baseline {
+            self.emit(
+                &resource,
+                sequence,
+                Severity::Warning,
+                EventKind::DeployRequestBlocked {
+                    locked_table: request.locked_table_name.clone(),
+                    deploy_request: request.clone(),
+                },
+            );
         }
         if waiting.cutover_expiring && !before.cutover_expiring && !self.baseline {
             self.emit(

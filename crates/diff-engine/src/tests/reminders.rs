@@ -345,3 +345,36 @@ fn a_closing_revert_window_is_reported_once() {
     quiet.at(1, &deployed(30));
     assert!(quiet.at(25, &deployed(30)).is_empty());
 }
+
+#[test]
+fn a_locked_table_is_reported_once_when_it_locks() {
+    let mut polls = Polls::new(options());
+    let queued = || request(DeployState::Queued);
+    assert!(polls
+        .at(0, &observe(queued().build(), Vec::new()))
+        .is_empty());
+    assert_eq!(
+        polls.at(
+            1,
+            &observe(queued().table_locked(Some("orders")).build(), Vec::new())
+        ),
+        ["deploy_request.blocked dr7 blocked:orders warning"]
+    );
+    assert!(polls
+        .at(
+            2,
+            &observe(queued().table_locked(Some("orders")).build(), Vec::new())
+        )
+        .is_empty());
+    // A response that does not say keeps what was seen; unlocked, then locked again: again.
+    assert!(polls
+        .at(3, &observe(queued().build(), Vec::new()))
+        .is_empty());
+    let mut unlocked = queued().build();
+    unlocked.table_locked = Some(false);
+    assert!(polls.at(4, &observe(unlocked, Vec::new())).is_empty());
+    assert_eq!(
+        polls.at(5, &observe(queued().table_locked(None).build(), Vec::new())),
+        ["deploy_request.blocked dr7 blocked:null warning"]
+    );
+}

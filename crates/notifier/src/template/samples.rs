@@ -138,6 +138,13 @@ fn kind(event_type: &str) -> Option<(EventKind, Severity)> {
             },
             Severity::Warning,
         ),
+        "deploy_request.blocked" => (
+            EventKind::DeployRequestBlocked {
+                locked_table: text("orders"),
+                deploy_request: deploy_request("queued", None)?,
+            },
+            Severity::Warning,
+        ),
         "deploy_request.revert_window_closing" => (
             EventKind::DeployRequestRevertWindowClosing {
                 closes_at: datetime!(2026-11-23 12:08 UTC),

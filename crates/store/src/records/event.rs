@@ -136,6 +136,11 @@ enum StoredEventKind<'a> {
     /// A maintenance window is over.
     #[serde(rename = "maintenance.finished")]
     MaintenanceFinished { schedule: wire::Maintenance<'a> },
+    #[serde(rename = "deploy_request.blocked")]
+    DeployRequestBlocked {
+        locked_table: Option<String>,
+        deploy_request: wire::DeployRequest<'a>,
+    },
     #[serde(rename = "deploy_request.revert_window_closing")]
     DeployRequestRevertWindowClosing {
         #[serde(with = "time::serde::rfc3339")]
@@ -276,6 +281,13 @@ impl<'a> From<&'a EventKind> for StoredEventKind<'a> {
             },
             EventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            EventKind::DeployRequestBlocked {
+                locked_table,
+                deploy_request,
+            } => Self::DeployRequestBlocked {
+                locked_table: locked_table.clone(),
+                deploy_request: deploy_request.into(),
             },
             EventKind::DeployRequestRevertWindowClosing {
                 closes_at,
@@ -446,6 +458,13 @@ impl From<StoredEventKind<'_>> for EventKind {
             },
             StoredEventKind::Digest { digest } => Self::Digest {
                 digest: digest.into(),
+            },
+            StoredEventKind::DeployRequestBlocked {
+                locked_table,
+                deploy_request,
+            } => Self::DeployRequestBlocked {
+                locked_table,
+                deploy_request: deploy_request.into(),
             },
             StoredEventKind::DeployRequestRevertWindowClosing {
                 closes_at,
