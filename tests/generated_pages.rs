@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use support::config::ConfigBuilder;
+use support::openapi::{operation, specification};
 use support::pswatch;
 use support::receiver::Receiver;
 use wiremock::matchers::{method, path, path_regex};
@@ -24,29 +24,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SEEDS: [u64; 16] = [1, 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 42, 2026];
 /// Generated items on each page, besides the well-formed one.
 const ITEMS: usize = 6;
-
-fn specification() -> Option<Value> {
-    let path = std::env::var_os("PSWATCH_OPENAPI").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/planetscale-api/openapi.yaml"),
-        PathBuf::from,
-    );
-    let text = std::fs::read_to_string(&path).ok()?;
-    Some(serde_yaml::from_str(&text).expect("openapi.yaml is YAML"))
-}
-
-/// The path and the 200 answer's schema of operation `id`.
-fn operation(spec: &Value, id: &str) -> (String, Value) {
-    for (path, methods) in spec["paths"].as_object().expect("paths") {
-        for operation in methods.as_object().into_iter().flat_map(Map::values) {
-            if operation["operationId"] == id {
-                let schema =
-                    operation["responses"]["200"]["content"]["application/json"]["schema"].clone();
-                return (path.clone(), schema);
-            }
-        }
-    }
-    panic!("no operation {id} in the specification");
-}
 
 /// Values valid by a schema, odd on purpose, from a fixed seed.
 struct Generator {

@@ -169,6 +169,7 @@ pub fn planetscale_signature(body: &[u8], secret: &str) -> String {
 pub mod config;
 pub mod fleet;
 pub mod loopback;
+pub mod openapi;
 pub mod receiver;
 pub mod slack;
 

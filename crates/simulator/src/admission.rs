@@ -200,6 +200,7 @@ pub(crate) fn page(items: Vec<Value>, query: &HashMap<String, String>, endless: 
     Json(json!({
         "type": "list",
         "current_page": current,
+        "per_page": per_page,
         "next_page": next,
         "next_page_url": next.map(|next| format!("?page={next}")),
         "prev_page": previous,

@@ -485,7 +485,7 @@ async fn deploy_queue(
         .collect();
     queue.sort_by_key(|request| (rank(&request.deployment_state), request.number));
     let deployment = |request: &crate::SimDeployRequest| {
-        json!({
+        let mut item = json!({
             "id": format!("dep-{}", request.number),
             "auto_cutover": request.auto_cutover,
             "auto_delete_branch": false,
@@ -505,7 +505,25 @@ async fn deploy_queue(
             "deploy_request_number": request.number,
             "deployable": true,
             "deploy_operations": [],
-        })
+        });
+        let more = json!({
+            "deploy_operation_summaries": [],
+            "deployment_revert_request": null,
+            "instant_ddl": false,
+            "instant_ddl_eligible": false,
+            "lint_errors": [],
+            "lookup_vindex_operations": [],
+            "queue_pause_reason": request.queue_pause_reason,
+            "queue_paused": request.queue_paused,
+            "schema_last_updated_at": crate::world::TIMESTAMP,
+            "sequential_diff_dependencies": [],
+            "table_locked": request.locked_table.is_some(),
+            "locked_table_name": request.locked_table,
+        });
+        if let (Some(item), Some(more)) = (item.as_object_mut(), more.as_object()) {
+            item.extend(more.clone());
+        }
+        item
     };
     let items = queue
         .iter()

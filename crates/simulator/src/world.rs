@@ -412,7 +412,7 @@ impl SimWorkflow {
                 .filter(|phase| *phase >= index)
                 .map(|_| PHASE_TIMES[index])
         };
-        json!({
+        let mut workflow = json!({
             "id": format!("wf-{}", self.number),
             "type": "Workflow",
             "name": self.name,
@@ -447,7 +447,21 @@ impl SimWorkflow {
             "source_keyspace": named(&self.source_keyspace),
             "target_keyspace": named(&self.target_keyspace),
             "global_keyspace": null,
-        })
+        });
+        // Who did each other step, once someone has: null before, as `cutover_by` is.
+        for step in [
+            "verify_data_by",
+            "reversed_by",
+            "switch_replicas_by",
+            "switch_primaries_by",
+            "cancelled_by",
+            "completed_by",
+            "retried_by",
+            "reversed_cutover_by",
+        ] {
+            workflow[step] = Value::Null;
+        }
+        workflow
     }
 }
 
@@ -538,6 +552,8 @@ impl SimDeployRequest {
             "branch_deleted_by": null,
             "branch_deleted_at": null,
             "into_branch": self.into_branch,
+            "branch_id": format!("br-{}", self.number),
+            "into_branch_keyspace_count": 1,
             "into_branch_sharded": false,
             "into_branch_shard_count": 0,
             "approved": true,
