@@ -168,7 +168,7 @@ async fn the_owner_of_the_resource_is_in_copy() {
         slack: None,
         teams: None,
         discord: None,
-        email: Some("ada@example.com".into()),
+        email: Some("ada@example.com".parse().expect("address")),
     }]);
     let notifier = Notifier::new(&[channel]).expect("notifier");
     let owned = workflow_state_changed(

@@ -486,10 +486,6 @@ impl Differ<'_> {
                 .filter(|(id, _)| !observed_ids.contains(id.as_str()))
                 .collect()
         };
-        let noun = match phase {
-            OperationPhase::Deploy => "operation",
-            OperationPhase::Revert => "revert operation",
-        };
         let mut next = BTreeMap::new();
         for operation in operations {
             if next.contains_key(&operation.id) {
@@ -521,11 +517,7 @@ impl Differ<'_> {
                 Some(unclaimed.swap_remove(position).1)
             });
             let mut sequence = seen.map_or(self.first_sequence, |seen| seen.events);
-            let resource = format!(
-                "deploy_request/{deploy_request_number}/{}/{}",
-                noun.replace(' ', "_"),
-                operation.id
-            );
+            let resource = operation_key(deploy_request_number, phase, &operation.id);
             let errors = operation.errors(phase);
             let state_change = match seen {
                 // A new operation that has not started yet is no news; one first seen already
@@ -594,6 +586,15 @@ impl Differ<'_> {
             }
         }
         next
+    }
+}
+
+/// The key of an operation of deploy request `number` in its `phase`: part of its events' ids,
+/// and of its timers' clocks.
+fn operation_key(number: u64, phase: OperationPhase, id: &str) -> String {
+    match phase {
+        OperationPhase::Deploy => format!("deploy_request/{number}/operation/{id}"),
+        OperationPhase::Revert => format!("deploy_request/{number}/revert_operation/{id}"),
     }
 }
 

@@ -152,16 +152,3 @@ pub enum TimerSubject {
     /// A resize.
     Resize(Resize),
 }
-
-impl TimerSubject {
-    /// The kind of resource it is.
-    pub fn kind(&self) -> TimerResource {
-        match self {
-            Self::Workflow(_) => TimerResource::Workflow,
-            Self::DeployRequest(_) => TimerResource::DeployRequest,
-            Self::DeployOperation { .. } => TimerResource::DeployOperation,
-            Self::Backup(_) => TimerResource::Backup,
-            Self::Resize(_) => TimerResource::Resize,
-        }
-    }
-}

@@ -50,8 +50,8 @@ pub use kinds::github::{GitHubChannel, GITHUB_API_URL};
 pub use kinds::google_chat::GoogleChatChannel;
 pub use kinds::pagerduty::{PagerDutyChannel, PAGERDUTY_API_URL};
 pub use kinds::slack::actions::{
-    deploy_request_can_cut_over, episode_of, verify_request as verify_slack_request,
-    workflow_can_cut_over, Action, ActionValue, RequestRefusal, SlackActions,
+    episode_of, verify_request as verify_slack_request, Action, ActionValue, RequestRefusal,
+    SlackActions,
 };
 pub use kinds::slack::{SlackApi, SlackChannel, SLACK_API_URL};
 pub use kinds::teams::TeamsChannel;

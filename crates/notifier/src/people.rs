@@ -22,7 +22,7 @@ pub struct Person {
     /// A Discord user id (digits).
     pub discord: Option<String>,
     /// An email address.
-    pub email: Option<String>,
+    pub email: Option<crate::Mailbox>,
 }
 
 /// The configured people, shared by every channel.

@@ -49,25 +49,14 @@ impl Route {
     /// The route of the firings of timer `name` from firing `from_firing` on (`timer.fired`)
     /// to `channels`.
     pub fn for_timer(channels: Vec<String>, name: &str, from_firing: u64) -> Self {
-        let mut events = globset::GlobSetBuilder::new();
-        events.add(
-            globset::Glob::new("timer.fired")
-                .unwrap_or_else(|_| unreachable!("an event type is a glob")),
-        );
+        let events = model::glob_set(&["timer.fired".to_owned()])
+            .unwrap_or_else(|_| unreachable!("an event type is a glob"));
         Self {
             timer: Some(TimerFilter {
                 name: name.to_owned(),
                 from_firing,
             }),
-            ..Self::new(
-                channels,
-                events
-                    .build()
-                    .unwrap_or_else(|_| unreachable!("one glob builds")),
-                None,
-                None,
-                None,
-            )
+            ..Self::new(channels, events, None, None, None)
         }
     }
 

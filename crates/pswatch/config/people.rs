@@ -96,7 +96,8 @@ pub(super) fn people(raw: &[(usize, RawPerson)], problems: &mut Vec<Problem>) ->
             |text| text.parse::<Mailbox>().is_ok(),
             "an email address",
             problems,
-        );
+        )
+        .and_then(|text| text.parse::<Mailbox>().ok());
         if raw.slack.is_none()
             && raw.teams.is_none()
             && raw.discord.is_none()

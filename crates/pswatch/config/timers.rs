@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use diff_engine::{TimerResource, EVENT_TYPES};
+use diff_engine::TimerResource;
 use notifier::Route;
 use serde::Deserialize;
 
@@ -185,7 +185,6 @@ pub(super) fn timers(
             escalate_after,
         });
     }
-    debug_assert!(EVENT_TYPES.contains(&"timer.fired"));
     (timers, routes)
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Differ;
+use super::{operation_key, Differ};
 use crate::event::EventKind;
 use crate::model::{
     Backup, DeployOperation, DeployRequest, Observation, OperationPhase, Resize, TargetState,
@@ -216,13 +216,6 @@ fn observed<'a>(
         ));
     }
     seen
-}
-
-fn operation_key(number: u64, phase: OperationPhase, id: &str) -> String {
-    match phase {
-        OperationPhase::Deploy => format!("deploy_request/{number}/operation/{id}"),
-        OperationPhase::Revert => format!("deploy_request/{number}/revert_operation/{id}"),
-    }
 }
 
 /// Whether the next state still remembers the resource of clock `key`.

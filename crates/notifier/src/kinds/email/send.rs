@@ -49,11 +49,10 @@ impl Deliver for Email {
             for event in *events {
                 let address = words
                     .owner(event)
-                    .and_then(|owner| owner.person.email.as_deref())
-                    .and_then(|address| address.parse::<Mailbox>().ok());
+                    .and_then(|owner| owner.person.email.as_ref());
                 if let Some(mailbox) = address {
-                    if !self.to.contains(&mailbox) && !owners.contains(&mailbox) {
-                        owners.push(mailbox);
+                    if !self.to.contains(mailbox) && !owners.contains(mailbox) {
+                        owners.push(mailbox.clone());
                     }
                 }
             }

@@ -293,12 +293,12 @@ pub fn verify_request<'a>(
 }
 
 /// Whether a workflow in `state` has its data copied and its traffic not yet switched.
-pub fn workflow_can_cut_over(state: &str) -> bool {
+fn workflow_can_cut_over(state: &str) -> bool {
     matches!(state, "running" | "verified_data" | "switched_replicas")
 }
 
 /// Whether a deploy request in `deployment_state` waits for its cutover.
-pub fn deploy_request_can_cut_over(deployment_state: &str) -> bool {
+fn deploy_request_can_cut_over(deployment_state: &str) -> bool {
     deployment_state == "pending_cutover"
 }
 
